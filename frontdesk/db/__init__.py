@@ -1,0 +1,1 @@
+"""The local database: engine with safe pragmas, column types, migrations and backups."""

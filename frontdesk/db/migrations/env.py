@@ -1,0 +1,26 @@
+"""Alembic environment for the desk database. Run through frontdesk.db.migrate, which passes
+the connection (and, for autogenerate, the metadata) in ``config.attributes``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+config = context.config
+connection = config.attributes.get("connection")
+target_metadata = config.attributes.get("target_metadata")
+if target_metadata is None:
+    import frontdesk.models
+
+    target_metadata = frontdesk.models.Base.metadata
+
+if connection is None:
+    raise RuntimeError("run migrations through frontdesk.db.migrate")
+
+context.configure(
+    connection=connection,
+    target_metadata=target_metadata,
+    render_as_batch=True,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

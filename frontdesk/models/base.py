@@ -1,0 +1,64 @@
+"""The declarative base, naming conventions, and the columns every synced table carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from sqlalchemy import CheckConstraint, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from frontdesk.db.types import UTCDateTime
+from frontdesk.domain.ids import uuid7
+from frontdesk.domain.vocab import values
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class SyncedMixin:
+    """Columns of every table that syncs between desks (ARCHITECTURE.md, Data).
+
+    ``version`` is the server's row version the desk last saw (0: never synced); ``deleted_at`` is
+    the tombstone. ``__sensitive__`` names fields whose concurrent edits become conflicts for a
+    person rather than last-writer-wins.
+    """
+
+    __sync__: ClassVar[bool] = True
+    __sensitive__: ClassVar[frozenset[str]] = frozenset()
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def one_of(column: str, enum: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
+    """A CHECK that a text column holds one of an enum's values."""
+    allowed = ", ".join(f"'{v}'" for v in values(enum))
+    expr = f"{column} IN ({allowed})"
+    if nullable:
+        expr = f"{column} IS NULL OR {expr}"
+    return CheckConstraint(expr, name=f"{column}_valid")
+
+
+def synced_tables() -> dict[str, type[SyncedMixin]]:
+    """Table name → mapped class, for every synced table."""
+    out: dict[str, type[SyncedMixin]] = {}
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if isinstance(cls, type) and issubclass(cls, SyncedMixin):
+            out[mapper.local_table.name] = cls  # type: ignore[attr-defined]
+    return dict(sorted(out.items()))

@@ -1,0 +1,193 @@
+"""The desk's own bookkeeping: number series, staff, audit trail, sync outbox and state,
+conflicts awaiting a person, and outgoing reminder messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frontdesk.domain.ids import uuid7
+from frontdesk.domain.vocab import MessageChannel, Role, SeriesKind
+from frontdesk.models.base import Base, SyncedMixin, one_of
+
+
+class NumberSeries(Base):
+    """A desk-owned series of human numbers (``D3-000123``): gapless, never restarted.
+
+    Local to the desk: the server hands out prefixes at enrolment and enforces uniqueness.
+    """
+
+    __tablename__ = "number_series"
+    __table_args__ = (
+        one_of("kind", SeriesKind),
+        UniqueConstraint("kind", "prefix", name="uq_number_series_kind_prefix"),
+        CheckConstraint("next_value >= 1", name="next_value_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    kind: Mapped[str] = mapped_column(String(12))
+    prefix: Mapped[str] = mapped_column(String(12))
+    width: Mapped[int] = mapped_column(default=6)
+    next_value: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class StaffUser(SyncedMixin, Base):
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        one_of("role", Role),
+        UniqueConstraint("username", name="uq_staff_users_username"),
+    )
+
+    username: Mapped[str] = mapped_column(String(60))
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("practitioners.id"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_sign_in_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+
+
+class AuditEvent(SyncedMixin, Base):
+    """Append-only, hash-chained per desk: who did what, when, on which desk, before and after.
+
+    ``hash`` = SHA-256 over ``prev_hash`` and the event's canonical JSON, so editing or deleting
+    a past entry breaks the chain from there on.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("device_id", "device_seq", name="uq_audit_events_device_seq"),
+        Index("ix_audit_events_entity", "entity", "entity_id"),
+        Index("ix_audit_events_patient", "patient_id"),
+        Index("ix_audit_events_at", "at"),
+    )
+    __audited__: ClassVar[bool] = False
+
+    device_id: Mapped[str] = mapped_column(String(36))
+    device_seq: Mapped[int]
+    hlc: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    staff_user_id: Mapped[str | None] = mapped_column(String(36))
+    staff_name: Mapped[str] = mapped_column(String(120), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str | None] = mapped_column(String(36))
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    before_json: Mapped[str | None] = mapped_column(Text)
+    after_json: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SyncOutbox(Base):
+    """A local change waiting for (or answered by) the clinic server. Written in the same
+    transaction as the change. ``seq`` is gapless for this desk; ``mutation_id`` is the
+    idempotency key; ``fields_json`` holds only the changed fields; ``base_version`` is the row
+    version the desk last saw."""
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = (
+        CheckConstraint("op IN ('insert', 'update', 'delete')", name="op_valid"),
+        CheckConstraint(
+            "state IN ('pending', 'applied', 'merged', 'conflict', 'rejected')", name="state_valid"
+        ),
+        Index("ix_sync_outbox_state", "state", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    mutation_id: Mapped[str] = mapped_column(String(36), unique=True)
+    entity: Mapped[str] = mapped_column(String(60))
+    row_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(6))
+    fields_json: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int]
+    hlc: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    result_json: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+
+
+class SyncState(Base):
+    """This desk's identity and where it is in the conversation with the clinic server."""
+
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(36))
+    device_name: Mapped[str] = mapped_column(String(120), default="")
+    server_url: Mapped[str | None] = mapped_column(String(300))
+    server_epoch: Mapped[str | None] = mapped_column(String(36))
+    pull_cursor: Mapped[int] = mapped_column(default=0)
+    last_sync_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class SyncConflict(SyncedMixin, Base):
+    """Something sync could not decide alone: a sensitive field changed on two desks, or two
+    overlapping bookings made offline. Kept until a person resolves it."""
+
+    __tablename__ = "sync_conflicts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('field', 'clash')", name="kind_valid"),
+        Index("ix_sync_conflicts_open", "resolved_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10))
+    entity: Mapped[str] = mapped_column(String(60))
+    row_id: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str | None] = mapped_column(String(60))
+    other_row_id: Mapped[str | None] = mapped_column(String(36))
+    local_value_json: Mapped[str | None] = mapped_column(Text)
+    remote_value_json: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[str | None] = mapped_column(String(36))
+    resolution: Mapped[str | None] = mapped_column(String(300))
+
+
+class MessageTemplate(SyncedMixin, Base):
+    __tablename__ = "message_templates"
+    __table_args__ = (one_of("channel", MessageChannel),)
+
+    name: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
+
+
+class OutgoingMessage(SyncedMixin, Base):
+    """A reminder or recall queued while offline, sent when possible, with delivery status."""
+
+    __tablename__ = "outgoing_messages"
+    __table_args__ = (
+        one_of("channel", MessageChannel),
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'cancelled')",
+            name="status_valid",
+        ),
+    )
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    template_id: Mapped[str | None] = mapped_column(ForeignKey("message_templates.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    to_address: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    queued_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,109 @@
+"""The service context: engine, clock, desk identity and who is signed in, passed to services.
+
+``ctx.write(action)`` is the one way to change data: a BEGIN IMMEDIATE transaction whose flushes
+record outbox rows and audit events (services/tracking.py); after commit every listener gets a
+ChangeNotice. ``ctx.read()`` is a plain read transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from frontdesk.db.engine import make_session_factory
+from frontdesk.domain.clock import Clock, SystemClock
+from frontdesk.domain.hlc import HybridClock
+from frontdesk.domain.vocab import Role
+from frontdesk.models.clinic import ClinicSettings
+from frontdesk.services.changes import ChangeCollector, ChangeNotice, Listener, Origin
+from frontdesk.services.tracking import TRACKING_KEY, Tracking
+
+
+@dataclass
+class Actor:
+    """Who is signed in at this desk. ``None`` role means the system itself (start-up, demo)."""
+
+    staff_user_id: str | None = None
+    name: str = "system"
+    role: Role | None = None
+    practitioner_id: str | None = None
+
+
+SYSTEM = Actor()
+
+
+@dataclass
+class ServiceContext:
+    engine: Engine
+    device_id: str
+    clock: Clock = field(default_factory=SystemClock)
+    actor: Actor = field(default_factory=Actor)
+    data_dir: Path | None = None
+    listeners: list[Listener] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._read: sessionmaker[Session] = make_session_factory(self.engine)
+        self._write: sessionmaker[Session] = make_session_factory(self.engine, write=True)
+        self.hlc = HybridClock(self.clock, self.device_id[-12:])
+        self._tz: ZoneInfo | None = None
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    @contextmanager
+    def write(self, action: str = "", *, origin: Origin = "local") -> Iterator[Session]:
+        """One transaction that changes data; announces a ChangeNotice after it commits."""
+        session = self._write()
+        collector = ChangeCollector()
+        session.info[TRACKING_KEY] = Tracking(
+            device_id=self.device_id,
+            now=self.clock.now(),
+            hlc=self.hlc,
+            actor_id=self.actor.staff_user_id,
+            actor_name=self.actor.name,
+            action=action,
+            origin=origin,
+            collector=collector,
+        )
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+        if collector.ids:
+            self.announce(collector.notice(origin, self.actor.staff_user_id, action))
+
+    def announce(self, notice: ChangeNotice) -> None:
+        if notice.touches("clinic_settings"):
+            self._tz = None
+        for listener in list(self.listeners):
+            listener(notice)
+
+    # -- clinic-wide facts --------------------------------------------------------------------
+    def settings(self, session: Session) -> ClinicSettings:
+        row = session.scalars(
+            select(ClinicSettings).where(ClinicSettings.deleted_at.is_(None)).limit(1)
+        ).first()
+        if row is None:
+            raise LookupError("clinic settings missing: the database was not initialised")
+        return row
+
+    @property
+    def tz(self) -> ZoneInfo:
+        if self._tz is None:
+            with self.read() as session:
+                self._tz = ZoneInfo(self.settings(session).time_zone)
+        return self._tz

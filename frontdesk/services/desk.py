@@ -1,0 +1,77 @@
+"""Opening a desk's database: migrate (backing up first), then make sure the desk has its
+identity, number series and clinic settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from frontdesk.db import migrate
+from frontdesk.db.engine import make_engine
+from frontdesk.domain.clock import Clock, SystemClock
+from frontdesk.domain.errors import EnvironmentProblem
+from frontdesk.domain.ids import uuid7
+from frontdesk.models.clinic import ClinicSettings
+from frontdesk.models.system import SyncState
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.numbering import ensure_series
+
+DB_NAME = "frontdesk.sqlite3"
+
+
+@dataclass(frozen=True)
+class DeskPaths:
+    data_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / DB_NAME
+
+    @property
+    def backups(self) -> Path:
+        return self.data_dir / "backups"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data_dir / "frontdesk.lock"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / "desk.ini"
+
+
+def open_engine(paths: DeskPaths) -> Engine:
+    try:
+        paths.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"The data folder {paths.data_dir} cannot be created: {exc.strerror}."
+        ) from exc
+    return make_engine(paths.database)
+
+
+def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext:
+    """Migrate the desk database and return a ServiceContext ready for the services."""
+    engine = open_engine(paths)
+    migrate.upgrade(engine, backup_dir=paths.backups)
+    clock = clock or SystemClock()
+    device_id = _ensure_identity(engine, clock)
+    ctx = ServiceContext(engine=engine, device_id=device_id, clock=clock, data_dir=paths.data_dir)
+    with ctx.write("set up desk") as session:
+        ensure_series(session, clock.now())
+        if session.scalars(select(ClinicSettings).limit(1)).first() is None:
+            session.add(ClinicSettings(name="My clinic"))
+    return ctx
+
+
+def _ensure_identity(engine: Engine, clock: Clock) -> str:
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        state = session.get(SyncState, 1)
+        if state is None:
+            state = SyncState(id=1, device_id=uuid7(), created_at=clock.now())
+            session.add(state)
+        return state.device_id
