@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from frontdesk.domain.errors import ValidationFailed
 
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 12  # far beyond any clinic's invoice; keeps cents in 64 bits
 
 
 def parse_money(text: str, *, field: str = "amount") -> int:
@@ -18,7 +19,7 @@ def parse_money(text: str, *, field: str = "amount") -> int:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise ValidationFailed(f"“{text}” is not an amount of money.", field=field) from None
-    if not value.is_finite():
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         raise ValidationFailed(f"“{text}” is not an amount of money.", field=field)
     if value != value.quantize(CENT):
         raise ValidationFailed("Amounts have at most two decimal places.", field=field)

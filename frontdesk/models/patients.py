@@ -71,7 +71,7 @@ class Patient(SyncedMixin, Base):
     admin_notes: Mapped[str] = mapped_column(Text, default="")
     default_payer_funder_id: Mapped[str | None] = mapped_column(ForeignKey("funders.id"))
     archived_at: Mapped[datetime | None]
-    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
     last_seen_at: Mapped[datetime | None]
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:21:45.958454
+Create Date: 2026-11-27 10:29:01.233088
 """
 from alembic import op
 import sqlalchemy as sa
@@ -320,6 +320,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.create_index('ix_patients_dob', ['date_of_birth'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patients_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index('ix_patients_name', ['last_name', 'first_name'], unique=False)
 
     op.create_table('practitioners',
@@ -932,6 +933,7 @@ def downgrade() -> None:
     op.drop_table('practitioners')
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.drop_index('ix_patients_name')
+        batch_op.drop_index(batch_op.f('ix_patients_merged_into_id'))
         batch_op.drop_index('ix_patients_dob')
 
     op.drop_table('patients')

@@ -1,0 +1,127 @@
+"""Composition root: builds paths, logging, the database context, the bus and the main window.
+
+Nothing else creates those. ``main()`` is the ``frontdesk`` console script.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from frontdesk.cli import parse
+from frontdesk.domain.errors import AlreadyRunning, FrontdeskError
+from frontdesk.logs import setup_logging
+from frontdesk.paths import desk_paths, log_dir
+from frontdesk.services.desk import DeskPaths
+
+log = logging.getLogger("frontdesk.app")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    logs = log_dir(args.data_dir)
+    setup_logging(logs)
+    if getattr(args, "run", None):
+        try:
+            code: int = args.run(args)
+        except FrontdeskError as exc:
+            print(exc.user_message, file=sys.stderr)
+            return 2
+        return code
+    return run_gui(
+        desk_paths(args.data_dir), logs, selftest=args.selftest, demo=args.demo_if_empty
+    )
+
+
+def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool = False) -> int:
+    started = time.perf_counter()
+    if selftest:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QLockFile, QSettings
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from frontdesk.ui.crash import install_crash_handler
+    from frontdesk.ui.style import apply_style
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("frontdesk")
+    app.setOrganizationName("frontdesk")
+    apply_style(app)
+    install_crash_handler(logs, interactive=not selftest)
+
+    try:
+        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = QLockFile(str(paths.lock_file))
+        lock.setStaleLockTime(0)
+        if not lock.tryLock(200):
+            pid, host, _app = lock.getLockInfo()
+            raise AlreadyRunning(
+                f"frontdesk is already open on this data folder (process {pid} on {host}). "
+                "Switch to that window, or close it first. Two copies on one folder could "
+                "overwrite each other's work, so this one will not open."
+            )
+        ctx = _open_context(paths, demo)
+    except FrontdeskError as exc:
+        log.warning("start-up refused: %s", type(exc).__name__)
+        if selftest:
+            print(exc.user_message, file=sys.stderr)
+        else:
+            QMessageBox.critical(None, "frontdesk cannot open", exc.user_message)
+        return 2
+
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.main_window import MainWindow
+
+    bus = ChangeBus()
+    ctx.listeners.append(bus.publish)
+    prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
+    window = MainWindow(ctx, bus, prefs)
+    window.show()
+    app.processEvents()
+    log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
+    if selftest:
+        return _selftest(window)
+    code = app.exec()
+    lock.unlock()
+    return code
+
+
+def _open_context(paths: DeskPaths, demo: bool):  # type: ignore[no-untyped-def]
+    from frontdesk.services.desk import open_desk
+
+    ctx = open_desk(paths)
+    if demo:
+        from frontdesk.services.demo import DemoSpec, build_demo, is_empty
+
+        if is_empty(ctx):
+            print("First start: building the demo clinic…", file=sys.stderr)
+            build_demo(ctx, DemoSpec())
+    return ctx
+
+
+def _selftest(window: object) -> int:
+    from PySide6.QtWidgets import QMainWindow
+
+    assert isinstance(window, QMainWindow)
+    pixmap = window.grab()
+    if pixmap.isNull() or pixmap.width() < 100:
+        print("selftest: the main window did not render", file=sys.stderr)
+        return 1
+    image = pixmap.toImage()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 37)
+               for y in range(0, image.height(), 29)}  # fmt: skip
+    if len(colours) < 4:
+        print("selftest: the main window rendered blank", file=sys.stderr)
+        return 1
+    print(f"selftest ok: {window.windowTitle()} ({pixmap.width()}x{pixmap.height()})")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

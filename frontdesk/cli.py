@@ -1,0 +1,41 @@
+"""Command-line entry: ``frontdesk [--data-dir DIR] [command …]``. Without a command the desktop
+app opens. Each command lives in its own module under ``frontdesk.commands`` and registers a
+sub-parser whose ``run(args)`` returns the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+from frontdesk import __version__
+
+COMMAND_MODULES = (
+    "frontdesk.commands.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="frontdesk", description="Front desk for allied-health clinics."
+    )
+    parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
+    parser.add_argument("--data-dir", help="folder for this desk's database, backups and logs")
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="open the database, draw the main window off screen, and exit 0 when all is well",
+    )
+    parser.add_argument(
+        "--demo-if-empty",
+        action="store_true",
+        help="fill an empty database with the demo clinic before opening",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)

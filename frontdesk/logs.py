@@ -1,0 +1,27 @@
+"""Logging to a rotating file in the platform's log folder.
+
+Policy: log ids, counts, timings and errors, never names, phone numbers, notes or any other
+patient detail. User-facing messages that may quote input are not logged verbatim.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+LOG_NAME = "frontdesk.log"
+
+
+def setup_logging(log_dir: Path, *, level: int = logging.INFO) -> Path:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_NAME
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h, logging.FileHandler)]
+    root.addHandler(handler)
+    root.setLevel(level)
+    return path

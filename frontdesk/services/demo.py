@@ -1,0 +1,580 @@
+"""The demo clinic: a realistic practice for first start, screenshots and benchmarks.
+
+Built with bulk ``executemany`` inserts on a raw sqlite3 connection (never the ORM row by row),
+so the 10-year, 20-practitioner clinic (about 1.2 million appointments) takes minutes. Seed data
+is not put in the sync outbox: a demo desk is for trying the product, not for a clinic server.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, select
+
+from frontdesk.db.types import sqlite_utc_text
+from frontdesk.domain.identifiers import medicare_check_digit
+from frontdesk.domain.ids import uuid7
+from frontdesk.domain.money import tax_inclusive
+from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, PaymentMethod
+from frontdesk.models import Base, Practitioner
+from frontdesk.services import demo_data as words
+from frontdesk.services.context import ServiceContext
+
+Progress = Callable[[str, float], None]
+TZ_NAME = "Australia/Sydney"
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    practitioners: int = 8
+    weeks_past: int = 12
+    weeks_future: int = 4
+    patients: int | None = None
+    seed: int = 20261127
+
+    @staticmethod
+    def for_years(years: float, practitioners: int, patients: int | None = None) -> DemoSpec:
+        return DemoSpec(practitioners=practitioners, weeks_past=round(years * 52), patients=patients)
+
+    @property
+    def patient_count(self) -> int:
+        if self.patients is not None:
+            return self.patients
+        if self.weeks_past <= 16:
+            return 500 * self.practitioners
+        return round(750 * self.weeks_past / 52 * self.practitioners)
+
+
+@dataclass
+class DemoSummary:
+    counts: dict[str, int]
+
+
+class _Bulk:
+    """Collects rows for one table as tuples in column order and inserts them in chunks."""
+
+    CHUNK = 50_000
+
+    def __init__(
+        self, conn: sqlite3.Connection, table: Table, now_text: str, flush_all: Callable[[], None]
+    ) -> None:
+        self.conn, self.table, self.flush_all = conn, table, flush_all
+        self.cols = [c.name for c in table.columns]
+        self.defaults: dict[str, Any] = {}
+        for c in table.columns:
+            arg = c.default.arg if c.default is not None else None
+            if callable(arg):
+                continue
+            self.defaults[c.name] = arg
+        self.defaults.update({"version": 0, "created_at": now_text, "updated_at": now_text})
+        self.sql = (
+            f"INSERT INTO {table.name} ({', '.join(self.cols)}) "
+            f"VALUES ({', '.join('?' for _ in self.cols)})"
+        )
+        self.rows: list[tuple[Any, ...]] = []
+        self.count = 0
+
+    def add(self, **values: Any) -> str:
+        values.setdefault("id", uuid7())
+        get = values.get
+        defaults = self.defaults
+        self.rows.append(tuple(_sql(get(c, defaults.get(c))) for c in self.cols))
+        if len(self.rows) >= self.CHUNK:
+            # Parents before children, always: a child row inserted before its parent would
+            # make SQLite scan child tables on every later parent insert.
+            self.flush_all()
+        return str(values["id"])
+
+    def flush(self) -> None:
+        if self.rows:
+            self.conn.executemany(self.sql, self.rows)
+            self.count += len(self.rows)
+            self.rows = []
+
+
+def _sql(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return sqlite_utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def is_empty(ctx: ServiceContext) -> bool:
+    with ctx.read() as session:
+        return session.scalars(select(Practitioner.id).limit(1)).first() is None
+
+
+def build_demo(ctx: ServiceContext, spec: DemoSpec, progress: Progress | None = None) -> DemoSummary:
+    """Fill an empty desk database with the demo clinic."""
+    if not is_empty(ctx):
+        raise ValueError("the database already has practitioners; demo data goes in an empty one")
+    path = ctx.engine.url.database
+    assert path, "the demo needs a SQLite file"
+    ctx.engine.dispose()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-200000")
+        conn.execute("BEGIN IMMEDIATE")
+        builder = _Builder(conn, ctx, spec, progress or (lambda _m, _f: None))
+        counts = builder.build()
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA optimize")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    ctx._tz = None  # settings changed underneath the context
+    return DemoSummary(counts)
+
+
+class _Builder:
+    def __init__(
+        self, conn: sqlite3.Connection, ctx: ServiceContext, spec: DemoSpec, progress: Progress
+    ) -> None:
+        self.conn, self.ctx, self.spec, self.progress = conn, ctx, spec, progress
+        self.rng = random.Random(spec.seed)
+        self.tz = ZoneInfo(TZ_NAME)
+        self.now = ctx.clock.now()
+        self.today = self.now.astimezone(self.tz).date()
+        now_text = sqlite_utc_text(self.now)
+        self.bulk = {
+            t.name: _Bulk(conn, t, now_text, self._flush) for t in Base.metadata.sorted_tables
+        }
+
+    def t(self, name: str) -> _Bulk:
+        return self.bulk[name]
+
+    def build(self) -> dict[str, int]:
+        self.progress("Clinic and practitioners", 0.0)
+        self._clinic()
+        self._funders()
+        self._catalogue()
+        self._practitioners()
+        self.progress("Patients", 0.05)
+        self._patients()
+        self._flush()
+        self.progress("Appointments", 0.15)
+        self._diary()
+        self._flush()
+        self._set_series()
+        self.progress("Done", 1.0)
+        return {name: b.count for name, b in self.bulk.items() if b.count}
+
+    def _flush(self) -> None:
+        for b in self.bulk.values():
+            b.flush()
+
+    # -- clinic ------------------------------------------------------------------------------
+    def _clinic(self) -> None:
+        self.conn.execute(
+            "UPDATE clinic_settings SET name=?, legal_name=?, business_number=?, address=?, "
+            "phone=?, email=?, website=?, time_zone=?",
+            (
+                "Harbourside Health & Movement",
+                "Harbourside Health Pty Ltd",
+                "53 004 085 616",
+                "Level 2, 118 King Street\nNewtown NSW 2042",
+                "(02) 9550 1234",
+                "hello@harbourside.example",
+                "harbourside.example",
+                TZ_NAME,
+            ),
+        )
+        self.location = self.t("locations").add(
+            name="Newtown", address="Level 2, 118 King Street, Newtown NSW 2042"
+        )
+        n_rooms = max(3, self.spec.practitioners // 3)
+        self.rooms = [
+            self.t("rooms").add(location_id=self.location, name=f"Room {i + 1}", sort_order=i)
+            for i in range(n_rooms)
+        ]
+
+    def _funders(self) -> None:
+        self.health_funds = [
+            self.t("funders").add(kind="health_fund", name=n) for n in words.HEALTH_FUNDS
+        ]
+        self.other_funders = {
+            name: self.t("funders").add(kind=kind, name=name) for kind, name in words.OTHER_FUNDERS
+        }
+        self.third_party = [
+            self.other_funders[n]
+            for n in ("Department of Veterans' Affairs", "Plan Partners", "icare NSW")
+        ]
+
+    def _catalogue(self) -> None:
+        self.services: dict[str, tuple[str, int, int]] = {}  # code -> id, price, duration
+        for code, name, price, taxable, duration, _prof in words.CATALOGUE:
+            kind = "product" if code.startswith("PRD") else "service"
+            cid = self.t("catalogue_items").add(
+                code=code, name=name, kind=kind, price_cents=price, taxable=taxable,
+                duration_minutes=duration,
+            )  # fmt: skip
+            self.services[code] = (cid, price, duration or 0)
+            if kind == "service" and code != "GRP-PIL":
+                for i, funder in enumerate(self.health_funds[:4]):
+                    self.t("catalogue_funder_prices").add(
+                        catalogue_item_id=cid, funder_id=funder,
+                        item_number=f"{500 + i * 5 + (1 if 'INI' in code else 2)}",
+                        price_cents=price,
+                    )  # fmt: skip
+        self.knee = self.services["PRD-KNEE"]
+        self.band = self.services["PRD-BAND"]
+
+    def _practitioners(self) -> None:
+        rng = self.rng
+        self.pracs: list[dict[str, Any]] = []
+        first_of = {p: code.split("-")[0] for code, *_r, p in words.CATALOGUE if p}
+        used: set[str] = set()
+        effective = self.today - timedelta(weeks=self.spec.weeks_past + 1)
+        for i in range(self.spec.practitioners):
+            profession, colour = words.PROFESSIONS[i % len(words.PROFESSIONS)]
+            while True:
+                first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
+                if f"{first} {last}" not in used:
+                    used.add(f"{first} {last}")
+                    break
+            pid = self.t("practitioners").add(
+                first_name=first, last_name=last, display_name=f"{first} {last}",
+                profession=profession, colour=colour, sort_order=i,
+                default_location_id=self.location,
+                email=f"{first.lower()}.{last.lower().replace(' ', '')}@harbourside.example",
+                registration_number=f"{profession[:3].upper()}000{rng.randrange(100000, 999999)}",
+            )  # fmt: skip
+            self.t("provider_numbers").add(
+                practitioner_id=pid, location_id=self.location,
+                number=f"{rng.randrange(200000, 699999)}{rng.choice('ABCDEFGHJK')}"
+                f"{rng.choice('ABCDEFGHJKLMNPQRSTWXY')}",
+            )  # fmt: skip
+            code = first_of[profession]
+            ini = self.services.get(f"{code}-INI") or self.services[f"{code}-STD"]
+            std = self.services[f"{code}-STD"]
+            types = []
+            for label, svc, is_new in (("Initial", ini, True), ("Standard", std, False)):
+                tid = self.t("appointment_types").add(
+                    name=f"{profession} {label.lower()}", duration_minutes=svc[2],
+                    colour=colour, default_service_id=svc[0], is_new_patient=is_new,
+                    profession=profession,
+                )  # fmt: skip
+                types.append((tid, svc))
+            start_h = rng.choice((7, 8, 8, 9))
+            days_off = set(rng.sample(range(5), rng.choice((0, 1, 1, 2))))
+            workdays = [d for d in range(5) if d not in days_off]
+            for day in workdays:
+                self._roster(pid, day, start_h * 60, 12 * 60 + 30, "work", effective)
+                self._roster(pid, day, 12 * 60 + 30, 13 * 60, "break", effective, "Lunch")
+                self._roster(pid, day, 13 * 60, (start_h + 9) * 60, "work", effective)
+            if i % 3 == 0:  # a Saturday morning every second week
+                self._roster(pid, 5, 8 * 60, 12 * 60, "work", effective, every=2)
+            room = self.rooms[i] if i < len(self.rooms) else None
+            self.pracs.append(
+                {"id": pid, "types": types, "start": start_h * 60, "end": (start_h + 9) * 60,
+                 "workdays": set(workdays) | ({5} if i % 3 == 0 else set()), "room": room,
+                 "profession": profession, "leave": self._leave(pid)}
+            )  # fmt: skip
+        if self.spec.practitioners:
+            self._group_class_type()
+
+    def _roster(
+        self, pid: str, day: int, start: int, end: int, kind: str, since: date,
+        label: str = "", every: int = 1,
+    ) -> None:  # fmt: skip
+        self.t("roster_entries").add(
+            practitioner_id=pid, location_id=self.location, kind=kind, weekday=day,
+            start_minute=start, end_minute=end, every_weeks=every, week_offset=0,
+            effective_from=since, effective_until=None, label=label,
+        )  # fmt: skip
+
+    def _leave(self, pid: str) -> set[date]:
+        """Two weeks' leave a year (one week in a short demo); returns the days off."""
+        rng = self.rng
+        days: set[date] = set()
+        first = self.today - timedelta(weeks=self.spec.weeks_past)
+        span = (self.spec.weeks_past + self.spec.weeks_future) * 7
+        blocks = max(1, span // 182)
+        for _ in range(blocks):
+            start_day = first + timedelta(days=rng.randrange(max(1, span - 14)))
+            start_day -= timedelta(days=start_day.weekday())
+            length = 7 if span < 200 else 14
+            self.t("leave").add(
+                practitioner_id=pid, kind="leave", reason="Annual leave",
+                starts_at=datetime.combine(start_day, time(0), self.tz).astimezone(UTC),
+                ends_at=datetime.combine(start_day + timedelta(days=length), time(0), self.tz)
+                .astimezone(UTC),
+            )  # fmt: skip
+            days.update(start_day + timedelta(days=d) for d in range(length))
+        return days
+
+    def _group_class_type(self) -> None:
+        svc = self.services["GRP-PIL"]
+        self.group_type = self.t("appointment_types").add(
+            name="Clinical pilates class", duration_minutes=60, colour="#0ea5e9",
+            default_service_id=svc[0], capacity=6, is_group=True, profession="Physiotherapist",
+        )  # fmt: skip
+
+    # -- patients -----------------------------------------------------------------------------
+    def _patients(self) -> None:
+        rng = self.rng
+        n = self.spec.patient_count
+        self.patients: list[tuple[str, str | None]] = []  # id, default third-party payer
+        add = self.t("patients").add
+        add_member = self.t("funding_memberships").add
+        add_alert = self.t("patient_alerts").add
+        alerts = (
+            "Latex allergy", "Falls risk — assist to the plinth", "Hard of hearing",
+            "Prefers a female practitioner", "Account on hold — see manager",
+            "Interpreter needed (Vietnamese)", "Pacemaker — no electrotherapy",
+        )  # fmt: skip
+        for i in range(n):
+            first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
+            street, (suburb, state, postcode) = rng.choice(words.STREETS), rng.choice(words.SUBURBS)
+            dob = date(1935, 1, 1) + timedelta(days=rng.randrange(365 * 85))
+            mobile = f"04{rng.randrange(10, 99)} {rng.randrange(100, 999)} {rng.randrange(100, 999)}"
+            first8 = f"{rng.randrange(2, 7)}{rng.randrange(1000000, 9999999)}"
+            medicare = f"{first8}{medicare_check_digit(first8)}{rng.randrange(1, 6)}"
+            payer = None
+            dva = ndis = ""
+            roll = rng.random()
+            if roll < 0.03:
+                payer, dva = self.other_funders["Department of Veterans' Affairs"], (
+                    f"N{rng.choice('XQ')}{rng.randrange(100000, 999999)}"
+                )
+            elif roll < 0.07:
+                payer = self.other_funders[rng.choice(("Plan Partners", "My Plan Manager"))]
+                ndis = f"43{rng.randrange(1000000, 9999999)}"
+            elif roll < 0.09:
+                payer = self.other_funders["icare NSW"]
+            consent_at = self.now - timedelta(days=rng.randrange(1, 3000))
+            pid = add(
+                patient_number=f"P-{i + 1:06d}",
+                title=rng.choice(("", "", "Mr", "Ms", "Mrs", "Dr", "Mx")),
+                first_name=first, last_name=last,
+                preferred_name=rng.choice(("", "", "", "", first[:3])) if len(first) > 4 else "",
+                pronouns=rng.choice(("", "", "", "she/her", "he/him", "they/them")),
+                date_of_birth=dob, sex=rng.choice(("Female", "Male", "Female", "Male", "")),
+                mobile_phone=mobile,
+                home_phone=f"(02) 9{rng.randrange(100, 999)} {rng.randrange(1000, 9999)}"
+                if rng.random() < 0.2 else "",
+                email=f"{_slug(first)}.{_slug(last)}{rng.randrange(1, 99)}@example.com"
+                if rng.random() < 0.8 else "",
+                address_line1=f"{rng.randrange(1, 300)} {street}", suburb=suburb, state=state,
+                postcode=postcode,
+                emergency_contact_name=f"{rng.choice(words.FIRST_NAMES)} {last}",
+                emergency_contact_phone=f"04{rng.randrange(10, 99)} {rng.randrange(100, 999)} "
+                f"{rng.randrange(100, 999)}",
+                emergency_contact_relationship=rng.choice(("Partner", "Parent", "Child", "Friend")),
+                gp_name=f"Dr {rng.choice(words.FIRST_NAMES)} {rng.choice(words.LAST_NAMES)}",
+                gp_practice=f"{rng.choice(words.SUBURBS)[0]} Medical Centre",
+                medicare_number=medicare[:10], medicare_irn=medicare[10:],
+                dva_number=dva, ndis_number=ndis, default_payer_funder_id=payer,
+                sms_consent=True, sms_consent_at=consent_at,
+                email_consent=rng.random() < 0.7, email_consent_at=consent_at,
+                privacy_consent_at=consent_at,
+                created_at=self.now - timedelta(days=rng.randrange(1, 7 * self.spec.weeks_past + 30)),
+            )  # fmt: skip
+            if rng.random() < 0.55:
+                add_member(
+                    patient_id=pid, funder_id=rng.choice(self.health_funds), kind="health_fund",
+                    member_number=f"{rng.randrange(10000000, 99999999)}",
+                    reference=str(rng.randrange(1, 5)),
+                )  # fmt: skip
+            if payer:
+                kind = "dva" if dva else ("ndis_plan_manager" if ndis else "workers_comp")
+                add_member(
+                    patient_id=pid, funder_id=payer, kind=kind,
+                    member_number=dva or ndis or f"WC{rng.randrange(1000000, 9999999)}",
+                    claim_number=f"CLM-{rng.randrange(100000, 999999)}" if not (dva or ndis)
+                    else "",
+                )  # fmt: skip
+            if rng.random() < 0.04:
+                add_alert(patient_id=pid, text=rng.choice(alerts))
+            self.patients.append((pid, payer))
+            if i % 20000 == 0:
+                self.progress("Patients", 0.05 + 0.1 * i / max(1, n))
+
+    # -- diary and billing --------------------------------------------------------------------
+    def _diary(self) -> None:
+        spec, rng = self.spec, self.rng
+        first = self.today - timedelta(weeks=spec.weeks_past)
+        last = self.today + timedelta(weeks=spec.weeks_future)
+        self.invoice_no = 0
+        total_days = (last - first).days
+        day = first
+        while day < last:
+            fortnight_on = ((day - first).days // 7) % 2 == 0
+            for prac in self.pracs:
+                wd = day.weekday()
+                if wd not in prac["workdays"] or day in prac["leave"]:
+                    continue
+                if wd == 5 and not fortnight_on:
+                    continue
+                self._practitioner_day(prac, day)
+            if self.pracs and day.weekday() in (1, 3):
+                self._group_class(self.pracs[0], day)
+            day += timedelta(days=1)
+            if day.day == 1:
+                self.progress("Appointments", 0.15 + 0.85 * (day - first).days / total_days)
+        self._extra_unpaid_follow_ups()
+
+    def _practitioner_day(self, prac: dict[str, Any], day: date) -> None:
+        rng = self.rng
+        start, end = prac["start"], prac["end"]
+        if day.weekday() == 5:
+            start, end = 8 * 60, 12 * 60
+        days_ahead = (day - self.today).days
+        fill = 0.86 if days_ahead <= 0 else max(0.3, 0.86 - days_ahead * 0.02)
+        minute = start
+        types = prac["types"]
+        while True:
+            tid, svc = types[0] if rng.random() < 0.12 else types[1]
+            duration = svc[2]
+            if minute < 12 * 60 + 30 < minute + duration and day.weekday() < 5:
+                minute = 13 * 60
+                continue
+            if minute + duration > end:
+                break
+            if rng.random() < fill:
+                self._appointment(prac, day, minute, duration, tid, svc)
+            minute += duration
+
+    def _appointment(
+        self, prac: dict[str, Any], day: date, minute: int, duration: int, tid: str,
+        svc: tuple[str, int, int],
+    ) -> None:  # fmt: skip
+        rng = self.rng
+        starts = datetime.combine(day, time(minute // 60, minute % 60), self.tz).astimezone(UTC)
+        ends = starts + timedelta(minutes=duration)
+        patient_id, payer = self.patients[rng.randrange(len(self.patients))]
+        status, reason, cancelled_at = self._status(starts, ends)
+        appt = self.t("appointments").add(
+            practitioner_id=prac["id"], patient_id=patient_id, appointment_type_id=tid,
+            location_id=self.location, room_id=prac["room"], starts_at=starts, ends_at=ends,
+            status=status, cancellation_reason=reason, cancelled_at=cancelled_at,
+            reminder_sent_at=starts - timedelta(days=1) if starts - timedelta(days=1) < self.now
+            else None,
+            created_at=starts - timedelta(days=rng.randrange(1, 30)),
+        )  # fmt: skip
+        if status == AppointmentStatus.COMPLETED:
+            self._invoice(appt, prac, patient_id, payer, day, ends, svc)
+
+    def _status(self, starts: datetime, ends: datetime) -> tuple[str, str | None, datetime | None]:
+        r = self.rng.random()
+        if starts > self.now:
+            if r < 0.04:
+                return "cancelled", self._reason(), self.now - timedelta(hours=3)
+            return "booked", None, None
+        if r < 0.065:
+            return "cancelled", self._reason(), starts - timedelta(hours=self.rng.randrange(2, 72))
+        if r < 0.09:
+            return "did_not_arrive", None, None
+        if ends > self.now:
+            return ("in_session" if starts <= self.now else "arrived"), None, None
+        return "completed", None, None
+
+    def _reason(self) -> str:
+        return self.rng.choice(tuple(CancellationReason)).value
+
+    def _invoice(
+        self, appt: str, prac: dict[str, Any], patient_id: str, payer: str | None, day: date,
+        ends: datetime, svc: tuple[str, int, int],
+    ) -> None:  # fmt: skip
+        rng = self.rng
+        self.invoice_no += 1
+        lines = [(svc[0], "service", svc[1], False)]
+        if rng.random() < 0.03:
+            product = self.knee if rng.random() < 0.5 else self.band
+            lines.append((product[0], "product", product[1], True))
+        total = sum(p for _, _, p, _ in lines)
+        tax = sum(tax_inclusive(p, 1000) for _, _, p, t in lines if t)
+        inv = self.t("invoices").add(
+            number=f"INV-{self.invoice_no:06d}", status="issued", patient_id=patient_id,
+            payer_funder_id=payer, practitioner_id=prac["id"], location_id=self.location,
+            issue_date=day, due_date=day + timedelta(days=14), issued_at=ends,
+            total_cents=total, tax_cents=tax, created_at=ends,
+        )  # fmt: skip
+        for pos, (item_id, kind, price, taxable) in enumerate(lines):
+            self.t("invoice_lines").add(
+                invoice_id=inv, position=pos, appointment_id=appt if kind == "service" else None,
+                catalogue_item_id=item_id, practitioner_id=prac["id"], service_date=day,
+                description=self._describe(item_id), quantity=1, unit_price_cents=price,
+                taxable=taxable, tax_rate_bp=1000 if taxable else 0, total_cents=price,
+                tax_cents=tax_inclusive(price, 1000) if taxable else 0,
+            )  # fmt: skip
+        if payer is not None:
+            paid_on = day + timedelta(days=rng.randrange(10, 50))
+            if paid_on < self.today and rng.random() < 0.9:
+                self._payment(inv, None, payer, total, "bank_transfer", paid_on, ends)
+            return
+        if rng.random() < 0.93 or day < self.today - timedelta(days=120):
+            method = rng.choices(
+                (PaymentMethod.EFTPOS, PaymentMethod.CREDIT_CARD,
+                 PaymentMethod.HEALTH_FUND_TERMINAL, PaymentMethod.CASH),
+                weights=(50, 25, 15, 10),
+            )[0]  # fmt: skip
+            self._payment(inv, patient_id, None, total, method.value, day, ends)
+
+    def _payment(
+        self, inv: str, patient_id: str | None, payer: str | None, amount: int, method: str,
+        day: date, ends: datetime,
+    ) -> None:  # fmt: skip
+        received = ends + timedelta(minutes=3)
+        if day > ends.astimezone(self.tz).date():
+            received = datetime.combine(day, time(10, 30), self.tz).astimezone(UTC)
+        pay = self.t("payments").add(
+            kind="payment", method=method, amount_cents=amount, patient_id=patient_id,
+            payer_funder_id=payer, received_at=received, business_date=day,
+            device_id=self.ctx.device_id, created_at=received,
+        )  # fmt: skip
+        self.t("payment_allocations").add(payment_id=pay, invoice_id=inv, amount_cents=amount)
+
+    def _describe(self, item_id: str) -> str:
+        if not hasattr(self, "_names"):
+            self._names = {
+                self.services[code][0]: name for code, name, *_ in words.CATALOGUE
+            }
+        return self._names[item_id]
+
+    def _group_class(self, prac: dict[str, Any], day: date) -> None:
+        rng = self.rng
+        starts = datetime.combine(day, time(17, 30), self.tz).astimezone(UTC)
+        status = "completed" if starts + timedelta(hours=1) < self.now else "booked"
+        appt = self.t("appointments").add(
+            practitioner_id=prac["id"], appointment_type_id=self.group_type,
+            location_id=self.location, room_id=self.rooms[-1], starts_at=starts,
+            ends_at=starts + timedelta(hours=1), status=status, is_group=True, capacity=6,
+            notes="Clinical pilates — all levels",
+        )  # fmt: skip
+        for _ in range(rng.randrange(3, 7)):
+            patient_id, _payer = self.patients[rng.randrange(len(self.patients))]
+            self.t("appointment_attendees").add(
+                appointment_id=appt, patient_id=patient_id, status=status
+            )
+
+    def _extra_unpaid_follow_ups(self) -> None:
+        """Nothing extra yet: unpaid invoices arise naturally above (aged debtors)."""
+
+    def _set_series(self) -> None:
+        self.conn.execute(
+            "UPDATE number_series SET next_value=? WHERE kind='invoice' AND active=1",
+            (self.invoice_no + 1,),
+        )
+        self.conn.execute(
+            "UPDATE number_series SET next_value=? WHERE kind='patient' AND active=1",
+            (len(self.patients) + 1,),
+        )
+
+
+def _slug(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum()) or "patient"

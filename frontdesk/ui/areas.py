@@ -1,0 +1,42 @@
+"""The areas of the main window, in the order a clinic feels them. Each area is a widget made
+by a factory ``create(ctx, bus, parent)``, imported only when first shown (fast start-up)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QWidget
+
+from frontdesk.services.context import ServiceContext
+from frontdesk.ui.bus import ChangeBus
+
+AreaFactory = Callable[[ServiceContext, ChangeBus, QWidget | None], QWidget]
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    key: str
+    title: str
+    shortcut: str
+    factory: str  # "module:function"
+    blurb: str
+
+    def load(self) -> AreaFactory:
+        module_name, func = self.factory.split(":")
+        return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]
+
+
+AREAS: tuple[AreaSpec, ...] = (
+    AreaSpec("diary", "Diary", "Ctrl+1", "frontdesk.ui.overview:create_diary",
+             "Appointments for every practitioner, by day or week."),
+    AreaSpec("patients", "Patients", "Ctrl+2", "frontdesk.ui.overview:create_patients",
+             "Find a patient, open their card, import and export."),
+    AreaSpec("billing", "Billing", "Ctrl+3", "frontdesk.ui.overview:create_billing",
+             "Invoices, payments, debtors and end-of-day takings."),
+    AreaSpec("reports", "Reports", "Ctrl+4", "frontdesk.ui.overview:create_reports",
+             "Revenue, occupancy, cancellations and new patients."),
+    AreaSpec("settings", "Settings", "Ctrl+5", "frontdesk.ui.overview:create_settings",
+             "Clinic details, practitioners, rooms, staff and the clinic server."),
+)  # fmt: skip

@@ -1,0 +1,23 @@
+"""One application-wide signal for change notices, delivered on the GUI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from frontdesk.services.changes import ChangeNotice
+
+
+class ChangeBus(QObject):
+    """Bridges ServiceContext listeners (any thread) to a Qt signal (GUI thread)."""
+
+    changed = Signal(object)
+    _relay = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Queued: a notice raised on a worker thread is delivered in the GUI thread's loop;
+        # one raised on the GUI thread arrives after the current slot returns.
+        self._relay.connect(self.changed.emit, Qt.ConnectionType.QueuedConnection)
+
+    def publish(self, notice: ChangeNotice) -> None:
+        self._relay.emit(notice)

@@ -1,0 +1,167 @@
+"""The main window: a sidebar of areas, the current area, and a status bar with sync state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.services.context import ServiceContext
+from frontdesk.ui.areas import AREAS, AreaSpec
+from frontdesk.ui.bus import ChangeBus
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        bus: ChangeBus,
+        prefs: QSettings,
+        areas: tuple[AreaSpec, ...] = AREAS,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.bus = bus
+        self.prefs = prefs
+        self.areas = areas
+        self.pages: dict[str, QWidget] = {}
+        self.setWindowTitle("frontdesk")
+        self.setMinimumSize(1000, 640)
+
+        root = QWidget()
+        layout = QHBoxLayout(root)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_sidebar())
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("page")
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(root)
+        self._build_status_bar()
+
+        for index, area in enumerate(areas):
+            shortcut = QShortcut(QKeySequence(area.shortcut), self)
+            shortcut.activated.connect(lambda i=index: self.nav.setCurrentRow(i))
+
+        self.bus.changed.connect(self._on_changed)
+        self._restore_layout()
+        self.refresh_clinic_name()
+
+    # -- building -----------------------------------------------------------------------------
+    def _build_sidebar(self) -> QWidget:
+        side = QWidget()
+        side.setObjectName("sidebar")
+        side.setFixedWidth(200)
+        col = QVBoxLayout(side)
+        col.setContentsMargins(0, 0, 0, 8)
+        col.setSpacing(0)
+        brand = QLabel("frontdesk")
+        brand.setObjectName("brand")
+        self.clinic_label = QLabel("")
+        self.clinic_label.setObjectName("clinicName")
+        self.clinic_label.setWordWrap(True)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        for area in self.areas:
+            item = QListWidgetItem(f"{area.title}")
+            item.setToolTip(f"{area.blurb}  ({area.shortcut})")
+            item.setSizeHint(QSize(180, 40))
+            self.nav.addItem(item)
+        self.nav.currentRowChanged.connect(self.show_area_index)
+        col.addWidget(brand)
+        col.addWidget(self.clinic_label)
+        col.addWidget(self.nav, 1)
+        return side
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.sync_label = QLabel("Sync: working offline (no clinic server set up)")
+        self.sync_label.setObjectName("syncStatus")
+        self.user_label = QLabel("")
+        self.clock_label = QLabel("")
+        bar.addPermanentWidget(self.user_label)
+        bar.addPermanentWidget(self.sync_label)
+        bar.addPermanentWidget(self.clock_label)
+        self._clock_timer = QTimer(self)
+        self._clock_timer.timeout.connect(self._tick_clock)
+        self._clock_timer.start(15_000)
+        self._tick_clock()
+        self.set_user(self.ctx.actor.name if self.ctx.actor.staff_user_id else "")
+
+    # -- areas --------------------------------------------------------------------------------
+    def show_area(self, key: str) -> QWidget:
+        index = next(i for i, a in enumerate(self.areas) if a.key == key)
+        self.nav.setCurrentRow(index)
+        return self.pages[key]
+
+    def show_area_index(self, index: int) -> None:
+        if index < 0:
+            return
+        area = self.areas[index]
+        page = self.pages.get(area.key)
+        if page is None:
+            page = area.load()(self.ctx, self.bus, self.stack)
+            page.setObjectName(f"area_{area.key}")
+            self.pages[area.key] = page
+            self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+        self.prefs.setValue("window/area", area.key)
+
+    def current_area(self) -> str:
+        return self.areas[self.nav.currentRow()].key
+
+    # -- status -------------------------------------------------------------------------------
+    def set_sync_status(self, text: str, *, problem: bool = False) -> None:
+        self.sync_label.setText(text)
+        self.sync_label.setStyleSheet("color: #b91c1c;" if problem else "")
+
+    def set_user(self, name: str) -> None:
+        self.user_label.setText(f"Signed in: {name}" if name else "")
+
+    def refresh_clinic_name(self) -> None:
+        with self.ctx.read() as session:
+            name = self.ctx.settings(session).name
+        self.clinic_label.setText(name)
+        self.setWindowTitle(f"{name} — frontdesk")
+
+    def _tick_clock(self) -> None:
+        now = self.ctx.clock.now().astimezone(self.ctx.tz)
+        self.clock_label.setText(now.strftime("%a %d %b  %H:%M"))
+
+    def _on_changed(self, notice: object) -> None:
+        from frontdesk.services.changes import ChangeNotice
+
+        if isinstance(notice, ChangeNotice) and notice.touches("clinic_settings"):
+            self.refresh_clinic_name()
+
+    # -- per-machine layout ---------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.prefs.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = self.prefs.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        key = self.prefs.value("window/area", "diary")
+        keys = [a.key for a in self.areas]
+        self.nav.setCurrentRow(keys.index(str(key)) if key in keys else 0)
+
+    def save_layout(self) -> None:
+        self.prefs.setValue("window/geometry", self.saveGeometry())
+        self.prefs.setValue("window/state", self.saveState())
+        self.prefs.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)

@@ -1,0 +1,52 @@
+"""Shared fixtures: a real SQLite desk database in a temporary folder, a fake clock, and
+platformdirs pointed away from the developer's home."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from frontdesk.domain.clock import FakeClock  # noqa: E402
+from frontdesk.services.context import ServiceContext  # noqa: E402
+from frontdesk.services.desk import DeskPaths, open_desk  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A Friday morning in Sydney: 2026-11-27 09:00 AEDT.
+    return FakeClock(datetime(2026, 11, 26, 22, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def desk_paths(tmp_path: Path) -> DeskPaths:
+    return DeskPaths(tmp_path / "desk")
+
+
+@pytest.fixture
+def ctx(desk_paths: DeskPaths, clock: FakeClock) -> Iterator[ServiceContext]:
+    context = open_desk(desk_paths, clock=clock)
+    yield context
+    context.engine.dispose()
+
+
+@pytest.fixture
+def demo_ctx(ctx: ServiceContext) -> ServiceContext:
+    """A desk filled with a small demo clinic (2 weeks past, 1 ahead, 4 practitioners)."""
+    from frontdesk.services.demo import DemoSpec, build_demo
+
+    build_demo(ctx, DemoSpec(practitioners=4, weeks_past=2, weeks_future=1, patients=300))
+    return ctx

@@ -1,0 +1,103 @@
+"""Models and migrations agree; old databases upgrade; newer ones are refused untouched."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from frontdesk.db import migrate
+from frontdesk.db.engine import make_engine
+from frontdesk.domain.errors import DatabaseTooNew
+from frontdesk.models import Base
+from frontdesk.services.desk import DeskPaths, open_desk
+
+
+def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path / "x.sqlite3")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    assert diff == [], f"run python -m frontdesk.db.new_migration: {diff}"
+
+
+def test_single_head() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert len(script.get_heads()) == 1, "two migrations share a parent: re-chain down_revision"
+
+
+def test_populated_database_at_first_revision_upgrades(tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    first = next(r for r in script.walk_revisions() if r.down_revision is None).revision
+    path = tmp_path / "old.sqlite3"
+    engine = make_engine(path)
+    migrate.upgrade(engine, target=first)
+    raw = sqlite3.connect(path)
+    raw.execute(
+        "INSERT INTO clinic_settings (id, version, created_at, updated_at, name, legal_name,"
+        " business_number, business_number_label, address, phone, email, website, time_zone,"
+        " currency, currency_symbol, tax_registered, tax_name, tax_rate_bp, date_format,"
+        " default_overlap_policy, idle_lock_minutes, hide_revenue_from_reception,"
+        " invoice_due_days, payment_instructions) VALUES ('c1', 0, '2020-01-01 00:00:00',"
+        " '2020-01-01 00:00:00', 'Old clinic', '', '', 'ABN', '', '', '', '', 'Australia/Perth',"
+        " 'AUD', '$', 1, 'GST', 1000, '%d/%m/%Y', 'warn', 10, 0, 14, '')"
+    )
+    raw.execute(
+        "INSERT INTO patients (id, version, created_at, updated_at, patient_number, first_name,"
+        " last_name, title, middle_name, preferred_name, pronouns, sex, mobile_phone, home_phone,"
+        " work_phone, email, address_line1, address_line2, suburb, state, postcode, country,"
+        " emergency_contact_name, emergency_contact_phone, emergency_contact_relationship,"
+        " referrer_name, referrer_provider_number, gp_name, gp_practice, medicare_number,"
+        " medicare_irn, medicare_expiry, dva_number, dva_card_colour, ndis_number, sms_consent,"
+        " email_consent, admin_notes) VALUES ('p1', 0, '2020-01-01 00:00:00',"
+        " '2020-01-01 00:00:00', 'P-1', 'Siobhán', 'O''Brien', '', '', '', '', '', '0412 345 678',"
+        " '', '', '', '', '', '', '', '', 'Australia', '', '', '', '', '', '', '', '', '', '', '',"
+        " '', '', 0, 0, '')"
+    )
+    raw.commit()
+    raw.close()
+    engine.dispose()
+    paths = DeskPaths(tmp_path)
+    (tmp_path / "old.sqlite3").rename(paths.database)
+    ctx = open_desk(paths)
+    from sqlalchemy import text
+
+    with ctx.read() as s:
+        assert s.execute(text("SELECT last_name FROM patients")).scalar_one() == "O'Brien"
+        assert ctx.settings(s).name == "Old clinic"
+    assert migrate.current_revision(ctx.engine) == migrate.head_revision()
+
+
+def test_newer_database_is_refused_and_untouched(tmp_path: Path) -> None:
+    paths = DeskPaths(tmp_path)
+    ctx = open_desk(paths)
+    ctx.engine.dispose()
+    raw = sqlite3.connect(paths.database)
+    raw.execute("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+    raw.commit()
+    raw.close()
+    before = paths.database.read_bytes()
+    with pytest.raises(DatabaseTooNew) as err:
+        open_desk(paths)
+    assert "newer version" in err.value.user_message
+    assert paths.database.read_bytes() == before
+
+
+def test_upgrade_backs_up_first(tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    revisions = list(script.walk_revisions())
+    if len(revisions) < 2:
+        pytest.skip("only one revision so far: nothing to upgrade from")
+    first = revisions[-1].revision
+    paths = DeskPaths(tmp_path)
+    engine = make_engine(paths.database)
+    migrate.upgrade(engine, target=first)
+    engine.dispose()
+    open_desk(paths)
+    assert list(paths.backups.glob("before-upgrade-*.sqlite3"))
