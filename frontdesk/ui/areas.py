@@ -37,6 +37,6 @@ AREAS: tuple[AreaSpec, ...] = (
              "Invoices, payments, debtors and end-of-day takings."),
     AreaSpec("reports", "Reports", "Ctrl+4", "frontdesk.ui.overview:create_reports",
              "Revenue, occupancy, cancellations and new patients."),
-    AreaSpec("settings", "Settings", "Ctrl+5", "frontdesk.ui.overview:create_settings",
+    AreaSpec("settings", "Settings", "Ctrl+5", "frontdesk.ui.settings:create",
              "Clinic details, practitioners, rooms, staff and the clinic server."),
 )  # fmt: skip

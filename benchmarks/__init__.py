@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` (all) or ``make bench ARGS="-k diary"`` (a subset)."""

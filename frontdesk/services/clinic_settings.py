@@ -1,0 +1,49 @@
+"""Reading and changing the clinic-wide settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from frontdesk.domain.errors import ValidationFailed
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, require
+
+
+@dataclass(frozen=True)
+class ClinicDetails:
+    name: str
+    legal_name: str
+    business_number: str
+    address: str
+    phone: str
+    email: str
+    time_zone: str
+    tax_registered: bool
+    tax_rate_bp: int
+
+
+def load(ctx: ServiceContext) -> ClinicDetails:
+    with ctx.read() as session:
+        s = ctx.settings(session)
+        return ClinicDetails(**{f.name: getattr(s, f.name) for f in fields(ClinicDetails)})
+
+
+def update(ctx: ServiceContext, details: ClinicDetails) -> None:
+    require(ctx.actor, Action.MANAGE_SETTINGS)
+    if not details.name.strip():
+        raise ValidationFailed("The clinic needs a name.", field="name")
+    try:
+        ZoneInfo(details.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"“{details.time_zone}” is not a time zone.", field="time_zone")
+    if not 0 <= details.tax_rate_bp <= 10_000:
+        raise ValidationFailed("The GST rate must be between 0 and 100 %.", field="tax_rate_bp")
+    digits = "".join(ch for ch in details.business_number if ch.isdigit())
+    if details.business_number and len(digits) != 11:
+        raise ValidationFailed("An ABN has 11 digits.", field="business_number")
+    with ctx.write("change clinic settings") as session:
+        s = ctx.settings(session)
+        for f in fields(ClinicDetails):
+            value = getattr(details, f.name)
+            setattr(s, f.name, value.strip() if isinstance(value, str) else value)

@@ -1,0 +1,31 @@
+"""The Settings area: a tab per topic. Each tab is a factory ``create(ctx, bus, parent)``
+named in SETTINGS_PAGES and imported when the area opens."""
+
+from __future__ import annotations
+
+import importlib
+
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from frontdesk.services.context import ServiceContext
+from frontdesk.ui.bus import ChangeBus
+
+SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
+    ("Clinic", "frontdesk.ui.settings.clinic:create"),
+)
+
+
+def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
+    page = QWidget(parent)
+    col = QVBoxLayout(page)
+    col.setContentsMargins(28, 24, 28, 24)
+    title = QLabel("Settings")
+    title.setObjectName("pageTitle")
+    col.addWidget(title)
+    tabs = QTabWidget()
+    tabs.setObjectName("settingsTabs")
+    for label, target in SETTINGS_PAGES:
+        module, func = target.split(":")
+        tabs.addTab(getattr(importlib.import_module(module), func)(ctx, bus, tabs), label)
+    col.addWidget(tabs, 1)
+    return page
