@@ -11,12 +11,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from benchmarks.harness import ROOT, Bench, write_results  # noqa: E402
+from benchmarks.harness import ROOT, Bench, write_results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("-k", default="", help="run only benchmark modules whose name contains this")
+    parser.add_argument(
+        "-k", default="", help="run only benchmark modules whose name contains this"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
     modules = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))

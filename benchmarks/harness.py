@@ -62,7 +62,10 @@ def schema_key() -> str:
     """Changes whenever the migrations or the demo generator change: the cache is rebuilt."""
     digest = hashlib.sha256()
     sources = sorted((ROOT / "frontdesk" / "db" / "migrations" / "versions").glob("*.py"))
-    sources += [ROOT / "frontdesk" / "services" / "demo.py", ROOT / "frontdesk" / "services" / "demo_data.py"]
+    sources += [
+        ROOT / "frontdesk" / "services" / "demo.py",
+        ROOT / "frontdesk" / "services" / "demo_data.py",
+    ]
     for path in sources:
         digest.update(path.read_bytes())
     digest.update(f"{SCALE_YEARS}/{SCALE_PRACTITIONERS}".encode())
@@ -81,7 +84,9 @@ class Bench:
         ratio = value / baseline if baseline else float("inf")
         if unit == "per_s":  # higher is better: express ratio as baseline time / our time
             ratio = baseline / value if value else float("inf")
-        result = Result(name, statistic, round(value, 3), unit, round(baseline, 3), round(ratio, 3), note)
+        result = Result(
+            name, statistic, round(value, 3), unit, round(baseline, 3), round(ratio, 3), note
+        )
         self.results.append(result)
         print(f"  {name:<48} {statistic:>5} {value:>10.2f} {unit:<5} "
               f"baseline {baseline:>10.2f}  ratio {ratio:>6.2f}  {note}", flush=True)  # fmt: skip

@@ -32,9 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc.user_message, file=sys.stderr)
             return 2
         return code
-    return run_gui(
-        desk_paths(args.data_dir), logs, selftest=args.selftest, demo=args.demo_if_empty
-    )
+    return run_gui(desk_paths(args.data_dir), logs, selftest=args.selftest, demo=args.demo_if_empty)
 
 
 def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool = False) -> int:

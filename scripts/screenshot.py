@@ -1,6 +1,6 @@
 """Render the main window (optionally one area) to a PNG, for looking at what we built.
 
-    QT_QPA_PLATFORM=offscreen python scripts/screenshot.py --data-dir DIR --area diary out.png
+QT_QPA_PLATFORM=offscreen python scripts/screenshot.py --data-dir DIR --area diary out.png
 """
 
 from __future__ import annotations

@@ -12,13 +12,15 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from frontdesk.domain.clock import FakeClock  # noqa: E402
-from frontdesk.services.context import ServiceContext  # noqa: E402
-from frontdesk.services.desk import DeskPaths, open_desk  # noqa: E402
+from frontdesk.domain.clock import FakeClock
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.desk import DeskPaths, open_desk
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):

@@ -16,7 +16,11 @@ def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Comp
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **(env_extra or {}))
     return subprocess.run(
         [sys.executable, "-m", "frontdesk.app", *args],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
 
 
@@ -47,7 +51,9 @@ def test_logs_hold_no_patient_names(tmp_path: Path) -> None:
     assert "main window shown" in log_text
     import sqlite3
 
-    names = sqlite3.connect(data / "frontdesk.sqlite3").execute(
-        "SELECT last_name FROM patients LIMIT 200"
-    ).fetchall()
+    names = (
+        sqlite3.connect(data / "frontdesk.sqlite3")
+        .execute("SELECT last_name FROM patients LIMIT 200")
+        .fetchall()
+    )
     assert not any(f" {n} " in log_text for (n,) in names)

@@ -50,7 +50,9 @@ def verify(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise EnvironmentProblem(f"{path.name} is not a readable frontdesk database ({exc}).") from exc
+        raise EnvironmentProblem(
+            f"{path.name} is not a readable frontdesk database ({exc})."
+        ) from exc
     if rows != [("ok",)]:
         raise EnvironmentProblem(f"{path.name} failed its integrity check: {rows[0][0]}")
 

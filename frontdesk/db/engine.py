@@ -38,6 +38,7 @@ def make_engine(url_or_path: str | Path, *, echo: bool = False) -> Engine:
         engine = create_engine(str(url_or_path), echo=echo, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
+
         # pysqlite's own transaction handling defers BEGIN; take control so that a unit of work
         # starts with BEGIN IMMEDIATE and never fails half-way on a lock upgrade.
         @event.listens_for(engine, "connect")

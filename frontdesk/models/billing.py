@@ -160,9 +160,7 @@ class Payment(SyncedMixin, Base):
     device_id: Mapped[str] = mapped_column(String(36))
     reference: Mapped[str] = mapped_column(String(80), default="")
     note: Mapped[str] = mapped_column(String(300), default="")
-    reverses_payment_id: Mapped[str | None] = mapped_column(
-        ForeignKey("payments.id"), unique=True
-    )
+    reverses_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     taken_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
 
 

@@ -36,7 +36,9 @@ def update(ctx: ServiceContext, details: ClinicDetails) -> None:
     try:
         ZoneInfo(details.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"“{details.time_zone}” is not a time zone.", field="time_zone")
+        raise ValidationFailed(
+            f"“{details.time_zone}” is not a time zone.", field="time_zone"
+        ) from None
     if not 0 <= details.tax_rate_bp <= 10_000:
         raise ValidationFailed("The GST rate must be between 0 and 100 %.", field="tax_rate_bp")
     digits = "".join(ch for ch in details.business_number if ch.isdigit())

@@ -40,7 +40,9 @@ class DemoSpec:
 
     @staticmethod
     def for_years(years: float, practitioners: int, patients: int | None = None) -> DemoSpec:
-        return DemoSpec(practitioners=practitioners, weeks_past=round(years * 52), patients=patients)
+        return DemoSpec(
+            practitioners=practitioners, weeks_past=round(years * 52), patients=patients
+        )
 
     @property
     def patient_count(self) -> int:
@@ -68,7 +70,7 @@ class _Bulk:
         self.cols = [c.name for c in table.columns]
         self.defaults: dict[str, Any] = {}
         for c in table.columns:
-            arg = c.default.arg if c.default is not None else None
+            arg = getattr(c.default, "arg", None)
             if callable(arg):
                 continue
             self.defaults[c.name] = arg
@@ -113,7 +115,9 @@ def is_empty(ctx: ServiceContext) -> bool:
         return session.scalars(select(Practitioner.id).limit(1)).first() is None
 
 
-def build_demo(ctx: ServiceContext, spec: DemoSpec, progress: Progress | None = None) -> DemoSummary:
+def build_demo(
+    ctx: ServiceContext, spec: DemoSpec, progress: Progress | None = None
+) -> DemoSummary:
     """Fill an empty desk database with the demo clinic."""
     if not is_empty(ctx):
         raise ValueError("the database already has practitioners; demo data goes in an empty one")
@@ -341,15 +345,18 @@ class _Builder:
             first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
             street, (suburb, state, postcode) = rng.choice(words.STREETS), rng.choice(words.SUBURBS)
             dob = date(1935, 1, 1) + timedelta(days=rng.randrange(365 * 85))
-            mobile = f"04{rng.randrange(10, 99)} {rng.randrange(100, 999)} {rng.randrange(100, 999)}"
+            mobile = (
+                f"04{rng.randrange(10, 99)} {rng.randrange(100, 999)} {rng.randrange(100, 999)}"
+            )
             first8 = f"{rng.randrange(2, 7)}{rng.randrange(1000000, 9999999)}"
             medicare = f"{first8}{medicare_check_digit(first8)}{rng.randrange(1, 6)}"
             payer = None
             dva = ndis = ""
             roll = rng.random()
             if roll < 0.03:
-                payer, dva = self.other_funders["Department of Veterans' Affairs"], (
-                    f"N{rng.choice('XQ')}{rng.randrange(100000, 999999)}"
+                payer, dva = (
+                    self.other_funders["Department of Veterans' Affairs"],
+                    (f"N{rng.choice('XQ')}{rng.randrange(100000, 999999)}"),
                 )
             elif roll < 0.07:
                 payer = self.other_funders[rng.choice(("Plan Partners", "My Plan Manager"))]
@@ -382,7 +389,8 @@ class _Builder:
                 sms_consent=True, sms_consent_at=consent_at,
                 email_consent=rng.random() < 0.7, email_consent_at=consent_at,
                 privacy_consent_at=consent_at,
-                created_at=self.now - timedelta(days=rng.randrange(1, 7 * self.spec.weeks_past + 30)),
+                created_at=self.now
+                - timedelta(days=rng.randrange(1, 7 * self.spec.weeks_past + 30)),
             )  # fmt: skip
             if rng.random() < 0.55:
                 add_member(
@@ -406,7 +414,7 @@ class _Builder:
 
     # -- diary and billing --------------------------------------------------------------------
     def _diary(self) -> None:
-        spec, rng = self.spec, self.rng
+        spec, _rng = self.spec, self.rng
         first = self.today - timedelta(weeks=spec.weeks_past)
         last = self.today + timedelta(weeks=spec.weeks_future)
         self.invoice_no = 0
@@ -541,9 +549,7 @@ class _Builder:
 
     def _describe(self, item_id: str) -> str:
         if not hasattr(self, "_names"):
-            self._names = {
-                self.services[code][0]: name for code, name, *_ in words.CATALOGUE
-            }
+            self._names = {self.services[code][0]: name for code, name, *_ in words.CATALOGUE}
         return self._names[item_id]
 
     def _group_class(self, prac: dict[str, Any], day: date) -> None:

@@ -4,6 +4,7 @@ buttons). ``require(actor, action)`` raises PermissionDenied with a message for 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 from frontdesk.domain.errors import PermissionDenied
 from frontdesk.domain.vocab import Role
@@ -85,8 +86,9 @@ def allowed(role: Role | None, action: Action, *, hide_revenue_from_reception: b
     return role in MATRIX[action]
 
 
-class HasRole:
-    role: Role | None
+class HasRole(Protocol):
+    @property
+    def role(self) -> Role | None: ...
 
 
 def require(actor: HasRole, action: Action, *, hide_revenue_from_reception: bool = True) -> None:

@@ -11,6 +11,9 @@ class ChangeBus(QObject):
     """Bridges ServiceContext listeners (any thread) to a Qt signal (GUI thread)."""
 
     changed = Signal(object)
+    # ("area key", payload dict): ask the main window to show an area and hand it the payload,
+    # e.g. ("diary", {"book_for_patient": id}) or ("patients", {"open_patient": id}).
+    navigate = Signal(str, object)
     _relay = Signal(object)
 
     def __init__(self) -> None:

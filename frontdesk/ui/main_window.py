@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(lambda i=index: self.nav.setCurrentRow(i))
 
         self.bus.changed.connect(self._on_changed)
+        self.bus.navigate.connect(self._on_navigate)
         self._restore_layout()
         self.refresh_clinic_name()
 
@@ -115,6 +116,12 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         self.prefs.setValue("window/area", area.key)
+
+    def _on_navigate(self, key: str, payload: object) -> None:
+        page = self.show_area(key)
+        handler = getattr(page, "handle_navigation", None)
+        if handler is not None:
+            handler(payload)
 
     def current_area(self) -> str:
         return self.areas[self.nav.currentRow()].key

@@ -23,7 +23,8 @@ QLabel#pageTitle {{ font-size: 20px; font-weight: bold; color: #0f172a; }}
 QLabel#muted {{ color: #64748b; }}
 QStatusBar {{ background: #e2e8f0; color: #334155; }}
 QStatusBar QLabel {{ padding: 0 8px; }}
-QPushButton {{ padding: 6px 14px; border-radius: 6px; border: 1px solid #cbd5e1; background: white; }}
+QPushButton {{ padding: 6px 14px; border-radius: 6px; border: 1px solid #cbd5e1;
+    background: white; }}
 QPushButton:hover {{ background: #f1f5f9; }}
 QPushButton[primary="true"] {{ background: {ACCENT}; color: white; border: 1px solid {ACCENT}; }}
 QLineEdit, QComboBox, QDateEdit, QSpinBox, QPlainTextEdit, QTextEdit {{

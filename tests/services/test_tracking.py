@@ -60,11 +60,11 @@ def test_audit_chain_verifies_and_detects_tampering(ctx: ServiceContext) -> None
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.device_seq)).all()
     prev = GENESIS_HASH
     for e in events:
-        row = {c: getattr(e, c) for c in audit_payload({}).keys()}
+        row = {c: getattr(e, c) for c in audit_payload({})}
         assert e.prev_hash == prev
         assert audit_hash(prev, audit_payload(row)) == e.hash
         prev = e.hash
-    tampered = {c: getattr(events[-2], c) for c in audit_payload({}).keys()}
+    tampered = {c: getattr(events[-2], c) for c in audit_payload({})}
     tampered["after_json"] = '{"first_name":"Someone else"}'
     assert audit_hash(events[-2].prev_hash, audit_payload(tampered)) != events[-2].hash
     patient_events = [e for e in events if e.patient_id == pid]

@@ -11,13 +11,16 @@ from frontdesk.ui.main_window import MainWindow
 
 def test_every_area_opens_by_shortcut(qtbot, main_window: MainWindow) -> None:
     for index, area in enumerate(AREAS):
-        qtbot.keyClick(main_window, Qt.Key(Qt.Key.Key_1 + index), Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(
+            main_window, Qt.Key(Qt.Key.Key_1 + index), Qt.KeyboardModifier.ControlModifier
+        )
         assert main_window.current_area() == area.key
         assert main_window.stack.currentWidget() is main_window.pages[area.key]
 
 
-def test_layout_and_area_are_remembered(qtbot, ctx: ServiceContext, bus: ChangeBus,
-                                        desk_paths: DeskPaths) -> None:
+def test_layout_and_area_are_remembered(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, desk_paths: DeskPaths
+) -> None:
     prefs = QSettings(str(desk_paths.config_file), QSettings.Format.IniFormat)
     first = MainWindow(ctx, bus, prefs)
     qtbot.addWidget(first)
@@ -42,7 +45,9 @@ def test_status_bar_shows_sync_state(main_window: MainWindow) -> None:
     assert main_window.sync_label.text() == "Sync: problem"
 
 
-def test_clinic_name_follows_settings_change(qtbot, main_window: MainWindow, ctx: ServiceContext) -> None:
+def test_clinic_name_follows_settings_change(
+    qtbot, main_window: MainWindow, ctx: ServiceContext
+) -> None:
     with ctx.write("rename clinic") as s:
         ctx.settings(s).name = "Bayside Podiatry"
     qtbot.waitUntil(lambda: "Bayside Podiatry" in main_window.windowTitle())
