@@ -244,7 +244,11 @@ class _Builder:
         used: set[str] = set()
         effective = self.today - timedelta(weeks=self.spec.weeks_past + 1)
         for i in range(self.spec.practitioners):
-            profession, colour = words.PROFESSIONS[i % len(words.PROFESSIONS)]
+            if i < len(words.PROFESSIONS):
+                profession, colour = words.PROFESSIONS[i]
+            else:
+                profession = words.HIGH_VOLUME[i % len(words.HIGH_VOLUME)]
+                colour = dict(words.PROFESSIONS)[profession]
             while True:
                 first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
                 if f"{first} {last}" not in used:
@@ -265,8 +269,14 @@ class _Builder:
             code = first_of[profession]
             ini = self.services.get(f"{code}-INI") or self.services[f"{code}-STD"]
             std = self.services[f"{code}-STD"]
+            rev = self.services.get(f"{code}-REV") or std
             types = []
-            for label, svc, is_new in (("Initial", ini, True), ("Standard", std, False)):
+            for label, svc, is_new in (
+                ("Initial", ini, True), ("Standard", std, False), ("Review", rev, False)
+            ):
+                if label == "Review" and rev is std:
+                    types.append(types[-1])
+                    continue
                 tid = self.t("appointment_types").add(
                     name=f"{profession} {label.lower()}", duration_minutes=svc[2],
                     colour=colour, default_service_id=svc[0], is_new_patient=is_new,
@@ -274,17 +284,17 @@ class _Builder:
                 )  # fmt: skip
                 types.append((tid, svc))
             start_h = rng.choice((7, 8, 8, 9))
-            days_off = set(rng.sample(range(5), rng.choice((0, 1, 1, 2))))
+            days_off = set(rng.sample(range(5), rng.choice((0, 0, 1, 1, 2))))
             workdays = [d for d in range(5) if d not in days_off]
             for day in workdays:
                 self._roster(pid, day, start_h * 60, 12 * 60 + 30, "work", effective)
                 self._roster(pid, day, 12 * 60 + 30, 13 * 60, "break", effective, "Lunch")
-                self._roster(pid, day, 13 * 60, (start_h + 9) * 60, "work", effective)
+                self._roster(pid, day, 13 * 60, (start_h + 10) * 60, "work", effective)
             if i % 3 == 0:  # a Saturday morning every second week
                 self._roster(pid, 5, 8 * 60, 12 * 60, "work", effective, every=2)
             room = self.rooms[i] if i < len(self.rooms) else None
             self.pracs.append(
-                {"id": pid, "types": types, "start": start_h * 60, "end": (start_h + 9) * 60,
+                {"id": pid, "types": types, "start": start_h * 60, "end": (start_h + 10) * 60,
                  "workdays": set(workdays) | ({5} if i % 3 == 0 else set()), "room": room,
                  "profession": profession, "leave": self._leave(pid)}
             )  # fmt: skip
@@ -442,11 +452,12 @@ class _Builder:
         if day.weekday() == 5:
             start, end = 8 * 60, 12 * 60
         days_ahead = (day - self.today).days
-        fill = 0.86 if days_ahead <= 0 else max(0.3, 0.86 - days_ahead * 0.02)
+        fill = 0.9 if days_ahead <= 0 else max(0.3, 0.9 - days_ahead * 0.02)
         minute = start
         types = prac["types"]
         while True:
-            tid, svc = types[0] if rng.random() < 0.12 else types[1]
+            r = rng.random()
+            tid, svc = types[0] if r < 0.1 else (types[2] if r < 0.5 else types[1])
             duration = svc[2]
             if minute < 12 * 60 + 30 < minute + duration and day.weekday() < 5:
                 minute = 13 * 60

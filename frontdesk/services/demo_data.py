@@ -317,6 +317,9 @@ SUBURBS = (
     ("Dee Why", "NSW", "2099"), ("Cronulla", "NSW", "2230"), ("Blacktown", "NSW", "2148"),
 )  # fmt: skip
 
+# After the first eight, a larger clinic adds the high-volume professions.
+HIGH_VOLUME = ("Physiotherapist", "Chiropractor", "Podiatrist")
+
 PROFESSIONS = (
     ("Physiotherapist", "#3b82f6"),
     ("Podiatrist", "#10b981"),
@@ -332,10 +335,12 @@ PROFESSIONS = (
 CATALOGUE = (
     ("PHY-INI", "Physiotherapy initial consultation", 11500, False, 45, "Physiotherapist"),
     ("PHY-STD", "Physiotherapy standard consultation", 9500, False, 30, "Physiotherapist"),
+    ("PHY-REV", "Physiotherapy review", 7500, False, 20, "Physiotherapist"),
     ("POD-INI", "Podiatry initial consultation", 10500, False, 45, "Podiatrist"),
     ("POD-STD", "Podiatry standard consultation", 8500, False, 30, "Podiatrist"),
+    ("POD-REV", "Podiatry review", 6500, False, 20, "Podiatrist"),
     ("CHI-INI", "Chiropractic initial consultation", 9900, False, 45, "Chiropractor"),
-    ("CHI-STD", "Chiropractic adjustment", 7000, False, 20, "Chiropractor"),
+    ("CHI-STD", "Chiropractic adjustment", 7000, False, 15, "Chiropractor"),
     ("PSY-STD", "Psychology consultation (50 min)", 22000, False, 50, "Psychologist"),
     ("EP-STD", "Exercise physiology session", 9000, False, 45, "Exercise Physiologist"),
     ("DIE-STD", "Dietetic consultation", 12000, False, 45, "Dietitian"),
