@@ -1,0 +1,76 @@
+"""Foundation figures: building the 10-year demo clinic, and cold start to a visible window.
+
+Baselines, measured in the same run:
+- demo build: ``VACUUM INTO`` of the finished database — writing the same pages the plainest way,
+  the I/O floor of producing that file;
+- cold start: a bare PySide6 process that opens a QMainWindow and exits — the floor of any Qt app
+  on this machine. The app's start adds the database open, migrations check and the first area.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import ROOT, Bench, ensure_scale_db, percentile
+
+BARE_QT = """
+import sys
+from PySide6.QtWidgets import QApplication, QMainWindow, QLabel
+app = QApplication(sys.argv[:1])
+w = QMainWindow(); w.setCentralWidget(QLabel("hello")); w.resize(1440, 900); w.show()
+app.processEvents(); w.grab()
+"""
+
+
+def _wall(cmd: list[str], runs: int) -> list[float]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+def run(bench: Bench) -> None:
+    folder = ensure_scale_db(bench)
+    db = folder / "frontdesk.sqlite3"
+    build_file = folder / "build.json"
+    seconds = bench.build_seconds
+    if seconds is None and build_file.exists():
+        seconds = json.loads(build_file.read_text())["seconds"]
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        conn = sqlite3.connect(db)
+        conn.execute("VACUUM INTO ?", (str(Path(tmp) / "copy.sqlite3"),))
+        conn.close()
+        vacuum = time.perf_counter() - t0
+    conn = sqlite3.connect(db)
+    appts = conn.execute("SELECT count(*) FROM appointments").fetchone()[0]
+    patients = conn.execute("SELECT count(*) FROM patients").fetchone()[0]
+    conn.close()
+    size_mb = db.stat().st_size / 1e6
+    note = f"{appts:,} appointments, {patients:,} patients, {size_mb:.0f} MB"
+    if seconds is not None:
+        bench.record("demo build (10 years, 20 practitioners)", "total", seconds, "s", vacuum, note)
+
+    scale_dir = bench.fresh_scale_dir()
+    app_cmd = [sys.executable, "-m", "frontdesk.app", "--data-dir", str(scale_dir), "--selftest"]
+    bare = _wall([sys.executable, "-c", BARE_QT], 5)
+    ours = _wall(app_cmd, 5)
+    bench.record("cold start to main window (10-year db)", "p50", percentile(ours, 50), "ms",
+                 percentile(bare, 50), "python -m frontdesk.app --selftest vs bare Qt window")  # fmt: skip
+    exe = ROOT / "dist" / "frontdesk" / "frontdesk"
+    if exe.exists():
+        bundle = _wall([str(exe), "--data-dir", str(scale_dir), "--selftest"], 5)
+        bench.record("bundle cold start to main window", "p50", percentile(bundle, 50), "ms",
+                     percentile(bare, 50), "dist/frontdesk/frontdesk --selftest vs bare Qt")  # fmt: skip
+    else:
+        print("  (no dist/frontdesk: run `make package` to time the bundle)")
