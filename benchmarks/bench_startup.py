@@ -65,12 +65,14 @@ def run(bench: Bench) -> None:
     app_cmd = [sys.executable, "-m", "frontdesk.app", "--data-dir", str(scale_dir), "--selftest"]
     bare = _wall([sys.executable, "-c", BARE_QT], 5)
     ours = _wall(app_cmd, 5)
+    note = "python -m frontdesk.app --selftest vs a bare Qt window"
     bench.record("cold start to main window (10-year db)", "p50", percentile(ours, 50), "ms",
-                 percentile(bare, 50), "python -m frontdesk.app --selftest vs bare Qt window")  # fmt: skip
+                 percentile(bare, 50), note)  # fmt: skip
     exe = ROOT / "dist" / "frontdesk" / "frontdesk"
     if exe.exists():
         bundle = _wall([str(exe), "--data-dir", str(scale_dir), "--selftest"], 5)
+        note = "dist/frontdesk/frontdesk --selftest vs a bare Qt window"
         bench.record("bundle cold start to main window", "p50", percentile(bundle, 50), "ms",
-                     percentile(bare, 50), "dist/frontdesk/frontdesk --selftest vs bare Qt")  # fmt: skip
+                     percentile(bare, 50), note)  # fmt: skip
     else:
         print("  (no dist/frontdesk: run `make package` to time the bundle)")

@@ -11,12 +11,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from frontdesk.cli import parse
 from frontdesk.domain.errors import AlreadyRunning, FrontdeskError
 from frontdesk.logs import setup_logging
 from frontdesk.paths import desk_paths, log_dir
 from frontdesk.services.desk import DeskPaths
+
+if TYPE_CHECKING:
+    from frontdesk.services.context import ServiceContext
 
 log = logging.getLogger("frontdesk.app")
 
@@ -89,7 +93,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     return code
 
 
-def _open_context(paths: DeskPaths, demo: bool):  # type: ignore[no-untyped-def]
+def _open_context(paths: DeskPaths, demo: bool) -> ServiceContext:
     from frontdesk.services.desk import open_desk
 
     ctx = open_desk(paths)

@@ -1,6 +1,6 @@
 """Build the one-folder bundle with PyInstaller, then run its self-test on a scratch folder.
 
-    python packaging/build.py            # → dist/frontdesk/frontdesk
+python packaging/build.py            # → dist/frontdesk/frontdesk
 """
 
 from __future__ import annotations

@@ -270,9 +270,11 @@ class _Builder:
             ini = self.services.get(f"{code}-INI") or self.services[f"{code}-STD"]
             std = self.services[f"{code}-STD"]
             rev = self.services.get(f"{code}-REV") or std
-            types = []
+            types: list[tuple[str, tuple[str, int, int]]] = []
             for label, svc, is_new in (
-                ("Initial", ini, True), ("Standard", std, False), ("Review", rev, False)
+                ("Initial", ini, True),
+                ("Standard", std, False),
+                ("Review", rev, False),
             ):
                 if label == "Review" and rev is std:
                     types.append(types[-1])
