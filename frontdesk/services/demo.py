@@ -127,12 +127,16 @@ def build_demo(
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys=ON")
+        # A rollback journal holds only the few pages that existed before: far less writing
+        # than a WAL that would hold the whole new database until checkpoint.
+        conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-200000")
         conn.execute("BEGIN IMMEDIATE")
         builder = _Builder(conn, ctx, spec, progress or (lambda _m, _f: None))
         counts = builder.build()
         conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA optimize")
     except BaseException:
         if conn.in_transaction:
@@ -286,18 +290,24 @@ class _Builder:
                 )  # fmt: skip
                 types.append((tid, svc))
             start_h = rng.choice((7, 8, 8, 9))
-            days_off = set(rng.sample(range(5), rng.choice((0, 0, 1, 1, 2))))
+            high_volume = profession in words.HIGH_VOLUME and i >= len(words.PROFESSIONS)
+            off = 0 if high_volume else rng.choice((0, 0, 1, 1, 2))
+            days_off = set(rng.sample(range(5), off))
             workdays = [d for d in range(5) if d not in days_off]
             for day in workdays:
                 self._roster(pid, day, start_h * 60, 12 * 60 + 30, "work", effective)
                 self._roster(pid, day, 12 * 60 + 30, 13 * 60, "break", effective, "Lunch")
                 self._roster(pid, day, 13 * 60, (start_h + 10) * 60, "work", effective)
-            if i % 3 == 0:  # a Saturday morning every second week
-                self._roster(pid, 5, 8 * 60, 12 * 60, "work", effective, every=2)
+            saturdays = high_volume or i % 3 == 0
+            if saturdays:  # a Saturday morning every week (high-volume) or every second week
+                self._roster(
+                    pid, 5, 8 * 60, 12 * 60, "work", effective, every=1 if high_volume else 2
+                )
             room = self.rooms[i] if i < len(self.rooms) else None
             self.pracs.append(
                 {"id": pid, "types": types, "start": start_h * 60, "end": (start_h + 10) * 60,
-                 "workdays": set(workdays) | ({5} if i % 3 == 0 else set()), "room": room,
+                 "workdays": set(workdays) | ({5} if saturdays else set()), "room": room,
+                 "weekly_saturday": high_volume, "short_share": 0.7 if high_volume else 0.5,
                  "profession": profession, "leave": self._leave(pid)}
             )  # fmt: skip
         if self.spec.practitioners:
@@ -438,28 +448,31 @@ class _Builder:
                 wd = day.weekday()
                 if wd not in prac["workdays"] or day in prac["leave"]:
                     continue
-                if wd == 5 and not fortnight_on:
+                if wd == 5 and not fortnight_on and not prac["weekly_saturday"]:
                     continue
-                self._practitioner_day(prac, day)
-            if self.pracs and day.weekday() in (1, 3):
-                self._group_class(self.pracs[0], day)
+                # The first practitioner runs a pilates class in the last hour on Tue and Thu.
+                has_class = prac is self.pracs[0] and wd in (1, 3)
+                self._practitioner_day(prac, day, has_class)
             day += timedelta(days=1)
             if day.day == 1:
                 self.progress("Appointments", 0.15 + 0.85 * (day - first).days / total_days)
-        self._extra_unpaid_follow_ups()
 
-    def _practitioner_day(self, prac: dict[str, Any], day: date) -> None:
+    def _practitioner_day(self, prac: dict[str, Any], day: date, has_class: bool) -> None:
         rng = self.rng
         start, end = prac["start"], prac["end"]
         if day.weekday() == 5:
             start, end = 8 * 60, 12 * 60
+        if has_class:
+            end -= 60
+            self._group_class(prac, day, end)
         days_ahead = (day - self.today).days
         fill = 0.9 if days_ahead <= 0 else max(0.3, 0.9 - days_ahead * 0.02)
         minute = start
         types = prac["types"]
         while True:
             r = rng.random()
-            tid, svc = types[0] if r < 0.1 else (types[2] if r < 0.5 else types[1])
+            short = prac["short_share"]
+            tid, svc = types[0] if r < 0.1 else (types[2] if r < short else types[1])
             duration = svc[2]
             if minute < 12 * 60 + 30 < minute + duration and day.weekday() < 5:
                 minute = 13 * 60
@@ -565,13 +578,14 @@ class _Builder:
             self._names = {self.services[code][0]: name for code, name, *_ in words.CATALOGUE}
         return self._names[item_id]
 
-    def _group_class(self, prac: dict[str, Any], day: date) -> None:
+    def _group_class(self, prac: dict[str, Any], day: date, minute: int) -> None:
         rng = self.rng
-        starts = datetime.combine(day, time(17, 30), self.tz).astimezone(UTC)
+        at = time(minute // 60, minute % 60)
+        starts = datetime.combine(day, at, self.tz).astimezone(UTC)
         status = "completed" if starts + timedelta(hours=1) < self.now else "booked"
         appt = self.t("appointments").add(
             practitioner_id=prac["id"], appointment_type_id=self.group_type,
-            location_id=self.location, room_id=self.rooms[-1], starts_at=starts,
+            location_id=self.location, room_id=prac["room"], starts_at=starts,
             ends_at=starts + timedelta(hours=1), status=status, is_group=True, capacity=6,
             notes="Clinical pilates — all levels",
         )  # fmt: skip
@@ -580,9 +594,6 @@ class _Builder:
             self.t("appointment_attendees").add(
                 appointment_id=appt, patient_id=patient_id, status=status
             )
-
-    def _extra_unpaid_follow_ups(self) -> None:
-        """Nothing extra yet: unpaid invoices arise naturally above (aged debtors)."""
 
     def _set_series(self) -> None:
         self.conn.execute(

@@ -335,10 +335,10 @@ PROFESSIONS = (
 CATALOGUE = (
     ("PHY-INI", "Physiotherapy initial consultation", 11500, False, 45, "Physiotherapist"),
     ("PHY-STD", "Physiotherapy standard consultation", 9500, False, 30, "Physiotherapist"),
-    ("PHY-REV", "Physiotherapy review", 7500, False, 20, "Physiotherapist"),
+    ("PHY-REV", "Physiotherapy short consultation", 6500, False, 15, "Physiotherapist"),
     ("POD-INI", "Podiatry initial consultation", 10500, False, 45, "Podiatrist"),
     ("POD-STD", "Podiatry standard consultation", 8500, False, 30, "Podiatrist"),
-    ("POD-REV", "Podiatry review", 6500, False, 20, "Podiatrist"),
+    ("POD-REV", "Podiatry nail care", 5500, False, 15, "Podiatrist"),
     ("CHI-INI", "Chiropractic initial consultation", 9900, False, 45, "Chiropractor"),
     ("CHI-STD", "Chiropractic adjustment", 7000, False, 15, "Chiropractor"),
     ("PSY-STD", "Psychology consultation (50 min)", 22000, False, 50, "Psychologist"),
