@@ -126,6 +126,22 @@ def kinds(ctx: ServiceContext) -> tuple[list[str], list[str]]:
         return list(actions), list(entities)
 
 
+def staff_in_trail(ctx: ServiceContext) -> list[tuple[str, str]]:
+    """(staff_user_id, name) of everyone who appears in the trail, archived staff included."""
+    require(ctx.actor, Action.VIEW_AUDIT)
+    with ctx.read() as session:
+        rows = session.execute(
+            select(AuditEvent.staff_user_id, AuditEvent.staff_name)
+            .where(AuditEvent.staff_user_id.is_not(None))
+            .distinct()
+        ).all()
+    names: dict[str, str] = {}
+    for staff_id, name in rows:
+        if staff_id is not None:
+            names[staff_id] = name or names.get(staff_id, "")
+    return sorted(names.items(), key=lambda item: item[1].lower())
+
+
 # -- the hash chain -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BrokenLink:

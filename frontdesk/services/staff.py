@@ -355,3 +355,14 @@ def set_idle_lock_minutes(ctx: ServiceContext, minutes: int) -> None:
         )
     with ctx.write("change the idle lock time") as session:
         ctx.settings(session).idle_lock_minutes = minutes
+
+
+def practitioner_choices(ctx: ServiceContext) -> list[tuple[str, str]]:
+    """(id, name) of the practitioners an account can be linked to."""
+    with ctx.read() as session:
+        rows = session.execute(
+            select(Practitioner.id, Practitioner.display_name)
+            .where(Practitioner.archived_at.is_(None), Practitioner.deleted_at.is_(None))
+            .order_by(Practitioner.sort_order, Practitioner.display_name)
+        ).all()
+    return [(r[0], r[1]) for r in rows]
