@@ -43,6 +43,11 @@ _INPUT_EVENTS = frozenset(
 _LOCK_KEYS = (Qt.Key.Key_L,)
 
 
+# Off screen (tests, --selftest) there is no window manager to raise or activate windows.
+def _windowing() -> bool:
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
 class LockScreen(QWidget):
     """Covers a whole screen; the one on the main window's screen holds the sign-in panel."""
 
@@ -201,12 +206,21 @@ class SessionGuard(QObject):
             cover.prepare(self.ctx.actor, username, switching=switching)
             self.screens.append(cover)
             cover.show()
-            cover.raise_()
+            if _windowing():
+                cover.raise_()
         for cover in self.screens:
             if cover.panel is not None:
-                cover.activateWindow()
+                if _windowing():
+                    cover.activateWindow()
                 cover.prepare(self.ctx.actor, username, switching=switching)
         self.locked.emit()
+
+    def stop(self) -> None:
+        """Stop watching input (the window is going away)."""
+        self.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
 
     def lock_screen_widget(self) -> LockScreen | None:
         return next((s for s in self.screens if s.panel is not None), None)
@@ -231,7 +245,8 @@ class SessionGuard(QObject):
         before, self._focus_before = self._focus_before, None
         if before is not None:
             try:
-                before.window().activateWindow()
+                if _windowing():
+                    before.window().activateWindow()
                 before.setFocus()
             except RuntimeError:  # that widget was closed meanwhile
                 pass

@@ -52,7 +52,8 @@ class SignInPanel(QWidget):
         self.message.setStyleSheet(ERROR_STYLE)
         self.button = QPushButton("Sign in")
         self.button.setProperty("primary", True)
-        self.button.setDefault(True)
+        # Enter in the fields signs in (returnPressed); a dialog's default button would too.
+        self.button.setAutoDefault(False)
         form = QFormLayout()
         form.addRow("User name", self.username)
         form.addRow("Password or PIN", self.secret)

@@ -25,6 +25,7 @@ class Gated(QStackedWidget):
     ) -> None:
         super().__init__(parent)
         self.ctx, self.action, self.build = ctx, action, build
+        self.setContentsMargins(8, 8, 8, 8)
         self.content: QWidget | None = None
         self.denied = QLabel(
             f"Your account cannot {action.value}. Ask a practice manager or the owner."
