@@ -8,18 +8,14 @@ from typing import Any
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +26,7 @@ from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.settings.gate import Gated
+from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
 
 COLUMNS = ("When", "Who", "Desk", "What", "Record", "Patient", "Summary")
@@ -106,26 +103,12 @@ class AuditTrail(QWidget):
         grid.setColumnStretch(3, 2)
         grid.setColumnStretch(5, 2)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("auditTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table = read_only_table(COLUMNS, "auditTable", stretch=False)
         self.table.itemSelectionChanged.connect(self.show_detail)
 
         self.detail_title = QLabel("Select an entry to see what changed.")
         self.detail_title.setObjectName("muted")
-        self.detail = QTableWidget(0, 3)
-        self.detail.setObjectName("auditDetail")
-        self.detail.setHorizontalHeaderLabels(("Field", "Before", "After"))
-        self.detail.verticalHeader().setVisible(False)
-        self.detail.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.detail.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.detail = read_only_table(("Field", "Before", "After"), "auditDetail")
         lower = QWidget()
         lower_col = QVBoxLayout(lower)
         lower_col.setContentsMargins(0, 0, 0, 0)
@@ -194,13 +177,12 @@ class AuditTrail(QWidget):
         except FrontdeskError as exc:
             self.chain.setText(exc.user_message)
             self.entries = []
-        self.table.setRowCount(len(self.entries))
-        for r, e in enumerate(self.entries):
+        rows = []
+        for e in self.entries:
             record = ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]
-            cells = (e.at.strftime("%d/%m/%Y %H:%M:%S"), e.staff_name, f"…{e.device_id[-6:]}",
-                     e.action, record, e.patient_name, e.summary or _short(e))  # fmt: skip
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+            rows.append((e.at.strftime("%d/%m/%Y %H:%M:%S"), e.staff_name, f"…{e.device_id[-6:]}",
+                         e.action, record, e.patient_name, e.summary or _short(e)))  # fmt: skip
+        fill_rows(self.table, rows)
         self.detail.setRowCount(0)
         self.detail_title.setText(
             f"{len(self.entries)} entries"
@@ -217,14 +199,17 @@ class AuditTrail(QWidget):
             f"{e.action} by {e.staff_name}, {e.at:%d/%m/%Y %H:%M:%S}"
             + (f" — {e.summary}" if e.summary else "")
         )
-        self.detail.setRowCount(len(e.changes))
-        for r, change in enumerate(e.changes):
-            for c, text in enumerate((
-                readable_field(change.field),
-                readable_value(change.before, self.ctx),
-                readable_value(change.after, self.ctx),
-            )):  # fmt: skip
-                self.detail.setItem(r, c, QTableWidgetItem(text))
+        fill_rows(
+            self.detail,
+            [
+                (
+                    readable_field(change.field),
+                    readable_value(change.before, self.ctx),
+                    readable_value(change.after, self.ctx),
+                )
+                for change in e.changes
+            ],
+        )
 
     def verify(self) -> None:
         self.check.setEnabled(False)

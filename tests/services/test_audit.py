@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import text
 
 from frontdesk.domain.clock import FakeClock
 from frontdesk.models import Patient
-from frontdesk.services import audit, clinic_settings, staff
+from frontdesk.services import audit, clinic_settings
 from frontdesk.services.audit import AuditFilter
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.signin import sign_in
-
-
-@pytest.fixture
-def owner(ctx: ServiceContext) -> ServiceContext:
-    staff.create_first_owner(ctx, "owner", "Olive Owner", "correct horse")
-    sign_in(ctx, "owner", "correct horse")
-    return ctx
 
 
 def _patient(ctx: ServiceContext) -> str:

@@ -25,13 +25,6 @@ def _snapshot(ctx: ServiceContext) -> tuple[int, int, list[tuple[str, int]]]:
     return events, users, sorted(attempts)
 
 
-@pytest.fixture
-def owner(ctx: ServiceContext) -> ServiceContext:
-    staff.create_first_owner(ctx, "Owner", "Olive Owner", "correct horse")
-    sign_in(ctx, "owner", "correct horse")
-    return ctx
-
-
 def _practitioner(ctx: ServiceContext) -> str:
     with ctx.write("add practitioner") as s:
         p = Practitioner(

@@ -14,7 +14,6 @@ from frontdesk.domain.vocab import Role
 from frontdesk.models import AuditEvent, Patient
 from frontdesk.services import staff
 from frontdesk.services.context import ServiceContext
-from frontdesk.services.signin import sign_in
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.lock import SessionGuard
 from frontdesk.ui.main_window import MainWindow
@@ -25,13 +24,11 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 
 
 @pytest.fixture
-def accounts(ctx: ServiceContext) -> ServiceContext:
-    staff.create_first_owner(ctx, "owner", "Olive Owner", "owner password")
-    sign_in(ctx, "owner", "owner password")
+def accounts(owner: ServiceContext) -> ServiceContext:
     staff.create_staff(
-        ctx, staff.NewStaff("jess", "Jess Morgan", Role.RECEPTION, "reception pw", pin="3333")
+        owner, staff.NewStaff("jess", "Jess Morgan", Role.RECEPTION, "reception pw", pin="3333")
     )
-    return ctx
+    return owner
 
 
 @pytest.fixture
@@ -54,7 +51,7 @@ def test_sign_in_dialog_refuses_then_accepts(qtbot, accounts: ServiceContext) ->
     assert "not right" in dialog.panel.message.text()
     assert dialog.panel.secret.text() == ""
     assert accounts.actor.staff_user_id is None
-    qtbot.keyClicks(dialog.panel.secret, "owner password")
+    qtbot.keyClicks(dialog.panel.secret, "correct horse")
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.keyClick(dialog.panel.secret, Qt.Key.Key_Return)
     assert accounts.actor.name == "Olive Owner"
@@ -139,7 +136,7 @@ def test_idle_lock_after_the_configured_minutes(
     assert lock.panel is not None and lock.panel.username.text() == "owner"
     qtbot.keyClick(lock, Qt.Key.Key_Escape)
     assert guard.is_locked, "Escape does not get past the lock"
-    qtbot.keyClicks(lock.panel.secret, "owner password")
+    qtbot.keyClicks(lock.panel.secret, "correct horse")
     qtbot.keyClick(lock.panel.secret, Qt.Key.Key_Return)
     assert not guard.is_locked and accounts.actor.name == "Olive Owner"
     with accounts.read() as s:
@@ -157,3 +154,31 @@ def test_wrong_password_on_the_lock_screen_stays_locked(
     lock.panel.attempt()
     assert guard.is_locked and "not right" in lock.panel.message.text()
     assert accounts.actor.name == "Olive Owner"
+
+
+def test_sign_in_at_start_opens_first_run_then_sign_in(qtbot, ctx: ServiceContext) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.ui.signin import sign_in_at_start
+
+    def fill_first_run() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, FirstRunDialog)
+        dialog.display_name.setText("Dana")
+        dialog.username.setText("dana")
+        dialog.password.setText("first password")
+        dialog.confirm.setText("first password")
+        dialog.create_owner()
+
+    QTimer.singleShot(0, fill_first_run)
+    assert sign_in_at_start(ctx)
+    assert ctx.actor.name == "Dana"
+
+    def close_sign_in() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SignInDialog)
+        dialog.reject()
+
+    QTimer.singleShot(0, close_sign_in)
+    assert not sign_in_at_start(ctx), "closing the sign-in dialog does not open the app"

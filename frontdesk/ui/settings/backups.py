@@ -8,16 +8,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +25,7 @@ from frontdesk.services.desk import DeskPaths
 from frontdesk.services.permissions import Action, allowed
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.settings.gate import Gated
+from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
 
 log = logging.getLogger("frontdesk.backups")
@@ -69,12 +66,7 @@ class BackupsPanel(QWidget):
         )
         intro.setWordWrap(True)
         intro.setObjectName("muted")
-        self.table = QTableWidget(0, 3)
-        self.table.setObjectName("backupsTable")
-        self.table.setHorizontalHeaderLabels(("Made", "Kind", "Size"))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table = read_only_table(("Made", "Kind", "Size"), "backupsTable")
         self.backup_button = QPushButton("Back up now")
         self.backup_button.setProperty("primary", True)
         self.backup_button.clicked.connect(self.back_up_now)
@@ -102,12 +94,17 @@ class BackupsPanel(QWidget):
         )
         found = backups.list_backups(self.paths.backups)
         tz = self.ctx.tz
-        self.table.setRowCount(len(found))
-        for r, b in enumerate(found):
-            cells = (b.made_at.astimezone(tz).strftime("%a %d/%m/%Y %H:%M"),
-                     KIND_LABELS.get(b.kind, b.kind), f"{b.size / 1e6:.1f} MB")  # fmt: skip
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+        fill_rows(
+            self.table,
+            [
+                (
+                    b.made_at.astimezone(tz).strftime("%a %d/%m/%Y %H:%M"),
+                    KIND_LABELS.get(b.kind, b.kind),
+                    f"{b.size / 1e6:.1f} MB",
+                )
+                for b in found
+            ],
+        )
 
     def back_up_now(self) -> None:
         self.backup_button.setEnabled(False)

@@ -4,22 +4,18 @@ and how long the screen waits before it locks itself."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +28,7 @@ from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.settings.gate import Gated
+from frontdesk.ui.table_helpers import fill_rows, read_only_table
 
 COLUMNS = ("Name", "User name", "Role", "Practitioner", "PIN", "Last signed in", "Status")
 
@@ -113,14 +110,7 @@ class StaffList(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.views: list[staff.StaffView] = []
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("staffTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table = read_only_table(COLUMNS, "staffTable")
         row = QHBoxLayout()
         for label, slot in (
             ("Add…", self.add),
@@ -152,8 +142,8 @@ class StaffList(QWidget):
             self.views = []
         tz = self.ctx.tz
         now = self.ctx.clock.now()
-        self.table.setRowCount(len(self.views))
-        for r, v in enumerate(self.views):
+        rows = []
+        for v in self.views:
             last = (
                 v.last_sign_in_at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
                 if v.last_sign_in_at
@@ -162,10 +152,10 @@ class StaffList(QWidget):
             status = "Archived" if v.archived else "Active"
             if v.locked_until and v.locked_until > now:
                 status = f"Locked until {v.locked_until.astimezone(tz):%H:%M}"
-            cells = (v.display_name, v.username, staff.ROLE_LABELS[v.role], v.practitioner_name,
-                     "yes" if v.has_pin else "", last, status)  # fmt: skip
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+            pin = "yes" if v.has_pin else ""
+            role = staff.ROLE_LABELS[v.role]
+            rows.append((v.display_name, v.username, role, v.practitioner_name, pin, last, status))
+        fill_rows(self.table, rows)
 
     def selected(self) -> staff.StaffView | None:
         rows = self.table.selectionModel().selectedRows()
