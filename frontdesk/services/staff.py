@@ -366,3 +366,12 @@ def practitioner_choices(ctx: ServiceContext) -> list[tuple[str, str]]:
             .order_by(Practitioner.sort_order, Practitioner.display_name)
         ).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def username_of(ctx: ServiceContext, staff_id: str | None) -> str:
+    """The user name to fill in on the lock screen ("" when nobody is signed in)."""
+    if staff_id is None:
+        return ""
+    with ctx.read() as session:
+        user = session.get(StaffUser, staff_id)
+        return user.username if user is not None else ""

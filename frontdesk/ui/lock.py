@@ -8,6 +8,7 @@ idle_lock_minutes`` without keyboard or mouse input locks on its own.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -40,6 +41,7 @@ _INPUT_EVENTS = frozenset(
         QEvent.Type.TabletPress,
     }
 )
+log = logging.getLogger("frontdesk.lock")
 _LOCK_KEYS = (Qt.Key.Key_L,)
 
 
@@ -194,10 +196,13 @@ class SessionGuard(QObject):
         if self.is_locked:
             return
         self._focus_before = QApplication.focusWidget()
-        signin.lock_screen(
-            self.ctx, reason=reason or ("switch user" if switching else "locked by hand")
-        )
-        username = self._username()
+        try:
+            signin.lock_screen(
+                self.ctx, reason=reason or ("switch user" if switching else "locked by hand")
+            )
+        except Exception as exc:  # the screen locks even when the audit cannot be written
+            log.warning("lock not audited: %s", type(exc).__name__)
+        username = staff.username_of(self.ctx, self.ctx.actor.staff_user_id)
         main_screen = self.window.screen() or QGuiApplication.primaryScreen()
         for screen in QGuiApplication.screens():
             cover = LockScreen(self.ctx, with_panel=screen is main_screen)
@@ -224,16 +229,6 @@ class SessionGuard(QObject):
 
     def lock_screen_widget(self) -> LockScreen | None:
         return next((s for s in self.screens if s.panel is not None), None)
-
-    def _username(self) -> str:
-        staff_id = self.ctx.actor.staff_user_id
-        if staff_id is None:
-            return ""
-        from frontdesk.models import StaffUser
-
-        with self.ctx.read() as session:
-            user = session.get(StaffUser, staff_id)
-            return user.username if user is not None else ""
 
     def _unlocked(self, actor: Actor) -> None:
         for cover in self.screens:
