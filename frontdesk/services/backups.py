@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,15 +123,12 @@ def prune(backups_dir: Path, tz: ZoneInfo) -> list[Path]:
 
 
 # -- restore ----------------------------------------------------------------------------------
-def inspect_backup(path: Path) -> BackupInfo:
-    """Check a file is an intact frontdesk database this version can open. Reads a private copy,
-    so not even a -wal file appears beside the user's file."""
-    staging = path.with_name(f".inspect-{path.name}")
-    try:
-        return _inspect_copy(path, staging)
-    finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{staging}{suffix}").unlink(missing_ok=True)
+def inspect_backup(path: Path, work_dir: Path | None = None) -> BackupInfo:
+    """Check a file is an intact frontdesk database this version can open. Reads a private copy
+    (in ``work_dir``, else a temporary folder), so the user's file is never even opened for
+    writing: a backup on a read-only USB stick works, and no -wal file appears beside it."""
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix=".inspect-") as tmp:
+        return _inspect_copy(path, Path(tmp) / "backup.sqlite3")
 
 
 def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
@@ -211,7 +209,8 @@ def restore_database(
     Order: check the file; refuse another clinic's backup (unless ``force``, or this desk holds
     no data yet); copy the current database aside; upgrade a copy of the backup to this
     version; copy it over the live file with SQLite's backup API (one transaction)."""
-    info = inspect_backup(backup)
+    paths.backups.mkdir(parents=True, exist_ok=True)
+    info = inspect_backup(backup, paths.backups)
     current = _current_clinic(paths.database)
     if current is not None and current[0] != info.clinic_id and current[2] and not force:
         raise RuleViolation(
@@ -260,8 +259,7 @@ def restore(ctx: ServiceContext, backup: Path, *, force: bool = False) -> Restor
     sign-in belong to the database that was replaced."""
     require(ctx.actor, Action.RESTORE)
     paths = _paths(ctx)
-    inspect_backup(backup)  # refuse a bad file before touching the open database
-    ctx.engine.dispose()
+    ctx.engine.dispose()  # restore_database checks the file before it touches anything
     result = restore_database(paths, backup, now=ctx.clock.now(), force=force)
     note_restore(paths, ctx.clock, ctx.actor, result)
     return result

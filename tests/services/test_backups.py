@@ -144,6 +144,7 @@ def test_bad_backup_files_are_refused_and_change_nothing(
     assert "Nothing has been changed" in err.value.user_message
     assert dump(paths.database) == before
     assert not [b for b in backups.list_backups(paths.backups) if b.kind == "before-restore"]
+    assert not list(paths.backups.glob(".*")), "no work files are left behind"
     assert sorted(
         p.name for p in bad.parent.iterdir() if p.name.startswith(("bad", ".inspect"))
     ) == (["bad.sqlite3"] if bad.exists() else [])

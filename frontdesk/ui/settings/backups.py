@@ -132,7 +132,7 @@ class BackupsPanel(QWidget):
 
     def restore_from(self, path: Path, *, force: bool = False, confirm: bool = True) -> None:
         try:
-            info = backups.inspect_backup(path)
+            info = backups.inspect_backup(path, self.paths.backups)
         except FrontdeskError as exc:
             QMessageBox.warning(self, "Restore", exc.user_message)
             return
