@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -54,12 +54,37 @@ class AuditEntry:
     changes: tuple[FieldChange, ...] = field(default_factory=tuple)
 
 
+_ENTRY_COLUMNS = (
+    AuditEvent.id, AuditEvent.at, AuditEvent.staff_user_id, AuditEvent.staff_name,
+    AuditEvent.device_id, AuditEvent.device_seq, AuditEvent.action, AuditEvent.entity,
+    AuditEvent.entity_id, AuditEvent.patient_id, AuditEvent.summary, AuditEvent.before_json,
+    AuditEvent.after_json,
+)  # fmt: skip
+
+
+class _Row(NamedTuple):
+    id: str
+    at: datetime
+    staff_user_id: str | None
+    staff_name: str
+    device_id: str
+    device_seq: int
+    action: str
+    entity: str
+    entity_id: str | None
+    patient_id: str | None
+    summary: str
+    before_json: str | None
+    after_json: str | None
+
+
 def query(ctx: ServiceContext, filt: AuditFilter) -> list[AuditEntry]:
     """Newest first, at most ``filt.limit`` entries."""
     require(ctx.actor, Action.VIEW_AUDIT)
     tz = ctx.tz
     q = (
-        select(AuditEvent, Patient.first_name, Patient.last_name)
+        # Plain columns, not ORM objects: the trail is read-only here and can be long.
+        select(*_ENTRY_COLUMNS, Patient.first_name, Patient.last_name)
         .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
         .order_by(AuditEvent.at.desc(), AuditEvent.device_seq.desc())
         .limit(max(1, min(filt.limit, 10_000)))
@@ -96,7 +121,8 @@ def query(ctx: ServiceContext, filt: AuditFilter) -> list[AuditEntry]:
             summary=e.summary,
             changes=changes_of(e.before_json, e.after_json),
         )
-        for e, first, last in rows
+        for *cols, first, last in rows
+        for e in (_Row(*cols),)
     ]
 
 
