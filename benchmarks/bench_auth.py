@@ -102,12 +102,11 @@ def run(bench: Bench) -> None:
     assert report.intact, report.message
     cols = list(audit_payload({}))
     started = time.perf_counter()
-    prev = ""
     for row in raw.execute(
         f"SELECT prev_hash, {', '.join(cols)} FROM audit_events ORDER BY device_id, device_seq"
     ):
         payload = canonical_json(dict(zip(cols, row[1:], strict=True)))
-        prev = hashlib.sha256((row[0] + payload).encode()).hexdigest()
+        hashlib.sha256((row[0] + payload).encode()).hexdigest()
     base_s = time.perf_counter() - started
     note = f"{report.checked:,} entries; baseline raw sqlite3 + json + sha256"
     bench.record("auth: verify audit chain", "rate", report.checked / ours_s, "per_s",
