@@ -205,14 +205,16 @@ class SessionGuard(QObject):
         username = staff.username_of(self.ctx, self.ctx.actor.staff_user_id)
         main_screen = self.window.screen() or QGuiApplication.primaryScreen()
         for screen in QGuiApplication.screens():
-            cover = LockScreen(self.ctx, with_panel=screen is main_screen)
+            cover = LockScreen(self.ctx, with_panel=screen == main_screen)
             cover.setGeometry(screen.geometry())
             cover.unlocked.connect(self._unlocked)
             cover.prepare(self.ctx.actor, username, switching=switching)
             self.screens.append(cover)
-            cover.show()
             if _windowing():
+                cover.showFullScreen()
                 cover.raise_()
+            else:
+                cover.show()
         for cover in self.screens:
             if cover.panel is not None:
                 if _windowing():
