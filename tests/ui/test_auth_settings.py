@@ -124,3 +124,18 @@ def test_backups_tab_backs_up_now(qtbot, owner: ServiceContext, bus: ChangeBus) 
     sign_in(owner, "jess", "reception pw")
     panel.reload()
     assert not panel.restore_button.isEnabled(), "only the owner restores"
+
+
+def test_daily_backup_runs_off_the_gui_thread_at_start(
+    qtbot, owner: ServiceContext, main_window: MainWindow
+) -> None:
+    from frontdesk.ui.settings.backups import start_daily_backups
+
+    timer = start_daily_backups(owner, main_window, first_after_ms=0)
+    assert timer is not None and timer.isActive()
+    assert owner.data_dir is not None
+    folder = owner.data_dir / "backups"
+    qtbot.waitUntil(
+        lambda: any(b.kind == "daily" for b in backups.list_backups(folder)), timeout=10_000
+    )
+    timer.stop()

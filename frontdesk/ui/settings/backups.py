@@ -32,7 +32,11 @@ log = logging.getLogger("frontdesk.backups")
 KIND_LABELS = {"daily": "Automatic", "manual": "Back up now", "before-restore": "Before a restore"}
 
 
-def start_daily_backups(ctx: ServiceContext, parent: QWidget) -> QTimer | None:
+def start_daily_backups(
+    ctx: ServiceContext, parent: QWidget, *, first_after_ms: int = 5_000
+) -> QTimer | None:
+    """Check at start (a few seconds in, once the window is up) and then hourly, so a desk left
+    running overnight still backs up each day."""
     if ctx.data_dir is None:
         return None
     paths = DeskPaths(ctx.data_dir)
@@ -48,7 +52,7 @@ def start_daily_backups(ctx: ServiceContext, parent: QWidget) -> QTimer | None:
     timer = QTimer(parent)
     timer.timeout.connect(run)
     timer.start(60 * 60 * 1000)
-    QTimer.singleShot(5_000, parent, run)
+    QTimer.singleShot(first_after_ms, parent, run)
     return timer
 
 

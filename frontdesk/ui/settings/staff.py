@@ -3,6 +3,7 @@ and how long the screen waits before it locks itself."""
 
 from __future__ import annotations
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,7 +26,7 @@ from frontdesk.domain.vocab import Role
 from frontdesk.services import staff
 from frontdesk.services.changes import ChangeNotice
 from frontdesk.services.context import ServiceContext
-from frontdesk.services.permissions import Action
+from frontdesk.services.permissions import Action, allowed
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
@@ -239,6 +240,7 @@ class StaffPage(QWidget):
         self.idle.setValue(staff.idle_lock_minutes(ctx))
         save = QPushButton("Save")
         save.clicked.connect(self.save_idle)
+        self.lock_box = lock
         lock_row.addWidget(QLabel("Lock the screen after"))
         lock_row.addWidget(self.idle)
         lock_row.addWidget(QLabel("without keyboard or mouse.  Ctrl+L locks at once."))
@@ -249,6 +251,12 @@ class StaffPage(QWidget):
         col.addWidget(accounts, 1)
         col.addWidget(mine)
         col.addWidget(lock)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Everyone sees the setting; only managers and owners change it (people switch).
+        self.lock_box.setEnabled(allowed(self.ctx.actor.role, Action.MANAGE_SETTINGS))
+        self.idle.setValue(staff.idle_lock_minutes(self.ctx))
+        super().showEvent(event)
 
     def change_password(self) -> None:
         current, ok = QInputDialog.getText(
