@@ -79,10 +79,22 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     from frontdesk.ui.bus import ChangeBus
     from frontdesk.ui.main_window import MainWindow
 
+    # -- staff sign-in (auth): before any patient data shows; --selftest runs as the system --
+    if not selftest:
+        from frontdesk.ui.signin import sign_in_at_start
+
+        if not sign_in_at_start(ctx):
+            lock.unlock()
+            return 0
+
     bus = ChangeBus()
     ctx.listeners.append(bus.publish)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
+    if not selftest:  # auth: Ctrl+L switch user, idle lock, daily backups
+        from frontdesk.ui.lock import install_session
+
+        window.session_guard = install_session(ctx, bus, window)  # type: ignore[attr-defined]
     window.show()
     app.processEvents()
     log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)

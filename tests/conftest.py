@@ -52,3 +52,14 @@ def demo_ctx(ctx: ServiceContext) -> ServiceContext:
 
     build_demo(ctx, DemoSpec(practitioners=4, weeks_past=2, weeks_future=1, patients=300))
     return ctx
+
+
+@pytest.fixture
+def owner(ctx: ServiceContext) -> ServiceContext:
+    """A desk with the owner's account (user name ``owner``, password ``correct horse``),
+    signed in as Olive Owner."""
+    from frontdesk.services import signin, staff
+
+    staff.create_first_owner(ctx, "owner", "Olive Owner", "correct horse")
+    signin.sign_in(ctx, "owner", "correct horse")
+    return ctx

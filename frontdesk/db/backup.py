@@ -20,6 +20,8 @@ def backup_file(source: Path, destination: Path) -> Path:
             dst = sqlite3.connect(partial)
             try:
                 src.backup(dst)
+                # A backup is one self-contained file: no -wal/-shm beside it, ever.
+                dst.execute("PRAGMA journal_mode=DELETE")
             finally:
                 dst.close()
         finally:

@@ -42,6 +42,12 @@ class StaffUser(SyncedMixin, Base):
         one_of("role", Role),
         UniqueConstraint("username", name="uq_staff_users_username"),
     )
+    # Synced like any field, never shown in the audit trail (services/tracking.py).
+    __audit_redact__: ClassVar[frozenset[str]] = frozenset({"password_hash", "pin_hash"})
+    # Sign-in bookkeeping: audited as sign-in events, not as row changes.
+    __audit_quiet__: ClassVar[frozenset[str]] = frozenset(
+        {"failed_attempts", "locked_until", "last_sign_in_at"}
+    )
 
     username: Mapped[str] = mapped_column(String(60))
     display_name: Mapped[str] = mapped_column(String(120))

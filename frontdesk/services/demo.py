@@ -7,6 +7,7 @@ is not put in the sync outbox: a demo desk is for trying the product, not for a 
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 from collections.abc import Callable
@@ -171,6 +172,7 @@ class _Builder:
         self._funders()
         self._catalogue()
         self._practitioners()
+        self._staff()
         self.progress("Patients", 0.05)
         self._patients()
         self._flush()
@@ -305,13 +307,26 @@ class _Builder:
                 )
             room = self.rooms[i] if i < len(self.rooms) else None
             self.pracs.append(
-                {"id": pid, "types": types, "start": start_h * 60, "end": (start_h + 10) * 60,
+                {"id": pid, "name": f"{first} {last}", "types": types, "start": start_h * 60,
+                 "end": (start_h + 10) * 60,
                  "workdays": set(workdays) | ({5} if saturdays else set()), "room": room,
                  "weekly_saturday": high_volume, "short_share": 0.7 if high_volume else 0.5,
                  "profession": profession, "leave": self._leave(pid)}
             )  # fmt: skip
         if self.spec.practitioners:
             self._group_class_type()
+
+    def _staff(self) -> None:
+        """One account per role; the passwords are in the README (demo clinic only)."""
+        for username, shown, role, password, pin in DEMO_ACCOUNTS:
+            linked = self.pracs[0] if role == "practitioner" and self.pracs else None
+            if role == "practitioner" and linked is None:
+                continue
+            self.t("staff_users").add(
+                username=username, display_name=linked["name"] if linked else shown, role=role,
+                practitioner_id=linked["id"] if linked else None,
+                password_hash=_demo_hash(password), pin_hash=_demo_hash(pin),
+            )  # fmt: skip
 
     def _roster(
         self, pid: str, day: int, start: int, end: int, kind: str, since: date,
@@ -604,6 +619,22 @@ class _Builder:
             "UPDATE number_series SET next_value=? WHERE kind='patient' AND active=1",
             (len(self.patients) + 1,),
         )
+
+
+# (user name, display name, role, password, PIN): printed in README.md, "Demo accounts".
+DEMO_ACCOUNTS = (
+    ("owner", "Dana Whitfield", "owner", "owner-demo", "1111"),
+    ("manager", "Priya Raman", "practice_manager", "manager-demo", "2222"),
+    ("reception", "Jess Morgan", "reception", "reception-demo", "3333"),
+    ("practitioner", "", "practitioner", "practitioner-demo", "4444"),
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _demo_hash(secret: str) -> str:
+    from frontdesk.services.passwords import hash_secret
+
+    return hash_secret(secret)
 
 
 def _slug(text: str) -> str:

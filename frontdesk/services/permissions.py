@@ -33,6 +33,7 @@ class Action(StrEnum):
     VIEW_REPORTS = "view reports"
     MANAGE_CATALOGUE = "manage the catalogue"
     MANAGE_STAFF = "manage staff accounts"
+    MANAGE_OWNERS = "create or change an owner's account"
     MANAGE_SETTINGS = "change clinic settings"
     VIEW_AUDIT = "view the audit trail"
     BACKUP = "back up the database"
@@ -68,6 +69,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.VIEW_REPORTS: frozenset({_R, _P, _M, _O}),
     Action.MANAGE_CATALOGUE: _ADMINS,
     Action.MANAGE_STAFF: _ADMINS,
+    # A practice manager manages staff but cannot make (or change) an owner: no self-promotion.
+    Action.MANAGE_OWNERS: frozenset({_O}),
     Action.MANAGE_SETTINGS: _ADMINS,
     Action.VIEW_AUDIT: _ADMINS,
     Action.BACKUP: _EVERYONE,

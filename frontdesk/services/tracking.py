@@ -171,7 +171,7 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
             }
         )
         next_seq += 1
-        if not getattr(type(obj), "__audited__", True):
+        if not getattr(type(obj), "__audited__", True) or _quiet(obj, op, after):
             continue
         row = {
             "id": uuid7(),
@@ -186,8 +186,8 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
             "entity_id": obj.id,
             "patient_id": _patient_of(obj),
             "summary": "",
-            "before_json": canonical_json(before) if before else None,
-            "after_json": canonical_json(after),
+            "before_json": canonical_json(_redact(obj, before)) if before else None,
+            "after_json": canonical_json(_redact(obj, after)),
         }
         audit_seq, prev_hash = _chain(row, prev_hash, audit_seq)
         audit_rows.append(row)
@@ -214,6 +214,20 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
     if audit_rows:
         conn.execute(insert(AuditEvent), [_audit_full(r, tracking.now) for r in audit_rows])
     conn.execute(insert(SyncOutbox), outbox_rows)
+
+
+def _quiet(obj: SyncedMixin, op: str, after: dict[str, Any]) -> bool:
+    """An update touching only bookkeeping fields (``__audit_quiet__``, e.g. a sign-in's
+    last_sign_in_at) is audited by the service's own event instead of as a row change."""
+    quiet: frozenset[str] = getattr(type(obj), "__audit_quiet__", frozenset())
+    return op == "update" and bool(quiet) and set(after) <= quiet
+
+
+def _redact(obj: SyncedMixin, values: dict[str, Any]) -> dict[str, Any]:
+    """Secrets (password and PIN hashes) sync like any field but the audit shows only that they
+    changed: ``__audit_redact__`` on the model names them."""
+    hidden: frozenset[str] = getattr(type(obj), "__audit_redact__", frozenset())
+    return {k: ("(changed)" if k in hidden and v is not None else v) for k, v in values.items()}
 
 
 def _chain(row: dict[str, Any], prev_hash: str, seq: int) -> tuple[int, str]:

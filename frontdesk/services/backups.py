@@ -1,0 +1,280 @@
+"""Backups of the desk database: automatic daily ones (kept 7 daily / 4 weekly / 12 monthly),
+"Back up now", and a restore that checks the file first and keeps the current database aside.
+
+Files are SQLite online-backup copies (db/backup.py), each verified with an integrity check.
+Automatic backups are named ``daily-YYYYmmdd-HHMMSS.sqlite3`` (UTC) in the desk's backups
+folder; "Back up now" writes ``manual-…``, a restore keeps the replaced database as
+``before-restore-…``. Only ``daily-`` files are pruned.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from alembic.script import ScriptDirectory
+
+from frontdesk.db import migrate
+from frontdesk.db.backup import backup_file, timestamped_name
+from frontdesk.db.engine import make_engine
+from frontdesk.domain.backup_retention import backups_to_keep
+from frontdesk.domain.clock import Clock
+from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
+from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.permissions import Action, require
+from frontdesk.services.tracking import record_event
+
+_NAME = re.compile(r"^(daily|manual|before-restore)-(\d{8}-\d{6})(?:\.\d+)?\.sqlite3$")
+NOT_CHANGED = "Nothing has been changed."
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    path: Path
+    kind: str  # "daily", "manual" or "before-restore"
+    made_at: datetime  # UTC
+    size: int
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """What a backup file holds, read before anything is restored from it."""
+
+    path: Path
+    clinic_id: str
+    clinic_name: str
+    revision: str
+    patients: int
+    appointments: int
+    staff: int
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    info: BackupInfo
+    set_aside: Path | None  # the database that was replaced, kept in the backups folder
+
+
+def _paths(ctx: ServiceContext) -> DeskPaths:
+    if ctx.data_dir is None:
+        raise EnvironmentProblem("This desk has no data folder, so it cannot be backed up.")
+    return DeskPaths(ctx.data_dir)
+
+
+def list_backups(backups_dir: Path) -> list[BackupFile]:
+    """Newest first."""
+    found = []
+    if backups_dir.is_dir():
+        for path in backups_dir.iterdir():
+            match = _NAME.match(path.name)
+            if match:
+                made = datetime.strptime(match.group(2), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+                found.append(BackupFile(path, match.group(1), made, path.stat().st_size))
+    return sorted(found, key=lambda b: b.made_at, reverse=True)
+
+
+def backup_now(ctx: ServiceContext, out: Path | None = None) -> Path:
+    """ "Back up now" (or ``frontdesk backup --out FILE``): a verified copy, audited."""
+    require(ctx.actor, Action.BACKUP)
+    paths = _paths(ctx)
+    target = out or paths.backups / timestamped_name("manual", ctx.clock.now().astimezone(UTC))
+    if out is None:
+        n = 1
+        while target.exists():  # two backups in one second: keep both
+            n += 1
+            target = target.with_name(f"{target.stem.split('.')[0]}.{n}{target.suffix}")
+    if target.exists():
+        raise RuleViolation(f"{target} already exists; choose another name. {NOT_CHANGED}")
+    made = backup_file(paths.database, target)
+    with ctx.write("back up") as session:
+        record_event(session, "backup made", summary=f"Backed up to {made.name}")
+    return made
+
+
+def daily_backup_if_due(paths: DeskPaths, clock: Clock, tz: ZoneInfo) -> Path | None:
+    """Make today's automatic backup unless there is one, then prune old ones. Needs no
+    session, so the app runs it off the GUI thread."""
+    now = clock.now().astimezone(UTC)
+    today = now.astimezone(tz).date()
+    existing = [b for b in list_backups(paths.backups) if b.kind == "daily"]
+    made = None
+    if not any(b.made_at.astimezone(tz).date() == today for b in existing):
+        made = backup_file(paths.database, paths.backups / timestamped_name("daily", now))
+    prune(paths.backups, tz)
+    return made
+
+
+def prune(backups_dir: Path, tz: ZoneInfo) -> list[Path]:
+    daily = [b for b in list_backups(backups_dir) if b.kind == "daily"]
+    keep = backups_to_keep([b.made_at for b in daily], tz)
+    removed = []
+    for b in daily:
+        if b.made_at not in keep:
+            b.path.unlink(missing_ok=True)
+            removed.append(b.path)
+    return removed
+
+
+# -- restore ----------------------------------------------------------------------------------
+def inspect_backup(path: Path, work_dir: Path | None = None) -> BackupInfo:
+    """Check a file is an intact frontdesk database this version can open. Reads a private copy
+    (in ``work_dir``, else a temporary folder), so the user's file is never even opened for
+    writing: a backup on a read-only USB stick works, and no -wal file appears beside it."""
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix=".inspect-") as tmp:
+        return _inspect_copy(path, Path(tmp) / "backup.sqlite3")
+
+
+def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
+    if not path.is_file():
+        raise EnvironmentProblem(f"There is no backup file at {path}. {NOT_CHANGED}")
+    try:
+        shutil.copyfile(path, staging)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"{path.name} cannot be read: {exc.strerror}. {NOT_CHANGED}"
+        ) from exc
+    broken = (
+        f"{path.name} is damaged or is not a frontdesk backup (perhaps it was cut short while "
+        f"copying). {NOT_CHANGED} Try another backup file."
+    )
+    try:
+        conn = sqlite3.connect(staging)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+            if rows != [("ok",)]:
+                raise EnvironmentProblem(broken, detail=str(rows[:3]))
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if not {"alembic_version", "clinic_settings", "staff_users"} <= tables:
+                raise EnvironmentProblem(
+                    f"{path.name} is an SQLite file, but not a frontdesk backup. {NOT_CHANGED}"
+                )
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            clinic = conn.execute(
+                "SELECT id, name FROM clinic_settings WHERE deleted_at IS NULL LIMIT 1"
+            ).fetchone()
+
+            def count(table: str) -> int:
+                return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+            counts = (count("patients"), count("appointments"), count("staff_users"))
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise EnvironmentProblem(broken, detail=str(exc)) from exc
+    if revision is None or clinic is None:
+        raise EnvironmentProblem(broken, detail="no revision or clinic settings")
+    try:
+        ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision[0])
+    except Exception as exc:
+        raise DatabaseTooNew(
+            f"{path.name} was made by a newer version of frontdesk. Install the latest version "
+            f"to restore it. {NOT_CHANGED}",
+            detail=f"unknown revision {revision[0]}",
+        ) from exc
+    return BackupInfo(path, clinic[0], clinic[1], revision[0], *counts)
+
+
+def _current_clinic(database: Path) -> tuple[str, str, bool] | None:
+    """(id, name, holds any data) of the database being replaced, or None when there is none."""
+    if not database.exists():
+        return None
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT id, name FROM clinic_settings WHERE deleted_at IS NULL LIMIT 1"
+        ).fetchone()
+        used = any(
+            conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+            for t in ("practitioners", "patients", "staff_users")
+        )
+    except sqlite3.DatabaseError:
+        return None  # a damaged current database can always be replaced
+    finally:
+        conn.close()
+    return (row[0], row[1], used) if row else None
+
+
+def restore_database(
+    paths: DeskPaths, backup: Path, *, now: datetime, force: bool = False
+) -> RestoreResult:
+    """Replace the desk database with ``backup``. The caller makes sure no app has it open.
+
+    Order: check the file; refuse another clinic's backup (unless ``force``, or this desk holds
+    no data yet); copy the current database aside; upgrade a copy of the backup to this
+    version; copy it over the live file with SQLite's backup API (one transaction)."""
+    paths.backups.mkdir(parents=True, exist_ok=True)
+    info = inspect_backup(backup, paths.backups)
+    current = _current_clinic(paths.database)
+    if current is not None and current[0] != info.clinic_id and current[2] and not force:
+        raise RuleViolation(
+            f"{backup.name} is a backup of another clinic (“{info.clinic_name}”), not of "
+            f"“{current[1]}”. {NOT_CHANGED} To replace this clinic's data with it anyway, "
+            "restore with --force."
+        )
+    paths.backups.mkdir(parents=True, exist_ok=True)
+    stamp = now.astimezone(UTC)
+    aside = None
+    if paths.database.exists():
+        aside = backup_file(
+            paths.database, paths.backups / timestamped_name("before-restore", stamp)
+        )
+    staging = paths.backups / f".restoring-{stamp:%Y%m%d%H%M%S}.sqlite3"
+    try:
+        shutil.copyfile(backup, staging)
+        engine = make_engine(staging)
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        src = sqlite3.connect(staging)
+        try:
+            dst = sqlite3.connect(paths.database)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=WAL")
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise EnvironmentProblem(
+            f"The restore could not be finished ({exc}). The database as it was is kept in "
+            f"{aside or 'place'}; check there is free disk space and try again."
+        ) from exc
+    finally:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{staging}{suffix}").unlink(missing_ok=True)
+    return RestoreResult(info, aside)
+
+
+def restore(ctx: ServiceContext, backup: Path, *, force: bool = False) -> RestoreResult:
+    """Restore from inside the app. Afterwards the app must close: everything on screen and the
+    sign-in belong to the database that was replaced."""
+    require(ctx.actor, Action.RESTORE)
+    paths = _paths(ctx)
+    ctx.engine.dispose()  # restore_database checks the file before it touches anything
+    result = restore_database(paths, backup, now=ctx.clock.now(), force=force)
+    note_restore(paths, ctx.clock, ctx.actor, result)
+    return result
+
+
+def note_restore(paths: DeskPaths, clock: Clock, actor: Actor, result: RestoreResult) -> None:
+    """Audit the restore in the restored database (where people will look for it)."""
+    restored = open_desk(paths, clock=clock)
+    restored.actor = actor
+    try:
+        with restored.write("restore a backup") as session:
+            record_event(
+                session,
+                "database restored",
+                summary=f"Restored from {result.info.path.name}"[:300],
+            )
+    finally:
+        restored.engine.dispose()

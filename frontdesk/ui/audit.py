@@ -1,0 +1,245 @@
+"""Settings → Audit trail: who did what, filtered by patient, staff member, dates, kind and
+record; the selected entry's before and after values side by side; and a check of the chain."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.services import audit, patient_search
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.settings.gate import Gated
+from frontdesk.ui.table_helpers import fill_rows, read_only_table
+from frontdesk.ui.workers import run_in_background
+
+COLUMNS = ("When", "Who", "Desk", "What", "Record", "Patient", "Summary")
+ENTITY_LABELS = {"event": "Event (sign-in, print, backup…)"}
+
+
+def readable_field(name: str) -> str:
+    return name.replace("_id", "").replace("_", " ").capitalize()
+
+
+def readable_value(value: Any, ctx: ServiceContext) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if when.tzinfo is not None:
+                return when.astimezone(ctx.tz).strftime("%d/%m/%Y %H:%M")
+    text = str(value)
+    return text if len(text) <= 200 else text[:197] + "…"
+
+
+class AuditTrail(QWidget):
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.entries: list[audit.AuditEntry] = []
+        self.patient_id: str | None = None
+
+        self.staff = QComboBox()
+        self.kind = QComboBox()
+        self.entity = QComboBox()
+        self.patient = QLineEdit()
+        self.patient.setPlaceholderText("name or patient number")
+        self.patient_label = QLabel("")
+        self.patient_label.setObjectName("muted")
+        today = ctx.clock.now().astimezone(ctx.tz).date()
+        start = today - timedelta(days=30)
+        self.first_day = QDateEdit(QDate(start.year, start.month, start.day))
+        self.last_day = QDateEdit(QDate(today.year, today.month, today.day))
+        for edit in (self.first_day, self.last_day):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("dd/MM/yyyy")
+        apply = QPushButton("Show")
+        apply.setProperty("primary", True)
+        apply.clicked.connect(self.reload)
+        self.patient.returnPressed.connect(self.reload)
+        self.check = QPushButton("Check the trail for tampering")
+        self.check.clicked.connect(self.verify)
+        self.chain = QLabel("")
+        self.chain.setObjectName("chainStatus")
+        self.chain.setWordWrap(True)
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Staff"), 0, 0)
+        grid.addWidget(self.staff, 0, 1)
+        grid.addWidget(QLabel("Kind"), 0, 2)
+        grid.addWidget(self.kind, 0, 3)
+        grid.addWidget(QLabel("Record"), 0, 4)
+        grid.addWidget(self.entity, 0, 5)
+        grid.addWidget(QLabel("Patient"), 1, 0)
+        grid.addWidget(self.patient, 1, 1)
+        grid.addWidget(QLabel("From"), 1, 2)
+        grid.addWidget(self.first_day, 1, 3)
+        grid.addWidget(QLabel("To"), 1, 4)
+        grid.addWidget(self.last_day, 1, 5)
+        grid.addWidget(apply, 1, 6)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(3, 2)
+        grid.setColumnStretch(5, 2)
+
+        self.table = read_only_table(COLUMNS, "auditTable", stretch=False)
+        self.table.itemSelectionChanged.connect(self.show_detail)
+
+        self.detail_title = QLabel("Select an entry to see what changed.")
+        self.detail_title.setObjectName("muted")
+        self.detail = read_only_table(("Field", "Before", "After"), "auditDetail")
+        lower = QWidget()
+        lower_col = QVBoxLayout(lower)
+        lower_col.setContentsMargins(0, 0, 0, 0)
+        lower_col.addWidget(self.detail_title)
+        lower_col.addWidget(self.detail)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(lower)
+        split.setSizes([360, 180])
+
+        status = QHBoxLayout()
+        status.addWidget(self.check)
+        status.addWidget(self.chain, 1)
+        status.addWidget(self.patient_label)
+
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addLayout(grid)
+        col.addWidget(split, 1)
+        col.addLayout(status)
+        self.fill_choices()
+        self.reload()
+
+    def fill_choices(self) -> None:
+        actions, entities = audit.kinds(self.ctx)
+        self.staff.clear()
+        self.staff.addItem("Everyone", None)
+        for staff_id, name in audit.staff_in_trail(self.ctx):
+            self.staff.addItem(name, staff_id)
+        self.kind.clear()
+        self.kind.addItem("All kinds", None)
+        for action in actions:
+            self.kind.addItem(action, action)
+        self.entity.clear()
+        self.entity.addItem("All records", None)
+        for entity in entities:
+            self.entity.addItem(ENTITY_LABELS.get(entity, readable_field(entity)), entity)
+
+    def current_filter(self) -> audit.AuditFilter:
+        text = self.patient.text().strip()
+        self.patient_id = None
+        self.patient_label.setText("")
+        if text:
+            hits = patient_search.search(self.ctx, text, limit=2, include_archived=True)
+            if hits:
+                self.patient_id = hits[0].id
+                more = " (first of several matches)" if len(hits) > 1 else ""
+                self.patient_label.setText(
+                    f"Patient: {hits[0].display_name} {hits[0].patient_number}{more}"
+                )
+            else:
+                self.patient_id = "no-such-patient"
+                self.patient_label.setText("No patient matches that.")
+        return audit.AuditFilter(
+            patient_id=self.patient_id,
+            staff_user_id=self.staff.currentData(),
+            first_day=_day(self.first_day.date()),
+            last_day=_day(self.last_day.date()),
+            action=self.kind.currentData(),
+            entity=self.entity.currentData(),
+        )
+
+    def reload(self) -> None:
+        try:
+            self.entries = audit.query(self.ctx, self.current_filter())
+        except FrontdeskError as exc:
+            self.chain.setText(exc.user_message)
+            self.entries = []
+        rows = []
+        for e in self.entries:
+            record = ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]
+            rows.append((e.at.strftime("%d/%m/%Y %H:%M:%S"), e.staff_name, f"…{e.device_id[-6:]}",
+                         e.action, record, e.patient_name, e.summary or _short(e)))  # fmt: skip
+        fill_rows(self.table, rows)
+        self.detail.setRowCount(0)
+        self.detail_title.setText(
+            f"{len(self.entries)} entries"
+            + (" (the newest 500)" if len(self.entries) >= 500 else "")
+            + ". Select one to see what changed."
+        )
+
+    def show_detail(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        e = self.entries[rows[0].row()]
+        self.detail_title.setText(
+            f"{e.action} by {e.staff_name}, {e.at:%d/%m/%Y %H:%M:%S}"
+            + (f" — {e.summary}" if e.summary else "")
+        )
+        fill_rows(
+            self.detail,
+            [
+                (
+                    readable_field(change.field),
+                    readable_value(change.before, self.ctx),
+                    readable_value(change.after, self.ctx),
+                )
+                for change in e.changes
+            ],
+        )
+
+    def verify(self) -> None:
+        self.check.setEnabled(False)
+        self.chain.setText("Checking…")
+        self.chain.setStyleSheet("")
+        run_in_background(lambda: audit.verify_chain(self.ctx), self._verified, self._failed)
+
+    def _verified(self, report: audit.ChainReport) -> None:
+        self.check.setEnabled(True)
+        self.chain.setText(report.message)
+        self.chain.setStyleSheet(
+            "color: #15803d; font-weight: bold;"
+            if report.intact
+            else "color: #b91c1c; font-weight: bold;"
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self.check.setEnabled(True)
+        self.chain.setText(getattr(exc, "user_message", "The check could not run."))
+
+
+def _day(value: QDate) -> date:
+    return date(value.year(), value.month(), value.day())
+
+
+def _short(e: audit.AuditEntry) -> str:
+    return ", ".join(readable_field(c.field) for c in e.changes[:4]) + (
+        "…" if len(e.changes) > 4 else ""
+    )
+
+
+def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
+    return Gated(ctx, bus, Action.VIEW_AUDIT, lambda: AuditTrail(ctx, bus), parent)

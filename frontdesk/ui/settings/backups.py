@@ -1,0 +1,190 @@
+"""Settings → Backups: the backups folder, "Back up now" and "Restore…"; and the automatic
+daily backup, which runs off the GUI thread at start and then every hour it is due."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.domain.errors import FrontdeskError, RuleViolation
+from frontdesk.services import backups
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.desk import DeskPaths
+from frontdesk.services.permissions import Action, allowed
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.settings.gate import Gated
+from frontdesk.ui.table_helpers import fill_rows, read_only_table
+from frontdesk.ui.workers import run_in_background
+
+log = logging.getLogger("frontdesk.backups")
+KIND_LABELS = {"daily": "Automatic", "manual": "Back up now", "before-restore": "Before a restore"}
+
+
+def start_daily_backups(
+    ctx: ServiceContext, parent: QWidget, *, first_after_ms: int = 5_000
+) -> QTimer | None:
+    """Check at start (a few seconds in, once the window is up) and then hourly, so a desk left
+    running overnight still backs up each day."""
+    if ctx.data_dir is None:
+        return None
+    paths = DeskPaths(ctx.data_dir)
+
+    def run() -> None:
+        tz = ctx.tz  # read on the GUI thread; the copy itself runs on a worker
+        run_in_background(
+            lambda: backups.daily_backup_if_due(paths, ctx.clock, tz),
+            lambda made: log.info("daily backup %s", "written" if made else "not due"),
+            lambda exc: log.warning("daily backup failed: %s", type(exc).__name__),
+        )
+
+    timer = QTimer(parent)
+    timer.timeout.connect(run)
+    timer.start(60 * 60 * 1000)
+    QTimer.singleShot(first_after_ms, parent, run)
+    return timer
+
+
+class BackupsPanel(QWidget):
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        assert ctx.data_dir is not None
+        self.paths = DeskPaths(ctx.data_dir)
+        intro = QLabel(
+            f"frontdesk backs up this desk's database every day it runs, into {self.paths.backups}"
+            " — keeping 7 daily, 4 weekly and 12 monthly copies. Copy a backup to a USB drive "
+            "or another computer now and then: a backup on the same disk does not survive the "
+            "disk."
+        )
+        intro.setWordWrap(True)
+        intro.setObjectName("muted")
+        self.table = read_only_table(("Made", "Kind", "Size"), "backupsTable")
+        self.backup_button = QPushButton("Back up now")
+        self.backup_button.setProperty("primary", True)
+        self.backup_button.clicked.connect(self.back_up_now)
+        self.restore_button = QPushButton("Restore…")
+        self.restore_button.clicked.connect(self.choose_restore)
+        self.message = QLabel("")
+        self.message.setObjectName("backupMessage")
+        self.message.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.backup_button)
+        row.addWidget(self.restore_button)
+        row.addWidget(self.message, 1)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(intro)
+        col.addWidget(self.table, 1)
+        col.addLayout(row)
+        self.reload()
+
+    def reload(self) -> None:
+        may_restore = allowed(self.ctx.actor.role, Action.RESTORE)
+        self.restore_button.setEnabled(may_restore)
+        self.restore_button.setToolTip(
+            "" if may_restore else f"Only the owner can {Action.RESTORE.value}."
+        )
+        found = backups.list_backups(self.paths.backups)
+        tz = self.ctx.tz
+        fill_rows(
+            self.table,
+            [
+                (
+                    b.made_at.astimezone(tz).strftime("%a %d/%m/%Y %H:%M"),
+                    KIND_LABELS.get(b.kind, b.kind),
+                    f"{b.size / 1e6:.1f} MB",
+                )
+                for b in found
+            ],
+        )
+
+    def back_up_now(self) -> None:
+        self.backup_button.setEnabled(False)
+        self.message.setText("Backing up…")
+        run_in_background(lambda: backups.backup_now(self.ctx), self._backed_up, self._failed)
+
+    def _backed_up(self, made: Path) -> None:
+        self.backup_button.setEnabled(True)
+        self.message.setText(f"Backed up and checked: {made.name}")
+        self.reload()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.backup_button.setEnabled(True)
+        self.restore_button.setEnabled(True)
+        text = exc.user_message if isinstance(exc, FrontdeskError) else "It did not work."
+        self.message.setText(text)
+        QMessageBox.warning(self, "Backups", text)
+
+    def choose_restore(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Restore from a backup", str(self.paths.backups), "frontdesk backups (*.sqlite3)"
+        )
+        if name:
+            self.restore_from(Path(name))
+
+    def restore_from(self, path: Path, *, force: bool = False, confirm: bool = True) -> None:
+        try:
+            info = backups.inspect_backup(path, self.paths.backups)
+        except FrontdeskError as exc:
+            QMessageBox.warning(self, "Restore", exc.user_message)
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Restore",
+                f"Replace everything on this desk with the backup {path.name}?\n\n"
+                f"It holds “{info.clinic_name}”: {info.patients:,} patients, "
+                f"{info.appointments:,} appointments, {info.staff} staff accounts.\n\n"
+                "The current database is kept in the backups folder. frontdesk closes after "
+                "the restore; open it again to carry on.",
+            )  # fmt: skip
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.restore_button.setEnabled(False)
+        self.message.setText("Restoring…")
+        run_in_background(
+            lambda: backups.restore(self.ctx, path, force=force),
+            self._restored,
+            lambda exc: self._restore_failed(exc, path),
+        )
+
+    def _restore_failed(self, exc: BaseException, path: Path) -> None:
+        if isinstance(exc, RuleViolation) and "another clinic" in exc.user_message:
+            self.restore_button.setEnabled(True)
+            answer = QMessageBox.question(
+                self, "Restore another clinic's backup?", exc.user_message.split(" To replace")[0]
+                + "\n\nReplace this clinic's data with it anyway?",
+            )  # fmt: skip
+            if answer == QMessageBox.StandardButton.Yes:
+                self.restore_from(path, force=True, confirm=False)
+            else:
+                self.message.setText("Nothing has been changed.")
+            return
+        self._failed(exc)
+
+    def _restored(self, result: backups.RestoreResult) -> None:
+        QMessageBox.information(
+            self, "Restored",
+            f"Restored “{result.info.clinic_name}” from {result.info.path.name}. "
+            "frontdesk will close now; open it again to carry on with the restored data.",
+        )  # fmt: skip
+        app = QApplication.instance()
+        if app is not None:
+            for window in QApplication.topLevelWidgets():
+                window.close()
+            app.quit()
+
+
+def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
+    return Gated(ctx, bus, Action.BACKUP, lambda: BackupsPanel(ctx, bus), parent)

@@ -1,0 +1,236 @@
+"""Backups and restores: the full drill, retention, the CLI, and every bad file in issue 7."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from PySide6.QtCore import QLockFile
+from sqlalchemy import select
+
+from frontdesk.app import main
+from frontdesk.db.backup import backup_file
+from frontdesk.domain.backup_retention import backups_to_keep
+from frontdesk.domain.clock import FakeClock
+from frontdesk.domain.errors import (
+    DatabaseTooNew,
+    EnvironmentProblem,
+    FrontdeskError,
+    RuleViolation,
+)
+from frontdesk.domain.vocab import Role
+from frontdesk.models import AuditEvent, Patient
+from frontdesk.services import backups, staff
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.desk import DeskPaths, open_desk
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+_BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequence"}
+
+
+def dump(database: Path) -> dict[str, str]:
+    """A digest per table of everything a clinic would miss if it were lost."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+            if r[0] not in _BOOKKEEPING
+        ]
+        out = {}
+        for t in tables:
+            digest = hashlib.sha256()
+            for row in conn.execute(f"SELECT * FROM {t} ORDER BY rowid"):
+                digest.update(repr(row).encode())
+            out[t] = digest.hexdigest()
+        return out
+    finally:
+        conn.close()
+
+
+def _paths(ctx: ServiceContext) -> DeskPaths:
+    assert ctx.data_dir is not None
+    return DeskPaths(ctx.data_dir)
+
+
+def test_full_restore_drill(demo_ctx: ServiceContext) -> None:
+    ctx = demo_ctx
+    paths = _paths(ctx)
+    made = backups.backup_now(ctx)
+    snapshot = dump(paths.database)
+    with ctx.write("rename a patient") as s:
+        p = s.scalars(select(Patient).limit(1)).one()
+        p.last_name = "Changed-after-backup"
+    staff.create_staff(ctx, staff.NewStaff("late", "Late Hire", Role.RECEPTION, "joined later"))
+    changed = dump(paths.database)
+    assert changed != snapshot
+
+    result = backups.restore(ctx, made)
+    assert result.info.clinic_name == "Harbourside Health & Movement"
+    assert result.set_aside is not None and result.set_aside.exists()
+    assert dump(paths.database) == snapshot
+    assert dump(result.set_aside) == changed  # the replaced data is kept, not lost
+    again = open_desk(paths)
+    try:
+        with again.read() as s:
+            assert not s.scalars(
+                select(Patient).where(Patient.last_name == "Changed-after-backup")
+            ).first()
+            assert s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "database restored")
+            ).one()
+    finally:
+        again.engine.dispose()
+
+
+def _corrupt_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64 * 1024] = b"\xff" * 64 * 1024
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _newer(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    conn.commit()
+    conn.close()
+
+
+def _not_frontdesk(path: Path) -> None:
+    path.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE recipes (name TEXT)")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error", "words"),
+    [
+        (_truncate, EnvironmentProblem, "damaged"),
+        (_corrupt_middle, EnvironmentProblem, "damaged"),
+        (
+            lambda p: p.write_bytes(b"PK\x03\x04 not a database at all" * 100),
+            EnvironmentProblem,
+            "damaged",
+        ),
+        (_not_frontdesk, EnvironmentProblem, "not a frontdesk backup"),
+        (_newer, DatabaseTooNew, "newer version"),
+        (lambda p: p.unlink(), EnvironmentProblem, "no backup file"),
+    ],
+    ids=["truncated", "corrupt", "garbage", "other-sqlite", "newer-version", "missing"],
+)
+def test_bad_backup_files_are_refused_and_change_nothing(
+    demo_ctx: ServiceContext, spoil, error: type[FrontdeskError], words: str
+) -> None:
+    paths = _paths(demo_ctx)
+    bad = paths.data_dir.parent / "bad.sqlite3"
+    backup_file(paths.database, bad)
+    spoil(bad)
+    before = dump(paths.database)
+    with pytest.raises(error) as err:
+        backups.restore(demo_ctx, bad)
+    assert words in err.value.user_message
+    assert "Nothing has been changed" in err.value.user_message
+    assert dump(paths.database) == before
+    assert not [b for b in backups.list_backups(paths.backups) if b.kind == "before-restore"]
+    assert not list(paths.backups.glob(".*")), "no work files are left behind"
+    assert sorted(
+        p.name for p in bad.parent.iterdir() if p.name.startswith(("bad", ".inspect"))
+    ) == (["bad.sqlite3"] if bad.exists() else [])
+
+
+def test_backup_of_another_clinic_is_refused_unless_forced(
+    demo_ctx: ServiceContext, tmp_path: Path, clock: FakeClock
+) -> None:
+    other = open_desk(DeskPaths(tmp_path / "other"), clock=clock)
+    other_backup = backups.backup_now(other)
+    other.engine.dispose()
+    paths = _paths(demo_ctx)
+    before = dump(paths.database)
+    with pytest.raises(RuleViolation, match="another clinic") as err:
+        backups.restore(demo_ctx, other_backup)
+    assert "--force" in err.value.user_message
+    assert dump(paths.database) == before
+    result = backups.restore(demo_ctx, other_backup, force=True)
+    assert result.info.clinic_name == "My clinic"
+
+
+def test_a_new_desk_takes_any_clinics_backup(demo_ctx: ServiceContext, tmp_path: Path) -> None:
+    made = backups.backup_now(demo_ctx)
+    fresh = DeskPaths(tmp_path / "new-pc")
+    result = backups.restore_database(fresh, made, now=datetime.now(UTC))
+    assert result.set_aside is None
+    assert dump(fresh.database)["patients"] == dump(_paths(demo_ctx).database)["patients"]
+
+
+def test_daily_backup_once_a_day_and_retention(ctx: ServiceContext, clock: FakeClock) -> None:
+    paths = _paths(ctx)
+    assert backups.daily_backup_if_due(paths, clock, SYDNEY) is not None
+    assert backups.daily_backup_if_due(paths, clock, SYDNEY) is None
+    for _ in range(40):
+        clock.advance(timedelta(days=1))
+        backups.daily_backup_if_due(paths, clock, SYDNEY)
+    daily = [b for b in backups.list_backups(paths.backups) if b.kind == "daily"]
+    days = sorted(b.made_at.astimezone(SYDNEY).date() for b in daily)
+    assert len(days) == len(set(days))
+    assert days[-7:] == [
+        clock.now().astimezone(SYDNEY).date() - timedelta(days=i) for i in range(6, -1, -1)
+    ]
+    assert len(daily) <= 7 + 4 + 12
+
+
+def test_retention_rule_keeps_7_daily_4_weekly_12_monthly() -> None:
+    start = datetime(2025, 1, 1, 1, tzinfo=UTC)
+    stamps = [start + timedelta(days=i) for i in range(730)]
+    keep = backups_to_keep(stamps, SYDNEY)
+    newest = sorted(stamps)[-7:]
+    assert set(newest) <= keep
+    months = {(s.astimezone(SYDNEY).year, s.astimezone(SYDNEY).month) for s in keep}
+    assert len(months) == 12
+    assert len(keep) <= 23
+
+
+def test_cli_backup_and_restore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "desk"
+    out = tmp_path / "copy.sqlite3"
+    assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 0
+    assert "integrity checked" in capsys.readouterr().out
+    assert out.exists() and not list(tmp_path.glob("copy.sqlite3-*"))
+    assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["--data-dir", str(data), "restore", str(out)]) == 0
+    assert "Restored “My clinic”" in capsys.readouterr().out
+
+
+def test_cli_restore_refuses_while_the_app_is_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "desk"
+    out = tmp_path / "copy.sqlite3"
+    assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 0
+    before = dump(data / "frontdesk.sqlite3")
+    held = QLockFile(str(data / "frontdesk.lock"))
+    assert held.tryLock(0)
+    try:
+        assert main(["--data-dir", str(data), "restore", str(out)]) == 2
+    finally:
+        held.unlock()
+    assert "Close it" in capsys.readouterr().err
+    assert dump(data / "frontdesk.sqlite3") == before
+
+
+def test_backup_copy_is_one_self_contained_file(ctx: ServiceContext) -> None:
+    made = backups.backup_now(ctx)
+    assert [p.name for p in made.parent.iterdir() if p.name.startswith(made.name)] == [made.name]
+    assert shutil.disk_usage(made.parent).free > 0
