@@ -35,7 +35,7 @@ AREAS: tuple[AreaSpec, ...] = (
              "Find a patient, open their card, import and export."),
     AreaSpec("billing", "Billing", "Ctrl+3", "frontdesk.ui.overview:create_billing",
              "Invoices, payments, debtors and end-of-day takings."),
-    AreaSpec("reports", "Reports", "Ctrl+4", "frontdesk.ui.overview:create_reports",
+    AreaSpec("reports", "Reports", "Ctrl+4", "frontdesk.ui.reports:create",
              "Revenue, occupancy, cancellations and new patients."),
     AreaSpec("settings", "Settings", "Ctrl+5", "frontdesk.ui.settings:create",
              "Clinic details, practitioners, rooms, staff and the clinic server."),

@@ -101,10 +101,6 @@ def _settings_facts(ctx: ServiceContext, session: Session) -> list[str]:
     ]
 
 
-def _reports_facts(_ctx: ServiceContext, _session: Session) -> list[str]:
-    return ["Reports appear here."]
-
-
 def _factory(title: str, blurb: str, facts: Facts) -> Callable[..., QWidget]:
     def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
         return OverviewPage(ctx, bus, title, blurb, facts, parent)
@@ -115,5 +111,4 @@ def _factory(title: str, blurb: str, facts: Facts) -> Callable[..., QWidget]:
 create_diary = _factory("Diary", "Appointments for every practitioner.", _diary_facts)
 create_patients = _factory("Patients", "Find a patient and open their card.", _patient_facts)
 create_billing = _factory("Billing", "Invoices, payments and takings.", _billing_facts)
-create_reports = _factory("Reports", "Revenue, occupancy and cancellations.", _reports_facts)
 create_settings = _factory("Settings", "Clinic details and this desk.", _settings_facts)

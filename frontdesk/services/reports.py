@@ -1,0 +1,311 @@
+"""Reports: revenue by practitioner, service and payer; occupancy; cancellations and
+did-not-arrive; new patients. Each is one aggregate query (or a few) over a date range in the
+clinic's time zone, returned as a typed table the UI shows and exports to CSV."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.clinic_time import day_bounds_utc
+from frontdesk.domain.errors import ValidationFailed
+from frontdesk.domain.money import format_money
+from frontdesk.domain.occupancy import RosterRule, rostered_minutes
+from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, InvoiceStatus
+from frontdesk.models import (
+    Appointment,
+    CatalogueItem,
+    Funder,
+    Invoice,
+    InvoiceLine,
+    Leave,
+    Patient,
+    Practitioner,
+    RosterEntry,
+)
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, require
+
+Kind = Literal["text", "int", "money", "percent", "hours"]
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    kind: Kind = "text"
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[tuple[Any, ...]]
+    totals: tuple[Any, ...] | None = None
+
+    def formatted(self, row: tuple[Any, ...], symbol: str = "$") -> list[str]:
+        out = []
+        for col, value in zip(self.columns, row, strict=True):
+            if value is None:
+                out.append("")
+            elif col.kind == "money":
+                out.append(format_money(int(value), symbol))
+            elif col.kind == "percent":
+                out.append(f"{value:.1f} %")
+            elif col.kind == "hours":
+                out.append(f"{value:,.1f}")
+            elif col.kind == "int":
+                out.append(f"{int(value):,}")
+            else:
+                out.append(str(value))
+        return out
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date  # inclusive
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValidationFailed("The end date is before the start date.", field="last")
+        if (self.last - self.first).days > 366 * 20:
+            raise ValidationFailed("Choose a period of at most 20 years.", field="first")
+
+
+def _bounds(ctx: ServiceContext, period: Period) -> tuple[datetime, datetime]:
+    start, _ = day_bounds_utc(period.first, ctx.tz)
+    _, end = day_bounds_utc(period.last, ctx.tz)
+    return start, end
+
+
+def _revenue_gate(ctx: ServiceContext, session: Session) -> None:
+    hide = ctx.settings(session).hide_revenue_from_reception
+    require(ctx.actor, Action.VIEW_REVENUE, hide_revenue_from_reception=hide)
+
+
+def _issued_in(period: Period) -> Any:
+    return and_(
+        Invoice.status == InvoiceStatus.ISSUED,
+        Invoice.issue_date >= period.first,
+        Invoice.issue_date <= period.last,
+    )
+
+
+def revenue_by_practitioner(ctx: ServiceContext, period: Period) -> Report:
+    with ctx.read() as session:
+        _revenue_gate(ctx, session)
+        rows = session.execute(
+            select(
+                func.coalesce(Practitioner.display_name, "(no practitioner)"),
+                func.count(Invoice.id),
+                func.sum(Invoice.total_cents),
+                func.sum(Invoice.tax_cents),
+            )
+            .select_from(Invoice)
+            .outerjoin(Practitioner, Practitioner.id == Invoice.practitioner_id)
+            .where(_issued_in(period))
+            .group_by(Practitioner.display_name)
+            .order_by(func.sum(Invoice.total_cents).desc())
+        ).all()
+    cols = (Column("Practitioner"), Column("Invoices", "int"), Column("Invoiced", "money"),
+            Column("GST", "money"))  # fmt: skip
+    return _with_totals("Revenue by practitioner", cols, [tuple(r) for r in rows])
+
+
+def revenue_by_service(ctx: ServiceContext, period: Period) -> Report:
+    with ctx.read() as session:
+        _revenue_gate(ctx, session)
+        rows = session.execute(
+            select(
+                func.coalesce(CatalogueItem.name, InvoiceLine.description),
+                func.sum(InvoiceLine.quantity),
+                func.sum(InvoiceLine.total_cents),
+            )
+            .select_from(InvoiceLine)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .outerjoin(CatalogueItem, CatalogueItem.id == InvoiceLine.catalogue_item_id)
+            .where(_issued_in(period))
+            .group_by(func.coalesce(CatalogueItem.name, InvoiceLine.description))
+            .order_by(func.sum(InvoiceLine.total_cents).desc())
+        ).all()
+    cols = (Column("Service or product"), Column("Quantity", "int"), Column("Invoiced", "money"))
+    return _with_totals("Revenue by service", cols, [tuple(r) for r in rows])
+
+
+def revenue_by_payer(ctx: ServiceContext, period: Period) -> Report:
+    with ctx.read() as session:
+        _revenue_gate(ctx, session)
+        rows = session.execute(
+            select(
+                func.coalesce(Funder.name, "Patients (private)"),
+                func.count(Invoice.id),
+                func.sum(Invoice.total_cents),
+            )
+            .select_from(Invoice)
+            .outerjoin(Funder, Funder.id == Invoice.payer_funder_id)
+            .where(_issued_in(period))
+            .group_by(Funder.name)
+            .order_by(func.sum(Invoice.total_cents).desc())
+        ).all()
+    cols = (Column("Payer"), Column("Invoices", "int"), Column("Invoiced", "money"))
+    return _with_totals("Revenue by payer", cols, [tuple(r) for r in rows])
+
+
+def occupancy(ctx: ServiceContext, period: Period) -> Report:
+    """Booked minutes (not cancelled) against rostered minutes, per practitioner."""
+    require(ctx.actor, Action.VIEW_REPORTS)
+    start, end = _bounds(ctx, period)
+    minutes = (func.julianday(Appointment.ends_at) - func.julianday(Appointment.starts_at)) * 1440
+    with ctx.read() as session:
+        pracs = session.execute(
+            select(Practitioner.id, Practitioner.display_name)
+            .where(Practitioner.archived_at.is_(None))
+            .order_by(Practitioner.sort_order, Practitioner.display_name)
+        ).all()
+        booked: dict[str, float] = dict(
+            session.execute(
+                select(Appointment.practitioner_id, func.sum(minutes))
+                .where(
+                    Appointment.starts_at >= start,
+                    Appointment.starts_at < end,
+                    Appointment.status != AppointmentStatus.CANCELLED,
+                    Appointment.deleted_at.is_(None),
+                )
+                .group_by(Appointment.practitioner_id)
+            ).all()
+        )
+        rules: dict[str, list[RosterRule]] = defaultdict(list)
+        for e in session.scalars(select(RosterEntry).where(RosterEntry.deleted_at.is_(None))):
+            rules[e.practitioner_id].append(
+                RosterRule(
+                    e.weekday,
+                    e.start_minute,
+                    e.end_minute,
+                    e.every_weeks,
+                    e.week_offset,
+                    e.effective_from,
+                    e.effective_until,
+                    e.kind == "break",
+                )
+            )
+        off: dict[str, set[date]] = defaultdict(set)
+        for lv in session.scalars(
+            select(Leave).where(
+                Leave.starts_at < end, Leave.ends_at > start, Leave.deleted_at.is_(None)
+            )
+        ):
+            day = lv.starts_at.astimezone(ctx.tz).date()
+            while day < lv.ends_at.astimezone(ctx.tz).date():
+                off[lv.practitioner_id].add(day)
+                day += timedelta(days=1)
+    rows = []
+    for pid, name in pracs:
+        rostered = rostered_minutes(rules[pid], period.first, period.last, off[pid])
+        used = round(booked.get(pid) or 0)
+        pct = 100.0 * used / rostered if rostered else None
+        rows.append((name, round(rostered / 60, 1), round(used / 60, 1), pct))
+    total_r = sum(r[1] for r in rows)
+    total_b = sum(r[2] for r in rows)
+    cols = (Column("Practitioner"), Column("Rostered hours", "hours"), Column("Booked hours", "hours"),
+            Column("Occupancy", "percent"))  # fmt: skip
+    totals = ("Total", round(total_r, 1), round(total_b, 1),
+              100.0 * total_b / total_r if total_r else None)  # fmt: skip
+    return Report("Occupancy", cols, rows, totals)
+
+
+def cancellations(ctx: ServiceContext, period: Period) -> Report:
+    require(ctx.actor, Action.VIEW_REPORTS)
+    start, end = _bounds(ctx, period)
+    reason_cols = [
+        func.sum(case((Appointment.cancellation_reason == r.value, 1), else_=0))
+        for r in CancellationReason
+    ]
+    with ctx.read() as session:
+        rows = session.execute(
+            select(
+                Practitioner.display_name,
+                func.count(Appointment.id),
+                func.sum(case((Appointment.status == AppointmentStatus.CANCELLED, 1), else_=0)),
+                func.sum(
+                    case((Appointment.status == AppointmentStatus.DID_NOT_ARRIVE, 1), else_=0)
+                ),
+                *reason_cols,
+            )
+            .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+            .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+            .group_by(Practitioner.display_name)
+            .order_by(Practitioner.display_name)
+        ).all()
+    cols = (Column("Practitioner"), Column("Appointments", "int"), Column("Cancelled", "int"),
+            Column("Did not arrive", "int"),
+            *(Column(r.label, "int") for r in CancellationReason))  # fmt: skip
+    return _with_totals("Cancellations and did-not-arrive", cols, [tuple(r) for r in rows])
+
+
+def new_patients(ctx: ServiceContext, period: Period) -> Report:
+    """Patients whose first (not cancelled) appointment falls in the period, by practitioner."""
+    require(ctx.actor, Action.VIEW_REPORTS)
+    start, end = _bounds(ctx, period)
+    first_visit = (
+        select(Appointment.patient_id, func.min(Appointment.starts_at).label("first_at"))
+        .where(
+            Appointment.status != AppointmentStatus.CANCELLED, Appointment.patient_id.is_not(None)
+        )
+        .group_by(Appointment.patient_id)
+        .subquery()
+    )
+    with ctx.read() as session:
+        rows = session.execute(
+            select(Practitioner.display_name, func.count(func.distinct(Patient.id)))
+            .select_from(first_visit)
+            .join(Patient, Patient.id == first_visit.c.patient_id)
+            .join(
+                Appointment,
+                and_(
+                    Appointment.patient_id == first_visit.c.patient_id,
+                    Appointment.starts_at == first_visit.c.first_at,
+                ),
+            )
+            .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+            .where(first_visit.c.first_at >= start, first_visit.c.first_at < end)
+            .group_by(Practitioner.display_name)
+            .order_by(func.count(func.distinct(Patient.id)).desc())
+        ).all()
+    cols = (Column("Practitioner"), Column("New patients", "int"))
+    return _with_totals("New patients", cols, [tuple(r) for r in rows])
+
+
+def _with_totals(title: str, cols: tuple[Column, ...], rows: list[tuple[Any, ...]]) -> Report:
+    totals: list[Any] = ["Total"]
+    for i, col in enumerate(cols[1:], start=1):
+        totals.append(sum(r[i] or 0 for r in rows) if col.kind in ("int", "money") else None)
+    return Report(title, cols, rows, tuple(totals))
+
+
+REPORTS: dict[str, Callable[[ServiceContext, Period], Report]] = {
+    "Revenue by practitioner": revenue_by_practitioner,
+    "Revenue by service": revenue_by_service,
+    "Revenue by payer": revenue_by_payer,
+    "Occupancy": occupancy,
+    "Cancellations and did-not-arrive": cancellations,
+    "New patients": new_patients,
+}
+
+
+def export_csv(report: Report, path: Path, symbol: str = "$") -> None:
+    """Write the report as CSV (UTF-8 with BOM so spreadsheet programs read accents)."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([c.title for c in report.columns])
+        for row in report.rows:
+            writer.writerow(report.formatted(row, symbol))
+        if report.totals:
+            writer.writerow(report.formatted(report.totals, symbol))

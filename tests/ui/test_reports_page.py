@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from frontdesk.services.context import ServiceContext
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.reports import ReportsPage
+
+
+def test_reports_page_shows_a_table_with_totals(
+    qtbot, demo_ctx: ServiceContext, bus: ChangeBus
+) -> None:
+    page = ReportsPage(demo_ctx, bus)
+    qtbot.addWidget(page)
+    page.show()
+    page.kind.setCurrentText("Revenue by payer")
+    qtbot.waitUntil(lambda: page.report is not None and page.report.title == "Revenue by payer")
+    last = page.table.rowCount() - 1
+    assert page.table.item(last, 0).text() == "Total"
+    assert page.table.item(last, 2).text().startswith("$")
+    assert page.export_button.isEnabled()
