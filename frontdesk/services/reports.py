@@ -214,8 +214,8 @@ def occupancy(ctx: ServiceContext, period: Period) -> Report:
         rows.append((name, round(rostered / 60, 1), round(used / 60, 1), pct))
     total_r = sum(r[1] for r in rows)
     total_b = sum(r[2] for r in rows)
-    cols = (Column("Practitioner"), Column("Rostered hours", "hours"), Column("Booked hours", "hours"),
-            Column("Occupancy", "percent"))  # fmt: skip
+    cols = (Column("Practitioner"), Column("Rostered hours", "hours"),
+            Column("Booked hours", "hours"), Column("Occupancy", "percent"))  # fmt: skip
     totals = ("Total", round(total_r, 1), round(total_b, 1),
               100.0 * total_b / total_r if total_r else None)  # fmt: skip
     return Report("Occupancy", cols, rows, totals)

@@ -78,7 +78,7 @@ class ReportsPage(QWidget):
         bus.changed.connect(self._on_changed)
         self._shown_once = False
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
         if not self._shown_once:
             self._shown_once = True
