@@ -76,10 +76,13 @@ def add_item(ctx: ServiceContext, entry: CatalogueEntry) -> str:
         if clash:
             raise RuleViolation(f"Another item already has the code {entry.code.strip()}.")
         item = CatalogueItem(
-            code=entry.code.strip(), name=entry.name.strip(), kind=entry.kind,
-            price_cents=entry.price_cents, taxable=entry.taxable,
+            code=entry.code.strip(),
+            name=entry.name.strip(),
+            kind=entry.kind,
+            price_cents=entry.price_cents,
+            taxable=entry.taxable,
             duration_minutes=entry.duration_minutes,
-        )  # fmt: skip
+        )
         session.add(item)
         session.flush()
         return item.id
@@ -146,10 +149,11 @@ def list_items(ctx: ServiceContext, *, include_archived: bool = False) -> list[C
         if not include_archived:
             query = query.where(CatalogueItem.archived_at.is_(None))
         return [
-            CatalogueRow(i.id, i.code, i.name, i.kind, i.price_cents, i.taxable,
-                         i.archived_at is not None)
+            CatalogueRow(
+                i.id, i.code, i.name, i.kind, i.price_cents, i.taxable, i.archived_at is not None
+            )
             for i in session.scalars(query.order_by(CatalogueItem.code))
-        ]  # fmt: skip
+        ]
 
 
 def funder_prices(ctx: ServiceContext, item_id: str) -> list[FunderPriceRow]:

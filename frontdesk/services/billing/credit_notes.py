@@ -42,10 +42,17 @@ def creditable_lines(session: Session, invoice_id: str) -> list[tuple[InvoiceLin
         ).all()
     }
     return [
-        (ln, CreditableLine(ln.total_cents, ln.tax_cents, *credited.get(ln.id, (0, 0)),
-                            tax_rate_bp=ln.tax_rate_bp))
+        (
+            ln,
+            CreditableLine(
+                ln.total_cents,
+                ln.tax_cents,
+                *credited.get(ln.id, (0, 0)),
+                tax_rate_bp=ln.tax_rate_bp,
+            ),
+        )
         for ln in lines
-    ]  # fmt: skip
+    ]
 
 
 def issue_credit_note(
@@ -76,21 +83,33 @@ def issue_credit_note(
             wanted = {k: v for k, v in amounts.items() if v != 0}
             if not wanted:
                 raise ValidationFailed("Enter an amount to credit on at least one line.")
-        parts = [(line_id, amount, credit_line(by_id[line_id][1], amount))
-                 for line_id, amount in wanted.items()]  # fmt: skip
+        parts = [
+            (line_id, amount, credit_line(by_id[line_id][1], amount))
+            for line_id, amount in wanted.items()
+        ]
         owing_before = owing_on(session, invoice)
         series_id, number = next_number(session, SeriesKind.CREDIT_NOTE)
         note = CreditNote(
-            number=number, series_id=series_id, invoice_id=invoice.id,
-            issued_at=ctx.clock.now(), issued_by_id=ctx.actor.staff_user_id,
-            reason=reason.strip(), total_cents=sum(a for _, a, _ in parts),
+            number=number,
+            series_id=series_id,
+            invoice_id=invoice.id,
+            issued_at=ctx.clock.now(),
+            issued_by_id=ctx.actor.staff_user_id,
+            reason=reason.strip(),
+            total_cents=sum(a for _, a, _ in parts),
             tax_cents=sum(t for _, _, t in parts),
-        )  # fmt: skip
+        )
         session.add(note)
         session.flush()
         for line_id, amount, tax in parts:
-            session.add(CreditNoteLine(credit_note_id=note.id, invoice_line_id=line_id,
-                                       amount_cents=amount, tax_cents=tax))  # fmt: skip
+            session.add(
+                CreditNoteLine(
+                    credit_note_id=note.id,
+                    invoice_line_id=line_id,
+                    amount_cents=amount,
+                    tax_cents=tax,
+                )
+            )
         excess = note.total_cents - max(owing_before, 0)
         if excess > 0:
             unallocate_invoice(session, invoice.id, excess)

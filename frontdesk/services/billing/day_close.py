@@ -49,13 +49,17 @@ def _net_by_method(
 ) -> tuple[dict[PaymentMethod, int], int]:
     target = aliased(Payment)
     rows = session.execute(
-        select(Payment.kind, target.kind, Payment.method, func.sum(Payment.amount_cents),
-               func.count())
+        select(
+            Payment.kind, target.kind, Payment.method, func.sum(Payment.amount_cents), func.count()
+        )
         .outerjoin(target, target.id == Payment.reverses_payment_id)
-        .where(Payment.device_id == device_id, Payment.business_date == day,
-               Payment.deleted_at.is_(None))
+        .where(
+            Payment.device_id == device_id,
+            Payment.business_date == day,
+            Payment.deleted_at.is_(None),
+        )
         .group_by(Payment.kind, target.kind, Payment.method)
-    ).all()  # fmt: skip
+    ).all()
     out: dict[PaymentMethod, int] = dict.fromkeys(MONEY_METHODS, 0)
     count = 0
     for kind, target_kind, method, amount, n in rows:
@@ -78,9 +82,12 @@ def takings(ctx: ServiceContext, day: date, device_id: str | None = None) -> Tak
             return Takings(day, device, by_method, count)
         counted = {
             PaymentMethod(c.method): c.counted_cents
-            for c in session.scalars(select(DayCloseCount).where(
-                DayCloseCount.day_close_id == close.id, DayCloseCount.deleted_at.is_(None)))
-        }  # fmt: skip
+            for c in session.scalars(
+                select(DayCloseCount).where(
+                    DayCloseCount.day_close_id == close.id, DayCloseCount.deleted_at.is_(None)
+                )
+            )
+        }
         return Takings(day, device, by_method, count, close.closed_at, counted, close.note)
 
 
@@ -104,9 +111,13 @@ def close_day(
             raise ValidationFailed(
                 "The count differs from the takings: add a note saying why.", field="note"
             )
-        close = session.scalars(select(DayClose).where(
-            DayClose.device_id == ctx.device_id, DayClose.business_date == day,
-            DayClose.deleted_at.is_(None))).first()  # fmt: skip
+        close = session.scalars(
+            select(DayClose).where(
+                DayClose.device_id == ctx.device_id,
+                DayClose.business_date == day,
+                DayClose.deleted_at.is_(None),
+            )
+        ).first()
         if close is None:
             close = DayClose(device_id=ctx.device_id, business_date=day)
             session.add(close)
@@ -116,7 +127,7 @@ def close_day(
                     DayCloseCount.day_close_id == close.id, DayCloseCount.deleted_at.is_(None)
                 )
             ):
-                old.deleted_at = ctx.clock.now()  # fmt: skip
+                old.deleted_at = ctx.clock.now()
             close.reopened_at = None
             close.reopened_by_id = None
         close.closed_at, close.closed_by_id = ctx.clock.now(), ctx.actor.staff_user_id
@@ -125,8 +136,11 @@ def close_day(
         close.variance_cents, close.note = variance, note.strip()
         session.flush()
         for m, exp in expected.items():
-            session.add(DayCloseCount(day_close_id=close.id, method=m, expected_cents=exp,
-                                      counted_cents=counts[m]))  # fmt: skip
+            session.add(
+                DayCloseCount(
+                    day_close_id=close.id, method=m, expected_cents=exp, counted_cents=counts[m]
+                )
+            )
         return close.id
 
 
@@ -142,5 +156,10 @@ def reopen_day(ctx: ServiceContext, day: date, reason: str) -> None:
         close.reopened_at = ctx.clock.now()
         close.reopened_by_id = ctx.actor.staff_user_id
         close.reopen_reason = reason.strip()
-        record_event(session, "reopen a closed day", entity="day_closes", entity_id=close.id,
-                     summary=reason.strip())  # fmt: skip
+        record_event(
+            session,
+            "reopen a closed day",
+            entity="day_closes",
+            entity_id=close.id,
+            summary=reason.strip(),
+        )

@@ -86,9 +86,13 @@ def line_from_catalogue(
         if fp is not None:
             price, number = fp.price_cents, fp.item_number
     return DraftLine(
-        description=item.name, unit_price_cents=price, taxable=item.taxable,
-        catalogue_item_id=item.id, item_number=number, **extra,  # type: ignore[arg-type]
-    )  # fmt: skip
+        description=item.name,
+        unit_price_cents=price,
+        taxable=item.taxable,
+        catalogue_item_id=item.id,
+        item_number=number,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def _write_lines(
@@ -111,16 +115,23 @@ def _write_lines(
         totals.append(t)
         session.add(
             InvoiceLine(
-                invoice_id=invoice.id, position=pos, appointment_id=line.appointment_id,
+                invoice_id=invoice.id,
+                position=pos,
+                appointment_id=line.appointment_id,
                 catalogue_item_id=line.catalogue_item_id,
                 practitioner_id=line.practitioner_id or invoice.practitioner_id,
-                service_date=line.service_date, description=line.description.strip(),
-                item_number=line.item_number.strip(), quantity=line.quantity,
-                unit_price_cents=line.unit_price_cents, discount_bp=line.discount_bp,
-                taxable=taxable, tax_rate_bp=rate if taxable else 0,
-                total_cents=t.total_cents, tax_cents=t.tax_cents,
+                service_date=line.service_date,
+                description=line.description.strip(),
+                item_number=line.item_number.strip(),
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+                discount_bp=line.discount_bp,
+                taxable=taxable,
+                tax_rate_bp=rate if taxable else 0,
+                total_cents=t.total_cents,
+                tax_cents=t.tax_cents,
             )
-        )  # fmt: skip
+        )
     sums = invoice_totals(totals)
     invoice.total_cents, invoice.tax_cents = sums.total_cents, sums.tax_cents
 
@@ -269,10 +280,13 @@ def invoice_from_appointment(ctx: ServiceContext, appointment_id: str) -> str:
             if member is not None:
                 reference = member.claim_number or member.reference or member.member_number
         invoice = Invoice(
-            status=InvoiceStatus.DRAFT, patient_id=patient.id, payer_funder_id=payer,
-            payer_reference=reference, practitioner_id=appt.practitioner_id,
+            status=InvoiceStatus.DRAFT,
+            patient_id=patient.id,
+            payer_funder_id=payer,
+            payer_reference=reference,
+            practitioner_id=appt.practitioner_id,
             location_id=appt.location_id,
-        )  # fmt: skip
+        )
         session.add(invoice)
         session.flush()
         appt_type = session.get(AppointmentType, appt.appointment_type_id or "")
@@ -280,11 +294,14 @@ def invoice_from_appointment(ctx: ServiceContext, appointment_id: str) -> str:
         if appt_type is not None and appt_type.default_service_id:
             lines.append(
                 line_from_catalogue(
-                    session, appt_type.default_service_id, payer,
-                    appointment_id=appt.id, practitioner_id=appt.practitioner_id,
+                    session,
+                    appt_type.default_service_id,
+                    payer,
+                    appointment_id=appt.id,
+                    practitioner_id=appt.practitioner_id,
                     service_date=appt.starts_at.astimezone(ctx.tz).date(),
                 )
-            )  # fmt: skip
+            )
         _write_lines(ctx, session, invoice, lines)
         return invoice.id
 

@@ -55,16 +55,23 @@ def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[Ledge
         select(Invoice).where(*live, Invoice.status == InvoiceStatus.ISSUED)
     ):
         assert inv.issue_date is not None and inv.number is not None
-        out.append(LedgerEntry(inv.issue_date, EntryKind.INVOICE, inv.number, "Invoice",
-                               inv.total_cents))  # fmt: skip
+        out.append(
+            LedgerEntry(inv.issue_date, EntryKind.INVOICE, inv.number, "Invoice", inv.total_cents)
+        )
     for note, inv_number in session.execute(
         select(CreditNote, Invoice.number)
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
         .where(*live, CreditNote.deleted_at.is_(None))
     ).all():
-        out.append(LedgerEntry(_local(note.issued_at, tz), EntryKind.CREDIT_NOTE, note.number,
-                               f"Credit note on {inv_number}",
-                               -note.total_cents))  # fmt: skip
+        out.append(
+            LedgerEntry(
+                _local(note.issued_at, tz),
+                EntryKind.CREDIT_NOTE,
+                note.number,
+                f"Credit note on {inv_number}",
+                -note.total_cents,
+            )
+        )
     target = aliased(Payment)
     for pay, target_kind in session.execute(
         select(Payment, target.kind)
@@ -80,8 +87,11 @@ def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[Ledge
             kind, text_ = EntryKind.REVERSAL_OF_REFUND, "Refund reversed"
         else:
             kind, text_ = EntryKind.REVERSAL_OF_PAYMENT, "Payment reversed"
-        out.append(LedgerEntry(pay.business_date, kind, pay.reference, text_,
-                               signed(kind, pay.amount_cents)))  # fmt: skip
+        out.append(
+            LedgerEntry(
+                pay.business_date, kind, pay.reference, text_, signed(kind, pay.amount_cents)
+            )
+        )
     out.sort(key=lambda e: e.sort_key)
     return out
 
@@ -113,9 +123,12 @@ def open_invoices(session: Session, debtor: Debtor) -> list[OpenInvoice]:
     else:
         where = "AND i.patient_id = :d AND i.payer_funder_id IS NULL"
     rows = session.execute(
-        text(f"SELECT * FROM ({_OWING_SQL.format(where=where)}) WHERE owing > 0 "
-             "ORDER BY issue_date, number"), params,
-    ).all()  # fmt: skip
+        text(
+            f"SELECT * FROM ({_OWING_SQL.format(where=where)}) WHERE owing > 0 "
+            "ORDER BY issue_date, number"
+        ),
+        params,
+    ).all()
     return [
         OpenInvoice(r.id, r.number, _as_date(r.issue_date), _as_date(r.due_date), int(r.owing))
         for r in rows
@@ -130,8 +143,9 @@ def account(ctx: ServiceContext, debtor: Debtor) -> Account:
     with ctx.read() as session:
         balance = sum(e.amount_cents for e in ledger_entries(session, debtor, ctx.tz))
         owing = sum(o.owing_cents for o in open_invoices(session, debtor))
-        return Account(debtor, debtor_name(session, debtor), balance, owing,
-                       debtor_credit(session, debtor))  # fmt: skip
+        return Account(
+            debtor, debtor_name(session, debtor), balance, owing, debtor_credit(session, debtor)
+        )
 
 
 def patient_account(ctx: ServiceContext, patient_id: str) -> Account:
@@ -178,9 +192,19 @@ def statement(ctx: ServiceContext, debtor: Debtor, start: date, end: date) -> St
         aged = dict.fromkeys(AgeBucket, 0)
         for o in opens:
             aged[age_bucket(o.issue_date, end)] += o.owing_cents
-        return Statement(debtor, debtor_name(session, debtor), _address(session, debtor), start,
-                         end, opening, lines, closing, debtor_credit(session, debtor), opens,
-                         aged)  # fmt: skip
+        return Statement(
+            debtor,
+            debtor_name(session, debtor),
+            _address(session, debtor),
+            start,
+            end,
+            opening,
+            lines,
+            closing,
+            debtor_credit(session, debtor),
+            opens,
+            aged,
+        )
 
 
 def _address(session: Session, debtor: Debtor) -> str:
@@ -241,13 +265,16 @@ def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
     result = AgedDebtors(today)
     with ctx.read() as session:
         raw = session.execute(
-            text(aged_sql()), {"c30": c30.isoformat(), "c60": c60.isoformat(),
-                               "c90": c90.isoformat()}
-        ).all()  # fmt: skip
+            text(aged_sql()),
+            {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()},
+        ).all()
         funder_ids = [r[0] for r in raw if r[0]]
         patient_ids = [r[1] for r in raw if not r[0]]
-        funders = dict(session.execute(select(Funder.id, Funder.name).where(
-            Funder.id.in_(funder_ids))).tuples().all())  # fmt: skip
+        funders = dict(
+            session.execute(select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids)))
+            .tuples()
+            .all()
+        )
         patients: dict[str, str] = {}
         for i in range(0, len(patient_ids), 900):
             for p in session.scalars(
@@ -259,11 +286,17 @@ def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
         for k, v in buckets.items():
             result.totals[k] += v
         if funder_id:
-            row = DebtorRow(Debtor(funder_id=funder_id), funders.get(funder_id, "?"), True,
-                            buckets, int(total))  # fmt: skip
+            row = DebtorRow(
+                Debtor(funder_id=funder_id), funders.get(funder_id, "?"), True, buckets, int(total)
+            )
         else:
-            row = DebtorRow(Debtor(patient_id=patient_id), patients.get(patient_id, "?"), False,
-                            buckets, int(total))  # fmt: skip
+            row = DebtorRow(
+                Debtor(patient_id=patient_id),
+                patients.get(patient_id, "?"),
+                False,
+                buckets,
+                int(total),
+            )
         result.rows.append(row)
     result.rows.sort(key=lambda r: (-r.total_cents, r.name))
     return result

@@ -52,14 +52,24 @@ def list_invoices(ctx: ServiceContext, f: InvoiceFilter) -> list[InvoiceRow]:
     )
     owing = Invoice.total_cents - credited - paid
     query = (
-        select(Invoice.id, Invoice.number, Invoice.status, Invoice.issue_date, Invoice.patient_id,
-               Patient.first_name, Patient.last_name, Funder.name, Practitioner.display_name,
-               Invoice.total_cents, owing)
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.status,
+            Invoice.issue_date,
+            Invoice.patient_id,
+            Patient.first_name,
+            Patient.last_name,
+            Funder.name,
+            Practitioner.display_name,
+            Invoice.total_cents,
+            owing,
+        )
         .join(Patient, Patient.id == Invoice.patient_id)
         .outerjoin(Funder, Funder.id == Invoice.payer_funder_id)
         .outerjoin(Practitioner, Practitioner.id == Invoice.practitioner_id)
         .where(Invoice.deleted_at.is_(None))
-    )  # fmt: skip
+    )
     if f.status is not None:
         query = query.where(Invoice.status == f.status)
     if f.start is not None:
@@ -75,17 +85,30 @@ def list_invoices(ctx: ServiceContext, f: InvoiceFilter) -> list[InvoiceRow]:
     words = f.text.strip().split()
     for word in words:
         like = f"{word}%"
-        query = query.where(or_(
-            Patient.first_name.ilike(like), Patient.last_name.ilike(like),
-            Invoice.number.ilike(f"%{word}%"), and_(Funder.name.is_not(None),
-                                                    Funder.name.ilike(f"%{word}%")),
-            literal(False),
-        ))  # fmt: skip
+        query = query.where(
+            or_(
+                Patient.first_name.ilike(like),
+                Patient.last_name.ilike(like),
+                Invoice.number.ilike(f"%{word}%"),
+                and_(Funder.name.is_not(None), Funder.name.ilike(f"%{word}%")),
+                literal(False),
+            )
+        )
     query = query.order_by(Invoice.issue_date.desc().nulls_first(), Invoice.number.desc())
     with ctx.read() as session:
         rows = session.execute(query.limit(f.limit)).all()
     return [
-        InvoiceRow(r[0], r[1] or "Draft", r[2], r[3], r[4], f"{r[5]} {r[6]}", r[7] or "Patient",
-                   r[8] or "", r[9], int(r[10]) if r[2] == InvoiceStatus.ISSUED else 0)
+        InvoiceRow(
+            r[0],
+            r[1] or "Draft",
+            r[2],
+            r[3],
+            r[4],
+            f"{r[5]} {r[6]}",
+            r[7] or "Patient",
+            r[8] or "",
+            r[9],
+            int(r[10]) if r[2] == InvoiceStatus.ISSUED else 0,
+        )
         for r in rows
-    ]  # fmt: skip
+    ]

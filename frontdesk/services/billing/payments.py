@@ -178,16 +178,30 @@ def _check_method(method: PaymentMethod | str) -> PaymentMethod:
 
 
 def _new_entry(
-    ctx: ServiceContext, kind: PaymentKind, method: PaymentMethod, amount: int, debtor: Debtor,
-    *, reference: str = "", note: str = "", reverses: str | None = None,
-) -> Payment:  # fmt: skip
+    ctx: ServiceContext,
+    kind: PaymentKind,
+    method: PaymentMethod,
+    amount: int,
+    debtor: Debtor,
+    *,
+    reference: str = "",
+    note: str = "",
+    reverses: str | None = None,
+) -> Payment:
     return Payment(
-        kind=kind, method=method, amount_cents=amount, patient_id=debtor.patient_id,
-        payer_funder_id=debtor.funder_id, received_at=ctx.clock.now(),
-        business_date=business_day(ctx), device_id=ctx.device_id, reference=reference.strip(),
-        note=note.strip(), reverses_payment_id=reverses,
+        kind=kind,
+        method=method,
+        amount_cents=amount,
+        patient_id=debtor.patient_id,
+        payer_funder_id=debtor.funder_id,
+        received_at=ctx.clock.now(),
+        business_date=business_day(ctx),
+        device_id=ctx.device_id,
+        reference=reference.strip(),
+        note=note.strip(),
+        reverses_payment_id=reverses,
         taken_by_id=ctx.actor.staff_user_id,
-    )  # fmt: skip
+    )
 
 
 def take_payment(
@@ -228,8 +242,9 @@ def take_payment(
         applied, left = split_payment(amount_cents, owing)
         if left and invoices and not keep_credit:
             raise OverpaymentOffered(left, sum(max(o, 0) for o in owing))
-        payment = _new_entry(ctx, PaymentKind.PAYMENT, m, amount_cents, debtor,
-                             reference=reference, note=note)  # fmt: skip
+        payment = _new_entry(
+            ctx, PaymentKind.PAYMENT, m, amount_cents, debtor, reference=reference, note=note
+        )
         session.add(payment)
         session.flush()
         result: dict[str, int] = {}
@@ -332,9 +347,13 @@ def reverse_entry(ctx: ServiceContext, payment_id: str, reason: str) -> str:
         if open_day_close(session, original.device_id, original.business_date) is not None:
             require(ctx.actor, Action.REOPEN_DAY)
             record_event(
-                session, "reverse an entry from a closed day", entity="payments",
-                entity_id=original.id, patient_id=original.patient_id, summary=reason.strip(),
-            )  # fmt: skip
+                session,
+                "reverse an entry from a closed day",
+                entity="payments",
+                entity_id=original.id,
+                patient_id=original.patient_id,
+                summary=reason.strip(),
+            )
         debtor = Debtor.of_payment(original)
         if original.kind == PaymentKind.PAYMENT:
             for invoice_id, net in session.execute(
@@ -357,9 +376,14 @@ def reverse_entry(ctx: ServiceContext, payment_id: str, reason: str) -> str:
                     "Part of this payment has been refunded. Reverse the refund first."
                 )
         entry = _new_entry(
-            ctx, PaymentKind.REVERSAL, PaymentMethod(original.method), original.amount_cents,
-            debtor, note=reason, reverses=original.id,
-        )  # fmt: skip
+            ctx,
+            PaymentKind.REVERSAL,
+            PaymentMethod(original.method),
+            original.amount_cents,
+            debtor,
+            note=reason,
+            reverses=original.id,
+        )
         session.add(entry)
         session.flush()
         return entry.id

@@ -47,9 +47,22 @@ class ClinicInfo:
 
     @classmethod
     def of(cls, s: ClinicSettings) -> ClinicInfo:
-        return cls(s.name, s.legal_name, s.business_number_label, s.business_number, s.address,
-                   s.phone, s.email, s.website, s.logo_png, s.tax_registered, s.tax_name,
-                   s.currency_symbol, s.date_format, s.payment_instructions)  # fmt: skip
+        return cls(
+            s.name,
+            s.legal_name,
+            s.business_number_label,
+            s.business_number,
+            s.address,
+            s.phone,
+            s.email,
+            s.website,
+            s.logo_png,
+            s.tax_registered,
+            s.tax_name,
+            s.currency_symbol,
+            s.date_format,
+            s.payment_instructions,
+        )
 
 
 @dataclass(frozen=True)
@@ -123,16 +136,21 @@ def _patient_info(p: Patient, fmt: str) -> PartyInfo:
     town = " ".join(x for x in (p.suburb, p.state, p.postcode) if x)
     address = "\n".join(x for x in (p.address_line1, p.address_line2, town) if x)
     dob = f"Born {p.date_of_birth.strftime(fmt)}" if p.date_of_birth else ""
-    return PartyInfo(patient_name(p), address, extra=" · ".join(
-        x for x in (f"Patient {p.patient_number}", dob) if x))  # fmt: skip
+    return PartyInfo(
+        patient_name(p),
+        address,
+        extra=" · ".join(x for x in (f"Patient {p.patient_number}", dob) if x),
+    )
 
 
 def provider_number(session: Session, practitioner_id: str | None, funder_id: str | None) -> str:
     if not practitioner_id:
         return ""
-    rows = session.scalars(select(ProviderNumber).where(
-        ProviderNumber.practitioner_id == practitioner_id, ProviderNumber.deleted_at.is_(None)
-    )).all()  # fmt: skip
+    rows = session.scalars(
+        select(ProviderNumber).where(
+            ProviderNumber.practitioner_id == practitioner_id, ProviderNumber.deleted_at.is_(None)
+        )
+    ).all()
     for row in sorted(rows, key=lambda r: (r.funder_id != funder_id, r.funder_id is not None)):
         return row.number
     return ""
@@ -152,40 +170,73 @@ def load_invoice(session: Session, invoice_id: str) -> InvoiceView:
             payer = PartyInfo(f.name, f.address, f.business_number, inv.payer_reference)
     names = dict(session.execute(select(Practitioner.id, Practitioner.display_name)).tuples().all())
     lines = [
-        LineView(ln.id, ln.description, ln.item_number, ln.service_date, ln.quantity,
-                 ln.unit_price_cents, ln.discount_bp, ln.total_cents, ln.tax_cents, ln.taxable,
-                 ln.tax_rate_bp, names.get(ln.practitioner_id or "", ""), ln.appointment_id,
-                 ln.catalogue_item_id)
-        for ln in session.scalars(select(InvoiceLine).where(
-            InvoiceLine.invoice_id == inv.id, InvoiceLine.deleted_at.is_(None)
-        ).order_by(InvoiceLine.position))
-    ]  # fmt: skip
+        LineView(
+            ln.id,
+            ln.description,
+            ln.item_number,
+            ln.service_date,
+            ln.quantity,
+            ln.unit_price_cents,
+            ln.discount_bp,
+            ln.total_cents,
+            ln.tax_cents,
+            ln.taxable,
+            ln.tax_rate_bp,
+            names.get(ln.practitioner_id or "", ""),
+            ln.appointment_id,
+            ln.catalogue_item_id,
+        )
+        for ln in session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id == inv.id, InvoiceLine.deleted_at.is_(None))
+            .order_by(InvoiceLine.position)
+        )
+    ]
     payments = [
         MoneyLine(pay.business_date, METHOD_LABELS.get(pay.method, pay.method), int(amount))  # type: ignore[call-overload]
         for pay, amount in session.execute(
             select(Payment, func.sum(PaymentAllocation.amount_cents))
             .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
             .where(PaymentAllocation.invoice_id == inv.id, PaymentAllocation.deleted_at.is_(None))
-            .group_by(Payment.id).order_by(Payment.received_at)
+            .group_by(Payment.id)
+            .order_by(Payment.received_at)
         ).all()
         if amount
-    ]  # fmt: skip
+    ]
     credits = [
         MoneyLine(c.issued_at.date(), f"Credit note {c.number}: {c.reason}", c.total_cents)
-        for c in session.scalars(select(CreditNote).where(
-            CreditNote.invoice_id == inv.id, CreditNote.deleted_at.is_(None)
-        ).order_by(CreditNote.issued_at))
-    ]  # fmt: skip
+        for c in session.scalars(
+            select(CreditNote)
+            .where(CreditNote.invoice_id == inv.id, CreditNote.deleted_at.is_(None))
+            .order_by(CreditNote.issued_at)
+        )
+    ]
     fmt = settings.date_format
     return InvoiceView(
-        inv.id, inv.number, inv.status, inv.issue_date, inv.due_date, inv.void_reason,
-        inv.notes, clinic, inv.patient_id, _patient_info(patient, fmt), inv.payer_funder_id,
-        payer, inv.practitioner_id, names.get(inv.practitioner_id or "", ""),
-        provider_number(session, inv.practitioner_id, inv.payer_funder_id), lines,
-        inv.total_cents, inv.tax_cents, credited_on(session, inv.id),
-        sum(p.amount_cents for p in payments), payments, credits,
+        inv.id,
+        inv.number,
+        inv.status,
+        inv.issue_date,
+        inv.due_date,
+        inv.void_reason,
+        inv.notes,
+        clinic,
+        inv.patient_id,
+        _patient_info(patient, fmt),
+        inv.payer_funder_id,
+        payer,
+        inv.practitioner_id,
+        names.get(inv.practitioner_id or "", ""),
+        provider_number(session, inv.practitioner_id, inv.payer_funder_id),
+        lines,
+        inv.total_cents,
+        inv.tax_cents,
+        credited_on(session, inv.id),
+        sum(p.amount_cents for p in payments),
+        payments,
+        credits,
         debtor_credit(session, Debtor.of_invoice(inv)),
-    )  # fmt: skip
+    )
 
 
 def invoice_view(ctx: ServiceContext, invoice_id: str) -> InvoiceView:
@@ -214,10 +265,13 @@ def credit_note_view(ctx: ServiceContext, credit_note_id: str) -> CreditNoteView
         by_id = {ln.id: ln for ln in inv.lines}
         parts = [
             (by_id[c.invoice_line_id], c.amount_cents, c.tax_cents)
-            for c in session.scalars(select(CreditNoteLine).where(
-                CreditNoteLine.credit_note_id == note.id, CreditNoteLine.deleted_at.is_(None)))
+            for c in session.scalars(
+                select(CreditNoteLine).where(
+                    CreditNoteLine.credit_note_id == note.id, CreditNoteLine.deleted_at.is_(None)
+                )
+            )
             if c.invoice_line_id in by_id
-        ]  # fmt: skip
+        ]
         day = note.issued_at.astimezone(ctx.tz).date()
         return CreditNoteView(
             note.id, note.number, day, note.reason, inv, parts, note.total_cents, note.tax_cents
@@ -251,16 +305,29 @@ def receipt_view(ctx: ServiceContext, payment_id: str) -> ReceiptView:
         settings = session.scalars(select(ClinicSettings).limit(1)).one()
         debtor = Debtor.of_payment(pay)
         return ReceiptView(
-            pay.id, pay.business_date, METHOD_LABELS.get(pay.method, pay.method),  # type: ignore[call-overload]
-            pay.amount_cents, pay.reference, debtor_name(session, debtor),
-            ClinicInfo.of(settings), invoices,
+            pay.id,
+            pay.business_date,
+            METHOD_LABELS.get(pay.method, pay.method),  # type: ignore[call-overload]
+            pay.amount_cents,
+            pay.reference,
+            debtor_name(session, debtor),
+            ClinicInfo.of(settings),
+            invoices,
             pay.amount_cents - sum(a for _, a in invoices),
-        )  # fmt: skip
+        )
 
 
 def invoices_issued_on(ctx: ServiceContext, day: date) -> list[str]:
     """Ids of the invoices issued (and not since voided) on a business day, by number."""
     with ctx.read() as session:
-        return list(session.scalars(select(Invoice.id).where(
-            Invoice.issue_date == day, Invoice.status == "issued", Invoice.deleted_at.is_(None)
-        ).order_by(Invoice.number)))  # fmt: skip
+        return list(
+            session.scalars(
+                select(Invoice.id)
+                .where(
+                    Invoice.issue_date == day,
+                    Invoice.status == "issued",
+                    Invoice.deleted_at.is_(None),
+                )
+                .order_by(Invoice.number)
+            )
+        )
