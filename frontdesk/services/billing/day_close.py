@@ -92,7 +92,10 @@ def takings(ctx: ServiceContext, day: date, device_id: str | None = None) -> Tak
 
 
 def close_day(
-    ctx: ServiceContext, day: date, counted: Mapping[PaymentMethod | str, int], note: str = ""
+    ctx: ServiceContext,
+    day: date,
+    counted: Mapping[PaymentMethod, int] | Mapping[str, int],
+    note: str = "",
 ) -> str:
     """Record what was counted per method against the takings and close the day."""
     require(ctx.actor, Action.CLOSE_DAY)
