@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.money import format_money
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.services import billing
 from frontdesk.services.changes import ChangeNotice
@@ -140,10 +141,10 @@ class InvoiceListPage(QWidget):
                 self.table.setItem(r, c, item)
         total = sum(r.total_cents for r in rows if r.status == "issued")
         owing = sum(r.owing_cents for r in rows)
-        from frontdesk.domain.money import format_money
-
+        more = "+" if len(rows) >= self.current_filter().limit else ""
         self.summary.setText(
-            f"{len(rows)}{'+' if len(rows) >= self.current_filter().limit else ''} invoices · issued {format_money(total)} · owing {format_money(owing)}"
+            f"{len(rows)}{more} invoices · issued {format_money(total)} · "
+            f"owing {format_money(owing)}"
         )
 
     def _on_changed(self, notice: ChangeNotice) -> None:
