@@ -270,11 +270,12 @@ def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
         ).all()
         funder_ids = [r[0] for r in raw if r[0]]
         patient_ids = [r[1] for r in raw if not r[0]]
-        funders = dict(
-            session.execute(select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids)))
-            .tuples()
-            .all()
-        )
+        funders: dict[str, str] = {
+            fid: name
+            for fid, name in session.execute(
+                select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids))
+            )
+        }
         patients: dict[str, str] = {}
         for i in range(0, len(patient_ids), 900):
             for p in session.scalars(

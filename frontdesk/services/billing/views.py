@@ -168,7 +168,7 @@ def load_invoice(session: Session, invoice_id: str) -> InvoiceView:
         f = session.get(Funder, inv.payer_funder_id)
         if f is not None:
             payer = PartyInfo(f.name, f.address, f.business_number, inv.payer_reference)
-    names = dict(session.execute(select(Practitioner.id, Practitioner.display_name)).tuples().all())
+    names = dict(session.execute(select(Practitioner.id, Practitioner.display_name)).all())
     lines = [
         LineView(
             ln.id,
