@@ -96,15 +96,23 @@ def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[Ledge
     return out
 
 
-_OWING_SQL = """
-SELECT i.id, i.number, i.issue_date, i.due_date, i.patient_id, i.payer_funder_id,
-       i.total_cents - COALESCE((SELECT SUM(c.total_cents) FROM credit_notes c
-                                 WHERE c.invoice_id = i.id AND c.deleted_at IS NULL), 0)
-                     - COALESCE((SELECT SUM(a.amount_cents) FROM payment_allocations a
-                                 WHERE a.invoice_id = i.id AND a.deleted_at IS NULL), 0) AS owing
-FROM invoices i
-WHERE i.status = 'issued' AND i.deleted_at IS NULL {where}
-"""
+_PAID = (
+    "(SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a"
+    " WHERE a.invoice_id = i.id AND a.deleted_at IS NULL)"
+)
+_CREDITED = (
+    "(SELECT COALESCE(SUM(c.total_cents), 0) FROM credit_notes c"
+    " WHERE c.invoice_id = i.id AND c.deleted_at IS NULL)"
+)
+# Invoices with something owing. "total > paid" is a cheap first filter (covering indexes from
+# revision 0301); credit notes only lower what is owed, so the caller keeps ``owing > 0``.
+_OWING_SQL = (
+    "SELECT i.id, i.number, i.issue_date, i.due_date, i.patient_id, i.payer_funder_id,"
+    f" i.total_cents - {_PAID} - {_CREDITED} AS owing"
+    " FROM invoices i WHERE i.status = 'issued' AND i.deleted_at IS NULL"
+    f" AND i.total_cents > {_PAID} {{where}}"
+)
+
 
 
 @dataclass(frozen=True)
@@ -220,13 +228,14 @@ def _address(session: Session, debtor: Debtor) -> str:
 
 # -- aged debtors ----------------------------------------------------------------------------
 AGED_SQL = """
+WITH o AS MATERIALIZED ({owing})
 SELECT payer_funder_id, patient_id,
        SUM(CASE WHEN issue_date >= :c30 THEN owing ELSE 0 END),
        SUM(CASE WHEN issue_date < :c30 AND issue_date >= :c60 THEN owing ELSE 0 END),
        SUM(CASE WHEN issue_date < :c60 AND issue_date >= :c90 THEN owing ELSE 0 END),
        SUM(CASE WHEN issue_date < :c90 THEN owing ELSE 0 END),
        SUM(owing)
-FROM ({owing}) AS o
+FROM o
 WHERE owing > 0
 GROUP BY CASE WHEN payer_funder_id IS NULL THEN patient_id ELSE payer_funder_id END
 """
