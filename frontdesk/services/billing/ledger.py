@@ -114,7 +114,6 @@ _OWING_SQL = (
 )
 
 
-
 @dataclass(frozen=True)
 class OpenInvoice:
     id: str
