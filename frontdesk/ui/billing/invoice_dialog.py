@@ -36,7 +36,7 @@ class InvoiceDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("invoiceDialog")
         self.ctx, self.invoice_id = ctx, invoice_id
-        self.setMinimumSize(860, 520)
+        self.setMinimumSize(980, 540)
         col = QVBoxLayout(self)
         self.heading = QLabel()
         self.heading.setObjectName("pageTitle")
