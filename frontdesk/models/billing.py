@@ -148,6 +148,7 @@ class Payment(SyncedMixin, Base):
             "kind != 'reversal' OR reverses_payment_id IS NOT NULL", name="reversal_has_target"
         ),
         Index("ix_payments_patient", "patient_id", "received_at"),
+        Index("ix_payments_payer", "payer_funder_id", "received_at"),
         Index("ix_payments_day", "business_date", "device_id"),
     )
 

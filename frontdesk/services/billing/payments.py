@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from frontdesk.domain.billing import check_allocation, invoice_owing, split_payment
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
@@ -62,9 +62,11 @@ class PaymentResult:
 
 
 # -- sums the rules need --------------------------------------------------------------------
-def _reversed_ids() -> Select[str | None]:  # type: ignore[type-var]
-    return select(Payment.reverses_payment_id).where(
-        Payment.kind == PaymentKind.REVERSAL, Payment.deleted_at.is_(None)
+def not_reversed() -> ColumnElement[bool]:
+    """Payment rows no reversal points at (a correlated lookup on the unique index)."""
+    reversal = aliased(Payment)
+    return ~exists().where(
+        reversal.reverses_payment_id == Payment.id, reversal.deleted_at.is_(None)
     )
 
 
@@ -111,7 +113,7 @@ def owing_on(session: Session, invoice: Invoice) -> int:
 
 def debtor_credit(session: Session, debtor: Debtor) -> int:
     """Money received from the debtor and not applied to an invoice or refunded."""
-    live = Payment.id.not_in(_reversed_ids())
+    live = not_reversed()
     base = (debtor.payment_filter(), Payment.deleted_at.is_(None), live)
     paid = session.scalar(
         select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
@@ -278,7 +280,7 @@ def apply_credit(ctx: ServiceContext, invoice_id: str, amount_cents: int | None 
                 Debtor.of_invoice(invoice).payment_filter(),
                 Payment.kind == PaymentKind.PAYMENT,
                 Payment.deleted_at.is_(None),
-                Payment.id.not_in(_reversed_ids()),
+                not_reversed(),
             )
             .order_by(Payment.received_at, Payment.id)
         ).all()

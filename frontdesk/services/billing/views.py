@@ -156,7 +156,9 @@ def provider_number(session: Session, practitioner_id: str | None, funder_id: st
     return ""
 
 
-def load_invoice(session: Session, invoice_id: str) -> InvoiceView:
+def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False) -> InvoiceView:
+    """Everything shown about an invoice; ``with_credit`` adds the debtor's account credit
+    (screens need it, printed documents do not)."""
     inv = get_invoice(session, invoice_id)
     settings = session.scalars(select(ClinicSettings).limit(1)).one()
     clinic = ClinicInfo.of(settings)
@@ -235,13 +237,13 @@ def load_invoice(session: Session, invoice_id: str) -> InvoiceView:
         sum(p.amount_cents for p in payments),
         payments,
         credits,
-        debtor_credit(session, Debtor.of_invoice(inv)),
+        debtor_credit(session, Debtor.of_invoice(inv)) if with_credit else 0,
     )
 
 
-def invoice_view(ctx: ServiceContext, invoice_id: str) -> InvoiceView:
+def invoice_view(ctx: ServiceContext, invoice_id: str, *, with_credit: bool = False) -> InvoiceView:
     with ctx.read() as session:
-        return load_invoice(session, invoice_id)
+        return load_invoice(session, invoice_id, with_credit=with_credit)
 
 
 @dataclass(frozen=True)

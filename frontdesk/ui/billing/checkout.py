@@ -141,7 +141,7 @@ class CheckoutDialog(QDialog):
 
     # -- state -----------------------------------------------------------------------------
     def reload(self) -> None:
-        view = billing.invoice_view(self.ctx, self.invoice_id)
+        view = billing.invoice_view(self.ctx, self.invoice_id, with_credit=True)
         self.view: InvoiceView = view
         draft = view.status == "draft"
         title = "Draft invoice" if draft else f"Invoice {view.number}"

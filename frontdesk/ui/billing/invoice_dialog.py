@@ -99,7 +99,7 @@ class InvoiceDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        v = billing.invoice_view(self.ctx, self.invoice_id)
+        v = billing.invoice_view(self.ctx, self.invoice_id, with_credit=True)
         self.view = v
         draft = v.status == "draft"
         status = {"draft": "Draft invoice", "void": f"Invoice {v.number} — VOID"}.get(
