@@ -139,13 +139,18 @@ def header(clinic: ClinicInfo, title: str, facts: Sequence[tuple[str, str]]) -> 
         lines.append(contact)
     ident.append(p("\n".join(lines), "body"))
     right: list[Any] = [p(title, "title"), Spacer(1, 2 * mm)]
-    rows = [[p(k, "label"), p(v, "right")] for k, v in facts if v]
+    rows = [[k, v] for k, v in facts if v]
     if rows:
         t = Table(rows, colWidths=[28 * mm, 40 * mm], hAlign="RIGHT")
         t.setStyle(
             TableStyle(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("FONT", (0, 0), (0, -1), FONT, 7.5, 10),
+                    ("FONT", (1, 0), (1, -1), FONT, 9, 12),
+                    ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
+                    ("TEXTCOLOR", (1, 0), (1, -1), INK),
+                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
                     ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                     ("TOPPADDING", (0, 0), (-1, -1), 1),
@@ -189,23 +194,17 @@ def boxes(blocks: Sequence[tuple[str, list[str]]]) -> Table:
 
 
 def grid(head: list[str], rows: list[list[Any]], widths: list[float], right_from: int) -> Table:
-    """A table of lines: bold header, hairlines, numbers right-aligned from ``right_from``."""
-    st = styles()
+    """A table of lines: bold header, hairlines, numbers right-aligned from ``right_from``.
 
-    def style(i: int) -> ParagraphStyle:
-        return st["cellr" if i >= right_from else "cell"]
-
-    data: list[list[Any]] = [
-        [Paragraph(f"<b>{escape(h)}</b>", style(i)) for i, h in enumerate(head)]
-    ]
-    for row in rows:
-        data.append(
-            [Paragraph(escape(c), style(i)) if isinstance(c, str) else c for i, c in enumerate(row)]
-        )
-    t = Table(data, colWidths=widths, repeatRows=1)
+    Plain strings are drawn as table text (cheap); pass a Paragraph where text must wrap."""
+    t = Table([head, *rows], colWidths=widths, repeatRows=1)
     t.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, 0), BOLD, 8.5, 11),
+                ("FONT", (0, 1), (-1, -1), FONT, 8.5, 11),
+                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+                ("ALIGN", (right_from, 0), (-1, -1), "RIGHT"),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
                 ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
@@ -219,21 +218,18 @@ def grid(head: list[str], rows: list[list[Any]], widths: list[float], right_from
 
 def totals(rows: Sequence[tuple[str, str, bool]]) -> Table:
     """Right-hand totals block: (label, amount, emphasised)."""
-    data = [
-        [
-            pm(f"<b>{escape(k)}</b>" if strong else escape(k), "right"),
-            pm(f"<b>{escape(v)}</b>" if strong else escape(v), "right"),
-        ]
-        for k, v, strong in rows
-    ]
-    t = Table(data, colWidths=[50 * mm, 30 * mm], hAlign="RIGHT")
+    t = Table([[k, v] for k, v, _strong in rows], colWidths=[55 * mm, 30 * mm], hAlign="RIGHT")
     commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), FONT, 9, 12),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("ALIGN", (0, 0), (-1, -1), "RIGHT"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     for i, (_k, _v, strong) in enumerate(rows):
         if strong:
             commands.append(("LINEABOVE", (0, i), (-1, i), 0.8, INK))
+            commands.append(("FONT", (0, i), (-1, i), BOLD, 9, 12))
     t.setStyle(TableStyle(commands))
     return t
 
