@@ -109,3 +109,38 @@ def test_invoice_dialog_edits_a_draft_and_issues_it(
     view = billing.invoice_view(ctx, inv)
     assert (view.status, view.total_cents, view.tax_cents) == ("issued", 13000, 1182)
     assert not dialog.buttons["issue"].isVisible()
+
+
+def test_invoice_dialog_reverses_a_payment_and_refunds_credit(
+    qtbot, ctx: ServiceContext, world: World, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QInputDialog
+
+    inv = billing.invoice_from_appointment(ctx, world.appointments[0])
+    billing.issue_invoice(ctx, inv)
+    billing.take_payment(
+        ctx, method="eftpos", amount_cents=12000, invoice_ids=[inv], keep_credit=True
+    )
+    dialog = InvoiceDialog(ctx, inv)
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("25.00", True))
+    dialog.on_refund()
+    assert billing.patient_account(ctx, world.patient).credit_cents == 0
+    monkeypatch.setattr(QInputDialog, "getItem", lambda _p, _t, _l, items, *a: (items[0], True))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Keyed twice", True))
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
+    dialog.on_reverse()  # refused: part of it was refunded; nothing changes
+    assert shown and "Reverse the refund first" in shown[0]
+    assert billing.invoice_view(ctx, inv).owing_cents == 0
+
+
+def test_checkout_for_a_third_party_payer_issues_without_taking_money(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, world: World, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    open_checkout(ctx, bus, world.fund_appointment, main_window)
+    dialog = main_window.findChild(CheckoutDialog)
+    assert dialog.amount.text() == "0.00"
+    dialog.pay_button.click()
+    view = billing.invoice_view(ctx, dialog.invoice_id)
+    assert view.status == "issued" and view.owing_cents == 9000 and view.paid_cents == 0

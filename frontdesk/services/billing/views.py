@@ -97,6 +97,7 @@ class MoneyLine:
     day: date
     text: str
     amount_cents: int
+    ref_id: str = ""  # the payment or credit note it came from
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False
         )
     ]
     payments = [
-        MoneyLine(pay.business_date, METHOD_LABELS.get(pay.method, pay.method), int(amount))  # type: ignore[call-overload]
+        MoneyLine(pay.business_date, METHOD_LABELS.get(pay.method, pay.method), int(amount), pay.id)  # type: ignore[call-overload]
         for pay, amount in session.execute(
             select(Payment, func.sum(PaymentAllocation.amount_cents))
             .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
@@ -206,7 +207,7 @@ def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False
         if amount
     ]
     credits = [
-        MoneyLine(c.issued_at.date(), f"Credit note {c.number}: {c.reason}", c.total_cents)
+        MoneyLine(c.issued_at.date(), f"Credit note {c.number}: {c.reason}", c.total_cents, c.id)
         for c in session.scalars(
             select(CreditNote)
             .where(CreditNote.invoice_id == inv.id, CreditNote.deleted_at.is_(None))

@@ -168,7 +168,9 @@ class CheckoutDialog(QDialog):
         self.pay_button.setText("Issue and take payment" if draft else "Take payment")
         self.pay_button.setEnabled(owing > 0 or (draft and bool(view.lines)))
         if not self.amount.text() or self.payment_id is None:
-            self.amount.setText(format_money(max(owing, 0), ""))
+            # A third-party payer (health fund, DVA, NDIS) pays later: nothing to take now.
+            due_now = 0 if view.payer is not None else max(owing, 0)
+            self.amount.setText(format_money(due_now, ""))
         self.use_credit.setVisible(view.account_credit_cents > 0)
         self.use_credit.setText(
             f"Use account credit first ({format_money(view.account_credit_cents)})"
@@ -253,6 +255,8 @@ class CheckoutDialog(QDialog):
             show_error(self, exc, "Checkout")
             return
         if not self._issue():
+            return
+        if amount == 0:
             return
         if self.use_credit.isVisible() and self.use_credit.isChecked():
             try:

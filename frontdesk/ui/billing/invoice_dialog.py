@@ -79,6 +79,8 @@ class InvoiceDialog(QDialog):
             ("issue", "Issue", self.on_issue),
             ("pay", "Take payment…", self.on_pay),
             ("credit_use", "Use account credit", self.on_use_credit),
+            ("reverse", "Reverse a payment…", self.on_reverse),
+            ("refund", "Refund credit…", self.on_refund),
             ("credit_note", "Credit note…", self.on_credit_note),
             ("void", "Void…", self.on_void),
             ("discard", "Discard draft", self.on_discard),
@@ -149,6 +151,8 @@ class InvoiceDialog(QDialog):
             is_issued and owing > 0 and v.account_credit_cents > 0
         )
         self.buttons["credit_note"].setEnabled(is_issued)
+        self.buttons["reverse"].setVisible(bool(v.payments))
+        self.buttons["refund"].setVisible(v.account_credit_cents > 0)
         self.buttons["void"].setEnabled(is_issued)
         self.buttons["print"].setEnabled(not draft)
 
@@ -245,6 +249,53 @@ class InvoiceDialog(QDialog):
 
     def on_use_credit(self) -> None:
         attempt(self, lambda: billing.apply_credit(self.ctx, self.invoice_id))
+        self.reload()
+
+    def on_reverse(self) -> None:
+        labels = [
+            f"{m.day:%d/%m/%Y} {m.text} {format_money(m.amount_cents)}" for m in self.view.payments
+        ]
+        choice, ok = QInputDialog.getItem(
+            self, "Reverse a payment", "Which payment?", labels, 0, False
+        )
+        if not ok:
+            return
+        reason, ok = QInputDialog.getText(self, "Reverse a payment", "Why is it reversed?")
+        if ok:
+            payment_id = self.view.payments[labels.index(choice)].ref_id
+            attempt(self, lambda: billing.reverse_entry(self.ctx, payment_id, reason))
+            self.reload()
+
+    def on_refund(self) -> None:
+        credit = self.view.account_credit_cents
+        text, ok = QInputDialog.getText(
+            self,
+            "Refund account credit",
+            f"{format_money(credit)} is held as credit. Amount to refund (same method as paid):",
+            text=format_money(credit, ""),
+        )
+        if not ok:
+            return
+        try:
+            amount = parse_money(text)
+        except FrontdeskError as exc:
+            show_error(self, exc)
+            return
+        v = self.view
+        method = "eftpos"
+        if v.payments:
+            labels = {label: key for key, label in billing.METHOD_LABELS.items()}
+            method = labels.get(v.payments[-1].text, "eftpos")
+        attempt(
+            self,
+            lambda: billing.refund(
+                self.ctx,
+                method=method,
+                amount_cents=amount,
+                patient_id=None if v.payer_funder_id else v.patient_id,
+                funder_id=v.payer_funder_id,
+            ),
+        )
         self.reload()
 
     def on_credit_note(self) -> None:
