@@ -144,3 +144,17 @@ def test_checkout_for_a_third_party_payer_issues_without_taking_money(
     dialog.pay_button.click()
     view = billing.invoice_view(ctx, dialog.invoice_id)
     assert view.status == "issued" and view.owing_cents == 9000 and view.paid_cents == 0
+
+
+def test_settings_catalogue_tab_lists_items(
+    qtbot, ctx: ServiceContext, world: World, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QTableWidget
+
+    main_window.show_area("settings")
+    table = main_window.findChild(QTableWidget, "catalogueTable")
+    assert table is not None
+    codes = {table.item(r, 0).text() for r in range(table.rowCount())}
+    assert codes == {"PHY-STD", "PRD-KNEE"}
+    billing.archive_item(ctx, world.product)
+    qtbot.waitUntil(lambda: table.rowCount() == 1)
