@@ -158,3 +158,20 @@ def test_settings_catalogue_tab_lists_items(
     assert codes == {"PHY-STD", "PRD-KNEE"}
     billing.archive_item(ctx, world.product)
     qtbot.waitUntil(lambda: table.rowCount() == 1)
+
+
+def test_printing_draws_every_pdf_page_on_the_printer(
+    qtbot, ctx: ServiceContext, world: World, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtPrintSupport import QPrinter
+
+    from frontdesk.services.documents import render_invoice
+    from frontdesk.ui.billing.common import paint_pdf
+
+    inv = billing.invoice_from_appointment(ctx, world.appointments[0])
+    billing.issue_invoice(ctx, inv)
+    printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    assert paint_pdf(render_invoice(billing.invoice_view(ctx, inv)), printer) == 1
+    assert (tmp_path / "printed.pdf").stat().st_size > 1000
