@@ -10,7 +10,11 @@ from collections.abc import Sequence
 
 from frontdesk import __version__
 
-COMMAND_MODULES = ("frontdesk.commands.demo", "frontdesk.commands.backup")
+COMMAND_MODULES = (
+    "frontdesk.commands.demo",
+    "frontdesk.commands.backup",
+    "frontdesk.commands.invoices",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ AREAS: tuple[AreaSpec, ...] = (
              "Appointments for every practitioner, by day or week."),
     AreaSpec("patients", "Patients", "Ctrl+2", "frontdesk.ui.overview:create_patients",
              "Find a patient, open their card, import and export."),
-    AreaSpec("billing", "Billing", "Ctrl+3", "frontdesk.ui.overview:create_billing",
+    AreaSpec("billing", "Billing", "Ctrl+3", "frontdesk.ui.billing:create",
              "Invoices, payments, debtors and end-of-day takings."),
     AreaSpec("reports", "Reports", "Ctrl+4", "frontdesk.ui.reports:create",
              "Revenue, occupancy, cancellations and new patients."),

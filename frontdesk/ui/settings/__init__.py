@@ -15,6 +15,7 @@ SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Staff", "frontdesk.ui.settings.staff:create"),
     ("Audit trail", "frontdesk.ui.audit:create"),
     ("Backups", "frontdesk.ui.settings.backups:create"),
+    ("Catalogue", "frontdesk.ui.billing.catalogue:create"),
 )
 
 

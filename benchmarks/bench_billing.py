@@ -1,0 +1,212 @@
+"""Billing on the 10-year clinic: one invoice PDF, a batch of 500, the checkout flow (invoice
+from appointment, payment, receipt PDF) and aged debtors for the whole clinic — each beside the
+same work done the plainest way (a bare ReportLab canvas, raw sqlite3) in the same run."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sqlite3
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from benchmarks.harness import Bench, percentile, time_ms
+from frontdesk.domain.billing import bucket_cutoffs
+from frontdesk.domain.ids import uuid7
+from frontdesk.paths import desk_paths
+from frontdesk.services import billing
+from frontdesk.services.billing.ledger import aged_sql
+from frontdesk.services.billing.views import InvoiceView
+from frontdesk.services.desk import open_desk
+from frontdesk.services.documents import render_invoice, render_receipt, write_invoice_pdf
+from frontdesk.services.documents.layout import FONT, register_fonts
+
+
+def bare_page(view: InvoiceView) -> bytes:
+    """The baseline: the same words on one page with the same embedded font, no layout."""
+    register_fonts()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=True)
+    c.setFont(FONT, 9)
+    y = 800.0
+    words = [
+        view.clinic.name,
+        view.clinic.business_number,
+        view.clinic.address,
+        "Tax invoice",
+        view.number or "",
+        str(view.issue_date),
+        view.patient.name,
+        view.practitioner,
+        view.provider_number,
+    ]
+    words += [f"{ln.item_number} {ln.description} {ln.total_cents}" for ln in view.lines]
+    words += [str(view.total_cents), str(view.tax_cents), str(view.paid_cents)]
+    for text in words:
+        for line in text.splitlines() or [""]:
+            c.drawString(50, y, line)
+            y -= 12
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def run(bench: Bench) -> None:
+    folder = bench.fresh_scale_dir()
+    ctx = open_desk(desk_paths(folder))
+    db = folder / "frontdesk.sqlite3"
+    raw = sqlite3.connect(db)
+    ids = [
+        r[0]
+        for r in raw.execute(
+            "SELECT id FROM invoices WHERE status = 'issued' ORDER BY issue_date DESC LIMIT 600"
+        )
+    ]
+    views = [billing.invoice_view(ctx, i) for i in ids[:60]]
+
+    # -- one invoice PDF ------------------------------------------------------------------
+    it = iter(range(10**9))
+    samples = time_ms(lambda: render_invoice(views[next(it) % len(views)]), repeat=200, warmup=5)
+    base = time_ms(lambda: bare_page(views[next(it) % len(views)]), repeat=200, warmup=5)
+    bench.record(
+        "billing: one invoice PDF (render)",
+        "p95",
+        percentile(samples, 95),
+        "ms",
+        percentile(base, 95),
+        "bare canvas page, same text and font",
+    )
+    samples = time_ms(
+        lambda: render_invoice(billing.invoice_view(ctx, ids[next(it) % 600])), repeat=200, warmup=5
+    )
+    bench.record(
+        "billing: one invoice PDF (read + render)",
+        "p95",
+        percentile(samples, 95),
+        "ms",
+        percentile(base, 95),
+        "bare canvas page, same text and font",
+    )
+
+    # -- 500 invoices in a batch ------------------------------------------------------------
+    out = Path(tempfile.mkdtemp(prefix="bench-billing-"))
+    try:
+        started = time.perf_counter()
+        for invoice_id in ids[:500]:
+            write_invoice_pdf(ctx, invoice_id, out)
+        ours = time.perf_counter() - started
+        started = time.perf_counter()
+        for i in range(500):
+            (out / f"bare-{i}.pdf").write_bytes(bare_page(views[i % len(views)]))
+        bare = time.perf_counter() - started
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    bench.record(
+        "billing: 500 invoice PDFs to a folder",
+        "total",
+        ours,
+        "s",
+        bare,
+        "bare canvas pages written to files",
+    )
+
+    # -- checkout: invoice from appointment, payment, receipt PDF -----------------------------
+    appts = [
+        r[0]
+        for r in raw.execute(
+            "SELECT a.id FROM appointments a JOIN patients p ON p.id = a.patient_id "
+            "JOIN appointment_types t ON t.id = a.appointment_type_id "
+            "WHERE a.status = 'booked' AND p.archived_at IS NULL "
+            "AND t.default_service_id IS NOT NULL "
+            "ORDER BY a.starts_at LIMIT 80"
+        )
+    ]
+    raw.executemany(
+        "UPDATE appointments SET status = 'completed' WHERE id = ?", [(a,) for a in appts]
+    )
+    raw.commit()
+    queue = iter(appts)
+
+    def checkout() -> None:
+        invoice_id = billing.invoice_from_appointment(ctx, next(queue))
+        billing.issue_invoice(ctx, invoice_id)
+        owing = billing.invoice_view(ctx, invoice_id).total_cents
+        paid = billing.take_payment(
+            ctx,
+            method="eftpos",
+            amount_cents=max(owing, 1),
+            invoice_ids=[invoice_id],
+            keep_credit=True,
+        )
+        render_receipt(billing.receipt_view(ctx, paid.payment_id))
+
+    samples = time_ms(checkout, repeat=60, warmup=3)
+    patient, price = raw.execute(
+        "SELECT patient_id, total_cents FROM invoices WHERE status = 'issued' LIMIT 1"
+    ).fetchone()
+
+    def bare_checkout() -> None:
+        inv, pay = uuid7(), uuid7()
+        now = "2026-11-27 00:00:00.000000"
+        with raw:
+            raw.execute(
+                "INSERT INTO invoices (id, version, created_at, updated_at, status, "
+                "patient_id, payer_reference, total_cents, tax_cents, notes, number, "
+                "issue_date, issued_at) VALUES (?, 0, ?, ?, 'issued', ?, '', ?, 0, '', "
+                "?, '2026-11-27', ?)",
+                (inv, now, now, patient, price, f"B-{inv}", now),
+            )
+            raw.execute(
+                "INSERT INTO invoice_lines (id, version, created_at, updated_at, "
+                "invoice_id, position, description, item_number, quantity, "
+                "unit_price_cents, discount_bp, taxable, tax_rate_bp, total_cents, "
+                "tax_cents) VALUES (?, 0, ?, ?, ?, 0, 'Consult', '', 1, ?, 0, 0, 0, ?, "
+                "0)",
+                (uuid7(), now, now, inv, price, price),
+            )
+            raw.execute(
+                "INSERT INTO payments (id, version, created_at, updated_at, kind, "
+                "method, amount_cents, patient_id, received_at, business_date, "
+                "device_id, reference, note) VALUES (?, 0, ?, ?, 'payment', 'eftpos', "
+                "?, ?, ?, '2026-11-27', 'bench', '', '')",
+                (pay, now, now, price, patient, now),
+            )
+            raw.execute(
+                "INSERT INTO payment_allocations (id, version, created_at, updated_at, "
+                "payment_id, invoice_id, amount_cents) VALUES (?, 0, ?, ?, ?, ?, ?)",
+                (uuid7(), now, now, pay, inv, price),
+            )
+        bare_page(views[0])
+
+    base = time_ms(bare_checkout, repeat=60, warmup=3)
+    bench.record(
+        "billing: checkout (invoice, issue, pay, receipt PDF)",
+        "p95",
+        percentile(samples, 95),
+        "ms",
+        percentile(base, 95),
+        "raw sqlite3 inserts + bare canvas page",
+    )
+
+    # -- aged debtors for the whole clinic ---------------------------------------------------
+    today = date(2026, 11, 27)
+    c30, c60, c90 = bucket_cutoffs(today)
+    params = {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()}
+    samples = time_ms(lambda: billing.aged_debtors(ctx, today), repeat=7, warmup=1)
+    base = time_ms(lambda: raw.execute(aged_sql(), params).fetchall(), repeat=7, warmup=1)
+    debtors = len(billing.aged_debtors(ctx, today).rows)
+    bench.record(
+        "billing: aged debtors, whole clinic",
+        "p95",
+        percentile(samples, 95),
+        "ms",
+        percentile(base, 95),
+        f"raw sqlite3, same aggregate; {debtors} debtors",
+    )
+    raw.close()
+    ctx.engine.dispose()

@@ -1,0 +1,311 @@
+"""Balances, statements and aged debtors, read from the append-only ledger.
+
+A debtor's balance is the sum of its ledger (invoices + refunds − credit notes − payments, with
+reversals cancelling what they reverse); it always equals what its invoices still owe minus the
+credit it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, aliased
+
+from frontdesk.domain.billing import AgeBucket, EntryKind, age_bucket, bucket_cutoffs, signed
+from frontdesk.domain.vocab import InvoiceStatus, PaymentKind
+from frontdesk.models import CreditNote, Funder, Invoice, Patient, Payment
+from frontdesk.services.billing.common import Debtor, business_day, debtor_name, patient_name
+from frontdesk.services.billing.payments import METHOD_LABELS, debtor_credit
+from frontdesk.services.context import ServiceContext
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    day: date
+    kind: EntryKind
+    reference: str
+    description: str
+    amount_cents: int  # signed: + increases what is owed
+
+    @property
+    def sort_key(self) -> tuple[date, int, str]:
+        return (self.day, 0 if self.kind is EntryKind.INVOICE else 1, self.reference)
+
+
+@dataclass(frozen=True)
+class Account:
+    debtor: Debtor
+    name: str
+    balance_cents: int  # + owes, − in credit
+    owing_cents: int
+    credit_cents: int
+
+
+def _local(instant: datetime, tz: ZoneInfo) -> date:
+    return instant.astimezone(tz).date()
+
+
+def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[LedgerEntry]:
+    out: list[LedgerEntry] = []
+    live = (debtor.invoice_filter(), Invoice.deleted_at.is_(None))
+    for inv in session.scalars(
+        select(Invoice).where(*live, Invoice.status == InvoiceStatus.ISSUED)
+    ):
+        assert inv.issue_date is not None and inv.number is not None
+        out.append(
+            LedgerEntry(inv.issue_date, EntryKind.INVOICE, inv.number, "Invoice", inv.total_cents)
+        )
+    for note, inv_number in session.execute(
+        select(CreditNote, Invoice.number)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(*live, CreditNote.deleted_at.is_(None))
+    ).all():
+        out.append(
+            LedgerEntry(
+                _local(note.issued_at, tz),
+                EntryKind.CREDIT_NOTE,
+                note.number,
+                f"Credit note on {inv_number}",
+                -note.total_cents,
+            )
+        )
+    target = aliased(Payment)
+    for pay, target_kind in session.execute(
+        select(Payment, target.kind)
+        .outerjoin(target, target.id == Payment.reverses_payment_id)
+        .where(debtor.payment_filter(), Payment.deleted_at.is_(None))
+    ).all():
+        method = METHOD_LABELS.get(pay.method, pay.method)  # type: ignore[call-overload]
+        if pay.kind == PaymentKind.PAYMENT:
+            kind, text_ = EntryKind.PAYMENT, f"Payment ({method})"
+        elif pay.kind == PaymentKind.REFUND:
+            kind, text_ = EntryKind.REFUND, f"Refund ({method})"
+        elif target_kind == PaymentKind.REFUND:
+            kind, text_ = EntryKind.REVERSAL_OF_REFUND, "Refund reversed"
+        else:
+            kind, text_ = EntryKind.REVERSAL_OF_PAYMENT, "Payment reversed"
+        out.append(
+            LedgerEntry(
+                pay.business_date, kind, pay.reference, text_, signed(kind, pay.amount_cents)
+            )
+        )
+    out.sort(key=lambda e: e.sort_key)
+    return out
+
+
+_PAID = (
+    "(SELECT COALESCE(SUM(a.amount_cents), 0) FROM payment_allocations a"
+    " WHERE a.invoice_id = i.id AND a.deleted_at IS NULL)"
+)
+_CREDITED = (
+    "(SELECT COALESCE(SUM(c.total_cents), 0) FROM credit_notes c"
+    " WHERE c.invoice_id = i.id AND c.deleted_at IS NULL)"
+)
+# Invoices with something owing. "total > paid" is a cheap first filter (covering indexes from
+# revision 0301); credit notes only lower what is owed, so the caller keeps ``owing > 0``.
+_OWING_SQL = (
+    "SELECT i.id, i.number, i.issue_date, i.due_date, i.patient_id, i.payer_funder_id,"
+    f" i.total_cents - {_PAID} - {_CREDITED} AS owing"
+    " FROM invoices i WHERE i.status = 'issued' AND i.deleted_at IS NULL"
+    f" AND i.total_cents > {_PAID} {{where}}"
+)
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    id: str
+    number: str
+    issue_date: date
+    due_date: date | None
+    owing_cents: int
+
+
+def open_invoices(session: Session, debtor: Debtor) -> list[OpenInvoice]:
+    params = {"d": debtor.funder_id or debtor.patient_id}
+    if debtor.funder_id:
+        where = "AND i.payer_funder_id = :d"
+    else:
+        where = "AND i.patient_id = :d AND i.payer_funder_id IS NULL"
+    rows = session.execute(
+        text(
+            f"SELECT * FROM ({_OWING_SQL.format(where=where)}) WHERE owing > 0 "
+            "ORDER BY issue_date, number"
+        ),
+        params,
+    ).all()
+    return [
+        OpenInvoice(r.id, r.number, _as_date(r.issue_date), _as_date(r.due_date), int(r.owing))
+        for r in rows
+    ]
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def account(ctx: ServiceContext, debtor: Debtor) -> Account:
+    with ctx.read() as session:
+        balance = sum(e.amount_cents for e in ledger_entries(session, debtor, ctx.tz))
+        owing = sum(o.owing_cents for o in open_invoices(session, debtor))
+        return Account(
+            debtor, debtor_name(session, debtor), balance, owing, debtor_credit(session, debtor)
+        )
+
+
+def patient_account(ctx: ServiceContext, patient_id: str) -> Account:
+    return account(ctx, Debtor(patient_id=patient_id))
+
+
+def payer_account(ctx: ServiceContext, funder_id: str) -> Account:
+    return account(ctx, Debtor(funder_id=funder_id))
+
+
+# -- statements ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatementLine:
+    entry: LedgerEntry
+    running_cents: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    debtor: Debtor
+    name: str
+    address: str
+    start: date
+    end: date
+    opening_cents: int
+    lines: list[StatementLine]
+    closing_cents: int
+    credit_cents: int
+    open_invoices: list[OpenInvoice]
+    aged: dict[AgeBucket, int]
+
+
+def statement(ctx: ServiceContext, debtor: Debtor, start: date, end: date) -> Statement:
+    with ctx.read() as session:
+        entries = ledger_entries(session, debtor, ctx.tz)
+        opening = sum(e.amount_cents for e in entries if e.day < start)
+        running, lines = opening, []
+        for e in entries:
+            if start <= e.day <= end:
+                running += e.amount_cents
+                lines.append(StatementLine(e, running))
+        closing = sum(e.amount_cents for e in entries if e.day <= end)
+        opens = open_invoices(session, debtor)
+        aged = dict.fromkeys(AgeBucket, 0)
+        for o in opens:
+            aged[age_bucket(o.issue_date, end)] += o.owing_cents
+        return Statement(
+            debtor,
+            debtor_name(session, debtor),
+            _address(session, debtor),
+            start,
+            end,
+            opening,
+            lines,
+            closing,
+            debtor_credit(session, debtor),
+            opens,
+            aged,
+        )
+
+
+def _address(session: Session, debtor: Debtor) -> str:
+    if debtor.funder_id:
+        funder = session.get(Funder, debtor.funder_id)
+        return funder.address if funder else ""
+    p = session.get(Patient, debtor.patient_id)
+    if p is None:
+        return ""
+    town = " ".join(x for x in (p.suburb, p.state, p.postcode) if x)
+    return "\n".join(x for x in (p.address_line1, p.address_line2, town) if x)
+
+
+# -- aged debtors ----------------------------------------------------------------------------
+AGED_SQL = """
+WITH o AS MATERIALIZED ({owing})
+SELECT payer_funder_id, patient_id,
+       SUM(CASE WHEN issue_date >= :c30 THEN owing ELSE 0 END),
+       SUM(CASE WHEN issue_date < :c30 AND issue_date >= :c60 THEN owing ELSE 0 END),
+       SUM(CASE WHEN issue_date < :c60 AND issue_date >= :c90 THEN owing ELSE 0 END),
+       SUM(CASE WHEN issue_date < :c90 THEN owing ELSE 0 END),
+       SUM(owing)
+FROM o
+WHERE owing > 0
+GROUP BY CASE WHEN payer_funder_id IS NULL THEN patient_id ELSE payer_funder_id END
+"""
+
+
+def aged_sql() -> str:
+    """The whole-clinic aged-debtor aggregate (also used by the benchmark's raw baseline)."""
+    return AGED_SQL.format(owing=_OWING_SQL.format(where=""))
+
+
+@dataclass(frozen=True)
+class DebtorRow:
+    debtor: Debtor
+    name: str
+    is_payer: bool
+    buckets: dict[AgeBucket, int]
+    total_cents: int
+
+
+@dataclass
+class AgedDebtors:
+    as_of: date
+    rows: list[DebtorRow] = field(default_factory=list)
+    totals: dict[AgeBucket, int] = field(default_factory=lambda: dict.fromkeys(AgeBucket, 0))
+
+    @property
+    def total_cents(self) -> int:
+        return sum(self.totals.values())
+
+
+def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
+    """Outstanding invoices by patient and by third-party payer, in age buckets (from the date
+    of issue): current, 31–60, 61–90 and over 90 days."""
+    today = as_of or business_day(ctx)
+    c30, c60, c90 = bucket_cutoffs(today)
+    result = AgedDebtors(today)
+    with ctx.read() as session:
+        raw = session.execute(
+            text(aged_sql()),
+            {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()},
+        ).all()
+        funder_ids = [r[0] for r in raw if r[0]]
+        patient_ids = [r[1] for r in raw if not r[0]]
+        funders: dict[str, str] = {
+            fid: name
+            for fid, name in session.execute(
+                select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids))
+            )
+        }
+        patients: dict[str, str] = {}
+        for i in range(0, len(patient_ids), 900):
+            for p in session.scalars(
+                select(Patient).where(Patient.id.in_(patient_ids[i : i + 900]))
+            ):
+                patients[p.id] = patient_name(p)
+    for funder_id, patient_id, b0, b1, b2, b3, total in raw:
+        buckets = dict(zip(AgeBucket, (int(b0), int(b1), int(b2), int(b3)), strict=True))
+        for k, v in buckets.items():
+            result.totals[k] += v
+        if funder_id:
+            row = DebtorRow(
+                Debtor(funder_id=funder_id), funders.get(funder_id, "?"), True, buckets, int(total)
+            )
+        else:
+            row = DebtorRow(
+                Debtor(patient_id=patient_id),
+                patients.get(patient_id, "?"),
+                False,
+                buckets,
+                int(total),
+            )
+        result.rows.append(row)
+    result.rows.sort(key=lambda r: (-r.total_cents, r.name))
+    return result

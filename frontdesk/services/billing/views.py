@@ -1,0 +1,336 @@
+"""Read models of invoices, credit notes and receipts: everything a screen or a printed
+document shows, gathered in one read so documents never touch the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.errors import NotFound
+from frontdesk.models import (
+    ClinicSettings,
+    CreditNote,
+    CreditNoteLine,
+    Funder,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    PaymentAllocation,
+    Practitioner,
+    ProviderNumber,
+)
+from frontdesk.services.billing.common import Debtor, debtor_name, get_invoice, patient_name
+from frontdesk.services.billing.payments import METHOD_LABELS, credited_on, debtor_credit
+from frontdesk.services.context import ServiceContext
+
+
+@dataclass(frozen=True)
+class ClinicInfo:
+    name: str
+    legal_name: str
+    business_number_label: str
+    business_number: str
+    address: str
+    phone: str
+    email: str
+    website: str
+    logo_png: bytes | None
+    tax_registered: bool
+    tax_name: str
+    currency_symbol: str
+    date_format: str
+    payment_instructions: str
+
+    @classmethod
+    def of(cls, s: ClinicSettings) -> ClinicInfo:
+        return cls(
+            s.name,
+            s.legal_name,
+            s.business_number_label,
+            s.business_number,
+            s.address,
+            s.phone,
+            s.email,
+            s.website,
+            s.logo_png,
+            s.tax_registered,
+            s.tax_name,
+            s.currency_symbol,
+            s.date_format,
+            s.payment_instructions,
+        )
+
+
+@dataclass(frozen=True)
+class PartyInfo:
+    name: str
+    address: str = ""
+    business_number: str = ""
+    reference: str = ""
+    extra: str = ""  # date of birth, patient number
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: str
+    description: str
+    item_number: str
+    service_date: date | None
+    quantity: int
+    unit_price_cents: int
+    discount_bp: int
+    total_cents: int
+    tax_cents: int
+    taxable: bool
+    tax_rate_bp: int
+    practitioner: str
+    appointment_id: str | None
+    catalogue_item_id: str | None
+
+
+@dataclass(frozen=True)
+class MoneyLine:
+    day: date
+    text: str
+    amount_cents: int
+    ref_id: str = ""  # the payment or credit note it came from
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    id: str
+    number: str | None
+    status: str
+    issue_date: date | None
+    due_date: date | None
+    void_reason: str | None
+    notes: str
+    clinic: ClinicInfo
+    patient_id: str
+    patient: PartyInfo
+    payer_funder_id: str | None
+    payer: PartyInfo | None
+    practitioner_id: str | None
+    practitioner: str
+    provider_number: str
+    lines: list[LineView]
+    total_cents: int
+    tax_cents: int
+    credited_cents: int
+    paid_cents: int
+    payments: list[MoneyLine] = field(default_factory=list)
+    credits: list[MoneyLine] = field(default_factory=list)
+    account_credit_cents: int = 0
+
+    @property
+    def owing_cents(self) -> int:
+        if self.status != "issued":
+            return 0
+        return self.total_cents - self.credited_cents - self.paid_cents
+
+
+def _patient_info(p: Patient, fmt: str) -> PartyInfo:
+    town = " ".join(x for x in (p.suburb, p.state, p.postcode) if x)
+    address = "\n".join(x for x in (p.address_line1, p.address_line2, town) if x)
+    dob = f"Born {p.date_of_birth.strftime(fmt)}" if p.date_of_birth else ""
+    return PartyInfo(
+        patient_name(p),
+        address,
+        extra=" · ".join(x for x in (f"Patient {p.patient_number}", dob) if x),
+    )
+
+
+def provider_number(session: Session, practitioner_id: str | None, funder_id: str | None) -> str:
+    if not practitioner_id:
+        return ""
+    rows = session.scalars(
+        select(ProviderNumber).where(
+            ProviderNumber.practitioner_id == practitioner_id, ProviderNumber.deleted_at.is_(None)
+        )
+    ).all()
+    for row in sorted(rows, key=lambda r: (r.funder_id != funder_id, r.funder_id is not None)):
+        return row.number
+    return ""
+
+
+def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False) -> InvoiceView:
+    """Everything shown about an invoice; ``with_credit`` adds the debtor's account credit
+    (screens need it, printed documents do not)."""
+    inv = get_invoice(session, invoice_id)
+    settings = session.scalars(select(ClinicSettings).limit(1)).one()
+    clinic = ClinicInfo.of(settings)
+    patient = session.get(Patient, inv.patient_id)
+    if patient is None:
+        raise NotFound("The invoice's patient no longer exists.")
+    payer = None
+    if inv.payer_funder_id:
+        f = session.get(Funder, inv.payer_funder_id)
+        if f is not None:
+            payer = PartyInfo(f.name, f.address, f.business_number, inv.payer_reference)
+    names = dict(session.execute(select(Practitioner.id, Practitioner.display_name)).all())
+    lines = [
+        LineView(
+            ln.id,
+            ln.description,
+            ln.item_number,
+            ln.service_date,
+            ln.quantity,
+            ln.unit_price_cents,
+            ln.discount_bp,
+            ln.total_cents,
+            ln.tax_cents,
+            ln.taxable,
+            ln.tax_rate_bp,
+            names.get(ln.practitioner_id or "", ""),
+            ln.appointment_id,
+            ln.catalogue_item_id,
+        )
+        for ln in session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id == inv.id, InvoiceLine.deleted_at.is_(None))
+            .order_by(InvoiceLine.position)
+        )
+    ]
+    payments = [
+        MoneyLine(pay.business_date, METHOD_LABELS.get(pay.method, pay.method), int(amount), pay.id)  # type: ignore[call-overload]
+        for pay, amount in session.execute(
+            select(Payment, func.sum(PaymentAllocation.amount_cents))
+            .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+            .where(PaymentAllocation.invoice_id == inv.id, PaymentAllocation.deleted_at.is_(None))
+            .group_by(Payment.id)
+            .order_by(Payment.received_at)
+        ).all()
+        if amount
+    ]
+    credits = [
+        MoneyLine(c.issued_at.date(), f"Credit note {c.number}: {c.reason}", c.total_cents, c.id)
+        for c in session.scalars(
+            select(CreditNote)
+            .where(CreditNote.invoice_id == inv.id, CreditNote.deleted_at.is_(None))
+            .order_by(CreditNote.issued_at)
+        )
+    ]
+    fmt = settings.date_format
+    return InvoiceView(
+        inv.id,
+        inv.number,
+        inv.status,
+        inv.issue_date,
+        inv.due_date,
+        inv.void_reason,
+        inv.notes,
+        clinic,
+        inv.patient_id,
+        _patient_info(patient, fmt),
+        inv.payer_funder_id,
+        payer,
+        inv.practitioner_id,
+        names.get(inv.practitioner_id or "", ""),
+        provider_number(session, inv.practitioner_id, inv.payer_funder_id),
+        lines,
+        inv.total_cents,
+        inv.tax_cents,
+        credited_on(session, inv.id),
+        sum(p.amount_cents for p in payments),
+        payments,
+        credits,
+        debtor_credit(session, Debtor.of_invoice(inv)) if with_credit else 0,
+    )
+
+
+def invoice_view(ctx: ServiceContext, invoice_id: str, *, with_credit: bool = False) -> InvoiceView:
+    with ctx.read() as session:
+        return load_invoice(session, invoice_id, with_credit=with_credit)
+
+
+@dataclass(frozen=True)
+class CreditNoteView:
+    id: str
+    number: str
+    day: date
+    reason: str
+    invoice: InvoiceView
+    lines: list[tuple[LineView, int, int]]  # invoice line, amount, tax credited
+    total_cents: int
+    tax_cents: int
+
+
+def credit_note_view(ctx: ServiceContext, credit_note_id: str) -> CreditNoteView:
+    with ctx.read() as session:
+        note = session.get(CreditNote, credit_note_id)
+        if note is None:
+            raise NotFound("That credit note no longer exists.")
+        inv = load_invoice(session, note.invoice_id)
+        by_id = {ln.id: ln for ln in inv.lines}
+        parts = [
+            (by_id[c.invoice_line_id], c.amount_cents, c.tax_cents)
+            for c in session.scalars(
+                select(CreditNoteLine).where(
+                    CreditNoteLine.credit_note_id == note.id, CreditNoteLine.deleted_at.is_(None)
+                )
+            )
+            if c.invoice_line_id in by_id
+        ]
+        day = note.issued_at.astimezone(ctx.tz).date()
+        return CreditNoteView(
+            note.id, note.number, day, note.reason, inv, parts, note.total_cents, note.tax_cents
+        )
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    payment_id: str
+    day: date
+    method: str
+    amount_cents: int
+    reference: str
+    received_from: str
+    clinic: ClinicInfo
+    invoices: list[tuple[InvoiceView, int]]  # invoice, amount of this payment applied to it
+    credit_left_cents: int
+
+
+def receipt_view(ctx: ServiceContext, payment_id: str) -> ReceiptView:
+    with ctx.read() as session:
+        pay = session.get(Payment, payment_id)
+        if pay is None:
+            raise NotFound("That payment no longer exists.")
+        applied = session.execute(
+            select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_cents))
+            .where(PaymentAllocation.payment_id == pay.id, PaymentAllocation.deleted_at.is_(None))
+            .group_by(PaymentAllocation.invoice_id)
+        ).all()
+        invoices = [(load_invoice(session, iid), int(a)) for iid, a in applied if a]
+        settings = session.scalars(select(ClinicSettings).limit(1)).one()
+        debtor = Debtor.of_payment(pay)
+        return ReceiptView(
+            pay.id,
+            pay.business_date,
+            METHOD_LABELS.get(pay.method, pay.method),  # type: ignore[call-overload]
+            pay.amount_cents,
+            pay.reference,
+            debtor_name(session, debtor),
+            ClinicInfo.of(settings),
+            invoices,
+            pay.amount_cents - sum(a for _, a in invoices),
+        )
+
+
+def invoices_issued_on(ctx: ServiceContext, day: date) -> list[str]:
+    """Ids of the invoices issued (and not since voided) on a business day, by number."""
+    with ctx.read() as session:
+        return list(
+            session.scalars(
+                select(Invoice.id)
+                .where(
+                    Invoice.issue_date == day,
+                    Invoice.status == "issued",
+                    Invoice.deleted_at.is_(None),
+                )
+                .order_by(Invoice.number)
+            )
+        )

@@ -1,0 +1,233 @@
+"""The tax invoice (or "Invoice" when the clinic is not registered for GST) and the credit note.
+
+What the ATO asks of a tax invoice is decided in domain/billing.py: the title, the buyer's
+identity from $1,000, and whether "Total price includes GST" may replace the GST amounts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Spacer
+
+from frontdesk.domain.billing import (
+    buyer_identity_required,
+    document_title,
+    includes_gst_statement,
+    total_price_includes,
+)
+from frontdesk.services.billing.views import CreditNoteView, InvoiceView
+from frontdesk.services.documents.layout import (
+    WIDTH,
+    boxes,
+    build,
+    day,
+    grid,
+    money,
+    p,
+    totals,
+)
+
+
+def parties(
+    view: InvoiceView, *, full_identity: bool, bill_label: str = "Bill to"
+) -> list[tuple[str, list[str]]]:
+    """The "Bill to", patient and practitioner blocks. The buyer's address and date of birth are
+    shown when the law asks for the buyer's identity (from $1,000) or when the patient pays."""
+    patient = view.patient
+    patient_lines = [patient.name, patient.extra if full_identity else ""]
+    if full_identity:
+        patient_lines.append(patient.address)
+    blocks: list[tuple[str, list[str]]] = []
+    if view.payer is not None:
+        payer = view.payer
+        abn = f"{view.clinic.business_number_label} {payer.business_number}"
+        blocks.append(
+            (
+                bill_label,
+                [
+                    payer.name,
+                    abn if payer.business_number else "",
+                    payer.address if full_identity else "",
+                    f"Reference {payer.reference}" if payer.reference else "",
+                ],
+            )
+        )
+        blocks.append(("Patient", patient_lines))
+    else:
+        blocks.append((bill_label, patient_lines))
+    if view.practitioner:
+        blocks.append(
+            (
+                "Practitioner",
+                [
+                    view.practitioner,
+                    f"Provider number {view.provider_number}" if view.provider_number else "",
+                ],
+            )
+        )
+    return blocks
+
+
+def _line_rows(view: InvoiceView, show_gst: bool) -> tuple[list[str], list[list[Any]], list[float]]:
+    c = view.clinic
+    head = ["Date", "Item", "Description", "Qty", "Unit price"]
+    widths = [22 * mm, 16 * mm, 0.0, 10 * mm, 21 * mm]
+    if any(ln.discount_bp for ln in view.lines):
+        head.append("Discount")
+        widths.append(19 * mm)
+    if show_gst:
+        head.append(c.tax_name)
+        widths.append(18 * mm)
+    head.append("Amount")
+    widths.append(22 * mm)
+    widths[2] = WIDTH - sum(widths)
+    rows: list[list[Any]] = []
+    for ln in view.lines:
+        desc = ln.description
+        if ln.practitioner and ln.practitioner != view.practitioner:
+            desc += f"\n{ln.practitioner}"
+        row: list[Any] = [
+            day(ln.service_date, c),
+            ln.item_number,
+            p(desc, "cell"),
+            str(ln.quantity),
+            money(ln.unit_price_cents, c),
+        ]
+        if "Discount" in head:
+            row.append(f"{ln.discount_bp / 100:g} %" if ln.discount_bp else "")
+        if show_gst:
+            row.append(money(ln.tax_cents, c) if ln.taxable else f"{c.tax_name}-free")
+        row.append(money(ln.total_cents, c))
+        rows.append(row)
+    return head, rows, widths
+
+
+def render_invoice(view: InvoiceView) -> bytes:
+    c = view.clinic
+    title = document_title(c.tax_registered, c.tax_name)
+    if view.status == "draft":
+        title = f"Draft {title.lower()}"
+    gst_statement = includes_gst_statement(
+        [(ln.total_cents, ln.tax_cents, ln.taxable, ln.tax_rate_bp) for ln in view.lines],
+        c.tax_registered,
+    )
+    show_gst = c.tax_registered and not gst_statement
+    facts = [
+        ("Invoice number", view.number or "Not yet issued"),
+        ("Date of issue", day(view.issue_date, c)),
+        ("Due", day(view.due_date, c)),
+    ]
+    story: list[Any] = [
+        _header(view, title, facts),
+        Spacer(1, 6 * mm),
+        boxes(parties(view, full_identity=buyer_identity_required(view.total_cents))),
+        Spacer(1, 6 * mm),
+    ]
+    head, rows, widths = _line_rows(view, show_gst)
+    story += [grid(head, rows, widths, right_from=3), Spacer(1, 3 * mm)]
+    sums: list[tuple[str, str, bool]] = [("Total", money(view.total_cents, c), True)]
+    if show_gst:
+        sums.append((f"{c.tax_name} included", money(view.tax_cents, c), False))
+    if view.credited_cents:
+        sums.append(("Credited", f"−{money(view.credited_cents, c)}", False))
+    if view.status == "issued":
+        sums.append(
+            ("Paid", f"−{money(view.paid_cents, c)}" if view.paid_cents else money(0, c), False)
+        )
+        sums.append(("Amount owing", money(view.owing_cents, c), True))
+    story.append(totals(sums))
+    if gst_statement:
+        story += [Spacer(1, 2 * mm), p(total_price_includes(c.tax_name), "right")]
+    elif c.tax_registered and not view.tax_cents:
+        story += [Spacer(1, 2 * mm), p(f"All items are {c.tax_name}-free.", "right")]
+    if view.payments:
+        story += [Spacer(1, 5 * mm), p("Payments received", "label")]
+        story += [
+            p(f"{day(m.day, c)}   {m.text}   {money(m.amount_cents, c)}", "small")
+            for m in view.payments
+        ]
+    if view.credits:
+        story += [Spacer(1, 3 * mm), p("Credit notes", "label")]
+        story += [
+            p(f"{day(m.day, c)}   {m.text}   {money(m.amount_cents, c)}", "small")
+            for m in view.credits
+        ]
+    if view.status == "void":
+        story += [Spacer(1, 5 * mm), p(f"VOID — {view.void_reason or ''}", "notice")]
+    if view.notes:
+        story += [Spacer(1, 5 * mm), p(view.notes, "small")]
+    if c.payment_instructions and view.owing_cents > 0:
+        story += [Spacer(1, 5 * mm), p("How to pay", "label"), p(c.payment_instructions, "small")]
+    return build(
+        story,
+        f"{title} {view.number or ''}".strip(),
+        _footer(view),
+        watermark="VOID" if view.status == "void" else "",
+    )
+
+
+def _header(view: InvoiceView, title: str, facts: list[tuple[str, str]]) -> Any:
+    from frontdesk.services.documents.layout import header
+
+    return header(view.clinic, title, facts)
+
+
+def _footer(view: InvoiceView) -> str:
+    c = view.clinic
+    bits = [c.legal_name or c.name]
+    if c.business_number:
+        bits.append(f"{c.business_number_label} {c.business_number}")
+    if view.number:
+        bits.append(view.number)
+    return "  ·  ".join(bits)
+
+
+def render_credit_note(view: CreditNoteView) -> bytes:
+    inv = view.invoice
+    c = inv.clinic
+    title = "Credit note"
+    facts = [
+        ("Credit note", view.number),
+        ("Date", day(view.day, c)),
+        ("For invoice", inv.number or ""),
+        ("Invoice date", day(inv.issue_date, c)),
+    ]
+    story: list[Any] = [
+        _header(inv, title, facts),
+        Spacer(1, 6 * mm),
+        boxes(parties(inv, full_identity=buyer_identity_required(inv.total_cents))),
+        Spacer(1, 6 * mm),
+        p(f"Reason: {view.reason}"),
+        p("This is an adjustment note for GST purposes." if c.tax_registered else "", "small"),
+        Spacer(1, 3 * mm),
+    ]
+    show_gst = c.tax_registered
+    head = ["Date", "Item", "Description", "Invoiced"]
+    widths = [22 * mm, 16 * mm, 0.0, 24 * mm]
+    if show_gst:
+        head.append(f"{c.tax_name} credited")
+        widths.append(26 * mm)
+    head.append("Credited")
+    widths.append(24 * mm)
+    widths[2] = WIDTH - sum(widths)
+    rows: list[list[Any]] = []
+    for ln, amount, tax in view.lines:
+        row: list[Any] = [
+            day(ln.service_date, c),
+            ln.item_number,
+            p(ln.description, "cell"),
+            money(ln.total_cents, c),
+        ]
+        if show_gst:
+            row.append(money(tax, c) if ln.taxable else f"{c.tax_name}-free")
+        row.append(money(amount, c))
+        rows.append(row)
+    story += [grid(head, rows, widths, right_from=3), Spacer(1, 3 * mm)]
+    sums = [("Total credited", money(view.total_cents, c), True)]
+    if show_gst:
+        sums.append((f"{c.tax_name} credited", money(view.tax_cents, c), False))
+    sums.append(("Still owing on the invoice", money(inv.owing_cents, c), False))
+    story.append(totals(sums))
+    return build(story, f"{title} {view.number}", _footer(inv))

@@ -1,0 +1,269 @@
+"""Shared look of the billing documents: the bundled DejaVu fonts, paragraph styles, the clinic
+header with its logo, and tables."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from frontdesk.domain.money import format_money
+from frontdesk.services.billing.views import ClinicInfo
+
+FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#5f6b7a")
+RULE = colors.HexColor("#cbd2d9")
+SHADE = colors.HexColor("#eef2f6")
+ACCENT = colors.HexColor("#1d4e89")
+PAGE_W, PAGE_H = A4
+MARGIN = 16 * mm
+WIDTH = PAGE_W - 2 * MARGIN
+
+_lock = threading.Lock()
+_registered = False
+
+
+def register_fonts() -> None:
+    """Register the bundled DejaVu fonts once (importlib.resources, so frozen builds find them)."""
+    global _registered
+    with _lock:
+        if _registered:
+            return
+        fonts = resources.files("frontdesk.resources") / "fonts"
+        for name, filename in ((FONT, "DejaVuSans.ttf"), (BOLD, "DejaVuSans-Bold.ttf")):
+            data = (fonts / filename).read_bytes()
+            pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+        _registered = True
+
+
+@lru_cache(maxsize=1)
+def styles() -> dict[str, ParagraphStyle]:
+    register_fonts()
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, textColor=INK)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=10, textColor=MUTED),
+        "label": ParagraphStyle("label", parent=base, fontSize=7.5, leading=10, textColor=MUTED),
+        "clinic": ParagraphStyle("clinic", parent=base, fontName=BOLD, fontSize=14, leading=17),
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            fontName=BOLD,
+            fontSize=20,
+            leading=24,
+            alignment=TA_RIGHT,
+            textColor=ACCENT,
+        ),
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
+        "cellr": ParagraphStyle("cellr", parent=base, fontSize=8.5, leading=11, alignment=TA_RIGHT),
+        "big": ParagraphStyle(
+            "big", parent=base, fontName=BOLD, fontSize=11, leading=14, alignment=TA_RIGHT
+        ),
+        "notice": ParagraphStyle("notice", parent=base, fontName=BOLD, fontSize=9),
+    }
+
+
+def p(text: str, style: str = "body") -> Paragraph:
+    """A paragraph of plain text (escaped; newlines kept)."""
+    return Paragraph(escape(text).replace("\n", "<br/>"), styles()[style])
+
+
+def pm(markup: str, style: str = "body") -> Paragraph:
+    """A paragraph of trusted markup (our own <b> tags around escaped values)."""
+    return Paragraph(markup, styles()[style])
+
+
+def money(cents: int, clinic: ClinicInfo) -> str:
+    return format_money(cents, clinic.currency_symbol)
+
+
+def day(value: date | None, clinic: ClinicInfo) -> str:
+    return value.strftime(clinic.date_format) if value else ""
+
+
+_logo_cache: dict[str, ImageReader] = {}
+
+
+def _logo(data: bytes) -> Image | None:
+    key = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    reader = _logo_cache.get(key)
+    if reader is None:
+        try:
+            reader = ImageReader(io.BytesIO(data))
+        except Exception:  # a broken logo must never stop an invoice printing
+            return None
+        _logo_cache[key] = reader
+    w, h = reader.getSize()
+    if not w or not h:
+        return None
+    scale = min(40 * mm / w, 22 * mm / h)
+    return Image(io.BytesIO(data), width=w * scale, height=h * scale)
+
+
+def header(clinic: ClinicInfo, title: str, facts: Sequence[tuple[str, str]]) -> Table:
+    """Logo and clinic identity on the left; the document's title and key facts on the right."""
+    ident: list[Any] = []
+    logo = _logo(clinic.logo_png) if clinic.logo_png else None
+    if logo is not None:
+        logo.hAlign = "LEFT"
+        ident += [logo, Spacer(1, 2 * mm)]
+    ident.append(p(clinic.name, "clinic"))
+    lines = []
+    if clinic.legal_name and clinic.legal_name != clinic.name:
+        lines.append(clinic.legal_name)
+    if clinic.business_number:
+        lines.append(f"{clinic.business_number_label} {clinic.business_number}")
+    if clinic.address:
+        lines.append(clinic.address)
+    contact = "  ·  ".join(x for x in (clinic.phone, clinic.email) if x)
+    if contact:
+        lines.append(contact)
+    ident.append(p("\n".join(lines), "body"))
+    right: list[Any] = [p(title, "title"), Spacer(1, 2 * mm)]
+    rows = [[k, v] for k, v in facts if v]
+    if rows:
+        t = Table(rows, colWidths=[28 * mm, 40 * mm], hAlign="RIGHT")
+        t.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("FONT", (0, 0), (0, -1), FONT, 7.5, 10),
+                    ("FONT", (1, 0), (1, -1), FONT, 9, 12),
+                    ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
+                    ("TEXTCOLOR", (1, 0), (1, -1), INK),
+                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ]
+            )
+        )
+        right.append(t)
+    outer = Table([[ident, right]], colWidths=[WIDTH - 72 * mm, 72 * mm])
+    outer.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return outer
+
+
+def boxes(blocks: Sequence[tuple[str, list[str]]]) -> Table:
+    """Side-by-side labelled blocks (Bill to, Patient, Practitioner)."""
+    cells = [
+        [p(label.upper(), "label"), p("\n".join(x for x in text if x))] for label, text in blocks
+    ]
+    width = WIDTH / max(1, len(blocks))
+    t = Table([cells], colWidths=[width] * len(blocks))
+    t.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, -1), SHADE),
+                ("LINEAFTER", (0, 0), (-2, -1), 2, colors.white),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return t
+
+
+def grid(head: list[str], rows: list[list[Any]], widths: list[float], right_from: int) -> Table:
+    """A table of lines: bold header, hairlines, numbers right-aligned from ``right_from``.
+
+    Plain strings are drawn as table text (cheap); pass a Paragraph where text must wrap."""
+    t = Table([head, *rows], colWidths=widths, repeatRows=1)
+    t.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), BOLD, 8.5, 11),
+                ("FONT", (0, 1), (-1, -1), FONT, 8.5, 11),
+                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+                ("ALIGN", (right_from, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return t
+
+
+def totals(rows: Sequence[tuple[str, str, bool]]) -> Table:
+    """Right-hand totals block: (label, amount, emphasised)."""
+    t = Table([[k, v] for k, v, _strong in rows], colWidths=[55 * mm, 30 * mm], hAlign="RIGHT")
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), FONT, 9, 12),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("ALIGN", (0, 0), (-1, -1), "RIGHT"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    for i, (_k, _v, strong) in enumerate(rows):
+        if strong:
+            commands.append(("LINEABOVE", (0, i), (-1, i), 0.8, INK))
+            commands.append(("FONT", (0, i), (-1, i), BOLD, 9, 12))
+    t.setStyle(TableStyle(commands))
+    return t
+
+
+def build(story: list[Any], title: str, footer: str = "", watermark: str = "") -> bytes:
+    """Lay the story out on A4 pages with a footer line and page numbers; return PDF bytes."""
+    register_fonts()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 6 * mm,
+        title=title,
+        author="frontdesk",
+        invariant=True,
+    )
+
+    def decorate(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(MUTED)
+        if footer:
+            canvas.drawString(MARGIN, MARGIN, footer[:150])
+        canvas.drawRightString(PAGE_W - MARGIN, MARGIN, f"Page {document.page}")
+        if watermark:
+            canvas.setFont(BOLD, 90)
+            canvas.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.15))
+            canvas.translate(PAGE_W / 2, PAGE_H / 2)
+            canvas.rotate(35)
+            canvas.drawCentredString(0, 0, watermark)
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    return buf.getvalue()

@@ -1,0 +1,153 @@
+"""Billing → End of day: this desk's takings by payment method, what was counted, the variance
+and a note, then close the day (reopening needs a practice manager)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.money import format_money, parse_money
+from frontdesk.domain.vocab import PaymentMethod
+from frontdesk.services import billing
+from frontdesk.services.billing.payments import MONEY_METHODS
+from frontdesk.services.changes import ChangeNotice
+from frontdesk.services.context import ServiceContext
+from frontdesk.ui.billing.common import attempt, py_date, show_error
+from frontdesk.ui.bus import ChangeBus
+
+
+class EndOfDayPage(QWidget):
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        col = QVBoxLayout(self)
+        top = QHBoxLayout()
+        today = billing.business_day(ctx)
+        self.day = QDateEdit(QDate(today.year, today.month, today.day))
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("dddd dd/MM/yyyy")
+        self.day.dateChanged.connect(lambda _d: self.reload())
+        top.addWidget(QLabel("Takings on this desk for"))
+        top.addWidget(self.day)
+        top.addStretch(1)
+        col.addLayout(top)
+        grid = QGridLayout()
+        for c, h in enumerate(("Method", "Takings", "Counted", "Variance")):
+            label = QLabel(f"<b>{h}</b>")
+            grid.addWidget(label, 0, c)
+        self.expected: dict[PaymentMethod, QLabel] = {}
+        self.counted: dict[PaymentMethod, QLineEdit] = {}
+        self.variance: dict[PaymentMethod, QLabel] = {}
+        for r, m in enumerate(MONEY_METHODS, start=1):
+            grid.addWidget(QLabel(billing.METHOD_LABELS[m]), r, 0)
+            self.expected[m] = QLabel()
+            self.counted[m] = QLineEdit()
+            self.counted[m].setObjectName(f"counted_{m.value}")
+            self.counted[m].setMaximumWidth(160)
+            self.counted[m].setPlaceholderText("0.00")
+            self.counted[m].textChanged.connect(lambda _t: self.update_variance())
+            self.variance[m] = QLabel()
+            grid.addWidget(self.expected[m], r, 1)
+            grid.addWidget(self.counted[m], r, 2)
+            grid.addWidget(self.variance[m], r, 3)
+        total_row = len(MONEY_METHODS) + 1
+        self.total_expected = QLabel()
+        self.total_counted = QLabel()
+        self.total_variance = QLabel()
+        grid.addWidget(QLabel("<b>Total</b>"), total_row, 0)
+        grid.addWidget(self.total_expected, total_row, 1)
+        grid.addWidget(self.total_counted, total_row, 2)
+        grid.addWidget(self.total_variance, total_row, 3)
+        grid.setColumnMinimumWidth(1, 120)
+        grid.setColumnMinimumWidth(3, 120)
+        grid.setColumnStretch(4, 1)
+        col.addLayout(grid)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Note (needed when the count differs)")
+        col.addWidget(self.note)
+        bar = QHBoxLayout()
+        self.state = QLabel()
+        self.state.setObjectName("muted")
+        self.close_button = QPushButton("Close the day")
+        self.close_button.setProperty("primary", True)
+        self.close_button.clicked.connect(self.on_close)
+        self.reopen_button = QPushButton("Reopen…")
+        self.reopen_button.clicked.connect(self.on_reopen)
+        bar.addWidget(self.state, 1)
+        bar.addWidget(self.reopen_button)
+        bar.addWidget(self.close_button)
+        col.addLayout(bar)
+        col.addStretch(1)
+        bus.changed.connect(self._on_changed)
+        self.reload()
+
+    def reload(self) -> None:
+        t = billing.takings(self.ctx, py_date(self.day.date()))
+        self.takings = t
+        closed = t.closed_at is not None
+        for m in MONEY_METHODS:
+            self.expected[m].setText(format_money(t.by_method.get(m, 0)))
+            self.counted[m].setEnabled(not closed)
+            if closed:
+                self.counted[m].setText(format_money(t.counted.get(m, 0), ""))
+        self.note.setEnabled(not closed)
+        if closed:
+            self.note.setText(t.note)
+        self.close_button.setEnabled(not closed)
+        self.reopen_button.setEnabled(closed)
+        when = f"closed at {t.closed_at.astimezone(self.ctx.tz):%H:%M}" if t.closed_at else "open"
+        self.state.setText(f"{t.entries} payments and refunds · the day is {when}")
+        self.update_variance()
+
+    def _counts(self) -> dict[PaymentMethod, int]:
+        out = {}
+        for m, edit in self.counted.items():
+            out[m] = parse_money(edit.text(), field=m.value) if edit.text().strip() else 0
+        return out
+
+    def update_variance(self) -> None:
+        t = self.takings
+        try:
+            counts = self._counts()
+        except FrontdeskError:
+            return
+        for m in MONEY_METHODS:
+            self.variance[m].setText(format_money(counts[m] - t.by_method.get(m, 0)))
+        self.total_expected.setText(f"<b>{format_money(t.expected_cents)}</b>")
+        self.total_counted.setText(f"<b>{format_money(sum(counts.values()))}</b>")
+        self.total_variance.setText(
+            f"<b>{format_money(sum(counts.values()) - t.expected_cents)}</b>"
+        )
+
+    def on_close(self) -> None:
+        try:
+            counts = self._counts()
+        except FrontdeskError as exc:
+            show_error(self, exc)
+            return
+        attempt(
+            self,
+            lambda: billing.close_day(self.ctx, py_date(self.day.date()), counts, self.note.text()),
+        )
+        self.reload()
+
+    def on_reopen(self) -> None:
+        reason, ok = QInputDialog.getText(self, "Reopen the day", "Why is the day reopened?")
+        if ok:
+            attempt(self, lambda: billing.reopen_day(self.ctx, py_date(self.day.date()), reason))
+            self.reload()
+
+    def _on_changed(self, notice: ChangeNotice) -> None:
+        if notice.touches("payments", "day_closes"):
+            self.reload()
