@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, inspect, select
+from sqlalchemy import Connection, event, func, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from frontdesk.domain.hlc import HybridClock
@@ -136,14 +136,8 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
     if tracking.origin != "local" or not changed:
         return
     conn = session.connection()
-    next_seq = conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one() + 1
-    last = conn.execute(
-        select(AuditEvent.device_seq, AuditEvent.hash)
-        .where(AuditEvent.device_id == tracking.device_id)
-        .order_by(AuditEvent.device_seq.desc())
-        .limit(1)
-    ).first()
-    audit_seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    next_seq = _next_outbox_seq(conn)
+    audit_seq, prev_hash = _chain_head(conn, tracking.device_id)
 
     outbox_rows: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
@@ -230,6 +224,22 @@ def _redact(obj: SyncedMixin, values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("(changed)" if k in hidden and v is not None else v) for k, v in values.items()}
 
 
+def _next_outbox_seq(conn: Connection) -> int:
+    """The next gapless outbox number (the write transaction holds the database lock)."""
+    return int(conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one()) + 1
+
+
+def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:
+    """(next audit sequence number, hash of the newest event) for this desk's chain."""
+    last = conn.execute(
+        select(AuditEvent.device_seq, AuditEvent.hash)
+        .where(AuditEvent.device_id == device_id)
+        .order_by(AuditEvent.device_seq.desc())
+        .limit(1)
+    ).first()
+    return (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+
+
 def _chain(row: dict[str, Any], prev_hash: str, seq: int) -> tuple[int, str]:
     row["prev_hash"] = prev_hash
     row["hash"] = audit_hash(prev_hash, audit_payload(row))
@@ -260,13 +270,7 @@ def record_event(
     tracking: Tracking = session.info[TRACKING_KEY]
     session.flush()
     conn = session.connection()
-    last = conn.execute(
-        select(AuditEvent.device_seq, AuditEvent.hash)
-        .where(AuditEvent.device_id == tracking.device_id)
-        .order_by(AuditEvent.device_seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    seq, prev_hash = _chain_head(conn, tracking.device_id)
     stamp = tracking.hlc.tick().encode()
     row: dict[str, Any] = {
         "id": uuid7(),
@@ -287,7 +291,7 @@ def record_event(
     _chain(row, prev_hash, seq)
     full = _audit_full(row, tracking.now)
     conn.execute(insert(AuditEvent), [full])
-    next_seq = conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one() + 1
+    next_seq = _next_outbox_seq(conn)
     conn.execute(
         insert(SyncOutbox),
         [
