@@ -29,7 +29,10 @@ LABELS = {
     "mobile_phone": "Mobile", "home_phone": "Home phone", "work_phone": "Work phone",
     "emergency_contact_phone": "Emergency contact phone", "email": "Email",
     "medicare_number": "Medicare number", "medicare_irn": "Medicare IRN",
-    "ndis_number": "NDIS number", "referral_date": "Referral date",
+    "ndis_number": "NDIS number", "referral_date": "Referral date", "gp_name": "GP name",
+    "gp_practice": "GP practice", "dva_number": "DVA number", "sms_consent": "SMS consent",
+    "address_line1": "Address line 1", "address_line2": "Address line 2",
+    "dva_card_colour": "DVA card colour",
 }  # fmt: skip
 
 
