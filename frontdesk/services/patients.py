@@ -155,13 +155,21 @@ def add_alert(ctx: ServiceContext, patient_id: str, text: str, severity: str = "
         return alert.id
 
 
-def archive_alert(ctx: ServiceContext, alert_id: str) -> None:
+def _archive_row(
+    ctx: ServiceContext, model: type[PatientAlert] | type[FundingMembership], row_id: str,
+    action: str, missing: str,
+) -> None:  # fmt: skip
     require(ctx.actor, Action.EDIT_PATIENTS)
-    with ctx.write("remove a patient alert") as session:
-        alert = session.get(PatientAlert, alert_id)
-        if alert is None:
-            raise NotFound("That alert no longer exists.")
-        alert.archived_at = ctx.clock.now()
+    with ctx.write(action) as session:
+        row: Any = session.get(model, row_id)
+        if row is None:
+            raise NotFound(missing)
+        row.archived_at = ctx.clock.now()
+
+
+def archive_alert(ctx: ServiceContext, alert_id: str) -> None:
+    _archive_row(ctx, PatientAlert, alert_id, "remove a patient alert",
+                 "That alert no longer exists.")  # fmt: skip
 
 
 def save_membership(
@@ -200,12 +208,8 @@ def save_membership(
 
 
 def archive_membership(ctx: ServiceContext, membership_id: str) -> None:
-    require(ctx.actor, Action.EDIT_PATIENTS)
-    with ctx.write("remove a funding membership") as session:
-        member = session.get(FundingMembership, membership_id)
-        if member is None:
-            raise NotFound("That funding membership no longer exists.")
-        member.archived_at = ctx.clock.now()
+    _archive_row(ctx, FundingMembership, membership_id, "remove a funding membership",
+                 "That funding membership no longer exists.")  # fmt: skip
 
 
 # -- duplicates -----------------------------------------------------------------------------------

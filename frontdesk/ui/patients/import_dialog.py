@@ -110,6 +110,7 @@ class ImportDialog(QDialog):
         if self.path is None:
             return
         path, encoding = self.path, self.encoding.currentData()
+        self.table = None
         self.report.setPlainText("Reading the file…")
         self.busy = True
         self._enable()
