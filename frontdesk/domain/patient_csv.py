@@ -165,22 +165,27 @@ def convert_row(
             line, problem=f"has {len(row)} values but the header names {len(headers)} columns"
         )
     out: dict[str, Any] = {}
-    try:
-        for fld, index in mapping.items():
-            if fld == "patient_number":
-                continue
-            raw = row[index].strip() if index < len(row) else ""
-            if fld in ("sms_consent", "email_consent"):
-                out[fld] = raw.lower() in _TRUE
-            elif raw:
-                out[fld] = clean_value(fld, raw, today)
-    except ValidationFailed as exc:
-        return RowResult(line, problem=exc.user_message)
+    problems: list[str] = []
+    for fld, index in mapping.items():
+        if fld == "patient_number":
+            continue
+        raw = row[index].strip() if index < len(row) else ""
+        if fld in ("sms_consent", "email_consent"):
+            out[fld] = raw.lower() in _TRUE
+            continue
+        if not raw:
+            continue
+        try:
+            out[fld] = clean_value(fld, raw, today)
+        except ValidationFailed as exc:
+            problems.append(exc.user_message.rstrip("."))
     for fld in ("first_name", "last_name"):
         if not out.get(fld):
-            return RowResult(line, problem=f"{label(fld)} is empty")
-        if len(out[fld]) > 100:
-            return RowResult(line, problem=f"{label(fld)} is longer than 100 characters")
+            problems.insert(0, f"{label(fld)} is empty")
+        elif len(out[fld]) > 100:
+            problems.append(f"{label(fld)} is longer than 100 characters")
+    if problems:
+        return RowResult(line, problem="; ".join(problems))
     return RowResult(line, fields=out)
 
 

@@ -121,6 +121,9 @@ class DuplicatesDialog(QDialog):
         for i, p in enumerate(self.pairs):
             row(self.list, (p.patient_name, p.patient_number, p.other_name, p.other_number,
                             p.reason), str(i))  # fmt: skip
+        first = self.list.topLevelItem(0)
+        if first is not None:
+            self.list.setCurrentItem(first)
         self.empty.setVisible(not self.pairs)
         for b in (self.merge, self.dismiss, self.open_button):
             b.setEnabled(bool(self.pairs))
