@@ -331,3 +331,21 @@ def count_active(ctx: ServiceContext) -> int:
             )
             or 0
         )
+
+
+def alerts_for(ctx: ServiceContext, patient_ids: list[str]) -> dict[str, list[str]]:
+    """Live alert texts per patient, for showing on appointments (the diary asks for a day's
+    patients at once)."""
+    if not patient_ids:
+        return {}
+    out: dict[str, list[str]] = {}
+    with ctx.read() as session:
+        rows = session.execute(
+            select(PatientAlert.patient_id, PatientAlert.text)
+            .where(PatientAlert.patient_id.in_(set(patient_ids)),
+                   PatientAlert.archived_at.is_(None), PatientAlert.deleted_at.is_(None))
+            .order_by(PatientAlert.created_at)
+        )  # fmt: skip
+        for pid, text in rows:
+            out.setdefault(pid, []).append(text)
+    return out

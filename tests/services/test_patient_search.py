@@ -128,3 +128,21 @@ def test_exact_before_prefix_and_hit_fields(ctx: ServiceContext) -> None:
     assert names(hits) == ["Bob Lee", "Ann Leeson"]
     assert hits[0].age == 45 and hits[0].has_alert is False
     assert search(ctx, "") == [] and search(ctx, '"*') == []
+
+
+def test_rebuilt_index_finds_the_same(ctx: ServiceContext, people: dict[str, str]) -> None:
+    from frontdesk.services.patient_search import rebuild_index
+
+    before = names(search(ctx, "o'bri"))
+    rebuild_index(ctx)
+    assert names(search(ctx, "o'bri")) == before == ["Siobhán O'Brien"]
+
+
+def test_alerts_for_appointments(ctx: ServiceContext, people: dict[str, str]) -> None:
+    from frontdesk.services.patients import add_alert, alerts_for
+
+    add_alert(ctx, people["O'Brien"], "Latex allergy")
+    assert alerts_for(ctx, [people["O'Brien"], people["Smith-Jones"]]) == {
+        people["O'Brien"]: ["Latex allergy"]
+    }
+    assert search(ctx, "obrien")[0].has_alert
