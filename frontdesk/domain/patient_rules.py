@@ -50,15 +50,25 @@ def clean_phone(value: str, field: str = "mobile_phone", region: str = "AU") -> 
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise ValidationFailed(
-            f"{label(field)}: “{value}” is not a phone number we recognise. "
-            "Type an Australian number (0412 345 678) or start with + and the country code.",
-            field=field,
-        )
-    if phonenumbers.region_code_for_number(parsed) == region:
-        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+    if parsed is not None and phonenumbers.is_valid_number(parsed):
+        if phonenumbers.region_code_for_number(parsed) == region:
+            fmt = phonenumbers.PhoneNumberFormat.NATIONAL
+        else:
+            fmt = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        return str(phonenumbers.format_number(parsed, fmt))
+    # The library's list of allocated ranges ages: an Australian number of the right shape
+    # (9 digits after the 0, a mobile or an area code) is accepted even if it is not listed.
+    nsn = str(parsed.national_number) if parsed is not None else ""
+    if parsed is not None and parsed.country_code == 61 and len(nsn) == 9 and nsn[0] in "234578":
+        if nsn[0] == "4":
+            return f"0{nsn[:3]} {nsn[3:6]} {nsn[6:]}"
+        return f"(0{nsn[0]}) {nsn[1:5]} {nsn[5:]}"
+    raise ValidationFailed(
+        f"{label(field)}: “{value}” is not a phone number we recognise. "
+        "Type an Australian number with its area code (0412 345 678, 02 9550 1234) "
+        "or start with + and the country code.",
+        field=field,
+    )
 
 
 def clean_email(value: str) -> str:

@@ -88,3 +88,11 @@ def test_clean_fields_needs_names() -> None:
     assert err.value.field == "last_name"
     out = clean_fields({"mobile_phone": "+61412345678"}, TODAY, creating=False)
     assert out == {"mobile_phone": "0412 345 678"}
+
+
+def test_unlisted_australian_ranges_are_accepted() -> None:
+    # The phonenumbers metadata does not list every allocated range; the shape is enough.
+    assert clean_phone("0441 183 688") == "0441 183 688"
+    assert clean_phone("+61441183688") == "0441 183 688"
+    with pytest.raises(ValidationFailed, match="area code"):
+        clean_phone("9550 1234")
