@@ -14,6 +14,8 @@ from datetime import date
 _DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
 _DATE_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _PHONE = re.compile(r"^\+?[\d\s().\-]+$")
+_PARTIAL_DATE = re.compile(r"^\d{1,4}[/.\-](\d{1,2}([/.\-]\d{0,3})?)?$")
+MIN_PHONE_DIGITS = 4
 _SQUASH = str.maketrans("", "", "'’‘`-.")
 _LETTERS = str.maketrans({"đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "ß": "ss"})
 
@@ -68,9 +70,9 @@ def phone_variants(text: str) -> list[str]:
     if not d:
         return []
     out = [d]
-    if d.startswith("61") and len(d) > 3:
+    if d.startswith("61") and len(d) > 4:
         out.append("0" + d[2:])
-    elif d.startswith("0") and len(d) > 1:
+    elif d.startswith("0") and len(d) > 4:
         out.append(d[1:])
     return out
 
@@ -88,13 +90,19 @@ def _prefix(token: str) -> str:
 
 
 def _name_term(token: str) -> str:
+    """A word as typed: a prefix of a name (Mac and Mc both ways), or a whole word of an email
+    (prefixes of email words are not searched: imported emails such as "sophiesmith85" make
+    thousands of distinct words that a prefix would have to merge); with digits, a prefix of a
+    patient, Medicare, DVA or NDIS number or a phone."""
+    if any(ch.isdigit() for ch in token):
+        return f"{{ids phones}} : {_prefix(token)}"
     options = [_prefix(token)]
     if token.startswith("mac") and len(token) > 3:
         options.append(_prefix("mc" + token[3:]))
     elif token.startswith("mc") and len(token) > 2:
         options.append(_prefix("mac" + token[2:]))
     inner = " OR ".join(options)
-    return f"{{names email ids phones}} : ({inner})"
+    return f'(names : ({inner}) OR email : "{token}")'
 
 
 def build_query(text: str, today: date) -> SearchQuery | None:
@@ -105,7 +113,11 @@ def build_query(text: str, today: date) -> SearchQuery | None:
     when = parse_date(text, today)
     if when is not None:
         return SearchQuery(f'dob : "{when:%Y%m%d}"')
+    if _PARTIAL_DATE.match(text):
+        return None  # a date being typed (3/7, 19/1/): wait for the year
     if _PHONE.match(text) and len(digits(text)) >= 2:
+        if len(digits(text)) < MIN_PHONE_DIGITS:  # "04" is every mobile: patient numbers only
+            return SearchQuery(f'ids : "{digits(text)}"')
         variants = phone_variants(text)
         inner = " OR ".join(_prefix(v) for v in variants)
         return SearchQuery(f"{{phones ids}} : ({inner})")
@@ -115,6 +127,8 @@ def build_query(text: str, today: date) -> SearchQuery | None:
         when = parse_date(word, today)
         if when is not None:
             terms.append(f'dob : "{when:%Y%m%d}"')
+            continue
+        if _PARTIAL_DATE.match(word):
             continue
         if "@" in word:  # an email: its parts as one phrase, the last one still being typed
             parts = tokens(word)

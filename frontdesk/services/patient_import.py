@@ -13,13 +13,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import sqlite_utc_text
 from frontdesk.domain.errors import RuleViolation
 from frontdesk.domain.ids import uuid7
 from frontdesk.domain.patient_csv import (
@@ -217,42 +218,78 @@ def _reserve_numbers(session: Session, count: int) -> list[str]:
     return [f"{series.prefix}{sep}{n:0{series.width}d}" for n in range(first, first + count)]
 
 
-_COLUMNS = [c for c in Patient.__table__.columns]
-_DEFAULTS = {
-    c.name: c.default.arg
-    for c in _COLUMNS
-    if c.default is not None and not callable(getattr(c.default, "arg", None))
+_COLUMNS = [c.name for c in Patient.__table__.columns]
+_DEFAULTS: dict[str, Any] = {
+    c.name: (c.default.arg if c.default is not None else None)
+    for c in Patient.__table__.columns
+    if not callable(getattr(c.default, "arg", None))
 }
+_OUTBOX_COLUMNS = ("seq", "mutation_id", "entity", "row_id", "op", "fields_json",
+                   "base_version", "hlc", "created_at", "state")  # fmt: skip
+
+
+def _sql_value(value: Any) -> Any:
+    """What SQLAlchemy would bind on SQLite, for the raw executemany below."""
+    if isinstance(value, datetime):
+        return sqlite_utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def _insert_chunk(
     session: Session, tracking: Tracking, chunk: list[dict[str, Any]], numbers: list[str]
 ) -> list[str]:
+    """Insert patients and their outbox rows with executemany on the session's own DBAPI
+    connection (same transaction), skipping per-row ORM and bind processing: 100,000 rows
+    must import in well under 30 seconds."""
     now = tracking.now
+    now_text = sqlite_utc_text(now)
     conn = session.connection()
     next_seq = conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one() + 1
-    patients: list[dict[str, Any]] = []
-    outbox: list[dict[str, Any]] = []
+    base = dict(_DEFAULTS, version=0, created_at=now, updated_at=now)
+    base_json = {k: to_json_value(v) for k, v in base.items() if k != "version"}
+    base_sql = [_sql_value(base.get(c)) for c in _COLUMNS]
+    position = {c: i for i, c in enumerate(_COLUMNS)}
+    patient_rows: list[tuple[Any, ...]] = []
+    outbox_rows: list[tuple[Any, ...]] = []
+    ids: list[str] = []
     for fields, number in zip(chunk, numbers, strict=True):
-        row = {c.name: _DEFAULTS.get(c.name) for c in _COLUMNS}
-        row.update(fields)
-        row.update(id=uuid7(), patient_number=number, version=0, created_at=now, updated_at=now)
+        own = dict(fields, id=uuid7(), patient_number=number)
         if fields.get("sms_consent"):
-            row["sms_consent_at"] = now
+            own["sms_consent_at"] = now
         if fields.get("email_consent"):
-            row["email_consent_at"] = now
-        patients.append(row)
-        payload = {k: to_json_value(v) for k, v in row.items() if k != "version"}
-        outbox.append(
-            {"seq": next_seq, "mutation_id": uuid7(), "entity": "patients", "row_id": row["id"],
-             "op": "insert", "fields_json": canonical_json(payload), "base_version": 0,
-             "hlc": tracking.hlc.tick().encode(), "created_at": now, "state": "pending"}
+            own["email_consent_at"] = now
+        values = list(base_sql)
+        for key, value in own.items():
+            values[position[key]] = _sql_value(value)
+        patient_rows.append(tuple(values))
+        payload = dict(base_json)
+        payload.update((k, to_json_value(v)) for k, v in own.items())
+        outbox_rows.append(
+            (next_seq, uuid7(), "patients", own["id"], "insert", canonical_json(payload), 0,
+             tracking.hlc.tick().encode(), now_text, "pending")
         )  # fmt: skip
         next_seq += 1
-        tracking.collector.add("patients", str(row["id"]))
-    conn.execute(insert(Patient), patients)
-    conn.execute(insert(SyncOutbox), outbox)
-    return [p["id"] for p in patients]
+        ids.append(own["id"])
+        tracking.collector.add("patients", own["id"])
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO patients ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            patient_rows,
+        )
+        cursor.executemany(
+            f"INSERT INTO sync_outbox ({', '.join(_OUTBOX_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _OUTBOX_COLUMNS)})",
+            outbox_rows,
+        )
+    finally:
+        cursor.close()
+    return ids
 
 
 # -- export ---------------------------------------------------------------------------------------

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text as sql_text
-
 from frontdesk.db.types import sqlite_utc_text
 from frontdesk.domain.patient_text import SearchQuery, build_query
 from frontdesk.services.context import ServiceContext
 
 MAX_RANKED_WORDS = 3
+# At most this many index matches are ranked, newest patients first: a two-letter prefix can
+# match a tenth of a large clinic, and ranking all of them costs more than a keystroke may.
+# Below the cap (almost every query of three letters or more) the ranking is complete.
+CANDIDATES = 800
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ def search_sql(query: SearchQuery, *, include_archived: bool) -> tuple[str, dict
   SELECT p.id, p.patient_number, p.first_name, p.last_name, p.preferred_name,
          p.date_of_birth, p.mobile_phone, p.home_phone, p.archived_at,
          ({score}) AS score, p.last_seen_at
-  FROM patients_fts f JOIN patients p ON p.rowid = f.rowid
-  WHERE patients_fts MATCH :q AND p.merged_into_id IS NULL AND p.deleted_at IS NULL {archived}
+  FROM (SELECT rowid FROM patients_fts WHERE patients_fts MATCH :q
+        ORDER BY rowid DESC LIMIT {CANDIDATES}) f
+  JOIN patients p ON p.rowid = f.rowid
+  WHERE p.merged_into_id IS NULL AND p.deleted_at IS NULL {archived}
   ORDER BY score, p.last_seen_at DESC NULLS LAST, p.last_name, p.first_name
   LIMIT :limit"""
     return _with_details(inner), params
@@ -138,24 +142,31 @@ def search(
     sql, params = built
     params["now"] = sqlite_utc_text(now)
     params["limit"] = limit
-    with ctx.read() as session:
-        rows = session.execute(sql_text(sql), params).all()
+    # A plain DBAPI cursor: one SELECT needs no ORM session, and each keystroke counts.
+    conn = ctx.engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    finally:
+        conn.close()
     hits = []
-    for r in rows:
-        dob = date.fromisoformat(r.date_of_birth) if r.date_of_birth else None
-        next_at = datetime.fromisoformat(r.next_at).replace(tzinfo=UTC) if r.next_at else None
+    for pid, number, first, last, preferred, dob_text, mobile, home, archived, alert, nxt in rows:
+        dob = date.fromisoformat(dob_text) if dob_text else None
         hits.append(
             PatientHit(
-                id=r.id,
-                patient_number=r.patient_number,
-                display_name=display_name(r.first_name, r.last_name, r.preferred_name),
+                id=pid,
+                patient_number=number,
+                display_name=display_name(first, last, preferred),
                 date_of_birth=dob,
-                mobile_phone=r.mobile_phone or r.home_phone,
-                has_alert=bool(r.has_alert),
-                archived=r.archived_at is not None,
+                mobile_phone=mobile or home,
+                has_alert=bool(alert),
+                archived=archived is not None,
                 age=age_on(dob, today),
-                next_appointment_at=next_at,
-                preferred_name=r.preferred_name,
+                next_appointment_at=datetime.fromisoformat(nxt).replace(tzinfo=UTC)
+                if nxt
+                else None,
+                preferred_name=preferred,
             )
         )
     return hits
