@@ -77,6 +77,11 @@ def phone_variants(text: str) -> list[str]:
     return out
 
 
+def is_partial_date(text: str) -> bool:
+    """A date still being typed (3/7, 19/1/), which matches nothing until the year is there."""
+    return bool(_PARTIAL_DATE.match(text.strip()))
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     """The FTS5 MATCH expression and the folded words used to rank exact and prefix matches."""

@@ -96,3 +96,12 @@ def test_unlisted_australian_ranges_are_accepted() -> None:
     assert clean_phone("+61441183688") == "0441 183 688"
     with pytest.raises(ValidationFailed, match="area code"):
         clean_phone("9550 1234")
+
+
+def test_dates_and_phones_being_typed_do_not_match_everyone() -> None:
+    assert build_query("4/", TODAY) is None and build_query("19/1/", TODAY) is None
+    assert build_query("3/7/8", TODAY) is None
+    q = build_query("04", TODAY)
+    assert q is not None and q.match == 'ids : "04"'
+    q = build_query("0412", TODAY)
+    assert q is not None and q.match.startswith("{phones ids}")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.patient_text import is_partial_date
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.patient_search import PatientHit, search
 
@@ -101,6 +102,8 @@ class SearchPane(QWidget):
             self.results.setCurrentItem(items[0])
         if not text.strip():
             self.status.setText("Type to search.")
+        elif not items and is_partial_date(text):
+            self.status.setText("Finish the date: day/month/year.")
         elif not items:
             self.status.setText("No patient matches. Press Ctrl+N to add a new patient.")
         else:
