@@ -99,8 +99,10 @@ def _name_term(token: str) -> str:
     (prefixes of email words are not searched: imported emails such as "sophiesmith85" make
     thousands of distinct words that a prefix would have to merge); with digits, a prefix of a
     patient, Medicare, DVA or NDIS number or a phone."""
-    if any(ch.isdigit() for ch in token):
+    if token.isdigit():
         return f"{{ids phones}} : {_prefix(token)}"
+    if any(ch.isdigit() for ch in token):  # P000123, NX123456, or a name typed with a digit
+        return f"{{names ids}} : {_prefix(token)}"
     options = [_prefix(token)]
     if token.startswith("mac") and len(token) > 3:
         options.append(_prefix("mc" + token[3:]))

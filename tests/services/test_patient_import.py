@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.domain.patient_csv import ImportCancelled, guess_mapping, read_table
@@ -125,11 +125,27 @@ def test_cancel_leaves_nothing(ctx: ServiceContext) -> None:
     rows = "".join(f"P{i},Q{i}\n" for i in range(5000))
     table = read_table("big.csv", f"First name,Last name\n{rows}".encode())
     calls = iter(range(100))
+    outbox = count(ctx, SyncOutbox)
     with pytest.raises(ImportCancelled):
         import_patients(
             ctx, table, guess_mapping(table.headers), cancelled=lambda: next(calls) > 11
         )
-    assert (count(ctx) == 0 and count(ctx, SyncOutbox) == 0) or count(ctx) == 0
+    assert count(ctx) == 0 and count(ctx, SyncOutbox) == outbox
+    trigger = "SELECT count(*) FROM sqlite_master WHERE name = 'patients_fts_ai'"
+    with ctx.read() as s:  # the search trigger a bulk import drops is back after the rollback
+        assert s.execute(text(trigger)).scalar() == 1
+
+
+def test_bulk_import_is_searchable_and_trigger_restored(ctx: ServiceContext) -> None:
+    create_patient(ctx, {"first_name": "Early", "last_name": "Bird"})
+    rows = "".join(f"Name{i},Surname{i},0412 {i:06d}\n" for i in range(600))
+    table = read_table("bulk.csv", f"First name,Last name,Mobile\n{rows}".encode())
+    import_patients(ctx, table, guess_mapping(table.headers))
+    assert [h.display_name for h in search(ctx, "surname599")] == ["Name599 Surname599"]
+    assert [h.display_name for h in search(ctx, "0412 000 042")] == ["Name42 Surname42"]
+    assert [h.display_name for h in search(ctx, "early")] == ["Early Bird"]
+    created = create_patient(ctx, {"first_name": "Late", "last_name": "Comer"})
+    assert [h.id for h in search(ctx, "comer")] == [created.patient_id]
 
 
 def test_export_round_trip(ctx: ServiceContext, tmp_path: Path) -> None:
