@@ -1,4 +1,4 @@
-"""Check digits of Australian identifiers."""
+"""Check digits of Australian identifiers, and their messages for people."""
 
 from __future__ import annotations
 
@@ -15,3 +15,23 @@ def is_valid_medicare(number: str) -> bool:
     if len(digits) not in (10, 11) or digits[0] not in "23456":
         return False
     return medicare_check_digit(digits[:8]) == int(digits[8])
+
+
+def medicare_problem(number: str) -> str | None:
+    """Why a typed Medicare number cannot be right, or None when it can."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if any(not (ch.isdigit() or ch.isspace() or ch == "-") for ch in number):
+        return "A Medicare number has only digits."
+    if len(digits) not in (10, 11):
+        return f"A Medicare number has 10 digits (this one has {len(digits)})."
+    if digits[0] not in "23456":
+        return "A Medicare number starts with 2, 3, 4, 5 or 6."
+    if not is_valid_medicare(digits):
+        return "This Medicare number fails its check digit: please check it against the card."
+    return None
+
+
+def is_valid_ndis(number: str) -> bool:
+    """An NDIS number: 9 digits starting 43."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return len(digits) == 9 and digits.startswith("43")

@@ -34,7 +34,13 @@ from frontdesk.models.diary import (
     AppointmentType,
     WaitlistEntry,
 )
-from frontdesk.models.patients import FundingMembership, Patient, PatientAlert
+from frontdesk.models.patients import (
+    FundingMembership,
+    Patient,
+    PatientAlert,
+    PatientDuplicate,
+    PatientMerge,
+)
 from frontdesk.models.system import (
     AuditEvent,
     MessageTemplate,
@@ -72,6 +78,8 @@ __all__ = [
     "OutgoingMessage",
     "Patient",
     "PatientAlert",
+    "PatientDuplicate",
+    "PatientMerge",
     "Payment",
     "PaymentAllocation",
     "Practitioner",

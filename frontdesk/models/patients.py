@@ -105,3 +105,36 @@ class PatientAlert(SyncedMixin, Base):
     text: Mapped[str] = mapped_column(String(500))
     severity: Mapped[str] = mapped_column(String(10), default="warning")
     archived_at: Mapped[datetime | None]
+
+
+class PatientDuplicate(SyncedMixin, Base):
+    """A possible duplicate found when a patient was created or imported, awaiting review.
+
+    ``reason`` says why (same name and date of birth, same phone, same email); ``resolution``
+    is "merged" or "not a duplicate" once a person has looked."""
+
+    __tablename__ = "patient_duplicates"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    other_patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[str | None] = mapped_column(String(36))
+    resolution: Mapped[str | None] = mapped_column(String(40))
+
+
+class PatientMerge(SyncedMixin, Base):
+    """One merge of a duplicate into a survivor, with what undo needs: the ids of every row
+    moved (``moved_json``: table → ids) and the survivor's fields before it was filled in
+    from the duplicate (``survivor_before_json``)."""
+
+    __tablename__ = "patient_merges"
+
+    survivor_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    merged_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    merged_at: Mapped[datetime]
+    merged_by_id: Mapped[str | None] = mapped_column(String(36))
+    moved_json: Mapped[str] = mapped_column(Text)
+    survivor_before_json: Mapped[str] = mapped_column(Text, default="{}")
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[str | None] = mapped_column(String(36))

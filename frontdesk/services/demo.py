@@ -619,6 +619,11 @@ class _Builder:
             "UPDATE number_series SET next_value=? WHERE kind='patient' AND active=1",
             (len(self.patients) + 1,),
         )
+        # Search ranks recently seen patients up: stamp when each was last seen.
+        self.conn.execute(
+            "UPDATE patients SET last_seen_at = (SELECT max(a.ends_at) FROM appointments a"
+            " WHERE a.patient_id = patients.id AND a.status = 'completed')"
+        )
 
 
 # (user name, display name, role, password, PIN): printed in README.md, "Demo accounts".

@@ -31,7 +31,7 @@ class AreaSpec:
 AREAS: tuple[AreaSpec, ...] = (
     AreaSpec("diary", "Diary", "Ctrl+1", "frontdesk.ui.overview:create_diary",
              "Appointments for every practitioner, by day or week."),
-    AreaSpec("patients", "Patients", "Ctrl+2", "frontdesk.ui.overview:create_patients",
+    AreaSpec("patients", "Patients", "Ctrl+2", "frontdesk.ui.patients:create",
              "Find a patient, open their card, import and export."),
     AreaSpec("billing", "Billing", "Ctrl+3", "frontdesk.ui.billing:create",
              "Invoices, payments, debtors and end-of-day takings."),

@@ -51,6 +51,10 @@ class MainWindow(QMainWindow):
         for index, area in enumerate(areas):
             shortcut = QShortcut(QKeySequence(area.shortcut), self)
             shortcut.activated.connect(lambda i=index: self.nav.setCurrentRow(i))
+        # Find a patient from anywhere: show the Patients area with its search box focused.
+        for keys in ("Ctrl+F", "F3"):
+            find = QShortcut(QKeySequence(keys), self)
+            find.activated.connect(lambda: self._on_navigate("patients", {"focus_search": True}))
 
         self.bus.changed.connect(self._on_changed)
         self.bus.navigate.connect(self._on_navigate)

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 
 from frontdesk.db import migrate
 from frontdesk.db.engine import make_engine
+from frontdesk.db.hand_made import include_name
 from frontdesk.domain.errors import DatabaseTooNew
 from frontdesk.models import Base
 from frontdesk.services.desk import DeskPaths, open_desk
@@ -22,7 +23,10 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
     migrate.upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            ),
+            Base.metadata,
         )
     assert diff == [], f"run python -m frontdesk.db.new_migration: {diff}"
 

@@ -16,8 +16,11 @@ if target_metadata is None:
 if connection is None:
     raise RuntimeError("run migrations through frontdesk.db.migrate")
 
+from frontdesk.db.hand_made import include_name  # noqa: E402
+
 context.configure(
     connection=connection,
+    include_name=include_name,
     target_metadata=target_metadata,
     render_as_batch=True,
     compare_type=True,

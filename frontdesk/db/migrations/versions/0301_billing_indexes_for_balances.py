@@ -1,7 +1,7 @@
 """billing indexes for balances
 
 Revision ID: 0301
-Revises: 0001
+Revises: 0202
 Create Date: 2026-11-27 11:11:27.517334
 """
 from alembic import op
@@ -10,7 +10,7 @@ import frontdesk.db.types
 
 
 revision = '0301'
-down_revision = '0001'
+down_revision = '0202'
 branch_labels = None
 depends_on = None
 
