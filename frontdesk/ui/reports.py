@@ -77,6 +77,7 @@ class ReportsPage(QWidget):
         self.kind.currentIndexChanged.connect(lambda _i: self.run_report())
         bus.changed.connect(self._on_changed)
         self._shown_once = False
+        self._request = 0
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
@@ -113,11 +114,17 @@ class ReportsPage(QWidget):
             return
         fn = reports.REPORTS[self.kind.currentText()]
         self.status.setText("Working…")
-        self.run_button.setEnabled(False)
-        run_in_background(lambda: fn(self.ctx, period), self._show, self._failed)
+        # Only the newest request may fill the table: an older, slower report that finishes
+        # later must not replace what the user asked for since.
+        self._request += 1
+        request = self._request
+        run_in_background(
+            lambda: fn(self.ctx, period),
+            lambda report: self._show(report) if request == self._request else None,
+            lambda exc: self._failed(exc) if request == self._request else None,
+        )
 
     def _show(self, report: reports.Report) -> None:
-        self.run_button.setEnabled(True)
         self.report = report
         with self.ctx.read() as session:
             symbol = self.ctx.settings(session).currency_symbol
@@ -145,7 +152,6 @@ class ReportsPage(QWidget):
         self.export_button.setEnabled(True)
 
     def _failed(self, exc: BaseException) -> None:
-        self.run_button.setEnabled(True)
         if isinstance(exc, FrontdeskError):
             self.status.setText(exc.user_message)
             return

@@ -40,7 +40,8 @@ def dump(database: Path) -> dict[str, str]:
         tables = [
             r[0]
             for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-            if r[0] not in _BOOKKEEPING
+            # The search index (FTS5 and its shadow tables) is derived from patients.
+            if r[0] not in _BOOKKEEPING and not r[0].startswith("patients_fts")
         ]
         out = {}
         for t in tables:
