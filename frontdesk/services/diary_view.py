@@ -1,0 +1,318 @@
+"""Loading what the diary shows for some days and practitioners, in one read transaction.
+
+``load_view`` returns plain dataclasses (no ORM objects escape), so the scene can mirror them
+and a benchmark can compare them with raw sqlite3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.clinic_time import day_bounds_utc
+from frontdesk.domain.diary import Availability, Block, RosterRule, availability_on
+from frontdesk.domain.vocab import InvoiceStatus
+from frontdesk.models import (
+    Appointment,
+    AppointmentAttendee,
+    AppointmentType,
+    Invoice,
+    InvoiceLine,
+    Leave,
+    Patient,
+    PatientAlert,
+    PaymentAllocation,
+    Practitioner,
+    Room,
+    RosterEntry,
+)
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, require
+
+
+@dataclass(frozen=True)
+class PractitionerInfo:
+    id: str
+    name: str
+    profession: str
+    colour: str
+    overlap_policy: str
+    default_location_id: str | None
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    id: str
+    name: str
+    duration_minutes: int
+    colour: str
+    is_group: bool
+    capacity: int
+    is_new_patient: bool
+    profession: str
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    id: str
+    name: str
+    overlap_policy: str
+
+
+@dataclass(frozen=True)
+class DiaryAppointment:
+    """One appointment as the diary draws it, with the flags for its icons."""
+
+    id: str
+    practitioner_id: str
+    patient_id: str | None
+    patient_name: str
+    patient_phone: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    type_id: str | None
+    type_name: str
+    colour: str
+    room_id: str | None
+    notes: str
+    cancellation_reason: str | None
+    is_group: bool
+    capacity: int
+    attendees: int
+    series_id: str | None
+    new_patient: bool
+    reminder_sent: bool
+    pinned: bool
+    clash_flagged: bool
+    alert: str  # the patient's alert texts, "" when none
+    invoiced: bool
+    unpaid: bool
+
+
+@dataclass
+class DiaryData:
+    days: tuple[date, ...]
+    practitioners: list[PractitionerInfo]
+    appointments: list[DiaryAppointment]
+    availability: dict[tuple[str, date], Availability] = field(default_factory=dict)
+    rules: dict[str, list[RosterRule]] = field(default_factory=dict)
+    leave: dict[str, list[Block]] = field(default_factory=dict)
+
+
+def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
+    """Active practitioners, appointment types and rooms (small; the page caches them)."""
+    with ctx.read() as session:
+        return _practitioners(session), _types(session), _rooms(session)
+
+
+def _practitioners(session: Session) -> list[PractitionerInfo]:
+    rows = session.execute(
+        select(
+            Practitioner.id, Practitioner.display_name, Practitioner.profession,
+            Practitioner.colour, Practitioner.overlap_policy, Practitioner.default_location_id,
+        )
+        .where(Practitioner.archived_at.is_(None), Practitioner.deleted_at.is_(None))
+        .order_by(Practitioner.sort_order, Practitioner.display_name)
+    ).all()  # fmt: skip
+    return [PractitionerInfo(*row) for row in rows]
+
+
+def _types(session: Session) -> list[TypeInfo]:
+    rows = session.execute(
+        select(
+            AppointmentType.id, AppointmentType.name, AppointmentType.duration_minutes,
+            AppointmentType.colour, AppointmentType.is_group, AppointmentType.capacity,
+            AppointmentType.is_new_patient, AppointmentType.profession,
+        )
+        .where(AppointmentType.archived_at.is_(None), AppointmentType.deleted_at.is_(None))
+        .order_by(AppointmentType.profession, AppointmentType.name)
+    ).all()  # fmt: skip
+    return [TypeInfo(*row) for row in rows]
+
+
+def _rooms(session: Session) -> list[RoomInfo]:
+    rows = session.execute(
+        select(Room.id, Room.name, Room.overlap_policy)
+        .where(Room.archived_at.is_(None), Room.deleted_at.is_(None))
+        .order_by(Room.sort_order, Room.name)
+    ).all()
+    return [RoomInfo(*row) for row in rows]
+
+
+def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str, list[RosterRule]]:
+    rows = session.scalars(
+        select(RosterEntry).where(
+            RosterEntry.practitioner_id.in_(practitioner_ids), RosterEntry.deleted_at.is_(None)
+        )
+    ).all()
+    out: dict[str, list[RosterRule]] = {pid: [] for pid in practitioner_ids}
+    for r in rows:
+        out[r.practitioner_id].append(
+            RosterRule(
+                r.practitioner_id,
+                r.weekday,
+                r.start_minute,
+                r.end_minute,
+                r.kind,
+                r.every_weeks,
+                r.week_offset,
+                r.effective_from,
+                r.effective_until,
+                r.room_id,
+                r.label,
+            )
+        )
+    return out
+
+
+def leave_blocks(
+    session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
+) -> dict[str, list[Block]]:
+    rows = session.execute(
+        select(Leave.id, Leave.practitioner_id, Leave.starts_at, Leave.ends_at, Leave.reason,
+               Leave.kind)
+        .where(
+            Leave.practitioner_id.in_(practitioner_ids), Leave.deleted_at.is_(None),
+            Leave.starts_at < end, Leave.ends_at > start,
+        )
+    ).all()  # fmt: skip
+    out: dict[str, list[Block]] = {pid: [] for pid in practitioner_ids}
+    for lid, pid, s, e, reason, kind in rows:
+        label = reason or kind.capitalize()
+        out[pid].append(Block(s, e, pid, None, lid, label))
+    return out
+
+
+def _appointment_query(start: datetime, end: datetime, practitioner_ids: Sequence[str]):  # type: ignore[no-untyped-def]
+    invoice_live = and_(
+        InvoiceLine.appointment_id == Appointment.id,
+        Invoice.id == InvoiceLine.invoice_id,
+        Invoice.status != InvoiceStatus.VOID,
+        Invoice.deleted_at.is_(None),
+    )
+    invoiced = exists().where(invoice_live)
+    paid = (
+        select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+        .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    unpaid = exists().where(invoice_live, Invoice.status == InvoiceStatus.ISSUED,
+                            Invoice.total_cents > paid)  # fmt: skip
+    alert = (
+        select(func.group_concat(PatientAlert.text, "; "))
+        .where(
+            PatientAlert.patient_id == Appointment.patient_id,
+            PatientAlert.archived_at.is_(None),
+            PatientAlert.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    attendees = (
+        select(func.count(AppointmentAttendee.id))
+        .where(
+            AppointmentAttendee.appointment_id == Appointment.id,
+            AppointmentAttendee.waitlisted.is_(False),
+            AppointmentAttendee.status != "cancelled",
+            AppointmentAttendee.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    first = func.coalesce(func.nullif(Patient.preferred_name, ""), Patient.first_name,
+                          type_=String)  # fmt: skip
+    name = first + " " + Patient.last_name
+    return (
+        select(
+            Appointment.id, Appointment.practitioner_id, Appointment.patient_id, name,
+            Patient.mobile_phone, Appointment.starts_at, Appointment.ends_at, Appointment.status,
+            Appointment.appointment_type_id, AppointmentType.name, AppointmentType.colour,
+            Appointment.room_id, Appointment.notes, Appointment.cancellation_reason,
+            Appointment.is_group, Appointment.capacity, attendees, Appointment.series_id,
+            AppointmentType.is_new_patient, Appointment.reminder_sent_at.is_not(None),
+            Appointment.pinned_at.is_not(None), Appointment.clash_flagged, alert, invoiced,
+            unpaid,
+        )
+        .outerjoin(Patient, Patient.id == Appointment.patient_id)
+        .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
+        .where(
+            Appointment.practitioner_id.in_(practitioner_ids),
+            Appointment.starts_at >= start - timedelta(hours=12),
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+            Appointment.deleted_at.is_(None),
+        )
+        .order_by(Appointment.starts_at)
+    )  # fmt: skip
+
+
+def appointments_between(
+    session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
+) -> list[DiaryAppointment]:
+    rows = session.execute(_appointment_query(start, end, practitioner_ids)).all()
+    out = []
+    for r in rows:
+        out.append(
+            DiaryAppointment(
+                r[0],
+                r[1],
+                r[2],
+                r[3] or "",
+                r[4] or "",
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9] or "",
+                r[10] or "#94a3b8",
+                r[11],
+                r[12] or "",
+                r[13],
+                bool(r[14]),
+                r[15],
+                r[16] or 0,
+                r[17],
+                bool(r[18]),
+                bool(r[19]),
+                bool(r[20]),
+                bool(r[21]),
+                r[22] or "",
+                bool(r[23]),
+                bool(r[24]),
+            )
+        )
+    return out
+
+
+def load_view(
+    ctx: ServiceContext,
+    days: Sequence[date],
+    practitioner_ids: Sequence[str],
+    *,
+    practitioners: list[PractitionerInfo] | None = None,
+    tz: ZoneInfo | None = None,
+) -> DiaryData:
+    """Everything a day or week view draws, read in one transaction without N+1 queries."""
+    require(ctx.actor, Action.VIEW_DIARY)
+    tz = tz or ctx.tz
+    ordered = sorted(days)
+    start, _ = day_bounds_utc(ordered[0], tz)
+    _, end = day_bounds_utc(ordered[-1], tz)
+    with ctx.read() as session:
+        if practitioners is None:
+            practitioners = _practitioners(session)
+        wanted = set(practitioner_ids)
+        shown = [p for p in practitioners if p.id in wanted]
+        ids = [p.id for p in shown]
+        rules = roster_rules(session, ids)
+        leave = leave_blocks(session, ids, start, end)
+        appointments = appointments_between(session, ids, start, end)
+    data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave)
+    for pid in ids:
+        for day in ordered:
+            data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
+    return data
