@@ -178,8 +178,9 @@ def test_series_plan_book_move_and_cancel_following(clinic: Clinic) -> None:
 def test_series_refused_whole_when_one_occurrence_is_bad(clinic: Clinic) -> None:
     ctx = clinic.ctx
     with ctx.write("leave") as s:
-        s.add(Leave(practitioner_id=clinic.anna, starts_at=clinic.at(MONDAY + timedelta(weeks=1), 0),
-                    ends_at=clinic.at(MONDAY + timedelta(weeks=1), 23), reason="Annual leave"))  # fmt: skip
+        week2 = MONDAY + timedelta(weeks=1)
+        s.add(Leave(practitioner_id=clinic.anna, starts_at=clinic.at(week2, 0),
+                    ends_at=clinic.at(week2, 23), reason="Annual leave"))  # fmt: skip
     plan = diary_series.plan_series(ctx, req(clinic, 9), count=3)
     with pytest.raises(RuleViolation, match="Annual leave"):
         diary_series.book_series(ctx, req(clinic, 9), [(o.start, o.end) for o in plan], count=3)
