@@ -238,9 +238,12 @@ def reschedule(
     practitioner_id: str | None = None,
     room_id: str | bool | None = False,
     allow_clash: bool = False,
+    restoring: bool = False,
     action: str = "moved an appointment",
 ) -> None:
-    """Move and/or resize. ``room_id`` False keeps the room. Clears the pinboard mark."""
+    """Move and/or resize. ``room_id`` False keeps the room. Clears the pinboard mark.
+
+    ``restoring`` (undo/redo) puts an appointment back where it was, even if that has passed."""
     require(ctx.actor, Action.EDIT_DIARY)
     with ctx.write(action) as session:
         appt = _get(session, appointment_id)
@@ -252,7 +255,7 @@ def reschedule(
         unchanged_start = starts_at == appt.starts_at
         check = check_time(
             session, ctx, new_practitioner, new_room, starts_at, ends_at,
-            ignore_id=appt.id, check_past=not unchanged_start,
+            ignore_id=appt.id, check_past=not (unchanged_start or restoring),
         )  # fmt: skip
         enforce(check, allow_clash)
         appt.starts_at, appt.ends_at = starts_at, ends_at
@@ -400,3 +403,24 @@ def pin(ctx: ServiceContext, appointment_id: str, pinned: bool = True) -> None:
         if pinned and appt.status == AppointmentStatus.CANCELLED:
             raise RuleViolation("A cancelled appointment cannot go on the pinboard.")
         appt.pinned_at = ctx.clock.now() if pinned else None
+
+
+def quick_add_patient(
+    ctx: ServiceContext, first_name: str, last_name: str, mobile: str = ""
+) -> str:
+    """Create a patient card from the booking dialog (name and mobile); returns its id. The
+    rest of the card is filled in later from the Patients area."""
+    require(ctx.actor, Action.EDIT_PATIENTS)
+    first, last = first_name.strip(), last_name.strip()
+    if not first or not last:
+        raise ValidationFailed("Enter the new patient's first and last name.", field="name")
+    from frontdesk.domain.vocab import SeriesKind
+    from frontdesk.services.numbering import next_number
+
+    with ctx.write("added a patient while booking") as session:
+        _series, number = next_number(session, SeriesKind.PATIENT)
+        patient = Patient(patient_number=number, first_name=first, last_name=last,
+                          mobile_phone=mobile.strip())  # fmt: skip
+        session.add(patient)
+        session.flush()
+        return patient.id

@@ -15,7 +15,19 @@ from sqlalchemy import String, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.clinic_time import day_bounds_utc
-from frontdesk.domain.diary import Availability, Block, RosterRule, availability_on
+from frontdesk.domain.diary import (
+    Availability,
+    Block,
+    Problem,
+    ProblemKind,
+    RosterRule,
+    SlotCheck,
+    assess,
+    availability_on,
+    clashes,
+    past_problem,
+    roster_problems,
+)
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.models import (
     Appointment,
@@ -103,6 +115,7 @@ class DiaryData:
     availability: dict[tuple[str, date], Availability] = field(default_factory=dict)
     rules: dict[str, list[RosterRule]] = field(default_factory=dict)
     leave: dict[str, list[Block]] = field(default_factory=dict)
+    room_policies: dict[str, str] = field(default_factory=dict)
 
 
 def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
@@ -311,8 +324,61 @@ def load_view(
         rules = roster_rules(session, ids)
         leave = leave_blocks(session, ids, start, end)
         appointments = appointments_between(session, ids, start, end)
-    data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave)
+        rooms = {r.id: r.overlap_policy for r in _rooms(session)}
+    data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
+                     room_policies=rooms)  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
     return data
+
+
+def check_in_view(
+    data: DiaryData,
+    tz: ZoneInfo,
+    now: datetime,
+    practitioner_id: str,
+    room_id: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    ignore_id: str | None = None,
+) -> SlotCheck:
+    """The rules for a drag preview, from what the view already loaded (no database), so each
+    mouse move costs microseconds. The service checks again, against the database, on drop."""
+    if end <= start:
+        return SlotCheck(refusals=(Problem(ProblemKind.OUTSIDE_ROSTER, "Too short."),))
+    problems: list[Problem] = []
+    late = past_problem(start, now, timedelta(minutes=15))
+    if late is not None:
+        problems.append(late)
+    day = start.astimezone(tz).date()
+    availability = data.availability.get((practitioner_id, day))
+    if availability is None:
+        availability = availability_on(
+            data.rules.get(practitioner_id, []), data.leave.get(practitioner_id, []), day, tz
+        )
+    problems += roster_problems(start, end, availability, tz)
+    busy = [
+        Block(a.starts_at, a.ends_at, a.practitioner_id, a.room_id, a.id, a.patient_name)
+        for a in data.appointments
+        if a.status != "cancelled" and a.starts_at < end and a.ends_at > start
+    ]
+    problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
+    policy = next((p.overlap_policy for p in data.practitioners if p.id == practitioner_id), "warn")
+    room_policy = data.room_policies.get(room_id or "", "block")
+    return assess(problems, policy, room_policy)
+
+
+def one_appointment(ctx: ServiceContext, appointment_id: str) -> DiaryAppointment | None:
+    """One appointment as the diary draws it (for the pinboard and waitlist drops)."""
+    with ctx.read() as session:
+        row = session.execute(
+            select(Appointment.practitioner_id, Appointment.starts_at, Appointment.ends_at).where(
+                Appointment.id == appointment_id
+            )
+        ).first()
+        if row is None:
+            return None
+        found = appointments_between(session, [row[0]], row[1], row[2])
+    return next((a for a in found if a.id == appointment_id), None)

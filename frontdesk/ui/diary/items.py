@@ -1,0 +1,376 @@
+"""The diary's graphics items: the grid background, appointments, the ghost, the now line.
+
+Items only paint; mouse handling lives in interactions.py and edits in controller.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from frontdesk.domain.diary import local_minute
+from frontdesk.domain.vocab import AppointmentStatus
+from frontdesk.services.diary_view import DiaryAppointment, DiaryData
+from frontdesk.ui.diary.layout import DiaryLayout
+
+OUT_OF_ROSTER = QColor("#e5e7eb")
+ROSTERED = QColor("#ffffff")
+BREAK = QColor("#f3f4f6")
+LEAVE = QColor("#fde2e2")
+GRID_SLOT = QColor("#eef0f3")
+GRID_HOUR = QColor("#cbd5e1")
+COLUMN_EDGE = QColor("#94a3b8")
+DAY_EDGE = QColor("#334155")
+
+STATUS_STYLE = {
+    # status: (badge text, badge colour)
+    AppointmentStatus.ARRIVED: ("Arrived", "#16a34a"),
+    AppointmentStatus.IN_SESSION: ("In session", "#2563eb"),
+    AppointmentStatus.COMPLETED: ("Done", "#64748b"),
+    AppointmentStatus.DID_NOT_ARRIVE: ("DNA", "#dc2626"),
+    AppointmentStatus.CANCELLED: ("Cancelled", "#9ca3af"),
+}
+
+
+def _font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    return font
+
+
+SMALL = _font(7.5)
+NAME = _font(8.5, bold=True)
+BADGE = _font(7, bold=True)
+
+
+class BackgroundItem(QGraphicsItem):
+    """Rostered hours white, out-of-roster grey, breaks and leave marked, the slot grid."""
+
+    def __init__(self, layout: DiaryLayout, data: DiaryData) -> None:
+        super().__init__()
+        self.layout = layout
+        self.setZValue(-10)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+        self.spans: list[tuple[int, list[tuple[float, float, str, str]]]] = []
+        tz = layout.tz
+        for i, col in enumerate(layout.columns):
+            avail = data.availability.get((col.practitioner_id, col.day))
+            marks: list[tuple[float, float, str, str]] = []
+            if avail is not None:
+                for kind, blocks in (("work", avail.work), ("break", avail.breaks),
+                                     ("leave", avail.leave)):  # fmt: skip
+                    for b in blocks:
+                        d0, m0 = local_minute(b.start, tz)
+                        d1, m1 = local_minute(b.end, tz)
+                        top = m0 if d0 == col.day else 0
+                        bottom = m1 if d1 == col.day else 1440
+                        if d0 > col.day or d1 < col.day:
+                            continue
+                        marks.append((layout.y_of(top), layout.y_of(bottom), kind, b.label))
+            self.spans.append((i, marks))
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.layout.width, self.layout.height)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        lay = self.layout
+        exposed = option.exposedRect  # type: ignore[attr-defined]
+        w = lay.column_width
+        painter.fillRect(exposed, OUT_OF_ROSTER)
+        for i, marks in self.spans:
+            x = lay.x_of(i)
+            if x > exposed.right() or x + w < exposed.left():
+                continue
+            for order in ("work", "break", "leave"):
+                for top, bottom, kind, label in marks:
+                    if kind != order:
+                        continue
+                    rect = QRectF(x, top, w, bottom - top)
+                    if kind == "work":
+                        painter.fillRect(rect, ROSTERED)
+                    elif kind == "break":
+                        painter.fillRect(rect, BREAK)
+                        painter.fillRect(
+                            rect, QBrush(QColor("#d1d5db"), Qt.BrushStyle.BDiagPattern)
+                        )
+                        self._label(painter, rect, label or "Break")
+                    else:
+                        painter.fillRect(rect, LEAVE)
+                        painter.fillRect(
+                            rect, QBrush(QColor("#f5a3a3"), Qt.BrushStyle.FDiagPattern)
+                        )
+                        self._label(painter, rect, label or "Leave")
+        # grid lines
+        step = lay.slot
+        first = lay.first_minute - lay.first_minute % step
+        left, right = max(0.0, exposed.left()), min(lay.width, exposed.right())
+        minute = first
+        while minute <= lay.last_minute:
+            y = lay.y_of(minute)
+            if exposed.top() - 1 <= y <= exposed.bottom() + 1:
+                painter.setPen(QPen(GRID_HOUR if minute % 60 == 0 else GRID_SLOT, 1))
+                painter.drawLine(QPointF(left, y), QPointF(right, y))
+            minute += step
+        for i, col in enumerate(lay.columns):
+            x = lay.x_of(i + 1)
+            if left - 1 <= x <= right + 1:
+                last_of_day = i + 1 == len(lay.columns) or lay.columns[i + 1].day != col.day
+                new_day = last_of_day and len({c.day for c in lay.columns}) > 1
+                painter.setPen(QPen(DAY_EDGE if new_day else COLUMN_EDGE, 2 if new_day else 1))
+                painter.drawLine(QPointF(x, exposed.top()), QPointF(x, exposed.bottom()))
+
+    @staticmethod
+    def _label(painter: QPainter, rect: QRectF, text: str) -> None:
+        if rect.height() < 12:
+            return
+        painter.setPen(QColor("#6b7280"))
+        painter.setFont(SMALL)
+        painter.drawText(
+            rect.adjusted(4, 1, -4, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text
+        )
+
+
+class AppointmentItem(QGraphicsItem):
+    """One appointment: coloured by type, with its status badge and flag icons."""
+
+    def __init__(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
+        super().__init__()
+        self.appt = appt
+        self.rect = rect
+        self.time_label = tz_label
+        self.setZValue(5 if appt.status != AppointmentStatus.CANCELLED else 1)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setPos(rect.topLeft())
+        self.setToolTip(tooltip(appt, tz_label))
+        base = QColor(appt.colour)
+        self.fill = base.lighter(165) if base.lightness() < 200 else base
+        self.edge = base.darker(135)
+
+    @property
+    def appointment_id(self) -> str:
+        return self.appt.id
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.rect.width(), self.rect.height())
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        a = self.appt
+        r = self.boundingRect().adjusted(2, 1, -3, -1)
+        cancelled = a.status == AppointmentStatus.CANCELLED
+        done = a.status in (AppointmentStatus.COMPLETED, AppointmentStatus.DID_NOT_ARRIVE)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if cancelled:
+            painter.setOpacity(0.45)
+        fill = QColor(self.fill)
+        if done:
+            fill = fill.lighter(112)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        pen = QPen(QColor("#0f172a") if selected else self.edge, 2 if selected else 1)
+        if cancelled:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        if a.clash_flagged:
+            pen = QPen(QColor("#dc2626"), 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(r, 4, 4)
+        painter.fillRect(QRectF(r.left(), r.top() + 1, 4, r.height() - 2), self.edge)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        text = r.adjusted(8, 1, -3, -1)
+        painter.setPen(QColor("#0f172a"))
+        name = a.patient_name or (
+            f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
+        )
+        badge = STATUS_STYLE.get(AppointmentStatus(a.status))
+        icons = flag_icons(a)
+        line_h = 12.5
+        lines = 3 if r.height() >= 3 * line_h + 1 else 2 if r.height() >= 2 * line_h else 1
+        left_middle = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        icon_row = QRectF(text.left(), text.top() + line_h * 2, text.width(), line_h)
+        if lines < 3:
+            icon_row = QRectF(text.left(), text.top(), text.width(), line_h)
+        used = self._icons(painter, icon_row, icons, badge) if icons or badge else 0.0
+        first = name if lines > 1 else f"{self.time_label}  {name}"
+        painter.setFont(NAME)
+        painter.setPen(QColor("#0f172a"))
+        room = text.width() - (used + 4 if lines < 3 else 0)
+        first = painter.fontMetrics().elidedText(first, Qt.TextElideMode.ElideRight, int(room))
+        painter.drawText(QRectF(text.left(), text.top(), room, line_h), left_middle, first)
+        if lines > 1:
+            painter.setFont(SMALL)
+            second = painter.fontMetrics().elidedText(
+                f"{self.time_label}  {a.type_name}", Qt.TextElideMode.ElideRight, int(text.width())
+            )
+            painter.drawText(QRectF(text.left(), text.top() + line_h, text.width(), line_h),
+                             left_middle, second)  # fmt: skip
+        painter.setOpacity(1.0)
+
+    def _icons(
+        self,
+        painter: QPainter,
+        row: QRectF,
+        icons: list[tuple[str, str]],
+        badge: tuple[str, str] | None,
+    ) -> float:
+        """Draw the status badge and icons right-aligned in ``row``; returns the width used."""
+        x = row.right()
+        painter.setFont(BADGE)
+        metrics = painter.fontMetrics()
+        if badge is not None:
+            label, colour = badge
+            w = metrics.horizontalAdvance(label) + 8
+            box = QRectF(x - w, row.top() + 1, w, row.height() - 2)
+            painter.fillRect(box, QColor(colour))
+            painter.setPen(QColor("white"))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
+            x -= w + 3
+        for glyph, colour in reversed(icons):
+            w = metrics.horizontalAdvance(glyph) + 4
+            painter.setPen(QColor(colour))
+            painter.drawText(
+                QRectF(x - w, row.top(), w, row.height()), Qt.AlignmentFlag.AlignCenter, glyph
+            )
+            x -= w
+        return row.right() - x
+
+
+def flag_icons(a: DiaryAppointment) -> list[tuple[str, str]]:
+    icons: list[tuple[str, str]] = []
+    if a.alert:
+        icons.append(("⚠", "#dc2626"))
+    if a.new_patient:
+        icons.append(("★", "#d97706"))
+    if a.series_id:
+        icons.append(("↻", "#334155"))
+    if a.unpaid:
+        icons.append(("$", "#dc2626"))
+    elif a.invoiced:
+        icons.append(("$", "#15803d"))
+    if a.reminder_sent:
+        icons.append(("✉", "#475569"))
+    if a.pinned:
+        icons.append(("⚑", "#7c3aed"))
+    return icons
+
+
+def tooltip(a: DiaryAppointment, when: str) -> str:
+    lines = [f"<b>{a.patient_name or a.type_name}</b> — {when}", a.type_name]
+    if a.patient_phone:
+        lines.append(f"Phone: {a.patient_phone}")
+    if a.alert:
+        lines.append(f"<span style='color:#b91c1c'>⚠ {a.alert}</span>")
+    if a.is_group:
+        lines.append(f"{a.attendees} of {a.capacity} places taken")
+    if a.notes:
+        lines.append(f"Notes: {a.notes}")
+    status = AppointmentStatus(a.status).label
+    if a.cancellation_reason:
+        status += f" ({a.cancellation_reason.replace('_', ' ')})"
+    flags = [t for t, on in (("new patient", a.new_patient), ("unpaid", a.unpaid),
+                             ("invoiced", a.invoiced and not a.unpaid),
+                             ("reminder sent", a.reminder_sent), ("on the pinboard", a.pinned),
+                             ("part of a series", bool(a.series_id)),
+                             ("clash from another desk", a.clash_flagged)) if on]  # fmt: skip
+    lines.append(status + (" · " + ", ".join(flags) if flags else ""))
+    return "<br>".join(lines)
+
+
+class GhostItem(QGraphicsItem):
+    """The preview of a drag: where it would land and what it would run into."""
+
+    COLOURS: ClassVar[dict[str, str]] = {"ok": "#16a34a", "warn": "#d97706", "block": "#dc2626"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rect = QRectF()
+        self.verdict = "ok"
+        self.text = ""
+        self.setZValue(50)
+
+    def show_at(self, rect: QRectF, verdict: str, text: str) -> None:
+        if rect != self.rect:
+            self.prepareGeometryChange()
+            self.rect = QRectF(rect)
+        self.verdict, self.text = verdict, text
+        self.setVisible(True)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-2, -2, 2, 2)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        colour = QColor(self.COLOURS[self.verdict])
+        fill = QColor(colour)
+        fill.setAlpha(60)
+        painter.setBrush(fill)
+        painter.setPen(QPen(colour, 2, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(self.rect.adjusted(2, 0, -3, 0), 4, 4)
+        painter.setPen(colour.darker(140))
+        painter.setFont(NAME)
+        painter.drawText(
+            self.rect.adjusted(8, 2, -4, -2),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+            self.text,
+        )
+
+
+class NowLine(QGraphicsItem):
+    def __init__(self, layout: DiaryLayout, columns: list[int], y: float) -> None:
+        super().__init__()
+        self.layout, self.columns, self.line_y = layout, columns, y
+        self.setZValue(40)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, self.line_y - 4, self.layout.width, 8)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setPen(QPen(QColor("#ef4444"), 2))
+        w = self.layout.column_width
+        for i in self.columns:
+            x = self.layout.x_of(i)
+            painter.drawLine(QPointF(x, self.line_y), QPointF(x + w, self.line_y))
+        painter.setBrush(QColor("#ef4444"))
+        painter.setPen(Qt.PenStyle.NoPen)
+        for i in self.columns:
+            painter.drawEllipse(QPointF(self.layout.x_of(i) + 3, self.line_y), 3.5, 3.5)
+
+
+class CursorItem(QGraphicsItem):
+    """The keyboard's slot cursor (arrow keys move it; Enter books there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rect = QRectF()
+        self.setZValue(30)
+
+    def place(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self.rect = QRectF(rect)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-2, -2, 2, 2)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setPen(QPen(QColor("#2563eb"), 2))
+        painter.setBrush(QColor(37, 99, 235, 30))
+        painter.drawRect(self.rect.adjusted(1, 1, -1, -1))
+
+
+def time_range_label(start: datetime, end: datetime, tz) -> str:  # type: ignore[no-untyped-def]
+    s, e = start.astimezone(tz), end.astimezone(tz)
+    return f"{s:%H:%M}–{e:%H:%M}"

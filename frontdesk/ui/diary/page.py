@@ -1,0 +1,412 @@
+"""The Diary area: toolbar (dates, day/week, slot, practitioners), the view, a message banner,
+and the waitlist / pinboard panels. Reloads from change notices, never from other widgets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDate, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.services.changes import ChangeNotice
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.diary_view import DiaryData, catalogue, load_view
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.diary.controller import DiaryController
+from frontdesk.ui.diary.layout import Column, DiaryLayout
+from frontdesk.ui.diary.scene import DiaryScene
+from frontdesk.ui.diary.view import DiaryView
+
+WATCHED = frozenset({
+    "appointments", "appointment_attendees", "leave", "roster_entries", "practitioners",
+    "appointment_types", "rooms", "patients", "patient_alerts", "invoices", "invoice_lines",
+    "payment_allocations", "waitlist_entries", "clinic_settings",
+})  # fmt: skip
+CATALOGUE = frozenset({"practitioners", "appointment_types", "rooms", "clinic_settings"})
+BANNER = {"error": "#fee2e2;color:#991b1b", "info": "#e0f2fe;color:#075985",
+          "ok": "#dcfce7;color:#166534"}  # fmt: skip
+
+
+class DiaryPage(QWidget):
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, prefs: QSettings,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.ctx, self.bus, self.prefs = ctx, bus, prefs
+        self.tz = ctx.tz
+        self.practitioners, self.types, self.rooms = catalogue(ctx)
+        self.mode = str(prefs.value("diary/mode", "day"))
+        self.slot = int(prefs.value("diary/slot", 15))  # type: ignore[call-overload]
+        self.day = self.today()
+        self.data: DiaryData | None = None
+        self.layout_: DiaryLayout | None = None
+        self.scene = DiaryScene(self)
+        self.scene.show_cancelled = prefs.value("diary/show_cancelled", "false") == "true"
+        self.view = DiaryView(self.scene, ctx.clock.now, self)
+        self.controller = DiaryController(ctx, self)
+        self.view.controller = self.controller
+        self.controller.tell = self.tell
+        self.controller.open_booking = self._book_at_column
+        self._dirty = False
+        self._build()
+        from frontdesk.ui.diary.menus import DiaryMenus
+
+        self.menus = DiaryMenus(self)
+        self.view.context_requested.connect(self.menus.show_context_menu)
+        self.view.activated.connect(self.menus.activate)
+        self.view.dropped.connect(self._dropped)
+        bus.changed.connect(self._on_changed)
+        self._minute_timer = QTimer(self)
+        self._minute_timer.timeout.connect(self._tick)
+        self._minute_timer.start(60_000)
+        self.reload()
+        self._scroll_to_now()
+
+    # -- building -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(10, 8, 10, 6)
+        col.setSpacing(6)
+        bar = QHBoxLayout()
+        self.today_button = QPushButton("Today")
+        self.today_button.setToolTip("Go to today (Ctrl+T)")
+        self.prev_button = QPushButton("◀")
+        self.next_button = QPushButton("▶")
+        self.prev_button.setToolTip("Previous day or week (Ctrl+PgUp)")
+        self.next_button.setToolTip("Next day or week (Ctrl+PgDown)")
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.title.setMinimumWidth(230)
+        self.date_edit = QDateEdit()
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("dd/MM/yyyy")
+        self.date_edit.setToolTip("Go to a date (Ctrl+G)")
+        self.mode_box = QComboBox()
+        self.mode_box.addItem("Day", "day")
+        self.mode_box.addItem("Week", "week")
+        self.mode_box.setCurrentIndex(0 if self.mode == "day" else 1)
+        self.slot_box = QComboBox()
+        for s in (5, 10, 15, 30):
+            self.slot_box.addItem(f"{s} min", s)
+        self.slot_box.setCurrentIndex(self.slot_box.findData(self.slot))
+        self.slot_box.setToolTip("Slot size")
+        self.who = QToolButton()
+        self.who.setText("Practitioners ▾")
+        self.who.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.who_menu = QMenu(self.who)
+        self.who.setMenu(self.who_menu)
+        self.cancelled_box = QCheckBox("Show cancelled")
+        self.cancelled_box.setChecked(self.scene.show_cancelled)
+        self.find_button = QPushButton("Find next available…")
+        self.find_button.setToolTip("Find the next free slot (Ctrl+F)")
+        self.print_button = QPushButton("Print day sheet…")
+        for w in (self.today_button, self.prev_button, self.next_button, self.title,
+                  self.date_edit, self.mode_box, self.slot_box, self.who):  # fmt: skip
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.cancelled_box)
+        bar.addWidget(self.find_button)
+        bar.addWidget(self.print_button)
+        col.addLayout(bar)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        col.addWidget(self.banner)
+        self._banner_timer = QTimer(self)
+        self._banner_timer.setSingleShot(True)
+        self._banner_timer.timeout.connect(lambda: self.banner.setVisible(False))
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.view)
+        self.side = QTabWidget()
+        from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
+
+        self.waitlist_panel = WaitlistPanel(self)
+        self.pinboard_panel = PinboardPanel(self)
+        self.side.addTab(self.waitlist_panel, "Waitlist")
+        self.side.addTab(self.pinboard_panel, "Pinboard")
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setSizes([1100, 220])
+        col.addWidget(self.splitter, 1)
+
+        self.today_button.clicked.connect(self.go_today)
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.date_edit.dateChanged.connect(self._date_edited)
+        self.mode_box.currentIndexChanged.connect(self._mode_changed)
+        self.slot_box.currentIndexChanged.connect(self._slot_changed)
+        self.cancelled_box.toggled.connect(self._cancelled_toggled)
+        self.find_button.clicked.connect(self._find)
+        self.print_button.clicked.connect(self._print)
+        self.who_menu.aboutToShow.connect(self._fill_who_menu)
+        for keys, fn in (("Ctrl+T", self.go_today), ("Ctrl+PgUp", lambda: self.step(-1)),
+                         ("Ctrl+PgDown", lambda: self.step(1)),
+                         ("Ctrl+G", self.date_edit.setFocus),
+                         ("Ctrl+F", self._find),
+                         ("Ctrl+P", self._print)):  # fmt: skip
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(fn)
+            self.addAction(action)
+        undo = self.controller.undo_stack.createUndoAction(self, "Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.controller.undo_stack.createRedoAction(self, "Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (undo, redo):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        self.undo_action, self.redo_action = undo, redo
+
+    def _find(self) -> None:
+        self.menus.find_next_available()
+
+    def _print(self) -> None:
+        self.menus.print_day_sheet()
+
+    # -- what is shown --------------------------------------------------------------------------
+    def today(self) -> date:
+        return self.ctx.clock.now().astimezone(self.tz).date()
+
+    def _key(self) -> str:
+        return f"diary/{self.mode}_practitioners"
+
+    def shown_ids(self) -> list[str]:
+        stored = self.prefs.value(self._key())
+        known = [p.id for p in self.practitioners]
+        if isinstance(stored, str):
+            stored = [stored]
+        if isinstance(stored, list) and stored:
+            ids = [i for i in known if i in set(stored)]
+            if ids:
+                return ids
+        return known if self.mode == "day" else known[:1]
+
+    def set_shown(self, ids: list[str]) -> None:
+        self.prefs.setValue(self._key(), ids)
+        self.reload()
+
+    def _fill_who_menu(self) -> None:
+        self.who_menu.clear()
+        shown = set(self.shown_ids())
+        all_action = self.who_menu.addAction("Show all")
+        all_action.triggered.connect(lambda: self.set_shown([p.id for p in self.practitioners]))
+        self.who_menu.addSeparator()
+        for p in self.practitioners:
+            action = self.who_menu.addAction(f"{p.name} — {p.profession}")
+            action.setCheckable(True)
+            action.setChecked(p.id in shown)
+            action.toggled.connect(lambda on, pid=p.id: self._toggle_who(pid, on))
+
+    def _toggle_who(self, pid: str, on: bool) -> None:
+        ids = set(self.shown_ids())
+        (ids.add if on else ids.discard)(pid)
+        if ids:
+            self.set_shown([p.id for p in self.practitioners if p.id in ids])
+
+    def days(self) -> list[date]:
+        if self.mode == "day":
+            return [self.day]
+        monday = self.day - timedelta(days=self.day.weekday())
+        return [monday + timedelta(days=i) for i in range(7)]
+
+    # -- loading --------------------------------------------------------------------------------
+    def reload(self) -> None:
+        days = self.days()
+        ids = self.shown_ids()
+        self.data = load_view(self.ctx, days, ids, practitioners=self.practitioners, tz=self.tz)
+        if self.mode == "week":
+            days = self._working_days(days)
+        self.layout_ = self._layout(days)
+        self.layout_.fit(self.view.viewport().width())
+        self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+        self.view.refresh_frame()
+        self.view.cursor_slot = None
+        self.scene.cursor.setVisible(False)
+        self._update_title()
+        self.waitlist_panel.reload()
+        self.pinboard_panel.reload()
+
+    def _working_days(self, days: list[date]) -> list[date]:
+        assert self.data is not None
+        keep = []
+        for day in days:
+            rostered = any(a.work for (pid, d), a in self.data.availability.items() if d == day)
+            booked = any(
+                a.starts_at.astimezone(self.tz).date() == day for a in self.data.appointments
+            )
+            if rostered or booked or day.weekday() < 5:
+                keep.append(day)
+        return keep
+
+    def _layout(self, days: list[date]) -> DiaryLayout:
+        assert self.data is not None
+        columns = []
+        if self.mode == "day":
+            for p in self.data.practitioners:
+                columns.append(Column(p.id, days[0], p.name, p.profession, p.colour))
+        else:
+            for day in days:
+                for p in self.data.practitioners:
+                    columns.append(Column(p.id, day, f"{day:%a %d %b}", p.name, p.colour))
+        starts = [r.start_minute for rules in self.data.rules.values() for r in rules]
+        ends = [r.end_minute for rules in self.data.rules.values() for r in rules]
+        for a in self.data.appointments:
+            local_s, local_e = a.starts_at.astimezone(self.tz), a.ends_at.astimezone(self.tz)
+            starts.append(local_s.hour * 60 + local_s.minute)
+            ends.append(
+                local_e.hour * 60 + local_e.minute if local_e.date() == local_s.date() else 1440
+            )
+        first = min([*starts, 8 * 60]) - 30
+        last = max([*ends, 18 * 60]) + 30
+        first, last = max(0, first - first % 60), min(1440, last + (-last) % 60)
+        return DiaryLayout(columns, self.tz, self.slot, first, last)
+
+    def _update_title(self) -> None:
+        days = self.days()
+        if self.mode == "day":
+            text = f"{self.day:%a %d %b %Y}"
+        else:
+            text = f"{days[0]:%d %b} – {days[-1]:%d %b %Y}"
+        if self.day == self.today():
+            text += " · today"
+        self.title.setText(text)
+        self.date_edit.blockSignals(True)
+        self.date_edit.setDate(QDate(self.day.year, self.day.month, self.day.day))
+        self.date_edit.blockSignals(False)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.layout_ is not None and self.data is not None:
+            old = self.layout_.column_width
+            self.layout_.fit(self.view.viewport().width())
+            if abs(old - self.layout_.column_width) > 1:
+                self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+                self.view.refresh_frame()
+
+    # -- navigation -----------------------------------------------------------------------------
+    def go_to(self, day: date) -> None:
+        self.day = day
+        self.reload()
+
+    def go_today(self) -> None:
+        self.go_to(self.today())
+        self._scroll_to_now()
+
+    def step(self, direction: int) -> None:
+        self.go_to(self.day + timedelta(days=direction * (1 if self.mode == "day" else 7)))
+
+    def _date_edited(self, qdate: QDate) -> None:
+        self.go_to(date(qdate.year(), qdate.month(), qdate.day()))
+
+    def _mode_changed(self) -> None:
+        self.mode = self.mode_box.currentData()
+        self.prefs.setValue("diary/mode", self.mode)
+        self.reload()
+
+    def _slot_changed(self) -> None:
+        self.slot = self.slot_box.currentData()
+        self.prefs.setValue("diary/slot", self.slot)
+        self.reload()
+
+    def _cancelled_toggled(self, on: bool) -> None:
+        self.scene.show_cancelled = on
+        self.prefs.setValue("diary/show_cancelled", "true" if on else "false")
+        self.reload()
+
+    def _scroll_to_now(self) -> None:
+        lay = self.layout_
+        if lay is None:
+            return
+        now = self.ctx.clock.now().astimezone(self.tz)
+        minute = now.hour * 60 + now.minute - 60
+        self.view.verticalScrollBar().setValue(int(max(0, lay.y_of(max(lay.first_minute, minute)))))
+
+    def show_appointment(self, appointment_id: str) -> None:
+        from frontdesk.models import Appointment
+
+        with self.ctx.read() as session:
+            appt = session.get(Appointment, appointment_id)
+            if appt is None:
+                self.tell("That appointment no longer exists.", "error")
+                return
+            starts, pid = appt.starts_at, appt.practitioner_id
+        day = starts.astimezone(self.tz).date()
+        if pid not in self.shown_ids():
+            self.prefs.setValue(self._key(), [*self.shown_ids(), pid])
+        self.go_to(day)
+        item = self.scene.items_by_id.get(appointment_id)
+        if item is not None:
+            self.scene.clearSelection()
+            item.setSelected(True)
+            self.view.centerOn(item)
+        self.view.setFocus()
+
+    def handle_navigation(self, payload: object) -> None:
+        if not isinstance(payload, dict):
+            return
+        if "show_appointment" in payload:
+            self.show_appointment(str(payload["show_appointment"]))
+        elif "book_for_patient" in payload:
+            self.menus.book_for_patient(str(payload["book_for_patient"]))
+
+    # -- refresh --------------------------------------------------------------------------------
+    def _on_changed(self, notice: object) -> None:
+        if not isinstance(notice, ChangeNotice) or not (notice.kinds & WATCHED):
+            return
+        if notice.kinds & CATALOGUE:
+            self.tz = self.ctx.tz
+            self.practitioners, self.types, self.rooms = catalogue(self.ctx)
+        if self.isVisible():
+            self.reload()
+        else:
+            self._dirty = True
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._dirty = False
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.isVisible() and self.view.interaction is None and self.data and self.layout_:
+            self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+            self.view.refresh_frame()
+
+    def tell(self, text: str, level: str = "info") -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(
+            f"background:{BANNER.get(level, BANNER['info'])};padding:6px 10px;border-radius:6px;"
+            "font-weight:bold;"
+        )
+        self.banner.setVisible(True)
+        self._banner_timer.start(9000 if level == "error" else 5000)
+
+    def _dropped(self, kind: str, ident: str, column: int, minute: int) -> None:
+        from frontdesk.ui.diary.panels import WAITLIST_MIME
+
+        if kind == WAITLIST_MIME:
+            self.waitlist_panel.book_entry(ident, column, minute)
+        else:
+            self.pinboard_panel.place(ident, column, minute)
+
+    # -- booking from the grid ------------------------------------------------------------------
+    def _book_at_column(self, column: int, start_minute: int, end_minute: int) -> None:
+        self.menus.book_at(column, start_minute, end_minute - start_minute)
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
