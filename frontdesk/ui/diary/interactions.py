@@ -69,10 +69,9 @@ class Interaction:
             self.verdict = "ok"
         when = f"{_hhmm(t.start_minute)}–{_hhmm(t.end_minute)}"
         self.message = check.summary()
-        text = f"{when}  {self.message}" if self.message else when
         rect = QRectF(lay.x_of(t.column), lay.y_of(t.start_minute), lay.column_width,
                       lay.y_of(t.end_minute) - lay.y_of(t.start_minute))  # fmt: skip
-        scene.ghost.show_at(rect, self.verdict, text)
+        scene.ghost.show_at(rect, self.verdict, when, self.message, scene.sceneRect())
 
     def finish(self) -> None:
         self.view.diary_scene.ghost.setVisible(False)
@@ -126,6 +125,15 @@ class _ItemInteraction(Interaction):
         _d, self.start_minute = local_minute(item.appt.starts_at, tz)
         self.length = int((item.appt.ends_at - item.appt.starts_at).total_seconds() // 60)
         self.offset = self.layout.minute_at(press.y()) - self.start_minute
+        item.setOpacity(0.35)
+
+    def finish(self) -> None:
+        self.item.setOpacity(1.0)
+        super().finish()
+
+    def cancel(self) -> None:
+        self.item.setOpacity(1.0)
+        super().cancel()
 
     def commit(self, target: Target) -> None:
         lay = self.layout

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
@@ -284,43 +284,77 @@ def tooltip(a: DiaryAppointment, when: str) -> str:
 
 
 class GhostItem(QGraphicsItem):
-    """The preview of a drag: where it would land and what it would run into."""
+    """The preview of a drag: where it would land, and a callout saying what it runs into."""
 
     COLOURS: ClassVar[dict[str, str]] = {"ok": "#16a34a", "warn": "#d97706", "block": "#dc2626"}
+    MARKS: ClassVar[dict[str, str]] = {"ok": "✓", "warn": "⚠", "block": "✕"}
+    CALLOUT_WIDTH = 250.0
 
     def __init__(self) -> None:
         super().__init__()
         self.rect = QRectF()
+        self.callout = QRectF()
         self.verdict = "ok"
-        self.text = ""
+        self.when = ""
+        self.message = ""
         self.setZValue(50)
 
-    def show_at(self, rect: QRectF, verdict: str, text: str) -> None:
-        if rect != self.rect:
-            self.prepareGeometryChange()
-            self.rect = QRectF(rect)
-        self.verdict, self.text = verdict, text
+    @property
+    def text(self) -> str:
+        return f"{self.when}  {self.message}".strip()
+
+    def show_at(self, rect: QRectF, verdict: str, when: str, message: str, limit: QRectF) -> None:
+        callout = QRectF()
+        if message:
+            width = max(self.CALLOUT_WIDTH, rect.width())
+            metrics = QFontMetricsF(SMALL)
+            box = metrics.boundingRect(
+                QRectF(0, 0, width - 16, 400), int(Qt.TextFlag.TextWordWrap), message
+            )
+            height = box.height() + 12
+            x = min(rect.left(), limit.right() - width)
+            y = rect.bottom() + 4
+            if y + height > limit.bottom():
+                y = rect.top() - height - 4
+            callout = QRectF(max(limit.left(), x), y, width, height)
+        self.prepareGeometryChange()
+        self.rect, self.callout = QRectF(rect), callout
+        self.verdict, self.when, self.message = verdict, when, message
         self.setVisible(True)
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return self.rect.adjusted(-2, -2, 2, 2)
+        return self.rect.united(self.callout).adjusted(-3, -3, 3, 3)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         colour = QColor(self.COLOURS[self.verdict])
         fill = QColor(colour)
-        fill.setAlpha(60)
+        fill.setAlpha(150)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(fill)
-        painter.setPen(QPen(colour, 2, Qt.PenStyle.DashLine))
+        painter.setPen(QPen(colour, 2.5))
         painter.drawRoundedRect(self.rect.adjusted(2, 0, -3, 0), 4, 4)
-        painter.setPen(colour.darker(140))
+        painter.setPen(colour.darker(170))
         painter.setFont(NAME)
         painter.drawText(
             self.rect.adjusted(8, 2, -4, -2),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            f"{self.MARKS[self.verdict]} {self.when}",
+        )
+        if self.callout.isNull():
+            return
+        backgrounds = {"warn": "#fffbeb", "block": "#fef2f2", "ok": "#ffffff"}
+        painter.setBrush(QColor(backgrounds[self.verdict]))
+        painter.setPen(QPen(colour, 1.5))
+        painter.drawRoundedRect(self.callout, 5, 5)
+        painter.setPen(QColor("#0f172a"))
+        painter.setFont(SMALL)
+        painter.drawText(
+            self.callout.adjusted(8, 6, -8, -6),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-            self.text,
+            self.message,
         )
 
 

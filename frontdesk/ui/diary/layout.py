@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from frontdesk.domain.diary import MINUTES_PER_DAY, local_instant, local_minute
 
 PX_PER_MINUTE = {5: 3.2, 10: 2.0, 15: 1.6, 30: 1.0}
-MIN_COLUMN = 130.0
+MIN_COLUMN = 112.0
 HEADER_HEIGHT = 44
 GUTTER_WIDTH = 58
 

@@ -9,13 +9,13 @@ from typing import Any
 from PySide6.QtCore import QDate, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -69,6 +69,7 @@ class DiaryPage(QWidget):
         self.view.context_requested.connect(self.menus.show_context_menu)
         self.view.activated.connect(self.menus.activate)
         self.view.dropped.connect(self._dropped)
+        self.view.resized.connect(self._view_resized)
         bus.changed.connect(self._on_changed)
         self._minute_timer = QTimer(self)
         self._minute_timer.timeout.connect(self._tick)
@@ -90,7 +91,7 @@ class DiaryPage(QWidget):
         self.next_button.setToolTip("Next day or week (Ctrl+PgDown)")
         self.title = QLabel()
         self.title.setObjectName("pageTitle")
-        self.title.setMinimumWidth(230)
+        self.title.setMinimumWidth(250)
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("dd/MM/yyyy")
@@ -105,22 +106,29 @@ class DiaryPage(QWidget):
         self.slot_box.setCurrentIndex(self.slot_box.findData(self.slot))
         self.slot_box.setToolTip("Slot size")
         self.who = QToolButton()
-        self.who.setText("Practitioners ▾")
+        self.who.setText("Show ▾")
+        self.who.setToolTip("Which practitioners this desk shows; cancelled appointments")
         self.who.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.who_menu = QMenu(self.who)
         self.who.setMenu(self.who_menu)
-        self.cancelled_box = QCheckBox("Show cancelled")
-        self.cancelled_box.setChecked(self.scene.show_cancelled)
-        self.find_button = QPushButton("Find next available…")
+        self.cancelled_action = QAction("Show cancelled appointments (faded)", self)
+        self.cancelled_action.setCheckable(True)
+        self.cancelled_action.setChecked(self.scene.show_cancelled)
+        self.find_button = QPushButton("Next free slot…")
         self.find_button.setToolTip("Find the next free slot (Ctrl+F)")
-        self.print_button = QPushButton("Print day sheet…")
+        self.print_button = QPushButton("Print…")
+        self.print_button.setToolTip("Print the day sheet, or save it as PDF (Ctrl+P)")
+        self.panels_button = QPushButton("Waitlist ▸")
+        self.title.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
+        self.panels_button.setCheckable(True)
+        self.panels_button.setToolTip("Show the waitlist and the pinboard")
         for w in (self.today_button, self.prev_button, self.next_button, self.title,
                   self.date_edit, self.mode_box, self.slot_box, self.who):  # fmt: skip
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.cancelled_box)
         bar.addWidget(self.find_button)
         bar.addWidget(self.print_button)
+        bar.addWidget(self.panels_button)
         col.addLayout(bar)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
@@ -140,7 +148,11 @@ class DiaryPage(QWidget):
         self.side.addTab(self.pinboard_panel, "Pinboard")
         self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 1)
-        self.splitter.setSizes([1100, 220])
+        self.splitter.setSizes([1100, 230])
+        shown = self.prefs.value("diary/panels", "false") == "true"
+        self.side.setVisible(shown)
+        self.panels_button.setChecked(shown)
+        self.panels_button.toggled.connect(self._toggle_panels)
         col.addWidget(self.splitter, 1)
 
         self.today_button.clicked.connect(self.go_today)
@@ -149,7 +161,7 @@ class DiaryPage(QWidget):
         self.date_edit.dateChanged.connect(self._date_edited)
         self.mode_box.currentIndexChanged.connect(self._mode_changed)
         self.slot_box.currentIndexChanged.connect(self._slot_changed)
-        self.cancelled_box.toggled.connect(self._cancelled_toggled)
+        self.cancelled_action.toggled.connect(self._cancelled_toggled)
         self.find_button.clicked.connect(self._find)
         self.print_button.clicked.connect(self._print)
         self.who_menu.aboutToShow.connect(self._fill_who_menu)
@@ -171,6 +183,11 @@ class DiaryPage(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
         self.undo_action, self.redo_action = undo, redo
+
+    def _toggle_panels(self, on: bool) -> None:
+        self.side.setVisible(on)
+        self.panels_button.setText(self.panels_button.text()[:-1] + ("◂" if on else "▸"))
+        self.prefs.setValue("diary/panels", "true" if on else "false")
 
     def _find(self) -> None:
         self.menus.find_next_available()
@@ -211,6 +228,8 @@ class DiaryPage(QWidget):
             action.setCheckable(True)
             action.setChecked(p.id in shown)
             action.toggled.connect(lambda on, pid=p.id: self._toggle_who(pid, on))
+        self.who_menu.addSeparator()
+        self.who_menu.addAction(self.cancelled_action)
 
     def _toggle_who(self, pid: str, on: bool) -> None:
         ids = set(self.shown_ids())
@@ -240,6 +259,9 @@ class DiaryPage(QWidget):
         self._update_title()
         self.waitlist_panel.reload()
         self.pinboard_panel.reload()
+        waiting, pinned = self.waitlist_panel.list.count(), self.pinboard_panel.list.count()
+        arrow = "◂" if self.side.isVisible() else "▸"
+        self.panels_button.setText(f"Waitlist {waiting} · Pins {pinned} {arrow}")
 
     def _working_days(self, days: list[date]) -> list[date]:
         assert self.data is not None
@@ -256,13 +278,18 @@ class DiaryPage(QWidget):
     def _layout(self, days: list[date]) -> DiaryLayout:
         assert self.data is not None
         columns = []
-        if self.mode == "day":
+        for day in days:
             for p in self.data.practitioners:
-                columns.append(Column(p.id, days[0], p.name, p.profession, p.colour))
-        else:
-            for day in days:
-                for p in self.data.practitioners:
-                    columns.append(Column(p.id, day, f"{day:%a %d %b}", p.name, p.colour))
+                avail = self.data.availability.get((p.id, day))
+                note = ""
+                if avail is not None and avail.leave:
+                    note = f" · {avail.leave[0].label or 'Leave'}"
+                elif avail is not None and not avail.work:
+                    note = " · not rostered"
+                if self.mode == "day":
+                    columns.append(Column(p.id, day, p.name, p.profession + note, p.colour))
+                else:
+                    columns.append(Column(p.id, day, f"{day:%a %d %b}", p.name + note, p.colour))
         starts = [r.start_minute for rules in self.data.rules.values() for r in rules]
         ends = [r.end_minute for rules in self.data.rules.values() for r in rules]
         for a in self.data.appointments:
@@ -282,15 +309,15 @@ class DiaryPage(QWidget):
             text = f"{self.day:%a %d %b %Y}"
         else:
             text = f"{days[0]:%d %b} – {days[-1]:%d %b %Y}"
-        if self.day == self.today():
-            text += " · today"
         self.title.setText(text)
+        is_today = self.today() in days
+        self.title.setStyleSheet("color: #1d4ed8;" if is_today else "")
+        self.title.setToolTip("Today" if is_today else "")
         self.date_edit.blockSignals(True)
         self.date_edit.setDate(QDate(self.day.year, self.day.month, self.day.day))
         self.date_edit.blockSignals(False)
 
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
+    def _view_resized(self) -> None:
         if self.layout_ is not None and self.data is not None:
             old = self.layout_.column_width
             self.layout_.fit(self.view.viewport().width())

@@ -30,6 +30,7 @@ class DiaryView(QGraphicsView):
     context_requested = Signal(object, object, object)  # item or None, (column, minute), global pos
     activated = Signal(object, object)  # item or None, (column, minute)
     dropped = Signal(str, str, int, int)  # mime type, id, column, minute
+    resized = Signal()
 
     def __init__(self, scene: DiaryScene, now, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(scene, parent)
@@ -58,6 +59,7 @@ class DiaryView(QGraphicsView):
         self.gutter.setGeometry(vp.left() - GUTTER_WIDTH, vp.top(), GUTTER_WIDTH, vp.height())
         self.corner.setGeometry(vp.left() - GUTTER_WIDTH, vp.top() - HEADER_HEIGHT, GUTTER_WIDTH,
                                 HEADER_HEIGHT)  # fmt: skip
+        self.resized.emit()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
@@ -286,29 +288,40 @@ class _Header(QWidget):
         small = QFont()
         small.setPointSizeF(7.5)
         w = lay.column_width
-        for i, col in enumerate(lay.columns):
+        cols = lay.columns
+        for i, col in enumerate(cols):
             x = lay.x_of(i) - dx
-            if x + w < 0 or x > self.width():
-                continue
             if col.day == today:
                 painter.fillRect(QRectF(x, 0, w, HEADER_HEIGHT), QColor("#dbeafe"))
             painter.fillRect(QRectF(x + 1, HEADER_HEIGHT - 4, w - 2, 4), QColor(col.colour))
-            painter.setPen(QColor("#0f172a"))
-            painter.setFont(bold)
-            painter.drawText(
-                QRectF(x + 6, 3, w - 10, 18),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                col.title,
-            )
             painter.setPen(QColor("#64748b"))
             painter.setFont(small)
+            sub = painter.fontMetrics().elidedText(
+                col.subtitle, Qt.TextElideMode.ElideRight, int(w - 10)
+            )
             painter.drawText(
                 QRectF(x + 6, 20, w - 10, 16),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                col.subtitle,
+                sub,
             )
-            painter.setPen(QPen(QColor("#cbd5e1")))
-            painter.drawLine(int(x + w), 0, int(x + w), HEADER_HEIGHT)
+            last_in_group = i + 1 == len(cols) or cols[i + 1].title != col.title
+            painter.setPen(QPen(QColor("#334155" if last_in_group else "#cbd5e1")))
+            painter.drawLine(int(x + w), 0 if last_in_group else 20, int(x + w), HEADER_HEIGHT)
+            if i > 0 and cols[i - 1].title == col.title:
+                continue
+            span = 1
+            while i + span < len(cols) and cols[i + span].title == col.title:
+                span += 1
+            painter.setPen(QColor("#0f172a"))
+            painter.setFont(bold)
+            title = painter.fontMetrics().elidedText(
+                col.title, Qt.TextElideMode.ElideRight, int(w * span - 10)
+            )
+            painter.drawText(
+                QRectF(x + 6, 3, w * span - 10, 18),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                title,
+            )
         painter.setPen(QPen(QColor("#94a3b8")))
         painter.drawLine(0, HEADER_HEIGHT - 1, self.width(), HEADER_HEIGHT - 1)
 
