@@ -159,28 +159,15 @@ def _rooms(session: Session) -> list[RoomInfo]:
 
 
 def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str, list[RosterRule]]:
-    rows = session.scalars(
-        select(RosterEntry).where(
-            RosterEntry.practitioner_id.in_(practitioner_ids), RosterEntry.deleted_at.is_(None)
-        )
-    ).all()
+    R = RosterEntry
+    rows = session.execute(
+        select(R.practitioner_id, R.weekday, R.start_minute, R.end_minute, R.kind, R.every_weeks,
+               R.week_offset, R.effective_from, R.effective_until, R.room_id, R.label)
+        .where(R.practitioner_id.in_(practitioner_ids), R.deleted_at.is_(None))
+    ).all()  # fmt: skip
     out: dict[str, list[RosterRule]] = {pid: [] for pid in practitioner_ids}
-    for r in rows:
-        out[r.practitioner_id].append(
-            RosterRule(
-                r.practitioner_id,
-                r.weekday,
-                r.start_minute,
-                r.end_minute,
-                r.kind,
-                r.every_weeks,
-                r.week_offset,
-                r.effective_from,
-                r.effective_until,
-                r.room_id,
-                r.label,
-            )
-        )
+    for row in rows:
+        out[row[0]].append(RosterRule(*row))
     return out
 
 
@@ -308,6 +295,7 @@ def load_view(
     *,
     practitioners: list[PractitionerInfo] | None = None,
     tz: ZoneInfo | None = None,
+    rules: dict[str, list[RosterRule]] | None = None,
 ) -> DiaryData:
     """Everything a day or week view draws, read in one transaction without N+1 queries."""
     require(ctx.actor, Action.VIEW_DIARY)
@@ -321,7 +309,8 @@ def load_view(
         wanted = set(practitioner_ids)
         shown = [p for p in practitioners if p.id in wanted]
         ids = [p.id for p in shown]
-        rules = roster_rules(session, ids)
+        if rules is None or any(pid not in rules for pid in ids):
+            rules = roster_rules(session, ids)
         leave = leave_blocks(session, ids, start, end)
         appointments = appointments_between(session, ids, start, end)
         rooms = {r.id: r.overlap_policy for r in _rooms(session)}

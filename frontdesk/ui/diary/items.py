@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
@@ -19,7 +19,7 @@ from frontdesk.ui.diary.layout import DiaryLayout
 
 OUT_OF_ROSTER = QColor("#e5e7eb")
 ROSTERED = QColor("#ffffff")
-BREAK = QColor("#f3f4f6")
+BREAK = QColor("#eceff3")
 LEAVE = QColor("#fde2e2")
 GRID_SLOT = QColor("#eef0f3")
 GRID_HOUR = QColor("#cbd5e1")
@@ -97,15 +97,9 @@ class BackgroundItem(QGraphicsItem):
                         painter.fillRect(rect, ROSTERED)
                     elif kind == "break":
                         painter.fillRect(rect, BREAK)
-                        painter.fillRect(
-                            rect, QBrush(QColor("#d1d5db"), Qt.BrushStyle.BDiagPattern)
-                        )
                         self._label(painter, rect, label or "Break")
                     else:
                         painter.fillRect(rect, LEAVE)
-                        painter.fillRect(
-                            rect, QBrush(QColor("#f5a3a3"), Qt.BrushStyle.FDiagPattern)
-                        )
                         self._label(painter, rect, label or "Leave")
         # grid lines
         step = lay.slot
@@ -148,7 +142,6 @@ class AppointmentItem(QGraphicsItem):
         self.setZValue(5 if appt.status != AppointmentStatus.CANCELLED else 1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setPos(rect.topLeft())
-        self.setToolTip(tooltip(appt, tz_label))
         base = QColor(appt.colour)
         self.fill = base.lighter(165) if base.lightness() < 200 else base
         self.edge = base.darker(135)
@@ -167,7 +160,6 @@ class AppointmentItem(QGraphicsItem):
         r = self.boundingRect().adjusted(2, 1, -3, -1)
         cancelled = a.status == AppointmentStatus.CANCELLED
         done = a.status in (AppointmentStatus.COMPLETED, AppointmentStatus.DID_NOT_ARRIVE)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if cancelled:
             painter.setOpacity(0.45)
         fill = QColor(self.fill)
@@ -183,7 +175,6 @@ class AppointmentItem(QGraphicsItem):
         painter.setBrush(fill)
         painter.drawRoundedRect(r, 4, 4)
         painter.fillRect(QRectF(r.left(), r.top() + 1, 4, r.height() - 2), self.edge)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         text = r.adjusted(8, 1, -3, -1)
         painter.setPen(QColor("#0f172a"))
         name = a.patient_name or (

@@ -62,6 +62,8 @@ class DiaryPage(QWidget):
         self.controller.tell = self.tell
         self.controller.open_booking = self._book_at_column
         self._dirty = False
+        self._title_today: bool | None = None
+        self._rules: dict[str, list[Any]] | None = None  # roster lines, kept until a notice changes them
         self._build()
         from frontdesk.ui.diary.menus import DiaryMenus
 
@@ -75,6 +77,7 @@ class DiaryPage(QWidget):
         self._minute_timer.timeout.connect(self._tick)
         self._minute_timer.start(60_000)
         self.reload()
+        self.reload_panels()
         self._scroll_to_now()
 
     # -- building -------------------------------------------------------------------------------
@@ -247,7 +250,9 @@ class DiaryPage(QWidget):
     def reload(self) -> None:
         days = self.days()
         ids = self.shown_ids()
-        self.data = load_view(self.ctx, days, ids, practitioners=self.practitioners, tz=self.tz)
+        self.data = load_view(self.ctx, days, ids, practitioners=self.practitioners, tz=self.tz,
+                              rules=self._rules)  # fmt: skip
+        self._rules = self.data.rules
         if self.mode == "week":
             days = self._working_days(days)
         self.layout_ = self._layout(days)
@@ -257,6 +262,8 @@ class DiaryPage(QWidget):
         self.view.cursor_slot = None
         self.scene.cursor.setVisible(False)
         self._update_title()
+
+    def reload_panels(self) -> None:
         self.waitlist_panel.reload()
         self.pinboard_panel.reload()
         waiting, pinned = self.waitlist_panel.list.count(), self.pinboard_panel.list.count()
@@ -311,8 +318,10 @@ class DiaryPage(QWidget):
             text = f"{days[0]:%d %b} – {days[-1]:%d %b %Y}"
         self.title.setText(text)
         is_today = self.today() in days
-        self.title.setStyleSheet("color: #1d4ed8;" if is_today else "")
-        self.title.setToolTip("Today" if is_today else "")
+        if is_today != self._title_today:  # a style change re-polishes: only when it changes
+            self._title_today = is_today
+            self.title.setStyleSheet("color: #1d4ed8;" if is_today else "")
+            self.title.setToolTip("Today" if is_today else "")
         self.date_edit.blockSignals(True)
         self.date_edit.setDate(QDate(self.day.year, self.day.month, self.day.day))
         self.date_edit.blockSignals(False)
@@ -398,8 +407,11 @@ class DiaryPage(QWidget):
         if notice.kinds & CATALOGUE:
             self.tz = self.ctx.tz
             self.practitioners, self.types, self.rooms = catalogue(self.ctx)
+        if notice.kinds & (CATALOGUE | {"roster_entries"}):
+            self._rules = None
         if self.isVisible():
             self.reload()
+            self.reload_panels()
         else:
             self._dirty = True
 
@@ -408,6 +420,7 @@ class DiaryPage(QWidget):
         if self._dirty:
             self._dirty = False
             self.reload()
+            self.reload_panels()
 
     def _tick(self) -> None:
         if self.isVisible() and self.view.interaction is None and self.data and self.layout_:

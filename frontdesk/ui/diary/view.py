@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsView, QToolTip, QWidget
 
 from frontdesk.domain.diary import local_minute, snap_down
 from frontdesk.ui.diary.interactions import (
@@ -17,7 +17,7 @@ from frontdesk.ui.diary.interactions import (
     MoveInteraction,
     ResizeInteraction,
 )
-from frontdesk.ui.diary.items import AppointmentItem
+from frontdesk.ui.diary.items import AppointmentItem, tooltip
 from frontdesk.ui.diary.layout import GUTTER_WIDTH, HEADER_HEIGHT
 from frontdesk.ui.diary.scene import DiaryScene
 
@@ -155,6 +155,18 @@ class DiaryView(QGraphicsView):
             item.setSelected(True)
         self._place_cursor(pos)
         self.context_requested.emit(item, self.cursor_slot, event.globalPos())
+
+    def viewportEvent(self, event) -> bool:  # type: ignore[no-untyped-def]
+        if event.type() == QEvent.Type.ToolTip:
+            item = self.diary_scene.appointment_at(self.mapToScene(event.pos()))
+            if item is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(
+                    event.globalPos(), tooltip(item.appt, item.time_label), self.viewport()
+                )
+            return True
+        return super().viewportEvent(event)
 
     # -- drops from the waitlist and pinboard ----------------------------------------------------
     def _drop_kind(self, event) -> str | None:  # type: ignore[no-untyped-def]
