@@ -66,7 +66,7 @@ class Appointment(SyncedMixin, Base):
             "pinned_at",
             sqlite_where=text("pinned_at IS NOT NULL"),
             postgresql_where=text("pinned_at IS NOT NULL"),
-        ),  # fmt: skip
+        ),
     )
 
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))

@@ -43,8 +43,9 @@ def page(qtbot, ctx: ServiceContext, bus: ChangeBus, clinic: Clinic, tmp_path: P
 def book(c: Clinic, day: date, hh: int, mm: int = 0, minutes: int = 30, who: str | None = None,
          patient: str | None = None) -> str:  # fmt: skip
     start = c.at(day, hh, mm)
-    return diary.book(c.ctx, BookingRequest(who or c.anna, start, start + timedelta(minutes=minutes),
-                                            patient or c.pat, c.standard))  # fmt: skip
+    end = start + timedelta(minutes=minutes)
+    req = BookingRequest(who or c.anna, start, end, patient or c.pat, c.standard)
+    return diary.book(c.ctx, req)
 
 
 def point(page: DiaryPage, column: int, minute: float, dx: float = 0.5) -> QPoint:

@@ -63,7 +63,17 @@ class DiaryPage(QWidget):
         self.controller.open_booking = self._book_at_column
         self._dirty = False
         self._title_today: bool | None = None
-        self._rules: dict[str, list[Any]] | None = None  # roster lines, kept until a notice changes them
+        # the days either side, loaded in the background while the desk is idle, so flipping
+        # to the next or previous day only builds and paints; dropped on any change notice
+        self._prefetched: dict[tuple[tuple[date, ...], tuple[str, ...]], DiaryData] = {}
+        self._generation = 0
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(250)
+        self._prefetch_timer.timeout.connect(self._prefetch)
+        self._rules: dict[str, list[Any]] | None = (
+            None  # roster lines, kept until a notice changes them
+        )
         self._build()
         from frontdesk.ui.diary.menus import DiaryMenus
 
@@ -250,9 +260,12 @@ class DiaryPage(QWidget):
     def reload(self) -> None:
         days = self.days()
         ids = self.shown_ids()
-        self.data = load_view(self.ctx, days, ids, practitioners=self.practitioners, tz=self.tz,
-                              rules=self._rules)  # fmt: skip
+        key = (tuple(days), tuple(ids))
+        cached = self._prefetched.pop(key, None)
+        self.data = cached or load_view(self.ctx, days, ids, practitioners=self.practitioners,
+                                        tz=self.tz, rules=self._rules)  # fmt: skip
         self._rules = self.data.rules
+        self._prefetch_timer.start()
         if self.mode == "week":
             days = self._working_days(days)
         self.layout_ = self._layout(days)
@@ -262,6 +275,30 @@ class DiaryPage(QWidget):
         self.view.cursor_slot = None
         self.scene.cursor.setVisible(False)
         self._update_title()
+
+    def _prefetch(self) -> None:
+        from frontdesk.ui.workers import run_in_background
+
+        step = 1 if self.mode == "day" else 7
+        ids = self.shown_ids()
+        generation = self._generation
+        for delta in (step, -step):
+            days = [d + timedelta(days=delta) for d in self.days()]
+            key = (tuple(days), tuple(ids))
+            if key in self._prefetched:
+                continue
+
+            def load(days: list[date] = days) -> DiaryData:
+                return load_view(self.ctx, days, ids, practitioners=self.practitioners,
+                                 tz=self.tz, rules=self._rules)  # fmt: skip
+
+            def keep(data: DiaryData, key: Any = key) -> None:
+                if generation == self._generation:
+                    self._prefetched[key] = data
+                    while len(self._prefetched) > 6:
+                        self._prefetched.pop(next(iter(self._prefetched)))
+
+            run_in_background(load, keep, lambda _exc: None)  # the click loads it instead
 
     def reload_panels(self) -> None:
         self.waitlist_panel.reload()
@@ -407,6 +444,8 @@ class DiaryPage(QWidget):
         if notice.kinds & CATALOGUE:
             self.tz = self.ctx.tz
             self.practitioners, self.types, self.rooms = catalogue(self.ctx)
+        self._generation += 1
+        self._prefetched.clear()
         if notice.kinds & (CATALOGUE | {"roster_entries"}):
             self._rules = None
         if self.isVisible():
