@@ -134,20 +134,6 @@ def enforce(check: SlotCheck, allow_clash: bool) -> None:
         raise ClashNeedsConfirmation(check)
 
 
-def preview(
-    ctx: ServiceContext,
-    practitioner_id: str,
-    room_id: str | None,
-    start: datetime,
-    end: datetime,
-    *,
-    ignore_id: str | None = None,
-) -> SlotCheck:
-    """What booking [start, end) would run into, without changing anything."""
-    with ctx.read() as session:
-        return check_time(session, ctx, practitioner_id, room_id, start, end, ignore_id=ignore_id)
-
-
 # -- booking ----------------------------------------------------------------------------------
 def _live_patient(session: Session, patient_id: str) -> Patient:
     patient = session.get(Patient, patient_id)

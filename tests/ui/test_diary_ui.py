@@ -246,3 +246,75 @@ def test_day_sheet_pdf(page: DiaryPage, clinic: Clinic, tmp_path: Path) -> None:
     out = write_pdf(clinic.ctx, MONDAY, [clinic.anna, clinic.ben], tmp_path / "sheet.pdf")
     text = " ".join(PdfReader(str(out)).pages[0].extract_text().split())
     assert "Pat Patient" in text and "Anna Allen" in text and "09:00" in text
+
+
+def test_pinboard_carries_an_appointment_to_another_day(qtbot, page: DiaryPage,
+                                                        clinic: Clinic) -> None:  # fmt: skip
+    a = book(clinic, MONDAY, 9)
+    show_day(qtbot, page, MONDAY)
+    page.view.setFocus()
+    page.view.set_cursor(0, 9 * 60)
+    qtbot.keyClick(page.view, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: page.pinboard_panel.list.count() == 1)
+    assert "Pins 1" in page.panels_button.text()
+    show_day(qtbot, page, MONDAY + timedelta(days=1))
+    page.view.set_cursor(1, 14 * 60)
+    page.pinboard_panel.list.setCurrentRow(0)
+    page.pinboard_panel.place_selected()
+    assert placement(clinic.ctx, a) == (clinic.ben, "Tue 14:00", "14:30", "booked")
+    qtbot.waitUntil(lambda: page.pinboard_panel.list.count() == 0)
+    page.undo_action.trigger()
+    assert placement(clinic.ctx, a)[:2] == (clinic.anna, "Mon 09:00")
+
+
+def test_cancelled_hidden_or_faded_and_practitioner_choice_remembered(
+    qtbot, page: DiaryPage, clinic: Clinic, ctx: ServiceContext, bus: ChangeBus
+) -> None:  # type: ignore[no-untyped-def]
+    a = book(clinic, MONDAY, 9)
+    diary.cancel(clinic.ctx, a, "work")
+    show_day(qtbot, page, MONDAY)
+    assert a not in page.scene.items_by_id
+    page.cancelled_action.setChecked(True)
+    assert a in page.scene.items_by_id
+    page.set_shown([clinic.ben])
+    assert [c.practitioner_id for c in page.layout_.columns] == [clinic.ben]  # type: ignore[union-attr]
+    again = DiaryPage(ctx, bus, page.prefs)
+    qtbot.addWidget(again)
+    assert again.shown_ids() == [clinic.ben] and again.scene.show_cancelled
+
+
+def test_series_drag_moves_this_and_following(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.services.diary_series import book_series, plan_series, series_members
+
+    start = clinic.at(MONDAY, 9)
+    req = BookingRequest(clinic.anna, start, start + timedelta(minutes=30), clinic.pat,
+                         clinic.standard)  # fmt: skip
+    plan = plan_series(clinic.ctx, req, count=3)
+    series_id, _ids = book_series(clinic.ctx, req, [(o.start, o.end) for o in plan], count=3)
+    show_day(qtbot, page, MONDAY)
+    page.controller.choose_scope = lambda what: "following"
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 0, 10 * 60 + 10))
+    times = [s.astimezone(clinic.ctx.tz).strftime("%a %H:%M") for _, s, _ in
+             series_members(clinic.ctx, series_id)]  # fmt: skip
+    assert times == ["Mon 10:00"] * 3
+    page.undo_action.trigger()
+    times = [s.astimezone(clinic.ctx.tz).strftime("%H:%M") for _, s, _ in
+             series_members(clinic.ctx, series_id)]  # fmt: skip
+    assert times == ["09:00"] * 3
+
+
+def test_book_for_patient_from_another_area(qtbot, main_window, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    seen: list[object] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, answer)
+            return
+        seen.append(dialog.patient_id)
+        dialog.reject()
+
+    QTimer.singleShot(0, answer)
+    main_window.bus.navigate.emit("diary", {"book_for_patient": clinic.other})
+    assert seen == [clinic.other]
+    assert main_window.current_area() == "diary"

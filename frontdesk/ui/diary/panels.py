@@ -3,7 +3,7 @@ and the attendee list of a group class."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QDrag
@@ -54,28 +54,51 @@ class _DragList(QListWidget):
         drag.exec(Qt.DropAction.MoveAction)
 
 
-class WaitlistPanel(QWidget):
-    def __init__(self, page: DiaryPage) -> None:
+class _Panel(QWidget):
+    """A hint, a list that can be dragged into the diary, and a row of buttons."""
+
+    def __init__(
+        self, page: DiaryPage, hint: str, mime: str, buttons: list[tuple[str, Any]]
+    ) -> None:
         super().__init__()
         self.page = page
         col = QVBoxLayout(self)
         col.setContentsMargins(4, 4, 4, 4)
-        hint = QLabel("Drag a patient into the diary to book them.")
-        hint.setObjectName("muted")
-        hint.setWordWrap(True)
-        self.list = _DragList(WAITLIST_MIME)
+        label = QLabel(hint)
+        label.setObjectName("muted")
+        label.setWordWrap(True)
+        self.list = _DragList(mime)
         row = QHBoxLayout()
-        self.add_button = QPushButton("Add…")
-        self.book_button = QPushButton("Book at cursor")
-        self.remove_button = QPushButton("Remove")
-        for b in (self.add_button, self.book_button, self.remove_button):
-            row.addWidget(b)
-        col.addWidget(hint)
+        self.buttons: list[QPushButton] = []
+        for text, slot in buttons:
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+            self.buttons.append(button)
+        col.addWidget(label)
         col.addWidget(self.list, 1)
         col.addLayout(row)
-        self.add_button.clicked.connect(self.add)
-        self.book_button.clicked.connect(self.book_selected)
-        self.remove_button.clicked.connect(self.remove_selected)
+
+
+def fill_patient_results(ctx: Any, results: QListWidget, text: str) -> None:
+    """Patient search as you type, into a list whose items carry the patient id."""
+    from frontdesk.services.patient_search import search
+
+    results.clear()
+    for hit in search(ctx, text, limit=10):
+        item = QListWidgetItem(f"{hit.display_name}  {hit.mobile_phone}")
+        item.setData(Qt.ItemDataRole.UserRole, hit.id)
+        results.addItem(item)
+    if results.count():
+        results.setCurrentRow(0)
+
+
+class WaitlistPanel(_Panel):
+    def __init__(self, page: DiaryPage) -> None:
+        buttons = [("Add…", self.add), ("Book at cursor", self.book_selected),
+                   ("Remove", self.remove_selected)]  # fmt: skip
+        super().__init__(page, "Drag a patient into the diary to book them.", WAITLIST_MIME,
+                         buttons)  # fmt: skip
         self.items: dict[str, diary_groups.WaitlistItem] = {}
 
     def reload(self) -> None:
@@ -188,15 +211,7 @@ class WaitlistDialog(QDialog):
         form.addRow(buttons)
 
     def _search(self, text: str) -> None:
-        from frontdesk.services.patient_search import search
-
-        self.results.clear()
-        for hit in search(self.page.ctx, text, limit=10):
-            item = QListWidgetItem(f"{hit.display_name}  {hit.mobile_phone}")
-            item.setData(Qt.ItemDataRole.UserRole, hit.id)
-            self.results.addItem(item)
-        if self.results.count():
-            self.results.setCurrentRow(0)
+        fill_patient_results(self.page.ctx, self.results, text)
 
     def _save(self) -> None:
         item = self.results.currentItem()
@@ -220,28 +235,13 @@ class WaitlistDialog(QDialog):
         self.accept()
 
 
-class PinboardPanel(QWidget):
+class PinboardPanel(_Panel):
     """Appointments being carried to another day: pin one, go to the day, drag it back in."""
 
     def __init__(self, page: DiaryPage) -> None:
-        super().__init__()
-        self.page = page
-        col = QVBoxLayout(self)
-        col.setContentsMargins(4, 4, 4, 4)
-        hint = QLabel("Pin an appointment (P), go to another day, then drag it into the diary.")
-        hint.setObjectName("muted")
-        hint.setWordWrap(True)
-        self.list = _DragList(APPOINTMENT_MIME)
-        row = QHBoxLayout()
-        self.place_button = QPushButton("Place at cursor")
-        self.unpin_button = QPushButton("Unpin")
-        row.addWidget(self.place_button)
-        row.addWidget(self.unpin_button)
-        col.addWidget(hint)
-        col.addWidget(self.list, 1)
-        col.addLayout(row)
-        self.place_button.clicked.connect(self.place_selected)
-        self.unpin_button.clicked.connect(self.unpin_selected)
+        hint = "Pin an appointment (P), go to another day, then drag it into the diary."
+        buttons = [("Place at cursor", self.place_selected), ("Unpin", self.unpin_selected)]
+        super().__init__(page, hint, APPOINTMENT_MIME, buttons)
 
     def reload(self) -> None:
         self.list.clear()
@@ -320,15 +320,7 @@ class AttendeesDialog(QDialog):
             self.list.addItem(item)
 
     def _search(self, text: str) -> None:
-        from frontdesk.services.patient_search import search
-
-        self.results.clear()
-        for hit in search(self.page.ctx, text, limit=10):
-            item = QListWidgetItem(f"{hit.display_name}  {hit.mobile_phone}")
-            item.setData(Qt.ItemDataRole.UserRole, hit.id)
-            self.results.addItem(item)
-        if self.results.count():
-            self.results.setCurrentRow(0)
+        fill_patient_results(self.page.ctx, self.results, text)
 
     def _add(self, waitlist: bool) -> None:
         item = self.results.currentItem()
