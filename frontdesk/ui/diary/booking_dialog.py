@@ -6,7 +6,7 @@ Keyboard-only: type a name, Down/Enter picks the patient, Tab through the rest, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTime, QTimer
@@ -85,7 +85,7 @@ class BookingDialog(QDialog):
         patient_row = QHBoxLayout()
         patient_row.addWidget(self.search, 1)
         patient_row.addWidget(self.new_button)
-        form.addRow("&Patient", patient_row)
+        form.addRow(_buddy("&Patient", self.search), patient_row)
         form.addRow("", self.results)
         form.addRow("", self.chosen)
         form.addRow("", self.new_box)
@@ -104,7 +104,7 @@ class BookingDialog(QDialog):
         when = QHBoxLayout()
         when.addWidget(self.day)
         when.addWidget(self.time)
-        form.addRow("&When", when)
+        form.addRow(_buddy("&When", self.day), when)
         self.type = QComboBox()
         self.type.addItem("(no type)", None)
         profession = next((p.profession for p in practitioners if p.id == practitioner_id), "")
@@ -143,6 +143,7 @@ class BookingDialog(QDialog):
         self.occurrences = QListWidget()
         self.occurrences.setVisible(False)
         self.occurrences.setMaximumHeight(140)
+        self.occurrences.setWordWrap(True)
         form.addRow("", self.occurrences)
         self.error = QLabel("")
         self.error.setWordWrap(True)
@@ -320,5 +321,7 @@ class BookingDialog(QDialog):
         self.accept()
 
 
-def today_in(ctx: ServiceContext) -> date:
-    return ctx.clock.now().astimezone(ctx.tz).date()
+def _buddy(text: str, widget: QWidget) -> QLabel:
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
