@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, exists, func, select
+from sqlalchemy import String, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import UTCDateTime
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
     Availability,
@@ -174,14 +176,18 @@ def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str,
 def leave_blocks(
     session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[Block]]:
-    rows = session.execute(
-        select(Leave.id, Leave.practitioner_id, Leave.starts_at, Leave.ends_at, Leave.reason,
-               Leave.kind)
-        .where(
-            Leave.practitioner_id.in_(practitioner_ids), Leave.deleted_at.is_(None),
-            Leave.starts_at < end, Leave.ends_at > start,
-        )
-    ).all()  # fmt: skip
+    if "leave" not in _QUERIES:
+        _QUERIES["leave"] = select(
+            Leave.id, Leave.practitioner_id, Leave.starts_at, Leave.ends_at, Leave.reason,
+            Leave.kind,
+        ).where(
+            Leave.practitioner_id.in_(bindparam("ids", expanding=True)),
+            Leave.deleted_at.is_(None),
+            Leave.starts_at < bindparam("end", type_=UTCDateTime),
+            Leave.ends_at > bindparam("start", type_=UTCDateTime),
+        )  # fmt: skip
+    params = {"ids": list(practitioner_ids), "start": start, "end": end}
+    rows = session.connection().execute(_QUERIES["leave"], params).all()
     out: dict[str, list[Block]] = {pid: [] for pid in practitioner_ids}
     for lid, pid, s, e, reason, kind in rows:
         label = reason or kind.capitalize()
@@ -189,7 +195,17 @@ def leave_blocks(
     return out
 
 
-def _appointment_query(start: datetime, end: datetime, practitioner_ids: Sequence[str]):  # type: ignore[no-untyped-def]
+_QUERIES: dict[str, Any] = {}
+
+
+def _appointment_query() -> Any:
+    """Built once with bound parameters: the diary runs it on every day change."""
+    if "appointments" not in _QUERIES:
+        _QUERIES["appointments"] = _build_appointment_query()
+    return _QUERIES["appointments"]
+
+
+def _build_appointment_query() -> Any:
     invoice_live = and_(
         InvoiceLine.appointment_id == Appointment.id,
         Invoice.id == InvoiceLine.invoice_id,
@@ -240,10 +256,10 @@ def _appointment_query(start: datetime, end: datetime, practitioner_ids: Sequenc
         .outerjoin(Patient, Patient.id == Appointment.patient_id)
         .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
         .where(
-            Appointment.practitioner_id.in_(practitioner_ids),
-            Appointment.starts_at >= start - timedelta(hours=12),
-            Appointment.starts_at < end,
-            Appointment.ends_at > start,
+            Appointment.practitioner_id.in_(bindparam("ids", expanding=True)),
+            Appointment.starts_at >= bindparam("early", type_=UTCDateTime),
+            Appointment.starts_at < bindparam("end", type_=UTCDateTime),
+            Appointment.ends_at > bindparam("start", type_=UTCDateTime),
             Appointment.deleted_at.is_(None),
         )
         .order_by(Appointment.starts_at)
@@ -253,7 +269,9 @@ def _appointment_query(start: datetime, end: datetime, practitioner_ids: Sequenc
 def appointments_between(
     session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
 ) -> list[DiaryAppointment]:
-    rows = session.execute(_appointment_query(start, end, practitioner_ids)).all()
+    params = {"ids": list(practitioner_ids), "early": start - timedelta(hours=12),
+              "end": end, "start": start}  # fmt: skip
+    rows = session.connection().execute(_appointment_query(), params).all()
     out = []
     for r in rows:
         out.append(

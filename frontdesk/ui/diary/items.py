@@ -9,7 +9,13 @@ from datetime import datetime
 from typing import ClassVar
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPen,
+)
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
@@ -46,6 +52,9 @@ def _font(size: float, bold: bool = False) -> QFont:
 SMALL = _font(7.5)
 NAME = _font(8.5, bold=True)
 BADGE = _font(7, bold=True)
+LINE_H = 12.5
+TEXT = QColor("#0f172a")
+WHITE = QColor("white")
 
 
 class BackgroundItem(QGraphicsItem):
@@ -131,6 +140,59 @@ class BackgroundItem(QGraphicsItem):
         )
 
 
+class _Prepared:
+    """What an appointment item draws, laid out once (its size only changes with a reload)."""
+
+    __slots__ = ("badge", "badge_rect", "colour", "icons", "lines", "name", "second")
+
+    def __init__(self, item: AppointmentItem, r: QRectF) -> None:
+        a = item.appt
+        text = r.adjusted(8, 1, -3, -1)
+        line_h = LINE_H
+        self.lines = 3 if r.height() >= 3 * line_h + 1 else 2 if r.height() >= 2 * line_h else 1
+        row_top = text.top() + (line_h * 2 if self.lines == 3 else 0)
+        right = text.right()
+        self.badge: str | None = None
+        self.badge_rect = QRectF()
+        self.colour = QColor("#64748b")
+        status = STATUS_STYLE.get(AppointmentStatus(a.status))
+        if status is not None:
+            label, colour = status
+            w = _metrics(BADGE).horizontalAdvance(label) + 8
+            self.badge_rect = QRectF(right - w, row_top + 1, w, line_h - 2)
+            self.badge = label
+            self.colour = QColor(colour)
+            right -= w + 3
+        self.icons: list[tuple[QPointF, str, QColor]] = []
+        metrics = _metrics(BADGE)
+        for glyph, colour in reversed(flag_icons(a)):
+            right -= metrics.horizontalAdvance(glyph) + 3
+            self.icons.append((QPointF(right, row_top + line_h - 3.5), glyph, QColor(colour)))
+        used = text.right() - right
+        name = a.patient_name or (
+            f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
+        )
+        first = name if self.lines > 1 else f"{item.time_label}  {name}"
+        room = text.width() - (used if self.lines < 3 else 0)
+        self.name = _metrics(NAME).elidedText(first, Qt.TextElideMode.ElideRight, room)
+        self.second: str | None = None
+        if self.lines > 1:
+            second = f"{item.time_label}  {a.type_name}"
+            self.second = _metrics(SMALL).elidedText(
+                second, Qt.TextElideMode.ElideRight, text.width()
+            )
+
+
+_METRICS: dict[int, QFontMetricsF] = {}
+
+
+def _metrics(font: QFont) -> QFontMetricsF:
+    found = _METRICS.get(id(font))
+    if found is None:
+        found = _METRICS[id(font)] = QFontMetricsF(font)
+    return found
+
+
 class AppointmentItem(QGraphicsItem):
     """One appointment: coloured by type, with its status badge and flag icons."""
 
@@ -145,6 +207,7 @@ class AppointmentItem(QGraphicsItem):
         base = QColor(appt.colour)
         self.fill = base.lighter(165) if base.lightness() < 200 else base
         self.edge = base.darker(135)
+        self._prepared: _Prepared | None = None
 
     @property
     def appointment_id(self) -> str:
@@ -157,80 +220,43 @@ class AppointmentItem(QGraphicsItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         a = self.appt
-        r = self.boundingRect().adjusted(2, 1, -3, -1)
+        r = QRectF(2, 1, self.rect.width() - 5, self.rect.height() - 2)
+        prepared = self._prepared
+        if prepared is None:
+            prepared = self._prepared = _Prepared(self, r)
         cancelled = a.status == AppointmentStatus.CANCELLED
-        done = a.status in (AppointmentStatus.COMPLETED, AppointmentStatus.DID_NOT_ARRIVE)
         if cancelled:
             painter.setOpacity(0.45)
-        fill = QColor(self.fill)
-        if done:
-            fill = fill.lighter(112)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        pen = QPen(QColor("#0f172a") if selected else self.edge, 2 if selected else 1)
-        if cancelled:
-            pen.setStyle(Qt.PenStyle.DashLine)
         if a.clash_flagged:
             pen = QPen(QColor("#dc2626"), 2, Qt.PenStyle.DashLine)
+        elif selected:
+            pen = QPen(QColor("#0f172a"), 2)
+        else:
+            pen = QPen(self.edge, 1, Qt.PenStyle.DashLine if cancelled else Qt.PenStyle.SolidLine)
         painter.setPen(pen)
-        painter.setBrush(fill)
+        painter.setBrush(self.fill)
         painter.drawRoundedRect(r, 4, 4)
         painter.fillRect(QRectF(r.left(), r.top() + 1, 4, r.height() - 2), self.edge)
-        text = r.adjusted(8, 1, -3, -1)
-        painter.setPen(QColor("#0f172a"))
-        name = a.patient_name or (
-            f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
-        )
-        badge = STATUS_STYLE.get(AppointmentStatus(a.status))
-        icons = flag_icons(a)
-        line_h = 12.5
-        lines = 3 if r.height() >= 3 * line_h + 1 else 2 if r.height() >= 2 * line_h else 1
-        left_middle = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        icon_row = QRectF(text.left(), text.top() + line_h * 2, text.width(), line_h)
-        if lines < 3:
-            icon_row = QRectF(text.left(), text.top(), text.width(), line_h)
-        used = self._icons(painter, icon_row, icons, badge) if icons or badge else 0.0
-        first = name if lines > 1 else f"{self.time_label}  {name}"
+        x = r.left() + 8
+        painter.setPen(TEXT)
         painter.setFont(NAME)
-        painter.setPen(QColor("#0f172a"))
-        room = text.width() - (used + 4 if lines < 3 else 0)
-        first = painter.fontMetrics().elidedText(first, Qt.TextElideMode.ElideRight, int(room))
-        painter.drawText(QRectF(text.left(), text.top(), room, line_h), left_middle, first)
-        if lines > 1:
+        painter.drawText(QPointF(x, r.top() + 11), prepared.name)
+        if prepared.second is not None:
             painter.setFont(SMALL)
-            second = painter.fontMetrics().elidedText(
-                f"{self.time_label}  {a.type_name}", Qt.TextElideMode.ElideRight, int(text.width())
-            )
-            painter.drawText(QRectF(text.left(), text.top() + line_h, text.width(), line_h),
-                             left_middle, second)  # fmt: skip
-        painter.setOpacity(1.0)
-
-    def _icons(
-        self,
-        painter: QPainter,
-        row: QRectF,
-        icons: list[tuple[str, str]],
-        badge: tuple[str, str] | None,
-    ) -> float:
-        """Draw the status badge and icons right-aligned in ``row``; returns the width used."""
-        x = row.right()
-        painter.setFont(BADGE)
-        metrics = painter.fontMetrics()
-        if badge is not None:
-            label, colour = badge
-            w = metrics.horizontalAdvance(label) + 8
-            box = QRectF(x - w, row.top() + 1, w, row.height() - 2)
-            painter.fillRect(box, QColor(colour))
-            painter.setPen(QColor("white"))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
-            x -= w + 3
-        for glyph, colour in reversed(icons):
-            w = metrics.horizontalAdvance(glyph) + 4
-            painter.setPen(QColor(colour))
-            painter.drawText(
-                QRectF(x - w, row.top(), w, row.height()), Qt.AlignmentFlag.AlignCenter, glyph
-            )
-            x -= w
-        return row.right() - x
+            painter.drawText(QPointF(x, r.top() + 11 + LINE_H), prepared.second)
+        if prepared.badge is not None:
+            painter.fillRect(prepared.badge_rect, prepared.colour)
+            painter.setPen(WHITE)
+            painter.setFont(BADGE)
+            painter.drawText(prepared.badge_rect.bottomLeft() + QPointF(4, -2), prepared.badge)
+        if prepared.icons:
+            painter.setFont(BADGE)
+            for at, glyph, colour in prepared.icons:
+                painter.setPen(colour)
+                painter.drawText(at, glyph)
+        if cancelled:
+            painter.setOpacity(1.0)
 
 
 def flag_icons(a: DiaryAppointment) -> list[tuple[str, str]]:
