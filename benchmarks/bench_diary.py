@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import sqlite3
-import time
+import time as clock_time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -144,7 +144,7 @@ def run(bench: Bench) -> None:
     bench.record("diary: day change (any day), 20 practitioners", "p50", percentile(ours, 50), "ms",
                  percentile(base, 50))  # fmt: skip
     bench.record("diary: day change, 20 practitioners, CPU time", "p95", percentile(ours_cpu, 95),
-                 "ms", percentile(base_cpu, 95), "this process only: steadier on a busy machine")  # fmt: skip
+                 "ms", percentile(base_cpu, 95), "this process only")  # fmt: skip
     bench.record("diary: next day, 20 practitioners (prefetched)", "p95", percentile(flipped, 95),
                  "ms", percentile(base, 95), "neighbouring days loaded while idle")  # fmt: skip
 
@@ -264,9 +264,9 @@ def cpu_ms(fn: Callable[[], object], repeat: int) -> list[float]:
     """Like time_ms, but the CPU time of this process (other work on the machine excluded)."""
     samples = []
     for _ in range(repeat):
-        start = time.process_time()
+        start = clock_time.process_time()
         fn()
-        samples.append((time.process_time() - start) * 1000)
+        samples.append((clock_time.process_time() - start) * 1000)
     return samples
 
 
