@@ -318,3 +318,16 @@ def test_book_for_patient_from_another_area(qtbot, main_window, clinic: Clinic) 
     main_window.bus.navigate.emit("diary", {"book_for_patient": clinic.other})
     assert seen == [clinic.other]
     assert main_window.current_area() == "diary"
+
+
+def test_selection_survives_the_refresh_after_an_edit(qtbot, page: DiaryPage,
+                                                      clinic: Clinic) -> None:  # fmt: skip
+    a = book(clinic, FRIDAY, 9, 15)
+    show_day(qtbot, page, FRIDAY)
+    page.view.setFocus()
+    page.view.set_cursor(0, 9 * 60 + 15)
+    qtbot.keyClick(page.view, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: page.scene.items_by_id[a].appt.status == "arrived")
+    assert page.view.selected_item() is page.scene.items_by_id[a]
+    qtbot.keyClick(page.view, Qt.Key.Key_S)
+    assert placement(clinic.ctx, a)[3] == "in_session"

@@ -63,6 +63,7 @@ class DiaryPage(QWidget):
         self.controller.open_booking = self._book_at_column
         self._dirty = False
         self._title_today: bool | None = None
+        self._shown_key: tuple[tuple[date, ...], tuple[str, ...]] | None = None
         # the days either side, loaded in the background while the desk is idle, so flipping
         # to the next or previous day only builds and paints; dropped on any change notice
         self._prefetched: dict[tuple[tuple[date, ...], tuple[str, ...]], DiaryData] = {}
@@ -261,6 +262,11 @@ class DiaryPage(QWidget):
         days = self.days()
         ids = self.shown_ids()
         key = (tuple(days), tuple(ids))
+        same_place = self._shown_key == key
+        self._shown_key = key
+        selected = self.view.selected_item()
+        keep_id = selected.appt.id if selected is not None and same_place else None
+        keep_slot = self.view.cursor_slot if same_place else None
         cached = self._prefetched.pop(key, None)
         self.data = cached or load_view(self.ctx, days, ids, practitioners=self.practitioners,
                                         tz=self.tz, rules=self._rules)  # fmt: skip
@@ -274,6 +280,11 @@ class DiaryPage(QWidget):
         self.view.refresh_frame()
         self.view.cursor_slot = None
         self.scene.cursor.setVisible(False)
+        if keep_slot is not None and keep_slot[0] < len(self.layout_.columns):
+            self.view.set_cursor(*keep_slot, scroll=False)
+        if keep_id is not None and keep_id in self.scene.items_by_id:
+            self.scene.clearSelection()
+            self.scene.items_by_id[keep_id].setSelected(True)
         self._update_title()
 
     def _prefetch(self) -> None:
@@ -462,9 +473,9 @@ class DiaryPage(QWidget):
             self.reload_panels()
 
     def _tick(self) -> None:
-        if self.isVisible() and self.view.interaction is None and self.data and self.layout_:
-            self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
-            self.view.refresh_frame()
+        if self.layout_ is not None:
+            self.scene.place_now_line(self.ctx.clock.now())
+            self.view.gutter.update()
 
     def tell(self, text: str, level: str = "info") -> None:
         self.banner.setText(text)

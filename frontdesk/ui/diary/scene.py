@@ -57,14 +57,24 @@ class DiaryScene(QGraphicsScene):
             item = AppointmentItem(appt, rect, f"{s:%H:%M}–{e:%H:%M}")
             self.addItem(item)
             self.items_by_id[appt.id] = item
-        day, minute = local_minute(now, tz)
+        self.place_now_line(now)
+        self.ghost.setVisible(False)
+        self.addItem(self.ghost)
+        self.addItem(self.cursor)
+
+    def place_now_line(self, now: datetime) -> None:
+        """Draw (or move) the red line at the current time across today's columns."""
+        layout = self.layout
+        if self.now_line is not None:
+            self.removeItem(self.now_line)
+            self.now_line = None
+        if layout is None:
+            return
+        day, minute = local_minute(now, layout.tz)
         today_columns = [i for i, c in enumerate(layout.columns) if c.day == day]
         if today_columns and layout.first_minute <= minute <= layout.last_minute:
             self.now_line = NowLine(layout, today_columns, layout.y_of(minute))
             self.addItem(self.now_line)
-        self.ghost.setVisible(False)
-        self.addItem(self.ghost)
-        self.addItem(self.cursor)
 
     def appointment_at(self, pos) -> AppointmentItem | None:  # type: ignore[no-untyped-def]
         best = None

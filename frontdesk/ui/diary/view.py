@@ -252,7 +252,7 @@ class DiaryView(QGraphicsView):
         minute = lay.clamp_minute(snap_down(lay.minute_at(pos.y()), lay.slot), lay.slot)
         self.set_cursor(col, minute)
 
-    def set_cursor(self, col: int, minute: int) -> None:
+    def set_cursor(self, col: int, minute: int, *, scroll: bool = True) -> None:
         lay = self.diary_scene.layout
         assert lay is not None
         self.cursor_slot = (col, minute)
@@ -261,7 +261,8 @@ class DiaryView(QGraphicsView):
         )
         self.diary_scene.cursor.place(rect)
         self.diary_scene.cursor.setVisible(True)
-        self.ensureVisible(rect, 10, 10)
+        if scroll:
+            self.ensureVisible(rect, 10, 10)
         item = self.item_at_cursor()
         self.diary_scene.clearSelection()
         if item is not None:
