@@ -123,12 +123,17 @@ class DiaryController:
             allow_clash=allow))  # fmt: skip
         if ok:
             self.undo_stack.push(RescheduleCommand(self.ctx, appt.id, old, new, self.report, text))
+            when = start.astimezone(self.ctx.tz)
+            self.tell(f"Moved to {when:%a %d %b %H:%M}." if moving
+                      else "Length changed.", "ok")  # fmt: skip
         return bool(ok)
 
     def set_status(self, appointment_id: str, status: AppointmentStatus) -> None:
         old = self.run(lambda _allow: diary.set_status(self.ctx, appointment_id, status))
         if old is not None and old != status:
             self.undo_stack.push(StatusCommand(self.ctx, appointment_id, old, status, self.report))
+            label = AppointmentStatus(status).label.lower()
+            self.tell(f"Marked {label}. Ctrl+Z undoes it.", "ok")
 
     def cancel(self, appt: DiaryAppointment, reason: CancellationReason, note: str = "") -> None:
         ids = [appt.id]
@@ -161,6 +166,8 @@ class DiaryController:
     def pin(self, appointment_id: str, pinned: bool = True) -> None:
         if self.run(lambda _a: _done(diary.pin, self.ctx, appointment_id, pinned)):
             self.undo_stack.push(PinCommand(self.ctx, appointment_id, pinned, self.report))
+            self.tell("On the pinboard: go to the new day and drag it back in." if pinned
+                      else "Taken off the pinboard.", "ok")  # fmt: skip
 
 
 def _done(fn: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
