@@ -331,3 +331,28 @@ def test_selection_survives_the_refresh_after_an_edit(qtbot, page: DiaryPage,
     assert page.view.selected_item() is page.scene.items_by_id[a]
     qtbot.keyClick(page.view, Qt.Key.Key_S)
     assert placement(clinic.ctx, a)[3] == "in_session"
+
+
+def test_next_free_slot_dialog_lists_slots(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.ui.diary.find_slot import NextAvailableDialog
+
+    book(clinic, FRIDAY, 9, 15)
+    dialog = NextAvailableDialog(page)
+    qtbot.addWidget(dialog)
+    dialog.practitioner.setCurrentIndex(dialog.practitioner.findData(clinic.anna))
+    dialog.search()
+    first = dialog.results.item(0).text()
+    assert first.startswith("Fri 27 Nov  09:45") and "Anna Allen" in first
+
+
+def test_waitlist_dialog_adds_an_entry(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.ui.diary.panels import WaitlistDialog
+
+    dialog = WaitlistDialog(page)
+    qtbot.addWidget(dialog)
+    dialog._search("Olive")
+    dialog.urgency.setCurrentIndex(2)
+    dialog._save()
+    qtbot.waitUntil(lambda: page.waitlist_panel.list.count() == 1)
+    assert "Olive Other" in page.waitlist_panel.list.item(0).text()
+    assert "Urgent" in page.waitlist_panel.list.item(0).text()

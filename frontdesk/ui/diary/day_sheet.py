@@ -70,11 +70,21 @@ def _print(ctx: ServiceContext, day: date, practitioner_ids: list[str], printer:
     doc.print_(printer)
 
 
-def print_with_dialog(page: DiaryPage) -> None:
-    """Print dialog (choose "Print to PDF" there to save a file) for the day on screen."""
+def print_with_dialog(page: DiaryPage, practitioner_ids: list[str] | None = None) -> None:
+    """The print dialog for the day on screen (everyone shown, or one practitioner)."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     dialog = QPrintDialog(printer, page)
     dialog.setWindowTitle("Print day sheet")
     if dialog.exec() == QDialog.DialogCode.Accepted:
-        _print(page.ctx, page.day, page.shown_ids(), printer)
+        _print(page.ctx, page.day, practitioner_ids or page.shown_ids(), printer)
         page.tell("Day sheet sent to the printer.", "ok")
+
+
+def save_pdf(page: DiaryPage, practitioner_ids: list[str]) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    suggested = str(Path.home() / f"day-sheet-{page.day:%Y-%m-%d}.pdf")
+    name, _filter = QFileDialog.getSaveFileName(page, "Save day sheet", suggested, "PDF (*.pdf)")
+    if name:
+        write_pdf(page.ctx, page.day, practitioner_ids, Path(name))
+        page.tell(f"Saved {Path(name).name}.", "ok")

@@ -268,10 +268,10 @@ class DiaryMenus:
 
         NextAvailableDialog(self.page).exec()
 
-    def print_day_sheet(self) -> None:
+    def print_day_sheet(self, practitioner_ids: list[str] | None = None) -> None:
         from frontdesk.ui.diary.day_sheet import print_with_dialog
 
-        print_with_dialog(self.page)
+        print_with_dialog(self.page, practitioner_ids)
 
 
 class CancelDialog(QDialog):

@@ -90,6 +90,9 @@ class DiaryPage(QWidget):
         self.reload()
         self.reload_panels()
         self._scroll_to_now()
+        if not self.practitioners:
+            self.tell("No practitioners yet: add them in Settings, and their diary appears here.",
+                      "info")  # fmt: skip
 
     # -- building -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -130,7 +133,11 @@ class DiaryPage(QWidget):
         self.cancelled_action.setChecked(self.scene.show_cancelled)
         self.find_button = QPushButton("Next free slot…")
         self.find_button.setToolTip("Find the next free slot (Ctrl+F)")
-        self.print_button = QPushButton("Print…")
+        self.print_button = QToolButton()
+        self.print_button.setText("Print ▾")
+        self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.print_menu = QMenu(self.print_button)
+        self.print_button.setMenu(self.print_menu)
         self.print_button.setToolTip("Print the day sheet, or save it as PDF (Ctrl+P)")
         self.panels_button = QPushButton("Waitlist ▸")
         self.title.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
@@ -177,7 +184,7 @@ class DiaryPage(QWidget):
         self.slot_box.currentIndexChanged.connect(self._slot_changed)
         self.cancelled_action.toggled.connect(self._cancelled_toggled)
         self.find_button.clicked.connect(self._find)
-        self.print_button.clicked.connect(self._print)
+        self.print_menu.aboutToShow.connect(self._fill_print_menu)
         self.who_menu.aboutToShow.connect(self._fill_who_menu)
         for keys, fn in (("Ctrl+T", self.go_today), ("Ctrl+PgUp", lambda: self.step(-1)),
                          ("Ctrl+PgDown", lambda: self.step(1)),
@@ -208,6 +215,21 @@ class DiaryPage(QWidget):
 
     def _print(self) -> None:
         self.menus.print_day_sheet()
+
+    def _fill_print_menu(self) -> None:
+        from frontdesk.ui.diary.day_sheet import save_pdf
+
+        menu = self.print_menu
+        menu.clear()
+        everyone = menu.addAction("Day sheet, everyone shown…")
+        everyone.triggered.connect(self._print)
+        pdf = menu.addAction("Save day sheet as PDF…")
+        pdf.triggered.connect(lambda: save_pdf(self, self.shown_ids()))
+        menu.addSeparator()
+        for p in self.practitioners:
+            if p.id in self.shown_ids():
+                one = menu.addAction(f"Day sheet for {p.name}…")
+                one.triggered.connect(lambda _c=False, pid=p.id: self.menus.print_day_sheet([pid]))
 
     # -- what is shown --------------------------------------------------------------------------
     def today(self) -> date:
