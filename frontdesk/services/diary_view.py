@@ -118,6 +118,8 @@ class DiaryData:
     rules: dict[str, list[RosterRule]] = field(default_factory=dict)
     leave: dict[str, list[Block]] = field(default_factory=dict)
     room_policies: dict[str, str] = field(default_factory=dict)
+    # rooms in use by practitioners who are not shown, so a drag previews a busy room too
+    room_busy: list[Block] = field(default_factory=list)
 
 
 def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
@@ -332,12 +334,28 @@ def load_view(
         leave = leave_blocks(session, ids, start, end)
         appointments = appointments_between(session, ids, start, end)
         rooms = {r.id: r.overlap_policy for r in _rooms(session)}
+        room_busy = _rooms_in_use(session, list(rooms), ids, start, end)
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
-                     room_policies=rooms)  # fmt: skip
+                     room_policies=rooms, room_busy=room_busy)  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
     return data
+
+
+def _rooms_in_use(
+    session: Session, room_ids: list[str], shown: list[str], start: datetime, end: datetime
+) -> list[Block]:
+    if not room_ids:
+        return []
+    A = Appointment
+    rows = session.execute(
+        select(A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at)
+        .where(A.room_id.in_(room_ids), A.practitioner_id.not_in(shown),
+               A.starts_at < end, A.ends_at > start, A.starts_at >= start - timedelta(hours=12),
+               A.status != "cancelled", A.deleted_at.is_(None))
+    ).all()  # fmt: skip
+    return [Block(s, e, pid, rid, aid, "another practitioner") for aid, pid, rid, s, e in rows]
 
 
 def check_in_view(
@@ -371,6 +389,7 @@ def check_in_view(
         for a in data.appointments
         if a.status != "cancelled" and a.starts_at < end and a.ends_at > start
     ]
+    busy += [b for b in data.room_busy if b.overlaps(start, end)]
     problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
     policy = next((p.overlap_policy for p in data.practitioners if p.id == practitioner_id), "warn")
     room_policy = data.room_policies.get(room_id or "", "block")

@@ -257,3 +257,19 @@ def test_load_view_flags_and_availability(clinic: Clinic) -> None:
     assert not appt.invoiced and not appt.alert
     avail = data.availability[(clinic.anna, MONDAY)]
     assert len(avail.work) == 1 and len(avail.breaks) == 1
+
+
+def test_preview_in_view_sees_rooms_used_by_hidden_practitioners(clinic: Clinic) -> None:
+    from frontdesk.domain.diary import ProblemKind
+    from frontdesk.services.diary_view import check_in_view
+
+    ctx = clinic.ctx
+    diary.book(ctx, req(clinic, 10, practitioner_id=clinic.ben, room_id=clinic.room))
+    data = load_view(ctx, [MONDAY], [clinic.anna])
+    start = clinic.at(MONDAY, 10)
+    check = check_in_view(data, ctx.tz, ctx.clock.now(), clinic.anna, clinic.room, start,
+                          start + timedelta(minutes=30))  # fmt: skip
+    assert [p.kind for p in check.refusals] == [ProblemKind.ROOM_CLASH]
+    free = check_in_view(data, ctx.tz, ctx.clock.now(), clinic.anna, None, start,
+                         start + timedelta(minutes=30))  # fmt: skip
+    assert free.ok
