@@ -451,6 +451,8 @@ class DiaryPage(QWidget):
                 self.tell("That appointment no longer exists.", "error")
                 return
             starts, pid = appt.starts_at, appt.practitioner_id
+            if appt.status == "cancelled" and not self.scene.show_cancelled:
+                self.cancelled_action.setChecked(True)
         day = starts.astimezone(self.tz).date()
         if pid not in self.shown_ids():
             self.prefs.setValue(self._key(), [*self.shown_ids(), pid])
@@ -489,6 +491,7 @@ class DiaryPage(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self.view.setFocus()  # arrows, Enter and the status keys work straight away
         if self._dirty:
             self._dirty = False
             self.reload()

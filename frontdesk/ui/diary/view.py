@@ -134,6 +134,9 @@ class DiaryView(QGraphicsView):
             interaction.finish()
         elif pending is not None:
             self._place_cursor(pending[0])
+            if pending[1] is not None:  # a click on an appointment selects that one
+                self.diary_scene.clearSelection()
+                pending[1].setSelected(True)
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
