@@ -109,7 +109,12 @@ class BackgroundItem(QGraphicsItem):
                         self._label(painter, rect, label or "Break")
                     else:
                         painter.fillRect(rect, LEAVE)
-                        self._label(painter, rect, label or "Leave")
+                        # repeated every two hours, so a day of leave says so wherever it is seen
+                        step = 120 * lay.px_per_minute
+                        y = max(rect.top(), lay.y_of(lay.first_minute))
+                        while y < min(rect.bottom(), lay.height) - 12:
+                            self._label(painter, QRectF(x, y, w, 16), label or "Leave")
+                            y += step
         # grid lines
         step = lay.slot
         first = lay.first_minute - lay.first_minute % step

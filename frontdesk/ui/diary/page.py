@@ -441,6 +441,9 @@ class DiaryPage(QWidget):
         now = self.ctx.clock.now().astimezone(self.tz)
         minute = now.hour * 60 + now.minute - 60
         self.view.verticalScrollBar().setValue(int(max(0, lay.y_of(max(lay.first_minute, minute)))))
+        today = next((i for i, c in enumerate(lay.columns) if c.day == now.date()), None)
+        if today is not None and self.mode == "week":
+            self.view.horizontalScrollBar().setValue(int(lay.x_of(today)))
 
     def show_appointment(self, appointment_id: str) -> None:
         from frontdesk.models import Appointment
