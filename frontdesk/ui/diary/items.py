@@ -198,6 +198,19 @@ def _metrics(font: QFont) -> QFontMetricsF:
     return found
 
 
+_SHADES: dict[str, tuple[QColor, QColor]] = {}
+
+
+def _shades(colour: str) -> tuple[QColor, QColor]:
+    """(fill, edge) for a type colour; a day has a handful of colours and hundreds of items."""
+    found = _SHADES.get(colour)
+    if found is None:
+        base = QColor(colour)
+        fill = base.lighter(165) if base.lightness() < 200 else base
+        found = _SHADES[colour] = (fill, base.darker(135))
+    return found
+
+
 class AppointmentItem(QGraphicsItem):
     """One appointment: coloured by type, with its status badge and flag icons."""
 
@@ -209,9 +222,7 @@ class AppointmentItem(QGraphicsItem):
         self.setZValue(5 if appt.status != AppointmentStatus.CANCELLED else 1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setPos(rect.topLeft())
-        base = QColor(appt.colour)
-        self.fill = base.lighter(165) if base.lightness() < 200 else base
-        self.edge = base.darker(135)
+        self.fill, self.edge = _shades(appt.colour)
         self._prepared: _Prepared | None = None
 
     @property
