@@ -356,3 +356,14 @@ def test_waitlist_dialog_adds_an_entry(qtbot, page: DiaryPage, clinic: Clinic) -
     qtbot.waitUntil(lambda: page.waitlist_panel.list.count() == 1)
     assert "Olive Other" in page.waitlist_panel.list.item(0).text()
     assert "Urgent" in page.waitlist_panel.list.item(0).text()
+
+
+def test_days_kept_for_going_back_are_dropped_when_data_changes(qtbot, page: DiaryPage,
+                                                                clinic: Clinic) -> None:  # fmt: skip
+    show_day(qtbot, page, MONDAY)
+    show_day(qtbot, page, MONDAY + timedelta(days=1))
+    assert any(key[0] == (MONDAY,) for key in page._prefetched)
+    a = book(clinic, MONDAY, 9)
+    qtbot.waitUntil(lambda: not any(key[0] == (MONDAY,) for key in page._prefetched))
+    show_day(qtbot, page, MONDAY)
+    assert a in page.scene.items_by_id

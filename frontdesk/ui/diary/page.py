@@ -68,6 +68,7 @@ class DiaryPage(QWidget):
         # to the next or previous day only builds and paints; dropped on any change notice
         self._prefetched: dict[tuple[tuple[date, ...], tuple[str, ...]], DiaryData] = {}
         self._generation = 0
+        self._data_generation = -1
         self._prefetch_timer = QTimer(self)
         self._prefetch_timer.setSingleShot(True)
         self._prefetch_timer.setInterval(250)
@@ -285,6 +286,9 @@ class DiaryPage(QWidget):
         ids = self.shown_ids()
         key = (tuple(days), tuple(ids))
         same_place = self._shown_key == key
+        if self.data is not None and self._shown_key and not same_place \
+                and self._data_generation == self._generation:  # fmt: skip
+            self._prefetched[self._shown_key] = self.data  # still fresh: going back is instant
         self._shown_key = key
         selected = self.view.selected_item()
         keep_id = selected.appt.id if selected is not None and same_place else None
@@ -293,6 +297,7 @@ class DiaryPage(QWidget):
         self.data = cached or load_view(self.ctx, days, ids, practitioners=self.practitioners,
                                         tz=self.tz, rules=self._rules)  # fmt: skip
         self._rules = self.data.rules
+        self._data_generation = self._generation
         self._prefetch_timer.start()
         if self.mode == "week":
             days = self._working_days(days)
