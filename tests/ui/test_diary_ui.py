@@ -358,8 +358,7 @@ def test_waitlist_dialog_adds_an_entry(qtbot, page: DiaryPage, clinic: Clinic) -
     assert "Urgent" in page.waitlist_panel.list.item(0).text()
 
 
-def test_days_kept_for_going_back_are_dropped_when_data_changes(qtbot, page: DiaryPage,
-                                                                clinic: Clinic) -> None:  # fmt: skip
+def test_kept_days_are_dropped_when_data_changes(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
     show_day(qtbot, page, MONDAY)
     show_day(qtbot, page, MONDAY + timedelta(days=1))
     assert any(key[0] == (MONDAY,) for key in page._prefetched)
