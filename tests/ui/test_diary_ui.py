@@ -48,6 +48,23 @@ def book(c: Clinic, day: date, hh: int, mm: int = 0, minutes: int = 30, who: str
     return diary.book(c.ctx, req)
 
 
+def when_dialog_opens(act) -> None:  # type: ignore[no-untyped-def]
+    """Run ``act(dialog)`` once the next modal dialog is up (its exec() blocks the test)."""
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, poll)
+            return
+        try:
+            act(dialog)
+        finally:
+            if dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(0, poll)
+
+
 def point(page: DiaryPage, column: int, minute: float, dx: float = 0.5) -> QPoint:
     lay = page.layout_
     assert lay is not None
@@ -159,21 +176,13 @@ def test_keyboard_only_booking(qtbot, page: DiaryPage, clinic: Clinic) -> None: 
 
     seen: list[object] = []
 
-    def fill() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(10, fill)
-            return
-        try:
-            qtbot.keyClicks(dialog.search, "Pat")
-            qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
-            seen.append(dialog.patient_id)
-            qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-        finally:
-            if dialog.isVisible():
-                dialog.reject()
+    def fill(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClicks(dialog.search, "Pat")
+        qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+        seen.append(dialog.patient_id)
+        qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
-    QTimer.singleShot(0, fill)
+    when_dialog_opens(fill)
     qtbot.keyClick(page.view, Qt.Key.Key_Return)
     assert seen == [clinic.pat]
     with clinic.ctx.read() as s:
@@ -305,16 +314,7 @@ def test_series_drag_moves_this_and_following(qtbot, page: DiaryPage, clinic: Cl
 
 def test_book_for_patient_from_another_area(qtbot, main_window, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
     seen: list[object] = []
-
-    def answer() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(10, answer)
-            return
-        seen.append(dialog.patient_id)
-        dialog.reject()
-
-    QTimer.singleShot(0, answer)
+    when_dialog_opens(lambda dialog: seen.append(dialog.patient_id))
     main_window.bus.navigate.emit("diary", {"book_for_patient": clinic.other})
     assert seen == [clinic.other]
     assert main_window.current_area() == "diary"

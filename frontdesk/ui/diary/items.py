@@ -276,22 +276,17 @@ class AppointmentItem(QGraphicsItem):
 
 
 def flag_icons(a: DiaryAppointment) -> list[tuple[str, str]]:
-    icons: list[tuple[str, str]] = []
-    if a.alert:
-        icons.append(("⚠", "#dc2626"))
-    if a.new_patient:
-        icons.append(("★", "#d97706"))
-    if a.series_id:
-        icons.append(("↻", "#334155"))
-    if a.unpaid:
-        icons.append(("$", "#dc2626"))
-    elif a.invoiced:
-        icons.append(("$", "#15803d"))
-    if a.reminder_sent:
-        icons.append(("✉", "#475569"))
-    if a.pinned:
-        icons.append(("⚑", "#7c3aed"))
-    return icons
+    """(glyph, colour) for each flag the appointment carries, in a fixed order."""
+    table = (
+        (bool(a.alert), "⚠", "#dc2626"),
+        (a.new_patient, "★", "#d97706"),
+        (bool(a.series_id), "↻", "#334155"),
+        (a.unpaid, "$", "#dc2626"),
+        (a.invoiced and not a.unpaid, "$", "#15803d"),
+        (a.reminder_sent, "✉", "#475569"),
+        (a.pinned, "⚑", "#7c3aed"),
+    )
+    return [(glyph, colour) for on, glyph, colour in table if on]
 
 
 def tooltip(a: DiaryAppointment, when: str) -> str:
