@@ -366,3 +366,30 @@ def test_kept_days_are_dropped_when_data_changes(qtbot, page: DiaryPage, clinic:
     qtbot.waitUntil(lambda: not any(key[0] == (MONDAY,) for key in page._prefetched))
     show_day(qtbot, page, MONDAY)
     assert a in page.scene.items_by_id
+
+
+def test_cancelling_offers_the_waitlist_for_the_freed_slot(qtbot, page: DiaryPage,
+                                                           clinic: Clinic) -> None:  # fmt: skip
+    from frontdesk.services import diary_groups
+
+    entry = diary_groups.add_to_waitlist(clinic.ctx, clinic.other, practitioner_ids=[clinic.anna])
+    a = book(clinic, MONDAY, 9)
+    show_day(qtbot, page, MONDAY)
+    page.view.set_cursor(0, 9 * 60)
+    page.controller.cancel(page.scene.items_by_id[a].appt, diary.CancellationReason.AWAY)
+    qtbot.waitUntil(lambda: page.waitlist_panel.list.count() == 1)
+    assert page.side.isVisible() and "Olive Other" in page.banner.text()
+    current = page.waitlist_panel.list.currentItem()
+    assert current is not None and current.data(Qt.ItemDataRole.UserRole) == entry
+    assert current.font().bold()
+
+    def book_olive(dialog) -> None:  # type: ignore[no-untyped-def]
+        assert dialog.patient_id == clinic.other
+        qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    when_dialog_opens(book_olive)
+    page.waitlist_panel.book_selected()
+    qtbot.waitUntil(lambda: page.waitlist_panel.list.count() == 0)
+    with clinic.ctx.read() as s:
+        booked = s.query(Appointment).filter(Appointment.patient_id == clinic.other).one()
+        assert booked.starts_at == clinic.at(MONDAY, 9)

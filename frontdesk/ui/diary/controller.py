@@ -39,6 +39,7 @@ class DiaryController:
         self.confirm: Callable[[str], bool] = self._confirm_dialog
         self.choose_scope: Callable[[str], str | None] = self._scope_dialog
         self.open_booking: Callable[[int, int, int], None] = lambda col, start, end: None
+        self.offer_waitlist: Callable[[list[str]], None] = lambda entry_ids: None
 
     # -- asking the person ----------------------------------------------------------------------
     def _confirm_dialog(self, text: str) -> bool:
@@ -158,8 +159,9 @@ class DiaryController:
         fits = diary_groups.waitlist_for_slot(self.ctx, appt.practitioner_id, appt.starts_at)
         if fits:
             names = ", ".join(w.patient_name for w in fits[:3])
-            self.tell(f"Cancelled. Waiting patients who suit this slot: {names} "
-                      "(see the Waitlist panel).", "info")  # fmt: skip
+            self.tell(f"Cancelled. Waiting patients who suit this slot: {names}. "
+                      "Pick one in the Waitlist and press Book at cursor.", "info")  # fmt: skip
+            self.offer_waitlist([w.id for w in fits])
         else:
             self.tell("Cancelled.", "ok")
 

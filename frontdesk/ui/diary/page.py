@@ -61,6 +61,7 @@ class DiaryPage(QWidget):
         self.view.controller = self.controller
         self.controller.tell = self.tell
         self.controller.open_booking = self._book_at_column
+        self.controller.offer_waitlist = self._offer_waitlist
         self._dirty = False
         self._title_today: bool | None = None
         self._shown_key: tuple[tuple[date, ...], tuple[str, ...]] | None = None
@@ -518,6 +519,13 @@ class DiaryPage(QWidget):
         )
         self.banner.setVisible(True)
         self._banner_timer.start(9000 if level == "error" else 5000)
+
+    def _offer_waitlist(self, entry_ids: list[str]) -> None:
+        """A slot has freed up: open the waitlist with the patients who suit it selected."""
+        if not self.side.isVisible():
+            self.panels_button.setChecked(True)
+        self.side.setCurrentWidget(self.waitlist_panel)
+        self.waitlist_panel.highlight(entry_ids)
 
     def _dropped(self, kind: str, ident: str, column: int, minute: int) -> None:
         from frontdesk.ui.diary.panels import WAITLIST_MIME

@@ -100,6 +100,7 @@ class WaitlistPanel(_Panel):
         super().__init__(page, "Drag a patient into the diary to book them.", WAITLIST_MIME,
                          buttons)  # fmt: skip
         self.items: dict[str, diary_groups.WaitlistItem] = {}
+        self.highlighted: list[str] = []
 
     def reload(self) -> None:
         self.list.clear()
@@ -118,6 +119,25 @@ class WaitlistPanel(_Panel):
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, w.id)
             self.list.addItem(item)
+        if self.highlighted:
+            self.highlight([i for i in self.highlighted if i in self.items])
+
+    def highlight(self, entry_ids: list[str]) -> None:
+        """Bold the entries that suit a freed slot and select the first (most urgent)."""
+        from PySide6.QtGui import QFont
+
+        self.highlighted = list(entry_ids)
+        first = None
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            suits = item.data(Qt.ItemDataRole.UserRole) in entry_ids
+            font = QFont(item.font())
+            font.setBold(suits)
+            item.setFont(font)
+            if suits and first is None:
+                first = item
+        if first is not None:
+            self.list.setCurrentItem(first)
 
     def _current(self) -> diary_groups.WaitlistItem | None:
         item = self.list.currentItem()
