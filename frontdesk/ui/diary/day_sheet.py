@@ -32,6 +32,11 @@ def day_sheet_html(ctx: ServiceContext, day: date, practitioner_ids: list[str]) 
         rows = [a for a in data.appointments if a.practitioner_id == p.id
                 and a.status != AppointmentStatus.CANCELLED]  # fmt: skip
         parts.append(f"<h3>{escape(p.name)} <small>({escape(p.profession)})</small></h3>")
+        avail = data.availability.get((p.id, day))
+        if avail is not None and avail.leave:
+            parts.append(f"<p><b>Away: {escape(avail.leave[0].label or 'leave')}.</b></p>")
+        elif avail is not None and not avail.work:
+            parts.append("<p>Not rostered today.</p>")
         if not rows:
             parts.append("<p><i>No appointments.</i></p>")
             continue
