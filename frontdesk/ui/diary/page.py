@@ -6,20 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QDate, QSettings, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,8 +24,10 @@ from frontdesk.services.changes import ChangeNotice
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.diary_view import DiaryData, catalogue, load_view
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.diary import toolbar
 from frontdesk.ui.diary.controller import DiaryController
 from frontdesk.ui.diary.layout import Column, DiaryLayout
+from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
 from frontdesk.ui.diary.scene import DiaryScene
 from frontdesk.ui.diary.view import DiaryView
 
@@ -43,6 +42,30 @@ BANNER = {"error": "#fee2e2;color:#991b1b", "info": "#e0f2fe;color:#075985",
 
 
 class DiaryPage(QWidget):
+    # built by toolbar.build()
+    today_button: QPushButton
+    prev_button: QPushButton
+    next_button: QPushButton
+    title: QLabel
+    date_edit: QDateEdit
+    mode_box: QComboBox
+    slot_box: QComboBox
+    who: QToolButton
+    who_menu: QMenu
+    cancelled_action: QAction
+    find_button: QPushButton
+    print_button: QToolButton
+    print_menu: QMenu
+    panels_button: QPushButton
+    banner: QLabel
+    _banner_timer: QTimer
+    splitter: QSplitter
+    side: QTabWidget
+    waitlist_panel: WaitlistPanel
+    pinboard_panel: PinboardPanel
+    undo_action: QAction
+    redo_action: QAction
+
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, prefs: QSettings,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
@@ -77,7 +100,7 @@ class DiaryPage(QWidget):
         self._rules: dict[str, list[Any]] | None = (
             None  # roster lines, kept until a notice changes them
         )
-        self._build()
+        toolbar.build(self)
         from frontdesk.ui.diary.menus import DiaryMenus
 
         self.menus = DiaryMenus(self)
@@ -95,143 +118,6 @@ class DiaryPage(QWidget):
         if not self.practitioners:
             self.tell("No practitioners yet: add them in Settings, and their diary appears here.",
                       "info")  # fmt: skip
-
-    # -- building -------------------------------------------------------------------------------
-    def _build(self) -> None:
-        col = QVBoxLayout(self)
-        col.setContentsMargins(10, 8, 10, 6)
-        col.setSpacing(6)
-        bar = QHBoxLayout()
-        self.today_button = QPushButton("Today")
-        self.today_button.setToolTip("Go to today (Ctrl+T)")
-        self.prev_button = QPushButton("◀")
-        self.next_button = QPushButton("▶")
-        self.prev_button.setToolTip("Previous day or week (Ctrl+PgUp)")
-        self.next_button.setToolTip("Next day or week (Ctrl+PgDown)")
-        self.title = QLabel()
-        self.title.setObjectName("pageTitle")
-        self.title.setMinimumWidth(250)
-        self.date_edit = QDateEdit()
-        self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("dd/MM/yyyy")
-        self.date_edit.setToolTip("Go to a date (Ctrl+G)")
-        self.mode_box = QComboBox()
-        self.mode_box.addItem("Day", "day")
-        self.mode_box.addItem("Week", "week")
-        self.mode_box.setCurrentIndex(0 if self.mode == "day" else 1)
-        self.slot_box = QComboBox()
-        for s in (5, 10, 15, 30):
-            self.slot_box.addItem(f"{s} min", s)
-        self.slot_box.setCurrentIndex(self.slot_box.findData(self.slot))
-        self.slot_box.setToolTip("Slot size")
-        self.who = QToolButton()
-        self.who.setText("Show ▾")
-        self.who.setToolTip("Which practitioners this desk shows; cancelled appointments")
-        self.who.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.who_menu = QMenu(self.who)
-        self.who.setMenu(self.who_menu)
-        self.cancelled_action = QAction("Show cancelled appointments (faded)", self)
-        self.cancelled_action.setCheckable(True)
-        self.cancelled_action.setChecked(self.scene.show_cancelled)
-        self.find_button = QPushButton("Next free slot…")
-        self.find_button.setToolTip("Find the next free slot (Ctrl+F)")
-        self.print_button = QToolButton()
-        self.print_button.setText("Print ▾")
-        self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.print_menu = QMenu(self.print_button)
-        self.print_button.setMenu(self.print_menu)
-        self.print_button.setToolTip("Print the day sheet, or save it as PDF (Ctrl+P)")
-        self.panels_button = QPushButton("Waitlist ▸")
-        self.title.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
-        self.panels_button.setCheckable(True)
-        self.panels_button.setToolTip("Show the waitlist and the pinboard")
-        for w in (self.today_button, self.prev_button, self.next_button, self.title,
-                  self.date_edit, self.mode_box, self.slot_box, self.who):  # fmt: skip
-            bar.addWidget(w)
-        bar.addStretch(1)
-        bar.addWidget(self.find_button)
-        bar.addWidget(self.print_button)
-        bar.addWidget(self.panels_button)
-        col.addLayout(bar)
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        col.addWidget(self.banner)
-        self._banner_timer = QTimer(self)
-        self._banner_timer.setSingleShot(True)
-        self._banner_timer.timeout.connect(lambda: self.banner.setVisible(False))
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.view)
-        self.side = QTabWidget()
-        from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
-
-        self.waitlist_panel = WaitlistPanel(self)
-        self.pinboard_panel = PinboardPanel(self)
-        self.side.addTab(self.waitlist_panel, "Waitlist")
-        self.side.addTab(self.pinboard_panel, "Pinboard")
-        self.splitter.addWidget(self.side)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setSizes([1100, 230])
-        shown = self.prefs.value("diary/panels", "false") == "true"
-        self.side.setVisible(shown)
-        self.panels_button.setChecked(shown)
-        self.panels_button.toggled.connect(self._toggle_panels)
-        col.addWidget(self.splitter, 1)
-
-        self.today_button.clicked.connect(self.go_today)
-        self.prev_button.clicked.connect(lambda: self.step(-1))
-        self.next_button.clicked.connect(lambda: self.step(1))
-        self.date_edit.dateChanged.connect(self._date_edited)
-        self.mode_box.currentIndexChanged.connect(self._mode_changed)
-        self.slot_box.currentIndexChanged.connect(self._slot_changed)
-        self.cancelled_action.toggled.connect(self._cancelled_toggled)
-        self.find_button.clicked.connect(self._find)
-        self.print_menu.aboutToShow.connect(self._fill_print_menu)
-        self.who_menu.aboutToShow.connect(self._fill_who_menu)
-        for keys, fn in (("Ctrl+T", self.go_today), ("Ctrl+PgUp", lambda: self.step(-1)),
-                         ("Ctrl+PgDown", lambda: self.step(1)),
-                         ("Ctrl+G", self.date_edit.setFocus),
-                         ("Ctrl+F", self._find),
-                         ("Ctrl+P", self._print)):  # fmt: skip
-            action = QAction(self)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.triggered.connect(fn)
-            self.addAction(action)
-        undo = self.controller.undo_stack.createUndoAction(self, "Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.controller.undo_stack.createRedoAction(self, "Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (undo, redo):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(action)
-        self.undo_action, self.redo_action = undo, redo
-
-    def _toggle_panels(self, on: bool) -> None:
-        self.side.setVisible(on)
-        self.panels_button.setText(self.panels_button.text()[:-1] + ("◂" if on else "▸"))
-        self.prefs.setValue("diary/panels", "true" if on else "false")
-
-    def _find(self) -> None:
-        self.menus.find_next_available()
-
-    def _print(self) -> None:
-        self.menus.print_day_sheet()
-
-    def _fill_print_menu(self) -> None:
-        from frontdesk.ui.diary.day_sheet import save_pdf
-
-        menu = self.print_menu
-        menu.clear()
-        everyone = menu.addAction("Day sheet, everyone shown…")
-        everyone.triggered.connect(self._print)
-        pdf = menu.addAction("Save day sheet as PDF…")
-        pdf.triggered.connect(lambda: save_pdf(self, self.shown_ids()))
-        menu.addSeparator()
-        for p in self.practitioners:
-            if p.id in self.shown_ids():
-                one = menu.addAction(f"Day sheet for {p.name}…")
-                one.triggered.connect(lambda _c=False, pid=p.id: self.menus.print_day_sheet([pid]))
 
     # -- what is shown --------------------------------------------------------------------------
     def today(self) -> date:
@@ -254,26 +140,6 @@ class DiaryPage(QWidget):
     def set_shown(self, ids: list[str]) -> None:
         self.prefs.setValue(self._key(), ids)
         self.reload()
-
-    def _fill_who_menu(self) -> None:
-        self.who_menu.clear()
-        shown = set(self.shown_ids())
-        all_action = self.who_menu.addAction("Show all")
-        all_action.triggered.connect(lambda: self.set_shown([p.id for p in self.practitioners]))
-        self.who_menu.addSeparator()
-        for p in self.practitioners:
-            action = self.who_menu.addAction(f"{p.name} — {p.profession}")
-            action.setCheckable(True)
-            action.setChecked(p.id in shown)
-            action.toggled.connect(lambda on, pid=p.id: self._toggle_who(pid, on))
-        self.who_menu.addSeparator()
-        self.who_menu.addAction(self.cancelled_action)
-
-    def _toggle_who(self, pid: str, on: bool) -> None:
-        ids = set(self.shown_ids())
-        (ids.add if on else ids.discard)(pid)
-        if ids:
-            self.set_shown([p.id for p in self.practitioners if p.id in ids])
 
     def days(self) -> list[date]:
         if self.mode == "day":
