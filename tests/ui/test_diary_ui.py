@@ -393,3 +393,36 @@ def test_cancelling_offers_the_waitlist_for_the_freed_slot(qtbot, page: DiaryPag
     with clinic.ctx.read() as s:
         booked = s.query(Appointment).filter(Appointment.patient_id == clinic.other).one()
         assert booked.starts_at == clinic.at(MONDAY, 9)
+
+
+def test_drag_over_empty_slots_books_that_time(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    show_day(qtbot, page, MONDAY)
+    seen: list[tuple[str, int]] = []
+
+    def book_pat(dialog) -> None:  # type: ignore[no-untyped-def]
+        seen.append((dialog.time.time().toString("HH:mm"), dialog.minutes.value()))
+        qtbot.keyClicks(dialog.search, "Patient")
+        qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+        qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    when_dialog_opens(book_pat)
+    drag(qtbot, page, point(page, 1, 14 * 60 + 2), point(page, 1, 15 * 60))
+    assert seen == [("14:00", 60)]
+    with clinic.ctx.read() as s:
+        (appt,) = s.query(Appointment).all()
+        assert (appt.practitioner_id, appt.patient_id) == (clinic.ben, clinic.pat)
+        assert appt.ends_at - appt.starts_at == timedelta(hours=1)
+
+
+def test_ctrl_down_jumps_between_appointments(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    first = book(clinic, MONDAY, 9)
+    second = book(clinic, MONDAY, 14)
+    show_day(qtbot, page, MONDAY)
+    page.view.setFocus()
+    page.view.set_cursor(0, 8 * 60)
+    qtbot.keyClick(page.view, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+    assert page.view.selected_item().appt.id == first  # type: ignore[union-attr]
+    qtbot.keyClick(page.view, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+    assert page.view.selected_item().appt.id == second  # type: ignore[union-attr]
+    qtbot.keyClick(page.view, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert page.view.selected_item().appt.id == first  # type: ignore[union-attr]

@@ -219,6 +219,11 @@ class DiaryView(QGraphicsView):
             super().keyPressEvent(event)
             return
         col, minute = self.cursor_slot or (0, self._default_minute())
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if ctrl and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            self._jump(col, minute, forward=key == Qt.Key.Key_Down)
+            event.accept()
+            return
         moves = {Qt.Key.Key_Up: (0, -lay.slot), Qt.Key.Key_Down: (0, lay.slot),
                  Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0)}  # fmt: skip
         if key in moves:
@@ -238,6 +243,22 @@ class DiaryView(QGraphicsView):
             self.context_requested.emit(self.item_at_cursor(), (col, minute), point)
             return
         super().keyPressEvent(event)
+
+    def _jump(self, col: int, minute: int, *, forward: bool) -> None:
+        """Ctrl+Down / Ctrl+Up: the cursor goes to the next / previous appointment."""
+        lay = self.diary_scene.layout
+        assert lay is not None
+        places = []
+        for item in self.diary_scene.items_by_id.values():
+            at = lay.column_at(item.rect.center().x())
+            _day, start = local_minute(item.appt.starts_at, lay.tz)
+            if at is not None:
+                places.append((at, start))
+        places.sort()
+        here = (col, minute)
+        after = [p for p in places if p > here] if forward else [p for p in places if p < here]
+        if after:
+            self.set_cursor(*(after[0] if forward else after[-1]))
 
     def _default_minute(self) -> int:
         lay = self.diary_scene.layout
