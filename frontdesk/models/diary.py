@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
@@ -60,6 +60,13 @@ class Appointment(SyncedMixin, Base):
         Index("ix_appointments_start", "starts_at"),
         Index("ix_appointments_patient_start", "patient_id", "starts_at"),
         Index("ix_appointments_room_start", "room_id", "starts_at"),
+        # the pinboard lists the few pinned appointments among millions
+        Index(
+            "ix_appointments_pinned",
+            "pinned_at",
+            sqlite_where=text("pinned_at IS NOT NULL"),
+            postgresql_where=text("pinned_at IS NOT NULL"),
+        ),
     )
 
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))

@@ -29,7 +29,7 @@ class AreaSpec:
 
 
 AREAS: tuple[AreaSpec, ...] = (
-    AreaSpec("diary", "Diary", "Ctrl+1", "frontdesk.ui.overview:create_diary",
+    AreaSpec("diary", "Diary", "Ctrl+1", "frontdesk.ui.diary:create",
              "Appointments for every practitioner, by day or week."),
     AreaSpec("patients", "Patients", "Ctrl+2", "frontdesk.ui.patients:create",
              "Find a patient, open their card, import and export."),

@@ -1,7 +1,7 @@
 """patients fts: a full-text index for search as you type
 
 Revision ID: 0201
-Revises: 0001
+Revises: 0101
 Create Date: 2026-11-27 10:55:00
 
 Hand-written: an FTS5 table (unicode61, accents removed, prefix indexes for 1-3 characters)
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision = '0201'
-down_revision = '0001'
+down_revision = '0101'
 branch_labels = None
 depends_on = None
 

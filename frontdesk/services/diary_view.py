@@ -1,0 +1,410 @@
+"""Loading what the diary shows for some days and practitioners, in one read transaction.
+
+``load_view`` returns plain dataclasses (no ORM objects escape), so the scene can mirror them
+and a benchmark can compare them with raw sqlite3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, bindparam, exists, func, select
+from sqlalchemy.orm import Session
+
+from frontdesk.db.types import UTCDateTime
+from frontdesk.domain.clinic_time import day_bounds_utc
+from frontdesk.domain.diary import (
+    Availability,
+    Block,
+    Problem,
+    ProblemKind,
+    RosterRule,
+    SlotCheck,
+    assess,
+    availability_on,
+    clashes,
+    past_problem,
+    roster_problems,
+)
+from frontdesk.domain.vocab import InvoiceStatus
+from frontdesk.models import (
+    Appointment,
+    AppointmentAttendee,
+    AppointmentType,
+    Invoice,
+    InvoiceLine,
+    Leave,
+    Patient,
+    PatientAlert,
+    PaymentAllocation,
+    Practitioner,
+    Room,
+    RosterEntry,
+)
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, require
+
+
+@dataclass(frozen=True)
+class PractitionerInfo:
+    id: str
+    name: str
+    profession: str
+    colour: str
+    overlap_policy: str
+    default_location_id: str | None
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    id: str
+    name: str
+    duration_minutes: int
+    colour: str
+    is_group: bool
+    capacity: int
+    is_new_patient: bool
+    profession: str
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    id: str
+    name: str
+    overlap_policy: str
+
+
+@dataclass(frozen=True)
+class DiaryAppointment:
+    """One appointment as the diary draws it, with the flags for its icons."""
+
+    id: str
+    practitioner_id: str
+    patient_id: str | None
+    patient_name: str
+    patient_phone: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    type_id: str | None
+    type_name: str
+    colour: str
+    room_id: str | None
+    notes: str
+    cancellation_reason: str | None
+    is_group: bool
+    capacity: int
+    attendees: int
+    series_id: str | None
+    new_patient: bool
+    reminder_sent: bool
+    pinned: bool
+    clash_flagged: bool
+    alert: str  # the patient's alert texts, "" when none
+    invoiced: bool
+    unpaid: bool
+
+
+@dataclass
+class DiaryData:
+    days: tuple[date, ...]
+    practitioners: list[PractitionerInfo]
+    appointments: list[DiaryAppointment]
+    availability: dict[tuple[str, date], Availability] = field(default_factory=dict)
+    rules: dict[str, list[RosterRule]] = field(default_factory=dict)
+    leave: dict[str, list[Block]] = field(default_factory=dict)
+    room_policies: dict[str, str] = field(default_factory=dict)
+    # rooms in use by practitioners who are not shown, so a drag previews a busy room too
+    room_busy: list[Block] = field(default_factory=list)
+
+
+def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
+    """Active practitioners, appointment types and rooms (small; the page caches them)."""
+    with ctx.read() as session:
+        return _practitioners(session), _types(session), _rooms(session)
+
+
+def _practitioners(session: Session) -> list[PractitionerInfo]:
+    rows = session.execute(
+        select(
+            Practitioner.id, Practitioner.display_name, Practitioner.profession,
+            Practitioner.colour, Practitioner.overlap_policy, Practitioner.default_location_id,
+        )
+        .where(Practitioner.archived_at.is_(None), Practitioner.deleted_at.is_(None))
+        .order_by(Practitioner.sort_order, Practitioner.display_name)
+    ).all()  # fmt: skip
+    return [PractitionerInfo(*row) for row in rows]
+
+
+def _types(session: Session) -> list[TypeInfo]:
+    rows = session.execute(
+        select(
+            AppointmentType.id, AppointmentType.name, AppointmentType.duration_minutes,
+            AppointmentType.colour, AppointmentType.is_group, AppointmentType.capacity,
+            AppointmentType.is_new_patient, AppointmentType.profession,
+        )
+        .where(AppointmentType.archived_at.is_(None), AppointmentType.deleted_at.is_(None))
+        .order_by(AppointmentType.profession, AppointmentType.name)
+    ).all()  # fmt: skip
+    return [TypeInfo(*row) for row in rows]
+
+
+def _rooms(session: Session) -> list[RoomInfo]:
+    rows = session.execute(
+        select(Room.id, Room.name, Room.overlap_policy)
+        .where(Room.archived_at.is_(None), Room.deleted_at.is_(None))
+        .order_by(Room.sort_order, Room.name)
+    ).all()
+    return [RoomInfo(*row) for row in rows]
+
+
+def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str, list[RosterRule]]:
+    R = RosterEntry
+    rows = session.execute(
+        select(R.practitioner_id, R.weekday, R.start_minute, R.end_minute, R.kind, R.every_weeks,
+               R.week_offset, R.effective_from, R.effective_until, R.room_id, R.label)
+        .where(R.practitioner_id.in_(practitioner_ids), R.deleted_at.is_(None))
+    ).all()  # fmt: skip
+    out: dict[str, list[RosterRule]] = {pid: [] for pid in practitioner_ids}
+    for row in rows:
+        out[row[0]].append(RosterRule(*row))
+    return out
+
+
+def leave_blocks(
+    session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
+) -> dict[str, list[Block]]:
+    if "leave" not in _QUERIES:
+        _QUERIES["leave"] = select(
+            Leave.id, Leave.practitioner_id, Leave.starts_at, Leave.ends_at, Leave.reason,
+            Leave.kind,
+        ).where(
+            Leave.practitioner_id.in_(bindparam("ids", expanding=True)),
+            Leave.deleted_at.is_(None),
+            Leave.starts_at < bindparam("end", type_=UTCDateTime),
+            Leave.ends_at > bindparam("start", type_=UTCDateTime),
+        )  # fmt: skip
+    params = {"ids": list(practitioner_ids), "start": start, "end": end}
+    rows = session.connection().execute(_QUERIES["leave"], params).all()
+    out: dict[str, list[Block]] = {pid: [] for pid in practitioner_ids}
+    for lid, pid, s, e, reason, kind in rows:
+        label = reason or kind.capitalize()
+        out[pid].append(Block(s, e, pid, None, lid, label))
+    return out
+
+
+_QUERIES: dict[str, Any] = {}
+
+
+def _appointment_query() -> Any:
+    """Built once with bound parameters: the diary runs it on every day change."""
+    if "appointments" not in _QUERIES:
+        _QUERIES["appointments"] = _build_appointment_query()
+    return _QUERIES["appointments"]
+
+
+def _build_appointment_query() -> Any:
+    invoice_live = and_(
+        InvoiceLine.appointment_id == Appointment.id,
+        Invoice.id == InvoiceLine.invoice_id,
+        Invoice.status != InvoiceStatus.VOID,
+        Invoice.deleted_at.is_(None),
+    )
+    invoiced = exists().where(invoice_live)
+    paid = (
+        select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+        .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    unpaid = exists().where(invoice_live, Invoice.status == InvoiceStatus.ISSUED,
+                            Invoice.total_cents > paid)  # fmt: skip
+    alert = (
+        select(func.group_concat(PatientAlert.text, "; "))
+        .where(
+            PatientAlert.patient_id == Appointment.patient_id,
+            PatientAlert.archived_at.is_(None),
+            PatientAlert.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    attendees = (
+        select(func.count(AppointmentAttendee.id))
+        .where(
+            AppointmentAttendee.appointment_id == Appointment.id,
+            AppointmentAttendee.waitlisted.is_(False),
+            AppointmentAttendee.status != "cancelled",
+            AppointmentAttendee.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    first = func.coalesce(func.nullif(Patient.preferred_name, ""), Patient.first_name,
+                          type_=String)  # fmt: skip
+    name = first + " " + Patient.last_name
+    return (
+        select(
+            Appointment.id, Appointment.practitioner_id, Appointment.patient_id, name,
+            Patient.mobile_phone, Appointment.starts_at, Appointment.ends_at, Appointment.status,
+            Appointment.appointment_type_id, AppointmentType.name, AppointmentType.colour,
+            Appointment.room_id, Appointment.notes, Appointment.cancellation_reason,
+            Appointment.is_group, Appointment.capacity, attendees, Appointment.series_id,
+            AppointmentType.is_new_patient, Appointment.reminder_sent_at.is_not(None),
+            Appointment.pinned_at.is_not(None), Appointment.clash_flagged, alert, invoiced,
+            unpaid,
+        )
+        .outerjoin(Patient, Patient.id == Appointment.patient_id)
+        .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
+        .where(
+            Appointment.practitioner_id.in_(bindparam("ids", expanding=True)),
+            Appointment.starts_at >= bindparam("early", type_=UTCDateTime),
+            Appointment.starts_at < bindparam("end", type_=UTCDateTime),
+            Appointment.ends_at > bindparam("start", type_=UTCDateTime),
+            Appointment.deleted_at.is_(None),
+        )
+        .order_by(Appointment.starts_at)
+    )  # fmt: skip
+
+
+def appointments_between(
+    session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
+) -> list[DiaryAppointment]:
+    params = {"ids": list(practitioner_ids), "early": start - timedelta(hours=12),
+              "end": end, "start": start}  # fmt: skip
+    rows = session.connection().execute(_appointment_query(), params).all()
+    out = []
+    for r in rows:
+        out.append(
+            DiaryAppointment(
+                r[0],
+                r[1],
+                r[2],
+                r[3] or "",
+                r[4] or "",
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9] or "",
+                r[10] or "#94a3b8",
+                r[11],
+                r[12] or "",
+                r[13],
+                bool(r[14]),
+                r[15],
+                r[16] or 0,
+                r[17],
+                bool(r[18]),
+                bool(r[19]),
+                bool(r[20]),
+                bool(r[21]),
+                r[22] or "",
+                bool(r[23]),
+                bool(r[24]),
+            )
+        )
+    return out
+
+
+def load_view(
+    ctx: ServiceContext,
+    days: Sequence[date],
+    practitioner_ids: Sequence[str],
+    *,
+    practitioners: list[PractitionerInfo] | None = None,
+    tz: ZoneInfo | None = None,
+    rules: dict[str, list[RosterRule]] | None = None,
+) -> DiaryData:
+    """Everything a day or week view draws, read in one transaction without N+1 queries."""
+    require(ctx.actor, Action.VIEW_DIARY)
+    tz = tz or ctx.tz
+    ordered = sorted(days)
+    start, _ = day_bounds_utc(ordered[0], tz)
+    _, end = day_bounds_utc(ordered[-1], tz)
+    with ctx.read() as session:
+        if practitioners is None:
+            practitioners = _practitioners(session)
+        wanted = set(practitioner_ids)
+        shown = [p for p in practitioners if p.id in wanted]
+        ids = [p.id for p in shown]
+        if rules is None or any(pid not in rules for pid in ids):
+            rules = roster_rules(session, ids)
+        leave = leave_blocks(session, ids, start, end)
+        appointments = appointments_between(session, ids, start, end)
+        rooms = {r.id: r.overlap_policy for r in _rooms(session)}
+        room_busy = _rooms_in_use(session, list(rooms), ids, start, end)
+    data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
+                     room_policies=rooms, room_busy=room_busy)  # fmt: skip
+    for pid in ids:
+        for day in ordered:
+            data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
+    return data
+
+
+def _rooms_in_use(
+    session: Session, room_ids: list[str], shown: list[str], start: datetime, end: datetime
+) -> list[Block]:
+    if not room_ids:
+        return []
+    A = Appointment
+    rows = session.execute(
+        select(A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at)
+        .where(A.room_id.in_(room_ids), A.practitioner_id.not_in(shown),
+               A.starts_at < end, A.ends_at > start, A.starts_at >= start - timedelta(hours=12),
+               A.status != "cancelled", A.deleted_at.is_(None))
+    ).all()  # fmt: skip
+    return [Block(s, e, pid, rid, aid, "another practitioner") for aid, pid, rid, s, e in rows]
+
+
+def check_in_view(
+    data: DiaryData,
+    tz: ZoneInfo,
+    now: datetime,
+    practitioner_id: str,
+    room_id: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    ignore_id: str | None = None,
+) -> SlotCheck:
+    """The rules for a drag preview, from what the view already loaded (no database), so each
+    mouse move costs microseconds. The service checks again, against the database, on drop."""
+    if end <= start:
+        return SlotCheck(refusals=(Problem(ProblemKind.OUTSIDE_ROSTER, "Too short."),))
+    problems: list[Problem] = []
+    late = past_problem(start, now, timedelta(minutes=15))
+    if late is not None:
+        problems.append(late)
+    day = start.astimezone(tz).date()
+    availability = data.availability.get((practitioner_id, day))
+    if availability is None:
+        availability = availability_on(
+            data.rules.get(practitioner_id, []), data.leave.get(practitioner_id, []), day, tz
+        )
+    problems += roster_problems(start, end, availability, tz)
+    busy = [
+        Block(a.starts_at, a.ends_at, a.practitioner_id, a.room_id, a.id, a.patient_name)
+        for a in data.appointments
+        if a.status != "cancelled" and a.starts_at < end and a.ends_at > start
+    ]
+    busy += [b for b in data.room_busy if b.overlaps(start, end)]
+    problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
+    policy = next((p.overlap_policy for p in data.practitioners if p.id == practitioner_id), "warn")
+    room_policy = data.room_policies.get(room_id or "", "block")
+    return assess(problems, policy, room_policy)
+
+
+def one_appointment(ctx: ServiceContext, appointment_id: str) -> DiaryAppointment | None:
+    """One appointment as the diary draws it (for the pinboard and waitlist drops)."""
+    with ctx.read() as session:
+        row = session.execute(
+            select(Appointment.practitioner_id, Appointment.starts_at, Appointment.ends_at).where(
+                Appointment.id == appointment_id
+            )
+        ).first()
+        if row is None:
+            return None
+        found = appointments_between(session, [row[0]], row[1], row[2])
+    return next((a for a in found if a.id == appointment_id), None)

@@ -1,0 +1,327 @@
+"""The booking dialog: find the patient as you type (or add one), type, room, notes, repeat.
+
+Keyboard-only: type a name, Down/Enter picks the patient, Tab through the rest, Ctrl+Enter books.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTime, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.services import diary
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.diary import BookingRequest
+from frontdesk.services.diary_view import PractitionerInfo, RoomInfo, TypeInfo
+
+
+@dataclass
+class SeriesChoice:
+    every_weeks: int
+    count: int
+    occurrences: list[tuple[datetime, datetime]]
+
+
+class BookingDialog(QDialog):
+    def __init__(
+        self, ctx: ServiceContext, practitioners: list[PractitionerInfo], types: list[TypeInfo],
+        rooms: list[RoomInfo], practitioner_id: str, start: datetime, minutes: int,
+        patient_id: str | None = None, parent: QWidget | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tz: ZoneInfo = ctx.tz
+        self.types = types
+        self.patient_id: str | None = None
+        self.request: BookingRequest | None = None
+        self.series: SeriesChoice | None = None
+        self.setWindowTitle("Book an appointment")
+        self.setMinimumSize(560, 560)  # explicit: the layout never resizes a shown dialog
+        col = QVBoxLayout(self)
+        form = QFormLayout()
+        col.addLayout(form)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Type a name, phone or patient number…")
+        self.search.setClearButtonEnabled(True)
+        self.results = QListWidget()
+        self.results.setMaximumHeight(150)
+        self.chosen = QLabel("No patient chosen")
+        self.chosen.setObjectName("muted")
+        self.new_button = QPushButton("New patient…")
+        self.new_button.setAutoDefault(False)
+        self.new_box = QWidget()
+        new_row = QHBoxLayout(self.new_box)
+        new_row.setContentsMargins(0, 0, 0, 0)
+        self.new_first, self.new_last, self.new_mobile = QLineEdit(), QLineEdit(), QLineEdit()
+        for edit, hint in ((self.new_first, "First name"), (self.new_last, "Last name"),
+                           (self.new_mobile, "Mobile")):  # fmt: skip
+            edit.setPlaceholderText(hint)
+            new_row.addWidget(edit)
+        self.new_box.setVisible(False)
+        patient_row = QHBoxLayout()
+        patient_row.addWidget(self.search, 1)
+        patient_row.addWidget(self.new_button)
+        form.addRow(_buddy("&Patient", self.search), patient_row)
+        form.addRow("", self.results)
+        form.addRow("", self.chosen)
+        form.addRow("", self.new_box)
+
+        self.practitioner = QComboBox()
+        for p in practitioners:
+            self.practitioner.addItem(f"{p.name} — {p.profession}", p.id)
+        self.practitioner.setCurrentIndex(max(0, self.practitioner.findData(practitioner_id)))
+        form.addRow("Practitioner", self.practitioner)
+        local = start.astimezone(self.tz)
+        self.day = QDateEdit(QDate(local.year, local.month, local.day))
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("ddd d MMM yyyy")
+        self.time = QTimeEdit(QTime(local.hour, local.minute))
+        self.time.setDisplayFormat("HH:mm")
+        when = QHBoxLayout()
+        when.addWidget(self.day)
+        when.addWidget(self.time)
+        form.addRow(_buddy("&When", self.day), when)
+        self.type = QComboBox()
+        self.type.addItem("(no type)", None)
+        profession = next((p.profession for p in practitioners if p.id == practitioner_id), "")
+        ordered = sorted(types, key=lambda t: (t.profession != profession, t.profession, t.name))
+        for t in ordered:
+            self.type.addItem(f"{t.name} ({t.duration_minutes} min)", t.id)
+        form.addRow("&Type", self.type)
+        self.minutes = QSpinBox()
+        self.minutes.setRange(5, 720)
+        self.minutes.setSingleStep(5)
+        self.minutes.setSuffix(" min")
+        self.minutes.setValue(minutes)
+        form.addRow("&Length", self.minutes)
+        self.room = QComboBox()
+        self.room.addItem("(no room)", None)
+        for r in rooms:
+            self.room.addItem(r.name, r.id)
+        form.addRow("&Room", self.room)
+        self.notes = QPlainTextEdit()
+        self.notes.setTabChangesFocus(True)
+        self.notes.setMaximumHeight(60)
+        form.addRow("&Notes", self.notes)
+        repeat = QHBoxLayout()
+        self.repeat = QCheckBox("Repeat every")
+        self.every = QSpinBox()
+        self.every.setRange(1, 12)
+        self.every.setSuffix(" week(s)")
+        self.count = QSpinBox()
+        self.count.setRange(2, 52)
+        self.count.setValue(6)
+        self.count.setSuffix(" times")
+        for w in (self.repeat, self.every, self.count):
+            repeat.addWidget(w)
+        repeat.addStretch(1)
+        form.addRow("", repeat)
+        self.occurrences = QListWidget()
+        self.occurrences.setVisible(False)
+        self.occurrences.setMaximumHeight(140)
+        self.occurrences.setWordWrap(True)
+        form.addRow("", self.occurrences)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b91c1c;")
+        col.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.book_button = buttons.addButton("Book", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.book_button.setProperty("primary", True)
+        self.book_button.setDefault(True)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        col.addWidget(buttons)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(120)
+        self._timer.timeout.connect(self.run_search)
+        self.search.textEdited.connect(lambda _t: self._timer.start())
+        self.search.installEventFilter(self)
+        self.results.itemActivated.connect(self._pick)
+        self.new_button.clicked.connect(self._toggle_new)
+        self.type.currentIndexChanged.connect(self._type_changed)
+        self.repeat.toggled.connect(self._plan)
+        self.every.valueChanged.connect(lambda _v: self._plan())
+        self.count.valueChanged.connect(lambda _v: self._plan())
+        if patient_id is not None:
+            self._set_patient_by_id(patient_id)
+        self.search.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self._accept()
+            return
+        super().keyPressEvent(event)
+
+    # -- patient --------------------------------------------------------------------------------
+    def run_search(self) -> None:
+        from frontdesk.services.patient_search import search
+
+        self.results.clear()
+        for hit in search(self.ctx, self.search.text(), limit=20):
+            born = f"  b. {hit.date_of_birth:%d/%m/%Y}" if hit.date_of_birth else ""
+            alert = "  ⚠" if hit.has_alert else ""
+            item = QListWidgetItem(f"{hit.display_name}{born}  {hit.mobile_phone}  "
+                                   f"#{hit.patient_number}{alert}")  # fmt: skip
+            item.setData(Qt.ItemDataRole.UserRole, (hit.id, hit.display_name))
+            self.results.addItem(item)
+        if self.results.count():
+            self.results.setCurrentRow(0)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.search and event.type() == QEvent.Type.KeyPress:
+            key = event.key()  # type: ignore[attr-defined]
+            if key == Qt.Key.Key_Down and self.results.count():
+                self.results.setFocus()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.patient_id:
+                if self._timer.isActive():
+                    self._timer.stop()
+                    self.run_search()
+                if self.results.currentItem() is not None:
+                    self._pick(self.results.currentItem())
+                return True
+        return super().eventFilter(obj, event)
+
+    def _pick(self, item: QListWidgetItem) -> None:
+        pid, name = item.data(Qt.ItemDataRole.UserRole)
+        self.patient_id = pid
+        self.chosen.setText(f"✓ {name}")
+        self.chosen.setStyleSheet("color: #15803d; font-weight: bold;")
+        self.new_box.setVisible(False)
+        self.type.setFocus()
+
+    def _set_patient_by_id(self, patient_id: str) -> None:
+        from frontdesk.models import Patient
+
+        with self.ctx.read() as session:
+            p = session.get(Patient, patient_id)
+            name = f"{p.first_name} {p.last_name}" if p else ""
+        if name:
+            self.patient_id = patient_id
+            self.search.setText(name)
+            self.chosen.setText(f"✓ {name}")
+            self.chosen.setStyleSheet("color: #15803d; font-weight: bold;")
+
+    def _toggle_new(self) -> None:
+        self.new_box.setVisible(not self.new_box.isVisible())
+        if self.new_box.isVisible():
+            self.patient_id = None
+            self.chosen.setText("New patient: their card is created when you book")
+            words = self.search.text().split()
+            if words and not any(ch.isdigit() for ch in self.search.text()):
+                self.new_first.setText(words[0].capitalize())
+                self.new_last.setText(" ".join(w.capitalize() for w in words[1:]))
+            self.new_first.setFocus()
+
+    # -- the rest -------------------------------------------------------------------------------
+    def _type_changed(self) -> None:
+        type_id = self.type.currentData()
+        t = next((t for t in self.types if t.id == type_id), None)
+        if t is not None:
+            self.minutes.setValue(t.duration_minutes)
+        self._plan()
+
+    def _times(self) -> tuple[datetime, datetime]:
+        d, t = self.day.date(), self.time.time()
+        start = datetime(d.year(), d.month(), d.day(), t.hour(), t.minute(), tzinfo=self.tz)
+        from datetime import UTC
+
+        start = start.astimezone(UTC)
+        return start, start + timedelta(minutes=self.minutes.value())
+
+    def _build_request(self, patient_id: str | None) -> BookingRequest:
+        start, end = self._times()
+        return BookingRequest(
+            practitioner_id=self.practitioner.currentData(), starts_at=start, ends_at=end,
+            patient_id=patient_id, appointment_type_id=self.type.currentData(),
+            room_id=self.room.currentData(), notes=self.notes.toPlainText(),
+        )  # fmt: skip
+
+    def _plan(self) -> None:
+        self.occurrences.clear()
+        self.occurrences.setVisible(self.repeat.isChecked())
+        if not self.repeat.isChecked():
+            return
+        from frontdesk.services.diary_series import plan_series
+
+        try:
+            req = self._build_request(self.patient_id)
+            every, count = self.every.value(), self.count.value()
+            plan = plan_series(self.ctx, req, every_weeks=every, count=count)
+        except FrontdeskError as exc:
+            self.error.setText(exc.user_message)
+            return
+        self.error.setText("")
+        for occ in plan:
+            local = occ.start.astimezone(self.tz)
+            problems = " ".join(p.message for p in occ.problems)
+            item = QListWidgetItem(
+                f"{local:%a %d %b %Y %H:%M}" + (f" — {problems}" if problems else "")
+            )
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if occ.problems else Qt.CheckState.Checked)
+            item.setData(Qt.ItemDataRole.UserRole, (occ.start, occ.end))
+            if occ.problems:
+                item.setForeground(Qt.GlobalColor.darkRed)
+            self.occurrences.addItem(item)
+
+    def _accept(self) -> None:
+        patient_id = self.patient_id
+        try:
+            if patient_id is None and self.new_box.isVisible():
+                patient_id = diary.quick_add_patient(
+                    self.ctx, self.new_first.text(), self.new_last.text(), self.new_mobile.text()
+                )
+                self.patient_id = patient_id
+            self.request = self._build_request(patient_id)
+        except FrontdeskError as exc:
+            self.error.setText(exc.user_message)
+            return
+        type_id = self.request.appointment_type_id
+        is_group = any(t.id == type_id and t.is_group for t in self.types)
+        if patient_id is None and not is_group:
+            self.error.setText("Choose the patient: type part of their name, then press Enter.")
+            self.search.setFocus()
+            return
+        if self.repeat.isChecked():
+            chosen = []
+            for i in range(self.occurrences.count()):
+                item = self.occurrences.item(i)
+                if item.checkState() == Qt.CheckState.Checked:
+                    chosen.append(item.data(Qt.ItemDataRole.UserRole))
+            self.series = SeriesChoice(self.every.value(), self.count.value(), chosen)
+        self.accept()
+
+
+def _buddy(text: str, widget: QWidget) -> QLabel:
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label

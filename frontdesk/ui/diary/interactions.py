@@ -1,0 +1,173 @@
+"""Mouse interactions on the diary: drag to create, drag to move, drag the bottom edge to
+resize. Each shows the ghost (with the clash / roster verdict) while the mouse moves, and hands
+a finished drag to the controller; Escape cancels. They never change data themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF
+
+from frontdesk.domain.diary import local_minute, snap_down, snap_minute
+from frontdesk.services.diary_view import check_in_view
+from frontdesk.ui.diary.items import AppointmentItem
+
+if TYPE_CHECKING:
+    from frontdesk.ui.diary.view import DiaryView
+
+
+@dataclass(frozen=True)
+class Target:
+    column: int
+    start_minute: int
+    end_minute: int
+
+
+class Interaction:
+    """Base: turns mouse positions into a Target, previews it, and reports the last one."""
+
+    ignore_id: str | None = None
+    room_id: str | None = None
+
+    def __init__(self, view: DiaryView) -> None:
+        self.view = view
+        self.target: Target | None = None
+        self.verdict = "ok"
+        self.message = ""
+
+    @property
+    def layout(self):  # type: ignore[no-untyped-def]
+        return self.view.diary_scene.layout
+
+    def target_at(self, pos: QPointF) -> Target | None:
+        raise NotImplementedError
+
+    def move(self, pos: QPointF) -> None:
+        target = self.target_at(pos)
+        if target is None or target == self.target:
+            return
+        self.target = target
+        self.preview(target)
+
+    def preview(self, t: Target) -> None:
+        lay = self.layout
+        scene = self.view.diary_scene
+        col = lay.columns[t.column]
+        start = lay.instant(t.column, t.start_minute)
+        end = lay.instant(t.column, t.end_minute)
+        assert scene.data is not None
+        check = check_in_view(
+            scene.data, lay.tz, self.view.now(), col.practitioner_id, self.room_id, start, end,
+            ignore_id=self.ignore_id,
+        )  # fmt: skip
+        if check.refusals:
+            self.verdict = "block"
+        elif check.warnings:
+            self.verdict = "warn"
+        else:
+            self.verdict = "ok"
+        when = f"{_hhmm(t.start_minute)}–{_hhmm(t.end_minute)}"
+        self.message = check.summary()
+        rect = QRectF(lay.x_of(t.column), lay.y_of(t.start_minute), lay.column_width,
+                      lay.y_of(t.end_minute) - lay.y_of(t.start_minute))  # fmt: skip
+        scene.ghost.show_at(rect, self.verdict, when, self.message, scene.sceneRect())
+
+    def finish(self) -> None:
+        self.view.diary_scene.ghost.setVisible(False)
+        if self.target is not None:
+            self.commit(self.target)
+
+    def commit(self, target: Target) -> None:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        self.target = None
+        self.view.diary_scene.ghost.setVisible(False)
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+class CreateInteraction(Interaction):
+    """Drag over empty slots in one column to choose the time of a new booking."""
+
+    def __init__(self, view: DiaryView, press: QPointF) -> None:
+        super().__init__(view)
+        lay = self.layout
+        self.column = lay.column_at(press.x())
+        self.anchor = lay.clamp_minute(snap_down(lay.minute_at(press.y()), lay.slot), lay.slot)
+
+    def target_at(self, pos: QPointF) -> Target | None:
+        if self.column is None:
+            return None
+        lay = self.layout
+        minute = lay.clamp_minute(snap_minute(lay.minute_at(pos.y()), lay.slot))
+        start, end = sorted((self.anchor, minute))
+        if minute <= self.anchor:
+            end = self.anchor + lay.slot
+        if end - start < lay.slot:
+            end = start + lay.slot
+        return Target(self.column, start, end)
+
+    def commit(self, target: Target) -> None:
+        self.view.controller.open_booking_at(target.column, target.start_minute, target.end_minute)
+
+
+class _ItemInteraction(Interaction):
+    def __init__(self, view: DiaryView, item: AppointmentItem, press: QPointF) -> None:
+        super().__init__(view)
+        self.item = item
+        self.ignore_id = item.appt.id
+        self.room_id = item.appt.room_id
+        tz = self.layout.tz
+        _d, self.start_minute = local_minute(item.appt.starts_at, tz)
+        self.length = int((item.appt.ends_at - item.appt.starts_at).total_seconds() // 60)
+        self.offset = self.layout.minute_at(press.y()) - self.start_minute
+        item.setOpacity(0.35)
+
+    def finish(self) -> None:
+        self.item.setOpacity(1.0)
+        super().finish()
+
+    def cancel(self) -> None:
+        self.item.setOpacity(1.0)
+        super().cancel()
+
+    def commit(self, target: Target) -> None:
+        lay = self.layout
+        col = lay.columns[target.column]
+        self.view.controller.reschedule(
+            self.item.appt,
+            lay.instant(target.column, target.start_minute),
+            lay.instant(target.column, target.end_minute),
+            col.practitioner_id,
+        )
+
+
+class MoveInteraction(_ItemInteraction):
+    """Drag an appointment to another time, practitioner or (in week view) day."""
+
+    def target_at(self, pos: QPointF) -> Target | None:
+        lay = self.layout
+        column = lay.column_at(pos.x())
+        if column is None:
+            return None
+        start = snap_minute(lay.minute_at(pos.y()) - self.offset, lay.slot)
+        start = lay.clamp_minute(start, self.length)
+        return Target(column, start, start + self.length)
+
+
+class ResizeInteraction(_ItemInteraction):
+    """Drag the bottom edge to change the length, one slot at the least."""
+
+    def target_at(self, pos: QPointF) -> Target | None:
+        lay = self.layout
+        column = lay.index_of(self.item.appt.practitioner_id,
+                              self.item.appt.starts_at.astimezone(lay.tz).date())  # fmt: skip
+        if column is None:
+            return None
+        end = snap_minute(lay.minute_at(pos.y()), lay.slot)
+        end = max(self.start_minute + lay.slot, min(lay.last_minute, end))
+        return Target(column, self.start_minute, end)

@@ -1,0 +1,438 @@
+"""The diary's graphics items: the grid background, appointments, the ghost, the now line.
+
+Items only paint; mouse handling lives in interactions.py and edits in controller.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPen,
+)
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from frontdesk.domain.diary import local_minute
+from frontdesk.domain.vocab import AppointmentStatus
+from frontdesk.services.diary_view import DiaryAppointment, DiaryData
+from frontdesk.ui.diary.layout import DiaryLayout
+
+OUT_OF_ROSTER = QColor("#e5e7eb")
+ROSTERED = QColor("#ffffff")
+BREAK = QColor("#eceff3")
+LEAVE = QColor("#fde2e2")
+GRID_SLOT = QColor("#eef0f3")
+GRID_HOUR = QColor("#cbd5e1")
+COLUMN_EDGE = QColor("#94a3b8")
+DAY_EDGE = QColor("#334155")
+
+STATUS_STYLE = {
+    # status: (badge text, badge colour)
+    AppointmentStatus.ARRIVED: ("Arrived", "#16a34a"),
+    AppointmentStatus.IN_SESSION: ("In session", "#2563eb"),
+    AppointmentStatus.COMPLETED: ("Done", "#64748b"),
+    AppointmentStatus.DID_NOT_ARRIVE: ("DNA", "#dc2626"),
+    AppointmentStatus.CANCELLED: ("Cancelled", "#9ca3af"),
+}
+
+
+def _font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    return font
+
+
+SMALL = _font(7.5)
+NAME = _font(8.5, bold=True)
+BADGE = _font(7, bold=True)
+LINE_H = 12.5
+TEXT = QColor("#0f172a")
+WHITE = QColor("white")
+
+
+class BackgroundItem(QGraphicsItem):
+    """Rostered hours white, out-of-roster grey, breaks and leave marked, the slot grid."""
+
+    def __init__(self, layout: DiaryLayout, data: DiaryData) -> None:
+        super().__init__()
+        self.layout = layout
+        self.setZValue(-10)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+        self.spans: list[tuple[int, list[tuple[float, float, str, str]]]] = []
+        tz = layout.tz
+        for i, col in enumerate(layout.columns):
+            avail = data.availability.get((col.practitioner_id, col.day))
+            marks: list[tuple[float, float, str, str]] = []
+            if avail is not None:
+                for kind, blocks in (("work", avail.work), ("break", avail.breaks),
+                                     ("leave", avail.leave)):  # fmt: skip
+                    for b in blocks:
+                        d0, m0 = local_minute(b.start, tz)
+                        d1, m1 = local_minute(b.end, tz)
+                        top = m0 if d0 == col.day else 0
+                        bottom = m1 if d1 == col.day else 1440
+                        if d0 > col.day or d1 < col.day:
+                            continue
+                        marks.append((layout.y_of(top), layout.y_of(bottom), kind, b.label))
+            self.spans.append((i, marks))
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.layout.width, self.layout.height)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        lay = self.layout
+        exposed = option.exposedRect  # type: ignore[attr-defined]
+        w = lay.column_width
+        painter.fillRect(exposed, OUT_OF_ROSTER)
+        for i, marks in self.spans:
+            x = lay.x_of(i)
+            if x > exposed.right() or x + w < exposed.left():
+                continue
+            for order in ("work", "break", "leave"):
+                for top, bottom, kind, label in marks:
+                    if kind != order:
+                        continue
+                    rect = QRectF(x, top, w, bottom - top)
+                    if kind == "work":
+                        painter.fillRect(rect, ROSTERED)
+                    elif kind == "break":
+                        painter.fillRect(rect, BREAK)
+                        self._label(painter, rect, label or "Break")
+                    else:
+                        painter.fillRect(rect, LEAVE)
+                        # repeated every two hours, so a day of leave says so wherever it is seen
+                        step = 120 * lay.px_per_minute
+                        y = max(rect.top(), lay.y_of(lay.first_minute))
+                        while y < min(rect.bottom(), lay.height) - 12:
+                            self._label(painter, QRectF(x, y, w, 16), label or "Leave")
+                            y += step
+        # grid lines
+        step = lay.slot
+        first = lay.first_minute - lay.first_minute % step
+        left, right = max(0.0, exposed.left()), min(lay.width, exposed.right())
+        minute = first
+        while minute <= lay.last_minute:
+            y = lay.y_of(minute)
+            if exposed.top() - 1 <= y <= exposed.bottom() + 1:
+                painter.setPen(QPen(GRID_HOUR if minute % 60 == 0 else GRID_SLOT, 1))
+                painter.drawLine(QPointF(left, y), QPointF(right, y))
+            minute += step
+        for i, col in enumerate(lay.columns):
+            x = lay.x_of(i + 1)
+            if left - 1 <= x <= right + 1:
+                last_of_day = i + 1 == len(lay.columns) or lay.columns[i + 1].day != col.day
+                new_day = last_of_day and len({c.day for c in lay.columns}) > 1
+                painter.setPen(QPen(DAY_EDGE if new_day else COLUMN_EDGE, 2 if new_day else 1))
+                painter.drawLine(QPointF(x, exposed.top()), QPointF(x, exposed.bottom()))
+
+    @staticmethod
+    def _label(painter: QPainter, rect: QRectF, text: str) -> None:
+        if rect.height() < 12:
+            return
+        painter.setPen(QColor("#6b7280"))
+        painter.setFont(SMALL)
+        painter.drawText(
+            rect.adjusted(4, 1, -4, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text
+        )
+
+
+class _Prepared:
+    """What an appointment item draws, laid out once (its size only changes with a reload)."""
+
+    __slots__ = ("badge", "badge_rect", "colour", "icons", "lines", "name", "second")
+
+    def __init__(self, item: AppointmentItem, r: QRectF) -> None:
+        a = item.appt
+        text = r.adjusted(8, 1, -3, -1)
+        line_h = LINE_H
+        self.lines = 3 if r.height() >= 3 * line_h + 1 else 2 if r.height() >= 2 * line_h else 1
+        row_top = text.top() + (line_h * 2 if self.lines == 3 else 0)
+        right = text.right()
+        self.badge: str | None = None
+        self.badge_rect = QRectF()
+        self.colour = QColor("#64748b")
+        status = STATUS_STYLE.get(AppointmentStatus(a.status))
+        if status is not None:
+            label, colour = status
+            w = _metrics(BADGE).horizontalAdvance(label) + 8
+            self.badge_rect = QRectF(right - w, row_top + 1, w, line_h - 2)
+            self.badge = label
+            self.colour = QColor(colour)
+            right -= w + 3
+        self.icons: list[tuple[QPointF, str, QColor]] = []
+        metrics = _metrics(BADGE)
+        for glyph, colour in reversed(flag_icons(a)):
+            right -= metrics.horizontalAdvance(glyph) + 3
+            self.icons.append((QPointF(right, row_top + line_h - 3.5), glyph, QColor(colour)))
+        used = text.right() - right
+        name = a.patient_name or (
+            f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
+        )
+        first = name if self.lines > 1 else f"{item.time_label}  {name}"
+        room = text.width() - (used if self.lines < 3 else 0)
+        self.name = _metrics(NAME).elidedText(first, Qt.TextElideMode.ElideRight, room)
+        self.second: str | None = None
+        if self.lines > 1:
+            second = f"{item.time_label}  {a.type_name}"
+            self.second = _metrics(SMALL).elidedText(
+                second, Qt.TextElideMode.ElideRight, text.width()
+            )
+
+
+_METRICS: dict[int, QFontMetricsF] = {}
+
+
+def _metrics(font: QFont) -> QFontMetricsF:
+    found = _METRICS.get(id(font))
+    if found is None:
+        found = _METRICS[id(font)] = QFontMetricsF(font)
+    return found
+
+
+_SHADES: dict[str, tuple[QColor, QColor]] = {}
+
+
+def _shades(colour: str) -> tuple[QColor, QColor]:
+    """(fill, edge) for a type colour; a day has a handful of colours and hundreds of items."""
+    found = _SHADES.get(colour)
+    if found is None:
+        base = QColor(colour)
+        fill = base.lighter(165) if base.lightness() < 200 else base
+        found = _SHADES[colour] = (fill, base.darker(135))
+    return found
+
+
+class AppointmentItem(QGraphicsItem):
+    """One appointment: coloured by type, with its status badge and flag icons."""
+
+    def __init__(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
+        super().__init__()
+        self.appt = appt
+        self.rect = rect
+        self.time_label = tz_label
+        self.setZValue(5 if appt.status != AppointmentStatus.CANCELLED else 1)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setPos(rect.topLeft())
+        self.fill, self.edge = _shades(appt.colour)
+        self._prepared: _Prepared | None = None
+
+    @property
+    def appointment_id(self) -> str:
+        return self.appt.id
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.rect.width(), self.rect.height())
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        a = self.appt
+        r = QRectF(2, 1, self.rect.width() - 5, self.rect.height() - 2)
+        prepared = self._prepared
+        if prepared is None:
+            prepared = self._prepared = _Prepared(self, r)
+        cancelled = a.status == AppointmentStatus.CANCELLED
+        if cancelled:
+            painter.setOpacity(0.45)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        if a.clash_flagged:
+            pen = QPen(QColor("#dc2626"), 2, Qt.PenStyle.DashLine)
+        elif selected:
+            pen = QPen(QColor("#0f172a"), 2)
+        else:
+            pen = QPen(self.edge, 1, Qt.PenStyle.DashLine if cancelled else Qt.PenStyle.SolidLine)
+        painter.setPen(pen)
+        painter.setBrush(self.fill)
+        painter.drawRoundedRect(r, 4, 4)
+        painter.fillRect(QRectF(r.left(), r.top() + 1, 4, r.height() - 2), self.edge)
+        x = r.left() + 8
+        painter.setPen(TEXT)
+        painter.setFont(NAME)
+        painter.drawText(QPointF(x, r.top() + 11), prepared.name)
+        if prepared.second is not None:
+            painter.setFont(SMALL)
+            painter.drawText(QPointF(x, r.top() + 11 + LINE_H), prepared.second)
+        if prepared.badge is not None:
+            painter.fillRect(prepared.badge_rect, prepared.colour)
+            painter.setPen(WHITE)
+            painter.setFont(BADGE)
+            painter.drawText(prepared.badge_rect.bottomLeft() + QPointF(4, -2), prepared.badge)
+        if prepared.icons:
+            painter.setFont(BADGE)
+            for at, glyph, colour in prepared.icons:
+                painter.setPen(colour)
+                painter.drawText(at, glyph)
+        if cancelled:
+            painter.setOpacity(1.0)
+
+
+def flag_icons(a: DiaryAppointment) -> list[tuple[str, str]]:
+    """(glyph, colour) for each flag the appointment carries, in a fixed order."""
+    table = (
+        (bool(a.alert), "⚠", "#dc2626"),
+        (a.new_patient, "★", "#d97706"),
+        (bool(a.series_id), "↻", "#334155"),
+        (a.unpaid, "$", "#dc2626"),
+        (a.invoiced and not a.unpaid, "$", "#15803d"),
+        (a.reminder_sent, "✉", "#475569"),
+        (a.pinned, "⚑", "#7c3aed"),
+    )
+    return [(glyph, colour) for on, glyph, colour in table if on]
+
+
+def tooltip(a: DiaryAppointment, when: str) -> str:
+    lines = [f"<b>{a.patient_name or a.type_name}</b> — {when}", a.type_name]
+    if a.patient_phone:
+        lines.append(f"Phone: {a.patient_phone}")
+    if a.alert:
+        lines.append(f"<span style='color:#b91c1c'>⚠ {a.alert}</span>")
+    if a.is_group:
+        lines.append(f"{a.attendees} of {a.capacity} places taken")
+    if a.notes:
+        lines.append(f"Notes: {a.notes}")
+    status = AppointmentStatus(a.status).label
+    if a.cancellation_reason:
+        status += f" ({a.cancellation_reason.replace('_', ' ')})"
+    flags = [t for t, on in (("new patient", a.new_patient), ("unpaid", a.unpaid),
+                             ("invoiced", a.invoiced and not a.unpaid),
+                             ("reminder sent", a.reminder_sent), ("on the pinboard", a.pinned),
+                             ("part of a series", bool(a.series_id)),
+                             ("clash from another desk", a.clash_flagged)) if on]  # fmt: skip
+    lines.append(status + (" · " + ", ".join(flags) if flags else ""))
+    return "<br>".join(lines)
+
+
+class GhostItem(QGraphicsItem):
+    """The preview of a drag: where it would land, and a callout saying what it runs into."""
+
+    COLOURS: ClassVar[dict[str, str]] = {"ok": "#16a34a", "warn": "#d97706", "block": "#dc2626"}
+    MARKS: ClassVar[dict[str, str]] = {"ok": "✓", "warn": "⚠", "block": "✕"}
+    CALLOUT_WIDTH = 250.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rect = QRectF()
+        self.callout = QRectF()
+        self.verdict = "ok"
+        self.when = ""
+        self.message = ""
+        self.setZValue(50)
+
+    @property
+    def text(self) -> str:
+        return f"{self.when}  {self.message}".strip()
+
+    def show_at(self, rect: QRectF, verdict: str, when: str, message: str, limit: QRectF) -> None:
+        callout = QRectF()
+        if message:
+            width = max(self.CALLOUT_WIDTH, rect.width())
+            metrics = QFontMetricsF(SMALL)
+            box = metrics.boundingRect(
+                QRectF(0, 0, width - 16, 400), int(Qt.TextFlag.TextWordWrap), message
+            )
+            height = box.height() + 12
+            x = min(rect.left(), limit.right() - width)
+            y = rect.bottom() + 4
+            if y + height > limit.bottom():
+                y = rect.top() - height - 4
+            callout = QRectF(max(limit.left(), x), y, width, height)
+        self.prepareGeometryChange()
+        self.rect, self.callout = QRectF(rect), callout
+        self.verdict, self.when, self.message = verdict, when, message
+        self.setVisible(True)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.united(self.callout).adjusted(-3, -3, 3, 3)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        colour = QColor(self.COLOURS[self.verdict])
+        fill = QColor(colour)
+        fill.setAlpha(150)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(fill)
+        painter.setPen(QPen(colour, 2.5))
+        painter.drawRoundedRect(self.rect.adjusted(2, 0, -3, 0), 4, 4)
+        painter.setPen(colour.darker(170))
+        painter.setFont(NAME)
+        painter.drawText(
+            self.rect.adjusted(8, 2, -4, -2),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            f"{self.MARKS[self.verdict]} {self.when}",
+        )
+        if self.callout.isNull():
+            return
+        backgrounds = {"warn": "#fffbeb", "block": "#fef2f2", "ok": "#ffffff"}
+        painter.setBrush(QColor(backgrounds[self.verdict]))
+        painter.setPen(QPen(colour, 1.5))
+        painter.drawRoundedRect(self.callout, 5, 5)
+        painter.setPen(QColor("#0f172a"))
+        painter.setFont(SMALL)
+        painter.drawText(
+            self.callout.adjusted(8, 6, -8, -6),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+            self.message,
+        )
+
+
+class NowLine(QGraphicsItem):
+    def __init__(self, layout: DiaryLayout, columns: list[int], y: float) -> None:
+        super().__init__()
+        self.layout, self.columns, self.line_y = layout, columns, y
+        self.setZValue(40)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, self.line_y - 4, self.layout.width, 8)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setPen(QPen(QColor("#ef4444"), 2))
+        w = self.layout.column_width
+        for i in self.columns:
+            x = self.layout.x_of(i)
+            painter.drawLine(QPointF(x, self.line_y), QPointF(x + w, self.line_y))
+        painter.setBrush(QColor("#ef4444"))
+        painter.setPen(Qt.PenStyle.NoPen)
+        for i in self.columns:
+            painter.drawEllipse(QPointF(self.layout.x_of(i) + 3, self.line_y), 3.5, 3.5)
+
+
+class CursorItem(QGraphicsItem):
+    """The keyboard's slot cursor (arrow keys move it; Enter books there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rect = QRectF()
+        self.setZValue(30)
+
+    def place(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self.rect = QRectF(rect)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-2, -2, 2, 2)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setPen(QPen(QColor("#2563eb"), 2))
+        painter.setBrush(QColor(37, 99, 235, 30))
+        painter.drawRect(self.rect.adjusted(1, 1, -1, -1))
+
+
+def time_range_label(start: datetime, end: datetime, tz) -> str:  # type: ignore[no-untyped-def]
+    s, e = start.astimezone(tz), end.astimezone(tz)
+    return f"{s:%H:%M}–{e:%H:%M}"

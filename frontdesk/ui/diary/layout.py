@@ -1,0 +1,92 @@
+"""Where things go on the diary scene: columns (a practitioner on a day) and local minutes.
+
+Scene x = column index × column width; scene y = (local minute − first minute) × pixels per
+minute. The header and the time gutter are separate widgets, so the scene holds only the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from frontdesk.domain.diary import MINUTES_PER_DAY, local_instant, local_minute
+
+PX_PER_MINUTE = {5: 3.2, 10: 2.0, 15: 1.6, 30: 1.0}
+MIN_COLUMN = 112.0
+HEADER_HEIGHT = 44
+GUTTER_WIDTH = 58
+
+
+@dataclass(frozen=True)
+class Column:
+    practitioner_id: str
+    day: date
+    title: str
+    subtitle: str
+    colour: str
+
+
+@dataclass
+class DiaryLayout:
+    columns: list[Column]
+    tz: ZoneInfo
+    slot: int = 15
+    first_minute: int = 7 * 60
+    last_minute: int = 19 * 60
+    column_width: float = 180.0
+
+    @property
+    def px_per_minute(self) -> float:
+        return PX_PER_MINUTE[self.slot]
+
+    @property
+    def width(self) -> float:
+        return self.column_width * len(self.columns)
+
+    @property
+    def height(self) -> float:
+        return (self.last_minute - self.first_minute) * self.px_per_minute
+
+    def fit(self, viewport_width: int) -> None:
+        n = max(1, len(self.columns))
+        self.column_width = max(MIN_COLUMN, (viewport_width - 1) / n)
+
+    def x_of(self, column: int) -> float:
+        return column * self.column_width
+
+    def column_at(self, x: float) -> int | None:
+        if not self.columns:
+            return None
+        index = int(x // self.column_width)
+        return max(0, min(len(self.columns) - 1, index))
+
+    def y_of(self, minute: float) -> float:
+        return (minute - self.first_minute) * self.px_per_minute
+
+    def minute_at(self, y: float) -> float:
+        return self.first_minute + y / self.px_per_minute
+
+    def index_of(self, practitioner_id: str, day: date) -> int | None:
+        for i, col in enumerate(self.columns):
+            if col.practitioner_id == practitioner_id and col.day == day:
+                return i
+        return None
+
+    def instant(self, column: int, minute: int) -> datetime:
+        return local_instant(self.columns[column].day, minute, self.tz)
+
+    def place(
+        self, practitioner_id: str, start: datetime, end: datetime
+    ) -> tuple[int, float, float] | None:
+        """(column, top y, bottom y) of a span in its practitioner's column, or None if hidden."""
+        day, minute = local_minute(start, self.tz)
+        column = self.index_of(practitioner_id, day)
+        if column is None:
+            return None
+        length = (end - start).total_seconds() / 60
+        end_minute = min(MINUTES_PER_DAY, minute + length)
+        return column, self.y_of(minute), self.y_of(end_minute)
+
+    def clamp_minute(self, minute: int, length: int = 0) -> int:
+        return max(self.first_minute, min(self.last_minute - length, minute))

@@ -1,0 +1,298 @@
+"""Context menu, status shortcuts and the small dialogs the diary opens (cancel with reason,
+class attendees, booking). Each choice goes to the controller, which calls services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QMenu,
+    QWidget,
+)
+
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
+from frontdesk.services.diary_view import DiaryAppointment
+from frontdesk.ui.diary.items import AppointmentItem
+
+if TYPE_CHECKING:
+    from frontdesk.ui.diary.page import DiaryPage
+
+STATUS_KEYS = (
+    (AppointmentStatus.BOOKED, "B"),
+    (AppointmentStatus.ARRIVED, "A"),
+    (AppointmentStatus.IN_SESSION, "S"),
+    (AppointmentStatus.COMPLETED, "C"),
+    (AppointmentStatus.DID_NOT_ARRIVE, "D"),
+)
+
+
+class DiaryMenus:
+    def __init__(self, page: DiaryPage) -> None:
+        self.page = page
+        view = page.view
+        self.status_actions: dict[AppointmentStatus, QAction] = {}
+        for status, key in STATUS_KEYS:
+            action = QAction(f"Mark {status.label.lower()}", view)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _c=False, s=status: self.set_status_selected(s))
+            view.addAction(action)
+            self.status_actions[status] = action
+        self.cancel_action = QAction("Cancel appointment…", view)
+        self.cancel_action.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("X")]
+        )
+        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.cancel_action.triggered.connect(self.cancel_selected)
+        view.addAction(self.cancel_action)
+        self.pin_action = QAction("Put on / take off the pinboard", view)
+        self.pin_action.setShortcut(QKeySequence("P"))
+        self.pin_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.pin_action.triggered.connect(self.toggle_pin_selected)
+        view.addAction(self.pin_action)
+        self.book_action = QAction("Book here…", view)
+        self.book_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.book_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.book_action.triggered.connect(self.book_at_cursor)
+        view.addAction(self.book_action)
+
+    # -- what is selected -----------------------------------------------------------------------
+    def selected(self) -> DiaryAppointment | None:
+        item = self.page.view.selected_item()
+        return item.appt if item is not None else None
+
+    def set_status_selected(self, status: AppointmentStatus) -> None:
+        appt = self.selected()
+        if appt is None:
+            self.page.tell(
+                "Select an appointment first (click it, or move to it with the arrow keys).", "info"
+            )
+            return
+        self.page.controller.set_status(appt.id, status)
+
+    def toggle_pin_selected(self) -> None:
+        appt = self.selected()
+        if appt is not None and appt.status != AppointmentStatus.CANCELLED:
+            self.page.controller.pin(appt.id, not appt.pinned)
+
+    def cancel_selected(self) -> None:
+        appt = self.selected()
+        if appt is not None and appt.status != AppointmentStatus.CANCELLED:
+            self.cancel_with_reason(appt)
+
+    # -- menu -----------------------------------------------------------------------------------
+    def show_context_menu(self, item: AppointmentItem | None, slot, global_pos) -> None:  # type: ignore[no-untyped-def]
+        menu = self.build_menu(item, slot)
+        menu.exec(global_pos)
+
+    def build_menu(self, item: AppointmentItem | None, slot) -> QMenu:  # type: ignore[no-untyped-def]
+        page = self.page
+        menu = QMenu(page.view)
+        if item is None:
+            book = menu.addAction("Book here…")
+            book.setShortcut(QKeySequence("Return"))
+            book.triggered.connect(self.book_at_cursor)
+            find = menu.addAction("Find next available…")
+            find.triggered.connect(self.find_next_available)
+            return menu
+        appt = item.appt
+        ctrl = page.controller
+        if appt.status == AppointmentStatus.CANCELLED:
+            reinstate = menu.addAction("Reinstate appointment")
+            reinstate.triggered.connect(lambda: self._reinstate(appt))
+            return menu
+        for status, _key in STATUS_KEYS:
+            action = self.status_actions[status]
+            entry = menu.addAction(action.text())
+            entry.setShortcut(action.shortcut())
+            entry.setCheckable(True)
+            entry.setChecked(appt.status == status)
+            entry.triggered.connect(lambda _c=False, s=status: ctrl.set_status(appt.id, s))
+        cancel = menu.addAction("Cancel appointment…")
+        cancel.setShortcut(QKeySequence.StandardKey.Delete)
+        cancel.triggered.connect(lambda: self.cancel_with_reason(appt))
+        menu.addSeparator()
+        checkout = menu.addAction("Checkout…")
+        checkout.triggered.connect(lambda: self.checkout(appt.id))
+        if appt.pinned:
+            unpin = menu.addAction("Take off the pinboard")
+            unpin.triggered.connect(lambda: ctrl.pin(appt.id, False))
+        else:
+            pin = menu.addAction("Put on the pinboard (to move to another day)")
+            pin.triggered.connect(lambda: ctrl.pin(appt.id, True))
+        notes = menu.addAction("Edit notes…")
+        notes.triggered.connect(lambda: self.edit_notes(appt))
+        if appt.is_group:
+            people = menu.addAction(f"Class attendees ({appt.attendees}/{appt.capacity})…")
+            people.triggered.connect(lambda: self.attendees(appt))
+        if appt.patient_id:
+            card = menu.addAction("Open patient card")
+            card.triggered.connect(
+                lambda: page.bus.navigate.emit("patients", {"open_patient": appt.patient_id})
+            )
+            again = menu.addAction("Book again for this patient…")
+            again.triggered.connect(lambda: self.book_for_patient(appt.patient_id or ""))
+        return menu
+
+    def _reinstate(self, appt: DiaryAppointment) -> None:
+        from frontdesk.services import diary
+
+        self.page.controller.run(
+            lambda allow: diary.reinstate(self.page.ctx, appt.id, allow_clash=allow)
+        )
+
+    def activate(self, item: AppointmentItem | None, slot) -> None:  # type: ignore[no-untyped-def]
+        if item is not None:
+            self.edit_notes(item.appt)
+        elif slot is not None:
+            self.book_at(slot[0], slot[1], None)
+
+    # -- booking --------------------------------------------------------------------------------
+    def book_at_cursor(self) -> None:
+        view = self.page.view
+        if view.cursor_slot is None:
+            lay = self.page.layout_
+            if lay is None or not lay.columns:
+                return
+            view.set_cursor(0, view._default_minute())
+        col, minute = view.cursor_slot  # type: ignore[misc]
+        self.book_at(col, minute, None)
+
+    def book_at(
+        self, column: int, start_minute: int, minutes: int | None, patient_id: str | None = None
+    ) -> None:
+        page = self.page
+        lay = page.layout_
+        if lay is None or not lay.columns:
+            return
+        col = lay.columns[column]
+        start = lay.instant(column, start_minute)
+        self.open_booking(col.practitioner_id, start, minutes, patient_id)
+
+    def open_booking(
+        self, practitioner_id: str, start: datetime, minutes: int | None,
+        patient_id: str | None = None,
+    ) -> str | None:  # fmt: skip
+        from frontdesk.ui.diary.booking_dialog import BookingDialog
+
+        page = self.page
+        dialog = BookingDialog(
+            page.ctx, page.practitioners, page.types, page.rooms, practitioner_id, start,
+            minutes or 30, patient_id, page,
+        )  # fmt: skip
+        if minutes is None:
+            typed = next((t for t in page.types
+                          if t.profession == next((p.profession for p in page.practitioners
+                                                   if p.id == practitioner_id), None)
+                          and not t.is_new_patient and not t.is_group), None)  # fmt: skip
+            if typed is not None:
+                dialog.type.setCurrentIndex(dialog.type.findData(typed.id))
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.request is None:
+            return None
+        return self.submit_booking(dialog)
+
+    def submit_booking(self, dialog: Any) -> str | None:
+        ctrl = self.page.controller
+        req = dialog.request
+        if dialog.series is None:
+            return ctrl.book(req)
+        from frontdesk.services.diary_series import book_series
+
+        result = ctrl.run(lambda allow: book_series(
+            self.page.ctx, req, dialog.series.occurrences, every_weeks=dialog.series.every_weeks,
+            count=dialog.series.count, allow_clash=allow))  # fmt: skip
+        if result is not None:
+            self.page.tell(f"Booked {len(result[1])} appointments in a series.", "ok")
+            return str(result[1][0])
+        return None
+
+    def book_for_patient(self, patient_id: str) -> None:
+        page = self.page
+        view = page.view
+        lay = page.layout_
+        if lay is None or not lay.columns:
+            return
+        if view.cursor_slot is None:
+            view.set_cursor(0, view._default_minute())
+        col, minute = view.cursor_slot  # type: ignore[misc]
+        self.book_at(col, minute, None, patient_id)
+
+    # -- small dialogs --------------------------------------------------------------------------
+    def cancel_with_reason(self, appt: DiaryAppointment) -> None:
+        dialog = CancelDialog(self.page)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.page.controller.cancel(appt, dialog.reason(), dialog.note.text())
+
+    def edit_notes(self, appt: DiaryAppointment) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        from frontdesk.services import diary
+
+        who = appt.patient_name or appt.type_name
+        text, ok = QInputDialog.getMultiLineText(
+            self.page, "Appointment notes", f"Notes for {who}:", appt.notes
+        )
+        if ok and text != appt.notes:
+            self.page.controller.run(
+                lambda _a: diary.update_details(self.page.ctx, appt.id, notes=text)
+            )
+
+    def attendees(self, appt: DiaryAppointment) -> None:
+        from frontdesk.ui.diary.panels import AttendeesDialog
+
+        AttendeesDialog(self.page, appt.id).exec()
+
+    def checkout(self, appointment_id: str) -> None:
+        page = self.page
+        try:
+            from frontdesk.ui.billing.checkout import open_checkout  # type: ignore[import-not-found]
+        except ImportError:
+            page.tell("Billing is not available yet.", "info")
+            return
+        try:
+            open_checkout(page.ctx, page.bus, appointment_id, page)
+        except FrontdeskError as exc:
+            page.tell(exc.user_message, "error")
+
+    def find_next_available(self) -> None:
+        from frontdesk.ui.diary.find_slot import NextAvailableDialog
+
+        NextAvailableDialog(self.page).exec()
+
+    def print_day_sheet(self, practitioner_ids: list[str] | None = None) -> None:
+        from frontdesk.ui.diary.day_sheet import print_with_dialog
+
+        print_with_dialog(self.page, practitioner_ids)
+
+
+class CancelDialog(QDialog):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Cancel appointment")
+        form = QFormLayout(self)
+        self.reason_box = QComboBox()
+        for reason in CancellationReason:
+            self.reason_box.addItem(reason.label, reason.value)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Optional note")
+        form.addRow("&Reason", self.reason_box)
+        form.addRow("&Note", self.note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        ok = buttons.addButton("Cancel appointment", QDialogButtonBox.ButtonRole.AcceptRole)
+        ok.setDefault(True)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Keep it")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def reason(self) -> CancellationReason:
+        return CancellationReason(self.reason_box.currentData())

@@ -1,0 +1,409 @@
+"""The Diary area: toolbar (dates, day/week, slot, practitioners), the view, a message banner,
+and the waitlist / pinboard panels. Reloads from change notices, never from other widgets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDate, QSettings, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QWidget,
+)
+
+from frontdesk.services.changes import ChangeNotice
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.diary_view import DiaryData, catalogue, load_view
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.diary import toolbar
+from frontdesk.ui.diary.controller import DiaryController
+from frontdesk.ui.diary.layout import Column, DiaryLayout
+from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
+from frontdesk.ui.diary.scene import DiaryScene
+from frontdesk.ui.diary.view import DiaryView
+
+WATCHED = frozenset({
+    "appointments", "appointment_attendees", "leave", "roster_entries", "practitioners",
+    "appointment_types", "rooms", "patients", "patient_alerts", "invoices", "invoice_lines",
+    "payment_allocations", "waitlist_entries", "clinic_settings",
+})  # fmt: skip
+CATALOGUE = frozenset({"practitioners", "appointment_types", "rooms", "clinic_settings"})
+BANNER = {"error": "#fee2e2;color:#991b1b", "info": "#e0f2fe;color:#075985",
+          "ok": "#dcfce7;color:#166534"}  # fmt: skip
+
+
+class DiaryPage(QWidget):
+    # built by toolbar.build()
+    today_button: QPushButton
+    prev_button: QPushButton
+    next_button: QPushButton
+    title: QLabel
+    date_edit: QDateEdit
+    mode_box: QComboBox
+    slot_box: QComboBox
+    who: QToolButton
+    who_menu: QMenu
+    cancelled_action: QAction
+    find_button: QPushButton
+    print_button: QToolButton
+    print_menu: QMenu
+    panels_button: QPushButton
+    banner: QLabel
+    _banner_timer: QTimer
+    splitter: QSplitter
+    side: QTabWidget
+    waitlist_panel: WaitlistPanel
+    pinboard_panel: PinboardPanel
+    undo_action: QAction
+    redo_action: QAction
+
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, prefs: QSettings,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.ctx, self.bus, self.prefs = ctx, bus, prefs
+        self.tz = ctx.tz
+        self.practitioners, self.types, self.rooms = catalogue(ctx)
+        self.mode = str(prefs.value("diary/mode", "day"))
+        self.slot = int(prefs.value("diary/slot", 15))  # type: ignore[call-overload]
+        self.day = self.today()
+        self.data: DiaryData | None = None
+        self.layout_: DiaryLayout | None = None
+        self.scene = DiaryScene(self)
+        self.scene.show_cancelled = prefs.value("diary/show_cancelled", "false") == "true"
+        self.view = DiaryView(self.scene, ctx.clock.now, self)
+        self.controller = DiaryController(ctx, self)
+        self.view.controller = self.controller
+        self.controller.tell = self.tell
+        self.controller.open_booking = self._book_at_column
+        self.controller.offer_waitlist = self._offer_waitlist
+        self._dirty = False
+        self._title_today: bool | None = None
+        self._shown_key: tuple[tuple[date, ...], tuple[str, ...]] | None = None
+        # the days either side, loaded in the background while the desk is idle, so flipping
+        # to the next or previous day only builds and paints; dropped on any change notice
+        self._prefetched: dict[tuple[tuple[date, ...], tuple[str, ...]], DiaryData] = {}
+        self._generation = 0
+        self._data_generation = -1
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(250)
+        self._prefetch_timer.timeout.connect(self._prefetch)
+        self._rules: dict[str, list[Any]] | None = (
+            None  # roster lines, kept until a notice changes them
+        )
+        toolbar.build(self)
+        from frontdesk.ui.diary.menus import DiaryMenus
+
+        self.menus = DiaryMenus(self)
+        self.view.context_requested.connect(self.menus.show_context_menu)
+        self.view.activated.connect(self.menus.activate)
+        self.view.dropped.connect(self._dropped)
+        self.view.resized.connect(self._view_resized)
+        bus.changed.connect(self._on_changed)
+        self._minute_timer = QTimer(self)
+        self._minute_timer.timeout.connect(self._tick)
+        self._minute_timer.start(60_000)
+        self.reload()
+        self.reload_panels()
+        self._scroll_to_now()
+        if not self.practitioners:
+            self.tell("No practitioners yet: add them in Settings, and their diary appears here.",
+                      "info")  # fmt: skip
+
+    # -- what is shown --------------------------------------------------------------------------
+    def today(self) -> date:
+        return self.ctx.clock.now().astimezone(self.tz).date()
+
+    def _key(self) -> str:
+        return f"diary/{self.mode}_practitioners"
+
+    def shown_ids(self) -> list[str]:
+        stored = self.prefs.value(self._key())
+        known = [p.id for p in self.practitioners]
+        if isinstance(stored, str):
+            stored = [stored]
+        if isinstance(stored, list) and stored:
+            ids = [i for i in known if i in set(stored)]
+            if ids:
+                return ids
+        return known if self.mode == "day" else known[:1]
+
+    def set_shown(self, ids: list[str]) -> None:
+        self.prefs.setValue(self._key(), ids)
+        self.reload()
+
+    def days(self) -> list[date]:
+        if self.mode == "day":
+            return [self.day]
+        monday = self.day - timedelta(days=self.day.weekday())
+        return [monday + timedelta(days=i) for i in range(7)]
+
+    # -- loading --------------------------------------------------------------------------------
+    def reload(self) -> None:
+        days = self.days()
+        ids = self.shown_ids()
+        key = (tuple(days), tuple(ids))
+        same_place = self._shown_key == key
+        if self.data is not None and self._shown_key and not same_place \
+                and self._data_generation == self._generation:  # fmt: skip
+            self._prefetched[self._shown_key] = self.data  # still fresh: going back is instant
+        self._shown_key = key
+        selected = self.view.selected_item()
+        keep_id = selected.appt.id if selected is not None and same_place else None
+        keep_slot = self.view.cursor_slot if same_place else None
+        cached = self._prefetched.pop(key, None)
+        self.data = cached or load_view(self.ctx, days, ids, practitioners=self.practitioners,
+                                        tz=self.tz, rules=self._rules)  # fmt: skip
+        self._rules = self.data.rules
+        self._data_generation = self._generation
+        self._prefetch_timer.start()
+        if self.mode == "week":
+            days = self._working_days(days)
+        self.layout_ = self._layout(days)
+        self.layout_.fit(self.view.viewport().width())
+        self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+        self.view.refresh_frame()
+        self.view.cursor_slot = None
+        self.scene.cursor.setVisible(False)
+        if keep_slot is not None and keep_slot[0] < len(self.layout_.columns):
+            self.view.set_cursor(*keep_slot, scroll=False)
+        if keep_id is not None and keep_id in self.scene.items_by_id:
+            self.scene.clearSelection()
+            self.scene.items_by_id[keep_id].setSelected(True)
+        self._update_title()
+
+    def _prefetch(self) -> None:
+        from frontdesk.ui.workers import run_in_background
+
+        step = 1 if self.mode == "day" else 7
+        ids = self.shown_ids()
+        generation = self._generation
+        for delta in (step, -step):
+            days = [d + timedelta(days=delta) for d in self.days()]
+            key = (tuple(days), tuple(ids))
+            if key in self._prefetched:
+                continue
+
+            def load(days: list[date] = days) -> DiaryData:
+                return load_view(self.ctx, days, ids, practitioners=self.practitioners,
+                                 tz=self.tz, rules=self._rules)  # fmt: skip
+
+            def keep(data: DiaryData, key: Any = key) -> None:
+                if generation == self._generation:
+                    self._prefetched[key] = data
+                    while len(self._prefetched) > 6:
+                        self._prefetched.pop(next(iter(self._prefetched)))
+
+            run_in_background(load, keep, lambda _exc: None)  # the click loads it instead
+
+    def reload_panels(self) -> None:
+        self.waitlist_panel.reload()
+        self.pinboard_panel.reload()
+        waiting, pinned = self.waitlist_panel.list.count(), self.pinboard_panel.list.count()
+        arrow = "◂" if self.side.isVisible() else "▸"
+        self.panels_button.setText(f"Waitlist {waiting} · Pins {pinned} {arrow}")
+
+    def _working_days(self, days: list[date]) -> list[date]:
+        assert self.data is not None
+        keep = []
+        for day in days:
+            rostered = any(a.work for (pid, d), a in self.data.availability.items() if d == day)
+            booked = any(
+                a.starts_at.astimezone(self.tz).date() == day for a in self.data.appointments
+            )
+            if rostered or booked or day.weekday() < 5:
+                keep.append(day)
+        return keep
+
+    def _layout(self, days: list[date]) -> DiaryLayout:
+        assert self.data is not None
+        columns = []
+        for day in days:
+            for p in self.data.practitioners:
+                avail = self.data.availability.get((p.id, day))
+                note = ""
+                if avail is not None and avail.leave:
+                    note = f" · {avail.leave[0].label or 'Leave'}"
+                elif avail is not None and not avail.work:
+                    note = " · not rostered"
+                if self.mode == "day":
+                    columns.append(Column(p.id, day, p.name, p.profession + note, p.colour))
+                else:
+                    columns.append(Column(p.id, day, f"{day:%a %d %b}", p.name + note, p.colour))
+        starts = [r.start_minute for rules in self.data.rules.values() for r in rules]
+        ends = [r.end_minute for rules in self.data.rules.values() for r in rules]
+        for a in self.data.appointments:
+            local_s, local_e = a.starts_at.astimezone(self.tz), a.ends_at.astimezone(self.tz)
+            starts.append(local_s.hour * 60 + local_s.minute)
+            ends.append(
+                local_e.hour * 60 + local_e.minute if local_e.date() == local_s.date() else 1440
+            )
+        first = min([*starts, 8 * 60]) - 30
+        last = max([*ends, 18 * 60]) + 30
+        first, last = max(0, first - first % 60), min(1440, last + (-last) % 60)
+        return DiaryLayout(columns, self.tz, self.slot, first, last)
+
+    def _update_title(self) -> None:
+        days = self.days()
+        if self.mode == "day":
+            text = f"{self.day:%a %d %b %Y}"
+        else:
+            text = f"{days[0]:%d %b} – {days[-1]:%d %b %Y}"
+        self.title.setText(text)
+        is_today = self.today() in days
+        if is_today != self._title_today:  # a style change re-polishes: only when it changes
+            self._title_today = is_today
+            self.title.setStyleSheet("color: #1d4ed8;" if is_today else "")
+            self.title.setToolTip("Today" if is_today else "")
+        self.date_edit.blockSignals(True)
+        self.date_edit.setDate(QDate(self.day.year, self.day.month, self.day.day))
+        self.date_edit.blockSignals(False)
+
+    def _view_resized(self) -> None:
+        if self.layout_ is not None and self.data is not None:
+            old = self.layout_.column_width
+            self.layout_.fit(self.view.viewport().width())
+            if abs(old - self.layout_.column_width) > 1:
+                self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+                self.view.refresh_frame()
+
+    # -- navigation -----------------------------------------------------------------------------
+    def go_to(self, day: date) -> None:
+        self.day = day
+        self.reload()
+
+    def go_today(self) -> None:
+        self.go_to(self.today())
+        self._scroll_to_now()
+
+    def step(self, direction: int) -> None:
+        self.go_to(self.day + timedelta(days=direction * (1 if self.mode == "day" else 7)))
+
+    def _date_edited(self, qdate: QDate) -> None:
+        self.go_to(date(qdate.year(), qdate.month(), qdate.day()))
+
+    def _mode_changed(self) -> None:
+        self.mode = self.mode_box.currentData()
+        self.prefs.setValue("diary/mode", self.mode)
+        self.reload()
+
+    def _slot_changed(self) -> None:
+        self.slot = self.slot_box.currentData()
+        self.prefs.setValue("diary/slot", self.slot)
+        self.reload()
+
+    def _cancelled_toggled(self, on: bool) -> None:
+        self.scene.show_cancelled = on
+        self.prefs.setValue("diary/show_cancelled", "true" if on else "false")
+        self.reload()
+
+    def _scroll_to_now(self) -> None:
+        lay = self.layout_
+        if lay is None:
+            return
+        now = self.ctx.clock.now().astimezone(self.tz)
+        minute = now.hour * 60 + now.minute - 60
+        self.view.verticalScrollBar().setValue(int(max(0, lay.y_of(max(lay.first_minute, minute)))))
+        today = next((i for i, c in enumerate(lay.columns) if c.day == now.date()), None)
+        if today is not None and self.mode == "week":
+            self.view.horizontalScrollBar().setValue(int(lay.x_of(today)))
+
+    def show_appointment(self, appointment_id: str) -> None:
+        from frontdesk.models import Appointment
+
+        with self.ctx.read() as session:
+            appt = session.get(Appointment, appointment_id)
+            if appt is None:
+                self.tell("That appointment no longer exists.", "error")
+                return
+            starts, pid = appt.starts_at, appt.practitioner_id
+            if appt.status == "cancelled" and not self.scene.show_cancelled:
+                self.cancelled_action.setChecked(True)
+        day = starts.astimezone(self.tz).date()
+        if pid not in self.shown_ids():
+            self.prefs.setValue(self._key(), [*self.shown_ids(), pid])
+        self.go_to(day)
+        item = self.scene.items_by_id.get(appointment_id)
+        if item is not None:
+            self.scene.clearSelection()
+            item.setSelected(True)
+            self.view.centerOn(item)
+        self.view.setFocus()
+
+    def handle_navigation(self, payload: object) -> None:
+        if not isinstance(payload, dict):
+            return
+        if "show_appointment" in payload:
+            self.show_appointment(str(payload["show_appointment"]))
+        elif "book_for_patient" in payload:
+            self.menus.book_for_patient(str(payload["book_for_patient"]))
+
+    # -- refresh --------------------------------------------------------------------------------
+    def _on_changed(self, notice: object) -> None:
+        if not isinstance(notice, ChangeNotice) or not (notice.kinds & WATCHED):
+            return
+        if notice.kinds & CATALOGUE:
+            self.tz = self.ctx.tz
+            self.practitioners, self.types, self.rooms = catalogue(self.ctx)
+        self._generation += 1
+        self._prefetched.clear()
+        if notice.kinds & (CATALOGUE | {"roster_entries"}):
+            self._rules = None
+        if self.isVisible():
+            self.reload()
+            self.reload_panels()
+        else:
+            self._dirty = True
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.view.setFocus()  # arrows, Enter and the status keys work straight away
+        if self._dirty:
+            self._dirty = False
+            self.reload()
+            self.reload_panels()
+
+    def _tick(self) -> None:
+        if self.layout_ is not None:
+            self.scene.place_now_line(self.ctx.clock.now())
+            self.view.gutter.update()
+
+    def tell(self, text: str, level: str = "info") -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(
+            f"background:{BANNER.get(level, BANNER['info'])};padding:6px 10px;border-radius:6px;"
+            "font-weight:bold;"
+        )
+        self.banner.setVisible(True)
+        self._banner_timer.start(9000 if level == "error" else 5000)
+
+    def _offer_waitlist(self, entry_ids: list[str]) -> None:
+        """A slot has freed up: open the waitlist with the patients who suit it selected."""
+        if not self.side.isVisible():
+            self.panels_button.setChecked(True)
+        self.side.setCurrentWidget(self.waitlist_panel)
+        self.waitlist_panel.highlight(entry_ids)
+
+    def _dropped(self, kind: str, ident: str, column: int, minute: int) -> None:
+        from frontdesk.ui.diary.panels import WAITLIST_MIME
+
+        if kind == WAITLIST_MIME:
+            self.waitlist_panel.book_entry(ident, column, minute)
+        else:
+            self.pinboard_panel.place(ident, column, minute)
+
+    # -- booking from the grid ------------------------------------------------------------------
+    def _book_at_column(self, column: int, start_minute: int, end_minute: int) -> None:
+        self.menus.book_at(column, start_minute, end_minute - start_minute)
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
