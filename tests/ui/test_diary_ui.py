@@ -236,16 +236,6 @@ def test_week_view_shows_days_for_one_practitioner(qtbot, page: DiaryPage, clini
     assert page.day == MONDAY + timedelta(days=7)
 
 
-def test_checkout_without_billing_says_so(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    if importlib.util.find_spec("frontdesk.ui.billing") is not None:
-        pytest.skip("billing is merged: its own tests cover checkout")
-    a = book(clinic, FRIDAY, 10)
-    page.menus.checkout(a)
-    assert page.banner.text() == "Billing is not available yet."
-
-
 def test_day_sheet_pdf(page: DiaryPage, clinic: Clinic, tmp_path: Path) -> None:
     from pypdf import PdfReader
 

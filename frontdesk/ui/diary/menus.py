@@ -252,12 +252,9 @@ class DiaryMenus:
         AttendeesDialog(self.page, appt.id).exec()
 
     def checkout(self, appointment_id: str) -> None:
+        from frontdesk.ui.billing.checkout import open_checkout
+
         page = self.page
-        try:
-            from frontdesk.ui.billing.checkout import open_checkout  # type: ignore[import-not-found]
-        except ImportError:
-            page.tell("Billing is not available yet.", "info")
-            return
         try:
             open_checkout(page.ctx, page.bus, appointment_id, page)
         except FrontdeskError as exc:

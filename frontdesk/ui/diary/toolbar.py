@@ -63,7 +63,7 @@ def build(page: DiaryPage) -> None:
     page.cancelled_action.setCheckable(True)
     page.cancelled_action.setChecked(page.scene.show_cancelled)
     page.find_button = QPushButton("Next free slot…")
-    page.find_button.setToolTip("Find the next free slot (Ctrl+F)")
+    page.find_button.setToolTip("Find the next free slot (Ctrl+Shift+F)")
     page.print_button = QToolButton()
     page.print_button.setText("Print ▾")
     page.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -129,7 +129,7 @@ def build(page: DiaryPage) -> None:
         ("Ctrl+PgUp", lambda: page.step(-1)),
         ("Ctrl+PgDown", lambda: page.step(1)),
         ("Ctrl+G", page.date_edit.setFocus),
-        ("Ctrl+F", find_slot),
+        ("Ctrl+Shift+F", find_slot),  # Ctrl+F is the global patient search
         ("Ctrl+P", print_sheet),
     ):
         action = QAction(page)
