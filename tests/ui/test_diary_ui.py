@@ -436,3 +436,20 @@ def test_week_view_drag_moves_to_another_day(qtbot, page: DiaryPage, clinic: Cli
     page.view.horizontalScrollBar().setValue(0)
     drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 2, 11 * 60 + 10))
     assert placement(clinic.ctx, a) == (clinic.anna, "Wed 11:00", "11:30", "booked")
+
+
+def test_hover_text_has_phone_alert_and_notes(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.models import PatientAlert
+    from frontdesk.ui.diary.items import flag_icons, tooltip
+
+    with clinic.ctx.write("alert") as s:
+        s.add(PatientAlert(patient_id=clinic.pat, text="Latex allergy"))
+    start = clinic.at(MONDAY, 9)
+    end = start + timedelta(minutes=30)
+    req = BookingRequest(clinic.anna, start, end, clinic.pat, clinic.standard, notes="Left knee")
+    diary.book(clinic.ctx, req)
+    show_day(qtbot, page, MONDAY)
+    (item,) = page.scene.items_by_id.values()
+    text = tooltip(item.appt, item.time_label)
+    assert "0400 000 001" in text and "Latex allergy" in text and "Left knee" in text
+    assert ("⚠", "#dc2626") in flag_icons(item.appt)
