@@ -1,15 +1,15 @@
-"""The diary on screen: real drags with the mouse on the viewport, resize, Escape, undo,
-keyboard booking, shortcuts, refresh from change notices, navigation payloads, day sheet."""
+"""The diary page: keyboard booking, shortcuts, refresh from change notices, navigation,
+week view, pinboard, waitlist, dialogs, day sheet."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from diary_clinic import MONDAY, Clinic, make_clinic
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from diary_clinic import MONDAY, Clinic
+from diary_ui_support import FRIDAY, book, placement, show_day, when_dialog_opens
+from PySide6.QtCore import Qt
 
 from frontdesk.models import Appointment
 from frontdesk.services import diary
@@ -17,155 +17,6 @@ from frontdesk.services.context import ServiceContext
 from frontdesk.services.diary import BookingRequest
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
-
-FRIDAY = date(2026, 11, 27)
-
-
-@pytest.fixture
-def clinic(ctx: ServiceContext) -> Clinic:
-    return make_clinic(ctx)
-
-
-@pytest.fixture
-def page(qtbot, ctx: ServiceContext, bus: ChangeBus, clinic: Clinic, tmp_path: Path) -> DiaryPage:  # type: ignore[no-untyped-def]
-    prefs = QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
-    p = DiaryPage(ctx, bus, prefs)
-    qtbot.addWidget(p)
-    p.setMinimumSize(1000, 700)  # an explicit minimum, as MainWindow has: no size-hint churn
-    p.resize(1200, 800)
-    p.show()
-    qtbot.waitExposed(p)
-    p.controller.confirm = lambda text: False
-    p.controller.choose_scope = lambda what: "one"
-    return p
-
-
-def book(c: Clinic, day: date, hh: int, mm: int = 0, minutes: int = 30, who: str | None = None,
-         patient: str | None = None) -> str:  # fmt: skip
-    start = c.at(day, hh, mm)
-    end = start + timedelta(minutes=minutes)
-    req = BookingRequest(who or c.anna, start, end, patient or c.pat, c.standard)
-    return diary.book(c.ctx, req)
-
-
-def when_dialog_opens(act) -> None:  # type: ignore[no-untyped-def]
-    """Run ``act(dialog)`` once the next modal dialog is up (its exec() blocks the test)."""
-
-    def poll() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(10, poll)
-            return
-        try:
-            act(dialog)
-        finally:
-            if dialog.isVisible():
-                dialog.reject()
-
-    QTimer.singleShot(0, poll)
-
-
-def point(page: DiaryPage, column: int, minute: float, dx: float = 0.5) -> QPoint:
-    lay = page.layout_
-    assert lay is not None
-    scene = QPointF(lay.x_of(column) + lay.column_width * dx, lay.y_of(minute))
-    return page.view.mapFromScene(scene)
-
-
-def drag(qtbot, page: DiaryPage, start: QPoint, end: QPoint, release: bool = True) -> None:  # type: ignore[no-untyped-def]
-    vp = page.view.viewport()
-    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
-    steps = 6
-    for i in range(1, steps + 1):
-        p = start + (end - start) * (i / steps)
-        qtbot.mouseMove(vp, pos=p)
-    if release:
-        qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
-
-
-def placement(ctx: ServiceContext, appointment_id: str) -> tuple[str, str, str, str]:
-    with ctx.read() as s:
-        a = s.get(Appointment, appointment_id)
-        assert a is not None
-        tz = ctx.tz
-        return (a.practitioner_id, a.starts_at.astimezone(tz).strftime("%a %H:%M"),
-                a.ends_at.astimezone(tz).strftime("%H:%M"), a.status)  # fmt: skip
-
-
-def show_day(qtbot, page: DiaryPage, day: date) -> None:  # type: ignore[no-untyped-def]
-    page.go_to(day)
-    page.view.verticalScrollBar().setValue(0)
-    qtbot.wait(10)
-
-
-def test_drag_moves_to_other_time_and_practitioner_then_undo(qtbot, page: DiaryPage,
-                                                             clinic: Clinic) -> None:  # fmt: skip
-    a = book(clinic, MONDAY, 9)
-    show_day(qtbot, page, MONDAY)
-    assert a in page.scene.items_by_id
-    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 1, 10 * 60 + 40))
-    assert placement(clinic.ctx, a) == (clinic.ben, "Mon 10:30", "11:00", "booked")
-    qtbot.waitUntil(lambda: page.scene.items_by_id.get(a) is not None
-                    and page.scene.items_by_id[a].appt.practitioner_id == clinic.ben)  # fmt: skip
-    page.undo_action.trigger()
-    assert placement(clinic.ctx, a) == (clinic.anna, "Mon 09:00", "09:30", "booked")
-    page.redo_action.trigger()
-    assert placement(clinic.ctx, a)[:2] == (clinic.ben, "Mon 10:30")
-
-
-def test_resize_bottom_edge_then_undo(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    a = book(clinic, MONDAY, 9)
-    show_day(qtbot, page, MONDAY)
-    lay = page.layout_
-    assert lay is not None
-    edge = page.view.mapFromScene(QPointF(lay.column_width / 2, lay.y_of(9 * 60 + 30) - 2))
-    drag(qtbot, page, edge, point(page, 0, 10 * 60 + 2))
-    assert placement(clinic.ctx, a) == (clinic.anna, "Mon 09:00", "10:00", "booked")
-    page.undo_action.trigger()
-    assert placement(clinic.ctx, a)[2] == "09:30"
-
-
-def test_escape_cancels_a_drag(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    a = book(clinic, MONDAY, 9)
-    show_day(qtbot, page, MONDAY)
-    end = point(page, 1, 11 * 60)
-    drag(qtbot, page, point(page, 0, 9 * 60 + 10), end, release=False)
-    assert page.scene.ghost.isVisible()
-    qtbot.keyClick(page.view, Qt.Key.Key_Escape)
-    assert not page.scene.ghost.isVisible()
-    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=end)
-    assert placement(clinic.ctx, a) == (clinic.anna, "Mon 09:00", "09:30", "booked")
-    assert page.controller.undo_stack.count() == 0
-
-
-def test_ghost_shows_clash_before_drop_and_declining_changes_nothing(
-    qtbot, page: DiaryPage, clinic: Clinic
-) -> None:  # type: ignore[no-untyped-def]
-    a = book(clinic, MONDAY, 9)
-    book(clinic, MONDAY, 10, who=clinic.ben, patient=clinic.other)
-    show_day(qtbot, page, MONDAY)
-    asked: list[str] = []
-    page.controller.confirm = lambda text: asked.append(text) or False  # type: ignore[func-returns-value]
-    end = point(page, 1, 10 * 60 + 10)
-    drag(qtbot, page, point(page, 0, 9 * 60 + 10), end, release=False)
-    ghost = page.scene.ghost
-    assert ghost.verdict == "warn" and "already has an appointment" in ghost.text
-    qtbot.mouseMove(page.view.viewport(), pos=point(page, 1, 12 * 60 + 40))
-    assert ghost.verdict == "block" and "Lunch" in ghost.text
-    qtbot.mouseMove(page.view.viewport(), pos=end)
-    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=end)
-    assert asked and "Book it anyway" in asked[0]
-    assert placement(clinic.ctx, a)[:2] == (clinic.anna, "Mon 09:00")
-    assert "Nothing was changed" in page.banner.text()
-
-
-def test_drop_outside_roster_is_refused_with_a_message(qtbot, page: DiaryPage,
-                                                       clinic: Clinic) -> None:  # fmt: skip
-    a = book(clinic, MONDAY, 9)
-    show_day(qtbot, page, MONDAY)
-    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 0, 17 * 60 + 40))
-    assert placement(clinic.ctx, a)[1] == "Mon 09:00"
-    assert "rostered hours" in page.banner.text()
 
 
 def test_keyboard_only_booking(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
@@ -292,26 +143,6 @@ def test_cancelled_hidden_or_faded_and_practitioner_choice_remembered(
     assert again.shown_ids() == [clinic.ben] and again.scene.show_cancelled
 
 
-def test_series_drag_moves_this_and_following(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    from frontdesk.services.diary_series import book_series, plan_series, series_members
-
-    start = clinic.at(MONDAY, 9)
-    req = BookingRequest(clinic.anna, start, start + timedelta(minutes=30), clinic.pat,
-                         clinic.standard)  # fmt: skip
-    plan = plan_series(clinic.ctx, req, count=3)
-    series_id, _ids = book_series(clinic.ctx, req, [(o.start, o.end) for o in plan], count=3)
-    show_day(qtbot, page, MONDAY)
-    page.controller.choose_scope = lambda what: "following"
-    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 0, 10 * 60 + 10))
-    times = [s.astimezone(clinic.ctx.tz).strftime("%a %H:%M") for _, s, _ in
-             series_members(clinic.ctx, series_id)]  # fmt: skip
-    assert times == ["Mon 10:00"] * 3
-    page.undo_action.trigger()
-    times = [s.astimezone(clinic.ctx.tz).strftime("%H:%M") for _, s, _ in
-             series_members(clinic.ctx, series_id)]  # fmt: skip
-    assert times == ["09:00"] * 3
-
-
 def test_book_for_patient_from_another_area(qtbot, main_window, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
     seen: list[object] = []
     when_dialog_opens(lambda dialog: seen.append(dialog.patient_id))
@@ -393,49 +224,6 @@ def test_cancelling_offers_the_waitlist_for_the_freed_slot(qtbot, page: DiaryPag
     with clinic.ctx.read() as s:
         booked = s.query(Appointment).filter(Appointment.patient_id == clinic.other).one()
         assert booked.starts_at == clinic.at(MONDAY, 9)
-
-
-def test_drag_over_empty_slots_books_that_time(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    show_day(qtbot, page, MONDAY)
-    seen: list[tuple[str, int]] = []
-
-    def book_pat(dialog) -> None:  # type: ignore[no-untyped-def]
-        seen.append((dialog.time.time().toString("HH:mm"), dialog.minutes.value()))
-        qtbot.keyClicks(dialog.search, "Patient")
-        qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
-        qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-
-    when_dialog_opens(book_pat)
-    drag(qtbot, page, point(page, 1, 14 * 60 + 2), point(page, 1, 15 * 60))
-    assert seen == [("14:00", 60)]
-    with clinic.ctx.read() as s:
-        (appt,) = s.query(Appointment).all()
-        assert (appt.practitioner_id, appt.patient_id) == (clinic.ben, clinic.pat)
-        assert appt.ends_at - appt.starts_at == timedelta(hours=1)
-
-
-def test_ctrl_down_jumps_between_appointments(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    first = book(clinic, MONDAY, 9)
-    second = book(clinic, MONDAY, 14)
-    show_day(qtbot, page, MONDAY)
-    page.view.setFocus()
-    page.view.set_cursor(0, 8 * 60)
-    qtbot.keyClick(page.view, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
-    assert page.view.selected_item().appt.id == first  # type: ignore[union-attr]
-    qtbot.keyClick(page.view, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
-    assert page.view.selected_item().appt.id == second  # type: ignore[union-attr]
-    qtbot.keyClick(page.view, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
-    assert page.view.selected_item().appt.id == first  # type: ignore[union-attr]
-
-
-def test_week_view_drag_moves_to_another_day(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    a = book(clinic, MONDAY, 9)
-    page.go_to(MONDAY)
-    page.mode_box.setCurrentIndex(1)
-    page.view.verticalScrollBar().setValue(0)
-    page.view.horizontalScrollBar().setValue(0)
-    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 2, 11 * 60 + 10))
-    assert placement(clinic.ctx, a) == (clinic.anna, "Wed 11:00", "11:30", "booked")
 
 
 def test_hover_text_has_phone_alert_and_notes(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
