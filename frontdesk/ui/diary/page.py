@@ -108,6 +108,7 @@ class DiaryPage(QWidget):
         self.view.activated.connect(self.menus.activate)
         self.view.dropped.connect(self._dropped)
         self.view.resized.connect(self._view_resized)
+        self.view.drag_ended.connect(self._after_drag)
         bus.changed.connect(self._on_changed)
         self._minute_timer = QTimer(self)
         self._minute_timer.timeout.connect(self._tick)
@@ -358,7 +359,9 @@ class DiaryPage(QWidget):
         self._prefetched.clear()
         if notice.kinds & (CATALOGUE | {"roster_entries"}):
             self._rules = None
-        if self.isVisible():
+        if self.view.interaction is not None:
+            self._dirty = True  # never pull the items out from under a drag: refresh after it
+        elif self.isVisible():
             self.reload()
             self.reload_panels()
         else:
@@ -368,6 +371,12 @@ class DiaryPage(QWidget):
         super().showEvent(event)
         self.view.setFocus()  # arrows, Enter and the status keys work straight away
         if self._dirty:
+            self._dirty = False
+            self.reload()
+            self.reload_panels()
+
+    def _after_drag(self) -> None:
+        if self._dirty and self.isVisible():
             self._dirty = False
             self.reload()
             self.reload_panels()

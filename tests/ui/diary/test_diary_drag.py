@@ -145,3 +145,18 @@ def test_week_view_drag_moves_to_another_day(qtbot, page: DiaryPage, clinic: Cli
     page.view.horizontalScrollBar().setValue(0)
     drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 2, 11 * 60 + 10))
     assert placement(clinic.ctx, a) == (clinic.anna, "Wed 11:00", "11:30", "booked")
+
+
+def test_a_change_from_elsewhere_waits_for_the_drag_to_end(qtbot, page: DiaryPage,
+                                                           clinic: Clinic) -> None:  # fmt: skip
+    a = book(clinic, MONDAY, 9)
+    show_day(qtbot, page, MONDAY)
+    dragged = page.scene.items_by_id[a]
+    end = point(page, 0, 10 * 60 + 10)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), end, release=False)
+    other = book(clinic, MONDAY, 15, who=clinic.ben)  # e.g. another desk, through sync
+    qtbot.wait(20)
+    assert page.scene.items_by_id[a] is dragged and other not in page.scene.items_by_id
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: other in page.scene.items_by_id)
+    assert placement(clinic.ctx, a)[1] == "Mon 10:00"
