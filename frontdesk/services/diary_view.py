@@ -398,6 +398,7 @@ def check_in_view(
 
 def one_appointment(ctx: ServiceContext, appointment_id: str) -> DiaryAppointment | None:
     """One appointment as the diary draws it (for the pinboard and waitlist drops)."""
+    require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as session:
         row = session.execute(
             select(Appointment.practitioner_id, Appointment.starts_at, Appointment.ends_at).where(
