@@ -142,6 +142,18 @@ class DiaryPage(QWidget):
         self.prefs.setValue(self._key(), ids)
         self.reload()
 
+    def by_room(self) -> bool:
+        """Day view with a column per room (Show ▾ → Columns by room)."""
+        return self.mode == "day" and self.prefs.value("diary/by_room", "false") == "true"
+
+    def loaded_ids(self) -> list[str]:
+        """Whose bookings a view needs: those shown, or everyone's when columns are rooms."""
+        return [p.id for p in self.practitioners] if self.by_room() else self.shown_ids()
+
+    def set_by_room(self, on: bool) -> None:
+        self.prefs.setValue("diary/by_room", "true" if on else "false")
+        self.reload()
+
     def days(self) -> list[date]:
         if self.mode == "day":
             return [self.day]
@@ -151,7 +163,7 @@ class DiaryPage(QWidget):
     # -- loading --------------------------------------------------------------------------------
     def reload(self) -> None:
         days = self.days()
-        ids = self.shown_ids()
+        ids = self.loaded_ids()
         key = (tuple(days), tuple(ids))
         same_place = self._shown_key == key
         if self.data is not None and self._shown_key and not same_place \
@@ -186,7 +198,7 @@ class DiaryPage(QWidget):
         from frontdesk.ui.workers import run_in_background
 
         step = 1 if self.mode == "day" else 7
-        ids = self.shown_ids()
+        ids = self.loaded_ids()
         generation = self._generation
         for delta in (step, -step):
             days = [d + timedelta(days=delta) for d in self.days()]
@@ -228,6 +240,11 @@ class DiaryPage(QWidget):
     def _layout(self, days: list[date]) -> DiaryLayout:
         assert self.data is not None
         columns = []
+        if self.by_room():
+            for r in self.rooms:
+                columns.append(Column("", days[0], r.name, "Room", "#94a3b8", r.id))
+            columns.append(Column("", days[0], "No room", "Not in a room", "#cbd5e1", ""))
+            days = []  # no practitioner columns
         for day in days:
             for p in self.data.practitioners:
                 avail = self.data.availability.get((p.id, day))

@@ -10,6 +10,7 @@ from diary_ui_support import book, drag, placement, point, show_day, when_dialog
 from PySide6.QtCore import QPointF, Qt
 
 from frontdesk.models import Appointment
+from frontdesk.services import diary
 from frontdesk.services.diary import BookingRequest
 from frontdesk.ui.diary.page import DiaryPage
 
@@ -160,3 +161,31 @@ def test_a_change_from_elsewhere_waits_for_the_drag_to_end(qtbot, page: DiaryPag
     qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=end)
     qtbot.waitUntil(lambda: other in page.scene.items_by_id)
     assert placement(clinic.ctx, a)[1] == "Mon 10:00"
+
+
+def test_room_columns_move_and_preview_a_busy_room(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    start = clinic.at(MONDAY, 9)
+    in_room = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
+        minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
+    loose = book(clinic, MONDAY, 9, who=clinic.ben, patient=clinic.other)
+    page.set_by_room(True)
+    show_day(qtbot, page, MONDAY)
+    lay = page.layout_
+    assert lay is not None and [c.title for c in lay.columns] == ["Room 1", "No room"]
+    assert {in_room, loose} <= set(page.scene.items_by_id)
+    # Ben's appointment dragged into Room 1 while Anna has it: the ghost says the room is in use
+    drag(qtbot, page, point(page, 1, 9 * 60 + 10), point(page, 0, 9 * 60 + 10), release=False)
+    assert page.scene.ghost.verdict == "block" and "room" in page.scene.ghost.text
+    qtbot.keyClick(page.view, Qt.Key.Key_Escape)
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=point(page, 0, 9 * 60 + 10))  # fmt: skip
+    # Anna's appointment taken out of the room, then the undo puts it back
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10, dx=0.25), point(page, 1, 11 * 60 + 10))
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, in_room)
+        assert moved is not None and moved.room_id is None
+        assert moved.practitioner_id == clinic.anna
+    page.undo_action.trigger()
+    with clinic.ctx.read() as s:
+        back = s.get(Appointment, in_room)
+        assert back is not None and back.room_id == clinic.room
