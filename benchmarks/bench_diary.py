@@ -117,21 +117,19 @@ def run(bench: Bench) -> None:
     view.show()
     app.processEvents()
     width = page.view.viewport().width() / max(1, len(pids))
-    placeholders = ",".join("?" * len(pids))
-    sql = (
-        "SELECT a.id, a.practitioner_id, a.starts_at, a.ends_at, a.status, p.first_name, "
-        "p.last_name FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id "
-        f"WHERE a.practitioner_id IN ({placeholders}) AND a.starts_at >= ? AND a.starts_at < ?"
-    )
+    # the baseline fetches exactly the rows the diary fetches (the same SQL, flags included),
+    # with raw sqlite3, and draws each as a bare rectangle
+    day_sql = _raw_sql(pids)
     column = {pid: i for i, pid in enumerate(pids)}
     base_cycle = iter(range(10**6))
 
     def baseline_for(day_list: list[date]) -> None:
         start = datetime.combine(day_list[0], time(0), TZ).astimezone(UTC)
         end = datetime.combine(day_list[-1] + timedelta(days=1), time(0), TZ).astimezone(UTC)
-        rows = raw.execute(sql, (*pids, _txt(start), _txt(end))).fetchall()
+        rows = raw.execute(day_sql(start, end)).fetchall()
         scene.clear()
-        for _id, pid, s, e, _st, _f, _l in rows:
+        for row in rows:
+            pid, s, e = row[1], row[5], row[6]
             s_dt = datetime.fromisoformat(s).replace(tzinfo=UTC).astimezone(TZ)
             e_dt = datetime.fromisoformat(e).replace(tzinfo=UTC)
             minutes = (e_dt - s_dt).total_seconds() / 60
@@ -168,16 +166,17 @@ def run(bench: Bench) -> None:
     ours = time_ms(week_change, repeat=40, warmup=3)
     five = pids[:5]
     column = {pid: i for i, pid in enumerate(five)}
-    sql_week = sql.replace(f"IN ({placeholders})", f"IN ({','.join('?' * 5)})")
+    week_sql = _raw_sql(five)
     wb_cycle = iter(range(10**6))
 
     def baseline_week() -> None:
         monday = weeks[next(wb_cycle) % len(weeks)]
         start = datetime.combine(monday, time(0), TZ).astimezone(UTC)
         end = start + timedelta(days=7)
-        rows = raw.execute(sql_week, (*five, _txt(start), _txt(end))).fetchall()
+        rows = raw.execute(week_sql(start, end)).fetchall()
         scene.clear()
-        for _id, pid, s, e, *_rest in rows:
+        for row in rows:
+            pid, s, e = row[1], row[5], row[6]
             s_dt = datetime.fromisoformat(s).replace(tzinfo=UTC).astimezone(TZ)
             e_dt = datetime.fromisoformat(e).replace(tzinfo=UTC)
             x = (s_dt.weekday() * 5 + column[pid]) * 60
@@ -275,6 +274,27 @@ def cpu_ms(fn: Callable[[], object], repeat: int) -> list[float]:
         fn()
         samples.append((clock_time.process_time() - start) * 1000)
     return samples
+
+
+def _raw_sql(pids: list[str]) -> Callable[[datetime, datetime], str]:
+    """The diary's own appointment query as plain SQL text for raw sqlite3 (same rows)."""
+    from sqlalchemy.dialects import sqlite
+
+    from frontdesk.services.diary_view import _appointment_query
+
+    marks = {k: datetime(1901, 1, 1, 0, 0, i + 1, tzinfo=UTC)
+             for i, k in enumerate(("early", "end", "start"))}  # fmt: skip
+    compiled = _appointment_query().params(ids=pids, **marks)
+    text = str(compiled.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+
+    def for_span(start: datetime, end: datetime) -> str:
+        values = {"early": start - timedelta(hours=12), "end": end, "start": start}
+        out = text
+        for key, mark in marks.items():
+            out = out.replace(_txt(mark), _txt(values[key]))
+        return out
+
+    return for_span
 
 
 def _txt(value: datetime) -> str:

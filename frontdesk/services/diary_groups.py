@@ -104,6 +104,7 @@ class Attendee:
 
 
 def attendees(ctx: ServiceContext, appointment_id: str) -> list[Attendee]:
+    require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as session:
         rows = session.execute(
             select(AppointmentAttendee.patient_id, Patient.first_name, Patient.last_name,
@@ -167,6 +168,7 @@ def add_to_waitlist(
 
 def waitlist(ctx: ServiceContext) -> list[WaitlistItem]:
     """Open waitlist entries, most urgent first, then oldest."""
+    require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as session:
         rows = session.execute(
             select(WaitlistEntry, Patient.first_name, Patient.last_name, Patient.mobile_phone)
@@ -223,6 +225,7 @@ class PinnedAppointment:
 
 
 def pinboard(ctx: ServiceContext) -> list[PinnedAppointment]:
+    require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as session:
         rows = session.execute(
             select(Appointment.id, Appointment.practitioner_id, Patient.first_name,

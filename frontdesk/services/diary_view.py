@@ -378,12 +378,13 @@ def check_in_view(
     if late is not None:
         problems.append(late)
     day = start.astimezone(tz).date()
-    availability = data.availability.get((practitioner_id, day))
-    if availability is None:
-        availability = availability_on(
-            data.rules.get(practitioner_id, []), data.leave.get(practitioner_id, []), day, tz
-        )
-    problems += roster_problems(start, end, availability, tz)
+    if practitioner_id:  # "" when booking into a room column: only the room is checked here
+        availability = data.availability.get((practitioner_id, day))
+        if availability is None:
+            availability = availability_on(
+                data.rules.get(practitioner_id, []), data.leave.get(practitioner_id, []), day, tz
+            )
+        problems += roster_problems(start, end, availability, tz)
     busy = [
         Block(a.starts_at, a.ends_at, a.practitioner_id, a.room_id, a.id, a.patient_name)
         for a in data.appointments
@@ -398,6 +399,7 @@ def check_in_view(
 
 def one_appointment(ctx: ServiceContext, appointment_id: str) -> DiaryAppointment | None:
     """One appointment as the diary draws it (for the pinboard and waitlist drops)."""
+    require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as session:
         row = session.execute(
             select(Appointment.practitioner_id, Appointment.starts_at, Appointment.ends_at).where(

@@ -58,7 +58,7 @@ class BookCommand(DiaryCommand):
         diary.reinstate(self.ctx, self.appointment_id, allow_clash=True)
 
 
-Placement = tuple[datetime, datetime, str]  # start, end, practitioner
+Placement = tuple[datetime, datetime, str, str | None]  # start, end, practitioner, room
 
 
 class RescheduleCommand(DiaryCommand):
@@ -72,7 +72,7 @@ class RescheduleCommand(DiaryCommand):
     def _apply(self, p: Placement) -> None:
         diary.reschedule(
             self.ctx, self.appointment_id, starts_at=p[0], ends_at=p[1], practitioner_id=p[2],
-            allow_clash=True, restoring=True,
+            room_id=p[3], allow_clash=True, restoring=True,
         )  # fmt: skip
 
     def do(self) -> None:

@@ -96,13 +96,18 @@ class DiaryController:
         return appointment_id  # type: ignore[no-any-return]
 
     def reschedule(
-        self, appt: DiaryAppointment, start: datetime, end: datetime, practitioner_id: str
-    ) -> bool:
-        old = (appt.starts_at, appt.ends_at, appt.practitioner_id)
-        new = (start, end, practitioner_id)
+        self, appt: DiaryAppointment, start: datetime, end: datetime, practitioner_id: str,
+        room_id: str | bool | None = False,
+    ) -> bool:  # fmt: skip
+        """Move / resize; ``room_id`` False keeps the room (a room column passes its room)."""
+        room = appt.room_id if room_id is False else room_id
+        assert room is None or isinstance(room, str)
+        old = (appt.starts_at, appt.ends_at, appt.practitioner_id, appt.room_id)
+        new = (start, end, practitioner_id, room)
         if old == new:
             return False
         moving = start != appt.starts_at or practitioner_id != appt.practitioner_id
+        moving = moving or room != appt.room_id
         if appt.series_id and moving and end - start == appt.ends_at - appt.starts_at:
             scope = self.choose_scope("Move")
             if scope is None:
@@ -121,7 +126,7 @@ class DiaryController:
         text = "Move appointment" if moving else "Change appointment length"
         ok = self.run(lambda allow: _done(diary.reschedule,
             self.ctx, appt.id, starts_at=start, ends_at=end, practitioner_id=practitioner_id,
-            allow_clash=allow))  # fmt: skip
+            room_id=room, allow_clash=allow))  # fmt: skip
         if ok:
             self.undo_stack.push(RescheduleCommand(self.ctx, appt.id, old, new, self.report, text))
             when = start.astimezone(self.ctx.tz)

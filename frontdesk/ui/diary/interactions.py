@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF
 from frontdesk.domain.diary import local_minute, snap_down, snap_minute
 from frontdesk.services.diary_view import check_in_view
 from frontdesk.ui.diary.items import AppointmentItem
+from frontdesk.ui.diary.layout import Column
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.view import DiaryView
@@ -57,8 +58,9 @@ class Interaction:
         start = lay.instant(t.column, t.start_minute)
         end = lay.instant(t.column, t.end_minute)
         assert scene.data is not None
+        practitioner_id, room_id = self.who(col)
         check = check_in_view(
-            scene.data, lay.tz, self.view.now(), col.practitioner_id, self.room_id, start, end,
+            scene.data, lay.tz, self.view.now(), practitioner_id, room_id, start, end,
             ignore_id=self.ignore_id,
         )  # fmt: skip
         if check.refusals:
@@ -72,6 +74,12 @@ class Interaction:
         rect = QRectF(lay.x_of(t.column), lay.y_of(t.start_minute), lay.column_width,
                       lay.y_of(t.end_minute) - lay.y_of(t.start_minute))  # fmt: skip
         scene.ghost.show_at(rect, self.verdict, when, self.message, scene.sceneRect())
+
+    def who(self, col: Column) -> tuple[str, str | None]:
+        """(practitioner, room) a drop in ``col`` means ("" practitioner: check the room only)."""
+        if col.is_room:
+            return "", col.room_id or None
+        return col.practitioner_id, self.room_id
 
     def finish(self) -> None:
         self.view.diary_scene.ghost.setVisible(False)
@@ -135,14 +143,20 @@ class _ItemInteraction(Interaction):
         self.item.setOpacity(1.0)
         super().cancel()
 
+    def who(self, col: Column) -> tuple[str, str | None]:
+        if col.is_room:
+            return self.item.appt.practitioner_id, col.room_id or None
+        return col.practitioner_id, self.room_id
+
     def commit(self, target: Target) -> None:
         lay = self.layout
-        col = lay.columns[target.column]
+        practitioner_id, room_id = self.who(lay.columns[target.column])
         self.view.controller.reschedule(
             self.item.appt,
             lay.instant(target.column, target.start_minute),
             lay.instant(target.column, target.end_minute),
-            col.practitioner_id,
+            practitioner_id,
+            room_id,
         )
 
 
@@ -164,8 +178,9 @@ class ResizeInteraction(_ItemInteraction):
 
     def target_at(self, pos: QPointF) -> Target | None:
         lay = self.layout
-        column = lay.index_of(self.item.appt.practitioner_id,
-                              self.item.appt.starts_at.astimezone(lay.tz).date())  # fmt: skip
+        appt = self.item.appt
+        column = lay.column_of(appt.practitioner_id, appt.room_id,
+                               appt.starts_at.astimezone(lay.tz).date())  # fmt: skip
         if column is None:
             return None
         end = snap_minute(lay.minute_at(pos.y()), lay.slot)

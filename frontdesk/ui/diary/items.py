@@ -70,6 +70,8 @@ class BackgroundItem(QGraphicsItem):
         for i, col in enumerate(layout.columns):
             avail = data.availability.get((col.practitioner_id, col.day))
             marks: list[tuple[float, float, str, str]] = []
+            if col.is_room:  # a room has no roster: the whole day is open
+                marks.append((0.0, layout.height, "work", ""))
             if avail is not None:
                 for kind, blocks in (("work", avail.work), ("break", avail.breaks),
                                      ("leave", avail.leave)):  # fmt: skip

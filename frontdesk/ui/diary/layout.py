@@ -25,6 +25,11 @@ class Column:
     title: str
     subtitle: str
     colour: str
+    room_id: str | None = None  # a room column ("" = appointments without a room)
+
+    @property
+    def is_room(self) -> bool:
+        return self.room_id is not None
 
 
 @dataclass
@@ -73,15 +78,28 @@ class DiaryLayout:
                 return i
         return None
 
+    @property
+    def by_room(self) -> bool:
+        return bool(self.columns) and self.columns[0].is_room
+
+    def column_of(self, practitioner_id: str, room_id: str | None, day: date) -> int | None:
+        """The column an appointment belongs in: its practitioner's, or its room's."""
+        if not self.by_room:
+            return self.index_of(practitioner_id, day)
+        for i, col in enumerate(self.columns):
+            if col.room_id == (room_id or "") and col.day == day:
+                return i
+        return None
+
     def instant(self, column: int, minute: int) -> datetime:
         return local_instant(self.columns[column].day, minute, self.tz)
 
     def place(
-        self, practitioner_id: str, start: datetime, end: datetime
+        self, practitioner_id: str, start: datetime, end: datetime, room_id: str | None = None
     ) -> tuple[int, float, float] | None:
-        """(column, top y, bottom y) of a span in its practitioner's column, or None if hidden."""
+        """(column, top y, bottom y) of a span in its column, or None if it is not shown."""
         day, minute = local_minute(start, self.tz)
-        column = self.index_of(practitioner_id, day)
+        column = self.column_of(practitioner_id, room_id, day)
         if column is None:
             return None
         length = (end - start).total_seconds() / 60

@@ -176,11 +176,12 @@ class DiaryMenus:
             return
         col = lay.columns[column]
         start = lay.instant(column, start_minute)
-        self.open_booking(col.practitioner_id, start, minutes, patient_id)
+        practitioner_id = col.practitioner_id or (page.shown_ids() or [""])[0]
+        self.open_booking(practitioner_id, start, minutes, patient_id, room_id=col.room_id or None)
 
     def open_booking(
         self, practitioner_id: str, start: datetime, minutes: int | None,
-        patient_id: str | None = None,
+        patient_id: str | None = None, room_id: str | None = None,
     ) -> str | None:  # fmt: skip
         from frontdesk.ui.diary.booking_dialog import BookingDialog
 
@@ -189,6 +190,8 @@ class DiaryMenus:
             page.ctx, page.practitioners, page.types, page.rooms, practitioner_id, start,
             minutes or 30, patient_id, page,
         )  # fmt: skip
+        if room_id is not None:
+            dialog.room.setCurrentIndex(max(0, dialog.room.findData(room_id)))
         if minutes is None:
             typed = next((t for t in page.types
                           if t.profession == next((p.profession for p in page.practitioners

@@ -108,6 +108,7 @@ class DiaryPage(QWidget):
         self.view.activated.connect(self.menus.activate)
         self.view.dropped.connect(self._dropped)
         self.view.resized.connect(self._view_resized)
+        self.view.drag_ended.connect(self._after_drag)
         bus.changed.connect(self._on_changed)
         self._minute_timer = QTimer(self)
         self._minute_timer.timeout.connect(self._tick)
@@ -141,6 +142,18 @@ class DiaryPage(QWidget):
         self.prefs.setValue(self._key(), ids)
         self.reload()
 
+    def by_room(self) -> bool:
+        """Day view with a column per room (Show ▾ → Columns by room)."""
+        return self.mode == "day" and self.prefs.value("diary/by_room", "false") == "true"
+
+    def loaded_ids(self) -> list[str]:
+        """Whose bookings a view needs: those shown, or everyone's when columns are rooms."""
+        return [p.id for p in self.practitioners] if self.by_room() else self.shown_ids()
+
+    def set_by_room(self, on: bool) -> None:
+        self.prefs.setValue("diary/by_room", "true" if on else "false")
+        self.reload()
+
     def days(self) -> list[date]:
         if self.mode == "day":
             return [self.day]
@@ -150,7 +163,7 @@ class DiaryPage(QWidget):
     # -- loading --------------------------------------------------------------------------------
     def reload(self) -> None:
         days = self.days()
-        ids = self.shown_ids()
+        ids = self.loaded_ids()
         key = (tuple(days), tuple(ids))
         same_place = self._shown_key == key
         if self.data is not None and self._shown_key and not same_place \
@@ -185,7 +198,7 @@ class DiaryPage(QWidget):
         from frontdesk.ui.workers import run_in_background
 
         step = 1 if self.mode == "day" else 7
-        ids = self.shown_ids()
+        ids = self.loaded_ids()
         generation = self._generation
         for delta in (step, -step):
             days = [d + timedelta(days=delta) for d in self.days()]
@@ -227,6 +240,11 @@ class DiaryPage(QWidget):
     def _layout(self, days: list[date]) -> DiaryLayout:
         assert self.data is not None
         columns = []
+        if self.by_room():
+            for r in self.rooms:
+                columns.append(Column("", days[0], r.name, "Room", "#94a3b8", r.id))
+            columns.append(Column("", days[0], "No room", "Not in a room", "#cbd5e1", ""))
+            days = []  # no practitioner columns
         for day in days:
             for p in self.data.practitioners:
                 avail = self.data.availability.get((p.id, day))
@@ -358,7 +376,9 @@ class DiaryPage(QWidget):
         self._prefetched.clear()
         if notice.kinds & (CATALOGUE | {"roster_entries"}):
             self._rules = None
-        if self.isVisible():
+        if self.view.interaction is not None:
+            self._dirty = True  # never pull the items out from under a drag: refresh after it
+        elif self.isVisible():
             self.reload()
             self.reload_panels()
         else:
@@ -368,6 +388,12 @@ class DiaryPage(QWidget):
         super().showEvent(event)
         self.view.setFocus()  # arrows, Enter and the status keys work straight away
         if self._dirty:
+            self._dirty = False
+            self.reload()
+            self.reload_panels()
+
+    def _after_drag(self) -> None:
+        if self._dirty and self.isVisible():
             self._dirty = False
             self.reload()
             self.reload_panels()

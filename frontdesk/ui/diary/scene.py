@@ -40,12 +40,13 @@ class DiaryScene(QGraphicsScene):
         self.setSceneRect(QRectF(0, 0, layout.width, layout.height))
         self.addItem(BackgroundItem(layout, data))
         tz = layout.tz
-        lanes = _lanes(data, self.show_cancelled)
+        lanes = _lanes(data, self.show_cancelled, layout.by_room)
         for appt in data.appointments:
             cancelled = appt.status == AppointmentStatus.CANCELLED
             if cancelled and not self.show_cancelled:
                 continue
-            placed = layout.place(appt.practitioner_id, appt.starts_at, appt.ends_at)
+            placed = layout.place(appt.practitioner_id, appt.starts_at, appt.ends_at,
+                                  appt.room_id)  # fmt: skip
             if placed is None:
                 continue
             column, top, bottom = placed
@@ -86,14 +87,14 @@ class DiaryScene(QGraphicsScene):
         return best
 
 
-def _lanes(data: DiaryData, show_cancelled: bool) -> dict[str, tuple[int, int]]:
+def _lanes(data: DiaryData, show_cancelled: bool, by_room: bool) -> dict[str, tuple[int, int]]:
     """Side-by-side lanes for overlapping appointments in one column: id → (lane, lanes)."""
     out: dict[str, tuple[int, int]] = {}
     by_column: dict[str, list] = {}  # type: ignore[type-arg]
     for a in data.appointments:
         if a.status == AppointmentStatus.CANCELLED and not show_cancelled:
             continue
-        by_column.setdefault(a.practitioner_id, []).append(a)
+        by_column.setdefault((a.room_id or "") if by_room else a.practitioner_id, []).append(a)
     for appts in by_column.values():
         appts.sort(key=lambda a: (a.starts_at, a.ends_at))
         group: list = []  # type: ignore[type-arg]

@@ -181,6 +181,10 @@ def fill_who_menu(page: DiaryPage) -> None:
         action.setChecked(p.id in shown)
         action.toggled.connect(lambda on, pid=p.id: toggle_who(page, pid, on))
     page.who_menu.addSeparator()
+    rooms = page.who_menu.addAction("Columns by room (day view)")
+    rooms.setCheckable(True)
+    rooms.setChecked(page.by_room())
+    rooms.toggled.connect(page.set_by_room)
     page.who_menu.addAction(page.cancelled_action)
 
 

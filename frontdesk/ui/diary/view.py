@@ -31,6 +31,7 @@ class DiaryView(QGraphicsView):
     activated = Signal(object, object)  # item or None, (column, minute)
     dropped = Signal(str, str, int, int)  # mime type, id, column, minute
     resized = Signal()
+    drag_ended = Signal()  # a drag finished or was cancelled: the page may refresh now
 
     def __init__(self, scene: DiaryScene, now, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(scene, parent)
@@ -132,6 +133,7 @@ class DiaryView(QGraphicsView):
         if interaction is not None:
             interaction.move(self.mapToScene(event.position().toPoint()))
             interaction.finish()
+            self.drag_ended.emit()
         elif pending is not None:
             self._place_cursor(pending[0])
             if pending[1] is not None:  # a click on an appointment selects that one
@@ -212,6 +214,7 @@ class DiaryView(QGraphicsView):
             if self.interaction is not None:
                 self.interaction.cancel()
             self.interaction, self._pending = None, None
+            self.drag_ended.emit()
             event.accept()
             return
         lay = self.diary_scene.layout
