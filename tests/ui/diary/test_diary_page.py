@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from diary_clinic import MONDAY, Clinic
 from diary_ui_support import FRIDAY, book, placement, show_day, when_dialog_opens
 from PySide6.QtCore import Qt
