@@ -36,7 +36,29 @@ def main() -> int:
             [str(exe), "--data-dir", tmp, "--selftest"], env=env, check=False, timeout=300
         )
         print(f"bundle self-test exit {result.returncode} in {time.perf_counter() - t0:.2f} s")
-        return result.returncode
+        if result.returncode:
+            return result.returncode
+        return _smoke_commands(exe, Path(tmp), env)
+
+
+def _smoke_commands(exe: Path, tmp: Path, env: dict[str, str]) -> int:
+    """The bundle's own commands on a demo clinic: PDFs (ReportLab, fonts) and a backup."""
+    data, out = tmp / "demo", tmp / "pdfs"
+    today = time.strftime("%Y-%m-%d")
+    for args in (["demo"], ["invoices", "print", "--date", today, "--out", str(out)],
+                 ["backup", "--out", str(tmp / "backup.sqlite3")]):  # fmt: skip
+        result = subprocess.run(
+            [str(exe), "--data-dir", str(data), *args], env=env, check=False, timeout=600
+        )
+        if result.returncode:
+            print(f"bundle smoke test failed: frontdesk {' '.join(args)}", file=sys.stderr)
+            return result.returncode
+    pdfs = list(out.glob("*.pdf"))
+    if not pdfs or not (tmp / "backup.sqlite3").exists():
+        print("bundle smoke test: no PDFs or no backup written", file=sys.stderr)
+        return 1
+    print(f"bundle smoke test ok: {len(pdfs)} invoice PDFs and a backup")
+    return 0
 
 
 if __name__ == "__main__":
