@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from alembic.script import ScriptDirectory
 
 from frontdesk.db import migrate
 from frontdesk.db.backup import backup_file, timestamped_name
@@ -171,6 +170,8 @@ def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
     if revision is None or clinic is None:
         raise EnvironmentProblem(broken, detail="no revision or clinic settings")
     try:
+        from alembic.script import ScriptDirectory  # only when restoring: keeps start-up lean
+
         ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision[0])
     except Exception as exc:
         raise DatabaseTooNew(

@@ -105,3 +105,9 @@ def test_upgrade_backs_up_first(tmp_path: Path) -> None:
     engine.dispose()
     open_desk(paths)
     assert list(paths.backups.glob("before-upgrade-*.sqlite3"))
+
+
+def test_expected_head_is_the_newest_revision() -> None:
+    assert migrate.head_revision() == migrate.EXPECTED_HEAD, (
+        "set EXPECTED_HEAD in frontdesk/db/migrate.py to the newest revision"
+    )
