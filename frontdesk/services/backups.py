@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 from frontdesk.db import migrate
 from frontdesk.db.backup import backup_file, timestamped_name
 from frontdesk.db.engine import make_engine
