@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from frontdesk import __version__
 
-COMMAND_MODULES = ("frontdesk.commands.demo",)
+COMMAND_MODULES = ("frontdesk.commands.demo", "frontdesk.commands.sync")
 
 
 def build_parser() -> argparse.ArgumentParser:
