@@ -79,12 +79,18 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     ctx.listeners.append(bus.publish)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
+    # -- sync with the clinic server (background worker, status bar, "Sync now") --
+    from frontdesk.ui.sync_worker import attach_sync
+
+    sync_worker = attach_sync(window, ctx, bus)
+    # -- end sync --
     window.show()
     app.processEvents()
     log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
     if selftest:
         return _selftest(window)
     code = app.exec()
+    sync_worker.stop()
     lock.unlock()
     return code
 

@@ -10,7 +10,10 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from frontdesk.services.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
-SETTINGS_PAGES: tuple[tuple[str, str], ...] = (("Clinic", "frontdesk.ui.settings.clinic:create"),)
+SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
+    ("Clinic", "frontdesk.ui.settings.clinic:create"),
+    ("Clinic server", "frontdesk.ui.settings.server:create"),
+)
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
