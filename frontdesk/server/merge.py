@@ -96,6 +96,8 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
                 continue
             if key not in table.c:
                 raise _bad(f"unknown field {m.entity}.{str(key)[:60]}")
+            if value is None and not table.c[key].nullable:
+                raise _bad(f"{m.entity}.{key} cannot be empty")
             try:
                 decoded[key] = from_json_value(table.c[key], value)
             except (ValueError, TypeError) as exc:

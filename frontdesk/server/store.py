@@ -131,9 +131,15 @@ class ServerStore:
             self.set_info(conn, "epoch", epoch)
         return epoch
 
-    @staticmethod
-    def _max_seq(conn: Connection) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(s.change_log.c.seq), 0))).scalar())
+    def _max_seq(self, conn: Connection) -> int:
+        """The newest change-log position (never below the history floor, even when pruned)."""
+        top = int(conn.execute(select(func.coalesce(func.max(s.change_log.c.seq), 0))).scalar())
+        if top == 0:
+            floor = conn.execute(
+                select(s.server_info.c.value).where(s.server_info.c.key == "history_floor")
+            ).scalar()
+            return int(floor or 0)
+        return top
 
     def next_seq(self, conn: Connection) -> int:
         return self._max_seq(conn) + 1

@@ -180,6 +180,19 @@ class SyncEngine:
             ).scalars()
             touched.update(entities)
 
+    def _repush_lost(self, summary: SyncSummary, touched: set[str]) -> None:
+        """After a server restore, send again every change the server no longer has."""
+        reply = self._call("GET", "/v1/device")
+        if not reply.ok:
+            raise SyncFailed(f"The clinic server did not recognise this desk: {reply.message}")
+        last = int(reply.body["last_seq"])
+        with self.ctx.read() as session:
+            top = session.scalar(select(func.max(SyncOutbox.seq))) or 0
+        if top > last:
+            log.warning("server restored: re-pushing from seq %d", last + 1)
+            self._mark_pending_from(last + 1)
+            self.push(summary, touched)
+
     def _mark_pending_from(self, seq: int) -> None:
         with self.ctx.write("sync re-push", origin="sync") as session:
             session.execute(
@@ -193,20 +206,20 @@ class SyncEngine:
             ) or 0)  # fmt: skip
 
     # -- pull -------------------------------------------------------------------------------
-    def pull(self, summary: SyncSummary, touched: set[str]) -> None:
+    def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
         state = self._state()
         cursor = state.pull_cursor
         while True:
             reply = self._call("GET", "/v1/pull", params={"cursor": cursor, "limit": PULL_BATCH})
-            if reply.status == 410:
-                self.resync(summary)
-                return
-            if not reply.ok:
-                raise SyncFailed(f"The clinic server could not send changes: {reply.message}")
             body = reply.body
-            if body["epoch"] != state.server_epoch:
+            again = reply.status == 410 or (reply.ok and body["epoch"] != state.server_epoch)
+            if again and may_resync:
+                if reply.ok:  # a new epoch: the server may have lost changes it had accepted
+                    self._repush_lost(summary, touched)
                 self.resync(summary)
                 return
+            if not reply.ok or again:
+                raise SyncFailed(f"The clinic server could not send changes: {reply.message}")
             changes = body["changes"]
             with self.ctx.write("sync pull", origin="sync") as session:
                 apply.begin_sync_apply(session)
@@ -257,7 +270,7 @@ class SyncEngine:
                     pull_cursor=start["cursor"], server_epoch=start["epoch"]))  # fmt: skip
             summary.resynced = True
             # Catch up with what changed while the snapshot was taken.
-            self.pull(summary, set())
+            self.pull(summary, set(), may_resync=False)
 
     def _one_clinic_settings(self) -> None:
         """Desks that started apart each made clinic settings; the clinic keeps the oldest.

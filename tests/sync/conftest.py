@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pgcluster import pg_cluster_fixture
 from tests.sync.clinic import Clinic
 from tests.sync.fakes import MemoryKeyring, install_memory_keyring
 
@@ -20,5 +21,24 @@ def memory_keyring() -> MemoryKeyring:
 @pytest.fixture
 def clinic(tmp_path: Path) -> Iterator[Clinic]:
     c = Clinic(tmp_path, str(tmp_path / "server.sqlite3"))
+    yield c
+    c.close()
+
+
+pg_cluster = pytest.fixture(scope="session")(pg_cluster_fixture)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "server.sqlite3")
+    cluster = request.getfixturevalue("pg_cluster")
+    return str(cluster.new_database())
+
+
+@pytest.fixture
+def any_clinic(tmp_path: Path, server_url: str) -> Iterator[Clinic]:
+    """A clinic whose server runs on SQLite and, in a second run, on PostgreSQL."""
+    c = Clinic(tmp_path, server_url)
     yield c
     c.close()

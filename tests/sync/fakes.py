@@ -36,6 +36,10 @@ def install_memory_keyring() -> MemoryKeyring:
     return backend
 
 
+class ServerCrash(Exception):
+    """Raised inside the server by tests to simulate the process dying mid-request."""
+
+
 class ClientTransport:
     """Sends through a Starlette TestClient (the server app in this process)."""
 
@@ -50,7 +54,10 @@ class ClientTransport:
         if not self.online:
             raise Unreachable("The clinic server cannot be reached (test: offline).")
         headers = {**desk_headers(token), **self.headers_override}
-        response = self.client.request(method, path, json=json, params=params, headers=headers)
+        try:
+            response = self.client.request(method, path, json=json, params=params, headers=headers)
+        except ServerCrash as exc:  # the server died mid-request: the desk sees a lost connection
+            raise Unreachable("The clinic server went away (test).") from exc
         return to_reply(response)
 
 

@@ -8,7 +8,8 @@ from frontdesk.models import Appointment, Patient
 from tests.sync.clinic import START, Clinic
 
 
-def test_booking_travels_to_the_other_desk(clinic: Clinic) -> None:
+def test_booking_travels_to_the_other_desk(any_clinic: Clinic) -> None:
+    clinic = any_clinic
     a, b = clinic.add_desk(), clinic.add_desk()
     pid = a.add_practitioner()
     pat = a.add_patient()
@@ -19,7 +20,8 @@ def test_booking_travels_to_the_other_desk(clinic: Clinic) -> None:
     clinic.assert_no_duplicates()
 
 
-def test_offline_overlapping_bookings_are_both_kept_and_flagged(clinic: Clinic) -> None:
+def test_offline_overlapping_bookings_are_both_kept_and_flagged(any_clinic: Clinic) -> None:
+    clinic = any_clinic
     a, b = clinic.add_desk(), clinic.add_desk()
     pid = a.add_practitioner()
     clinic.settle()
@@ -37,7 +39,8 @@ def test_offline_overlapping_bookings_are_both_kept_and_flagged(clinic: Clinic) 
     clinic.assert_converged()
 
 
-def test_sensitive_field_changed_on_two_desks_becomes_a_conflict(clinic: Clinic) -> None:
+def test_sensitive_field_changed_on_two_desks_becomes_a_conflict(any_clinic: Clinic) -> None:
+    clinic = any_clinic
     a, b = clinic.add_desk(), clinic.add_desk()
     pat = a.add_patient("Jo", "Smith")
     clinic.settle()
