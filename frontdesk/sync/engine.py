@@ -244,7 +244,7 @@ class SyncEngine:
             raise SyncFailed(f"The clinic server could not send a snapshot: {reply.message}")
         start = reply.body
         counts: dict[str, int] = start["tables"]
-        wanted = [t for t in counts if tables is None or t in tables]
+        wanted = [t for t in counts if (tables is None or t in tables) and counts[t]]
         total = max(sum(counts[t] for t in wanted), 1)
         done = 0
         for name in wanted:

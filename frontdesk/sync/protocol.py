@@ -6,6 +6,8 @@ desk and ``frontdesk.server`` so both ends agree on one definition.
 
 from __future__ import annotations
 
+import functools
+
 PROTOCOL_VERSION = 1
 # The server accepts this range of protocol versions; anything else gets 426 "upgrade needed".
 MIN_PROTOCOL = 1
@@ -37,6 +39,7 @@ RESULT_STATES = (APPLIED, MERGED, CONFLICT, REJECTED)
 LOCAL_ONLY = frozenset({"number_series", "sync_outbox", "sync_state"})
 
 
+@functools.cache
 def schema_version() -> str:
     """The desk data-model version both ends must share: the head of the desk migrations."""
     from frontdesk.db.migrate import head_revision
