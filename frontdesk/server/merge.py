@@ -131,51 +131,66 @@ def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> None:
             decoded[key] = now
 
 
+COMMIT_EVERY = 200
+
+
 def push(store: ServerStore, device: Device, mutations: list[Mutation], cursor: int) -> dict[str, Any]:
+    """Apply in sequence order. Each mutation runs in its own savepoint (a bad one rolls back
+    alone and is answered "rejected"); its result is stored with it; commits happen every
+    COMMIT_EVERY mutations, so a server killed mid-batch loses at most the uncommitted tail,
+    which the desk sends again (it never saw those answers)."""
     results: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
-    for m in mutations:
+    pos = 0
+    while pos < len(mutations) and stopped is None:
+        chunk = mutations[pos : pos + COMMIT_EVERY]
+        pos += len(chunk)
         with store.writing() as conn:
-            stored = conn.execute(
-                select(s.mutation_results.c.result_json).where(
-                    s.mutation_results.c.mutation_id == m.mutation_id
-                )
-            ).scalar()
-            if stored is not None:
-                results.append(json.loads(stored))
-                continue
-            last_seq = int(
-                conn.execute(select(s.devices.c.last_seq).where(s.devices.c.id == device.id)).scalar_one()
-            )
-            if m.seq != last_seq + 1:
-                stopped = {"reason": "gap" if m.seq > last_seq else "seq_reused",
-                           "expected_seq": last_seq + 1}  # fmt: skip
-                break
-            try:
-                with conn.begin_nested():
-                    result = _apply(store, conn, device, m, cursor)
-            except IntegrityError:
-                result = _result(m, REJECTED, "it clashes with a record already on the server "
-                                 "(a duplicate number or a missing linked record)")  # fmt: skip
-            except ServerProblem as exc:
-                result = _result(m, REJECTED, exc.user_message)
-            conn.execute(
-                insert(s.mutation_results).values(
-                    mutation_id=m.mutation_id, device_id=device.id, seq=m.seq,
-                    status=result["status"], result_json=json.dumps(result), at=store.now(),
-                )
-            )  # fmt: skip
+            last_seq = int(conn.execute(
+                select(s.devices.c.last_seq).where(s.devices.c.id == device.id)).scalar_one())  # fmt: skip
+            for m in chunk:
+                stored = conn.execute(
+                    select(s.mutation_results.c.result_json).where(
+                        s.mutation_results.c.mutation_id == m.mutation_id
+                    )
+                ).scalar()
+                if stored is not None:
+                    results.append(json.loads(stored))
+                    continue
+                if m.seq != last_seq + 1:
+                    stopped = {"reason": "gap" if m.seq > last_seq else "seq_reused",
+                               "expected_seq": last_seq + 1}  # fmt: skip
+                    break
+                results.append(_apply_one(store, conn, device, m, cursor))
+                last_seq = m.seq
             conn.execute(
                 update(s.devices).where(s.devices.c.id == device.id)
-                .values(last_seq=m.seq, last_seen_at=store.now())
+                .values(last_seq=last_seq, last_seen_at=store.now())
             )  # fmt: skip
             store.latest_seq = store._max_seq(conn)
-        results.append(result)
-    with store.reading() as conn:
-        last = conn.execute(select(s.devices.c.last_seq).where(s.devices.c.id == device.id)).scalar()
     log.info("push device=%s mutations=%d answered=%d stopped=%s", device.id, len(mutations),
              len(results), stopped and stopped["reason"])  # fmt: skip
+    with store.reading() as conn:
+        last = conn.execute(select(s.devices.c.last_seq).where(s.devices.c.id == device.id)).scalar()
     return {"results": results, "stopped": stopped, "last_seq": int(last or 0)}
+
+
+def _apply_one(store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int) -> dict[str, Any]:
+    try:
+        with conn.begin_nested():
+            result = _apply(store, conn, device, m, cursor)
+    except IntegrityError:
+        result = _result(m, REJECTED, "it clashes with a record already on the server "
+                         "(a duplicate number or a missing linked record)")  # fmt: skip
+    except ServerProblem as exc:
+        result = _result(m, REJECTED, exc.user_message)
+    conn.execute(
+        insert(s.mutation_results).values(
+            mutation_id=m.mutation_id, device_id=device.id, seq=m.seq,
+            status=result["status"], result_json=json.dumps(result), at=store.now(),
+        )
+    )  # fmt: skip
+    return result
 
 
 def _result(m: Mutation, status: str, reason: str = "", version: int = 0) -> dict[str, Any]:

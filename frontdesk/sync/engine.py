@@ -105,8 +105,8 @@ class SyncEngine:
                 self.pull(summary, touched)
             if summary.pending == 0 and touched:
                 self.check_tables(sorted(touched), summary)
-            if "clinic_settings" in touched or summary.resynced:
-                self._one_clinic_settings()
+            if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
+                self.push(summary, touched)
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)
             raise
@@ -272,7 +272,7 @@ class SyncEngine:
             # Catch up with what changed while the snapshot was taken.
             self.pull(summary, set(), may_resync=False)
 
-    def _one_clinic_settings(self) -> None:
+    def _one_clinic_settings(self) -> bool:
         """Desks that started apart each made clinic settings; the clinic keeps the oldest.
         Every desk makes the same choice, so they agree without asking each other."""
         with self.ctx.read() as session:
@@ -283,12 +283,13 @@ class SyncEngine:
             ).all()  # fmt: skip
         extras = [r.id for r in rows[1:] if r.version > 0]
         if not extras:
-            return
+            return False
         with self.ctx.write("use the clinic's settings") as session:
             for row_id in extras:
                 row = session.get(ClinicSettings, row_id)
                 if row is not None and row.deleted_at is None:
                     row.deleted_at = self.ctx.clock.now()
+        return True
 
     # -- checks -----------------------------------------------------------------------------
     def local_stats(self, tables: list[str]) -> dict[str, list[int]]:
