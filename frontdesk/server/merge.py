@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.hlc import Stamp
@@ -35,6 +35,8 @@ from frontdesk.sync.protocol import (
 )
 
 log = logging.getLogger("frontdesk.server.merge")
+_TABLES = s.data_tables()
+_SENSITIVE = {name: cls.__sensitive__ for name, cls in synced_tables().items()}
 SERVER_DEVICE = "server"
 _STAMPS = ("created_at", "updated_at")
 
@@ -62,7 +64,7 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
         raise _bad("mutations must be a list")
     if len(raw) > MAX_PUSH_MUTATIONS:
         raise ServerProblem(413, f"at most {MAX_PUSH_MUTATIONS} mutations per push", code="big")
-    tables = s.data_tables()
+    tables = _TABLES
     out: list[Mutation] = []
     for item in raw:
         if not isinstance(item, dict):
@@ -148,12 +150,14 @@ def push(store: ServerStore, device: Device, mutations: list[Mutation], cursor: 
         with store.writing() as conn:
             last_seq = int(conn.execute(
                 select(s.devices.c.last_seq).where(s.devices.c.id == device.id)).scalar_one())  # fmt: skip
+            known = dict(conn.execute(
+                select(s.mutation_results.c.mutation_id, s.mutation_results.c.result_json)
+                .where(s.mutation_results.c.mutation_id.in_([m.mutation_id for m in chunk]))
+            ).all())  # fmt: skip
+            conn.info["log_buffer"] = []
+            conn.info["result_buffer"] = []
             for m in chunk:
-                stored = conn.execute(
-                    select(s.mutation_results.c.result_json).where(
-                        s.mutation_results.c.mutation_id == m.mutation_id
-                    )
-                ).scalar()
+                stored = known.get(m.mutation_id)
                 if stored is not None:
                     results.append(json.loads(stored))
                     continue
@@ -163,6 +167,9 @@ def push(store: ServerStore, device: Device, mutations: list[Mutation], cursor: 
                     break
                 results.append(_apply_one(store, conn, device, m, cursor))
                 last_seq = m.seq
+            _flush_log(conn)
+            if conn.info["result_buffer"]:
+                conn.execute(insert(s.mutation_results), conn.info["result_buffer"])
             conn.execute(
                 update(s.devices).where(s.devices.c.id == device.id)
                 .values(last_seq=last_seq, last_seen_at=store.now())
@@ -176,21 +183,34 @@ def push(store: ServerStore, device: Device, mutations: list[Mutation], cursor: 
 
 
 def _apply_one(store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int) -> dict[str, Any]:
+    next_seq = conn.info.get("next_seq")
+    buffered = len(conn.info["log_buffer"])
+    conn.exec_driver_sql("SAVEPOINT mutation")
     try:
-        with conn.begin_nested():
-            result = _apply(store, conn, device, m, cursor)
-    except IntegrityError:
-        result = _result(m, REJECTED, "it clashes with a record already on the server "
-                         "(a duplicate number or a missing linked record)")  # fmt: skip
-    except ServerProblem as exc:
-        result = _result(m, REJECTED, exc.user_message)
-    conn.execute(
-        insert(s.mutation_results).values(
-            mutation_id=m.mutation_id, device_id=device.id, seq=m.seq,
-            status=result["status"], result_json=json.dumps(result), at=store.now(),
-        )
-    )  # fmt: skip
+        result = _apply(store, conn, device, m, cursor)
+        conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
+    except (IntegrityError, ServerProblem) as exc:
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
+        conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
+        conn.info["next_seq"] = next_seq  # rolled-back change-log rows free their numbers
+        del conn.info["log_buffer"][buffered:]
+        reason = exc.user_message if isinstance(exc, ServerProblem) else (
+            "it clashes with a record already on the server (a duplicate number or a missing "
+            "linked record)")  # fmt: skip
+        result = _result(m, REJECTED, reason)
+    conn.info["result_buffer"].append({
+        "mutation_id": m.mutation_id, "device_id": device.id, "seq": m.seq,
+        "status": result["status"], "result_json": json.dumps(result), "at": store.now(),
+    })  # fmt: skip
     return result
+
+
+def _flush_log(conn: Connection) -> None:
+    """Write buffered change-log rows (before anything reads the change log)."""
+    rows = conn.info.get("log_buffer")
+    if rows:
+        conn.execute(insert(s.change_log), rows)
+        rows.clear()
 
 
 def _result(m: Mutation, status: str, reason: str = "", version: int = 0) -> dict[str, Any]:
@@ -200,18 +220,22 @@ def _result(m: Mutation, status: str, reason: str = "", version: int = 0) -> dic
 
 def _log(store: ServerStore, conn: Connection, entity: str, row_id: str, op: str, version: int,
          fields: dict[str, Any], device_id: str, mutation_id: str | None) -> None:  # fmt: skip
-    conn.execute(
-        insert(s.change_log).values(
-            seq=store.next_seq(conn), entity=entity, row_id=row_id, op=op, version=version,
-            fields_json=json.dumps({k: to_json_value(v) for k, v in fields.items()}),
-            device_id=device_id, mutation_id=mutation_id, at=store.now(),
-        )
-    )  # fmt: skip
+    row = {
+        "seq": store.next_seq(conn), "entity": entity, "row_id": row_id, "op": op,
+        "version": version, "device_id": device_id, "mutation_id": mutation_id,
+        "fields_json": json.dumps({k: to_json_value(v) for k, v in fields.items()}),
+        "at": store.now(),
+    }  # fmt: skip
+    buffer = conn.info.get("log_buffer")
+    if buffer is None:
+        conn.execute(insert(s.change_log), row)
+    else:
+        buffer.append(row)
 
 
 def _apply(store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int) -> dict[str, Any]:
-    table = s.data_tables()[m.entity]
-    sensitive = synced_tables()[m.entity].__sensitive__
+    table = _TABLES[m.entity]
+    sensitive = _SENSITIVE[m.entity]
     row = conn.execute(select(table).where(table.c.id == m.row_id)).mappings().first()
     if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
         _check_series(conn, device, m.entity, str(m.fields["number"]))
@@ -222,10 +246,9 @@ def _apply(store: ServerStore, conn: Connection, device: Device, m: Mutation, cu
         values = dict(m.fields)
         values["id"] = m.row_id
         values["version"] = 1
-        conn.execute(insert(table).values(**values))
-        full = conn.execute(select(table).where(table.c.id == m.row_id)).mappings().one()
-        _log(store, conn, m.entity, m.row_id, "insert", 1,
-             {c.name: full[c.name] for c in table.columns}, device.id, m.mutation_id)  # fmt: skip
+        conn.execute(insert(table), values)
+        _log(store, conn, m.entity, m.row_id, "insert", 1, _full(table, values), device.id,
+             m.mutation_id)  # fmt: skip
         _after(store, conn, device, m, cursor)
         return _result(m, APPLIED, version=1)
     version = int(row["version"])
@@ -247,7 +270,8 @@ def _apply(store: ServerStore, conn: Connection, device: Device, m: Mutation, cu
             if status == APPLIED:
                 status = MERGED
     new_version = version + 1
-    conn.execute(update(table).where(table.c.id == m.row_id).values(version=new_version, **apply))
+    conn.execute(update(table).where(table.c.id == bindparam("b_id")),
+                 {"b_id": m.row_id, "version": new_version, **apply})  # fmt: skip
     _log(store, conn, m.entity, m.row_id, "update", new_version, {**apply, **kept}, device.id,
          m.mutation_id)  # fmt: skip
     _after(store, conn, device, m, cursor)
@@ -259,6 +283,7 @@ def _fields_changed_since(conn: Connection, m: Mutation, current: int) -> set[st
     """Fields changed on the server after the desk's base version (all, if history is gone)."""
     if m.base_version >= current:
         return set()
+    _flush_log(conn)
     rows = conn.execute(
         select(s.change_log.c.version, s.change_log.c.fields_json).where(
             s.change_log.c.entity == m.entity, s.change_log.c.row_id == m.row_id,
@@ -276,7 +301,7 @@ def _fields_changed_since(conn: Connection, m: Mutation, current: int) -> set[st
 
 def _record_conflict(store: ServerStore, conn: Connection, m: Mutation, key: str, mine: Any,
                      theirs: Any) -> None:  # fmt: skip
-    table = s.data_tables()["sync_conflicts"]
+    table = _TABLES["sync_conflicts"]
     now = store.now()
     values = {
         "id": uuid7(), "version": 1, "created_at": now, "updated_at": now, "kind": "field",
@@ -291,8 +316,15 @@ def _record_conflict(store: ServerStore, conn: Connection, m: Mutation, key: str
 
 
 def _full(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    return {c.name: values.get(c.name, c.default.arg if c.default is not None and
-            not callable(c.default.arg) else None) for c in table.columns}  # fmt: skip
+    """Every column of a new row: the values given, else the column's plain default."""
+    out: dict[str, Any] = {}
+    for c in table.columns:
+        if c.name in values:
+            out[c.name] = values[c.name]
+        else:
+            default = c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
+            out[c.name] = None if callable(default) else default
+    return out
 
 
 def _after(store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int) -> None:
@@ -303,7 +335,8 @@ def _after(store: ServerStore, conn: Connection, device: Device, m: Mutation, cu
 def _check_clash(store: ServerStore, conn: Connection, device: Device, appt_id: str, cursor: int) -> None:
     """Overlapping bookings for one practitioner or room that this desk could not have seen:
     keep both, flag both, and record a clash for a person to sort out."""
-    appts = s.data_tables()["appointments"]
+    appts = _TABLES["appointments"]
+    _flush_log(conn)
     me = conn.execute(select(appts).where(appts.c.id == appt_id)).mappings().one()
     if me["status"] == "cancelled" or me["deleted_at"] is not None:
         return
@@ -328,7 +361,7 @@ def _check_clash(store: ServerStore, conn: Connection, device: Device, appt_id: 
             continue
         for aid in (appt_id, other.id):
             _flag(store, conn, aid)
-        table = s.data_tables()["sync_conflicts"]
+        table = _TABLES["sync_conflicts"]
         now = store.now()
         what = "practitioner" if other.practitioner_id == me["practitioner_id"] else "room"
         values = {
@@ -342,7 +375,7 @@ def _check_clash(store: ServerStore, conn: Connection, device: Device, appt_id: 
 
 
 def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
-    c = s.data_tables()["sync_conflicts"].c
+    c = _TABLES["sync_conflicts"].c
     pair = or_(and_(c.row_id == a, c.other_row_id == b), and_(c.row_id == b, c.other_row_id == a))
     found = conn.execute(
         select(func.count()).where(c.kind == "clash", c.resolved_at.is_(None), pair)
@@ -351,7 +384,7 @@ def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
 
 
 def _flag(store: ServerStore, conn: Connection, appt_id: str) -> None:
-    appts = s.data_tables()["appointments"]
+    appts = _TABLES["appointments"]
     row = conn.execute(select(appts.c.version, appts.c.clash_flagged).where(appts.c.id == appt_id)).one()
     if row.clash_flagged:
         return

@@ -104,9 +104,13 @@ class ServerStore:
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         with self.lock, self.engine.begin() as conn:
+            conn.info.pop("next_seq", None)
             if self.is_postgres:
                 conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
-            yield conn
+            try:
+                yield conn
+            finally:
+                conn.info.pop("next_seq", None)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -142,7 +146,12 @@ class ServerStore:
         return top
 
     def next_seq(self, conn: Connection) -> int:
-        return self._max_seq(conn) + 1
+        """The next change-log position, inside the writer's transaction (lock held)."""
+        seq = conn.info.get("next_seq")
+        if seq is None:
+            seq = self._max_seq(conn) + 1
+        conn.info["next_seq"] = seq + 1
+        return int(seq)
 
     # -- enrolment and tokens ---------------------------------------------------------------
     def create_enrolment_code(self, name: str) -> str:

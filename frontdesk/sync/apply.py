@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -77,39 +77,71 @@ def ensure_series(session: Session, entity: str, values: dict[str, Any]) -> None
         )  # fmt: skip
 
 
+def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(table.c.id, table.c.version).where(table.c.id.in_(ids[start : start + 500]))
+        ).all()
+        out.update({r[0]: int(r[1]) for r in rows})
+    return out
+
+
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int, set[str]]:
-    """Apply pulled changes in order. Returns (applied count, tables whose rows were missing)."""
-    waiting = pending_fields(session, (c["row_id"] for c in changes))
-    applied = 0
-    missing: set[str] = set()
+    """Apply pulled changes. Several changes to one row in a batch are folded into one (later
+    fields win); rows are then written with one executemany per table and field set.
+    Returns (rows changed, tables whose rows were missing here)."""
+    folded: dict[tuple[str, str], dict[str, Any]] = {}
     for change in changes:
         table = desk_table(change["entity"])
         if table is None or "version" not in table.c:
             continue
-        row_id = change["row_id"]
-        values = decode(table, change["fields"])
+        key = (table.name, change["row_id"])
+        item = folded.get(key)
+        if item is None:
+            folded[key] = {"table": table, "op": change["op"], "version": change["version"],
+                           "fields": dict(change["fields"])}  # fmt: skip
+        else:
+            item["fields"].update(change["fields"])
+            item["version"] = max(item["version"], change["version"])
+    waiting = pending_fields(session, (rid for _t, rid in folded))
+    local: dict[str, int] = {}
+    for name in {t for t, _r in folded}:
+        ids = [rid for t, rid in folded if t == name]
+        local.update(_local_versions(session, Base.metadata.tables[name], ids))
+    inserts: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    missing: set[str] = set()
+    for (name, row_id), item in folded.items():
+        table = item["table"]
+        values = decode(table, item["fields"])
         values.pop("version", None)
-        current = session.execute(select(table.c.version).where(table.c.id == row_id)).first()
-        if current is None:
-            if change["op"] != "insert":
-                missing.add(table.name)
+        if row_id not in local:
+            if item["op"] != "insert":
+                missing.add(name)
                 continue
             values["id"] = row_id
-            ensure_series(session, table.name, values)
-            session.execute(insert(table).values(version=change["version"], **values))
+            values["version"] = item["version"]
+            ensure_series(session, name, values)
+            inserts.setdefault((name, tuple(sorted(values))), []).append(values)
         else:
-            if change["version"] <= current[0]:
+            if item["version"] <= local[row_id]:
                 continue
-            for key in waiting.get(row_id, ()):
-                values.pop(key, None)
+            for k in waiting.get(row_id, ()):
+                values.pop(k, None)
             values.pop("id", None)
-            ensure_series(session, table.name, values)
-            session.execute(
-                update(table).where(table.c.id == row_id).values(version=change["version"], **values)
-            )
-        _collect(session, table.name, row_id)
-        applied += 1
-    return applied, missing
+            ensure_series(session, name, values)
+            values["version"] = item["version"]
+            values["b_id"] = row_id
+            updates.setdefault((name, tuple(sorted(values))), []).append(values)
+        _collect(session, name, row_id)
+    order = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+    for (name, _keys), rows in sorted(inserts.items(), key=lambda kv: order[kv[0][0]]):
+        session.execute(insert(Base.metadata.tables[name]), rows)
+    for (name, _keys), rows in updates.items():
+        table = Base.metadata.tables[name]
+        session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
+    return sum(len(r) for r in inserts.values()) + sum(len(r) for r in updates.values()), missing
 
 
 def apply_snapshot_rows(session: Session, table_name: str, rows: list[dict[str, Any]]) -> int:
