@@ -44,7 +44,7 @@ def _free_port() -> int:
 def _as_user(cmd: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return cmd
-    if subprocess.run(["id", PG_USER], capture_output=True).returncode != 0:
+    if subprocess.run(["id", PG_USER], capture_output=True, check=False).returncode != 0:
         subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
     return ["runuser", "-u", PG_USER, "--", *cmd]
 
@@ -63,14 +63,45 @@ class PgCluster:
             _as_user(["true"])  # make sure the user exists
             shutil.chown(self.dir, PG_USER)
         os.chmod(self.dir, 0o755)
-        subprocess.run(_as_user([initdb, "-D", str(self.data), "-A", "trust", "-U", self.user,
-                                 "--no-sync", "-E", "UTF8"]), check=True,
-                       capture_output=True)  # fmt: skip
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c max_connections=200")  # fmt: skip
-        subprocess.run(_as_user([pg_ctl, "-D", str(self.data), "-o", opts, "-l",
-                                 str(self.dir / "log"), "-w", "start"]), check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_user(
+                [
+                    initdb,
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    self.user,
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        opts = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=200"
+        )
+        subprocess.run(
+            _as_user(
+                [
+                    pg_ctl,
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(self.dir / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -84,8 +115,11 @@ class PgCluster:
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(_as_user([self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"]),
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_user([self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,
+        )
         time.sleep(0.1)
         shutil.rmtree(self.dir, ignore_errors=True)
 

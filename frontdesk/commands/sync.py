@@ -13,7 +13,9 @@ from frontdesk.services.desk import open_desk
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("enrol", help="enrol this desk with a clinic server")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "enrol", help="enrol this desk with a clinic server"
+    )
     p.add_argument("--server", required=True, help="the server's address, e.g. http://host:8765")
     p.add_argument("--code", required=True, help="the one-time enrolment code")
     p.add_argument("--name", default="", help="a name for this desk (e.g. Front desk)")

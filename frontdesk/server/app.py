@@ -57,8 +57,9 @@ class StatsBody(BaseModel):
 def current_device(request: Request, authorization: Annotated[str, Header()] = "") -> Device:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ServerProblem(401, "This desk is not enrolled with the clinic server.",
-                            code="unauthorised")  # fmt: skip
+        raise ServerProblem(
+            401, "This desk is not enrolled with the clinic server.", code="unauthorised"
+        )
     store: ServerStore = request.app.state.store
     return store.authenticate(token)
 
@@ -98,31 +99,52 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
             desk_schema = request.headers.get(SCHEMA_HEADER, "")
             if not proto.isdigit() or not MIN_PROTOCOL <= int(proto) <= MAX_PROTOCOL:
                 return _problem(
-                    426, "This desk's frontdesk is too old or too new for the clinic server. "
+                    426,
+                    "This desk's frontdesk is too old or too new for the clinic server. "
                     "Upgrade frontdesk on this desk (or the server) so both are the same "
-                    "version.", "upgrade_needed", server_protocol=PROTOCOL_VERSION,
-                )  # fmt: skip
+                    "version.",
+                    "upgrade_needed",
+                    server_protocol=PROTOCOL_VERSION,
+                )
             if desk_schema != schema:
                 return _problem(
-                    426, "This desk and the clinic server run different versions of frontdesk. "
-                    "Upgrade both to the same version.", "upgrade_needed", server_schema=schema,
-                )  # fmt: skip
+                    426,
+                    "This desk and the clinic server run different versions of frontdesk. "
+                    "Upgrade both to the same version.",
+                    "upgrade_needed",
+                    server_schema=schema,
+                )
         response = await call_next(request)
-        log.info("%s %s %d %.0fms", request.method, request.url.path, response.status_code,
-                 (time.perf_counter() - started) * 1000)  # fmt: skip
+        log.info(
+            "%s %s %d %.0fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "protocol": PROTOCOL_VERSION,
-                "schema": schema, "epoch": store.epoch()}  # fmt: skip
+        return {
+            "status": "ok",
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "schema": schema,
+            "epoch": store.epoch(),
+        }
 
     @app.post("/v1/enrol")
     def enrol(body: EnrolBody) -> dict[str, Any]:
         dev, token, has_clinic = store.enrol(body.code, body.device_id, body.device_name)
         log.info("enrolled device=%s number=%d", dev.id, dev.number)
-        return {"device_id": dev.id, "series_prefix": dev.series_prefix, "token": token,
-                "epoch": store.epoch(), "has_clinic": has_clinic}  # fmt: skip
+        return {
+            "device_id": dev.id,
+            "series_prefix": dev.series_prefix,
+            "token": token,
+            "epoch": store.epoch(),
+            "has_clinic": has_clinic,
+        }
 
     @app.post("/v1/push")
     def push(body: PushBody, dev: Dev) -> dict[str, Any]:
@@ -130,8 +152,11 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
         return merge.push(store, dev, mutations, body.cursor)
 
     @app.get("/v1/pull")
-    def pull(dev: Dev, cursor: Annotated[int, Query(ge=0)] = 0,
-             limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500) -> dict[str, Any]:  # fmt: skip
+    def pull(
+        dev: Dev,
+        cursor: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
+    ) -> dict[str, Any]:
         return store.pull(cursor, limit)
 
     @app.get("/v1/snapshot")
@@ -139,8 +164,12 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
         return store.snapshot_start()
 
     @app.get("/v1/snapshot/{table}")
-    def snapshot_page(table: str, dev: Dev, after: Annotated[str, Query(max_length=36)] = "",
-                      limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_ROWS)] = 2000) -> dict[str, Any]:  # fmt: skip
+    def snapshot_page(
+        table: str,
+        dev: Dev,
+        after: Annotated[str, Query(max_length=36)] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_ROWS)] = 2000,
+    ) -> dict[str, Any]:
         return store.snapshot_page(table, after, limit)
 
     @app.post("/v1/stats")
@@ -150,12 +179,19 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
 
     @app.get("/v1/device")
     def whoami(dev: Dev) -> dict[str, Any]:
-        return {"device_id": dev.id, "last_seq": dev.last_seq, "series_prefix": dev.series_prefix,
-                "epoch": store.epoch()}  # fmt: skip
+        return {
+            "device_id": dev.id,
+            "last_seq": dev.last_seq,
+            "series_prefix": dev.series_prefix,
+            "epoch": store.epoch(),
+        }
 
     @app.get("/v1/wait")
-    async def wait(dev: Dev, cursor: Annotated[int, Query(ge=0)] = 0,
-                   timeout: Annotated[float, Query(ge=0, le=60)] = 25) -> dict[str, Any]:  # fmt: skip
+    async def wait(
+        dev: Dev,
+        cursor: Annotated[int, Query(ge=0)] = 0,
+        timeout: Annotated[float, Query(ge=0, le=60)] = 25,
+    ) -> dict[str, Any]:
         """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
         deadline = time.monotonic() + timeout
         checks = 0

@@ -36,8 +36,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message (ids and counts, no patient data)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"at": self.formatTime(record), "level": record.levelname,
-                           "logger": record.name, "msg": record.getMessage()})  # fmt: skip
+        return json.dumps(
+            {
+                "at": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "msg": record.getMessage(),
+            }
+        )
 
 
 def _setup_logging() -> None:
@@ -51,8 +57,11 @@ def _setup_logging() -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frontdesk-server", description="The frontdesk clinic server.")
     p.add_argument("--data-dir", help="folder for the server's SQLite file")
-    p.add_argument("--database", help="SQLAlchemy URL or SQLite path (postgresql://… for PostgreSQL)",
-                   default=os.environ.get("FRONTDESK_SERVER_DATABASE"))  # fmt: skip
+    p.add_argument(
+        "--database",
+        help="SQLAlchemy URL or SQLite path (postgresql://… for PostgreSQL)",
+        default=os.environ.get("FRONTDESK_SERVER_DATABASE"),
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
     sub.add_parser("init", help="create the server database")
     run = sub.add_parser("run", help="serve desks")
@@ -92,8 +101,15 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
         from frontdesk.server.app import create_app
 
         app = create_app(url)
-        uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.cert,
-                    ssl_keyfile=args.key, log_config=None, access_log=False)  # fmt: skip
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            ssl_certfile=args.cert,
+            ssl_keyfile=args.key,
+            log_config=None,
+            access_log=False,
+        )
         return 0
     store = ServerStore(url)
     new = store.init()

@@ -137,7 +137,9 @@ class ServerStore:
 
     def _max_seq(self, conn: Connection) -> int:
         """The newest change-log position (never below the history floor, even when pruned)."""
-        top = int(conn.execute(select(func.coalesce(func.max(s.change_log.c.seq), 0))).scalar())
+        top = int(
+            conn.execute(select(func.coalesce(func.max(s.change_log.c.seq), 0))).scalar() or 0
+        )
         if top == 0:
             floor = conn.execute(
                 select(s.server_info.c.value).where(s.server_info.c.key == "history_floor")
@@ -182,25 +184,35 @@ class ServerStore:
                 )
             if conn.execute(select(s.devices.c.id).where(s.devices.c.id == device_id)).first():
                 raise ServerProblem(409, "This desk is already enrolled.", code="enrolled")
-            number = int(
-                conn.execute(select(func.coalesce(func.max(s.devices.c.number), 0))).scalar()
-            ) + 1
+            number = (
+                int(
+                    conn.execute(select(func.coalesce(func.max(s.devices.c.number), 0))).scalar()
+                    or 0
+                )
+                + 1
+            )
             prefix = invoice_prefix(number)
             now = self.clock.now()
             conn.execute(
                 insert(s.devices).values(
-                    id=device_id, number=number, name=(device_name or row.name)[:120],
-                    token_hash=hash_secret(token), series_prefix=prefix, last_seq=0,
+                    id=device_id,
+                    number=number,
+                    name=(device_name or row.name)[:120],
+                    token_hash=hash_secret(token),
+                    series_prefix=prefix,
+                    last_seq=0,
                     enrolled_at=now,
                 )
-            )  # fmt: skip
+            )
             conn.execute(
                 update(s.enrolment_codes)
                 .where(s.enrolment_codes.c.code_hash == row.code_hash)
                 .values(used_at=now, device_id=device_id)
             )
             for kind, p in series_prefixes(prefix).items():
-                conn.execute(insert(s.series_registry).values(prefix=p, kind=kind, device_id=device_id))
+                conn.execute(
+                    insert(s.series_registry).values(prefix=p, kind=kind, device_id=device_id)
+                )
             from frontdesk.models import ClinicSettings
 
             has_clinic = (
@@ -244,9 +256,10 @@ class ServerStore:
             epoch = self.info(conn, "epoch")
             if cursor < floor:
                 raise ServerProblem(
-                    410, "This desk was away longer than the server keeps history; it will "
-                    "re-sync.", code="cursor_too_old",
-                )  # fmt: skip
+                    410,
+                    "This desk was away longer than the server keeps history; it will re-sync.",
+                    code="cursor_too_old",
+                )
             rows = conn.execute(
                 select(s.change_log)
                 .where(s.change_log.c.seq > cursor)
@@ -258,23 +271,35 @@ class ServerStore:
         rows = rows[:limit]
         changes = [
             {
-                "seq": r.seq, "entity": r.entity, "row_id": r.row_id, "op": r.op,
-                "version": r.version, "fields": json.loads(r.fields_json),
+                "seq": r.seq,
+                "entity": r.entity,
+                "row_id": r.row_id,
+                "op": r.op,
+                "version": r.version,
+                "fields": json.loads(r.fields_json),
             }
             for r in rows
-        ]  # fmt: skip
+        ]
         new_cursor = rows[-1].seq if rows else max(cursor, 0)
-        return {"changes": changes, "cursor": new_cursor, "more": more, "epoch": epoch,
-                "latest": latest}  # fmt: skip
+        return {
+            "changes": changes,
+            "cursor": new_cursor,
+            "more": more,
+            "epoch": epoch,
+            "latest": latest,
+        }
 
     def snapshot_start(self) -> dict[str, Any]:
         with self.reading() as conn:
             counts = {
-                name: int(conn.execute(select(func.count()).select_from(t)).scalar())
+                name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
                 for name, t in ((t.name, t) for t in s.all_data_tables())
             }
-            return {"cursor": self._max_seq(conn), "epoch": self.info(conn, "epoch"),
-                    "tables": counts}  # fmt: skip
+            return {
+                "cursor": self._max_seq(conn),
+                "epoch": self.info(conn, "epoch"),
+                "tables": counts,
+            }
 
     def snapshot_page(self, table_name: str, after: str, limit: int) -> dict[str, Any]:
         tables = {t.name: t for t in s.all_data_tables()}
@@ -282,12 +307,19 @@ class ServerStore:
         if table is None:
             raise ServerProblem(404, "No such table.", code="unknown_table")
         with self.reading() as conn:
-            rows = conn.execute(
-                select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)
+                )
+                .mappings()
+                .all()
+            )
         out = [row_to_json(r, table) for r in rows]
-        return {"rows": out, "next_after": out[-1]["id"] if out else after,
-                "done": len(out) < limit}  # fmt: skip
+        return {
+            "rows": out,
+            "next_after": out[-1]["id"] if out else after,
+            "done": len(out) < limit,
+        }
 
     def table_stats(self, names: list[str]) -> tuple[dict[str, list[int]], int]:
         """Per table (row count, sum of versions), and the change-log position they reflect."""

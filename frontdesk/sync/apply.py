@@ -70,11 +70,15 @@ def ensure_series(session: Session, entity: str, values: dict[str, Any]) -> None
     if session.get(NumberSeries, series_id) is None:
         session.execute(
             insert(NumberSeries).values(
-                id=series_id, kind="invoice" if entity == "invoices" else "credit_note",
-                prefix=f"~{series_id[-11:]}", width=6, next_value=1, active=False,
+                id=series_id,
+                kind="invoice" if entity == "invoices" else "credit_note",
+                prefix=f"~{series_id[-11:]}",
+                width=6,
+                next_value=1,
+                active=False,
                 created_at=values.get("created_at") or datetime.now(UTC),
             )
-        )  # fmt: skip
+        )
 
 
 def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str, int]:
@@ -99,8 +103,12 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
         key = (table.name, change["row_id"])
         item = folded.get(key)
         if item is None:
-            folded[key] = {"table": table, "op": change["op"], "version": change["version"],
-                           "fields": dict(change["fields"])}  # fmt: skip
+            folded[key] = {
+                "table": table,
+                "op": change["op"],
+                "version": change["version"],
+                "fields": dict(change["fields"]),
+            }
         else:
             item["fields"].update(change["fields"])
             item["version"] = max(item["version"], change["version"])

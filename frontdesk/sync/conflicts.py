@@ -52,8 +52,7 @@ def _appointment_text(session: Session, ctx: ServiceContext, appt_id: str | None
     start = appt.starts_at.astimezone(ctx.tz)
     end = appt.ends_at.astimezone(ctx.tz)
     who = f"{patient.first_name} {patient.last_name}" if patient else "no patient"
-    text = (f"{start:%a %d %b %H:%M}–{end:%H:%M} with {prac.display_name if prac else '?'}, "
-            f"{who}")  # fmt: skip
+    text = f"{start:%a %d %b %H:%M}–{end:%H:%M} with {prac.display_name if prac else '?'}, {who}"
     return Side("Booking", text, appt.id, appt.starts_at)
 
 
@@ -68,26 +67,37 @@ def _row_label(session: Session, entity: str, row_id: str) -> str:
 def list_open(ctx: ServiceContext) -> list[ConflictView]:
     with ctx.read() as session:
         rows = session.scalars(
-            select(SyncConflict).where(SyncConflict.resolved_at.is_(None),
-                                       SyncConflict.deleted_at.is_(None))
+            select(SyncConflict)
+            .where(SyncConflict.resolved_at.is_(None), SyncConflict.deleted_at.is_(None))
             .order_by(SyncConflict.created_at, SyncConflict.id)
-        ).all()  # fmt: skip
+        ).all()
         out: list[ConflictView] = []
         for c in rows:
             if c.kind == "clash":
-                out.append(ConflictView(
-                    c.id, "clash", "Overlapping bookings", c.detail,
-                    _appointment_text(session, ctx, c.row_id),
-                    _appointment_text(session, ctx, c.other_row_id), c.created_at,
-                ))  # fmt: skip
+                out.append(
+                    ConflictView(
+                        c.id,
+                        "clash",
+                        "Overlapping bookings",
+                        c.detail,
+                        _appointment_text(session, ctx, c.row_id),
+                        _appointment_text(session, ctx, c.other_row_id),
+                        c.created_at,
+                    )
+                )
             else:
                 field = (c.field or "").replace("_", " ")
-                out.append(ConflictView(
-                    c.id, "field", f"{_row_label(session, c.entity, c.row_id)}: {field}",
-                    c.detail,
-                    Side("Kept now", _show(c.remote_value_json)),
-                    Side("Other desk's value", _show(c.local_value_json)), c.created_at,
-                ))  # fmt: skip
+                out.append(
+                    ConflictView(
+                        c.id,
+                        "field",
+                        f"{_row_label(session, c.entity, c.row_id)}: {field}",
+                        c.detail,
+                        Side("Kept now", _show(c.remote_value_json)),
+                        Side("Other desk's value", _show(c.local_value_json)),
+                        c.created_at,
+                    )
+                )
         return out
 
 
@@ -118,17 +128,19 @@ def _unflag(session: Session, appt_ids: list[str | None]) -> None:
             continue
         others = session.scalars(
             select(SyncConflict.id).where(
-                SyncConflict.kind == "clash", SyncConflict.resolved_at.is_(None),
+                SyncConflict.kind == "clash",
+                SyncConflict.resolved_at.is_(None),
                 or_(SyncConflict.row_id == appt_id, SyncConflict.other_row_id == appt_id),
             )
-        ).all()  # fmt: skip
+        ).all()
         appt = session.get(Appointment, appt_id)
         if appt is not None and not others and appt.clash_flagged:
             appt.clash_flagged = False
 
 
-def resolve_clash_by_moving(ctx: ServiceContext, conflict_id: str, appointment_id: str,
-                            new_start: datetime) -> None:  # fmt: skip
+def resolve_clash_by_moving(
+    ctx: ServiceContext, conflict_id: str, appointment_id: str, new_start: datetime
+) -> None:
     """Move one of the two bookings to ``new_start`` (same length) and close the clash."""
     require(ctx.actor, Action.RESOLVE_CONFLICTS)
     if new_start.tzinfo is None:
@@ -193,12 +205,16 @@ def suggest_free_start(ctx: ServiceContext, appointment_id: str) -> datetime | N
         for _ in range(40):
             start += timedelta(minutes=15)
             busy = session.scalars(
-                select(Appointment.id).where(
+                select(Appointment.id)
+                .where(
                     Appointment.practitioner_id == appt.practitioner_id,
-                    Appointment.id != appt.id, Appointment.status != "cancelled",
-                    Appointment.starts_at < start + length, Appointment.ends_at > start,
-                ).limit(1)
-            ).first()  # fmt: skip
+                    Appointment.id != appt.id,
+                    Appointment.status != "cancelled",
+                    Appointment.starts_at < start + length,
+                    Appointment.ends_at > start,
+                )
+                .limit(1)
+            ).first()
             if busy is None:
                 return start
         return None

@@ -20,7 +20,7 @@ from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.models import ClinicSettings, SyncOutbox, SyncState
 from frontdesk.services.context import ServiceContext
 from frontdesk.sync import apply
-from frontdesk.sync.protocol import MAX_PULL_CHANGES, REJECTED, CONFLICT, MERGED
+from frontdesk.sync.protocol import CONFLICT, MERGED, REJECTED
 from frontdesk.sync.transport import Reply, Transport
 
 log = logging.getLogger("frontdesk.sync")
@@ -70,8 +70,13 @@ class SyncSummary:
 
 
 class SyncEngine:
-    def __init__(self, ctx: ServiceContext, transport: Transport, token: str,
-                 progress: Progress | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        transport: Transport,
+        token: str,
+        progress: Progress | None = None,
+    ) -> None:
         self.ctx = ctx
         self.transport = transport
         self.token = token
@@ -112,8 +117,13 @@ class SyncEngine:
             raise
         self._note(error=None, ok=True)
         summary.cursor = self._state().pull_cursor
-        log.info("sync done pushed=%d pulled=%d rejected=%d conflicts=%d", summary.pushed,
-                 summary.pulled, summary.rejected, summary.conflicts)  # fmt: skip
+        log.info(
+            "sync done pushed=%d pulled=%d rejected=%d conflicts=%d",
+            summary.pushed,
+            summary.pulled,
+            summary.rejected,
+            summary.conflicts,
+        )
         return summary
 
     def _note(self, *, error: str | None, ok: bool = False) -> None:
@@ -130,9 +140,11 @@ class SyncEngine:
         while True:
             with self.ctx.read() as session:
                 rows = session.scalars(
-                    select(SyncOutbox).where(SyncOutbox.state == "pending")
-                    .order_by(SyncOutbox.seq).limit(PUSH_BATCH)
-                ).all()  # fmt: skip
+                    select(SyncOutbox)
+                    .where(SyncOutbox.state == "pending")
+                    .order_by(SyncOutbox.seq)
+                    .limit(PUSH_BATCH)
+                ).all()
                 cursor = session.get(SyncState, 1).pull_cursor  # type: ignore[union-attr]
             if not rows:
                 summary.pending = 0
@@ -160,23 +172,26 @@ class SyncEngine:
                 summary.pending = self.pending_count()
                 return
 
-    def _record(self, results: list[dict[str, Any]], summary: SyncSummary, touched: set[str]) -> None:
+    def _record(
+        self, results: list[dict[str, Any]], summary: SyncSummary, touched: set[str]
+    ) -> None:
         now = self.ctx.clock.now()
         with self.ctx.write("sync results", origin="sync") as session:
             for result in results:
                 status = str(result.get("status"))
                 session.execute(
-                    update(SyncOutbox).where(SyncOutbox.mutation_id == result["mutation_id"])
+                    update(SyncOutbox)
+                    .where(SyncOutbox.mutation_id == result["mutation_id"])
                     .values(state=status, result_json=json.dumps(result), answered_at=now)
-                )  # fmt: skip
+                )
                 summary.pushed += 1
                 summary.merged += status == MERGED
                 summary.conflicts += status == CONFLICT
                 summary.rejected += status == REJECTED
             entities = session.execute(
-                select(SyncOutbox.entity).where(
-                    SyncOutbox.mutation_id.in_([r["mutation_id"] for r in results])
-                ).distinct()
+                select(SyncOutbox.entity)
+                .where(SyncOutbox.mutation_id.in_([r["mutation_id"] for r in results]))
+                .distinct()
             ).scalars()
             touched.update(entities)
 
@@ -195,15 +210,18 @@ class SyncEngine:
 
     def _mark_pending_from(self, seq: int) -> None:
         with self.ctx.write("sync re-push", origin="sync") as session:
-            session.execute(
-                update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state="pending")
-            )
+            session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state="pending"))
 
     def pending_count(self) -> int:
         with self.ctx.read() as session:
-            return int(session.scalar(
-                select(func.count()).select_from(SyncOutbox).where(SyncOutbox.state == "pending")
-            ) or 0)  # fmt: skip
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(SyncOutbox)
+                    .where(SyncOutbox.state == "pending")
+                )
+                or 0
+            )
 
     # -- pull -------------------------------------------------------------------------------
     def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
@@ -250,8 +268,9 @@ class SyncEngine:
         for name in wanted:
             after = ""
             while True:
-                page = self._call("GET", f"/v1/snapshot/{name}",
-                                  params={"after": after, "limit": SNAPSHOT_PAGE})  # fmt: skip
+                page = self._call(
+                    "GET", f"/v1/snapshot/{name}", params={"after": after, "limit": SNAPSHOT_PAGE}
+                )
                 if not page.ok:
                     raise SyncFailed(f"The snapshot stopped: {page.message}")
                 rows = page.body["rows"]
@@ -266,8 +285,11 @@ class SyncEngine:
                 after = page.body["next_after"]
         if tables is None:
             with self.ctx.write("sync snapshot done", origin="sync") as session:
-                session.execute(update(SyncState).where(SyncState.id == 1).values(
-                    pull_cursor=start["cursor"], server_epoch=start["epoch"]))  # fmt: skip
+                session.execute(
+                    update(SyncState)
+                    .where(SyncState.id == 1)
+                    .values(pull_cursor=start["cursor"], server_epoch=start["epoch"])
+                )
             summary.resynced = True
             # Catch up with what changed while the snapshot was taken.
             self.pull(summary, set(), may_resync=False)
@@ -280,7 +302,7 @@ class SyncEngine:
                 select(ClinicSettings.id, ClinicSettings.version)
                 .where(ClinicSettings.deleted_at.is_(None))
                 .order_by(ClinicSettings.created_at, ClinicSettings.id)
-            ).all()  # fmt: skip
+            ).all()
         extras = [r.id for r in rows[1:] if r.version > 0]
         if not extras:
             return False
@@ -301,8 +323,9 @@ class SyncEngine:
                     continue
                 count, total = session.execute(
                     select(func.count(), func.coalesce(func.sum(t.c.version), 0))
-                    .select_from(t).where(t.c.version > 0)
-                ).one()  # fmt: skip
+                    .select_from(t)
+                    .where(t.c.version > 0)
+                ).one()
                 out[name] = [int(count), int(total)]
         return out
 
@@ -325,7 +348,12 @@ class SyncEngine:
 
 def _mutation(row: SyncOutbox) -> dict[str, Any]:
     return {
-        "mutation_id": row.mutation_id, "seq": row.seq, "entity": row.entity,
-        "row_id": row.row_id, "op": row.op, "base_version": row.base_version, "hlc": row.hlc,
+        "mutation_id": row.mutation_id,
+        "seq": row.seq,
+        "entity": row.entity,
+        "row_id": row.row_id,
+        "op": row.op,
+        "base_version": row.base_version,
+        "hlc": row.hlc,
         "fields": json.loads(row.fields_json),
-    }  # fmt: skip
+    }

@@ -6,6 +6,7 @@ a silent plaintext file. A backend chosen through keyring's own configuration (f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -58,10 +59,8 @@ def load_token(data_dir: Path) -> str | None:
 
 
 def delete_token(data_dir: Path) -> None:
-    try:
+    with contextlib.suppress(keyring.errors.KeyringError):
         keyring.delete_password(SERVICE, entry_name(data_dir))
-    except keyring.errors.KeyringError:
-        pass
 
 
 def check_available() -> None:

@@ -38,8 +38,14 @@ def normalise_address(address: str) -> str:
     return address
 
 
-def enrol(ctx: ServiceContext, address: str, code: str, *, transport: Transport | None = None,
-          device_name: str = "") -> str:  # fmt: skip
+def enrol(
+    ctx: ServiceContext,
+    address: str,
+    code: str,
+    *,
+    transport: Transport | None = None,
+    device_name: str = "",
+) -> str:
     """Enrol this desk with a one-time code; returns the desk's invoice-number prefix."""
     url = normalise_address(address)
     code = code.strip()
@@ -47,8 +53,11 @@ def enrol(ctx: ServiceContext, address: str, code: str, *, transport: Transport 
         raise RuleViolation("Enter the enrolment code from the clinic server.")
     keychain.check_available()
     transport = transport or HttpTransport(url)
-    reply = transport.send("POST", "/v1/enrol", json={
-        "code": code, "device_id": ctx.device_id, "device_name": device_name or "desk"})  # fmt: skip
+    reply = transport.send(
+        "POST",
+        "/v1/enrol",
+        json={"code": code, "device_id": ctx.device_id, "device_name": device_name or "desk"},
+    )
     if reply.status == 426:
         raise UpgradeNeeded(reply.message)
     if not reply.ok:
@@ -60,9 +69,17 @@ def enrol(ctx: ServiceContext, address: str, code: str, *, transport: Transport 
         now = ctx.clock.now()
         for kind, p in series_prefixes(prefix).items():
             start_series(session, SeriesKind(kind), p, now)
-        session.execute(update(SyncState).where(SyncState.id == 1).values(
-            server_url=url, server_epoch=None, pull_cursor=0, device_name=device_name[:120],
-            last_error=None))  # fmt: skip
+        session.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(
+                server_url=url,
+                server_epoch=None,
+                pull_cursor=0,
+                device_name=device_name[:120],
+                last_error=None,
+            )
+        )
     return prefix
 
 

@@ -35,9 +35,16 @@ class Reply:
 
 
 class Transport(Protocol):
-    def send(self, method: str, path: str, *, json: Any = None,
-             params: dict[str, Any] | None = None, token: str | None = None,
-             timeout: float | None = None) -> Reply: ...  # fmt: skip
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply: ...
 
 
 def desk_headers(token: str | None) -> dict[str, str]:
@@ -60,24 +67,42 @@ def to_reply(response: httpx.Response) -> Reply:
 class HttpTransport:
     """A real connection to ``base_url`` (``http://host:port`` or ``https://…``)."""
 
-    def __init__(self, base_url: str, *, client: httpx.Client | None = None,
-                 verify: str | bool = True, timeout: float = 15.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        verify: str | bool = True,
+        timeout: float = 15.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client or httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
-    def send(self, method: str, path: str, *, json: Any = None,
-             params: dict[str, Any] | None = None, token: str | None = None,
-             timeout: float | None = None) -> Reply:  # fmt: skip
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
         try:
             response = self.client.request(
-                method, path, json=json, params=params, headers=desk_headers(token),
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=desk_headers(token),
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )  # fmt: skip
+            )
         except httpx.HTTPError as exc:
             raise Unreachable(
                 f"The clinic server at {self.base_url} cannot be reached. This desk keeps "
-                "working and will sync when it can.", detail=type(exc).__name__,
-            ) from exc  # fmt: skip
+                "working and will sync when it can.",
+                detail=type(exc).__name__,
+            ) from exc
         return to_reply(response)
 
     def close(self) -> None:

@@ -53,7 +53,7 @@ class ConflictsPage(QWidget):
     def refresh(self) -> None:
         while self.list_col.count():
             item = self.list_col.takeAt(0)
-            widget = item.widget()
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         items = svc.list_open(self.ctx)
@@ -72,8 +72,9 @@ class ConflictsPage(QWidget):
         card = QFrame()
         card.setObjectName("conflictCard")
         card.setFrameShape(QFrame.Shape.StyledPanel)
-        card.setStyleSheet("#conflictCard { border: 1px solid #e5a50a; border-radius: 6px; "
-                           "background: #fffbea; }")  # fmt: skip
+        card.setStyleSheet(
+            "#conflictCard { border: 1px solid #e5a50a; border-radius: 6px; background: #fffbea; }"
+        )
         col = QVBoxLayout(card)
         head = QLabel(f"<b>{view.title}</b>")
         col.addWidget(head)
@@ -95,20 +96,32 @@ class ConflictsPage(QWidget):
                 if start is None:
                     continue
                 b = QPushButton(f"Move booking {n} to {start.astimezone(self.ctx.tz):%H:%M}")
-                b.clicked.connect(lambda _c=False, a=side.appointment_id, s=start, cid=view.id:
-                                  self._do(lambda: svc.resolve_clash_by_moving(self.ctx, cid, a, s)))  # fmt: skip
+                b.clicked.connect(
+                    lambda _c=False, a=side.appointment_id, s=start, cid=view.id: self._do(
+                        lambda: svc.resolve_clash_by_moving(self.ctx, cid, a, s)
+                    )
+                )
                 buttons.addWidget(b)
             keep = QPushButton("Keep both")
-            keep.clicked.connect(lambda _c=False, cid=view.id:
-                                 self._do(lambda: svc.resolve_clash_keep_both(self.ctx, cid)))  # fmt: skip
+            keep.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_clash_keep_both(self.ctx, cid)
+                )
+            )
             buttons.addWidget(keep)
         else:
             kept = QPushButton(f"Keep “{view.first.text}”")
-            kept.clicked.connect(lambda _c=False, cid=view.id:
-                                 self._do(lambda: svc.resolve_field(self.ctx, cid, "kept")))  # fmt: skip
+            kept.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_field(self.ctx, cid, "kept")
+                )
+            )
             other = QPushButton(f"Use “{view.second.text}”")
-            other.clicked.connect(lambda _c=False, cid=view.id:
-                                  self._do(lambda: svc.resolve_field(self.ctx, cid, "other")))  # fmt: skip
+            other.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_field(self.ctx, cid, "other")
+                )
+            )
             buttons.addWidget(kept)
             buttons.addWidget(other)
         buttons.addStretch(1)

@@ -44,9 +44,16 @@ class SyncWorker(QObject):
     synced = Signal(object)  # SyncSummary
     _server_changed = Signal()
 
-    def __init__(self, ctx: ServiceContext, bus: ChangeBus, *,
-                 engine_factory: EngineFactory = _default_factory, debounce_ms: int = 1500,
-                 interval_ms: int = 60_000, listen: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        bus: ChangeBus,
+        *,
+        engine_factory: EngineFactory = _default_factory,
+        debounce_ms: int = 1500,
+        interval_ms: int = 60_000,
+        listen: bool = True,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.factory = engine_factory
@@ -115,7 +122,7 @@ class SyncWorker(QObject):
 
         def work() -> SyncSummary:
             engine = self.factory(self.ctx)
-            engine.progress = lambda stage, fraction: self.progress.emit(stage, fraction)
+            engine.progress = self.progress.emit
             return engine.sync()
 
         run_in_background(work, self._done, self._failed, pool=self.pool)
@@ -149,12 +156,30 @@ class SyncWorker(QObject):
 
             from frontdesk.models import SyncOutbox
 
-            pending = session.scalar(select(func.count()).select_from(SyncOutbox)
-                                     .where(SyncOutbox.state == "pending")) or 0  # fmt: skip
-            rejected = session.scalar(select(func.count()).select_from(SyncOutbox)
-                                      .where(SyncOutbox.state == "rejected")) or 0  # fmt: skip
-            conflicts = session.scalar(select(func.count()).select_from(SyncConflict)
-                                       .where(SyncConflict.resolved_at.is_(None))) or 0  # fmt: skip
+            pending = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(SyncOutbox)
+                    .where(SyncOutbox.state == "pending")
+                )
+                or 0
+            )
+            rejected = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(SyncOutbox)
+                    .where(SyncOutbox.state == "rejected")
+                )
+                or 0
+            )
+            conflicts = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(SyncConflict)
+                    .where(SyncConflict.resolved_at.is_(None))
+                )
+                or 0
+            )
             last = state.last_sync_at if state else None
         parts = []
         if last is not None:
@@ -187,9 +212,13 @@ class SyncWorker(QObject):
                 with self.ctx.read() as session:
                     state = session.get(SyncState, 1)
                     cursor = state.pull_cursor if state else 0
-                reply = engine.transport.send("GET", "/v1/wait", token=engine.token,
-                                              params={"cursor": cursor, "timeout": 20},
-                                              timeout=30)  # fmt: skip
+                reply = engine.transport.send(
+                    "GET",
+                    "/v1/wait",
+                    token=engine.token,
+                    params={"cursor": cursor, "timeout": 20},
+                    timeout=30,
+                )
                 failures = 0
                 if reply.ok and reply.body.get("changed"):
                     self._server_changed.emit()

@@ -17,29 +17,45 @@ from tests.sync.clinic import START, Clinic
 def _enrol(clinic: Clinic) -> tuple[str, str]:
     code = clinic.store.create_enrolment_code("Test desk")
     device = uuid7()
-    r = clinic.client.post("/v1/enrol", json={"code": code, "device_id": device},
-                           headers=desk_headers(None))  # fmt: skip
+    r = clinic.client.post(
+        "/v1/enrol", json={"code": code, "device_id": device}, headers=desk_headers(None)
+    )
     assert r.status_code == 200, r.text
     return device, r.json()["token"]
 
 
 def _patient(pid: str, **extra: Any) -> dict[str, Any]:
     now = START.isoformat()
-    return {"id": pid, "patient_number": f"T-{pid[-6:]}", "first_name": "Ann", "last_name": "Oh",
-            "created_at": now, "updated_at": now, **extra}  # fmt: skip
+    return {
+        "id": pid,
+        "patient_number": f"T-{pid[-6:]}",
+        "first_name": "Ann",
+        "last_name": "Oh",
+        "created_at": now,
+        "updated_at": now,
+        **extra,
+    }
 
 
 def _mutation(seq: int, fields: dict[str, Any], **over: Any) -> dict[str, Any]:
-    m = {"mutation_id": uuid7(), "seq": seq, "entity": "patients", "row_id": fields.get("id"),
-         "op": "insert", "base_version": 0, "hlc": f"{int(START.timestamp() * 1000):015d}-00000-x",
-         "fields": fields}  # fmt: skip
+    m = {
+        "mutation_id": uuid7(),
+        "seq": seq,
+        "entity": "patients",
+        "row_id": fields.get("id"),
+        "op": "insert",
+        "base_version": 0,
+        "hlc": f"{int(START.timestamp() * 1000):015d}-00000-x",
+        "fields": fields,
+    }
     m.update(over)
     return m
 
 
 def _push(clinic: Clinic, token: str, mutations: list[dict[str, Any]], **kw: Any) -> Any:
-    return clinic.client.post("/v1/push", json={"cursor": 0, "mutations": mutations},
-                              headers=desk_headers(token), **kw)  # fmt: skip
+    return clinic.client.post(
+        "/v1/push", json={"cursor": 0, "mutations": mutations}, headers=desk_headers(token), **kw
+    )
 
 
 def _stored(clinic: Clinic) -> tuple[int, int]:
@@ -92,9 +108,13 @@ def test_tokens_are_checked_hashed_and_revocable(any_clinic: Clinic) -> None:
 def test_enrolment_code_works_once(any_clinic: Clinic) -> None:
     code = any_clinic.store.create_enrolment_code("Front desk")
     body = {"code": code, "device_id": uuid7()}
-    assert any_clinic.client.post("/v1/enrol", json=body, headers=desk_headers(None)).status_code == 200
-    again = any_clinic.client.post("/v1/enrol", json={**body, "device_id": uuid7()},
-                                   headers=desk_headers(None))  # fmt: skip
+    assert (
+        any_clinic.client.post("/v1/enrol", json=body, headers=desk_headers(None)).status_code
+        == 200
+    )
+    again = any_clinic.client.post(
+        "/v1/enrol", json={**body, "device_id": uuid7()}, headers=desk_headers(None)
+    )
     assert again.status_code == 403
     assert "code" in again.json()["message"]
 
@@ -120,8 +140,11 @@ def test_bad_pushes_get_4xx_and_store_nothing(any_clinic: Clinic) -> None:
         assert 400 <= r.status_code < 500, (batch, r.status_code, r.text)
         assert r.json()["message"]
     assert _push(any_clinic, token, "not a list").status_code == 422  # type: ignore[arg-type]
-    r = any_clinic.client.post("/v1/push", content=b"{not json", headers={
-        **desk_headers(token), "content-type": "application/json"})  # fmt: skip
+    r = any_clinic.client.post(
+        "/v1/push",
+        content=b"{not json",
+        headers={**desk_headers(token), "content-type": "application/json"},
+    )
     assert r.status_code == 422
     assert _stored(any_clinic) == (0, 0)
 
@@ -173,12 +196,22 @@ def test_duplicate_invoice_series_is_refused(any_clinic: Clinic) -> None:
     _dev1, t1 = _enrol(any_clinic)
     _dev2, t2 = _enrol(any_clinic)
     pid = uuid7()
-    assert _push(any_clinic, t1, [_mutation(1, _patient(pid))]).json()["results"][0]["status"] == "applied"
+    assert (
+        _push(any_clinic, t1, [_mutation(1, _patient(pid))]).json()["results"][0]["status"]
+        == "applied"
+    )
     now = START.isoformat()
 
     def invoice(number: str) -> dict[str, Any]:
-        return {"id": uuid7(), "number": number, "status": "issued", "patient_id": pid,
-                "issued_at": now, "created_at": now, "updated_at": now}  # fmt: skip
+        return {
+            "id": uuid7(),
+            "number": number,
+            "status": "issued",
+            "patient_id": pid,
+            "issued_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
 
     inv = invoice("D1-000001")
     r1 = _push(any_clinic, t1, [_mutation(2, inv, entity="invoices", row_id=inv["id"])])

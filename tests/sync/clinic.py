@@ -31,7 +31,7 @@ from frontdesk.services.desk import DeskPaths, open_desk
 from frontdesk.services.numbering import next_number
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.protocol import LOCAL_ONLY
-from frontdesk.sync.setup import enrol, engine_for
+from frontdesk.sync.setup import engine_for, enrol
 from tests.sync.fakes import ClientTransport, FaultyTransport
 
 START = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
@@ -49,8 +49,12 @@ class Desk:
     # -- clinic actions (local writes through ctx.write, as the services do) ----------------
     def add_practitioner(self, first: str = "Alex") -> str:
         with self.ctx.write("add practitioner") as s:
-            p = Practitioner(first_name=first, last_name="Ng", display_name=f"{first} Ng",
-                             profession="Physiotherapist")  # fmt: skip
+            p = Practitioner(
+                first_name=first,
+                last_name="Ng",
+                display_name=f"{first} Ng",
+                profession="Physiotherapist",
+            )
             s.add(p)
             s.flush()
             return p.id
@@ -63,11 +67,16 @@ class Desk:
             s.flush()
             return p.id
 
-    def book(self, practitioner_id: str, patient_id: str | None, start: datetime,
-             minutes: int = 30) -> str:  # fmt: skip
+    def book(
+        self, practitioner_id: str, patient_id: str | None, start: datetime, minutes: int = 30
+    ) -> str:
         with self.ctx.write("book") as s:
-            a = Appointment(practitioner_id=practitioner_id, patient_id=patient_id,
-                            starts_at=start, ends_at=start + timedelta(minutes=minutes))  # fmt: skip
+            a = Appointment(
+                practitioner_id=practitioner_id,
+                patient_id=patient_id,
+                starts_at=start,
+                ends_at=start + timedelta(minutes=minutes),
+            )
             s.add(a)
             s.flush()
             return a.id
@@ -99,9 +108,14 @@ class Desk:
 
     def pay(self, patient_id: str, cents: int) -> str:
         with self.ctx.write("payment") as s:
-            p = Payment(method="cash", amount_cents=cents, patient_id=patient_id,
-                        received_at=self.clock.now(), business_date=date(2026, 11, 27),
-                        device_id=self.ctx.device_id)  # fmt: skip
+            p = Payment(
+                method="cash",
+                amount_cents=cents,
+                patient_id=patient_id,
+                received_at=self.clock.now(),
+                business_date=date(2026, 11, 27),
+                device_id=self.ctx.device_id,
+            )
             s.add(p)
             s.flush()
             return p.id
@@ -222,6 +236,7 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def _rejected_rows(d: Desk) -> set[str]:
     with d.ctx.read() as s:
-        rows = s.execute(select(SyncOutbox.row_id, SyncOutbox.result_json)
-                         .where(SyncOutbox.state == "rejected")).all()  # fmt: skip
+        rows = s.execute(
+            select(SyncOutbox.row_id, SyncOutbox.result_json).where(SyncOutbox.state == "rejected")
+        ).all()
     return {r.row_id for r in rows if json.loads(r.result_json or "{}")}

@@ -3,6 +3,7 @@ drop a request, drop the answer after the server committed, duplicate, and delay
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +49,16 @@ class ClientTransport:
         self.online = True
         self.headers_override: dict[str, str] = {}
 
-    def send(self, method: str, path: str, *, json: Any = None,
-             params: dict[str, Any] | None = None, token: str | None = None,
-             timeout: float | None = None) -> Reply:  # fmt: skip
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
         if not self.online:
             raise Unreachable("The clinic server cannot be reached (test: offline).")
         headers = {**desk_headers(token), **self.headers_override}
@@ -87,10 +95,8 @@ class FaultyTransport:
         if self.delayed and self.rng.random() < 0.5:
             m, p, k = self.delayed.pop(0)
             self._count("reordered")
-            try:
+            with contextlib.suppress(Unreachable):
                 self.inner.send(m, p, **k)
-            except Unreachable:
-                pass
         roll = self.rng.random()
         f = self.faults
         if roll < f.drop_request:

@@ -68,7 +68,10 @@ def test_desks_end_up_with_one_clinic_settings_row(clinic: Clinic) -> None:
 
             from frontdesk.models import ClinicSettings
 
-            live = s.scalar(select(func.count()).select_from(ClinicSettings)
-                            .where(ClinicSettings.deleted_at.is_(None)))  # fmt: skip
+            live = s.scalar(
+                select(func.count())
+                .select_from(ClinicSettings)
+                .where(ClinicSettings.deleted_at.is_(None))
+            )
         assert live == 1
     clinic.assert_converged()

@@ -25,8 +25,11 @@ def _busy_day(clinic: Clinic, rng: random.Random, steps: int) -> None:
         patients = d.ids(Patient)
         appts = d.ids(Appointment)
         if roll < 0.3:
-            d.book(rng.choice(pracs), rng.choice(patients) if patients else None,
-                   START + timedelta(minutes=15 * rng.randrange(0, 40)))  # fmt: skip
+            d.book(
+                rng.choice(pracs),
+                rng.choice(patients) if patients else None,
+                START + timedelta(minutes=15 * rng.randrange(0, 40)),
+            )
         elif roll < 0.45 and appts:
             d.move(rng.choice(appts), START + timedelta(minutes=15 * rng.randrange(0, 40)))
         elif roll < 0.55:
@@ -53,20 +56,23 @@ def test_desks_converge_through_a_faulty_network(any_clinic: Clinic, seed: int) 
     payments_made = 0
     for d in desks:
         d.transport.rng = random.Random(seed * 10 + len(d.name))
-        d.transport.faults = Faults(drop_request=0.15, drop_response=0.15, duplicate=0.1,
-                                    delay=0.1)  # fmt: skip
+        d.transport.faults = Faults(drop_request=0.15, drop_response=0.15, duplicate=0.1, delay=0.1)
     _busy_day(clinic, rng, 200)
     payments_made = sum(len(d.ids(Payment)) for d in desks)
     clinic.settle()
-    faults = {k: sum(d.transport.counts.get(k, 0) for d in desks)
-              for k in ("drop_request", "drop_response", "duplicate", "delay")}  # fmt: skip
+    faults = {
+        k: sum(d.transport.counts.get(k, 0) for d in desks)
+        for k in ("drop_request", "drop_response", "duplicate", "delay")
+    }
     assert sum(faults.values()) >= 8 and len([v for v in faults.values() if v]) >= 3, faults
     clinic.assert_converged()
     clinic.assert_no_duplicates()
     assert len(clinic.server_rows()["payments"]) >= payments_made // 3
 
 
-def test_server_dies_mid_batch_and_the_desk_resumes(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_dies_mid_batch_and_the_desk_resumes(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = clinic.add_desk(), clinic.add_desk()
     for n in range(20):
         a.add_patient(f"P{n}", "Batch")
@@ -109,7 +115,9 @@ def test_desk_away_longer_than_history_resyncs_without_losing_changes(any_clinic
     clinic.assert_converged()
 
 
-def test_server_restored_from_backup_gets_the_desks_changes_again(clinic: Clinic, tmp_path: Path) -> None:
+def test_server_restored_from_backup_gets_the_desks_changes_again(
+    clinic: Clinic, tmp_path: Path
+) -> None:
     a, b = clinic.add_desk(), clinic.add_desk()
     prac = a.add_practitioner()
     clinic.settle()

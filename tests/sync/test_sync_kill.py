@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from frontdesk.domain.clock import FakeClock
+from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import Patient
 from frontdesk.services.desk import DeskPaths, open_desk
 from frontdesk.services.numbering import next_number
-from frontdesk.domain.vocab import SeriesKind
 from tests.sync.clinic import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +29,14 @@ pytestmark = pytest.mark.slow
 
 def _env(tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "PYTHONPATH": str(ROOT), "PYTHON_KEYRING_BACKEND": "tests.sync.file_keyring.FileKeyring",
-        "FRONTDESK_TEST_KEYRING": str(tmp / "keyring.json"), "QT_QPA_PLATFORM": "offscreen",
-    })  # fmt: skip
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTHON_KEYRING_BACKEND": "tests.sync.file_keyring.FileKeyring",
+            "FRONTDESK_TEST_KEYRING": str(tmp / "keyring.json"),
+            "QT_QPA_PLATFORM": "offscreen",
+        }
+    )
     return env
 
 
@@ -54,16 +58,30 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "frontdesk.server.cli", "--database",
-                              str(self.db), *args], env=self.env, check=True,
-                             capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "frontdesk.server.cli", "--database", str(self.db), *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return out.stdout
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.server.cli", "--database", str(self.db), "run",
-             "--port", str(self.port)], env=self.env, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "frontdesk.server.cli",
+                "--database",
+                str(self.db),
+                "run",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(100):
             try:
                 if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
@@ -96,14 +114,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _desk_cli(tmp: Path, desk: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "frontdesk.app", "--data-dir", str(desk), *args],
-                            env=_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "frontdesk.app", "--data-dir", str(desk), *args],
+        env=_env(tmp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _enrol(tmp: Path, server: Server, desk: Path, name: str) -> None:
     code = server.cli("enrol", "--name", name).split(": ", 1)[1].split()[0]
     proc = _desk_cli(tmp, desk, "enrol", "--server", server.url, "--code", code, "--name", name)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
 
 
@@ -136,7 +158,9 @@ def _sync_ok(tmp: Path, desk: Path) -> str:
     return out.decode()
 
 
-def test_kill_desk_mid_push_and_mid_pull_and_server_mid_batch(tmp_path: Path, server: Server) -> None:
+def test_kill_desk_mid_push_and_mid_pull_and_server_mid_batch(
+    tmp_path: Path, server: Server
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     _enrol(tmp_path, server, a, "Front desk")
     _enrol(tmp_path, server, b, "Back office")
@@ -168,7 +192,9 @@ def test_kill_desk_mid_push_and_mid_pull_and_server_mid_batch(tmp_path: Path, se
     # 3. Resume: everything arrives exactly once.
     _sync_ok(tmp_path, a)
     assert _desk_count(a, "select count(*) from sync_outbox where state='pending'") == 0
-    assert server.count(results) == server.count("select count(distinct mutation_id) from server_mutation_results")
+    assert server.count(results) == server.count(
+        "select count(distinct mutation_id) from server_mutation_results"
+    )
     assert server.count("select count(*) from patients where last_name='Kill'") == 2500
 
     # 4. The other desk dies in the middle of its pull, then resumes.

@@ -47,8 +47,9 @@ class ClinicMachine(RuleBasedStateMachine):
     def book(self, i: int, p: int, slot: int) -> None:
         d = self._desk(i)
         pats = d.ids(Patient)
-        self.booked.add(d.book(self.pracs[p], pats[0] if pats else None,
-                               START + timedelta(minutes=15 * slot)))  # fmt: skip
+        self.booked.add(
+            d.book(self.pracs[p], pats[0] if pats else None, START + timedelta(minutes=15 * slot))
+        )
 
     @rule(i=st.integers(0, 4), k=st.integers(0, 50), slot=st.integers(0, 30))
     def move(self, i: int, k: int, slot: int) -> None:
@@ -132,8 +133,9 @@ class ClinicMachine(RuleBasedStateMachine):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-SETTINGS = settings(max_examples=6, stateful_step_count=30, deadline=None,
-                    suppress_health_check=list(HealthCheck))  # fmt: skip
+SETTINGS = settings(
+    max_examples=6, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def test_state_machine_sqlite() -> None:
@@ -144,7 +146,10 @@ def test_state_machine_sqlite() -> None:
 
 @pytest.mark.postgres
 def test_state_machine_postgres(pg_cluster) -> None:  # type: ignore[no-untyped-def]
-    machine = type("PgClinic", (ClinicMachine,),
-                   {"server_url_factory": staticmethod(lambda _root: pg_cluster.new_database())})  # fmt: skip
+    machine = type(
+        "PgClinic",
+        (ClinicMachine,),
+        {"server_url_factory": staticmethod(lambda _root: pg_cluster.new_database())},
+    )
     machine.TestCase.settings = SETTINGS
     machine.TestCase().runTest()

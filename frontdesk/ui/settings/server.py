@@ -52,7 +52,7 @@ class ServerSettingsPage(QWidget):
         intro = QLabel(
             "Desks share one diary through the clinic server. Each desk keeps working when the "
             "server cannot be reached and catches up when it can. Ask the person who runs the "
-            "server for an enrolment code (frontdesk-server enrol --name \"Front desk\")."
+            'server for an enrolment code (frontdesk-server enrol --name "Front desk").'
         )
         intro.setWordWrap(True)
         col = QVBoxLayout(self)
@@ -71,9 +71,13 @@ class ServerSettingsPage(QWidget):
             self.state_label.setText("This desk is not enrolled: it works on its own.")
             self.sync_button.setEnabled(False)
             return
-        last = state.last_sync_at.astimezone(self.ctx.tz).strftime("%d %b %H:%M") \
-            if state.last_sync_at else "never"  # fmt: skip
-        text = f"Enrolled with {state.server_url} as “{state.device_name or 'desk'}”. Last sync: {last}."
+        last = (
+            state.last_sync_at.astimezone(self.ctx.tz).strftime("%d %b %H:%M")
+            if state.last_sync_at
+            else "never"
+        )
+        name = state.device_name or "desk"
+        text = f"Enrolled with {state.server_url} as “{name}”. Last sync: {last}."
         if state.last_error:
             text += f"\nLast problem: {state.last_error}"
         self.state_label.setText(text)
@@ -88,14 +92,17 @@ class ServerSettingsPage(QWidget):
         self.message.setText("Contacting the clinic server…")
         run_in_background(
             lambda: enrol(self.ctx, address, code, device_name=name or "Front desk"),
-            self._enrolled, self._failed,
-        )  # fmt: skip
+            self._enrolled,
+            self._failed,
+        )
 
     def _enrolled(self, prefix: object) -> None:
         self.enrol_button.setEnabled(True)
         self.code.clear()
-        self.message.setText(f"Enrolled. This desk numbers invoices {prefix}-000001 onwards. "
-                             "The first sync copies the clinic from the server.")  # fmt: skip
+        self.message.setText(
+            f"Enrolled. This desk numbers invoices {prefix}-000001 onwards. "
+            "The first sync copies the clinic from the server."
+        )
         self.load()
         self.on_sync_now()
 
