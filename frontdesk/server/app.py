@@ -157,7 +157,7 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
         cursor: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
     ) -> dict[str, Any]:
-        return store.pull(cursor, limit)
+        return store.pull(cursor, limit, dev.id)
 
     @app.get("/v1/snapshot")
     def snapshot_start(dev: Dev) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, insert, select
 
 from frontdesk.models.codec import to_json_value
 from frontdesk.server import schema as s
@@ -29,7 +29,11 @@ def log_change(
     fields: dict[str, Any],
     device_id: str,
     mutation_id: str | None,
+    *,
+    exact: bool = False,
 ) -> None:
+    """Append a change. ``exact``: the row now holds exactly what the desk sent, so that desk
+    only needs the new version number back, not the fields."""
     row = {
         "seq": store.next_seq(conn),
         "entity": entity,
@@ -38,6 +42,7 @@ def log_change(
         "version": version,
         "device_id": device_id,
         "mutation_id": mutation_id,
+        "exact": exact,
         "fields_json": json.dumps({k: to_json_value(v) for k, v in fields.items()}),
         "at": store.now(),
     }
@@ -66,3 +71,49 @@ def flush_log(conn: Connection) -> None:
     if rows:
         conn.execute(insert(s.change_log), rows)
         rows.clear()
+
+
+def buffered(conn: Connection, entity: str, row_id: str) -> list[dict[str, Any]]:
+    """Change-log rows for one record still in this chunk's buffer, oldest first."""
+    return [
+        r
+        for r in conn.info.get("log_buffer") or ()
+        if r["row_id"] == row_id and r["entity"] == entity
+    ]
+
+
+def last_change(
+    conn: Connection, entity: str, row_id: str, *, skip_device: str = ""
+) -> tuple[int, str] | None:
+    """(seq, device) of the newest change to a record, buffered or written, leaving out the
+    changes of ``skip_device``."""
+    mine = [r for r in buffered(conn, entity, row_id) if r["device_id"] != skip_device]
+    if mine:
+        return int(mine[-1]["seq"]), str(mine[-1]["device_id"])
+    row = conn.execute(
+        select(s.change_log.c.seq, s.change_log.c.device_id)
+        .where(
+            s.change_log.c.entity == entity,
+            s.change_log.c.row_id == row_id,
+            s.change_log.c.device_id != skip_device,
+        )
+        .order_by(s.change_log.c.seq.desc())
+        .limit(1)
+    ).first()
+    return (int(row.seq), str(row.device_id)) if row else None
+
+
+def changes_since(conn: Connection, entity: str, row_id: str, version: int) -> list[dict[str, Any]]:
+    """Change-log rows (version, device_id, fields_json) of a record after ``version``."""
+    mine = [r for r in buffered(conn, entity, row_id) if r["version"] > version]
+    lowest = min((r["version"] for r in mine), default=None)
+    if lowest == version + 1:
+        return mine
+    rows = conn.execute(
+        select(s.change_log.c.version, s.change_log.c.device_id, s.change_log.c.fields_json).where(
+            s.change_log.c.entity == entity,
+            s.change_log.c.row_id == row_id,
+            s.change_log.c.version > version,
+        )
+    ).mappings()
+    return [dict(r) for r in rows] + mine

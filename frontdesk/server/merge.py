@@ -21,7 +21,7 @@ from frontdesk.models import synced_tables
 from frontdesk.models.codec import from_json_value
 from frontdesk.server import rules
 from frontdesk.server import schema as s
-from frontdesk.server.changelog import flush_log, full_row, log_change
+from frontdesk.server.changelog import changes_since, flush_log, full_row, log_change
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.sync.protocol import (
     APPLIED,
@@ -50,6 +50,7 @@ class Mutation:
     base_version: int
     hlc: str
     fields: dict[str, Any]
+    clamped: bool = False
 
 
 def _bad(message: str) -> ServerProblem:
@@ -110,13 +111,13 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
                 raise _bad(f"{m.entity}: {exc}") from exc
         if decoded.get("id", m.row_id) != m.row_id:
             raise _bad("fields.id differs from row_id")
-        _check_clock(m, decoded, now)
+        m.clamped = _check_clock(m, decoded, now)
         m.fields = decoded
         out.append(m)
     return out
 
 
-def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> None:
+def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> bool:
     limit = now + timedelta(seconds=MAX_CLOCK_LEAD_S)
     try:
         wall = Stamp.decode(m.hlc).wall_ms if m.hlc else 0
@@ -131,65 +132,42 @@ def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> None:
             code="clock_ahead",
         )
     clamp = now + timedelta(seconds=CLAMP_LEAD_S)
+    clamped = False
     for key in _STAMPS:
         value = decoded.get(key)
         if value is not None and value > clamp:
             decoded[key] = now
+            clamped = True
+    return clamped
 
 
-COMMIT_EVERY = 200
+COMMIT_EVERY = 500
+
+
+class _NeedsCare(Exception):
+    """A chunk run without savepoints hit a rejection: run it again, one savepoint each."""
 
 
 def push(
     store: ServerStore, device: Device, mutations: list[Mutation], cursor: int
 ) -> dict[str, Any]:
-    """Apply in sequence order. Each mutation runs in its own savepoint (a bad one rolls back
-    alone and is answered "rejected"); its result is stored with it; commits happen every
-    COMMIT_EVERY mutations, so a server killed mid-batch loses at most the uncommitted tail,
-    which the desk sends again (it never saw those answers)."""
+    """Apply in sequence order, answering each mutation (stored with it, for replays).
+
+    Mutations are committed in chunks. A chunk first runs straight through; if any mutation
+    is refused, the chunk is rolled back and run again with a savepoint per mutation, so the
+    refused one rolls back alone and is answered "rejected". A server killed mid-batch loses
+    at most the uncommitted chunk, which the desk sends again (it never saw those answers)."""
     results: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
     pos = 0
     while pos < len(mutations) and stopped is None:
         chunk = mutations[pos : pos + COMMIT_EVERY]
         pos += len(chunk)
-        with store.writing() as conn:
-            last_seq = int(
-                conn.execute(
-                    select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
-                ).scalar_one()
-            )
-            known = dict(
-                conn.execute(
-                    select(
-                        s.mutation_results.c.mutation_id, s.mutation_results.c.result_json
-                    ).where(s.mutation_results.c.mutation_id.in_([m.mutation_id for m in chunk]))
-                ).all()
-            )
-            conn.info["log_buffer"] = []
-            conn.info["result_buffer"] = []
-            for m in chunk:
-                stored = known.get(m.mutation_id)
-                if stored is not None:
-                    results.append(json.loads(stored))
-                    continue
-                if m.seq != last_seq + 1:
-                    stopped = {
-                        "reason": "gap" if m.seq > last_seq else "seq_reused",
-                        "expected_seq": last_seq + 1,
-                    }
-                    break
-                results.append(_apply_one(store, conn, device, m, cursor))
-                last_seq = m.seq
-            flush_log(conn)
-            if conn.info["result_buffer"]:
-                conn.execute(insert(s.mutation_results), conn.info["result_buffer"])
-            conn.execute(
-                update(s.devices)
-                .where(s.devices.c.id == device.id)
-                .values(last_seq=last_seq, last_seen_at=store.now())
-            )
-            store.latest_seq = store._max_seq(conn)
+        try:
+            answered, stopped = _run_chunk(store, device, chunk, cursor, careful=False)
+        except _NeedsCare:
+            answered, stopped = _run_chunk(store, device, chunk, cursor, careful=True)
+        results.extend(answered)
     log.info(
         "push device=%s mutations=%d answered=%d stopped=%s",
         device.id,
@@ -202,6 +180,76 @@ def push(
             select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
         ).scalar()
     return {"results": results, "stopped": stopped, "last_seq": int(last or 0)}
+
+
+def _run_chunk(
+    store: ServerStore, device: Device, chunk: list[Mutation], cursor: int, *, careful: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    results: list[dict[str, Any]] = []
+    stopped: dict[str, Any] | None = None
+    with store.writing() as conn:
+        last_seq = int(
+            conn.execute(
+                select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
+            ).scalar_one()
+        )
+        known = dict(
+            conn.execute(
+                select(s.mutation_results.c.mutation_id, s.mutation_results.c.result_json).where(
+                    s.mutation_results.c.mutation_id.in_([m.mutation_id for m in chunk])
+                )
+            ).all()
+        )
+        conn.info["log_buffer"] = []
+        conn.info["result_buffer"] = []
+        for m in chunk:
+            stored = known.get(m.mutation_id)
+            if stored is not None:
+                results.append(json.loads(stored))
+                continue
+            if m.seq != last_seq + 1:
+                stopped = {
+                    "reason": "gap" if m.seq > last_seq else "seq_reused",
+                    "expected_seq": last_seq + 1,
+                }
+                break
+            if careful:
+                results.append(_apply_one(store, conn, device, m, cursor))
+            else:
+                try:
+                    result = _apply(store, conn, device, m, cursor)
+                except (IntegrityError, ServerProblem) as exc:
+                    raise _NeedsCare from exc
+                if result["status"] == REJECTED:
+                    raise _NeedsCare
+                _remember(store, conn, device, m, result)
+                results.append(result)
+            last_seq = m.seq
+        flush_log(conn)
+        if conn.info["result_buffer"]:
+            conn.execute(insert(s.mutation_results), conn.info["result_buffer"])
+        conn.execute(
+            update(s.devices)
+            .where(s.devices.c.id == device.id)
+            .values(last_seq=last_seq, last_seen_at=store.now())
+        )
+        store.latest_seq = store._max_seq(conn)
+    return results, stopped
+
+
+def _remember(
+    store: ServerStore, conn: Connection, device: Device, m: Mutation, result: dict[str, Any]
+) -> None:
+    conn.info["result_buffer"].append(
+        {
+            "mutation_id": m.mutation_id,
+            "device_id": device.id,
+            "seq": m.seq,
+            "status": result["status"],
+            "result_json": json.dumps(result),
+            "at": store.now(),
+        }
+    )
 
 
 def _apply_one(
@@ -221,22 +269,11 @@ def _apply_one(
         reason = (
             exc.user_message
             if isinstance(exc, ServerProblem)
-            else (
-                "it clashes with a record already on the server (a duplicate number or a missing "
-                "linked record)"
-            )
+            else "it clashes with a record already on the server (a duplicate number or a "
+            "missing linked record)"
         )
         result = _result(m, REJECTED, reason)
-    conn.info["result_buffer"].append(
-        {
-            "mutation_id": m.mutation_id,
-            "device_id": device.id,
-            "seq": m.seq,
-            "status": result["status"],
-            "result_json": json.dumps(result),
-            "at": store.now(),
-        }
-    )
+    _remember(store, conn, device, m, result)
     return result
 
 
@@ -276,11 +313,12 @@ def _apply(
             full_row(table, values),
             device.id,
             m.mutation_id,
+            exact=not m.clamped,
         )
-        _after(store, conn, device, m, cursor)
+        _after(store, conn, device, m, cursor, values)
         return _result(m, APPLIED, version=1)
     version = int(row["version"])
-    changed_since = _fields_changed_since(conn, m, version)
+    changed_since = _fields_changed_since(conn, m, version, device.id)
     apply: dict[str, Any] = {}
     kept: dict[str, Any] = {}
     status = APPLIED
@@ -312,33 +350,40 @@ def _apply(
         {**apply, **kept},
         device.id,
         m.mutation_id,
+        exact=status in (APPLIED, MERGED) and not m.clamped,
     )
-    _after(store, conn, device, m, cursor)
+    _after(store, conn, device, m, cursor, {**row, **apply, "version": new_version})
     reason = "kept both values for a person to choose" if status == CONFLICT else ""
     return _result(m, status, reason, new_version)
 
 
-def _fields_changed_since(conn: Connection, m: Mutation, current: int) -> set[str]:
-    """Fields changed on the server after the desk's base version (all, if history is gone)."""
+def _fields_changed_since(conn: Connection, m: Mutation, current: int, device: str) -> set[str]:
+    """Fields another desk changed after this desk's base version (all, if history is gone).
+    The desk's own earlier changes are not concurrent with this one and do not count."""
     if m.base_version >= current:
         return set()
-    flush_log(conn)
-    rows = conn.execute(
-        select(s.change_log.c.version, s.change_log.c.fields_json).where(
-            s.change_log.c.entity == m.entity,
-            s.change_log.c.row_id == m.row_id,
-            s.change_log.c.version > m.base_version,
-        )
-    ).all()
-    versions = {r.version for r in rows}
-    if len(versions) < current - m.base_version:
+    rows = changes_since(conn, m.entity, m.row_id, m.base_version)
+    if len({r["version"] for r in rows}) < current - m.base_version:
         return set(m.fields)
     out: set[str] = set()
     for r in rows:
-        out.update(json.loads(r.fields_json))
+        if r["device_id"] != device:
+            out.update(json.loads(r["fields_json"]))
     return out
 
 
-def _after(store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int) -> None:
-    if m.entity == "appointments":
-        rules.check_clash(store, conn, device, m.row_id, cursor)
+_CLASH_FIELDS = frozenset(
+    {"starts_at", "ends_at", "practitioner_id", "room_id", "status", "deleted_at"}
+)
+
+
+def _after(
+    store: ServerStore,
+    conn: Connection,
+    device: Device,
+    m: Mutation,
+    cursor: int,
+    me: dict[str, Any],
+) -> None:
+    if m.entity == "appointments" and _CLASH_FIELDS & set(m.fields):
+        rules.check_clash(store, conn, device, me, cursor)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.codec import to_json_value
 from frontdesk.server import schema as s
-from frontdesk.server.changelog import SERVER_DEVICE, TABLES, flush_log, full_row, log_change
+from frontdesk.server.changelog import SERVER_DEVICE, TABLES, full_row, last_change, log_change
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.sync.protocol import number_prefix
 
@@ -50,13 +50,13 @@ def record_conflict(
 
 
 def check_clash(
-    store: ServerStore, conn: Connection, device: Device, appt_id: str, cursor: int
+    store: ServerStore, conn: Connection, device: Device, me: dict[str, Any], cursor: int
 ) -> None:
     """Overlapping bookings for one practitioner or room that this desk could not have seen:
-    keep both, flag both, and record a clash for a person to sort out."""
+    keep both, flag both, and record a clash for a person to sort out. ``me`` is the booking
+    as it now stands on the server."""
     appts = TABLES["appointments"]
-    flush_log(conn)
-    me = conn.execute(select(appts).where(appts.c.id == appt_id)).mappings().one()
+    appt_id = str(me["id"])
     if me["status"] == "cancelled" or me["deleted_at"] is not None:
         return
     same_place = appts.c.practitioner_id == me["practitioner_id"]
@@ -73,13 +73,8 @@ def check_clash(
         )
     ).all()
     for other in others:
-        last = conn.execute(
-            select(s.change_log.c.seq, s.change_log.c.device_id)
-            .where(s.change_log.c.entity == "appointments", s.change_log.c.row_id == other.id)
-            .order_by(s.change_log.c.seq.desc())
-            .limit(1)
-        ).first()
-        if last is None or last.seq <= cursor or last.device_id == device.id:
+        last = last_change(conn, "appointments", other.id, skip_device=SERVER_DEVICE)
+        if last is None or last[0] <= cursor or last[1] == device.id:
             continue  # the desk saw that booking before making this one: its own choice
         if _open_clash_exists(conn, appt_id, other.id):
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -69,6 +70,7 @@ change_log = Table(
     Column("fields_json", Text, nullable=False),
     Column("device_id", String(36), nullable=False),
     Column("mutation_id", String(36)),
+    Column("exact", Boolean, nullable=False, default=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_server_change_log_row", "entity", "row_id", "version"),
 )

@@ -250,7 +250,7 @@ class ServerStore:
         return [dict(r) for r in rows]
 
     # -- reading ----------------------------------------------------------------------------
-    def pull(self, cursor: int, limit: int) -> dict[str, Any]:
+    def pull(self, cursor: int, limit: int, device_id: str = "") -> dict[str, Any]:
         with self.reading() as conn:
             floor = int(self.info(conn, "history_floor"))
             epoch = self.info(conn, "epoch")
@@ -269,17 +269,22 @@ class ServerStore:
             latest = self._max_seq(conn)
         more = len(rows) > limit
         rows = rows[:limit]
-        changes = [
-            {
-                "seq": r.seq,
-                "entity": r.entity,
-                "row_id": r.row_id,
-                "op": r.op,
-                "version": r.version,
-                "fields": json.loads(r.fields_json),
-            }
-            for r in rows
-        ]
+        changes = []
+        for r in rows:
+            # The desk's own change, stored exactly as sent: it needs only the new version.
+            echo = bool(r.exact) and r.device_id == device_id
+            changes.append(
+                {
+                    "seq": r.seq,
+                    "entity": r.entity,
+                    "row_id": r.row_id,
+                    "op": r.op,
+                    "version": r.version,
+                    "echo": echo,
+                    "mutation_id": r.mutation_id if echo else None,
+                    "fields": {} if echo else json.loads(r.fields_json),
+                }
+            )
         new_cursor = rows[-1].seq if rows else max(cursor, 0)
         return {
             "changes": changes,

@@ -81,6 +81,15 @@ def ensure_series(session: Session, entity: str, values: dict[str, Any]) -> None
         )
 
 
+def _own_fields(session: Session, mutation_id: str | None) -> set[str]:
+    if not mutation_id:
+        return set()
+    fields_json = session.scalar(
+        select(SyncOutbox.fields_json).where(SyncOutbox.mutation_id == mutation_id)
+    )
+    return set(json.loads(fields_json)) if fields_json else set()
+
+
 def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for start in range(0, len(ids), 500):
@@ -102,6 +111,19 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
             continue
         key = (table.name, change["row_id"])
         item = folded.get(key)
+        if change.get("echo"):
+            if item is None:
+                folded[key] = {
+                    "table": table,
+                    "op": "echo",
+                    "version": change["version"],
+                    "fields": {},
+                }
+            else:  # this desk's own change came after others in the batch: its fields win
+                item["version"] = max(item["version"], change["version"])
+                for key in _own_fields(session, change.get("mutation_id")):
+                    item["fields"].pop(key, None)
+            continue
         if item is None:
             folded[key] = {
                 "table": table,
@@ -125,7 +147,7 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
         values = decode(table, item["fields"])
         values.pop("version", None)
         if row_id not in local:
-            if item["op"] != "insert":
+            if item["op"] != "insert":  # an echo of a row this desk no longer has, or a gap
                 missing.add(name)
                 continue
             values["id"] = row_id

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from frontdesk.domain.errors import EnvironmentProblem
-from frontdesk.models import ClinicSettings, SyncOutbox, SyncState
+from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
 from frontdesk.services.context import ServiceContext
 from frontdesk.sync import apply
 from frontdesk.sync.protocol import CONFLICT, MERGED, REJECTED
@@ -26,7 +26,7 @@ from frontdesk.sync.transport import Reply, Transport
 log = logging.getLogger("frontdesk.sync")
 Progress = Callable[[str, float], None]
 
-PUSH_BATCH = 500
+PUSH_BATCH = 1000
 PULL_BATCH = 1000
 SNAPSHOT_PAGE = 5000
 
@@ -176,14 +176,23 @@ class SyncEngine:
         self, results: list[dict[str, Any]], summary: SyncSummary, touched: set[str]
     ) -> None:
         now = self.ctx.clock.now()
+        outbox = Base.metadata.tables["sync_outbox"]
+        rows = [
+            {
+                "m_id": r["mutation_id"],
+                "state": str(r.get("status")),
+                "result_json": json.dumps(r),
+                "answered_at": now,
+            }
+            for r in results
+        ]
         with self.ctx.write("sync results", origin="sync") as session:
+            if rows:
+                session.execute(
+                    update(outbox).where(outbox.c.mutation_id == bindparam("m_id")), rows
+                )
             for result in results:
                 status = str(result.get("status"))
-                session.execute(
-                    update(SyncOutbox)
-                    .where(SyncOutbox.mutation_id == result["mutation_id"])
-                    .values(state=status, result_json=json.dumps(result), answered_at=now)
-                )
                 summary.pushed += 1
                 summary.merged += status == MERGED
                 summary.conflicts += status == CONFLICT
