@@ -66,7 +66,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "frontdesk.server.cli", "--database", str(db), "run",
              "--port", str(self.port)],
-            stderr=subprocess.DEVNULL,
+            stderr=open(db.with_suffix(".log"), "w"),  # noqa: SIM115
         )  # fmt: skip
         for _ in range(200):
             try:

@@ -117,3 +117,62 @@ def changes_since(conn: Connection, entity: str, row_id: str, version: int) -> l
         )
     ).mappings()
     return [dict(r) for r in rows] + mine
+
+
+# -- rows known in this chunk, and inserts not yet written ------------------------------------
+def prefetch_rows(conn: Connection, mutations: list[Any]) -> None:
+    """Load the current server rows that a chunk of mutations touches, one query per table."""
+    wanted: dict[str, list[str]] = {}
+    for m in mutations:
+        wanted.setdefault(m.entity, []).append(m.row_id)
+    cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for entity, ids in wanted.items():
+        table = TABLES[entity]
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            for rid in part:
+                cache[(entity, rid)] = None
+            for row in conn.execute(select(table).where(table.c.id.in_(part))).mappings():
+                cache[(entity, row["id"])] = dict(row)
+    conn.info["row_cache"] = cache
+    conn.info["insert_buffer"] = {}
+
+
+def current_row(conn: Connection, entity: str, row_id: str) -> dict[str, Any] | None:
+    cache = conn.info.get("row_cache")
+    if cache is not None and (entity, row_id) in cache:
+        return cache[(entity, row_id)]  # type: ignore[no-any-return]
+    table = TABLES[entity]
+    row = conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def remember_row(conn: Connection, entity: str, row: dict[str, Any]) -> None:
+    cache = conn.info.get("row_cache")
+    if cache is not None:
+        cache[(entity, row["id"])] = row
+
+
+def insert_row(conn: Connection, entity: str, values: dict[str, Any]) -> None:
+    """Insert now (careful mode) or at the next flush of this table (fast mode)."""
+    buffer = conn.info.get("insert_buffer")
+    if buffer is None:
+        conn.execute(insert(TABLES[entity]), values)
+    else:
+        buffer.setdefault(entity, []).append(values)
+
+
+def flush_rows(conn: Connection, entity: str | None = None) -> None:
+    """Write buffered inserts before anything reads or updates ``entity``. All tables are
+    written, parents first, so that links between the buffered rows hold."""
+    buffer: dict[str, list[dict[str, Any]]] | None = conn.info.get("insert_buffer")
+    if not buffer or (entity is not None and entity not in buffer):
+        return
+    for table in s.all_data_tables():
+        if buffer.get(table.name):
+            rows = buffer.pop(table.name)
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for r in rows:
+                groups.setdefault(tuple(sorted(r)), []).append(r)
+            for group in groups.values():
+                conn.execute(insert(table), group)

@@ -21,7 +21,17 @@ from frontdesk.models import synced_tables
 from frontdesk.models.codec import from_json_value
 from frontdesk.server import rules
 from frontdesk.server import schema as s
-from frontdesk.server.changelog import changes_since, flush_log, full_row, log_change
+from frontdesk.server.changelog import (
+    changes_since,
+    current_row,
+    flush_log,
+    flush_rows,
+    full_row,
+    insert_row,
+    log_change,
+    prefetch_rows,
+    remember_row,
+)
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.sync.protocol import (
     APPLIED,
@@ -202,6 +212,9 @@ def _run_chunk(
         )
         conn.info["log_buffer"] = []
         conn.info["result_buffer"] = []
+        if not careful:
+            prefetch_rows(conn, [m for m in chunk if m.mutation_id not in known])
+            conn.info["clash_queue"] = []
         for m in chunk:
             stored = known.get(m.mutation_id)
             if stored is not None:
@@ -225,6 +238,13 @@ def _run_chunk(
                 _remember(store, conn, device, m, result)
                 results.append(result)
             last_seq = m.seq
+        try:
+            flush_rows(conn)
+        except IntegrityError as exc:
+            raise _NeedsCare from exc
+        _check_queued_clashes(store, conn, device, cursor)
+        conn.info.pop("row_cache", None)
+        conn.info.pop("insert_buffer", None)
         flush_log(conn)
         if conn.info["result_buffer"]:
             conn.execute(insert(s.mutation_results), conn.info["result_buffer"])
@@ -235,6 +255,17 @@ def _run_chunk(
         )
         store.latest_seq = store._max_seq(conn)
     return results, stopped
+
+
+def _check_queued_clashes(
+    store: ServerStore, conn: Connection, device: Device, cursor: int
+) -> None:
+    """Clash checks of a fast chunk, once its rows are written (each booking once)."""
+    queue: list[str] = conn.info.pop("clash_queue", None) or []
+    for appt_id in queue:
+        me = current_row(conn, "appointments", appt_id)
+        if me is not None:
+            rules.check_clash(store, conn, device, me, cursor)
 
 
 def _remember(
@@ -292,7 +323,7 @@ def _apply(
 ) -> dict[str, Any]:
     table = _TABLES[m.entity]
     sensitive = _SENSITIVE[m.entity]
-    row = conn.execute(select(table).where(table.c.id == m.row_id)).mappings().first()
+    row = current_row(conn, m.entity, m.row_id)
     if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
         rules.check_series(conn, device, m.entity, str(m.fields["number"]))
     rules.ensure_series_rows(conn, m.entity, m.fields)
@@ -302,7 +333,8 @@ def _apply(
         values = dict(m.fields)
         values["id"] = m.row_id
         values["version"] = 1
-        conn.execute(insert(table), values)
+        insert_row(conn, m.entity, values)
+        remember_row(conn, m.entity, full_row(table, values))
         log_change(
             store,
             conn,
@@ -336,6 +368,8 @@ def _apply(
             if status == APPLIED:
                 status = MERGED
     new_version = version + 1
+    flush_rows(conn, m.entity)
+    remember_row(conn, m.entity, {**row, **apply, "version": new_version})
     conn.execute(
         update(table).where(table.c.id == bindparam("b_id")),
         {"b_id": m.row_id, "version": new_version, **apply},
@@ -386,4 +420,8 @@ def _after(
     me: dict[str, Any],
 ) -> None:
     if m.entity == "appointments" and _CLASH_FIELDS & set(m.fields):
-        rules.check_clash(store, conn, device, me, cursor)
+        queue = conn.info.get("clash_queue")
+        if queue is None:
+            rules.check_clash(store, conn, device, me, cursor)
+        elif m.row_id not in queue:
+            queue.append(m.row_id)

@@ -12,7 +12,16 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.codec import to_json_value
 from frontdesk.server import schema as s
-from frontdesk.server.changelog import SERVER_DEVICE, TABLES, full_row, last_change, log_change
+from frontdesk.server.changelog import (
+    SERVER_DEVICE,
+    TABLES,
+    current_row,
+    flush_rows,
+    full_row,
+    last_change,
+    log_change,
+    remember_row,
+)
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.sync.protocol import number_prefix
 
@@ -35,6 +44,7 @@ def record_conflict(
         "remote_value_json": json.dumps(to_json_value(theirs)),
         "detail": f"{key.replace('_', ' ')} was changed on two desks",
     }
+    flush_rows(conn, "sync_conflicts")
     conn.execute(insert(table).values(**values))
     log_change(
         store,
@@ -57,6 +67,7 @@ def check_clash(
     as it now stands on the server."""
     appts = TABLES["appointments"]
     appt_id = str(me["id"])
+    flush_rows(conn, "appointments")
     if me["status"] == "cancelled" or me["deleted_at"] is not None:
         return
     same_place = appts.c.practitioner_id == me["practitioner_id"]
@@ -94,6 +105,7 @@ def check_clash(
             "other_row_id": other.id,
             "detail": f"Two bookings overlap for the same {what}, made on different desks.",
         }
+        flush_rows(conn, "sync_conflicts")
         conn.execute(insert(table).values(**values))
         log_change(
             store,
@@ -109,6 +121,7 @@ def check_clash(
 
 
 def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
+    flush_rows(conn, "sync_conflicts")
     c = TABLES["sync_conflicts"].c
     pair = or_(and_(c.row_id == a, c.other_row_id == b), and_(c.row_id == b, c.other_row_id == a))
     found = conn.execute(
@@ -119,17 +132,18 @@ def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
 
 def _flag(store: ServerStore, conn: Connection, appt_id: str) -> None:
     appts = TABLES["appointments"]
-    row = conn.execute(
-        select(appts.c.version, appts.c.clash_flagged).where(appts.c.id == appt_id)
-    ).one()
-    if row.clash_flagged:
+    row = current_row(conn, "appointments", appt_id)
+    if row is None or row["clash_flagged"]:
         return
-    version = int(row.version) + 1
+    version = int(row["version"]) + 1
     now = store.now()
     conn.execute(
         update(appts)
         .where(appts.c.id == appt_id)
         .values(clash_flagged=True, version=version, updated_at=now)
+    )
+    remember_row(
+        conn, "appointments", {**row, "clash_flagged": True, "version": version, "updated_at": now}
     )
     log_change(
         store,

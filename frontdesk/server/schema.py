@@ -8,6 +8,8 @@ Schema management is ``create_all`` plus a ``server_info`` row holding the schem
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -95,11 +97,13 @@ series_registry = Table(
 )
 
 
+@functools.cache
 def data_tables() -> dict[str, Table]:
     """The synced tables the server stores, by name (the desk-only ones left out)."""
     return {name: Base.metadata.tables[name] for name in synced_tables() if name not in LOCAL_ONLY}
 
 
+@functools.cache
 def all_data_tables() -> list[Table]:
     """Synced tables plus ``number_series`` (invoices refer to it), in dependency order."""
     wanted = set(data_tables()) | {"number_series"}

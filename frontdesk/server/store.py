@@ -29,6 +29,15 @@ from frontdesk.server import schema as s
 from frontdesk.sync.protocol import invoice_prefix, series_prefixes
 
 ADVISORY_KEY = 7_042_201
+# Per-transaction scratch kept on the connection; cleared at every begin and end.
+_CHUNK_KEYS = (
+    "next_seq",
+    "row_cache",
+    "insert_buffer",
+    "log_buffer",
+    "result_buffer",
+    "clash_queue",
+)
 
 
 class ServerProblem(FrontdeskError):
@@ -104,13 +113,15 @@ class ServerStore:
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         with self.lock, self.engine.begin() as conn:
-            conn.info.pop("next_seq", None)
+            for key in _CHUNK_KEYS:
+                conn.info.pop(key, None)
             if self.is_postgres:
                 conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
             try:
                 yield conn
             finally:
-                conn.info.pop("next_seq", None)
+                for key in _CHUNK_KEYS:
+                    conn.info.pop(key, None)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -121,8 +121,8 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
                 }
             else:  # this desk's own change came after others in the batch: its fields win
                 item["version"] = max(item["version"], change["version"])
-                for key in _own_fields(session, change.get("mutation_id")):
-                    item["fields"].pop(key, None)
+                for field in _own_fields(session, change.get("mutation_id")):
+                    item["fields"].pop(field, None)
             continue
         if item is None:
             folded[key] = {
