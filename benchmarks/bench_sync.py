@@ -64,10 +64,18 @@ class ServerProcess:
         self.store = ServerStore(str(db))
         self.store.init()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.server.cli", "--database", str(db), "run",
-             "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "frontdesk.server.cli",
+                "--database",
+                str(db),
+                "run",
+                "--port",
+                str(self.port),
+            ],
             stderr=open(db.with_suffix(".log"), "w"),  # noqa: SIM115
-        )  # fmt: skip
+        )
         for _ in range(200):
             try:
                 httpx.get(f"{self.url}/health", timeout=0.5)
@@ -104,8 +112,12 @@ def _offline_changes(bench: Bench, work: Path) -> None:
         a_ctx, a = server.desk(work / "a", "Front desk")
         b_ctx, b = server.desk(work / "b", "Back office")
         with a_ctx.write("add practitioner") as s:
-            p = Practitioner(first_name="Bench", last_name="Mark", display_name="Bench Mark",
-                             profession="Physiotherapist")  # fmt: skip
+            p = Practitioner(
+                first_name="Bench",
+                last_name="Mark",
+                display_name="Bench Mark",
+                profession="Physiotherapist",
+            )
             s.add(p)
             s.flush()
             prac = p.id
@@ -114,16 +126,23 @@ def _offline_changes(bench: Bench, work: Path) -> None:
         noop = time_ms(b.sync, repeat=30, warmup=3)
         client = httpx.Client()
         health = time_ms(lambda: client.get(f"{server.url}/health"), repeat=30, warmup=3)
-        bench.record("sync: no-op sync, empty desk", "p95", percentile(noop, 95), "ms",
-                     percentile(health, 95), "baseline: one bare HTTP round trip")  # fmt: skip
+        bench.record(
+            "sync: no-op sync, empty desk",
+            "p95",
+            percentile(noop, 95),
+            "ms",
+            percentile(health, 95),
+            "baseline: one bare HTTP round trip",
+        )
         # 10,000 changes offline: 5,000 bookings and 5,000 moves, in transactions of 100.
         ids: list[str] = []
         for batch in range(50):
             with a_ctx.write("book") as s:
                 for n in range(100):
                     start = START + timedelta(minutes=30 * (batch * 100 + n))
-                    appt = Appointment(practitioner_id=prac, starts_at=start,
-                                       ends_at=start + timedelta(minutes=30))  # fmt: skip
+                    appt = Appointment(
+                        practitioner_id=prac, starts_at=start, ends_at=start + timedelta(minutes=30)
+                    )
                     s.add(appt)
                     s.flush()
                     ids.append(appt.id)
@@ -149,8 +168,12 @@ def _offline_changes(bench: Bench, work: Path) -> None:
         src = sqlite3.connect(b_ctx.engine.url.database or "")
         rows = src.execute("SELECT * FROM appointments").fetchall()
         audit = src.execute("SELECT * FROM audit_events").fetchall()
-        schema = [r[0] for r in src.execute(
-            "SELECT sql FROM sqlite_master WHERE name IN ('appointments','audit_events')")]  # fmt: skip
+        schema = [
+            r[0]
+            for r in src.execute(
+                "SELECT sql FROM sqlite_master WHERE name IN ('appointments','audit_events')"
+            )
+        ]
         src.close()
         dst = sqlite3.connect(work / "raw.sqlite3", isolation_level=None)
         for sql in schema:
@@ -162,9 +185,15 @@ def _offline_changes(bench: Bench, work: Path) -> None:
         dst.execute("COMMIT")
         raw = (time.perf_counter() - t0) * 1000
         dst.close()
-        bench.record("sync: 10,000 offline changes pushed + pulled", "total", took, "ms", raw,
-                     f"{pushed.pushed} mutations pushed, {pulled.pulled} rows pulled; "
-                     "baseline: raw inserts of the same rows")  # fmt: skip
+        bench.record(
+            "sync: 10,000 offline changes pushed + pulled",
+            "total",
+            took,
+            "ms",
+            raw,
+            f"{pushed.pushed} mutations pushed, {pulled.pulled} rows pulled; "
+            "baseline: raw inserts of the same rows",
+        )
         _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac)
         for ctx in (a_ctx, b_ctx):
             ctx.engine.dispose()
@@ -183,8 +212,13 @@ def _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac) -> None:  # type: 
                 from frontdesk.models import SyncState
 
                 cursor = s.get(SyncState, 1).pull_cursor
-            reply = b.transport.send("GET", "/v1/wait", token=b.token,
-                                     params={"cursor": cursor, "timeout": 5}, timeout=10)  # fmt: skip
+            reply = b.transport.send(
+                "GET",
+                "/v1/wait",
+                token=b.token,
+                params={"cursor": cursor, "timeout": 5},
+                timeout=10,
+            )
             if reply.ok and reply.body.get("changed"):
                 b.sync()
                 with b_ctx.read() as s:
@@ -201,8 +235,9 @@ def _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac) -> None:  # type: 
         start = START + timedelta(days=400, minutes=30 * n)
         t0 = time.perf_counter()
         with a_ctx.write("book") as s:
-            appt = Appointment(practitioner_id=prac, starts_at=start,
-                               ends_at=start + timedelta(minutes=30))  # fmt: skip
+            appt = Appointment(
+                practitioner_id=prac, starts_at=start, ends_at=start + timedelta(minutes=30)
+            )
             s.add(appt)
             s.flush()
             appt_id = appt.id
@@ -217,11 +252,18 @@ def _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac) -> None:  # type: 
     conn = sqlite3.connect(raw_db, isolation_level=None)
     conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT, b TEXT)")
     counter = iter(range(10**6))
-    raw = time_ms(lambda: conn.execute("INSERT INTO t VALUES (?, 'x', 'y')", (str(next(counter)),)),
-                  repeat=20)  # fmt: skip
+    raw = time_ms(
+        lambda: conn.execute("INSERT INTO t VALUES (?, 'x', 'y')", (str(next(counter)),)), repeat=20
+    )
     conn.close()
-    bench.record("sync: booking visible on another desk", "p95", percentile(samples, 95), "ms",
-                 percentile(raw, 95), "push + long-poll notice + pull; baseline: raw insert")  # fmt: skip
+    bench.record(
+        "sync: booking visible on another desk",
+        "p95",
+        percentile(samples, 95),
+        "ms",
+        percentile(raw, 95),
+        "push + long-poll notice + pull; baseline: raw insert",
+    )
 
 
 def _scale(bench: Bench, work: Path) -> None:
@@ -259,14 +301,26 @@ def _scale(bench: Bench, work: Path) -> None:
         conn.execute("COMMIT")
         raw_rate = copied / (time.perf_counter() - t0)
         conn.close()
-        bench.record("sync: first sync of the 10-year clinic", "rate", rate, "per_s", raw_rate,
-                     f"{summary.snapshot_rows:,} of {total_rows:,} rows in {took:.0f} s; "
-                     "baseline: raw sqlite3 copy")  # fmt: skip
+        bench.record(
+            "sync: first sync of the 10-year clinic",
+            "rate",
+            rate,
+            "per_s",
+            raw_rate,
+            f"{summary.snapshot_rows:,} of {total_rows:,} rows in {took:.0f} s; "
+            "baseline: raw sqlite3 copy",
+        )
         noop = time_ms(engine.sync, repeat=30, warmup=3)
         client = httpx.Client()
         health = time_ms(lambda: client.get(f"{server.url}/health"), repeat=30, warmup=3)
-        bench.record("sync: no-op sync, 10-year desk", "p95", percentile(noop, 95), "ms",
-                     percentile(health, 95), "baseline: one bare HTTP round trip")  # fmt: skip
+        bench.record(
+            "sync: no-op sync, 10-year desk",
+            "p95",
+            percentile(noop, 95),
+            "ms",
+            percentile(health, 95),
+            "baseline: one bare HTTP round trip",
+        )
         ctx.engine.dispose()
     finally:
         server.stop()
