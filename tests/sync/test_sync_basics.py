@@ -75,3 +75,28 @@ def test_desks_end_up_with_one_clinic_settings_row(clinic: Clinic) -> None:
             )
         assert live == 1
     clinic.assert_converged()
+
+
+def test_resolving_a_clash_on_one_desk_resolves_it_everywhere(clinic: Clinic) -> None:
+    from frontdesk.sync import conflicts
+
+    a, b = clinic.add_desk(), clinic.add_desk()
+    pid = a.add_practitioner()
+    clinic.settle()
+    a.plain.online = b.plain.online = False
+    x = a.book(pid, None, START + timedelta(hours=2))
+    y = b.book(pid, None, START + timedelta(hours=2, minutes=15))
+    clinic.settle()
+    (clash,) = conflicts.list_open(a.ctx)
+    new_start = conflicts.suggest_free_start(a.ctx, y)
+    assert new_start is not None
+    conflicts.resolve_clash_by_moving(a.ctx, clash.id, y, new_start)
+    clinic.settle()
+    assert conflicts.list_open(b.ctx) == []
+    with b.ctx.read() as s:
+        moved = s.get(Appointment, y)
+        kept = s.get(Appointment, x)
+        assert moved is not None and kept is not None
+        assert moved.starts_at == new_start
+        assert not moved.clash_flagged and not kept.clash_flagged
+    clinic.assert_converged()

@@ -62,7 +62,7 @@ def test_conflicts_page_shows_both_bookings_and_keep_both_resolves(qtbot, ctx, b
 
 
 def test_moving_one_booking_resolves_the_clash(qtbot, ctx, bus, clock) -> None:  # type: ignore[no-untyped-def]
-    cid, a, b = _clash(ctx, clock)
+    _cid, a, b = _clash(ctx, clock)
     page = ConflictsPage(ctx, bus)
     qtbot.addWidget(page)
     next(x for x in _buttons(page) if x.text().startswith("Move booking 2")).click()
