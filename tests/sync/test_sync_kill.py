@@ -178,7 +178,7 @@ def test_kill_desk_mid_push_and_mid_pull_and_server_mid_batch(
     results = "select count(*) from server_mutation_results"
     assert _kill_when(proc, lambda: server.count(results) > 600)
     pending = _desk_count(a, "select count(*) from sync_outbox where state='pending'")
-    assert 0 < pending < total
+    assert pending > 0  # killed before it heard every answer (the server may have them all)
 
     # 2. The server dies in the middle of the next batch.
     proc = _desk_cli(tmp_path, a, "sync")
