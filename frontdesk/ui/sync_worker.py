@@ -50,7 +50,7 @@ class SyncWorker(QObject):
         bus: ChangeBus,
         *,
         engine_factory: EngineFactory = _default_factory,
-        debounce_ms: int = 1500,
+        debounce_ms: int = 500,
         interval_ms: int = 60_000,
         listen: bool = True,
     ) -> None:
