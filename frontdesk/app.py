@@ -95,6 +95,11 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
         from frontdesk.ui.lock import install_session
 
         window.session_guard = install_session(ctx, bus, window)  # type: ignore[attr-defined]
+    # -- sync with the clinic server (background worker, status bar, "Sync now") --
+    from frontdesk.ui.sync_worker import attach_sync
+
+    sync_worker = attach_sync(window, ctx, bus)
+    # -- end sync --
     window.show()
     app.processEvents()
     # Everything built so far lives as long as the app: keep it out of the garbage collector's
@@ -106,6 +111,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     if selftest:
         return _selftest(window)
     code = app.exec()
+    sync_worker.stop()
     lock.unlock()
     return code
 

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "frontdesk.commands.backup",
     "frontdesk.commands.invoices",
     "frontdesk.commands.patients",
+    "frontdesk.commands.sync",
 )
 
 

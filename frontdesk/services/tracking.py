@@ -131,6 +131,8 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
             before, after = _changes(obj, is_new=False)
             if after:
                 changed.append((obj, "update", before, after))
+    # Parents before children, so the server and other desks can apply them in this order.
+    changed.sort(key=lambda c: _table_rank().get(type(c[0]).__tablename__, 0))  # type: ignore[attr-defined]
     for obj, _op, _b, _a in changed:
         tracking.collector.add(type(obj).__tablename__, obj.id)  # type: ignore[attr-defined]
     if tracking.origin != "local" or not changed:
@@ -238,6 +240,15 @@ def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:
         .limit(1)
     ).first()
     return (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+_RANK: dict[str, int] = {}
+
+
+def _table_rank() -> dict[str, int]:
+    if not _RANK:
+        from frontdesk.models.base import Base
+
+        _RANK.update({tb.name: i for i, tb in enumerate(Base.metadata.sorted_tables)})
+    return _RANK
 
 
 def _chain(row: dict[str, Any], prev_hash: str, seq: int) -> tuple[int, str]:

@@ -39,4 +39,6 @@ AREAS: tuple[AreaSpec, ...] = (
              "Revenue, occupancy, cancellations and new patients."),
     AreaSpec("settings", "Settings", "Ctrl+5", "frontdesk.ui.settings:create",
              "Clinic details, practitioners, rooms, staff and the clinic server."),
+    AreaSpec("conflicts", "Conflicts", "Ctrl+6", "frontdesk.ui.conflicts:create",
+             "Bookings and details changed on two desks at once, for a person to sort out."),
 )  # fmt: skip

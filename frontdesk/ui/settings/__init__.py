@@ -16,6 +16,7 @@ SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Audit trail", "frontdesk.ui.audit:create"),
     ("Backups", "frontdesk.ui.settings.backups:create"),
     ("Catalogue", "frontdesk.ui.billing.catalogue:create"),
+    ("Clinic server", "frontdesk.ui.settings.server:create"),
 )
 
 

@@ -1,0 +1,1 @@
+"""The clinic server: a FastAPI hub that reconciles every desk (ARCHITECTURE.md, Sync)."""

@@ -1,0 +1,427 @@
+"""Applying pushed mutations: validation, per-field merge against the base version, sensitive
+conflicts, booking clashes, number-series checks, and the change log (ARCHITECTURE.md Sync 2-6).
+
+Each mutation is applied in its own transaction together with its stored result, so a replay
+returns the same answer and a crash between two mutations loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from frontdesk.domain.hlc import Stamp
+from frontdesk.models import synced_tables
+from frontdesk.models.codec import from_json_value
+from frontdesk.server import rules
+from frontdesk.server import schema as s
+from frontdesk.server.changelog import (
+    changes_since,
+    current_row,
+    flush_log,
+    flush_rows,
+    full_row,
+    insert_row,
+    log_change,
+    prefetch_rows,
+    remember_row,
+)
+from frontdesk.server.store import Device, ServerProblem, ServerStore
+from frontdesk.sync.protocol import (
+    APPLIED,
+    CLAMP_LEAD_S,
+    CONFLICT,
+    MAX_CLOCK_LEAD_S,
+    MAX_FIELDS_BYTES,
+    MAX_PUSH_MUTATIONS,
+    MERGED,
+    REJECTED,
+)
+
+log = logging.getLogger("frontdesk.server.merge")
+_TABLES = s.data_tables()
+_SENSITIVE = {name: cls.__sensitive__ for name, cls in synced_tables().items()}
+_STAMPS = ("created_at", "updated_at")
+
+
+@dataclass
+class Mutation:
+    mutation_id: str
+    seq: int
+    entity: str
+    row_id: str
+    op: str
+    base_version: int
+    hlc: str
+    fields: dict[str, Any]
+    clamped: bool = False
+
+
+def _bad(message: str) -> ServerProblem:
+    return ServerProblem(422, message, code="invalid")
+
+
+def validate(raw: Any, now: datetime) -> list[Mutation]:
+    """Check a whole batch before anything is stored: unknown tables or fields, wrong types,
+    oversized values and clocks far ahead are refused with 4xx; nothing is applied."""
+    if not isinstance(raw, list):
+        raise _bad("mutations must be a list")
+    if len(raw) > MAX_PUSH_MUTATIONS:
+        raise ServerProblem(413, f"at most {MAX_PUSH_MUTATIONS} mutations per push", code="big")
+    tables = _TABLES
+    out: list[Mutation] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise _bad("each mutation must be an object")
+        try:
+            m = Mutation(
+                mutation_id=str(item["mutation_id"]),
+                seq=item["seq"],
+                entity=item["entity"],
+                row_id=item["row_id"],
+                op=item["op"],
+                base_version=item["base_version"],
+                hlc=str(item.get("hlc", "")),
+                fields=item["fields"],
+            )
+        except KeyError as exc:
+            raise _bad(f"mutation without {exc.args[0]}") from exc
+        if not isinstance(m.seq, int) or isinstance(m.seq, bool) or m.seq < 1:
+            raise _bad("seq must be a positive whole number")
+        if not isinstance(m.base_version, int) or m.base_version < 0:
+            raise _bad("base_version must be a whole number")
+        if m.op not in ("insert", "update") or len(m.mutation_id) > 36:
+            raise _bad("op must be insert or update")
+        table = tables.get(m.entity) if isinstance(m.entity, str) else None
+        if table is None:
+            raise _bad(f"unknown entity {str(m.entity)[:60]!r}")
+        if not isinstance(m.row_id, str) or not 1 <= len(m.row_id) <= 36:
+            raise _bad("row_id must be an id")
+        if not isinstance(m.fields, dict) or not m.fields:
+            raise _bad("fields must be a non-empty object")
+        if len(json.dumps(m.fields)) > MAX_FIELDS_BYTES:
+            raise ServerProblem(413, "a mutation's fields are too large", code="big")
+        decoded: dict[str, Any] = {}
+        for key, value in m.fields.items():
+            if key == "version":  # the server owns row versions
+                continue
+            if key not in table.c:
+                raise _bad(f"unknown field {m.entity}.{str(key)[:60]}")
+            if value is None and not table.c[key].nullable:
+                raise _bad(f"{m.entity}.{key} cannot be empty")
+            try:
+                decoded[key] = from_json_value(table.c[key], value)
+            except (ValueError, TypeError) as exc:
+                raise _bad(f"{m.entity}: {exc}") from exc
+        if decoded.get("id", m.row_id) != m.row_id:
+            raise _bad("fields.id differs from row_id")
+        m.clamped = _check_clock(m, decoded, now)
+        m.fields = decoded
+        out.append(m)
+    return out
+
+
+def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> bool:
+    limit = now + timedelta(seconds=MAX_CLOCK_LEAD_S)
+    try:
+        wall = Stamp.decode(m.hlc).wall_ms if m.hlc else 0
+    except ValueError as exc:
+        raise _bad("hlc stamp is malformed") from exc
+    stamp_times = [v for k, v in decoded.items() if k in _STAMPS and v is not None]
+    if wall > limit.timestamp() * 1000 or any(v > limit for v in stamp_times):
+        raise ServerProblem(
+            422,
+            "This desk's clock is more than a day ahead of the clinic server. Correct the "
+            "computer's date and time, then sync again.",
+            code="clock_ahead",
+        )
+    clamp = now + timedelta(seconds=CLAMP_LEAD_S)
+    clamped = False
+    for key in _STAMPS:
+        value = decoded.get(key)
+        if value is not None and value > clamp:
+            decoded[key] = now
+            clamped = True
+    return clamped
+
+
+COMMIT_EVERY = 500
+
+
+class _NeedsCare(Exception):
+    """A chunk run without savepoints hit a rejection: run it again, one savepoint each."""
+
+
+def push(
+    store: ServerStore, device: Device, mutations: list[Mutation], cursor: int
+) -> dict[str, Any]:
+    """Apply in sequence order, answering each mutation (stored with it, for replays).
+
+    Mutations are committed in chunks. A chunk first runs straight through; if any mutation
+    is refused, the chunk is rolled back and run again with a savepoint per mutation, so the
+    refused one rolls back alone and is answered "rejected". A server killed mid-batch loses
+    at most the uncommitted chunk, which the desk sends again (it never saw those answers)."""
+    results: list[dict[str, Any]] = []
+    stopped: dict[str, Any] | None = None
+    pos = 0
+    while pos < len(mutations) and stopped is None:
+        chunk = mutations[pos : pos + COMMIT_EVERY]
+        pos += len(chunk)
+        try:
+            answered, stopped = _run_chunk(store, device, chunk, cursor, careful=False)
+        except _NeedsCare:
+            answered, stopped = _run_chunk(store, device, chunk, cursor, careful=True)
+        results.extend(answered)
+    log.info(
+        "push device=%s mutations=%d answered=%d stopped=%s",
+        device.id,
+        len(mutations),
+        len(results),
+        stopped and stopped["reason"],
+    )
+    with store.reading() as conn:
+        last = conn.execute(
+            select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
+        ).scalar()
+    return {"results": results, "stopped": stopped, "last_seq": int(last or 0)}
+
+
+def _run_chunk(
+    store: ServerStore, device: Device, chunk: list[Mutation], cursor: int, *, careful: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    results: list[dict[str, Any]] = []
+    stopped: dict[str, Any] | None = None
+    with store.writing() as conn:
+        last_seq = int(
+            conn.execute(
+                select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
+            ).scalar_one()
+        )
+        known = dict(
+            conn.execute(
+                select(s.mutation_results.c.mutation_id, s.mutation_results.c.result_json).where(
+                    s.mutation_results.c.mutation_id.in_([m.mutation_id for m in chunk])
+                )
+            ).all()
+        )
+        conn.info["log_buffer"] = []
+        conn.info["result_buffer"] = []
+        if not careful:
+            prefetch_rows(conn, [m for m in chunk if m.mutation_id not in known])
+            conn.info["clash_queue"] = []
+        for m in chunk:
+            stored = known.get(m.mutation_id)
+            if stored is not None:
+                results.append(json.loads(stored))
+                continue
+            if m.seq != last_seq + 1:
+                stopped = {
+                    "reason": "gap" if m.seq > last_seq else "seq_reused",
+                    "expected_seq": last_seq + 1,
+                }
+                break
+            if careful:
+                results.append(_apply_one(store, conn, device, m, cursor))
+            else:
+                try:
+                    result = _apply(store, conn, device, m, cursor)
+                except (IntegrityError, ServerProblem) as exc:
+                    raise _NeedsCare from exc
+                if result["status"] == REJECTED:
+                    raise _NeedsCare
+                _remember(store, conn, device, m, result)
+                results.append(result)
+            last_seq = m.seq
+        try:
+            flush_rows(conn)
+        except IntegrityError as exc:
+            raise _NeedsCare from exc
+        _check_queued_clashes(store, conn, device, cursor)
+        conn.info.pop("row_cache", None)
+        conn.info.pop("insert_buffer", None)
+        flush_log(conn)
+        if conn.info["result_buffer"]:
+            conn.execute(insert(s.mutation_results), conn.info["result_buffer"])
+        conn.execute(
+            update(s.devices)
+            .where(s.devices.c.id == device.id)
+            .values(last_seq=last_seq, last_seen_at=store.now())
+        )
+        store.latest_seq = store._max_seq(conn)
+    return results, stopped
+
+
+def _check_queued_clashes(
+    store: ServerStore, conn: Connection, device: Device, cursor: int
+) -> None:
+    """Clash checks of a fast chunk, once its rows are written (each booking once)."""
+    queue: list[str] = conn.info.pop("clash_queue", None) or []
+    for appt_id in queue:
+        me = current_row(conn, "appointments", appt_id)
+        if me is not None:
+            rules.check_clash(store, conn, device, me, cursor)
+
+
+def _remember(
+    store: ServerStore, conn: Connection, device: Device, m: Mutation, result: dict[str, Any]
+) -> None:
+    conn.info["result_buffer"].append(
+        {
+            "mutation_id": m.mutation_id,
+            "device_id": device.id,
+            "seq": m.seq,
+            "status": result["status"],
+            "result_json": json.dumps(result),
+            "at": store.now(),
+        }
+    )
+
+
+def _apply_one(
+    store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int
+) -> dict[str, Any]:
+    next_seq = conn.info.get("next_seq")
+    buffered = len(conn.info["log_buffer"])
+    conn.exec_driver_sql("SAVEPOINT mutation")
+    try:
+        result = _apply(store, conn, device, m, cursor)
+        conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
+    except (IntegrityError, ServerProblem) as exc:
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
+        conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
+        conn.info["next_seq"] = next_seq  # rolled-back change-log rows free their numbers
+        del conn.info["log_buffer"][buffered:]
+        reason = (
+            exc.user_message
+            if isinstance(exc, ServerProblem)
+            else "it clashes with a record already on the server (a duplicate number or a "
+            "missing linked record)"
+        )
+        result = _result(m, REJECTED, reason)
+    _remember(store, conn, device, m, result)
+    return result
+
+
+def _result(m: Mutation, status: str, reason: str = "", version: int = 0) -> dict[str, Any]:
+    return {
+        "mutation_id": m.mutation_id,
+        "seq": m.seq,
+        "status": status,
+        "reason": reason,
+        "version": version,
+    }
+
+
+def _apply(
+    store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int
+) -> dict[str, Any]:
+    table = _TABLES[m.entity]
+    sensitive = _SENSITIVE[m.entity]
+    row = current_row(conn, m.entity, m.row_id)
+    if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
+        rules.check_series(conn, device, m.entity, str(m.fields["number"]))
+    rules.ensure_series_rows(conn, m.entity, m.fields)
+    if row is None:
+        if m.op != "insert":
+            return _result(m, REJECTED, "the record it changes is not on the server")
+        values = dict(m.fields)
+        values["id"] = m.row_id
+        values["version"] = 1
+        insert_row(conn, m.entity, values)
+        remember_row(conn, m.entity, full_row(table, values))
+        log_change(
+            store,
+            conn,
+            m.entity,
+            m.row_id,
+            "insert",
+            1,
+            full_row(table, values),
+            device.id,
+            m.mutation_id,
+            exact=not m.clamped,
+        )
+        _after(store, conn, device, m, cursor, values)
+        return _result(m, APPLIED, version=1)
+    version = int(row["version"])
+    changed_since = _fields_changed_since(conn, m, version, device.id)
+    apply: dict[str, Any] = {}
+    kept: dict[str, Any] = {}
+    status = APPLIED
+    for key, value in m.fields.items():
+        if key == "id":
+            continue
+        if key not in changed_since or row[key] == value or key in _STAMPS:
+            apply[key] = value
+        elif key in sensitive:
+            kept[key] = row[key]
+            status = CONFLICT
+            rules.record_conflict(store, conn, m, key, value, row[key])
+        else:
+            apply[key] = value
+            if status == APPLIED:
+                status = MERGED
+    new_version = version + 1
+    flush_rows(conn, m.entity)
+    remember_row(conn, m.entity, {**row, **apply, "version": new_version})
+    conn.execute(
+        update(table).where(table.c.id == bindparam("b_id")),
+        {"b_id": m.row_id, "version": new_version, **apply},
+    )
+    log_change(
+        store,
+        conn,
+        m.entity,
+        m.row_id,
+        "update",
+        new_version,
+        {**apply, **kept},
+        device.id,
+        m.mutation_id,
+        exact=status in (APPLIED, MERGED) and not m.clamped,
+    )
+    _after(store, conn, device, m, cursor, {**row, **apply, "version": new_version})
+    reason = "kept both values for a person to choose" if status == CONFLICT else ""
+    return _result(m, status, reason, new_version)
+
+
+def _fields_changed_since(conn: Connection, m: Mutation, current: int, device: str) -> set[str]:
+    """Fields another desk changed after this desk's base version (all, if history is gone).
+    The desk's own earlier changes are not concurrent with this one and do not count."""
+    if m.base_version >= current:
+        return set()
+    rows = changes_since(conn, m.entity, m.row_id, m.base_version)
+    if len({r["version"] for r in rows}) < current - m.base_version:
+        return set(m.fields)
+    out: set[str] = set()
+    for r in rows:
+        if r["device_id"] != device:
+            out.update(json.loads(r["fields_json"]))
+    return out
+
+
+_CLASH_FIELDS = frozenset(
+    {"starts_at", "ends_at", "practitioner_id", "room_id", "status", "deleted_at"}
+)
+
+
+def _after(
+    store: ServerStore,
+    conn: Connection,
+    device: Device,
+    m: Mutation,
+    cursor: int,
+    me: dict[str, Any],
+) -> None:
+    if m.entity == "appointments" and _CLASH_FIELDS & set(m.fields):
+        queue = conn.info.get("clash_queue")
+        if queue is None:
+            rules.check_clash(store, conn, device, me, cursor)
+        elif m.row_id not in queue:
+            queue.append(m.row_id)

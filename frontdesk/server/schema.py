@@ -1,0 +1,115 @@
+"""The server's storage: every synced table of ``frontdesk.models`` plus the server's own
+bookkeeping (devices, enrolment codes, the change log, mutation results, number-series registry
+and server facts such as the epoch).
+
+Schema management is ``create_all`` plus a ``server_info`` row holding the schema version
+(SERVER_SCHEMA); a server database with a newer version is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from frontdesk.db.types import UTCDateTime
+from frontdesk.models import Base, synced_tables
+from frontdesk.sync.protocol import LOCAL_ONLY
+
+SERVER_SCHEMA = 1
+
+server_md = MetaData()
+
+server_info = Table(
+    "server_info",
+    server_md,
+    Column("key", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+devices = Table(
+    "server_devices",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("token_hash", String(64), unique=True),
+    Column("series_prefix", String(12), nullable=False),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),
+)
+
+enrolment_codes = Table(
+    "server_enrolment_codes",
+    server_md,
+    Column("code_hash", String(64), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("device_id", String(36)),
+)
+
+change_log = Table(
+    "server_change_log",
+    server_md,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("entity", String(60), nullable=False),
+    Column("row_id", String(36), nullable=False),
+    Column("op", String(6), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("fields_json", Text, nullable=False),
+    Column("device_id", String(36), nullable=False),
+    Column("mutation_id", String(36)),
+    Column("exact", Boolean, nullable=False, default=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_server_change_log_row", "entity", "row_id", "version"),
+)
+
+mutation_results = Table(
+    "server_mutation_results",
+    server_md,
+    Column("mutation_id", String(36), primary_key=True),
+    Column("device_id", String(36), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("result_json", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+series_registry = Table(
+    "server_series",
+    server_md,
+    Column("prefix", String(20), primary_key=True),
+    Column("kind", String(12), nullable=False),
+    Column("device_id", String(36), nullable=False),
+)
+
+
+@functools.cache
+def data_tables() -> dict[str, Table]:
+    """The synced tables the server stores, by name (the desk-only ones left out)."""
+    return {name: Base.metadata.tables[name] for name in synced_tables() if name not in LOCAL_ONLY}
+
+
+@functools.cache
+def all_data_tables() -> list[Table]:
+    """Synced tables plus ``number_series`` (invoices refer to it), in dependency order."""
+    wanted = set(data_tables()) | {"number_series"}
+    return [t for t in Base.metadata.sorted_tables if t.name in wanted]
+
+
+def table_order() -> dict[str, int]:
+    """Dependency rank of every synced table: parents before children."""
+    return {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}

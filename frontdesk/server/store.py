@@ -1,0 +1,365 @@
+"""The server's storage operations other than applying pushes: set-up, enrolment and tokens,
+pulling the change log, snapshot pages and table checks.
+
+One writer at a time: a process-wide lock, plus a transaction-level advisory lock on
+PostgreSQL, so change-log sequence numbers are assigned in commit order and a reader can never
+skip a change that commits late.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
+
+from frontdesk.db.engine import make_engine
+from frontdesk.domain.clock import Clock, SystemClock
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.ids import uuid7
+from frontdesk.models.codec import to_json_value
+from frontdesk.server import schema as s
+from frontdesk.sync.protocol import invoice_prefix, series_prefixes
+
+ADVISORY_KEY = 7_042_201
+# Per-transaction scratch kept on the connection; cleared at every begin and end.
+_CHUNK_KEYS = (
+    "next_seq",
+    "row_cache",
+    "insert_buffer",
+    "log_buffer",
+    "result_buffer",
+    "clash_queue",
+)
+
+
+class ServerProblem(FrontdeskError):
+    """A request the server refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, user_message: str, *, code: str = "refused") -> None:
+        super().__init__(user_message)
+        self.status = status
+        self.code = code
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    number: int
+    name: str
+    series_prefix: str
+    last_seq: int
+
+
+def row_to_json(row: Any, table: Table) -> dict[str, Any]:
+    return {c.name: to_json_value(row[c.name]) for c in table.columns}
+
+
+class ServerStore:
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        self.engine: Engine = make_engine(normalise_url(url))
+        self.clock: Clock = clock or SystemClock()
+        self.lock = threading.Lock()
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        self.latest_seq = 0  # for long-polls in this process; the database is the truth
+
+    # -- set-up -----------------------------------------------------------------------------
+    def init(self) -> bool:
+        """Create the schema when missing. Returns True when the database was new."""
+        from frontdesk.models import Base
+
+        with self.writing() as conn:
+            s.server_md.create_all(conn)
+            version = conn.execute(
+                select(s.server_info.c.value).where(s.server_info.c.key == "schema")
+            ).scalar()
+            if version is not None and int(version) > s.SERVER_SCHEMA:
+                raise ServerProblem(
+                    500, "This server database was made by a newer frontdesk-server."
+                )
+            Base.metadata.create_all(conn, tables=s.all_data_tables())
+            if version is None:
+                conn.execute(
+                    insert(s.server_info),
+                    [
+                        {"key": "schema", "value": str(s.SERVER_SCHEMA)},
+                        {"key": "epoch", "value": uuid7()},
+                        {"key": "history_floor", "value": "0"},
+                    ],
+                )
+            self.latest_seq = self._max_seq(conn)
+        return version is None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        with self.lock, self.engine.begin() as conn:
+            for key in _CHUNK_KEYS:
+                conn.info.pop(key, None)
+            if self.is_postgres:
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
+            try:
+                yield conn
+            finally:
+                for key in _CHUNK_KEYS:
+                    conn.info.pop(key, None)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def info(self, conn: Connection, key: str) -> str:
+        value = conn.execute(select(s.server_info.c.value).where(s.server_info.c.key == key))
+        return str(value.scalar_one())
+
+    def set_info(self, conn: Connection, key: str, value: str) -> None:
+        conn.execute(update(s.server_info).where(s.server_info.c.key == key).values(value=value))
+
+    def epoch(self) -> str:
+        with self.reading() as conn:
+            return self.info(conn, "epoch")
+
+    def new_epoch(self) -> str:
+        """After restoring the server from a backup: desks re-sync (pushing their outbox first)."""
+        with self.writing() as conn:
+            epoch = uuid7()
+            self.set_info(conn, "epoch", epoch)
+        return epoch
+
+    def _max_seq(self, conn: Connection) -> int:
+        """The newest change-log position (never below the history floor, even when pruned)."""
+        top = int(
+            conn.execute(select(func.coalesce(func.max(s.change_log.c.seq), 0))).scalar() or 0
+        )
+        if top == 0:
+            floor = conn.execute(
+                select(s.server_info.c.value).where(s.server_info.c.key == "history_floor")
+            ).scalar()
+            return int(floor or 0)
+        return top
+
+    def next_seq(self, conn: Connection) -> int:
+        """The next change-log position, inside the writer's transaction (lock held)."""
+        seq = conn.info.get("next_seq")
+        if seq is None:
+            seq = self._max_seq(conn) + 1
+        conn.info["next_seq"] = seq + 1
+        return int(seq)
+
+    # -- enrolment and tokens ---------------------------------------------------------------
+    def create_enrolment_code(self, name: str) -> str:
+        code = "-".join(secrets.token_hex(3).upper() for _ in range(3))
+        with self.writing() as conn:
+            conn.execute(
+                insert(s.enrolment_codes).values(
+                    code_hash=hash_secret(code), name=name[:120], created_at=self.clock.now()
+                )
+            )
+        return code
+
+    def enrol(self, code: str, device_id: str, device_name: str) -> tuple[Device, str, bool]:
+        """Use a one-time code: (device, token, server already holds a clinic)."""
+        token = secrets.token_urlsafe(32)
+        with self.writing() as conn:
+            row = conn.execute(
+                select(s.enrolment_codes).where(
+                    s.enrolment_codes.c.code_hash == hash_secret(code.strip().upper())
+                )
+            ).first()
+            if row is None or row.used_at is not None:
+                raise ServerProblem(
+                    403,
+                    "That enrolment code is not valid or was already used. Ask the person who "
+                    "runs the clinic server for a new one.",
+                    code="bad_code",
+                )
+            if conn.execute(select(s.devices.c.id).where(s.devices.c.id == device_id)).first():
+                raise ServerProblem(409, "This desk is already enrolled.", code="enrolled")
+            number = (
+                int(
+                    conn.execute(select(func.coalesce(func.max(s.devices.c.number), 0))).scalar()
+                    or 0
+                )
+                + 1
+            )
+            prefix = invoice_prefix(number)
+            now = self.clock.now()
+            conn.execute(
+                insert(s.devices).values(
+                    id=device_id,
+                    number=number,
+                    name=(device_name or row.name)[:120],
+                    token_hash=hash_secret(token),
+                    series_prefix=prefix,
+                    last_seq=0,
+                    enrolled_at=now,
+                )
+            )
+            conn.execute(
+                update(s.enrolment_codes)
+                .where(s.enrolment_codes.c.code_hash == row.code_hash)
+                .values(used_at=now, device_id=device_id)
+            )
+            for kind, p in series_prefixes(prefix).items():
+                conn.execute(
+                    insert(s.series_registry).values(prefix=p, kind=kind, device_id=device_id)
+                )
+            from frontdesk.models import ClinicSettings
+
+            has_clinic = (
+                conn.execute(select(ClinicSettings.__table__.c.id).limit(1)).first() is not None  # type: ignore[attr-defined]
+            )
+        return Device(device_id, number, device_name, prefix, 0), token, has_clinic
+
+    def authenticate(self, token: str) -> Device:
+        with self.reading() as conn:
+            row = conn.execute(
+                select(s.devices).where(s.devices.c.token_hash == hash_secret(token))
+            ).first()
+        if row is None or row.revoked_at is not None:
+            raise ServerProblem(
+                401,
+                "This desk is not allowed to sync: its access was revoked or never granted. "
+                "Enrol it again with a new code.",
+                code="unauthorised",
+            )
+        return Device(row.id, row.number, row.name, row.series_prefix, int(row.last_seq))
+
+    def revoke(self, name_or_id: str) -> int:
+        with self.writing() as conn:
+            result = conn.execute(
+                update(s.devices)
+                .where((s.devices.c.id == name_or_id) | (s.devices.c.name == name_or_id))
+                .where(s.devices.c.revoked_at.is_(None))
+                .values(revoked_at=self.clock.now(), token_hash=None)
+            )
+        return int(result.rowcount)
+
+    def list_devices(self) -> list[dict[str, Any]]:
+        with self.reading() as conn:
+            rows = conn.execute(select(s.devices).order_by(s.devices.c.number)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # -- reading ----------------------------------------------------------------------------
+    def pull(self, cursor: int, limit: int, device_id: str = "") -> dict[str, Any]:
+        with self.reading() as conn:
+            floor = int(self.info(conn, "history_floor"))
+            epoch = self.info(conn, "epoch")
+            if cursor < floor:
+                raise ServerProblem(
+                    410,
+                    "This desk was away longer than the server keeps history; it will re-sync.",
+                    code="cursor_too_old",
+                )
+            rows = conn.execute(
+                select(s.change_log)
+                .where(s.change_log.c.seq > cursor)
+                .order_by(s.change_log.c.seq)
+                .limit(limit + 1)
+            ).all()
+            latest = self._max_seq(conn)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        changes = []
+        for r in rows:
+            # The desk's own change, stored exactly as sent: it needs only the new version.
+            echo = bool(r.exact) and r.device_id == device_id
+            changes.append(
+                {
+                    "seq": r.seq,
+                    "entity": r.entity,
+                    "row_id": r.row_id,
+                    "op": r.op,
+                    "version": r.version,
+                    "echo": echo,
+                    "mutation_id": r.mutation_id if echo else None,
+                    "fields": {} if echo else json.loads(r.fields_json),
+                }
+            )
+        new_cursor = rows[-1].seq if rows else max(cursor, 0)
+        return {
+            "changes": changes,
+            "cursor": new_cursor,
+            "more": more,
+            "epoch": epoch,
+            "latest": latest,
+        }
+
+    def snapshot_start(self) -> dict[str, Any]:
+        with self.reading() as conn:
+            counts = {
+                name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+                for name, t in ((t.name, t) for t in s.all_data_tables())
+            }
+            return {
+                "cursor": self._max_seq(conn),
+                "epoch": self.info(conn, "epoch"),
+                "tables": counts,
+            }
+
+    def snapshot_page(self, table_name: str, after: str, limit: int) -> dict[str, Any]:
+        tables = {t.name: t for t in s.all_data_tables()}
+        table = tables.get(table_name)
+        if table is None:
+            raise ServerProblem(404, "No such table.", code="unknown_table")
+        with self.reading() as conn:
+            rows = (
+                conn.execute(
+                    select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        out = [row_to_json(r, table) for r in rows]
+        return {
+            "rows": out,
+            "next_after": out[-1]["id"] if out else after,
+            "done": len(out) < limit,
+        }
+
+    def table_stats(self, names: list[str]) -> tuple[dict[str, list[int]], int]:
+        """Per table (row count, sum of versions), and the change-log position they reflect."""
+        tables = s.data_tables()
+        out: dict[str, list[int]] = {}
+        with self.reading() as conn:
+            latest = self._max_seq(conn)
+            for name in names:
+                t = tables.get(name)
+                if t is None:
+                    continue
+                count, total = conn.execute(
+                    select(func.count(), func.coalesce(func.sum(t.c.version), 0)).select_from(t)
+                ).one()
+                out[name] = [int(count), int(total)]
+        return out, latest
+
+    def prune_history(self, keep_after_seq: int) -> None:
+        """Forget change-log entries up to ``keep_after_seq``; desks behind it re-sync."""
+        from sqlalchemy import delete
+
+        with self.writing() as conn:
+            conn.execute(delete(s.change_log).where(s.change_log.c.seq <= keep_after_seq))
+            self.set_info(conn, "history_floor", str(keep_after_seq))
+
+    def now(self) -> datetime:
+        return self.clock.now()

@@ -1,0 +1,200 @@
+"""Applying what the server sends to the desk database: pulled changes and snapshot rows.
+
+Runs inside a ``ctx.write(origin="sync")`` transaction (no outbox, no audit; views get a
+ChangeNotice with origin "sync"). A change older than the row the desk holds is skipped; fields
+with a local change still waiting to be pushed are left alone (the server merges them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from frontdesk.models import Base, NumberSeries, SyncOutbox
+from frontdesk.models.codec import from_json_value
+from frontdesk.services.tracking import TRACKING_KEY, Tracking
+from frontdesk.sync.protocol import LOCAL_ONLY
+
+
+def desk_table(name: str) -> Table | None:
+    if name in LOCAL_ONLY and name != "number_series":
+        return None
+    return Base.metadata.tables.get(name)
+
+
+def decode(table: Table, fields: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in table.c:  # a field this desk does not know (newer server) is ignored
+            out[key] = from_json_value(table.c[key], value)
+    return out
+
+
+def begin_sync_apply(session: Session) -> None:
+    """Parents and children may arrive in one batch in any order: check links at commit."""
+    session.execute(text("PRAGMA defer_foreign_keys=ON"))
+
+
+def pending_fields(session: Session, row_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Fields of each row that have local changes not yet accepted by the server."""
+    ids = list(set(row_ids))
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(SyncOutbox.row_id, SyncOutbox.fields_json).where(
+                SyncOutbox.state == "pending", SyncOutbox.row_id.in_(ids[start : start + 500])
+            )
+        ).all()
+        for row_id, fields_json in rows:
+            out.setdefault(row_id, set()).update(json.loads(fields_json))
+    return out
+
+
+def _collect(session: Session, table: str, row_id: str) -> None:
+    tracking: Tracking | None = session.info.get(TRACKING_KEY)
+    if tracking is not None:
+        tracking.collector.add(table, row_id)
+
+
+def ensure_series(session: Session, entity: str, values: dict[str, Any]) -> None:
+    """An invoice from another desk names that desk's series: keep a placeholder row."""
+    series_id = values.get("series_id")
+    if entity not in ("invoices", "credit_notes") or not series_id:
+        return
+    if session.get(NumberSeries, series_id) is None:
+        session.execute(
+            insert(NumberSeries).values(
+                id=series_id,
+                kind="invoice" if entity == "invoices" else "credit_note",
+                prefix=f"~{series_id[-11:]}",
+                width=6,
+                next_value=1,
+                active=False,
+                created_at=values.get("created_at") or datetime.now(UTC),
+            )
+        )
+
+
+def _own_fields(session: Session, mutation_id: str | None) -> set[str]:
+    if not mutation_id:
+        return set()
+    fields_json = session.scalar(
+        select(SyncOutbox.fields_json).where(SyncOutbox.mutation_id == mutation_id)
+    )
+    return set(json.loads(fields_json)) if fields_json else set()
+
+
+def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(table.c.id, table.c.version).where(table.c.id.in_(ids[start : start + 500]))
+        ).all()
+        out.update({r[0]: int(r[1]) for r in rows})
+    return out
+
+
+def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int, set[str]]:
+    """Apply pulled changes. Several changes to one row in a batch are folded into one (later
+    fields win); rows are then written with one executemany per table and field set.
+    Returns (rows changed, tables whose rows were missing here)."""
+    folded: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        table = desk_table(change["entity"])
+        if table is None or "version" not in table.c:
+            continue
+        key = (table.name, change["row_id"])
+        item = folded.get(key)
+        if change.get("echo"):
+            if item is None:
+                folded[key] = {
+                    "table": table,
+                    "op": "echo",
+                    "version": change["version"],
+                    "fields": {},
+                }
+            else:  # this desk's own change came after others in the batch: its fields win
+                item["version"] = max(item["version"], change["version"])
+                for field in _own_fields(session, change.get("mutation_id")):
+                    item["fields"].pop(field, None)
+            continue
+        if item is None:
+            folded[key] = {
+                "table": table,
+                "op": change["op"],
+                "version": change["version"],
+                "fields": dict(change["fields"]),
+            }
+        else:
+            item["fields"].update(change["fields"])
+            item["version"] = max(item["version"], change["version"])
+    waiting = pending_fields(session, (rid for _t, rid in folded))
+    local: dict[str, int] = {}
+    for name in {t for t, _r in folded}:
+        ids = [rid for t, rid in folded if t == name]
+        local.update(_local_versions(session, Base.metadata.tables[name], ids))
+    inserts: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    missing: set[str] = set()
+    for (name, row_id), item in folded.items():
+        table = item["table"]
+        values = decode(table, item["fields"])
+        values.pop("version", None)
+        if row_id not in local:
+            if item["op"] != "insert":  # an echo of a row this desk no longer has, or a gap
+                missing.add(name)
+                continue
+            values["id"] = row_id
+            values["version"] = item["version"]
+            ensure_series(session, name, values)
+            inserts.setdefault((name, tuple(sorted(values))), []).append(values)
+        else:
+            if item["version"] <= local[row_id]:
+                continue
+            for k in waiting.get(row_id, ()):
+                values.pop(k, None)
+            values.pop("id", None)
+            ensure_series(session, name, values)
+            values["version"] = item["version"]
+            values["b_id"] = row_id
+            updates.setdefault((name, tuple(sorted(values))), []).append(values)
+        _collect(session, name, row_id)
+    order = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+    for (name, _keys), rows in sorted(inserts.items(), key=lambda kv: order[kv[0][0]]):
+        session.execute(insert(Base.metadata.tables[name]), rows)
+    for (name, _keys), rows in updates.items():
+        table = Base.metadata.tables[name]
+        session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
+    return sum(len(r) for r in inserts.values()) + sum(len(r) for r in updates.values()), missing
+
+
+def apply_snapshot_rows(session: Session, table_name: str, rows: list[dict[str, Any]]) -> int:
+    """Upsert full rows from a snapshot page; a newer local row or a pending local change wins."""
+    table = desk_table(table_name)
+    if table is None or not rows:
+        return 0
+    decoded = [decode(table, r) for r in rows]
+    if "version" not in table.c:  # number_series placeholders: only add what is missing
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(), decoded)
+        return len(decoded)
+    waiting = pending_fields(session, (r["id"] for r in decoded))
+    decoded = [r for r in decoded if r["id"] not in waiting]
+    if not decoded:
+        return 0
+    stmt = sqlite_insert(table)
+    cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"], set_=cols, where=table.c.version < stmt.excluded.version
+    )
+    session.execute(stmt, decoded)
+    tracking: Tracking | None = session.info.get(TRACKING_KEY)
+    if tracking is not None and len(decoded) <= 5000:
+        for r in decoded:
+            tracking.collector.add(table_name, r["id"])
+    return len(decoded)

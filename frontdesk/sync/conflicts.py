@@ -1,0 +1,220 @@
+"""Conflicts sync could not decide alone, described for a person, and their resolutions.
+
+A clash is two overlapping bookings made on different desks: a person moves one (or keeps
+both). A field conflict is a sensitive field changed on two desks: a person picks a value.
+Resolving is an ordinary local change, so the resolution syncs to every desk.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.errors import NotFound, RuleViolation
+from frontdesk.models import Appointment, Base, Patient, Practitioner, SyncConflict
+from frontdesk.models.codec import from_json_value
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, require
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a conflict as a person reads it."""
+
+    label: str
+    text: str
+    appointment_id: str | None = None
+    starts_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    id: str
+    kind: str  # "clash" or "field"
+    title: str
+    detail: str
+    first: Side
+    second: Side
+    created_at: datetime
+
+
+def _appointment_text(session: Session, ctx: ServiceContext, appt_id: str | None) -> Side:
+    appt = session.get(Appointment, appt_id) if appt_id else None
+    if appt is None:
+        return Side("Booking", "(not on this desk yet)")
+    prac = session.get(Practitioner, appt.practitioner_id)
+    patient = session.get(Patient, appt.patient_id) if appt.patient_id else None
+    start = appt.starts_at.astimezone(ctx.tz)
+    end = appt.ends_at.astimezone(ctx.tz)
+    who = f"{patient.first_name} {patient.last_name}" if patient else "no patient"
+    text = f"{start:%a %d %b %H:%M}–{end:%H:%M} with {prac.display_name if prac else '?'}, {who}"
+    return Side("Booking", text, appt.id, appt.starts_at)
+
+
+def _row_label(session: Session, entity: str, row_id: str) -> str:
+    if entity == "patients":
+        p = session.get(Patient, row_id)
+        if p is not None:
+            return f"Patient {p.first_name} {p.last_name} ({p.patient_number})"
+    return f"{entity.replace('_', ' ').rstrip('s').capitalize()} record"
+
+
+def list_open(ctx: ServiceContext) -> list[ConflictView]:
+    with ctx.read() as session:
+        rows = session.scalars(
+            select(SyncConflict)
+            .where(SyncConflict.resolved_at.is_(None), SyncConflict.deleted_at.is_(None))
+            .order_by(SyncConflict.created_at, SyncConflict.id)
+        ).all()
+        out: list[ConflictView] = []
+        for c in rows:
+            if c.kind == "clash":
+                out.append(
+                    ConflictView(
+                        c.id,
+                        "clash",
+                        "Overlapping bookings",
+                        c.detail,
+                        _appointment_text(session, ctx, c.row_id),
+                        _appointment_text(session, ctx, c.other_row_id),
+                        c.created_at,
+                    )
+                )
+            else:
+                field = (c.field or "").replace("_", " ")
+                out.append(
+                    ConflictView(
+                        c.id,
+                        "field",
+                        f"{_row_label(session, c.entity, c.row_id)}: {field}",
+                        c.detail,
+                        Side("Kept now", _show(c.remote_value_json)),
+                        Side("Other desk's value", _show(c.local_value_json)),
+                        c.created_at,
+                    )
+                )
+        return out
+
+
+def _show(value_json: str | None) -> str:
+    value = json.loads(value_json) if value_json else None
+    return "(empty)" if value in (None, "") else str(value)
+
+
+def _open(session: Session, conflict_id: str) -> SyncConflict:
+    c = session.get(SyncConflict, conflict_id)
+    if c is None:
+        raise NotFound("That conflict no longer exists.")
+    if c.resolved_at is not None:
+        raise RuleViolation("That conflict was already resolved, perhaps on another desk.")
+    return c
+
+
+def _close(ctx: ServiceContext, c: SyncConflict, how: str) -> None:
+    c.resolved_at = ctx.clock.now()
+    c.resolved_by_id = ctx.actor.staff_user_id
+    c.resolution = how[:300]
+
+
+def _unflag(session: Session, appt_ids: list[str | None]) -> None:
+    """Clear the clash flag of bookings that have no other open clash."""
+    for appt_id in appt_ids:
+        if not appt_id:
+            continue
+        others = session.scalars(
+            select(SyncConflict.id).where(
+                SyncConflict.kind == "clash",
+                SyncConflict.resolved_at.is_(None),
+                or_(SyncConflict.row_id == appt_id, SyncConflict.other_row_id == appt_id),
+            )
+        ).all()
+        appt = session.get(Appointment, appt_id)
+        if appt is not None and not others and appt.clash_flagged:
+            appt.clash_flagged = False
+
+
+def resolve_clash_by_moving(
+    ctx: ServiceContext, conflict_id: str, appointment_id: str, new_start: datetime
+) -> None:
+    """Move one of the two bookings to ``new_start`` (same length) and close the clash."""
+    require(ctx.actor, Action.RESOLVE_CONFLICTS)
+    if new_start.tzinfo is None:
+        raise RuleViolation("The new time needs a time zone.")
+    with ctx.write("resolve a booking clash") as session:
+        c = _open(session, conflict_id)
+        if appointment_id not in (c.row_id, c.other_row_id):
+            raise RuleViolation("That booking is not part of this clash.")
+        appt = session.get(Appointment, appointment_id)
+        if appt is None:
+            raise NotFound("That booking is not on this desk yet; sync and try again.")
+        length = appt.ends_at - appt.starts_at
+        appt.starts_at, appt.ends_at = new_start, new_start + length
+        _close(ctx, c, f"moved booking {appointment_id}")
+        session.flush()
+        _unflag(session, [c.row_id, c.other_row_id])
+
+
+def resolve_clash_keep_both(ctx: ServiceContext, conflict_id: str) -> None:
+    """Both bookings stay where they are (the practitioner will see both patients)."""
+    require(ctx.actor, Action.RESOLVE_CONFLICTS)
+    with ctx.write("keep both clashing bookings") as session:
+        c = _open(session, conflict_id)
+        _close(ctx, c, "kept both")
+        session.flush()
+        _unflag(session, [c.row_id, c.other_row_id])
+
+
+def resolve_field(ctx: ServiceContext, conflict_id: str, choice: str) -> None:
+    """``choice`` is "kept" (the value the clinic holds now) or "other" (the other desk's)."""
+    require(ctx.actor, Action.RESOLVE_CONFLICTS)
+    if choice not in ("kept", "other"):
+        raise RuleViolation("Choose one of the two values.")
+    with ctx.write("resolve a changed-on-two-desks conflict") as session:
+        c = _open(session, conflict_id)
+        if choice == "other" and c.field:
+            table = Base.metadata.tables[c.entity]
+            model = _model(c.entity)
+            row = session.get(model, c.row_id)
+            if row is None:
+                raise NotFound("That record is not on this desk yet; sync and try again.")
+            value: Any = from_json_value(table.c[c.field], json.loads(c.local_value_json or "null"))
+            setattr(row, c.field, value)
+        _close(ctx, c, f"chose {choice} value")
+
+
+def _model(entity: str) -> type[Any]:
+    from frontdesk.models import synced_tables
+
+    return synced_tables()[entity]
+
+
+def suggest_free_start(ctx: ServiceContext, appointment_id: str) -> datetime | None:
+    """The first start after this booking, in 15-minute steps within the same day, where the
+    practitioner has no other booking."""
+    with ctx.read() as session:
+        appt = session.get(Appointment, appointment_id)
+        if appt is None:
+            return None
+        length = appt.ends_at - appt.starts_at
+        start = appt.starts_at
+        for _ in range(40):
+            start += timedelta(minutes=15)
+            busy = session.scalars(
+                select(Appointment.id)
+                .where(
+                    Appointment.practitioner_id == appt.practitioner_id,
+                    Appointment.id != appt.id,
+                    Appointment.status != "cancelled",
+                    Appointment.starts_at < start + length,
+                    Appointment.ends_at > start,
+                )
+                .limit(1)
+            ).first()
+            if busy is None:
+                return start
+        return None

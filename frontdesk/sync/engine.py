@@ -1,0 +1,368 @@
+"""One sync with the clinic server: push the outbox in sequence order, record each answer, then
+pull the change log by cursor in bounded batches (each batch applied and the cursor moved in
+one local transaction), re-syncing from a snapshot when the server's epoch changed or the
+desk's cursor is older than the server's history. Local changes are always pushed first and
+never discarded. Afterwards the tables touched are checked (count and version sum) against
+the server; a mismatch re-syncs that table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from frontdesk.domain.errors import EnvironmentProblem
+from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
+from frontdesk.services.context import ServiceContext
+from frontdesk.sync import apply
+from frontdesk.sync.protocol import CONFLICT, MERGED, REJECTED
+from frontdesk.sync.transport import Reply, Transport
+
+log = logging.getLogger("frontdesk.sync")
+Progress = Callable[[str, float], None]
+
+PUSH_BATCH = 1000
+PULL_BATCH = 1000
+SNAPSHOT_PAGE = 5000
+
+
+class SyncFailed(EnvironmentProblem):
+    """The sync could not finish; the message says why and what to do."""
+
+
+class UpgradeNeeded(SyncFailed):
+    """The server speaks another protocol or schema version (HTTP 426)."""
+
+
+@dataclass
+class SyncSummary:
+    pushed: int = 0
+    merged: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    snapshot_rows: int = 0
+    resynced: bool = False
+    mismatched: list[str] = field(default_factory=list)
+    pending: int = 0
+    cursor: int = 0
+
+    def text(self) -> str:
+        parts = [f"pushed {self.pushed}", f"pulled {self.pulled}"]
+        if self.snapshot_rows:
+            parts.append(f"snapshot {self.snapshot_rows} rows")
+        if self.merged:
+            parts.append(f"{self.merged} merged")
+        if self.conflicts:
+            parts.append(f"{self.conflicts} in conflict")
+        if self.rejected:
+            parts.append(f"{self.rejected} rejected")
+        if self.pending:
+            parts.append(f"{self.pending} still waiting")
+        if self.mismatched:
+            parts.append("re-checked " + ", ".join(self.mismatched))
+        return "Synced: " + ", ".join(parts) + "."
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        transport: Transport,
+        token: str,
+        progress: Progress | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.transport = transport
+        self.token = token
+        self.progress = progress or (lambda _stage, _fraction: None)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kw: Any) -> Reply:
+        reply = self.transport.send(method, path, token=self.token, **kw)
+        if reply.status == 426:
+            raise UpgradeNeeded(reply.message)
+        if reply.status == 401:
+            raise SyncFailed(reply.message)
+        return reply
+
+    def _state(self) -> SyncState:
+        with self.ctx.read() as session:
+            state = session.get(SyncState, 1)
+            assert state is not None
+            return state
+
+    # -- the whole sync ---------------------------------------------------------------------
+    def sync(self) -> SyncSummary:
+        summary = SyncSummary()
+        touched: set[str] = set()
+        try:
+            self.push(summary, touched)
+            state = self._state()
+            if state.pull_cursor == 0 or state.server_epoch is None:
+                self.resync(summary)
+            else:
+                self.pull(summary, touched)
+            if summary.pending == 0 and touched:
+                self.check_tables(sorted(touched), summary)
+            if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
+                self.push(summary, touched)
+        except EnvironmentProblem as exc:
+            self._note(error=exc.user_message)
+            raise
+        self._note(error=None, ok=True)
+        summary.cursor = self._state().pull_cursor
+        log.info(
+            "sync done pushed=%d pulled=%d rejected=%d conflicts=%d",
+            summary.pushed,
+            summary.pulled,
+            summary.rejected,
+            summary.conflicts,
+        )
+        return summary
+
+    def _note(self, *, error: str | None, ok: bool = False) -> None:
+        now = self.ctx.clock.now()
+        with self.ctx.write("sync status", origin="sync") as session:
+            values: dict[str, Any] = {"last_attempt_at": now, "last_error": error}
+            if ok:
+                values["last_sync_at"] = now
+            session.execute(update(SyncState).where(SyncState.id == 1).values(**values))
+
+    # -- push -------------------------------------------------------------------------------
+    def push(self, summary: SyncSummary, touched: set[str]) -> None:
+        repushed = False
+        while True:
+            with self.ctx.read() as session:
+                rows = session.scalars(
+                    select(SyncOutbox)
+                    .where(SyncOutbox.state == "pending")
+                    .order_by(SyncOutbox.seq)
+                    .limit(PUSH_BATCH)
+                ).all()
+                cursor = session.get(SyncState, 1).pull_cursor  # type: ignore[union-attr]
+            if not rows:
+                summary.pending = 0
+                return
+            body = {"cursor": cursor, "mutations": [_mutation(r) for r in rows]}
+            reply = self._call("POST", "/v1/push", json=body)
+            if not reply.ok:
+                raise SyncFailed(f"The clinic server refused this desk's changes: {reply.message}")
+            self._record(reply.body.get("results", []), summary, touched)
+            stopped = reply.body.get("stopped")
+            if stopped:
+                expected = int(stopped.get("expected_seq", 0))
+                if expected < rows[0].seq and not repushed:
+                    # The server lost changes it had accepted (restored from a backup):
+                    # send them again; nothing local is discarded.
+                    self._mark_pending_from(expected)
+                    repushed = True
+                    continue
+                summary.pending = self.pending_count()
+                raise SyncFailed(
+                    "The clinic server expects a different change sequence from this desk "
+                    f"(it expects number {expected}). Ask for help; nothing was lost."
+                )
+            if len(reply.body.get("results", [])) < len(rows):
+                summary.pending = self.pending_count()
+                return
+
+    def _record(
+        self, results: list[dict[str, Any]], summary: SyncSummary, touched: set[str]
+    ) -> None:
+        now = self.ctx.clock.now()
+        outbox = Base.metadata.tables["sync_outbox"]
+        rows = [
+            {
+                "m_id": r["mutation_id"],
+                "state": str(r.get("status")),
+                "result_json": json.dumps(r),
+                "answered_at": now,
+            }
+            for r in results
+        ]
+        with self.ctx.write("sync results", origin="sync") as session:
+            if rows:
+                session.execute(
+                    update(outbox).where(outbox.c.mutation_id == bindparam("m_id")), rows
+                )
+            for result in results:
+                status = str(result.get("status"))
+                summary.pushed += 1
+                summary.merged += status == MERGED
+                summary.conflicts += status == CONFLICT
+                summary.rejected += status == REJECTED
+            entities = session.execute(
+                select(SyncOutbox.entity)
+                .where(SyncOutbox.mutation_id.in_([r["mutation_id"] for r in results]))
+                .distinct()
+            ).scalars()
+            touched.update(entities)
+
+    def _repush_lost(self, summary: SyncSummary, touched: set[str]) -> None:
+        """After a server restore, send again every change the server no longer has."""
+        reply = self._call("GET", "/v1/device")
+        if not reply.ok:
+            raise SyncFailed(f"The clinic server did not recognise this desk: {reply.message}")
+        last = int(reply.body["last_seq"])
+        with self.ctx.read() as session:
+            top = session.scalar(select(func.max(SyncOutbox.seq))) or 0
+        if top > last:
+            log.warning("server restored: re-pushing from seq %d", last + 1)
+            self._mark_pending_from(last + 1)
+            self.push(summary, touched)
+
+    def _mark_pending_from(self, seq: int) -> None:
+        with self.ctx.write("sync re-push", origin="sync") as session:
+            session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state="pending"))
+
+    def pending_count(self) -> int:
+        with self.ctx.read() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(SyncOutbox)
+                    .where(SyncOutbox.state == "pending")
+                )
+                or 0
+            )
+
+    # -- pull -------------------------------------------------------------------------------
+    def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
+        state = self._state()
+        cursor = state.pull_cursor
+        while True:
+            reply = self._call("GET", "/v1/pull", params={"cursor": cursor, "limit": PULL_BATCH})
+            body = reply.body
+            again = reply.status == 410 or (reply.ok and body["epoch"] != state.server_epoch)
+            if again and may_resync:
+                if reply.ok:  # a new epoch: the server may have lost changes it had accepted
+                    self._repush_lost(summary, touched)
+                self.resync(summary)
+                return
+            if not reply.ok or again:
+                raise SyncFailed(f"The clinic server could not send changes: {reply.message}")
+            changes = body["changes"]
+            with self.ctx.write("sync pull", origin="sync") as session:
+                apply.begin_sync_apply(session)
+                applied, missing = apply.apply_changes(session, changes)
+                session.execute(
+                    update(SyncState).where(SyncState.id == 1).values(pull_cursor=body["cursor"])
+                )
+            summary.pulled += applied
+            touched.update(c["entity"] for c in changes)
+            touched.update(missing)
+            cursor = body["cursor"]
+            self.progress("Receiving changes", min(1.0, cursor / max(body["latest"], 1)))
+            if not body["more"]:
+                return
+
+    # -- re-sync from a snapshot ------------------------------------------------------------
+    def resync(self, summary: SyncSummary, tables: list[str] | None = None) -> None:
+        """Bring tables to the server's state. The outbox was pushed first; rows with local
+        changes still pending are left alone, so nothing local is discarded."""
+        reply = self._call("GET", "/v1/snapshot")
+        if not reply.ok:
+            raise SyncFailed(f"The clinic server could not send a snapshot: {reply.message}")
+        start = reply.body
+        counts: dict[str, int] = start["tables"]
+        wanted = [t for t in counts if (tables is None or t in tables) and counts[t]]
+        total = max(sum(counts[t] for t in wanted), 1)
+        done = 0
+        for name in wanted:
+            after = ""
+            while True:
+                page = self._call(
+                    "GET", f"/v1/snapshot/{name}", params={"after": after, "limit": SNAPSHOT_PAGE}
+                )
+                if not page.ok:
+                    raise SyncFailed(f"The snapshot stopped: {page.message}")
+                rows = page.body["rows"]
+                with self.ctx.write("sync snapshot", origin="sync") as session:
+                    apply.begin_sync_apply(session)
+                    apply.apply_snapshot_rows(session, name, rows)
+                done += len(rows)
+                summary.snapshot_rows += len(rows)
+                self.progress("Copying the clinic from the server", min(1.0, done / total))
+                if page.body["done"]:
+                    break
+                after = page.body["next_after"]
+        if tables is None:
+            with self.ctx.write("sync snapshot done", origin="sync") as session:
+                session.execute(
+                    update(SyncState)
+                    .where(SyncState.id == 1)
+                    .values(pull_cursor=start["cursor"], server_epoch=start["epoch"])
+                )
+            summary.resynced = True
+            # Catch up with what changed while the snapshot was taken.
+            self.pull(summary, set(), may_resync=False)
+
+    def _one_clinic_settings(self) -> bool:
+        """Desks that started apart each made clinic settings; the clinic keeps the oldest.
+        Every desk makes the same choice, so they agree without asking each other."""
+        with self.ctx.read() as session:
+            rows = session.execute(
+                select(ClinicSettings.id, ClinicSettings.version)
+                .where(ClinicSettings.deleted_at.is_(None))
+                .order_by(ClinicSettings.created_at, ClinicSettings.id)
+            ).all()
+        extras = [r.id for r in rows[1:] if r.version > 0]
+        if not extras:
+            return False
+        with self.ctx.write("use the clinic's settings") as session:
+            for row_id in extras:
+                row = session.get(ClinicSettings, row_id)
+                if row is not None and row.deleted_at is None:
+                    row.deleted_at = self.ctx.clock.now()
+        return True
+
+    # -- checks -----------------------------------------------------------------------------
+    def local_stats(self, tables: list[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        with self.ctx.read() as session:
+            for name in tables:
+                t = apply.desk_table(name)
+                if t is None or "version" not in t.c:
+                    continue
+                count, total = session.execute(
+                    select(func.count(), func.coalesce(func.sum(t.c.version), 0))
+                    .select_from(t)
+                    .where(t.c.version > 0)
+                ).one()
+                out[name] = [int(count), int(total)]
+        return out
+
+    def check_tables(self, tables: list[str], summary: SyncSummary) -> list[str]:
+        reply = self._call("POST", "/v1/stats", json={"tables": tables})
+        if not reply.ok:
+            return []
+        theirs: dict[str, list[int]] = reply.body["tables"]
+        if reply.body.get("latest") != self._state().pull_cursor:
+            return []  # the server moved on since this pull; the next sync checks again
+        ours = self.local_stats(list(theirs))
+        bad = [t for t in theirs if ours.get(t) != theirs[t]]
+        if bad:
+            log.warning("table check mismatch: %s", ",".join(bad))
+            self.resync(summary, bad)
+            ours = self.local_stats(bad)
+            summary.mismatched = [t for t in bad if ours.get(t) != theirs[t]]
+        return bad
+
+
+def _mutation(row: SyncOutbox) -> dict[str, Any]:
+    return {
+        "mutation_id": row.mutation_id,
+        "seq": row.seq,
+        "entity": row.entity,
+        "row_id": row.row_id,
+        "op": row.op,
+        "base_version": row.base_version,
+        "hlc": row.hlc,
+        "fields": json.loads(row.fields_json),
+    }

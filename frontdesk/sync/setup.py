@@ -1,0 +1,97 @@
+"""Enrolling a desk with the clinic server, and building the sync engine for a desk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import update
+
+from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
+from frontdesk.domain.vocab import SeriesKind
+from frontdesk.models import SyncState
+from frontdesk.services.context import ServiceContext
+from frontdesk.services.numbering import start_series
+from frontdesk.sync import keychain
+from frontdesk.sync.engine import SyncEngine, SyncFailed, UpgradeNeeded
+from frontdesk.sync.protocol import series_prefixes
+from frontdesk.sync.transport import HttpTransport, Transport
+
+
+def data_dir_of(ctx: ServiceContext) -> Path:
+    if ctx.data_dir is None:
+        raise EnvironmentProblem("This desk has no data folder, so it cannot sync.")
+    return ctx.data_dir
+
+
+def server_url(ctx: ServiceContext) -> str | None:
+    with ctx.read() as session:
+        state = session.get(SyncState, 1)
+        return state.server_url if state else None
+
+
+def normalise_address(address: str) -> str:
+    address = address.strip().rstrip("/")
+    if not address:
+        raise RuleViolation("Enter the clinic server's address, for example 192.168.1.20:8765.")
+    if "://" not in address:
+        address = f"http://{address}"
+    return address
+
+
+def enrol(
+    ctx: ServiceContext,
+    address: str,
+    code: str,
+    *,
+    transport: Transport | None = None,
+    device_name: str = "",
+) -> str:
+    """Enrol this desk with a one-time code; returns the desk's invoice-number prefix."""
+    url = normalise_address(address)
+    code = code.strip()
+    if not code:
+        raise RuleViolation("Enter the enrolment code from the clinic server.")
+    keychain.check_available()
+    transport = transport or HttpTransport(url)
+    reply = transport.send(
+        "POST",
+        "/v1/enrol",
+        json={"code": code, "device_id": ctx.device_id, "device_name": device_name or "desk"},
+    )
+    if reply.status == 426:
+        raise UpgradeNeeded(reply.message)
+    if not reply.ok:
+        raise RuleViolation(reply.message)
+    body = reply.body
+    keychain.save_token(data_dir_of(ctx), str(body["token"]))
+    prefix = str(body["series_prefix"])
+    with ctx.write("enrol with the clinic server") as session:
+        now = ctx.clock.now()
+        for kind, p in series_prefixes(prefix).items():
+            start_series(session, SeriesKind(kind), p, now)
+        session.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(
+                server_url=url,
+                server_epoch=None,
+                pull_cursor=0,
+                device_name=device_name[:120],
+                last_error=None,
+            )
+        )
+    return prefix
+
+
+def engine_for(ctx: ServiceContext, transport: Transport | None = None) -> SyncEngine:
+    """The sync engine for an enrolled desk, with its token from the keychain."""
+    url = server_url(ctx)
+    if not url:
+        raise SyncFailed("This desk is not enrolled with a clinic server yet.")
+    token = keychain.load_token(data_dir_of(ctx))
+    if not token:
+        raise SyncFailed(
+            "This desk's access key for the clinic server is missing from the keychain. "
+            "Enrol it again with a new code."
+        )
+    return SyncEngine(ctx, transport or HttpTransport(url), token)

@@ -1,0 +1,109 @@
+"""How the desk talks to the clinic server: one ``send`` that returns status and JSON body.
+
+``HttpTransport`` uses httpx against a real address; tests put a fault-injecting transport in
+front of an in-process server. A network failure raises ``Unreachable``; an answer the desk must
+act on (426 upgrade, 401 revoked, 410 re-sync) is returned as a ``Reply`` for the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from frontdesk.domain.errors import EnvironmentProblem
+from frontdesk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, SCHEMA_HEADER
+
+
+class Unreachable(EnvironmentProblem):
+    """The clinic server could not be reached (network down, server stopped, timeout)."""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def message(self) -> str:
+        return str(self.body.get("message") or f"the clinic server answered {self.status}")
+
+
+class Transport(Protocol):
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply: ...
+
+
+def desk_headers(token: str | None) -> dict[str, str]:
+    from frontdesk.sync.protocol import schema_version
+
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), SCHEMA_HEADER: schema_version()}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def to_reply(response: httpx.Response) -> Reply:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": f"the clinic server answered {response.status_code}"}
+    return Reply(response.status_code, body if isinstance(body, dict) else {"data": body})
+
+
+class HttpTransport:
+    """A real connection to ``base_url`` (``http://host:port`` or ``https://…``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        verify: str | bool = True,
+        timeout: float = 15.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = client or httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        try:
+            response = self.client.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=desk_headers(token),
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"The clinic server at {self.base_url} cannot be reached. This desk keeps "
+                "working and will sync when it can.",
+                detail=type(exc).__name__,
+            ) from exc
+        return to_reply(response)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,139 @@
+"""The Conflicts area: every booking clash and changed-on-two-desks conflict, both sides side by
+side, with buttons to resolve each. Resolutions are ordinary changes, so they sync."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from frontdesk.domain.errors import FrontdeskError
+from frontdesk.services.changes import ChangeNotice
+from frontdesk.services.context import ServiceContext
+from frontdesk.sync import conflicts as svc
+from frontdesk.ui.bus import ChangeBus
+
+
+class ConflictsPage(QWidget):
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        col = QVBoxLayout(self)
+        col.setContentsMargins(28, 24, 28, 24)
+        title = QLabel("Conflicts")
+        title.setObjectName("pageTitle")
+        self.summary = QLabel("")
+        self.summary.setObjectName("muted")
+        col.addWidget(title)
+        col.addWidget(self.summary)
+        self.list_host = QWidget()
+        self.list_col = QVBoxLayout(self.list_host)
+        self.list_col.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.list_host)
+        col.addWidget(scroll, 1)
+        bus.changed.connect(self._on_changed)
+        self.refresh()
+
+    def _on_changed(self, notice: object) -> None:
+        if isinstance(notice, ChangeNotice) and notice.touches(
+            "sync_conflicts", "appointments", "patients"
+        ):
+            self.refresh()
+
+    def refresh(self) -> None:
+        while self.list_col.count():
+            item = self.list_col.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        items = svc.list_open(self.ctx)
+        if not items:
+            self.summary.setText("Nothing to sort out: every desk agrees.")
+        else:
+            self.summary.setText(
+                f"{len(items)} thing{'s' if len(items) != 1 else ''} sync could not decide "
+                "alone. Each desk shows the same list; resolving here resolves it everywhere."
+            )
+        for view in items:
+            self.list_col.addWidget(self._card(view))
+        self.list_col.addStretch(1)
+
+    def _card(self, view: svc.ConflictView) -> QWidget:
+        card = QFrame()
+        card.setObjectName("conflictCard")
+        card.setFrameShape(QFrame.Shape.StyledPanel)
+        card.setStyleSheet(
+            "#conflictCard { border: 1px solid #e5a50a; border-radius: 6px; background: #fffbea; }"
+        )
+        col = QVBoxLayout(card)
+        head = QLabel(f"<b>{view.title}</b>")
+        col.addWidget(head)
+        if view.detail:
+            col.addWidget(QLabel(view.detail))
+        sides = QHBoxLayout()
+        for side in (view.first, view.second):
+            box = QLabel(f"<b>{side.label}</b><br>{side.text}")
+            box.setWordWrap(True)
+            box.setStyleSheet("background: white; border: 1px solid #ddd; padding: 6px;")
+            sides.addWidget(box, 1)
+        col.addLayout(sides)
+        buttons = QHBoxLayout()
+        if view.kind == "clash":
+            for n, side in enumerate((view.first, view.second), start=1):
+                if side.appointment_id is None:
+                    continue
+                start = svc.suggest_free_start(self.ctx, side.appointment_id)
+                if start is None:
+                    continue
+                b = QPushButton(f"Move booking {n} to {start.astimezone(self.ctx.tz):%H:%M}")
+                b.clicked.connect(
+                    lambda _c=False, a=side.appointment_id, s=start, cid=view.id: self._do(
+                        lambda: svc.resolve_clash_by_moving(self.ctx, cid, a, s)
+                    )
+                )
+                buttons.addWidget(b)
+            keep = QPushButton("Keep both")
+            keep.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_clash_keep_both(self.ctx, cid)
+                )
+            )
+            buttons.addWidget(keep)
+        else:
+            kept = QPushButton(f"Keep “{view.first.text}”")
+            kept.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_field(self.ctx, cid, "kept")
+                )
+            )
+            other = QPushButton(f"Use “{view.second.text}”")
+            other.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_field(self.ctx, cid, "other")
+                )
+            )
+            buttons.addWidget(kept)
+            buttons.addWidget(other)
+        buttons.addStretch(1)
+        col.addLayout(buttons)
+        return card
+
+    def _do(self, action: object) -> None:
+        try:
+            action()  # type: ignore[operator]
+        except FrontdeskError as exc:
+            QMessageBox.warning(self, "Conflicts", exc.user_message)
+
+
+def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
+    return ConflictsPage(ctx, bus, parent)

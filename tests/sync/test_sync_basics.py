@@ -1,0 +1,102 @@
+"""Two and three desks around one server: changes travel, clashes and conflicts surface."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from frontdesk.models import Appointment, Patient
+from tests.sync.clinic import START, Clinic
+
+
+def test_booking_travels_to_the_other_desk(any_clinic: Clinic) -> None:
+    clinic = any_clinic
+    a, b = clinic.add_desk(), clinic.add_desk()
+    pid = a.add_practitioner()
+    pat = a.add_patient()
+    appt = a.book(pid, pat, START + timedelta(hours=1))
+    clinic.settle()
+    assert appt in b.ids(Appointment)
+    clinic.assert_converged()
+    clinic.assert_no_duplicates()
+
+
+def test_offline_overlapping_bookings_are_both_kept_and_flagged(any_clinic: Clinic) -> None:
+    clinic = any_clinic
+    a, b = clinic.add_desk(), clinic.add_desk()
+    pid = a.add_practitioner()
+    clinic.settle()
+    a.plain.online = b.plain.online = False
+    x = a.book(pid, None, START + timedelta(hours=2))
+    y = b.book(pid, None, START + timedelta(hours=2, minutes=15))
+    clinic.settle()
+    for desk in (a, b):
+        with desk.ctx.read() as s:
+            flagged = {r.id: r.clash_flagged for r in s.query(Appointment)}
+        assert flagged[x] and flagged[y]
+        clashes = [c for c in desk.open_conflicts() if c.kind == "clash"]
+        assert len(clashes) == 1
+        assert {clashes[0].row_id, clashes[0].other_row_id} == {x, y}
+    clinic.assert_converged()
+
+
+def test_sensitive_field_changed_on_two_desks_becomes_a_conflict(any_clinic: Clinic) -> None:
+    clinic = any_clinic
+    a, b = clinic.add_desk(), clinic.add_desk()
+    pat = a.add_patient("Jo", "Smith")
+    clinic.settle()
+    a.edit_patient(pat, last_name="Smyth", mobile_phone="0400 000 001")
+    b.edit_patient(pat, last_name="Smithe", email="jo@example.org")
+    clinic.settle()
+    with a.ctx.read() as s:
+        p = s.get(Patient, pat)
+        assert p is not None
+        assert p.last_name == "Smyth"  # the first arrival stays until a person chooses
+        assert p.mobile_phone == "0400 000 001" and p.email == "jo@example.org"
+    conflicts = b.open_conflicts()
+    assert [(c.kind, c.field) for c in conflicts] == [("field", "last_name")]
+    assert conflicts[0].local_value_json == '"Smithe"'
+    assert conflicts[0].remote_value_json == '"Smyth"'
+    clinic.assert_converged()
+
+
+def test_desks_end_up_with_one_clinic_settings_row(clinic: Clinic) -> None:
+    a, b = clinic.add_desk(), clinic.add_desk()
+    clinic.settle()
+    for desk in (a, b):
+        with desk.ctx.read() as s:
+            from sqlalchemy import func, select
+
+            from frontdesk.models import ClinicSettings
+
+            live = s.scalar(
+                select(func.count())
+                .select_from(ClinicSettings)
+                .where(ClinicSettings.deleted_at.is_(None))
+            )
+        assert live == 1
+    clinic.assert_converged()
+
+
+def test_resolving_a_clash_on_one_desk_resolves_it_everywhere(clinic: Clinic) -> None:
+    from frontdesk.sync import conflicts
+
+    a, b = clinic.add_desk(), clinic.add_desk()
+    pid = a.add_practitioner()
+    clinic.settle()
+    a.plain.online = b.plain.online = False
+    x = a.book(pid, None, START + timedelta(hours=2))
+    y = b.book(pid, None, START + timedelta(hours=2, minutes=15))
+    clinic.settle()
+    (clash,) = conflicts.list_open(a.ctx)
+    new_start = conflicts.suggest_free_start(a.ctx, y)
+    assert new_start is not None
+    conflicts.resolve_clash_by_moving(a.ctx, clash.id, y, new_start)
+    clinic.settle()
+    assert conflicts.list_open(b.ctx) == []
+    with b.ctx.read() as s:
+        moved = s.get(Appointment, y)
+        kept = s.get(Appointment, x)
+        assert moved is not None and kept is not None
+        assert moved.starts_at == new_start
+        assert not moved.clash_flagged and not kept.clash_flagged
+    clinic.assert_converged()

