@@ -240,6 +240,8 @@ def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:
         .limit(1)
     ).first()
     return (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+
+
 _RANK: dict[str, int] = {}
 
 
