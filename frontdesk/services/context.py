@@ -95,7 +95,12 @@ class ServiceContext:
     # -- clinic-wide facts --------------------------------------------------------------------
     def settings(self, session: Session) -> ClinicSettings:
         row = session.scalars(
-            select(ClinicSettings).where(ClinicSettings.deleted_at.is_(None)).limit(1)
+            select(ClinicSettings)
+            .where(ClinicSettings.deleted_at.is_(None))
+            # Desks that started apart each made settings; the oldest is the clinic's (the sync
+            # engine tombstones the others), so every desk reads the same row meanwhile.
+            .order_by(ClinicSettings.created_at, ClinicSettings.id)
+            .limit(1)
         ).first()
         if row is None:
             raise LookupError("clinic settings missing: the database was not initialised")
