@@ -8,9 +8,11 @@ act on (426 upgrade, 401 revoked, 410 re-sync) is returned as a ``Reply`` for th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported when a desk first talks to a server (start-up cost)
+    import httpx
+
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, SCHEMA_HEADER
@@ -75,6 +77,8 @@ class HttpTransport:
         verify: str | bool = True,
         timeout: float = 15.0,
     ) -> None:
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         self.client = client or httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
@@ -88,6 +92,8 @@ class HttpTransport:
         token: str | None = None,
         timeout: float | None = None,
     ) -> Reply:
+        import httpx
+
         try:
             response = self.client.request(
                 method,
