@@ -154,11 +154,13 @@ def _types(session: Session) -> list[TypeInfo]:
 
 
 def _rooms(session: Session) -> list[RoomInfo]:
-    rows = session.execute(
-        select(Room.id, Room.name, Room.overlap_policy)
-        .where(Room.archived_at.is_(None), Room.deleted_at.is_(None))
-        .order_by(Room.sort_order, Room.name)
-    ).all()
+    if "rooms" not in _QUERIES:  # read on every day change: built once
+        _QUERIES["rooms"] = (
+            select(Room.id, Room.name, Room.overlap_policy)
+            .where(Room.archived_at.is_(None), Room.deleted_at.is_(None))
+            .order_by(Room.sort_order, Room.name)
+        )
+    rows = session.connection().execute(_QUERIES["rooms"]).all()
     return [RoomInfo(*row) for row in rows]
 
 
@@ -348,13 +350,20 @@ def _rooms_in_use(
 ) -> list[Block]:
     if not room_ids:
         return []
-    A = Appointment
-    rows = session.execute(
-        select(A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at)
-        .where(A.room_id.in_(room_ids), A.practitioner_id.not_in(shown),
-               A.starts_at < end, A.ends_at > start, A.starts_at >= start - timedelta(hours=12),
-               A.status != "cancelled", A.deleted_at.is_(None))
-    ).all()  # fmt: skip
+    if "rooms_in_use" not in _QUERIES:  # run on every day change: built once
+        A = Appointment
+        _QUERIES["rooms_in_use"] = (
+            select(A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at)
+            .where(A.room_id.in_(bindparam("rooms", expanding=True)),
+                   A.practitioner_id.not_in(bindparam("shown", expanding=True)),
+                   A.starts_at < bindparam("end", type_=UTCDateTime),
+                   A.ends_at > bindparam("start", type_=UTCDateTime),
+                   A.starts_at >= bindparam("early", type_=UTCDateTime),
+                   A.status != "cancelled", A.deleted_at.is_(None))
+        )  # fmt: skip
+    params = {"rooms": room_ids, "shown": shown, "end": end, "start": start,
+              "early": start - timedelta(hours=12)}  # fmt: skip
+    rows = session.connection().execute(_QUERIES["rooms_in_use"], params).all()
     return [Block(s, e, pid, rid, aid, "another practitioner") for aid, pid, rid, s, e in rows]
 
 

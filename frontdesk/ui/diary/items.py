@@ -16,7 +16,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
 )
-from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
 from frontdesk.domain.vocab import AppointmentStatus
@@ -245,6 +245,8 @@ def _shades(colour: str) -> tuple[QColor, QColor]:
     return found
 
 
+NAME_AT = QPointF(10, 12)  # the inner rect's top left (2, 1) + (8, 11)
+SECOND_AT = QPointF(10, 12 + LINE_H)
 CLASH_PEN = QPen(QColor("#dc2626"), 2, Qt.PenStyle.DashLine)
 SELECTED_PEN = QPen(QColor("#0f172a"), 2)
 _EDGE_PENS: dict[tuple[int, bool], QPen] = {}
@@ -269,12 +271,16 @@ class AppointmentItem(QGraphicsItem):
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.rect = QRectF()
+        self._bounds = self._inner = self._strip = QRectF()
         self.assign(appt, rect, tz_label)
 
     def assign(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
         """Draw ``appt`` in ``rect`` (scene coordinates) from now on."""
         if rect.width() != self.rect.width() or rect.height() != self.rect.height():
             self.prepareGeometryChange()
+            self._bounds = QRectF(0, 0, rect.width(), rect.height())
+            self._inner = QRectF(2, 1, rect.width() - 5, rect.height() - 2)
+            self._strip = QRectF(2, 2, 4, rect.height() - 4)
         self.appt = appt
         self.rect = rect
         self.time_label = tz_label
@@ -293,13 +299,12 @@ class AppointmentItem(QGraphicsItem):
         return self.appt.id
 
     def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self.rect.width(), self.rect.height())
+        return self._bounds  # asked for hundreds of times per paint: made once per size
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        rect = self.rect
-        r = QRectF(2, 1, rect.width() - 5, rect.height() - 2)
+        r = self._inner
         prepared = self._prepared
         if prepared is None:
             prepared = self._prepared = _Prepared(self, r)
@@ -307,19 +312,18 @@ class AppointmentItem(QGraphicsItem):
         if cancelled:
             painter.setOpacity(0.45)
         pen = self.pen
-        if pen is not CLASH_PEN and option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+        if pen is not CLASH_PEN and self.isSelected():
             pen = SELECTED_PEN
         painter.setPen(pen)
         painter.setBrush(self.fill)
         painter.drawRoundedRect(r, 4, 4)
-        painter.fillRect(QRectF(r.left(), r.top() + 1, 4, r.height() - 2), self.edge)
-        x = r.left() + 8
+        painter.fillRect(self._strip, self.edge)
         painter.setPen(TEXT)
         painter.setFont(NAME)
-        painter.drawText(QPointF(x, r.top() + 11), prepared.name)
+        painter.drawText(NAME_AT, prepared.name)
         if prepared.second is not None:
             painter.setFont(SMALL)
-            painter.drawText(QPointF(x, r.top() + 11 + LINE_H), prepared.second)
+            painter.drawText(SECOND_AT, prepared.second)
         if prepared.badge is not None:
             painter.fillRect(prepared.badge_rect, prepared.colour)
             painter.setPen(WHITE)
