@@ -275,7 +275,7 @@ class AppointmentItem(QGraphicsItem):
         self.assign(appt, rect, tz_label)
 
     def assign(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
-        """Draw ``appt`` in ``rect`` (scene coordinates) from now on."""
+        """Draw ``appt`` in ``rect`` (scene coordinates) from now on (the caller repaints)."""
         if rect.width() != self.rect.width() or rect.height() != self.rect.height():
             self.prepareGeometryChange()
             self._bounds = QRectF(0, 0, rect.width(), rect.height())
@@ -285,14 +285,16 @@ class AppointmentItem(QGraphicsItem):
         self.rect = rect
         self.time_label = tz_label
         self.cancelled = appt.status == AppointmentStatus.CANCELLED
-        self.setZValue(1 if self.cancelled else 5)
+        z = 1 if self.cancelled else 5
+        if self.zValue() != z:
+            self.setZValue(z)
         self.setPos(rect.topLeft())
         self.fill, self.edge = _shades(appt.colour)
         self.pen = CLASH_PEN if appt.clash_flagged else _edge_pen(self.edge, self.cancelled)
         self._prepared: _Prepared | None = None
         if self.opacity() != 1.0:  # faded by a drag that ended with a reload
             self.setOpacity(1.0)
-        self.update()
+        # no update() here: the scene repaints everything once after handing out a load
 
     @property
     def appointment_id(self) -> str:

@@ -88,6 +88,7 @@ class DiaryScene(QGraphicsScene):
             if spare.isVisible():
                 spare.setVisible(False)
         self.items_by_id = items_by_id
+        self.update()  # one repaint of everything, rather than one request per item
         self.place_now_line(now)
         self.ghost.setVisible(False)
 
