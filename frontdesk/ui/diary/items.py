@@ -272,23 +272,28 @@ class AppointmentItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.rect = QRectF()
         self._bounds = self._inner = self._strip = QRectF()
+        self._size = (-1.0, -1.0)
+        self._z = 0
         self.assign(appt, rect, tz_label)
 
     def assign(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
         """Draw ``appt`` in ``rect`` (scene coordinates) from now on (the caller repaints)."""
-        if rect.width() != self.rect.width() or rect.height() != self.rect.height():
+        w, h = size = rect.width(), rect.height()
+        if size != self._size:
             self.prepareGeometryChange()
-            self._bounds = QRectF(0, 0, rect.width(), rect.height())
-            self._inner = QRectF(2, 1, rect.width() - 5, rect.height() - 2)
-            self._strip = QRectF(2, 2, 4, rect.height() - 4)
+            self._size = size
+            self._bounds = QRectF(0, 0, w, h)
+            self._inner = QRectF(2, 1, w - 5, h - 2)
+            self._strip = QRectF(2, 2, 4, h - 4)
         self.appt = appt
         self.rect = rect
         self.time_label = tz_label
-        self.cancelled = appt.status == AppointmentStatus.CANCELLED
-        z = 1 if self.cancelled else 5
-        if self.zValue() != z:
+        self.cancelled = cancelled = appt.status == AppointmentStatus.CANCELLED
+        z = 1 if cancelled else 5
+        if self._z != z:
+            self._z = z
             self.setZValue(z)
-        self.setPos(rect.topLeft())
+        self.setPos(rect.x(), rect.y())
         self.fill, self.edge = _shades(appt.colour)
         self.pen = CLASH_PEN if appt.clash_flagged else _edge_pen(self.edge, self.cancelled)
         self._prepared: _Prepared | None = None

@@ -45,6 +45,7 @@ class DiaryScene(QGraphicsScene):
             self.setSceneRect(rect)
         self.background = BackgroundItem(layout, data)
         self.addItem(self.background)
+        self.update()  # one repaint of everything, rather than one request per item
         tz = layout.tz
         by_room = layout.by_room
         columns: dict[tuple[str, date], int] = {}
@@ -88,7 +89,6 @@ class DiaryScene(QGraphicsScene):
             if spare.isVisible():
                 spare.setVisible(False)
         self.items_by_id = items_by_id
-        self.update()  # one repaint of everything, rather than one request per item
         self.place_now_line(now)
         self.ghost.setVisible(False)
 
