@@ -318,8 +318,12 @@ def load_view(
     practitioners: list[PractitionerInfo] | None = None,
     tz: ZoneInfo | None = None,
     rules: dict[str, list[RosterRule]] | None = None,
+    rooms: list[RoomInfo] | None = None,
 ) -> DiaryData:
-    """Everything a day or week view draws, read in one transaction without N+1 queries."""
+    """Everything a day or week view draws, read in one transaction without N+1 queries.
+
+    ``practitioners``, ``rules`` and ``rooms`` may come from the caller's cache (the page keeps
+    them until a change notice says otherwise), saving their queries on every day change."""
     require(ctx.actor, Action.VIEW_DIARY)
     tz = tz or ctx.tz
     ordered = sorted(days)
@@ -335,10 +339,12 @@ def load_view(
             rules = roster_rules(session, ids)
         leave = leave_blocks(session, ids, start, end)
         appointments = appointments_between(session, ids, start, end)
-        rooms = {r.id: r.overlap_policy for r in _rooms(session)}
-        room_busy = _rooms_in_use(session, list(rooms), ids, start, end)
+        if rooms is None:
+            rooms = _rooms(session)
+        policies = {r.id: r.overlap_policy for r in rooms}
+        room_busy = _rooms_in_use(session, list(policies), ids, start, end)
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
-                     room_policies=rooms, room_busy=room_busy)  # fmt: skip
+                     room_policies=policies, room_busy=room_busy)  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
