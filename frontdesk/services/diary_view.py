@@ -154,11 +154,13 @@ def _types(session: Session) -> list[TypeInfo]:
 
 
 def _rooms(session: Session) -> list[RoomInfo]:
-    rows = session.execute(
-        select(Room.id, Room.name, Room.overlap_policy)
-        .where(Room.archived_at.is_(None), Room.deleted_at.is_(None))
-        .order_by(Room.sort_order, Room.name)
-    ).all()
+    if "rooms" not in _QUERIES:  # read on every day change: built once
+        _QUERIES["rooms"] = (
+            select(Room.id, Room.name, Room.overlap_policy)
+            .where(Room.archived_at.is_(None), Room.deleted_at.is_(None))
+            .order_by(Room.sort_order, Room.name)
+        )
+    rows = session.connection().execute(_QUERIES["rooms"]).all()
     return [RoomInfo(*row) for row in rows]
 
 
@@ -316,8 +318,12 @@ def load_view(
     practitioners: list[PractitionerInfo] | None = None,
     tz: ZoneInfo | None = None,
     rules: dict[str, list[RosterRule]] | None = None,
+    rooms: list[RoomInfo] | None = None,
 ) -> DiaryData:
-    """Everything a day or week view draws, read in one transaction without N+1 queries."""
+    """Everything a day or week view draws, read in one transaction without N+1 queries.
+
+    ``practitioners``, ``rules`` and ``rooms`` may come from the caller's cache (the page keeps
+    them until a change notice says otherwise), saving their queries on every day change."""
     require(ctx.actor, Action.VIEW_DIARY)
     tz = tz or ctx.tz
     ordered = sorted(days)
@@ -333,10 +339,12 @@ def load_view(
             rules = roster_rules(session, ids)
         leave = leave_blocks(session, ids, start, end)
         appointments = appointments_between(session, ids, start, end)
-        rooms = {r.id: r.overlap_policy for r in _rooms(session)}
-        room_busy = _rooms_in_use(session, list(rooms), ids, start, end)
+        if rooms is None:
+            rooms = _rooms(session)
+        policies = {r.id: r.overlap_policy for r in rooms}
+        room_busy = _rooms_in_use(session, list(policies), ids, start, end)
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
-                     room_policies=rooms, room_busy=room_busy)  # fmt: skip
+                     room_policies=policies, room_busy=room_busy)  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
@@ -348,13 +356,20 @@ def _rooms_in_use(
 ) -> list[Block]:
     if not room_ids:
         return []
-    A = Appointment
-    rows = session.execute(
-        select(A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at)
-        .where(A.room_id.in_(room_ids), A.practitioner_id.not_in(shown),
-               A.starts_at < end, A.ends_at > start, A.starts_at >= start - timedelta(hours=12),
-               A.status != "cancelled", A.deleted_at.is_(None))
-    ).all()  # fmt: skip
+    if "rooms_in_use" not in _QUERIES:  # run on every day change: built once
+        A = Appointment
+        _QUERIES["rooms_in_use"] = (
+            select(A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at)
+            .where(A.room_id.in_(bindparam("rooms", expanding=True)),
+                   A.practitioner_id.not_in(bindparam("shown", expanding=True)),
+                   A.starts_at < bindparam("end", type_=UTCDateTime),
+                   A.ends_at > bindparam("start", type_=UTCDateTime),
+                   A.starts_at >= bindparam("early", type_=UTCDateTime),
+                   A.status != "cancelled", A.deleted_at.is_(None))
+        )  # fmt: skip
+    params = {"rooms": room_ids, "shown": shown, "end": end, "start": start,
+              "early": start - timedelta(hours=12)}  # fmt: skip
+    rows = session.connection().execute(_QUERIES["rooms_in_use"], params).all()
     return [Block(s, e, pid, rid, aid, "another practitioner") for aid, pid, rid, s, e in rows]
 
 

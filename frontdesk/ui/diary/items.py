@@ -16,7 +16,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
 )
-from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
 from frontdesk.domain.vocab import AppointmentStatus
@@ -150,44 +150,43 @@ class BackgroundItem(QGraphicsItem):
 class _Prepared:
     """What an appointment item draws, laid out once (its size only changes with a reload)."""
 
-    __slots__ = ("badge", "badge_rect", "colour", "icons", "lines", "name", "second")
+    __slots__ = ("badge", "badge_at", "badge_rect", "colour", "icons", "lines", "name", "second")
 
     def __init__(self, item: AppointmentItem, r: QRectF) -> None:
         a = item.appt
-        text = r.adjusted(8, 1, -3, -1)
         line_h = LINE_H
-        self.lines = 3 if r.height() >= 3 * line_h + 1 else 2 if r.height() >= 2 * line_h else 1
-        row_top = text.top() + (line_h * 2 if self.lines == 3 else 0)
-        right = text.right()
+        left, top, width = r.left() + 8, r.top() + 1, r.width() - 11
+        height = r.height()
+        self.lines = 3 if height >= 3 * line_h + 1 else 2 if height >= 2 * line_h else 1
+        row_top = top + (line_h * 2 if self.lines == 3 else 0)
+        right = left + width
         self.badge: str | None = None
         self.badge_rect = QRectF()
-        self.colour = QColor("#64748b")
-        status = STATUS_STYLE.get(AppointmentStatus(a.status))
+        self.badge_at = QPointF()
+        self.colour = GREY_BADGE
+        status = STATUS_STYLE.get(a.status)  # type: ignore[call-overload]
         if status is not None:
             label, colour = status
-            w = _metrics(BADGE).horizontalAdvance(label) + 8
+            w = _advance(BADGE, label) + 8
             self.badge_rect = QRectF(right - w, row_top + 1, w, line_h - 2)
+            self.badge_at = QPointF(right - w + 4, row_top + line_h - 3)
             self.badge = label
-            self.colour = QColor(colour)
+            self.colour = _colour(colour)
             right -= w + 3
         self.icons: list[tuple[QPointF, str, QColor]] = []
-        metrics = _metrics(BADGE)
         for glyph, colour in reversed(flag_icons(a)):
-            right -= metrics.horizontalAdvance(glyph) + 3
-            self.icons.append((QPointF(right, row_top + line_h - 3.5), glyph, QColor(colour)))
-        used = text.right() - right
+            right -= _advance(BADGE, glyph) + 3
+            self.icons.append((QPointF(right, row_top + line_h - 3.5), glyph, _colour(colour)))
+        used = left + width - right
         name = a.patient_name or (
             f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
         )
         first = name if self.lines > 1 else f"{item.time_label}  {name}"
-        room = text.width() - (used if self.lines < 3 else 0)
-        self.name = _metrics(NAME).elidedText(first, Qt.TextElideMode.ElideRight, room)
+        room = width - (used if self.lines < 3 else 0)
+        self.name = _elided(NAME, first, room)
         self.second: str | None = None
         if self.lines > 1:
-            second = f"{item.time_label}  {a.type_name}"
-            self.second = _metrics(SMALL).elidedText(
-                second, Qt.TextElideMode.ElideRight, text.width()
-            )
+            self.second = _elided(SMALL, f"{item.time_label}  {a.type_name}", width)
 
 
 _METRICS: dict[int, QFontMetricsF] = {}
@@ -197,6 +196,39 @@ def _metrics(font: QFont) -> QFontMetricsF:
     found = _METRICS.get(id(font))
     if found is None:
         found = _METRICS[id(font)] = QFontMetricsF(font)
+    return found
+
+
+# text measuring is the dearest part of laying an item out, and a clinic's days repeat the same
+# labels, glyphs, type names and patients: remember the answers (bounded, cleared when full)
+_ADVANCES: dict[tuple[int, str], float] = {}
+_ELIDED: dict[tuple[int, str, float], str] = {}
+_COLOURS: dict[str, QColor] = {}
+GREY_BADGE = QColor("#64748b")
+
+
+def _advance(font: QFont, text: str) -> float:
+    key = (id(font), text)
+    found = _ADVANCES.get(key)
+    if found is None:
+        found = _ADVANCES[key] = _metrics(font).horizontalAdvance(text)
+    return found
+
+
+def _elided(font: QFont, text: str, width: float) -> str:
+    key = (id(font), text, width)
+    found = _ELIDED.get(key)
+    if found is None:
+        if len(_ELIDED) > 20_000:
+            _ELIDED.clear()
+        found = _ELIDED[key] = _metrics(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
+    return found
+
+
+def _colour(name: str) -> QColor:
+    found = _COLOURS.get(name)
+    if found is None:
+        found = _COLOURS[name] = QColor(name)
     return found
 
 
@@ -213,61 +245,97 @@ def _shades(colour: str) -> tuple[QColor, QColor]:
     return found
 
 
+NAME_AT = QPointF(10, 12)  # the inner rect's top left (2, 1) + (8, 11)
+SECOND_AT = QPointF(10, 12 + LINE_H)
+CLASH_PEN = QPen(QColor("#dc2626"), 2, Qt.PenStyle.DashLine)
+SELECTED_PEN = QPen(QColor("#0f172a"), 2)
+_EDGE_PENS: dict[tuple[int, bool], QPen] = {}
+
+
+def _edge_pen(edge: QColor, dashed: bool) -> QPen:
+    key = (edge.rgba(), dashed)
+    found = _EDGE_PENS.get(key)
+    if found is None:
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        found = _EDGE_PENS[key] = QPen(edge, 1, style)
+    return found
+
+
 class AppointmentItem(QGraphicsItem):
-    """One appointment: coloured by type, with its status badge and flag icons."""
+    """One appointment: coloured by type, with its status badge and flag icons.
+
+    The scene keeps its items and hands them the next day's appointments (``assign``) rather than
+    making hundreds of new ones on every day change."""
 
     def __init__(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
         super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.rect = QRectF()
+        self._bounds = self._inner = self._strip = QRectF()
+        self._size = (-1.0, -1.0)
+        self._z = 0
+        self.assign(appt, rect, tz_label)
+
+    def assign(self, appt: DiaryAppointment, rect: QRectF, tz_label: str) -> None:
+        """Draw ``appt`` in ``rect`` (scene coordinates) from now on (the caller repaints)."""
+        w, h = size = rect.width(), rect.height()
+        if size != self._size:
+            self.prepareGeometryChange()
+            self._size = size
+            self._bounds = QRectF(0, 0, w, h)
+            self._inner = QRectF(2, 1, w - 5, h - 2)
+            self._strip = QRectF(2, 2, 4, h - 4)
         self.appt = appt
         self.rect = rect
         self.time_label = tz_label
-        self.setZValue(5 if appt.status != AppointmentStatus.CANCELLED else 1)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setPos(rect.topLeft())
+        self.cancelled = cancelled = appt.status == AppointmentStatus.CANCELLED
+        z = 1 if cancelled else 5
+        if self._z != z:
+            self._z = z
+            self.setZValue(z)
+        self.setPos(rect.x(), rect.y())
         self.fill, self.edge = _shades(appt.colour)
+        self.pen = CLASH_PEN if appt.clash_flagged else _edge_pen(self.edge, self.cancelled)
         self._prepared: _Prepared | None = None
+        if self.opacity() != 1.0:  # faded by a drag that ended with a reload
+            self.setOpacity(1.0)
+        # no update() here: the scene repaints everything once after handing out a load
 
     @property
     def appointment_id(self) -> str:
         return self.appt.id
 
     def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self.rect.width(), self.rect.height())
+        return self._bounds  # asked for hundreds of times per paint: made once per size
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        a = self.appt
-        r = QRectF(2, 1, self.rect.width() - 5, self.rect.height() - 2)
+        r = self._inner
         prepared = self._prepared
         if prepared is None:
             prepared = self._prepared = _Prepared(self, r)
-        cancelled = a.status == AppointmentStatus.CANCELLED
+        cancelled = self.cancelled
         if cancelled:
             painter.setOpacity(0.45)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        if a.clash_flagged:
-            pen = QPen(QColor("#dc2626"), 2, Qt.PenStyle.DashLine)
-        elif selected:
-            pen = QPen(QColor("#0f172a"), 2)
-        else:
-            pen = QPen(self.edge, 1, Qt.PenStyle.DashLine if cancelled else Qt.PenStyle.SolidLine)
+        pen = self.pen
+        if pen is not CLASH_PEN and self.isSelected():
+            pen = SELECTED_PEN
         painter.setPen(pen)
         painter.setBrush(self.fill)
         painter.drawRoundedRect(r, 4, 4)
-        painter.fillRect(QRectF(r.left(), r.top() + 1, 4, r.height() - 2), self.edge)
-        x = r.left() + 8
+        painter.fillRect(self._strip, self.edge)
         painter.setPen(TEXT)
         painter.setFont(NAME)
-        painter.drawText(QPointF(x, r.top() + 11), prepared.name)
+        painter.drawText(NAME_AT, prepared.name)
         if prepared.second is not None:
             painter.setFont(SMALL)
-            painter.drawText(QPointF(x, r.top() + 11 + LINE_H), prepared.second)
+            painter.drawText(SECOND_AT, prepared.second)
         if prepared.badge is not None:
             painter.fillRect(prepared.badge_rect, prepared.colour)
             painter.setPen(WHITE)
             painter.setFont(BADGE)
-            painter.drawText(prepared.badge_rect.bottomLeft() + QPointF(4, -2), prepared.badge)
+            painter.drawText(prepared.badge_at, prepared.badge)
         if prepared.icons:
             painter.setFont(BADGE)
             for at, glyph, colour in prepared.icons:

@@ -174,8 +174,10 @@ class DiaryPage(QWidget):
         keep_id = selected.appt.id if selected is not None and same_place else None
         keep_slot = self.view.cursor_slot if same_place else None
         cached = self._prefetched.pop(key, None)
-        self.data = cached or load_view(self.ctx, days, ids, practitioners=self.practitioners,
-                                        tz=self.tz, rules=self._rules)  # fmt: skip
+        self.data = cached or load_view(
+            self.ctx, days, ids, practitioners=self.practitioners, tz=self.tz, rules=self._rules,
+            rooms=self.rooms,
+        )  # fmt: skip
         self._rules = self.data.rules
         self._data_generation = self._generation
         self._prefetch_timer.start()
@@ -208,7 +210,7 @@ class DiaryPage(QWidget):
 
             def load(days: list[date] = days) -> DiaryData:
                 return load_view(self.ctx, days, ids, practitioners=self.practitioners,
-                                 tz=self.tz, rules=self._rules)  # fmt: skip
+                                 tz=self.tz, rules=self._rules, rooms=self.rooms)  # fmt: skip
 
             def keep(data: DiaryData, key: Any = key) -> None:
                 if generation == self._generation:

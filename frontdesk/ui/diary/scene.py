@@ -1,15 +1,15 @@
-"""The diary scene: mirrors a loaded DiaryData through a DiaryLayout. Rebuilt on every load
-(a day is a few hundred items); never edited by hand — edits go through services and come back
-as a new load."""
+"""The diary scene: mirrors a loaded DiaryData through a DiaryLayout. Redrawn on every load
+(a day is a few hundred items, handed to the same pooled item objects each time); never edited by
+hand — edits go through services and come back as a new load."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsScene
 
-from frontdesk.domain.diary import local_minute
+from frontdesk.domain.diary import MINUTES_PER_DAY, local_minute
 from frontdesk.domain.vocab import AppointmentStatus
 from frontdesk.services.diary_view import DiaryData
 from frontdesk.ui.diary.items import AppointmentItem, BackgroundItem, CursorItem, GhostItem, NowLine
@@ -26,42 +26,71 @@ class DiaryScene(QGraphicsScene):
         self.show_cancelled = False
         self.ghost = GhostItem()
         self.cursor = CursorItem()
-        self.now_line: NowLine | None = None
-
-    def mirror(self, data: DiaryData, layout: DiaryLayout, now: datetime) -> None:
-        """Replace everything with the items for ``data``."""
-        self.data, self.layout = data, layout
-        for keep in (self.ghost, self.cursor):
-            if keep.scene() is self:
-                self.removeItem(keep)
-        self.clear()
-        self.items_by_id = {}
-        self.now_line = None
-        self.setSceneRect(QRectF(0, 0, layout.width, layout.height))
-        self.addItem(BackgroundItem(layout, data))
-        tz = layout.tz
-        lanes = _lanes(data, self.show_cancelled, layout.by_room)
-        for appt in data.appointments:
-            cancelled = appt.status == AppointmentStatus.CANCELLED
-            if cancelled and not self.show_cancelled:
-                continue
-            placed = layout.place(appt.practitioner_id, appt.starts_at, appt.ends_at,
-                                  appt.room_id)  # fmt: skip
-            if placed is None:
-                continue
-            column, top, bottom = placed
-            lane, lanes_n = lanes.get(appt.id, (0, 1))
-            width = layout.column_width / lanes_n
-            x = layout.x_of(column) + lane * width
-            rect = QRectF(x, top, width, max(bottom - top, 10.0))
-            s, e = appt.starts_at.astimezone(tz), appt.ends_at.astimezone(tz)
-            item = AppointmentItem(appt, rect, f"{s:%H:%M}–{e:%H:%M}")
-            self.addItem(item)
-            self.items_by_id[appt.id] = item
-        self.place_now_line(now)
-        self.ghost.setVisible(False)
+        self.cursor.setVisible(False)
         self.addItem(self.ghost)
         self.addItem(self.cursor)
+        self.now_line: NowLine | None = None
+        self.background: BackgroundItem | None = None
+        # appointment items, reused from one load to the next; the spare ones are hidden
+        self._pool: list[AppointmentItem] = []
+
+    def mirror(self, data: DiaryData, layout: DiaryLayout, now: datetime) -> None:
+        """Show the items for ``data`` in place of whatever was shown."""
+        self.data, self.layout = data, layout
+        self.clearSelection()
+        if self.background is not None:
+            self.removeItem(self.background)
+        rect = QRectF(0, 0, layout.width, layout.height)
+        if rect != self.sceneRect():
+            self.setSceneRect(rect)
+        self.background = BackgroundItem(layout, data)
+        self.addItem(self.background)
+        self.update()  # one repaint of everything, rather than one request per item
+        tz = layout.tz
+        by_room = layout.by_room
+        columns: dict[tuple[str, date], int] = {}
+        for i, col in enumerate(layout.columns):
+            owner = (col.room_id or "") if by_room else col.practitioner_id
+            columns.setdefault((owner, col.day), i)
+        first, ppm, column_width = layout.first_minute, layout.px_per_minute, layout.column_width
+        lanes = _lanes(data, self.show_cancelled, by_room)
+        pool, used = self._pool, 0
+        items_by_id: dict[str, AppointmentItem] = {}
+        for appt in data.appointments:
+            if appt.status == AppointmentStatus.CANCELLED and not self.show_cancelled:
+                continue
+            s = appt.starts_at.astimezone(tz)
+            column = columns.get(((appt.room_id or "") if by_room else appt.practitioner_id,
+                                  s.date()))  # fmt: skip
+            if column is None:
+                continue
+            minute = s.hour * 60 + s.minute  # as layout.place does it
+            length = (appt.ends_at - appt.starts_at).total_seconds() / 60
+            top = (minute - first) * ppm
+            bottom = (min(MINUTES_PER_DAY, minute + length) - first) * ppm
+            lane, lanes_n = lanes.get(appt.id, (0, 1))
+            width = column_width / lanes_n
+            x = column * column_width + lane * width
+            rect = QRectF(x, top, width, max(bottom - top, 10.0))
+            e = appt.ends_at.astimezone(tz)
+            label = f"{s.hour:02d}:{s.minute:02d}–{e.hour:02d}:{e.minute:02d}"
+            if used < len(pool):
+                item = pool[used]
+                item.assign(appt, rect, label)
+                if not item.isVisible():
+                    item.setVisible(True)
+            else:
+                item = AppointmentItem(appt, rect, label)
+                self.addItem(item)
+                pool.append(item)
+            used += 1
+            items_by_id[appt.id] = item
+        for spare in pool[used:]:
+            if spare.isVisible():
+                spare.setVisible(False)
+        self.items_by_id = items_by_id
+        self.place_now_line(now)
+        self.ghost.setVisible(False)
 
     def place_now_line(self, now: datetime) -> None:
         """Draw (or move) the red line at the current time across today's columns."""
@@ -80,8 +109,10 @@ class DiaryScene(QGraphicsScene):
     def appointment_at(self, pos) -> AppointmentItem | None:  # type: ignore[no-untyped-def]
         best = None
         for item in self.items(pos):
-            if isinstance(item, AppointmentItem) and (
-                best is None or item.zValue() > best.zValue()
+            if (
+                isinstance(item, AppointmentItem)
+                and item.isVisible()
+                and (best is None or item.zValue() > best.zValue())
             ):
                 best = item
         return best

@@ -313,6 +313,11 @@ class _Header(QWidget):
         super().__init__(view)
         self.view = view
         self.today = None
+        self.bold = QFont()
+        self.bold.setBold(True)
+        self.bold.setPointSizeF(9)
+        self.small = QFont()
+        self.small.setPointSizeF(7.5)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -322,11 +327,7 @@ class _Header(QWidget):
             return
         dx = self.view.horizontalScrollBar().value()
         today = self.view.now().astimezone(lay.tz).date()
-        bold = QFont()
-        bold.setBold(True)
-        bold.setPointSizeF(9)
-        small = QFont()
-        small.setPointSizeF(7.5)
+        bold, small = self.bold, self.small
         w = lay.column_width
         cols = lay.columns
         for i, col in enumerate(cols):

@@ -189,3 +189,28 @@ def test_room_columns_move_and_preview_a_busy_room(qtbot, page: DiaryPage, clini
     with clinic.ctx.read() as s:
         back = s.get(Appointment, in_room)
         assert back is not None and back.room_id == clinic.room
+
+
+def test_items_are_reused_between_days_and_spares_stay_out_of_reach(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    busy = [book(clinic, MONDAY, 9), book(clinic, MONDAY, 10), book(clinic, MONDAY, 11)]
+    quiet = book(clinic, MONDAY + timedelta(days=1), 14, minutes=60)
+    show_day(qtbot, page, MONDAY)
+    assert set(page.scene.items_by_id) == set(busy)
+    page.scene.items_by_id[busy[0]].setSelected(True)
+    before = set(map(id, page.scene.items_by_id.values()))
+    show_day(qtbot, page, MONDAY + timedelta(days=1))
+    (item,) = page.scene.items_by_id.values()
+    assert id(item) in before and item.appt.id == quiet  # the same item, now the new booking
+    assert item.time_label == "14:00–15:00" and item.boundingRect().height() > 90
+    assert page.view.selected_item() is None  # nothing selected carries over to the new day
+    lay = page.layout_
+    assert lay is not None
+    x = lay.x_of(lay.index_of(clinic.anna, MONDAY + timedelta(days=1)) or 0) + 20
+    for minute in (9 * 60 + 10, 10 * 60 + 10, 11 * 60 + 10):  # where the spares last were
+        assert page.scene.appointment_at(QPointF(x, lay.y_of(minute))) is None
+    assert page.scene.appointment_at(QPointF(x, lay.y_of(14 * 60 + 30))) is item
+    show_day(qtbot, page, MONDAY)
+    assert set(page.scene.items_by_id) == set(busy)
+    assert all(i.isVisible() for i in page.scene.items_by_id.values())
