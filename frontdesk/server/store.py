@@ -37,6 +37,10 @@ _CHUNK_KEYS = (
     "log_buffer",
     "result_buffer",
     "clash_queue",
+    "clash_queued",
+    "log_index",
+    "log_indexed",
+    "history_cache",
 )
 
 
