@@ -10,6 +10,7 @@ for a person, never a 500.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from frontdesk import __version__
@@ -69,6 +70,11 @@ Dev = Annotated[Device, Depends(current_device)]
 
 def _problem(status: int, message: str, code: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+def _json(body: dict[str, Any]) -> Response:
+    """An answer of plain JSON values, encoded once (FastAPI's encoder walks every value)."""
+    return Response(json.dumps(body), media_type="application/json")
 
 
 def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> FastAPI:
@@ -146,18 +152,18 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
             "has_clinic": has_clinic,
         }
 
-    @app.post("/v1/push")
-    def push(body: PushBody, dev: Dev) -> dict[str, Any]:
+    @app.post("/v1/push", response_model=dict[str, Any])
+    def push(body: PushBody, dev: Dev) -> Response:
         mutations = merge.validate(body.mutations, store.now())
-        return merge.push(store, dev, mutations, body.cursor)
+        return _json(merge.push(store, dev, mutations, body.cursor))
 
-    @app.get("/v1/pull")
+    @app.get("/v1/pull", response_model=dict[str, Any])
     def pull(
         dev: Dev,
         cursor: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
-    ) -> dict[str, Any]:
-        return store.pull(cursor, limit, dev.id)
+    ) -> Response:
+        return Response(store.pull_json(cursor, limit, dev.id), media_type="application/json")
 
     @app.get("/v1/snapshot")
     def snapshot_start(dev: Dev) -> dict[str, Any]:

@@ -50,7 +50,29 @@ def log_change(
     if buffer is None:
         conn.execute(insert(s.change_log), row)
     else:
+        index = _log_index(conn)
         buffer.append(row)
+        index.setdefault((entity, row_id), []).append(row)
+        conn.info["log_indexed"] = len(buffer)
+
+
+def _log_index(conn: Connection) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The buffered change-log rows by record (rebuilt if the buffer changed behind it)."""
+    buffer = conn.info.get("log_buffer") or []
+    index: dict[tuple[str, str], list[dict[str, Any]]] | None = conn.info.get("log_index")
+    if index is None or conn.info.get("log_indexed") != len(buffer):
+        index = {}
+        for r in buffer:
+            index.setdefault((r["entity"], r["row_id"]), []).append(r)
+        conn.info["log_index"] = index
+        conn.info["log_indexed"] = len(buffer)
+    return index
+
+
+def forget_buffered(conn: Connection, keep: int) -> None:
+    """Drop buffered change-log rows after the first ``keep`` (a rolled-back mutation)."""
+    del conn.info["log_buffer"][keep:]
+    conn.info.pop("log_index", None)
 
 
 def full_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -71,15 +93,15 @@ def flush_log(conn: Connection) -> None:
     if rows:
         conn.execute(insert(s.change_log), rows)
         rows.clear()
+    conn.info.pop("log_index", None)
+    conn.info.pop("history_cache", None)  # written rows are no longer only in the buffer
 
 
 def buffered(conn: Connection, entity: str, row_id: str) -> list[dict[str, Any]]:
     """Change-log rows for one record still in this chunk's buffer, oldest first."""
-    return [
-        r
-        for r in conn.info.get("log_buffer") or ()
-        if r["row_id"] == row_id and r["entity"] == entity
-    ]
+    if not conn.info.get("log_buffer"):
+        return []
+    return list(_log_index(conn).get((entity, row_id), ()))
 
 
 def last_change(
@@ -109,6 +131,10 @@ def changes_since(conn: Connection, entity: str, row_id: str, version: int) -> l
     lowest = min((r["version"] for r in mine), default=None)
     if lowest == version + 1:
         return mine
+    history = conn.info.get("history_cache") or {}
+    known = history.get((entity, row_id))
+    if known is not None and version >= known[0]:
+        return [r for r in known[1] if r["version"] > version] + mine
     rows = conn.execute(
         select(s.change_log.c.version, s.change_log.c.device_id, s.change_log.c.fields_json).where(
             s.change_log.c.entity == entity,
@@ -117,6 +143,45 @@ def changes_since(conn: Connection, entity: str, row_id: str, version: int) -> l
         )
     ).mappings()
     return [dict(r) for r in rows] + mine
+
+
+def prefetch_history(conn: Connection, mutations: list[Any]) -> None:
+    """Load the written change-log rows that the merges of a chunk will read (the record's
+    changes after the mutation's base version), one query per table. Call after
+    ``prefetch_rows``; the change log is not written again until the chunk ends."""
+    cache = conn.info.get("row_cache") or {}
+    base: dict[tuple[str, str], int] = {}
+    for m in mutations:
+        row = cache.get((m.entity, m.row_id))
+        if row is not None and m.base_version < int(row["version"]):
+            key = (m.entity, m.row_id)
+            base[key] = min(base.get(key, m.base_version), m.base_version)
+    history: dict[tuple[str, str], tuple[int, list[dict[str, Any]]]] = {
+        key: (v, []) for key, v in base.items()
+    }
+    by_entity: dict[str, list[str]] = {}
+    for entity, row_id in base:
+        by_entity.setdefault(entity, []).append(row_id)
+    c = s.change_log.c
+    for entity, ids in by_entity.items():
+        lowest = min(base[(entity, rid)] for rid in ids)
+        for start in range(0, len(ids), 500):
+            rows = conn.execute(
+                select(c.row_id, c.version, c.device_id, c.fields_json).where(
+                    c.entity == entity, c.row_id.in_(ids[start : start + 500]), c.version > lowest
+                )
+            ).all()
+            for r in rows:
+                floor, kept = history[(entity, r.row_id)]
+                if r.version > floor:
+                    kept.append(
+                        {
+                            "version": r.version,
+                            "device_id": r.device_id,
+                            "fields_json": r.fields_json,
+                        }
+                    )
+    conn.info["history_cache"] = history
 
 
 # -- rows known in this chunk, and inserts not yet written ------------------------------------

@@ -26,9 +26,11 @@ from frontdesk.server.changelog import (
     current_row,
     flush_log,
     flush_rows,
+    forget_buffered,
     full_row,
     insert_row,
     log_change,
+    prefetch_history,
     prefetch_rows,
     remember_row,
 )
@@ -213,8 +215,11 @@ def _run_chunk(
         conn.info["log_buffer"] = []
         conn.info["result_buffer"] = []
         if not careful:
-            prefetch_rows(conn, [m for m in chunk if m.mutation_id not in known])
+            fresh = [m for m in chunk if m.mutation_id not in known]
+            prefetch_rows(conn, fresh)
+            prefetch_history(conn, fresh)
             conn.info["clash_queue"] = []
+            conn.info["clash_queued"] = set()
         for m in chunk:
             stored = known.get(m.mutation_id)
             if stored is not None:
@@ -262,10 +267,8 @@ def _check_queued_clashes(
 ) -> None:
     """Clash checks of a fast chunk, once its rows are written (each booking once)."""
     queue: list[str] = conn.info.pop("clash_queue", None) or []
-    for appt_id in queue:
-        me = current_row(conn, "appointments", appt_id)
-        if me is not None:
-            rules.check_clash(store, conn, device, me, cursor)
+    bookings = [current_row(conn, "appointments", appt_id) for appt_id in queue]
+    rules.check_clashes(store, conn, device, [me for me in bookings if me is not None], cursor)
 
 
 def _remember(
@@ -296,7 +299,7 @@ def _apply_one(
         conn.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
         conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
         conn.info["next_seq"] = next_seq  # rolled-back change-log rows free their numbers
-        del conn.info["log_buffer"][buffered:]
+        forget_buffered(conn, buffered)
         reason = (
             exc.user_message
             if isinstance(exc, ServerProblem)
@@ -423,5 +426,6 @@ def _after(
         queue = conn.info.get("clash_queue")
         if queue is None:
             rules.check_clash(store, conn, device, me, cursor)
-        elif m.row_id not in queue:
+        elif m.row_id not in conn.info["clash_queued"]:
+            conn.info["clash_queued"].add(m.row_id)
             queue.append(m.row_id)

@@ -37,6 +37,10 @@ _CHUNK_KEYS = (
     "log_buffer",
     "result_buffer",
     "clash_queue",
+    "clash_queued",
+    "log_index",
+    "log_indexed",
+    "history_cache",
 )
 
 
@@ -262,6 +266,12 @@ class ServerStore:
 
     # -- reading ----------------------------------------------------------------------------
     def pull(self, cursor: int, limit: int, device_id: str = "") -> dict[str, Any]:
+        """Changes after ``cursor`` (at most ``limit``), as a JSON-ready dict."""
+        return dict(json.loads(self.pull_json(cursor, limit, device_id)))
+
+    def pull_json(self, cursor: int, limit: int, device_id: str = "") -> str:
+        """``pull`` already encoded: each change's stored fields JSON goes out as it is,
+        without decoding and encoding it again."""
         with self.reading() as conn:
             floor = int(self.info(conn, "history_floor"))
             epoch = self.info(conn, "epoch")
@@ -271,20 +281,32 @@ class ServerStore:
                     "This desk was away longer than the server keeps history; it will re-sync.",
                     code="cursor_too_old",
                 )
+            c = s.change_log.c
             rows = conn.execute(
-                select(s.change_log)
-                .where(s.change_log.c.seq > cursor)
-                .order_by(s.change_log.c.seq)
+                select(
+                    c.seq,
+                    c.entity,
+                    c.row_id,
+                    c.op,
+                    c.version,
+                    c.exact,
+                    c.device_id,
+                    c.mutation_id,
+                    c.fields_json,
+                )
+                .where(c.seq > cursor)
+                .order_by(c.seq)
                 .limit(limit + 1)
             ).all()
             latest = self._max_seq(conn)
         more = len(rows) > limit
         rows = rows[:limit]
-        changes = []
+        dumps = json.dumps
+        parts = []
         for r in rows:
             # The desk's own change, stored exactly as sent: it needs only the new version.
             echo = bool(r.exact) and r.device_id == device_id
-            changes.append(
+            head = dumps(
                 {
                     "seq": r.seq,
                     "entity": r.entity,
@@ -293,17 +315,12 @@ class ServerStore:
                     "version": r.version,
                     "echo": echo,
                     "mutation_id": r.mutation_id if echo else None,
-                    "fields": {} if echo else json.loads(r.fields_json),
                 }
             )
+            parts.append(f'{head[:-1]}, "fields": {"{}" if echo else r.fields_json}}}')
         new_cursor = rows[-1].seq if rows else max(cursor, 0)
-        return {
-            "changes": changes,
-            "cursor": new_cursor,
-            "more": more,
-            "epoch": epoch,
-            "latest": latest,
-        }
+        tail = dumps({"cursor": new_cursor, "more": more, "epoch": epoch, "latest": latest})
+        return f'{{"changes": [{", ".join(parts)}], {tail[1:]}'
 
     def snapshot_start(self) -> dict[str, Any]:
         with self.reading() as conn:

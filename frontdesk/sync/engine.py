@@ -27,7 +27,7 @@ log = logging.getLogger("frontdesk.sync")
 Progress = Callable[[str, float], None]
 
 PUSH_BATCH = 1000
-PULL_BATCH = 1000
+PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000
 
 

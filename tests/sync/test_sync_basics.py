@@ -100,3 +100,30 @@ def test_resolving_a_clash_on_one_desk_resolves_it_everywhere(clinic: Clinic) ->
         assert moved.starts_at == new_start
         assert not moved.clash_flagged and not kept.clash_flagged
     clinic.assert_converged()
+
+
+def test_many_offline_bookings_in_one_push_flag_exactly_the_overlapping_pairs(
+    clinic: Clinic,
+) -> None:
+    """The server checks a whole pushed chunk of bookings for clashes at once."""
+    a, b = clinic.add_desk(), clinic.add_desk()
+    pid, other = a.add_practitioner(), a.add_practitioner("Kim")
+    clinic.settle()
+    a.plain.online = b.plain.online = False
+    long_one = a.book(pid, None, START + timedelta(hours=1), minutes=240)  # 1:00 to 5:00
+    mine = [a.book(pid, None, START + timedelta(hours=h)) for h in (7, 9)]
+    elsewhere = a.book(other, None, START + timedelta(hours=7))
+    late = b.book(pid, None, START + timedelta(hours=4, minutes=45))  # inside the long one
+    theirs = [b.book(pid, None, START + timedelta(hours=h, minutes=15)) for h in (7, 11)]
+    cancelled = b.book(pid, None, START + timedelta(hours=9, minutes=10))
+    b.cancel(cancelled)
+    clinic.settle()
+    pairs = {frozenset((long_one, late)), frozenset((mine[0], theirs[0]))}
+    for desk in (a, b):
+        clashes = [c for c in desk.open_conflicts() if c.kind == "clash"]
+        assert {frozenset((c.row_id, c.other_row_id)) for c in clashes} == pairs
+        with desk.ctx.read() as s:
+            flagged = {r.id for r in s.query(Appointment) if r.clash_flagged}
+        assert flagged == {long_one, late, mine[0], theirs[0]}
+        assert elsewhere not in flagged and mine[1] not in flagged
+    clinic.assert_converged()
