@@ -69,9 +69,9 @@ def run(bench: Bench) -> None:
     page.resize(1440, 900)
     page.show()
     app.processEvents()
-    import gc
+    from frontdesk.gc_tuning import settle_heap
 
-    gc.freeze()  # as app.py does once the main window is up
+    settle_heap()  # as app.py does once the main window is up
     pids = [p.id for p in page.practitioners]
     print(f"  {len(pids)} practitioners; demo today {today}", flush=True)
     days = _weekdays(today - timedelta(days=60), 40)

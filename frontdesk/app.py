@@ -102,11 +102,10 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     # -- end sync --
     window.show()
     app.processEvents()
-    # Everything built so far lives as long as the app: keep it out of the garbage collector's
-    # full passes, which otherwise land in the middle of a diary day change (p95 -30 %).
-    import gc
+    # Keep long-lived objects out of the collector's passes (frontdesk/gc_tuning.py).
+    from frontdesk.gc_tuning import settle_heap
 
-    gc.freeze()
+    settle_heap()
     log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
     if selftest:
         return _selftest(window)
