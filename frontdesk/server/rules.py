@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
@@ -24,13 +23,24 @@ from frontdesk.server.changelog import (
     remember_row,
 )
 from frontdesk.server.store import Device, ServerProblem, ServerStore
+from frontdesk.services.numbering import placeholder_series
 from frontdesk.sync.protocol import number_prefix
+
+
+def _insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:
+    """Store a conflict record and put it in the change log, so every desk receives it."""
+    table = TABLES["sync_conflicts"]
+    flush_rows(conn, "sync_conflicts")
+    conn.execute(insert(table).values(**values))
+    log_change(
+        store, conn, "sync_conflicts", values["id"], "insert", 1, full_row(table, values),
+        SERVER_DEVICE, None,
+    )  # fmt: skip
 
 
 def record_conflict(
     store: ServerStore, conn: Connection, m: Any, key: str, mine: Any, theirs: Any
 ) -> None:
-    table = TABLES["sync_conflicts"]
     now = store.now()
     values = {
         "id": uuid7(),
@@ -45,19 +55,7 @@ def record_conflict(
         "remote_value_json": json.dumps(to_json_value(theirs)),
         "detail": f"{key.replace('_', ' ')} was changed on two desks",
     }
-    flush_rows(conn, "sync_conflicts")
-    conn.execute(insert(table).values(**values))
-    log_change(
-        store,
-        conn,
-        "sync_conflicts",
-        values["id"],
-        "insert",
-        1,
-        full_row(table, values),
-        SERVER_DEVICE,
-        None,
-    )
+    _insert_conflict(store, conn, values)
 
 
 def check_clash(
@@ -158,7 +156,6 @@ def _record_clashes(
             continue
         for aid in (appt_id, other.id):
             _flag(store, conn, aid)
-        table = TABLES["sync_conflicts"]
         now = store.now()
         what = "practitioner" if other.practitioner_id == me["practitioner_id"] else "room"
         values = {
@@ -172,19 +169,7 @@ def _record_clashes(
             "other_row_id": other.id,
             "detail": f"Two bookings overlap for the same {what}, made on different desks.",
         }
-        flush_rows(conn, "sync_conflicts")
-        conn.execute(insert(table).values(**values))
-        log_change(
-            store,
-            conn,
-            "sync_conflicts",
-            values["id"],
-            "insert",
-            1,
-            full_row(table, values),
-            SERVER_DEVICE,
-            None,
-        )
+        _insert_conflict(store, conn, values)
 
 
 def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
@@ -251,13 +236,5 @@ def ensure_series_rows(conn: Connection, entity: str, fields: dict[str, Any]) ->
     t = Base.metadata.tables["number_series"]
     if conn.execute(select(t.c.id).where(t.c.id == series_id)).first() is None:
         conn.execute(
-            insert(t).values(
-                id=series_id,
-                kind="invoice" if entity == "invoices" else "credit_note",
-                prefix=f"~{series_id[-11:]}",
-                width=6,
-                next_value=1,
-                active=False,
-                created_at=fields.get("created_at") or datetime.now(UTC),
-            )
+            insert(t).values(**placeholder_series(entity, series_id, fields.get("created_at")))
         )

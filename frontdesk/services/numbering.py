@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -54,3 +55,17 @@ def next_number(session: Session, kind: SeriesKind) -> tuple[str, str]:
     session.flush()
     sep = "" if series.prefix.endswith("-") else "-"
     return series.id, f"{series.prefix}{sep}{value:0{series.width}d}"
+
+
+def placeholder_series(entity: str, series_id: str, created_at: datetime | None) -> dict[str, Any]:
+    """An inactive stand-in for another desk's series, named by an invoice or credit note that
+    arrived by sync (the foreign key needs a row; this desk never numbers from it)."""
+    return {
+        "id": series_id,
+        "kind": SeriesKind.INVOICE if entity == "invoices" else SeriesKind.CREDIT_NOTE,
+        "prefix": f"~{series_id[-11:]}",
+        "width": 6,
+        "next_value": 1,
+        "active": False,
+        "created_at": created_at or datetime.now(UTC),
+    }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.models import Base, NumberSeries, SyncOutbox
 from frontdesk.models.codec import from_json_value
+from frontdesk.services.numbering import placeholder_series
 from frontdesk.services.tracking import TRACKING_KEY, Tracking
 from frontdesk.sync.protocol import LOCAL_ONLY
 
@@ -70,13 +70,7 @@ def ensure_series(session: Session, entity: str, values: dict[str, Any]) -> None
     if session.get(NumberSeries, series_id) is None:
         session.execute(
             insert(NumberSeries).values(
-                id=series_id,
-                kind="invoice" if entity == "invoices" else "credit_note",
-                prefix=f"~{series_id[-11:]}",
-                width=6,
-                next_value=1,
-                active=False,
-                created_at=values.get("created_at") or datetime.now(UTC),
+                **placeholder_series(entity, series_id, values.get("created_at"))
             )
         )
 
