@@ -138,6 +138,11 @@ class SyncState(Base):
     last_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
+    # Set when this database was restored from a backup: the desk's audit entries continue in a
+    # new chain (the old chain's later entries may come back from the server), and until the
+    # first full pull the server sends this desk's own changes in full.
+    audit_chain_id: Mapped[str | None] = mapped_column(String(36))
+    restored_at: Mapped[datetime | None]
 
 
 class SyncConflict(SyncedMixin, Base):

@@ -162,8 +162,11 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
         dev: Dev,
         cursor: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
+        echo: bool = True,
     ) -> Response:
-        return Response(store.pull_json(cursor, limit, dev.id), media_type="application/json")
+        # echo=false: a desk restored from a backup needs its own later changes in full.
+        own = dev.id if echo else ""
+        return Response(store.pull_json(cursor, limit, own), media_type="application/json")
 
     @app.get("/v1/snapshot")
     def snapshot_start(dev: Dev) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from frontdesk.models import AuditEvent, Patient, SyncOutbox, SyncState
 from frontdesk.services.context import ServiceContext
@@ -210,7 +210,11 @@ def verify_chain(ctx: ServiceContext) -> ChainReport:
     checked = 0
     with ctx.read() as session:
         devices = list(session.scalars(select(AuditEvent.device_id).distinct()))
-        local = session.scalars(select(SyncState.device_id).where(SyncState.id == 1)).first()
+        local = session.scalars(
+            select(func.coalesce(SyncState.audit_chain_id, SyncState.device_id)).where(
+                SyncState.id == 1
+            )
+        ).first()
         for device in sorted(devices):
             expected_seq, prev = 1, GENESIS_HASH
             rows = session.execute(

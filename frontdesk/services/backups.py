@@ -24,8 +24,11 @@ from frontdesk.db.engine import make_engine
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
+from frontdesk.domain.ids import uuid7
+from frontdesk.models import SyncState
 from frontdesk.services.context import Actor, ServiceContext
 from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.numbering import start_new_generation
 from frontdesk.services.permissions import Action, require
 from frontdesk.services.tracking import record_event
 
@@ -266,15 +269,29 @@ def restore(ctx: ServiceContext, backup: Path, *, force: bool = False) -> Restor
 
 
 def note_restore(paths: DeskPaths, clock: Clock, actor: Actor, result: RestoreResult) -> None:
-    """Audit the restore in the restored database (where people will look for it)."""
+    """Start the restored database's new life, then audit the restore in it (where people will
+    look for it). Numbers handed out after the backup was made (printed invoices, receipts,
+    patient cards) are unknown here, so numbering carries on from fresh series; this desk's
+    audit entries continue in a new chain (the old chain's later entries may come back from the
+    clinic server); and the sync engine is told to fetch this desk's own later changes in full."""
     restored = open_desk(paths, clock=clock)
     restored.actor = actor
+    chain = uuid7()
     try:
+        with restored.write("restore a backup") as session:
+            state = session.get(SyncState, 1)
+            assert state is not None
+            state.audit_chain_id = chain
+            state.restored_at = clock.now()
+            prefix = start_new_generation(session, clock.now(), chain)
+        restored.audit_chain = chain
         with restored.write("restore a backup") as session:
             record_event(
                 session,
                 "database restored",
-                summary=f"Restored from {result.info.path.name}"[:300],
+                summary=(
+                    f"Restored from {result.info.path.name}; invoice numbers continue from {prefix}"
+                )[:300],
             )
     finally:
         restored.engine.dispose()

@@ -46,6 +46,8 @@ class ServiceContext:
     actor: Actor = field(default_factory=Actor)
     data_dir: Path | None = None
     listeners: list[Listener] = field(default_factory=list)
+    # The key of this desk's audit chain: the device id, or a new one after a restore.
+    audit_chain: str | None = None
 
     def __post_init__(self) -> None:
         self._read: sessionmaker[Session] = make_session_factory(self.engine)
@@ -69,7 +71,7 @@ class ServiceContext:
         session = self._write()
         collector = ChangeCollector()
         session.info[TRACKING_KEY] = Tracking(
-            device_id=self.device_id,
+            device_id=self.audit_chain or self.device_id,
             now=self.clock.now(),
             hlc=self.hlc,
             actor_id=self.actor.staff_user_id,

@@ -57,8 +57,10 @@ def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext
     engine = open_engine(paths)
     migrate.upgrade(engine, backup_dir=paths.backups)
     clock = clock or SystemClock()
-    device_id = _ensure_identity(engine, clock)
-    ctx = ServiceContext(engine=engine, device_id=device_id, clock=clock, data_dir=paths.data_dir)
+    device_id, chain = _ensure_identity(engine, clock)
+    ctx = ServiceContext(
+        engine=engine, device_id=device_id, clock=clock, data_dir=paths.data_dir, audit_chain=chain
+    )
     with ctx.write("set up desk") as session:
         ensure_series(session, clock.now())
         if session.scalars(select(ClinicSettings).limit(1)).first() is None:
@@ -66,7 +68,8 @@ def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext
     return ctx
 
 
-def _ensure_identity(engine: Engine, clock: Clock) -> str:
+def _ensure_identity(engine: Engine, clock: Clock) -> tuple[str, str | None]:
+    """(device id, audit chain key if it differs from the device id)."""
     from sqlalchemy.orm import Session
 
     with Session(engine) as session, session.begin():
@@ -74,4 +77,4 @@ def _ensure_identity(engine: Engine, clock: Clock) -> str:
         if state is None:
             state = SyncState(id=1, device_id=uuid7(), created_at=clock.now())
             session.add(state)
-        return state.device_id
+        return state.device_id, state.audit_chain_id

@@ -44,6 +44,31 @@ def start_series(session: Session, kind: SeriesKind, prefix: str, now: datetime)
     return series
 
 
+# Letters for restore marks: digits and capitals without I, L, O and U (easily misread).
+_MARK_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def start_new_generation(session: Session, now: datetime, token: str) -> str:
+    """After a restore from a backup: numbers handed out after that backup was made (printed
+    invoices, receipts, patient cards) are unknown here, so carry on from fresh series that can
+    never repeat them: ``D1`` becomes ``D1.7KX`` (three characters drawn from ``token``, a
+    random id, because two restores of one backup cannot know about each other). Returns the
+    new invoice prefix."""
+    active = {
+        s.kind: s.prefix for s in session.scalars(select(NumberSeries).where(NumberSeries.active))
+    }
+    base = active.get(SeriesKind.INVOICE, DEFAULT_PREFIXES[SeriesKind.INVOICE])
+    root = base.split(".", 1)[0]
+    bits = int(token.replace("-", "")[-8:], 16)
+    mark = "".join(_MARK_ALPHABET[(bits >> (5 * i)) & 31] for i in range(3))
+    new_base = f"{root}.{mark}"
+    for kind in SeriesKind:
+        old = active.get(kind, DEFAULT_PREFIXES[kind])
+        suffix = old[len(base) :] if old.startswith(base) else old
+        start_series(session, kind, f"{new_base}{suffix}", now)
+    return new_base
+
+
 def next_number(session: Session, kind: SeriesKind) -> tuple[str, str]:
     """(series id, formatted number). The caller's write transaction holds the lock, so the
     increment and the row that uses the number commit together or not at all: no gaps."""

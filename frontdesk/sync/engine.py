@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
@@ -115,6 +116,16 @@ class SyncEngine:
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)
             raise
+        except IntegrityError as exc:
+            # Only table and column names reach the log, never values.
+            log.error("sync refused by a local constraint: %s", exc.orig)
+            problem = SyncFailed(
+                "A change from the clinic server clashes with a record on this desk (two "
+                "records with the same number). Nothing was lost and this desk keeps working; "
+                "ask for help to sort out the duplicate."
+            )
+            self._note(error=problem.user_message)
+            raise problem from exc
         self._note(error=None, ok=True)
         summary.cursor = self._state().pull_cursor
         log.info(
@@ -136,7 +147,7 @@ class SyncEngine:
 
     # -- push -------------------------------------------------------------------------------
     def push(self, summary: SyncSummary, touched: set[str]) -> None:
-        repushed = False
+        repushed = renumbered = False
         while True:
             with self.ctx.read() as session:
                 rows = session.scalars(
@@ -162,6 +173,13 @@ class SyncEngine:
                     # send them again; nothing local is discarded.
                     self._mark_pending_from(expected)
                     repushed = True
+                    continue
+                if stopped.get("reason") == "seq_reused" and not renumbered:
+                    # This database was restored from a backup: the server holds changes of
+                    # this desk, up to expected - 1, that it no longer has (they come back with
+                    # the pull). The changes waiting here were never accepted: renumber them.
+                    self._renumber_pending(expected)
+                    renumbered = True
                     continue
                 summary.pending = self.pending_count()
                 raise SyncFailed(
@@ -217,6 +235,20 @@ class SyncEngine:
             self._mark_pending_from(last + 1)
             self.push(summary, touched)
 
+    def _renumber_pending(self, first: int) -> None:
+        """Give the waiting changes the numbers from ``first`` on, keeping their order."""
+        outbox = Base.metadata.tables["sync_outbox"]
+        with self.ctx.write("sync renumber", origin="sync") as session:
+            low = session.scalar(select(func.min(outbox.c.seq)).where(outbox.c.state == "pending"))
+            if low is None:
+                return
+            shift = first - int(low)
+            log.warning("restored desk: renumbering waiting changes by %+d", shift)
+            pending = outbox.c.state == "pending"
+            # Two steps, so no number is ever held twice mid-statement.
+            session.execute(update(outbox).where(pending).values(seq=-(outbox.c.seq + shift)))
+            session.execute(update(outbox).where(outbox.c.seq < 0).values(seq=-outbox.c.seq))
+
     def _mark_pending_from(self, seq: int) -> None:
         with self.ctx.write("sync re-push", origin="sync") as session:
             session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state="pending"))
@@ -236,8 +268,12 @@ class SyncEngine:
     def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
         state = self._state()
         cursor = state.pull_cursor
+        # After a restore from a backup, this desk's own later changes come back in full.
+        params: dict[str, Any] = {"limit": PULL_BATCH}
+        if state.restored_at is not None:
+            params["echo"] = "false"
         while True:
-            reply = self._call("GET", "/v1/pull", params={"cursor": cursor, "limit": PULL_BATCH})
+            reply = self._call("GET", "/v1/pull", params={**params, "cursor": cursor})
             body = reply.body
             again = reply.status == 410 or (reply.ok and body["epoch"] != state.server_epoch)
             if again and may_resync:
@@ -251,8 +287,11 @@ class SyncEngine:
             with self.ctx.write("sync pull", origin="sync") as session:
                 apply.begin_sync_apply(session)
                 applied, missing = apply.apply_changes(session, changes)
+                caught_up: dict[str, Any] = {} if body["more"] else {"restored_at": None}
                 session.execute(
-                    update(SyncState).where(SyncState.id == 1).values(pull_cursor=body["cursor"])
+                    update(SyncState)
+                    .where(SyncState.id == 1)
+                    .values(pull_cursor=body["cursor"], **caught_up)
                 )
             summary.pulled += applied
             touched.update(c["entity"] for c in changes)

@@ -120,6 +120,18 @@ class Desk:
             s.flush()
             return p.id
 
+    def invoice(self, patient_id: str, cents: int = 9500) -> str:
+        """Issue a one-line invoice through the billing services; returns its number."""
+        from frontdesk.services.billing.invoices import (
+            DraftHeader,
+            DraftLine,
+            create_draft,
+            issue_invoice,
+        )
+
+        draft = create_draft(self.ctx, DraftHeader(patient_id), [DraftLine("Consultation", cents)])
+        return issue_invoice(self.ctx, draft)
+
     def ids(self, model: Any) -> list[str]:
         with self.ctx.read() as s:
             return list(s.scalars(select(model.id).order_by(model.id)))
