@@ -143,6 +143,8 @@ class SyncState(Base):
     # first full pull the server sends this desk's own changes in full.
     audit_chain_id: Mapped[str | None] = mapped_column(String(36))
     restored_at: Mapped[datetime | None]
+    # Changes the server refused up to this outbox number have been read by a person.
+    refusals_seen_seq: Mapped[int | None]
 
 
 class SyncConflict(SyncedMixin, Base):

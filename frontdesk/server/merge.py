@@ -34,7 +34,7 @@ from frontdesk.server.changelog import (
     prefetch_rows,
     remember_row,
 )
-from frontdesk.server.store import Device, ServerProblem, ServerStore
+from frontdesk.server.store import Device, ServerProblem, ServerStore, row_to_json
 from frontdesk.sync.protocol import (
     APPLIED,
     CLAMP_LEAD_S,
@@ -307,6 +307,10 @@ def _apply_one(
             "missing linked record)"
         )
         result = _result(m, REJECTED, reason)
+        if m.op == "update" and (row := current_row(conn, m.entity, m.row_id)) is not None:
+            # The desk puts the row back as the clinic has it; the refusal stays listed.
+            result["row"] = row_to_json(row, _TABLES[m.entity])
+            result["version"] = int(row["version"])
     _remember(store, conn, device, m, result)
     return result
 
@@ -327,6 +331,7 @@ def _apply(
     table = _TABLES[m.entity]
     sensitive = _SENSITIVE[m.entity]
     row = current_row(conn, m.entity, m.row_id)
+    rules.check_finalised(conn, m.entity, m.fields, row)
     if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
         rules.check_series(conn, device, m.entity, str(m.fields["number"]))
     rules.ensure_series_rows(conn, m.entity, m.fields)

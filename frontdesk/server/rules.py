@@ -238,3 +238,47 @@ def ensure_series_rows(conn: Connection, entity: str, fields: dict[str, Any]) ->
         conn.execute(
             insert(t).values(**placeholder_series(entity, series_id, fields.get("created_at")))
         )
+
+
+# What was printed on a tax invoice, a credit note or a receipt never changes on the server,
+# even when a desk with a bug or an old version sends it (the desk's services refuse it too).
+_INVOICE_AFTER_ISSUE = frozenset({"status", "voided_at", "void_reason", "patient_id", "updated_at"})
+_INVOICE_AFTER_VOID = frozenset({"patient_id", "updated_at"})
+_FIXED = {
+    "credit_notes": frozenset({"number", "invoice_id", "total_cents", "tax_cents", "issued_at"}),
+    "credit_note_lines": frozenset({"credit_note_id", "invoice_line_id", "amount_cents"}),
+    "payments": frozenset({"amount_cents", "method", "received_at"}),
+}
+
+
+def check_finalised(conn: Connection, entity: str, fields: dict[str, Any], row: Any) -> None:
+    """Refuse (409) a change to an issued invoice, its lines, a credit note or a payment that
+    would alter what was printed. ``row`` is the row as the server holds it (None: new)."""
+    changed = (
+        set(fields) if row is None else {k for k, v in fields.items() if k != "id" and row[k] != v}
+    )
+    if entity == "invoices" and row is not None and row["status"] != "draft":
+        allowed = _INVOICE_AFTER_ISSUE if row["status"] == "issued" else _INVOICE_AFTER_VOID
+        bad = changed - allowed
+        if "status" in changed and fields["status"] != "void":
+            bad.add("status")
+        if bad:
+            raise ServerProblem(
+                409,
+                f"invoice {row['number']} was {row['status']} already; only voiding or "
+                "crediting it can change it",
+                code="finalised",
+            )
+    elif entity == "invoice_lines":
+        invoice_id = fields.get("invoice_id") or (row["invoice_id"] if row is not None else None)
+        parent = current_row(conn, "invoices", str(invoice_id)) if invoice_id else None
+        if parent is not None and parent["status"] != "draft" and changed - {"updated_at"}:
+            raise ServerProblem(
+                409,
+                f"invoice {parent['number']} was {parent['status']} already; its lines "
+                "cannot change",
+                code="finalised",
+            )
+    elif row is not None and entity in _FIXED and changed & _FIXED[entity]:
+        what = entity.rstrip("s").replace("_", " ")
+        raise ServerProblem(409, f"a {what} cannot change once it is recorded", code="finalised")

@@ -192,3 +192,18 @@ def apply_snapshot_rows(session: Session, table_name: str, rows: list[dict[str, 
         for r in decoded:
             tracking.collector.add(table_name, r["id"])
     return len(decoded)
+
+
+def put_back(session: Session, entity: str, row: dict[str, Any]) -> bool:
+    """A change the server refused: put the row back as the clinic holds it (whatever its
+    version), unless the desk has made further changes to it that are still waiting."""
+    table = desk_table(entity)
+    if table is None or "version" not in table.c:
+        return False
+    values = decode(table, row)
+    row_id = values.pop("id", None)
+    if not row_id or pending_fields(session, [row_id]):
+        return False
+    session.execute(update(table).where(table.c.id == row_id).values(**values))
+    _collect(session, entity, row_id)
+    return True

@@ -16,7 +16,19 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import NotFound, RuleViolation
-from frontdesk.models import Appointment, Base, Patient, Practitioner, SyncConflict
+from frontdesk.domain.money import format_money
+from frontdesk.models import (
+    Appointment,
+    Base,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    Practitioner,
+    SyncConflict,
+    SyncOutbox,
+    SyncState,
+)
 from frontdesk.models.codec import from_json_value
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
@@ -61,6 +73,19 @@ def _row_label(session: Session, entity: str, row_id: str) -> str:
         p = session.get(Patient, row_id)
         if p is not None:
             return f"Patient {p.first_name} {p.last_name} ({p.patient_number})"
+    if entity == "invoices":
+        inv = session.get(Invoice, row_id)
+        if inv is not None:
+            return f"Invoice {inv.number or '(draft)'}"
+    if entity == "invoice_lines":
+        line = session.get(InvoiceLine, row_id)
+        inv = session.get(Invoice, line.invoice_id) if line is not None else None
+        if line is not None and inv is not None:
+            return f"Line “{line.description}” of invoice {inv.number or '(draft)'}"
+    if entity == "payments":
+        pay = session.get(Payment, row_id)
+        if pay is not None:
+            return f"Payment of {format_money(pay.amount_cents)} ({pay.method})"
     return f"{entity.replace('_', ' ').rstrip('s').capitalize()} record"
 
 
@@ -218,3 +243,58 @@ def suggest_free_start(ctx: ServiceContext, appointment_id: str) -> datetime | N
             if busy is None:
                 return start
         return None
+
+
+# -- changes the server refused ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Refusal:
+    """A change made on this desk that the clinic server refused, as a person reads it."""
+
+    seq: int
+    when: datetime
+    what: str
+    reason: str
+
+
+def _unseen_refusals(session: Session) -> Any:
+    seen = session.scalar(select(SyncState.refusals_seen_seq).where(SyncState.id == 1)) or 0
+    return (SyncOutbox.state == "rejected", SyncOutbox.seq > seen)
+
+
+def count_refused(session: Session) -> int:
+    """Refused changes nobody has marked as read yet (for the status bar)."""
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(
+            select(func.count()).select_from(SyncOutbox).where(*_unseen_refusals(session))
+        )
+        or 0
+    )
+
+
+def list_refused(ctx: ServiceContext, limit: int = 200) -> list[Refusal]:
+    """Refused changes not yet marked as read, newest first."""
+    with ctx.read() as session:
+        rows = session.scalars(
+            select(SyncOutbox)
+            .where(*_unseen_refusals(session))
+            .order_by(SyncOutbox.seq.desc())
+            .limit(limit)
+        ).all()
+        out = []
+        for r in rows:
+            result = json.loads(r.result_json or "{}")
+            reason = str(result.get("reason") or "no reason given")
+            what = _row_label(session, r.entity, r.row_id)
+            verb = "New" if r.op == "insert" else "Change to"
+            out.append(Refusal(r.seq, r.created_at, f"{verb} {what[0].lower()}{what[1:]}", reason))
+        return out
+
+
+def mark_refusals_read(ctx: ServiceContext, through_seq: int) -> None:
+    """A person has read the refusals up to ``through_seq``; they leave the list."""
+    with ctx.write("mark refused changes as read", origin="sync") as session:
+        state = session.get(SyncState, 1)
+        if state is not None and through_seq > (state.refusals_seen_seq or 0):
+            state.refusals_seen_seq = through_seq

@@ -211,6 +211,14 @@ class SyncEngine:
                 )
             for result in results:
                 status = str(result.get("status"))
+                if status == REJECTED and isinstance(result.get("row"), dict):
+                    entity = session.scalar(
+                        select(SyncOutbox.entity).where(
+                            SyncOutbox.mutation_id == result["mutation_id"]
+                        )
+                    )
+                    if entity:
+                        apply.put_back(session, entity, result["row"])
                 summary.pushed += 1
                 summary.merged += status == MERGED
                 summary.conflicts += status == CONFLICT

@@ -3,6 +3,8 @@ side, with buttons to resolve each. Resolutions are ordinary changes, so they sy
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -46,7 +48,7 @@ class ConflictsPage(QWidget):
 
     def _on_changed(self, notice: object) -> None:
         if isinstance(notice, ChangeNotice) and notice.touches(
-            "sync_conflicts", "appointments", "patients"
+            "sync_conflicts", "appointments", "patients", "invoices", "payments"
         ):
             self.refresh()
 
@@ -57,7 +59,10 @@ class ConflictsPage(QWidget):
             if widget is not None:
                 widget.deleteLater()
         items = svc.list_open(self.ctx)
-        if not items:
+        refused = svc.list_refused(self.ctx)
+        if not items and refused:
+            self.summary.setText("No conflicts between desks.")
+        elif not items:
             self.summary.setText("Nothing to sort out: every desk agrees.")
         else:
             self.summary.setText(
@@ -66,7 +71,52 @@ class ConflictsPage(QWidget):
             )
         for view in items:
             self.list_col.addWidget(self._card(view))
+        if refused:
+            self.list_col.addWidget(self._refused(refused))
         self.list_col.addStretch(1)
+
+    def _refused(self, refused: list[svc.Refusal]) -> QWidget:
+        """Changes made here that the clinic server refused: each with why. The desk already
+        shows the record as the clinic holds it; a person reads this and marks it read."""
+        box = QFrame()
+        box.setObjectName("refusedBox")
+        box.setStyleSheet(
+            "#refusedBox { border: 1px solid #c01c28; border-radius: 6px; background: #fff4f4; }"
+        )
+        col = QVBoxLayout(box)
+        n = len(refused)
+        col.addWidget(
+            QLabel(
+                f"<b>{n} change{'s' if n != 1 else ''} made on this desk "
+                f"{'were' if n != 1 else 'was'} refused by the clinic server</b>"
+            )
+        )
+        note = QLabel(
+            "This desk now shows these records as the clinic holds them. If a change is still "
+            "needed, make it again the right way (for an issued invoice: void or credit it)."
+        )
+        note.setWordWrap(True)
+        note.setObjectName("muted")
+        col.addWidget(note)
+        for r in refused[:50]:
+            when = r.when.astimezone(self.ctx.tz)
+            line = QLabel(f"{when:%a %d %b %H:%M} — {r.what}: <i>{r.reason}</i>")
+            line.setWordWrap(True)
+            line.setTextFormat(Qt.TextFormat.RichText)
+            col.addWidget(line)
+        if n > 50:
+            col.addWidget(QLabel(f"… and {n - 50} more"))
+        done = QPushButton("Mark as read")
+        done.clicked.connect(
+            lambda _c=False, top=refused[0].seq: self._do(
+                lambda: svc.mark_refusals_read(self.ctx, top)
+            )
+        )
+        row = QHBoxLayout()
+        row.addWidget(done)
+        row.addStretch(1)
+        col.addLayout(row)
+        return box
 
     def _card(self, view: svc.ConflictView) -> QWidget:
         card = QFrame()
@@ -133,6 +183,12 @@ class ConflictsPage(QWidget):
             action()  # type: ignore[operator]
         except FrontdeskError as exc:
             QMessageBox.warning(self, "Conflicts", exc.user_message)
+        self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Refusals arrive with sync answers, which announce no change: look again when shown.
+        self.refresh()
+        super().showEvent(event)
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:

@@ -155,6 +155,7 @@ class SyncWorker(QObject):
             from sqlalchemy import func, select
 
             from frontdesk.models import SyncOutbox
+            from frontdesk.sync.conflicts import count_refused
 
             pending = (
                 session.scalar(
@@ -164,14 +165,7 @@ class SyncWorker(QObject):
                 )
                 or 0
             )
-            rejected = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(SyncOutbox)
-                    .where(SyncOutbox.state == "rejected")
-                )
-                or 0
-            )
+            rejected = count_refused(session)
             conflicts = (
                 session.scalar(
                     select(func.count())

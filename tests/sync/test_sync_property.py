@@ -4,6 +4,7 @@ goes quiet every desk equals the server, nothing is duplicated and no booking is
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from datetime import timedelta
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.models import Appointment, Patient
 from tests.sync.clinic import START, Clinic
 from tests.sync.fakes import Faults
@@ -75,6 +77,15 @@ class ClinicMachine(RuleBasedStateMachine):
         pats = d.ids(Patient)
         if pats:
             d.pay(pats[k % len(pats)], cents)
+
+    @rule(i=st.integers(0, 4), k=st.integers(0, 50), cents=st.integers(1, 50_000))
+    def invoice(self, i: int, k: int, cents: int) -> None:
+        d = self._desk(i)
+        pats = d.ids(Patient)
+        if pats:
+            # e.g. the patient was archived: the services say so and nothing is made
+            with contextlib.suppress(FrontdeskError):
+                d.invoice(pats[k % len(pats)], cents)
 
     @rule(i=st.integers(0, 4), k=st.integers(0, 50))
     def archive(self, i: int, k: int) -> None:

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 from PySide6.QtWidgets import QLabel, QPushButton, QTabWidget
+from sqlalchemy import select
 
 from frontdesk.domain.clock import FakeClock
 from frontdesk.models import Appointment, Patient, Practitioner, SyncConflict
@@ -130,3 +131,36 @@ def test_worker_reports_offline_without_a_server(qtbot, ctx, bus, main_window) -
     worker.start()
     assert "no clinic server" in main_window.sync_label.text()
     worker.stop()
+
+
+def test_a_change_the_server_refused_is_listed_with_why_until_read(qtbot, bus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.models import Invoice
+    from tests.sync.clinic import Clinic
+
+    clinic = Clinic(tmp_path, str(tmp_path / "server.sqlite3"))
+    try:
+        desk = clinic.add_desk()
+        number = desk.invoice(desk.add_patient("Ada", "Byron"), cents=9500)
+        assert desk.sync()
+        with desk.ctx.write("a desk with a bug") as s:
+            inv = s.scalars(select(Invoice).where(Invoice.number == number)).one()
+            inv.total_cents = 1
+        assert desk.sync()
+        page = ConflictsPage(desk.ctx, bus)
+        qtbot.addWidget(page)
+        text = " ".join(label.text() for label in page.findChildren(QLabel))
+        assert "1 change made on this desk was refused" in text
+        assert f"Change to invoice {number}" in text and "was issued already" in text
+        with desk.ctx.read() as s:  # put back as the clinic holds it
+            assert s.scalars(select(Invoice.total_cents)).one() == 9500
+        next(b for b in _buttons(page) if b.text() == "Mark as read").click()
+        qtbot.waitUntil(
+            lambda: (
+                "refused"
+                not in " ".join(x.text() for x in page.findChildren(QLabel) if x.isVisible())
+            )
+        )
+        with desk.ctx.read() as s:
+            assert svc.count_refused(s) == 0
+    finally:
+        clinic.close()

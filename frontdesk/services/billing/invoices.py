@@ -320,6 +320,9 @@ def issue_invoice(ctx: ServiceContext, invoice_id: str) -> str:
         ).all()
         if not lines:
             raise RuleViolation("Add at least one line before issuing the invoice.")
+        # Read everything first: a query in the middle would flush half the change, and the
+        # clinic server refuses a later change to an invoice that is already issued.
+        due_days = ctx.settings(session).invoice_due_days
         series_id, number = next_number(session, SeriesKind.INVOICE)
         today = business_day(ctx)
         invoice.number, invoice.series_id = number, series_id
@@ -327,7 +330,7 @@ def issue_invoice(ctx: ServiceContext, invoice_id: str) -> str:
         invoice.issue_date, invoice.issued_at = today, ctx.clock.now()
         invoice.issued_by_id = ctx.actor.staff_user_id
         if invoice.due_date is None:
-            invoice.due_date = today + timedelta(days=ctx.settings(session).invoice_due_days)
+            invoice.due_date = today + timedelta(days=due_days)
         return number
 
 
