@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, LargeBinary
+from sqlalchemy import Column, Date, LargeBinary, Table
 from sqlalchemy.sql.type_api import TypeEngine
 
 from frontdesk.db.types import UTCDateTime
@@ -55,3 +58,11 @@ def from_json_value(column: Column[Any], value: Any) -> Any:
             raise ValueError(f"{column.name}: longer than {length} characters")
         return value
     return value
+
+
+def row_digest(table: Table, row: Mapping[Any, Any]) -> str:
+    """A short fingerprint of a whole row's content, the same on a desk and on the server (both
+    hold the same columns), to check that a synced row arrived exactly."""
+    values = [to_json_value(row[c.name]) for c in table.columns]
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

@@ -27,6 +27,7 @@ from frontdesk.server import merge
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.sync.protocol import (
     MAX_BODY_BYTES,
+    MAX_DIGEST_ROWS,
     MAX_PROTOCOL,
     MAX_PULL_CHANGES,
     MAX_SNAPSHOT_ROWS,
@@ -53,6 +54,8 @@ class PushBody(BaseModel):
 
 class StatsBody(BaseModel):
     tables: list[str] = Field(max_length=200)
+    # table → row id → content digest of rows the desk touched in this sync (optional).
+    rows: dict[str, dict[str, str]] = Field(default_factory=dict, max_length=200)
 
 
 def current_device(request: Request, authorization: Annotated[str, Header()] = "") -> Device:
@@ -183,8 +186,11 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
 
     @app.post("/v1/stats")
     def stats(body: StatsBody, dev: Dev) -> dict[str, Any]:
+        if sum(len(ids) for ids in body.rows.values()) > MAX_DIGEST_ROWS * 20:
+            raise ServerProblem(413, "too many rows to check at once", code="big")
         tables, latest = store.table_stats(body.tables)
-        return {"tables": tables, "latest": latest, "last_seq": dev.last_seq}
+        repair = store.differing_rows(body.rows, MAX_DIGEST_ROWS) if body.rows else {}
+        return {"tables": tables, "latest": latest, "last_seq": dev.last_seq, "repair": repair}
 
     @app.get("/v1/device")
     def whoami(dev: Dev) -> dict[str, Any]:

@@ -370,6 +370,32 @@ class ServerStore:
                 out[name] = [int(count), int(total)]
         return out, latest
 
+    def differing_rows(
+        self, digests: dict[str, dict[str, str]], limit: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        """For rows a desk fingerprinted (table → id → digest), the server's full rows whose
+        content differs, so the desk can take them as the clinic holds them."""
+        from frontdesk.models.codec import row_digest
+
+        tables = s.data_tables()
+        out: dict[str, list[dict[str, Any]]] = {}
+        budget = limit
+        with self.reading() as conn:
+            for name, theirs in digests.items():
+                t = tables.get(name)
+                if t is None or budget <= 0:
+                    continue
+                ids = list(theirs)
+                for start in range(0, len(ids), 500):
+                    rows = conn.execute(
+                        select(t).where(t.c.id.in_(ids[start : start + 500]))
+                    ).mappings()
+                    for row in rows:
+                        if budget > 0 and row_digest(t, row) != theirs[row["id"]]:
+                            out.setdefault(name, []).append(row_to_json(row, t))
+                            budget -= 1
+        return out
+
     def prune_history(self, keep_after_seq: int) -> None:
         """Forget change-log entries up to ``keep_after_seq``; desks behind it re-sync."""
         from sqlalchemy import delete

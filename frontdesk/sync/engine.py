@@ -2,15 +2,16 @@
 pull the change log by cursor in bounded batches (each batch applied and the cursor moved in
 one local transaction), re-syncing from a snapshot when the server's epoch changed or the
 desk's cursor is older than the server's history. Local changes are always pushed first and
-never discarded. Afterwards the tables touched are checked (count and version sum) against
-the server; a mismatch re-syncs that table.
+never discarded. Afterwards the tables touched are checked against the server: count and
+version sum per table (a mismatch re-syncs that table) and the content of the rows this sync
+touched (a row that differs is taken as the server holds it).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
+from frontdesk.models.codec import row_digest
 from frontdesk.services.context import ServiceContext
 from frontdesk.sync import apply
-from frontdesk.sync.protocol import CONFLICT, MERGED, REJECTED
+from frontdesk.sync.protocol import CONFLICT, MAX_DIGEST_ROWS, MERGED, REJECTED
 from frontdesk.sync.transport import Reply, Transport
 
 log = logging.getLogger("frontdesk.sync")
@@ -49,6 +51,7 @@ class SyncSummary:
     pulled: int = 0
     snapshot_rows: int = 0
     resynced: bool = False
+    repaired: int = 0
     mismatched: list[str] = field(default_factory=list)
     pending: int = 0
     cursor: int = 0
@@ -65,6 +68,8 @@ class SyncSummary:
             parts.append(f"{self.rejected} rejected")
         if self.pending:
             parts.append(f"{self.pending} still waiting")
+        if self.repaired:
+            parts.append(f"{self.repaired} corrected")
         if self.mismatched:
             parts.append("re-checked " + ", ".join(self.mismatched))
         return "Synced: " + ", ".join(parts) + "."
@@ -102,6 +107,7 @@ class SyncEngine:
     def sync(self) -> SyncSummary:
         summary = SyncSummary()
         touched: set[str] = set()
+        self._touched_rows: dict[str, set[str]] = {}
         try:
             self.push(summary, touched)
             state = self._state()
@@ -223,12 +229,13 @@ class SyncEngine:
                 summary.merged += status == MERGED
                 summary.conflicts += status == CONFLICT
                 summary.rejected += status == REJECTED
-            entities = session.execute(
-                select(SyncOutbox.entity)
-                .where(SyncOutbox.mutation_id.in_([r["mutation_id"] for r in results]))
-                .distinct()
-            ).scalars()
-            touched.update(entities)
+            answered = session.execute(
+                select(SyncOutbox.entity, SyncOutbox.row_id).where(
+                    SyncOutbox.mutation_id.in_([r["mutation_id"] for r in results])
+                )
+            ).all()
+            self._note_rows((r.entity, r.row_id) for r in answered)
+            touched.update(r.entity for r in answered)
 
     def _repush_lost(self, summary: SyncSummary, touched: set[str]) -> None:
         """After a server restore, send again every change the server no longer has."""
@@ -302,6 +309,7 @@ class SyncEngine:
                     .values(pull_cursor=body["cursor"], **caught_up)
                 )
             summary.pulled += applied
+            self._note_rows((c["entity"], c["row_id"]) for c in changes)
             touched.update(c["entity"] for c in changes)
             touched.update(missing)
             cursor = body["cursor"]
@@ -385,13 +393,55 @@ class SyncEngine:
                 out[name] = [int(count), int(total)]
         return out
 
+    def _note_rows(self, pairs: Iterable[tuple[str, str]]) -> None:
+        rows = getattr(self, "_touched_rows", None)
+        if rows is None:
+            return
+        for entity, row_id in pairs:
+            ids = rows.setdefault(entity, set())
+            if len(ids) < MAX_DIGEST_ROWS:
+                ids.add(row_id)
+
+    def local_digests(self, tables: list[str]) -> dict[str, dict[str, str]]:
+        """Content fingerprints of the rows this sync touched (up to MAX_DIGEST_ROWS a table)."""
+        out: dict[str, dict[str, str]] = {}
+        touched = getattr(self, "_touched_rows", {})
+        with self.ctx.read() as session:
+            for name in tables:
+                t = apply.desk_table(name)
+                ids = sorted(touched.get(name, ()))
+                if t is None or "version" not in t.c or not ids:
+                    continue
+                found: dict[str, str] = {}
+                for start in range(0, len(ids), 500):
+                    rows = session.execute(
+                        select(t).where(t.c.id.in_(ids[start : start + 500]))
+                    ).mappings()
+                    found.update((row["id"], row_digest(t, row)) for row in rows)
+                out[name] = found
+        return out
+
     def check_tables(self, tables: list[str], summary: SyncSummary) -> list[str]:
-        reply = self._call("POST", "/v1/stats", json={"tables": tables})
+        """Per table, count and version sum against the server's; and the rows this sync touched
+        by content: a row that differs is taken as the server holds it (never one with a local
+        change still waiting), a table whose count or versions differ is re-synced."""
+        body = {"tables": tables, "rows": self.local_digests(tables)}
+        reply = self._call("POST", "/v1/stats", json=body)
         if not reply.ok:
             return []
         theirs: dict[str, list[int]] = reply.body["tables"]
         if reply.body.get("latest") != self._state().pull_cursor:
             return []  # the server moved on since this pull; the next sync checks again
+        repair: dict[str, list[dict[str, Any]]] = reply.body.get("repair") or {}
+        if repair:
+            with self.ctx.write("sync repair", origin="sync") as session:
+                for name, rows in repair.items():
+                    fixed = sum(apply.put_back(session, name, row) for row in rows)
+                    if fixed:
+                        log.warning(
+                            "row check: %d %s rows differed; taken from server", fixed, name
+                        )
+                        summary.repaired += fixed
         ours = self.local_stats(list(theirs))
         bad = [t for t in theirs if ours.get(t) != theirs[t]]
         if bad:

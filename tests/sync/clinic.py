@@ -45,6 +45,7 @@ class Desk:
     plain: ClientTransport
     transport: FaultyTransport
     engine: SyncEngine
+    repaired: int = 0  # rows the content check had to correct (0 when sync works)
 
     # -- clinic actions (local writes through ctx.write, as the services do) ----------------
     def add_practitioner(self, first: str = "Alex") -> str:
@@ -149,7 +150,7 @@ class Desk:
 
     def sync(self) -> bool:
         try:
-            self.engine.sync()
+            self.repaired += self.engine.sync().repaired
         except Exception as exc:  # the desk shows it and retries later
             from frontdesk.domain.errors import EnvironmentProblem
 

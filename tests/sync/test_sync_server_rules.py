@@ -117,3 +117,24 @@ def test_every_billing_flow_through_the_services_is_accepted(any_clinic: Clinic)
     assert _refusals(a) == [] and _refusals(b) == []
     any_clinic.assert_no_duplicates()
     any_clinic.assert_converged()
+
+
+def test_a_row_that_arrived_wrong_is_corrected_by_the_content_check(any_clinic: Clinic) -> None:
+    """Counts and versions agree, but the content does not (a damaged copy on one desk): the
+    check after the next sync that touches the row finds it and takes the server's copy."""
+    from frontdesk.models import Patient
+
+    a, b = any_clinic.add_desk(), any_clinic.add_desk()
+    pat = a.add_patient("Ada", "Byron")
+    any_clinic.settle()
+    with b.ctx.engine.begin() as conn:  # damage behind the sync's back: same version
+        conn.exec_driver_sql("UPDATE patients SET last_name = 'Bryon' WHERE id = ?", (pat,))
+    a.edit_patient(pat, mobile_phone="0400111222")
+    assert a.sync()
+    summary = b.engine.sync()
+    assert summary.repaired == 1 and "1 corrected" in summary.text()
+    with b.ctx.read() as s:
+        p = s.get(Patient, pat)
+        assert p is not None and (p.last_name, p.mobile_phone) == ("Byron", "0400111222")
+    any_clinic.assert_converged()
+    assert b.engine.sync().repaired == 0
