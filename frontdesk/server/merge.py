@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.hlc import Stamp
+from frontdesk.faults import checkpoint
 from frontdesk.models import synced_tables
 from frontdesk.models.codec import from_json_value
 from frontdesk.server import rules
@@ -180,6 +181,8 @@ def push(
         except _NeedsCare:
             answered, stopped = _run_chunk(store, device, chunk, cursor, careful=True)
         results.extend(answered)
+        if pos < len(mutations):
+            checkpoint("server.push.chunk")
     log.info(
         "push device=%s mutations=%d answered=%d stopped=%s",
         device.id,

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
+from frontdesk.faults import checkpoint
 from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
 from frontdesk.models.codec import row_digest
 from frontdesk.services.context import ServiceContext
@@ -170,6 +171,7 @@ class SyncEngine:
             reply = self._call("POST", "/v1/push", json=body)
             if not reply.ok:
                 raise SyncFailed(f"The clinic server refused this desk's changes: {reply.message}")
+            checkpoint("desk.push.answered")
             self._record(reply.body.get("results", []), summary, touched)
             stopped = reply.body.get("stopped")
             if stopped:
@@ -308,6 +310,7 @@ class SyncEngine:
                     .where(SyncState.id == 1)
                     .values(pull_cursor=body["cursor"], **caught_up)
                 )
+            checkpoint("desk.pull.applied")
             summary.pulled += applied
             self._note_rows((c["entity"], c["row_id"]) for c in changes)
             touched.update(c["entity"] for c in changes)

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,8 +19,10 @@ import pytest
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import Patient
+from frontdesk.server.merge import COMMIT_EVERY
 from frontdesk.services.desk import DeskPaths, open_desk
 from frontdesk.services.numbering import next_number
+from frontdesk.sync.engine import PUSH_BATCH
 from tests.sync.clinic import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +69,10 @@ class Server:
         )
         return out.stdout
 
-    def start(self) -> None:
+    def start(self, pause_at: str = "") -> None:
+        env = dict(self.env)
+        if pause_at:
+            env.update(_pause_env(self.db.parent, pause_at))
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -79,7 +84,7 @@ class Server:
                 "--port",
                 str(self.port),
             ],
-            env=self.env,
+            env=env,
             stderr=subprocess.DEVNULL,
         )
         for _ in range(100):
@@ -113,10 +118,32 @@ def server(tmp_path: Path) -> Iterator[Server]:
         s.kill()
 
 
-def _desk_cli(tmp: Path, desk: Path, *args: str) -> subprocess.Popen[bytes]:
+def _pause_env(tmp: Path, pause_at: str) -> dict[str, str]:
+    """Make the process stop at an exact place (frontdesk/faults.py) and say so in a file."""
+    marker = tmp / "paused"
+    marker.unlink(missing_ok=True)
+    return {"FRONTDESK_PAUSE_AT": pause_at, "FRONTDESK_PAUSE_FILE": str(marker)}
+
+
+def _kill_when_paused(proc: subprocess.Popen[bytes], tmp: Path, limit: float = 120) -> None:
+    marker = tmp / "paused"
+    deadline = time.monotonic() + limit
+    while not marker.exists():
+        assert proc.poll() is None, "the process ended before reaching its pause point"
+        assert time.monotonic() < deadline, "the process never reached its pause point"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    marker.unlink()
+
+
+def _desk_cli(tmp: Path, desk: Path, *args: str, pause_at: str = "") -> subprocess.Popen[bytes]:
+    env = _env(tmp)
+    if pause_at:
+        env.update(_pause_env(tmp, pause_at))
     return subprocess.Popen(
         [sys.executable, "-m", "frontdesk.app", "--data-dir", str(desk), *args],
-        env=_env(tmp),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -135,20 +162,6 @@ def _desk_count(desk: Path, sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
     finally:
         conn.close()
-
-
-def _kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], limit: float = 60) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if ready():
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                return True
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.01)
-    return False
 
 
 def _sync_ok(tmp: Path, desk: Path) -> str:
@@ -173,35 +186,43 @@ def test_kill_desk_mid_push_and_mid_pull_and_server_mid_batch(
     total = _desk_count(a, "select count(*) from sync_outbox where state='pending'")
     assert total >= 5000
 
-    # 1. The desk dies in the middle of its push.
-    proc = _desk_cli(tmp_path, a, "sync")
     results = "select count(*) from server_mutation_results"
-    assert _kill_when(proc, lambda: server.count(results) > 600)
-    pending = _desk_count(a, "select count(*) from sync_outbox where state='pending'")
-    assert pending > 0  # killed before it heard every answer (the server may have them all)
+    pending_sql = "select count(*) from sync_outbox where state='pending'"
 
-    # 2. The server dies in the middle of the next batch.
+    # 1. The desk dies in the middle of its push: the server has answered its second batch,
+    #    the desk has not recorded that answer.
+    before = server.count(results)  # what desk b sent when it enrolled
+    proc = _desk_cli(tmp_path, a, "sync", pause_at="desk.push.answered:2")
+    _kill_when_paused(proc, tmp_path)
+    assert server.count(results) == before + 2 * PUSH_BATCH
+    assert _desk_count(a, pending_sql) == total - PUSH_BATCH  # the second answer was lost
+
+    # 2. The server dies in the middle of a batch, one chunk of it committed. (The desk first
+    #    sends again the batch whose answer it lost: answered from the stored results, that
+    #    push passes the pause point once; the next push is the new batch.)
+    server.kill()
+    server.start(pause_at="server.push.chunk:2")
     proc = _desk_cli(tmp_path, a, "sync")
-    before = server.count(results)
-    assert _kill_when(proc, lambda: server.count(results) > before + 300) or True
-    if server.count(results) < total:
-        server.kill()
-    proc.wait(timeout=60)
+    _kill_when_paused(server.proc, tmp_path)  # type: ignore[arg-type]
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and b"Traceback" not in err  # a clear message, not a crash
+    assert server.count(results) == before + 2 * PUSH_BATCH + COMMIT_EVERY
     server.start()
 
     # 3. Resume: everything arrives exactly once.
     _sync_ok(tmp_path, a)
-    assert _desk_count(a, "select count(*) from sync_outbox where state='pending'") == 0
+    assert _desk_count(a, pending_sql) == 0
+    assert server.count(results) == before + total
     assert server.count(results) == server.count(
         "select count(distinct mutation_id) from server_mutation_results"
     )
     assert server.count("select count(*) from patients where last_name='Kill'") == 2500
 
-    # 4. The other desk dies in the middle of its pull, then resumes.
+    # 4. The other desk dies right after committing its first pulled batch, then resumes.
     cursor = "select pull_cursor from sync_state"
     start_cursor = _desk_count(b, cursor)
-    proc = _desk_cli(tmp_path, b, "sync")
-    assert _kill_when(proc, lambda: _desk_count(b, cursor) > start_cursor)
+    proc = _desk_cli(tmp_path, b, "sync", pause_at="desk.pull.applied:1")
+    _kill_when_paused(proc, tmp_path)
     mid = _desk_count(b, cursor)
     latest = server.count("select max(seq) from server_change_log")
     assert start_cursor < mid < latest
