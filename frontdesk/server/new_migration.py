@@ -1,0 +1,41 @@
+"""Developer tool: ``python -m frontdesk.server.new_migration "message" [s0002]`` autogenerates a
+clinic-server revision by comparing ``schema.server_md`` and the synced desk tables with a
+scratch SQLite server database upgraded to the current server head. Read the script it writes
+and make sure it also runs on PostgreSQL (tests/server/test_server_migrations.py does both)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+
+from frontdesk.db.engine import make_engine
+from frontdesk.server.migrate import alembic_config, target_metadata, upgrade_server
+
+
+def main() -> None:
+    message = sys.argv[1] if len(sys.argv) > 1 else "change"
+    rev_id = sys.argv[2] if len(sys.argv) > 2 else None
+    if rev_id is not None and not rev_id.startswith("s"):
+        sys.exit("server revision ids start with 's' (s0002, s0003…), unlike the desk's")
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(Path(tmp) / "scratch.sqlite3")
+        if alembic_config_has_revisions():
+            upgrade_server(engine, engine.begin, backup=False)
+        with engine.begin() as conn:
+            cfg = alembic_config(target_metadata())
+            cfg.attributes["connection"] = conn
+            command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+        engine.dispose()
+
+
+def alembic_config_has_revisions() -> bool:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() is not None
+
+
+if __name__ == "__main__":
+    main()
