@@ -57,6 +57,7 @@ def _setup_logging() -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the server logs each upgrade itself
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,8 +124,6 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
     outcome = store.init()
     if args.command in ("init", "upgrade"):
         print(f"{outcome.describe()} ({_safe(url)})")
-    elif outcome.action != "current":
-        print(outcome.describe(), file=sys.stderr)
     if args.command == "enrol":
         code = store.create_enrolment_code(args.name)
         print(f"Enrolment code for {args.name!r}: {code}")

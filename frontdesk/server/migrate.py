@@ -17,15 +17,15 @@ not know was made by a newer frontdesk-server and is refused untouched.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, MetaData, inspect, insert, select, update
+from sqlalchemy import Connection, Engine, MetaData, insert, inspect, select, text, update
 
 from frontdesk.db.backup import backup_file, timestamped_name
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem
@@ -157,16 +157,9 @@ def _state(conn: Connection) -> tuple[str | None, bool]:
     return None, False
 
 
-def upgrade_server(
-    engine: Engine,
-    writing: Callable[[], AbstractContextManager[Connection]],
-    *,
-    target: str = "head",
-    backup: bool = True,
-) -> Outcome:
-    """Bring the server database to ``target`` inside one ``writing()`` transaction (the
-    store's lock; an advisory lock on PostgreSQL). ``backup`` copies a SQLite file beside
-    itself before changing an existing database."""
+def upgrade_server(engine: Engine, *, target: str = "head", backup: bool = True) -> Outcome:
+    """Bring the server database to ``target`` in one transaction (``_migrating``).
+    ``backup`` copies a SQLite file beside itself before changing an existing database."""
     with engine.connect() as conn:
         current, legacy = _state(conn)
     if target == "head" and current == EXPECTED_HEAD:
@@ -186,7 +179,7 @@ def upgrade_server(
     copy = None
     if backup and (legacy or current is not None):
         copy = _backup_sqlite(engine, current or "schema1")
-    with writing() as conn:
+    with _migrating(engine) as conn:
         # Another process may have got here first: look again under the lock.
         current, legacy = _state(conn)
         _run_alembic(conn, legacy=legacy, target=wanted, current=current)
@@ -198,6 +191,39 @@ def upgrade_server(
     if action != "current":
         log.info(outcome.describe())
     return outcome
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for the whole upgrade. PostgreSQL: under the store's advisory lock, so
+    two servers starting at once upgrade one after the other. SQLite: BEGIN IMMEDIATE, with
+    foreign keys off while batch operations rebuild tables (copy, drop, rename), then checked
+    before the commit."""
+    from frontdesk.server.store import ADVISORY_KEY
+
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
+            yield conn
+        return
+    with engine.connect() as plain:
+        conn = plain.execution_options(sqlite_immediate=True)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or it does nothing
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise EnvironmentProblem(
+                        "The server database could not be upgraded: rows would point at rows "
+                        "that do not exist. Nothing has been changed.",
+                        detail=f"foreign_key_check {broken[:3]}",
+                    )
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _run_alembic(conn: Connection, *, legacy: bool, target: str, current: str | None) -> None:

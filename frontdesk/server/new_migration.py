@@ -23,7 +23,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(Path(tmp) / "scratch.sqlite3")
         if alembic_config_has_revisions():
-            upgrade_server(engine, engine.begin, backup=False)
+            upgrade_server(engine, backup=False)
         with engine.begin() as conn:
             cfg = alembic_config(target_metadata())
             cfg.attributes["connection"] = conn

@@ -90,7 +90,7 @@ class ServerStore:
         """Create the schema, or bring it to this version's head (``server.migrate``): a
         SQLite file is copied beside itself before an existing database is changed, and one
         made by a newer frontdesk-server is refused untouched (DatabaseTooNew)."""
-        outcome = upgrade_server(self.engine, self.writing, backup=backup)
+        outcome = upgrade_server(self.engine, backup=backup)
         with self.reading() as conn:
             self.latest_seq = self._max_seq(conn)
         return outcome
