@@ -25,7 +25,18 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, MetaData, insert, inspect, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    column,
+    insert,
+    inspect,
+    select,
+    table,
+    text,
+    update,
+)
 
 from frontdesk.db.backup import backup_file, timestamped_name
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem
@@ -101,8 +112,6 @@ def current_revision(conn: Connection) -> str | None:
     """The server revision the database is stamped with (None when it has no version table)."""
     if not inspect(conn).has_table(VERSION_TABLE):
         return None
-    from sqlalchemy import column, table
-
     version = table(VERSION_TABLE, column("version_num"))
     value = conn.execute(select(version.c.version_num)).scalar()
     return None if value is None else str(value)
@@ -122,7 +131,7 @@ class Outcome:
         return self.action == "created"
 
     def describe(self) -> str:
-        text = {
+        said = {
             "created": f"Server database created (schema {self.after})",
             "adopted": (
                 "Server database from an earlier frontdesk-server now has versioned "
@@ -131,7 +140,7 @@ class Outcome:
             "upgraded": f"Server database upgraded from schema {self.before} to {self.after}",
             "current": f"Server database already up to date (schema {self.after})",
         }[self.action]
-        return text + (f"; a copy from before is at {self.backup}" if self.backup else "") + "."
+        return said + (f"; a copy from before is at {self.backup}" if self.backup else "") + "."
 
 
 def _state(conn: Connection) -> tuple[str | None, bool]:
