@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 
 from frontdesk.db.backup import backup_file, timestamped_name
+from frontdesk.db.migrate import config_for, head_of
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem
 from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
@@ -92,20 +93,11 @@ def include_name(name: str | None, type_: str, _parent: Any) -> bool:
 
 
 def alembic_config(metadata: list[MetaData] | None = None) -> Config:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", _script_location())
-    cfg.attributes["target_metadata"] = metadata
-    return cfg
+    return config_for(_script_location(), metadata)
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return head_of(alembic_config())
 
 
 def current_revision(conn: Connection) -> str | None:

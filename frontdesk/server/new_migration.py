@@ -22,19 +22,12 @@ def main() -> None:
         sys.exit("server revision ids start with 's' (s0002, s0003…), unlike the desk's")
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(Path(tmp) / "scratch.sqlite3")
-        if alembic_config_has_revisions():
-            upgrade_server(engine, backup=False)
+        upgrade_server(engine, backup=False)
         with engine.begin() as conn:
             cfg = alembic_config(target_metadata())
             cfg.attributes["connection"] = conn
             command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
         engine.dispose()
-
-
-def alembic_config_has_revisions() -> bool:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config()).get_current_head() is not None
 
 
 if __name__ == "__main__":
