@@ -12,13 +12,24 @@ from pathlib import Path
 from alembic import command
 
 from frontdesk.db.engine import make_engine
-from frontdesk.server.migrate import alembic_config, target_metadata, upgrade_server
+from frontdesk.server.migrate import (
+    alembic_config,
+    head_revision,
+    target_metadata,
+    upgrade_server,
+)
+
+
+def next_revision_id(head: str) -> str:
+    """``s0001`` → ``s0002`` (the id when none is given)."""
+    digits = "".join(ch for ch in head[1:5] if ch.isdigit())
+    return f"s{int(digits or 0) + 1:04d}"
 
 
 def main() -> None:
     message = sys.argv[1] if len(sys.argv) > 1 else "change"
-    rev_id = sys.argv[2] if len(sys.argv) > 2 else None
-    if rev_id is not None and not rev_id.startswith("s"):
+    rev_id = sys.argv[2] if len(sys.argv) > 2 else next_revision_id(head_revision())
+    if not rev_id.startswith("s"):
         sys.exit("server revision ids start with 's' (s0002, s0003…), unlike the desk's")
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(Path(tmp) / "scratch.sqlite3")

@@ -133,6 +133,13 @@ def test_single_head_and_expected_head() -> None:
     assert first.revision == migrate.BASELINE
 
 
+def test_new_server_revisions_are_numbered_after_the_head() -> None:
+    from frontdesk.server.new_migration import next_revision_id
+
+    assert next_revision_id("s0001") == "s0002"
+    assert next_revision_id("s0099") == "s0100"
+
+
 def test_create_all_server_is_adopted_unchanged(server_url: str) -> None:
     epoch = uuid7()
     _make_old_style(server_url, epoch)
