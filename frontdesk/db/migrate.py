@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -30,21 +30,30 @@ def _script_location() -> str:
     return str(resources.files("frontdesk.db") / "migrations")
 
 
-def alembic_config(metadata: MetaData | None = None) -> Config:
+def config_for(script_location: str, metadata: Any = None) -> Config:
+    """An Alembic config from code (no alembic.ini); the clinic server's chain uses it too."""
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", _script_location())
+    cfg.set_main_option("script_location", script_location)
     cfg.attributes["target_metadata"] = metadata
     return cfg
 
 
-def head_revision() -> str:
+def head_of(cfg: Config) -> str:
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head is not None
     return head
+
+
+def alembic_config(metadata: MetaData | None = None) -> Config:
+    return config_for(_script_location(), metadata)
+
+
+def head_revision() -> str:
+    return head_of(alembic_config())
 
 
 def current_revision(engine: Engine) -> str | None:

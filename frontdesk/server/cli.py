@@ -1,6 +1,7 @@
 """``frontdesk-server``: set up, run and administer the clinic server.
 
-    frontdesk-server init [--database URL]
+    frontdesk-server init [--database URL]           # create, or upgrade, the database
+    frontdesk-server upgrade                         # bring the database to this version
     frontdesk-server run [--host H --port P --database URL --cert FILE --key FILE]
     frontdesk-server enrol --name "Front desk"      # prints a one-time code
     frontdesk-server revoke NAME_OR_ID
@@ -9,6 +10,10 @@
 
 Without ``--database`` the server keeps a SQLite file in its data folder (``--data-dir`` or the
 platform's user-data folder), so a back-office PC needs nothing else installed.
+
+Every command first brings the database to this version's schema (``frontdesk.server.migrate``):
+``run`` upgrades at start like the desk app does, a SQLite file being copied beside itself
+first; a database made by a newer frontdesk-server is refused and left untouched.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ def _setup_logging() -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the server logs each upgrade itself
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("FRONTDESK_SERVER_DATABASE"),
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
-    sub.add_parser("init", help="create the server database")
+    sub.add_parser("init", help="create the server database (or upgrade it)")
+    sub.add_parser(
+        "upgrade", help="bring the server database to this version (SQLite: copied first)"
+    )
     run = sub.add_parser("run", help="serve desks")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8765)
@@ -112,10 +121,10 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
         )
         return 0
     store = ServerStore(url)
-    new = store.init()
-    if args.command == "init":
-        print(f"Server database {'created' if new else 'already set up'}: {_safe(url)}")
-    elif args.command == "enrol":
+    outcome = store.init()
+    if args.command in ("init", "upgrade"):
+        print(f"{outcome.describe()} ({_safe(url)})")
+    if args.command == "enrol":
         code = store.create_enrolment_code(args.name)
         print(f"Enrolment code for {args.name!r}: {code}")
         print("Enter it on the desk under Settings → Clinic server. It works once.")

@@ -2,8 +2,8 @@
 bookkeeping (devices, enrolment codes, the change log, mutation results, number-series registry
 and server facts such as the epoch).
 
-Schema management is ``create_all`` plus a ``server_info`` row holding the schema version
-(SERVER_SCHEMA); a server database with a newer version is refused.
+The schema is made and upgraded by the server's own Alembic chain (``frontdesk.server.migrate``,
+scripts in ``frontdesk/server/migrations``); change these tables only together with a revision.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from frontdesk.db.types import UTCDateTime
 from frontdesk.models import Base, synced_tables
 from frontdesk.sync.protocol import LOCAL_ONLY
 
-SERVER_SCHEMA = 1
+# Kept in server_info: 1 = made by create_all (before the migrations), 2 = managed by
+# frontdesk/server/migrations. frontdesk-server versions from before them refuse a 2.
+SERVER_SCHEMA = 2
 
 server_md = MetaData()
 

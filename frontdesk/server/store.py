@@ -26,6 +26,7 @@ from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.codec import to_json_value
 from frontdesk.server import schema as s
+from frontdesk.server.migrate import Outcome, upgrade_server
 from frontdesk.sync.protocol import invoice_prefix, series_prefixes
 
 ADVISORY_KEY = 7_042_201
@@ -85,31 +86,14 @@ class ServerStore:
         self.latest_seq = 0  # for long-polls in this process; the database is the truth
 
     # -- set-up -----------------------------------------------------------------------------
-    def init(self) -> bool:
-        """Create the schema when missing. Returns True when the database was new."""
-        from frontdesk.models import Base
-
-        with self.writing() as conn:
-            s.server_md.create_all(conn)
-            version = conn.execute(
-                select(s.server_info.c.value).where(s.server_info.c.key == "schema")
-            ).scalar()
-            if version is not None and int(version) > s.SERVER_SCHEMA:
-                raise ServerProblem(
-                    500, "This server database was made by a newer frontdesk-server."
-                )
-            Base.metadata.create_all(conn, tables=s.all_data_tables())
-            if version is None:
-                conn.execute(
-                    insert(s.server_info),
-                    [
-                        {"key": "schema", "value": str(s.SERVER_SCHEMA)},
-                        {"key": "epoch", "value": uuid7()},
-                        {"key": "history_floor", "value": "0"},
-                    ],
-                )
+    def init(self, *, backup: bool = True) -> Outcome:
+        """Create the schema, or bring it to this version's head (``server.migrate``): a
+        SQLite file is copied beside itself before an existing database is changed, and one
+        made by a newer frontdesk-server is refused untouched (DatabaseTooNew)."""
+        outcome = upgrade_server(self.engine, backup=backup)
+        with self.reading() as conn:
             self.latest_seq = self._max_seq(conn)
-        return version is None
+        return outcome
 
     def dispose(self) -> None:
         self.engine.dispose()
