@@ -271,20 +271,51 @@ def test_a_desk_database_is_refused_untouched(tmp_path: Path) -> None:
     assert paths.database.read_bytes() == before
 
 
-def test_upgrade_from_the_previous_revision_backs_up_first(tmp_path: Path) -> None:
-    script = ScriptDirectory.from_config(migrate.alembic_config())
-    head = script.get_revision(migrate.EXPECTED_HEAD)
-    if head is None or head.down_revision is None:
-        pytest.skip("only the baseline so far: nothing to upgrade from")
-    previous = str(head.down_revision)
+_LATER_REVISION = """
+from alembic import op
+import sqlalchemy as sa
+
+revision = "s0002"
+down_revision = "s0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("server_devices") as batch_op:
+        batch_op.add_column(sa.Column("note", sa.String(60), nullable=True))
+"""
+
+
+def test_upgrade_to_a_later_revision_backs_up_first_and_keeps_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path every future server release takes: a database at the shipped baseline meets a
+    later revision (written here into a copy of the migrations, as a release would add one)."""
+    import shutil
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate._script_location(), scripts)
+    (scripts / "versions" / "s0002_later.py").write_text(_LATER_REVISION, encoding="utf-8")
     url = str(tmp_path / "server.sqlite3")
     store = ServerStore(url)
-    migrate.upgrade_server(store.engine, target=previous)
-    outcome = store.init()
+    store.init()
+    code = store.create_enrolment_code("Front desk")
+    epoch = store.epoch()
     store.dispose()
-    assert (outcome.action, outcome.before, outcome.after) == ("upgraded", previous, head.revision)
+
+    monkeypatch.setattr(migrate, "_script_location", lambda: str(scripts))
+    monkeypatch.setattr(migrate, "EXPECTED_HEAD", "s0002")
+    store = ServerStore(url)
+    outcome = store.init()
+    assert (outcome.action, outcome.before, outcome.after) == ("upgraded", "s0001", "s0002")
     assert outcome.backup is not None and outcome.backup.exists()
-    assert _diff(url) == []
+    assert store.epoch() == epoch
+    device, _token, _has = store.enrol(code, "01900000-0000-7000-8000-000000000001", "desk")
+    assert device.name == "desk"  # the enrolment code made before the upgrade still works
+    with store.reading() as conn:
+        assert "note" in {c["name"] for c in inspect(conn).get_columns("server_devices")}
+    store.dispose()
 
 
 def test_cli_init_and_upgrade_say_what_they_did(
