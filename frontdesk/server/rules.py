@@ -212,7 +212,9 @@ def _flag(store: ServerStore, conn: Connection, appt_id: str) -> None:
 
 def check_series(conn: Connection, device: Device, entity: str, number: str) -> None:
     """A desk numbers invoices only from its own series; the prefix of any other desk is
-    refused. A prefix nobody holds yet (a desk's series from before enrolment) is claimed."""
+    refused, unless that desk was revoked (its computer is gone and another desk restored its
+    backup, sending what it had not). A prefix nobody holds yet (a desk's series from before
+    enrolment) is claimed."""
     prefix = number_prefix(number)
     owner = conn.execute(
         select(s.series_registry.c.device_id).where(s.series_registry.c.prefix == prefix)
@@ -223,7 +225,15 @@ def check_series(conn: Connection, device: Device, entity: str, number: str) -> 
             insert(s.series_registry).values(prefix=prefix, kind=kind, device_id=device.id)
         )
     elif owner != device.id:
-        raise ServerProblem(409, f"number {number} belongs to another desk's series")
+        revoked = conn.execute(
+            select(s.devices.c.revoked_at).where(s.devices.c.id == owner)
+        ).scalar()
+        if revoked is None:  # a retired desk's numbers arrive from its restored backup
+            raise ServerProblem(
+                409,
+                f"number {number} belongs to another desk's series (if that desk's computer is "
+                "gone and its backup was restored here, revoke it on the clinic server first)",
+            )
 
 
 def ensure_series_rows(conn: Connection, entity: str, fields: dict[str, Any]) -> None:

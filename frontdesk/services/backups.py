@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
 from frontdesk.db import migrate
 from frontdesk.db.backup import backup_file, timestamped_name
 from frontdesk.db.engine import make_engine
@@ -25,12 +28,12 @@ from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
 from frontdesk.domain.ids import uuid7
-from frontdesk.models import SyncState
+from frontdesk.models import SyncOutbox, SyncState
 from frontdesk.services.context import Actor, ServiceContext
 from frontdesk.services.desk import DeskPaths, open_desk
 from frontdesk.services.numbering import start_new_generation
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import record_event
+from frontdesk.services.tracking import record_event, renumber_pending
 
 _NAME = re.compile(r"^(daily|manual|before-restore)-(\d{8}-\d{6})(?:\.\d+)?\.sqlite3$")
 NOT_CHANGED = "Nothing has been changed."
@@ -58,9 +61,21 @@ class BackupInfo:
 
 
 @dataclass(frozen=True)
+class DeskIdentity:
+    """Who this computer is to the clinic server, read from the database being replaced."""
+
+    device_id: str
+    device_name: str
+    server_url: str | None
+    last_outbox_seq: int
+    invoice_prefix: str | None
+
+
+@dataclass(frozen=True)
 class RestoreResult:
     info: BackupInfo
     set_aside: Path | None  # the database that was replaced, kept in the backups folder
+    identity: DeskIdentity | None = None  # of the replaced database, when it had one
 
 
 def _paths(ctx: ServiceContext) -> DeskPaths:
@@ -204,6 +219,27 @@ def _current_clinic(database: Path) -> tuple[str, str, bool] | None:
     return (row[0], row[1], used) if row else None
 
 
+def _current_identity(database: Path) -> DeskIdentity | None:
+    if not database.exists():
+        return None
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        state = conn.execute(
+            "SELECT device_id, device_name, server_url FROM sync_state WHERE id = 1"
+        ).fetchone()
+        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
+        prefix = conn.execute(
+            "SELECT prefix FROM number_series WHERE kind = 'invoice' AND active"
+        ).fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
+    if state is None:
+        return None
+    return DeskIdentity(state[0], state[1], state[2], int(seq), prefix[0] if prefix else None)
+
+
 def restore_database(
     paths: DeskPaths, backup: Path, *, now: datetime, force: bool = False
 ) -> RestoreResult:
@@ -215,6 +251,7 @@ def restore_database(
     paths.backups.mkdir(parents=True, exist_ok=True)
     info = inspect_backup(backup, paths.backups)
     current = _current_clinic(paths.database)
+    identity = _current_identity(paths.database)
     if current is not None and current[0] != info.clinic_id and current[2] and not force:
         raise RuleViolation(
             f"{backup.name} is a backup of another clinic (“{info.clinic_name}”), not of "
@@ -254,7 +291,7 @@ def restore_database(
     finally:
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{staging}{suffix}").unlink(missing_ok=True)
-    return RestoreResult(info, aside)
+    return RestoreResult(info, aside, identity)
 
 
 def restore(ctx: ServiceContext, backup: Path, *, force: bool = False) -> RestoreResult:
@@ -281,9 +318,14 @@ def note_restore(paths: DeskPaths, clock: Clock, actor: Actor, result: RestoreRe
         with restored.write("restore a backup") as session:
             state = session.get(SyncState, 1)
             assert state is not None
+            root = None
+            mine = result.identity
+            if mine is not None and mine.device_id != state.device_id:
+                _stay_this_desk(session, state, mine)
+                root = mine.invoice_prefix
             state.audit_chain_id = chain
             state.restored_at = clock.now()
-            prefix = start_new_generation(session, clock.now(), chain)
+            prefix = start_new_generation(session, clock.now(), chain, root=root)
         restored.audit_chain = chain
         with restored.write("restore a backup") as session:
             record_event(
@@ -295,3 +337,15 @@ def note_restore(paths: DeskPaths, clock: Clock, actor: Actor, result: RestoreRe
             )
     finally:
         restored.engine.dispose()
+
+
+def _stay_this_desk(session: Session, state: SyncState, mine: DeskIdentity) -> None:
+    """A backup made on another desk (say the reception PC, restored onto the spare laptop):
+    this computer stays the desk it was enrolled as (its access key in the keychain belongs to
+    that desk). The other desk's answered conversation with the server is dropped; its changes
+    still waiting are kept and numbered after this desk's own last change, so they are sent."""
+    session.execute(delete(SyncOutbox).where(SyncOutbox.state != "pending"))
+    renumber_pending(session, mine.last_outbox_seq + 1)
+    state.device_id = mine.device_id
+    state.device_name = mine.device_name
+    state.server_url = mine.server_url

@@ -48,17 +48,20 @@ def start_series(session: Session, kind: SeriesKind, prefix: str, now: datetime)
 _MARK_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def start_new_generation(session: Session, now: datetime, token: str) -> str:
+def start_new_generation(
+    session: Session, now: datetime, token: str, *, root: str | None = None
+) -> str:
     """After a restore from a backup: numbers handed out after that backup was made (printed
     invoices, receipts, patient cards) are unknown here, so carry on from fresh series that can
     never repeat them: ``D1`` becomes ``D1.7KX`` (three characters drawn from ``token``, a
-    random id, because two restores of one backup cannot know about each other). Returns the
-    new invoice prefix."""
+    random id, because two restores of one backup cannot know about each other). ``root``: the
+    series to carry on from when it is not the restored one's (a backup of another desk).
+    Returns the new invoice prefix."""
     active = {
         s.kind: s.prefix for s in session.scalars(select(NumberSeries).where(NumberSeries.active))
     }
     base = active.get(SeriesKind.INVOICE, DEFAULT_PREFIXES[SeriesKind.INVOICE])
-    root = base.split(".", 1)[0]
+    root = (root or base).split(".", 1)[0]
     bits = int(token.replace("-", "")[-8:], 16)
     mark = "".join(_MARK_ALPHABET[(bits >> (5 * i)) & 31] for i in range(3))
     new_base = f"{root}.{mark}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, event, func, insert, inspect, select
+from sqlalchemy import Connection, Table, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from frontdesk.domain.hlc import HybridClock
@@ -229,6 +229,23 @@ def _redact(obj: SyncedMixin, values: dict[str, Any]) -> dict[str, Any]:
 def _next_outbox_seq(conn: Connection) -> int:
     """The next gapless outbox number (the write transaction holds the database lock)."""
     return int(conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one()) + 1
+
+
+def renumber_pending(session: Session, first: int) -> int:
+    """Give the changes still waiting in the outbox the numbers from ``first`` on, keeping
+    their order (after a restore: the server already holds this desk's changes up to
+    ``first - 1``). Returns the shift applied."""
+    outbox = SyncOutbox.__table__
+    assert isinstance(outbox, Table)
+    pending = outbox.c.state == "pending"
+    low = session.scalar(select(func.min(outbox.c.seq)).where(pending))
+    if low is None:
+        return 0
+    shift = first - int(low)
+    # Two steps, so no number is ever held twice mid-statement.
+    session.execute(update(outbox).where(pending).values(seq=-(outbox.c.seq + shift)))
+    session.execute(update(outbox).where(outbox.c.seq < 0).values(seq=-outbox.c.seq))
+    return shift
 
 
 def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:

@@ -23,6 +23,7 @@ from frontdesk.faults import checkpoint
 from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
 from frontdesk.models.codec import row_digest
 from frontdesk.services.context import ServiceContext
+from frontdesk.services.tracking import renumber_pending
 from frontdesk.sync import apply
 from frontdesk.sync.protocol import CONFLICT, MAX_DIGEST_ROWS, MERGED, REJECTED
 from frontdesk.sync.transport import Reply, Transport
@@ -253,18 +254,9 @@ class SyncEngine:
             self.push(summary, touched)
 
     def _renumber_pending(self, first: int) -> None:
-        """Give the waiting changes the numbers from ``first`` on, keeping their order."""
-        outbox = Base.metadata.tables["sync_outbox"]
         with self.ctx.write("sync renumber", origin="sync") as session:
-            low = session.scalar(select(func.min(outbox.c.seq)).where(outbox.c.state == "pending"))
-            if low is None:
-                return
-            shift = first - int(low)
-            log.warning("restored desk: renumbering waiting changes by %+d", shift)
-            pending = outbox.c.state == "pending"
-            # Two steps, so no number is ever held twice mid-statement.
-            session.execute(update(outbox).where(pending).values(seq=-(outbox.c.seq + shift)))
-            session.execute(update(outbox).where(outbox.c.seq < 0).values(seq=-outbox.c.seq))
+            shift = renumber_pending(session, first)
+        log.warning("restored desk: waiting changes renumbered by %+d", shift)
 
     def _mark_pending_from(self, seq: int) -> None:
         with self.ctx.write("sync re-push", origin="sync") as session:

@@ -131,3 +131,46 @@ def test_a_pulled_row_clashing_with_a_local_number_stops_with_a_clear_message(
 def _numbers(desk: Desk) -> list[str]:
     with desk.ctx.read() as s:
         return list(s.scalars(select(Invoice.number)))
+
+
+def test_backup_of_another_desk_restored_here_keeps_this_desks_identity(
+    any_clinic: Clinic, tmp_path: Path
+) -> None:
+    """The reception PC dies; its last backup is restored onto the back-office laptop, which was
+    enrolled as a desk of its own. The laptop stays that desk (its key, its number series), and
+    the changes the PC had not yet sent are sent from the laptop."""
+    clinic = any_clinic
+    pc, laptop = clinic.add_desk("pc"), clinic.add_desk("laptop")
+    prac = pc.add_practitioner()
+    pat = pc.add_patient("Ada", "Byron")
+    clinic.settle()
+    laptop_device = laptop.ctx.device_id
+    unsent = pc.book(prac, pat, START + timedelta(hours=1))  # made offline, never sent
+    pc_invoice = pc.invoice(pat)
+    backup = tmp_path / "pc.sqlite3"
+    backup_file(DeskPaths(clinic.root / pc.name).database, backup)
+    pc.ctx.engine.dispose()
+    clinic.desks.remove(pc)  # the PC is gone: the admin revokes it (README, Backups)
+    clinic.store.revoke(pc.ctx.device_id)
+
+    laptop = _restore(clinic, laptop, backup)
+    assert laptop.ctx.device_id == laptop_device
+    later = laptop.invoice(pat)
+    assert laptop.sync(), "the laptop could not sync after the restore"
+    clinic.settle()
+
+    rows = clinic.server_rows()
+    assert unsent in rows["appointments"]
+    numbers = sorted(r["number"] for r in rows["invoices"].values())
+    assert pc_invoice in numbers and later in numbers and len(set(numbers)) == len(numbers)
+    laptop_root = later.split(".")[0]
+    assert laptop_root != pc_invoice.split("-")[0]  # the laptop's own series, not the PC's
+    with clinic.store.reading() as conn:
+        from frontdesk.server import schema as s
+
+        owners = dict(
+            conn.execute(select(s.series_registry.c.prefix, s.series_registry.c.device_id)).all()
+        )
+    assert owners[later.rsplit("-", 1)[0]] == laptop_device
+    clinic.assert_converged()
+    assert verify_chain(laptop.ctx).broken is None
