@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from frontdesk.sync.pinning import ServerCertificate
 
 
-def security_text(url: str | None, pinned_pem: str | None) -> str:
+def security_text(url: str | None, pinned_pem: str | None, *, enrolled: bool) -> str:
     """One line for the Settings tab: is the connection to the server encrypted, and how is
     the server's identity checked."""
     from frontdesk.sync.pinning import fingerprint, is_https
@@ -28,6 +28,11 @@ def security_text(url: str | None, pinned_pem: str | None) -> str:
             "Not encrypted: this desk talks to the server over plain http. That is fine on the "
             "clinic's own network; elsewhere run the server with --tls and use an https:// "
             "address."
+        )
+    if not enrolled:
+        return (
+            "Encrypted (https). If this computer does not know the server's certificate, you "
+            "will be asked to compare its fingerprint with the one the server printed."
         )
     if pinned_pem:
         return (

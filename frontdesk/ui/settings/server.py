@@ -61,6 +61,7 @@ class ServerSettingsPage(QWidget):
         self.check_button.clicked.connect(self.on_check_certificate)
         self.certificate_dialog: CertificateDialog | None = None
         self.pinned_pem: str | None = None
+        self.enrolled_url: str | None = None
         self.message = QLabel("")
         self.message.setObjectName("muted")
         self.message.setWordWrap(True)
@@ -89,6 +90,7 @@ class ServerSettingsPage(QWidget):
         with self.ctx.read() as session:
             state = session.get(SyncState, 1)
         self.pinned_pem = state.server_certificate if state else None
+        self.enrolled_url = state.server_url if state else None
         if state is None or not state.server_url:
             self.state_label.setText("This desk is not enrolled: it works on its own.")
             self.sync_button.setEnabled(False)
@@ -115,8 +117,8 @@ class ServerSettingsPage(QWidget):
             url: str | None = normalise_address(self.address.text())
         except FrontdeskError:
             url = None
-        enrolled = url is not None and url == server_url(self.ctx)
-        self.security_label.setText(security_text(url, self.pinned_pem if enrolled else None))
+        enrolled = url is not None and url == self.enrolled_url
+        self.security_label.setText(security_text(url, self.pinned_pem, enrolled=enrolled))
 
     # -- enrolling: address and code checked here, the server's certificate in the background
     def on_enrol(self) -> None:
