@@ -158,11 +158,10 @@ def changed_message(url: str, pinned_pem: str, presented_pem: str | None) -> str
             "Clinic server."
         )
     return (
-        f"The clinic server's certificate has changed: {url} now presents SHA256 {now}, but "
-        f"this desk trusts only SHA256 {fingerprint(pinned_pem)}. Sync has stopped and nothing "
-        "was sent. If the server was given a new certificate on purpose, re-enrol or confirm "
-        "the new fingerprint in Settings → Clinic server; otherwise tell whoever runs the "
-        "server."
+        f"The clinic server's certificate has changed: {url} now presents SHA256 {now}; this "
+        f"desk trusts only SHA256 {fingerprint(pinned_pem)}. Sync has stopped. If the server "
+        "got a new certificate on purpose, re-enrol or confirm the new fingerprint in "
+        "Settings → Clinic server; otherwise tell whoever runs the server."
     )
 
 

@@ -21,6 +21,7 @@ from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import RuleViolation
 from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import Patient, SyncState
+from frontdesk.server.tls import make_certificate
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.desk import DeskPaths, open_desk
 from frontdesk.services.numbering import next_number
@@ -193,6 +194,18 @@ def test_a_certificate_the_system_trusts_needs_no_pin(
         enrol(ctx, server.url, server.enrolment_code())
         assert _state(ctx).server_certificate is None
         assert engine_for(ctx).sync().pending == 0
+        # A pin is the only certificate accepted, even one the system's authorities vouch for:
+        # a desk pinned to another certificate refuses this server.
+        other = make_certificate(tmp_path / "elsewhere")
+        pinned = _desk(tmp_path, "b")
+        enrol(pinned, server.url, server.enrolment_code("Back office"))
+        pin_certificate(pinned, other.cert.read_text())
+        with pytest.raises(CertificateProblem, match="certificate has changed"):
+            engine_for(pinned).sync()
+        # Pinning the CA-issued certificate itself works without the authority.
+        monkeypatch.delenv("SSL_CERT_FILE")
+        pin_certificate(pinned, confirm(inspect_server(server.url), fingerprint(cert.read_text())))
+        assert engine_for(pinned).sync().pending == 0
     finally:
         server.stop()
 

@@ -28,18 +28,13 @@ class TlsServer(Server):
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "frontdesk.server.cli", "--data-dir", str(self.folder),
+                "--database", str(self.db), *args]  # fmt: skip
+
     def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "frontdesk.server.cli",
-                "--data-dir",
-                str(self.folder),
-                "--database",
-                str(self.db),
-                *args,
-            ],
+            self.command(*args),
             env=self.env,
             capture_output=True,
             text=True,
@@ -56,19 +51,7 @@ class TlsServer(Server):
 
     def start(self, *run_args: str) -> None:  # type: ignore[override]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "frontdesk.server.cli",
-                "--data-dir",
-                str(self.folder),
-                "--database",
-                str(self.db),
-                "run",
-                "--port",
-                str(self.port),
-                *(run_args or ("--tls",)),
-            ],
+            self.command("run", "--port", str(self.port), *(run_args or ("--tls",))),
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

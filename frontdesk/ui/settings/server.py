@@ -157,9 +157,7 @@ class ServerSettingsPage(QWidget):
         run_in_background(lambda: inspect_server(url), inspected, self._failed)
 
     def _ask(self, found: ServerCertificate, *, changed: bool, on_yes: Callable[[], None]) -> None:
-        self.message.setText(
-            f"Compare the fingerprint SHA256 {found.fingerprint} with the one the server printed."
-        )
+        self.message.setText("Compare the fingerprint with the one the server printed…")
         dialog = CertificateDialog(found, changed=changed, parent=self)
         self.certificate_dialog = dialog
 
