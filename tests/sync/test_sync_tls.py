@@ -249,3 +249,30 @@ def test_cli_enrol_over_https_with_the_fingerprint(tmp_path: Path, server: TlsSe
     assert len(_keyring_entries(tmp_path)) == 1
     again = _frontdesk(tmp_path, server, "sync")
     assert again.returncode == 0, again.stderr
+
+
+def test_cli_enrol_asks_on_a_terminal(tmp_path: Path, server: TlsServer) -> None:
+    import os
+    import pty
+
+    fp = printed_fingerprint(server.printed)
+    for answer, expected_rc in ((b"no\n", 2), (b"yes\n", 0)):
+        controller, terminal = pty.openpty()
+        try:
+            os.write(controller, answer)
+            proc = subprocess.run(
+                [sys.executable, "-m", "frontdesk.app", "--data-dir", str(tmp_path / "tty-desk"),
+                 "enrol", "--server", server.url, "--code", server.enrolment_code()],
+                env=server.env, stdin=terminal, capture_output=True, text=True, timeout=120,
+                check=False, cwd=ROOT,
+            )  # fmt: skip
+        finally:
+            os.close(terminal)
+            os.close(controller)
+        assert proc.returncode == expected_rc, proc.stderr
+        assert fp in proc.stdout
+        if expected_rc:
+            assert "not confirmed. Nothing was saved" in proc.stderr
+            assert not _keyring_entries(tmp_path)
+    assert "Synced:" in proc.stdout
+    assert len(_keyring_entries(tmp_path)) == 1
