@@ -11,6 +11,7 @@ from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import SyncState
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.numbering import start_series
+from frontdesk.services.permissions import Action, require
 from frontdesk.sync import keychain
 from frontdesk.sync.engine import SyncEngine, SyncFailed, UpgradeNeeded
 from frontdesk.sync.pinning import fingerprint, is_https
@@ -44,6 +45,7 @@ def transport_to(url: str, pinned_pem: str | None) -> HttpTransport:
 def pin_certificate(ctx: ServiceContext, pem: str) -> None:
     """Trust from now on only ``pem`` for this desk's server: after a person confirmed its
     fingerprint (for example when the server was given a new certificate)."""
+    require(ctx.actor, Action.MANAGE_SYNC)
     fingerprint(pem)  # refuses anything that is not a certificate
     with ctx.write("confirm the clinic server's certificate") as session:
         session.execute(
@@ -77,6 +79,7 @@ def enrol(
     becomes the only one this desk accepts for an https server. Without it an https server
     must be trusted by the system's certificate authorities.
     """
+    require(ctx.actor, Action.MANAGE_SYNC)
     url = normalise_address(address)
     code = code.strip()
     if not code:

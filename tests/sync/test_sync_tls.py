@@ -18,11 +18,11 @@ import pytest
 from cryptography import x509
 
 from frontdesk.domain.clock import FakeClock
-from frontdesk.domain.errors import RuleViolation
-from frontdesk.domain.vocab import SeriesKind
+from frontdesk.domain.errors import PermissionDenied, RuleViolation
+from frontdesk.domain.vocab import Role, SeriesKind
 from frontdesk.models import Patient, SyncState
 from frontdesk.server.tls import make_certificate
-from frontdesk.services.context import ServiceContext
+from frontdesk.services.context import Actor, ServiceContext
 from frontdesk.services.desk import DeskPaths, open_desk
 from frontdesk.services.numbering import next_number
 from frontdesk.sync.pinning import (
@@ -173,8 +173,15 @@ def test_a_new_server_certificate_stops_a_pinned_desk_until_confirmed(
     assert state.server_certificate == found.pem  # never silently replaced
     with ctx.read() as s:
         assert s.query(Patient).filter_by(first_name="Ben").count() == 1  # still on the desk
-    # A person confirms the new fingerprint (Settings → Clinic server): sync resumes.
-    pin_certificate(ctx, confirm(inspect_server(server.url), new_fp))
+    # Reception may not decide which server to trust; a practice manager confirms the new
+    # fingerprint (Settings → Clinic server) and sync resumes.
+    new_pem = confirm(inspect_server(server.url), new_fp)
+    ctx.actor = Actor("u1", "Rita", Role.RECEPTION)
+    with pytest.raises(PermissionDenied):
+        pin_certificate(ctx, new_pem)
+    assert _state(ctx).server_certificate == found.pem
+    ctx.actor = Actor("u2", "Mel", Role.PRACTICE_MANAGER)
+    pin_certificate(ctx, new_pem)
     assert engine_for(ctx).sync().pending == 0
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.domain.vocab import Role
 from frontdesk.models import SyncState
-from frontdesk.services.context import ServiceContext
+from frontdesk.services.context import Actor, ServiceContext
 from frontdesk.sync.pinning import CertificateProblem, fingerprint
 from frontdesk.sync.setup import engine_for
 from frontdesk.ui.bus import ChangeBus
@@ -60,6 +61,13 @@ def test_enrol_over_https_asks_to_confirm_the_fingerprint(  # type: ignore[no-un
     page.address.setText(server.url)
     assert "Encrypted (https)" in page.security_label.text()
     page.code.setText(server.enrolment_code())
+
+    # 0. Reception may not choose which server this desk trusts.
+    ctx.actor = Actor("u1", "Rita", Role.RECEPTION)
+    page.enrol_button.click()
+    assert "cannot set up the clinic server" in page.message.text()
+    assert page.certificate_dialog is None
+    ctx.actor = Actor("u2", "Mel", Role.PRACTICE_MANAGER)
 
     # 1. The person cancels: nothing is stored.
     page.enrol_button.click()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.errors import FrontdeskError, RuleViolation
 from frontdesk.models import SyncState
 from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, allowed, require
 from frontdesk.sync.pinning import ServerCertificate, fingerprint, inspect_server, is_https
 from frontdesk.sync.setup import enrol, normalise_address, pin_certificate, server_url
 from frontdesk.ui.bus import ChangeBus
@@ -124,6 +125,7 @@ class ServerSettingsPage(QWidget):
     def on_enrol(self) -> None:
         address, code, name = self.address.text(), self.code.text(), self.desk_name.text()
         try:
+            require(self.ctx.actor, Action.MANAGE_SYNC)
             url = normalise_address(address)
             if not code.strip():
                 raise RuleViolation("Enter the enrolment code from the clinic server.")
@@ -192,6 +194,12 @@ class ServerSettingsPage(QWidget):
     def on_check_certificate(self) -> None:
         url = server_url(self.ctx)
         if not url or not is_https(url):
+            return
+        if not allowed(self.ctx.actor.role, Action.MANAGE_SYNC):
+            self.message.setText(
+                f"Your account cannot {Action.MANAGE_SYNC.value}. Ask a practice manager or "
+                "the owner to confirm the server's certificate."
+            )
             return
         self.message.setText("Checking the clinic server's certificate…")
 
