@@ -137,6 +137,9 @@ class SyncState(Base):
     last_sync_at: Mapped[datetime | None]
     last_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # The clinic server's certificate (PEM, public) that a person confirmed by fingerprint at
+    # enrolment: when set, the only certificate this desk accepts for server_url.
+    server_certificate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     # Set when this database was restored from a backup: the desk's audit entries continue in a
     # new chain (the old chain's later entries may come back from the server), and until the

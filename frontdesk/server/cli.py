@@ -2,14 +2,17 @@
 
     frontdesk-server init [--database URL]           # create, or upgrade, the database
     frontdesk-server upgrade                         # bring the database to this version
-    frontdesk-server run [--host H --port P --database URL --cert FILE --key FILE]
+    frontdesk-server cert [--host NAME_OR_IP ...] [--replace]   # self-signed TLS certificate
+    frontdesk-server run [--host H --port P --database URL] [--tls | --cert FILE --key FILE]
     frontdesk-server enrol --name "Front desk"      # prints a one-time code
     frontdesk-server revoke NAME_OR_ID
     frontdesk-server devices
     frontdesk-server seed --from-desk DIR            # load an existing desk's clinic
 
 Without ``--database`` the server keeps a SQLite file in its data folder (``--data-dir`` or the
-platform's user-data folder), so a back-office PC needs nothing else installed.
+platform's user-data folder), so a back-office PC needs nothing else installed. ``cert`` (or
+``run --tls`` on first use) keeps a self-signed certificate there and prints its SHA-256
+fingerprint, which each desk confirms once when it enrols.
 
 Every command first brings the database to this version's schema (``frontdesk.server.migrate``):
 ``run`` upgrades at start like the desk app does, a SQLite file being copied beside itself
@@ -28,13 +31,19 @@ from pathlib import Path
 
 import platformdirs
 
-from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.errors import FrontdeskError, RuleViolation
+
+log = logging.getLogger("frontdesk.server")
+
+
+def server_folder(data_dir: str | None) -> Path:
+    folder = Path(data_dir or platformdirs.user_data_dir("frontdesk-server", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def default_database(data_dir: str | None) -> str:
-    folder = Path(data_dir or platformdirs.user_data_dir("frontdesk-server", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder / "server.sqlite3")
+    return str(server_folder(data_dir) / "server.sqlite3")
 
 
 class JsonFormatter(logging.Formatter):
@@ -77,8 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8765)
     run.add_argument("--database", dest="run_database", help=argparse.SUPPRESS)
-    run.add_argument("--cert", help="TLS certificate (PEM)")
-    run.add_argument("--key", help="TLS private key (PEM)")
+    run.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https with the data folder's certificate (made on first use)",
+    )
+    run.add_argument("--cert", help="the clinic's own TLS certificate (PEM) instead")
+    run.add_argument("--key", help="its private key (PEM)")
+    cert = sub.add_parser("cert", help="make a self-signed TLS certificate in the data folder")
+    cert.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        default=[],
+        metavar="NAME_OR_IP",
+        help="a name or address desks use to reach this server (repeat for several)",
+    )
+    cert.add_argument("--replace", action="store_true", help="replace an existing certificate")
     enrol = sub.add_parser("enrol", help="make a one-time enrolment code for a new desk")
     enrol.add_argument("--name", required=True)
     revoke = sub.add_parser("revoke", help="revoke a desk's access")
@@ -104,22 +128,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, url: str) -> int:
     from frontdesk.server.store import ServerStore
 
-    if args.command == "run":
-        import uvicorn
+    if args.command == "cert":
+        from frontdesk.server.tls import make_certificate
 
-        from frontdesk.server.app import create_app
-
-        app = create_app(url)
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            ssl_certfile=args.cert,
-            ssl_keyfile=args.key,
-            log_config=None,
-            access_log=False,
-        )
+        files = make_certificate(server_folder(args.data_dir), args.hosts, replace=args.replace)
+        print(f"Certificate: {files.cert}\nPrivate key: {files.key} (keep it on this computer)")
+        print(f"Fingerprint: SHA256 {files.fingerprint()}")
+        print("Desks confirm it when they enrol. Serve with: frontdesk-server run --tls")
         return 0
+    if args.command == "run":
+        return _run(args, url)
     store = ServerStore(url)
     outcome = store.init()
     if args.command in ("init", "upgrade"):
@@ -144,6 +162,49 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
     elif args.command == "new-epoch":
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
     store.dispose()
+    return 0
+
+
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The certificate and key to serve with: the clinic's own, or the data folder's."""
+    from frontdesk.server.tls import files_in, make_certificate
+
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise RuleViolation("Give both --cert and --key (PEM files), or use --tls.")
+        return args.cert, args.key
+    if not args.tls:
+        return None
+    files = files_in(server_folder(args.data_dir))
+    if not files.exists():
+        files = make_certificate(files.cert.parent, [args.host])
+        log.info("made a self-signed TLS certificate in the data folder")
+    return str(files.cert), str(files.key)
+
+
+def _run(args: argparse.Namespace, url: str) -> int:
+    import uvicorn
+
+    from frontdesk.server.app import create_app
+    from frontdesk.server.tls import certificate_fingerprint
+
+    tls = _tls_files(args)
+    if tls is not None:
+        fp = certificate_fingerprint(Path(tls[0]))
+        log.info("serving https, certificate fingerprint SHA256 %s", fp)
+        print(f"TLS certificate fingerprint: SHA256 {fp}", flush=True)
+    else:
+        log.info("serving plain http: not encrypted (use --tls on a shared network)")
+    app = create_app(url)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 

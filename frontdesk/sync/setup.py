@@ -11,8 +11,10 @@ from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import SyncState
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.numbering import start_series
+from frontdesk.services.permissions import Action, require
 from frontdesk.sync import keychain
 from frontdesk.sync.engine import SyncEngine, SyncFailed, UpgradeNeeded
+from frontdesk.sync.pinning import fingerprint, is_https
 from frontdesk.sync.protocol import series_prefixes
 from frontdesk.sync.transport import HttpTransport, Transport
 
@@ -24,9 +26,33 @@ def data_dir_of(ctx: ServiceContext) -> Path:
 
 
 def server_url(ctx: ServiceContext) -> str | None:
+    return server_address(ctx)[0]
+
+
+def server_address(ctx: ServiceContext) -> tuple[str | None, str | None]:
+    """The clinic server's address and the certificate pinned for it (PEM), if any."""
     with ctx.read() as session:
         state = session.get(SyncState, 1)
-        return state.server_url if state else None
+        return (state.server_url, state.server_certificate) if state else (None, None)
+
+
+def transport_to(url: str, pinned_pem: str | None) -> HttpTransport:
+    """A connection that trusts only the pinned certificate when there is one, otherwise the
+    system's certificate authorities (https) or nothing (plain http on the LAN)."""
+    return HttpTransport(url, pinned_pem=pinned_pem if is_https(url) else None)
+
+
+def pin_certificate(ctx: ServiceContext, pem: str) -> None:
+    """Trust from now on only ``pem`` for this desk's server: after a person confirmed its
+    fingerprint (for example when the server was given a new certificate)."""
+    require(ctx.actor, Action.MANAGE_SYNC)
+    fingerprint(pem)  # refuses anything that is not a certificate
+    with ctx.write("confirm the clinic server's certificate") as session:
+        session.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(server_certificate=pem, last_error=None)
+        )
 
 
 def normalise_address(address: str) -> str:
@@ -45,14 +71,23 @@ def enrol(
     *,
     transport: Transport | None = None,
     device_name: str = "",
+    certificate: str | None = None,
 ) -> str:
-    """Enrol this desk with a one-time code; returns the desk's invoice-number prefix."""
+    """Enrol this desk with a one-time code; returns the desk's invoice-number prefix.
+
+    ``certificate`` is the server's certificate (PEM) a person confirmed by fingerprint: it
+    becomes the only one this desk accepts for an https server. Without it an https server
+    must be trusted by the system's certificate authorities.
+    """
+    require(ctx.actor, Action.MANAGE_SYNC)
     url = normalise_address(address)
     code = code.strip()
     if not code:
         raise RuleViolation("Enter the enrolment code from the clinic server.")
     keychain.check_available()
-    transport = transport or HttpTransport(url)
+    if not is_https(url):
+        certificate = None
+    transport = transport or transport_to(url, certificate)
     reply = transport.send(
         "POST",
         "/v1/enrol",
@@ -78,6 +113,7 @@ def enrol(
                 pull_cursor=0,
                 device_name=device_name[:120],
                 last_error=None,
+                server_certificate=certificate,
             )
         )
     return prefix
@@ -85,7 +121,7 @@ def enrol(
 
 def engine_for(ctx: ServiceContext, transport: Transport | None = None) -> SyncEngine:
     """The sync engine for an enrolled desk, with its token from the keychain."""
-    url = server_url(ctx)
+    url, pinned = server_address(ctx)
     if not url:
         raise SyncFailed("This desk is not enrolled with a clinic server yet.")
     token = keychain.load_token(data_dir_of(ctx))
@@ -94,4 +130,4 @@ def engine_for(ctx: ServiceContext, transport: Transport | None = None) -> SyncE
             "This desk's access key for the clinic server is missing from the keychain. "
             "Enrol it again with a new code."
         )
-    return SyncEngine(ctx, transport or HttpTransport(url), token)
+    return SyncEngine(ctx, transport or transport_to(url, pinned), token)

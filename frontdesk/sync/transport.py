@@ -7,6 +7,7 @@ act on (426 upgrade, 401 revoked, 410 re-sync) is returned as a ``Reply`` for th
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,6 +59,16 @@ def desk_headers(token: str | None) -> dict[str, str]:
     return headers
 
 
+def _certificate_refused(exc: BaseException) -> bool:
+    """Did TLS verification (not the network) stop this request?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def to_reply(response: httpx.Response) -> Reply:
     try:
         body = response.json()
@@ -67,19 +78,30 @@ def to_reply(response: httpx.Response) -> Reply:
 
 
 class HttpTransport:
-    """A real connection to ``base_url`` (``http://host:port`` or ``https://…``)."""
+    """A real connection to ``base_url`` (``http://host:port`` or ``https://…``).
+
+    For https the server must present either a certificate the system's authorities vouch
+    for or, when ``pinned_pem`` is given, exactly that certificate. A certificate that fails
+    raises ``CertificateProblem`` (sync stops with a message); there is no unverified fallback.
+    """
 
     def __init__(
         self,
         base_url: str,
         *,
         client: httpx.Client | None = None,
-        verify: str | bool = True,
+        verify: ssl.SSLContext | str | bool | None = None,
+        pinned_pem: str | None = None,
         timeout: float = 15.0,
     ) -> None:
         import httpx
 
+        from frontdesk.sync.pinning import context_for
+
         self.base_url = base_url.rstrip("/")
+        self.pinned_pem = pinned_pem
+        if verify is None:
+            verify = context_for(self.base_url, pinned_pem)
         self.client = client or httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
 
     def send(
@@ -104,12 +126,32 @@ class HttpTransport:
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
+            if _certificate_refused(exc):
+                raise self._certificate_problem() from exc
             raise Unreachable(
                 f"The clinic server at {self.base_url} cannot be reached. This desk keeps "
                 "working and will sync when it can.",
                 detail=type(exc).__name__,
             ) from exc
         return to_reply(response)
+
+    def _certificate_problem(self) -> EnvironmentProblem:
+        from frontdesk.sync.pinning import (
+            CertificateProblem,
+            changed_message,
+            fetch_certificate,
+            untrusted_message,
+        )
+
+        if not self.pinned_pem:
+            return CertificateProblem(untrusted_message(self.base_url), detail="untrusted")
+        try:  # only to name the certificate the server now shows; it is not trusted
+            presented: str | None = fetch_certificate(self.base_url)
+        except EnvironmentProblem:
+            presented = None
+        return CertificateProblem(
+            changed_message(self.base_url, self.pinned_pem, presented), detail="pin mismatch"
+        )
 
     def close(self) -> None:
         self.client.close()

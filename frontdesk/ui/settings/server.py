@@ -1,9 +1,14 @@
 """Settings → Clinic server: enrol this desk with the server's address and a one-time code, see
-where sync stands, and sync now."""
+where sync stands, and sync now. For an https server whose certificate this computer does not
+trust, the person confirms its fingerprint first; the confirmed certificate is then the only
+one this desk accepts, and "Check certificate" confirms a new one after a change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
+    QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -13,10 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.errors import FrontdeskError, RuleViolation
 from frontdesk.models import SyncState
 from frontdesk.services.context import ServiceContext
+from frontdesk.services.permissions import Action, allowed, require
+from frontdesk.sync.pinning import ServerCertificate, fingerprint, inspect_server, is_https
+from frontdesk.sync.setup import enrol, normalise_address, pin_certificate, server_url
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.settings.certificate import CertificateDialog, security_text
 from frontdesk.ui.workers import run_in_background
 
 
@@ -28,7 +37,13 @@ class ServerSettingsPage(QWidget):
         self.state_label.setObjectName("serverState")
         self.state_label.setWordWrap(True)
         self.address = QLineEdit()
-        self.address.setPlaceholderText("for example 192.168.1.20:8765")
+        self.address.setPlaceholderText(
+            "for example 192.168.1.20:8765 or https://192.168.1.20:8765"
+        )
+        self.address.textChanged.connect(self._show_security)
+        self.security_label = QLabel("")
+        self.security_label.setObjectName("serverSecurity")
+        self.security_label.setWordWrap(True)
         self.code = QLineEdit()
         self.code.setPlaceholderText("one-time code from the server, e.g. 1A2B3C-4D5E6F-7A8B9C")
         self.desk_name = QLineEdit()
@@ -42,12 +57,19 @@ class ServerSettingsPage(QWidget):
         self.enrol_button.clicked.connect(self.on_enrol)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.clicked.connect(self.on_sync_now)
+        self.check_button = QPushButton("Check certificate…")
+        self.check_button.setObjectName("checkCertificate")
+        self.check_button.clicked.connect(self.on_check_certificate)
+        self.certificate_dialog: CertificateDialog | None = None
+        self.pinned_pem: str | None = None
+        self.enrolled_url: str | None = None
         self.message = QLabel("")
         self.message.setObjectName("muted")
         self.message.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.enrol_button)
         buttons.addWidget(self.sync_button)
+        buttons.addWidget(self.check_button)
         buttons.addStretch(1)
         intro = QLabel(
             "Desks share one diary through the clinic server. Each desk keeps working when the "
@@ -59,6 +81,7 @@ class ServerSettingsPage(QWidget):
         col.addWidget(intro)
         col.addWidget(self.state_label)
         col.addLayout(form)
+        col.addWidget(self.security_label)
         col.addLayout(buttons)
         col.addWidget(self.message)
         col.addStretch(1)
@@ -67,9 +90,13 @@ class ServerSettingsPage(QWidget):
     def load(self) -> None:
         with self.ctx.read() as session:
             state = session.get(SyncState, 1)
+        self.pinned_pem = state.server_certificate if state else None
+        self.enrolled_url = state.server_url if state else None
         if state is None or not state.server_url:
             self.state_label.setText("This desk is not enrolled: it works on its own.")
             self.sync_button.setEnabled(False)
+            self.check_button.setVisible(False)
+            self._show_security()
             return
         last = (
             state.last_sync_at.astimezone(self.ctx.tz).strftime("%d %b %H:%M")
@@ -83,18 +110,70 @@ class ServerSettingsPage(QWidget):
         self.state_label.setText(text)
         self.address.setText(state.server_url)
         self.sync_button.setEnabled(True)
+        self.check_button.setVisible(is_https(state.server_url))
+        self._show_security()
 
+    def _show_security(self) -> None:
+        try:
+            url: str | None = normalise_address(self.address.text())
+        except FrontdeskError:
+            url = None
+        enrolled = url is not None and url == self.enrolled_url
+        self.security_label.setText(security_text(url, self.pinned_pem, enrolled=enrolled))
+
+    # -- enrolling: address and code checked here, the server's certificate in the background
     def on_enrol(self) -> None:
-        from frontdesk.sync.setup import enrol
-
         address, code, name = self.address.text(), self.code.text(), self.desk_name.text()
+        try:
+            require(self.ctx.actor, Action.MANAGE_SYNC)
+            url = normalise_address(address)
+            if not code.strip():
+                raise RuleViolation("Enter the enrolment code from the clinic server.")
+        except FrontdeskError as exc:
+            self.message.setText(exc.user_message)
+            return
         self.enrol_button.setEnabled(False)
         self.message.setText("Contacting the clinic server…")
-        run_in_background(
-            lambda: enrol(self.ctx, address, code, device_name=name or "Front desk"),
-            self._enrolled,
-            self._failed,
-        )
+
+        def enrol_with(certificate: str | None) -> None:
+            self.message.setText("Enrolling this desk…")
+            run_in_background(
+                lambda: enrol(
+                    self.ctx, url, code, device_name=name or "Front desk", certificate=certificate
+                ),
+                self._enrolled,
+                self._failed,
+            )
+
+        if not is_https(url):
+            enrol_with(None)
+            return
+
+        def inspected(found: object) -> None:
+            assert isinstance(found, ServerCertificate)
+            if found.trusted_by_system:
+                enrol_with(None)
+                return
+            self._ask(found, changed=False, on_yes=lambda: enrol_with(found.pem))
+
+        run_in_background(lambda: inspect_server(url), inspected, self._failed)
+
+    def _ask(self, found: ServerCertificate, *, changed: bool, on_yes: Callable[[], None]) -> None:
+        self.message.setText("Compare the fingerprint with the one the server printed…")
+        dialog = CertificateDialog(found, changed=changed, parent=self)
+        self.certificate_dialog = dialog
+
+        def finished(result: int) -> None:
+            self.certificate_dialog = None
+            dialog.deleteLater()
+            if result == QDialog.DialogCode.Accepted.value:
+                on_yes()
+            else:
+                self.enrol_button.setEnabled(True)
+                self.message.setText("The certificate was not confirmed. Nothing was saved.")
+
+        dialog.finished.connect(finished)
+        dialog.open()
 
     def _enrolled(self, prefix: object) -> None:
         self.enrol_button.setEnabled(True)
@@ -110,6 +189,41 @@ class ServerSettingsPage(QWidget):
         self.enrol_button.setEnabled(True)
         text = exc.user_message if isinstance(exc, FrontdeskError) else "Something went wrong."
         self.message.setText(text)
+
+    # -- after the server got a new certificate: confirm it without a new enrolment code ---
+    def on_check_certificate(self) -> None:
+        url = server_url(self.ctx)
+        if not url or not is_https(url):
+            return
+        if not allowed(self.ctx.actor.role, Action.MANAGE_SYNC):
+            self.message.setText(
+                f"Your account cannot {Action.MANAGE_SYNC.value}. Ask a practice manager or "
+                "the owner to confirm the server's certificate."
+            )
+            return
+        self.message.setText("Checking the clinic server's certificate…")
+
+        def inspected(found: object) -> None:
+            assert isinstance(found, ServerCertificate)
+            if self.pinned_pem and fingerprint(self.pinned_pem) == found.fingerprint:
+                self.message.setText(
+                    "The server presents the certificate this desk trusts "
+                    f"(SHA256 {found.fingerprint})."
+                )
+                return
+            if not self.pinned_pem and found.trusted_by_system:
+                self.message.setText("This computer trusts the server's certificate.")
+                return
+
+            def trust() -> None:
+                pin_certificate(self.ctx, found.pem)
+                self.message.setText("This desk now trusts the server's new certificate.")
+                self.load()
+                self.on_sync_now()
+
+            self._ask(found, changed=True, on_yes=trust)
+
+        run_in_background(lambda: inspect_server(url), inspected, self._failed)
 
     def on_sync_now(self) -> None:
         from frontdesk.ui.sync_worker import worker_for

@@ -1,7 +1,7 @@
 """desk restore keeps numbers and audit chain apart; refused changes can be marked read
 
 Revision ID: 0310
-Revises: 0301
+Revises: 0302
 Create Date: 2026-11-27 13:04:15.247835
 """
 from alembic import op
@@ -10,7 +10,7 @@ import frontdesk.db.types
 
 
 revision = '0310'
-down_revision = '0301'
+down_revision = '0302'
 branch_labels = None
 depends_on = None
 
