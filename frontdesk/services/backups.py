@@ -67,6 +67,7 @@ class DeskIdentity:
     device_id: str
     device_name: str
     server_url: str | None
+    server_certificate: str | None
     last_outbox_seq: int
     invoice_prefix: str | None
 
@@ -225,7 +226,8 @@ def _current_identity(database: Path) -> DeskIdentity | None:
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         state = conn.execute(
-            "SELECT device_id, device_name, server_url FROM sync_state WHERE id = 1"
+            "SELECT device_id, device_name, server_url, server_certificate FROM sync_state "
+            "WHERE id = 1"
         ).fetchone()
         seq = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
         prefix = conn.execute(
@@ -237,7 +239,14 @@ def _current_identity(database: Path) -> DeskIdentity | None:
         conn.close()
     if state is None:
         return None
-    return DeskIdentity(state[0], state[1], state[2], int(seq), prefix[0] if prefix else None)
+    return DeskIdentity(
+        device_id=state[0],
+        device_name=state[1],
+        server_url=state[2],
+        server_certificate=state[3],
+        last_outbox_seq=int(seq),
+        invoice_prefix=prefix[0] if prefix else None,
+    )
 
 
 def restore_database(
@@ -349,3 +358,4 @@ def _stay_this_desk(session: Session, state: SyncState, mine: DeskIdentity) -> N
     state.device_id = mine.device_id
     state.device_name = mine.device_name
     state.server_url = mine.server_url
+    state.server_certificate = mine.server_certificate
