@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frontdesk.cli import parse
+from frontdesk.cli import parse, stdout_closed
 from frontdesk.domain.errors import AlreadyRunning, FrontdeskError
 from frontdesk.logs import setup_logging
 from frontdesk.paths import desk_paths, log_dir
@@ -32,9 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None):
         try:
             code: int = args.run(args)
+            sys.stdout.flush()
         except FrontdeskError as exc:
             print(exc.user_message, file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            return stdout_closed()
         return code
     return run_gui(desk_paths(args.data_dir), logs, selftest=args.selftest, demo=args.demo_if_empty)
 

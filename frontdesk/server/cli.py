@@ -119,10 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     url = getattr(args, "run_database", None) or args.database or default_database(args.data_dir)
     try:
-        return _dispatch(args, url)
+        code = _dispatch(args, url)
+        sys.stdout.flush()
+        return code
     except FrontdeskError as exc:
         print(exc.user_message, file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. ``frontdesk-server enrol --name X | head -1``
+        from frontdesk.cli import stdout_closed
+
+        return stdout_closed()
 
 
 def _dispatch(args: argparse.Namespace, url: str) -> int:
