@@ -153,6 +153,8 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
             "token": token,
             "epoch": store.epoch(),
             "has_clinic": has_clinic,
+            # Changes of this desk up to here are in the server's copy (it was seeded from it).
+            "delivered_through": dev.last_seq,
         }
 
     @app.post("/v1/push", response_model=dict[str, Any])

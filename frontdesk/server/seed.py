@@ -24,9 +24,28 @@ def seed_from_desk(store: ServerStore, desk_dir: Path) -> dict[str, int]:
             conn.execute(select(t.c.id).limit(1)).first() for t in s.data_tables().values()
         ):
             raise ServerProblem(409, "The server already holds a clinic; seed only a new one.")
+    device_id, through = _desk_position(path)
     if store.engine.dialect.name == "sqlite" and store.engine.url.database:
-        return _seed_sqlite(Path(store.engine.url.database), path)
-    return _seed_any(store, path)
+        counts = _seed_sqlite(Path(store.engine.url.database), path)
+    else:
+        counts = _seed_any(store, path)
+    # That desk's changes up to here are in the server's starting copy: when it enrols, it is
+    # told so and does not send them again (nor any it made without the outbox, like the demo).
+    with store.writing() as conn:
+        store.put_info(conn, "seeded_from", device_id)
+        store.put_info(conn, "seeded_through", str(through))
+    return counts
+
+
+def _desk_position(desk_db: Path) -> tuple[str, int]:
+    """(the desk's device id, its newest outbox number) at the time of seeding."""
+    conn = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True)
+    try:
+        device = conn.execute("SELECT device_id FROM sync_state WHERE id = 1").fetchone()
+        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
+    finally:
+        conn.close()
+    return (device[0] if device else ""), int(seq)
 
 
 def _seed_sqlite(server_db: Path, desk_db: Path) -> dict[str, int]:

@@ -120,6 +120,14 @@ class ServerStore:
         value = conn.execute(select(s.server_info.c.value).where(s.server_info.c.key == key))
         return str(value.scalar_one())
 
+    def put_info(self, conn: Connection, key: str, value: str) -> None:
+        """Set a server fact, adding it when it is new."""
+        found = conn.execute(select(s.server_info.c.key).where(s.server_info.c.key == key))
+        if found.first() is None:
+            conn.execute(insert(s.server_info).values(key=key, value=value))
+        else:
+            self.set_info(conn, key, value)
+
     def set_info(self, conn: Connection, key: str, value: str) -> None:
         conn.execute(update(s.server_info).where(s.server_info.c.key == key).values(value=value))
 
@@ -192,6 +200,19 @@ class ServerStore:
             )
             prefix = invoice_prefix(number)
             now = self.clock.now()
+            # The desk the clinic was seeded from: its changes so far are already here.
+            seeded = dict(
+                conn.execute(
+                    select(s.server_info.c.key, s.server_info.c.value).where(
+                        s.server_info.c.key.in_(("seeded_from", "seeded_through"))
+                    )
+                ).all()
+            )
+            last_seq = (
+                int(seeded.get("seeded_through", 0))
+                if seeded.get("seeded_from") == device_id
+                else 0
+            )
             conn.execute(
                 insert(s.devices).values(
                     id=device_id,
@@ -199,7 +220,7 @@ class ServerStore:
                     name=(device_name or row.name)[:120],
                     token_hash=hash_secret(token),
                     series_prefix=prefix,
-                    last_seq=0,
+                    last_seq=last_seq,
                     enrolled_at=now,
                 )
             )
@@ -217,7 +238,7 @@ class ServerStore:
             has_clinic = (
                 conn.execute(select(ClinicSettings.__table__.c.id).limit(1)).first() is not None  # type: ignore[attr-defined]
             )
-        return Device(device_id, number, device_name, prefix, 0), token, has_clinic
+        return Device(device_id, number, device_name, prefix, last_seq), token, has_clinic
 
     def authenticate(self, token: str) -> Device:
         with self.reading() as conn:

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
 from frontdesk.domain.vocab import SeriesKind
-from frontdesk.models import SyncState
+from frontdesk.models import SyncOutbox, SyncState
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.numbering import start_series
 from frontdesk.services.permissions import Action, require
@@ -100,8 +100,19 @@ def enrol(
     body = reply.body
     keychain.save_token(data_dir_of(ctx), str(body["token"]))
     prefix = str(body["series_prefix"])
+    delivered = int(body.get("delivered_through") or 0)
     with ctx.write("enrol with the clinic server") as session:
         now = ctx.clock.now()
+        if delivered:  # the server was seeded from this desk: those changes are there already
+            session.execute(
+                update(SyncOutbox)
+                .where(SyncOutbox.state == "pending", SyncOutbox.seq <= delivered)
+                .values(
+                    state="applied",
+                    answered_at=now,
+                    result_json='{"status": "applied", "reason": "in the server\'s first copy"}',
+                )
+            )
         for kind, p in series_prefixes(prefix).items():
             start_series(session, SeriesKind(kind), p, now)
         session.execute(
