@@ -60,12 +60,14 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-def _setup_logging() -> None:
+def _setup_logging(serving: bool) -> None:
+    """JSON lines on stderr. A running server logs what it does; the admin commands print a
+    sentence of their own, so only warnings and errors are logged beside it."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.INFO if serving else logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the server logs each upgrade itself
 
 
@@ -116,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging()
+    _setup_logging(serving=args.command == "run")
     url = getattr(args, "run_database", None) or args.database or default_database(args.data_dir)
     try:
         code = _dispatch(args, url)

@@ -19,6 +19,7 @@ from frontdesk.domain.errors import NotFound, RuleViolation
 from frontdesk.domain.money import format_money
 from frontdesk.models import (
     Appointment,
+    AuditEvent,
     Base,
     Invoice,
     InvoiceLine,
@@ -65,7 +66,21 @@ def _appointment_text(session: Session, ctx: ServiceContext, appt_id: str | None
     end = appt.ends_at.astimezone(ctx.tz)
     who = f"{patient.first_name} {patient.last_name}" if patient else "no patient"
     text = f"{start:%a %d %b %H:%M}–{end:%H:%M} with {prac.display_name if prac else '?'}, {who}"
-    return Side("Booking", text, appt.id, appt.starts_at)
+    return Side(_booked_by(session, ctx, appt.id), text, appt.id, appt.starts_at)
+
+
+def _booked_by(session: Session, ctx: ServiceContext, appt_id: str) -> str:
+    """Who made the booking and when (from the audit trail, which every desk receives), so the
+    person sorting out a clash knows whom to ask."""
+    made = session.execute(
+        select(AuditEvent.staff_name, AuditEvent.at)
+        .where(AuditEvent.entity == "appointments", AuditEvent.entity_id == appt_id)
+        .order_by(AuditEvent.at)
+        .limit(1)
+    ).first()
+    if made is None or not made.staff_name:
+        return "Booking"
+    return f"Booked by {made.staff_name}, {made.at.astimezone(ctx.tz):%a %d %b %H:%M}"
 
 
 def _row_label(session: Session, entity: str, row_id: str) -> str:
