@@ -113,7 +113,7 @@ class SyncEngine:
         try:
             self.push(summary, touched)
             state = self._state()
-            if state.pull_cursor == 0 or state.server_epoch is None:
+            if state.server_epoch is None:  # never synced with this server: snapshot
                 self.resync(summary)
             else:
                 self.pull(summary, touched)

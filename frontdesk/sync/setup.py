@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
 from frontdesk.domain.vocab import SeriesKind
-from frontdesk.models import SyncOutbox, SyncState
+from frontdesk.models import Base, SyncOutbox, SyncState, synced_tables
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.numbering import start_series
 from frontdesk.services.permissions import Action, require
@@ -104,6 +104,9 @@ def enrol(
     with ctx.write("enrol with the clinic server") as session:
         now = ctx.clock.now()
         if delivered:  # the server was seeded from this desk: those changes are there already
+            for table in seeded_tables():
+                # The server's first copy holds these rows at version 1 (never below).
+                session.execute(update(table).where(table.c.version == 0).values(version=1))
             session.execute(
                 update(SyncOutbox)
                 .where(SyncOutbox.state == "pending", SyncOutbox.seq <= delivered)
@@ -120,7 +123,9 @@ def enrol(
             .where(SyncState.id == 1)
             .values(
                 server_url=url,
-                server_epoch=None,
+                # The desk the server was seeded from already holds the server's first copy:
+                # it starts pulling at the beginning of the change log, with no snapshot.
+                server_epoch=str(body["epoch"]) if delivered else None,
                 pull_cursor=0,
                 device_name=device_name[:120],
                 last_error=None,
@@ -128,6 +133,17 @@ def enrol(
             )
         )
     return prefix
+
+
+def seeded_tables() -> list[Table]:
+    """The synced tables a server copies from a desk when it is seeded from it."""
+    from frontdesk.sync.protocol import LOCAL_ONLY
+
+    return [
+        t
+        for name, t in Base.metadata.tables.items()
+        if name in synced_tables() and name not in LOCAL_ONLY and "version" in t.c
+    ]
 
 
 def engine_for(ctx: ServiceContext, transport: Transport | None = None) -> SyncEngine:

@@ -30,6 +30,8 @@ def test_seeded_desk_enrols_without_sending_its_history(any_clinic: Clinic) -> N
             select(func.count()).select_from(SyncOutbox).where(SyncOutbox.state == "pending")
         )
     second = clinic.add_desk("new")
+    assert first.engine.sync().snapshot_rows == 0  # it has the clinic: no copy back onto it
+    assert second.engine.sync().snapshot_rows > 0
     clinic.settle()
     for desk in (first, second):
         with desk.ctx.read() as s:
