@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select, update
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
 from frontdesk.services.context import ServiceContext
-from frontdesk.sync import apply, snapshot
+from frontdesk.sync import apply, snapshot_load
 from frontdesk.sync.protocol import CONFLICT, MERGED, REJECTED
 from frontdesk.sync.transport import Reply, Transport
 
@@ -29,7 +29,6 @@ Progress = Callable[[str, float], None]
 PUSH_BATCH = 1000
 PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
-SNAPSHOT_WRITE_ROWS = 25_000  # snapshot rows written per local transaction (well under a second)
 
 
 class SyncFailed(EnvironmentProblem):
@@ -274,15 +273,14 @@ class SyncEngine:
         counts: dict[str, int] = start["tables"]
         wanted = [t for t in counts if (tables is None or t in tables) and counts[t]]
         total = max(sum(counts[t] for t in wanted), 1)
-        done = 0
-        batch: list[tuple[str, dict[str, Any]]] = []
-        for name, page in snapshot.PageFetcher(self._snapshot_page, wanted):
-            batch.append((name, page))
-            if sum(len(p["rows"]) for _n, p in batch) >= SNAPSHOT_WRITE_ROWS:
-                done = self._write_pages(batch, summary, done, total)
-                batch = []
-        if batch:
-            self._write_pages(batch, summary, done, total)
+        before = summary.snapshot_rows
+
+        def progress(rows: int) -> None:
+            summary.snapshot_rows = before + rows
+            self.progress("Copying the clinic from the server", min(1.0, rows / total))
+
+        pages = snapshot_load.PageFetcher(self._snapshot_page, wanted)
+        snapshot_load.SnapshotLoader(self.ctx, progress).load(pages, first=tables is None)
         if tables is None:
             with self.ctx.write("sync snapshot done", origin="sync") as session:
                 session.execute(
@@ -303,27 +301,6 @@ class SyncEngine:
         if not page.ok:
             raise SyncFailed(f"The snapshot stopped: {page.message}")
         return page.body
-
-    def _write_pages(
-        self, pages: list[tuple[str, dict[str, Any]]], summary: SyncSummary, done: int, total: int
-    ) -> int:
-        """Write snapshot pages in one local transaction; returns the rows done so far."""
-        with self.ctx.write("sync snapshot", origin="sync") as session:
-            apply.begin_sync_apply(session)
-            waiting = snapshot.waiting_rows(session)
-            for name, page in pages:
-                table = apply.desk_table(name)
-                if table is None:
-                    continue
-                columns, rows = page.get("columns"), page["rows"]
-                if columns is None:  # an older server sends one object per row
-                    columns, rows = snapshot.as_columns(rows)
-                snapshot.apply_page(session, table, columns, rows, waiting)
-        for _name, page in pages:
-            done += len(page["rows"])
-            summary.snapshot_rows += len(page["rows"])
-        self.progress("Copying the clinic from the server", min(1.0, done / total))
-        return done
 
     def _one_clinic_settings(self) -> bool:
         """Desks that started apart each made clinic settings; the clinic keeps the oldest.

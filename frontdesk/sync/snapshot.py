@@ -7,16 +7,13 @@ per column from JSON values to what SQLAlchemy would store (checked as strictly 
 by column and written with one ``executemany`` on the session's own connection, inside the
 caller's ``ctx.write`` transaction. A newer local row or a row with a local change still
 waiting to be pushed is left alone, as for pulled changes.
-
-``PageFetcher`` fetches the next page on a thread while the caller writes the current one.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -193,35 +190,3 @@ def apply_page(
         else:
             tracking.collector.ids.setdefault(table.name, set())
     return len(params)
-
-
-Fetch = Callable[[str, str], dict[str, Any]]
-
-
-class PageFetcher:
-    """Snapshot pages of several tables in order. While the caller writes one page, the next
-    is already being fetched on a thread: one request in flight at a time, in the same order
-    as fetching them one by one."""
-
-    def __init__(self, fetch: Fetch, tables: list[str]) -> None:
-        self.fetch = fetch
-        self.tables = list(tables)
-
-    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        if not self.tables:
-            return
-        todo = iter(self.tables)
-        with ThreadPoolExecutor(1, thread_name_prefix="snapshot-fetch") as pool:
-            name = next(todo)
-            future: Future[dict[str, Any]] | None = pool.submit(self.fetch, name, "")
-            while future is not None:
-                page = future.result()
-                current = name
-                if not page["done"]:
-                    future = pool.submit(self.fetch, name, page["next_after"])
-                elif (following := next(todo, None)) is not None:
-                    name = following
-                    future = pool.submit(self.fetch, name, "")
-                else:
-                    future = None
-                yield current, page
