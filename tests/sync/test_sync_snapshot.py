@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from frontdesk.models import Appointment, CatalogueItem, Patient, synced_tables
 from frontdesk.sync import snapshot
@@ -73,14 +71,11 @@ def test_first_sync_stores_exactly_what_the_desks_own_writes_store(any_clinic: C
     assert _raw_rows(b) == _raw_rows(a)
     assert seen and seen == sorted(seen) and seen[-1] == 1.0
     assert _indexes(b) == _indexes(a)  # indexes left out during the load are all back
-    with b.ctx.read() as s:  # the patient search index was filled as rows arrived
-        found = s.execute(
-            select(Patient.id).where(Patient.first_name == "Pat7")  # the row is there…
-        ).all()
+    with b.ctx.read() as s:  # the patient search index was filled as the rows arrived
         hits = s.connection().exec_driver_sql(
             "SELECT count(*) FROM patients_fts WHERE patients_fts MATCH 'obrienlee'"
         )
-        assert len(found) == 1 and hits.scalar() == 30  # …and so is its search entry
+        assert hits.scalar() == 30
 
 
 def test_snapshot_keeps_local_changes_still_waiting(clinic: Clinic) -> None:
@@ -138,7 +133,7 @@ def test_resync_of_one_mismatched_table_repairs_it(clinic: Clinic) -> None:
     ],
 )
 def test_a_bad_value_is_refused_and_nothing_changes(
-    clinic: Clinic, tmp_path: Path, table: str, column: str, value: Any
+    clinic: Clinic, table: str, column: str, value: Any
 ) -> None:
     a = clinic.add_desk()
     prac = a.add_practitioner()
