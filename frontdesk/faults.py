@@ -4,7 +4,8 @@ and wait there to be killed, so a test can kill -9 it at an exact place instead 
 with timers. Unset (always, outside tests) a checkpoint costs one dictionary lookup.
 
 Points: ``desk.push.answered`` (the server answered a push, the desk has not recorded it),
-``desk.pull.applied`` (a pulled batch is committed), ``server.push.chunk`` (the server committed
+``desk.pull.applied`` (a pulled batch is committed), ``desk.snapshot.written`` (a transaction
+of snapshot pages is committed), ``server.push.chunk`` (the server committed
 part of a push and is about to start the next part).
 """
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -177,14 +177,18 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
     def snapshot_start(dev: Dev) -> dict[str, Any]:
         return store.snapshot_start()
 
-    @app.get("/v1/snapshot/{table}")
+    @app.get("/v1/snapshot/{table}", response_model=dict[str, Any])
     def snapshot_page(
         table: str,
         dev: Dev,
         after: Annotated[str, Query(max_length=36)] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_ROWS)] = 2000,
-    ) -> dict[str, Any]:
-        return store.snapshot_page(table, after, limit)
+        form: Annotated[Literal["rows", "columns"], Query()] = "rows",
+    ) -> Response:
+        """Rows after id ``after``: one object per row, or with ``form=columns`` the column
+        names once and each row as an array (what current desks ask for)."""
+        page = store.snapshot_page_json(table, after, limit, columns=form == "columns")
+        return Response(page, media_type="application/json")
 
     @app.post("/v1/stats")
     def stats(body: StatsBody, dev: Dev) -> dict[str, Any]:

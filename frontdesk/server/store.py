@@ -26,6 +26,7 @@ from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.codec import to_json_value
 from frontdesk.server import schema as s
+from frontdesk.server import snapshot
 from frontdesk.server.migrate import Outcome, upgrade_server
 from frontdesk.sync.protocol import invoice_prefix, series_prefixes
 
@@ -60,6 +61,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def row_to_json(row: Any, table: Table) -> dict[str, Any]:
+    """A whole row as JSON values (a refused change's row, a row the content check corrects)."""
+    return {c.name: to_json_value(row[c.name]) for c in table.columns}
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -71,10 +77,6 @@ class Device:
     name: str
     series_prefix: str
     last_seq: int
-
-
-def row_to_json(row: Any, table: Table) -> dict[str, Any]:
-    return {c.name: to_json_value(row[c.name]) for c in table.columns}
 
 
 class ServerStore:
@@ -340,24 +342,19 @@ class ServerStore:
             }
 
     def snapshot_page(self, table_name: str, after: str, limit: int) -> dict[str, Any]:
+        return dict(json.loads(self.snapshot_page_json(table_name, after, limit)))
+
+    def snapshot_page_json(
+        self, table_name: str, after: str, limit: int, *, columns: bool = False
+    ) -> str:
+        """Up to ``limit`` rows of a table after id ``after``, already encoded (see
+        ``server/snapshot.py``; ``columns`` for the compact column-array form)."""
         tables = {t.name: t for t in s.all_data_tables()}
         table = tables.get(table_name)
         if table is None:
             raise ServerProblem(404, "No such table.", code="unknown_table")
         with self.reading() as conn:
-            rows = (
-                conn.execute(
-                    select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)
-                )
-                .mappings()
-                .all()
-            )
-        out = [row_to_json(r, table) for r in rows]
-        return {
-            "rows": out,
-            "next_after": out[-1]["id"] if out else after,
-            "done": len(out) < limit,
-        }
+            return snapshot.page_json(conn, table, after, limit, columns=columns)
 
     def table_stats(self, names: list[str]) -> tuple[dict[str, list[int]], int]:
         """Per table (row count, sum of versions), and the change-log position they reflect."""

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from frontdesk.models import Base, NumberSeries, SyncOutbox
@@ -166,32 +165,6 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
         table = Base.metadata.tables[name]
         session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
     return sum(len(r) for r in inserts.values()) + sum(len(r) for r in updates.values()), missing
-
-
-def apply_snapshot_rows(session: Session, table_name: str, rows: list[dict[str, Any]]) -> int:
-    """Upsert full rows from a snapshot page; a newer local row or a pending local change wins."""
-    table = desk_table(table_name)
-    if table is None or not rows:
-        return 0
-    decoded = [decode(table, r) for r in rows]
-    if "version" not in table.c:  # number_series placeholders: only add what is missing
-        session.execute(sqlite_insert(table).on_conflict_do_nothing(), decoded)
-        return len(decoded)
-    waiting = pending_fields(session, (r["id"] for r in decoded))
-    decoded = [r for r in decoded if r["id"] not in waiting]
-    if not decoded:
-        return 0
-    stmt = sqlite_insert(table)
-    cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"], set_=cols, where=table.c.version < stmt.excluded.version
-    )
-    session.execute(stmt, decoded)
-    tracking: Tracking | None = session.info.get(TRACKING_KEY)
-    if tracking is not None and len(decoded) <= 5000:
-        for r in decoded:
-            tracking.collector.add(table_name, r["id"])
-    return len(decoded)
 
 
 def put_back(session: Session, entity: str, row: dict[str, Any]) -> bool:

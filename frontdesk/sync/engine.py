@@ -24,7 +24,7 @@ from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
 from frontdesk.models.codec import row_digest
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.tracking import renumber_pending
-from frontdesk.sync import apply
+from frontdesk.sync import apply, snapshot_load
 from frontdesk.sync.protocol import CONFLICT, MAX_DIGEST_ROWS, MERGED, REJECTED
 from frontdesk.sync.transport import Reply, Transport
 
@@ -33,7 +33,7 @@ Progress = Callable[[str, float], None]
 
 PUSH_BATCH = 1000
 PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
-SNAPSHOT_PAGE = 5000
+SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
 
 
 class SyncFailed(EnvironmentProblem):
@@ -323,25 +323,14 @@ class SyncEngine:
         counts: dict[str, int] = start["tables"]
         wanted = [t for t in counts if (tables is None or t in tables) and counts[t]]
         total = max(sum(counts[t] for t in wanted), 1)
-        done = 0
-        for name in wanted:
-            after = ""
-            while True:
-                page = self._call(
-                    "GET", f"/v1/snapshot/{name}", params={"after": after, "limit": SNAPSHOT_PAGE}
-                )
-                if not page.ok:
-                    raise SyncFailed(f"The snapshot stopped: {page.message}")
-                rows = page.body["rows"]
-                with self.ctx.write("sync snapshot", origin="sync") as session:
-                    apply.begin_sync_apply(session)
-                    apply.apply_snapshot_rows(session, name, rows)
-                done += len(rows)
-                summary.snapshot_rows += len(rows)
-                self.progress("Copying the clinic from the server", min(1.0, done / total))
-                if page.body["done"]:
-                    break
-                after = page.body["next_after"]
+        before = summary.snapshot_rows
+
+        def progress(rows: int) -> None:
+            summary.snapshot_rows = before + rows
+            self.progress("Copying the clinic from the server", min(1.0, rows / total))
+
+        pages = snapshot_load.PageFetcher(self._snapshot_page, wanted)
+        snapshot_load.SnapshotLoader(self.ctx, progress).load(pages, first=tables is None)
         if tables is None:
             with self.ctx.write("sync snapshot done", origin="sync") as session:
                 session.execute(
@@ -352,6 +341,16 @@ class SyncEngine:
             summary.resynced = True
             # Catch up with what changed while the snapshot was taken.
             self.pull(summary, set(), may_resync=False)
+
+    def _snapshot_page(self, name: str, after: str) -> dict[str, Any]:
+        page = self._call(
+            "GET",
+            f"/v1/snapshot/{name}",
+            params={"after": after, "limit": SNAPSHOT_PAGE, "form": "columns"},
+        )
+        if not page.ok:
+            raise SyncFailed(f"The snapshot stopped: {page.message}")
+        return page.body
 
     def _one_clinic_settings(self) -> bool:
         """Desks that started apart each made clinic settings; the clinic keeps the oldest.
