@@ -22,7 +22,7 @@ MAX_PULL_CHANGES = 2000
 MAX_SNAPSHOT_ROWS = 5000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # After a sync, up to this many of the rows it touched per table are compared by content.
-MAX_DIGEST_ROWS = 2000
+MAX_DIGEST_ROWS = 1000
 MAX_FIELDS_BYTES = 64 * 1024
 
 # A stamp further ahead of the server's clock than this is refused (the desk's clock is wrong);
