@@ -310,6 +310,8 @@ def _apply_one(
             "missing linked record)"
         )
         result = _result(m, REJECTED, reason)
+        if isinstance(exc, ServerProblem):
+            result["code"] = exc.code
         if m.op == "update" and (row := current_row(conn, m.entity, m.row_id)) is not None:
             # The desk puts the row back as the clinic has it; the refusal stays listed.
             result["row"] = row_to_json(row, _TABLES[m.entity])

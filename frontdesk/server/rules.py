@@ -279,16 +279,18 @@ def check_finalised(conn: Connection, entity: str, fields: dict[str, Any], row: 
                 "crediting it can change it",
                 code="finalised",
             )
-    elif entity == "invoice_lines":
-        invoice_id = fields.get("invoice_id") or (row["invoice_id"] if row is not None else None)
-        parent = current_row(conn, "invoices", str(invoice_id)) if invoice_id else None
-        if parent is not None and parent["status"] != "draft" and changed - {"updated_at"}:
-            raise ServerProblem(
-                409,
-                f"invoice {parent['number']} was {parent['status']} already; its lines "
-                "cannot change",
-                code="finalised",
-            )
+    elif entity == "invoice_lines" and changed - {"updated_at"}:
+        # The invoice it is on, and the one it would move to: neither may be issued.
+        parents = {fields.get("invoice_id"), row["invoice_id"] if row is not None else None}
+        for invoice_id in sorted(str(p) for p in parents if p):
+            parent = current_row(conn, "invoices", invoice_id)
+            if parent is not None and parent["status"] != "draft":
+                raise ServerProblem(
+                    409,
+                    f"invoice {parent['number']} was {parent['status']} already; its lines "
+                    "cannot change",
+                    code="finalised",
+                )
     elif row is not None and entity in _FIXED and changed & _FIXED[entity]:
         what = entity.rstrip("s").replace("_", " ")
         raise ServerProblem(409, f"a {what} cannot change once it is recorded", code="finalised")

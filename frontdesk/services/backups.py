@@ -229,7 +229,11 @@ def _current_identity(database: Path) -> DeskIdentity | None:
             "SELECT device_id, device_name, server_url, server_certificate FROM sync_state "
             "WHERE id = 1"
         ).fetchone()
-        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
+        # What the server holds of this desk (answered changes; any it holds beyond them are
+        # found by the next push and the waiting changes renumbered after them).
+        seq = conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM sync_outbox WHERE state != 'pending'"
+        ).fetchone()[0]
         prefix = conn.execute(
             "SELECT prefix FROM number_series WHERE kind = 'invoice' AND active"
         ).fetchone()
@@ -355,6 +359,7 @@ def _stay_this_desk(session: Session, state: SyncState, mine: DeskIdentity) -> N
     still waiting are kept and numbered after this desk's own last change, so they are sent."""
     session.execute(delete(SyncOutbox).where(SyncOutbox.state != "pending"))
     renumber_pending(session, mine.last_outbox_seq + 1)
+    state.refusals_seen_seq = None  # the other desk's answered changes are gone with it
     state.device_id = mine.device_id
     state.device_name = mine.device_name
     state.server_url = mine.server_url

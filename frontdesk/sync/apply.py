@@ -180,3 +180,18 @@ def put_back(session: Session, entity: str, row: dict[str, Any]) -> bool:
     session.execute(update(table).where(table.c.id == row_id).values(**values))
     _collect(session, entity, row_id)
     return True
+
+
+def withdraw(session: Session, entity: str, row_id: str, now: Any) -> bool:
+    """A new record the server refused for good: tombstone it here too (no outbox), unless
+    the desk has made further changes to it that are still waiting."""
+    table = desk_table(entity)
+    if table is None or "deleted_at" not in table.c or pending_fields(session, [row_id]):
+        return False
+    session.execute(
+        update(table)
+        .where(table.c.id == row_id, table.c.deleted_at.is_(None))
+        .values(deleted_at=now)
+    )
+    _collect(session, entity, row_id)
+    return True

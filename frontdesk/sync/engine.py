@@ -128,9 +128,9 @@ class SyncEngine:
             # Only table and column names reach the log, never values.
             log.error("sync refused by a local constraint: %s", exc.orig)
             problem = SyncFailed(
-                "A change from the clinic server clashes with a record on this desk (two "
-                "records with the same number). Nothing was lost and this desk keeps working; "
-                "ask for help to sort out the duplicate."
+                "A change from the clinic server clashes with a record on this desk (for "
+                "example two records with the same number). Nothing was lost and this desk "
+                "keeps working; ask for help to sort it out."
             )
             self._note(error=problem.user_message)
             raise problem from exc
@@ -220,14 +220,18 @@ class SyncEngine:
                 )
             for result in results:
                 status = str(result.get("status"))
-                if status == REJECTED and isinstance(result.get("row"), dict):
-                    entity = session.scalar(
-                        select(SyncOutbox.entity).where(
+                if status == REJECTED:
+                    refused = session.execute(
+                        select(SyncOutbox.entity, SyncOutbox.row_id, SyncOutbox.op).where(
                             SyncOutbox.mutation_id == result["mutation_id"]
                         )
-                    )
-                    if entity:
-                        apply.put_back(session, entity, result["row"])
+                    ).first()
+                    if refused is not None and isinstance(result.get("row"), dict):
+                        apply.put_back(session, refused.entity, result["row"])
+                    elif refused is not None and result.get("code") == "finalised":
+                        # e.g. a line added to an invoice another desk had issued: it can never
+                        # be on the clinic's copy, so it leaves this desk's too (still listed).
+                        apply.withdraw(session, refused.entity, refused.row_id, now)
                 summary.pushed += 1
                 summary.merged += status == MERGED
                 summary.conflicts += status == CONFLICT
@@ -395,6 +399,8 @@ class SyncEngine:
             ids = rows.setdefault(entity, set())
             if len(ids) < MAX_DIGEST_ROWS:
                 ids.add(row_id)
+        while sum(len(ids) for ids in rows.values()) > MAX_DIGEST_ROWS * 20:
+            rows.pop(max(rows, key=lambda name: len(rows[name])))  # stay under the server's cap
 
     def local_digests(self, tables: list[str]) -> dict[str, dict[str, str]]:
         """Content fingerprints of the rows this sync touched (up to MAX_DIGEST_ROWS a table)."""
@@ -429,6 +435,7 @@ class SyncEngine:
         repair: dict[str, list[dict[str, Any]]] = reply.body.get("repair") or {}
         if repair:
             with self.ctx.write("sync repair", origin="sync") as session:
+                apply.begin_sync_apply(session)
                 for name, rows in repair.items():
                     fixed = sum(apply.put_back(session, name, row) for row in rows)
                     if fixed:

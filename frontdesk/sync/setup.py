@@ -107,6 +107,17 @@ def enrol(
             for table in seeded_tables():
                 # The server's first copy holds these rows at version 1 (never below).
                 session.execute(update(table).where(table.c.version == 0).values(version=1))
+            # Changes made since the seeding were based on those rows: version 1 now.
+            session.execute(
+                update(SyncOutbox)
+                .where(
+                    SyncOutbox.state == "pending",
+                    SyncOutbox.seq > delivered,
+                    SyncOutbox.op == "update",
+                    SyncOutbox.base_version == 0,
+                )
+                .values(base_version=1)
+            )
             session.execute(
                 update(SyncOutbox)
                 .where(SyncOutbox.state == "pending", SyncOutbox.seq <= delivered)

@@ -46,14 +46,6 @@ def _utc_text(name: str, value: Any) -> str:
     return sqlite_utc_text(parsed)
 
 
-def _date_text(value: Any) -> str:
-    return date.fromisoformat(str(value)).isoformat()
-
-
-def _binary(value: Any) -> bytes:
-    return base64.b64decode(str(value), validate=True)
-
-
 def _check_types(name: str, values: list[Any], kind: type, what: str) -> None:
     if not set(map(type, values)) <= {kind, _NONE}:
         raise ValueError(f"{name}: expected {what}")

@@ -3,6 +3,8 @@ side, with buttons to resolve each. Resolutions are ordinary changes, so they sy
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -92,15 +94,18 @@ class ConflictsPage(QWidget):
             )
         )
         note = QLabel(
-            "This desk now shows these records as the clinic holds them. If a change is still "
-            "needed, make it again the right way (for an issued invoice: void or credit it)."
+            "This desk now shows these records as the clinic holds them (a refused new record "
+            "was set aside). If a change is still needed, make it again the right way (for an "
+            "issued invoice: void or credit it)."
         )
         note.setWordWrap(True)
         note.setObjectName("muted")
         col.addWidget(note)
         for r in refused[:50]:
             when = r.when.astimezone(self.ctx.tz)
-            line = QLabel(f"{when:%a %d %b %H:%M} — {r.what}: <i>{r.reason}</i>")
+            line = QLabel(
+                f"{when:%a %d %b %H:%M} — {html.escape(r.what)}: <i>{html.escape(r.reason)}</i>"
+            )
             line.setWordWrap(True)
             line.setTextFormat(Qt.TextFormat.RichText)
             col.addWidget(line)

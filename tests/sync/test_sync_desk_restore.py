@@ -153,6 +153,7 @@ def test_backup_of_another_desk_restored_here_keeps_this_desks_identity(
     clinic.desks.remove(pc)  # the PC is gone: the admin revokes it (README, Backups)
     clinic.store.revoke(pc.ctx.device_id)
 
+    laptop.book(prac, pat, START + timedelta(hours=6))  # the laptop's own, never sent (lost)
     laptop = _restore(clinic, laptop, backup)
     assert laptop.ctx.device_id == laptop_device
     later = laptop.invoice(pat)

@@ -23,12 +23,19 @@ def test_seeded_desk_enrols_without_sending_its_history(any_clinic: Clinic) -> N
     solo.engine.dispose()
     counts = seed_from_desk(clinic.store, clinic.root / "solo")
     assert counts["appointments"] > 0
+    # Work goes on at that desk before it enrols: a correction to a patient's name.
+    solo = open_desk(DeskPaths(clinic.root / "solo"), clock=FakeClock(START))
+    with solo.write("correct a name") as s:
+        patient = s.scalars(select(Patient).order_by(Patient.id).limit(1)).one()
+        patient.last_name, corrected = patient.last_name + "-Smith", patient.id
+    solo.engine.dispose()
 
     first = clinic.add_desk("solo")  # the desk it was seeded from
-    with first.ctx.read() as s:
-        assert not s.scalar(
-            select(func.count()).select_from(SyncOutbox).where(SyncOutbox.state == "pending")
-        )
+    with clinic.store.reading() as conn:
+        through = int(clinic.store.info(conn, "seeded_through"))
+    with first.ctx.read() as s:  # only the correction made after the seeding is still to send
+        waiting = s.scalars(select(SyncOutbox.seq).where(SyncOutbox.state == "pending")).all()
+        assert waiting and min(waiting) > through
     second = clinic.add_desk("new")
     assert first.engine.sync().snapshot_rows == 0  # it has the clinic: no copy back onto it
     assert second.engine.sync().snapshot_rows > 0
@@ -48,6 +55,10 @@ def test_seeded_desk_enrols_without_sending_its_history(any_clinic: Clinic) -> N
             .all()
         )
     assert live == [NAME]
+    # The correction arrived as a plain change of the desk's own, not a conflict with itself.
+    assert first.open_conflicts() == [] and second.open_conflicts() == []
+    with second.ctx.read() as s:
+        assert s.get(Patient, corrected).last_name.endswith("-Smith")  # type: ignore[union-attr]
     # What the seeded desk does next travels as usual.
     pat = first.add_patient("Ada", "Byron")
     clinic.settle()

@@ -9,7 +9,12 @@ import json
 from sqlalchemy import select
 
 from frontdesk.models import Invoice, InvoiceLine, Payment, SyncOutbox
-from frontdesk.services.billing.invoices import void_invoice
+from frontdesk.services.billing.invoices import (
+    DraftHeader,
+    DraftLine,
+    create_draft,
+    void_invoice,
+)
 from tests.sync.clinic import Clinic, Desk
 
 
@@ -52,6 +57,26 @@ def test_an_issued_invoice_cannot_be_changed_behind_the_services(any_clinic: Cli
     assert a.sync()
     assert len(_refusals(a)) == 2
     any_clinic.settle()
+    for desk in (a, b):  # the refused line is set aside on the desk that made it too
+        with desk.ctx.read() as s:
+            live = select(InvoiceLine).where(
+                InvoiceLine.invoice_id == invoice_id, InvoiceLine.deleted_at.is_(None)
+            )
+            assert len(s.scalars(live).all()) == 1
+    # Nor may a line be moved off the issued invoice onto a draft.
+    draft = create_draft(a.ctx, DraftHeader(pat), [DraftLine("Draft item", 100)])
+    with a.ctx.write("tamper") as s:
+        line = s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)).first()
+        assert line is not None
+        line.invoice_id = draft
+    assert a.sync()
+    refused = _refusals(a)
+    assert len(refused) == 3 and any("cannot change" in str(r["reason"]) for r in refused)
+    with a.ctx.read() as s:  # put back on its invoice
+        assert (
+            len(s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)).all())
+            >= 1
+        )
     with b.ctx.read() as s:
         assert (
             len(s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)).all())
