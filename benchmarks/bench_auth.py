@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
+from frontdesk.store.outbox import canonical_json
 
 from benchmarks.harness import Bench, percentile, time_ms
 from frontdesk.db.types import sqlite_utc_text
 from frontdesk.domain.ids import uuid7
+from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
 from frontdesk.services.signin import sign_in
-from frontdesk.services.tracking import GENESIS_HASH, audit_hash, audit_payload, canonical_json
+from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload
 
 TRAIL = 200_000  # audit events: a busy clinic's few years
 

@@ -46,7 +46,8 @@ def run(bench: Bench) -> None:
     from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
     from frontdesk.domain.clock import FakeClock
-    from frontdesk.services.desk import DeskPaths, open_desk
+    from frontdesk.paths import DeskPaths
+    from frontdesk.services.desk import open_desk
     from frontdesk.ui.bus import ChangeBus
     from frontdesk.ui.diary.interactions import MoveInteraction
     from frontdesk.ui.diary.page import DiaryPage
@@ -222,7 +223,7 @@ def run(bench: Bench) -> None:
     # -- booking through the service -----------------------------------------------------------
     from frontdesk.services import diary
     from frontdesk.services.diary import BookingRequest
-    from frontdesk.services.diary_groups import next_available
+    from frontdesk.services.diary.groups import next_available
 
     slots = next_available(ctx, duration_minutes=30, limit=60, starting=today + timedelta(days=1))
     patients = [r[0] for r in raw.execute(
@@ -280,7 +281,7 @@ def _raw_sql(pids: list[str]) -> Callable[[datetime, datetime], str]:
     """The diary's own appointment query as plain SQL text for raw sqlite3 (same rows)."""
     from sqlalchemy.dialects import sqlite
 
-    from frontdesk.services.diary_view import _appointment_query
+    from frontdesk.services.diary.view import _appointment_query
 
     marks = {k: datetime(1901, 1, 1, 0, 0, i + 1, tzinfo=UTC)
              for i, k in enumerate(("early", "end", "start"))}  # fmt: skip

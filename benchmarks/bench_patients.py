@@ -12,13 +12,14 @@ from pathlib import Path
 
 from benchmarks.harness import Bench, percentile, time_ms
 from frontdesk.db.types import sqlite_utc_text
+from frontdesk.demo import words
 from frontdesk.domain.patient_csv import guess_mapping, read_table
-from frontdesk.services import demo_data as words
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
-from frontdesk.services.patient_card import load_card
-from frontdesk.services.patient_import import import_patients
-from frontdesk.services.patient_search import build_sql, search
+from frontdesk.paths import DeskPaths
+from frontdesk.services.desk import open_desk
+from frontdesk.services.patients.card import load_card
+from frontdesk.services.patients.importing import import_patients
+from frontdesk.services.patients.search import build_sql, search
+from frontdesk.store.context import ServiceContext
 
 IMPORT_ROWS = 100_000
 

@@ -8,8 +8,9 @@ import sqlite3
 from datetime import date
 
 from benchmarks.harness import Bench, percentile, time_ms
+from frontdesk.paths import DeskPaths
 from frontdesk.services import reports
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
 
 
 def run(bench: Bench) -> None:

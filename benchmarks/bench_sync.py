@@ -29,9 +29,11 @@ from keyring.backend import KeyringBackend
 
 from benchmarks.harness import Bench, percentile, time_ms
 from frontdesk.models import Appointment, Practitioner
+from frontdesk.paths import DeskPaths
+from frontdesk.protocol import Endpoint
 from frontdesk.server.seed import seed_from_desk
 from frontdesk.server.store import ServerStore
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
 from frontdesk.sync.setup import engine_for, enrol
 
 START = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
@@ -78,7 +80,7 @@ class ServerProcess:
         )
         for _ in range(200):
             try:
-                httpx.get(f"{self.url}/health", timeout=0.5)
+                httpx.get(f"{self.url}{Endpoint.HEALTH}", timeout=0.5)
                 return
             except httpx.HTTPError:
                 time.sleep(0.05)
@@ -125,7 +127,7 @@ def _offline_changes(bench: Bench, work: Path) -> None:
         b.sync()
         noop = time_ms(b.sync, repeat=30, warmup=3)
         client = httpx.Client()
-        health = time_ms(lambda: client.get(f"{server.url}/health"), repeat=30, warmup=3)
+        health = time_ms(lambda: client.get(f"{server.url}{Endpoint.HEALTH}"), repeat=30, warmup=3)
         bench.record(
             "sync: no-op sync, empty desk",
             "p95",
@@ -208,18 +210,7 @@ def _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac) -> None:  # type: 
 
     def listen() -> None:
         while not stop.is_set():
-            with b_ctx.read() as s:
-                from frontdesk.models import SyncState
-
-                cursor = s.get(SyncState, 1).pull_cursor
-            reply = b.transport.send(
-                "GET",
-                "/v1/wait",
-                token=b.token,
-                params={"cursor": cursor, "timeout": 5},
-                timeout=10,
-            )
-            if reply.ok and reply.body.get("changed"):
+            if b.wait_for_change(timeout_s=5):
                 b.sync()
                 with b_ctx.read() as s:
                     for appt_id in list(pending):
@@ -312,7 +303,7 @@ def _scale(bench: Bench, work: Path) -> None:
         )
         noop = time_ms(engine.sync, repeat=30, warmup=3)
         client = httpx.Client()
-        health = time_ms(lambda: client.get(f"{server.url}/health"), repeat=30, warmup=3)
+        health = time_ms(lambda: client.get(f"{server.url}{Endpoint.HEALTH}"), repeat=30, warmup=3)
         bench.record(
             "sync: no-op sync, 10-year desk",
             "p95",

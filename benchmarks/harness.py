@@ -63,8 +63,8 @@ def schema_key() -> str:
     digest = hashlib.sha256()
     sources = sorted((ROOT / "frontdesk" / "db" / "migrations" / "versions").glob("*.py"))
     sources += [
-        ROOT / "frontdesk" / "services" / "demo.py",
-        ROOT / "frontdesk" / "services" / "demo_data.py",
+        ROOT / "frontdesk" / "demo" / "generator.py",
+        ROOT / "frontdesk" / "demo" / "words.py",
     ]
     for path in sources:
         digest.update(path.read_bytes())

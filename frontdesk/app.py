@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frontdesk.cli import parse, stdout_closed
+from frontdesk.cli import parse
+from frontdesk.console import stdout_closed
 from frontdesk.domain.errors import AlreadyRunning, FrontdeskError
 from frontdesk.logs import setup_logging
-from frontdesk.paths import desk_paths, log_dir
-from frontdesk.services.desk import DeskPaths
+from frontdesk.paths import DeskPaths, desk_paths, log_dir
 
 if TYPE_CHECKING:
-    from frontdesk.services.context import ServiceContext
+    from frontdesk.store.context import ServiceContext
 
 log = logging.getLogger("frontdesk.app")
 
@@ -94,14 +94,18 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     ctx.listeners.append(bus.publish)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
+    guard = None
     if not selftest:  # auth: Ctrl+L switch user, idle lock, daily backups
         from frontdesk.ui.lock import install_session
 
-        window.session_guard = install_session(ctx, bus, window)  # type: ignore[attr-defined]
+        guard = install_session(ctx, bus, window)
     # -- sync with the clinic server (background worker, status bar, "Sync now") --
-    from frontdesk.ui.sync_worker import attach_sync
+    from frontdesk.ui.sync_worker import SyncControls, SyncWorker
 
-    sync_worker = attach_sync(window, ctx, bus)
+    sync_worker = SyncWorker(ctx, bus)
+    sync_worker.status.connect(lambda text, problem: window.set_sync_status(text, problem=problem))
+    controls = SyncControls(window, window.statusBar(), sync_worker)
+    sync_worker.start()
     # -- end sync --
     window.show()
     app.processEvents()
@@ -113,6 +117,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     if selftest:
         return _selftest(window)
     code = app.exec()
+    del guard, controls  # kept alive while the window runs
     sync_worker.stop()
     lock.unlock()
     return code
@@ -123,7 +128,7 @@ def _open_context(paths: DeskPaths, demo: bool) -> ServiceContext:
 
     ctx = open_desk(paths)
     if demo:
-        from frontdesk.services.demo import DemoSpec, build_demo, is_empty
+        from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
 
         if is_empty(ctx):
             print("First start: building the demo clinic…", file=sys.stderr)

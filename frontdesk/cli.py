@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import sys
 from collections.abc import Sequence
 
 from frontdesk import __version__
@@ -45,11 +43,3 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
-
-
-def stdout_closed() -> int:
-    """The output was piped into a command that stopped reading (``… | head -1``): not an
-    error. Point stdout at devnull so Python's exit flush does not complain; exit 0."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return 0

@@ -18,7 +18,7 @@ from frontdesk.models import (
     Practitioner,
     ProviderNumber,
 )
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass

@@ -13,8 +13,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from frontdesk.domain.clock import FakeClock
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.paths import DeskPaths
+from frontdesk.services.desk import open_desk
+from frontdesk.store.context import ServiceContext
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,7 @@ def ctx(desk_paths: DeskPaths, clock: FakeClock) -> Iterator[ServiceContext]:
 @pytest.fixture
 def demo_ctx(ctx: ServiceContext) -> ServiceContext:
     """A desk filled with a small demo clinic (2 weeks past, 1 ahead, 4 practitioners)."""
-    from frontdesk.services.demo import DemoSpec, build_demo
+    from frontdesk.demo.generator import DemoSpec, build_demo
 
     build_demo(ctx, DemoSpec(practitioners=4, weeks_past=2, weeks_future=1, patients=300))
     return ctx

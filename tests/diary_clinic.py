@@ -15,7 +15,7 @@ from frontdesk.models import (
     Room,
     RosterEntry,
 )
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 MONDAY = date(2026, 11, 30)  # the Monday after the fixture clock's Friday 27 Nov 2026
 

@@ -10,8 +10,8 @@ from frontdesk.domain.clock import SystemClock
 from frontdesk.domain.errors import AlreadyRunning
 from frontdesk.paths import desk_paths
 from frontdesk.services import backups
-from frontdesk.services.context import Actor
 from frontdesk.services.desk import open_desk
+from frontdesk.store.context import Actor
 
 COMMAND_LINE = Actor(name="command line")
 

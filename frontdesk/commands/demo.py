@@ -7,8 +7,8 @@ import sys
 import time
 from typing import Any
 
+from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
 from frontdesk.paths import desk_paths
-from frontdesk.services.demo import DemoSpec, build_demo, is_empty
 from frontdesk.services.desk import open_desk
 
 

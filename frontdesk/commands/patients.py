@@ -11,7 +11,7 @@ from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.patient_csv import ENCODINGS, guess_mapping, read_table, unmapped_columns
 from frontdesk.paths import desk_paths
 from frontdesk.services.desk import open_desk
-from frontdesk.services.patient_import import check_import, export_patients, import_patients
+from frontdesk.services.patients.importing import check_import, export_patients, import_patients
 
 
 def register(sub: Any) -> None:

@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.user_message, file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. ``frontdesk-server enrol --name X | head -1``
-        from frontdesk.cli import stdout_closed
+        from frontdesk.console import stdout_closed
 
         return stdout_closed()
 

@@ -20,6 +20,16 @@ from frontdesk.domain.hlc import Stamp
 from frontdesk.faults import checkpoint
 from frontdesk.models import synced_tables
 from frontdesk.models.codec import from_json_value
+from frontdesk.protocol import (
+    APPLIED,
+    CLAMP_LEAD_S,
+    CONFLICT,
+    MAX_CLOCK_LEAD_S,
+    MAX_FIELDS_BYTES,
+    MAX_PUSH_MUTATIONS,
+    MERGED,
+    REJECTED,
+)
 from frontdesk.server import rules
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
@@ -36,16 +46,6 @@ from frontdesk.server.changelog import (
     remember_row,
 )
 from frontdesk.server.store import Device, ServerProblem, ServerStore, row_to_json
-from frontdesk.sync.protocol import (
-    APPLIED,
-    CLAMP_LEAD_S,
-    CONFLICT,
-    MAX_CLOCK_LEAD_S,
-    MAX_FIELDS_BYTES,
-    MAX_PUSH_MUTATIONS,
-    MERGED,
-    REJECTED,
-)
 
 log = logging.getLogger("frontdesk.server.merge")
 _TABLES = s.data_tables()

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, selec
 
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.codec import to_json_value
+from frontdesk.protocol import number_prefix
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     SERVER_DEVICE,
@@ -23,8 +24,7 @@ from frontdesk.server.changelog import (
     remember_row,
 )
 from frontdesk.server.store import Device, ServerProblem, ServerStore
-from frontdesk.services.numbering import placeholder_series
-from frontdesk.sync.protocol import number_prefix
+from frontdesk.store.numbering import placeholder_series
 
 
 def _insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:

@@ -24,7 +24,8 @@ from sqlalchemy import (
 
 from frontdesk.db.types import UTCDateTime
 from frontdesk.models import Base, synced_tables
-from frontdesk.sync.protocol import LOCAL_ONLY
+from frontdesk.protocol import LOCAL_ONLY
+from frontdesk.store.order import parents_first
 
 # Kept in server_info: 1 = made by create_all (before the migrations), 2 = managed by
 # frontdesk/server/migrations. frontdesk-server versions from before them refuse a 2.
@@ -109,9 +110,4 @@ def data_tables() -> dict[str, Table]:
 def all_data_tables() -> list[Table]:
     """Synced tables plus ``number_series`` (invoices refer to it), in dependency order."""
     wanted = set(data_tables()) | {"number_series"}
-    return [t for t in Base.metadata.sorted_tables if t.name in wanted]
-
-
-def table_order() -> dict[str, int]:
-    """Dependency rank of every synced table: parents before children."""
-    return {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+    return [t for t in parents_first() if t.name in wanted]

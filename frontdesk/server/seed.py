@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from frontdesk.db.engine import make_engine
 from frontdesk.server import schema as s
 from frontdesk.server.store import ServerProblem, ServerStore
+from frontdesk.store import outbox
 
 DESK_DB = "frontdesk.sqlite3"
 
@@ -42,7 +43,7 @@ def _desk_position(desk_db: Path) -> tuple[str, int]:
     conn = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True)
     try:
         device = conn.execute("SELECT device_id FROM sync_state WHERE id = 1").fetchone()
-        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0]
+        seq = outbox.last_seq_in_file(conn)
     finally:
         conn.close()
     return (device[0] if device else ""), int(seq)

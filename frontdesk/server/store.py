@@ -25,10 +25,10 @@ from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.codec import to_json_value
+from frontdesk.protocol import invoice_prefix, series_prefixes
 from frontdesk.server import schema as s
 from frontdesk.server import snapshot
 from frontdesk.server.migrate import Outcome, upgrade_server
-from frontdesk.sync.protocol import invoice_prefix, series_prefixes
 
 ADVISORY_KEY = 7_042_201
 # Per-transaction scratch kept on the connection; cleared at every begin and end.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
-from frontdesk.sync.pinning import fingerprint
+from frontdesk.protocol import fingerprint
 
 CERT_FILE = "server-cert.pem"
 KEY_FILE = "server-key.pem"

@@ -10,10 +10,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
-from frontdesk.models import AuditEvent, Patient, SyncOutbox, SyncState
-from frontdesk.services.context import ServiceContext
+from frontdesk.models import AuditEvent, Patient, SyncState
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import GENESIS_HASH, audit_hash, audit_payload
+from frontdesk.store import outbox
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload
 
 DEFAULT_LIMIT = 500
 
@@ -259,12 +260,7 @@ def _last_seq(session: Any, device: str) -> int:
 
 def _missing_tail(session: Any, device: str, expected_after: int) -> BrokenLink | None:
     """The newest entries leave no gap when deleted; this desk's outbox still names them."""
-    lost = session.scalar(
-        select(SyncOutbox.row_id)
-        .where(SyncOutbox.entity == "audit_events")
-        .where(SyncOutbox.row_id.not_in(select(AuditEvent.id)))
-        .limit(1)
-    )
+    lost = outbox.unsent_audit_entry(session, select(AuditEvent.id))
     if lost is None:
         return None
     return BrokenLink(device, expected_after + 1, "is missing (deleted after it was written)")

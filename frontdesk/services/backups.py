@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from frontdesk.db import migrate
@@ -28,12 +27,14 @@ from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
 from frontdesk.domain.ids import uuid7
-from frontdesk.models import SyncOutbox, SyncState
-from frontdesk.services.context import Actor, ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
-from frontdesk.services.numbering import start_new_generation
+from frontdesk.models import SyncState
+from frontdesk.paths import DeskPaths
+from frontdesk.services.desk import open_desk
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import record_event, renumber_pending
+from frontdesk.store import outbox
+from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.store.numbering import start_new_generation
+from frontdesk.store.tracking import record_event
 
 _NAME = re.compile(r"^(daily|manual|before-restore)-(\d{8}-\d{6})(?:\.\d+)?\.sqlite3$")
 NOT_CHANGED = "Nothing has been changed."
@@ -80,9 +81,9 @@ class RestoreResult:
 
 
 def _paths(ctx: ServiceContext) -> DeskPaths:
-    if ctx.data_dir is None:
+    if ctx.paths is None:
         raise EnvironmentProblem("This desk has no data folder, so it cannot be backed up.")
-    return DeskPaths(ctx.data_dir)
+    return ctx.paths
 
 
 def list_backups(backups_dir: Path) -> list[BackupFile]:
@@ -231,9 +232,7 @@ def _current_identity(database: Path) -> DeskIdentity | None:
         ).fetchone()
         # What the server holds of this desk (answered changes; any it holds beyond them are
         # found by the next push and the waiting changes renumbered after them).
-        seq = conn.execute(
-            "SELECT coalesce(max(seq), 0) FROM sync_outbox WHERE state != 'pending'"
-        ).fetchone()[0]
+        seq = outbox.last_seq_in_file(conn, answered_only=True)
         prefix = conn.execute(
             "SELECT prefix FROM number_series WHERE kind = 'invoice' AND active"
         ).fetchone()
@@ -357,8 +356,8 @@ def _stay_this_desk(session: Session, state: SyncState, mine: DeskIdentity) -> N
     this computer stays the desk it was enrolled as (its access key in the keychain belongs to
     that desk). The other desk's answered conversation with the server is dropped; its changes
     still waiting are kept and numbered after this desk's own last change, so they are sent."""
-    session.execute(delete(SyncOutbox).where(SyncOutbox.state != "pending"))
-    renumber_pending(session, mine.last_outbox_seq + 1)
+    outbox.drop_answered(session)
+    outbox.renumber_pending(session, mine.last_outbox_seq + 1)
     state.refusals_seen_seq = None  # the other desk's answered changes are gone with it
     state.device_id = mine.device_id
     state.device_name = mine.device_name

@@ -6,8 +6,9 @@ from dataclasses import dataclass, fields
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frontdesk.domain.errors import ValidationFailed
-from frontdesk.services.context import ServiceContext
+from frontdesk.services.billing.views import ClinicInfo
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,22 @@ def load(ctx: ServiceContext) -> ClinicDetails:
     with ctx.read() as session:
         s = ctx.settings(session)
         return ClinicDetails(**{f.name: getattr(s, f.name) for f in fields(ClinicDetails)})
+
+
+def clinic_name(ctx: ServiceContext) -> str:
+    with ctx.read() as session:
+        return ctx.settings(session).name
+
+
+def currency_symbol(ctx: ServiceContext) -> str:
+    with ctx.read() as session:
+        return ctx.settings(session).currency_symbol
+
+
+def clinic_info(ctx: ServiceContext) -> ClinicInfo:
+    """The clinic's details as printed on documents."""
+    with ctx.read() as session:
+        return ClinicInfo.of(ctx.settings(session))
 
 
 def update(ctx: ServiceContext, details: ClinicDetails) -> None:

@@ -3,9 +3,6 @@ identity, number series and clinic settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from sqlalchemy import Engine, select
 
 from frontdesk.db import migrate
@@ -15,31 +12,9 @@ from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.models.system import SyncState
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.numbering import ensure_series
-
-DB_NAME = "frontdesk.sqlite3"
-
-
-@dataclass(frozen=True)
-class DeskPaths:
-    data_dir: Path
-
-    @property
-    def database(self) -> Path:
-        return self.data_dir / DB_NAME
-
-    @property
-    def backups(self) -> Path:
-        return self.data_dir / "backups"
-
-    @property
-    def lock_file(self) -> Path:
-        return self.data_dir / "frontdesk.lock"
-
-    @property
-    def config_file(self) -> Path:
-        return self.data_dir / "desk.ini"
+from frontdesk.paths import DeskPaths
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import ensure_series
 
 
 def open_engine(paths: DeskPaths) -> Engine:
@@ -59,7 +34,7 @@ def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext
     clock = clock or SystemClock()
     device_id, chain = _ensure_identity(engine, clock)
     ctx = ServiceContext(
-        engine=engine, device_id=device_id, clock=clock, data_dir=paths.data_dir, audit_chain=chain
+        engine=engine, device_id=device_id, clock=clock, paths=paths, audit_chain=chain
     )
     with ctx.write("set up desk") as session:
         ensure_series(session, clock.now())

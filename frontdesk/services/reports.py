@@ -31,8 +31,8 @@ from frontdesk.models import (
     Practitioner,
     RosterEntry,
 )
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 Kind = Literal["text", "int", "money", "percent", "hours"]
 

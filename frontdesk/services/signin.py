@@ -15,7 +15,6 @@ from sqlalchemy import select
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.domain.sign_in_policy import hold_after_failure, is_locked_out, wait_text
 from frontdesk.models import StaffUser
-from frontdesk.services.context import Actor, ServiceContext
 from frontdesk.services.passwords import (
     MAX_PASSWORD,
     hash_secret,
@@ -25,7 +24,8 @@ from frontdesk.services.passwords import (
     verify_secret,
 )
 from frontdesk.services.staff import MAX_USERNAME, actor_for, normalise_username
-from frontdesk.services.tracking import record_event
+from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.store.tracking import record_event
 
 SIGN_IN_SCREEN = Actor(name="sign-in screen")
 NOT_RIGHT = "The user name or password is not right. Check Caps Lock and try again."

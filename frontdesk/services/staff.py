@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.vocab import Role
 from frontdesk.models import Practitioner, StaffUser
-from frontdesk.services.context import Actor, ServiceContext
 from frontdesk.services.passwords import check_password_rules, check_pin_rules, hash_secret
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import record_event
+from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.store.tracking import record_event
 
 MAX_USERNAME = 60
 MAX_DISPLAY_NAME = 120

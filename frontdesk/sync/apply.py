@@ -7,18 +7,19 @@ with a local change still waiting to be pushed are left alone (the server merges
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from frontdesk.models import Base, NumberSeries, SyncOutbox
+from frontdesk.models import Base, NumberSeries
 from frontdesk.models.codec import from_json_value
-from frontdesk.services.numbering import placeholder_series
-from frontdesk.services.tracking import TRACKING_KEY, Tracking
-from frontdesk.sync.protocol import LOCAL_ONLY
+from frontdesk.protocol import LOCAL_ONLY
+from frontdesk.store import outbox
+from frontdesk.store.numbering import placeholder_series
+from frontdesk.store.order import table_rank
+from frontdesk.store.outbox import pending_fields
+from frontdesk.store.tracking import TRACKING_KEY, Tracking
 
 
 def desk_table(name: str) -> Table | None:
@@ -38,21 +39,6 @@ def decode(table: Table, fields: dict[str, Any]) -> dict[str, Any]:
 def begin_sync_apply(session: Session) -> None:
     """Parents and children may arrive in one batch in any order: check links at commit."""
     session.execute(text("PRAGMA defer_foreign_keys=ON"))
-
-
-def pending_fields(session: Session, row_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Fields of each row that have local changes not yet accepted by the server."""
-    ids = list(set(row_ids))
-    out: dict[str, set[str]] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(SyncOutbox.row_id, SyncOutbox.fields_json).where(
-                SyncOutbox.state == "pending", SyncOutbox.row_id.in_(ids[start : start + 500])
-            )
-        ).all()
-        for row_id, fields_json in rows:
-            out.setdefault(row_id, set()).update(json.loads(fields_json))
-    return out
 
 
 def _collect(session: Session, table: str, row_id: str) -> None:
@@ -77,10 +63,7 @@ def ensure_series(session: Session, entity: str, values: dict[str, Any]) -> None
 def _own_fields(session: Session, mutation_id: str | None) -> set[str]:
     if not mutation_id:
         return set()
-    fields_json = session.scalar(
-        select(SyncOutbox.fields_json).where(SyncOutbox.mutation_id == mutation_id)
-    )
-    return set(json.loads(fields_json)) if fields_json else set()
+    return outbox.fields_of(session, mutation_id)
 
 
 def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str, int]:
@@ -158,7 +141,7 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
             values["b_id"] = row_id
             updates.setdefault((name, tuple(sorted(values))), []).append(values)
         _collect(session, name, row_id)
-    order = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+    order = table_rank()
     for (name, _keys), rows in sorted(inserts.items(), key=lambda kv: order[kv[0][0]]):
         session.execute(insert(Base.metadata.tables[name]), rows)
     for (name, _keys), rows in updates.items():

@@ -27,12 +27,12 @@ from frontdesk.models import (
     Payment,
     Practitioner,
     SyncConflict,
-    SyncOutbox,
     SyncState,
 )
 from frontdesk.models.codec import from_json_value
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
+from frontdesk.store import outbox
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)
@@ -271,32 +271,19 @@ class Refusal:
     reason: str
 
 
-def _unseen_refusals(session: Session) -> Any:
-    seen = session.scalar(select(SyncState.refusals_seen_seq).where(SyncState.id == 1)) or 0
-    return (SyncOutbox.state == "rejected", SyncOutbox.seq > seen)
+def _refusals_seen(session: Session) -> int:
+    return session.scalar(select(SyncState.refusals_seen_seq).where(SyncState.id == 1)) or 0
 
 
 def count_refused(session: Session) -> int:
     """Refused changes nobody has marked as read yet (for the status bar)."""
-    from sqlalchemy import func
-
-    return int(
-        session.scalar(
-            select(func.count()).select_from(SyncOutbox).where(*_unseen_refusals(session))
-        )
-        or 0
-    )
+    return outbox.refusal_count(session, _refusals_seen(session))
 
 
 def list_refused(ctx: ServiceContext, limit: int = 200) -> list[Refusal]:
     """Refused changes not yet marked as read, newest first."""
     with ctx.read() as session:
-        rows = session.scalars(
-            select(SyncOutbox)
-            .where(*_unseen_refusals(session))
-            .order_by(SyncOutbox.seq.desc())
-            .limit(limit)
-        ).all()
+        rows = outbox.refusals(session, _refusals_seen(session), limit)
         out = []
         for r in rows:
             result = json.loads(r.result_json or "{}")

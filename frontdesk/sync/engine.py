@@ -9,23 +9,33 @@ touched (a row that differs is taken as the server holds it).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.faults import checkpoint
-from frontdesk.models import Base, ClinicSettings, SyncOutbox, SyncState
+from frontdesk.models import ClinicSettings, SyncState
 from frontdesk.models.codec import row_digest
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.tracking import renumber_pending
+from frontdesk.protocol import (
+    CONFLICT,
+    MAX_DIGEST_ROWS,
+    MERGED,
+    REJECTED,
+    DeviceReply,
+    Endpoint,
+    PushRequest,
+    StatsRequest,
+    WaitReply,
+)
+from frontdesk.store import outbox
+from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply, snapshot_load
-from frontdesk.sync.protocol import CONFLICT, MAX_DIGEST_ROWS, MERGED, REJECTED
+from frontdesk.sync.status import SyncStatus, sync_status
 from frontdesk.sync.transport import Reply, Transport
 
 log = logging.getLogger("frontdesk.sync")
@@ -158,18 +168,13 @@ class SyncEngine:
         repushed = renumbered = False
         while True:
             with self.ctx.read() as session:
-                rows = session.scalars(
-                    select(SyncOutbox)
-                    .where(SyncOutbox.state == "pending")
-                    .order_by(SyncOutbox.seq)
-                    .limit(PUSH_BATCH)
-                ).all()
+                rows = outbox.pending(session, PUSH_BATCH)
                 cursor = session.get(SyncState, 1).pull_cursor  # type: ignore[union-attr]
             if not rows:
                 summary.pending = 0
                 return
-            body = {"cursor": cursor, "mutations": [_mutation(r) for r in rows]}
-            reply = self._call("POST", "/v1/push", json=body)
+            body = PushRequest([outbox.as_mutation(r).as_json() for r in rows], cursor)
+            reply = self._call("POST", Endpoint.PUSH, json=body.as_json())
             if not reply.ok:
                 raise SyncFailed(f"The clinic server refused this desk's changes: {reply.message}")
             checkpoint("desk.push.answered")
@@ -203,29 +208,13 @@ class SyncEngine:
         self, results: list[dict[str, Any]], summary: SyncSummary, touched: set[str]
     ) -> None:
         now = self.ctx.clock.now()
-        outbox = Base.metadata.tables["sync_outbox"]
-        rows = [
-            {
-                "m_id": r["mutation_id"],
-                "state": str(r.get("status")),
-                "result_json": json.dumps(r),
-                "answered_at": now,
-            }
-            for r in results
-        ]
         with self.ctx.write("sync results", origin="sync") as session:
-            if rows:
-                session.execute(
-                    update(outbox).where(outbox.c.mutation_id == bindparam("m_id")), rows
-                )
+            outbox.record_answers(session, results, now)
             for result in results:
                 status = str(result.get("status"))
                 if status == REJECTED:
-                    refused = session.execute(
-                        select(SyncOutbox.entity, SyncOutbox.row_id, SyncOutbox.op).where(
-                            SyncOutbox.mutation_id == result["mutation_id"]
-                        )
-                    ).first()
+                    named = outbox.changes_named(session, [result["mutation_id"]])
+                    refused = named[0] if named else None
                     if refused is not None and isinstance(result.get("row"), dict):
                         apply.put_back(session, refused.entity, result["row"])
                     elif refused is not None and result.get("code") == "finalised":
@@ -236,22 +225,18 @@ class SyncEngine:
                 summary.merged += status == MERGED
                 summary.conflicts += status == CONFLICT
                 summary.rejected += status == REJECTED
-            answered = session.execute(
-                select(SyncOutbox.entity, SyncOutbox.row_id).where(
-                    SyncOutbox.mutation_id.in_([r["mutation_id"] for r in results])
-                )
-            ).all()
+            answered = outbox.changes_named(session, [r["mutation_id"] for r in results])
             self._note_rows((r.entity, r.row_id) for r in answered)
             touched.update(r.entity for r in answered)
 
     def _repush_lost(self, summary: SyncSummary, touched: set[str]) -> None:
         """After a server restore, send again every change the server no longer has."""
-        reply = self._call("GET", "/v1/device")
+        reply = self._call("GET", Endpoint.DEVICE)
         if not reply.ok:
             raise SyncFailed(f"The clinic server did not recognise this desk: {reply.message}")
-        last = int(reply.body["last_seq"])
+        last = int(DeviceReply.from_json(reply.body).last_seq)
         with self.ctx.read() as session:
-            top = session.scalar(select(func.max(SyncOutbox.seq))) or 0
+            top = outbox.top_seq(session)
         if top > last:
             log.warning("server restored: re-pushing from seq %d", last + 1)
             self._mark_pending_from(last + 1)
@@ -259,23 +244,34 @@ class SyncEngine:
 
     def _renumber_pending(self, first: int) -> None:
         with self.ctx.write("sync renumber", origin="sync") as session:
-            shift = renumber_pending(session, first)
+            shift = outbox.renumber_pending(session, first)
         log.warning("restored desk: waiting changes renumbered by %+d", shift)
 
     def _mark_pending_from(self, seq: int) -> None:
         with self.ctx.write("sync re-push", origin="sync") as session:
-            session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state="pending"))
+            outbox.mark_pending_from(session, seq)
 
     def pending_count(self) -> int:
         with self.ctx.read() as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(SyncOutbox)
-                    .where(SyncOutbox.state == "pending")
-                )
-                or 0
-            )
+            return outbox.pending_count(session)
+
+    def status(self) -> SyncStatus:
+        """Where this desk stands: enrolled where, last sync, changes waiting, refusals."""
+        return sync_status(self.ctx)
+
+    def wait_for_change(self, timeout_s: float = 20) -> bool:
+        """Long-poll the server: True as soon as its change log passes this desk's cursor,
+        False at the timeout. Raises SyncFailed when the server refuses to answer."""
+        reply = self.transport.send(
+            "GET",
+            Endpoint.WAIT,
+            token=self.token,
+            params={"cursor": self._state().pull_cursor, "timeout": timeout_s},
+            timeout=timeout_s + 10,
+        )
+        if not reply.ok:
+            raise SyncFailed(reply.message)
+        return WaitReply.from_json(reply.body).changed
 
     # -- pull -------------------------------------------------------------------------------
     def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
@@ -286,7 +282,7 @@ class SyncEngine:
         if state.restored_at is not None:
             params["echo"] = "false"
         while True:
-            reply = self._call("GET", "/v1/pull", params={**params, "cursor": cursor})
+            reply = self._call("GET", Endpoint.PULL, params={**params, "cursor": cursor})
             body = reply.body
             again = reply.status == 410 or (reply.ok and body["epoch"] != state.server_epoch)
             if again and may_resync:
@@ -320,7 +316,7 @@ class SyncEngine:
     def resync(self, summary: SyncSummary, tables: list[str] | None = None) -> None:
         """Bring tables to the server's state. The outbox was pushed first; rows with local
         changes still pending are left alone, so nothing local is discarded."""
-        reply = self._call("GET", "/v1/snapshot")
+        reply = self._call("GET", Endpoint.SNAPSHOT)
         if not reply.ok:
             raise SyncFailed(f"The clinic server could not send a snapshot: {reply.message}")
         start = reply.body
@@ -349,7 +345,7 @@ class SyncEngine:
     def _snapshot_page(self, name: str, after: str) -> dict[str, Any]:
         page = self._call(
             "GET",
-            f"/v1/snapshot/{name}",
+            Endpoint.SNAPSHOT_TABLE.path(table=name),
             params={"after": after, "limit": SNAPSHOT_PAGE, "form": "columns"},
         )
         if not page.ok:
@@ -425,8 +421,8 @@ class SyncEngine:
         """Per table, count and version sum against the server's; and the rows this sync touched
         by content: a row that differs is taken as the server holds it (never one with a local
         change still waiting), a table whose count or versions differ is re-synced."""
-        body = {"tables": tables, "rows": self.local_digests(tables)}
-        reply = self._call("POST", "/v1/stats", json=body)
+        body = StatsRequest(tables, self.local_digests(tables))
+        reply = self._call("POST", Endpoint.STATS, json=body.as_json())
         if not reply.ok:
             return []
         theirs: dict[str, list[int]] = reply.body["tables"]
@@ -451,16 +447,3 @@ class SyncEngine:
             ours = self.local_stats(bad)
             summary.mismatched = [t for t in bad if ours.get(t) != theirs[t]]
         return bad
-
-
-def _mutation(row: SyncOutbox) -> dict[str, Any]:
-    return {
-        "mutation_id": row.mutation_id,
-        "seq": row.seq,
-        "entity": row.entity,
-        "row_id": row.row_id,
-        "op": row.op,
-        "base_version": row.base_version,
-        "hlc": row.hlc,
-        "fields": json.loads(row.fields_json),
-    }

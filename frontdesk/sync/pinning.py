@@ -5,7 +5,6 @@ on a back-office PC). Standard library only, so the desk needs no extra crypto p
 
 from __future__ import annotations
 
-import hashlib
 import re
 import socket
 import ssl
@@ -13,18 +12,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
+from frontdesk.protocol import fingerprint
 
 DEFAULT_HTTPS_PORT = 443
 
 
 class CertificateProblem(EnvironmentProblem):
     """The clinic server's certificate is not one this desk may trust; nothing was sent."""
-
-
-def fingerprint(pem: str) -> str:
-    """SHA-256 of the certificate (DER), as colon-separated upper-case hex pairs."""
-    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def normalise_fingerprint(text: str) -> str:

@@ -8,14 +8,15 @@ from sqlalchemy import Table, update
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
 from frontdesk.domain.vocab import SeriesKind
-from frontdesk.models import Base, SyncOutbox, SyncState, synced_tables
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.numbering import start_series
+from frontdesk.models import Base, SyncState, synced_tables
+from frontdesk.protocol import Endpoint, EnrolReply, EnrolRequest, fingerprint, series_prefixes
 from frontdesk.services.permissions import Action, require
+from frontdesk.store import outbox
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import start_series
 from frontdesk.sync import keychain
 from frontdesk.sync.engine import SyncEngine, SyncFailed, UpgradeNeeded
-from frontdesk.sync.pinning import fingerprint, is_https
-from frontdesk.sync.protocol import series_prefixes
+from frontdesk.sync.pinning import is_https
 from frontdesk.sync.transport import HttpTransport, Transport
 
 
@@ -88,19 +89,16 @@ def enrol(
     if not is_https(url):
         certificate = None
     transport = transport or transport_to(url, certificate)
-    reply = transport.send(
-        "POST",
-        "/v1/enrol",
-        json={"code": code, "device_id": ctx.device_id, "device_name": device_name or "desk"},
-    )
+    request = EnrolRequest(code, ctx.device_id, device_name or "desk")
+    reply = transport.send("POST", Endpoint.ENROL, json=request.as_json())
     if reply.status == 426:
         raise UpgradeNeeded(reply.message)
     if not reply.ok:
         raise RuleViolation(reply.message)
-    body = reply.body
-    keychain.save_token(data_dir_of(ctx), str(body["token"]))
-    prefix = str(body["series_prefix"])
-    delivered = int(body.get("delivered_through") or 0)
+    body = EnrolReply.from_json(reply.body)
+    keychain.save_token(data_dir_of(ctx), str(body.token))
+    prefix = str(body.series_prefix)
+    delivered = int(body.delivered_through or 0)
     with ctx.write("enrol with the clinic server") as session:
         now = ctx.clock.now()
         if delivered:  # the server was seeded from this desk: those changes are there already
@@ -108,25 +106,7 @@ def enrol(
                 # The server's first copy holds these rows at version 1 (never below).
                 session.execute(update(table).where(table.c.version == 0).values(version=1))
             # Changes made since the seeding were based on those rows: version 1 now.
-            session.execute(
-                update(SyncOutbox)
-                .where(
-                    SyncOutbox.state == "pending",
-                    SyncOutbox.seq > delivered,
-                    SyncOutbox.op == "update",
-                    SyncOutbox.base_version == 0,
-                )
-                .values(base_version=1)
-            )
-            session.execute(
-                update(SyncOutbox)
-                .where(SyncOutbox.state == "pending", SyncOutbox.seq <= delivered)
-                .values(
-                    state="applied",
-                    answered_at=now,
-                    result_json='{"status": "applied", "reason": "in the server\'s first copy"}',
-                )
-            )
+            outbox.accept_seeded(session, delivered, now)
         for kind, p in series_prefixes(prefix).items():
             start_series(session, SeriesKind(kind), p, now)
         session.execute(
@@ -136,7 +116,7 @@ def enrol(
                 server_url=url,
                 # The desk the server was seeded from already holds the server's first copy:
                 # it starts pulling at the beginning of the change log, with no snapshot.
-                server_epoch=str(body["epoch"]) if delivered else None,
+                server_epoch=str(body.epoch) if delivered else None,
                 pull_cursor=0,
                 device_name=device_name[:120],
                 last_error=None,
@@ -148,7 +128,7 @@ def enrol(
 
 def seeded_tables() -> list[Table]:
     """The synced tables a server copies from a desk when it is seeded from it."""
-    from frontdesk.sync.protocol import LOCAL_ONLY
+    from frontdesk.protocol import LOCAL_ONLY
 
     return [
         t

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, LargeBinary, Table, text
+from sqlalchemy import Column, Date, LargeBinary, Table
 from sqlalchemy.orm import Session
 
 from frontdesk.db.types import UTCDateTime, sqlite_utc_text
-from frontdesk.services.tracking import TRACKING_KEY, Tracking
+from frontdesk.store import outbox
+from frontdesk.store.bulk import insert_sql, raw_connection, write_many
+from frontdesk.store.bulk import quoted as _q
+from frontdesk.store.tracking import TRACKING_KEY, Tracking
 
 Converter = Callable[[list[Any]], list[Any]]
 NOTICE_MAX_ROWS = 5000  # a bigger page announces its table without listing every id
@@ -105,10 +108,6 @@ class Plan:
     sql: str
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @functools.cache
 def plan(table: Table, columns: tuple[str, ...]) -> Plan:
     keep = tuple(i for i, c in enumerate(columns) if c in table.c)  # unknown: a newer server
@@ -122,18 +121,15 @@ def plan(table: Table, columns: tuple[str, ...]) -> Plan:
     ]
     fixed = tuple(table.c[n].default.arg for n in fixed_names)  # type: ignore[union-attr]
     all_names = names + fixed_names
-    sql = (
-        f"INSERT INTO {_q(table.name)} ({', '.join(map(_q, all_names))}) "
-        f"VALUES ({', '.join('?' * len(all_names))}) ON CONFLICT "
-    )
     if "version" in table.c and "version" in names:
         sets = ", ".join(f"{_q(n)} = excluded.{_q(n)}" for n in all_names if n != "id")
-        sql += (
-            f"({_q('id')}) DO UPDATE SET {sets} "
+        tail = (
+            f" ON CONFLICT ({_q('id')}) DO UPDATE SET {sets} "
             f"WHERE {_q(table.name)}.{_q('version')} < excluded.{_q('version')}"
         )
     else:  # number_series placeholders: only add what is missing (by id, kind and prefix)
-        sql += "DO NOTHING"
+        tail = " ON CONFLICT DO NOTHING"
+    sql = insert_sql(table.name, all_names, tail)
     return Plan(keep, tuple(converter(table.c[n]) for n in names), fixed, names.index("id"), sql)
 
 
@@ -145,8 +141,7 @@ def as_columns(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
 
 def waiting_rows(session: Session) -> set[str]:
     """Ids of rows with local changes not yet accepted by the server."""
-    rows = session.execute(text("SELECT DISTINCT row_id FROM sync_outbox WHERE state = 'pending'"))
-    return {r[0] for r in rows}
+    return outbox.pending_row_ids(session)
 
 
 def apply_page(
@@ -171,9 +166,7 @@ def apply_page(
     if waiting:
         params = [r for r, row_id in zip(params, ids, strict=True) if row_id not in waiting]
         ids = [i for i in ids if i not in waiting]
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    driver.executemany(p.sql, params)
+    write_many(raw_connection(session), p.sql, params)
     tracking: Tracking | None = session.info.get(TRACKING_KEY)
     if tracking is not None:
         if len(ids) <= NOTICE_MAX_ROWS:

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Index, Table, select, text
 
 from frontdesk.faults import checkpoint
-from frontdesk.models import Base
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.order import parents_first
 from frontdesk.sync import apply, snapshot
 
 log = logging.getLogger("frontdesk.sync")
@@ -71,7 +71,7 @@ def restore_indexes(ctx: ServiceContext, names: list[str] | None = None) -> None
         present = set(
             session.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars()
         )
-    for table in tables if tables is not None else Base.metadata.sorted_tables:
+    for table in tables if tables is not None else parents_first():
         for index in deferred_indexes(table):
             if index.name in present:
                 continue

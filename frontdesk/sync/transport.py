@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # httpx is imported when a desk first talks to a server (star
 
 
 from frontdesk.domain.errors import EnvironmentProblem
-from frontdesk.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, SCHEMA_HEADER
+from frontdesk.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, SCHEMA_HEADER
 
 
 class Unreachable(EnvironmentProblem):
@@ -51,7 +51,7 @@ class Transport(Protocol):
 
 
 def desk_headers(token: str | None) -> dict[str, str]:
-    from frontdesk.sync.protocol import schema_version
+    from frontdesk.protocol import schema_version
 
     headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), SCHEMA_HEADER: schema_version()}
     if token:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QWidget
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
 AreaFactory = Callable[[ServiceContext, ChangeBus, QWidget | None], QWidget]

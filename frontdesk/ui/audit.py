@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services import audit, patient_search
-from frontdesk.services.context import ServiceContext
+from frontdesk.services import audit
+from frontdesk.services.patients import search as patient_search
 from frontdesk.services.permissions import Action
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_label, run_op
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
@@ -172,11 +173,8 @@ class AuditTrail(QWidget):
         )
 
     def reload(self) -> None:
-        try:
-            self.entries = audit.query(self.ctx, self.current_filter())
-        except FrontdeskError as exc:
-            self.chain.setText(exc.user_message)
-            self.entries = []
+        found = run_op(lambda: audit.query(self.ctx, self.current_filter()), in_label(self.chain))
+        self.entries = found.get() if found else []
         rows = []
         for e in self.entries:
             record = ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from frontdesk.services.changes import ChangeNotice
+from frontdesk.store.changes import ChangeNotice
 
 
 class ChangeBus(QObject):
@@ -14,6 +14,9 @@ class ChangeBus(QObject):
     # ("area key", payload dict): ask the main window to show an area and hand it the payload,
     # e.g. ("diary", {"book_for_patient": id}) or ("patients", {"open_patient": id}).
     navigate = Signal(str, object)
+    # A screen asks for a sync now; the sync worker (wired by app.py) answers with ``synced``.
+    sync_requested = Signal()
+    synced = Signal(object)  # SyncSummary
     _relay = Signal(object)
 
     def __init__(self) -> None:

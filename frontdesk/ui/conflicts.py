@@ -11,18 +11,17 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
 from frontdesk.sync import conflicts as svc
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op
 
 
 class ConflictsPage(QWidget):
@@ -184,11 +183,7 @@ class ConflictsPage(QWidget):
         return card
 
     def _do(self, action: object) -> None:
-        try:
-            action()  # type: ignore[operator]
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Conflicts", exc.user_message)
-        self.refresh()
+        run_op(action, in_box(self, "Conflicts"), refresh=self.refresh)  # type: ignore[arg-type]
 
     def showEvent(self, event: QShowEvent) -> None:
         # Refusals arrive with sync answers, which announce no change: look again when shown.

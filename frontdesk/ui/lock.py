@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.clock import Clock
 from frontdesk.services import signin, staff
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import Actor, ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.signin import SignInPanel, actor_label
 from frontdesk.ui.style import SIDEBAR

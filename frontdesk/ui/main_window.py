@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.services import clinic_settings
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.areas import AREAS, AreaSpec
 from frontdesk.ui.bus import ChangeBus
 
@@ -139,8 +140,7 @@ class MainWindow(QMainWindow):
         self.user_label.setText(f"Signed in: {name}" if name else "")
 
     def refresh_clinic_name(self) -> None:
-        with self.ctx.read() as session:
-            name = self.ctx.settings(session).name
+        name = clinic_settings.clinic_name(self.ctx)
         self.clinic_label.setText(name)
         self.setWindowTitle(f"{name} — frontdesk")
 
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.clock_label.setText(now.strftime("%a %d %b  %H:%M"))
 
     def _on_changed(self, notice: object) -> None:
-        from frontdesk.services.changes import ChangeNotice
+        from frontdesk.store.changes import ChangeNotice
 
         if isinstance(notice, ChangeNotice) and notice.touches("clinic_settings"):
             self.refresh_clinic_name()

@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services import reports
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
+from frontdesk.services import clinic_settings, reports
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_label, run_op
 from frontdesk.ui.table_helpers import read_only_table
 from frontdesk.ui.workers import run_in_background
 
@@ -107,11 +108,10 @@ class ReportsPage(QWidget):
                               date(lst.year(), lst.month(), lst.day()))  # fmt: skip
 
     def run_report(self) -> None:
-        try:
-            period = self.period()
-        except FrontdeskError as exc:
-            self.status.setText(exc.user_message)
+        chosen = run_op(self.period, in_label(self.status))
+        if not chosen:
             return
+        period = chosen.get()
         fn = reports.REPORTS[self.kind.currentText()]
         self.status.setText("Working…")
         # Only the newest request may fill the table: an older, slower report that finishes
@@ -126,8 +126,7 @@ class ReportsPage(QWidget):
 
     def _show(self, report: reports.Report) -> None:
         self.report = report
-        with self.ctx.read() as session:
-            symbol = self.ctx.settings(session).currency_symbol
+        symbol = clinic_settings.currency_symbol(self.ctx)
         self.table.clear()
         self.table.setColumnCount(len(report.columns))
         self.table.setHorizontalHeaderLabels([c.title for c in report.columns])

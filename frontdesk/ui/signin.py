@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services import signin, staff
-from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.services import clinic_settings, signin, staff
 from frontdesk.services.passwords import MAX_PASSWORD
+from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.ui.ops import in_label, run_op
 
 ERROR_STYLE = "color: #b91c1c; font-weight: bold;"
 
@@ -82,13 +83,18 @@ class SignInPanel(QWidget):
             self.username.selectAll()
 
     def attempt(self) -> None:
-        try:
-            actor = signin.sign_in(self.ctx, self.username.text(), self.secret.text())
-        except FrontdeskError as exc:
+
+        def refused(exc: FrontdeskError) -> None:
             self.message.setText(exc.user_message)
             self.secret.clear()
             (self.secret if self.username.text().strip() else self.username).setFocus()
+
+        signed_in = run_op(
+            lambda: signin.sign_in(self.ctx, self.username.text(), self.secret.text()), refused
+        )
+        if not signed_in:
             return
+        actor = signed_in.get()
         self.secret.clear()
         self.message.clear()
         self.signed_in.emit(actor)
@@ -103,18 +109,13 @@ def _heading(text: str, sub: str) -> tuple[QLabel, QLabel]:
     return title, muted
 
 
-def _clinic_name(ctx: ServiceContext) -> str:
-    with ctx.read() as session:
-        return ctx.settings(session).name
-
-
 class SignInDialog(QDialog):
     def __init__(self, ctx: ServiceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in — frontdesk")
         self.setObjectName("signInDialog")
         self.setMinimumWidth(420)
-        title, sub = _heading("Sign in", _clinic_name(ctx))
+        title, sub = _heading("Sign in", clinic_settings.clinic_name(ctx))
         self.panel = SignInPanel(ctx, self)
         self.panel.signed_in.connect(lambda _a: self.accept())
         col = QVBoxLayout(self)
@@ -171,15 +172,15 @@ class FirstRunDialog(QDialog):
         if self.password.text() != self.confirm.text():
             self.message.setText("The two passwords are not the same.")
             return
-        try:
+
+        def create() -> None:
             staff.create_first_owner(
                 self.ctx, self.username.text(), self.display_name.text(), self.password.text()
             )
             signin.sign_in(self.ctx, self.username.text(), self.password.text())
-        except FrontdeskError as exc:
-            self.message.setText(exc.user_message)
-            return
-        self.accept()
+
+        if run_op(create, in_label(self.message)):
+            self.accept()
 
 
 def sign_in_at_start(ctx: ServiceContext, parent: QWidget | None = None) -> bool:

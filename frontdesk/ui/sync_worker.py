@@ -5,31 +5,23 @@ thread; reports status, progress and errors by signal."""
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QProgressBar, QToolButton
+from PySide6.QtWidgets import QMainWindow, QProgressBar, QStatusBar, QToolButton
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.models import SyncConflict, SyncState
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
-from frontdesk.sync.engine import SyncEngine, SyncSummary
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
+from frontdesk.sync.engine import SyncEngine, SyncFailed, SyncSummary
+from frontdesk.sync.status import is_enrolled, sync_status
 from frontdesk.sync.transport import Unreachable
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.workers import run_in_background
 
 EngineFactory = Callable[[ServiceContext], SyncEngine]
-_WORKERS: weakref.WeakValueDictionary[int, SyncWorker] = weakref.WeakValueDictionary()
-
-
-def worker_for(ctx: ServiceContext) -> SyncWorker | None:
-    """The sync worker of this desk's context, if the app started one."""
-    return _WORKERS.get(id(ctx))
 
 
 def _default_factory(ctx: ServiceContext) -> SyncEngine:
@@ -77,14 +69,13 @@ class SyncWorker(QObject):
         self.retry.setSingleShot(True)
         self.retry.timeout.connect(self.sync_now)
         bus.changed.connect(self._on_changed)
+        bus.sync_requested.connect(self.sync_now)
+        self.synced.connect(bus.synced)
         self._server_changed.connect(self.sync_now)
-        _WORKERS[id(ctx)] = self
 
     # -- state ------------------------------------------------------------------------------
     def enrolled(self) -> bool:
-        with self.ctx.read() as session:
-            state = session.get(SyncState, 1)
-            return bool(state and state.server_url)
+        return is_enrolled(self.ctx)
 
     def start(self) -> None:
         self.timer.start()
@@ -127,7 +118,7 @@ class SyncWorker(QObject):
 
         run_in_background(work, self._done, self._failed, pool=self.pool)
 
-    def _done(self, summary: Any) -> None:
+    def _done(self, summary: SyncSummary) -> None:
         self.running = False
         self.failures = 0
         self.last_summary = summary
@@ -150,31 +141,9 @@ class SyncWorker(QObject):
             self.debounce.start()
 
     def _report(self, exc: BaseException | None) -> None:
-        with self.ctx.read() as session:
-            state = session.get(SyncState, 1)
-            from sqlalchemy import func, select
-
-            from frontdesk.models import SyncOutbox
-            from frontdesk.sync.conflicts import count_refused
-
-            pending = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(SyncOutbox)
-                    .where(SyncOutbox.state == "pending")
-                )
-                or 0
-            )
-            rejected = count_refused(session)
-            conflicts = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(SyncConflict)
-                    .where(SyncConflict.resolved_at.is_(None))
-                )
-                or 0
-            )
-            last = state.last_sync_at if state else None
+        status = sync_status(self.ctx)
+        pending, rejected, conflicts = status.pending, status.refused, status.conflicts
+        last = status.last_sync_at
         parts = []
         if last is not None:
             parts.append(f"last synced {_local(self.ctx, last)}")
@@ -202,23 +171,14 @@ class SyncWorker(QObject):
         failures = 0
         while not self._stop.is_set():
             try:
-                engine = self.factory(self.ctx)
-                with self.ctx.read() as session:
-                    state = session.get(SyncState, 1)
-                    cursor = state.pull_cursor if state else 0
-                reply = engine.transport.send(
-                    "GET",
-                    "/v1/wait",
-                    token=engine.token,
-                    params={"cursor": cursor, "timeout": 20},
-                    timeout=30,
-                )
+                changed = self.factory(self.ctx).wait_for_change(timeout_s=20)
                 failures = 0
-                if reply.ok and reply.body.get("changed"):
+                if changed:
                     self._server_changed.emit()
                     self._stop.wait(0.3)
-                elif not reply.ok:
-                    self._stop.wait(10)
+            except SyncFailed:  # the server answered but would not wait: ask again later
+                failures = 0
+                self._stop.wait(10)
             except Exception:  # offline or not enrolled: wait and try again
                 failures += 1
                 self._stop.wait(min(5 * failures, 60))
@@ -228,35 +188,31 @@ def _local(ctx: ServiceContext, when: datetime) -> str:
     return when.astimezone(ctx.tz).strftime("%H:%M")
 
 
-def attach_sync(window: Any, ctx: ServiceContext, bus: ChangeBus) -> SyncWorker:
-    """Wire a sync worker to the main window: status text, progress bar and "Sync now"."""
-    worker = SyncWorker(ctx, bus)
-    window.sync_worker = worker
-    worker.status.connect(lambda text, problem: window.set_sync_status(text, problem=problem))
-    bar = QProgressBar()
-    bar.setObjectName("syncProgress")
-    bar.setMaximumWidth(160)
-    bar.setRange(0, 100)
-    bar.hide()
+class SyncControls:
+    """The status bar's part of sync: a progress bar and "Sync now" (F9)."""
 
-    def on_progress(stage: str, fraction: float) -> None:
+    def __init__(self, window: QMainWindow, status_bar: QStatusBar, worker: SyncWorker) -> None:
+        self.bar = QProgressBar()
+        self.bar.setObjectName("syncProgress")
+        self.bar.setMaximumWidth(160)
+        self.bar.setRange(0, 100)
+        self.bar.hide()
+        worker.progress.connect(self.on_progress)
+        action = QAction("Sync now", window)
+        action.setObjectName("syncNow")
+        action.setShortcut(QKeySequence("F9"))
+        action.triggered.connect(worker.sync_now)
+        window.addAction(action)
+        button = QToolButton()
+        button.setObjectName("syncNowButton")
+        button.setDefaultAction(action)
+        status_bar.addPermanentWidget(self.bar)
+        status_bar.addPermanentWidget(button)
+
+    def on_progress(self, stage: str, fraction: float) -> None:
         if not stage or fraction >= 1.0:
-            bar.hide()
+            self.bar.hide()
             return
-        bar.setFormat(f"{stage} %p%")
-        bar.setValue(int(fraction * 100))
-        bar.show()
-
-    worker.progress.connect(on_progress)
-    action = QAction("Sync now", window)
-    action.setObjectName("syncNow")
-    action.setShortcut(QKeySequence("F9"))
-    action.triggered.connect(worker.sync_now)
-    window.addAction(action)
-    button = QToolButton()
-    button.setObjectName("syncNowButton")
-    button.setDefaultAction(action)
-    window.statusBar().addPermanentWidget(bar)
-    window.statusBar().addPermanentWidget(button)
-    worker.start()
-    return worker
+        self.bar.setFormat(f"{stage} %p%")
+        self.bar.setValue(int(fraction * 100))
+        self.bar.show()

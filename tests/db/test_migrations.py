@@ -15,7 +15,8 @@ from frontdesk.db.engine import make_engine
 from frontdesk.db.hand_made import include_name
 from frontdesk.domain.errors import DatabaseTooNew
 from frontdesk.models import Base
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.paths import DeskPaths
+from frontdesk.services.desk import open_desk
 
 
 def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -28,7 +29,7 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
             ),
             Base.metadata,
         )
-    assert diff == [], f"run python -m frontdesk.db.new_migration: {diff}"
+    assert diff == [], f"run python scripts/new_desk_migration.py: {diff}"
 
 
 def test_single_head() -> None:

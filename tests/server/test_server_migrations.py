@@ -20,11 +20,12 @@ from frontdesk.db.engine import make_engine
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem
 from frontdesk.domain.ids import uuid7
 from frontdesk.models import Base
+from frontdesk.paths import DeskPaths
 from frontdesk.server import migrate
 from frontdesk.server import schema as s
 from frontdesk.server.cli import main as server_main
 from frontdesk.server.store import ServerStore, normalise_url
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
 from tests.sync.clinic import START, Clinic
 
 

@@ -10,8 +10,8 @@ from frontdesk.domain.clock import FakeClock
 from frontdesk.models import Patient
 from frontdesk.services import audit, clinic_settings
 from frontdesk.services.audit import AuditFilter
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.signin import sign_in
+from frontdesk.store.context import ServiceContext
 
 
 def _patient(ctx: ServiceContext) -> str:

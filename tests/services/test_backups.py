@@ -26,9 +26,10 @@ from frontdesk.domain.errors import (
 )
 from frontdesk.domain.vocab import Role
 from frontdesk.models import AuditEvent, NumberSeries, Patient, SyncState
+from frontdesk.paths import DeskPaths
 from frontdesk.services import backups, staff
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
+from frontdesk.store.context import ServiceContext
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 _BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequence"}

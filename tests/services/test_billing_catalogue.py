@@ -10,7 +10,7 @@ from frontdesk.domain.vocab import CatalogueKind
 from frontdesk.services import billing
 from frontdesk.services.billing.catalogue import funder_prices, remove_funder_price
 from frontdesk.services.billing.invoices import line_from_catalogue
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from frontdesk.app import main
 from frontdesk.services import billing
 from frontdesk.services.billing.invoices import line_from_catalogue
 from frontdesk.services.billing.views import ClinicInfo
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.documents import (
     render_credit_note,
     render_invoice,
     render_receipt,
     render_statement,
 )
+from frontdesk.store.context import ServiceContext
 
 
 @pytest.fixture

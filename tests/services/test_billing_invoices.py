@@ -11,7 +11,7 @@ from frontdesk.domain.errors import PermissionDenied, RuleViolation, ValidationF
 from frontdesk.domain.vocab import Role
 from frontdesk.models import AuditEvent, CreditNote, Invoice, InvoiceLine, StaffUser, SyncOutbox
 from frontdesk.services import billing
-from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.store.context import Actor, ServiceContext
 
 
 @pytest.fixture

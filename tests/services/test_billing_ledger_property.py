@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.models import CreditNote, Invoice, Payment, PaymentAllocation
+from frontdesk.paths import DeskPaths
 from frontdesk.services import billing
 from frontdesk.services.billing.common import Debtor
 from frontdesk.services.billing.ledger import account
 from frontdesk.services.billing.payments import credited_on
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
 
 amounts = st.integers(1, 30_000)
 ops = st.lists(

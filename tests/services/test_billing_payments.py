@@ -14,7 +14,7 @@ from frontdesk.domain.vocab import PaymentMethod, Role
 from frontdesk.models import AuditEvent, Payment, PaymentAllocation, StaffUser
 from frontdesk.services import billing
 from frontdesk.services.billing.common import Debtor
-from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.store.context import Actor, ServiceContext
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
+from frontdesk.demo.generator import DemoSpec, build_demo
 from frontdesk.domain.identifiers import is_valid_medicare
 from frontdesk.domain.vocab import SeriesKind
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.demo import DemoSpec, build_demo
-from frontdesk.services.numbering import next_number
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import next_number
 
 
 def _db(ctx: ServiceContext) -> sqlite3.Connection:

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from frontdesk.domain.errors import PermissionDenied, RuleViolation, ValidationFailed
 from frontdesk.domain.vocab import Role
 from frontdesk.models import Appointment, AppointmentStatusChange, AuditEvent, Leave, SyncOutbox
-from frontdesk.services import diary, diary_groups, diary_series
-from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.services import diary
 from frontdesk.services.diary import BookingRequest, ClashNeedsConfirmation
-from frontdesk.services.diary_view import load_view
+from frontdesk.services.diary import groups as diary_groups
+from frontdesk.services.diary import series as diary_series
+from frontdesk.services.diary.view import load_view
+from frontdesk.store.context import Actor, ServiceContext
 
 
 @pytest.fixture
@@ -261,7 +263,7 @@ def test_load_view_flags_and_availability(clinic: Clinic) -> None:
 
 def test_preview_in_view_sees_rooms_used_by_hidden_practitioners(clinic: Clinic) -> None:
     from frontdesk.domain.diary import ProblemKind
-    from frontdesk.services.diary_view import check_in_view
+    from frontdesk.services.diary.view import check_in_view
 
     ctx = clinic.ctx
     diary.book(ctx, req(clinic, 10, practitioner_id=clinic.ben, room_id=clinic.room))

@@ -11,10 +11,10 @@ from sqlalchemy import func, select, text
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.domain.patient_csv import ImportCancelled, guess_mapping, read_table
 from frontdesk.models import Patient, PatientDuplicate, SyncOutbox
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_import import check_import, export_patients, import_patients
-from frontdesk.services.patient_search import search
 from frontdesk.services.patients import create_patient
+from frontdesk.services.patients.importing import check_import, export_patients, import_patients
+from frontdesk.services.patients.search import search
+from frontdesk.store.context import ServiceContext
 
 CLINIKO = (
     "ID,Title,First Name,Last Name,Preferred First Name,Date of Birth,Sex,Email,Mobile,"

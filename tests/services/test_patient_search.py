@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_search import search
 from frontdesk.services.patients import archive_patient, create_patient, update_patient
+from frontdesk.services.patients.search import search
+from frontdesk.store.context import ServiceContext
 
 PEOPLE = [
     ("Siobhán", "O'Brien", "0412 345 678", date(1985, 7, 3)),
@@ -131,7 +131,7 @@ def test_exact_before_prefix_and_hit_fields(ctx: ServiceContext) -> None:
 
 
 def test_rebuilt_index_finds_the_same(ctx: ServiceContext, people: dict[str, str]) -> None:
-    from frontdesk.services.patient_search import rebuild_index
+    from frontdesk.services.patients.search import rebuild_index
 
     before = names(search(ctx, "o'bri"))
     rebuild_index(ctx)

@@ -19,10 +19,6 @@ from frontdesk.models import (
     PaymentAllocation,
     Practitioner,
 )
-from frontdesk.services.context import Actor, ServiceContext
-from frontdesk.services.patient_card import load_card
-from frontdesk.services.patient_merge import merge_patients, undo_merge
-from frontdesk.services.patient_search import search
 from frontdesk.services.patients import (
     add_alert,
     archive_patient,
@@ -33,6 +29,10 @@ from frontdesk.services.patients import (
     unarchive_patient,
     update_patient,
 )
+from frontdesk.services.patients.card import load_card
+from frontdesk.services.patients.merge import merge_patients, undo_merge
+from frontdesk.services.patients.search import search
+from frontdesk.store.context import Actor, ServiceContext
 
 
 def count(ctx: ServiceContext, model: type) -> int:

@@ -18,9 +18,9 @@ from frontdesk.domain.errors import PermissionDenied
 from frontdesk.domain.vocab import Role
 from frontdesk.models import AuditEvent, Practitioner
 from frontdesk.services import audit, backups, clinic_settings, staff
-from frontdesk.services.context import SYSTEM, ServiceContext
 from frontdesk.services.permissions import MATRIX, Action, allowed
 from frontdesk.services.signin import sign_in
+from frontdesk.store.context import SYSTEM, ServiceContext
 
 R, P, M, O = Role.RECEPTION, Role.PRACTITIONER, Role.PRACTICE_MANAGER, Role.OWNER  # noqa: E741
 ALL = {R, P, M, O}

@@ -12,7 +12,7 @@ from frontdesk.domain.errors import PermissionDenied, ValidationFailed
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
 from frontdesk.domain.vocab import Role
 from frontdesk.services import reports
-from frontdesk.services.context import Actor, ServiceContext
+from frontdesk.store.context import Actor, ServiceContext
 
 PERIOD = reports.Period(date(2026, 11, 1), date(2026, 11, 30))
 

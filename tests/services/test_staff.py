@@ -13,8 +13,8 @@ from frontdesk.domain.errors import PermissionDenied, RuleViolation, ValidationF
 from frontdesk.domain.vocab import Role
 from frontdesk.models import AuditEvent, Practitioner, StaffUser
 from frontdesk.services import signin, staff
-from frontdesk.services.context import SYSTEM, ServiceContext
 from frontdesk.services.signin import SignInRefused, sign_in
+from frontdesk.store.context import SYSTEM, ServiceContext
 
 
 def _snapshot(ctx: ServiceContext) -> tuple[int, int, list[tuple[str, int]]]:

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from frontdesk.models import AuditEvent, Patient, SyncOutbox
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.tracking import GENESIS_HASH, audit_hash, audit_payload, record_event
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload, record_event
 
 
 def _new_patient(ctx: ServiceContext, number: str = "P-9") -> str:

@@ -24,13 +24,14 @@ from frontdesk.models import (
     synced_tables,
 )
 from frontdesk.models.codec import to_json_value
+from frontdesk.paths import DeskPaths
+from frontdesk.protocol import LOCAL_ONLY
 from frontdesk.server import schema as server_schema
 from frontdesk.server.app import create_app
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
-from frontdesk.services.numbering import next_number
+from frontdesk.services.desk import open_desk
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import next_number
 from frontdesk.sync.engine import SyncEngine
-from frontdesk.sync.protocol import LOCAL_ONLY
 from frontdesk.sync.setup import engine_for, enrol
 from tests.sync.fakes import ClientTransport, FaultyTransport
 

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from frontdesk.db.backup import backup_file
 from frontdesk.models import Appointment, AuditEvent, Invoice, Patient
+from frontdesk.paths import DeskPaths
 from frontdesk.services.audit import verify_chain
 from frontdesk.services.backups import note_restore, restore_database
-from frontdesk.services.context import SYSTEM
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
+from frontdesk.store.context import SYSTEM
 from frontdesk.sync.setup import engine_for
 from tests.sync.clinic import START, Clinic, Desk
 

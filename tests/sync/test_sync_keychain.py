@@ -17,7 +17,8 @@ from tests.sync.clinic import Clinic
 def test_no_keychain_gives_a_clear_message_and_keeps_the_code(
     clinic: Clinic, tmp_path: Path
 ) -> None:
-    from frontdesk.services.desk import DeskPaths, open_desk
+    from frontdesk.paths import DeskPaths
+    from frontdesk.services.desk import open_desk
 
     keyring.set_keyring(FailKeyring())
     ctx = open_desk(DeskPaths(tmp_path / "lonely"))

@@ -19,9 +19,10 @@ import pytest
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import Patient
+from frontdesk.paths import DeskPaths
 from frontdesk.server.merge import COMMIT_EVERY
-from frontdesk.services.desk import DeskPaths, open_desk
-from frontdesk.services.numbering import next_number
+from frontdesk.services.desk import open_desk
+from frontdesk.store.numbering import next_number
 from frontdesk.sync.engine import PUSH_BATCH
 from tests.sync.clinic import START
 

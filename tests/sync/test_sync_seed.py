@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from frontdesk.demo.generator import DemoSpec, build_demo
 from frontdesk.domain.clock import FakeClock
 from frontdesk.models import Appointment, ClinicSettings, Patient, SyncOutbox
+from frontdesk.paths import DeskPaths
 from frontdesk.server.seed import seed_from_desk
-from frontdesk.services.demo import DemoSpec, build_demo
-from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.desk import open_desk
 from tests.sync.clinic import START, Clinic
 
 NAME = "Harbourside Health & Movement"

@@ -21,10 +21,11 @@ from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import PermissionDenied, RuleViolation
 from frontdesk.domain.vocab import Role, SeriesKind
 from frontdesk.models import Patient, SyncState
+from frontdesk.paths import DeskPaths
 from frontdesk.server.tls import make_certificate
-from frontdesk.services.context import Actor, ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
-from frontdesk.services.numbering import next_number
+from frontdesk.services.desk import open_desk
+from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.store.numbering import next_number
 from frontdesk.sync.pinning import (
     CertificateProblem,
     confirm,

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths
+from frontdesk.paths import DeskPaths
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.main_window import MainWindow
 from frontdesk.ui.style import apply_style

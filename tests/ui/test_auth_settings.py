@@ -9,8 +9,8 @@ from sqlalchemy import text
 from frontdesk.domain.vocab import Role
 from frontdesk.models import Patient
 from frontdesk.services import backups, staff
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.signin import sign_in
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.audit import AuditTrail
 from frontdesk.ui.audit import create as create_audit_tab
 from frontdesk.ui.bus import ChangeBus

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from PySide6.QtWidgets import QMessageBox
 
 from frontdesk.services import billing
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.billing import BillingArea
 from frontdesk.ui.billing.checkout import CheckoutDialog, open_checkout
 from frontdesk.ui.billing.invoice_dialog import InvoiceDialog

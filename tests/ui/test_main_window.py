@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
 
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths
+from frontdesk.paths import DeskPaths
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.areas import AREAS
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.main_window import MainWindow

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.patients import add_alert, create_patient
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.main_window import MainWindow
 from frontdesk.ui.patients.dialogs import DuplicatesDialog, MergeDialog, NewPatientDialog
 from frontdesk.ui.patients.import_dialog import ImportDialog

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.reports import ReportsPage
 

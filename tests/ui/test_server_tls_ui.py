@@ -11,8 +11,9 @@ import pytest
 
 from frontdesk.domain.vocab import Role
 from frontdesk.models import SyncState
-from frontdesk.services.context import Actor, ServiceContext
-from frontdesk.sync.pinning import CertificateProblem, fingerprint
+from frontdesk.protocol import fingerprint
+from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.sync.pinning import CertificateProblem
 from frontdesk.sync.setup import engine_for
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.settings.server import ServerSettingsPage

@@ -13,7 +13,7 @@ from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.vocab import Role
 from frontdesk.models import AuditEvent, Patient
 from frontdesk.services import staff
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.lock import SessionGuard
 from frontdesk.ui.main_window import MainWindow

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from frontdesk.domain.clock import FakeClock
 from frontdesk.models import Appointment, Patient, Practitioner, SyncConflict
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.sync import conflicts as svc
 from frontdesk.ui.conflicts import ConflictsPage
 from frontdesk.ui.settings.server import ServerSettingsPage

@@ -15,6 +15,7 @@ from frontdesk.services.billing.catalogue import (
 from frontdesk.services.billing.common import Debtor, business_day
 from frontdesk.services.billing.credit_notes import issue_credit_note
 from frontdesk.services.billing.day_close import Takings, close_day, reopen_day, takings
+from frontdesk.services.billing.drafts import add_catalogue_line, catalogue_line
 from frontdesk.services.billing.invoices import (
     DraftHeader,
     DraftLine,
@@ -60,11 +61,13 @@ __all__ = [
     "OverpaymentOffered",
     "PaymentResult",
     "Takings",
+    "add_catalogue_line",
     "add_item",
     "aged_debtors",
     "apply_credit",
     "archive_item",
     "business_day",
+    "catalogue_line",
     "close_day",
     "create_draft",
     "credit_note_view",

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.vocab import CatalogueKind
 from frontdesk.models import CatalogueFunderPrice, CatalogueItem, Funder
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import NotFound, RuleViolation
 from frontdesk.models import DayClose, Funder, Invoice, Patient, Payment
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 
 def business_day(ctx: ServiceContext) -> date:

@@ -15,9 +15,9 @@ from frontdesk.domain.vocab import InvoiceStatus, SeriesKind
 from frontdesk.models import CreditNote, CreditNoteLine, InvoiceLine
 from frontdesk.services.billing.common import get_invoice
 from frontdesk.services.billing.payments import owing_on, unallocate_invoice
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.numbering import next_number
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import next_number
 
 
 def creditable_lines(session: Session, invoice_id: str) -> list[tuple[InvoiceLine, CreditableLine]]:

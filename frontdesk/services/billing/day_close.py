@@ -16,9 +16,9 @@ from frontdesk.domain.vocab import PaymentKind, PaymentMethod
 from frontdesk.models import DayClose, DayCloseCount, Payment
 from frontdesk.services.billing.common import open_day_close
 from frontdesk.services.billing.payments import MONEY_METHODS
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import record_event
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracking import record_event
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from frontdesk.models import (
 )
 from frontdesk.services.billing.common import business_day, get_invoice, get_patient
 from frontdesk.services.billing.payments import unallocate_invoice
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.numbering import next_number
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import next_number
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from frontdesk.domain.vocab import InvoiceStatus, PaymentKind
 from frontdesk.models import CreditNote, Funder, Invoice, Patient, Payment
 from frontdesk.services.billing.common import Debtor, business_day, debtor_name, patient_name
 from frontdesk.services.billing.payments import METHOD_LABELS, debtor_credit
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, literal, or_, select
 
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.models import CreditNote, Funder, Invoice, Patient, PaymentAllocation, Practitioner
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from frontdesk.services.billing.common import (
     open_day_close,
     refuse_if_closed,
 )
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import record_event
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracking import record_event
 
 MONEY_METHODS: tuple[PaymentMethod, ...] = tuple(
     m for m in PaymentMethod if m is not PaymentMethod.ACCOUNT_CREDIT

@@ -25,7 +25,7 @@ from frontdesk.models import (
 )
 from frontdesk.services.billing.common import Debtor, debtor_name, get_invoice, patient_name
 from frontdesk.services.billing.payments import METHOD_LABELS, credited_on, debtor_credit
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.services.billing.views import invoice_view, invoices_issued_on
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.documents.invoice import render_invoice
+from frontdesk.store.context import ServiceContext
 
 
 def _safe(name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
 

@@ -20,18 +20,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.domain.vocab import CatalogueKind
-from frontdesk.models import Funder
 from frontdesk.services import billing
 from frontdesk.services.billing.catalogue import CatalogueRow, funder_prices, remove_funder_price
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
-from frontdesk.ui.billing.common import attempt, money_item, show_error, text_item
+from frontdesk.services.funders import list_funders
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.billing.common import money_item, text_item
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op
 
 
 class ItemDialog(QDialog):
@@ -71,23 +70,22 @@ class ItemDialog(QDialog):
         col.addWidget(buttons)
 
     def on_save(self) -> None:
-        try:
-            entry = billing.CatalogueEntry(
-                self.code.text(),
-                self.name.text(),
-                parse_money(self.price.text(), field="price"),
-                CatalogueKind(self.kind.currentData()),
-                self.taxable.isChecked(),
-                self.duration.value() or None,
-            )
-            if self.row is None:
-                billing.add_item(self.ctx, entry)
-            else:
-                billing.update_item(self.ctx, self.row.id, entry)
-        except FrontdeskError as exc:
-            show_error(self, exc, "Catalogue")
-            return
-        self.accept()
+        if run_op(self._save, in_box(self, "Catalogue")):
+            self.accept()
+
+    def _save(self) -> None:
+        entry = billing.CatalogueEntry(
+            self.code.text(),
+            self.name.text(),
+            parse_money(self.price.text(), field="price"),
+            CatalogueKind(self.kind.currentData()),
+            self.taxable.isChecked(),
+            self.duration.value() or None,
+        )
+        if self.row is None:
+            billing.add_item(self.ctx, entry)
+        else:
+            billing.update_item(self.ctx, self.row.id, entry)
 
 
 class FunderPricesDialog(QDialog):
@@ -105,11 +103,8 @@ class FunderPricesDialog(QDialog):
         col.addWidget(self.table)
         add = QHBoxLayout()
         self.funder = QComboBox()
-        with ctx.read() as s:
-            for f in s.scalars(
-                select(Funder).where(Funder.archived_at.is_(None)).order_by(Funder.name)
-            ):
-                self.funder.addItem(f.name, f.id)
+        for f in list_funders(ctx):
+            self.funder.addItem(f.name, f.id)
         self.number = QLineEdit()
         self.number.setPlaceholderText("Item number")
         self.price = QLineEdit(format_money(row.price_cents, ""))
@@ -131,20 +126,23 @@ class FunderPricesDialog(QDialog):
             self.table.setItem(r, 2, money_item(fp.price_cents))
 
     def on_set(self) -> None:
-        try:
-            price = parse_money(self.price.text(), field="price")
-            billing.set_funder_price(
-                self.ctx, self.row.id, self.funder.currentData(), self.number.text(), price
-            )
-        except FrontdeskError as exc:
-            show_error(self, exc, "Catalogue")
-        self.reload()
+        run_op(
+            lambda: billing.set_funder_price(
+                self.ctx, self.row.id, self.funder.currentData(), self.number.text(),
+                parse_money(self.price.text(), field="price"),
+            ),
+            in_box(self, "Catalogue"),
+            refresh=self.reload,
+        )  # fmt: skip
 
     def on_remove(self) -> None:
         r = self.table.currentRow()
         if 0 <= r < len(self.rows):
-            attempt(self, lambda: remove_funder_price(self.ctx, self.rows[r].id), "Catalogue")
-            self.reload()
+            run_op(
+                lambda: remove_funder_price(self.ctx, self.rows[r].id),
+                in_box(self, "Catalogue"),
+                refresh=self.reload,
+            )
 
 
 class CataloguePage(QWidget):
@@ -217,10 +215,9 @@ class CataloguePage(QWidget):
     def on_archive(self) -> None:
         row = self.current()
         if row:
-            attempt(
-                self,
+            run_op(
                 lambda: billing.archive_item(self.ctx, row.id, archived=not row.archived),
-                "Catalogue",
+                in_box(self, "Catalogue"),
             )
 
     def _on_changed(self, notice: ChangeNotice) -> None:

@@ -20,16 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.services import billing
-from frontdesk.services.billing.invoices import line_from_catalogue
 from frontdesk.services.billing.views import InvoiceView
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.documents import render_invoice, render_receipt
-from frontdesk.ui.billing.common import money_item, print_pdf, save_pdf, show_error, text_item
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.billing.common import money_item, print_pdf, save_pdf, text_item
 from frontdesk.ui.billing.payment import method_combo, pay_with_offer
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op
 
 
 def open_checkout(
@@ -37,14 +36,16 @@ def open_checkout(
 ) -> None:
     """Open the checkout for an appointment (non-blocking). A refusal (an archived patient, a
     cancelled appointment) is shown as a message and nothing changes."""
-    try:
-        invoice_id = billing.invoice_for_appointment(ctx, appointment_id)
-        if invoice_id is None:
-            invoice_id = billing.invoice_from_appointment(ctx, appointment_id)
-    except FrontdeskError as exc:
-        show_error(parent, exc, "Checkout")
+    done = run_op(
+        lambda: (
+            billing.invoice_for_appointment(ctx, appointment_id)
+            or billing.invoice_from_appointment(ctx, appointment_id)
+        ),
+        in_box(parent, "Checkout"),
+    )
+    if not done:
         return
-    dialog = CheckoutDialog(ctx, bus, invoice_id, parent)
+    dialog = CheckoutDialog(ctx, bus, done.get(), parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
 
@@ -211,15 +212,11 @@ class CheckoutDialog(QDialog):
         item_id = self.catalogue.currentData()
         if not item_id:
             return
-        try:
-            with self.ctx.read() as session:
-                line = line_from_catalogue(session, item_id, self.view.payer_funder_id)
-            billing.update_draft(
-                self.ctx, self.invoice_id, self._header(), [*self._draft_lines(), line]
-            )
-        except FrontdeskError as exc:
-            show_error(self, exc, "Checkout")
-        self.reload()
+        run_op(
+            lambda: billing.add_catalogue_line(self.ctx, self.invoice_id, item_id),
+            in_box(self, "Checkout"),
+            refresh=self.reload,
+        )
 
     def on_remove_line(self) -> None:
         row = self.lines.currentRow()
@@ -227,21 +224,21 @@ class CheckoutDialog(QDialog):
             return
         lines = self._draft_lines()
         del lines[row]
-        try:
-            billing.update_draft(self.ctx, self.invoice_id, self._header(), lines)
-        except FrontdeskError as exc:
-            show_error(self, exc, "Checkout")
-        self.reload()
+        run_op(
+            lambda: billing.update_draft(self.ctx, self.invoice_id, self._header(), lines),
+            in_box(self, "Checkout"),
+            refresh=self.reload,
+        )
 
     def _issue(self) -> bool:
         if self.view.status != "draft":
             return True
-        try:
-            number = billing.issue_invoice(self.ctx, self.invoice_id)
-        except FrontdeskError as exc:
-            show_error(self, exc, "Checkout")
+        issued = run_op(
+            lambda: billing.issue_invoice(self.ctx, self.invoice_id), in_box(self, "Checkout")
+        )
+        if not issued:
             return False
-        self.status.setText(f"Invoice {number} issued.")
+        self.status.setText(f"Invoice {issued.get()} issued.")
         self.reload()
         return True
 
@@ -249,21 +246,21 @@ class CheckoutDialog(QDialog):
         self._issue()
 
     def on_issue_and_pay(self) -> None:
-        try:
-            amount = parse_money(self.amount.text())
-        except FrontdeskError as exc:
-            show_error(self, exc, "Checkout")
+        typed = run_op(lambda: parse_money(self.amount.text()), in_box(self, "Checkout"))
+        if not typed:
             return
+        amount = typed.get()
         if not self._issue():
             return
         if amount == 0:
             return
         if self.use_credit.isVisible() and self.use_credit.isChecked():
-            try:
-                used = billing.apply_credit(self.ctx, self.invoice_id)
-            except FrontdeskError as exc:
-                show_error(self, exc, "Checkout")
+            credit = run_op(
+                lambda: billing.apply_credit(self.ctx, self.invoice_id), in_box(self, "Checkout")
+            )
+            if not credit:
                 return
+            used = credit.get()
             amount = max(0, amount - used)
             self.reload()
             if amount == 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from PySide6.QtGui import QPainter
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableWidgetItem, QWidget
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money
 
 
@@ -27,24 +25,6 @@ def text_item(text: str, data: object = None) -> QTableWidgetItem:
     if data is not None:
         item.setData(Qt.ItemDataRole.UserRole, data)
     return item
-
-
-def show_error(parent: QWidget | None, exc: BaseException, title: str = "Billing") -> None:
-    """A person-readable message for a refused action; bugs go on to the crash handler."""
-    if isinstance(exc, FrontdeskError):
-        QMessageBox.warning(parent, title, exc.user_message)
-    else:
-        raise exc
-
-
-def attempt(parent: QWidget | None, fn: Callable[[], object], title: str = "Billing") -> bool:
-    """Run a service call; show its refusal as a message. True when it succeeded."""
-    try:
-        fn()
-    except FrontdeskError as exc:
-        show_error(parent, exc, title)
-        return False
-    return True
 
 
 def paint_pdf(data: bytes, printer: QPrinter) -> int:

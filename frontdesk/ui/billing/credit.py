@@ -13,12 +13,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.services import billing
 from frontdesk.services.billing.views import InvoiceView
-from frontdesk.services.context import ServiceContext
-from frontdesk.ui.billing.common import show_error
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.ops import in_box, run_op
 
 
 class CreditNoteDialog(QDialog):
@@ -58,14 +57,13 @@ class CreditNoteDialog(QDialog):
         col.addWidget(buttons)
 
     def on_accept(self) -> None:
-        try:
-            amounts = None
-            if not self.whole.isChecked():
-                amounts = {k: parse_money(e.text()) for k, e in self.amounts.items()}
-            self.credit_note_id = billing.issue_credit_note(
-                self.ctx, self.view.id, self.reason.text(), amounts
-            )
-        except FrontdeskError as exc:
-            show_error(self, exc)
-            return
-        self.accept()
+        done = run_op(self._issue, in_box(self, "Billing"))
+        if done:
+            self.credit_note_id = done.get()
+            self.accept()
+
+    def _issue(self) -> str:
+        amounts = None
+        if not self.whole.isChecked():
+            amounts = {k: parse_money(e.text()) for k, e in self.amounts.items()}
+        return billing.issue_credit_note(self.ctx, self.view.id, self.reason.text(), amounts)

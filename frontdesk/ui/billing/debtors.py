@@ -19,14 +19,14 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.billing import AgeBucket
 from frontdesk.domain.money import format_money
-from frontdesk.services import billing
+from frontdesk.services import billing, clinic_settings
 from frontdesk.services.billing.ledger import AgedDebtors
-from frontdesk.services.billing.views import ClinicInfo
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.documents import render_statement
-from frontdesk.ui.billing.common import money_item, save_pdf, show_error, text_item
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.billing.common import money_item, save_pdf, text_item
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op, show_error
 from frontdesk.ui.workers import run_in_background
 
 
@@ -71,7 +71,7 @@ class DebtorsPage(QWidget):
 
     def failed(self, exc: BaseException) -> None:
         self.loading = False
-        show_error(self, exc)
+        show_error(self, exc, "Billing")
 
     def show_result(self, aged: AgedDebtors) -> None:
         self.loading = False
@@ -99,12 +99,11 @@ class DebtorsPage(QWidget):
         if row < 0 or row >= len(self.rows):
             return
         end = billing.business_day(self.ctx)
-        try:
-            st = billing.statement(self.ctx, self.rows[row], end - timedelta(days=90), end)
-            with self.ctx.read() as session:
-                clinic = ClinicInfo.of(self.ctx.settings(session))
-            data = render_statement(st, clinic)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        save_pdf(self, data, f"statement-{st.name.replace(' ', '-').lower()}.pdf")
+        done = run_op(
+            lambda: billing.statement(self.ctx, self.rows[row], end - timedelta(days=90), end),
+            in_box(self, "Billing"),
+        )
+        if done:
+            st = done.get()
+            data = render_statement(st, clinic_settings.clinic_info(self.ctx))
+            save_pdf(self, data, f"statement-{st.name.replace(' ', '-').lower()}.pdf")

@@ -16,15 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.domain.vocab import PaymentMethod
 from frontdesk.services import billing
 from frontdesk.services.billing.payments import MONEY_METHODS
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
-from frontdesk.ui.billing.common import attempt, py_date, show_error
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.billing.common import py_date
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op
 
 
 class EndOfDayPage(QWidget):
@@ -118,10 +118,10 @@ class EndOfDayPage(QWidget):
 
     def update_variance(self) -> None:
         t = self.takings
-        try:
-            counts = self._counts()
-        except FrontdeskError:
+        typed = run_op(self._counts, lambda _exc: None)  # half-typed amounts: wait for more
+        if not typed:
             return
+        counts = typed.get()
         for m in MONEY_METHODS:
             self.variance[m].setText(format_money(counts[m] - t.by_method.get(m, 0)))
         self.total_expected.setText(f"<b>{format_money(t.expected_cents)}</b>")
@@ -131,22 +131,24 @@ class EndOfDayPage(QWidget):
         )
 
     def on_close(self) -> None:
-        try:
-            counts = self._counts()
-        except FrontdeskError as exc:
-            show_error(self, exc)
+        typed = run_op(self._counts, in_box(self, "Billing"))
+        if not typed:
             return
-        attempt(
-            self,
+        counts = typed.get()
+        run_op(
             lambda: billing.close_day(self.ctx, py_date(self.day.date()), counts, self.note.text()),
+            in_box(self, "Billing"),
+            refresh=self.reload,
         )
-        self.reload()
 
     def on_reopen(self) -> None:
         reason, ok = QInputDialog.getText(self, "Reopen the day", "Why is the day reopened?")
         if ok:
-            attempt(self, lambda: billing.reopen_day(self.ctx, py_date(self.day.date()), reason))
-            self.reload()
+            run_op(
+                lambda: billing.reopen_day(self.ctx, py_date(self.day.date()), reason),
+                in_box(self, "Billing"),
+                refresh=self.reload,
+            )
 
     def _on_changed(self, notice: ChangeNotice) -> None:
         if notice.touches("payments", "day_closes"):

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.services import billing
-from frontdesk.services.billing.invoices import line_from_catalogue
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.documents import render_invoice
-from frontdesk.ui.billing.common import attempt, print_pdf, save_pdf, show_error, text_item
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.billing.common import print_pdf, save_pdf, text_item
 from frontdesk.ui.billing.credit import CreditNoteDialog
 from frontdesk.ui.billing.payment import PaymentDialog
+from frontdesk.ui.ops import in_box, run_op
 
 COLUMNS = ["Item no.", "Description", "Qty", "Unit price", "Discount %", "GST", "Amount"]
 
@@ -202,24 +202,23 @@ class InvoiceDialog(QDialog):
     def _save(
         self, extra: list[billing.DraftLine] | None = None, drop_row: int | None = None
     ) -> bool:
-        try:
+        def save() -> None:
             lines = self._lines_from_table()
             if drop_row is not None:
                 del lines[drop_row]
             billing.update_draft(self.ctx, self.invoice_id, self._header(), lines + (extra or []))
-        except FrontdeskError as exc:
-            show_error(self, exc)
-            return False
-        finally:
-            self.reload()
-        return True
+
+        return bool(run_op(save, in_box(self, "Billing"), refresh=self.reload))
 
     def on_add_item(self) -> None:
         item_id = self.catalogue.currentData()
         if item_id:
-            with self.ctx.read() as session:
-                line = line_from_catalogue(session, item_id, self.view.payer_funder_id)
-            self._save([line])
+            line = run_op(
+                lambda: billing.catalogue_line(self.ctx, item_id, self.view.payer_funder_id),
+                in_box(self, "Billing"),
+            )
+            if line:
+                self._save([line.get()])
 
     def on_add_custom(self) -> None:
         text, ok = QInputDialog.getText(self, "Other line", "Description")
@@ -235,11 +234,16 @@ class InvoiceDialog(QDialog):
 
     def on_issue(self) -> None:
         if self._save():
-            attempt(self, lambda: billing.issue_invoice(self.ctx, self.invoice_id))
-            self.reload()
+            run_op(
+                lambda: billing.issue_invoice(self.ctx, self.invoice_id),
+                in_box(self, "Billing"),
+                refresh=self.reload,
+            )
 
     def on_discard(self) -> None:
-        if attempt(self, lambda: billing.discard_draft(self.ctx, self.invoice_id)):
+        if run_op(
+            lambda: billing.discard_draft(self.ctx, self.invoice_id), in_box(self, "Billing")
+        ):
             self.accept()
 
     # -- issued invoices -------------------------------------------------------------------
@@ -248,8 +252,11 @@ class InvoiceDialog(QDialog):
         self.reload()
 
     def on_use_credit(self) -> None:
-        attempt(self, lambda: billing.apply_credit(self.ctx, self.invoice_id))
-        self.reload()
+        run_op(
+            lambda: billing.apply_credit(self.ctx, self.invoice_id),
+            in_box(self, "Billing"),
+            refresh=self.reload,
+        )
 
     def on_reverse(self) -> None:
         labels = [
@@ -263,8 +270,11 @@ class InvoiceDialog(QDialog):
         reason, ok = QInputDialog.getText(self, "Reverse a payment", "Why is it reversed?")
         if ok:
             payment_id = self.view.payments[labels.index(choice)].ref_id
-            attempt(self, lambda: billing.reverse_entry(self.ctx, payment_id, reason))
-            self.reload()
+            run_op(
+                lambda: billing.reverse_entry(self.ctx, payment_id, reason),
+                in_box(self, "Billing"),
+                refresh=self.reload,
+            )
 
     def on_refund(self) -> None:
         credit = self.view.account_credit_cents
@@ -276,18 +286,16 @@ class InvoiceDialog(QDialog):
         )
         if not ok:
             return
-        try:
-            amount = parse_money(text)
-        except FrontdeskError as exc:
-            show_error(self, exc)
+        typed = run_op(lambda: parse_money(text), in_box(self, "Billing"))
+        if not typed:
             return
+        amount = typed.get()
         v = self.view
         method = "eftpos"
         if v.payments:
             labels = {label: key for key, label in billing.METHOD_LABELS.items()}
             method = labels.get(v.payments[-1].text, "eftpos")
-        attempt(
-            self,
+        run_op(
             lambda: billing.refund(
                 self.ctx,
                 method=method,
@@ -295,8 +303,9 @@ class InvoiceDialog(QDialog):
                 patient_id=None if v.payer_funder_id else v.patient_id,
                 funder_id=v.payer_funder_id,
             ),
+            in_box(self, "Billing"),
+            refresh=self.reload,
         )
-        self.reload()
 
     def on_credit_note(self) -> None:
         CreditNoteDialog(self.ctx, self.view, self).exec()
@@ -307,8 +316,11 @@ class InvoiceDialog(QDialog):
             self, "Void invoice", f"Why is invoice {self.view.number} being voided?"
         )
         if ok:
-            attempt(self, lambda: billing.void_invoice(self.ctx, self.invoice_id, reason))
-            self.reload()
+            run_op(
+                lambda: billing.void_invoice(self.ctx, self.invoice_id, reason),
+                in_box(self, "Billing"),
+                refresh=self.reload,
+            )
 
     def pdf(self) -> bytes:
         return render_invoice(billing.invoice_view(self.ctx, self.invoice_id))

@@ -27,13 +27,14 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.money import format_money
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.services import billing
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.documents import print_invoices_for_day
-from frontdesk.services.patient_search import search
-from frontdesk.ui.billing.common import attempt, money_item, py_date, show_error, text_item
+from frontdesk.services.patients.search import search
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.billing.common import money_item, py_date, text_item
 from frontdesk.ui.billing.invoice_dialog import InvoiceDialog
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op, show_error
 from frontdesk.ui.workers import run_in_background
 
 HEADERS = ["Number", "Status", "Issued", "Patient", "Payer", "Practitioner", "Total", "Owing"]
@@ -171,7 +172,7 @@ class InvoiceListPage(QWidget):
                 return
             hits = search(self.ctx, text)
             if not hits:
-                show_error(self, billing_error("No patient matches that search."))
+                show_error(self, billing_error("No patient matches that search."), "Billing")
                 return
             if len(hits) > 1:
                 labels = [f"{h.display_name} ({h.patient_number})" for h in hits]
@@ -183,14 +184,12 @@ class InvoiceListPage(QWidget):
                 patient_id = hits[labels.index(choice)].id
             else:
                 patient_id = hits[0].id
-        created: list[str] = []
-        if attempt(
-            self,
-            lambda: created.append(
-                billing.create_draft(self.ctx, billing.DraftHeader(patient_id=patient_id), [])
-            ),
-        ):
-            self.open_invoice(created[0])
+        created = run_op(
+            lambda: billing.create_draft(self.ctx, billing.DraftHeader(patient_id=patient_id), []),
+            in_box(self, "Billing"),
+        )
+        if created:
+            self.open_invoice(created.get())
 
     def on_batch(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save the day's invoices into")
@@ -206,7 +205,7 @@ class InvoiceListPage(QWidget):
 
         def failed(exc: BaseException) -> None:
             self.batch.setEnabled(True)
-            show_error(self, exc)
+            show_error(self, exc, "Billing")
 
         run_in_background(lambda: print_invoices_for_day(self.ctx, day, Path(folder)), done, failed)
 

@@ -15,12 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.services import billing
 from frontdesk.services.billing.payments import MONEY_METHODS
-from frontdesk.services.context import ServiceContext
-from frontdesk.ui.billing.common import show_error
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.ops import in_box, run_op
 
 
 def method_combo() -> QComboBox:
@@ -40,29 +39,32 @@ def pay_with_offer(
     reference: str = "",
 ) -> billing.PaymentResult | None:
     """Take the payment; if it is more than owing, ask whether to keep the rest as credit."""
-    try:
-        return billing.take_payment(
-            ctx, method=method, amount_cents=amount, invoice_ids=invoice_ids, reference=reference
-        )
-    except billing.OverpaymentOffered as offer:
-        answer = QMessageBox.question(
-            parent,
-            "More than is owing",
-            f"{offer.user_message}\n\nKeep {format_money(offer.excess_cents)} as account credit?",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return None
-        return billing.take_payment(
-            ctx,
-            method=method,
-            amount_cents=amount,
-            invoice_ids=invoice_ids,
-            reference=reference,
-            keep_credit=True,
-        )
-    except FrontdeskError as exc:
-        show_error(parent, exc)
-        return None
+
+    def pay() -> billing.PaymentResult | None:
+        try:
+            return billing.take_payment(
+                ctx, method=method, amount_cents=amount, invoice_ids=invoice_ids,
+                reference=reference,
+            )  # fmt: skip
+        except billing.OverpaymentOffered as offer:
+            answer = QMessageBox.question(
+                parent,
+                "More than is owing",
+                f"{offer.user_message}\n\nKeep {format_money(offer.excess_cents)} as account "
+                "credit?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+            return billing.take_payment(
+                ctx,
+                method=method,
+                amount_cents=amount,
+                invoice_ids=invoice_ids,
+                reference=reference,
+                keep_credit=True,
+            )
+
+    return run_op(pay, in_box(parent, "Billing")).value
 
 
 class PaymentDialog(QDialog):
@@ -97,11 +99,10 @@ class PaymentDialog(QDialog):
         col.addWidget(buttons)
 
     def on_accept(self) -> None:
-        try:
-            amount = parse_money(self.amount.text())
-        except FrontdeskError as exc:
-            show_error(self, exc)
+        typed = run_op(lambda: parse_money(self.amount.text()), in_box(self, "Billing"))
+        if not typed:
             return
+        amount = typed.get()
         result = pay_with_offer(
             self,
             self.ctx,

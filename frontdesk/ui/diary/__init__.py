@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
 
@@ -25,6 +25,6 @@ def desk_prefs(ctx: ServiceContext, parent: QWidget | None) -> QSettings:
     prefs = getattr(window, "prefs", None)
     if isinstance(prefs, QSettings):
         return prefs
-    if ctx.data_dir is not None:
-        return QSettings(str(ctx.data_dir / "desk.ini"), QSettings.Format.IniFormat)
+    if ctx.paths is not None:
+        return QSettings(str(ctx.paths.config_file), QSettings.Format.IniFormat)
     return QSettings()

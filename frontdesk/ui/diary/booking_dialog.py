@@ -31,11 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services import diary
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.diary import BookingRequest
-from frontdesk.services.diary_view import PractitionerInfo, RoomInfo, TypeInfo
+from frontdesk.services.diary.view import PractitionerInfo, RoomInfo, TypeInfo
+from frontdesk.services.patients.records import patient_name
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.ops import in_label, run_op
 
 
 @dataclass
@@ -182,7 +183,7 @@ class BookingDialog(QDialog):
 
     # -- patient --------------------------------------------------------------------------------
     def run_search(self) -> None:
-        from frontdesk.services.patient_search import search
+        from frontdesk.services.patients.search import search
 
         self.results.clear()
         for hit in search(self.ctx, self.search.text(), limit=20):
@@ -219,11 +220,7 @@ class BookingDialog(QDialog):
         self.type.setFocus()
 
     def _set_patient_by_id(self, patient_id: str) -> None:
-        from frontdesk.models import Patient
-
-        with self.ctx.read() as session:
-            p = session.get(Patient, patient_id)
-            name = f"{p.first_name} {p.last_name}" if p else ""
+        name = patient_name(self.ctx, patient_id)
         if name:
             self.patient_id = patient_id
             self.search.setText(name)
@@ -270,17 +267,19 @@ class BookingDialog(QDialog):
         self.occurrences.setVisible(self.repeat.isChecked())
         if not self.repeat.isChecked():
             return
-        from frontdesk.services.diary_series import plan_series
+        from frontdesk.services.diary.series import plan_series
 
-        try:
-            req = self._build_request(self.patient_id)
-            every, count = self.every.value(), self.count.value()
-            plan = plan_series(self.ctx, req, every_weeks=every, count=count)
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
+        every, count = self.every.value(), self.count.value()
+        planned = run_op(
+            lambda: plan_series(
+                self.ctx, self._build_request(self.patient_id), every_weeks=every, count=count
+            ),
+            in_label(self.error),
+        )
+        if not planned:
             return
         self.error.setText("")
-        for occ in plan:
+        for occ in planned.get():
             local = occ.start.astimezone(self.tz)
             problems = " ".join(p.message for p in occ.problems)
             item = QListWidgetItem(
@@ -293,19 +292,21 @@ class BookingDialog(QDialog):
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.occurrences.addItem(item)
 
+    def _prepare_request(self) -> BookingRequest:
+        """Add the new patient (if one was typed in) and build the booking request."""
+        if self.patient_id is None and self.new_box.isVisible():
+            self.patient_id = diary.quick_add_patient(
+                self.ctx, self.new_first.text(), self.new_last.text(), self.new_mobile.text()
+            )
+        self.request = self._build_request(self.patient_id)
+        return self.request
+
     def _accept(self) -> None:
-        patient_id = self.patient_id
-        try:
-            if patient_id is None and self.new_box.isVisible():
-                patient_id = diary.quick_add_patient(
-                    self.ctx, self.new_first.text(), self.new_last.text(), self.new_mobile.text()
-                )
-                self.patient_id = patient_id
-            self.request = self._build_request(patient_id)
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
+        prepared = run_op(self._prepare_request, in_label(self.error))
+        if not prepared:
             return
-        type_id = self.request.appointment_type_id
+        patient_id = self.patient_id
+        type_id = prepared.get().appointment_type_id
         is_group = any(t.id == type_id and t.is_group for t in self.types)
         if patient_id is None and not is_group:
             self.error.setText("Choose the patient: type part of their name, then press Enter.")

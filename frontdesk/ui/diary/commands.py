@@ -12,7 +12,7 @@ from PySide6.QtGui import QUndoCommand
 
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.services import diary
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 Report = Callable[[Exception], None]
 
@@ -130,7 +130,7 @@ class SeriesMoveCommand(DiaryCommand):
         self.appointment_id, self.scope, self.old, self.new = appointment_id, scope, old, new
 
     def _apply(self, p: Placement) -> None:
-        from frontdesk.services.diary_series import move_series
+        from frontdesk.services.diary.series import move_series
 
         move_series(self.ctx, self.appointment_id, self.scope, p[0], practitioner_id=p[2],
                     allow_clash=True)  # fmt: skip

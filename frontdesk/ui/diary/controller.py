@@ -15,10 +15,11 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
-from frontdesk.services import diary, diary_groups
-from frontdesk.services.context import ServiceContext
+from frontdesk.services import diary
 from frontdesk.services.diary import BookingRequest, ClashNeedsConfirmation
-from frontdesk.services.diary_view import DiaryAppointment
+from frontdesk.services.diary import groups as diary_groups
+from frontdesk.services.diary.view import DiaryAppointment
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.diary.commands import (
     BookCommand,
     CancelCommand,
@@ -27,6 +28,7 @@ from frontdesk.ui.diary.commands import (
     SeriesMoveCommand,
     StatusCommand,
 )
+from frontdesk.ui.ops import run_op
 
 
 class DiaryController:
@@ -70,19 +72,17 @@ class DiaryController:
     def run(self, fn: Callable[[bool], Any]) -> Any:
         """Call ``fn(allow_clash)``; on a warn-clash ask, and repeat with allow_clash=True.
         Returns fn's result, or None when refused or declined."""
-        try:
-            return fn(False)
-        except ClashNeedsConfirmation as clash:
-            if not self.confirm(clash.user_message):
-                self.tell("Nothing was changed.", "info")
-                return None
+
+        def attempt() -> Any:
             try:
+                return fn(False)
+            except ClashNeedsConfirmation as clash:
+                if not self.confirm(clash.user_message):
+                    self.tell("Nothing was changed.", "info")
+                    return None
                 return fn(True)
-            except FrontdeskError as exc:
-                self.tell(exc.user_message, "error")
-        except FrontdeskError as exc:
-            self.tell(exc.user_message, "error")
-        return None
+
+        return run_op(attempt, self.report).value
 
     # -- edits ----------------------------------------------------------------------------------
     def open_booking_at(self, column: int, start_minute: int, end_minute: int) -> None:
@@ -113,7 +113,7 @@ class DiaryController:
             if scope is None:
                 return False
             if scope == "following":
-                from frontdesk.services.diary_series import move_series
+                from frontdesk.services.diary.series import move_series
 
                 done = self.run(lambda allow: move_series(
                     self.ctx, appt.id, scope, start, practitioner_id=practitioner_id,
@@ -148,7 +148,7 @@ class DiaryController:
             if scope is None:
                 return
             if scope == "following":
-                from frontdesk.services.diary_series import cancel_series
+                from frontdesk.services.diary.series import cancel_series
 
                 done = self.run(lambda _a: cancel_series(self.ctx, appt.id, scope, reason, note))
                 if not done:

@@ -12,8 +12,9 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog
 
 from frontdesk.domain.vocab import AppointmentStatus
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.diary_view import load_view
+from frontdesk.services import clinic_settings
+from frontdesk.services.diary.view import load_view
+from frontdesk.store.context import ServiceContext
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.page import DiaryPage
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
 def day_sheet_html(ctx: ServiceContext, day: date, practitioner_ids: list[str]) -> str:
     tz = ctx.tz
     data = load_view(ctx, [day], practitioner_ids)
-    with ctx.read() as session:
-        clinic = ctx.settings(session).name
+    clinic = clinic_settings.clinic_name(ctx)
     parts = [
         "<html><body style='font-family:DejaVu Sans; font-size:9pt'>",
         f"<h2>{escape(clinic)} — day sheet</h2><p>{day:%A %d %B %Y}</p>",

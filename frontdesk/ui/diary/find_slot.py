@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QTimeEdit,
 )
 
-from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.diary_groups import next_available
+from frontdesk.services.diary.groups import next_available
+from frontdesk.ui.ops import in_label, run_op
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.page import DiaryPage
@@ -87,16 +87,18 @@ class NextAvailableDialog(QDialog):
         self.results.clear()
         pid = self.practitioner.currentData()
         e, l_ = self.earliest.time(), self.latest.time()
-        try:
-            slots = next_available(
+        found = run_op(
+            lambda: next_available(
                 self.page.ctx, duration_minutes=self.minutes.value(),
                 practitioner_ids=[pid] if pid else None, room_id=self.room.currentData(),
                 earliest_minute=e.hour() * 60 + e.minute(),
                 latest_minute=l_.hour() * 60 + l_.minute(), limit=20, slot=self.page.slot,
-            )  # fmt: skip
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
+            ),
+            in_label(self.error),
+        )  # fmt: skip
+        if not found:
             return
+        slots = found.get()
         names = {p.id: p.name for p in self.page.practitioners}
         self.error.setText("" if slots else "No free slot in the next 60 days.")
         for slot in slots:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF
 
 from frontdesk.domain.diary import local_minute, snap_down, snap_minute
-from frontdesk.services.diary_view import check_in_view
+from frontdesk.services.diary.view import check_in_view
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.diary.layout import Column
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
 from frontdesk.domain.vocab import AppointmentStatus
-from frontdesk.services.diary_view import DiaryAppointment, DiaryData
+from frontdesk.services.diary.view import DiaryAppointment, DiaryData
 from frontdesk.ui.diary.layout import DiaryLayout
 
 OUT_OF_ROSTER = QColor("#e5e7eb")

@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
-from frontdesk.services.diary_view import DiaryAppointment
+from frontdesk.services.diary.view import DiaryAppointment
 from frontdesk.ui.diary.items import AppointmentItem
+from frontdesk.ui.ops import run_op
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.page import DiaryPage
@@ -208,7 +208,7 @@ class DiaryMenus:
         req = dialog.request
         if dialog.series is None:
             return ctrl.book(req)
-        from frontdesk.services.diary_series import book_series
+        from frontdesk.services.diary.series import book_series
 
         result = ctrl.run(lambda allow: book_series(
             self.page.ctx, req, dialog.series.occurrences, every_weeks=dialog.series.every_weeks,
@@ -258,10 +258,10 @@ class DiaryMenus:
         from frontdesk.ui.billing.checkout import open_checkout
 
         page = self.page
-        try:
-            open_checkout(page.ctx, page.bus, appointment_id, page)
-        except FrontdeskError as exc:
-            page.tell(exc.user_message, "error")
+        run_op(
+            lambda: open_checkout(page.ctx, page.bus, appointment_id, page),
+            lambda exc: page.tell(exc.user_message, "error"),
+        )
 
     def find_next_available(self) -> None:
         from frontdesk.ui.diary.find_slot import NextAvailableDialog

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.diary_view import DiaryData, catalogue, load_view
+from frontdesk.services.diary.lookup import locate_appointment
+from frontdesk.services.diary.view import DiaryData, catalogue, load_view
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary import toolbar
 from frontdesk.ui.diary.controller import DiaryController
@@ -338,16 +339,13 @@ class DiaryPage(QWidget):
             self.view.horizontalScrollBar().setValue(int(lay.x_of(today)))
 
     def show_appointment(self, appointment_id: str) -> None:
-        from frontdesk.models import Appointment
-
-        with self.ctx.read() as session:
-            appt = session.get(Appointment, appointment_id)
-            if appt is None:
-                self.tell("That appointment no longer exists.", "error")
-                return
-            starts, pid = appt.starts_at, appt.practitioner_id
-            if appt.status == "cancelled" and not self.scene.show_cancelled:
-                self.cancelled_action.setChecked(True)
+        place = locate_appointment(self.ctx, appointment_id)
+        if place is None:
+            self.tell("That appointment no longer exists.", "error")
+            return
+        starts, pid = place.starts_at, place.practitioner_id
+        if place.cancelled and not self.scene.show_cancelled:
+            self.cancelled_action.setChecked(True)
         day = starts.astimezone(self.tz).date()
         if pid not in self.shown_ids():
             self.prefs.setValue(self._key(), [*self.shown_ids(), pid])

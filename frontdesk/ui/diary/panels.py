@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services import diary_groups
+from frontdesk.services.diary import groups as diary_groups
+from frontdesk.ui.ops import in_label, run_op
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.page import DiaryPage
@@ -82,7 +82,7 @@ class _Panel(QWidget):
 
 def fill_patient_results(ctx: Any, results: QListWidget, text: str) -> None:
     """Patient search as you type, into a list whose items carry the patient id."""
-    from frontdesk.services.patient_search import search
+    from frontdesk.services.patients.search import search
 
     results.clear()
     for hit in search(ctx, text, limit=10):
@@ -241,18 +241,17 @@ class WaitlistDialog(QDialog):
         mask = sum(1 << i for i, box in enumerate(self.days) if box.isChecked())
         pid = self.practitioner.currentData()
         e, l_ = self.earliest.time(), self.latest.time()
-        try:
-            diary_groups.add_to_waitlist(
+        if run_op(
+            lambda: diary_groups.add_to_waitlist(
                 self.page.ctx, item.data(Qt.ItemDataRole.UserRole),
                 practitioner_ids=[pid] if pid else [], weekdays=mask,
                 earliest_minute=e.hour() * 60 + e.minute(),
                 latest_minute=l_.hour() * 60 + l_.minute(), urgency=self.urgency.currentData(),
                 notes=self.notes.text(),
-            )  # fmt: skip
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
-            return
-        self.accept()
+            ),
+            in_label(self.error),
+        ):  # fmt: skip
+            self.accept()
 
 
 class PinboardPanel(_Panel):
@@ -287,7 +286,7 @@ class PinboardPanel(_Panel):
         self.place(appointment_id, *view.cursor_slot)
 
     def place(self, appointment_id: str, column: int, minute: int) -> None:
-        from frontdesk.services.diary_view import one_appointment
+        from frontdesk.services.diary.view import one_appointment
 
         page = self.page
         appt = one_appointment(page.ctx, appointment_id)
@@ -346,23 +345,24 @@ class AttendeesDialog(QDialog):
         item = self.results.currentItem()
         if item is None:
             return
-        try:
-            patient_id = item.data(Qt.ItemDataRole.UserRole)
-            diary_groups.add_attendee(
+        patient_id = item.data(Qt.ItemDataRole.UserRole)
+        if run_op(
+            lambda: diary_groups.add_attendee(
                 self.page.ctx, self.appointment_id, patient_id, waitlist_if_full=waitlist
-            )
+            ),
+            in_label(self.error),
+            refresh=self.reload,
+        ):
             self.error.setText("")
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
-        self.reload()
 
     def _remove(self) -> None:
         item = self.list.currentItem()
         if item is None:
             return
-        try:
-            diary_groups.remove_attendee(self.page.ctx, self.appointment_id,
-                                         item.data(Qt.ItemDataRole.UserRole))  # fmt: skip
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
-        self.reload()
+        run_op(
+            lambda: diary_groups.remove_attendee(
+                self.page.ctx, self.appointment_id, item.data(Qt.ItemDataRole.UserRole)
+            ),
+            in_label(self.error),
+            refresh=self.reload,
+        )

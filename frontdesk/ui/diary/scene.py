@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from frontdesk.domain.diary import MINUTES_PER_DAY, local_minute
 from frontdesk.domain.vocab import AppointmentStatus
-from frontdesk.services.diary_view import DiaryData
+from frontdesk.services.diary.view import DiaryData
 from frontdesk.ui.diary.items import AppointmentItem, BackgroundItem, CursorItem, GhostItem, NowLine
 from frontdesk.ui.diary.layout import DiaryLayout
 

@@ -15,17 +15,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from frontdesk.domain.errors import FrontdeskError, ValidationFailed
+from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.patient_rules import clean_dob
-from frontdesk.models import Funder
 from frontdesk.services import patients as svc
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_card import PatientCard, load_card
-from frontdesk.services.patient_merge import undo_merge
-from frontdesk.services.patient_search import age_on
+from frontdesk.services.funders import list_funders
+from frontdesk.services.patients.card import PatientCard, load_card
+from frontdesk.services.patients.merge import undo_merge
+from frontdesk.services.patients.search import age_on
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, in_label, run_op
 from frontdesk.ui.patients.card_form import CardForm, ConsentBoxes, show_date
 from frontdesk.ui.patients.card_tabs import AccountTab, FundingTab, HistoryTab, MembershipDialog
 
@@ -116,14 +116,13 @@ class PatientCardView(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        if self.patient_id is None:
+        patient_id = self.patient_id
+        if patient_id is None:
             return
-        try:
-            card = load_card(self.ctx, self.patient_id)
-        except FrontdeskError as exc:
-            self.name.setText(exc.user_message)
+        loaded = run_op(lambda: load_card(self.ctx, patient_id), in_label(self.name))
+        if not loaded:
             return
-        self.card = card
+        self.card = card = loaded.get()
         p = card.patient
         today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
         name = " ".join(x for x in (p.title, p.first_name, p.last_name) if x)
@@ -186,17 +185,19 @@ class PatientCardView(QWidget):
             return False
         changes = self.form.values()
         today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
-        try:
+        patient_id = self.patient_id
+
+        def save() -> None:
             for key in ("date_of_birth", "referral_date"):
                 if key in changes:
                     changes[key] = clean_dob(changes[key], today, key)
             if changes:
-                svc.update_patient(self.ctx, self.patient_id, changes)
-        except ValidationFailed as exc:
-            self.form.show_error(exc.user_message, exc.field)
-            return False
-        except FrontdeskError as exc:
-            self.form.show_error(exc.user_message, None)
+                svc.update_patient(self.ctx, patient_id, changes)
+
+        def show(exc: FrontdeskError) -> None:
+            self.form.show_error(exc.user_message, getattr(exc, "field", None))
+
+        if not run_op(save, show):
             return False
         self.reload()
         return True
@@ -204,18 +205,19 @@ class PatientCardView(QWidget):
     def _save_fields(self, fields: dict[str, object]) -> None:
         if self.patient_id is None:
             return
-        try:
-            svc.update_patient(self.ctx, self.patient_id, fields)
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Patient card", exc.user_message)
-        self.reload()
+        patient_id = self.patient_id
+        run_op(
+            lambda: svc.update_patient(self.ctx, patient_id, fields),
+            in_box(self, "Patient card"),
+            refresh=self.reload,
+        )
 
     def _run(self, action: object, *args: object) -> None:
-        try:
-            action(self.ctx, *args)  # type: ignore[operator]
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Patient card", exc.user_message)
-        self.reload()
+        run_op(
+            lambda: action(self.ctx, *args),  # type: ignore[operator]
+            in_box(self, "Patient card"),
+            refresh=self.reload,
+        )
 
     def add_alert(self) -> None:
         text, ok = QInputDialog.getText(self, "Add alert", "Alert (e.g. Latex allergy):")
@@ -226,11 +228,7 @@ class PatientCardView(QWidget):
         self._run(svc.archive_alert, alert_id)
 
     def add_funding(self) -> None:
-        with self.ctx.read() as session:
-            rows = session.scalars(
-                select(Funder).where(Funder.archived_at.is_(None)).order_by(Funder.name)
-            )
-            funders = [(f.id, f.name) for f in rows]
+        funders = [(f.id, f.name) for f in list_funders(self.ctx)]
         dialog = MembershipDialog(funders, self)
         if dialog.exec() and self.patient_id:
             self._run(svc.save_membership, self.patient_id, dialog.values())

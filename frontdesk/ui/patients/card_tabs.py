@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.money import format_money
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, FunderKind
-from frontdesk.services.patient_card import AppointmentLine, PatientCard
+from frontdesk.services.patients.card import AppointmentLine, PatientCard
 
 KIND_LABELS = {
     FunderKind.HEALTH_FUND: "Health fund", FunderKind.MEDICARE: "Medicare",

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -22,9 +21,10 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.errors import FrontdeskError, ValidationFailed
 from frontdesk.domain.patient_rules import clean_dob, label
 from frontdesk.services import patients as svc
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_merge import merge_patients
 from frontdesk.services.patients import Created, DuplicatePair
+from frontdesk.services.patients.merge import merge_patients
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.ops import in_box, run_op
 from frontdesk.ui.patients.card_form import ERROR_STYLE
 from frontdesk.ui.patients.card_tabs import row, table
 
@@ -64,19 +64,22 @@ class NewPatientDialog(QDialog):
             edit.setStyleSheet("")
         fields: dict[str, object] = {f: e.text() for f, e in self.edits.items()}
         today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
-        try:
+
+        def create() -> svc.Created:
             fields["date_of_birth"] = clean_dob(str(fields["date_of_birth"]), today)
-            self.created = svc.create_patient(self.ctx, fields)
-        except ValidationFailed as exc:
+            return svc.create_patient(self.ctx, fields)
+
+        def show(exc: FrontdeskError) -> None:
             self.error.setText(exc.user_message)
-            if exc.field in self.edits:
-                self.edits[exc.field].setStyleSheet(ERROR_STYLE)
-                self.edits[exc.field].setFocus()
-            return
-        except FrontdeskError as exc:
-            self.error.setText(exc.user_message)
-            return
-        self.accept()
+            edit = self.edits.get(getattr(exc, "field", None) or "")
+            if isinstance(exc, ValidationFailed) and edit is not None:
+                edit.setStyleSheet(ERROR_STYLE)
+                edit.setFocus()
+
+        created = run_op(create, show)
+        if created:
+            self.created = created.get()
+            self.accept()
 
 
 class DuplicatesDialog(QDialog):
@@ -186,9 +189,5 @@ class MergeDialog(QDialog):
         keep, drop = (self.pair.other_id, self.pair.patient_id)
         if self.keep_first.isChecked():
             keep, drop = drop, keep
-        try:
-            merge_patients(self.ctx, keep, drop)
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Merge patients", exc.user_message)
-            return
-        self.accept()
+        if run_op(lambda: merge_patients(self.ctx, keep, drop), in_box(self, "Merge patients")):
+            self.accept()

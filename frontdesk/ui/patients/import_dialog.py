@@ -35,8 +35,8 @@ from frontdesk.domain.patient_csv import (
     read_table,
 )
 from frontdesk.domain.patient_rules import label
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_import import ImportReport, check_import, import_patients
+from frontdesk.services.patients.importing import ImportReport, check_import, import_patients
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.workers import run_in_background
 
 PREVIEW_ROWS = 5

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_import import export_patients
+from frontdesk.services.patients.importing import export_patients
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.patients.card import PatientCardView
 from frontdesk.ui.patients.search_pane import SearchPane

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.patient_text import is_partial_date
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patient_search import PatientHit, search
+from frontdesk.services.patients.search import PatientHit, search
+from frontdesk.store.context import ServiceContext
 
 COLUMNS = ("Name", "Age", "Phone", "Next visit", "")
 ALERT_MARK = "⚠"

@@ -7,7 +7,7 @@ import importlib
 
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
 SETTINGS_PAGES: tuple[tuple[str, str], ...] = (

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.errors import FrontdeskError, RuleViolation
 from frontdesk.services import backups
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths
 from frontdesk.services.permissions import Action, allowed
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
@@ -37,9 +37,9 @@ def start_daily_backups(
 ) -> QTimer | None:
     """Check at start (a few seconds in, once the window is up) and then hourly, so a desk left
     running overnight still backs up each day."""
-    if ctx.data_dir is None:
+    paths = ctx.paths
+    if paths is None:
         return None
-    paths = DeskPaths(ctx.data_dir)
 
     def run() -> None:
         tz = ctx.tz  # read on the GUI thread; the copy itself runs on a worker
@@ -60,8 +60,8 @@ class BackupsPanel(QWidget):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        assert ctx.data_dir is not None
-        self.paths = DeskPaths(ctx.data_dir)
+        assert ctx.paths is not None
+        self.paths = ctx.paths
         intro = QLabel(
             f"frontdesk backs up this desk's database every day it runs, into {self.paths.backups}"
             " — keeping 7 daily, 4 weekly and 12 monthly copies. Copy a backup to a USB drive "
@@ -135,11 +135,12 @@ class BackupsPanel(QWidget):
             self.restore_from(Path(name))
 
     def restore_from(self, path: Path, *, force: bool = False, confirm: bool = True) -> None:
-        try:
-            info = backups.inspect_backup(path, self.paths.backups)
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Restore", exc.user_message)
+        found = run_op(
+            lambda: backups.inspect_backup(path, self.paths.backups), in_box(self, "Restore")
+        )
+        if not found:
             return
+        info = found.get()
         if confirm:
             answer = QMessageBox.question(
                 self, "Restore",

@@ -19,7 +19,8 @@ from frontdesk.sync.pinning import ServerCertificate
 def security_text(url: str | None, pinned_pem: str | None, *, enrolled: bool) -> str:
     """One line for the Settings tab: is the connection to the server encrypted, and how is
     the server's identity checked."""
-    from frontdesk.sync.pinning import fingerprint, is_https
+    from frontdesk.protocol import fingerprint
+    from frontdesk.sync.pinning import is_https
 
     if not url:
         return ""

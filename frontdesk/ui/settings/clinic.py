@@ -12,17 +12,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.services import clinic_settings
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, run_op
 
 
 class ClinicSettingsPage(QWidget):
@@ -80,8 +79,8 @@ class ClinicSettingsPage(QWidget):
         self.tax_rate.setValue(view.tax_rate_bp / 100)
 
     def on_save(self) -> None:
-        try:
-            clinic_settings.update(
+        saved = run_op(
+            lambda: clinic_settings.update(
                 self.ctx,
                 clinic_settings.ClinicDetails(
                     name=self.name.text(),
@@ -94,9 +93,10 @@ class ClinicSettingsPage(QWidget):
                     tax_registered=self.tax_registered.isChecked(),
                     tax_rate_bp=round(self.tax_rate.value() * 100),
                 ),
-            )
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Clinic settings", exc.user_message)
+            ),
+            in_box(self, "Clinic settings"),
+        )
+        if not saved:
             return
         self.message.setText("Saved.")
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, allowed
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
 

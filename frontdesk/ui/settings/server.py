@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.errors import FrontdeskError, RuleViolation
-from frontdesk.models import SyncState
-from frontdesk.services.context import ServiceContext
+from frontdesk.protocol import fingerprint
 from frontdesk.services.permissions import Action, allowed, require
-from frontdesk.sync.pinning import ServerCertificate, fingerprint, inspect_server, is_https
+from frontdesk.store.context import ServiceContext
+from frontdesk.sync.pinning import ServerCertificate, inspect_server, is_https
 from frontdesk.sync.setup import enrol, normalise_address, pin_certificate, server_url
+from frontdesk.sync.status import sync_status
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_label, run_op
 from frontdesk.ui.settings.certificate import CertificateDialog, security_text
 from frontdesk.ui.workers import run_in_background
 
@@ -33,6 +35,8 @@ class ServerSettingsPage(QWidget):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.bus = bus
+        bus.synced.connect(self._on_synced)
         self.state_label = QLabel("")
         self.state_label.setObjectName("serverState")
         self.state_label.setWordWrap(True)
@@ -88,11 +92,10 @@ class ServerSettingsPage(QWidget):
         self.load()
 
     def load(self) -> None:
-        with self.ctx.read() as session:
-            state = session.get(SyncState, 1)
-        self.pinned_pem = state.server_certificate if state else None
-        self.enrolled_url = state.server_url if state else None
-        if state is None or not state.server_url:
+        state = sync_status(self.ctx)
+        self.pinned_pem = state.server_certificate
+        self.enrolled_url = state.server_url
+        if not state.server_url:
             self.state_label.setText("This desk is not enrolled: it works on its own.")
             self.sync_button.setEnabled(False)
             self.check_button.setVisible(False)
@@ -114,24 +117,26 @@ class ServerSettingsPage(QWidget):
         self._show_security()
 
     def _show_security(self) -> None:
-        try:
-            url: str | None = normalise_address(self.address.text())
-        except FrontdeskError:
-            url = None
+        typed = run_op(lambda: normalise_address(self.address.text()), lambda _exc: None)
+        url = typed.value if typed else None  # half-typed: no address yet
         enrolled = url is not None and url == self.enrolled_url
         self.security_label.setText(security_text(url, self.pinned_pem, enrolled=enrolled))
 
     # -- enrolling: address and code checked here, the server's certificate in the background
     def on_enrol(self) -> None:
         address, code, name = self.address.text(), self.code.text(), self.desk_name.text()
-        try:
+
+        def check() -> str:
             require(self.ctx.actor, Action.MANAGE_SYNC)
             url = normalise_address(address)
             if not code.strip():
                 raise RuleViolation("Enter the enrolment code from the clinic server.")
-        except FrontdeskError as exc:
-            self.message.setText(exc.user_message)
+            return url
+
+        checked = run_op(check, in_label(self.message))
+        if not checked:
             return
+        url = checked.get()
         self.enrol_button.setEnabled(False)
         self.message.setText("Contacting the clinic server…")
 
@@ -225,13 +230,11 @@ class ServerSettingsPage(QWidget):
 
         run_in_background(lambda: inspect_server(url), inspected, self._failed)
 
-    def on_sync_now(self) -> None:
-        from frontdesk.ui.sync_worker import worker_for
+    def _on_synced(self, _summary: object) -> None:
+        self.load()
 
-        worker = worker_for(self.ctx)
-        if worker is not None:
-            worker.sync_now()
-            worker.synced.connect(lambda _s: self.load())
+    def on_sync_now(self) -> None:
+        self.bus.sync_requested.emit()
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:

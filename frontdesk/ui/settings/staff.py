@@ -3,6 +3,8 @@ and how long the screen waits before it locks itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,13 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import Role
 from frontdesk.services import staff
-from frontdesk.services.changes import ChangeNotice
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, allowed
+from frontdesk.store.changes import ChangeNotice
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.ops import in_box, in_label, run_op
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
 
@@ -84,7 +86,8 @@ class StaffDialog(QDialog):
     def save(self) -> None:
         role = Role(self.role.currentData())
         practitioner_id = self.practitioner.currentData()
-        try:
+
+        def save() -> None:
             if self.existing is None:
                 staff.create_staff(
                     self.ctx,
@@ -98,10 +101,9 @@ class StaffDialog(QDialog):
                     self.ctx, self.existing.id, display_name=self.display_name.text(),
                     role=role, practitioner_id=practitioner_id,
                 )  # fmt: skip
-        except FrontdeskError as exc:
-            self.message.setText(exc.user_message)
-            return
-        self.accept()
+
+        if run_op(save, in_label(self.message)):
+            self.accept()
 
 
 class StaffList(QWidget):
@@ -137,10 +139,8 @@ class StaffList(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        try:
-            self.views = staff.list_staff(self.ctx, include_archived=True)
-        except FrontdeskError:
-            self.views = []
+        listed = run_op(lambda: staff.list_staff(self.ctx, include_archived=True), lambda _e: None)
+        self.views = listed.get() if listed else []  # not allowed to see staff: an empty list
         tz = self.ctx.tz
         now = self.ctx.clock.now()
         rows = []
@@ -162,11 +162,8 @@ class StaffList(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.views[rows[0].row()] if rows else None
 
-    def _run(self, fn) -> None:  # type: ignore[no-untyped-def]
-        try:
-            fn()
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Staff", exc.user_message)
+    def _run(self, fn: Callable[[], object]) -> None:
+        run_op(fn, in_box(self, "Staff"))
 
     def add(self) -> None:
         StaffDialog(self.ctx, None, self).exec()
@@ -269,10 +266,10 @@ class StaffPage(QWidget):
             QLineEdit.EchoMode.Password,
         )  # fmt: skip
         if ok:
-            try:
-                staff.change_own_password(self.ctx, current, new)
-            except FrontdeskError as exc:
-                QMessageBox.warning(self, "Change my password", exc.user_message)
+            run_op(
+                lambda: staff.change_own_password(self.ctx, current, new),
+                in_box(self, "Change my password"),
+            )
 
     def set_my_pin(self) -> None:
         staff_id = self.ctx.actor.staff_user_id
@@ -283,16 +280,15 @@ class StaffPage(QWidget):
             QLineEdit.EchoMode.Password,
         )  # fmt: skip
         if ok:
-            try:
-                staff.set_pin(self.ctx, staff_id, pin or None)
-            except FrontdeskError as exc:
-                QMessageBox.warning(self, "Set my PIN", exc.user_message)
+            run_op(
+                lambda: staff.set_pin(self.ctx, staff_id, pin or None), in_box(self, "Set my PIN")
+            )
 
     def save_idle(self) -> None:
-        try:
-            staff.set_idle_lock_minutes(self.ctx, self.idle.value())
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Screen lock", exc.user_message)
+        run_op(
+            lambda: staff.set_idle_lock_minutes(self.ctx, self.idle.value()),
+            in_box(self, "Screen lock"),
+        )
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:

@@ -8,7 +8,7 @@ import pytest
 from diary_clinic import Clinic, make_clinic
 from PySide6.QtCore import QSettings
 
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
 

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication
 
 from frontdesk.models import Appointment
 from frontdesk.services import diary
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.diary import BookingRequest
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.diary.page import DiaryPage
 
 FRIDAY = date(2026, 11, 27)

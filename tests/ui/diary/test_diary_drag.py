@@ -86,7 +86,7 @@ def test_drop_outside_roster_is_refused_with_a_message(qtbot, page: DiaryPage,
 
 
 def test_series_drag_moves_this_and_following(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
-    from frontdesk.services.diary_series import book_series, plan_series, series_members
+    from frontdesk.services.diary.series import book_series, plan_series, series_members
 
     start = clinic.at(MONDAY, 9)
     req = BookingRequest(clinic.anna, start, start + timedelta(minutes=30), clinic.pat,

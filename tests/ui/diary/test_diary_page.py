@@ -10,10 +10,11 @@ from diary_clinic import MONDAY, Clinic
 from diary_ui_support import FRIDAY, book, placement, show_day, when_dialog_opens
 from PySide6.QtCore import Qt
 
+from frontdesk.domain.vocab import CancellationReason
 from frontdesk.models import Appointment
 from frontdesk.services import diary
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.diary import BookingRequest
+from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
 
@@ -54,7 +55,7 @@ def test_status_shortcuts_cancel_with_reason_and_undo(qtbot, page: DiaryPage,
     assert placement(clinic.ctx, a)[3] == "arrived"
     page.undo_action.trigger()
     assert placement(clinic.ctx, a)[3] == "booked"
-    page.controller.cancel(page.scene.items_by_id[a].appt, diary.CancellationReason.SICK, "flu")
+    page.controller.cancel(page.scene.items_by_id[a].appt, CancellationReason.SICK, "flu")
     assert placement(clinic.ctx, a)[3] == "cancelled"
     page.undo_action.trigger()
     assert placement(clinic.ctx, a)[3] == "booked"
@@ -190,13 +191,13 @@ def test_kept_days_are_dropped_when_data_changes(qtbot, page: DiaryPage, clinic:
 
 def test_cancelling_offers_the_waitlist_for_the_freed_slot(qtbot, page: DiaryPage,
                                                            clinic: Clinic) -> None:  # fmt: skip
-    from frontdesk.services import diary_groups
+    from frontdesk.services.diary import groups as diary_groups
 
     entry = diary_groups.add_to_waitlist(clinic.ctx, clinic.other, practitioner_ids=[clinic.anna])
     a = book(clinic, MONDAY, 9)
     show_day(qtbot, page, MONDAY)
     page.view.set_cursor(0, 9 * 60)
-    page.controller.cancel(page.scene.items_by_id[a].appt, diary.CancellationReason.AWAY)
+    page.controller.cancel(page.scene.items_by_id[a].appt, CancellationReason.AWAY)
     qtbot.waitUntil(lambda: page.waitlist_panel.list.count() == 1)
     assert page.side.isVisible() and "Olive Other" in page.banner.text()
     current = page.waitlist_panel.list.currentItem()

@@ -1,5 +1,6 @@
-"""Developer tool: ``python -m frontdesk.db.new_migration "message"`` autogenerates a revision
-by comparing the models with a scratch database upgraded to the current head."""
+"""Developer tool: ``python scripts/new_desk_migration.py "message" [0002]`` autogenerates a
+desk revision by comparing the models with a scratch database upgraded to the current head.
+(A script, not part of the package: it needs the models, which sit above ``frontdesk.db``.)"""
 
 from __future__ import annotations
 

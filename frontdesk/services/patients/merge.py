@@ -30,10 +30,10 @@ from frontdesk.models import (
     WaitlistEntry,
 )
 from frontdesk.models.codec import from_json_value, to_json_value
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patients import EDITABLE, get_patient
+from frontdesk.services.patients.records import EDITABLE, get_patient
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import record_event
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracking import record_event
 
 MOVABLE: tuple[type[Any], ...] = (
     Appointment, AppointmentAttendee, Invoice, Payment, FundingMembership, PatientAlert,

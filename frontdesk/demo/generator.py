@@ -16,16 +16,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.demo import words
 from frontdesk.domain.identifiers import medicare_check_digit
-from frontdesk.domain.ids import uuid7
 from frontdesk.domain.money import tax_inclusive
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, PaymentMethod
-from frontdesk.models import Base, Practitioner
-from frontdesk.services import demo_data as words
-from frontdesk.services.context import ServiceContext
+from frontdesk.models import Practitioner
+from frontdesk.store.bulk import BulkWriter
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.order import parents_first
 
 Progress = Callable[[str, float], None]
 TZ_NAME = "Australia/Sydney"
@@ -57,58 +57,6 @@ class DemoSpec:
 @dataclass
 class DemoSummary:
     counts: dict[str, int]
-
-
-class _Bulk:
-    """Collects rows for one table as tuples in column order and inserts them in chunks."""
-
-    CHUNK = 50_000
-
-    def __init__(
-        self, conn: sqlite3.Connection, table: Table, now_text: str, flush_all: Callable[[], None]
-    ) -> None:
-        self.conn, self.table, self.flush_all = conn, table, flush_all
-        self.cols = [c.name for c in table.columns]
-        self.defaults: dict[str, Any] = {}
-        for c in table.columns:
-            arg = getattr(c.default, "arg", None)
-            if callable(arg):
-                continue
-            self.defaults[c.name] = arg
-        self.defaults.update({"version": 0, "created_at": now_text, "updated_at": now_text})
-        self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(self.cols)}) "
-            f"VALUES ({', '.join('?' for _ in self.cols)})"
-        )
-        self.rows: list[tuple[Any, ...]] = []
-        self.count = 0
-
-    def add(self, **values: Any) -> str:
-        values.setdefault("id", uuid7())
-        get = values.get
-        defaults = self.defaults
-        self.rows.append(tuple(_sql(get(c, defaults.get(c))) for c in self.cols))
-        if len(self.rows) >= self.CHUNK:
-            # Parents before children, always: a child row inserted before its parent would
-            # make SQLite scan child tables on every later parent insert.
-            self.flush_all()
-        return str(values["id"])
-
-    def flush(self) -> None:
-        if self.rows:
-            self.conn.executemany(self.sql, self.rows)
-            self.count += len(self.rows)
-            self.rows = []
-
-
-def _sql(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return sqlite_utc_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
 
 
 def is_empty(ctx: ServiceContext) -> bool:
@@ -158,12 +106,13 @@ class _Builder:
         self.tz = ZoneInfo(TZ_NAME)
         self.now = ctx.clock.now()
         self.today = self.now.astimezone(self.tz).date()
-        now_text = sqlite_utc_text(self.now)
+        # Parents before children, always: a child row inserted before its parent would make
+        # SQLite scan child tables on every later parent insert, so a full chunk flushes all.
         self.bulk = {
-            t.name: _Bulk(conn, t, now_text, self._flush) for t in Base.metadata.sorted_tables
+            t.name: BulkWriter(conn, t, now=self.now, on_full=self._flush) for t in parents_first()
         }
 
-    def t(self, name: str) -> _Bulk:
+    def t(self, name: str) -> BulkWriter:
         return self.bulk[name]
 
     def build(self) -> dict[str, int]:

@@ -81,8 +81,23 @@ def next_number(session: Session, kind: SeriesKind) -> tuple[str, str]:
     value = series.next_value
     series.next_value = value + 1
     session.flush()
+    return series.id, _formatted(series, value)
+
+
+def reserve_numbers(session: Session, kind: SeriesKind, count: int) -> list[str]:
+    """``count`` consecutive numbers of this desk's series, in the caller's transaction."""
+    series = session.scalars(
+        select(NumberSeries).where(NumberSeries.kind == kind, NumberSeries.active)
+    ).one()
+    first = series.next_value
+    series.next_value = first + count
+    session.flush()
+    return [_formatted(series, n) for n in range(first, first + count)]
+
+
+def _formatted(series: NumberSeries, value: int) -> str:
     sep = "" if series.prefix.endswith("-") else "-"
-    return series.id, f"{series.prefix}{sep}{value:0{series.width}d}"
+    return f"{series.prefix}{sep}{value:0{series.width}d}"
 
 
 def placeholder_series(entity: str, series_id: str, created_at: datetime | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from frontdesk.db.types import sqlite_utc_text
 from frontdesk.domain.patient_text import SearchQuery, build_query
-from frontdesk.services.context import ServiceContext
+from frontdesk.store.context import ServiceContext
 
 MAX_RANKED_WORDS = 3
 # At most this many index matches are ranked, newest patients first: a two-letter prefix can

@@ -14,14 +14,13 @@ import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from frontdesk.db.types import sqlite_utc_text
 from frontdesk.domain.errors import RuleViolation
 from frontdesk.domain.ids import uuid7
 from frontdesk.domain.patient_csv import (
@@ -33,11 +32,14 @@ from frontdesk.domain.patient_csv import (
 )
 from frontdesk.domain.patient_text import digits, fold
 from frontdesk.domain.vocab import SeriesKind
-from frontdesk.models import NumberSeries, Patient, PatientDuplicate, SyncOutbox
+from frontdesk.models import Base, Patient, PatientDuplicate
 from frontdesk.models.codec import to_json_value
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.tracking import TRACKING_KEY, Tracking, canonical_json, record_event
+from frontdesk.store import outbox
+from frontdesk.store.bulk import BulkWriter, raw_connection, scalar_defaults
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import reserve_numbers
+from frontdesk.store.tracking import TRACKING_KEY, Tracking, record_event
 
 Progress = Callable[[int, int], None]  # rows done, rows in all
 Cancelled = Callable[[], bool]
@@ -185,7 +187,7 @@ def import_patients(
     total = len(prepared.rows)
     with ctx.write(f"import patients from {table.name}") as session:
         tracking: Tracking = session.info[TRACKING_KEY]
-        numbers = _reserve_numbers(session, total)
+        numbers = reserve_numbers(session, SeriesKind.PATIENT, total)
         ids: list[str] = []
         with _index_afterwards(session, bulk=total >= BULK_INDEX_ROWS):
             for start in range(0, total, CHUNK):
@@ -233,56 +235,21 @@ def _index_afterwards(session: Session, *, bulk: bool) -> Iterator[None]:
     conn.exec_driver_sql(str(trigger))
 
 
-def _reserve_numbers(session: Session, count: int) -> list[str]:
-    """``count`` consecutive patient numbers from the desk's series, in this transaction."""
-    series = session.scalars(
-        select(NumberSeries).where(NumberSeries.kind == SeriesKind.PATIENT, NumberSeries.active)
-    ).one()
-    first = series.next_value
-    session.execute(
-        update(NumberSeries).where(NumberSeries.id == series.id).values(next_value=first + count)
-    )
-    sep = "" if series.prefix.endswith("-") else "-"
-    return [f"{series.prefix}{sep}{n:0{series.width}d}" for n in range(first, first + count)]
-
-
-_COLUMNS = [c.name for c in Patient.__table__.columns]
-_DEFAULTS: dict[str, Any] = {
-    c.name: (c.default.arg if c.default is not None else None)
-    for c in Patient.__table__.columns
-    if not callable(getattr(c.default, "arg", None))
-}
-_OUTBOX_COLUMNS = ("seq", "mutation_id", "entity", "row_id", "op", "fields_json",
-                   "base_version", "hlc", "created_at", "state")  # fmt: skip
-
-
-def _sql_value(value: Any) -> Any:
-    """What SQLAlchemy would bind on SQLite, for the raw executemany below."""
-    if isinstance(value, datetime):
-        return sqlite_utc_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+_PATIENTS: Table = Base.metadata.tables["patients"]
 
 
 def _insert_chunk(
     session: Session, tracking: Tracking, chunk: list[dict[str, Any]], numbers: list[str]
 ) -> list[str]:
-    """Insert patients and their outbox rows with executemany on the session's own DBAPI
-    connection (same transaction), skipping per-row ORM and bind processing: 100,000 rows
-    must import in well under 30 seconds."""
+    """Insert patients and their outbox rows with the bulk writer on the session's own
+    connection (same transaction): 100,000 rows must import in well under 30 seconds."""
     now = tracking.now
-    now_text = sqlite_utc_text(now)
-    conn = session.connection()
-    next_seq = conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one() + 1
-    base = dict(_DEFAULTS, version=0, created_at=now, updated_at=now)
+    conn = raw_connection(session)
+    patients = BulkWriter(conn, _PATIENTS, now=now)
+    seq = outbox.next_seq(session.connection())
+    base = dict(scalar_defaults(_PATIENTS), created_at=now, updated_at=now)
     base_json = {k: to_json_value(v) for k, v in base.items() if k != "version"}
-    base_sql = [_sql_value(base.get(c)) for c in _COLUMNS]
-    position = {c: i for i, c in enumerate(_COLUMNS)}
-    patient_rows: list[tuple[Any, ...]] = []
-    outbox_rows: list[tuple[Any, ...]] = []
+    changes: list[dict[str, Any]] = []
     ids: list[str] = []
     for fields, number in zip(chunk, numbers, strict=True):
         own = dict(fields, id=uuid7(), patient_number=number)
@@ -290,33 +257,19 @@ def _insert_chunk(
             own["sms_consent_at"] = now
         if fields.get("email_consent"):
             own["email_consent_at"] = now
-        values = list(base_sql)
-        for key, value in own.items():
-            values[position[key]] = _sql_value(value)
-        patient_rows.append(tuple(values))
+        patients.add(**own)
         payload = dict(base_json)
         payload.update((k, to_json_value(v)) for k, v in own.items())
-        outbox_rows.append(
-            (next_seq, uuid7(), "patients", own["id"], "insert", canonical_json(payload), 0,
-             tracking.hlc.tick().encode(), now_text, "pending")
+        change = outbox.outbox_row(
+            seq, entity="patients", row_id=own["id"], op="insert", fields=payload,
+            base_version=0, hlc=tracking.hlc.tick().encode(), now=now,
         )  # fmt: skip
-        next_seq += 1
+        changes.append(change)
+        seq += 1
         ids.append(own["id"])
         tracking.collector.add("patients", own["id"])
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(
-            f"INSERT INTO patients ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
-            patient_rows,
-        )
-        cursor.executemany(
-            f"INSERT INTO sync_outbox ({', '.join(_OUTBOX_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _OUTBOX_COLUMNS)})",
-            outbox_rows,
-        )
-    finally:
-        cursor.close()
+    patients.flush()
+    outbox.bulk_append(conn, changes)
     return ids
 
 

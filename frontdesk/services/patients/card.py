@@ -26,9 +26,9 @@ from frontdesk.models import (
     PaymentAllocation,
     Practitioner,
 )
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.patients import get_patient
+from frontdesk.services.patients.records import get_patient
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)

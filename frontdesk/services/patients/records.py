@@ -16,9 +16,9 @@ from frontdesk.domain.patient_rules import clean_fields
 from frontdesk.domain.patient_text import digits, fold, tokens
 from frontdesk.domain.vocab import FunderKind, SeriesKind
 from frontdesk.models import FundingMembership, Patient, PatientAlert, PatientDuplicate
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.numbering import next_number
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import next_number
 
 EDITABLE = frozenset(
     c.key
@@ -321,6 +321,13 @@ def dismiss_duplicate(ctx: ServiceContext, flag_id: str) -> None:
         flag.resolved_at = ctx.clock.now()
         flag.resolved_by_id = ctx.actor.staff_user_id
         flag.resolution = "not a duplicate"
+
+
+def patient_name(ctx: ServiceContext, patient_id: str) -> str:
+    """ "First Last" of a patient, or "" when there is no such patient."""
+    with ctx.read() as session:
+        p = session.get(Patient, patient_id)
+        return f"{p.first_name} {p.last_name}" if p else ""
 
 
 def count_active(ctx: ServiceContext) -> int:

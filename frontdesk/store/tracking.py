@@ -1,28 +1,30 @@
 """The flush hook that makes every change syncable and audited, in the same transaction.
 
 For each inserted or updated row of a synced table it stamps ``created_at``/``updated_at``,
-appends a ``sync_outbox`` row (changed fields only, with the version the desk last saw) and a
-hash-chained ``audit_events`` row with before and after values. Hard deletes of synced rows are
-refused: the product archives, cancels or tombstones instead.
+appends an outbox row (``store/outbox.py``: changed fields only, with the version the desk last
+saw) and a hash-chained ``audit_events`` row with before and after values. Hard deletes of
+synced rows are refused: the product archives, cancels or tombstones instead.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func, insert, inspect, select, update
+from sqlalchemy import Connection, event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from frontdesk.domain.hlc import HybridClock
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.base import SyncedMixin
 from frontdesk.models.codec import to_json_value
-from frontdesk.models.system import AuditEvent, SyncOutbox
-from frontdesk.services.changes import ChangeCollector
+from frontdesk.models.system import AuditEvent
+from frontdesk.store import outbox
+from frontdesk.store.changes import ChangeCollector
+from frontdesk.store.order import table_rank
+from frontdesk.store.outbox import canonical_json, outbox_row
 
 GENESIS_HASH = "0" * 64
 TRACKING_KEY = "frontdesk.tracking"
@@ -40,10 +42,6 @@ class Tracking:
     action: str
     origin: str  # "local": record outbox and audit; "sync": changes arriving from the server
     collector: ChangeCollector
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def audit_hash(prev_hash: str, payload: dict[str, Any]) -> str:
@@ -132,13 +130,13 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
             if after:
                 changed.append((obj, "update", before, after))
     # Parents before children, so the server and other desks can apply them in this order.
-    changed.sort(key=lambda c: _table_rank().get(type(c[0]).__tablename__, 0))  # type: ignore[attr-defined]
+    changed.sort(key=lambda c: table_rank().get(type(c[0]).__tablename__, 0))  # type: ignore[attr-defined]
     for obj, _op, _b, _a in changed:
         tracking.collector.add(type(obj).__tablename__, obj.id)  # type: ignore[attr-defined]
     if tracking.origin != "local" or not changed:
         return
     conn = session.connection()
-    next_seq = _next_outbox_seq(conn)
+    next_seq = outbox.next_seq(conn)
     audit_seq, prev_hash = _chain_head(conn, tracking.device_id)
 
     outbox_rows: list[dict[str, Any]] = []
@@ -152,20 +150,11 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         else:
             fields["created_at"] = to_json_value(obj.created_at)
             fields["updated_at"] = to_json_value(obj.updated_at)
-        outbox_rows.append(
-            {
-                "seq": next_seq,
-                "mutation_id": uuid7(),
-                "entity": table,
-                "row_id": obj.id,
-                "op": op,
-                "fields_json": canonical_json(fields),
-                "base_version": obj.version or 0,
-                "hlc": stamp,
-                "created_at": tracking.now,
-                "state": "pending",
-            }
-        )
+        change = outbox_row(
+            next_seq, entity=table, row_id=obj.id, op=op, fields=fields,
+            base_version=obj.version or 0, hlc=stamp, now=tracking.now,
+        )  # fmt: skip
+        outbox_rows.append(change)
         next_seq += 1
         if not getattr(type(obj), "__audited__", True) or _quiet(obj, op, after):
             continue
@@ -189,27 +178,12 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         audit_rows.append(row)
     # Audit events sync too: give each its own outbox row.
     for row in audit_rows:
-        outbox_rows.append(
-            {
-                "seq": next_seq,
-                "mutation_id": uuid7(),
-                "entity": "audit_events",
-                "row_id": row["id"],
-                "op": "insert",
-                "fields_json": canonical_json(
-                    {k: to_json_value(v) for k, v in _audit_full(row, tracking.now).items()}
-                ),
-                "base_version": 0,
-                "hlc": row["hlc"],
-                "created_at": tracking.now,
-                "state": "pending",
-            }
-        )
+        outbox_rows.append(_audit_outbox_row(next_seq, row, tracking.now))
         next_seq += 1
         tracking.collector.add("audit_events", row["id"])
     if audit_rows:
         conn.execute(insert(AuditEvent), [_audit_full(r, tracking.now) for r in audit_rows])
-    conn.execute(insert(SyncOutbox), outbox_rows)
+    outbox.append(conn, outbox_rows)
 
 
 def _quiet(obj: SyncedMixin, op: str, after: dict[str, Any]) -> bool:
@@ -226,28 +200,6 @@ def _redact(obj: SyncedMixin, values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("(changed)" if k in hidden and v is not None else v) for k, v in values.items()}
 
 
-def _next_outbox_seq(conn: Connection) -> int:
-    """The next gapless outbox number (the write transaction holds the database lock)."""
-    return int(conn.execute(select(func.coalesce(func.max(SyncOutbox.seq), 0))).scalar_one()) + 1
-
-
-def renumber_pending(session: Session, first: int) -> int:
-    """Give the changes still waiting in the outbox the numbers from ``first`` on, keeping
-    their order (after a restore: the server already holds this desk's changes up to
-    ``first - 1``). Returns the shift applied."""
-    outbox = SyncOutbox.__table__
-    assert isinstance(outbox, Table)
-    pending = outbox.c.state == "pending"
-    low = session.scalar(select(func.min(outbox.c.seq)).where(pending))
-    if low is None:
-        return 0
-    shift = first - int(low)
-    # Two steps, so no number is ever held twice mid-statement.
-    session.execute(update(outbox).where(pending).values(seq=-(outbox.c.seq + shift)))
-    session.execute(update(outbox).where(outbox.c.seq < 0).values(seq=-outbox.c.seq))
-    return shift
-
-
 def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:
     """(next audit sequence number, hash of the newest event) for this desk's chain."""
     last = conn.execute(
@@ -257,17 +209,6 @@ def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:
         .limit(1)
     ).first()
     return (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-
-
-_RANK: dict[str, int] = {}
-
-
-def _table_rank() -> dict[str, int]:
-    if not _RANK:
-        from frontdesk.models.base import Base
-
-        _RANK.update({tb.name: i for i, tb in enumerate(Base.metadata.sorted_tables)})
-    return _RANK
 
 
 def _chain(row: dict[str, Any], prev_hash: str, seq: int) -> tuple[int, str]:
@@ -321,22 +262,14 @@ def record_event(
     _chain(row, prev_hash, seq)
     full = _audit_full(row, tracking.now)
     conn.execute(insert(AuditEvent), [full])
-    next_seq = _next_outbox_seq(conn)
-    conn.execute(
-        insert(SyncOutbox),
-        [
-            {
-                "seq": next_seq,
-                "mutation_id": uuid7(),
-                "entity": "audit_events",
-                "row_id": row["id"],
-                "op": "insert",
-                "fields_json": canonical_json({k: to_json_value(v) for k, v in full.items()}),
-                "base_version": 0,
-                "hlc": stamp,
-                "created_at": tracking.now,
-                "state": "pending",
-            }
-        ],
-    )
+    outbox.append(conn, [_audit_outbox_row(outbox.next_seq(conn), row, tracking.now)])
     tracking.collector.add("audit_events", row["id"])
+
+
+def _audit_outbox_row(seq: int, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Audit events sync too: each has its own outbox row carrying the whole entry."""
+    full = {k: to_json_value(v) for k, v in _audit_full(row, now).items()}
+    return outbox_row(
+        seq, entity="audit_events", row_id=row["id"], op="insert", fields=full,
+        base_version=0, hlc=row["hlc"], now=now,
+    )  # fmt: skip

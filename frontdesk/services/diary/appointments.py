@@ -35,9 +35,9 @@ from frontdesk.models import (
     Practitioner,
     Room,
 )
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.diary_view import leave_blocks, roster_rules
+from frontdesk.services.diary.view import leave_blocks, roster_rules
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 PAST_GRACE = timedelta(minutes=15)
 ACTIVE_STATUSES = tuple(s for s in AppointmentStatus if s is not AppointmentStatus.CANCELLED)
@@ -202,7 +202,7 @@ def book(ctx: ServiceContext, req: BookingRequest, *, allow_clash: bool = False)
     with ctx.write("booked an appointment") as session:
         appt = new_appointment(session, ctx, req, allow_clash=allow_clash)
         if req.patient_id is not None and appt.is_group:
-            from frontdesk.services.diary_groups import add_attendee_in
+            from frontdesk.services.diary.groups import add_attendee_in
 
             add_attendee_in(session, appt, req.patient_id, waitlist_if_full=False)
         return appt.id
@@ -401,7 +401,7 @@ def quick_add_patient(
     if not first or not last:
         raise ValidationFailed("Enter the new patient's first and last name.", field="name")
     from frontdesk.domain.vocab import SeriesKind
-    from frontdesk.services.numbering import next_number
+    from frontdesk.store.numbering import next_number
 
     with ctx.write("added a patient while booking") as session:
         _series, number = next_number(session, SeriesKind.PATIENT)

@@ -15,8 +15,7 @@ from frontdesk.domain.diary import Occurrence, recurrence
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.models import Appointment, AppointmentSeries
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.diary import (
+from frontdesk.services.diary.appointments import (
     BookingRequest,
     ClashNeedsConfirmation,
     _get,
@@ -26,6 +25,7 @@ from frontdesk.services.diary import (
     new_appointment,
 )
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 
 class Scope(StrEnum):

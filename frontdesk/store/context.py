@@ -21,8 +21,9 @@ from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.hlc import HybridClock
 from frontdesk.domain.vocab import Role
 from frontdesk.models.clinic import ClinicSettings
-from frontdesk.services.changes import ChangeCollector, ChangeNotice, Listener, Origin
-from frontdesk.services.tracking import TRACKING_KEY, Tracking
+from frontdesk.paths import DeskPaths
+from frontdesk.store.changes import ChangeCollector, ChangeNotice, Listener, Origin
+from frontdesk.store.tracking import TRACKING_KEY, Tracking
 
 
 @dataclass
@@ -44,7 +45,8 @@ class ServiceContext:
     device_id: str
     clock: Clock = field(default_factory=SystemClock)
     actor: Actor = field(default_factory=Actor)
-    data_dir: Path | None = None
+    # The desk's files (database, backups, desk.ini); None for a bare engine (tests, server).
+    paths: DeskPaths | None = None
     listeners: list[Listener] = field(default_factory=list)
     # The key of this desk's audit chain: the device id, or a new one after a restore.
     audit_chain: str | None = None
@@ -54,6 +56,10 @@ class ServiceContext:
         self._write: sessionmaker[Session] = make_session_factory(self.engine, write=True)
         self.hlc = HybridClock(self.clock, self.device_id[-12:])
         self._tz: ZoneInfo | None = None
+
+    @property
+    def data_dir(self) -> Path | None:
+        return self.paths.data_dir if self.paths is not None else None
 
     # -- transactions -----------------------------------------------------------------------
     @contextmanager

@@ -21,9 +21,8 @@ from frontdesk.models import (
     Patient,
     WaitlistEntry,
 )
-from frontdesk.services.context import ServiceContext
-from frontdesk.services.diary import _get, _live_patient
-from frontdesk.services.diary_view import (
+from frontdesk.services.diary.appointments import _get, _live_patient
+from frontdesk.services.diary.view import (
     DiaryAppointment,
     _practitioners,
     appointments_between,
@@ -31,6 +30,7 @@ from frontdesk.services.diary_view import (
     roster_rules,
 )
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 
 # -- group classes ----------------------------------------------------------------------------

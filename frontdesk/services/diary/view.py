@@ -45,8 +45,8 @@ from frontdesk.models import (
     Room,
     RosterEntry,
 )
-from frontdesk.services.context import ServiceContext
 from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
 
 
 @dataclass(frozen=True)

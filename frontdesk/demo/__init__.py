@@ -1,0 +1,1 @@
+"""The demo clinic: a generator (above the services, since it calls them) and its word lists."""

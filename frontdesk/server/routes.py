@@ -1,0 +1,150 @@
+"""The clinic server's desk API, one route per ``protocol.Endpoint``: enrol, push, pull,
+snapshot, table check, who-am-I, change wait and revoke. Bodies are the protocol's dataclasses;
+the store comes from the app (``app.state.store``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from frontdesk.protocol import (
+    MAX_DIGEST_ROWS,
+    MAX_PULL_CHANGES,
+    MAX_SNAPSHOT_ROWS,
+    DeviceReply,
+    Endpoint,
+    EnrolReply,
+    EnrolRequest,
+    PushRequest,
+    StatsRequest,
+    WaitReply,
+)
+from frontdesk.server import merge
+from frontdesk.server.store import Device, ServerProblem, ServerStore
+
+log = logging.getLogger("frontdesk.server")
+router = APIRouter()
+
+
+def server_store(request: Request) -> ServerStore:
+    store: ServerStore = request.app.state.store
+    return store
+
+
+def current_device(request: Request, authorization: Annotated[str, Header()] = "") -> Device:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ServerProblem(
+            401, "This desk is not enrolled with the clinic server.", code="unauthorised"
+        )
+    return server_store(request).authenticate(token)
+
+
+Store = Annotated[ServerStore, Depends(server_store)]
+Dev = Annotated[Device, Depends(current_device)]
+
+
+def _json(body: dict[str, Any]) -> Response:
+    """An answer of plain JSON values, encoded once (FastAPI's encoder walks every value)."""
+    return Response(json.dumps(body), media_type="application/json")
+
+
+@router.post(Endpoint.ENROL.value)
+def enrol(body: EnrolRequest, store: Store) -> dict[str, Any]:
+    dev, token, has_clinic = store.enrol(body.code, body.device_id, body.device_name)
+    log.info("enrolled device=%s number=%d", dev.id, dev.number)
+    return EnrolReply(
+        device_id=dev.id,
+        series_prefix=dev.series_prefix,
+        token=token,
+        epoch=store.epoch(),
+        has_clinic=has_clinic,
+        delivered_through=dev.last_seq,
+    ).as_json()
+
+
+@router.post(Endpoint.PUSH.value, response_model=dict[str, Any])
+def push(body: PushRequest, dev: Dev, store: Store) -> Response:
+    mutations = merge.validate(body.mutations, store.now())
+    return _json(merge.push(store, dev, mutations, body.cursor))
+
+
+@router.get(Endpoint.PULL.value, response_model=dict[str, Any])
+def pull(
+    dev: Dev,
+    store: Store,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
+    echo: bool = True,
+) -> Response:
+    # echo=false: a desk restored from a backup needs its own later changes in full.
+    own = dev.id if echo else ""
+    return Response(store.pull_json(cursor, limit, own), media_type="application/json")
+
+
+@router.get(Endpoint.SNAPSHOT.value)
+def snapshot_start(dev: Dev, store: Store) -> dict[str, Any]:
+    return store.snapshot_start()
+
+
+@router.get(Endpoint.SNAPSHOT_TABLE.value, response_model=dict[str, Any])
+def snapshot_page(
+    table: str,
+    dev: Dev,
+    store: Store,
+    after: Annotated[str, Query(max_length=36)] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_ROWS)] = 2000,
+    form: Annotated[Literal["rows", "columns"], Query()] = "rows",
+) -> Response:
+    """Rows after id ``after``: one object per row, or with ``form=columns`` the column
+    names once and each row as an array (what current desks ask for)."""
+    page = store.snapshot_page_json(table, after, limit, columns=form == "columns")
+    return Response(page, media_type="application/json")
+
+
+@router.post(Endpoint.STATS.value)
+def stats(body: StatsRequest, dev: Dev, store: Store) -> dict[str, Any]:
+    if sum(len(ids) for ids in body.rows.values()) > MAX_DIGEST_ROWS * 20:
+        raise ServerProblem(413, "too many rows to check at once", code="big")
+    tables, latest = store.table_stats(body.tables)
+    repair = store.differing_rows(body.rows, MAX_DIGEST_ROWS) if body.rows else {}
+    return {"tables": tables, "latest": latest, "last_seq": dev.last_seq, "repair": repair}
+
+
+@router.get(Endpoint.DEVICE.value)
+def whoami(dev: Dev, store: Store) -> dict[str, Any]:
+    return DeviceReply(dev.id, dev.last_seq, dev.series_prefix, store.epoch()).as_json()
+
+
+@router.get(Endpoint.WAIT.value)
+async def wait(
+    dev: Dev,
+    store: Store,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    timeout: Annotated[float, Query(ge=0, le=60)] = 25,
+) -> dict[str, Any]:
+    """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    checks = 0
+    while time.monotonic() < deadline:
+        if store.latest_seq > cursor:
+            break
+        checks += 1
+        if store.is_postgres and checks % 10 == 0:  # another server process may write
+            store.latest_seq = await run_in_threadpool(lambda: store.pull(cursor, 1)["latest"])
+            continue
+        await asyncio.sleep(0.05)
+    return WaitReply(store.latest_seq, store.latest_seq > cursor).as_json()
+
+
+@router.post(Endpoint.REVOKE.value)
+def revoke_self(dev: Dev, store: Store) -> dict[str, Any]:
+    store.revoke(dev.id)
+    return {"revoked": dev.id}
