@@ -103,9 +103,6 @@ class Bench:
             self._scale_dir = work
         return self._scale_dir
 
-    def scale_db(self) -> Path:
-        return self.scale_dir() / "frontdesk.sqlite3"
-
     def fresh_scale_dir(self) -> Path:
         """Force a new copy (for benchmarks that write)."""
         self._scale_dir = None

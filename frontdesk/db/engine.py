@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +56,3 @@ def make_session_factory(engine: Engine, *, write: bool = False) -> sessionmaker
     transaction takes the lock up front and waits for it instead of failing half-way)."""
     bind = engine.execution_options(sqlite_immediate=True) if write else engine
     return sessionmaker(bind, expire_on_commit=False, autoflush=True)
-
-
-@contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any exception."""
-    session = factory()
-    try:
-        with session.begin():
-            yield session
-    finally:
-        session.close()

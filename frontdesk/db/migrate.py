@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, MetaData, inspect, text
+from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from frontdesk.db.backup import backup_file, timestamped_name
@@ -96,7 +96,3 @@ def upgrade(engine: Engine, *, backup_dir: Path | None = None, target: str = "he
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, target)
     return True
-
-
-def has_tables(engine: Engine) -> bool:
-    return bool(inspect(engine).get_table_names())

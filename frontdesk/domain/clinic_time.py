@@ -22,12 +22,6 @@ def day_bounds_utc(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime: store and pass instants as aware UTC")
-    return instant.astimezone(tz)
-
-
 def age_on(birth: date, on: date) -> int:
     years = on.year - birth.year
     if (on.month, on.day) < (birth.month, birth.day):

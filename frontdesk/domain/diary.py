@@ -75,10 +75,6 @@ class Problem:
     message: str
     ref_id: str | None = None
 
-    @property
-    def is_clash(self) -> bool:
-        return self.kind in (ProblemKind.PRACTITIONER_CLASH, ProblemKind.ROOM_CLASH)
-
 
 @dataclass(frozen=True)
 class Availability:

@@ -26,10 +26,6 @@ def parse_money(text: str, *, field: str = "amount") -> int:
     return int(value * 100)
 
 
-def cents_to_decimal(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(CENT)
-
-
 def format_money(cents: int, symbol: str = "$") -> str:
     """``-123456`` → ``-$1,234.56``."""
     sign = "-" if cents < 0 else ""

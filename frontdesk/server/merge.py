@@ -3,6 +3,9 @@ conflicts, booking clashes, number-series checks, and the change log (ARCHITECTU
 
 Each mutation is applied in its own transaction together with its stored result, so a replay
 returns the same answer and a crash between two mutations loses nothing.
+
+Over 400 lines on purpose: the per-mutation transaction (validate, merge, clash, series,
+change log) is one sequence of steps that must be read in order.
 """
 
 from __future__ import annotations

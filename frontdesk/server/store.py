@@ -4,6 +4,9 @@ pulling the change log, snapshot pages and table checks.
 One writer at a time: a process-wide lock, plus a transaction-level advisory lock on
 PostgreSQL, so change-log sequence numbers are assigned in commit order and a reader can never
 skip a change that commits late.
+
+Over 400 lines on purpose: one class, ServerStore, that owns the single-writer lock; its
+operations share that lock and the connection handling, so they stay together.
 """
 
 from __future__ import annotations
@@ -340,9 +343,6 @@ class ServerStore:
                 "epoch": self.info(conn, "epoch"),
                 "tables": counts,
             }
-
-    def snapshot_page(self, table_name: str, after: str, limit: int) -> dict[str, Any]:
-        return dict(json.loads(self.snapshot_page_json(table_name, after, limit)))
 
     def snapshot_page_json(
         self, table_name: str, after: str, limit: int, *, columns: bool = False

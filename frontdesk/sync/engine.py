@@ -10,32 +10,30 @@ touched (a row that differs is taken as the server holds it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.faults import checkpoint
 from frontdesk.models import ClinicSettings, SyncState
-from frontdesk.models.codec import row_digest
 from frontdesk.protocol import (
     CONFLICT,
-    MAX_DIGEST_ROWS,
     MERGED,
     REJECTED,
     DeviceReply,
     Endpoint,
     PushRequest,
-    StatsRequest,
     WaitReply,
 )
 from frontdesk.store import outbox
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply, snapshot_load
+from frontdesk.sync.checks import TableChecks
 from frontdesk.sync.status import SyncStatus, sync_status
+from frontdesk.sync.summary import SyncSummary
 from frontdesk.sync.transport import Reply, Transport
 
 log = logging.getLogger("frontdesk.sync")
@@ -54,40 +52,7 @@ class UpgradeNeeded(SyncFailed):
     """The server speaks another protocol or schema version (HTTP 426)."""
 
 
-@dataclass
-class SyncSummary:
-    pushed: int = 0
-    merged: int = 0
-    conflicts: int = 0
-    rejected: int = 0
-    pulled: int = 0
-    snapshot_rows: int = 0
-    resynced: bool = False
-    repaired: int = 0
-    mismatched: list[str] = field(default_factory=list)
-    pending: int = 0
-    cursor: int = 0
-
-    def text(self) -> str:
-        parts = [f"pushed {self.pushed}", f"pulled {self.pulled}"]
-        if self.snapshot_rows:
-            parts.append(f"snapshot {self.snapshot_rows} rows")
-        if self.merged:
-            parts.append(f"{self.merged} merged")
-        if self.conflicts:
-            parts.append(f"{self.conflicts} in conflict")
-        if self.rejected:
-            parts.append(f"{self.rejected} rejected")
-        if self.pending:
-            parts.append(f"{self.pending} still waiting")
-        if self.repaired:
-            parts.append(f"{self.repaired} corrected")
-        if self.mismatched:
-            parts.append("re-checked " + ", ".join(self.mismatched))
-        return "Synced: " + ", ".join(parts) + "."
-
-
-class SyncEngine:
+class SyncEngine(TableChecks):
     def __init__(
         self,
         ctx: ServiceContext,
@@ -108,6 +73,9 @@ class SyncEngine:
         if reply.status == 401:
             raise SyncFailed(reply.message)
         return reply
+
+    def _pull_cursor(self) -> int:
+        return self._state().pull_cursor
 
     def _state(self) -> SyncState:
         with self.ctx.read() as session:
@@ -370,80 +338,3 @@ class SyncEngine:
                 if row is not None and row.deleted_at is None:
                     row.deleted_at = self.ctx.clock.now()
         return True
-
-    # -- checks -----------------------------------------------------------------------------
-    def local_stats(self, tables: list[str]) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        with self.ctx.read() as session:
-            for name in tables:
-                t = apply.desk_table(name)
-                if t is None or "version" not in t.c:
-                    continue
-                count, total = session.execute(
-                    select(func.count(), func.coalesce(func.sum(t.c.version), 0))
-                    .select_from(t)
-                    .where(t.c.version > 0)
-                ).one()
-                out[name] = [int(count), int(total)]
-        return out
-
-    def _note_rows(self, pairs: Iterable[tuple[str, str]]) -> None:
-        rows = getattr(self, "_touched_rows", None)
-        if rows is None:
-            return
-        for entity, row_id in pairs:
-            ids = rows.setdefault(entity, set())
-            if len(ids) < MAX_DIGEST_ROWS:
-                ids.add(row_id)
-        while sum(len(ids) for ids in rows.values()) > MAX_DIGEST_ROWS * 20:
-            rows.pop(max(rows, key=lambda name: len(rows[name])))  # stay under the server's cap
-
-    def local_digests(self, tables: list[str]) -> dict[str, dict[str, str]]:
-        """Content fingerprints of the rows this sync touched (up to MAX_DIGEST_ROWS a table)."""
-        out: dict[str, dict[str, str]] = {}
-        touched = getattr(self, "_touched_rows", {})
-        with self.ctx.read() as session:
-            for name in tables:
-                t = apply.desk_table(name)
-                ids = sorted(touched.get(name, ()))
-                if t is None or "version" not in t.c or not ids:
-                    continue
-                found: dict[str, str] = {}
-                for start in range(0, len(ids), 500):
-                    rows = session.execute(
-                        select(t).where(t.c.id.in_(ids[start : start + 500]))
-                    ).mappings()
-                    found.update((row["id"], row_digest(t, row)) for row in rows)
-                out[name] = found
-        return out
-
-    def check_tables(self, tables: list[str], summary: SyncSummary) -> list[str]:
-        """Per table, count and version sum against the server's; and the rows this sync touched
-        by content: a row that differs is taken as the server holds it (never one with a local
-        change still waiting), a table whose count or versions differ is re-synced."""
-        body = StatsRequest(tables, self.local_digests(tables))
-        reply = self._call("POST", Endpoint.STATS, json=body.as_json())
-        if not reply.ok:
-            return []
-        theirs: dict[str, list[int]] = reply.body["tables"]
-        if reply.body.get("latest") != self._state().pull_cursor:
-            return []  # the server moved on since this pull; the next sync checks again
-        repair: dict[str, list[dict[str, Any]]] = reply.body.get("repair") or {}
-        if repair:
-            with self.ctx.write("sync repair", origin="sync") as session:
-                apply.begin_sync_apply(session)
-                for name, rows in repair.items():
-                    fixed = sum(apply.put_back(session, name, row) for row in rows)
-                    if fixed:
-                        log.warning(
-                            "row check: %d %s rows differed; taken from server", fixed, name
-                        )
-                        summary.repaired += fixed
-        ours = self.local_stats(list(theirs))
-        bad = [t for t in theirs if ours.get(t) != theirs[t]]
-        if bad:
-            log.warning("table check mismatch: %s", ",".join(bad))
-            self.resync(summary, bad)
-            ours = self.local_stats(bad)
-            summary.mismatched = [t for t in bad if ours.get(t) != theirs[t]]
-        return bad

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QMainWindow, QProgressBar, QStatusBar, QToolButton
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
-from frontdesk.sync.engine import SyncEngine, SyncFailed, SyncSummary
+from frontdesk.sync.engine import SyncEngine, SyncFailed
 from frontdesk.sync.status import is_enrolled, sync_status
+from frontdesk.sync.summary import SyncSummary
 from frontdesk.sync.transport import Unreachable
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.workers import run_in_background

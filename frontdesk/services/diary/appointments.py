@@ -3,6 +3,9 @@
 Every edit is one ``ctx.write(...)`` transaction that checks the rules first (domain/diary.py)
 and changes nothing when they refuse. A clash under a ``warn`` policy raises ClashNeedsConfirmation;
 the diary asks the person and repeats the call with ``allow_clash=True``.
+
+Over 400 lines on purpose: the booking edits share the rule check (``check_time``/``enforce``)
+and the row lookups; each is short, and splitting them would scatter one rule set.
 """
 
 from __future__ import annotations

@@ -87,11 +87,6 @@ def p(text: str, style: str = "body") -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), styles()[style])
 
 
-def pm(markup: str, style: str = "body") -> Paragraph:
-    """A paragraph of trusted markup (our own <b> tags around escaped values)."""
-    return Paragraph(markup, styles()[style])
-
-
 def money(cents: int, clinic: ClinicInfo) -> str:
     return format_money(cents, clinic.currency_symbol)
 

@@ -146,16 +146,3 @@ def undo_merge(ctx: ServiceContext, merge_id: str) -> None:
             patient_id=merge.survivor_id,
             summary=f"Separated {duplicate.patient_number} from {survivor.patient_number} again",
         )  # fmt: skip
-
-
-def merges_of(ctx: ServiceContext, patient_id: str) -> list[PatientMerge]:
-    """Merges into this patient that can still be undone, newest first."""
-    require(ctx.actor, Action.VIEW_PATIENTS)
-    with ctx.read() as session:
-        return list(
-            session.scalars(
-                select(PatientMerge)
-                .where(PatientMerge.survivor_id == patient_id, PatientMerge.undone_at.is_(None))
-                .order_by(PatientMerge.merged_at.desc())
-            )
-        )

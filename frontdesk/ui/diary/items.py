@@ -1,11 +1,13 @@
 """The diary's graphics items: the grid background, appointments, the ghost, the now line.
 
 Items only paint; mouse handling lives in interactions.py and edits in controller.py.
+
+Over 400 lines on purpose: one paint routine per item kind, kept together so the diary's
+look (colours, sizes, fonts) is tuned in one place.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -501,8 +503,3 @@ class CursorItem(QGraphicsItem):
         painter.setPen(QPen(QColor("#2563eb"), 2))
         painter.setBrush(QColor(37, 99, 235, 30))
         painter.drawRect(self.rect.adjusted(1, 1, -1, -1))
-
-
-def time_range_label(start: datetime, end: datetime, tz) -> str:  # type: ignore[no-untyped-def]
-    s, e = start.astimezone(tz), end.astimezone(tz)
-    return f"{s:%H:%M}–{e:%H:%M}"

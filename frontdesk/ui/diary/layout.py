@@ -6,11 +6,13 @@ minute. The header and the time gutter are separate widgets, so the scene holds 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from frontdesk.domain.diary import MINUTES_PER_DAY, local_instant, local_minute
+from frontdesk.services.diary.view import DiaryData, RoomInfo
 
 PX_PER_MINUTE = {5: 3.2, 10: 2.0, 15: 1.6, 30: 1.0}
 MIN_COLUMN = 112.0
@@ -108,3 +110,58 @@ class DiaryLayout:
 
     def clamp_minute(self, minute: int, length: int = 0) -> int:
         return max(self.first_minute, min(self.last_minute - length, minute))
+
+
+def working_days(data: DiaryData, days: list[date], tz: ZoneInfo) -> list[date]:
+    """The days of a week worth a column: weekdays, and weekend days someone works or has a
+    booking on."""
+    keep = []
+    for day in days:
+        rostered = any(a.work for (_pid, d), a in data.availability.items() if d == day)
+        booked = any(a.starts_at.astimezone(tz).date() == day for a in data.appointments)
+        if rostered or booked or day.weekday() < 5:
+            keep.append(day)
+    return keep
+
+
+def layout_for(
+    data: DiaryData,
+    days: list[date],
+    *,
+    rooms: Sequence[RoomInfo] | None,
+    mode: str,
+    tz: ZoneInfo,
+    slot: int,
+) -> DiaryLayout:
+    """Columns (a practitioner a day, or a room a column when ``rooms`` is given) and the hours
+    to show: rostered and booked times, at least 08:00–18:00, half an hour either side."""
+    columns = []
+    if rooms is not None:
+        for r in rooms:
+            columns.append(Column("", days[0], r.name, "Room", "#94a3b8", r.id))
+        columns.append(Column("", days[0], "No room", "Not in a room", "#cbd5e1", ""))
+        days = []  # no practitioner columns
+    for day in days:
+        for p in data.practitioners:
+            avail = data.availability.get((p.id, day))
+            note = ""
+            if avail is not None and avail.leave:
+                note = f" · {avail.leave[0].label or 'Leave'}"
+            elif avail is not None and not avail.work:
+                note = " · not rostered"
+            if mode == "day":
+                columns.append(Column(p.id, day, p.name, p.profession + note, p.colour))
+            else:
+                columns.append(Column(p.id, day, f"{day:%a %d %b}", p.name + note, p.colour))
+    starts = [r.start_minute for rules in data.rules.values() for r in rules]
+    ends = [r.end_minute for rules in data.rules.values() for r in rules]
+    for a in data.appointments:
+        local_s, local_e = a.starts_at.astimezone(tz), a.ends_at.astimezone(tz)
+        starts.append(local_s.hour * 60 + local_s.minute)
+        ends.append(
+            local_e.hour * 60 + local_e.minute if local_e.date() == local_s.date() else 1440
+        )
+    first = min([*starts, 8 * 60]) - 30
+    last = max([*ends, 18 * 60]) + 30
+    first, last = max(0, first - first % 60), min(1440, last + (-last) % 60)
+    return DiaryLayout(columns, tz, slot, first, last)

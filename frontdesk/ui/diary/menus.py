@@ -20,50 +20,31 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.services.diary.view import DiaryAppointment
+from frontdesk.ui.diary.actions import GRID_ACTIONS, STATUS_KEYS, build_actions
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.ops import run_op
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.page import DiaryPage
 
-STATUS_KEYS = (
-    (AppointmentStatus.BOOKED, "B"),
-    (AppointmentStatus.ARRIVED, "A"),
-    (AppointmentStatus.IN_SESSION, "S"),
-    (AppointmentStatus.COMPLETED, "C"),
-    (AppointmentStatus.DID_NOT_ARRIVE, "D"),
-)
-
 
 class DiaryMenus:
     def __init__(self, page: DiaryPage) -> None:
         self.page = page
         view = page.view
-        self.status_actions: dict[AppointmentStatus, QAction] = {}
-        for status, key in STATUS_KEYS:
-            action = QAction(f"Mark {status.label.lower()}", view)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _c=False, s=status: self.set_status_selected(s))
-            view.addAction(action)
-            self.status_actions[status] = action
-        self.cancel_action = QAction("Cancel appointment…", view)
-        self.cancel_action.setShortcuts(
-            [QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("X")]
+        handlers: dict[str, Any] = {
+            f"status:{s.value}": (lambda s=s: self.set_status_selected(s)) for s, _k in STATUS_KEYS
+        }
+        handlers.update(
+            cancel=self.cancel_selected, pin=self.toggle_pin_selected, book=self.book_at_cursor
         )
-        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.cancel_action.triggered.connect(self.cancel_selected)
-        view.addAction(self.cancel_action)
-        self.pin_action = QAction("Put on / take off the pinboard", view)
-        self.pin_action.setShortcut(QKeySequence("P"))
-        self.pin_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.pin_action.triggered.connect(self.toggle_pin_selected)
-        view.addAction(self.pin_action)
-        self.book_action = QAction("Book here…", view)
-        self.book_action.setShortcut(QKeySequence("Ctrl+B"))
-        self.book_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.book_action.triggered.connect(self.book_at_cursor)
-        view.addAction(self.book_action)
+        actions = build_actions(view, GRID_ACTIONS, handlers, Qt.ShortcutContext.WidgetShortcut)
+        self.status_actions: dict[AppointmentStatus, QAction] = {
+            s: actions[f"status:{s.value}"] for s, _k in STATUS_KEYS
+        }
+        self.cancel_action = actions["cancel"]
+        self.pin_action = actions["pin"]
+        self.book_action = actions["book"]
 
     # -- what is selected -----------------------------------------------------------------------
     def selected(self) -> DiaryAppointment | None:

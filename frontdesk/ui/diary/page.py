@@ -1,35 +1,29 @@
 """The Diary area: toolbar (dates, day/week, slot, practitioners), the view, a message banner,
-and the waitlist / pinboard panels. Reloads from change notices, never from other widgets."""
+and the waitlist / pinboard panels. Reloads from change notices, never from other widgets.
+
+About 400 lines: the page is the host the toolbar, menus and panels talk to (loading,
+prefetching, navigation, refresh); the widgets themselves live in their own modules."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, QSettings, QTimer
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDateEdit,
-    QLabel,
-    QMenu,
-    QPushButton,
-    QSplitter,
-    QTabWidget,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from frontdesk.services.diary.lookup import locate_appointment
 from frontdesk.services.diary.view import DiaryData, catalogue, load_view
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
-from frontdesk.ui.diary import toolbar
+from frontdesk.ui.diary.actions import PAGE_ACTIONS, build_actions
 from frontdesk.ui.diary.controller import DiaryController
-from frontdesk.ui.diary.layout import Column, DiaryLayout
+from frontdesk.ui.diary.layout import DiaryLayout, layout_for, working_days
 from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
 from frontdesk.ui.diary.scene import DiaryScene
+from frontdesk.ui.diary.toolbar import DiaryToolbar
 from frontdesk.ui.diary.view import DiaryView
 
 WATCHED = frozenset({
@@ -43,30 +37,6 @@ BANNER = {"error": "#fee2e2;color:#991b1b", "info": "#e0f2fe;color:#075985",
 
 
 class DiaryPage(QWidget):
-    # built by toolbar.build()
-    today_button: QPushButton
-    prev_button: QPushButton
-    next_button: QPushButton
-    title: QLabel
-    date_edit: QDateEdit
-    mode_box: QComboBox
-    slot_box: QComboBox
-    who: QToolButton
-    who_menu: QMenu
-    cancelled_action: QAction
-    find_button: QPushButton
-    print_button: QToolButton
-    print_menu: QMenu
-    panels_button: QPushButton
-    banner: QLabel
-    _banner_timer: QTimer
-    splitter: QSplitter
-    side: QTabWidget
-    waitlist_panel: WaitlistPanel
-    pinboard_panel: PinboardPanel
-    undo_action: QAction
-    redo_action: QAction
-
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, prefs: QSettings,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
@@ -87,7 +57,6 @@ class DiaryPage(QWidget):
         self.controller.open_booking = self._book_at_column
         self.controller.offer_waitlist = self._offer_waitlist
         self._dirty = False
-        self._title_today: bool | None = None
         self._shown_key: tuple[tuple[date, ...], tuple[str, ...]] | None = None
         # the days either side, loaded in the background while the desk is idle, so flipping
         # to the next or previous day only builds and paints; dropped on any change notice
@@ -101,7 +70,7 @@ class DiaryPage(QWidget):
         self._rules: dict[str, list[Any]] | None = (
             None  # roster lines, kept until a notice changes them
         )
-        toolbar.build(self)
+        self._build()
         from frontdesk.ui.diary.menus import DiaryMenus
 
         self.menus = DiaryMenus(self)
@@ -120,6 +89,82 @@ class DiaryPage(QWidget):
         if not self.practitioners:
             self.tell("No practitioners yet: add them in Settings, and their diary appears here.",
                       "info")  # fmt: skip
+
+    def _build(self) -> None:
+        """Toolbar, banner, the view beside the waitlist/pinboard panels, keyboard actions."""
+        col = QVBoxLayout(self)
+        col.setContentsMargins(10, 8, 10, 6)
+        col.setSpacing(6)
+        panels = self.prefs.value("diary/panels", "false") == "true"
+        self.toolbar = DiaryToolbar(
+            self, mode=self.mode, slot=self.slot, show_cancelled=self.scene.show_cancelled,
+            panels=panels,
+        )  # fmt: skip
+        col.addWidget(self.toolbar)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        col.addWidget(self.banner)
+        self._banner_timer = QTimer(self)
+        self._banner_timer.setSingleShot(True)
+        self._banner_timer.timeout.connect(lambda: self.banner.setVisible(False))
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.view)
+        self.side = QTabWidget()
+        self.waitlist_panel = WaitlistPanel(self)
+        self.pinboard_panel = PinboardPanel(self)
+        self.side.addTab(self.waitlist_panel, "Waitlist")
+        self.side.addTab(self.pinboard_panel, "Pinboard")
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setSizes([1100, 230])
+        self.side.setVisible(panels)
+        col.addWidget(self.splitter, 1)
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        handlers = {
+            "today": self.go_today, "previous": lambda: self.step(-1),
+            "next": lambda: self.step(1), "go_to_date": self.toolbar.date_edit.setFocus,
+            "find_slot": self.find_next_available, "print": self.print_day_sheet,
+        }  # fmt: skip
+        self.page_actions = build_actions(self, PAGE_ACTIONS, handlers, context)
+        self.undo_action = self.controller.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.controller.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.undo_action, self.redo_action):
+            action.setShortcutContext(context)
+            self.addAction(action)
+
+    # -- what the toolbar asks for ----------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.prefs.setValue("diary/mode", self.mode)
+        self.reload()
+
+    def set_slot(self, minutes: int) -> None:
+        self.slot = minutes
+        self.prefs.setValue("diary/slot", self.slot)
+        self.reload()
+
+    def set_show_cancelled(self, on: bool) -> None:
+        self.scene.show_cancelled = on
+        self.prefs.setValue("diary/show_cancelled", "true" if on else "false")
+        self.reload()
+
+    def set_panels_shown(self, on: bool) -> None:
+        self.side.setVisible(on)
+        self.prefs.setValue("diary/panels", "true" if on else "false")
+
+    def find_next_available(self) -> None:
+        self.menus.find_next_available()
+
+    def print_day_sheet(self, practitioner_ids: list[str] | None = None) -> None:
+        self.menus.print_day_sheet(practitioner_ids)
+
+    def save_day_sheet(self) -> None:
+        from frontdesk.ui.diary.day_sheet import save_pdf
+
+        save_pdf(self, self.shown_ids())
 
     # -- what is shown --------------------------------------------------------------------------
     def today(self) -> date:
@@ -183,8 +228,11 @@ class DiaryPage(QWidget):
         self._data_generation = self._generation
         self._prefetch_timer.start()
         if self.mode == "week":
-            days = self._working_days(days)
-        self.layout_ = self._layout(days)
+            days = working_days(self.data, days, self.tz)
+        self.layout_ = layout_for(
+            self.data, days, rooms=self.rooms if self.by_room() else None, mode=self.mode,
+            tz=self.tz, slot=self.slot,
+        )  # fmt: skip
         self.layout_.fit(self.view.viewport().width())
         self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
         self.view.refresh_frame()
@@ -224,54 +272,10 @@ class DiaryPage(QWidget):
     def reload_panels(self) -> None:
         self.waitlist_panel.reload()
         self.pinboard_panel.reload()
-        waiting, pinned = self.waitlist_panel.list.count(), self.pinboard_panel.list.count()
-        arrow = "◂" if self.side.isVisible() else "▸"
-        self.panels_button.setText(f"Waitlist {waiting} · Pins {pinned} {arrow}")
-
-    def _working_days(self, days: list[date]) -> list[date]:
-        assert self.data is not None
-        keep = []
-        for day in days:
-            rostered = any(a.work for (pid, d), a in self.data.availability.items() if d == day)
-            booked = any(
-                a.starts_at.astimezone(self.tz).date() == day for a in self.data.appointments
-            )
-            if rostered or booked or day.weekday() < 5:
-                keep.append(day)
-        return keep
-
-    def _layout(self, days: list[date]) -> DiaryLayout:
-        assert self.data is not None
-        columns = []
-        if self.by_room():
-            for r in self.rooms:
-                columns.append(Column("", days[0], r.name, "Room", "#94a3b8", r.id))
-            columns.append(Column("", days[0], "No room", "Not in a room", "#cbd5e1", ""))
-            days = []  # no practitioner columns
-        for day in days:
-            for p in self.data.practitioners:
-                avail = self.data.availability.get((p.id, day))
-                note = ""
-                if avail is not None and avail.leave:
-                    note = f" · {avail.leave[0].label or 'Leave'}"
-                elif avail is not None and not avail.work:
-                    note = " · not rostered"
-                if self.mode == "day":
-                    columns.append(Column(p.id, day, p.name, p.profession + note, p.colour))
-                else:
-                    columns.append(Column(p.id, day, f"{day:%a %d %b}", p.name + note, p.colour))
-        starts = [r.start_minute for rules in self.data.rules.values() for r in rules]
-        ends = [r.end_minute for rules in self.data.rules.values() for r in rules]
-        for a in self.data.appointments:
-            local_s, local_e = a.starts_at.astimezone(self.tz), a.ends_at.astimezone(self.tz)
-            starts.append(local_s.hour * 60 + local_s.minute)
-            ends.append(
-                local_e.hour * 60 + local_e.minute if local_e.date() == local_s.date() else 1440
-            )
-        first = min([*starts, 8 * 60]) - 30
-        last = max([*ends, 18 * 60]) + 30
-        first, last = max(0, first - first % 60), min(1440, last + (-last) % 60)
-        return DiaryLayout(columns, self.tz, self.slot, first, last)
+        self.toolbar.show_panel_counts(
+            self.waitlist_panel.list.count(), self.pinboard_panel.list.count(),
+            self.side.isVisible(),
+        )  # fmt: skip
 
     def _update_title(self) -> None:
         days = self.days()
@@ -279,15 +283,7 @@ class DiaryPage(QWidget):
             text = f"{self.day:%a %d %b %Y}"
         else:
             text = f"{days[0]:%d %b} – {days[-1]:%d %b %Y}"
-        self.title.setText(text)
-        is_today = self.today() in days
-        if is_today != self._title_today:  # a style change re-polishes: only when it changes
-            self._title_today = is_today
-            self.title.setStyleSheet("color: #1d4ed8;" if is_today else "")
-            self.title.setToolTip("Today" if is_today else "")
-        self.date_edit.blockSignals(True)
-        self.date_edit.setDate(QDate(self.day.year, self.day.month, self.day.day))
-        self.date_edit.blockSignals(False)
+        self.toolbar.show_dates(text, self.day, self.today() in days)
 
     def _view_resized(self) -> None:
         if self.layout_ is not None and self.data is not None:
@@ -309,24 +305,6 @@ class DiaryPage(QWidget):
     def step(self, direction: int) -> None:
         self.go_to(self.day + timedelta(days=direction * (1 if self.mode == "day" else 7)))
 
-    def _date_edited(self, qdate: QDate) -> None:
-        self.go_to(date(qdate.year(), qdate.month(), qdate.day()))
-
-    def _mode_changed(self) -> None:
-        self.mode = self.mode_box.currentData()
-        self.prefs.setValue("diary/mode", self.mode)
-        self.reload()
-
-    def _slot_changed(self) -> None:
-        self.slot = self.slot_box.currentData()
-        self.prefs.setValue("diary/slot", self.slot)
-        self.reload()
-
-    def _cancelled_toggled(self, on: bool) -> None:
-        self.scene.show_cancelled = on
-        self.prefs.setValue("diary/show_cancelled", "true" if on else "false")
-        self.reload()
-
     def _scroll_to_now(self) -> None:
         lay = self.layout_
         if lay is None:
@@ -345,7 +323,7 @@ class DiaryPage(QWidget):
             return
         starts, pid = place.starts_at, place.practitioner_id
         if place.cancelled and not self.scene.show_cancelled:
-            self.cancelled_action.setChecked(True)
+            self.toolbar.cancelled_action.setChecked(True)
         day = starts.astimezone(self.tz).date()
         if pid not in self.shown_ids():
             self.prefs.setValue(self._key(), [*self.shown_ids(), pid])
@@ -415,7 +393,7 @@ class DiaryPage(QWidget):
     def _offer_waitlist(self, entry_ids: list[str]) -> None:
         """A slot has freed up: open the waitlist with the patients who suit it selected."""
         if not self.side.isVisible():
-            self.panels_button.setChecked(True)
+            self.toolbar.panels_button.setChecked(True)
         self.side.setCurrentWidget(self.waitlist_panel)
         self.waitlist_panel.highlight(entry_ids)
 

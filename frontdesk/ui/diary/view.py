@@ -1,5 +1,9 @@
 """The diary view: the scrolling grid, with a practitioner header and a time gutter that stay
-put, and the mouse/keyboard routing to interactions."""
+put, and the mouse/keyboard routing to interactions.
+
+Over 400 lines on purpose: the grid's event routing and its fixed header/gutter painting
+share the scroll geometry.
+"""
 
 from __future__ import annotations
 

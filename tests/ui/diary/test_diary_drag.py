@@ -141,7 +141,7 @@ def test_ctrl_down_jumps_between_appointments(qtbot, page: DiaryPage, clinic: Cl
 def test_week_view_drag_moves_to_another_day(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
     a = book(clinic, MONDAY, 9)
     page.go_to(MONDAY)
-    page.mode_box.setCurrentIndex(1)
+    page.toolbar.mode_box.setCurrentIndex(1)
     page.view.verticalScrollBar().setValue(0)
     page.view.horizontalScrollBar().setValue(0)
     drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 2, 11 * 60 + 10))

@@ -77,7 +77,7 @@ def test_week_view_shows_days_for_one_practitioner(qtbot, page: DiaryPage, clini
     book(clinic, MONDAY, 9)
     book(clinic, MONDAY + timedelta(days=2), 9)
     page.go_to(MONDAY)
-    page.mode_box.setCurrentIndex(1)
+    page.toolbar.mode_box.setCurrentIndex(1)
     lay = page.layout_
     assert lay is not None
     assert {c.practitioner_id for c in lay.columns} == {clinic.anna}
@@ -106,7 +106,7 @@ def test_pinboard_carries_an_appointment_to_another_day(qtbot, page: DiaryPage,
     page.view.set_cursor(0, 9 * 60)
     qtbot.keyClick(page.view, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: page.pinboard_panel.list.count() == 1)
-    assert "Pins 1" in page.panels_button.text()
+    assert "Pins 1" in page.toolbar.panels_button.text()
     show_day(qtbot, page, MONDAY + timedelta(days=1))
     page.view.set_cursor(1, 14 * 60)
     page.pinboard_panel.list.setCurrentRow(0)
@@ -124,7 +124,7 @@ def test_cancelled_hidden_or_faded_and_practitioner_choice_remembered(
     diary.cancel(clinic.ctx, a, "work")
     show_day(qtbot, page, MONDAY)
     assert a not in page.scene.items_by_id
-    page.cancelled_action.setChecked(True)
+    page.toolbar.cancelled_action.setChecked(True)
     assert a in page.scene.items_by_id
     page.set_shown([clinic.ben])
     assert [c.practitioner_id for c in page.layout_.columns] == [clinic.ben]  # type: ignore[union-attr]

@@ -1,0 +1,112 @@
+"""The check after a sync: per table, count and version sum against the server's (a mismatch
+re-syncs the table), and a content fingerprint of the rows the sync touched (a row that differs
+is taken as the server holds it, never one with a local change still waiting)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from frontdesk.models.codec import row_digest
+from frontdesk.protocol import MAX_DIGEST_ROWS, Endpoint, StatsRequest
+from frontdesk.store.context import ServiceContext
+from frontdesk.sync import apply
+from frontdesk.sync.summary import SyncSummary
+from frontdesk.sync.transport import Reply
+
+log = logging.getLogger("frontdesk.sync")
+
+
+class TableChecks:
+    """Part of the SyncEngine: what it needs from the engine is declared here."""
+
+    ctx: ServiceContext
+    _touched_rows: dict[str, set[str]]
+
+    def _call(self, method: str, path: str, **kw: Any) -> Reply:
+        raise NotImplementedError
+
+    def _pull_cursor(self) -> int:
+        raise NotImplementedError
+
+    def resync(self, summary: SyncSummary, tables: list[str] | None = None) -> None:
+        raise NotImplementedError
+
+    def local_stats(self, tables: list[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        with self.ctx.read() as session:
+            for name in tables:
+                t = apply.desk_table(name)
+                if t is None or "version" not in t.c:
+                    continue
+                count, total = session.execute(
+                    select(func.count(), func.coalesce(func.sum(t.c.version), 0))
+                    .select_from(t)
+                    .where(t.c.version > 0)
+                ).one()
+                out[name] = [int(count), int(total)]
+        return out
+
+    def _note_rows(self, pairs: Iterable[tuple[str, str]]) -> None:
+        rows = getattr(self, "_touched_rows", None)
+        if rows is None:
+            return
+        for entity, row_id in pairs:
+            ids = rows.setdefault(entity, set())
+            if len(ids) < MAX_DIGEST_ROWS:
+                ids.add(row_id)
+        while sum(len(ids) for ids in rows.values()) > MAX_DIGEST_ROWS * 20:
+            rows.pop(max(rows, key=lambda name: len(rows[name])))  # stay under the server's cap
+
+    def local_digests(self, tables: list[str]) -> dict[str, dict[str, str]]:
+        """Content fingerprints of the rows this sync touched (up to MAX_DIGEST_ROWS a table)."""
+        out: dict[str, dict[str, str]] = {}
+        touched = getattr(self, "_touched_rows", {})
+        with self.ctx.read() as session:
+            for name in tables:
+                t = apply.desk_table(name)
+                ids = sorted(touched.get(name, ()))
+                if t is None or "version" not in t.c or not ids:
+                    continue
+                found: dict[str, str] = {}
+                for start in range(0, len(ids), 500):
+                    rows = session.execute(
+                        select(t).where(t.c.id.in_(ids[start : start + 500]))
+                    ).mappings()
+                    found.update((row["id"], row_digest(t, row)) for row in rows)
+                out[name] = found
+        return out
+
+    def check_tables(self, tables: list[str], summary: SyncSummary) -> list[str]:
+        """Per table, count and version sum against the server's; and the rows this sync touched
+        by content: a row that differs is taken as the server holds it (never one with a local
+        change still waiting), a table whose count or versions differ is re-synced."""
+        body = StatsRequest(tables, self.local_digests(tables))
+        reply = self._call("POST", Endpoint.STATS, json=body.as_json())
+        if not reply.ok:
+            return []
+        theirs: dict[str, list[int]] = reply.body["tables"]
+        if reply.body.get("latest") != self._pull_cursor():
+            return []  # the server moved on since this pull; the next sync checks again
+        repair: dict[str, list[dict[str, Any]]] = reply.body.get("repair") or {}
+        if repair:
+            with self.ctx.write("sync repair", origin="sync") as session:
+                apply.begin_sync_apply(session)
+                for name, rows in repair.items():
+                    fixed = sum(apply.put_back(session, name, row) for row in rows)
+                    if fixed:
+                        log.warning(
+                            "row check: %d %s rows differed; taken from server", fixed, name
+                        )
+                        summary.repaired += fixed
+        ours = self.local_stats(list(theirs))
+        bad = [t for t in theirs if ours.get(t) != theirs[t]]
+        if bad:
+            log.warning("table check mismatch: %s", ",".join(bad))
+            self.resync(summary, bad)
+            ours = self.local_stats(bad)
+            summary.mismatched = [t for t in bad if ours.get(t) != theirs[t]]
+        return bad
