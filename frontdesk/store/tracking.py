@@ -158,22 +158,12 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         next_seq += 1
         if not getattr(type(obj), "__audited__", True) or _quiet(obj, op, after):
             continue
-        row = {
-            "id": uuid7(),
-            "device_id": tracking.device_id,
-            "device_seq": audit_seq,
-            "hlc": stamp,
-            "at": tracking.now,
-            "staff_user_id": tracking.actor_id,
-            "staff_name": tracking.actor_name,
-            "action": tracking.action or op,
-            "entity": table,
-            "entity_id": obj.id,
-            "patient_id": _patient_of(obj),
-            "summary": "",
-            "before_json": canonical_json(_redact(obj, before)) if before else None,
-            "after_json": canonical_json(_redact(obj, after)),
-        }
+        row = _audit_row(
+            tracking, audit_seq, stamp, action=tracking.action or op, entity=table,
+            entity_id=obj.id, patient_id=_patient_of(obj),
+            before_json=canonical_json(_redact(obj, before)) if before else None,
+            after_json=canonical_json(_redact(obj, after)),
+        )  # fmt: skip
         audit_seq, prev_hash = _chain(row, prev_hash, audit_seq)
         audit_rows.append(row)
     # Audit events sync too: give each its own outbox row.
@@ -184,6 +174,38 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
     if audit_rows:
         conn.execute(insert(AuditEvent), [_audit_full(r, tracking.now) for r in audit_rows])
     outbox.append(conn, outbox_rows)
+
+
+def _audit_row(
+    tracking: Tracking,
+    seq: int,
+    stamp: str,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    patient_id: str | None,
+    summary: str = "",
+    before_json: str | None = None,
+    after_json: str | None = None,
+) -> dict[str, Any]:
+    """One audit event of this desk's chain (its hash is added by ``_chain``)."""
+    return {
+        "id": uuid7(),
+        "device_id": tracking.device_id,
+        "device_seq": seq,
+        "hlc": stamp,
+        "at": tracking.now,
+        "staff_user_id": tracking.actor_id,
+        "staff_name": tracking.actor_name,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "patient_id": patient_id,
+        "summary": summary,
+        "before_json": before_json,
+        "after_json": after_json,
+    }
 
 
 def _quiet(obj: SyncedMixin, op: str, after: dict[str, Any]) -> bool:
@@ -243,22 +265,10 @@ def record_event(
     conn = session.connection()
     seq, prev_hash = _chain_head(conn, tracking.device_id)
     stamp = tracking.hlc.tick().encode()
-    row: dict[str, Any] = {
-        "id": uuid7(),
-        "device_id": tracking.device_id,
-        "device_seq": seq,
-        "hlc": stamp,
-        "at": tracking.now,
-        "staff_user_id": tracking.actor_id,
-        "staff_name": tracking.actor_name,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "patient_id": patient_id,
-        "summary": summary,
-        "before_json": None,
-        "after_json": None,
-    }
+    row = _audit_row(
+        tracking, seq, stamp, action=action, entity=entity, entity_id=entity_id,
+        patient_id=patient_id, summary=summary,
+    )  # fmt: skip
     _chain(row, prev_hash, seq)
     full = _audit_full(row, tracking.now)
     conn.execute(insert(AuditEvent), [full])
