@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frontdesk.paths import desk_paths
 from frontdesk.services.demo import DemoSpec, build_demo, is_empty
@@ -17,6 +19,11 @@ def register(sub: Any) -> None:
     p.add_argument("--years", type=float, help="history to generate (default 12 weeks)")
     p.add_argument("--practitioners", type=int, default=None)
     p.add_argument("--patients", type=int, default=None)
+    p.add_argument(
+        "--time-zone",
+        default=DemoSpec.time_zone,
+        help=f"the clinic's time zone, e.g. Australia/Perth (default {DemoSpec.time_zone})",
+    )
     p.set_defaults(run=run)
 
 
@@ -26,10 +33,18 @@ def run(args: argparse.Namespace) -> int:
     if not is_empty(ctx):
         print(f"{paths.database} already holds a clinic; demo data goes in a new data folder.")
         return 1
+    try:
+        ZoneInfo(args.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(
+            f"“{args.time_zone}” is not a time zone; write it as Australia/Perth.", file=sys.stderr
+        )
+        return 2
     if args.years:
         spec = DemoSpec.for_years(args.years, args.practitioners or 20, args.patients)
     else:
         spec = DemoSpec(practitioners=args.practitioners or 8, patients=args.patients)
+    spec = replace(spec, time_zone=args.time_zone)
     started = time.perf_counter()
     last = [""]
 
