@@ -25,21 +25,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-zone", help="the demo clinic's time zone for the smoke test (default: the demo's)"
     )
+    parser.add_argument(
+        "--faketime",
+        action="store_true",
+        help="run the bundle under faketime, CLOCK_MATRIX_OFFSET seconds from now "
+        "(scripts/clock_matrix.py sets it)",
+    )
     args = parser.parse_args(argv)
     exe = ROOT / "dist" / "frontdesk" / ("frontdesk.exe" if os.name == "nt" else "frontdesk")
     if not args.smoke_only:
         build(exe)
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        run = [str(exe)]
+        if args.faketime:
+            run = ["faketime", "-f", f"{int(os.environ['CLOCK_MATRIX_OFFSET']):+d}", str(exe)]
         t0 = time.perf_counter()
         result = subprocess.run(
-            [str(exe), "--data-dir", tmp, "--selftest"], env=env, check=False, timeout=300
+            [*run, "--data-dir", tmp, "--selftest"], env=env, check=False, timeout=300
         )
         print(f"bundle self-test exit {result.returncode} in {time.perf_counter() - t0:.2f} s")
         if result.returncode:
             return result.returncode
         demo = ["demo", "--time-zone", args.time_zone] if args.time_zone else ["demo"]
-        return _smoke_commands(exe, Path(tmp), env, demo)
+        return _smoke_commands(run, Path(tmp), env, demo)
 
 
 def build(exe: Path) -> None:
@@ -57,7 +66,7 @@ def build(exe: Path) -> None:
     print(f"built {exe} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
 
-def _smoke_commands(exe: Path, tmp: Path, env: dict[str, str], demo: list[str]) -> int:
+def _smoke_commands(run: list[str], tmp: Path, env: dict[str, str], demo: list[str]) -> int:
     """The bundle's own commands on a demo clinic: PDFs (ReportLab, fonts) and a backup.
 
     The day to print is asked of the demo data (the latest day it issued invoices), never taken
@@ -66,7 +75,7 @@ def _smoke_commands(exe: Path, tmp: Path, env: dict[str, str], demo: list[str]) 
 
     def frontdesk(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(exe), "--data-dir", str(data), *args],
+            [*run, "--data-dir", str(data), *args],
             env=env, check=False, timeout=600, capture_output=True, text=True,
         )  # fmt: skip
 

@@ -3,10 +3,12 @@ smoke test with the clock set to awkward moments: a Sunday, Christmas Day, 29 Fe
 Eve at 23:59 clinic time, both daylight-saving change days in Australia/Sydney, and a machine on
 UTC while the clinic is in Perth.
 
-The clock is moved for whole processes with ``faketime`` (libfaketime, Debian's ``faketime``
-package) as an offset from the real time, so every process a test starts (a desk, the clinic
-server, PostgreSQL, the bundle) agrees on the moment and time still runs. The machine's own zone
-is set with ``TZ``.
+The clock is moved as an offset from the real time, so every process agrees on the moment and
+time still runs: Python processes (the test run and every desk, server or command it starts) by
+``time-machine``, loaded from ``scripts/clock_shift/sitecustomize.py`` on ``PYTHONPATH``; the
+packaged app, which is not a Python you can inject into, by ``faketime`` (libfaketime, Debian's
+``faketime`` package). libfaketime is not used for Python: under it, a thread waiting on a
+condition with a timeout never wakes. The machine's own zone is set with ``TZ``.
 
     python scripts/clock_matrix.py                    # pytest -m dates at every moment
     python scripts/clock_matrix.py --only leap-day    # one moment
@@ -61,26 +63,23 @@ MOMENTS = (
 )
 
 
-def faketime_env(moment: Moment) -> dict[str, str]:
+def moment_env(moment: Moment) -> dict[str, str]:
     """The environment that puts a process (and every process it starts) at ``moment``."""
     offset = round(moment.instant().timestamp() - time.time())
+    shift = str(ROOT / "scripts" / "clock_shift")
+    path = os.pathsep.join(p for p in (shift, os.environ.get("PYTHONPATH", "")) if p)
     return dict(
         os.environ,
         TZ=moment.machine_zone,
-        FAKETIME=f"{offset:+d}",
-        # monotonic clocks keep running from boot: a negative offset would make them negative
-        FAKETIME_DONT_FAKE_MONOTONIC="1",
-        FAKETIME_DONT_RESET="1",
-        FRONTDESK_CLOCK_MOMENT=moment.name,
+        PYTHONPATH=path,
+        CLOCK_MATRIX_OFFSET=str(offset),
+        CLOCK_MATRIX_MOMENT=moment.name,
     )
 
 
 def run(moment: Moment, command: list[str]) -> int:
-    env = faketime_env(moment)
     print(f"\n== {moment.name}: {' '.join(command)}", flush=True)
-    return subprocess.run(
-        ["faketime", "-f", env["FAKETIME"], *command], env=env, cwd=ROOT, check=False
-    ).returncode
+    return subprocess.run(command, env=moment_env(moment), cwd=ROOT, check=False).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             clinic = f"{m.clinic_wall} {m.clinic_zone}"
             print(f"{m.name:<14} {clinic:<36} machine TZ={m.machine_zone:<18} = {m.instant()} UTC")
         return 0
-    if shutil.which("faketime") is None:
+    if args.bundle and shutil.which("faketime") is None:
         print("faketime is not installed: apt-get install faketime", file=sys.stderr)
         return 2
     selection = [] if args.all_tests else ["-m", "dates"]
@@ -111,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append((m.name, "tests", run(m, pytest)))
         if args.bundle:
             smoke = [sys.executable, "packaging/build.py", "--smoke-only"]
-            results.append((m.name, "bundle", run(m, [*smoke, "--time-zone", m.clinic_zone])))
+            smoke += ["--time-zone", m.clinic_zone, "--faketime"]
+            results.append((m.name, "bundle", run(m, smoke)))
     print("\nclock matrix:")
     for name, what, code in results:
         print(f"  {name:<14} {what:<7} {'ok' if code == 0 else f'FAILED (exit {code})'}")
