@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     selection = [] if args.all_tests else ["-m", "dates"]
     results: list[tuple[str, str, int]] = []
     for m in moments:
-        pytest = [sys.executable, "-m", "pytest", "-q", *selection, *args.pytest_args]
+        # time_machine is already loaded by sitecustomize: its pytest plugin (unused) would warn
+        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:time_machine", *selection]
+        pytest += args.pytest_args
         results.append((m.name, "tests", run(m, pytest)))
         if args.bundle:
             smoke = [sys.executable, "packaging/build.py", "--smoke-only"]

@@ -30,6 +30,9 @@ from frontdesk.services import backups, staff
 from frontdesk.services.context import ServiceContext
 from frontdesk.services.desk import DeskPaths, open_desk
 
+# reads the real clock: scripts/clock_matrix.py reruns these at awkward moments
+pytestmark = pytest.mark.dates
+
 SYDNEY = ZoneInfo("Australia/Sydney")
 _BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequence"}
 
