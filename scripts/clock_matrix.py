@@ -65,7 +65,9 @@ MOMENTS = (
 
 def moment_env(moment: Moment) -> dict[str, str]:
     """The environment that puts a process (and every process it starts) at ``moment``."""
-    offset = round(moment.instant().timestamp() - time.time())
+    # inside a process this script already moved, time.time() is moved too: undo that first
+    real_now = time.time() - float(os.environ.get("CLOCK_MATRIX_OFFSET", "0"))
+    offset = round(moment.instant().timestamp() - real_now)
     shift = str(ROOT / "scripts" / "clock_shift")
     path = os.pathsep.join(p for p in (shift, os.environ.get("PYTHONPATH", "")) if p)
     return dict(
