@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from frontdesk.store.outbox import canonical_json
 
-from benchmarks.harness import Bench, percentile, time_ms
+from benchmarks.harness import Bench, demo_clock, percentile, time_ms
 from frontdesk.db.types import sqlite_utc_text
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups
 from frontdesk.services.desk import open_desk
 from frontdesk.services.signin import sign_in
+from frontdesk.store.outbox import canonical_json
 from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload
 
 TRAIL = 200_000  # audit events: a busy clinic's few years
@@ -61,7 +61,7 @@ def _fill_trail(db: Path, device: str, staff_ids: list[str], patient_ids: list[s
 def run(bench: Bench) -> None:
     folder = bench.fresh_scale_dir()
     paths = DeskPaths(folder)
-    ctx = open_desk(paths)
+    ctx = open_desk(paths, clock=demo_clock())
     conn = sqlite3.connect(paths.database)
     staff_ids = [r[0] for r in conn.execute("SELECT id FROM staff_users")]
     patient_ids = [r[0] for r in conn.execute("SELECT id FROM patients LIMIT 5000")]
