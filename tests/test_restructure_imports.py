@@ -15,7 +15,7 @@ from frontdesk.services import billing, demo_data as words
 from frontdesk.services.diary_view import (
     load_view,
 )
-from frontdesk.services.diary import _get, book
+from frontdesk.services.diary import book
 from frontdesk.sync.pinning import CertificateProblem, fingerprint
 TARGET = "frontdesk.services.tracking.record_event"
 """
@@ -40,7 +40,6 @@ def test_old_paths_become_new_ones_and_import(tmp_path: Path) -> None:
     assert "from frontdesk.paths import DeskPaths" in new
     assert "from frontdesk.services.desk import open_desk" in new
     assert "from frontdesk.services.diary.view import (" in new
-    assert "from frontdesk.services.diary.appointments import _get" in new
     assert "from frontdesk.protocol import fingerprint" in new
     assert "from frontdesk.demo import words" in new
     assert '"frontdesk.store.tracking.record_event"' in new
