@@ -169,6 +169,22 @@ class StatsRequest(Body):
 
 
 @dataclass(frozen=True)
+class StatsReply(Body):
+    tables: dict[str, list[int]]  # table → [row count, sum of versions] on the server
+    latest: int  # the change-log position those figures reflect
+    last_seq: int  # this desk's newest change the server holds
+    # table → rows (as the server holds them) whose content differed from the desk's digest
+    repair: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotStart(Body):
+    cursor: int  # the change-log position the snapshot reflects
+    epoch: str
+    tables: dict[str, int]  # table → rows to copy
+
+
+@dataclass(frozen=True)
 class DeviceReply(Body):
     device_id: str
     last_seq: int

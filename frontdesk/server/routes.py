@@ -23,6 +23,7 @@ from frontdesk.protocol import (
     EnrolReply,
     EnrolRequest,
     PushRequest,
+    StatsReply,
     StatsRequest,
     WaitReply,
 )
@@ -115,7 +116,7 @@ def stats(body: StatsRequest, dev: Dev, store: Store) -> dict[str, Any]:
         raise ServerProblem(413, "too many rows to check at once", code="big")
     tables, latest = store.table_stats(body.tables)
     repair = store.differing_rows(body.rows, MAX_DIGEST_ROWS) if body.rows else {}
-    return {"tables": tables, "latest": latest, "last_seq": dev.last_seq, "repair": repair}
+    return StatsReply(tables, latest, dev.last_seq, repair).as_json()
 
 
 @router.get(Endpoint.DEVICE.value)

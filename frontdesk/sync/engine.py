@@ -26,6 +26,7 @@ from frontdesk.protocol import (
     DeviceReply,
     Endpoint,
     PushRequest,
+    SnapshotStart,
     WaitReply,
 )
 from frontdesk.store import outbox
@@ -287,8 +288,8 @@ class SyncEngine(TableChecks):
         reply = self._call("GET", Endpoint.SNAPSHOT)
         if not reply.ok:
             raise SyncFailed(f"The clinic server could not send a snapshot: {reply.message}")
-        start = reply.body
-        counts: dict[str, int] = start["tables"]
+        start = SnapshotStart.from_json(reply.body)
+        counts = start.tables
         wanted = [t for t in counts if (tables is None or t in tables) and counts[t]]
         total = max(sum(counts[t] for t in wanted), 1)
         before = summary.snapshot_rows
@@ -304,7 +305,7 @@ class SyncEngine(TableChecks):
                 session.execute(
                     update(SyncState)
                     .where(SyncState.id == 1)
-                    .values(pull_cursor=start["cursor"], server_epoch=start["epoch"])
+                    .values(pull_cursor=start.cursor, server_epoch=start.epoch)
                 )
             summary.resynced = True
             # Catch up with what changed while the snapshot was taken.
