@@ -171,6 +171,7 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
     ) -> Response:
         # echo=false: a desk restored from a backup needs its own later changes in full.
         own = dev.id if echo else ""
+        store.note_received(dev, cursor)
         return Response(store.pull_json(cursor, limit, own), media_type="application/json")
 
     @app.get("/v1/snapshot")

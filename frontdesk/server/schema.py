@@ -51,6 +51,8 @@ devices = Table(
     Column("enrolled_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("last_seen_at", UTCDateTime),
+    # How far the desk has received the change log (its last pull's or push's cursor).
+    Column("pull_cursor", BigInteger),
 )
 
 enrolment_codes = Table(

@@ -39,7 +39,7 @@ _CHUNK_KEYS = (
     "log_buffer",
     "result_buffer",
     "clash_queue",
-    "clash_queued",
+    "settle_queue",
     "log_index",
     "log_indexed",
     "history_cache",
@@ -77,6 +77,7 @@ class Device:
     name: str
     series_prefix: str
     last_seq: int
+    pull_cursor: int | None = None
 
 
 class ServerStore:
@@ -254,7 +255,21 @@ class ServerStore:
                 "Enrol it again with a new code.",
                 code="unauthorised",
             )
-        return Device(row.id, row.number, row.name, row.series_prefix, int(row.last_seq))
+        return Device(
+            row.id, row.number, row.name, row.series_prefix, int(row.last_seq), row.pull_cursor
+        )
+
+    def note_received(self, device: Device, cursor: int) -> None:
+        """The desk has the change log up to ``cursor`` (it asks for what follows): kept, with
+        the time, so ``frontdesk-server devices`` shows a desk that stopped receiving."""
+        if device.pull_cursor == cursor:
+            return
+        with self.writing() as conn:
+            conn.execute(
+                update(s.devices)
+                .where(s.devices.c.id == device.id)
+                .values(pull_cursor=cursor, last_seen_at=self.clock.now())
+            )
 
     def revoke(self, name_or_id: str) -> int:
         with self.writing() as conn:
