@@ -151,7 +151,7 @@ def test_a_booking_made_before_a_delayed_pull_still_clashes(any_clinic: Clinic) 
 def test_a_desk_whose_clock_ran_days_ahead_recovers_when_it_is_right(
     any_clinic: Clinic,
 ) -> None:
-    a, b, patient = _two_desks(any_clinic)
+    _a, b, patient = _two_desks(any_clinic)
     b.clock.advance(timedelta(days=3))
     ahead = b.add_patient("Ahead")
     b.edit_patient(patient, mobile_phone="0400000001")
