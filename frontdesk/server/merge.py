@@ -20,7 +20,7 @@ from frontdesk.domain.hlc import Stamp
 from frontdesk.faults import checkpoint
 from frontdesk.models import synced_tables
 from frontdesk.models.codec import from_json_value
-from frontdesk.server import rules
+from frontdesk.server import invoice_money, rules
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     changes_since,
@@ -258,7 +258,7 @@ def _run_chunk(
         except IntegrityError as exc:
             raise _NeedsCare from exc
         _check_queued_clashes(store, conn, device, cursor)
-        rules.settle_overpaid(store, conn, list(conn.info.pop("settle_queue")))
+        invoice_money.settle_overpaid(store, conn, list(conn.info.pop("settle_queue")))
         conn.info.pop("row_cache", None)
         conn.info.pop("insert_buffer", None)
         flush_log(conn)
@@ -350,6 +350,7 @@ def _apply(
     sensitive = _SENSITIVE[m.entity]
     row = current_row(conn, m.entity, m.row_id)
     rules.check_finalised(conn, m.entity, m.fields, row)
+    invoice_money.check_credit(conn, m.entity, m.fields, row)
     number = m.fields.get("number") if m.entity in ("invoices", "credit_notes") else None
     if number is not None:  # a draft has no number yet: there is no series to check
         rules.check_series(conn, device, m.entity, str(number))

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from frontdesk.domain.ids import uuid7
-from frontdesk.domain.money import format_money
 from frontdesk.models.codec import to_json_value
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
@@ -28,7 +27,7 @@ from frontdesk.services.numbering import placeholder_series
 from frontdesk.sync.protocol import number_prefix
 
 
-def _insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:
+def insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:
     """Store a conflict record and put it in the change log, so every desk receives it."""
     table = TABLES["sync_conflicts"]
     flush_rows(conn, "sync_conflicts")
@@ -56,7 +55,7 @@ def record_conflict(
         "remote_value_json": json.dumps(to_json_value(theirs)),
         "detail": f"{key.replace('_', ' ')} was changed on two desks",
     }
-    _insert_conflict(store, conn, values)
+    insert_conflict(store, conn, values)
 
 
 def check_clash(
@@ -170,7 +169,7 @@ def _record_clashes(
             "other_row_id": other.id,
             "detail": f"Two bookings overlap for the same {what}, made on different desks.",
         }
-        _insert_conflict(store, conn, values)
+        insert_conflict(store, conn, values)
 
 
 def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
@@ -276,6 +275,7 @@ def check_finalised(conn: Connection, entity: str, fields: dict[str, Any], row: 
         bad = changed - allowed
         if "status" in changed and fields["status"] != "void":
             bad.add("status")
+
         if bad:
             raise ServerProblem(
                 409,
@@ -298,82 +298,3 @@ def check_finalised(conn: Connection, entity: str, fields: dict[str, Any], row: 
     elif row is not None and entity in _FIXED and changed & _FIXED[entity]:
         what = entity.rstrip("s").replace("_", " ")
         raise ServerProblem(409, f"a {what} cannot change once it is recorded", code="finalised")
-
-
-def settle_overpaid(store: ServerStore, conn: Connection, invoice_ids: list[str]) -> None:
-    """An invoice paid on two desks at once (or voided or credited on one while paid on
-    another) holds more payments than it owes. The server alone takes the excess back, newest
-    payments first, as negative allocations — that money becomes the payer's account credit on
-    every desk, so balances equal owing minus credit — and tells reception in the Conflicts area.
-    Run once the push chunk is written, so a desk's own corrections in it count first."""
-    flush_rows(conn)
-    alloc, notes = TABLES["payment_allocations"], TABLES["credit_notes"]
-    for invoice_id in invoice_ids:
-        invoice = current_row(conn, "invoices", invoice_id)
-        if invoice is None:
-            continue
-        paid = conn.execute(
-            select(func.coalesce(func.sum(alloc.c.amount_cents), 0)).where(
-                alloc.c.invoice_id == invoice_id, alloc.c.deleted_at.is_(None)
-            )
-        ).scalar()
-        credited = conn.execute(
-            select(func.coalesce(func.sum(notes.c.total_cents), 0)).where(
-                notes.c.invoice_id == invoice_id, notes.c.deleted_at.is_(None)
-            )
-        ).scalar()
-        room = max(int(invoice["total_cents"]) - int(credited or 0), 0)
-        excess = int(paid or 0) - (room if invoice["status"] == "issued" else 0)
-        if excess <= 0:
-            continue
-        by_payment = conn.execute(
-            select(alloc.c.payment_id, func.sum(alloc.c.amount_cents))
-            .where(alloc.c.invoice_id == invoice_id, alloc.c.deleted_at.is_(None))
-            .group_by(alloc.c.payment_id)
-            .order_by(alloc.c.payment_id.desc())
-        ).all()
-        taken = 0
-        now = store.now()
-        for payment_id, net in by_payment:
-            part = min(int(net), excess - taken)
-            if part <= 0:
-                continue
-            values = {
-                "id": uuid7(),
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                "payment_id": payment_id,
-                "invoice_id": invoice_id,
-                "amount_cents": -part,
-            }
-            conn.execute(insert(alloc).values(**values))
-            log_change(
-                store, conn, "payment_allocations", values["id"], "insert", 1,
-                full_row(alloc, values), SERVER_DEVICE, None,
-            )  # fmt: skip
-            taken += part
-            if taken == excess:
-                break
-        _insert_conflict(store, conn, _overpaid_notice(now, invoice, taken))
-
-
-def _overpaid_notice(now: Any, invoice: dict[str, Any], cents: int) -> dict[str, Any]:
-    money = format_money(cents)
-    return {
-        "id": uuid7(),
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-        "kind": "field",
-        "entity": "invoices",
-        "row_id": invoice["id"],
-        "field": None,
-        "local_value_json": json.dumps(f"{money} is now account credit: refund it or use it"),
-        "remote_value_json": json.dumps(f"invoice {invoice['number']} is paid in full"),
-        "detail": (
-            f"Invoice {invoice['number']} was paid {money} more than it owes (paid on two "
-            f"desks at once, or voided or credited on another desk). The {money} is kept as "
-            "account credit: refund it or use it on another invoice."
-        ),
-    }

@@ -322,6 +322,7 @@ class SyncEngine:
             if not reply.ok or again:
                 raise SyncFailed(f"The clinic server could not send changes: {reply.message}")
             changes = body["changes"]
+            checkpoint("desk.pull.received")
             with self.ctx.write("sync pull", origin="sync") as session:
                 apply.begin_sync_apply(session)
                 applied, missing = apply.apply_changes(session, changes)

@@ -17,6 +17,8 @@ from frontdesk.services.billing.invoices import (
     create_draft,
     issue_invoice,
 )
+from frontdesk.services.billing.credit_notes import issue_credit_note
+from frontdesk.services.billing.invoices import void_invoice
 from frontdesk.services.billing.ledger import patient_account
 from frontdesk.services.billing.payments import refund, take_payment
 from frontdesk.sync.conflicts import list_open, list_refused
@@ -127,6 +129,31 @@ def test_an_invoice_paid_on_two_desks_shows_the_extra_as_credit(any_clinic: Clin
         assert "$90.00" in notices[0].detail and "credit" in notices[0].detail
     refund(b.ctx, method="cash", amount_cents=9000, patient_id=patient)
     any_clinic.settle(2)
+    assert _balances_agree(any_clinic, patient) == [(0, 0, 0)] * 2
+    any_clinic.assert_converged()
+
+
+def test_an_invoice_credited_or_voided_on_two_desks_at_once(any_clinic: Clinic) -> None:
+    """Found by the property test: two desks credit one invoice in full before syncing, or one
+    voids it while the other credits it; the clinic keeps the first, the other is set aside."""
+    a, b, patient = _two_desks(any_clinic)
+    twice, both, third = (_draft(a, patient, c) for c in (5000, 7000, 3000))
+    for invoice in (twice, both, third):
+        issue_invoice(a.ctx, invoice)
+    any_clinic.settle(2)
+    issue_credit_note(a.ctx, twice, "Charged in error")
+    void_invoice(a.ctx, both, "Wrong patient")
+    issue_credit_note(a.ctx, third, "Charged in error")
+    issue_credit_note(b.ctx, twice, "Charged in error")
+    issue_credit_note(b.ctx, both, "Charged in error")
+    void_invoice(b.ctx, third, "Wrong patient")
+    assert b.sync() and a.sync()  # b's changes reach the clinic first
+    any_clinic.settle(3)
+    notes = any_clinic.server_rows()["credit_notes"].values()
+    assert sorted(n["total_cents"] for n in notes) == [5000, 7000]
+    reasons = " ".join(r.reason for r in list_refused(a.ctx))
+    assert "already credited" in reasons and "cannot be voided" in reasons
+    assert "was void on another desk" in reasons
     assert _balances_agree(any_clinic, patient) == [(0, 0, 0)] * 2
     any_clinic.assert_converged()
 
