@@ -11,14 +11,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from frontdesk.models import Invoice, Patient, SyncOutbox
+from frontdesk.services.billing.credit_notes import issue_credit_note
 from frontdesk.services.billing.invoices import (
     DraftHeader,
     DraftLine,
     create_draft,
     issue_invoice,
+    void_invoice,
 )
-from frontdesk.services.billing.credit_notes import issue_credit_note
-from frontdesk.services.billing.invoices import void_invoice
 from frontdesk.services.billing.ledger import patient_account
 from frontdesk.services.billing.payments import refund, take_payment
 from frontdesk.sync.conflicts import list_open, list_refused

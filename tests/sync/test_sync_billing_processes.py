@@ -66,15 +66,26 @@ def _wait_paused(proc: subprocess.Popen[bytes], tmp: Path) -> None:
         time.sleep(0.02)
 
 
-def test_every_desks_drafts_and_invoices_reach_the_server(tmp_path: Path, loopback: Server) -> None:
+def _clinic_of_two(tmp_path: Path, server: Server) -> tuple[Path, Path, str]:
     a, b = tmp_path / "a", tmp_path / "b"
-    _enrol(tmp_path, loopback, a, "Front desk")
-    _enrol(tmp_path, loopback, b, "Back office")
+    _enrol(tmp_path, server, a, "Front desk")
+    _enrol(tmp_path, server, b, "Back office")
     ctx = _on_desk(a)
     patient = create_patient(ctx, {"first_name": "Sam", "last_name": "Lee"}).patient_id
     ctx.engine.dispose()
     _sync_ok(tmp_path, a)
     _sync_ok(tmp_path, b)
+    return a, b, patient
+
+
+def _sync(tmp: Path, desk: Path) -> tuple[int, str]:
+    proc = _desk_cli(tmp, desk, "sync")
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, (out + err).decode()
+
+
+def test_every_desks_drafts_and_invoices_reach_the_server(tmp_path: Path, loopback: Server) -> None:
+    a, b, patient = _clinic_of_two(tmp_path, loopback)
     drafts = {}
     for desk in (a, b):
         ctx = _on_desk(desk)
@@ -111,24 +122,6 @@ def test_every_desks_drafts_and_invoices_reach_the_server(tmp_path: Path, loopba
     assert proc.returncode == 1, out.decode()
     assert "1 rejected" in out.decode() and "refused" in err.decode()
     assert "revoke" not in (out + err).decode().lower()
-
-
-def _clinic_of_two(tmp_path: Path, server: Server) -> tuple[Path, Path, str]:
-    a, b = tmp_path / "a", tmp_path / "b"
-    _enrol(tmp_path, server, a, "Front desk")
-    _enrol(tmp_path, server, b, "Back office")
-    ctx = _on_desk(a)
-    patient = create_patient(ctx, {"first_name": "Sam", "last_name": "Lee"}).patient_id
-    ctx.engine.dispose()
-    _sync_ok(tmp_path, a)
-    _sync_ok(tmp_path, b)
-    return a, b, patient
-
-
-def _sync(tmp: Path, desk: Path) -> tuple[int, str]:
-    proc = _desk_cli(tmp, desk, "sync")
-    out, err = proc.communicate(timeout=300)
-    return proc.returncode, (out + err).decode()
 
 
 def test_a_shared_draft_issued_and_paid_on_two_desks(tmp_path: Path, loopback: Server) -> None:
