@@ -94,7 +94,7 @@ def run_sync(args: argparse.Namespace) -> int:
         # A script (or a scheduled task) must notice: those changes are not on the clinic's copy.
         print(
             f"{summary.rejected} change(s) were refused by the clinic server; the reasons are "
-            "listed in the app's Sync area.",
+            "listed in the app's Conflicts area.",
             file=sys.stderr,
         )
     return 0 if not summary.pending and not summary.rejected else 1
