@@ -173,19 +173,21 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
 
 
 def _print_devices(store: Any) -> None:
-    """One line a desk: when it last reached the server (UTC) and how many of the clinic's
-    changes it has not received yet — a desk that stopped syncing stands out."""
+    """One line a desk: when it last reached the server (UTC), how many of its own changes it
+    said were waiting to be sent, and how many of the clinic's it has not received yet — a desk
+    that stopped syncing stands out."""
     with store.reading() as conn:
         latest = store._max_seq(conn)
     print(f"{'#':>3} {'desk id':<36} {'series':<6} {'state':<8} {'last seen (UTC)':<17} "
-          f"{'waiting':>7}  name")  # fmt: skip
+          f"{'to send':>7} {'to get':>7}  name")  # fmt: skip
     for d in store.list_devices():
         state = "revoked" if d["revoked_at"] else "active"
         seen = d["last_seen_at"].strftime("%Y-%m-%d %H:%M") if d["last_seen_at"] else "never"
-        waiting = "?" if d["pull_cursor"] is None else str(max(latest - d["pull_cursor"], 0))
+        to_get = "?" if d["pull_cursor"] is None else str(max(latest - d["pull_cursor"], 0))
+        to_send = "?" if d["unsent"] is None else str(d["unsent"])
         print(
             f"{d['number']:>3} {d['id']:<36} {d['series_prefix']:<6} {state:<8} {seen:<17} "
-            f"{waiting:>7}  {d['name']}"
+            f"{to_send:>7} {to_get:>7}  {d['name']}"
         )
 
 

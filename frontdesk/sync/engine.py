@@ -307,7 +307,8 @@ class SyncEngine:
         state = self._state()
         cursor = state.pull_cursor
         # After a restore from a backup, this desk's own later changes come back in full.
-        params: dict[str, Any] = {"limit": PULL_BATCH}
+        # The server lists how many of this desk's changes wait to be sent (a stuck desk shows).
+        params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": self.pending_count()}
         if state.restored_at is not None:
             params["echo"] = "false"
         while True:

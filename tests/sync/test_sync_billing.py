@@ -217,3 +217,5 @@ def test_a_desk_pulls_even_while_its_push_is_refused(any_clinic: Clinic) -> None
     assert a.sync()
     assert not b.sync()  # the push is refused as a whole …
     assert arrived in b.ids(Patient)  # … and the clinic's changes still arrive
+    listed = {d["name"]: d for d in any_clinic.store.list_devices()}
+    assert listed["desk2"]["unsent"] == 1  # the server shows what is stuck on that desk

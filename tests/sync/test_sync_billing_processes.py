@@ -101,7 +101,7 @@ def test_every_desks_drafts_and_invoices_reach_the_server(tmp_path: Path, loopba
     numbers = "SELECT count(DISTINCT substr(number, 1, 2)) FROM invoices WHERE status = 'issued'"
     assert loopback.count(numbers) == 2  # D1-… and D2-…
     listing = loopback.cli("devices")
-    assert "last seen" in listing and "never" not in listing
+    assert "last seen" in listing and "never" not in listing and "to send" in listing
     assert listing.count("active") == 2
 
     # A change the server refuses: the sync command says so and exits 1.
