@@ -21,7 +21,7 @@ from frontdesk.domain.hlc import HybridClock
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.base import SyncedMixin
 from frontdesk.models.codec import to_json_value
-from frontdesk.models.system import AuditEvent, SyncOutbox
+from frontdesk.models.system import AuditEvent, SyncOutbox, SyncState
 from frontdesk.services.changes import ChangeCollector
 
 GENESIS_HASH = "0" * 64
@@ -140,6 +140,9 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
     conn = session.connection()
     next_seq = _next_outbox_seq(conn)
     audit_seq, prev_hash = _chain_head(conn, tracking.device_id)
+    # What the person had in front of them: the clinic's changes pulled so far (a pull may
+    # land between this change and its push; the server must not count it as seen).
+    seen = conn.execute(select(SyncState.pull_cursor).where(SyncState.id == 1)).scalar()
 
     outbox_rows: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
@@ -161,6 +164,7 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
                 "op": op,
                 "fields_json": canonical_json(fields),
                 "base_version": obj.version or 0,
+                "seen_cursor": seen,
                 "hlc": stamp,
                 "created_at": tracking.now,
                 "state": "pending",
@@ -200,6 +204,7 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
                     {k: to_json_value(v) for k, v in _audit_full(row, tracking.now).items()}
                 ),
                 "base_version": 0,
+                "seen_cursor": seen,
                 "hlc": row["hlc"],
                 "created_at": tracking.now,
                 "state": "pending",
