@@ -236,3 +236,22 @@ def check_roster(blocks: Sequence[RosterBlock], every_weeks: int, effective_from
                 "within the practitioner's hours.",
                 field=f"roster.{i}",
             )
+
+
+def parse_spans(text: str, *, field: str) -> list[tuple[int, int]]:
+    """Typed hours such as ``9-12:30, 13:30-17`` as (start, end) minutes; "" is none."""
+    spans = []
+    for part in re.split(r"[,;]", text):
+        if not part.strip():
+            continue
+        pieces = re.split(r"\s*(?:-|–|to)\s*", part.strip())
+        if len(pieces) != 2:
+            raise ValidationFailed(
+                f"“{part.strip()}” is not a span of time: type it as 9:00-17:00.", field=field
+            )
+        spans.append((parse_hhmm(pieces[0], field=field), parse_hhmm(pieces[1], field=field)))
+    return spans
+
+
+def format_spans(spans: Iterable[tuple[int, int]]) -> str:
+    return ", ".join(f"{hhmm(s)}–{hhmm(e)}" for s, e in spans)

@@ -16,6 +16,7 @@ from sqlalchemy import String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.db.types import UTCDateTime
+from frontdesk.domain.clinic_setup import offers
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
     Availability,
@@ -69,6 +70,16 @@ class TypeInfo:
     capacity: int
     is_new_patient: bool
     profession: str
+    practitioner_ids: str = ""  # "" offered by the whole profession
+
+
+def types_offered(
+    types: Sequence[TypeInfo], practitioner_id: str, profession: str
+) -> list[TypeInfo]:
+    """The types a practitioner offers, in the order given."""
+    return [
+        t for t in types if offers(t.profession, t.practitioner_ids, practitioner_id, profession)
+    ]
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,7 @@ def _types(session: Session) -> list[TypeInfo]:
             AppointmentType.id, AppointmentType.name, AppointmentType.duration_minutes,
             AppointmentType.colour, AppointmentType.is_group, AppointmentType.capacity,
             AppointmentType.is_new_patient, AppointmentType.profession,
+            AppointmentType.practitioner_ids,
         )
         .where(AppointmentType.archived_at.is_(None), AppointmentType.deleted_at.is_(None))
         .order_by(AppointmentType.profession, AppointmentType.name)
