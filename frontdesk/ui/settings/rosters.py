@@ -45,6 +45,7 @@ class WeekGrid(QAbstractTableModel):
         self.cells: list[list[str]] = []  # per row: hours, breaks, location id ("" none)
         self.location_names: dict[str, str] = {}
         self.error_row: int | None = None
+        self.edited = False  # typed into since loaded: a refresh must not throw it away
         self.resize(1)
 
     def resize(self, weeks: int) -> None:
@@ -72,6 +73,7 @@ class WeekGrid(QAbstractTableModel):
         for row, spans in breaks.items():
             self.cells[row][1] = format_spans(spans)
         self.error_row = None
+        self.edited = False
         self.endResetModel()
 
     def blocks(self) -> tuple[list[RosterBlock], list[int]]:
@@ -120,6 +122,7 @@ class WeekGrid(QAbstractTableModel):
         if role != Qt.ItemDataRole.EditRole or index.column() == 0:
             return False
         self.cells[index.row()][index.column() - 1] = str(value or "").strip()
+        self.edited = True
         self.dataChanged.emit(index, index)
         return True
 
@@ -222,6 +225,10 @@ class RostersPage(QWidget):
             self.practitioner.addItem(p.display_name, p.id)
         self.practitioner.setCurrentIndex(max(0, self.practitioner.findData(current)))
         self.practitioner.blockSignals(False)
+        if self.practitioner.currentData() == current and (
+            self.grid.edited or self.view.state() == QAbstractItemView.State.EditingState
+        ):
+            return  # a change elsewhere (another desk, another tab) keeps what is being typed
         self.load()
 
     def load(self) -> None:
