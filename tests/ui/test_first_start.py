@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMenu, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMenu, QPushButton
 from sqlalchemy import select
 
 from frontdesk.domain.clock import FakeClock
@@ -30,6 +30,7 @@ from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
 from frontdesk.ui.main_window import MainWindow
 from frontdesk.ui.setup_wizard import SetupWizard, offer_setup
+from tests.ui.setup_support import button, in_dialog, type_into
 
 # the offscreen platform cannot resize to size hints, raise a window or grab the keyboard for a
 # menu; real platforms can
@@ -40,26 +41,6 @@ pytestmark = pytest.mark.qt_log_ignore(
 )
 FRIDAY = date(2026, 11, 27)  # the clock fixture: Friday 27/11/2026, 09:00 in Sydney
 LEFT = Qt.MouseButton.LeftButton
-
-
-def in_dialog(act: Callable[[Any], None], errors: list[BaseException]) -> None:
-    """Run ``act(dialog)`` once the next modal dialog is up; a failure closes it (so the test
-    does not hang) and is kept in ``errors`` to re-raise."""
-
-    def poll() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(10, poll)
-            return
-        try:
-            act(dialog)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            if dialog.isVisible():
-                dialog.reject()
-
-    QTimer.singleShot(0, poll)
 
 
 def from_menu(qtbot: Any, page: DiaryPage, text: str, errors: list[BaseException]) -> None:
@@ -81,18 +62,6 @@ def from_menu(qtbot: Any, page: DiaryPage, text: str, errors: list[BaseException
     QTimer.singleShot(0, choose)
     qtbot.keyClick(page.view, Qt.Key.Key_Menu)
     assert not errors, errors
-
-
-def button(parent: QWidget, text: str) -> QPushButton:
-    found = [b for b in parent.findChildren(QPushButton) if b.text() == text and b.isVisible()]
-    assert found, f"no visible button {text!r}"
-    return found[0]
-
-
-def type_into(qtbot: Any, widget: QWidget, text: str) -> None:
-    widget.setFocus()
-    qtbot.keyClick(widget, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClicks(widget, text)
 
 
 def add_through_dialog(
