@@ -163,6 +163,7 @@ class RostersPage(QWidget):
         self.ctx = ctx
         self.practitioner = QComboBox()
         self.practitioner.setObjectName("roster_practitioner")
+        self.practitioner.setMinimumWidth(220)
         self.every = QSpinBox()
         self.every.setObjectName("roster_every")
         self.every.setRange(1, 8)
@@ -206,7 +207,7 @@ class RostersPage(QWidget):
         col.addWidget(hint)
         col.addWidget(self.view, 1)
         col.addWidget(self.error)
-        col.addWidget(self.save)
+        col.addWidget(self.save, 0, Qt.AlignmentFlag.AlignLeft)
         self.practitioner.currentIndexChanged.connect(lambda _i: self.load())
         self.every.valueChanged.connect(self.grid.resize)
         self.save.clicked.connect(self.on_save)
