@@ -196,7 +196,7 @@ class SetupWizard(QDialog):
             reload()
 
     def summary(self) -> str:
-        from frontdesk.services.setup import appointment_types, locations, practitioners
+        from frontdesk.services.setup import appointment_types, locations, practitioners, rosters
 
         people = practitioners.list_practitioners(self.ctx)
         rooms = locations.list_rooms(self.ctx)
@@ -205,6 +205,15 @@ class SetupWizard(QDialog):
             f"{len(people)} practitioner(s), {len(rooms)} room(s), {len(types)} appointment "
             "type(s).",
         ]
+        today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
+        for p in people:  # what would leave a column empty or its booking dialog bare
+            gaps = []
+            if not rosters.roster_for(self.ctx, p.id, today).blocks:
+                gaps.append("no hours yet (Hours)")
+            if not appointment_types.type_ids_for(self.ctx, p.id):
+                gaps.append("no appointment types yet (Appointment types)")
+            if gaps:
+                lines.append(f"{p.display_name}: {' and '.join(gaps)}.")
         if not people:
             lines.append("Add at least one practitioner before booking: go back two steps.")
         else:
