@@ -104,6 +104,10 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     sync_worker = attach_sync(window, ctx, bus)
     # -- end sync --
     window.show()
+    if not selftest:  # first run: set the clinic up (issue 13)
+        from frontdesk.ui.setup_wizard import offer_setup
+
+        window.setup_wizard = offer_setup(ctx, bus, window)  # type: ignore[attr-defined]
     app.processEvents()
     # Keep long-lived objects out of the collector's passes (frontdesk/gc_tuning.py).
     from frontdesk.gc_tuning import settle_heap

@@ -79,7 +79,7 @@ def _back_to_before_migrations(url: str) -> None:
     """Turn a server database at the head into what the create_all code left: the baseline
     schema (later revisions' downgrades), no version table, ``server_info.schema`` = 1."""
     engine = _engine(url)
-    with engine.begin() as conn:
+    with migrate._migrating(engine) as conn:  # SQLite: foreign keys off while tables rebuild
         cfg = migrate.alembic_config()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, migrate.BASELINE)
@@ -287,7 +287,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "s9002"
-down_revision = "s0002"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -307,7 +307,9 @@ def test_upgrade_to_a_later_revision_backs_up_first_and_keeps_data(
 
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate._script_location(), scripts)
-    (scripts / "versions" / "s9002_later.py").write_text(_LATER_REVISION, encoding="utf-8")
+    head = migrate.EXPECTED_HEAD
+    later = _LATER_REVISION.replace("{head}", head)
+    (scripts / "versions" / "s9002_later.py").write_text(later, encoding="utf-8")
     url = str(tmp_path / "server.sqlite3")
     store = ServerStore(url)
     store.init()
@@ -319,7 +321,7 @@ def test_upgrade_to_a_later_revision_backs_up_first_and_keeps_data(
     monkeypatch.setattr(migrate, "EXPECTED_HEAD", "s9002")
     store = ServerStore(url)
     outcome = store.init()
-    assert (outcome.action, outcome.before, outcome.after) == ("upgraded", "s0002", "s9002")
+    assert (outcome.action, outcome.before, outcome.after) == ("upgraded", head, "s9002")
     assert outcome.backup is not None and outcome.backup.exists()
     assert store.epoch() == epoch
     device, _token, _has = store.enrol(code, "01900000-0000-7000-8000-000000000001", "desk")
