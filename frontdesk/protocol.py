@@ -152,6 +152,15 @@ class Mutation(Body):
     base_version: int
     hlc: str
     fields: dict[str, Any]
+    # How far the desk had pulled the clinic's changes when it made this one (left out if
+    # unknown): what the person could have seen, e.g. for booking clashes.
+    cursor: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body = super().as_json()
+        if body["cursor"] is None:
+            del body["cursor"]
+        return body
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ def test_endpoints_and_bodies() -> None:
     assert EnrolRequest.from_json({**request.as_json(), "from_a_newer_desk": 1}) == request
     change = Mutation("m1", 3, "patients", "p1", "update", 2, "stamp", {"first_name": "Ada"})
     assert Mutation.from_json(change.as_json()) == change
+    assert "cursor" not in change.as_json()  # left out when unknown, as older desks send it
+    assert Mutation.from_json({**change.as_json(), "cursor": 7}).cursor == 7
     assert StatsRequest(["patients"]).as_json() == {"tables": ["patients"], "rows": {}}
 
 

@@ -9,16 +9,17 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "restructure_imports.py"
 
-OLD = """from frontdesk.services.context import ServiceContext
-from frontdesk.services.desk import DeskPaths, open_desk
-from frontdesk.services import billing, demo_data as words
-from frontdesk.services.diary_view import (
+# Spelled with @ so that running the script over tests/ leaves this sample alone.
+OLD = """from frontdesk@services.context import ServiceContext
+from frontdesk@services.desk import DeskPaths, open_desk
+from frontdesk@services import billing, demo_data as words
+from frontdesk@services.diary_view import (
     load_view,
 )
-from frontdesk.services.diary import book
-from frontdesk.sync.pinning import CertificateProblem, fingerprint
-TARGET = "frontdesk.services.tracking.record_event"
-"""
+from frontdesk@services.diary import book
+from frontdesk@sync.pinning import CertificateProblem, fingerprint
+TARGET = "frontdesk@services.tracking.record_event"
+""".replace("@", ".")
 
 
 def _script():  # type: ignore[no-untyped-def]

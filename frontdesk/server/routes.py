@@ -84,9 +84,11 @@ def pull(
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
     echo: bool = True,
+    unsent: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     # echo=false: a desk restored from a backup needs its own later changes in full.
     own = dev.id if echo else ""
+    store.note_received(dev, cursor, unsent)
     return Response(store.pull_json(cursor, limit, own), media_type="application/json")
 
 
