@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -28,13 +27,13 @@ from frontdesk.domain.money import format_money
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.services import billing
 from frontdesk.services.documents import print_invoices_for_day
-from frontdesk.services.patients.search import search
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.billing.common import money_item, py_date, text_item
 from frontdesk.ui.billing.invoice_dialog import InvoiceDialog
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_box, run_op, show_error
+from frontdesk.ui.patient_picker import choose_patient
 from frontdesk.ui.workers import run_in_background
 
 HEADERS = ["Number", "Status", "Issued", "Patient", "Payer", "Practitioner", "Total", "Owing"]
@@ -167,23 +166,9 @@ class InvoiceListPage(QWidget):
 
     def on_new(self, patient_id: str | None = None) -> None:
         if not patient_id:
-            text, ok = QInputDialog.getText(self, "New invoice", "Patient name or number")
-            if not ok or not text.strip():
+            patient_id = choose_patient(self.ctx, "New invoice: which patient?", self)
+            if patient_id is None:
                 return
-            hits = search(self.ctx, text)
-            if not hits:
-                show_error(self, billing_error("No patient matches that search."), "Billing")
-                return
-            if len(hits) > 1:
-                labels = [f"{h.display_name} ({h.patient_number})" for h in hits]
-                choice, ok = QInputDialog.getItem(
-                    self, "New invoice", "Which patient?", labels, 0, False
-                )
-                if not ok:
-                    return
-                patient_id = hits[labels.index(choice)].id
-            else:
-                patient_id = hits[0].id
         created = run_op(
             lambda: billing.create_draft(self.ctx, billing.DraftHeader(patient_id=patient_id), []),
             in_box(self, "Billing"),
@@ -208,9 +193,3 @@ class InvoiceListPage(QWidget):
             show_error(self, exc, "Billing")
 
         run_in_background(lambda: print_invoices_for_day(self.ctx, day, Path(folder)), done, failed)
-
-
-def billing_error(message: str) -> Exception:
-    from frontdesk.domain.errors import NotFound
-
-    return NotFound(message)
