@@ -26,11 +26,11 @@ from frontdesk.services.permissions import Action
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_label, run_op
+from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table, source_row
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
 
-COLUMNS = ("When", "Who", "Desk", "What", "Record", "Patient", "Summary")
 ENTITY_LABELS = {"event": "Event (sign-in, print, backup…)"}
 
 
@@ -104,8 +104,12 @@ class AuditTrail(QWidget):
         grid.setColumnStretch(3, 2)
         grid.setColumnStretch(5, 2)
 
-        self.table = read_only_table(COLUMNS, "auditTable", stretch=False)
-        self.table.itemSelectionChanged.connect(self.show_detail)
+        self.model: RowModel[audit.AuditEntry] = RowModel(
+            self._columns(), key=lambda e: e.id, order=_newest_first, parent=self
+        )
+        self.table = row_table(self.model, "auditTable")
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self.show_detail())
+        bus.changed.connect(self._on_changed)
 
         self.detail_title = QLabel("Select an entry to see what changed.")
         self.detail_title.setObjectName("muted")
@@ -172,27 +176,49 @@ class AuditTrail(QWidget):
             entity=self.entity.currentData(),
         )
 
-    def reload(self) -> None:
+    def _columns(self) -> list[Column[audit.AuditEntry]]:
+        def record(e: audit.AuditEntry) -> str:
+            return ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]
+
+        return [
+            Column(
+                "When", lambda e: e.at.strftime("%d/%m/%Y %H:%M:%S"), lambda e: e.at.isoformat()
+            ),
+            Column("Who", lambda e: e.staff_name),
+            Column("Desk", lambda e: f"…{e.device_id[-6:]}"),
+            Column("What", lambda e: e.action),
+            Column("Record", record),
+            Column("Patient", lambda e: e.patient_name),
+            Column("Summary", lambda e: e.summary or _short(e), stretch=True),
+        ]
+
+    def _on_changed(self, _notice: object) -> None:
+        if self.isVisible():
+            self.reload(keep_places=True)
+
+    def reload(self, *, keep_places: bool = False) -> None:
+        """Read the trail for the filter. ``keep_places`` (after a change notice): new entries
+        are inserted at the top by row, the selection stays."""
         found = run_op(lambda: audit.query(self.ctx, self.current_filter()), in_label(self.chain))
         self.entries = found.get() if found else []
-        rows = []
-        for e in self.entries:
-            record = ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]
-            rows.append((e.at.strftime("%d/%m/%Y %H:%M:%S"), e.staff_name, f"…{e.device_id[-6:]}",
-                         e.action, record, e.patient_name, e.summary or _short(e)))  # fmt: skip
-        fill_rows(self.table, rows)
-        self.detail.setRowCount(0)
+        if keep_places:
+            self.model.replace_all(self.entries)
+        else:
+            self.model.reset(self.entries)
+            fit_columns(self.table)
+            self.detail.setRowCount(0)
+        count = self.model.rowCount()
         self.detail_title.setText(
-            f"{len(self.entries)} entries"
-            + (" (the newest 500)" if len(self.entries) >= 500 else "")
+            f"{count} entries"
+            + (" (the newest 500)" if count >= 500 else "")
             + ". Select one to see what changed."
         )
 
     def show_detail(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
+        row = source_row(self.table)
+        if row is None:
             return
-        e = self.entries[rows[0].row()]
+        e = self.model.row(row)
         self.detail_title.setText(
             f"{e.action} by {e.staff_name}, {e.at:%d/%m/%Y %H:%M:%S}"
             + (f" — {e.summary}" if e.summary else "")
@@ -227,6 +253,14 @@ class AuditTrail(QWidget):
     def _failed(self, exc: BaseException) -> None:
         self.check.setEnabled(True)
         self.chain.setText(getattr(exc, "user_message", "The check could not run."))
+
+
+def _when(e: audit.AuditEntry) -> str:
+    return e.at.strftime("%d/%m/%Y %H:%M:%S")
+
+
+def _newest_first(e: audit.AuditEntry) -> tuple[float, str, int]:
+    return (-e.at.timestamp(), e.device_id, -e.device_seq)
 
 
 def _day(value: QDate) -> date:

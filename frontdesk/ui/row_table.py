@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from frontdesk.domain.money import format_money
@@ -42,6 +43,8 @@ class Column(Generic[R]):
     sort: Callable[[R], Any] | None = None
     right: bool = False
     stretch: bool = False
+    colour: Callable[[R], str | None] | None = None  # text colour, e.g. archived rows grey
+    tip: Callable[[R], str] | None = None
 
 
 def money_column(title: str, cents: Callable[[R], int]) -> Column[R]:
@@ -79,6 +82,12 @@ class RowModel(QAbstractTableModel, Generic[R]):
             return self._texts[r][c]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if self.columns[c].right else LEFT
+        column = self.columns[c]
+        if role == Qt.ItemDataRole.ForegroundRole and column.colour is not None:
+            colour = column.colour(self.rows[r])
+            return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.ToolTipRole and column.tip is not None:
+            return column.tip(self.rows[r]) or None
         if role == SORT_ROLE:
             sort = self.columns[c].sort
             return sort(self.rows[r]) if sort is not None else self._texts[r][c].casefold()
@@ -124,6 +133,14 @@ class RowModel(QAbstractTableModel, Generic[R]):
             if at is not None:
                 self._remove_at(at)
             self._insert(row)
+
+    def replace_all(self, rows: Iterable[R]) -> None:
+        """A fresh read of the whole list (computed off the GUI thread): only the rows that
+        differ are touched; the others, and the selection, stay."""
+        fresh = list(rows)
+        keep = {self.key(r) for r in fresh}
+        self.remove([k for k in list(self._where) if k not in keep])
+        self.upsert(fresh)
 
     def remove(self, keys: Iterable[Hashable]) -> None:
         for key in keys:
@@ -171,12 +188,13 @@ class RowModel(QAbstractTableModel, Generic[R]):
 
 def row_table(model: RowModel[Any], name: str, *, sortable: bool = True) -> QTableView:
     """A read-only table over ``model`` (through a sort/filter proxy): rows selected whole,
-    column widths fixed from the header, the stretch column taking the rest."""
-    proxy = QSortFilterProxyModel(model)
+    column widths fixed from the header, the stretch column taking the rest. The model must
+    have a parent widget (the page), so it outlives the view."""
+    view = QTableView()
+    proxy = QSortFilterProxyModel(view)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
     proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-    view = QTableView()
     view.setObjectName(name)
     view.setModel(proxy)
     view.verticalHeader().setVisible(False)

@@ -93,3 +93,29 @@ def test_clicking_a_header_sorts_the_invoice_list(
         ("INV-000001", "INV-000002", "INV-000003"),
         ("INV-000003", "INV-000002", "INV-000001"),
     }
+
+
+def test_patient_results_update_by_row_and_keep_the_highlight(
+    qtbot, ctx: ServiceContext, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.services.patients.records import create_patient, update_patient
+
+    first = create_patient(ctx, {"first_name": "Sam", "last_name": "Smith"}).patient_id
+    second = create_patient(ctx, {"first_name": "Sue", "last_name": "Smith"}).patient_id
+    page = main_window.show_area("patients")
+    box = page.search.box
+    box.setFocus()
+    qtbot.keyClicks(box, "smith")
+    view = page.search.results
+    qtbot.waitUntil(lambda: view.model().rowCount() == 2)
+    qtbot.wait(50)
+    header = view.horizontalHeader()
+    modes = {header.sectionResizeMode(c) for c in range(header.count())}
+    assert QHeaderView.ResizeMode.ResizeToContents not in modes
+    qtbot.keyClick(box, Qt.Key.Key_Down)
+    assert page.search.current_id() == second and first != second
+    resets: list[int] = []
+    page.search.model.modelReset.connect(lambda: resets.append(1))
+    update_patient(ctx, second, {"mobile_phone": "0400 999 888"})  # another desk's edit
+    qtbot.waitUntil(lambda: _cell(view, 1, 2) == "0400 999 888")
+    assert resets == [] and page.search.current_id() == second

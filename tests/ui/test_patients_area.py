@@ -42,18 +42,17 @@ def test_ctrl_f_types_search_and_enter_opens_card(
     assert isinstance(page, PatientsPage)
     qtbot.waitUntil(page.search.box.hasFocus)
     qtbot.keyClicks(page.search.box, "o'bri")
-    qtbot.waitUntil(lambda: page.search.results.topLevelItemCount() == 1)
-    item = page.search.results.topLevelItem(0)
-    assert item is not None
-    assert item.text(0) == "Siobhán O'Brien" and item.text(2) == "0412 345 678"
-    assert item.text(4) == "⚠"
+    qtbot.waitUntil(lambda: page.search.results.model().rowCount() == 1)
+    row = [page.search.results.model().index(0, c).data() for c in range(5)]
+    assert row[0] == "Siobhán O'Brien" and row[2] == "0412 345 678"
+    assert row[4] == "⚠"
     qtbot.keyClick(page.search.box, Qt.Key.Key_Return)
     assert page.card.patient_id == ids["obrien"]
     assert page.right.currentWidget() is page.card
     assert "O'Brien" in page.card.name.text()
     assert "Latex allergy" in page.card.alert_banner.text()
     qtbot.keyClicks(page.search.box, "\b" * 5 + "3/7/85")
-    qtbot.waitUntil(lambda: page.search.results.topLevelItemCount() == 1)
+    qtbot.waitUntil(lambda: page.search.results.model().rowCount() == 1)
 
 
 def test_edit_in_place_validates_and_saves(

@@ -107,7 +107,7 @@ class PatientsPage(QWidget):
                               "appointments", "invoices", "payments"):  # fmt: skip
             return
         if self.search.box.text().strip():
-            self.search.run_search()
+            self.search.run_search(keep_places=True)
         if self.card.patient_id and not self.card.dirty:
             self.card.reload()
 
