@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from frontdesk.domain.money import format_money
@@ -66,6 +66,7 @@ class RowModel(QAbstractTableModel, Generic[R]):
         self.key = key
         self.order = order
         self.rows: list[R] = []
+        self.bold: Callable[[R], bool] | None = None  # e.g. a report's totals line
         self._texts: list[list[str]] = []
         self._where: dict[Hashable, int] = {}
 
@@ -83,6 +84,10 @@ class RowModel(QAbstractTableModel, Generic[R]):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if self.columns[c].right else LEFT
         column = self.columns[c]
+        if role == Qt.ItemDataRole.FontRole and self.bold is not None and self.bold(self.rows[r]):
+            font = QFont()
+            font.setBold(True)
+            return font
         if role == Qt.ItemDataRole.ForegroundRole and column.colour is not None:
             colour = column.colour(self.rows[r])
             return QColor(colour) if colour else None
@@ -107,9 +112,12 @@ class RowModel(QAbstractTableModel, Generic[R]):
     def find(self, key: Hashable) -> int | None:
         return self._where.get(key)
 
-    def reset(self, rows: Iterable[R]) -> None:
-        """Fill the whole list (it opened, or its filter changed)."""
+    def reset(self, rows: Iterable[R], columns: Sequence[Column[R]] | None = None) -> None:
+        """Fill the whole list (it opened, or its filter changed; a report may bring its own
+        columns)."""
         self.beginResetModel()
+        if columns is not None:
+            self.columns = list(columns)
         self.rows = list(rows)
         if self.order is not None:
             self.rows.sort(key=self.order)
