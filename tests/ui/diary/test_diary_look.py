@@ -1,0 +1,43 @@
+"""What the diary shows and where (issue 14): names on short appointments, banners that do not
+move the grid."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from diary_clinic import MONDAY, Clinic
+from diary_ui_support import book
+from PySide6.QtWidgets import QComboBox
+
+from frontdesk.models import Patient
+from frontdesk.ui.diary.page import DiaryPage
+
+
+def _patient(clinic: Clinic, first: str, last: str) -> str:
+    with clinic.ctx.write("a patient") as s:
+        p = Patient(patient_number=f"N-{last}", first_name=first, last_name=last,
+                    date_of_birth=date(1990, 1, 1))  # fmt: skip
+        s.add(p)
+        s.flush()
+        return p.id
+
+
+def test_short_appointments_show_the_whole_name_first_in_a_narrow_week_view(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    olivia = _patient(clinic, "Olivia", "Nguyen")
+    short = book(clinic, MONDAY, 9, 0, minutes=15, patient=olivia)
+    longer = book(clinic, MONDAY, 10, 0, minutes=30, patient=olivia)
+    page.resize(1000, 700)
+    page.go_to(MONDAY)
+    mode: QComboBox = page.toolbar.mode_box
+    mode.setCurrentIndex(1)  # the week: six narrow columns
+    qtbot.waitUntil(lambda: short in page.scene.items_by_id)
+    page.view.grab()  # paint, so each item lays out its text
+    item = page.scene.items_by_id[short]
+    prepared = item._prepared
+    assert prepared is not None and prepared.lines == 1
+    assert prepared.name.startswith("Olivia Nguyen"), prepared.name
+    assert "…" not in prepared.name.split("  ")[0]
+    two = page.scene.items_by_id[longer]._prepared
+    assert two is not None and two.name == "Olivia Nguyen"
