@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from frontdesk.services.diary.lookup import locate_appointment
 from frontdesk.services.diary.view import DiaryData, catalogue, load_view
@@ -101,13 +101,17 @@ class DiaryPage(QWidget):
             panels=panels,
         )  # fmt: skip
         col.addWidget(self.toolbar)
+        # The result line: always there at a fixed height (two lines), so a message never moves
+        # the grid the receptionist is aiming at; empty and see-through between messages.
         self.banner = QLabel()
+        self.banner.setObjectName("diaryBanner")
         self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        col.addWidget(self.banner)
+        self.banner.setFixedHeight(2 * self.banner.fontMetrics().lineSpacing() + 14)
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._banner_timer = QTimer(self)
         self._banner_timer.setSingleShot(True)
-        self._banner_timer.timeout.connect(lambda: self.banner.setVisible(False))
+        self._banner_timer.timeout.connect(self._clear_banner)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.side = QTabWidget()
@@ -120,6 +124,7 @@ class DiaryPage(QWidget):
         self.splitter.setSizes([1100, 230])
         self.side.setVisible(panels)
         col.addWidget(self.splitter, 1)
+        col.addWidget(self.banner)
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         handlers = {
             "today": self.go_today, "previous": lambda: self.step(-1),
@@ -382,13 +387,19 @@ class DiaryPage(QWidget):
             self.view.gutter.update()
 
     def tell(self, text: str, level: str = "info") -> None:
+        """Show a result in the fixed-height line under the grid (nothing moves)."""
         self.banner.setText(text)
+        self.banner.setToolTip(text)
         self.banner.setStyleSheet(
-            f"background:{BANNER.get(level, BANNER['info'])};padding:6px 10px;border-radius:6px;"
+            f"background:{BANNER.get(level, BANNER['info'])};padding:4px 10px;border-radius:6px;"
             "font-weight:bold;"
         )
-        self.banner.setVisible(True)
         self._banner_timer.start(9000 if level == "error" else 5000)
+
+    def _clear_banner(self) -> None:
+        self.banner.setText("")
+        self.banner.setToolTip("")
+        self.banner.setStyleSheet("background: transparent;")
 
     def _offer_waitlist(self, entry_ids: list[str]) -> None:
         """A slot has freed up: open the waitlist with the patients who suit it selected."""

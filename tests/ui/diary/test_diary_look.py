@@ -41,3 +41,20 @@ def test_short_appointments_show_the_whole_name_first_in_a_narrow_week_view(
     assert "…" not in prepared.name.split("  ")[0]
     two = page.scene.items_by_id[longer]._prepared
     assert two is not None and two.name == "Olivia Nguyen"
+
+
+def test_a_result_message_does_not_move_the_grid(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    from diary_ui_support import FRIDAY, placement, show_day
+    from PySide6.QtCore import QPoint, Qt
+
+    a = book(clinic, FRIDAY, 9, 15)
+    show_day(qtbot, page, FRIDAY)
+    page.view.setFocus()
+    page.view.set_cursor(0, 9 * 60 + 15)
+    qtbot.wait(20)
+    before = page.view.mapTo(page, QPoint(0, 0)), page.view.height()
+    qtbot.keyClick(page.view, Qt.Key.Key_A)  # mark arrived: "Marked arrived. Ctrl+Z undoes it."
+    assert placement(clinic.ctx, a)[3] == "arrived"
+    assert "Marked" in page.banner.text()
+    qtbot.wait(20)
+    assert (page.view.mapTo(page, QPoint(0, 0)), page.view.height()) == before
