@@ -42,6 +42,8 @@ class DiaryController:
         self.choose_scope: Callable[[str], str | None] = self._scope_dialog
         self.open_booking: Callable[[int, int, int], None] = lambda col, start, end: None
         self.offer_waitlist: Callable[[list[str]], None] = lambda entry_ids: None
+        # "Ben Brown in Room 2": who (and which room) a move went to, for its message.
+        self.place_name: Callable[[str, str | None], str] = lambda pid, room: ""
 
     # -- asking the person ----------------------------------------------------------------------
     def _confirm_dialog(self, text: str) -> bool:
@@ -130,8 +132,9 @@ class DiaryController:
         if ok:
             self.undo_stack.push(RescheduleCommand(self.ctx, appt.id, old, new, self.report, text))
             when = start.astimezone(self.ctx.tz)
-            self.tell(f"Moved to {when:%a %d %b %H:%M}." if moving
-                      else "Length changed.", "ok")  # fmt: skip
+            place = self.place_name(practitioner_id, room)
+            self.tell(f"Moved to {place + ', ' if place else ''}{when:%a %d %b %H:%M}."
+                      if moving else "Length changed.", "ok")  # fmt: skip
         return bool(ok)
 
     def set_status(self, appointment_id: str, status: AppointmentStatus) -> None:

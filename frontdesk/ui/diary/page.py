@@ -56,6 +56,7 @@ class DiaryPage(QWidget):
         self.controller.tell = self.tell
         self.controller.open_booking = self._book_at_column
         self.controller.offer_waitlist = self._offer_waitlist
+        self.controller.place_name = self._place_name
         self._dirty = False
         self._shown_key: tuple[tuple[date, ...], tuple[str, ...]] | None = None
         # the days either side, loaded in the background while the desk is idle, so flipping
@@ -395,6 +396,11 @@ class DiaryPage(QWidget):
             "font-weight:bold;"
         )
         self._banner_timer.start(9000 if level == "error" else 5000)
+
+    def _place_name(self, practitioner_id: str, room_id: str | None) -> str:
+        who = next((p.name for p in self.practitioners if p.id == practitioner_id), "")
+        room = next((r.name for r in self.rooms if r.id == room_id), "")
+        return f"{who} in {room}" if who and room else who
 
     def _clear_banner(self) -> None:
         self.banner.setText("")

@@ -214,3 +214,52 @@ def test_items_are_reused_between_days_and_spares_stay_out_of_reach(
     show_day(qtbot, page, MONDAY)
     assert set(page.scene.items_by_id) == set(busy)
     assert all(i.isVisible() for i in page.scene.items_by_id.values())
+
+
+def test_moving_to_another_practitioner_takes_their_rostered_or_a_free_room(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.models import Room, RosterEntry
+
+    with clinic.ctx.write("two more rooms") as s:
+        room1 = s.get(Room, clinic.room)
+        assert room1 is not None
+        room2 = Room(location_id=room1.location_id, name="Room 2", overlap_policy="block",
+                     sort_order=2)  # fmt: skip
+        room3 = Room(location_id=room1.location_id, name="Room 3", overlap_policy="block",
+                     sort_order=3)  # fmt: skip
+        s.add_all([room2, room3])
+        s.flush()
+        r2, r3 = room2.id, room3.id
+    start = clinic.at(MONDAY, 9)
+    mine = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
+        minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
+    at_11 = clinic.at(MONDAY, 11)
+    later = BookingRequest(clinic.anna, at_11, at_11 + timedelta(minutes=30), clinic.other,
+                           clinic.standard, room_id=clinic.room)  # fmt: skip
+    diary.book(clinic.ctx, later)
+    show_day(qtbot, page, MONDAY)
+    # Ben has no rostered room and Anna uses Room 1 at 11:00: the first free room.
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 1, 11 * 60 + 10), release=False)
+    ghost = page.scene.ghost
+    assert ghost.verdict == "ok" and "Room: Room 2 (free)" in ghost.text, ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=point(page, 1, 11 * 60 + 10))  # fmt: skip
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, mine)
+        assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r2)
+    assert "Ben Brown" in page.banner.text() and "Room 2" in page.banner.text()
+    page.undo_action.trigger()
+    # Ben's Monday roster puts him in Room 3: a move to him takes that room.
+    with clinic.ctx.write("Ben works in Room 3") as s:
+        for entry in s.query(RosterEntry).filter_by(practitioner_id=clinic.ben, kind="work"):
+            entry.room_id = r3
+    page.reload()
+    show_day(qtbot, page, MONDAY)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 1, 14 * 60 + 10), release=False)
+    assert "Room: Room 3 (Ben Brown's rostered room)" in ghost.text, ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=point(page, 1, 14 * 60 + 10))  # fmt: skip
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, mine)
+        assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r3)
