@@ -112,6 +112,14 @@ class DiaryMenus:
             pin.triggered.connect(lambda: ctrl.pin(appt.id, True))
         notes = menu.addAction("Edit notes…")
         notes.triggered.connect(lambda: self.edit_notes(appt))
+        if page.rooms:  # change the room straight after a move (or any time)
+            rooms = menu.addMenu("Room")
+            for room_id, name in [(None, "No room"), *((r.id, r.name) for r in page.rooms)]:
+                choice = rooms.addAction(name)
+                choice.setCheckable(True)
+                choice.setChecked(appt.room_id == room_id)
+                choice.triggered.connect(lambda _c=False, r=room_id: ctrl.reschedule(
+                    appt, appt.starts_at, appt.ends_at, appt.practitioner_id, r))  # fmt: skip
         if appt.is_group:
             people = menu.addAction(f"Class attendees ({appt.attendees}/{appt.capacity})…")
             people.triggered.connect(lambda: self.attendees(appt))

@@ -263,3 +263,19 @@ def test_moving_to_another_practitioner_takes_their_rostered_or_a_free_room(
     with clinic.ctx.read() as s:
         moved = s.get(Appointment, mine)
         assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r3)
+
+
+def test_the_room_can_be_changed_from_the_appointment_menu(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    a = book(clinic, MONDAY, 9)
+    show_day(qtbot, page, MONDAY)
+    item = page.scene.items_by_id[a]
+    menu = page.menus.build_menu(item, None)
+    (rooms,) = [act.menu() for act in menu.actions() if act.text() == "Room"]
+    assert [x.text() for x in rooms.actions()] == ["No room", "Room 1"]
+    assert rooms.actions()[0].isChecked()
+    rooms.actions()[1].trigger()
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, a)
+        assert moved is not None and moved.room_id == clinic.room
