@@ -248,7 +248,8 @@ class InvoiceDialog(QDialog):
 
     # -- issued invoices -------------------------------------------------------------------
     def on_pay(self) -> None:
-        PaymentDialog(self.ctx, [self.invoice_id], self.view.owing_cents, self).exec()
+        PaymentDialog(self.ctx, [self.invoice_id], self.view.owing_cents, self,
+                      billed_to_a_funder=self.view.payer is not None).exec()  # fmt: skip
         self.reload()
 
     def on_use_credit(self) -> None:
