@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from frontdesk.services.patients import add_alert, create_patient
 from frontdesk.store.context import ServiceContext
@@ -91,16 +92,26 @@ def test_book_from_card_goes_to_diary(qtbot, main_window: MainWindow, ctx: Servi
     assert main_window.current_area() == "diary"
 
 
-def test_new_patient_dialog_duplicates_and_merge(qtbot, ctx: ServiceContext) -> None:
+def test_new_patient_dialog_duplicates_and_merge(qtbot, ctx: ServiceContext, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ids = _people(ctx)
     dialog = NewPatientDialog(ctx)
     qtbot.addWidget(dialog)
-    dialog.save()
-    assert "First name is needed" in dialog.error.text()
+    dialog.show()
+    save = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert "First name is needed" in dialog.problems["first_name"].text()
     qtbot.keyClicks(dialog.edits["first_name"], "Siobhan")
     qtbot.keyClicks(dialog.edits["last_name"], "OBrien")
     qtbot.keyClicks(dialog.edits["mobile_phone"], "0412345678")
-    dialog.save()
+    asked: list[str] = []
+
+    def answer_yes(_parent, _title, text, *_rest):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer_yes)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert asked and "O'Brien" in asked[0]  # warned before the card was made
     assert dialog.created is not None
     assert [d.reason for d in dialog.created.duplicates] == ["same phone number"]
     dupes = DuplicatesDialog(ctx)
