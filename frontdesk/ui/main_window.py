@@ -112,6 +112,15 @@ class MainWindow(QMainWindow):
     def show_area_index(self, index: int) -> None:
         if index < 0:
             return
+        leaving = self.stack.currentWidget()
+        may_leave = getattr(leaving, "may_leave", None)
+        if leaving is not self.pages.get(self.areas[index].key) and may_leave and not may_leave():
+            # Unsaved edits kept: the sidebar goes back to the area still shown.
+            back = next(i for i, a in enumerate(self.areas) if self.pages.get(a.key) is leaving)
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(back)
+            self.nav.blockSignals(False)
+            return
         area = self.areas[index]
         page = self.pages.get(area.key)
         if page is None:
@@ -124,6 +133,8 @@ class MainWindow(QMainWindow):
 
     def _on_navigate(self, key: str, payload: object) -> None:
         page = self.show_area(key)
+        if self.stack.currentWidget() is not page:
+            return  # the area left had unsaved edits, and the person stayed
         handler = getattr(page, "handle_navigation", None)
         if handler is not None:
             handler(payload)

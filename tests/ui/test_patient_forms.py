@@ -83,3 +83,51 @@ def test_duplicate_warning_comes_before_the_card_is_created(
     monkeypatch.setattr(QMessageBox, "question", answer_no)
     qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
     assert seen == [1] and _count(ctx) == 1 and dialog.created is None and dialog.isVisible()
+
+
+def test_switching_areas_with_unsaved_card_edits_asks(
+    qtbot, ctx: ServiceContext, main_window, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    lee = create_patient(ctx, {"first_name": "Bob", "last_name": "Lee"}).patient_id
+    main_window.bus.navigate.emit("patients", {"open_patient": lee})
+    page = main_window.pages["patients"]
+    mobile = page.card.form.edits["mobile_phone"]
+    qtbot.keyClicks(mobile, "0400 111 222")
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
+    asked: list[str] = []
+
+    def answer(_parent, _title, text, *_rest):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    diary_row = next(i for i, a in enumerate(main_window.areas) if a.key == "diary")
+    rect = main_window.nav.visualItemRect(main_window.nav.item(diary_row))
+    qtbot.mouseClick(main_window.nav.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert asked and "leaving Patients" in asked[0]
+    assert main_window.current_area() == "patients" and mobile.text() == "0400 111 222"
+    qtbot.mouseClick(main_window.nav.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert main_window.current_area() == "diary" and len(asked) == 2
+    with ctx.read() as s:
+        p = s.get(Patient, lee)
+        assert p is not None and p.mobile_phone == "0400 111 222"
+
+
+def test_the_card_shows_every_problem_beside_its_field(
+    qtbot, ctx: ServiceContext, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    lee = create_patient(ctx, {"first_name": "Bob", "last_name": "Lee"}).patient_id
+    main_window.bus.navigate.emit("patients", {"open_patient": lee})
+    card = main_window.pages["patients"].card
+    edits = card.form.edits
+    for field, text in (("sex", "banana"), ("mobile_phone", "12"), ("email", "bob@"),
+                        ("ndis_number", "123")):  # fmt: skip
+        qtbot.keyClicks(edits[field], text)
+    qtbot.mouseClick(card.save, Qt.MouseButton.LeftButton)
+    shown = {f for f, label in card.form.problems.items() if label.isVisibleTo(card.form)}
+    assert shown == {"sex", "mobile_phone", "email", "ndis_number"}
+    assert "Sex: choose" in card.form.problems["sex"].text()
+    assert card.form.focusWidget() is edits["sex"]  # the first bad field, in form order
+    with ctx.read() as s:
+        p = s.get(Patient, lee)
+        assert p is not None and p.sex == "" and p.mobile_phone == ""

@@ -70,7 +70,7 @@ def test_edit_in_place_validates_and_saves(
     qtbot.keyClicks(mobile, "12345")
     assert card.save.isEnabled()
     assert not card.save_changes()
-    assert "Mobile" in card.form.error.text() and mobile.styleSheet()
+    assert "Mobile" in card.form.problems["mobile_phone"].text() and mobile.styleSheet()
     mobile.clear()
     qtbot.keyClicks(mobile, "+61 400 111 222")
     dob = card.form.edits["date_of_birth"]
