@@ -44,6 +44,22 @@ LABEL_OVERRIDES = {"address_line1": "Address", "address_line2": "", "medicare_ir
 ERROR_STYLE = "border: 1px solid #dc2626; background: #fef2f2;"
 
 
+def with_problem_line(widget: QWidget, field: str) -> tuple[QWidget, QLabel]:
+    """The input with a line under it for its message (hidden until there is one)."""
+    problem = QLabel("")
+    problem.setObjectName(f"problem_{field}")
+    problem.setWordWrap(True)
+    problem.setStyleSheet("color: #b91c1c;")
+    problem.hide()
+    cell = QWidget()
+    stack = QVBoxLayout(cell)
+    stack.setContentsMargins(0, 0, 0, 0)
+    stack.setSpacing(2)
+    stack.addWidget(widget)
+    stack.addWidget(problem)
+    return cell, problem
+
+
 def show_date(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
@@ -77,18 +93,7 @@ class CardForm(QWidget):
                 if on_edit is not None:
                     edit.textEdited.connect(lambda _t: on_edit())
                 self.edits[field] = edit
-                problem = QLabel("")
-                problem.setObjectName(f"problem_{field}")
-                problem.setWordWrap(True)
-                problem.setStyleSheet("color: #b91c1c;")
-                problem.hide()
-                self.problems[field] = problem
-                cell = QWidget()
-                stack = QVBoxLayout(cell)
-                stack.setContentsMargins(0, 0, 0, 0)
-                stack.setSpacing(2)
-                stack.addWidget(edit)
-                stack.addWidget(problem)
+                cell, self.problems[field] = with_problem_line(edit, field)
                 form.addRow(LABEL_OVERRIDES.get(field, label(field)), cell)
             boxes.append(box)
         notes_box = QGroupBox("Admin notes")

@@ -28,7 +28,7 @@ from frontdesk.services.patients import Created, DuplicatePair
 from frontdesk.services.patients.merge import merge_patients
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.ops import in_box, run_op
-from frontdesk.ui.patients.card_form import ERROR_STYLE
+from frontdesk.ui.patients.card_form import ERROR_STYLE, with_problem_line
 from frontdesk.ui.patients.card_tabs import row, table
 
 NEW_FIELDS = ("title", "first_name", "last_name", "preferred_name", "date_of_birth", "sex",
@@ -64,18 +64,7 @@ class NewPatientDialog(QDialog):
                     edit.setPlaceholderText("dd/mm/yyyy")
                 self.edits[field] = edit
                 widget = edit
-            problem = QLabel("")
-            problem.setObjectName(f"problem_{field}")
-            problem.setWordWrap(True)
-            problem.setStyleSheet("color: #b91c1c;")
-            problem.hide()
-            self.problems[field] = problem
-            box = QWidget()
-            stack = QVBoxLayout(box)
-            stack.setContentsMargins(0, 0, 0, 0)
-            stack.setSpacing(2)
-            stack.addWidget(widget)
-            stack.addWidget(problem)
+            box, self.problems[field] = with_problem_line(widget, field)
             form.addRow(label(field), box)
         self.error = QLabel("")
         self.error.setWordWrap(True)
