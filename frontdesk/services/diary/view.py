@@ -456,8 +456,8 @@ def room_for_move(
         if room == current_room:
             return RoomChoice(room, f"Room: {name} (stays)")
         return RoomChoice(room, f"Room: {name} (free)")
-    if not data.room_names:
-        return RoomChoice(None, "")
+    if not data.room_names or current_room is None:
+        return RoomChoice(None, "")  # no room before, none free now: nothing to say
     return RoomChoice(None, "Room: none (no room is free then)")
 
 

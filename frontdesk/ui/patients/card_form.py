@@ -153,8 +153,11 @@ class CardForm(QWidget):
                 continue
             edit.setStyleSheet(ERROR_STYLE)
             edit.setToolTip(message)
-            self.problems[field].setText(message)
-            self.problems[field].show()
+            problem = self.problems[field]
+            problem.setText(message)
+            # a wrapped label in a form in a scroll area is not given its height: ask for it
+            problem.setMinimumHeight(problem.heightForWidth(max(edit.width(), 120)))
+            problem.show()
             first = first or edit
         if other:
             self.error.setText(other)

@@ -112,6 +112,8 @@ class NewPatientDialog(QDialog):
                 widget.setStyleSheet(ERROR_STYLE)
             first = first or widget
         self.error.setText(f"{len(problems)} to fix before saving." if len(problems) > 1 else "")
+        self.layout().activate()
+        self.resize(self.width(), self.sizeHint().height())  # room for every message, unclipped
         if first is not None:
             first.setFocus()
 
