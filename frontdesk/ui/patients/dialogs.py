@@ -45,7 +45,7 @@ class NewPatientDialog(QDialog):
         self.created: Created | None = None
         self.setWindowTitle("New patient")
         self.setMinimumWidth(460)
-        form = QFormLayout(self)
+        self.form = form = QFormLayout(self)
         self.edits: dict[str, QLineEdit] = {}
         self.problems: dict[str, QLabel] = {}
         self.sex = QComboBox()
@@ -112,7 +112,7 @@ class NewPatientDialog(QDialog):
                 widget.setStyleSheet(ERROR_STYLE)
             first = first or widget
         self.error.setText(f"{len(problems)} to fix before saving." if len(problems) > 1 else "")
-        self.layout().activate()
+        self.form.activate()
         self.resize(self.width(), self.sizeHint().height())  # room for every message, unclipped
         if first is not None:
             first.setFocus()
