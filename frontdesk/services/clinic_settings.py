@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frontdesk.domain.errors import ValidationFailed
+from frontdesk.domain.identifiers import is_valid_abn
 from frontdesk.services.billing.views import ClinicInfo
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
@@ -58,9 +59,12 @@ def update(ctx: ServiceContext, details: ClinicDetails) -> None:
         ) from None
     if not 0 <= details.tax_rate_bp <= 10_000:
         raise ValidationFailed("The GST rate must be between 0 and 100 %.", field="tax_rate_bp")
-    digits = "".join(ch for ch in details.business_number if ch.isdigit())
-    if details.business_number and len(digits) != 11:
-        raise ValidationFailed("An ABN has 11 digits.", field="business_number")
+    if details.business_number.strip() and not is_valid_abn(details.business_number.strip()):
+        raise ValidationFailed(
+            f"“{details.business_number.strip()}” is not a valid ABN: an ABN has 11 digits "
+            "and passes the ATO's check (look it up at abr.business.gov.au).",
+            field="business_number",
+        )
     with ctx.write("change clinic settings") as session:
         s = ctx.settings(session)
         for f in fields(ClinicDetails):
