@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QMenu,
     QWidget,
@@ -271,17 +272,31 @@ class CancelDialog(QDialog):
         self.reason_box = QComboBox()
         for reason in CancellationReason:
             self.reason_box.addItem(reason.label, reason.value)
+        # No reason chosen for the person: the reports count them, so they pick one.
+        self.reason_box.setPlaceholderText("Choose the reason…")
+        self.reason_box.setCurrentIndex(-1)
+        self.missing = QLabel("")
+        self.missing.setStyleSheet("color: #b91c1c;")
         self.note = QLineEdit()
         self.note.setPlaceholderText("Optional note")
         form.addRow("&Reason", self.reason_box)
+        form.addRow("", self.missing)
         form.addRow("&Note", self.note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         ok = buttons.addButton("Cancel appointment", QDialogButtonBox.ButtonRole.AcceptRole)
         ok.setDefault(True)
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Keep it")
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.reason_box.setFocus()
+
+    def _accept(self) -> None:
+        if self.reason_box.currentIndex() < 0:
+            self.missing.setText("Choose why the appointment is cancelled.")
+            self.reason_box.setFocus()
+            return
+        self.accept()
 
     def reason(self) -> CancellationReason:
         return CancellationReason(self.reason_box.currentData())

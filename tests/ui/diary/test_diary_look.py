@@ -58,3 +58,33 @@ def test_a_result_message_does_not_move_the_grid(qtbot, page: DiaryPage, clinic:
     assert "Marked" in page.banner.text()
     qtbot.wait(20)
     assert (page.view.mapTo(page, QPoint(0, 0)), page.view.height()) == before
+
+
+def test_cancelling_asks_for_a_reason_none_is_preselected(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from diary_ui_support import FRIDAY, placement, show_day, when_dialog_opens
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    a = book(clinic, FRIDAY, 9, 15)
+    show_day(qtbot, page, FRIDAY)
+    page.view.setFocus()
+    page.view.set_cursor(0, 9 * 60 + 15)
+    seen: dict[str, object] = {}
+
+    def fill(dialog) -> None:  # type: ignore[no-untyped-def]
+        seen["preselected"] = dialog.reason_box.currentText()
+        ok = next(b for b in dialog.findChild(QDialogButtonBox).buttons()
+                  if b.text() == "Cancel appointment")  # fmt: skip
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+        seen["still_open"] = dialog.isVisible()
+        seen["message"] = dialog.missing.text()
+        qtbot.keyClick(dialog.reason_box, Qt.Key.Key_Down)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    when_dialog_opens(fill)
+    qtbot.keyClick(page.view, Qt.Key.Key_Delete)
+    assert seen["preselected"] == "" and seen["still_open"]
+    assert "Choose why" in str(seen["message"])
+    assert placement(clinic.ctx, a)[3] == "cancelled"
