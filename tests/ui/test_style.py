@@ -7,7 +7,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
-
 # an offscreen popup: the platform cannot raise it or grab the keyboard, and says so
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
