@@ -138,6 +138,23 @@ class DiaryController:
         return bool(ok)
 
     def set_status(self, appointment_id: str, status: AppointmentStatus) -> None:
+        if status in (AppointmentStatus.COMPLETED, AppointmentStatus.DID_NOT_ARRIVE):
+            from frontdesk.services.diary.view import one_appointment
+
+            appt = one_appointment(self.ctx, appointment_id)
+            now = self.ctx.clock.now()
+            when = appt.starts_at.astimezone(self.ctx.tz) if appt is not None else None
+            # later today: ask (a later day is refused by the service with its own message)
+            if (
+                when is not None
+                and when > now
+                and when.date() == now.astimezone(when.tzinfo).date()
+            ):
+                label = AppointmentStatus(status).label.lower()
+                if not self.confirm(f"This appointment is not until {when:%H:%M} today. "
+                                    f"Mark it {label} now?"):  # fmt: skip
+                    self.tell("Nothing was changed.", "info")
+                    return
         old = self.run(lambda _allow: diary.set_status(self.ctx, appointment_id, status))
         if old is not None and old != status:
             self.undo_stack.push(StatusCommand(self.ctx, appointment_id, old, status, self.report))

@@ -88,3 +88,23 @@ def test_cancelling_asks_for_a_reason_none_is_preselected(
     assert seen["preselected"] == "" and seen["still_open"]
     assert "Choose why" in str(seen["message"])
     assert placement(clinic.ctx, a)[3] == "cancelled"
+
+
+def test_completing_a_future_appointment_asks_first(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    from diary_ui_support import FRIDAY, placement, show_day
+    from PySide6.QtCore import Qt
+
+    a = book(clinic, FRIDAY, 15)  # the fixture's clock: Friday 09:00
+    show_day(qtbot, page, FRIDAY)
+    page.view.setFocus()
+    page.view.set_cursor(0, 15 * 60)
+    asked: list[str] = []
+    answers = [False, True]
+    page.controller.confirm = lambda text: asked.append(text) or answers.pop(0)  # type: ignore[func-returns-value]
+    qtbot.keyClick(page.view, Qt.Key.Key_C)
+    assert placement(clinic.ctx, a)[3] == "booked" and "not until 15:00 today" in asked[0]
+    qtbot.keyClick(page.view, Qt.Key.Key_C)
+    assert placement(clinic.ctx, a)[3] == "completed" and len(asked) == 2, (
+        asked,
+        page.banner.text(),
+    )
