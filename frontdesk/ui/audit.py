@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.money import format_money
 from frontdesk.services import audit
 from frontdesk.services.patients import search as patient_search
 from frontdesk.services.permissions import Action
@@ -34,13 +35,26 @@ from frontdesk.ui.workers import run_in_background
 ENTITY_LABELS = {"event": "Event (sign-in, print, backup…)"}
 
 
+FIELD_WORDS = {"deleted_at": "Removed", "archived_at": "Archived", "created_at": "Created",
+               "updated_at": "Changed", "bp": "%", "dob": "Date of birth"}  # fmt: skip
+
+
 def readable_field(name: str) -> str:
-    return name.replace("_id", "").replace("_", " ").capitalize()
+    """A column name in a manager's words: "counted_cents" → "Counted", "deleted_at" →
+    "Removed", "practitioner_id" → "Practitioner"."""
+    if name in FIELD_WORDS:
+        return FIELD_WORDS[name]
+    for suffix in ("_cents", "_id", "_at"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name.replace("_", " ").capitalize()
 
 
-def readable_value(value: Any, ctx: ServiceContext) -> str:
+def readable_value(value: Any, ctx: ServiceContext, field: str = "") -> str:
     if value is None or value == "":
         return "—"
+    if field.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        return format_money(value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
@@ -185,12 +199,17 @@ class AuditTrail(QWidget):
                 "When", lambda e: e.at.strftime("%d/%m/%Y %H:%M:%S"), lambda e: e.at.isoformat()
             ),
             Column("Who", lambda e: e.staff_name),
-            Column("Desk", lambda e: f"…{e.device_id[-6:]}"),
+            Column("Desk", self._desk),
             Column("What", lambda e: e.action),
             Column("Record", record),
             Column("Patient", lambda e: e.patient_name),
             Column("Summary", lambda e: e.summary or _short(e), stretch=True),
         ]
+
+    def _desk(self, e: audit.AuditEntry) -> str:
+        if e.device_id == self.ctx.device_id:
+            return "This desk"
+        return f"Another desk (…{e.device_id[-6:]})"
 
     def _on_changed(self, _notice: object) -> None:
         if self.isVisible():
@@ -228,8 +247,8 @@ class AuditTrail(QWidget):
             [
                 (
                     readable_field(change.field),
-                    readable_value(change.before, self.ctx),
-                    readable_value(change.after, self.ctx),
+                    readable_value(change.before, self.ctx, change.field),
+                    readable_value(change.after, self.ctx, change.field),
                 )
                 for change in e.changes
             ],

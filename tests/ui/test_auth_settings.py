@@ -62,6 +62,7 @@ def test_audit_viewer_filters_shows_changes_and_checks_the_chain(
     assert "Mai Nguyen" in trail.patient_label.text()
     whats = [trail.model.index(r, 3).data() for r in range(trail.model.rowCount())]
     assert whats == ["edit patient", "create patient"]
+    assert trail.model.index(0, 2).data() == "This desk"  # not "…1a074c"
     rect = trail.table.visualRect(trail.table.model().index(0, 3))
     qtbot.mouseClick(trail.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     cells = [trail.detail.item(0, c).text() for c in range(3)]
