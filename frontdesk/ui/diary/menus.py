@@ -3,7 +3,7 @@ class attendees, booking). Each choice goes to the controller, which calls servi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -189,9 +189,14 @@ class DiaryMenus:
                           and not t.is_new_patient and not t.is_group), None)  # fmt: skip
             if typed is not None:
                 dialog.type.setCurrentIndex(dialog.type.findData(typed.id))
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.request is None:
-            return None
-        return self.submit_booking(dialog)
+        # A refused or declined booking (a clash answered No) brings the dialog back with what
+        # was typed, to choose another time, rather than losing it.
+        while dialog.exec() == QDialog.DialogCode.Accepted and dialog.request is not None:
+            booked = self.submit_booking(dialog)
+            if booked is not None:
+                return booked
+            dialog.error.setText("Not booked: change the time or practitioner, or Cancel.")
+        return None
 
     def submit_booking(self, dialog: Any) -> str | None:
         ctrl = self.page.controller
@@ -217,7 +222,36 @@ class DiaryMenus:
         if view.cursor_slot is None:
             view.set_cursor(0, view._default_minute())
         col, minute = view.cursor_slot  # type: ignore[misc]
+        practitioner_id = lay.columns[col].practitioner_id
+        start = lay.instant(col, minute)
+        if practitioner_id and not self._free(
+            practitioner_id, start, start + timedelta(minutes=30)
+        ):
+            # The cursor's slot is taken (or past): propose the next free one after it.
+            from frontdesk.services.diary.groups import next_available
+
+            found = run_op(lambda: next_available(
+                page.ctx, duration_minutes=30, practitioner_ids=[practitioner_id],
+                starting=start.astimezone(page.tz).date(), limit=40, slot=page.slot,
+            ), lambda exc: page.tell(exc.user_message, "error"))  # fmt: skip
+            later = [f for f in (found.get() if found else []) if f.start >= start]
+            if later:
+                when = later[0].start.astimezone(page.tz)
+                page.tell(f"That slot is taken: the next free one is {when:%a %d %b %H:%M}.",
+                          "info")  # fmt: skip
+                self.open_booking(practitioner_id, later[0].start, None, patient_id)
+                return
         self.book_at(col, minute, None, patient_id)
+
+    def _free(self, practitioner_id: str, start: datetime, end: datetime) -> bool:
+        data = self.page.data
+        if start < self.page.ctx.clock.now():
+            return False
+        return data is None or not any(
+            a.practitioner_id == practitioner_id and a.status != "cancelled"
+            and a.starts_at < end and a.ends_at > start
+            for a in data.appointments
+        )  # fmt: skip
 
     # -- small dialogs --------------------------------------------------------------------------
     def cancel_with_reason(self, appt: DiaryAppointment) -> None:

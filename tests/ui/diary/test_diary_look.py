@@ -108,3 +108,35 @@ def test_completing_a_future_appointment_asks_first(qtbot, page: DiaryPage, clin
         asked,
         page.banner.text(),
     )
+
+
+def test_book_for_patient_skips_a_taken_slot_and_a_declined_clash_keeps_the_dialog(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from diary_ui_support import show_day, when_dialog_opens
+    from PySide6.QtCore import Qt
+
+    from frontdesk.models import Appointment
+
+    book(clinic, MONDAY, 9)
+    book(clinic, MONDAY, 9, 30, patient=clinic.other)
+    show_day(qtbot, page, MONDAY)
+    page.view.set_cursor(0, 9 * 60)
+    seen: list[tuple[str, str, str]] = []
+
+    def second(dialog) -> None:  # type: ignore[no-untyped-def]
+        seen.append(("again", dialog.time.time().toString("HH:mm"), dialog.error.text()))
+
+    def first(dialog) -> None:  # type: ignore[no-untyped-def]
+        seen.append(("first", dialog.time.time().toString("HH:mm"), dialog.picker.chosen.text()))
+        dialog.time.setTime(dialog.time.time().addSecs(-3600))  # back onto 09:00: a clash
+        when_dialog_opens(second)
+        qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    when_dialog_opens(first)
+    page.handle_navigation({"book_for_patient": clinic.pat})
+    qtbot.waitUntil(lambda: len(seen) == 2)
+    assert seen[0][:2] == ("first", "10:00") and "Pat Patient" in seen[0][2]
+    assert seen[1][:2] == ("again", "09:00") and "Not booked" in seen[1][2]
+    with clinic.ctx.read() as s:
+        assert s.query(Appointment).count() == 2
