@@ -519,6 +519,7 @@ class CursorItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
+        # An outline only: a fill laid over an appointment would grey its text.
         painter.setPen(QPen(QColor("#2563eb"), 2))
-        painter.setBrush(QColor(37, 99, 235, 30))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(self.rect.adjusted(1, 1, -1, -1))

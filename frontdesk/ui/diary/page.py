@@ -298,6 +298,8 @@ class DiaryPage(QWidget):
             if abs(old - self.layout_.column_width) > 1:
                 self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
                 self.view.refresh_frame()
+                if self.view.cursor_slot is not None:  # the cursor follows its slot
+                    self.view.set_cursor(*self.view.cursor_slot, scroll=False)
 
     # -- navigation -----------------------------------------------------------------------------
     def go_to(self, day: date) -> None:

@@ -140,3 +140,16 @@ def test_book_for_patient_skips_a_taken_slot_and_a_declined_clash_keeps_the_dial
     assert seen[1][:2] == ("again", "09:00") and "Not booked" in seen[1][2]
     with clinic.ctx.read() as s:
         assert s.query(Appointment).count() == 2
+
+
+def test_the_slot_cursor_follows_its_slot_when_the_columns_resize(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from diary_ui_support import show_day
+
+    show_day(qtbot, page, MONDAY)
+    page.view.set_cursor(1, 10 * 60)
+    page.resize(1600, 800)
+    lay = page.layout_
+    qtbot.waitUntil(lambda: abs(page.scene.cursor.rect.x() - lay.x_of(1)) < 1)
+    assert abs(page.scene.cursor.rect.width() - lay.column_width) < 1
