@@ -193,3 +193,23 @@ class ResizeInteraction(_ItemInteraction):
         end = snap_minute(lay.minute_at(pos.y()), lay.slot)
         end = max(self.start_minute + lay.slot, min(lay.last_minute, end))
         return Target(column, self.start_minute, end)
+
+
+class DropInteraction(Interaction):
+    """A patient or appointment dragged in from a side panel: the ghost shows the slot it
+    would land in and what the rules say. The page handles the drop itself."""
+
+    def __init__(self, view: DiaryView, minutes: int = 30) -> None:
+        super().__init__(view)
+        self.length = minutes
+
+    def target_at(self, pos: QPointF) -> Target | None:
+        lay = self.layout
+        column = lay.column_at(pos.x())
+        if column is None:
+            return None
+        start = lay.clamp_minute(snap_down(lay.minute_at(pos.y()), lay.slot), self.length)
+        return Target(column, start, start + self.length)
+
+    def commit(self, target: Target) -> None:
+        """Nothing here: the view emits ``dropped`` and the page books or places."""

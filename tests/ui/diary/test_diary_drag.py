@@ -279,3 +279,37 @@ def test_the_room_can_be_changed_from_the_appointment_menu(
     with clinic.ctx.read() as s:
         moved = s.get(Appointment, a)
         assert moved is not None and moved.room_id == clinic.room
+
+
+def test_dragging_from_the_waitlist_previews_the_slot_and_does_not_scroll(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.services.diary import groups
+    from frontdesk.ui.diary.panels import WAITLIST_MIME
+
+    entry = groups.add_to_waitlist(clinic.ctx, clinic.other)
+    page.go_to(MONDAY)
+    page.toolbar.mode_box.setCurrentIndex(1)  # the week: columns to scroll sideways
+    page.resize(700, 700)
+    qtbot.wait(20)
+    vp = page.view.viewport()
+    data = QMimeData()
+    data.setData(WAITLIST_MIME, entry.encode())
+    move = Qt.DropAction.MoveAction
+    no_mods = Qt.KeyboardModifier.NoModifier
+    at = point(page, 1, 10 * 60 + 5)
+    QApplication.sendEvent(vp, QDragEnterEvent(at, move, data, Qt.MouseButton.LeftButton, no_mods))
+    scrolled = page.view.horizontalScrollBar().value()
+    for column in (1, 2):
+        at = point(page, column, 10 * 60 + 5)
+        QApplication.sendEvent(vp, QDragMoveEvent(at, move, data, Qt.MouseButton.LeftButton,
+                                                  no_mods))  # fmt: skip
+    ghost = page.scene.ghost
+    assert ghost.isVisible() and "10:00–10:30" in ghost.text
+    assert page.view.horizontalScrollBar().value() == scrolled
+    QApplication.sendEvent(vp, QDragLeaveEvent())
+    assert not ghost.isVisible()
