@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.clock_label)
         self._clock_timer = QTimer(self)
         self._clock_timer.timeout.connect(self._tick_clock)
-        self._clock_timer.start(15_000)
+        self._clock_timer.start(1000)  # shows the minute as it turns, with the diary's now-line
         self._tick_clock()
         self.set_user(self.ctx.actor.name if self.ctx.actor.staff_user_id else "")
 
@@ -157,7 +157,9 @@ class MainWindow(QMainWindow):
 
     def _tick_clock(self) -> None:
         now = self.ctx.clock.now().astimezone(self.ctx.tz)
-        self.clock_label.setText(now.strftime("%a %d %b  %H:%M"))
+        text = now.strftime("%a %d %b  %H:%M")
+        if text != self.clock_label.text():
+            self.clock_label.setText(text)
 
     def _on_changed(self, notice: object) -> None:
         from frontdesk.store.changes import ChangeNotice

@@ -81,9 +81,12 @@ class DiaryPage(QWidget):
         self.view.resized.connect(self._view_resized)
         self.view.drag_ended.connect(self._after_drag)
         bus.changed.connect(self._on_changed)
+        # Checked every second, moved when the minute turns: the now-line and the status-bar
+        # clock (which does the same) change together, never a minute apart.
+        self._minute_shown: tuple[int, int] | None = None
         self._minute_timer = QTimer(self)
         self._minute_timer.timeout.connect(self._tick)
-        self._minute_timer.start(60_000)
+        self._minute_timer.start(1000)
         self.reload()
         self.reload_panels()
         self._scroll_to_now()
@@ -385,8 +388,11 @@ class DiaryPage(QWidget):
             self.reload_panels()
 
     def _tick(self) -> None:
-        if self.layout_ is not None:
-            self.scene.place_now_line(self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        minute = (now.hour, now.minute)
+        if self.layout_ is not None and minute != self._minute_shown:
+            self._minute_shown = minute
+            self.scene.place_now_line(now)
             self.view.gutter.update()
 
     def tell(self, text: str, level: str = "info") -> None:

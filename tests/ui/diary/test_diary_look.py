@@ -153,3 +153,21 @@ def test_the_slot_cursor_follows_its_slot_when_the_columns_resize(
     lay = page.layout_
     qtbot.waitUntil(lambda: abs(page.scene.cursor.rect.x() - lay.x_of(1)) < 1)
     assert abs(page.scene.cursor.rect.width() - lay.column_width) < 1
+
+
+def test_the_status_clock_and_the_now_line_turn_the_minute_together(
+    qtbot, main_window, clinic: Clinic, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    page = main_window.show_area("diary")
+    page.go_today()
+    qtbot.waitUntil(lambda: page.scene.now_line is not None)
+    before = main_window.clock_label.text()
+    clock.advance(timedelta(minutes=1))
+    now = clock.now().astimezone(clinic.ctx.tz)
+    expected = page.layout_.y_of(now.hour * 60 + now.minute)
+    # both within the second, not up to a minute apart
+    qtbot.waitUntil(lambda: main_window.clock_label.text() != before, timeout=2500)
+    qtbot.waitUntil(lambda: abs(page.scene.now_line.line_y - expected) < 1, timeout=2500)
+    assert main_window.clock_label.text().endswith(f"{now:%H:%M}")
