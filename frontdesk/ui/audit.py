@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -22,11 +21,11 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.money import format_money
 from frontdesk.services import audit
-from frontdesk.services.patients import search as patient_search
 from frontdesk.services.permissions import Action
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_label, run_op
+from frontdesk.ui.patient_picker import PatientPicker
 from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table, source_row
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
@@ -79,8 +78,10 @@ class AuditTrail(QWidget):
         self.staff = QComboBox()
         self.kind = QComboBox()
         self.entity = QComboBox()
-        self.patient = QLineEdit()
-        self.patient.setPlaceholderText("name or patient number")
+        # The app's one patient picker: ↓/↑ highlight, Enter picks (and shows the trail).
+        self.patient_picker = PatientPicker(ctx, include_archived=True, list_height=90)
+        self.patient = self.patient_picker.search
+        self.patient.setPlaceholderText("name or patient number, then Enter")
         self.patient_label = QLabel("")
         self.patient_label.setObjectName("muted")
         today = ctx.clock.now().astimezone(ctx.tz).date()
@@ -93,7 +94,7 @@ class AuditTrail(QWidget):
         apply = QPushButton("Show")
         apply.setProperty("primary", True)
         apply.clicked.connect(self.reload)
-        self.patient.returnPressed.connect(self.reload)
+        self.patient_picker.picked.connect(lambda _hit: self.reload())
         self.check = QPushButton("Check the trail for tampering")
         self.check.clicked.connect(self.verify)
         self.chain = QLabel("")
@@ -108,12 +109,12 @@ class AuditTrail(QWidget):
         grid.addWidget(QLabel("Record"), 0, 4)
         grid.addWidget(self.entity, 0, 5)
         grid.addWidget(QLabel("Patient"), 1, 0)
-        grid.addWidget(self.patient, 1, 1)
-        grid.addWidget(QLabel("From"), 1, 2)
-        grid.addWidget(self.first_day, 1, 3)
-        grid.addWidget(QLabel("To"), 1, 4)
-        grid.addWidget(self.last_day, 1, 5)
-        grid.addWidget(apply, 1, 6)
+        grid.addWidget(self.patient_picker, 1, 1, 1, 3)
+        grid.addWidget(QLabel("From"), 2, 0)
+        grid.addWidget(self.first_day, 2, 1)
+        grid.addWidget(QLabel("To"), 2, 2)
+        grid.addWidget(self.last_day, 2, 3)
+        grid.addWidget(apply, 2, 5)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 2)
         grid.setColumnStretch(5, 2)
@@ -167,20 +168,15 @@ class AuditTrail(QWidget):
             self.entity.addItem(ENTITY_LABELS.get(entity, readable_field(entity)), entity)
 
     def current_filter(self) -> audit.AuditFilter:
-        text = self.patient.text().strip()
-        self.patient_id = None
-        self.patient_label.setText("")
-        if text:
-            hits = patient_search.search(self.ctx, text, limit=2, include_archived=True)
-            if hits:
-                self.patient_id = hits[0].id
-                more = " (first of several matches)" if len(hits) > 1 else ""
-                self.patient_label.setText(
-                    f"Patient: {hits[0].display_name} {hits[0].patient_number}{more}"
-                )
-            else:
-                self.patient_id = "no-such-patient"
-                self.patient_label.setText("No patient matches that.")
+        hit = self.patient_picker.hit
+        self.patient_id = hit.id if hit is not None else None
+        typed = self.patient.text().strip()
+        if hit is not None:
+            self.patient_label.setText(f"Patient: {hit.display_name} {hit.patient_number}")
+        elif typed:
+            self.patient_label.setText("Pick the patient from the list (↓ and Enter).")
+        else:
+            self.patient_label.setText("")
         return audit.AuditFilter(
             patient_id=self.patient_id,
             staff_user_id=self.staff.currentData(),

@@ -96,6 +96,8 @@ class PatientPicker(QWidget):
         self.results = _Results()
         self.results.setMaximumHeight(list_height)
         self.results.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.chosen = QLabel()
         self.chosen.setObjectName("pickedPatient")
         self.chosen.setWordWrap(True)

@@ -57,8 +57,8 @@ def test_audit_viewer_filters_shows_changes_and_checks_the_chain(
     gate.show()
     trail = gate.findChild(AuditTrail)
     assert trail is not None and gate.currentWidget() is trail
-    trail.patient.setText("Nguyen")
-    trail.reload()
+    qtbot.keyClicks(trail.patient, "Nguyen")
+    qtbot.keyClick(trail.patient, Qt.Key.Key_Return)  # the picker: Enter picks the highlighted
     assert "Mai Nguyen" in trail.patient_label.text()
     whats = [trail.model.index(r, 3).data() for r in range(trail.model.rowCount())]
     assert whats == ["edit patient", "create patient"]
@@ -67,7 +67,7 @@ def test_audit_viewer_filters_shows_changes_and_checks_the_chain(
     qtbot.mouseClick(trail.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     cells = [trail.detail.item(0, c).text() for c in range(3)]
     assert cells == ["Mobile phone", "—", "0412 000 111"]
-    trail.patient.clear()
+    trail.patient_picker.clear()
     trail.kind.setCurrentIndex(trail.kind.findData("sign in"))
     trail.reload()
     assert {trail.model.index(r, 3).data() for r in range(trail.model.rowCount())} == {"sign in"}
