@@ -168,7 +168,31 @@ class _ItemInteraction(Interaction):
 
 
 class MoveInteraction(_ItemInteraction):
-    """Drag an appointment to another time, practitioner or (in week view) day."""
+    """Drag an appointment to another time, practitioner or (in week view) day. R while
+    dragging steps through the rooms (then no room) for the drop."""
+
+    chosen_room: str | bool | None = False  # False: the rule's room (room_for_move)
+
+    def next_room(self) -> None:
+        data = self.view.diary_scene.data
+        if data is None or not data.room_names:
+            return
+        rooms: list[str | None] = [*data.room_names, None]
+        current = self.room_id if self.chosen_room is False else self.chosen_room
+        at = rooms.index(current) if current in rooms else -1
+        self.chosen_room = rooms[(at + 1) % len(rooms)]
+        if self.target is not None:
+            self.preview(self.target)
+
+    def who(self, col: Column, start: datetime, end: datetime) -> tuple[str, str | None]:
+        practitioner_id, room_id = super().who(col, start, end)
+        data = self.view.diary_scene.data
+        if self.chosen_room is False or col.is_room or data is None:
+            return practitioner_id, room_id
+        room = self.chosen_room if isinstance(self.chosen_room, str) else None
+        name = data.room_names.get(room or "", "no room")
+        self.room_note = f"Room: {name} (chosen with R)"
+        return practitioner_id, room
 
     def target_at(self, pos: QPointF) -> Target | None:
         lay = self.layout

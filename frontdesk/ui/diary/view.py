@@ -232,6 +232,10 @@ class DiaryView(QGraphicsView):
     # -- keyboard -------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
+        if key == Qt.Key.Key_R and isinstance(self.interaction, MoveInteraction):
+            self.interaction.next_room()  # R while dragging: the next room, in the same gesture
+            event.accept()
+            return
         if key == Qt.Key.Key_Escape and (self.interaction is not None or self._pending):
             if self.interaction is not None:
                 self.interaction.cancel()

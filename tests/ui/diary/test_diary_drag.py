@@ -313,3 +313,32 @@ def test_dragging_from_the_waitlist_previews_the_slot_and_does_not_scroll(
     assert page.view.horizontalScrollBar().value() == scrolled
     QApplication.sendEvent(vp, QDragLeaveEvent())
     assert not ghost.isVisible()
+
+
+def test_r_while_dragging_chooses_the_room_in_the_same_gesture(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.models import Room
+
+    with clinic.ctx.write("a second room") as s:
+        room1 = s.get(Room, clinic.room)
+        assert room1 is not None
+        room2 = Room(location_id=room1.location_id, name="Room 2", overlap_policy="block",
+                     sort_order=2)  # fmt: skip
+        s.add(room2)
+        s.flush()
+        r2 = room2.id
+    start = clinic.at(MONDAY, 9)
+    mine = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
+        minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
+    show_day(qtbot, page, MONDAY)
+    end = point(page, 1, 11 * 60 + 10)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), end, release=False)
+    ghost = page.scene.ghost
+    assert "Room: Room 1 (stays)" in ghost.text, ghost.text
+    qtbot.keyClick(page.view, Qt.Key.Key_R)
+    assert "Room: Room 2 (chosen with R)" in ghost.text, ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, mine)
+        assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r2)
