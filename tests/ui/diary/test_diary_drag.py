@@ -216,21 +216,26 @@ def test_items_are_reused_between_days_and_spares_stay_out_of_reach(
     assert all(i.isVisible() for i in page.scene.items_by_id.values())
 
 
+def _more_rooms(clinic: Clinic, *names: str) -> list[str]:
+    """Rooms beside the test clinic's Room 1, in the same location, in the order given."""
+    from frontdesk.models import Room
+
+    with clinic.ctx.write("more rooms") as s:
+        room1 = s.get(Room, clinic.room)
+        assert room1 is not None
+        rooms = [Room(location_id=room1.location_id, name=name, overlap_policy="block",
+                      sort_order=i + 2) for i, name in enumerate(names)]  # fmt: skip
+        s.add_all(rooms)
+        s.flush()
+        return [r.id for r in rooms]
+
+
 def test_moving_to_another_practitioner_takes_their_rostered_or_a_free_room(
     qtbot, page: DiaryPage, clinic: Clinic
 ) -> None:  # type: ignore[no-untyped-def]
-    from frontdesk.models import Room, RosterEntry
+    from frontdesk.models import RosterEntry
 
-    with clinic.ctx.write("two more rooms") as s:
-        room1 = s.get(Room, clinic.room)
-        assert room1 is not None
-        room2 = Room(location_id=room1.location_id, name="Room 2", overlap_policy="block",
-                     sort_order=2)  # fmt: skip
-        room3 = Room(location_id=room1.location_id, name="Room 3", overlap_policy="block",
-                     sort_order=3)  # fmt: skip
-        s.add_all([room2, room3])
-        s.flush()
-        r2, r3 = room2.id, room3.id
+    r2, r3 = _more_rooms(clinic, "Room 2", "Room 3")
     start = clinic.at(MONDAY, 9)
     mine = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
         minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
@@ -318,16 +323,7 @@ def test_dragging_from_the_waitlist_previews_the_slot_and_does_not_scroll(
 def test_r_while_dragging_chooses_the_room_in_the_same_gesture(
     qtbot, page: DiaryPage, clinic: Clinic
 ) -> None:  # type: ignore[no-untyped-def]
-    from frontdesk.models import Room
-
-    with clinic.ctx.write("a second room") as s:
-        room1 = s.get(Room, clinic.room)
-        assert room1 is not None
-        room2 = Room(location_id=room1.location_id, name="Room 2", overlap_policy="block",
-                     sort_order=2)  # fmt: skip
-        s.add(room2)
-        s.flush()
-        r2 = room2.id
+    (r2,) = _more_rooms(clinic, "Room 2")
     start = clinic.at(MONDAY, 9)
     mine = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
         minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
