@@ -244,7 +244,7 @@ class DiaryMenus:
         self.book_at(col, minute, None, patient_id)
 
     def _free(self, practitioner_id: str, start: datetime, end: datetime) -> bool:
-        data = self.page.data
+        data = self.page.view.diary_scene.data
         if start < self.page.ctx.clock.now():
             return False
         return data is None or not any(
