@@ -35,16 +35,3 @@ def is_valid_ndis(number: str) -> bool:
     """An NDIS number: 9 digits starting 43."""
     digits = "".join(ch for ch in number if ch.isdigit())
     return len(digits) == 9 and digits.startswith("43")
-
-
-ABN_WEIGHTS = (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)
-
-
-def is_valid_abn(number: str) -> bool:
-    """The ATO's check: subtract 1 from the first digit, weight the 11 digits, and the sum is
-    a multiple of 89. Spaces are ignored."""
-    digits = [int(ch) for ch in number if ch.isdigit()]
-    if len(digits) != 11 or len(number.replace(" ", "")) != 11:
-        return False
-    digits[0] -= 1
-    return sum(d * w for d, w in zip(digits, ABN_WEIGHTS, strict=True)) % 89 == 0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from frontdesk.domain.clinic_setup import check_abn
 from frontdesk.domain.errors import ValidationFailed
-from frontdesk.domain.identifiers import is_valid_abn
 from frontdesk.services.billing.views import ClinicInfo
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
@@ -59,12 +59,7 @@ def update(ctx: ServiceContext, details: ClinicDetails) -> None:
         ) from None
     if not 0 <= details.tax_rate_bp <= 10_000:
         raise ValidationFailed("The GST rate must be between 0 and 100 %.", field="tax_rate_bp")
-    if details.business_number.strip() and not is_valid_abn(details.business_number.strip()):
-        raise ValidationFailed(
-            f"“{details.business_number.strip()}” is not a valid ABN: an ABN has 11 digits "
-            "and passes the ATO's check (look it up at abr.business.gov.au).",
-            field="business_number",
-        )
+    details = replace(details, business_number=check_abn(details.business_number))
     with ctx.write("change clinic settings") as session:
         s = ctx.settings(session)
         for f in fields(ClinicDetails):

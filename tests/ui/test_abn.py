@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from frontdesk.domain.identifiers import is_valid_abn
+from frontdesk.domain.clinic_setup import check_abn
+from frontdesk.domain.errors import ValidationFailed
 from frontdesk.services import clinic_settings
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
@@ -13,9 +15,10 @@ from frontdesk.ui.settings.clinic import ClinicSettingsPage
 
 
 def test_abn_checksum() -> None:
-    assert is_valid_abn("53 004 085 616") and is_valid_abn("51824753556")
-    assert not is_valid_abn("53 004 085 617")  # one digit off: eleven digits, wrong sum
-    assert not is_valid_abn("5300408561") and not is_valid_abn("53-004-085-616x")
+    assert check_abn("53004085616") == "53 004 085 616"
+    for bad in ("53 004 085 617", "5300408561", "53-004-085-616x"):  # wrong sum, short, junk
+        with pytest.raises(ValidationFailed):
+            check_abn(bad)
 
 
 def test_settings_refuse_an_abn_that_fails_the_check(
