@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="command")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # ``frontdesk demo --data-dir DIR`` (as ``make demo ARGS="--data-dir DIR"`` writes it) means
+    # the same as ``frontdesk --data-dir DIR demo``; given only after the command, it is kept.
+    for command in sub.choices.values():
+        command.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 

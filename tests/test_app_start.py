@@ -61,3 +61,12 @@ def test_logs_hold_no_patient_names(tmp_path: Path) -> None:
         .fetchall()
     )
     assert not any(f" {n} " in log_text for (n,) in names)
+
+
+def test_data_dir_may_follow_the_command() -> None:
+    """``make demo ARGS="--data-dir DIR"`` runs ``frontdesk demo --data-dir DIR`` (issue 14)."""
+    from frontdesk.cli import parse
+
+    assert parse(["demo", "--data-dir", "here"]).data_dir == "here"
+    assert parse(["--data-dir", "there", "demo"]).data_dir == "there"
+    assert parse(["demo"]).data_dir is None

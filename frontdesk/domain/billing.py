@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.domain.money import format_money, round_half_up, tax_inclusive
+from frontdesk.domain.vocab import PaymentMethod
 
 FULL_DISCOUNT_BP = 10_000
 ONE_ELEVENTH_RATE_BP = 1_000  # 10 %: tax contained = total / 11
@@ -263,3 +264,9 @@ def includes_gst_statement(
 
 def total_price_includes(tax_name: str = "GST") -> str:
     return f"Total price includes {tax_name}"
+
+
+def default_payment_method(billed_to_a_funder: bool) -> PaymentMethod:
+    """How money usually arrives: a funder (DVA, a health fund, NDIS, an insurer) pays by bank
+    transfer; a patient at the desk by EFTPOS."""
+    return PaymentMethod.BANK_TRANSFER if billed_to_a_funder else PaymentMethod.EFTPOS

@@ -28,6 +28,18 @@ class ValidationFailed(RuleViolation):
         self.field = field
 
 
+class FieldProblems(ValidationFailed):
+    """Several inputs that cannot be accepted, each with its own message (a form shows them all
+    at once, each beside its field). ``field`` is the first bad one."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        first = next(iter(problems))
+        more = len(problems) - 1
+        text = problems[first] + (f" (and {more} more to fix)" if more else "")
+        super().__init__(text, field=first)
+        self.problems = problems
+
+
 class NotFound(RuleViolation):
     """The thing asked for does not exist (or no longer exists)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import phonenumbers
 
-from frontdesk.domain.errors import ValidationFailed
+from frontdesk.domain.errors import FieldProblems, ValidationFailed
 from frontdesk.domain.identifiers import is_valid_ndis, medicare_problem
 from frontdesk.domain.patient_text import parse_date
 
@@ -123,10 +123,34 @@ def clean_dob(value: date | str | None, today: date, field: str = "date_of_birth
     return value
 
 
+SEX_CHOICES = ("Female", "Male", "Another term", "Not stated")
+_SEX_WORDS = {
+    "f": "Female", "female": "Female", "woman": "Female", "m": "Male", "male": "Male",
+    "man": "Male", "x": "Another term", "another term": "Another term", "other": "Another term",
+    "intersex": "Another term", "non-binary": "Another term", "nonbinary": "Another term",
+    "u": "Not stated", "unknown": "Not stated", "not stated": "Not stated",
+    "prefer not to say": "Not stated",
+}  # fmt: skip
+
+
+def clean_sex(value: str) -> str:
+    """One of ``SEX_CHOICES`` (or empty); common spellings from imports are understood."""
+    if not value:
+        return ""
+    found = _SEX_WORDS.get(value.casefold())
+    if found is None:
+        raise ValidationFailed(
+            f"Sex: choose {', '.join(SEX_CHOICES[:-1])} or {SEX_CHOICES[-1]}.", field="sex"
+        )
+    return found
+
+
 def clean_value(key: str, value: Any, today: date) -> Any:
     """One field, validated and normalised."""
     if isinstance(value, str):
         value = value.strip()
+    if key == "sex":
+        return clean_sex(value or "")
     if key in PHONE_FIELDS:
         return clean_phone(value or "", key)
     if key == "email":
@@ -154,12 +178,23 @@ def clean_value(key: str, value: Any, today: date) -> Any:
 
 
 def clean_fields(fields: dict[str, Any], today: date, *, creating: bool) -> dict[str, Any]:
-    """Validate and normalise the patient fields given; raises on the first bad one."""
-    out = {key: clean_value(key, value, today) for key, value in fields.items()}
+    """Validate and normalise the patient fields given. Every bad field is found at once:
+    raises ``FieldProblems`` naming each, in the order given."""
+    out: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for key, value in fields.items():
+        try:
+            out[key] = clean_value(key, value, today)
+        except ValidationFailed as exc:
+            problems[exc.field or key] = exc.user_message
     for key in ("first_name", "last_name"):
-        if (creating or key in out) and not (out.get(key) or "").strip():
-            raise ValidationFailed(f"{label(key)} is needed.", field=key)
-    for key in ("first_name", "last_name"):
-        if len(out.get(key) or "") > 100:
-            raise ValidationFailed(f"{label(key)} is limited to 100 characters.", field=key)
+        if key in problems:
+            continue
+        if (creating or key in fields) and not (out.get(key) or "").strip():
+            problems[key] = f"{label(key)} is needed."
+        elif len(out.get(key) or "") > 100:
+            problems[key] = f"{label(key)} is limited to 100 characters."
+    if problems:
+        order = [k for k in fields if k in problems] + [k for k in problems if k not in fields]
+        raise FieldProblems({k: problems[k] for k in order})
     return out

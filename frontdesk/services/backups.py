@@ -2,7 +2,8 @@
 "Back up now", and a restore that checks the file first and keeps the current database aside.
 
 Files are SQLite online-backup copies (db/backup.py), each verified with an integrity check.
-Automatic backups are named ``daily-YYYYmmdd-HHMMSS.sqlite3`` (UTC) in the desk's backups
+Automatic backups are named ``daily-YYYYmmdd-HHMMSS+HHMM.sqlite3`` (the clinic's time and its
+offset; earlier versions wrote UTC without an offset, still read) in the desk's backups
 folder; "Back up now" writes ``manual-…``, a restore keeps the replaced database as
 ``before-restore-…``. Only ``daily-`` files are pruned.
 """
@@ -36,7 +37,15 @@ from frontdesk.store.context import Actor, ServiceContext
 from frontdesk.store.numbering import start_new_generation
 from frontdesk.store.tracking import record_event
 
-_NAME = re.compile(r"^(daily|manual|before-restore)-(\d{8}-\d{6})(?:\.\d+)?\.sqlite3$")
+_NAME = re.compile(r"^(daily|manual|before-restore)-(\d{8}-\d{6})([+-]\d{4})?(?:\.\d+)?\.sqlite3$")
+
+
+def local_name(prefix: str, when: datetime, tz: ZoneInfo) -> str:
+    """``daily-20261207-083000+1100.sqlite3``: the clinic's date and time (what a person
+    looks for), with its offset so the moment is exact."""
+    return f"{prefix}-{when.astimezone(tz):%Y%m%d-%H%M%S%z}.sqlite3"
+
+
 NOT_CHANGED = "Nothing has been changed."
 
 
@@ -93,7 +102,11 @@ def list_backups(backups_dir: Path) -> list[BackupFile]:
         for path in backups_dir.iterdir():
             match = _NAME.match(path.name)
             if match:
-                made = datetime.strptime(match.group(2), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+                if match.group(3):  # clinic time with its offset
+                    made = datetime.strptime(match.group(2) + match.group(3), "%Y%m%d-%H%M%S%z")
+                else:  # named in UTC by earlier versions
+                    made = datetime.strptime(match.group(2), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+                made = made.astimezone(UTC)
                 found.append(BackupFile(path, match.group(1), made, path.stat().st_size))
     return sorted(found, key=lambda b: b.made_at, reverse=True)
 
@@ -102,7 +115,7 @@ def backup_now(ctx: ServiceContext, out: Path | None = None) -> Path:
     """ "Back up now" (or ``frontdesk backup --out FILE``): a verified copy, audited."""
     require(ctx.actor, Action.BACKUP)
     paths = _paths(ctx)
-    target = out or paths.backups / timestamped_name("manual", ctx.clock.now().astimezone(UTC))
+    target = out or paths.backups / local_name("manual", ctx.clock.now(), ctx.tz)
     if out is None:
         n = 1
         while target.exists():  # two backups in one second: keep both
@@ -124,7 +137,7 @@ def daily_backup_if_due(paths: DeskPaths, clock: Clock, tz: ZoneInfo) -> Path | 
     existing = [b for b in list_backups(paths.backups) if b.kind == "daily"]
     made = None
     if not any(b.made_at.astimezone(tz).date() == today for b in existing):
-        made = backup_file(paths.database, paths.backups / timestamped_name("daily", now))
+        made = backup_file(paths.database, paths.backups / local_name("daily", now, tz))
     prune(paths.backups, tz)
     return made
 

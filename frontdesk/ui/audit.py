@@ -13,34 +13,47 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from frontdesk.domain.money import format_money
 from frontdesk.services import audit
-from frontdesk.services.patients import search as patient_search
 from frontdesk.services.permissions import Action
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_label, run_op
+from frontdesk.ui.patient_picker import PatientPicker
+from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table, source_row
 from frontdesk.ui.settings.gate import Gated
 from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
 
-COLUMNS = ("When", "Who", "Desk", "What", "Record", "Patient", "Summary")
 ENTITY_LABELS = {"event": "Event (sign-in, print, backup…)"}
 
 
+FIELD_WORDS = {"deleted_at": "Removed", "archived_at": "Archived", "created_at": "Created",
+               "updated_at": "Changed", "bp": "%", "dob": "Date of birth"}  # fmt: skip
+
+
 def readable_field(name: str) -> str:
-    return name.replace("_id", "").replace("_", " ").capitalize()
+    """A column name in a manager's words: "counted_cents" → "Counted", "deleted_at" →
+    "Removed", "practitioner_id" → "Practitioner"."""
+    if name in FIELD_WORDS:
+        return FIELD_WORDS[name]
+    for suffix in ("_cents", "_id", "_at"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name.replace("_", " ").capitalize()
 
 
-def readable_value(value: Any, ctx: ServiceContext) -> str:
+def readable_value(value: Any, ctx: ServiceContext, field: str = "") -> str:
     if value is None or value == "":
         return "—"
+    if field.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        return format_money(value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
@@ -65,8 +78,10 @@ class AuditTrail(QWidget):
         self.staff = QComboBox()
         self.kind = QComboBox()
         self.entity = QComboBox()
-        self.patient = QLineEdit()
-        self.patient.setPlaceholderText("name or patient number")
+        # The app's one patient picker: ↓/↑ highlight, Enter picks (and shows the trail).
+        self.patient_picker = PatientPicker(ctx, include_archived=True, list_height=90)
+        self.patient = self.patient_picker.search
+        self.patient.setPlaceholderText("name or patient number, then Enter")
         self.patient_label = QLabel("")
         self.patient_label.setObjectName("muted")
         today = ctx.clock.now().astimezone(ctx.tz).date()
@@ -79,7 +94,7 @@ class AuditTrail(QWidget):
         apply = QPushButton("Show")
         apply.setProperty("primary", True)
         apply.clicked.connect(self.reload)
-        self.patient.returnPressed.connect(self.reload)
+        self.patient_picker.picked.connect(lambda _hit: self.reload())
         self.check = QPushButton("Check the trail for tampering")
         self.check.clicked.connect(self.verify)
         self.chain = QLabel("")
@@ -94,18 +109,22 @@ class AuditTrail(QWidget):
         grid.addWidget(QLabel("Record"), 0, 4)
         grid.addWidget(self.entity, 0, 5)
         grid.addWidget(QLabel("Patient"), 1, 0)
-        grid.addWidget(self.patient, 1, 1)
-        grid.addWidget(QLabel("From"), 1, 2)
-        grid.addWidget(self.first_day, 1, 3)
-        grid.addWidget(QLabel("To"), 1, 4)
-        grid.addWidget(self.last_day, 1, 5)
-        grid.addWidget(apply, 1, 6)
+        grid.addWidget(self.patient_picker, 1, 1, 1, 3)
+        grid.addWidget(QLabel("From"), 2, 0)
+        grid.addWidget(self.first_day, 2, 1)
+        grid.addWidget(QLabel("To"), 2, 2)
+        grid.addWidget(self.last_day, 2, 3)
+        grid.addWidget(apply, 2, 5)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 2)
         grid.setColumnStretch(5, 2)
 
-        self.table = read_only_table(COLUMNS, "auditTable", stretch=False)
-        self.table.itemSelectionChanged.connect(self.show_detail)
+        self.model: RowModel[audit.AuditEntry] = RowModel(
+            self._columns(), key=lambda e: e.id, order=_newest_first, parent=self
+        )
+        self.table = row_table(self.model, "auditTable")
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self.show_detail())
+        bus.changed.connect(self._on_changed)
 
         self.detail_title = QLabel("Select an entry to see what changed.")
         self.detail_title.setObjectName("muted")
@@ -149,20 +168,15 @@ class AuditTrail(QWidget):
             self.entity.addItem(ENTITY_LABELS.get(entity, readable_field(entity)), entity)
 
     def current_filter(self) -> audit.AuditFilter:
-        text = self.patient.text().strip()
-        self.patient_id = None
-        self.patient_label.setText("")
-        if text:
-            hits = patient_search.search(self.ctx, text, limit=2, include_archived=True)
-            if hits:
-                self.patient_id = hits[0].id
-                more = " (first of several matches)" if len(hits) > 1 else ""
-                self.patient_label.setText(
-                    f"Patient: {hits[0].display_name} {hits[0].patient_number}{more}"
-                )
-            else:
-                self.patient_id = "no-such-patient"
-                self.patient_label.setText("No patient matches that.")
+        hit = self.patient_picker.hit
+        self.patient_id = hit.id if hit is not None else None
+        typed = self.patient.text().strip()
+        if hit is not None:
+            self.patient_label.setText(f"Patient: {hit.display_name} {hit.patient_number}")
+        elif typed:
+            self.patient_label.setText("Pick the patient from the list (↓ and Enter).")
+        else:
+            self.patient_label.setText("")
         return audit.AuditFilter(
             patient_id=self.patient_id,
             staff_user_id=self.staff.currentData(),
@@ -172,27 +186,54 @@ class AuditTrail(QWidget):
             entity=self.entity.currentData(),
         )
 
-    def reload(self) -> None:
+    def _columns(self) -> list[Column[audit.AuditEntry]]:
+        def record(e: audit.AuditEntry) -> str:
+            return ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]
+
+        return [
+            Column(
+                "When", lambda e: e.at.strftime("%d/%m/%Y %H:%M:%S"), lambda e: e.at.isoformat()
+            ),
+            Column("Who", lambda e: e.staff_name),
+            Column("Desk", self._desk),
+            Column("What", lambda e: e.action),
+            Column("Record", record),
+            Column("Patient", lambda e: e.patient_name),
+            Column("Summary", lambda e: e.summary or _short(e), stretch=True),
+        ]
+
+    def _desk(self, e: audit.AuditEntry) -> str:
+        if e.device_id == self.ctx.device_id:
+            return "This desk"
+        return f"Another desk (…{e.device_id[-6:]})"
+
+    def _on_changed(self, _notice: object) -> None:
+        if self.isVisible():
+            self.reload(keep_places=True)
+
+    def reload(self, *, keep_places: bool = False) -> None:
+        """Read the trail for the filter. ``keep_places`` (after a change notice): new entries
+        are inserted at the top by row, the selection stays."""
         found = run_op(lambda: audit.query(self.ctx, self.current_filter()), in_label(self.chain))
         self.entries = found.get() if found else []
-        rows = []
-        for e in self.entries:
-            record = ENTITY_LABELS.get(e.entity, readable_field(e.entity)).split(" (")[0]
-            rows.append((e.at.strftime("%d/%m/%Y %H:%M:%S"), e.staff_name, f"…{e.device_id[-6:]}",
-                         e.action, record, e.patient_name, e.summary or _short(e)))  # fmt: skip
-        fill_rows(self.table, rows)
-        self.detail.setRowCount(0)
+        if keep_places:
+            self.model.replace_all(self.entries)
+        else:
+            self.model.reset(self.entries)
+            fit_columns(self.table)
+            self.detail.setRowCount(0)
+        count = self.model.rowCount()
         self.detail_title.setText(
-            f"{len(self.entries)} entries"
-            + (" (the newest 500)" if len(self.entries) >= 500 else "")
+            f"{count} entries"
+            + (" (the newest 500)" if count >= 500 else "")
             + ". Select one to see what changed."
         )
 
     def show_detail(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
+        row = source_row(self.table)
+        if row is None:
             return
-        e = self.entries[rows[0].row()]
+        e = self.model.row(row)
         self.detail_title.setText(
             f"{e.action} by {e.staff_name}, {e.at:%d/%m/%Y %H:%M:%S}"
             + (f" — {e.summary}" if e.summary else "")
@@ -202,8 +243,8 @@ class AuditTrail(QWidget):
             [
                 (
                     readable_field(change.field),
-                    readable_value(change.before, self.ctx),
-                    readable_value(change.after, self.ctx),
+                    readable_value(change.before, self.ctx, change.field),
+                    readable_value(change.after, self.ctx, change.field),
                 )
                 for change in e.changes
             ],
@@ -227,6 +268,14 @@ class AuditTrail(QWidget):
     def _failed(self, exc: BaseException) -> None:
         self.check.setEnabled(True)
         self.chain.setText(getattr(exc, "user_message", "The check could not run."))
+
+
+def _when(e: audit.AuditEntry) -> str:
+    return e.at.strftime("%d/%m/%Y %H:%M:%S")
+
+
+def _newest_first(e: audit.AuditEntry) -> tuple[float, str, int]:
+    return (-e.at.timestamp(), e.device_id, -e.device_seq)
 
 
 def _day(value: QDate) -> date:

@@ -48,8 +48,12 @@ class ConflictsPage(QWidget):
         self.refresh()
 
     def _on_changed(self, notice: object) -> None:
-        if isinstance(notice, ChangeNotice) and notice.touches(
-            "sync_conflicts", "appointments", "patients", "invoices", "payments"
+        # Hidden, it waits: showing it reads again (showEvent), so a day of bookings does not
+        # rebuild a page nobody is looking at.
+        if (
+            self.isVisible()
+            and isinstance(notice, ChangeNotice)
+            and notice.touches("sync_conflicts", "appointments", "patients", "invoices", "payments")
         ):
             self.refresh()
 

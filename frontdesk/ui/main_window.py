@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.clock_label)
         self._clock_timer = QTimer(self)
         self._clock_timer.timeout.connect(self._tick_clock)
-        self._clock_timer.start(15_000)
+        self._clock_timer.start(1000)  # shows the minute as it turns, with the diary's now-line
         self._tick_clock()
         self.set_user(self.ctx.actor.name if self.ctx.actor.staff_user_id else "")
 
@@ -111,6 +111,15 @@ class MainWindow(QMainWindow):
 
     def show_area_index(self, index: int) -> None:
         if index < 0:
+            return
+        leaving = self.stack.currentWidget()
+        may_leave = getattr(leaving, "may_leave", None)
+        if leaving is not self.pages.get(self.areas[index].key) and may_leave and not may_leave():
+            # Unsaved edits kept: the sidebar goes back to the area still shown.
+            back = next(i for i, a in enumerate(self.areas) if self.pages.get(a.key) is leaving)
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(back)
+            self.nav.blockSignals(False)
             return
         area = self.areas[index]
         page = self.pages.get(area.key)
@@ -124,6 +133,8 @@ class MainWindow(QMainWindow):
 
     def _on_navigate(self, key: str, payload: object) -> None:
         page = self.show_area(key)
+        if self.stack.currentWidget() is not page:
+            return  # the area left had unsaved edits, and the person stayed
         handler = getattr(page, "handle_navigation", None)
         if handler is not None:
             handler(payload)
@@ -146,7 +157,9 @@ class MainWindow(QMainWindow):
 
     def _tick_clock(self) -> None:
         now = self.ctx.clock.now().astimezone(self.ctx.tz)
-        self.clock_label.setText(now.strftime("%a %d %b  %H:%M"))
+        text = now.strftime("%a %d %b  %H:%M")
+        if text != self.clock_label.text():
+            self.clock_label.setText(text)
 
     def _on_changed(self, notice: object) -> None:
         from frontdesk.store.changes import ChangeNotice

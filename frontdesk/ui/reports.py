@@ -4,11 +4,11 @@ Reports run on a worker thread so a ten-year range never freezes the window."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +27,7 @@ from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_label, run_op
-from frontdesk.ui.table_helpers import read_only_table
+from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table
 from frontdesk.ui.workers import run_in_background
 
 
@@ -68,7 +67,11 @@ class ReportsPage(QWidget):
         bar.addStretch(1)
         self.status = QLabel("Choose a report and press Show.")
         self.status.setObjectName("muted")
-        self.table = read_only_table(["—"], "reportTable", stretch=False)
+        self.model: RowModel[ReportLine] = RowModel(
+            [Column("—", lambda _r: "")], key=lambda r: r.number, parent=self
+        )
+        self.model.bold = lambda line: line.total
+        self.table = row_table(self.model, "reportTable", sortable=False)
         col = QVBoxLayout(self)
         col.setContentsMargins(28, 24, 28, 24)
         col.addWidget(title)
@@ -127,26 +130,11 @@ class ReportsPage(QWidget):
     def _show(self, report: reports.Report) -> None:
         self.report = report
         symbol = clinic_settings.currency_symbol(self.ctx)
-        self.table.clear()
-        self.table.setColumnCount(len(report.columns))
-        self.table.setHorizontalHeaderLabels([c.title for c in report.columns])
-        rows = [report.formatted(r, symbol) for r in report.rows]
+        lines = [ReportLine(i, report.formatted(r, symbol)) for i, r in enumerate(report.rows)]
         if report.totals:
-            rows.append(report.formatted(report.totals, symbol))
-        self.table.setRowCount(len(rows))
-        bold = QFont(self.table.font())
-        bold.setBold(True)
-        for r, cells in enumerate(rows):
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if report.columns[c].kind != "text":
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                if report.totals and r == len(rows) - 1:
-                    item.setFont(bold)
-                self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
+            lines.append(ReportLine(len(lines), report.formatted(report.totals, symbol), True))
+        self.model.reset(lines, [_column(i, c) for i, c in enumerate(report.columns)])
+        fit_columns(self.table)
         self.status.setText(f"{report.title}: {len(report.rows)} rows")
         self.export_button.setEnabled(True)
 
@@ -176,6 +164,17 @@ class ReportsPage(QWidget):
     def _on_changed(self, notice: ChangeNotice) -> None:
         if self.report is not None and notice.touches("appointments", "invoices", "payments"):
             self.status.setText("Data changed — press Show to refresh.")
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    number: int
+    cells: list[str]
+    total: bool = False
+
+
+def _column(i: int, column: reports.Column) -> Column[ReportLine]:
+    return Column(column.title, lambda line: line.cells[i], right=column.kind != "text")
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:

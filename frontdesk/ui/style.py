@@ -30,6 +30,8 @@ QPushButton[primary="true"] {{ background: {ACCENT}; color: white; border: 1px s
 QLineEdit, QComboBox, QDateEdit, QSpinBox, QPlainTextEdit, QTextEdit {{
     padding: 5px; border: 1px solid #cbd5e1; border-radius: 6px; background: white; }}
 QLineEdit:focus, QComboBox:focus {{ border: 1px solid {ACCENT}; }}
+QComboBox QAbstractItemView {{ background: white; color: #0f172a; outline: 0;
+    selection-background-color: #dbeafe; selection-color: #0f172a; }}
 QTableView, QTreeView {{ background: white; border: 1px solid #e2e8f0; gridline-color: #eef2f7;
     selection-background-color: #dbeafe; selection-color: #0f172a; }}
 QHeaderView::section {{ background: #f1f5f9; border: none; border-bottom: 1px solid #e2e8f0;

@@ -255,3 +255,17 @@ def test_backup_copy_is_one_self_contained_file(ctx: ServiceContext) -> None:
     made = backups.backup_now(ctx)
     assert [p.name for p in made.parent.iterdir() if p.name.startswith(made.name)] == [made.name]
     assert shutil.disk_usage(made.parent).free > 0
+
+
+def test_backup_files_are_named_by_the_clinics_date(ctx: ServiceContext, clock: FakeClock) -> None:
+    """Issue 14: at 09:00 on Friday 27 Nov in Sydney the file said 26 Nov (the UTC date)."""
+    paths = _paths(ctx)
+    made = backups.daily_backup_if_due(paths, clock, SYDNEY)
+    assert made is not None and made.name == "daily-20261127-090000+1100.sqlite3"
+    (listed,) = backups.list_backups(paths.backups)
+    assert listed.made_at == clock.now()
+    old_style = paths.backups / "daily-20261120-220000.sqlite3"  # written by earlier versions
+    old_style.write_bytes(made.read_bytes())
+    assert [b.made_at for b in backups.list_backups(paths.backups)][-1] == datetime(
+        2026, 11, 20, 22, 0, tzinfo=UTC
+    )

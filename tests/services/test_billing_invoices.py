@@ -38,7 +38,7 @@ def test_invoice_from_appointment_prefills_service_practitioner_and_payer(
     assert (line.description, line.unit_price_cents, line.item_number) == (
         "Physiotherapy standard consultation",
         9500,
-        "",
+        "505",  # the patient's price, with the funders' item number for their rebate claim
     )
     assert line.appointment_id == world.appointments[0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabWidget
 from sqlalchemy import text
 
@@ -56,18 +57,20 @@ def test_audit_viewer_filters_shows_changes_and_checks_the_chain(
     gate.show()
     trail = gate.findChild(AuditTrail)
     assert trail is not None and gate.currentWidget() is trail
-    trail.patient.setText("Nguyen")
-    trail.reload()
+    qtbot.keyClicks(trail.patient, "Nguyen")
+    qtbot.keyClick(trail.patient, Qt.Key.Key_Return)  # the picker: Enter picks the highlighted
     assert "Mai Nguyen" in trail.patient_label.text()
-    whats = [trail.table.item(r, 3).text() for r in range(trail.table.rowCount())]
+    whats = [trail.model.index(r, 3).data() for r in range(trail.model.rowCount())]
     assert whats == ["edit patient", "create patient"]
-    trail.table.selectRow(0)
+    assert trail.model.index(0, 2).data() == "This desk"  # not "…1a074c"
+    rect = trail.table.visualRect(trail.table.model().index(0, 3))
+    qtbot.mouseClick(trail.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     cells = [trail.detail.item(0, c).text() for c in range(3)]
     assert cells == ["Mobile phone", "—", "0412 000 111"]
-    trail.patient.clear()
+    trail.patient_picker.clear()
     trail.kind.setCurrentIndex(trail.kind.findData("sign in"))
     trail.reload()
-    assert {trail.table.item(r, 3).text() for r in range(trail.table.rowCount())} == {"sign in"}
+    assert {trail.model.index(r, 3).data() for r in range(trail.model.rowCount())} == {"sign in"}
 
     trail.verify()
     qtbot.waitUntil(lambda: "intact" in trail.chain.text(), timeout=5000)

@@ -84,9 +84,9 @@ def test_billing_area_lists_invoices_and_closes_the_day(
     billing.take_payment(ctx, method="cash", amount_cents=9500, invoice_ids=[inv])
     page = main_window.show_area("billing")
     assert isinstance(page, BillingArea)
-    qtbot.waitUntil(lambda: page.invoices.table.rowCount() == 1)
-    assert page.invoices.table.item(0, 0).text() == "INV-000001"
-    qtbot.waitUntil(lambda: page.debtors.table.rowCount() == 0 and not page.debtors.loading)
+    qtbot.waitUntil(lambda: page.invoices.table.model().rowCount() == 1)
+    assert page.invoices.table.model().index(0, 0).data() == "INV-000001"
+    qtbot.waitUntil(lambda: page.debtors.model.rowCount() == 0 and not page.debtors.loading)
     eod = page.end_of_day
     assert eod.expected[billing.payments.PaymentMethod.CASH].text() == "$95.00"
     eod.counted[billing.payments.PaymentMethod.CASH].setText("95.00")

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from frontdesk.services.patients import add_alert, create_patient
 from frontdesk.store.context import ServiceContext
@@ -42,18 +43,17 @@ def test_ctrl_f_types_search_and_enter_opens_card(
     assert isinstance(page, PatientsPage)
     qtbot.waitUntil(page.search.box.hasFocus)
     qtbot.keyClicks(page.search.box, "o'bri")
-    qtbot.waitUntil(lambda: page.search.results.topLevelItemCount() == 1)
-    item = page.search.results.topLevelItem(0)
-    assert item is not None
-    assert item.text(0) == "Siobhán O'Brien" and item.text(2) == "0412 345 678"
-    assert item.text(4) == "⚠"
+    qtbot.waitUntil(lambda: page.search.results.model().rowCount() == 1)
+    row = [page.search.results.model().index(0, c).data() for c in range(5)]
+    assert row[0] == "Siobhán O'Brien" and row[2] == "0412 345 678"
+    assert row[4] == "⚠"
     qtbot.keyClick(page.search.box, Qt.Key.Key_Return)
     assert page.card.patient_id == ids["obrien"]
     assert page.right.currentWidget() is page.card
     assert "O'Brien" in page.card.name.text()
     assert "Latex allergy" in page.card.alert_banner.text()
     qtbot.keyClicks(page.search.box, "\b" * 5 + "3/7/85")
-    qtbot.waitUntil(lambda: page.search.results.topLevelItemCount() == 1)
+    qtbot.waitUntil(lambda: page.search.results.model().rowCount() == 1)
 
 
 def test_edit_in_place_validates_and_saves(
@@ -70,7 +70,7 @@ def test_edit_in_place_validates_and_saves(
     qtbot.keyClicks(mobile, "12345")
     assert card.save.isEnabled()
     assert not card.save_changes()
-    assert "Mobile" in card.form.error.text() and mobile.styleSheet()
+    assert "Mobile" in card.form.problems["mobile_phone"].text() and mobile.styleSheet()
     mobile.clear()
     qtbot.keyClicks(mobile, "+61 400 111 222")
     dob = card.form.edits["date_of_birth"]
@@ -92,16 +92,26 @@ def test_book_from_card_goes_to_diary(qtbot, main_window: MainWindow, ctx: Servi
     assert main_window.current_area() == "diary"
 
 
-def test_new_patient_dialog_duplicates_and_merge(qtbot, ctx: ServiceContext) -> None:
+def test_new_patient_dialog_duplicates_and_merge(qtbot, ctx: ServiceContext, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ids = _people(ctx)
     dialog = NewPatientDialog(ctx)
     qtbot.addWidget(dialog)
-    dialog.save()
-    assert "First name is needed" in dialog.error.text()
+    dialog.show()
+    save = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert "First name is needed" in dialog.problems["first_name"].text()
     qtbot.keyClicks(dialog.edits["first_name"], "Siobhan")
     qtbot.keyClicks(dialog.edits["last_name"], "OBrien")
     qtbot.keyClicks(dialog.edits["mobile_phone"], "0412345678")
-    dialog.save()
+    asked: list[str] = []
+
+    def answer_yes(_parent, _title, text, *_rest):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer_yes)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert asked and "O'Brien" in asked[0]  # warned before the card was made
     assert dialog.created is not None
     assert [d.reason for d in dialog.created.duplicates] == ["same phone number"]
     dupes = DuplicatesDialog(ctx)

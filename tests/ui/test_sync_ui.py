@@ -164,3 +164,24 @@ def test_a_change_the_server_refused_is_listed_with_why_until_read(qtbot, bus, t
             assert svc.count_refused(s) == 0
     finally:
         clinic.close()
+
+
+def test_hidden_conflicts_page_waits_for_notices_until_shown(
+    qtbot, ctx, bus, clock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: every booking used to rebuild the conflicts page even when nobody looked."""
+    _clash(ctx, clock)
+    page = ConflictsPage(ctx, bus)
+    qtbot.addWidget(page)
+    reads: list[int] = []
+    real = svc.list_open
+    monkeypatch.setattr(svc, "list_open", lambda c: reads.append(1) or real(c))
+    with ctx.write("a change elsewhere") as s:
+        s.add(Patient(patient_number="P-77", first_name="Ada", last_name="Lane"))
+    qtbot.wait(30)
+    assert reads == []
+    page.show()
+    qtbot.waitUntil(lambda: len(reads) == 1)
+    with ctx.write("another change") as s:
+        s.add(Patient(patient_number="P-78", first_name="Bo", last_name="Lane"))
+    qtbot.waitUntil(lambda: len(reads) == 2)

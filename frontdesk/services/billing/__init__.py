@@ -34,7 +34,7 @@ from frontdesk.services.billing.ledger import (
     payer_account,
     statement,
 )
-from frontdesk.services.billing.listing import InvoiceFilter, list_invoices
+from frontdesk.services.billing.listing import InvoiceFilter, invoices_touched, list_invoices
 from frontdesk.services.billing.payments import (
     METHOD_LABELS,
     OverpaymentOffered,
@@ -77,6 +77,7 @@ __all__ = [
     "invoice_view",
     "invoiced_appointments",
     "invoices_issued_on",
+    "invoices_touched",
     "issue_credit_note",
     "issue_invoice",
     "list_invoices",

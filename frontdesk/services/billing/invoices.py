@@ -70,7 +70,8 @@ def _check_lines(lines: list[DraftLine]) -> None:
 def line_from_catalogue(
     session: Session, item_id: str, payer_funder_id: str | None, **extra: object
 ) -> DraftLine:
-    """A line for a catalogue item, with the payer's item number and price when it has one."""
+    """A line for a catalogue item, with the payer's item number and price when it has one
+    (else the catalogue price, and the item number funders use for it)."""
     item = session.get(CatalogueItem, item_id)
     if item is None or item.deleted_at is not None:
         raise NotFound("That catalogue item no longer exists.")
@@ -85,6 +86,21 @@ def line_from_catalogue(
         ).first()
         if fp is not None:
             price, number = fp.price_cents, fp.item_number
+    if not number:
+        # A patient paying claims a rebate with the funders' item number (the same across
+        # health funds for a service): print the first one the catalogue knows.
+        number = (
+            session.scalars(
+                select(CatalogueFunderPrice.item_number)
+                .where(
+                    CatalogueFunderPrice.catalogue_item_id == item_id,
+                    CatalogueFunderPrice.deleted_at.is_(None),
+                    CatalogueFunderPrice.item_number != "",
+                )
+                .order_by(CatalogueFunderPrice.created_at)
+            ).first()
+            or ""
+        )
     return DraftLine(
         description=item.name,
         unit_price_cents=price,

@@ -3,13 +3,22 @@ whether anything is still owing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, func, literal, or_, select
 
 from frontdesk.domain.vocab import InvoiceStatus
-from frontdesk.models import CreditNote, Funder, Invoice, Patient, PaymentAllocation, Practitioner
+from frontdesk.models import (
+    CreditNote,
+    Funder,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    PaymentAllocation,
+    Practitioner,
+)
 from frontdesk.store.context import ServiceContext
 
 
@@ -23,6 +32,7 @@ class InvoiceFilter:
     funder_id: str | None = None
     owing_only: bool = False
     limit: int = 500
+    invoice_ids: frozenset[str] | None = None  # only these (a list refreshing changed rows)
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,8 @@ def list_invoices(ctx: ServiceContext, f: InvoiceFilter) -> list[InvoiceRow]:
         query = query.where(or_(Invoice.issue_date >= f.start, Invoice.issue_date.is_(None)))
     if f.end is not None:
         query = query.where(or_(Invoice.issue_date <= f.end, Invoice.issue_date.is_(None)))
+    if f.invoice_ids is not None:
+        query = query.where(Invoice.id.in_(sorted(f.invoice_ids)))
     if f.patient_id:
         query = query.where(Invoice.patient_id == f.patient_id)
     if f.funder_id:
@@ -112,3 +124,22 @@ def list_invoices(ctx: ServiceContext, f: InvoiceFilter) -> list[InvoiceRow]:
         )
         for r in rows
     ]
+
+
+def invoices_touched(ctx: ServiceContext, changed: Mapping[str, Iterable[str]]) -> set[str]:
+    """The invoices whose list row a change notice may have altered: the invoices themselves,
+    and those of the lines, payments, allocations and credit notes it names."""
+    touched = set(changed.get("invoices", ()))
+    lookups = (
+        ("invoice_lines", InvoiceLine.id, InvoiceLine.invoice_id),
+        ("payment_allocations", PaymentAllocation.id, PaymentAllocation.invoice_id),
+        ("payments", PaymentAllocation.payment_id, PaymentAllocation.invoice_id),
+        ("credit_notes", CreditNote.id, CreditNote.invoice_id),
+    )
+    with ctx.read() as session:
+        for table, by, invoice in lookups:
+            ids = sorted(changed.get(table, ()))
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk : chunk + 500]
+                touched.update(session.scalars(select(invoice).where(by.in_(part))))
+    return touched

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import NotFound
+from frontdesk.domain.vocab import FunderKind
 from frontdesk.models import (
     ClinicSettings,
     CreditNote,
@@ -170,7 +171,10 @@ def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False
     if inv.payer_funder_id:
         f = session.get(Funder, inv.payer_funder_id)
         if f is not None:
-            payer = PartyInfo(f.name, f.address, f.business_number, inv.payer_reference)
+            # DVA pays against the veteran's file number: printed with the payer.
+            dva = f.kind == FunderKind.DVA and patient.dva_number
+            extra = f"DVA file number {patient.dva_number}" if dva else ""
+            payer = PartyInfo(f.name, f.address, f.business_number, inv.payer_reference, extra)
     names = dict(session.execute(select(Practitioner.id, Practitioner.display_name)).all())
     lines = [
         LineView(

@@ -134,6 +134,7 @@ class DiaryData:
     room_policies: dict[str, str] = field(default_factory=dict)
     # rooms in use by practitioners who are not shown, so a drag previews a busy room too
     room_busy: list[Block] = field(default_factory=list)
+    room_names: dict[str, str] = field(default_factory=dict)  # every active room, in order
 
 
 def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
@@ -379,7 +380,8 @@ def load_view(
         policies = {r.id: r.overlap_policy for r in rooms}
         room_busy = _rooms_in_use(session, list(policies), ids, start, end)
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
-                     room_policies=policies, room_busy=room_busy)  # fmt: skip
+                     room_policies=policies, room_busy=room_busy,
+                     room_names={r.id: r.name for r in rooms})  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
@@ -445,6 +447,50 @@ def check_in_view(
     policy = next((p.overlap_policy for p in data.practitioners if p.id == practitioner_id), "warn")
     room_policy = data.room_policies.get(room_id or "", "block")
     return assess(problems, policy, room_policy)
+
+
+@dataclass(frozen=True)
+class RoomChoice:
+    """The room an appointment takes when it moves to another practitioner, and why."""
+
+    room_id: str | None
+    note: str
+
+
+def room_for_move(
+    data: DiaryData, tz: ZoneInfo, practitioner_id: str, current_room: str | None,
+    start: datetime, end: datetime, *, ignore_id: str | None = None,
+) -> RoomChoice:  # fmt: skip
+    """The target practitioner's rostered room for that time if it is free; else the room the
+    appointment had if free; else the first free room; else no room. From the loaded view (no
+    database): the service checks the room again on drop."""
+    local = start.astimezone(tz)
+    day, minute = local.date(), local.hour * 60 + local.minute
+    rostered = [
+        r.room_id for r in data.rules.get(practitioner_id, [])
+        if r.kind == "work" and r.room_id and r.applies_on(day)
+        and r.start_minute <= minute < r.end_minute
+    ]  # fmt: skip
+    busy = {
+        a.room_id for a in data.appointments
+        if a.room_id and a.id != ignore_id and a.status != "cancelled"
+        and a.starts_at < end and a.ends_at > start
+    }  # fmt: skip
+    busy |= {b.room_id for b in data.room_busy if b.room_id and b.overlaps(start, end)}
+    who = next((p.name for p in data.practitioners if p.id == practitioner_id), "")
+    candidates = [*rostered, *([current_room] if current_room else []), *data.room_names]
+    for room in dict.fromkeys(c for c in candidates if c in data.room_names):
+        if room in busy:
+            continue
+        name = data.room_names[room]
+        if room in rostered:
+            return RoomChoice(room, f"Room: {name} ({who}'s rostered room)")
+        if room == current_room:
+            return RoomChoice(room, f"Room: {name} (stays)")
+        return RoomChoice(room, f"Room: {name} (free)")
+    if not data.room_names or current_room is None:
+        return RoomChoice(None, "")  # no room before, none free now: nothing to say
+    return RoomChoice(None, "Room: none (no room is free then)")
 
 
 def one_appointment(ctx: ServiceContext, appointment_id: str) -> DiaryAppointment | None:

@@ -51,6 +51,7 @@ def parties(
                     abn if payer.business_number else "",
                     payer.address if full_identity else "",
                     f"Reference {payer.reference}" if payer.reference else "",
+                    payer.extra,
                 ],
             )
         )

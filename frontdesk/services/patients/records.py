@@ -99,6 +99,20 @@ def create_patient(ctx: ServiceContext, fields: dict[str, Any]) -> Created:
         return Created(patient.id, number, found)
 
 
+def possible_duplicates(ctx: ServiceContext, fields: dict[str, Any]) -> list[DuplicateCandidate]:
+    """Who a new card with these fields might duplicate, asked before creating it (bad input
+    raises ``FieldProblems``, as creating would)."""
+    require(ctx.actor, Action.VIEW_PATIENTS)
+    _unknown(fields)
+    clean = clean_fields(fields, today(ctx), creating=True)
+    candidate = Patient(id="(new)", patient_number="", first_name="", last_name="",
+                        mobile_phone="", home_phone="", email="")  # fmt: skip
+    for key, value in clean.items():
+        setattr(candidate, key, value)
+    with ctx.read() as session:
+        return find_duplicates(session, candidate)
+
+
 def update_patient(ctx: ServiceContext, patient_id: str, changes: dict[str, Any]) -> None:
     """Edit fields of a card. Bad input raises ValidationFailed and changes nothing."""
     require(ctx.actor, Action.EDIT_PATIENTS)

@@ -134,14 +134,31 @@ def build_sql(
 def search(
     ctx: ServiceContext, text: str, *, limit: int = 20, include_archived: bool = False
 ) -> list[PatientHit]:
-    now = ctx.clock.now()
-    today = now.astimezone(ctx.tz).date()
+    today = ctx.clock.now().astimezone(ctx.tz).date()
     built = build_sql(text, today, include_archived=include_archived)
     if built is None:
         return []
     sql, params = built
-    params["now"] = sqlite_utc_text(now)
     params["limit"] = limit
+    return _run(ctx, sql, params)
+
+
+def patient_hit(ctx: ServiceContext, patient_id: str) -> PatientHit | None:
+    """One patient as a search hit (name, birth date, phone, number): how a picker shows the
+    patient it was opened with."""
+    inner = """
+  SELECT p.id, p.patient_number, p.first_name, p.last_name, p.preferred_name,
+         p.date_of_birth, p.mobile_phone, p.home_phone, p.archived_at,
+         0 AS score, p.last_seen_at
+  FROM patients p WHERE p.id = :id AND p.deleted_at IS NULL"""
+    hits = _run(ctx, _with_details(inner), {"id": patient_id})
+    return hits[0] if hits else None
+
+
+def _run(ctx: ServiceContext, sql: str, params: dict[str, Any]) -> list[PatientHit]:
+    now = ctx.clock.now()
+    today = now.astimezone(ctx.tz).date()
+    params["now"] = sqlite_utc_text(now)
     # A plain DBAPI cursor: one SELECT needs no ORM session, and each keystroke counts.
     conn = ctx.engine.raw_connection()
     try:

@@ -26,7 +26,7 @@ from frontdesk.services.billing.views import InvoiceView
 from frontdesk.services.documents import render_invoice, render_receipt
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.billing.common import money_item, print_pdf, save_pdf, text_item
-from frontdesk.ui.billing.payment import method_combo, pay_with_offer
+from frontdesk.ui.billing.payment import method_combo, pay_with_offer, set_method_for_payer
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_box, run_op
 
@@ -125,7 +125,7 @@ class CheckoutDialog(QDialog):
         self.save_receipt.clicked.connect(self.on_save_receipt)
         self.print_invoice = QPushButton("Print invoice")
         self.print_invoice.clicked.connect(self.on_print_invoice)
-        close = QPushButton("Close")
+        self.close_button = close = QPushButton("Close")
         close.clicked.connect(self.accept)
         for b in (
             self.pay_button,
@@ -168,10 +168,11 @@ class CheckoutDialog(QDialog):
             w.setEnabled(draft)
         self.pay_button.setText("Issue and take payment" if draft else "Take payment")
         self.pay_button.setEnabled(owing > 0 or (draft and bool(view.lines)))
-        if not self.amount.text() or self.payment_id is None:
+        if self.payment_id is None:  # after a payment the amount stays empty (no re-charge)
             # A third-party payer (health fund, DVA, NDIS) pays later: nothing to take now.
             due_now = 0 if view.payer is not None else max(owing, 0)
             self.amount.setText(format_money(due_now, ""))
+            set_method_for_payer(self.method, view.payer is not None)
         self.use_credit.setVisible(view.account_credit_cents > 0)
         self.use_credit.setText(
             f"Use account credit first ({format_money(view.account_credit_cents)})"
@@ -246,6 +247,10 @@ class CheckoutDialog(QDialog):
         self._issue()
 
     def on_issue_and_pay(self) -> None:
+        if self.payment_id is not None and not self.amount.text().strip():
+            self.status.setText("Type the amount of another payment first.")
+            self.amount.setFocus()
+            return
         typed = run_op(lambda: parse_money(self.amount.text()), in_box(self, "Checkout"))
         if not typed:
             return
@@ -277,6 +282,12 @@ class CheckoutDialog(QDialog):
         if result is None:
             return
         self.payment_id = result.payment_id
+        # Taken: Enter must not charge again. The amount is cleared and Enter now closes;
+        # another payment needs the amount typed and the button pressed.
+        self.amount.clear()
+        self.pay_button.setDefault(False)
+        self.pay_button.setAutoDefault(False)
+        self.close_button.setDefault(True)
         extra = (
             f" {format_money(result.credit_cents)} kept as account credit."
             if result.credit_cents

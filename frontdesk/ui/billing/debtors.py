@@ -7,12 +7,9 @@ from datetime import timedelta
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -20,14 +17,27 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.billing import AgeBucket
 from frontdesk.domain.money import format_money
 from frontdesk.services import billing, clinic_settings
-from frontdesk.services.billing.ledger import AgedDebtors
+from frontdesk.services.billing.ledger import AgedDebtors, DebtorRow
 from frontdesk.services.documents import render_statement
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
-from frontdesk.ui.billing.common import money_item, save_pdf, text_item
+from frontdesk.ui.billing.common import save_pdf
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_box, run_op, show_error
+from frontdesk.ui.row_table import Column, RowModel, money_column, row_table, source_row
 from frontdesk.ui.workers import run_in_background
+
+
+def _bucket_column(bucket: AgeBucket) -> Column[DebtorRow]:
+    return money_column(bucket.label, lambda r: r.buckets[bucket])
+
+
+DEBTOR_COLUMNS: list[Column[DebtorRow]] = [
+    Column("Debtor", lambda r: r.name, stretch=True),
+    Column("Kind", lambda r: "Payer" if r.is_payer else "Patient"),
+    *[_bucket_column(b) for b in AgeBucket],
+    money_column("Total", lambda r: r.total_cents),
+]
 
 
 class DebtorsPage(QWidget):
@@ -39,16 +49,10 @@ class DebtorsPage(QWidget):
         self.summary = QLabel("Loading…")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         col.addWidget(self.summary)
-        headers = ["Debtor", "Kind", *[b.label for b in AgeBucket], "Total"]
-        self.table = QTableWidget(0, len(headers))
-        self.table.setObjectName("debtorsTable")
-        self.table.setHorizontalHeaderLabels(headers)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.model: RowModel[DebtorRow] = RowModel(
+            DEBTOR_COLUMNS, key=lambda r: r.debtor, parent=self
+        )
+        self.table = row_table(self.model, "debtorsTable")
         col.addWidget(self.table, 1)
         bar = QHBoxLayout()
         bar.addStretch(1)
@@ -60,7 +64,6 @@ class DebtorsPage(QWidget):
         bar.addWidget(refresh)
         col.addLayout(bar)
         bus.changed.connect(self._on_changed)
-        self.rows: list[billing.Debtor] = []
         self.reload()
 
     def reload(self) -> None:
@@ -75,15 +78,7 @@ class DebtorsPage(QWidget):
 
     def show_result(self, aged: AgedDebtors) -> None:
         self.loading = False
-        shown = aged.rows[:1000]
-        self.rows = [r.debtor for r in shown]
-        self.table.setRowCount(len(shown))
-        for r, row in enumerate(shown):
-            self.table.setItem(r, 0, text_item(row.name))
-            self.table.setItem(r, 1, text_item("Payer" if row.is_payer else "Patient"))
-            for c, bucket in enumerate(AgeBucket, start=2):
-                self.table.setItem(r, c, money_item(row.buckets[bucket]))
-            self.table.setItem(r, 6, money_item(row.total_cents))
+        self.model.replace_all(aged.rows)
         parts = " · ".join(f"{b.label} {format_money(aged.totals[b])}" for b in AgeBucket)
         self.summary.setText(
             f"<b>Owing {format_money(aged.total_cents)}</b> from "
@@ -95,12 +90,13 @@ class DebtorsPage(QWidget):
             self.reload()
 
     def on_statement(self) -> None:
-        row = self.table.currentRow()
-        if row < 0 or row >= len(self.rows):
+        row = source_row(self.table)
+        if row is None:
             return
+        debtor = self.model.row(row).debtor
         end = billing.business_day(self.ctx)
         done = run_op(
-            lambda: billing.statement(self.ctx, self.rows[row], end - timedelta(days=90), end),
+            lambda: billing.statement(self.ctx, debtor, end - timedelta(days=90), end),
             in_box(self, "Billing"),
         )
         if done:

@@ -1,5 +1,6 @@
 """Billing → End of day: this desk's takings by payment method, what was counted, the variance
-and a note, then close the day (reopening needs a practice manager)."""
+and a note, then close the day (reopening needs a practice manager). A closed day is
+read-only and can be saved as a PDF printout."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.domain.vocab import PaymentMethod
-from frontdesk.services import billing
+from frontdesk.services import billing, clinic_settings
 from frontdesk.services.billing.payments import MONEY_METHODS
+from frontdesk.services.documents import render_takings
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
-from frontdesk.ui.billing.common import py_date
+from frontdesk.ui.billing.common import py_date, save_pdf
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_box, run_op
 
@@ -84,7 +86,10 @@ class EndOfDayPage(QWidget):
         self.close_button.clicked.connect(self.on_close)
         self.reopen_button = QPushButton("Reopen…")
         self.reopen_button.clicked.connect(self.on_reopen)
+        self.pdf_button = QPushButton("Save takings as PDF…")
+        self.pdf_button.clicked.connect(self.on_pdf)
         bar.addWidget(self.state, 1)
+        bar.addWidget(self.pdf_button)
         bar.addWidget(self.reopen_button)
         bar.addWidget(self.close_button)
         col.addLayout(bar)
@@ -96,14 +101,18 @@ class EndOfDayPage(QWidget):
         t = billing.takings(self.ctx, py_date(self.day.date()))
         self.takings = t
         closed = t.closed_at is not None
+        # A closed day is read-only: the counted amounts and note are shown as entered (in the
+        # normal text colour, not as greyed placeholders), and nothing can be typed over them.
+        # What is being typed into an open day stays when a payment comes in.
+        reopened = not closed and self.note.isReadOnly()
         for m in MONEY_METHODS:
             self.expected[m].setText(format_money(t.by_method.get(m, 0)))
-            self.counted[m].setEnabled(not closed)
-            if closed:
-                self.counted[m].setText(format_money(t.counted.get(m, 0), ""))
-        self.note.setEnabled(not closed)
-        if closed:
-            self.note.setText(t.note)
+            if closed or reopened:
+                self.counted[m].setText(format_money(t.counted.get(m, 0)) if closed else "")
+            self.counted[m].setReadOnly(closed)
+        if closed or reopened:
+            self.note.setText(t.note if closed else "")
+        self.note.setReadOnly(closed)
         self.close_button.setEnabled(not closed)
         self.reopen_button.setEnabled(closed)
         when = f"closed at {t.closed_at.astimezone(self.ctx.tz):%H:%M}" if t.closed_at else "open"
@@ -140,6 +149,10 @@ class EndOfDayPage(QWidget):
             in_box(self, "Billing"),
             refresh=self.reload,
         )
+
+    def on_pdf(self) -> None:
+        data = render_takings(self.takings, clinic_settings.clinic_info(self.ctx), self.ctx.tz)
+        save_pdf(self, data, f"takings-{self.takings.day.isoformat()}.pdf")
 
     def on_reopen(self) -> None:
         reason, ok = QInputDialog.getText(self, "Reopen the day", "Why is the day reopened?")

@@ -110,15 +110,24 @@ class InvoiceDialog(QDialog):
         self.heading.setText(status)
         self.setWindowTitle(status)
         payer = f" · billed to {v.payer.name}" if v.payer else ""
+        if v.payer and v.payer.extra:
+            payer += f" ({v.payer.extra})"
         issued = f" · issued {v.issue_date:%d/%m/%Y}" if v.issue_date else ""
         self.who.setText(f"{v.patient.name}{payer} · {v.practitioner or 'no practitioner'}{issued}")
         self.table.blockSignals(True)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+            if draft
+            else QAbstractItemView.EditTrigger.NoEditTriggers
+        )
         self.table.setRowCount(0)
         for ln in v.lines:
             r = self.table.rowCount()
             self.table.insertRow(r)
             cells = [
-                ln.item_number,
+                ln.item_number or ("" if draft else "—"),
                 ln.description,
                 str(ln.quantity),
                 format_money(ln.unit_price_cents, ""),
@@ -248,7 +257,8 @@ class InvoiceDialog(QDialog):
 
     # -- issued invoices -------------------------------------------------------------------
     def on_pay(self) -> None:
-        PaymentDialog(self.ctx, [self.invoice_id], self.view.owing_cents, self).exec()
+        PaymentDialog(self.ctx, [self.invoice_id], self.view.owing_cents, self,
+                      billed_to_a_funder=self.view.payer is not None).exec()  # fmt: skip
         self.reload()
 
     def on_use_credit(self) -> None:

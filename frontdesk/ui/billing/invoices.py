@@ -3,23 +3,20 @@ day's invoices on a worker thread."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import QDate, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,18 +24,50 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.money import format_money
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.services import billing
+from frontdesk.services.billing.listing import InvoiceRow
 from frontdesk.services.documents import print_invoices_for_day
-from frontdesk.services.patients.search import search
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
-from frontdesk.ui.billing.common import money_item, py_date, text_item
+from frontdesk.ui.billing.common import py_date
 from frontdesk.ui.billing.invoice_dialog import InvoiceDialog
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_box, run_op, show_error
+from frontdesk.ui.patient_picker import choose_patient
+from frontdesk.ui.row_table import (
+    Column,
+    RowModel,
+    fit_columns,
+    money_column,
+    row_table,
+    source_row,
+)
 from frontdesk.ui.workers import run_in_background
 
-HEADERS = ["Number", "Status", "Issued", "Patient", "Payer", "Practitioner", "Total", "Owing"]
 BILLING_TABLES = ("invoices", "invoice_lines", "payments", "payment_allocations", "credit_notes")
+LIST_LIMIT = 20_000  # a year of a busy clinic; the model shows them without refilling cells
+
+
+def _newest_first(row: InvoiceRow) -> tuple[bool, int, tuple[int, ...]]:
+    """The service's order as an ascending key: drafts first, then newest issue date, then
+    highest number."""
+    day = -row.issue_date.toordinal() if row.issue_date else 0
+    return (row.issue_date is not None, day, (*(-ord(ch) for ch in row.number), 1))
+
+
+def _issued(row: InvoiceRow) -> str:
+    return f"{row.issue_date:%d/%m/%Y}" if row.issue_date else ""
+
+
+INVOICE_COLUMNS: list[Column[InvoiceRow]] = [
+    Column("Number", lambda r: r.number),
+    Column("Status", lambda r: r.status.capitalize()),
+    Column("Issued", _issued, lambda r: r.issue_date.isoformat() if r.issue_date else ""),
+    Column("Patient", lambda r: r.patient, stretch=True),
+    Column("Payer", lambda r: r.payer),
+    Column("Practitioner", lambda r: r.practitioner),
+    money_column("Total", lambda r: r.total_cents),
+    money_column("Owing", lambda r: r.owing_cents),
+]
 
 
 def qdate(d: date) -> QDate:
@@ -49,6 +78,7 @@ class InvoiceListPage(QWidget):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        self.limit = LIST_LIMIT
         col = QVBoxLayout(self)
         filters = QHBoxLayout()
         self.search = QLineEdit()
@@ -75,15 +105,10 @@ class InvoiceListPage(QWidget):
             filters.addWidget(w, 2 if w is self.search else 0)
         filters.addWidget(self.owing)
         col.addLayout(filters)
-        self.table = QTableWidget(0, len(HEADERS))
-        self.table.setObjectName("invoiceTable")
-        self.table.setHorizontalHeaderLabels(HEADERS)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.model: RowModel[InvoiceRow] = RowModel(
+            INVOICE_COLUMNS, key=lambda r: r.id, order=_newest_first, parent=self
+        )
+        self.table = row_table(self.model, "invoiceTable")
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         col.addWidget(self.table, 1)
         actions = QHBoxLayout()
@@ -111,6 +136,7 @@ class InvoiceListPage(QWidget):
             self.owing.toggled,
         ):
             sig.connect(lambda *_a: self.reload())
+        self._first_fill = True
         bus.changed.connect(self._on_changed)
         self.reload()
 
@@ -122,40 +148,44 @@ class InvoiceListPage(QWidget):
             end=py_date(self.end.date()),
             text=self.search.text(),
             owing_only=self.owing.isChecked(),
+            limit=self.limit,
         )
 
     def reload(self) -> None:
-        rows = billing.list_invoices(self.ctx, self.current_filter())
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            cells = [
-                text_item(row.number, row.id),
-                text_item(row.status.capitalize()),
-                text_item(f"{row.issue_date:%d/%m/%Y}" if row.issue_date else ""),
-                text_item(row.patient),
-                text_item(row.payer),
-                text_item(row.practitioner),
-                money_item(row.total_cents),
-                money_item(row.owing_cents),
-            ]
-            for c, item in enumerate(cells):
-                self.table.setItem(r, c, item)
+        """Fill the list afresh (it opened, or a filter changed)."""
+        self.model.reset(billing.list_invoices(self.ctx, self.current_filter()))
+        if self._first_fill and self.model.rowCount():
+            fit_columns(self.table)
+            self._first_fill = False
+        self._summarise()
+
+    def _summarise(self) -> None:
+        rows = self.model.rows
         total = sum(r.total_cents for r in rows if r.status == "issued")
         owing = sum(r.owing_cents for r in rows)
-        more = "+" if len(rows) >= self.current_filter().limit else ""
+        more = "+" if len(rows) >= self.limit else ""
         self.summary.setText(
-            f"{len(rows)}{more} invoices · issued {format_money(total)} · "
+            f"{len(rows):,}{more} invoices · issued {format_money(total)} · "
             f"owing {format_money(owing)}"
         )
 
     def _on_changed(self, notice: ChangeNotice) -> None:
-        if notice.touches(*BILLING_TABLES):
-            self.reload()
+        """Re-read only the invoices the change touched, and update their rows."""
+        if not notice.touches(*BILLING_TABLES):
+            return
+        touched = billing.invoices_touched(self.ctx, notice.ids)
+        if not touched:
+            return
+        fresh = billing.list_invoices(
+            self.ctx, replace(self.current_filter(), invoice_ids=frozenset(touched))
+        )
+        self.model.remove(touched - {r.id for r in fresh})
+        self.model.upsert(fresh)
+        self._summarise()
 
     def selected_id(self) -> str | None:
-        row = self.table.currentRow()
-        item = self.table.item(row, 0) if row >= 0 else None
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        row = source_row(self.table)
+        return self.model.row(row).id if row is not None else None
 
     def open_invoice(self, invoice_id: str) -> None:
         InvoiceDialog(self.ctx, invoice_id, self).exec()
@@ -167,23 +197,9 @@ class InvoiceListPage(QWidget):
 
     def on_new(self, patient_id: str | None = None) -> None:
         if not patient_id:
-            text, ok = QInputDialog.getText(self, "New invoice", "Patient name or number")
-            if not ok or not text.strip():
+            patient_id = choose_patient(self.ctx, "New invoice: which patient?", self)
+            if patient_id is None:
                 return
-            hits = search(self.ctx, text)
-            if not hits:
-                show_error(self, billing_error("No patient matches that search."), "Billing")
-                return
-            if len(hits) > 1:
-                labels = [f"{h.display_name} ({h.patient_number})" for h in hits]
-                choice, ok = QInputDialog.getItem(
-                    self, "New invoice", "Which patient?", labels, 0, False
-                )
-                if not ok:
-                    return
-                patient_id = hits[labels.index(choice)].id
-            else:
-                patient_id = hits[0].id
         created = run_op(
             lambda: billing.create_draft(self.ctx, billing.DraftHeader(patient_id=patient_id), []),
             in_box(self, "Billing"),
@@ -208,9 +224,3 @@ class InvoiceListPage(QWidget):
             show_error(self, exc, "Billing")
 
         run_in_background(lambda: print_invoices_for_day(self.ctx, day, Path(folder)), done, failed)
-
-
-def billing_error(message: str) -> Exception:
-    from frontdesk.domain.errors import NotFound
-
-    return NotFound(message)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.billing import default_payment_method
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.services import billing
 from frontdesk.services.billing.payments import MONEY_METHODS
@@ -22,12 +23,18 @@ from frontdesk.store.context import ServiceContext
 from frontdesk.ui.ops import in_box, run_op
 
 
-def method_combo() -> QComboBox:
+def method_combo(billed_to_a_funder: bool = False) -> QComboBox:
+    """The payment methods, with the payer's usual one chosen (a funder: bank transfer)."""
     combo = QComboBox()
     for m in MONEY_METHODS:
         combo.addItem(billing.METHOD_LABELS[m], m.value)
-    combo.setCurrentIndex(1)  # EFTPOS: the usual way at a clinic desk
+    set_method_for_payer(combo, billed_to_a_funder)
     return combo
+
+
+def set_method_for_payer(combo: QComboBox, billed_to_a_funder: bool) -> None:
+    usual = default_payment_method(billed_to_a_funder)
+    combo.setCurrentIndex(max(0, combo.findData(usual.value)))
 
 
 def pay_with_offer(
@@ -74,13 +81,15 @@ class PaymentDialog(QDialog):
         invoice_ids: list[str],
         owing_cents: int,
         parent: QWidget | None = None,
+        *,
+        billed_to_a_funder: bool = False,
     ) -> None:
         super().__init__(parent)
         self.ctx, self.invoice_ids = ctx, invoice_ids
         self.result_payment: billing.PaymentResult | None = None
         self.setWindowTitle("Take payment")
         form = QFormLayout()
-        self.method = method_combo()
+        self.method = method_combo(billed_to_a_funder)
         self.amount = QLineEdit(format_money(owing_cents, ""))
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("Terminal receipt or transfer reference (optional)")

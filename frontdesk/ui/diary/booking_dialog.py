@@ -1,6 +1,7 @@
 """The booking dialog: find the patient as you type (or add one), type, room, notes, repeat.
 
-Keyboard-only: type a name, Down/Enter picks the patient, Tab through the rest, Ctrl+Enter books.
+Keyboard-only: type a name, ↓/↑ highlight a patient and Enter picks them (the shared
+``PatientPicker``; Enter never books), Tab through the rest, Ctrl+Enter books.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTime, QTimer
+from PySide6.QtCore import QDate, Qt, QTime
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,9 +35,10 @@ from PySide6.QtWidgets import (
 from frontdesk.services import diary
 from frontdesk.services.diary import BookingRequest
 from frontdesk.services.diary.view import PractitionerInfo, RoomInfo, TypeInfo, types_offered
-from frontdesk.services.patients.records import patient_name
+from frontdesk.services.patients.search import PatientHit
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.ops import in_label, run_op
+from frontdesk.ui.patient_picker import PatientPicker
 
 
 @dataclass
@@ -66,13 +68,8 @@ class BookingDialog(QDialog):
         form = QFormLayout()
         col.addLayout(form)
 
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Type a name, phone or patient number…")
-        self.search.setClearButtonEnabled(True)
-        self.results = QListWidget()
-        self.results.setMaximumHeight(150)
-        self.chosen = QLabel("No patient chosen")
-        self.chosen.setObjectName("muted")
+        self.picker = PatientPicker(ctx)
+        self.search = self.picker.search
         self.new_button = QPushButton("New patient…")
         self.new_button.setAutoDefault(False)
         self.new_box = QWidget()
@@ -85,11 +82,9 @@ class BookingDialog(QDialog):
             new_row.addWidget(edit)
         self.new_box.setVisible(False)
         patient_row = QHBoxLayout()
-        patient_row.addWidget(self.search, 1)
-        patient_row.addWidget(self.new_button)
+        patient_row.addWidget(self.picker, 1)
+        patient_row.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignTop)
         form.addRow(_buddy("&Patient", self.search), patient_row)
-        form.addRow("", self.results)
-        form.addRow("", self.chosen)
         form.addRow("", self.new_box)
 
         self.practitioner = QComboBox()
@@ -158,20 +153,14 @@ class BookingDialog(QDialog):
         buttons.rejected.connect(self.reject)
         col.addWidget(buttons)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(120)
-        self._timer.timeout.connect(self.run_search)
-        self.search.textEdited.connect(lambda _t: self._timer.start())
-        self.search.installEventFilter(self)
-        self.results.itemActivated.connect(self._pick)
+        self.picker.picked.connect(self._picked)
         self.new_button.clicked.connect(self._toggle_new)
         self.type.currentIndexChanged.connect(self._type_changed)
         self.repeat.toggled.connect(self._plan)
         self.every.valueChanged.connect(lambda _v: self._plan())
         self.count.valueChanged.connect(lambda _v: self._plan())
         if patient_id is not None:
-            self._set_patient_by_id(patient_id)
+            self.picker.set_patient(patient_id)
         self.search.setFocus()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -182,19 +171,11 @@ class BookingDialog(QDialog):
         super().keyPressEvent(event)
 
     # -- patient --------------------------------------------------------------------------------
-    def run_search(self) -> None:
-        from frontdesk.services.patients.search import search
-
-        self.results.clear()
-        for hit in search(self.ctx, self.search.text(), limit=20):
-            born = f"  b. {hit.date_of_birth:%d/%m/%Y}" if hit.date_of_birth else ""
-            alert = "  ⚠" if hit.has_alert else ""
-            item = QListWidgetItem(f"{hit.display_name}{born}  {hit.mobile_phone}  "
-                                   f"#{hit.patient_number}{alert}")  # fmt: skip
-            item.setData(Qt.ItemDataRole.UserRole, (hit.id, hit.display_name))
-            self.results.addItem(item)
-        if self.results.count():
-            self.results.setCurrentRow(0)
+    def _picked(self, hit: PatientHit | None) -> None:
+        self.patient_id = hit.id if hit is not None else None
+        if hit is not None:
+            self.new_box.setVisible(False)
+            self.type.setFocus()
 
     def _fill_types(self, practitioner_id: str | None) -> None:
         """Only the practitioner's own types: by name when a type lists its practitioners,
@@ -209,42 +190,11 @@ class BookingDialog(QDialog):
         self.type.setCurrentIndex(max(0, self.type.findData(chosen)))
         self.type.blockSignals(False)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.search and event.type() == QEvent.Type.KeyPress:
-            key = event.key()  # type: ignore[attr-defined]
-            if key == Qt.Key.Key_Down and self.results.count():
-                self.results.setFocus()
-                return True
-            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.patient_id:
-                if self._timer.isActive():
-                    self._timer.stop()
-                    self.run_search()
-                if self.results.currentItem() is not None:
-                    self._pick(self.results.currentItem())
-                return True
-        return super().eventFilter(obj, event)
-
-    def _pick(self, item: QListWidgetItem) -> None:
-        pid, name = item.data(Qt.ItemDataRole.UserRole)
-        self.patient_id = pid
-        self.chosen.setText(f"✓ {name}")
-        self.chosen.setStyleSheet("color: #15803d; font-weight: bold;")
-        self.new_box.setVisible(False)
-        self.type.setFocus()
-
-    def _set_patient_by_id(self, patient_id: str) -> None:
-        name = patient_name(self.ctx, patient_id)
-        if name:
-            self.patient_id = patient_id
-            self.search.setText(name)
-            self.chosen.setText(f"✓ {name}")
-            self.chosen.setStyleSheet("color: #15803d; font-weight: bold;")
-
     def _toggle_new(self) -> None:
         self.new_box.setVisible(not self.new_box.isVisible())
         if self.new_box.isVisible():
-            self.patient_id = None
-            self.chosen.setText("New patient: their card is created when you book")
+            self.picker.clear_pick()
+            self.picker.chosen.setText("New patient: their card is created when you book.")
             words = self.search.text().split()
             if words and not any(ch.isdigit() for ch in self.search.text()):
                 self.new_first.setText(words[0].capitalize())

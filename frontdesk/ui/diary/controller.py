@@ -42,6 +42,8 @@ class DiaryController:
         self.choose_scope: Callable[[str], str | None] = self._scope_dialog
         self.open_booking: Callable[[int, int, int], None] = lambda col, start, end: None
         self.offer_waitlist: Callable[[list[str]], None] = lambda entry_ids: None
+        # "Ben Brown in Room 2": who (and which room) a move went to, for its message.
+        self.place_name: Callable[[str, str | None], str] = lambda pid, room: ""
 
     # -- asking the person ----------------------------------------------------------------------
     def _confirm_dialog(self, text: str) -> bool:
@@ -130,11 +132,29 @@ class DiaryController:
         if ok:
             self.undo_stack.push(RescheduleCommand(self.ctx, appt.id, old, new, self.report, text))
             when = start.astimezone(self.ctx.tz)
-            self.tell(f"Moved to {when:%a %d %b %H:%M}." if moving
-                      else "Length changed.", "ok")  # fmt: skip
+            place = self.place_name(practitioner_id, room)
+            self.tell(f"Moved to {place + ', ' if place else ''}{when:%a %d %b %H:%M}."
+                      if moving else "Length changed.", "ok")  # fmt: skip
         return bool(ok)
 
     def set_status(self, appointment_id: str, status: AppointmentStatus) -> None:
+        if status in (AppointmentStatus.COMPLETED, AppointmentStatus.DID_NOT_ARRIVE):
+            from frontdesk.services.diary.view import one_appointment
+
+            appt = one_appointment(self.ctx, appointment_id)
+            now = self.ctx.clock.now()
+            when = appt.starts_at.astimezone(self.ctx.tz) if appt is not None else None
+            # later today: ask (a later day is refused by the service with its own message)
+            if (
+                when is not None
+                and when > now
+                and when.date() == now.astimezone(when.tzinfo).date()
+            ):
+                label = AppointmentStatus(status).label.lower()
+                if not self.confirm(f"This appointment is not until {when:%H:%M} today. "
+                                    f"Mark it {label} now?"):  # fmt: skip
+                    self.tell("Nothing was changed.", "info")
+                    return
         old = self.run(lambda _allow: diary.set_status(self.ctx, appointment_id, status))
         if old is not None and old != status:
             self.undo_stack.push(StatusCommand(self.ctx, appointment_id, old, status, self.report))

@@ -5,12 +5,13 @@ a finished drag to the controller; Escape cancels. They never change data themse
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF
 
 from frontdesk.domain.diary import local_minute, snap_down, snap_minute
-from frontdesk.services.diary.view import check_in_view
+from frontdesk.services.diary.view import check_in_view, room_for_move
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.diary.layout import Column
 
@@ -30,6 +31,7 @@ class Interaction:
 
     ignore_id: str | None = None
     room_id: str | None = None
+    room_note = ""  # which room a move to another practitioner takes, for the preview
 
     def __init__(self, view: DiaryView) -> None:
         self.view = view
@@ -58,7 +60,7 @@ class Interaction:
         start = lay.instant(t.column, t.start_minute)
         end = lay.instant(t.column, t.end_minute)
         assert scene.data is not None
-        practitioner_id, room_id = self.who(col)
+        practitioner_id, room_id = self.who(col, start, end)
         check = check_in_view(
             scene.data, lay.tz, self.view.now(), practitioner_id, room_id, start, end,
             ignore_id=self.ignore_id,
@@ -70,12 +72,12 @@ class Interaction:
         else:
             self.verdict = "ok"
         when = f"{_hhmm(t.start_minute)}–{_hhmm(t.end_minute)}"
-        self.message = check.summary()
+        self.message = "  ".join(m for m in (check.summary(), self.room_note) if m)
         rect = QRectF(lay.x_of(t.column), lay.y_of(t.start_minute), lay.column_width,
                       lay.y_of(t.end_minute) - lay.y_of(t.start_minute))  # fmt: skip
         scene.ghost.show_at(rect, self.verdict, when, self.message, scene.sceneRect())
 
-    def who(self, col: Column) -> tuple[str, str | None]:
+    def who(self, col: Column, start: datetime, end: datetime) -> tuple[str, str | None]:
         """(practitioner, room) a drop in ``col`` means ("" practitioner: check the room only)."""
         if col.is_room:
             return "", col.room_id or None
@@ -143,25 +145,54 @@ class _ItemInteraction(Interaction):
         self.item.setOpacity(1.0)
         super().cancel()
 
-    def who(self, col: Column) -> tuple[str, str | None]:
+    def who(self, col: Column, start: datetime, end: datetime) -> tuple[str, str | None]:
+        self.room_note = ""
         if col.is_room:
             return self.item.appt.practitioner_id, col.room_id or None
-        return col.practitioner_id, self.room_id
+        appt = self.item.appt
+        data = self.view.diary_scene.data
+        if col.practitioner_id == appt.practitioner_id or data is None:
+            return col.practitioner_id, self.room_id
+        # To another practitioner: their rostered room, or a free one (never a room in use).
+        choice = room_for_move(data, self.layout.tz, col.practitioner_id, appt.room_id,
+                               start, end, ignore_id=appt.id)  # fmt: skip
+        self.room_note = choice.note
+        return col.practitioner_id, choice.room_id
 
     def commit(self, target: Target) -> None:
         lay = self.layout
-        practitioner_id, room_id = self.who(lay.columns[target.column])
-        self.view.controller.reschedule(
-            self.item.appt,
-            lay.instant(target.column, target.start_minute),
-            lay.instant(target.column, target.end_minute),
-            practitioner_id,
-            room_id,
-        )
+        start = lay.instant(target.column, target.start_minute)
+        end = lay.instant(target.column, target.end_minute)
+        practitioner_id, room_id = self.who(lay.columns[target.column], start, end)
+        self.view.controller.reschedule(self.item.appt, start, end, practitioner_id, room_id)
 
 
 class MoveInteraction(_ItemInteraction):
-    """Drag an appointment to another time, practitioner or (in week view) day."""
+    """Drag an appointment to another time, practitioner or (in week view) day. R while
+    dragging steps through the rooms (then no room) for the drop."""
+
+    chosen_room: str | bool | None = False  # False: the rule's room (room_for_move)
+
+    def next_room(self) -> None:
+        data = self.view.diary_scene.data
+        if data is None or not data.room_names:
+            return
+        rooms: list[str | None] = [*data.room_names, None]
+        current = self.room_id if self.chosen_room is False else self.chosen_room
+        at = rooms.index(current) if current in rooms else -1
+        self.chosen_room = rooms[(at + 1) % len(rooms)]
+        if self.target is not None:
+            self.preview(self.target)
+
+    def who(self, col: Column, start: datetime, end: datetime) -> tuple[str, str | None]:
+        practitioner_id, room_id = super().who(col, start, end)
+        data = self.view.diary_scene.data
+        if self.chosen_room is False or col.is_room or data is None:
+            return practitioner_id, room_id
+        room = self.chosen_room if isinstance(self.chosen_room, str) else None
+        name = data.room_names.get(room or "", "no room")
+        self.room_note = f"Room: {name} (chosen with R)"
+        return practitioner_id, room
 
     def target_at(self, pos: QPointF) -> Target | None:
         lay = self.layout
@@ -186,3 +217,23 @@ class ResizeInteraction(_ItemInteraction):
         end = snap_minute(lay.minute_at(pos.y()), lay.slot)
         end = max(self.start_minute + lay.slot, min(lay.last_minute, end))
         return Target(column, self.start_minute, end)
+
+
+class DropInteraction(Interaction):
+    """A patient or appointment dragged in from a side panel: the ghost shows the slot it
+    would land in and what the rules say. The page handles the drop itself."""
+
+    def __init__(self, view: DiaryView, minutes: int = 30) -> None:
+        super().__init__(view)
+        self.length = minutes
+
+    def target_at(self, pos: QPointF) -> Target | None:
+        lay = self.layout
+        column = lay.column_at(pos.x())
+        if column is None:
+            return None
+        start = lay.clamp_minute(snap_down(lay.minute_at(pos.y()), lay.slot), self.length)
+        return Target(column, start, start + self.length)
+
+    def commit(self, target: Target) -> None:
+        """Nothing here: the view emits ``dropped`` and the page books or places."""

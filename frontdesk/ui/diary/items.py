@@ -160,35 +160,54 @@ class _Prepared:
         left, top, width = r.left() + 8, r.top() + 1, r.width() - 11
         height = r.height()
         self.lines = 3 if height >= 3 * line_h + 1 else 2 if height >= 2 * line_h else 1
-        row_top = top + (line_h * 2 if self.lines == 3 else 0)
+        name = a.patient_name or (
+            f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
+        )
+        # The name is never the part that is cut: the status badge and flag icons leave its
+        # line first (to the second line, or out of a one-line item), then the time and type.
+        name_w = _advance(NAME, name)
+        status = STATUS_STYLE.get(a.status)  # type: ignore[call-overload]
+        badge_w = _advance(BADGE, status[0]) + 11 if status is not None else 0.0
+        flags = flag_icons(a)
+        icons_w = sum(_advance(BADGE, glyph) + 3 for glyph, _c in flags)
+        deco_row = 2 if self.lines == 3 else 0
+        if self.lines == 2 and name_w > width - badge_w - icons_w:
+            deco_row = 1
+        if self.lines == 1 and name_w > width - badge_w - icons_w:
+            flags = []
+            icons_w = 0.0
+            if name_w > width - badge_w:
+                status, badge_w = None, 0.0
+        row_top = top + line_h * deco_row
         right = left + width
         self.badge: str | None = None
         self.badge_rect = QRectF()
         self.badge_at = QPointF()
         self.colour = GREY_BADGE
-        status = STATUS_STYLE.get(a.status)  # type: ignore[call-overload]
         if status is not None:
             label, colour = status
-            w = _advance(BADGE, label) + 8
+            w = badge_w - 3
             self.badge_rect = QRectF(right - w, row_top + 1, w, line_h - 2)
             self.badge_at = QPointF(right - w + 4, row_top + line_h - 3)
             self.badge = label
             self.colour = _colour(colour)
-            right -= w + 3
+            right -= badge_w
         self.icons: list[tuple[QPointF, str, QColor]] = []
-        for glyph, colour in reversed(flag_icons(a)):
+        for glyph, colour in reversed(flags):
             right -= _advance(BADGE, glyph) + 3
             self.icons.append((QPointF(right, row_top + line_h - 3.5), glyph, _colour(colour)))
-        used = left + width - right
-        name = a.patient_name or (
-            f"{a.type_name} ({a.attendees}/{a.capacity})" if a.is_group else a.type_name
-        )
-        first = name if self.lines > 1 else f"{item.time_label}  {name}"
-        room = width - (used if self.lines < 3 else 0)
+        used = badge_w + icons_w
+        room = width - (used if deco_row == 0 else 0)
+        if self.lines == 1:
+            with_time = f"{name}  {item.time_label}"
+            first = with_time if _advance(NAME, with_time) <= room else name
+        else:
+            first = name
         self.name = _elided(NAME, first, room)
         self.second: str | None = None
         if self.lines > 1:
-            self.second = _elided(SMALL, f"{item.time_label}  {a.type_name}", width)
+            second_room = width - (used if deco_row == 1 else 0)
+            self.second = _elided(SMALL, f"{item.time_label}  {a.type_name}", second_room)
 
 
 _METRICS: dict[int, QFontMetricsF] = {}
@@ -500,6 +519,7 @@ class CursorItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
+        # An outline only: a fill laid over an appointment would grey its text.
         painter.setPen(QPen(QColor("#2563eb"), 2))
-        painter.setBrush(QColor(37, 99, 235, 30))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(self.rect.adjusted(1, 1, -1, -1))

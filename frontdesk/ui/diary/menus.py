@@ -3,7 +3,7 @@ class attendees, booking). Each choice goes to the controller, which calls servi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QMenu,
     QWidget,
@@ -110,6 +111,14 @@ class DiaryMenus:
             pin.triggered.connect(lambda: ctrl.pin(appt.id, True))
         notes = menu.addAction("Edit notes…")
         notes.triggered.connect(lambda: self.edit_notes(appt))
+        if page.rooms:  # change the room straight after a move (or any time)
+            rooms = menu.addMenu("Room")
+            for room_id, name in [(None, "No room"), *((r.id, r.name) for r in page.rooms)]:
+                choice = rooms.addAction(name)
+                choice.setCheckable(True)
+                choice.setChecked(appt.room_id == room_id)
+                choice.triggered.connect(lambda _c=False, r=room_id: ctrl.reschedule(
+                    appt, appt.starts_at, appt.ends_at, appt.practitioner_id, r))  # fmt: skip
         if appt.is_group:
             people = menu.addAction(f"Class attendees ({appt.attendees}/{appt.capacity})…")
             people.triggered.connect(lambda: self.attendees(appt))
@@ -178,9 +187,14 @@ class DiaryMenus:
                           and not t.is_new_patient and not t.is_group), None)  # fmt: skip
             if typed is not None:
                 dialog.type.setCurrentIndex(dialog.type.findData(typed.id))
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.request is None:
-            return None
-        return self.submit_booking(dialog)
+        # A refused or declined booking (a clash answered No) brings the dialog back with what
+        # was typed, to choose another time, rather than losing it.
+        while dialog.exec() == QDialog.DialogCode.Accepted and dialog.request is not None:
+            booked = self.submit_booking(dialog)
+            if booked is not None:
+                return booked
+            dialog.error.setText("Not booked: change the time or practitioner, or Cancel.")
+        return None
 
     def submit_booking(self, dialog: Any) -> str | None:
         ctrl = self.page.controller
@@ -206,7 +220,36 @@ class DiaryMenus:
         if view.cursor_slot is None:
             view.set_cursor(0, view._default_minute())
         col, minute = view.cursor_slot  # type: ignore[misc]
+        practitioner_id = lay.columns[col].practitioner_id
+        start = lay.instant(col, minute)
+        if practitioner_id and not self._free(
+            practitioner_id, start, start + timedelta(minutes=30)
+        ):
+            # The cursor's slot is taken (or past): propose the next free one after it.
+            from frontdesk.services.diary.groups import next_available
+
+            found = run_op(lambda: next_available(
+                page.ctx, duration_minutes=30, practitioner_ids=[practitioner_id],
+                starting=start.astimezone(page.tz).date(), limit=40, slot=page.slot,
+            ), lambda exc: page.tell(exc.user_message, "error"))  # fmt: skip
+            later = [f for f in (found.get() if found else []) if f.start >= start]
+            if later:
+                when = later[0].start.astimezone(page.tz)
+                page.tell(f"That slot is taken: the next free one is {when:%a %d %b %H:%M}.",
+                          "info")  # fmt: skip
+                self.open_booking(practitioner_id, later[0].start, None, patient_id)
+                return
         self.book_at(col, minute, None, patient_id)
+
+    def _free(self, practitioner_id: str, start: datetime, end: datetime) -> bool:
+        data = self.page.view.diary_scene.data
+        if start < self.page.ctx.clock.now():
+            return False
+        return data is None or not any(
+            a.practitioner_id == practitioner_id and a.status != "cancelled"
+            and a.starts_at < end and a.ends_at > start
+            for a in data.appointments
+        )  # fmt: skip
 
     # -- small dialogs --------------------------------------------------------------------------
     def cancel_with_reason(self, appt: DiaryAppointment) -> None:
@@ -261,17 +304,31 @@ class CancelDialog(QDialog):
         self.reason_box = QComboBox()
         for reason in CancellationReason:
             self.reason_box.addItem(reason.label, reason.value)
+        # No reason chosen for the person: the reports count them, so they pick one.
+        self.reason_box.setPlaceholderText("Choose the reason…")
+        self.reason_box.setCurrentIndex(-1)
+        self.missing = QLabel("")
+        self.missing.setStyleSheet("color: #b91c1c;")
         self.note = QLineEdit()
         self.note.setPlaceholderText("Optional note")
         form.addRow("&Reason", self.reason_box)
+        form.addRow("", self.missing)
         form.addRow("&Note", self.note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         ok = buttons.addButton("Cancel appointment", QDialogButtonBox.ButtonRole.AcceptRole)
         ok.setDefault(True)
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Keep it")
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.reason_box.setFocus()
+
+    def _accept(self) -> None:
+        if self.reason_box.currentIndex() < 0:
+            self.missing.setText("Choose why the appointment is cancelled.")
+            self.reason_box.setFocus()
+            return
+        self.accept()
 
     def reason(self) -> CancellationReason:
         return CancellationReason(self.reason_box.currentData())

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from frontdesk.services.diary.lookup import locate_appointment
 from frontdesk.services.diary.view import DiaryData, catalogue, load_view
@@ -57,6 +57,7 @@ class DiaryPage(DiaryHost):
         self.controller.tell = self.tell
         self.controller.open_booking = self._book_at_column
         self.controller.offer_waitlist = self._offer_waitlist
+        self.controller.place_name = self._place_name
         self._dirty = False
         self._shown_key: tuple[tuple[date, ...], tuple[str, ...]] | None = None
         # the days either side, loaded in the background while the desk is idle, so flipping
@@ -81,9 +82,12 @@ class DiaryPage(DiaryHost):
         self.view.resized.connect(self._view_resized)
         self.view.drag_ended.connect(self._after_drag)
         bus.changed.connect(self._on_changed)
+        # Checked every second, moved when the minute turns: the now-line and the status-bar
+        # clock (which does the same) change together, never a minute apart.
+        self._minute_shown: tuple[int, int] | None = None
         self._minute_timer = QTimer(self)
         self._minute_timer.timeout.connect(self._tick)
-        self._minute_timer.start(60_000)
+        self._minute_timer.start(1000)
         self.reload()
         self.reload_panels()
         self._scroll_to_now()
@@ -102,13 +106,17 @@ class DiaryPage(DiaryHost):
             panels=panels,
         )  # fmt: skip
         col.addWidget(self.toolbar)
+        # The result line: always there at a fixed height (two lines), so a message never moves
+        # the grid the receptionist is aiming at; empty and see-through between messages.
         self.banner = QLabel()
+        self.banner.setObjectName("diaryBanner")
         self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        col.addWidget(self.banner)
+        self.banner.setFixedHeight(2 * self.banner.fontMetrics().lineSpacing() + 14)
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._banner_timer = QTimer(self)
         self._banner_timer.setSingleShot(True)
-        self._banner_timer.timeout.connect(lambda: self.banner.setVisible(False))
+        self._banner_timer.timeout.connect(self._clear_banner)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.side = QTabWidget()
@@ -121,6 +129,7 @@ class DiaryPage(DiaryHost):
         self.splitter.setSizes([1100, 230])
         self.side.setVisible(panels)
         col.addWidget(self.splitter, 1)
+        col.addWidget(self.banner)
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         handlers = {
             "today": self.go_today, "previous": lambda: self.step(-1),
@@ -299,6 +308,8 @@ class DiaryPage(DiaryHost):
             if abs(old - self.layout_.column_width) > 1:
                 self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
                 self.view.refresh_frame()
+                if self.view.cursor_slot is not None:  # the cursor follows its slot
+                    self.view.set_cursor(*self.view.cursor_slot, scroll=False)
 
     # -- navigation -----------------------------------------------------------------------------
     def go_to(self, day: date) -> None:
@@ -384,18 +395,32 @@ class DiaryPage(DiaryHost):
             self.reload_panels()
 
     def _tick(self) -> None:
-        if self.layout_ is not None:
-            self.scene.place_now_line(self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        minute = (now.hour, now.minute)
+        if self.layout_ is not None and minute != self._minute_shown:
+            self._minute_shown = minute
+            self.scene.place_now_line(now)
             self.view.gutter.update()
 
     def tell(self, text: str, level: str = "info") -> None:
+        """Show a result in the fixed-height line under the grid (nothing moves)."""
         self.banner.setText(text)
+        self.banner.setToolTip(text)
         self.banner.setStyleSheet(
-            f"background:{BANNER.get(level, BANNER['info'])};padding:6px 10px;border-radius:6px;"
+            f"background:{BANNER.get(level, BANNER['info'])};padding:4px 10px;border-radius:6px;"
             "font-weight:bold;"
         )
-        self.banner.setVisible(True)
         self._banner_timer.start(9000 if level == "error" else 5000)
+
+    def _place_name(self, practitioner_id: str, room_id: str | None) -> str:
+        who = next((p.name for p in self.practitioners if p.id == practitioner_id), "")
+        room = next((r.name for r in self.rooms if r.id == room_id), "")
+        return f"{who} in {room}" if who and room else who
+
+    def _clear_banner(self) -> None:
+        self.banner.setText("")
+        self.banner.setToolTip("")
+        self.banner.setStyleSheet("background: transparent;")
 
     def _offer_waitlist(self, entry_ids: list[str]) -> None:
         """A slot has freed up: open the waitlist with the patients who suit it selected."""

@@ -28,6 +28,7 @@ from frontdesk.services.diary import groups as diary_groups
 from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.diary.mime import APPOINTMENT_MIME, WAITLIST_MIME
 from frontdesk.ui.ops import in_label, run_op
+from frontdesk.ui.patient_picker import PatientPicker
 
 URGENCY = {1: "Low", 2: "Normal", 3: "Urgent"}
 
@@ -75,19 +76,6 @@ class _Panel(QWidget):
         col.addWidget(label)
         col.addWidget(self.list, 1)
         col.addLayout(row)
-
-
-def fill_patient_results(ctx: Any, results: QListWidget, text: str) -> None:
-    """Patient search as you type, into a list whose items carry the patient id."""
-    from frontdesk.services.patients.search import search
-
-    results.clear()
-    for hit in search(ctx, text, limit=10):
-        item = QListWidgetItem(f"{hit.display_name}  {hit.mobile_phone}")
-        item.setData(Qt.ItemDataRole.UserRole, hit.id)
-        results.addItem(item)
-    if results.count():
-        results.setCurrentRow(0)
 
 
 class WaitlistPanel(_Panel):
@@ -182,13 +170,11 @@ class WaitlistDialog(QDialog):
         self.page = page
         self.setWindowTitle("Add to the waitlist")
         form = QFormLayout(self)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Type a name or phone, then pick")
-        self.results = QListWidget()
-        self.results.setMaximumHeight(110)
-        self.search.textEdited.connect(self._search)
-        form.addRow("&Patient", self.search)
-        form.addRow("", self.results)
+        self.setMinimumWidth(520)
+        self.picker = PatientPicker(page.ctx, list_height=130)
+        buddy = QLabel("&Patient")
+        buddy.setBuddy(self.picker.search)
+        form.addRow(buddy, self.picker)
         self.practitioner = QComboBox()
         self.practitioner.addItem("Anyone", None)
         for p in page.practitioners:
@@ -227,20 +213,18 @@ class WaitlistDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    def _search(self, text: str) -> None:
-        fill_patient_results(self.page.ctx, self.results, text)
-
     def _save(self) -> None:
-        item = self.results.currentItem()
-        if item is None:
-            self.error.setText("Choose the patient from the list.")
+        patient_id = self.picker.patient_id
+        if patient_id is None:
+            self.error.setText("Choose the patient: type part of their name, then press Enter.")
+            self.picker.search.setFocus()
             return
         mask = sum(1 << i for i, box in enumerate(self.days) if box.isChecked())
         pid = self.practitioner.currentData()
         e, l_ = self.earliest.time(), self.latest.time()
         if run_op(
             lambda: diary_groups.add_to_waitlist(
-                self.page.ctx, item.data(Qt.ItemDataRole.UserRole),
+                self.page.ctx, patient_id,
                 practitioner_ids=[pid] if pid else [], weekdays=mask,
                 earliest_minute=e.hour() * 60 + e.minute(),
                 latest_minute=l_.hour() * 60 + l_.minute(), urgency=self.urgency.currentData(),
@@ -307,10 +291,7 @@ class AttendeesDialog(QDialog):
         self.setWindowTitle("Class attendees")
         col = QVBoxLayout(self)
         self.list = QListWidget()
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Add a patient: type a name, pick below")
-        self.results = QListWidget()
-        self.results.setMaximumHeight(100)
+        self.picker = PatientPicker(page.ctx, list_height=100)
         self.error = QLabel("")
         self.error.setStyleSheet("color:#b91c1c")
         row = QHBoxLayout()
@@ -319,10 +300,9 @@ class AttendeesDialog(QDialog):
         remove = QPushButton("Remove selected")
         for b in (add, wait, remove):
             row.addWidget(b)
-        for w in (self.list, self.search, self.results, self.error):
+        for w in (self.list, self.picker, self.error):
             col.addWidget(w)
         col.addLayout(row)
-        self.search.textEdited.connect(self._search)
         add.clicked.connect(lambda: self._add(False))
         wait.clicked.connect(lambda: self._add(True))
         remove.clicked.connect(self._remove)
@@ -335,14 +315,11 @@ class AttendeesDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, a.patient_id)
             self.list.addItem(item)
 
-    def _search(self, text: str) -> None:
-        fill_patient_results(self.page.ctx, self.results, text)
-
     def _add(self, waitlist: bool) -> None:
-        item = self.results.currentItem()
-        if item is None:
+        patient_id = self.picker.patient_id
+        if patient_id is None:
+            self.error.setText("Choose the patient: type part of their name, then press Enter.")
             return
-        patient_id = item.data(Qt.ItemDataRole.UserRole)
         if run_op(
             lambda: diary_groups.add_attendee(
                 self.page.ctx, self.appointment_id, patient_id, waitlist_if_full=waitlist
@@ -351,6 +328,7 @@ class AttendeesDialog(QDialog):
             refresh=self.reload,
         ):
             self.error.setText("")
+            self.picker.clear()
 
     def _remove(self) -> None:
         item = self.list.currentItem()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsView, QToolTip, QWidget
 from frontdesk.domain.diary import local_minute, snap_down
 from frontdesk.ui.diary.interactions import (
     CreateInteraction,
+    DropInteraction,
     Interaction,
     MoveInteraction,
     ResizeInteraction,
@@ -54,6 +55,7 @@ class DiaryView(QGraphicsView):
         self.interaction: Interaction | None = None
         self._pending: tuple[QPointF, AppointmentItem | None, bool] | None = None
         self.cursor_slot: tuple[int, int] | None = None
+        self._drop_preview: DropInteraction | None = None
         self.setAcceptDrops(True)
 
     # -- frozen header and gutter -------------------------------------------------------------
@@ -189,23 +191,39 @@ class DiaryView(QGraphicsView):
 
     def dragEnterEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if self._drop_kind(event) and self.diary_scene.layout is not None:
+            self._drop_preview = DropInteraction(self)
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if self._drop_kind(event):
-            self._place_cursor(self.mapToScene(event.position().toPoint()))
+            # the cursor and the ghost follow the mouse; the grid does not scroll under it
+            pos = self.mapToScene(event.position().toPoint())
+            self._place_cursor(pos, scroll=False)
+            if self._drop_preview is not None:
+                self._drop_preview.move(pos)
             event.acceptProposedAction()
         else:
             event.ignore()
 
+    def dragLeaveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        # (not QGraphicsView's: its enter was never called, the scene takes no drops)
+        self._end_drop_preview()
+        event.accept()
+
+    def _end_drop_preview(self) -> None:
+        if self._drop_preview is not None:
+            self._drop_preview.cancel()
+            self._drop_preview = None
+
     def dropEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        self._end_drop_preview()
         kind = self._drop_kind(event)
         if kind is None:
             event.ignore()
             return
-        self._place_cursor(self.mapToScene(event.position().toPoint()))
+        self._place_cursor(self.mapToScene(event.position().toPoint()), scroll=False)
         event.acceptProposedAction()
         if self.cursor_slot is not None:
             ident = bytes(event.mimeData().data(kind).data()).decode()
@@ -214,6 +232,10 @@ class DiaryView(QGraphicsView):
     # -- keyboard -------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
+        if key == Qt.Key.Key_R and isinstance(self.interaction, MoveInteraction):
+            self.interaction.next_room()  # R while dragging: the next room, in the same gesture
+            event.accept()
+            return
         if key == Qt.Key.Key_Escape and (self.interaction is not None or self._pending):
             if self.interaction is not None:
                 self.interaction.cancel()
@@ -273,7 +295,7 @@ class DiaryView(QGraphicsView):
         _d, minute = local_minute(self.now(), lay.tz)
         return max(lay.first_minute, min(lay.last_minute - lay.slot, snap_down(minute, lay.slot)))
 
-    def _place_cursor(self, pos: QPointF) -> None:
+    def _place_cursor(self, pos: QPointF, *, scroll: bool = True) -> None:
         lay = self.diary_scene.layout
         if lay is None:
             return
@@ -281,7 +303,7 @@ class DiaryView(QGraphicsView):
         if col is None:
             return
         minute = lay.clamp_minute(snap_down(lay.minute_at(pos.y()), lay.slot), lay.slot)
-        self.set_cursor(col, minute)
+        self.set_cursor(col, minute, scroll=scroll)
 
     def set_cursor(self, col: int, minute: int, *, scroll: bool = True) -> None:
         lay = self.diary_scene.layout

@@ -4,6 +4,8 @@ the details edited in place, funding, alerts and consents, appointment history a
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -16,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.errors import FieldProblems, FrontdeskError, ValidationFailed
 from frontdesk.domain.patient_rules import clean_dob
 from frontdesk.services import patients as svc
 from frontdesk.services.funders import list_funders
@@ -190,12 +192,17 @@ class PatientCardView(QWidget):
         def save() -> None:
             for key in ("date_of_birth", "referral_date"):
                 if key in changes:
-                    changes[key] = clean_dob(changes[key], today, key)
+                    # not a date: left as typed, the service names it with the other problems
+                    with contextlib.suppress(ValidationFailed):
+                        changes[key] = clean_dob(changes[key], today, key)
             if changes:
                 svc.update_patient(self.ctx, patient_id, changes)
 
         def show(exc: FrontdeskError) -> None:
-            self.form.show_error(exc.user_message, getattr(exc, "field", None))
+            if isinstance(exc, FieldProblems):
+                self.form.show_problems(exc.problems)
+            else:
+                self.form.show_error(exc.user_message, getattr(exc, "field", None))
 
         if not run_op(save, show):
             return False

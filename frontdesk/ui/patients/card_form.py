@@ -7,18 +7,21 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QCompleter,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QVBoxLayout,
     QWidget,
 )
 
-from frontdesk.domain.patient_rules import label
+from frontdesk.domain.patient_rules import SEX_CHOICES, label
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Details", ("title", "first_name", "middle_name", "last_name", "preferred_name",
@@ -41,6 +44,22 @@ LABEL_OVERRIDES = {"address_line1": "Address", "address_line2": "", "medicare_ir
 ERROR_STYLE = "border: 1px solid #dc2626; background: #fef2f2;"
 
 
+def with_problem_line(widget: QWidget, field: str) -> tuple[QWidget, QLabel]:
+    """The input with a line under it for its message (hidden until there is one)."""
+    problem = QLabel("")
+    problem.setObjectName(f"problem_{field}")
+    problem.setWordWrap(True)
+    problem.setStyleSheet("color: #b91c1c;")
+    problem.hide()
+    cell = QWidget()
+    stack = QVBoxLayout(cell)
+    stack.setContentsMargins(0, 0, 0, 0)
+    stack.setSpacing(2)
+    stack.addWidget(widget)
+    stack.addWidget(problem)
+    return cell, problem
+
+
 def show_date(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
@@ -51,6 +70,7 @@ class CardForm(QWidget):
     def __init__(self, on_edit: Callable[[], None] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.edits: dict[str, QLineEdit] = {}
+        self.problems: dict[str, QLabel] = {}  # each field's message, shown under it
         self.loaded: dict[str, Any] = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -64,10 +84,17 @@ class CardForm(QWidget):
                 edit.setObjectName(f"field_{field}")
                 if field in DATE_FIELDS:
                     edit.setPlaceholderText("dd/mm/yyyy")
+                if field == "sex":  # one of a list: completed as typed, anything else refused
+                    edit.setPlaceholderText(" / ".join(SEX_CHOICES))
+                    choices = QCompleter(list(SEX_CHOICES), edit)
+                    choices.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+                    choices.setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
+                    edit.setCompleter(choices)
                 if on_edit is not None:
                     edit.textEdited.connect(lambda _t: on_edit())
                 self.edits[field] = edit
-                form.addRow(LABEL_OVERRIDES.get(field, label(field)), edit)
+                cell, self.problems[field] = with_problem_line(edit, field)
+                form.addRow(LABEL_OVERRIDES.get(field, label(field)), cell)
             boxes.append(box)
         notes_box = QGroupBox("Admin notes")
         notes_form = QFormLayout(notes_box)
@@ -115,19 +142,39 @@ class CardForm(QWidget):
             out["admin_notes"] = notes
         return out
 
-    def show_error(self, message: str, field: str | None) -> None:
+    def show_problems(self, problems: dict[str, str], other: str = "") -> None:
+        """Each message beside its field, the first bad field focused (and scrolled to)."""
         self.clear_error()
-        self.error.setText(message)
-        self.error.show()
-        edit = self.edits.get(field or "")
-        if edit is not None:
+        first: QLineEdit | None = None
+        for field, message in problems.items():
+            edit = self.edits.get(field)
+            if edit is None:
+                other = other or message
+                continue
             edit.setStyleSheet(ERROR_STYLE)
             edit.setToolTip(message)
-            edit.setFocus()
+            problem = self.problems[field]
+            problem.setText(message)
+            # a wrapped label in a form in a scroll area is not given its height: ask for it
+            problem.setMinimumHeight(problem.heightForWidth(max(edit.width(), 120)))
+            problem.show()
+            first = first or edit
+        if other:
+            self.error.setText(other)
+            self.error.show()
+        if first is not None:
+            first.setFocus()
+
+    def show_error(self, message: str, field: str | None) -> None:
+        if field in self.edits:
+            self.show_problems({field: message})
+        else:
+            self.show_problems({}, message)
 
     def clear_error(self) -> None:
         self.error.hide()
-        for edit in self.edits.values():
+        for field, edit in self.edits.items():
+            self.problems[field].hide()
             if edit.styleSheet():
                 edit.setStyleSheet("")
                 edit.setToolTip("")

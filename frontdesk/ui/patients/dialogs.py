@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
-from frontdesk.domain.errors import FrontdeskError, ValidationFailed
-from frontdesk.domain.patient_rules import clean_dob, label
+from frontdesk.domain.errors import FieldProblems, FrontdeskError, ValidationFailed
+from frontdesk.domain.patient_rules import SEX_CHOICES, clean_dob, label
 from frontdesk.services import patients as svc
 from frontdesk.services.patients import Created, DuplicatePair
 from frontdesk.services.patients.merge import merge_patients
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.ops import in_box, run_op
-from frontdesk.ui.patients.card_form import ERROR_STYLE
+from frontdesk.ui.patients.card_form import ERROR_STYLE, with_problem_line
 from frontdesk.ui.patients.card_tabs import row, table
 
 NEW_FIELDS = ("title", "first_name", "last_name", "preferred_name", "date_of_birth", "sex",
@@ -33,21 +36,36 @@ NEW_FIELDS = ("title", "first_name", "last_name", "preferred_name", "date_of_bir
 
 
 class NewPatientDialog(QDialog):
+    """A new card: every problem shown at once beside its field (the first one focused), Sex
+    chosen from a list, and possible duplicates shown before the card is created."""
+
     def __init__(self, ctx: ServiceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.created: Created | None = None
         self.setWindowTitle("New patient")
-        self.setMinimumWidth(420)
-        form = QFormLayout(self)
+        self.setMinimumWidth(460)
+        self.form = form = QFormLayout(self)
         self.edits: dict[str, QLineEdit] = {}
+        self.problems: dict[str, QLabel] = {}
+        self.sex = QComboBox()
+        self.sex.setObjectName("new_sex")
+        self.sex.addItem("—", "")
+        for choice in SEX_CHOICES:
+            self.sex.addItem(choice, choice)
         for field in NEW_FIELDS:
-            edit = QLineEdit()
-            edit.setObjectName(f"new_{field}")
-            if field == "date_of_birth":
-                edit.setPlaceholderText("dd/mm/yyyy")
-            self.edits[field] = edit
-            form.addRow(label(field), edit)
+            widget: QWidget
+            if field == "sex":
+                widget = self.sex
+            else:
+                edit = QLineEdit()
+                edit.setObjectName(f"new_{field}")
+                if field == "date_of_birth":
+                    edit.setPlaceholderText("dd/mm/yyyy")
+                self.edits[field] = edit
+                widget = edit
+            box, self.problems[field] = with_problem_line(widget, field)
+            form.addRow(label(field), box)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b91c1c; font-weight: bold;")
@@ -59,27 +77,69 @@ class NewPatientDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    def save(self) -> None:
-        for edit in self.edits.values():
-            edit.setStyleSheet("")
+    def _fields(self) -> dict[str, object]:
         fields: dict[str, object] = {f: e.text() for f, e in self.edits.items()}
+        fields["sex"] = self.sex.currentData()
         today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
-
-        def create() -> svc.Created:
+        # Left as typed when it is not a date: the service names the problem with the others.
+        with contextlib.suppress(ValidationFailed):
             fields["date_of_birth"] = clean_dob(str(fields["date_of_birth"]), today)
-            return svc.create_patient(self.ctx, fields)
+        return fields
 
-        def show(exc: FrontdeskError) -> None:
+    def _clear_problems(self) -> None:
+        self.error.setText("")
+        for field, problem in self.problems.items():
+            problem.hide()
+            if field in self.edits:
+                self.edits[field].setStyleSheet("")
+
+    def _show(self, exc: FrontdeskError) -> None:
+        problems = exc.problems if isinstance(exc, FieldProblems) else {}
+        if not problems and isinstance(exc, ValidationFailed) and exc.field in self.problems:
+            problems = {exc.field: exc.user_message}
+        if not problems:
             self.error.setText(exc.user_message)
-            edit = self.edits.get(getattr(exc, "field", None) or "")
-            if isinstance(exc, ValidationFailed) and edit is not None:
-                edit.setStyleSheet(ERROR_STYLE)
-                edit.setFocus()
+            return
+        first: QWidget | None = None
+        for field, message in problems.items():
+            if field not in self.problems:
+                self.error.setText(message)
+                continue
+            self.problems[field].setText(message)
+            self.problems[field].show()
+            widget = self.edits.get(field, self.sex)
+            if field in self.edits:
+                widget.setStyleSheet(ERROR_STYLE)
+            first = first or widget
+        self.error.setText(f"{len(problems)} to fix before saving." if len(problems) > 1 else "")
+        self.form.activate()
+        self.resize(self.width(), self.sizeHint().height())  # room for every message, unclipped
+        if first is not None:
+            first.setFocus()
 
-        created = run_op(create, show)
+    def save(self) -> None:
+        self._clear_problems()
+        fields = self._fields()
+        found = run_op(lambda: svc.possible_duplicates(self.ctx, fields), self._show)
+        if not found:
+            return
+        twins = found.get()
+        if twins and not self._create_anyway(twins):
+            return
+        created = run_op(lambda: svc.create_patient(self.ctx, fields), self._show)
         if created:
             self.created = created.get()
             self.accept()
+
+    def _create_anyway(self, twins: list[svc.DuplicateCandidate]) -> bool:
+        names = "\n".join(f"• {t.name} ({t.patient_number}): {t.reason}" for t in twins[:5])
+        answer = QMessageBox.question(
+            self, "Possible duplicate",
+            f"This patient may already have a card:\n{names}\n\nCreate a new card anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Yes
 
 
 class DuplicatesDialog(QDialog):

@@ -89,25 +89,41 @@ class PatientsPage(QWidget):
         self.search.focus_search()
 
     def open_patient(self, patient_id: str) -> None:
-        if self.card.dirty and self.card.patient_id != patient_id:
-            answer = QMessageBox.question(
-                self, "Unsaved changes", "Save the changes to this card before opening another?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-            )  # fmt: skip
-            if answer == QMessageBox.StandardButton.Cancel:
-                return
-            if answer == QMessageBox.StandardButton.Save and not self.card.save_changes():
-                return
+        if self.card.patient_id != patient_id and not self.settle_unsaved(
+            "Save the changes to this card before opening another?"
+        ):
+            return
         self.card.open(patient_id)
         self.right.setCurrentWidget(self.card)
+
+    def settle_unsaved(self, question: str) -> bool:
+        """If the open card has unsaved edits, ask: Save (only if it saves), Discard, or
+        Cancel. True when it is fine to go on."""
+        if not self.card.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", question,
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )  # fmt: skip
+        if answer == QMessageBox.StandardButton.Save:
+            return self.card.save_changes()
+        if answer == QMessageBox.StandardButton.Discard:
+            if self.card.patient_id:
+                self.card.open(self.card.patient_id)  # back to what is saved
+            return True
+        return False
+
+    def may_leave(self) -> bool:
+        """Asked by the main window before another area is shown."""
+        return self.settle_unsaved("Save the changes to this card before leaving Patients?")
 
     def _on_changed(self, notice: ChangeNotice) -> None:
         if not notice.touches("patients", "patient_alerts", "funding_memberships",
                               "appointments", "invoices", "payments"):  # fmt: skip
             return
         if self.search.box.text().strip():
-            self.search.run_search()
+            self.search.run_search(keep_places=True)
         if self.card.patient_id and not self.card.dirty:
             self.card.reload()
 

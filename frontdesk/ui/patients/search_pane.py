@@ -4,16 +4,13 @@ the arrow keys move through the results without leaving the box."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -21,9 +18,11 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.patient_text import is_partial_date
 from frontdesk.services.patients.search import PatientHit, search
 from frontdesk.store.context import ServiceContext
+from frontdesk.ui.row_table import Column, RowModel, row_table, source_row
 
 COLUMNS = ("Name", "Age", "Phone", "Next visit", "")
 ALERT_MARK = "⚠"
+ALERT_TIP = "This patient has an alert: open the card to read it"
 
 
 class SearchPane(QWidget):
@@ -39,18 +38,11 @@ class SearchPane(QWidget):
         self.box.setClearButtonEnabled(True)
         self.box.installEventFilter(self)
         self.archived = QCheckBox("Include archived")
-        self.results = QTreeWidget()
-        self.results.setObjectName("patientResults")
-        self.results.setColumnCount(len(COLUMNS))
-        self.results.setHeaderLabels(list(COLUMNS))
-        self.results.setRootIsDecorated(False)
-        self.results.setUniformRowHeights(True)
-        self.results.setAlternatingRowColors(True)
-        header = self.results.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3, 4):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.model: RowModel[PatientHit] = RowModel(
+            self._columns(), key=lambda h: h.id, parent=self
+        )
+        self.results = row_table(self.model, "patientResults", sortable=False)
+        self.results.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.status = QLabel("Type to search.")
         self.status.setObjectName("muted")
         self._timer = QTimer(self)
@@ -59,7 +51,7 @@ class SearchPane(QWidget):
         self._timer.timeout.connect(self.run_search)
         self.box.textChanged.connect(lambda _t: self._timer.start())
         self.archived.toggled.connect(lambda _on: self.run_search())
-        self.results.itemActivated.connect(self._activated)
+        self.results.activated.connect(self._activated)
         top = QHBoxLayout()
         top.addWidget(self.box, 1)
         top.addWidget(self.archived)
@@ -74,47 +66,53 @@ class SearchPane(QWidget):
         self.box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.box.selectAll()
 
-    def run_search(self) -> None:
+    def _columns(self) -> list[Column[PatientHit]]:
+        tz = self.ctx.tz
+
+        def when(hit: PatientHit) -> str:
+            at = hit.next_appointment_at
+            return at.astimezone(tz).strftime("%d %b %H:%M") if at is not None else ""
+
+        return [
+            Column("Name", lambda h: h.display_name + ("  (archived)" if h.archived else ""),
+                   stretch=True, colour=lambda h: "#94a3b8" if h.archived else None,
+                   tip=lambda h: h.patient_number),
+            Column("Age", lambda h: "" if h.age is None else str(h.age)),
+            Column("Phone", lambda h: h.mobile_phone),
+            Column("Next visit", when),
+            Column("", lambda h: ALERT_MARK if h.has_alert else "", colour=lambda _h: "#b91c1c",
+                   tip=lambda h: ALERT_TIP if h.has_alert else ""),
+        ]  # fmt: skip
+
+    def run_search(self, *, keep_places: bool = False) -> None:
+        """Search for what is typed. ``keep_places``: the same search again after a change
+        notice — rows that changed are updated where they are, the selection stays."""
         text = self.box.text()
         self.hits = search(self.ctx, text, limit=50, include_archived=self.archived.isChecked())
-        self.results.clear()
-        tz = self.ctx.tz
-        items = []
-        for hit in self.hits:
-            when = ""
-            if hit.next_appointment_at is not None:
-                when = hit.next_appointment_at.astimezone(tz).strftime("%d %b %H:%M")
-            name = hit.display_name + ("  (archived)" if hit.archived else "")
-            item = QTreeWidgetItem(
-                [name, "" if hit.age is None else str(hit.age), hit.mobile_phone, when,
-                 ALERT_MARK if hit.has_alert else ""]
-            )  # fmt: skip
-            item.setData(0, Qt.ItemDataRole.UserRole, hit.id)
-            item.setToolTip(0, f"{hit.patient_number}")
-            if hit.has_alert:
-                item.setForeground(4, QColor("#b91c1c"))
-                item.setToolTip(4, "This patient has an alert: open the card to read it")
-            if hit.archived:
-                item.setForeground(0, QColor("#94a3b8"))
-            items.append(item)
-        self.results.addTopLevelItems(items)
-        if items:
-            self.results.setCurrentItem(items[0])
+        if keep_places:
+            self.model.replace_all(self.hits)
+        else:
+            self.model.reset(self.hits)
+            if self.hits:
+                self.results.setCurrentIndex(self.results.model().index(0, 0))
+        count = self.model.rowCount()
         if not text.strip():
             self.status.setText("Type to search.")
-        elif not items and is_partial_date(text):
+        elif not count and is_partial_date(text):
             self.status.setText("Finish the date: day/month/year.")
-        elif not items:
+        elif not count:
             self.status.setText("No patient matches. Press Ctrl+N to add a new patient.")
         else:
-            self.status.setText(f"{len(items)} shown. Enter opens the card.")
+            self.status.setText(f"{count} shown. Enter opens the card.")
 
     def current_id(self) -> str | None:
-        item = self.results.currentItem()
-        return None if item is None else str(item.data(0, Qt.ItemDataRole.UserRole))
+        row = source_row(self.results)
+        return None if row is None else self.model.row(row).id
 
-    def _activated(self, item: QTreeWidgetItem, _col: int) -> None:
-        self.open_patient.emit(str(item.data(0, Qt.ItemDataRole.UserRole)))
+    def _activated(self, _index: QModelIndex) -> None:
+        pid = self.current_id()
+        if pid:
+            self.open_patient.emit(pid)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.box and event.type() == QEvent.Type.KeyPress:
@@ -129,11 +127,10 @@ class SearchPane(QWidget):
                     self.open_patient.emit(pid)
                 return True
             if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                current = self.results.currentItem()
-                row = -1 if current is None else self.results.indexOfTopLevelItem(current)
+                view_model = self.results.model()
+                row = self.results.currentIndex().row()
                 row += 1 if key == Qt.Key.Key_Down else -1
-                target = self.results.topLevelItem(row) if row >= 0 else None
-                if target is not None:
-                    self.results.setCurrentItem(target)
+                if 0 <= row < view_model.rowCount():
+                    self.results.setCurrentIndex(view_model.index(row, 0))
                 return True
         return super().eventFilter(watched, event)

@@ -214,3 +214,127 @@ def test_items_are_reused_between_days_and_spares_stay_out_of_reach(
     show_day(qtbot, page, MONDAY)
     assert set(page.scene.items_by_id) == set(busy)
     assert all(i.isVisible() for i in page.scene.items_by_id.values())
+
+
+def _more_rooms(clinic: Clinic, *names: str) -> list[str]:
+    """Rooms beside the test clinic's Room 1, in the same location, in the order given."""
+    from frontdesk.models import Room
+
+    with clinic.ctx.write("more rooms") as s:
+        room1 = s.get(Room, clinic.room)
+        assert room1 is not None
+        rooms = [Room(location_id=room1.location_id, name=name, overlap_policy="block",
+                      sort_order=i + 2) for i, name in enumerate(names)]  # fmt: skip
+        s.add_all(rooms)
+        s.flush()
+        return [r.id for r in rooms]
+
+
+def test_moving_to_another_practitioner_takes_their_rostered_or_a_free_room(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.models import RosterEntry
+
+    r2, r3 = _more_rooms(clinic, "Room 2", "Room 3")
+    start = clinic.at(MONDAY, 9)
+    mine = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
+        minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
+    at_11 = clinic.at(MONDAY, 11)
+    later = BookingRequest(clinic.anna, at_11, at_11 + timedelta(minutes=30), clinic.other,
+                           clinic.standard, room_id=clinic.room)  # fmt: skip
+    diary.book(clinic.ctx, later)
+    show_day(qtbot, page, MONDAY)
+    # Ben has no rostered room and Anna uses Room 1 at 11:00: the first free room.
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 1, 11 * 60 + 10), release=False)
+    ghost = page.scene.ghost
+    assert ghost.verdict == "ok" and "Room: Room 2 (free)" in ghost.text, ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=point(page, 1, 11 * 60 + 10))  # fmt: skip
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, mine)
+        assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r2)
+    assert "Ben Brown" in page.banner.text() and "Room 2" in page.banner.text()
+    page.undo_action.trigger()
+    # Ben's Monday roster puts him in Room 3: a move to him takes that room.
+    with clinic.ctx.write("Ben works in Room 3") as s:
+        for entry in s.query(RosterEntry).filter_by(practitioner_id=clinic.ben, kind="work"):
+            entry.room_id = r3
+    page.reload()
+    show_day(qtbot, page, MONDAY)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 1, 14 * 60 + 10), release=False)
+    assert "Room: Room 3 (Ben Brown's rostered room)" in ghost.text, ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton,
+                       pos=point(page, 1, 14 * 60 + 10))  # fmt: skip
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, mine)
+        assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r3)
+
+
+def test_the_room_can_be_changed_from_the_appointment_menu(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    a = book(clinic, MONDAY, 9)
+    show_day(qtbot, page, MONDAY)
+    item = page.scene.items_by_id[a]
+    menu = page.menus.build_menu(item, None)
+    (rooms,) = [act.menu() for act in menu.actions() if act.text() == "Room"]
+    assert [x.text() for x in rooms.actions()] == ["No room", "Room 1"]
+    assert rooms.actions()[0].isChecked()
+    rooms.actions()[1].trigger()
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, a)
+        assert moved is not None and moved.room_id == clinic.room
+
+
+def test_dragging_from_the_waitlist_previews_the_slot_and_does_not_scroll(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.services.diary import groups
+    from frontdesk.ui.diary.panels import WAITLIST_MIME
+
+    entry = groups.add_to_waitlist(clinic.ctx, clinic.other)
+    page.go_to(MONDAY)
+    page.toolbar.mode_box.setCurrentIndex(1)  # the week: columns to scroll sideways
+    page.resize(700, 700)
+    qtbot.wait(20)
+    vp = page.view.viewport()
+    data = QMimeData()
+    data.setData(WAITLIST_MIME, entry.encode())
+    move = Qt.DropAction.MoveAction
+    no_mods = Qt.KeyboardModifier.NoModifier
+    at = point(page, 1, 10 * 60 + 5)
+    QApplication.sendEvent(vp, QDragEnterEvent(at, move, data, Qt.MouseButton.LeftButton, no_mods))
+    scrolled = page.view.horizontalScrollBar().value()
+    for column in (1, 2):
+        at = point(page, column, 10 * 60 + 5)
+        QApplication.sendEvent(vp, QDragMoveEvent(at, move, data, Qt.MouseButton.LeftButton,
+                                                  no_mods))  # fmt: skip
+    ghost = page.scene.ghost
+    assert ghost.isVisible() and "10:00–10:30" in ghost.text
+    assert page.view.horizontalScrollBar().value() == scrolled
+    QApplication.sendEvent(vp, QDragLeaveEvent())
+    assert not ghost.isVisible()
+
+
+def test_r_while_dragging_chooses_the_room_in_the_same_gesture(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    (r2,) = _more_rooms(clinic, "Room 2")
+    start = clinic.at(MONDAY, 9)
+    mine = diary.book(clinic.ctx, BookingRequest(clinic.anna, start, start + timedelta(
+        minutes=30), clinic.pat, clinic.standard, room_id=clinic.room))  # fmt: skip
+    show_day(qtbot, page, MONDAY)
+    end = point(page, 1, 11 * 60 + 10)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), end, release=False)
+    ghost = page.scene.ghost
+    assert "Room: Room 1 (stays)" in ghost.text, ghost.text
+    qtbot.keyClick(page.view, Qt.Key.Key_R)
+    assert "Room: Room 2 (chosen with R)" in ghost.text, ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    with clinic.ctx.read() as s:
+        moved = s.get(Appointment, mine)
+        assert moved is not None and (moved.practitioner_id, moved.room_id) == (clinic.ben, r2)

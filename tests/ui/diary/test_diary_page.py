@@ -9,6 +9,7 @@ from pathlib import Path
 from diary_clinic import MONDAY, Clinic
 from diary_ui_support import FRIDAY, book, placement, show_day, when_dialog_opens
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.models import Appointment
@@ -171,9 +172,12 @@ def test_waitlist_dialog_adds_an_entry(qtbot, page: DiaryPage, clinic: Clinic) -
 
     dialog = WaitlistDialog(page)
     qtbot.addWidget(dialog)
-    dialog._search("Olive")
+    dialog.show()
+    qtbot.keyClicks(dialog.picker.search, "Olive")
+    qtbot.keyClick(dialog.picker.search, Qt.Key.Key_Return)
     dialog.urgency.setCurrentIndex(2)
-    dialog._save()
+    qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)  # fmt: skip
     qtbot.waitUntil(lambda: page.waitlist_panel.list.count() == 1)
     assert "Olive Other" in page.waitlist_panel.list.item(0).text()
     assert "Urgent" in page.waitlist_panel.list.item(0).text()
