@@ -61,6 +61,7 @@ class Endpoint(StrEnum):
     DEVICE = "/v1/device"
     WAIT = "/v1/wait"
     REVOKE = "/v1/revoke"
+    AUDIT_HEADS = "/v1/audit-heads"
 
     def path(self, **parts: str) -> str:
         """The path with its ``{…}`` parts filled in."""
@@ -70,7 +71,7 @@ class Endpoint(StrEnum):
 DESK_API_PREFIX = "/v1/"  # requests under it carry the version headers
 
 # Tables that exist on each desk only and never travel.
-LOCAL_ONLY = frozenset({"number_series", "sync_outbox", "sync_state"})
+LOCAL_ONLY = frozenset({"number_series", "sync_outbox", "sync_state", "audit_anchors"})
 
 
 @functools.cache
@@ -174,6 +175,23 @@ class DeviceReply(Body):
     last_seq: int
     series_prefix: str
     epoch: str
+
+
+@dataclass(frozen=True)
+class AuditHead(Body):
+    """The newest entry of one desk's audit chain the server holds, countersigned by it."""
+
+    chain: str
+    seq: int
+    hash: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class AuditHeadsReply(Body):
+    key: str  # the server's public key (Ed25519, hex)
+    latest: int  # the change-log position the heads reflect
+    heads: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from frontdesk.protocol import (
     MERGED,
     REJECTED,
 )
-from frontdesk.server import rules
+from frontdesk.server import rules, trust
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     changes_since,
@@ -254,6 +254,7 @@ def _run_chunk(
         except IntegrityError as exc:
             raise _NeedsCare from exc
         _check_queued_clashes(store, conn, device, cursor)
+        trust.flush_heads(store, conn)
         conn.info.pop("row_cache", None)
         conn.info.pop("insert_buffer", None)
         flush_log(conn)
@@ -297,6 +298,7 @@ def _apply_one(
 ) -> dict[str, Any]:
     next_seq = conn.info.get("next_seq")
     buffered = len(conn.info["log_buffer"])
+    heads = trust.snapshot_heads(conn)
     conn.exec_driver_sql("SAVEPOINT mutation")
     try:
         result = _apply(store, conn, device, m, cursor)
@@ -306,6 +308,7 @@ def _apply_one(
         conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
         conn.info["next_seq"] = next_seq  # rolled-back change-log rows free their numbers
         forget_buffered(conn, buffered)
+        trust.restore_heads(conn, heads)
         reason = (
             exc.user_message
             if isinstance(exc, ServerProblem)
@@ -315,6 +318,8 @@ def _apply_one(
         result = _result(m, REJECTED, reason)
         if isinstance(exc, ServerProblem):
             result["code"] = exc.code
+            if exc.code in trust.TRUST_CODES:
+                trust.record_refusal(store, conn, device, m, exc.user_message)
         if m.op == "update" and (row := current_row(conn, m.entity, m.row_id)) is not None:
             # The desk puts the row back as the clinic has it; the refusal stays listed.
             result["row"] = row_to_json(row, _TABLES[m.entity])
@@ -339,6 +344,8 @@ def _apply(
     table = _TABLES[m.entity]
     sensitive = _SENSITIVE[m.entity]
     row = current_row(conn, m.entity, m.row_id)
+    if m.entity == trust.AUDIT:
+        trust.check_audit_entry(conn, device, m, row)
     rules.check_finalised(conn, m.entity, m.fields, row)
     if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
         rules.check_series(conn, device, m.entity, str(m.fields["number"]))

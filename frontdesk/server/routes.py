@@ -26,7 +26,7 @@ from frontdesk.protocol import (
     StatsRequest,
     WaitReply,
 )
-from frontdesk.server import merge
+from frontdesk.server import merge, trust
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 
 log = logging.getLogger("frontdesk.server")
@@ -148,3 +148,9 @@ async def wait(
 def revoke_self(dev: Dev, store: Store) -> dict[str, Any]:
     store.revoke(dev.id)
     return {"revoked": dev.id}
+
+
+@router.get(Endpoint.AUDIT_HEADS.value)
+def audit_heads(dev: Dev, store: Store) -> dict[str, Any]:
+    """Each desk's audit-chain head, countersigned by this server (server/trust.py)."""
+    return trust.countersigned_heads(store)

@@ -46,6 +46,9 @@ _CHUNK_KEYS = (
     "log_index",
     "log_indexed",
     "history_cache",
+    "audit_heads",
+    "audit_dirty",
+    "audit_devices",
 )
 
 

@@ -31,6 +31,7 @@ from frontdesk.protocol import (
 from frontdesk.store import outbox
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply, snapshot_load
+from frontdesk.sync.anchors import AuditAnchors
 from frontdesk.sync.checks import TableChecks
 from frontdesk.sync.status import SyncStatus, sync_status
 from frontdesk.sync.summary import SyncSummary
@@ -52,7 +53,7 @@ class UpgradeNeeded(SyncFailed):
     """The server speaks another protocol or schema version (HTTP 426)."""
 
 
-class SyncEngine(TableChecks):
+class SyncEngine(TableChecks, AuditAnchors):
     def __init__(
         self,
         ctx: ServiceContext,
@@ -99,6 +100,8 @@ class SyncEngine(TableChecks):
                 self.check_tables(sorted(touched), summary)
             if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
                 self.push(summary, touched)
+            if "audit_events" in touched or summary.resynced:
+                self.fetch_anchors()
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)
             raise
@@ -185,6 +188,10 @@ class SyncEngine(TableChecks):
                     refused = named[0] if named else None
                     if refused is not None and isinstance(result.get("row"), dict):
                         apply.put_back(session, refused.entity, result["row"])
+                    elif refused is not None and result.get("code") == "audit_not_yours":
+                        # An entry in another desk's name is never the clinic's: the real one
+                        # arrives with the pull.
+                        apply.drop_audit_entry(session, refused.row_id)
                     elif refused is not None and result.get("code") == "finalised":
                         # e.g. a line added to an invoice another desk had issued: it can never
                         # be on the clinic's copy, so it leaves this desk's too (still listed).

@@ -276,8 +276,8 @@ _LATER_REVISION = """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "s0002"
-down_revision = "s0001"
+revision = "{later}"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -297,7 +297,13 @@ def test_upgrade_to_a_later_revision_backs_up_first_and_keeps_data(
 
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate._script_location(), scripts)
-    (scripts / "versions" / "s0002_later.py").write_text(_LATER_REVISION, encoding="utf-8")
+    from frontdesk.server.new_migration import next_revision_id
+
+    head = migrate.EXPECTED_HEAD
+    later = next_revision_id(head)
+    (scripts / "versions" / f"{later}_later.py").write_text(
+        _LATER_REVISION.replace("{later}", later).replace("{head}", head), encoding="utf-8"
+    )
     url = str(tmp_path / "server.sqlite3")
     store = ServerStore(url)
     store.init()
@@ -306,10 +312,10 @@ def test_upgrade_to_a_later_revision_backs_up_first_and_keeps_data(
     store.dispose()
 
     monkeypatch.setattr(migrate, "_script_location", lambda: str(scripts))
-    monkeypatch.setattr(migrate, "EXPECTED_HEAD", "s0002")
+    monkeypatch.setattr(migrate, "EXPECTED_HEAD", later)
     store = ServerStore(url)
     outcome = store.init()
-    assert (outcome.action, outcome.before, outcome.after) == ("upgraded", "s0001", "s0002")
+    assert (outcome.action, outcome.before, outcome.after) == ("upgraded", head, later)
     assert outcome.backup is not None and outcome.backup.exists()
     assert store.epoch() == epoch
     device, _token, _has = store.enrol(code, "01900000-0000-7000-8000-000000000001", "desk")
