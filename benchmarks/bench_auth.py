@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from frontdesk.store.outbox import canonical_json
 
 from benchmarks.harness import Bench, percentile, time_ms
 from frontdesk.db.types import sqlite_utc_text
@@ -20,6 +19,7 @@ from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups
 from frontdesk.services.desk import open_desk
 from frontdesk.services.signin import sign_in
+from frontdesk.store.outbox import canonical_json
 from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload
 
 TRAIL = 200_000  # audit events: a busy clinic's few years
