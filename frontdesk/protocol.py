@@ -153,6 +153,9 @@ class Mutation(Body):
     base_version: int
     hlc: str
     fields: dict[str, Any]
+    # A privileged change's proof: {"by": staff id, "sig": hex Ed25519 signature} over
+    # domain.signing.change_statement (store/privilege.py).
+    proof: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+SigningKey = Ed25519PrivateKey  # a staff member's or the server's private key
+
 # scrypt cost: about 30 ms on the build machine, paid once per password sign-in.
 _SCRYPT_N = 2**14
 _SCRYPT_R = 8

@@ -33,7 +33,7 @@ from frontdesk.protocol import (
     MERGED,
     REJECTED,
 )
-from frontdesk.server import rules, trust
+from frontdesk.server import rules, signed, trust
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     changes_since,
@@ -49,6 +49,7 @@ from frontdesk.server.changelog import (
     remember_row,
 )
 from frontdesk.server.store import Device, ServerProblem, ServerStore, row_to_json
+from frontdesk.store import privilege
 
 log = logging.getLogger("frontdesk.server.merge")
 _TABLES = s.data_tables()
@@ -67,6 +68,8 @@ class Mutation:
     hlc: str
     fields: dict[str, Any]
     clamped: bool = False
+    raw_fields: dict[str, Any] | None = None  # as sent: what a proof signs
+    proof: dict[str, Any] | None = None
 
 
 def _bad(message: str) -> ServerProblem:
@@ -95,6 +98,8 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
                 base_version=item["base_version"],
                 hlc=str(item.get("hlc", "")),
                 fields=item["fields"],
+                raw_fields=item["fields"],
+                proof=item.get("proof") if isinstance(item.get("proof"), dict) else None,
             )
         except KeyError as exc:
             raise _bad(f"mutation without {exc.args[0]}") from exc
@@ -346,6 +351,8 @@ def _apply(
     row = current_row(conn, m.entity, m.row_id)
     if m.entity == trust.AUDIT:
         trust.check_audit_entry(conn, device, m, row)
+    elif m.entity in privilege.PRIVILEGED:
+        signed.check(conn, m, row)
     rules.check_finalised(conn, m.entity, m.fields, row)
     if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
         rules.check_series(conn, device, m.entity, str(m.fields["number"]))

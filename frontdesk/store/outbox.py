@@ -58,6 +58,7 @@ def outbox_row(
         "hlc": hlc,
         "created_at": now,
         "state": PENDING,
+        "proof_json": None,
     }
 
 
@@ -154,6 +155,7 @@ def as_mutation(row: SyncOutbox) -> Mutation:
         base_version=row.base_version,
         hlc=row.hlc,
         fields=json.loads(row.fields_json),
+        proof=json.loads(row.proof_json) if row.proof_json else None,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -21,7 +22,7 @@ from frontdesk.domain.ids import uuid7
 from frontdesk.models.base import SyncedMixin
 from frontdesk.models.codec import to_json_value
 from frontdesk.models.system import AuditEvent
-from frontdesk.store import outbox
+from frontdesk.store import outbox, privilege
 from frontdesk.store.changes import ChangeCollector
 from frontdesk.store.order import table_rank
 from frontdesk.store.outbox import canonical_json, outbox_row
@@ -42,6 +43,8 @@ class Tracking:
     action: str
     origin: str  # "local": record outbox and audit; "sync": changes arriving from the server
     collector: ChangeCollector
+    # (staff id, key) of the signed-in staff member who can sign privileged changes.
+    signer: tuple[str, Ed25519PrivateKey] | None = None
 
 
 def audit_hash(prev_hash: str, payload: dict[str, Any]) -> str:
@@ -153,6 +156,10 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         change = outbox_row(
             next_seq, entity=table, row_id=obj.id, op=op, fields=fields,
             base_version=obj.version or 0, hlc=stamp, now=tracking.now,
+        )  # fmt: skip
+        change["proof_json"] = privilege.proof_json(
+            tracking.signer, entity=table, row_id=obj.id, op=op, fields=fields,
+            base_version=change["base_version"], mutation_id=change["mutation_id"],
         )  # fmt: skip
         outbox_rows.append(change)
         next_seq += 1

@@ -45,6 +45,12 @@ PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
 
 
+# A new record refused with these codes can never be on the clinic's copy: it leaves this desk's
+# too (still listed): a line added to an invoice another desk had issued; an unsigned new staff
+# account or clinic settings on a clinic whose staff sign such changes.
+_REFUSED_FOR_GOOD = frozenset({"finalised", "unsigned"})
+
+
 class SyncFailed(EnvironmentProblem):
     """The sync could not finish; the message says why and what to do."""
 
@@ -192,9 +198,7 @@ class SyncEngine(TableChecks, AuditAnchors):
                         # An entry in another desk's name is never the clinic's: the real one
                         # arrives with the pull.
                         apply.drop_audit_entry(session, refused.row_id)
-                    elif refused is not None and result.get("code") == "finalised":
-                        # e.g. a line added to an invoice another desk had issued: it can never
-                        # be on the clinic's copy, so it leaves this desk's too (still listed).
+                    elif refused is not None and result.get("code") in _REFUSED_FOR_GOOD:
                         apply.withdraw(session, refused.entity, refused.row_id, now)
                 summary.pushed += 1
                 summary.merged += status == MERGED
