@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from annotated_types import Ge, Len, MaxLen
+from annotated_types import Ge, Le, Len, MaxLen
 
 PROTOCOL_VERSION = 1
 # The server accepts this range of protocol versions; anything else gets 426 "upgrade needed".
@@ -34,6 +34,8 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 # After a sync, up to this many of the rows it touched per table are compared by content.
 MAX_DIGEST_ROWS = 1000
 MAX_FIELDS_BYTES = 64 * 1024
+# Change-log positions are 64-bit on the server: a larger cursor is refused with 422.
+MAX_CURSOR = 2**63 - 1
 
 # A stamp further ahead of the server's clock than this is refused (the desk's clock is wrong);
 # a smaller lead is clamped to the server's time.
@@ -162,7 +164,7 @@ class Mutation(Body):
 class PushRequest(Body):
     # Checked one by one by the server (merge.validate) so one bad change names itself.
     mutations: Annotated[list[dict[str, Any]], MaxLen(100_000)]
-    cursor: Annotated[int, Ge(0)] = 0
+    cursor: Annotated[int, Ge(0), Le(MAX_CURSOR)] = 0
 
 
 @dataclass(frozen=True)

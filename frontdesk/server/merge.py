@@ -70,6 +70,7 @@ class Mutation:
     clamped: bool = False
     raw_fields: dict[str, Any] | None = None  # as sent: what a proof signs
     proof: dict[str, Any] | None = None
+    invalid: ServerProblem | None = None  # a wrong value: this change alone is refused
 
 
 def _bad(message: str) -> ServerProblem:
@@ -77,13 +78,15 @@ def _bad(message: str) -> ServerProblem:
 
 
 def validate(raw: Any, now: datetime) -> list[Mutation]:
-    """Check a whole batch before anything is stored: unknown tables or fields, wrong types,
-    oversized values and clocks far ahead are refused with 4xx; nothing is applied."""
+    """Check a whole batch before anything is stored. A batch that cannot be read in order
+    (not a list, a change without its number) is refused with 4xx and nothing is applied; a
+    change whose values are wrong (unknown table or field, wrong type, NUL character, number
+    out of range, too large) is marked and answered "rejected" on its own, so the desk's later
+    changes still go through. A clock far ahead refuses the batch (the desk must fix it)."""
     if not isinstance(raw, list):
         raise _bad("mutations must be a list")
     if len(raw) > MAX_PUSH_MUTATIONS:
         raise ServerProblem(413, f"at most {MAX_PUSH_MUTATIONS} mutations per push", code="big")
-    tables = _TABLES
     out: list[Mutation] = []
     for item in raw:
         if not isinstance(item, dict):
@@ -103,39 +106,61 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
             )
         except KeyError as exc:
             raise _bad(f"mutation without {exc.args[0]}") from exc
-        if not isinstance(m.seq, int) or isinstance(m.seq, bool) or m.seq < 1:
+        if not _whole(m.seq) or m.seq < 1:
             raise _bad("seq must be a positive whole number")
-        if not isinstance(m.base_version, int) or m.base_version < 0:
-            raise _bad("base_version must be a whole number")
-        if m.op not in ("insert", "update") or len(m.mutation_id) > 36:
-            raise _bad("op must be insert or update")
-        table = tables.get(m.entity) if isinstance(m.entity, str) else None
-        if table is None:
-            raise _bad(f"unknown entity {str(m.entity)[:60]!r}")
-        if not isinstance(m.row_id, str) or not 1 <= len(m.row_id) <= 36:
-            raise _bad("row_id must be an id")
-        if not isinstance(m.fields, dict) or not m.fields:
-            raise _bad("fields must be a non-empty object")
-        if len(json.dumps(m.fields)) > MAX_FIELDS_BYTES:
-            raise ServerProblem(413, "a mutation's fields are too large", code="big")
-        decoded: dict[str, Any] = {}
-        for key, value in m.fields.items():
-            if key == "version":  # the server owns row versions
-                continue
-            if key not in table.c:
-                raise _bad(f"unknown field {m.entity}.{str(key)[:60]}")
-            if value is None and not table.c[key].nullable:
-                raise _bad(f"{m.entity}.{key} cannot be empty")
-            try:
-                decoded[key] = from_json_value(table.c[key], value)
-            except (ValueError, TypeError) as exc:
-                raise _bad(f"{m.entity}: {exc}") from exc
-        if decoded.get("id", m.row_id) != m.row_id:
-            raise _bad("fields.id differs from row_id")
-        m.clamped = _check_clock(m, decoded, now)
-        m.fields = decoded
+        if len(m.mutation_id) > 36 or "\x00" in m.mutation_id:
+            raise _bad("mutation_id must be an id")
+        try:
+            _check_values(m, now)
+        except ServerProblem as exc:
+            if exc.code == "clock_ahead":
+                raise
+            m.invalid = exc
         out.append(m)
     return out
+
+
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in _INT_RANGE
+
+
+def _check_values(m: Mutation, now: datetime) -> None:
+    if not _whole(m.base_version) or m.base_version < 0:
+        raise _bad("base_version must be a whole number")
+    if m.op not in ("insert", "update"):
+        raise _bad("op must be insert or update")
+    table = _TABLES.get(m.entity) if isinstance(m.entity, str) else None
+    if table is None:
+        raise _bad(f"unknown entity {str(m.entity)[:60]!r}")
+    if not isinstance(m.row_id, str) or not 1 <= len(m.row_id) <= 36 or "\x00" in m.row_id:
+        raise _bad("row_id must be an id")
+    if not isinstance(m.fields, dict) or not m.fields:
+        raise _bad("fields must be a non-empty object")
+    if len(json.dumps(m.fields)) > MAX_FIELDS_BYTES:
+        raise ServerProblem(413, "a mutation's fields are too large", code="big")
+    decoded: dict[str, Any] = {}
+    for key, value in m.fields.items():
+        if key == "version":  # the server owns row versions
+            continue
+        if key not in table.c:
+            raise _bad(f"unknown field {m.entity}.{str(key)[:60]}")
+        if value is None and not table.c[key].nullable:
+            raise _bad(f"{m.entity}.{key} cannot be empty")
+        if isinstance(value, str) and "\x00" in value:
+            raise _bad(f"{m.entity}.{key} holds a NUL character, which no text may contain")
+        if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
+            raise _bad(f"{m.entity}.{key} is a number too large to store")
+        try:
+            decoded[key] = from_json_value(table.c[key], value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _bad(f"{m.entity}: {exc}") from exc
+    if decoded.get("id", m.row_id) != m.row_id:
+        raise _bad("fields.id differs from row_id")
+    m.clamped = _check_clock(m, decoded, now)
+    m.fields = decoded
 
 
 def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> bool:
@@ -226,7 +251,7 @@ def _run_chunk(
         conn.info["log_buffer"] = []
         conn.info["result_buffer"] = []
         if not careful:
-            fresh = [m for m in chunk if m.mutation_id not in known]
+            fresh = [m for m in chunk if m.mutation_id not in known and m.invalid is None]
             prefetch_rows(conn, fresh)
             prefetch_history(conn, fresh)
             conn.info["clash_queue"] = []
@@ -325,7 +350,8 @@ def _apply_one(
             result["code"] = exc.code
             if exc.code in trust.TRUST_CODES:
                 trust.record_refusal(store, conn, device, m, exc.user_message)
-        if m.op == "update" and (row := current_row(conn, m.entity, m.row_id)) is not None:
+        known = m.entity in _TABLES and isinstance(m.row_id, str)
+        if known and m.op == "update" and (row := current_row(conn, m.entity, m.row_id)):
             # The desk puts the row back as the clinic has it; the refusal stays listed.
             result["row"] = row_to_json(row, _TABLES[m.entity])
             result["version"] = int(row["version"])
@@ -346,6 +372,8 @@ def _result(m: Mutation, status: str, reason: str = "", version: int = 0) -> dic
 def _apply(
     store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int
 ) -> dict[str, Any]:
+    if m.invalid is not None:
+        raise m.invalid
     table = _TABLES[m.entity]
     sensitive = _SENSITIVE[m.entity]
     row = current_row(conn, m.entity, m.row_id)

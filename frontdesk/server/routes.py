@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from frontdesk.protocol import (
+    MAX_CURSOR,
     MAX_DIGEST_ROWS,
     MAX_PULL_CHANGES,
     MAX_SNAPSHOT_ROWS,
@@ -80,7 +81,7 @@ def push(body: PushRequest, dev: Dev, store: Store) -> Response:
 def pull(
     dev: Dev,
     store: Store,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
     echo: bool = True,
 ) -> Response:
@@ -127,7 +128,7 @@ def whoami(dev: Dev, store: Store) -> dict[str, Any]:
 async def wait(
     dev: Dev,
     store: Store,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     timeout: Annotated[float, Query(ge=0, le=60)] = 25,
 ) -> dict[str, Any]:
     """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
