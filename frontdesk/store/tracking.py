@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from frontdesk.domain.errors import ValidationFailed
 from frontdesk.domain.hlc import HybridClock
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.base import SyncedMixin
@@ -96,6 +97,24 @@ def _patient_of(obj: SyncedMixin) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _refuse_nul(session: Session) -> None:
+    """No text this desk writes may hold a NUL character (the clinic server's PostgreSQL cannot
+    store one): refused here, at the one place every entry point (forms, imports of single
+    records, services) passes through, before anything is written."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, SyncedMixin):
+            continue
+        for key in _column_keys(obj):
+            value = getattr(obj, key)
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationFailed(
+                    f"{key.replace('_', ' ').capitalize()} cannot contain a NUL character "
+                    "(an invisible control character, usually from a pasted file). Remove it "
+                    "and try again.",
+                    field=key,
+                )
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
     tracking: Tracking | None = session.info.get(TRACKING_KEY)
@@ -106,6 +125,7 @@ def _stamp(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
             )
     if tracking is None or tracking.origin != "local":
         return
+    _refuse_nul(session)
     for obj in session.new:
         if isinstance(obj, SyncedMixin):
             obj.created_at = obj.created_at or tracking.now
