@@ -404,6 +404,7 @@ def _apply(
             device.id,
             m.mutation_id,
             exact=not m.clamped,
+            proof=signed.logged_proof(m),
         )
         _after(store, conn, device, m, cursor, values)
         return _result(m, APPLIED, version=1)
@@ -443,6 +444,7 @@ def _apply(
         device.id,
         m.mutation_id,
         exact=status in (APPLIED, MERGED) and not m.clamped,
+        proof=signed.logged_proof(m),
     )
     _after(store, conn, device, m, cursor, {**row, **apply, "version": new_version})
     reason = "kept both values for a person to choose" if status == CONFLICT else ""

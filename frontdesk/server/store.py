@@ -306,6 +306,7 @@ class ServerStore:
                     c.device_id,
                     c.mutation_id,
                     c.fields_json,
+                    c.proof_json,
                 )
                 .where(c.seq > cursor)
                 .order_by(c.seq)
@@ -328,6 +329,7 @@ class ServerStore:
                     "version": r.version,
                     "echo": echo,
                     "mutation_id": r.mutation_id if echo else None,
+                    **({"proof": json.loads(r.proof_json)} if r.proof_json else {}),
                 }
             )
             parts.append(f'{head[:-1]}, "fields": {"{}" if echo else r.fields_json}}}')

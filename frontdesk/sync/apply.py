@@ -20,6 +20,7 @@ from frontdesk.store.numbering import placeholder_series
 from frontdesk.store.order import table_rank
 from frontdesk.store.outbox import pending_fields
 from frontdesk.store.tracking import TRACKING_KEY, Tracking
+from frontdesk.sync import proofcheck
 
 
 def desk_table(name: str) -> Table | None:
@@ -81,7 +82,10 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
     fields win); rows are then written with one executemany per table and field set.
     Returns (rows changed, tables whose rows were missing here)."""
     folded: dict[tuple[str, str], dict[str, Any]] = {}
-    for change in changes:
+    left_out = proofcheck.unproven(session, changes)
+    for i, change in enumerate(changes):
+        if i in left_out:
+            continue
         table = desk_table(change["entity"])
         if table is None or "version" not in table.c:
             continue

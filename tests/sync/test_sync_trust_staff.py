@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from frontdesk.domain import signing
@@ -129,3 +130,26 @@ def test_signed_changes_by_the_right_people_go_through(any_clinic: Clinic) -> No
             ).all()
         assert names == ["Harbour Physio"]
     sign_in(a.ctx, "olive", OWNER_PW)
+
+
+def test_desks_check_the_proof_of_changes_they_pull(
+    any_clinic: Clinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A change to an account that reached the server's change log without a good proof (a
+    damaged or tampered change log) is left out by every desk that pulls it."""
+    from frontdesk.server.changelog import log_change
+
+    a, b, c = _clinic_of_three(any_clinic)
+    rita = _account(c, "rita")
+    with any_clinic.store.writing() as conn:
+        for proof in (None, json.dumps({"by": rita.id, "sig": "00" * 64, "fields": {}})):
+            log_change(
+                any_clinic.store, conn, "staff_users", rita.id, "update", rita.version + 1,
+                {"role": "owner"}, "server", None, proof=proof,
+            )  # fmt: skip
+    with caplog.at_level("WARNING", logger="frontdesk.sync"):
+        assert c.sync() and b.sync()
+    left_out = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert len(left_out) == 4 and all("owner" not in r.getMessage() for r in left_out)
+    assert _account(c, "rita").role == Role.RECEPTION
+    assert _account(b, "rita").role == Role.RECEPTION
