@@ -139,7 +139,7 @@ def test_desks_check_the_proof_of_changes_they_pull(
     damaged or tampered change log) is left out by every desk that pulls it."""
     from frontdesk.server.changelog import log_change
 
-    a, b, c = _clinic_of_three(any_clinic)
+    _a, b, c = _clinic_of_three(any_clinic)
     rita = _account(c, "rita")
     with any_clinic.store.writing() as conn:
         for proof in (None, json.dumps({"by": rita.id, "sig": "00" * 64, "fields": {}})):
