@@ -3,7 +3,7 @@
 ``BodyCap`` is a plain ASGI middleware that counts the body bytes as the app reads them and
 stops at ``MAX_BODY_BYTES``: a chunked body (no Content-Length) is refused with 413 as soon as
 it passes the cap, so it never sits in memory whole. ``EnrolThrottle`` slows enrolment-code
-guessing: a few tries a minute per client address.
+guessing: a few wrong codes a minute per client address.
 """
 
 from __future__ import annotations
@@ -66,24 +66,31 @@ class BodyCap:
 
 
 class EnrolThrottle:
-    """At most ``per_minute`` enrolment attempts a minute from one address."""
+    """At most ``per_minute`` wrong enrolment codes a minute from one address; past that,
+    every try is refused until the minute is over (right codes never count)."""
 
     def __init__(self, per_minute: int = 10) -> None:
         self.per_minute = per_minute
-        self._tries: dict[str, deque[float]] = {}
+        self._misses: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
+    def _recent(self, address: str, now: float) -> deque[float]:
+        misses = self._misses.setdefault(address, deque())
+        while misses and now - misses[0] > 60:
+            misses.popleft()
+        return misses
+
     def check(self, address: str) -> None:
-        now = time.monotonic()
         with self._lock:
-            tries = self._tries.setdefault(address, deque())
-            while tries and now - tries[0] > 60:
-                tries.popleft()
-            if len(tries) >= self.per_minute:
+            if len(self._recent(address, time.monotonic())) >= self.per_minute:
                 raise ServerProblem(
                     429,
-                    "Too many enrolment attempts from this computer. Wait a minute, then try "
-                    "again with the code from the person who runs the clinic server.",
+                    "Too many wrong enrolment codes from this computer. Wait a minute, then "
+                    "try again with the code from the person who runs the clinic server.",
                     code="slow_down",
                 )
-            tries.append(now)
+
+    def missed(self, address: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent(address, now).append(now)

@@ -71,6 +71,7 @@ class Mutation:
     raw_fields: dict[str, Any] | None = None  # as sent: what a proof signs
     proof: dict[str, Any] | None = None
     invalid: ServerProblem | None = None  # a wrong value: this change alone is refused
+    unrecorded: bool = False  # its id is another desk's: the answer is not stored
 
 
 def _bad(message: str) -> ServerProblem:
@@ -241,13 +242,20 @@ def _run_chunk(
                 select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
             ).scalar_one()
         )
-        known = dict(
-            conn.execute(
-                select(s.mutation_results.c.mutation_id, s.mutation_results.c.result_json).where(
-                    s.mutation_results.c.mutation_id.in_([m.mutation_id for m in chunk])
-                )
-            ).all()
-        )
+        # Stored answers are this desk's own: a change id another desk used gets no answer of
+        # that desk's; it is refused (and, its id being taken, not stored).
+        mr = s.mutation_results.c
+        answered = conn.execute(
+            select(mr.mutation_id, mr.device_id, mr.result_json).where(
+                mr.mutation_id.in_([m.mutation_id for m in chunk])
+            )
+        ).all()
+        known = {r.mutation_id: r.result_json for r in answered if r.device_id == device.id}
+        others = {r.mutation_id for r in answered if r.device_id != device.id}
+        for m in chunk:
+            if m.mutation_id in others:
+                m.invalid = _bad("this change's id is already used by another desk")
+                m.unrecorded = True
         conn.info["log_buffer"] = []
         conn.info["result_buffer"] = []
         if not careful:
@@ -311,6 +319,8 @@ def _check_queued_clashes(
 def _remember(
     store: ServerStore, conn: Connection, device: Device, m: Mutation, result: dict[str, Any]
 ) -> None:
+    if m.unrecorded:
+        return
     conn.info["result_buffer"].append(
         {
             "mutation_id": m.mutation_id,

@@ -58,8 +58,16 @@ def _json(body: dict[str, Any]) -> Response:
 
 
 @router.post(Endpoint.ENROL.value)
-def enrol(body: EnrolRequest, store: Store) -> dict[str, Any]:
-    dev, token, has_clinic = store.enrol(body.code, body.device_id, body.device_name)
+def enrol(body: EnrolRequest, store: Store, request: Request) -> dict[str, Any]:
+    throttle = request.app.state.enrol_throttle
+    address = request.client.host if request.client else ""
+    throttle.check(address)
+    try:
+        dev, token, has_clinic, delivered = store.enrol(body.code, body.device_id, body.device_name)
+    except ServerProblem as exc:
+        if exc.code == "bad_code":
+            throttle.missed(address)
+        raise
     log.info("enrolled device=%s number=%d", dev.id, dev.number)
     return EnrolReply(
         device_id=dev.id,
@@ -67,7 +75,7 @@ def enrol(body: EnrolRequest, store: Store) -> dict[str, Any]:
         token=token,
         epoch=store.epoch(),
         has_clinic=has_clinic,
-        delivered_through=dev.last_seq,
+        delivered_through=delivered,
     ).as_json()
 
 
