@@ -17,7 +17,7 @@ from frontdesk.cli import parse
 from frontdesk.console import stdout_closed
 from frontdesk.domain.errors import AlreadyRunning, FrontdeskError
 from frontdesk.logs import setup_logging
-from frontdesk.paths import DeskPaths, desk_paths, log_dir
+from frontdesk.paths import DeskPaths, desk_paths, log_dir, private_dir, private_umask
 
 if TYPE_CHECKING:
     from frontdesk.store.context import ServiceContext
@@ -27,6 +27,7 @@ log = logging.getLogger("frontdesk.app")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    private_umask()
     logs = log_dir(args.data_dir)
     setup_logging(logs)
     if getattr(args, "run", None):
@@ -60,7 +61,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     install_crash_handler(logs, interactive=not selftest)
 
     try:
-        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(paths.data_dir)
         lock = QLockFile(str(paths.lock_file))
         lock.setStaleLockTime(0)
         if not lock.tryLock(200):

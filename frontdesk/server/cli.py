@@ -33,13 +33,14 @@ from pathlib import Path
 import platformdirs
 
 from frontdesk.domain.errors import FrontdeskError, RuleViolation
+from frontdesk.paths import private_dir, private_umask
 
 log = logging.getLogger("frontdesk.server")
 
 
 def server_folder(data_dir: str | None) -> Path:
     folder = Path(data_dir or platformdirs.user_data_dir("frontdesk-server", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     return folder
 
 
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    private_umask()
     _setup_logging(serving=args.command == "run")
     url = getattr(args, "run_database", None) or args.database or default_database(args.data_dir)
     try:

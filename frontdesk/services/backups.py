@@ -28,7 +28,7 @@ from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
 from frontdesk.domain.ids import uuid7
 from frontdesk.models import SyncState
-from frontdesk.paths import DeskPaths
+from frontdesk.paths import DeskPaths, private_dir
 from frontdesk.services.desk import open_desk
 from frontdesk.services.permissions import Action, require
 from frontdesk.store import outbox
@@ -260,7 +260,7 @@ def restore_database(
     Order: check the file; refuse another clinic's backup (unless ``force``, or this desk holds
     no data yet); copy the current database aside; upgrade a copy of the backup to this
     version; copy it over the live file with SQLite's backup API (one transaction)."""
-    paths.backups.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.backups)
     info = inspect_backup(backup, paths.backups)
     current = _current_clinic(paths.database)
     identity = _current_identity(paths.database)
@@ -270,7 +270,7 @@ def restore_database(
             f"“{current[1]}”. {NOT_CHANGED} To replace this clinic's data with it anyway, "
             "restore with --force."
         )
-    paths.backups.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.backups)
     stamp = now.astimezone(UTC)
     aside = None
     if paths.database.exists():

@@ -12,14 +12,14 @@ from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.models.system import SyncState
-from frontdesk.paths import DeskPaths
+from frontdesk.paths import DeskPaths, private_dir
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import ensure_series
 
 
 def open_engine(paths: DeskPaths) -> Engine:
     try:
-        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(paths.data_dir)
     except OSError as exc:
         raise EnvironmentProblem(
             f"The data folder {paths.data_dir} cannot be created: {exc.strerror}."
