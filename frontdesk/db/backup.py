@@ -31,17 +31,17 @@ def backup_file(source: Path, destination: Path) -> Path:
         keep_private(partial)
         partial.replace(destination)
     except sqlite3.OperationalError as exc:
-        partial.unlink(missing_ok=True)
         raise EnvironmentProblem(
             f"The backup could not be written to {destination.parent}: {exc}. "
             "Check there is free disk space and that the folder can be written to.",
         ) from exc
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise EnvironmentProblem(
             f"The backup could not be written to {destination.parent}: {exc.strerror}. "
             "Check there is free disk space and that the folder can be written to.",
         ) from exc
+    finally:  # whatever stopped it (a damaged source too), no .partial file is left behind
+        partial.unlink(missing_ok=True)
     return destination
 
 
