@@ -51,7 +51,8 @@ class LiveServer:
         assert found, out
         return found.group(1)
 
-    def headers(self, token: str = "") -> dict[str, str]:
+    @staticmethod
+    def headers(token: str = "") -> dict[str, str]:
         h = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), SCHEMA_HEADER: schema_version()}
         if token:
             h["Authorization"] = f"Bearer {token}"

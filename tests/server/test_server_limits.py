@@ -99,3 +99,34 @@ def test_a_chunked_body_is_capped_like_any_other(live: LiveServer) -> None:
     # It stopped reading near the cap, and it is still serving.
     assert sent < 4 * MAX_BODY_BYTES
     assert live.call("GET", Endpoint.HEALTH).status_code == 200
+
+
+def test_an_unexpected_error_is_logged_without_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fault injection: the change log read fails with a message carrying patient data."""
+    from fastapi.testclient import TestClient
+
+    from frontdesk.server.app import create_app
+    from frontdesk.server.store import ServerStore
+
+    app = create_app(str(tmp_path / "server.sqlite3"))
+    store: ServerStore = app.state.store
+    code = store.create_enrolment_code("desk")
+    _dev, token, _has, _delivered = store.enrol(code, uuid7(), "desk")
+
+    secret = "patient Siobhán O'Brien, DOB 1985-07-03"
+
+    def broken(*_a: object, **_k: object) -> str:
+        raise ValueError(secret)
+
+    monkeypatch.setattr(store, "pull_json", broken)
+    client = TestClient(app, raise_server_exceptions=False)
+    headers = LiveServer.headers(token)  # what a desk sends
+    with caplog.at_level("ERROR", logger="frontdesk.server"):
+        reply = client.get(Endpoint.PULL, headers=headers)
+    assert reply.status_code == 500 and reply.json()["error"] == "internal"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "ValueError" in logged and "Traceback" in logged and "pull" in logged
+    assert "Siobhán" not in logged and "1985" not in logged
+    store.dispose()
