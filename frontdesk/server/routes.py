@@ -162,4 +162,4 @@ def revoke_self(dev: Dev, store: Store) -> dict[str, Any]:
 @router.get(Endpoint.AUDIT_HEADS.value)
 def audit_heads(dev: Dev, store: Store) -> dict[str, Any]:
     """Each desk's audit-chain head, countersigned by this server (server/trust.py)."""
-    return trust.countersigned_heads(store)
+    return trust.countersigned_heads(store).as_json()

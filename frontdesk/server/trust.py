@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from frontdesk.domain import signing
 from frontdesk.domain.hlc import Stamp
 from frontdesk.domain.ids import uuid7
+from frontdesk.protocol import AuditHead, AuditHeadsReply
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     SERVER_DEVICE,
@@ -184,18 +185,15 @@ def flush_heads(store: ServerStore, conn: Connection) -> None:
     dirty.clear()
 
 
-def countersigned_heads(store: ServerStore) -> dict[str, Any]:
+def countersigned_heads(store: ServerStore) -> AuditHeadsReply:
     """Every chain's countersigned head, the server's public key, and the change-log position
     they reflect (a desk keeps them only once it has pulled that far)."""
     with store.writing() as conn:  # writing: the key may be made now
         public = signing.public_hex(server_key(store, conn))
         rows = conn.execute(select(s.audit_heads)).all()
         latest = store._max_seq(conn)
-    heads = [
-        {"chain": r.chain_id, "seq": int(r.seq), "hash": r.hash, "signature": r.signature}
-        for r in rows
-    ]
-    return {"key": public, "latest": latest, "heads": heads}
+    heads = [AuditHead(r.chain_id, int(r.seq), r.hash, r.signature).as_json() for r in rows]
+    return AuditHeadsReply(public, latest, heads)
 
 
 # -- refusals in the server's own trail -------------------------------------------------------
@@ -233,12 +231,3 @@ def record_refusal(
     )
     _heads(conn)[SERVER_DEVICE] = (SERVER_DEVICE, seq + 1, entry["hash"])
     conn.info["audit_dirty"].add(SERVER_DEVICE)
-
-
-def refusals_count(conn: Connection) -> int:
-    table = TABLES[AUDIT]
-    return int(
-        conn.execute(
-            select(func.count()).select_from(table).where(table.c.device_id == SERVER_DEVICE)
-        ).scalar_one()
-    )
