@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test lint types pytest package bench demo clean
+.PHONY: run test test-dates lint types pytest package bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ types: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+# the date-sensitive tests at awkward moments (scripts/clock_matrix.py; ARGS="--all-tests" for all)
+test-dates: $(STAMP)
+	$(BIN)/python scripts/clock_matrix.py $(ARGS)
 
 package: $(STAMP)
 	$(BIN)/python packaging/build.py

@@ -9,13 +9,12 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from benchmarks.harness import Bench, percentile, time_ms
+from benchmarks.harness import DEMO_TODAY, Bench, demo_clock, percentile, time_ms
 from frontdesk.domain.billing import bucket_cutoffs
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import desk_paths
@@ -58,7 +57,7 @@ def bare_page(view: InvoiceView) -> bytes:
 
 def run(bench: Bench) -> None:
     folder = bench.fresh_scale_dir()
-    ctx = open_desk(desk_paths(folder))
+    ctx = open_desk(desk_paths(folder), clock=demo_clock())
     db = folder / "frontdesk.sqlite3"
     raw = sqlite3.connect(db)
     ids = [
@@ -194,7 +193,7 @@ def run(bench: Bench) -> None:
     )
 
     # -- aged debtors for the whole clinic ---------------------------------------------------
-    today = date(2026, 11, 27)
+    today = DEMO_TODAY
     c30, c60, c90 = bucket_cutoffs(today)
     params = {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()}
     samples = time_ms(lambda: billing.aged_debtors(ctx, today), repeat=7, warmup=1)

@@ -27,7 +27,7 @@ import httpx
 import keyring
 from keyring.backend import KeyringBackend
 
-from benchmarks.harness import Bench, percentile, time_ms
+from benchmarks.harness import Bench, demo_clock, percentile, time_ms
 from frontdesk.models import Appointment, Practitioner
 from frontdesk.paths import DeskPaths
 from frontdesk.protocol import Endpoint
@@ -87,7 +87,7 @@ class ServerProcess:
         raise RuntimeError("server did not start")
 
     def desk(self, folder: Path, name: str):  # type: ignore[no-untyped-def]
-        ctx = open_desk(DeskPaths(folder))
+        ctx = open_desk(DeskPaths(folder), clock=demo_clock())
         enrol(ctx, self.url, self.store.create_enrolment_code(name), device_name=name)
         return ctx, engine_for(ctx)
 
@@ -276,7 +276,7 @@ def _scale(bench: Bench, work: Path) -> None:
         # Baseline: raw sqlite3 copy of the same tables (ATTACH + INSERT … SELECT).
         raw_dir = work / "raw"
         raw_dir.mkdir()
-        raw_ctx = open_desk(DeskPaths(raw_dir))
+        raw_ctx = open_desk(DeskPaths(raw_dir), clock=demo_clock())
         raw_ctx.engine.dispose()
         conn = sqlite3.connect(raw_dir / "frontdesk.sqlite3", isolation_level=None)
         conn.execute("ATTACH DATABASE ? AS src", (str(server_db),))

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("FRONTDESK_BENCH_CACHE", ROOT / "benchmarks" / ".cache"))
 SCALE_YEARS = float(os.environ.get("FRONTDESK_BENCH_YEARS", "10"))
 SCALE_PRACTITIONERS = int(os.environ.get("FRONTDESK_BENCH_PRACTITIONERS", "20"))
+# The benchmark clinic is built as it stands at 07:00 on this Friday (clinic time), whatever the
+# date the benchmarks run on: figures and the periods they query never depend on today.
+DEMO_TODAY = date(2026, 11, 27)
 
 
 @dataclass
@@ -68,7 +72,7 @@ def schema_key() -> str:
     ]
     for path in sources:
         digest.update(path.read_bytes())
-    digest.update(f"{SCALE_YEARS}/{SCALE_PRACTITIONERS}".encode())
+    digest.update(f"{SCALE_YEARS}/{SCALE_PRACTITIONERS}/{DEMO_TODAY}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -124,7 +128,8 @@ def ensure_scale_db(bench: Bench) -> Path:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "frontdesk.app", "--data-dir", str(tmp), "demo",
-         "--years", str(SCALE_YEARS), "--practitioners", str(SCALE_PRACTITIONERS)],
+         "--years", str(SCALE_YEARS), "--practitioners", str(SCALE_PRACTITIONERS),
+         "--as-of", DEMO_TODAY.isoformat()],
         check=True,
     )  # fmt: skip
     bench.build_seconds = time.perf_counter() - started
@@ -132,6 +137,17 @@ def ensure_scale_db(bench: Bench) -> Path:
     shutil.rmtree(tmp / "logs", ignore_errors=True)
     tmp.rename(folder)
     return folder
+
+
+def demo_clock() -> Any:
+    """A clock standing at the benchmark clinic's "now" (07:00 Sydney on ``DEMO_TODAY``)."""
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.domain.clock import FakeClock
+
+    local = datetime.combine(DEMO_TODAY, time(7, 0), ZoneInfo("Australia/Sydney"))
+    return FakeClock(local.astimezone(UTC))
 
 
 def write_results(results: list[Result], path: Path) -> None:

@@ -100,7 +100,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     ctx.listeners.append(bus.publish)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
-    guard = None
+    guard = wizard = None
     if not selftest:  # auth: Ctrl+L switch user, idle lock, daily backups
         from frontdesk.ui.lock import install_session
 
@@ -114,6 +114,10 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     sync_worker.start()
     # -- end sync --
     window.show()
+    if not selftest:  # first run: set the clinic up (issue 13)
+        from frontdesk.ui.setup_wizard import offer_setup
+
+        wizard = offer_setup(ctx, bus, window)
     app.processEvents()
     # Keep long-lived objects out of the collector's passes (frontdesk/gc_tuning.py).
     from frontdesk.gc_tuning import settle_heap
@@ -123,7 +127,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     if selftest:
         return _selftest(window)
     code = app.exec()
-    del guard, controls  # kept alive while the window runs
+    del guard, controls, wizard  # kept alive while the window runs
     sync_worker.stop()
     lock.unlock()
     return code

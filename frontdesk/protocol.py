@@ -155,9 +155,19 @@ class Mutation(Body):
     base_version: int
     hlc: str
     fields: dict[str, Any]
+    # How far the desk had pulled the clinic's changes when it made this one (left out if
+    # unknown): what the person could have seen, e.g. for booking clashes.
+    cursor: int | None = None
     # A privileged change's proof: {"by": staff id, "sig": hex Ed25519 signature} over
-    # domain.signing.change_statement (store/privilege.py).
+    # domain.signing.change_statement (store/privilege.py); left out when there is none.
     proof: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body = super().as_json()
+        for optional in ("cursor", "proof"):
+            if body[optional] is None:
+                del body[optional]
+        return body
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,22 @@ class StatsRequest(Body):
     tables: Annotated[list[str], MaxLen(200)]
     # table → row id → content digest of rows the desk touched in this sync (optional).
     rows: Annotated[dict[str, dict[str, str]], MaxLen(200)] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatsReply(Body):
+    tables: dict[str, list[int]]  # table → [row count, sum of versions] on the server
+    latest: int  # the change-log position those figures reflect
+    last_seq: int  # this desk's newest change the server holds
+    # table → rows (as the server holds them) whose content differed from the desk's digest
+    repair: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotStart(Body):
+    cursor: int  # the change-log position the snapshot reflects
+    epoch: str
+    tables: dict[str, int]  # table → rows to copy
 
 
 @dataclass(frozen=True)

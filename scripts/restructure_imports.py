@@ -38,8 +38,6 @@ NAMES: dict[tuple[str, str], str] = {
     ("frontdesk.services.desk", "DeskPaths"): "frontdesk.paths",
     ("frontdesk.services.desk", "DB_NAME"): "frontdesk.paths",
     ("frontdesk.sync.pinning", "fingerprint"): "frontdesk.protocol",
-    ("frontdesk.services.diary", "_get"): "frontdesk.services.diary.appointments",
-    ("frontdesk.services.diary", "_live_patient"): "frontdesk.services.diary.appointments",
     ("frontdesk.services.tracking", "renumber_pending"): "frontdesk.store.outbox",
     ("frontdesk.services.tracking", "canonical_json"): "frontdesk.store.outbox",
     ("frontdesk.services.context", "ChangeNotice"): "frontdesk.store.changes",

@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QLockFile
 
 from frontdesk.paths import DeskPaths
+
+# reads the real clock: scripts/clock_matrix.py reruns these at awkward moments
+pytestmark = pytest.mark.dates
 
 
 def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
+from frontdesk.domain.clock import FakeClock, SystemClock
 from frontdesk.paths import desk_paths
 from frontdesk.services.desk import open_desk
 
@@ -17,12 +21,48 @@ def register(sub: Any) -> None:
     p.add_argument("--years", type=float, help="history to generate (default 12 weeks)")
     p.add_argument("--practitioners", type=int, default=None)
     p.add_argument("--patients", type=int, default=None)
+    p.add_argument(
+        "--time-zone",
+        default=DemoSpec.time_zone,
+        help=f"the clinic's time zone, e.g. Australia/Perth (default {DemoSpec.time_zone})",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD[THH:MM]",
+        help="build the clinic as it stands at this moment in its own zone (default: now); "
+        "a date alone means 07:00 that day. Benchmarks use it to be repeatable.",
+    )
     p.set_defaults(run=run)
 
 
+def _as_of(text: str, zone: ZoneInfo) -> datetime:
+    """The instant the demo is built at, from a clinic-local date or date and time."""
+    try:
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"“{text}” is not a date; write it as 2026-11-27 or 2026-11-27T07:00"
+        ) from None
+    if len(text) <= len("2026-11-27"):
+        local = local.replace(hour=7)
+    return local.replace(tzinfo=zone).astimezone(UTC) if local.tzinfo is None else local
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        zone = ZoneInfo(args.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(
+            f"“{args.time_zone}” is not a time zone; write it as Australia/Perth.", file=sys.stderr
+        )
+        return 2
+    try:
+        clock = FakeClock(_as_of(args.as_of, zone)) if args.as_of else SystemClock()
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     paths = desk_paths(args.data_dir)
-    ctx = open_desk(paths)
+    ctx = open_desk(paths, clock=clock)
     if not is_empty(ctx):
         print(f"{paths.database} already holds a clinic; demo data goes in a new data folder.")
         return 1
@@ -30,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         spec = DemoSpec.for_years(args.years, args.practitioners or 20, args.patients)
     else:
         spec = DemoSpec(practitioners=args.practitioners or 8, patients=args.patients)
+    spec = replace(spec, time_zone=args.time_zone)
     started = time.perf_counter()
     last = [""]
 

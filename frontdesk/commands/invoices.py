@@ -1,4 +1,5 @@
-"""``frontdesk invoices print --date YYYY-MM-DD --out DIR``: one PDF per invoice issued that day."""
+"""``frontdesk invoices print --date YYYY-MM-DD --out DIR``: one PDF per invoice issued that day.
+``frontdesk invoices days``: the latest days on which invoices were issued, with how many."""
 
 from __future__ import annotations
 
@@ -19,6 +20,26 @@ def register(sub: Any) -> None:
     pr.add_argument("--date", required=True, help="the day of issue, e.g. 2026-11-27")
     pr.add_argument("--out", required=True, help="folder to write the PDF files into")
     pr.set_defaults(run=run)
+    days = verbs.add_parser("days", help="list the latest days with invoices issued, newest first")
+    days.add_argument("--limit", type=int, default=10, help="how many days to list (default 10)")
+    days.set_defaults(run=run_days)
+
+
+def run_days(args: argparse.Namespace) -> int:
+    """One line a day, ``2026-12-04 37`` (ISO date, invoices issued); nothing when none."""
+    from frontdesk.services.billing.views import invoice_issue_days
+
+    if args.limit < 1:
+        print("--limit must be 1 or more.", file=sys.stderr)
+        return 2
+    ctx = open_desk(desk_paths(args.data_dir))
+    try:
+        found = invoice_issue_days(ctx, args.limit)
+    finally:
+        ctx.engine.dispose()
+    for day, count in found:
+        print(f"{day.isoformat()} {count}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

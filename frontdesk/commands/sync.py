@@ -90,4 +90,11 @@ def run_sync(args: argparse.Namespace) -> int:
         print(f"Sync did not finish: {exc.user_message}", file=sys.stderr)
         return 1
     print(summary.text())
-    return 0 if not summary.pending else 1
+    if summary.rejected:
+        # A script (or a scheduled task) must notice: those changes are not on the clinic's copy.
+        print(
+            f"{summary.rejected} change(s) were refused by the clinic server; the reasons are "
+            "listed in the app's Conflicts area.",
+            file=sys.stderr,
+        )
+    return 0 if not summary.pending and not summary.rejected else 1

@@ -41,6 +41,7 @@ class DemoSpec:
     weeks_future: int = 4
     patients: int | None = None
     seed: int = 20261127
+    time_zone: str = TZ_NAME  # the clinic's zone: the demo's days and opening hours are local
 
     @staticmethod
     def for_years(years: float, practitioners: int, patients: int | None = None) -> DemoSpec:
@@ -106,7 +107,7 @@ class _Builder:
     ) -> None:
         self.conn, self.ctx, self.spec, self.progress = conn, ctx, spec, progress
         self.rng = random.Random(spec.seed)
-        self.tz = ZoneInfo(TZ_NAME)
+        self.tz = ZoneInfo(spec.time_zone)
         self.now = ctx.clock.now()
         self.today = self.now.astimezone(self.tz).date()
         # Parents before children, always: a child row inserted before its parent would make
@@ -152,7 +153,7 @@ class _Builder:
                 "(02) 9550 1234",
                 "hello@harbourside.example",
                 "harbourside.example",
-                TZ_NAME,
+                self.spec.time_zone,
             ),
         )
         self.location = self.t("locations").add(

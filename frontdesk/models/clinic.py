@@ -42,6 +42,11 @@ class ClinicSettings(SyncedMixin, Base):
     hide_revenue_from_reception: Mapped[bool] = mapped_column(default=False)
     invoice_due_days: Mapped[int] = mapped_column(default=14)
     payment_instructions: Mapped[str] = mapped_column(Text, default="")
+    # the state or territory whose public holidays the clinic keeps (NSW, VIC…), "" none
+    state: Mapped[str] = mapped_column(String(3), default="")
+    # the first-run set-up: the step it stopped at ("" not started), and when it was finished
+    setup_step: Mapped[str] = mapped_column(String(30), default="")
+    setup_completed_at: Mapped[datetime | None]
 
 
 class Location(SyncedMixin, Base):
@@ -62,6 +67,9 @@ class Room(SyncedMixin, Base):
     overlap_policy: Mapped[str] = mapped_column(String(10), default=OverlapPolicy.BLOCK)
     sort_order: Mapped[int] = mapped_column(default=0)
     archived_at: Mapped[datetime | None]
+    # what the room suits ("gym, hydro"), and whether appointments may be booked into it
+    suits: Mapped[str] = mapped_column(String(200), default="")
+    bookable: Mapped[bool] = mapped_column(default=True)
 
 
 class Practitioner(SyncedMixin, Base):
@@ -82,6 +90,7 @@ class Practitioner(SyncedMixin, Base):
     default_location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
     sort_order: Mapped[int] = mapped_column(default=0)
     archived_at: Mapped[datetime | None]
+    default_room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"))
 
 
 class ProviderNumber(SyncedMixin, Base):
@@ -127,7 +136,11 @@ class RosterEntry(SyncedMixin, Base):
 
 
 class Leave(SyncedMixin, Base):
-    """A stretch when a practitioner is not bookable: leave, an unavailable block, a meeting."""
+    """A stretch when a practitioner is not bookable: leave, an unavailable block, a meeting.
+
+    With no practitioner it is a closure: of a room (``room_id``), of a location
+    (``location_id``) or, with neither, of the whole clinic (a public holiday).
+    """
 
     __tablename__ = "leave"
     __table_args__ = (
@@ -136,11 +149,13 @@ class Leave(SyncedMixin, Base):
         Index("ix_leave_practitioner_span", "practitioner_id", "starts_at", "ends_at"),
     )
 
-    practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))
+    practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("practitioners.id"))
     kind: Mapped[str] = mapped_column(String(12), default=LeaveKind.LEAVE)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(200), default="")
+    room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
 
 
 class Funder(SyncedMixin, Base):

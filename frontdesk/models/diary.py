@@ -27,6 +27,9 @@ class AppointmentType(SyncedMixin, Base):
     is_new_patient: Mapped[bool] = mapped_column(default=False)
     profession: Mapped[str] = mapped_column(String(80), default="")
     archived_at: Mapped[datetime | None]
+    # the practitioners who offer it, ids separated by spaces ("" everyone of the profession)
+    practitioner_ids: Mapped[str] = mapped_column(Text, default="")
+    online_bookable: Mapped[bool] = mapped_column(default=False)
 
 
 class AppointmentSeries(SyncedMixin, Base):

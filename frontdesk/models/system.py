@@ -104,7 +104,8 @@ class SyncOutbox(Base):
     """A local change waiting for (or answered by) the clinic server. Written in the same
     transaction as the change. ``seq`` is gapless for this desk; ``mutation_id`` is the
     idempotency key; ``fields_json`` holds only the changed fields; ``base_version`` is the row
-    version the desk last saw."""
+    version the desk last saw; ``seen_cursor`` is how far the desk had pulled the clinic's changes
+    when the change was made (what the person could have seen, e.g. for booking clashes)."""
 
     __tablename__ = "sync_outbox"
     __table_args__ = (
@@ -122,6 +123,7 @@ class SyncOutbox(Base):
     op: Mapped[str] = mapped_column(String(6))
     fields_json: Mapped[str] = mapped_column(Text)
     base_version: Mapped[int]
+    seen_cursor: Mapped[int | None]
     hlc: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(10), default="pending")

@@ -29,6 +29,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -173,9 +174,7 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
         print(f"Revoked {count} desk(s).")
         return 0 if count else 1
     elif args.command == "devices":
-        for d in store.list_devices():
-            state = "revoked" if d["revoked_at"] else "active"
-            print(f"{d['number']:>3} {d['id']} {d['series_prefix']:<5} {state:<8} {d['name']}")
+        _print_devices(store)
     elif args.command == "seed":
         from frontdesk.server.seed import seed_from_desk
 
@@ -185,6 +184,25 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
     store.dispose()
     return 0
+
+
+def _print_devices(store: Any) -> None:
+    """One line a desk: when it last reached the server (UTC), how many of its own changes it
+    said were waiting to be sent, and how many of the clinic's it has not received yet — a desk
+    that stopped syncing stands out."""
+    with store.reading() as conn:
+        latest = store._max_seq(conn)
+    print(f"{'#':>3} {'desk id':<36} {'series':<6} {'state':<8} {'last seen (UTC)':<17} "
+          f"{'to send':>7} {'to get':>7}  name")  # fmt: skip
+    for d in store.list_devices():
+        state = "revoked" if d["revoked_at"] else "active"
+        seen = d["last_seen_at"].strftime("%Y-%m-%d %H:%M") if d["last_seen_at"] else "never"
+        to_get = "?" if d["pull_cursor"] is None else str(max(latest - d["pull_cursor"], 0))
+        to_send = "?" if d["unsent"] is None else str(d["unsent"])
+        print(
+            f"{d['number']:>3} {d['id']:<36} {d['series_prefix']:<6} {state:<8} {seen:<17} "
+            f"{to_send:>7} {to_get:>7}  {d['name']}"
+        )
 
 
 def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:

@@ -33,7 +33,7 @@ from frontdesk.protocol import (
     MERGED,
     REJECTED,
 )
-from frontdesk.server import rules, signed, trust
+from frontdesk.server import invoice_money, rules, signed, trust
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     changes_since,
@@ -68,6 +68,8 @@ class Mutation:
     hlc: str
     fields: dict[str, Any]
     clamped: bool = False
+    far_ahead: bool = False  # stamped more than a day ahead of the server's clock
+    cursor: int | None = None  # what the desk had pulled when the change was made
     raw_fields: dict[str, Any] | None = None  # as sent: what a proof signs
     proof: dict[str, Any] | None = None
     invalid: ServerProblem | None = None  # a wrong value: this change alone is refused
@@ -83,7 +85,7 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
     (not a list, a change without its number) is refused with 4xx and nothing is applied; a
     change whose values are wrong (unknown table or field, wrong type, NUL character, number
     out of range, too large) is marked and answered "rejected" on its own, so the desk's later
-    changes still go through. A clock far ahead refuses the batch (the desk must fix it)."""
+    changes still go through. Stamps ahead of the server's clock are clamped (_check_clock)."""
     if not isinstance(raw, list):
         raise _bad("mutations must be a list")
     if len(raw) > MAX_PUSH_MUTATIONS:
@@ -109,13 +111,15 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
             raise _bad(f"mutation without {exc.args[0]}") from exc
         if not _whole(m.seq) or m.seq < 1:
             raise _bad("seq must be a positive whole number")
+        seen = item.get("cursor")
+        if seen is not None and (not _whole(seen) or seen < 0):
+            raise _bad("cursor must be a whole number")
+        m.cursor = seen
         if len(m.mutation_id) > 36 or "\x00" in m.mutation_id:
             raise _bad("mutation_id must be an id")
         try:
             _check_values(m, now)
         except ServerProblem as exc:
-            if exc.code == "clock_ahead":
-                raise
             m.invalid = exc
         out.append(m)
     return out
@@ -165,19 +169,17 @@ def _check_values(m: Mutation, now: datetime) -> None:
 
 
 def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> bool:
-    limit = now + timedelta(seconds=MAX_CLOCK_LEAD_S)
+    """Stamps ahead of the server's clock are clamped to its time, however far ahead: a desk
+    whose clock ran ahead (a day, a year) keeps syncing, and once its clock is right again its
+    waiting changes go through at once. The push answer says when a desk's clock is far off
+    (``clock_ahead``), so the desk can tell a person to correct it."""
     try:
         wall = Stamp.decode(m.hlc).wall_ms if m.hlc else 0
     except ValueError as exc:
         raise _bad("hlc stamp is malformed") from exc
+    limit = now + timedelta(seconds=MAX_CLOCK_LEAD_S)
     stamp_times = [v for k, v in decoded.items() if k in _STAMPS and v is not None]
-    if wall > limit.timestamp() * 1000 or any(v > limit for v in stamp_times):
-        raise ServerProblem(
-            422,
-            "This desk's clock is more than a day ahead of the clinic server. Correct the "
-            "computer's date and time, then sync again.",
-            code="clock_ahead",
-        )
+    m.far_ahead = wall > limit.timestamp() * 1000 or any(v > limit for v in stamp_times)
     clamp = now + timedelta(seconds=CLAMP_LEAD_S)
     clamped = False
     for key in _STAMPS:
@@ -228,7 +230,10 @@ def push(
         last = conn.execute(
             select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
         ).scalar()
-    return {"results": results, "stopped": stopped, "last_seq": int(last or 0)}
+    answer: dict[str, Any] = {"results": results, "stopped": stopped, "last_seq": int(last or 0)}
+    if any(m.far_ahead for m in mutations):
+        answer["clock_ahead"] = True
+    return answer
 
 
 def _run_chunk(
@@ -258,12 +263,12 @@ def _run_chunk(
                 m.unrecorded = True
         conn.info["log_buffer"] = []
         conn.info["result_buffer"] = []
+        conn.info["settle_queue"] = {}
         if not careful:
             fresh = [m for m in chunk if m.mutation_id not in known and m.invalid is None]
             prefetch_rows(conn, fresh)
             prefetch_history(conn, fresh)
-            conn.info["clash_queue"] = []
-            conn.info["clash_queued"] = set()
+            conn.info["clash_queue"] = {}
         for m in chunk:
             stored = known.get(m.mutation_id)
             if stored is not None:
@@ -292,6 +297,7 @@ def _run_chunk(
         except IntegrityError as exc:
             raise _NeedsCare from exc
         _check_queued_clashes(store, conn, device, cursor)
+        invoice_money.settle_overpaid(store, conn, list(conn.info.pop("settle_queue")))
         trust.flush_heads(store, conn)
         conn.info.pop("row_cache", None)
         conn.info.pop("insert_buffer", None)
@@ -301,7 +307,7 @@ def _run_chunk(
         conn.execute(
             update(s.devices)
             .where(s.devices.c.id == device.id)
-            .values(last_seq=last_seq, last_seen_at=store.now())
+            .values(last_seq=last_seq, last_seen_at=store.now(), pull_cursor=cursor)
         )
         store.latest_seq = store._max_seq(conn)
     return results, stopped
@@ -311,9 +317,14 @@ def _check_queued_clashes(
     store: ServerStore, conn: Connection, device: Device, cursor: int
 ) -> None:
     """Clash checks of a fast chunk, once its rows are written (each booking once)."""
-    queue: list[str] = conn.info.pop("clash_queue", None) or []
-    bookings = [current_row(conn, "appointments", appt_id) for appt_id in queue]
-    rules.check_clashes(store, conn, device, [me for me in bookings if me is not None], cursor)
+    queue: dict[str, int] = conn.info.pop("clash_queue", None) or {}
+    by_cursor: dict[int, list[dict[str, Any]]] = {}
+    for appt_id, seen in queue.items():
+        me = current_row(conn, "appointments", appt_id)
+        if me is not None:
+            by_cursor.setdefault(seen, []).append(me)
+    for seen, bookings in by_cursor.items():
+        rules.check_clashes(store, conn, device, bookings, seen)
 
 
 def _remember(
@@ -392,8 +403,10 @@ def _apply(
     elif m.entity in privilege.PRIVILEGED:
         signed.check(conn, m, row)
     rules.check_finalised(conn, m.entity, m.fields, row)
-    if m.entity in ("invoices", "credit_notes") and "number" in m.fields:
-        rules.check_series(conn, device, m.entity, str(m.fields["number"]))
+    invoice_money.check_credit(conn, m.entity, m.fields, row)
+    number = m.fields.get("number") if m.entity in ("invoices", "credit_notes") else None
+    if number is not None:  # a draft has no number yet: there is no series to check
+        rules.check_series(conn, device, m.entity, str(number))
     rules.ensure_series_rows(conn, m.entity, m.fields)
     if row is None:
         if m.op != "insert":
@@ -476,6 +489,7 @@ def _fields_changed_since(conn: Connection, m: Mutation, current: int, device: s
     return out
 
 
+_MONEY_ON_INVOICES = frozenset({"invoices", "payment_allocations", "credit_notes"})
 _CLASH_FIELDS = frozenset(
     {"starts_at", "ends_at", "practitioner_id", "room_id", "status", "deleted_at"}
 )
@@ -489,10 +503,14 @@ def _after(
     cursor: int,
     me: dict[str, Any],
 ) -> None:
+    invoice_id = me["id"] if m.entity == "invoices" else me.get("invoice_id")
+    if m.entity in _MONEY_ON_INVOICES and invoice_id:
+        conn.info["settle_queue"][str(invoice_id)] = None  # checked once the chunk is written
     if m.entity == "appointments" and _CLASH_FIELDS & set(m.fields):
+        # What the desk had seen when the person made this change (older desks: at push).
+        seen = cursor if m.cursor is None else min(m.cursor, cursor)
         queue = conn.info.get("clash_queue")
         if queue is None:
-            rules.check_clash(store, conn, device, me, cursor)
-        elif m.row_id not in conn.info["clash_queued"]:
-            conn.info["clash_queued"].add(m.row_id)
-            queue.append(m.row_id)
+            rules.check_clash(store, conn, device, me, seen)
+        else:  # checked once the chunk is written, as of the booking's latest change
+            queue[m.row_id] = seen

@@ -24,6 +24,7 @@ from frontdesk.protocol import (
     EnrolReply,
     EnrolRequest,
     PushRequest,
+    StatsReply,
     StatsRequest,
     WaitReply,
 )
@@ -92,9 +93,11 @@ def pull(
     cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
     echo: bool = True,
+    unsent: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     # echo=false: a desk restored from a backup needs its own later changes in full.
     own = dev.id if echo else ""
+    store.note_received(dev, cursor, unsent)
     return Response(store.pull_json(cursor, limit, own), media_type="application/json")
 
 
@@ -124,7 +127,7 @@ def stats(body: StatsRequest, dev: Dev, store: Store) -> dict[str, Any]:
         raise ServerProblem(413, "too many rows to check at once", code="big")
     tables, latest = store.table_stats(body.tables)
     repair = store.differing_rows(body.rows, MAX_DIGEST_ROWS) if body.rows else {}
-    return {"tables": tables, "latest": latest, "last_seq": dev.last_seq, "repair": repair}
+    return StatsReply(tables, latest, dev.last_seq, repair).as_json()
 
 
 @router.get(Endpoint.DEVICE.value)

@@ -27,7 +27,7 @@ from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.store.numbering import placeholder_series
 
 
-def _insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:
+def insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:
     """Store a conflict record and put it in the change log, so every desk receives it."""
     table = TABLES["sync_conflicts"]
     flush_rows(conn, "sync_conflicts")
@@ -55,7 +55,7 @@ def record_conflict(
         "remote_value_json": json.dumps(to_json_value(theirs)),
         "detail": f"{key.replace('_', ' ')} was changed on two desks",
     }
-    _insert_conflict(store, conn, values)
+    insert_conflict(store, conn, values)
 
 
 def check_clash(
@@ -169,7 +169,7 @@ def _record_clashes(
             "other_row_id": other.id,
             "detail": f"Two bookings overlap for the same {what}, made on different desks.",
         }
-        _insert_conflict(store, conn, values)
+        insert_conflict(store, conn, values)
 
 
 def _open_clash_exists(conn: Connection, a: str, b: str) -> bool:
@@ -229,10 +229,13 @@ def check_series(conn: Connection, device: Device, entity: str, number: str) -> 
             select(s.devices.c.revoked_at).where(s.devices.c.id == owner)
         ).scalar()
         if revoked is None:  # a retired desk's numbers arrive from its restored backup
+            name = conn.execute(select(s.devices.c.name).where(s.devices.c.id == owner)).scalar()
             raise ServerProblem(
                 409,
-                f"number {number} belongs to another desk's series (if that desk's computer is "
-                "gone and its backup was restored here, revoke it on the clinic server first)",
+                f"number {number} is from the {prefix} series, which belongs to the desk "
+                f"“{name or owner}”; each desk numbers from its own series, so the clinic keeps "
+                "it off its copy. It stays listed here; ask for help if it should be reissued.",
+                code="series",
             )
 
 
@@ -272,6 +275,7 @@ def check_finalised(conn: Connection, entity: str, fields: dict[str, Any], row: 
         bad = changed - allowed
         if "status" in changed and fields["status"] != "void":
             bad.add("status")
+
         if bad:
             raise ServerProblem(
                 409,

@@ -52,6 +52,10 @@ devices = Table(
     Column("enrolled_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("last_seen_at", UTCDateTime),
+    # How far the desk has received the change log (its last pull's or push's cursor), and how
+    # many of its own changes it said were still waiting to be sent (its last pull).
+    Column("pull_cursor", BigInteger),
+    Column("unsent", Integer),
 )
 
 enrolment_codes = Table(

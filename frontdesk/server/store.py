@@ -45,7 +45,7 @@ _CHUNK_KEYS = (
     "log_buffer",
     "result_buffer",
     "clash_queue",
-    "clash_queued",
+    "settle_queue",
     "log_index",
     "log_indexed",
     "history_cache",
@@ -86,6 +86,8 @@ class Device:
     name: str
     series_prefix: str
     last_seq: int
+    pull_cursor: int | None = None
+    unsent: int | None = None
 
 
 class ServerStore:
@@ -315,7 +317,29 @@ class ServerStore:
                 "Enrol it again with a new code.",
                 code="unauthorised",
             )
-        return Device(row.id, row.number, row.name, row.series_prefix, int(row.last_seq))
+        return Device(
+            row.id,
+            row.number,
+            row.name,
+            row.series_prefix,
+            int(row.last_seq),
+            row.pull_cursor,
+            row.unsent,
+        )
+
+    def note_received(self, device: Device, cursor: int, unsent: int | None = None) -> None:
+        """The desk has the change log up to ``cursor`` (it asks for what follows) and says how
+        many of its changes wait to be sent: kept, with the time, so ``frontdesk-server
+        devices`` shows a desk that stopped receiving or whose changes do not leave it."""
+        unsent = device.unsent if unsent is None else unsent
+        if device.pull_cursor == cursor and device.unsent == unsent:
+            return
+        with self.writing() as conn:
+            conn.execute(
+                update(s.devices)
+                .where(s.devices.c.id == device.id)
+                .values(pull_cursor=cursor, unsent=unsent, last_seen_at=self.clock.now())
+            )
 
     def revoke(self, name_or_id: str) -> int:
         with self.writing() as conn:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from frontdesk.domain.clinic_setup import check_abn
 from frontdesk.domain.errors import ValidationFailed
 from frontdesk.services.billing.views import ClinicInfo
 from frontdesk.services.permissions import Action, require
@@ -58,9 +59,7 @@ def update(ctx: ServiceContext, details: ClinicDetails) -> None:
         ) from None
     if not 0 <= details.tax_rate_bp <= 10_000:
         raise ValidationFailed("The GST rate must be between 0 and 100 %.", field="tax_rate_bp")
-    digits = "".join(ch for ch in details.business_number if ch.isdigit())
-    if details.business_number and len(digits) != 11:
-        raise ValidationFailed("An ABN has 11 digits.", field="business_number")
+    details = replace(details, business_number=check_abn(details.business_number))
     with ctx.write("change clinic settings") as session:
         s = ctx.settings(session)
         for f in fields(ClinicDetails):

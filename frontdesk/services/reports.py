@@ -197,19 +197,23 @@ def occupancy(ctx: ServiceContext, period: Period) -> Report:
                     e.kind == "break",
                 )
             )
-        off: dict[str, set[date]] = defaultdict(set)
+        off: dict[str | None, set[date]] = defaultdict(set)
         for lv in session.scalars(
             select(Leave).where(
                 Leave.starts_at < end, Leave.ends_at > start, Leave.deleted_at.is_(None)
             )
         ):
+            if lv.practitioner_id is None and (lv.room_id or lv.location_id):
+                continue  # a room or one location closed: the practitioner may work elsewhere
             day = lv.starts_at.astimezone(ctx.tz).date()
             while day < lv.ends_at.astimezone(ctx.tz).date():
                 off[lv.practitioner_id].add(day)
                 day += timedelta(days=1)
     rows = []
     for pid, name in pracs:
-        rostered = rostered_minutes(rules[pid], period.first, period.last, off[pid])
+        # closures of the whole clinic (no practitioner) are everyone's days off
+        days_off = off[pid] | off[None]
+        rostered = rostered_minutes(rules[pid], period.first, period.last, days_off)
         used = round(booked.get(pid) or 0)
         pct = 100.0 * used / rostered if rostered else None
         rows.append((name, round(rostered / 60, 1), round(used / 60, 1), pct))

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, func, insert, selec
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.ids import uuid7
-from frontdesk.models.system import SyncOutbox
+from frontdesk.models.system import SyncOutbox, SyncState
 from frontdesk.protocol import Mutation
 from frontdesk.store.bulk import BulkWriter, RawConnection
 
@@ -45,8 +45,10 @@ def outbox_row(
     base_version: int,
     hlc: str,
     now: datetime,
+    seen_cursor: int | None = None,
 ) -> dict[str, Any]:
-    """One outbox row: a change of one row, its changed fields as JSON values."""
+    """One outbox row: a change of one row, its changed fields as JSON values, and how far the
+    desk had pulled the clinic's changes when it was made (``seen_cursor``)."""
     return {
         "seq": seq,
         "mutation_id": uuid7(),
@@ -55,6 +57,7 @@ def outbox_row(
         "op": op,
         "fields_json": canonical_json(fields),
         "base_version": base_version,
+        "seen_cursor": seen_cursor,
         "hlc": hlc,
         "created_at": now,
         "state": PENDING,
@@ -65,6 +68,11 @@ def outbox_row(
 def next_seq(conn: Connection) -> int:
     """The next gapless outbox number (the write transaction holds the database lock)."""
     return int(conn.execute(select(func.coalesce(func.max(OUTBOX.c.seq), 0))).scalar_one()) + 1
+
+
+def seen_cursor(conn: Connection) -> int | None:
+    """How far this desk has pulled the clinic's changes (what the person could have seen)."""
+    return conn.execute(select(SyncState.pull_cursor).where(SyncState.id == 1)).scalar()
 
 
 def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -155,6 +163,7 @@ def as_mutation(row: SyncOutbox) -> Mutation:
         base_version=row.base_version,
         hlc=row.hlc,
         fields=json.loads(row.fields_json),
+        cursor=row.seen_cursor,
         proof=json.loads(row.proof_json) if row.proof_json else None,
     )
 

@@ -161,6 +161,9 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
     conn = session.connection()
     next_seq = outbox.next_seq(conn)
     audit_seq, prev_hash = _chain_head(conn, tracking.device_id)
+    # What the person had in front of them: the clinic's changes pulled so far (a pull may
+    # land between this change and its push; the server must not count it as seen).
+    seen = outbox.seen_cursor(conn)
 
     outbox_rows: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
@@ -175,7 +178,7 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
             fields["updated_at"] = to_json_value(obj.updated_at)
         change = outbox_row(
             next_seq, entity=table, row_id=obj.id, op=op, fields=fields,
-            base_version=obj.version or 0, hlc=stamp, now=tracking.now,
+            base_version=obj.version or 0, hlc=stamp, now=tracking.now, seen_cursor=seen,
         )  # fmt: skip
         change["proof_json"] = privilege.proof_json(
             tracking.signer, entity=table, row_id=obj.id, op=op, fields=fields,
@@ -195,7 +198,7 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         audit_rows.append(row)
     # Audit events sync too: give each its own outbox row.
     for row in audit_rows:
-        outbox_rows.append(_audit_outbox_row(next_seq, row, tracking.now))
+        outbox_rows.append(_audit_outbox_row(next_seq, row, tracking.now, seen))
         next_seq += 1
         tracking.collector.add("audit_events", row["id"])
     if audit_rows:
@@ -303,10 +306,12 @@ def record_event(
     tracking.collector.add("audit_events", row["id"])
 
 
-def _audit_outbox_row(seq: int, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _audit_outbox_row(
+    seq: int, row: dict[str, Any], now: datetime, seen: int | None = None
+) -> dict[str, Any]:
     """Audit events sync too: each has its own outbox row carrying the whole entry."""
     full = {k: to_json_value(v) for k, v in _audit_full(row, now).items()}
     return outbox_row(
         seq, entity="audit_events", row_id=row["id"], op="insert", fields=full,
-        base_version=0, hlc=row["hlc"], now=now,
+        base_version=0, hlc=row["hlc"], now=now, seen_cursor=seen,
     )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from frontdesk.models import Base, NumberSeries
@@ -164,7 +165,15 @@ def put_back(session: Session, entity: str, row: dict[str, Any]) -> bool:
     row_id = values.pop("id", None)
     if not row_id or pending_fields(session, [row_id]):
         return False
-    session.execute(update(table).where(table.c.id == row_id).values(**values))
+    # The clinic's row may name what this desk does not hold yet: another desk's number series
+    # (an invoice it issued first) gets its placeholder; anything else arrives with the pull,
+    # which brings the row too, so a put-back that cannot be made yet is left to it.
+    ensure_series(session, entity, values)
+    try:
+        with session.begin_nested():
+            session.execute(update(table).where(table.c.id == row_id).values(**values))
+    except IntegrityError:
+        return False
     _collect(session, entity, row_id)
     return True
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from frontdesk.models.codec import row_digest
-from frontdesk.protocol import MAX_DIGEST_ROWS, Endpoint, StatsRequest
+from frontdesk.protocol import MAX_DIGEST_ROWS, Endpoint, StatsReply, StatsRequest
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply
 from frontdesk.sync.summary import SyncSummary
@@ -88,10 +88,11 @@ class TableChecks:
         reply = self._call("POST", Endpoint.STATS, json=body.as_json())
         if not reply.ok:
             return []
-        theirs: dict[str, list[int]] = reply.body["tables"]
-        if reply.body.get("latest") != self._pull_cursor():
+        answer = StatsReply.from_json(reply.body)
+        theirs = answer.tables
+        if answer.latest != self._pull_cursor():
             return []  # the server moved on since this pull; the next sync checks again
-        repair: dict[str, list[dict[str, Any]]] = reply.body.get("repair") or {}
+        repair = answer.repair or {}
         if repair:
             with self.ctx.write("sync repair", origin="sync") as session:
                 apply.begin_sync_apply(session)

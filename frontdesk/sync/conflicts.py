@@ -126,7 +126,8 @@ def list_open(ctx: ServiceContext) -> list[ConflictView]:
                     )
                 )
             else:
-                field = (c.field or "").replace("_", " ")
+                # No field: a notice from the server (e.g. an invoice paid on two desks).
+                field = (c.field or "paid more than it owes").replace("_", " ")
                 out.append(
                     ConflictView(
                         c.id,

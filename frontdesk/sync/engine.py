@@ -26,6 +26,7 @@ from frontdesk.protocol import (
     DeviceReply,
     Endpoint,
     PushRequest,
+    SnapshotStart,
     WaitReply,
 )
 from frontdesk.store import outbox
@@ -45,18 +46,16 @@ PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
 
 
-# A new record refused with these codes can never be on the clinic's copy: it leaves this desk's
-# too (still listed): a line added to an invoice another desk had issued; an unsigned new staff
-# account or clinic settings on a clinic whose staff sign such changes.
-_REFUSED_FOR_GOOD = frozenset({"finalised", "unsigned"})
-
-
 class SyncFailed(EnvironmentProblem):
     """The sync could not finish; the message says why and what to do."""
 
 
 class UpgradeNeeded(SyncFailed):
     """The server speaks another protocol or schema version (HTTP 426)."""
+
+
+class PushRefused(SyncFailed):
+    """The server answered but refused the push as a whole; the desk still pulls."""
 
 
 class SyncEngine(TableChecks, AuditAnchors):
@@ -96,12 +95,20 @@ class SyncEngine(TableChecks, AuditAnchors):
         touched: set[str] = set()
         self._touched_rows: dict[str, set[str]] = {}
         try:
-            self.push(summary, touched)
+            refused: PushRefused | None = None
+            try:
+                self.push(summary, touched)
+            except PushRefused as exc:
+                if self._state().server_epoch is None:
+                    raise
+                refused = exc  # still receive the clinic's changes, then say why
             state = self._state()
             if state.server_epoch is None:  # never synced with this server: snapshot
                 self.resync(summary)
             else:
                 self.pull(summary, touched)
+            if refused is not None:
+                raise refused
             if summary.pending == 0 and touched:
                 self.check_tables(sorted(touched), summary)
             if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
@@ -153,8 +160,12 @@ class SyncEngine(TableChecks, AuditAnchors):
             body = PushRequest([outbox.as_mutation(r).as_json() for r in rows], cursor)
             reply = self._call("POST", Endpoint.PUSH, json=body.as_json())
             if not reply.ok:
-                raise SyncFailed(f"The clinic server refused this desk's changes: {reply.message}")
+                summary.pending = len(rows)
+                raise PushRefused(f"The clinic server refused this desk's changes: {reply.message}")
             checkpoint("desk.push.answered")
+            if reply.body.get("clock_ahead"):
+                summary.clock_ahead = True
+                log.warning("this desk's clock is more than a day ahead of the clinic server")
             self._record(reply.body.get("results", []), summary, touched)
             stopped = reply.body.get("stopped")
             if stopped:
@@ -173,7 +184,7 @@ class SyncEngine(TableChecks, AuditAnchors):
                     renumbered = True
                     continue
                 summary.pending = self.pending_count()
-                raise SyncFailed(
+                raise PushRefused(
                     "The clinic server expects a different change sequence from this desk "
                     f"(it expects number {expected}). Ask for help; nothing was lost."
                 )
@@ -198,7 +209,12 @@ class SyncEngine(TableChecks, AuditAnchors):
                         # An entry in another desk's name is never the clinic's: the real one
                         # arrives with the pull.
                         apply.drop_audit_entry(session, refused.row_id)
-                    elif refused is not None and result.get("code") in _REFUSED_FOR_GOOD:
+                    elif refused is not None and refused.op == "insert":
+                        # A new record refused for good (e.g. a line added to an invoice another
+                        # desk had issued, an invoice numbered from another desk's series, an
+                        # unsigned new staff account): it can never be on the clinic's copy, so
+                        # it is set aside here too (still listed with the reason), and every
+                        # desk's balances agree.
                         apply.withdraw(session, refused.entity, refused.row_id, now)
                 summary.pushed += 1
                 summary.merged += status == MERGED
@@ -257,7 +273,8 @@ class SyncEngine(TableChecks, AuditAnchors):
         state = self._state()
         cursor = state.pull_cursor
         # After a restore from a backup, this desk's own later changes come back in full.
-        params: dict[str, Any] = {"limit": PULL_BATCH}
+        # The server lists how many of this desk's changes wait to be sent (a stuck desk shows).
+        params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": self.pending_count()}
         if state.restored_at is not None:
             params["echo"] = "false"
         while True:
@@ -272,6 +289,7 @@ class SyncEngine(TableChecks, AuditAnchors):
             if not reply.ok or again:
                 raise SyncFailed(f"The clinic server could not send changes: {reply.message}")
             changes = body["changes"]
+            checkpoint("desk.pull.received")
             with self.ctx.write("sync pull", origin="sync") as session:
                 apply.begin_sync_apply(session)
                 applied, missing = apply.apply_changes(session, changes)
@@ -298,8 +316,8 @@ class SyncEngine(TableChecks, AuditAnchors):
         reply = self._call("GET", Endpoint.SNAPSHOT)
         if not reply.ok:
             raise SyncFailed(f"The clinic server could not send a snapshot: {reply.message}")
-        start = reply.body
-        counts: dict[str, int] = start["tables"]
+        start = SnapshotStart.from_json(reply.body)
+        counts = start.tables
         wanted = [t for t in counts if (tables is None or t in tables) and counts[t]]
         total = max(sum(counts[t] for t in wanted), 1)
         before = summary.snapshot_rows
@@ -315,7 +333,7 @@ class SyncEngine(TableChecks, AuditAnchors):
                 session.execute(
                     update(SyncState)
                     .where(SyncState.id == 1)
-                    .values(pull_cursor=start["cursor"], server_epoch=start["epoch"])
+                    .values(pull_cursor=start.cursor, server_epoch=start.epoch)
                 )
             summary.resynced = True
             # Catch up with what changed while the snapshot was taken.

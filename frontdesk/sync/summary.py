@@ -18,6 +18,7 @@ class SyncSummary:
     mismatched: list[str] = field(default_factory=list)
     pending: int = 0
     cursor: int = 0
+    clock_ahead: bool = False  # the server saw stamps more than a day ahead of its clock
 
     def text(self) -> str:
         parts = [f"pushed {self.pushed}", f"pulled {self.pulled}"]
@@ -35,4 +36,10 @@ class SyncSummary:
             parts.append(f"{self.repaired} corrected")
         if self.mismatched:
             parts.append("re-checked " + ", ".join(self.mismatched))
-        return "Synced: " + ", ".join(parts) + "."
+        text = "Synced: " + ", ".join(parts) + "."
+        if self.clock_ahead:
+            text += (
+                " This desk's clock was more than a day ahead of the clinic server: correct "
+                "the computer's date and time (its changes were stamped with the server's time)."
+            )
+        return text

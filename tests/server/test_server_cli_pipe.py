@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# reads the real clock: scripts/clock_matrix.py reruns these at awkward moments
+pytestmark = pytest.mark.dates
+
 
 def _closed_early(*args: str) -> subprocess.CompletedProcess[bytes]:
     proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -31,6 +31,9 @@ from frontdesk.services import backups, staff
 from frontdesk.services.desk import open_desk
 from frontdesk.store.context import ServiceContext
 
+# reads the real clock: scripts/clock_matrix.py reruns these at awkward moments
+pytestmark = pytest.mark.dates
+
 SYDNEY = ZoneInfo("Australia/Sydney")
 _BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequence"}
 

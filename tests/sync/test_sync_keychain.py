@@ -13,6 +13,9 @@ from frontdesk.sync import keychain
 from frontdesk.sync.setup import enrol
 from tests.sync.clinic import Clinic
 
+# reads the real clock: scripts/clock_matrix.py reruns these at awkward moments
+pytestmark = pytest.mark.dates
+
 
 def test_no_keychain_gives_a_clear_message_and_keeps_the_code(
     clinic: Clinic, tmp_path: Path

@@ -14,7 +14,7 @@ from frontdesk.models import Appointment, CatalogueItem, Patient, synced_tables
 from frontdesk.protocol import LOCAL_ONLY
 from frontdesk.sync import snapshot
 from frontdesk.sync.apply import desk_table
-from frontdesk.sync.engine import SyncSummary
+from frontdesk.sync.summary import SyncSummary
 from frontdesk.sync.transport import desk_headers
 from tests.sync.clinic import START, Clinic, Desk
 

@@ -39,7 +39,7 @@ from tests.sync.fakes import MemoryKeyring
 from tests.sync.test_sync_kill import ROOT
 from tests.sync.tls_world import TlsServer, make_authority, printed_fingerprint
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.dates]  # dates: certificates are valid from now
 
 
 @pytest.fixture

@@ -91,7 +91,12 @@ def make_authority(folder: Path) -> tuple[Path, Path, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = dt.datetime.now(dt.UTC)
+    # A fixed validity window, not one around "now": OpenSSL checks validity against the C
+    # library's clock, which scripts/clock_matrix.py does not move (it moves Python's), so a
+    # window around a moved "now" would look not-yet-valid or expired. 2020-2049 covers any
+    # moment a test runs at.
+    valid_from = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    valid_until = dt.datetime(2049, 12, 31, tzinfo=dt.UTC)
 
     def name(text: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
@@ -103,8 +108,8 @@ def make_authority(folder: Path) -> tuple[Path, Path, Path]:
         .issuer_name(name("Test Clinic Group CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -132,8 +137,8 @@ def make_authority(folder: Path) -> tuple[Path, Path, Path]:
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]

@@ -334,3 +334,22 @@ def invoices_issued_on(ctx: ServiceContext, day: date) -> list[str]:
                 .order_by(Invoice.number)
             )
         )
+
+
+def invoice_issue_days(ctx: ServiceContext, limit: int = 10) -> list[tuple[date, int]]:
+    """The most recent business days on which invoices were issued (and not since voided), with
+    how many: newest first. Lets a person (or a smoke test) find a day worth printing without
+    guessing from today's date, which may be a Sunday or a holiday with none."""
+    with ctx.read() as session:
+        rows = session.execute(
+            select(Invoice.issue_date, func.count())
+            .where(
+                Invoice.issue_date.is_not(None),
+                Invoice.status == "issued",
+                Invoice.deleted_at.is_(None),
+            )
+            .group_by(Invoice.issue_date)
+            .order_by(Invoice.issue_date.desc())
+            .limit(limit)
+        ).all()
+    return [(day, count) for day, count in rows if day is not None]

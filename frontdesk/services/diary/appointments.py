@@ -3,9 +3,6 @@
 Every edit is one ``ctx.write(...)`` transaction that checks the rules first (domain/diary.py)
 and changes nothing when they refuse. A clash under a ``warn`` policy raises ClashNeedsConfirmation;
 the diary asks the person and repeats the call with ``allow_clash=True``.
-
-Over 400 lines on purpose: the booking edits share the rule check (``check_time``/``enforce``)
-and the row lookups; each is short, and splitting them would scatter one rule set.
 """
 
 from __future__ import annotations
@@ -38,6 +35,7 @@ from frontdesk.models import (
     Practitioner,
     Room,
 )
+from frontdesk.services.diary.rows import bookable_patient, live_appointment
 from frontdesk.services.diary.view import leave_blocks, roster_rules
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
@@ -138,21 +136,6 @@ def enforce(check: SlotCheck, allow_clash: bool) -> None:
 
 
 # -- booking ----------------------------------------------------------------------------------
-def _live_patient(session: Session, patient_id: str) -> Patient:
-    patient = session.get(Patient, patient_id)
-    if patient is None or patient.deleted_at is not None:
-        raise NotFound("That patient's card no longer exists.")
-    if patient.merged_into_id is not None:
-        raise RuleViolation(
-            f"{patient.first_name} {patient.last_name}'s card was merged into another card: "
-            "search for the patient again."
-        )
-    if patient.archived_at is not None:
-        raise RuleViolation(
-            f"{patient.first_name} {patient.last_name}'s card is archived. Restore the card "
-            "before booking."
-        )
-    return patient
 
 
 def new_appointment(
@@ -169,7 +152,7 @@ def new_appointment(
     if req.patient_id is None and not is_group:
         raise ValidationFailed("Choose the patient for this appointment.", field="patient")
     if req.patient_id is not None:
-        _live_patient(session, req.patient_id)
+        bookable_patient(session, req.patient_id)
     check = check_time(
         session, ctx, req.practitioner_id, req.room_id, req.starts_at, req.ends_at,
         check_past=check_past,
@@ -211,13 +194,6 @@ def book(ctx: ServiceContext, req: BookingRequest, *, allow_clash: bool = False)
         return appt.id
 
 
-def _get(session: Session, appointment_id: str) -> Appointment:
-    appt = session.get(Appointment, appointment_id)
-    if appt is None or appt.deleted_at is not None:
-        raise NotFound("That appointment no longer exists: it may have been changed elsewhere.")
-    return appt
-
-
 def reschedule(
     ctx: ServiceContext,
     appointment_id: str,
@@ -235,7 +211,7 @@ def reschedule(
     ``restoring`` (undo/redo) puts an appointment back where it was, even if that has passed."""
     require(ctx.actor, Action.EDIT_DIARY)
     with ctx.write(action) as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         if appt.status == AppointmentStatus.CANCELLED:
             raise RuleViolation("A cancelled appointment cannot be moved: reinstate it first.")
         new_practitioner = practitioner_id or appt.practitioner_id
@@ -263,7 +239,7 @@ def move(
 ) -> None:
     """Move keeping the length."""
     with ctx.read() as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         length = appt.ends_at - appt.starts_at
     reschedule(
         ctx, appointment_id, starts_at=starts_at, ends_at=starts_at + length,
@@ -275,7 +251,7 @@ def resize(
     ctx: ServiceContext, appointment_id: str, ends_at: datetime, *, allow_clash: bool = False
 ) -> None:
     with ctx.read() as session:
-        starts_at = _get(session, appointment_id).starts_at
+        starts_at = live_appointment(session, appointment_id).starts_at
     reschedule(
         ctx, appointment_id, starts_at=starts_at, ends_at=ends_at, allow_clash=allow_clash,
         action="changed an appointment's length",
@@ -302,7 +278,7 @@ def set_status(ctx: ServiceContext, appointment_id: str, status: AppointmentStat
     if new is AppointmentStatus.CANCELLED:
         raise ValidationFailed("Cancel an appointment with a reason.", field="status")
     with ctx.write(f"marked an appointment {new.label.lower()}") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         old = appt.status
         if old == AppointmentStatus.CANCELLED:
             raise RuleViolation("This appointment is cancelled: reinstate it first.")
@@ -328,7 +304,7 @@ def cancel(
     except ValueError:
         raise ValidationFailed("Choose why the appointment is cancelled.", field="reason") from None
     with ctx.write("cancelled an appointment") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         if appt.status == AppointmentStatus.CANCELLED:
             raise RuleViolation("This appointment is already cancelled.")
         old = appt.status
@@ -343,7 +319,7 @@ def reinstate(ctx: ServiceContext, appointment_id: str, *, allow_clash: bool = F
     """Undo a cancellation: the appointment is booked again if its time is still free."""
     require(ctx.actor, Action.EDIT_DIARY)
     with ctx.write("reinstated an appointment") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         if appt.status != AppointmentStatus.CANCELLED:
             return
         check = check_time(
@@ -370,7 +346,7 @@ def update_details(
 ) -> None:  # fmt: skip
     require(ctx.actor, Action.EDIT_DIARY)
     with ctx.write("changed an appointment's details") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         if room_id is not False and room_id != appt.room_id:
             assert room_id is None or isinstance(room_id, str)
             check = check_time(
@@ -388,7 +364,7 @@ def pin(ctx: ServiceContext, appointment_id: str, pinned: bool = True) -> None:
     """Put an appointment on the pinboard (to carry it to another day) or take it off."""
     require(ctx.actor, Action.EDIT_DIARY)
     with ctx.write("pinned an appointment" if pinned else "unpinned an appointment") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         if pinned and appt.status == AppointmentStatus.CANCELLED:
             raise RuleViolation("A cancelled appointment cannot go on the pinboard.")
         appt.pinned_at = ctx.clock.now() if pinned else None

@@ -21,7 +21,7 @@ from frontdesk.models import (
     Patient,
     WaitlistEntry,
 )
-from frontdesk.services.diary.appointments import _get, _live_patient
+from frontdesk.services.diary.rows import bookable_patient, live_appointment
 from frontdesk.services.diary.view import (
     DiaryAppointment,
     _practitioners,
@@ -39,7 +39,7 @@ def add_attendee_in(
 ) -> AppointmentAttendee:
     if not appt.is_group:
         raise RuleViolation("Only a group class has an attendee list.")
-    _live_patient(session, patient_id)
+    bookable_patient(session, patient_id)
     rows = session.scalars(
         select(AppointmentAttendee).where(
             AppointmentAttendee.appointment_id == appt.id,
@@ -67,7 +67,10 @@ def add_attendee(
     require(ctx.actor, Action.EDIT_DIARY)
     with ctx.write("added a patient to a class") as session:
         row = add_attendee_in(
-            session, _get(session, appointment_id), patient_id, waitlist_if_full=waitlist_if_full
+            session,
+            live_appointment(session, appointment_id),
+            patient_id,
+            waitlist_if_full=waitlist_if_full,
         )
         return row.waitlisted
 
@@ -154,7 +157,7 @@ def add_to_waitlist(
     if not weekdays & 0b1111111:
         raise ValidationFailed("Choose at least one day of the week.", field="weekdays")
     with ctx.write("added a patient to the waitlist") as session:
-        _live_patient(session, patient_id)
+        bookable_patient(session, patient_id)
         entry = WaitlistEntry(
             patient_id=patient_id, appointment_type_id=appointment_type_id,
             preferred_practitioner_ids=",".join(practitioner_ids), preferred_weekdays=weekdays,

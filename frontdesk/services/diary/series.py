@@ -18,12 +18,12 @@ from frontdesk.models import Appointment, AppointmentSeries
 from frontdesk.services.diary.appointments import (
     BookingRequest,
     ClashNeedsConfirmation,
-    _get,
     _history,
     check_time,
     enforce,
     new_appointment,
 )
+from frontdesk.services.diary.rows import live_appointment
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
 
@@ -103,7 +103,7 @@ def cancel_series(
     require(ctx.actor, Action.EDIT_DIARY)
     why = CancellationReason(reason)
     with ctx.write("cancelled appointments in a series") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         done = []
         for one in _following(session, appt, Scope(scope)):
             if one.status == AppointmentStatus.CANCELLED:
@@ -125,7 +125,7 @@ def move_series(
     require(ctx.actor, Action.EDIT_DIARY)
     tz = ctx.tz
     with ctx.write("moved appointments in a series") as session:
-        appt = _get(session, appointment_id)
+        appt = live_appointment(session, appointment_id)
         old_local = appt.starts_at.astimezone(tz)
         new_local = new_start.astimezone(tz)
         day_shift = new_local.date() - old_local.date()

@@ -15,10 +15,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, exists, func, select
+from sqlalchemy import String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.db.types import UTCDateTime
+from frontdesk.domain.clinic_setup import offers
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
     Availability,
@@ -72,6 +73,16 @@ class TypeInfo:
     capacity: int
     is_new_patient: bool
     profession: str
+    practitioner_ids: str = ""  # "" offered by the whole profession
+
+
+def types_offered(
+    types: Sequence[TypeInfo], practitioner_id: str, profession: str
+) -> list[TypeInfo]:
+    """The types a practitioner offers, in the order given."""
+    return [
+        t for t in types if offers(t.profession, t.practitioner_ids, practitioner_id, profession)
+    ]
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ def _types(session: Session) -> list[TypeInfo]:
             AppointmentType.id, AppointmentType.name, AppointmentType.duration_minutes,
             AppointmentType.colour, AppointmentType.is_group, AppointmentType.capacity,
             AppointmentType.is_new_patient, AppointmentType.profession,
+            AppointmentType.practitioner_ids,
         )
         .where(AppointmentType.archived_at.is_(None), AppointmentType.deleted_at.is_(None))
         .order_by(AppointmentType.profession, AppointmentType.name)
@@ -183,12 +195,17 @@ def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str,
 def leave_blocks(
     session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[Block]]:
+    """Each practitioner's leave, plus closures of the whole clinic (everyone) and of a location
+    (the practitioners based there)."""
     if "leave" not in _QUERIES:
         _QUERIES["leave"] = select(
             Leave.id, Leave.practitioner_id, Leave.starts_at, Leave.ends_at, Leave.reason,
-            Leave.kind,
+            Leave.kind, Leave.location_id,
         ).where(
-            Leave.practitioner_id.in_(bindparam("ids", expanding=True)),
+            or_(
+                Leave.practitioner_id.in_(bindparam("ids", expanding=True)),
+                and_(Leave.practitioner_id.is_(None), Leave.room_id.is_(None)),
+            ),
             Leave.deleted_at.is_(None),
             Leave.starts_at < bindparam("end", type_=UTCDateTime),
             Leave.ends_at > bindparam("start", type_=UTCDateTime),
@@ -196,9 +213,24 @@ def leave_blocks(
     params = {"ids": list(practitioner_ids), "start": start, "end": end}
     rows = session.connection().execute(_QUERIES["leave"], params).all()
     out: dict[str, list[Block]] = {pid: [] for pid in practitioner_ids}
-    for lid, pid, s, e, reason, kind in rows:
+    homes: dict[str, str | None] = {}
+    if any(row[1] is None and row[6] is not None for row in rows):
+        homes = {
+            pid: home
+            for pid, home in session.execute(
+                select(Practitioner.id, Practitioner.default_location_id).where(
+                    Practitioner.id.in_(list(practitioner_ids))
+                )
+            )
+        }
+    for lid, pid, s, e, reason, kind, location_id in rows:
         label = reason or kind.capitalize()
-        out[pid].append(Block(s, e, pid, None, lid, label))
+        if pid is not None:
+            out[pid].append(Block(s, e, pid, None, lid, label))
+            continue
+        for who in practitioner_ids:
+            if location_id is None or homes.get(who) == location_id:
+                out[who].append(Block(s, e, who, None, lid, label))
     return out
 
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk.services import diary
 from frontdesk.services.diary import BookingRequest
-from frontdesk.services.diary.view import PractitionerInfo, RoomInfo, TypeInfo
+from frontdesk.services.diary.view import PractitionerInfo, RoomInfo, TypeInfo, types_offered
 from frontdesk.services.patients.records import patient_name
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.ops import in_label, run_op
@@ -56,6 +56,7 @@ class BookingDialog(QDialog):
         self.ctx = ctx
         self.tz: ZoneInfo = ctx.tz
         self.types = types
+        self.professions = {p.id: p.profession for p in practitioners}
         self.patient_id: str | None = None
         self.request: BookingRequest | None = None
         self.series: SeriesChoice | None = None
@@ -107,11 +108,10 @@ class BookingDialog(QDialog):
         when.addWidget(self.time)
         form.addRow(_buddy("&When", self.day), when)
         self.type = QComboBox()
-        self.type.addItem("(no type)", None)
-        profession = next((p.profession for p in practitioners if p.id == practitioner_id), "")
-        ordered = sorted(types, key=lambda t: (t.profession != profession, t.profession, t.name))
-        for t in ordered:
-            self.type.addItem(f"{t.name} ({t.duration_minutes} min)", t.id)
+        self._fill_types(practitioner_id)
+        self.practitioner.currentIndexChanged.connect(
+            lambda _i: self._fill_types(self.practitioner.currentData())
+        )
         form.addRow("&Type", self.type)
         self.minutes = QSpinBox()
         self.minutes.setRange(5, 720)
@@ -195,6 +195,19 @@ class BookingDialog(QDialog):
             self.results.addItem(item)
         if self.results.count():
             self.results.setCurrentRow(0)
+
+    def _fill_types(self, practitioner_id: str | None) -> None:
+        """Only the practitioner's own types: by name when a type lists its practitioners,
+        otherwise by profession (issue 13: a chiropractor was offered a dietitian's types)."""
+        chosen = self.type.currentData()
+        profession = self.professions.get(practitioner_id or "", "")
+        self.type.blockSignals(True)
+        self.type.clear()
+        self.type.addItem("(no type)", None)
+        for t in types_offered(self.types, practitioner_id or "", profession):
+            self.type.addItem(f"{t.name} ({t.duration_minutes} min)", t.id)
+        self.type.setCurrentIndex(max(0, self.type.findData(chosen)))
+        self.type.blockSignals(False)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.search and event.type() == QEvent.Type.KeyPress:

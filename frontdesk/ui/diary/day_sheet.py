@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -15,9 +14,7 @@ from frontdesk.domain.vocab import AppointmentStatus
 from frontdesk.services import clinic_settings
 from frontdesk.services.diary.view import load_view
 from frontdesk.store.context import ServiceContext
-
-if TYPE_CHECKING:
-    from frontdesk.ui.diary.page import DiaryPage
+from frontdesk.ui.diary.host import DiaryHost
 
 
 def day_sheet_html(ctx: ServiceContext, day: date, practitioner_ids: list[str]) -> str:
@@ -75,7 +72,7 @@ def _print(ctx: ServiceContext, day: date, practitioner_ids: list[str], printer:
     doc.print_(printer)
 
 
-def print_with_dialog(page: DiaryPage, practitioner_ids: list[str] | None = None) -> None:
+def print_with_dialog(page: DiaryHost, practitioner_ids: list[str] | None = None) -> None:
     """The print dialog for the day on screen (everyone shown, or one practitioner)."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     dialog = QPrintDialog(printer, page)
@@ -85,7 +82,7 @@ def print_with_dialog(page: DiaryPage, practitioner_ids: list[str] | None = None
         page.tell("Day sheet sent to the printer.", "ok")
 
 
-def save_pdf(page: DiaryPage, practitioner_ids: list[str]) -> None:
+def save_pdf(page: DiaryHost, practitioner_ids: list[str]) -> None:
     from PySide6.QtWidgets import QFileDialog
 
     suggested = str(Path.home() / f"day-sheet-{page.day:%Y-%m-%d}.pdf")

@@ -3,8 +3,6 @@ free slots across practitioners; pick one to book it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,14 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.services.diary.groups import next_available
+from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.ops import in_label, run_op
-
-if TYPE_CHECKING:
-    from frontdesk.ui.diary.page import DiaryPage
 
 
 class NextAvailableDialog(QDialog):
-    def __init__(self, page: DiaryPage) -> None:
+    def __init__(self, page: DiaryHost) -> None:
         super().__init__(page)
         self.page = page
         self.setWindowTitle("Find next available")
@@ -121,4 +117,4 @@ class NextAvailableDialog(QDialog):
         page = self.page
         page.go_to(slot.start.astimezone(page.tz).date())
         dialog_minutes = self.minutes.value()
-        page.menus.open_booking(slot.practitioner_id, slot.start, dialog_minutes)
+        page.open_booking(slot.practitioner_id, slot.start, dialog_minutes)

@@ -4,7 +4,7 @@ class attendees, booking). Each choice goes to the controller, which calls servi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -21,15 +21,13 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.services.diary.view import DiaryAppointment
 from frontdesk.ui.diary.actions import GRID_ACTIONS, STATUS_KEYS, build_actions
+from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.ops import run_op
 
-if TYPE_CHECKING:
-    from frontdesk.ui.diary.page import DiaryPage
-
 
 class DiaryMenus:
-    def __init__(self, page: DiaryPage) -> None:
+    def __init__(self, page: DiaryHost) -> None:
         self.page = page
         view = page.view
         handlers: dict[str, Any] = {

@@ -20,6 +20,7 @@ from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.actions import PAGE_ACTIONS, build_actions
 from frontdesk.ui.diary.controller import DiaryController
+from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.diary.layout import DiaryLayout, layout_for, working_days
 from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
 from frontdesk.ui.diary.scene import DiaryScene
@@ -36,7 +37,7 @@ BANNER = {"error": "#fee2e2;color:#991b1b", "info": "#e0f2fe;color:#075985",
           "ok": "#dcfce7;color:#166534"}  # fmt: skip
 
 
-class DiaryPage(QWidget):
+class DiaryPage(DiaryHost):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, prefs: QSettings,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
@@ -154,6 +155,12 @@ class DiaryPage(QWidget):
     def set_panels_shown(self, on: bool) -> None:
         self.side.setVisible(on)
         self.prefs.setValue("diary/panels", "true" if on else "false")
+
+    def open_booking(
+        self, practitioner_id: str, start: datetime, minutes: int | None,
+        patient_id: str | None = None, room_id: str | None = None,
+    ) -> str | None:  # fmt: skip
+        return self.menus.open_booking(practitioner_id, start, minutes, patient_id, room_id)
 
     def find_next_available(self) -> None:
         self.menus.find_next_available()
@@ -398,7 +405,7 @@ class DiaryPage(QWidget):
         self.waitlist_panel.highlight(entry_ids)
 
     def _dropped(self, kind: str, ident: str, column: int, minute: int) -> None:
-        from frontdesk.ui.diary.panels import WAITLIST_MIME
+        from frontdesk.ui.diary.mime import WAITLIST_MIME
 
         if kind == WAITLIST_MIME:
             self.waitlist_panel.book_entry(ident, column, minute)

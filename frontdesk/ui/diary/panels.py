@@ -3,7 +3,7 @@ and the attendee list of a group class."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QDrag
@@ -25,13 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.services.diary import groups as diary_groups
+from frontdesk.ui.diary.host import DiaryHost
+from frontdesk.ui.diary.mime import APPOINTMENT_MIME, WAITLIST_MIME
 from frontdesk.ui.ops import in_label, run_op
 
-if TYPE_CHECKING:
-    from frontdesk.ui.diary.page import DiaryPage
-
-WAITLIST_MIME = "application/x-frontdesk-waitlist"
-APPOINTMENT_MIME = "application/x-frontdesk-appointment"
 URGENCY = {1: "Low", 2: "Normal", 3: "Urgent"}
 
 
@@ -58,7 +55,7 @@ class _Panel(QWidget):
     """A hint, a list that can be dragged into the diary, and a row of buttons."""
 
     def __init__(
-        self, page: DiaryPage, hint: str, mime: str, buttons: list[tuple[str, Any]]
+        self, page: DiaryHost, hint: str, mime: str, buttons: list[tuple[str, Any]]
     ) -> None:
         super().__init__()
         self.page = page
@@ -94,7 +91,7 @@ def fill_patient_results(ctx: Any, results: QListWidget, text: str) -> None:
 
 
 class WaitlistPanel(_Panel):
-    def __init__(self, page: DiaryPage) -> None:
+    def __init__(self, page: DiaryHost) -> None:
         buttons = [("Add…", self.add), ("Book at cursor", self.book_selected),
                    ("Remove", self.remove_selected)]  # fmt: skip
         super().__init__(page, "Drag a patient into the diary to book them.", WAITLIST_MIME,
@@ -159,7 +156,7 @@ class WaitlistPanel(_Panel):
         if entry is None or page.layout_ is None:
             return
         lay = page.layout_
-        appointment_id = page.menus.open_booking(
+        appointment_id = page.open_booking(
             lay.columns[column].practitioner_id, lay.instant(column, minute), None, entry.patient_id
         )
         if appointment_id:
@@ -180,7 +177,7 @@ class WaitlistPanel(_Panel):
 
 
 class WaitlistDialog(QDialog):
-    def __init__(self, page: DiaryPage) -> None:
+    def __init__(self, page: DiaryHost) -> None:
         super().__init__(page)
         self.page = page
         self.setWindowTitle("Add to the waitlist")
@@ -257,7 +254,7 @@ class WaitlistDialog(QDialog):
 class PinboardPanel(_Panel):
     """Appointments being carried to another day: pin one, go to the day, drag it back in."""
 
-    def __init__(self, page: DiaryPage) -> None:
+    def __init__(self, page: DiaryHost) -> None:
         hint = "Pin an appointment (P), go to another day, then drag it into the diary."
         buttons = [("Place at cursor", self.place_selected), ("Unpin", self.unpin_selected)]
         super().__init__(page, hint, APPOINTMENT_MIME, buttons)
@@ -304,7 +301,7 @@ class PinboardPanel(_Panel):
 
 
 class AttendeesDialog(QDialog):
-    def __init__(self, page: DiaryPage, appointment_id: str) -> None:
+    def __init__(self, page: DiaryHost, appointment_id: str) -> None:
         super().__init__(page)
         self.page, self.appointment_id = page, appointment_id
         self.setWindowTitle("Class attendees")

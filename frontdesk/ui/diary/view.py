@@ -179,7 +179,7 @@ class DiaryView(QGraphicsView):
 
     # -- drops from the waitlist and pinboard ----------------------------------------------------
     def _drop_kind(self, event) -> str | None:  # type: ignore[no-untyped-def]
-        from frontdesk.ui.diary.panels import APPOINTMENT_MIME, WAITLIST_MIME
+        from frontdesk.ui.diary.mime import APPOINTMENT_MIME, WAITLIST_MIME
 
         mime = event.mimeData()
         for kind in (WAITLIST_MIME, APPOINTMENT_MIME):

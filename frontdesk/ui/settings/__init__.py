@@ -12,11 +12,17 @@ from frontdesk.ui.bus import ChangeBus
 
 SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Clinic", "frontdesk.ui.settings.clinic:create"),
+    ("Locations & rooms", "frontdesk.ui.settings.places:create"),
+    ("Practitioners", "frontdesk.ui.settings.practitioners:create"),
+    ("Rosters", "frontdesk.ui.settings.rosters:create"),
+    ("Leave & closures", "frontdesk.ui.settings.leave:create"),
+    ("Appointment types", "frontdesk.ui.settings.appointment_types:create"),
     ("Staff", "frontdesk.ui.settings.staff:create"),
     ("Audit trail", "frontdesk.ui.audit:create"),
     ("Backups", "frontdesk.ui.settings.backups:create"),
     ("Catalogue", "frontdesk.ui.billing.catalogue:create"),
     ("Clinic server", "frontdesk.ui.settings.server:create"),
+    ("Set-up", "frontdesk.ui.setup_wizard:create"),
 )
 
 

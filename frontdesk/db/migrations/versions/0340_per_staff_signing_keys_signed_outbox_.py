@@ -1,7 +1,7 @@
 """per-staff signing keys, signed outbox changes, countersigned audit anchors
 
-Revision ID: 0320
-Revises: 0310
+Revision ID: 0340
+Revises: 0330
 Create Date: 2026-12-06 20:59:56.713354
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import frontdesk.db.types
 
 
-revision = '0320'
-down_revision = '0310'
+revision = '0340'
+down_revision = '0330'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """per-staff signing keys, change proofs, countersigned audit heads
 
-Revision ID: s0002
-Revises: s0001
+Revision ID: s0004
+Revises: s0003
 Create Date: 2026-12-06 20:59:58.089815
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import frontdesk.db.types
 
 
-revision = 's0002'
-down_revision = 's0001'
+revision = 's0004'
+down_revision = 's0003'
 branch_labels = None
 depends_on = None
 
