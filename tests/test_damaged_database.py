@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Real server and desk processes read the real clock (backups, codes, stamps).
+pytestmark = pytest.mark.dates
+
 
 def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="POSIX file modes"),
+    pytest.mark.dates,  # the real commands read the real clock (backup names)
+]
 
 
 def _mode(path: Path) -> int:

@@ -20,6 +20,9 @@ from tests.server.live import LiveServer, server_command, start_server
 from tests.server.test_server_limits import _template
 from tests.sync.clinic import START
 
+# Real server and desk processes read the real clock (backups, codes, stamps).
+pytestmark = pytest.mark.dates
+
 
 @pytest.fixture
 def live(tmp_path: Path, server_url: str) -> Iterator[LiveServer]:

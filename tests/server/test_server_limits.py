@@ -19,6 +19,9 @@ from tests.server.live import LiveServer, start_server
 
 WHEN = "2026-11-27T01:00:00+00:00"
 
+# Real server and desk processes read the real clock (backups, codes, stamps).
+pytestmark = pytest.mark.dates
+
 
 @pytest.fixture
 def live(tmp_path: Path, server_url: str) -> Iterator[LiveServer]:
