@@ -398,7 +398,10 @@ class ServerStore:
         parts = []
         for r in rows:
             # The desk's own change, stored exactly as sent: it needs only the new version.
-            echo = bool(r.exact) and r.device_id == device_id
+            # Its own changes are named either way: a desk whose answers were lost learns
+            # from them which of its waiting changes the server already holds.
+            own = r.device_id == device_id
+            echo = bool(r.exact) and own
             head = dumps(
                 {
                     "seq": r.seq,
@@ -407,7 +410,7 @@ class ServerStore:
                     "op": r.op,
                     "version": r.version,
                     "echo": echo,
-                    "mutation_id": r.mutation_id if echo else None,
+                    "mutation_id": r.mutation_id if own else None,
                     **({"proof": json.loads(r.proof_json)} if r.proof_json else {}),
                 }
             )

@@ -195,19 +195,39 @@ def pending_row_ids(session: Session) -> set[str]:
     return {r[0] for r in rows}
 
 
-def pending_fields(session: Session, row_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Fields of each row that have local changes not yet accepted by the server."""
+def pending_fields(
+    session: Session, row_ids: Iterable[str], after_seq: int = 0
+) -> dict[str, set[str]]:
+    """Fields of each row that have local changes not yet accepted by the server. Changes up
+    to ``after_seq`` are left out: the server is known to have decided them (their answers
+    were lost), so what it holds for their fields is the clinic's."""
     ids = list(set(row_ids))
     out: dict[str, set[str]] = {}
     for start in range(0, len(ids), 500):
         rows = session.execute(
             select(SyncOutbox.row_id, SyncOutbox.fields_json).where(
-                SyncOutbox.state == PENDING, SyncOutbox.row_id.in_(ids[start : start + 500])
+                SyncOutbox.state == PENDING,
+                SyncOutbox.seq > after_seq,
+                SyncOutbox.row_id.in_(ids[start : start + 500]),
             )
         ).all()
         for row_id, fields_json in rows:
             out.setdefault(row_id, set()).update(json.loads(fields_json))
     return out
+
+
+def latest_seq_of(session: Session, mutation_ids: Iterable[str]) -> int:
+    """The highest outbox number among these changes of this desk (0 if none is here)."""
+    ids = list(set(mutation_ids))
+    top = 0
+    for start in range(0, len(ids), 500):
+        found = session.scalar(
+            select(func.max(SyncOutbox.seq)).where(
+                SyncOutbox.mutation_id.in_(ids[start : start + 500])
+            )
+        )
+        top = max(top, int(found or 0))
+    return top
 
 
 def fields_of(session: Session, mutation_id: str) -> set[str]:

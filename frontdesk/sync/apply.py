@@ -2,7 +2,8 @@
 
 Runs inside a ``ctx.write(origin="sync")`` transaction (no outbox, no audit; views get a
 ChangeNotice with origin "sync"). A change older than the row the desk holds is skipped; fields
-with a local change still waiting to be pushed are left alone (the server merges them).
+with a local change still waiting to be pushed are left alone (the server merges them), unless
+the pull shows the server already holds that change (its answer was lost).
 """
 
 from __future__ import annotations
@@ -78,9 +79,22 @@ def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str,
     return out
 
 
-def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int, set[str]]:
+def decided_upto(session: Session, changes: list[dict[str, Any]]) -> int:
+    """The server logs this desk's changes in sequence order, naming each (``mutation_id``):
+    a pulled one shows it has decided every change of this desk up to that one, even those
+    whose answers were lost and still wait here to be pushed again (0: none is named)."""
+    return outbox.latest_seq_of(
+        session, (c["mutation_id"] for c in changes if c.get("mutation_id"))
+    )
+
+
+def apply_changes(
+    session: Session, changes: list[dict[str, Any]], decided: int = 0
+) -> tuple[int, set[str]]:
     """Apply pulled changes. Several changes to one row in a batch are folded into one (later
-    fields win); rows are then written with one executemany per table and field set.
+    fields win); rows are then written with one executemany per table and field set. Fields
+    with a local change still waiting are kept, except changes up to outbox number
+    ``decided``, which the server already holds (see ``decided_upto``).
     Returns (rows changed, tables whose rows were missing here)."""
     folded: dict[tuple[str, str], dict[str, Any]] = {}
     left_out = proofcheck.unproven(session, changes)
@@ -115,7 +129,7 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> tuple[int,
         else:
             item["fields"].update(change["fields"])
             item["version"] = max(item["version"], change["version"])
-    waiting = pending_fields(session, (rid for _t, rid in folded))
+    waiting = pending_fields(session, (rid for _t, rid in folded), after_seq=decided)
     local: dict[str, int] = {}
     for name in {t for t, _r in folded}:
         ids = [rid for t, rid in folded if t == name]

@@ -277,6 +277,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": self.pending_count()}
         if state.restored_at is not None:
             params["echo"] = "false"
+        decided = 0  # this desk's changes the server is seen to hold, answered or not
         while True:
             reply = self._call("GET", Endpoint.PULL, params={**params, "cursor": cursor})
             body = reply.body
@@ -292,7 +293,8 @@ class SyncEngine(TableChecks, AuditAnchors):
             checkpoint("desk.pull.received")
             with self.ctx.write("sync pull", origin="sync") as session:
                 apply.begin_sync_apply(session)
-                applied, missing = apply.apply_changes(session, changes)
+                decided = max(decided, apply.decided_upto(session, changes))
+                applied, missing = apply.apply_changes(session, changes, decided)
                 caught_up: dict[str, Any] = {} if body["more"] else {"restored_at": None}
                 session.execute(
                     update(SyncState)
