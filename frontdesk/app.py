@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from frontdesk.cli import parse
 from frontdesk.console import stdout_closed
-from frontdesk.domain.errors import AlreadyRunning, FrontdeskError
+from frontdesk.domain.errors import AlreadyRunning, DamagedDatabase, FrontdeskError
 from frontdesk.logs import setup_logging
-from frontdesk.paths import DeskPaths, desk_paths, log_dir
+from frontdesk.paths import DeskPaths, desk_paths, log_dir, private_dir, private_umask
 
 if TYPE_CHECKING:
     from frontdesk.store.context import ServiceContext
@@ -27,6 +27,7 @@ log = logging.getLogger("frontdesk.app")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    private_umask()
     logs = log_dir(args.data_dir)
     setup_logging(logs)
     if getattr(args, "run", None):
@@ -60,7 +61,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     install_crash_handler(logs, interactive=not selftest)
 
     try:
-        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(paths.data_dir)
         lock = QLockFile(str(paths.lock_file))
         lock.setStaleLockTime(0)
         if not lock.tryLock(200):
@@ -70,7 +71,12 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
                 "Switch to that window, or close it first. Two copies on one folder could "
                 "overwrite each other's work, so this one will not open."
             )
-        ctx = _open_context(paths, demo)
+        try:
+            ctx = _open_context(paths, demo)
+        except DamagedDatabase as exc:
+            if selftest or not _restore_offered(paths, exc):
+                raise
+            ctx = _open_context(paths, demo)
     except FrontdeskError as exc:
         log.warning("start-up refused: %s", type(exc).__name__)
         if selftest:
@@ -125,6 +131,30 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     sync_worker.stop()
     lock.unlock()
     return code
+
+
+def _restore_offered(paths: DeskPaths, exc: DamagedDatabase) -> bool:
+    """Offer the newest good backup of a damaged database; True once it is restored (the
+    damaged file is moved beside the backups, never deleted)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from frontdesk.domain.clock import SystemClock
+    from frontdesk.services import backups
+    from frontdesk.store.context import Actor
+
+    if not isinstance(exc.backup, Path):
+        return False
+    answer = QMessageBox.question(
+        None,
+        "The clinic's database is damaged",
+        f"{exc.user_message}\n\nRestore {exc.backup.name} now?",
+    )
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    clock = SystemClock()
+    result = backups.restore_database(paths, exc.backup, now=clock.now(), force=True)
+    backups.note_restore(paths, clock, Actor(name="start-up"), result)
+    return True
 
 
 def _open_context(paths: DeskPaths, demo: bool) -> ServiceContext:

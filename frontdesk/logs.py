@@ -6,6 +6,7 @@ patient detail. User-facing messages that may quote input are not logged verbati
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 from pathlib import Path
@@ -14,8 +15,13 @@ LOG_NAME = "frontdesk.log"
 
 
 def setup_logging(log_dir: Path, *, level: int = logging.INFO) -> Path:
-    log_dir.mkdir(parents=True, exist_ok=True)
+    # Logs hold no patient data, but staff names and record ids: this user's only.
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = log_dir / LOG_NAME
+    with contextlib.suppress(OSError):
+        log_dir.chmod(0o700)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
     handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
     )

@@ -6,6 +6,8 @@ per-machine ``desk.ini``); the service context carries it, so nothing else spell
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,10 @@ import platformdirs
 from frontdesk import APP_NAME
 
 DB_NAME = "frontdesk.sqlite3"
+# Patient data: readable by this computer account only (issue 15, item 11).
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+PRIVATE_UMASK = 0o077
 CONFIG_NAME = "desk.ini"
 
 
@@ -48,3 +54,24 @@ def log_dir(data_dir: str | Path | None) -> Path:
     if data_dir:
         return Path(data_dir).expanduser().resolve() / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def private_dir(path: Path) -> Path:
+    """Make the folder (and its parents) if needed; the folder itself is this user's only."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    with contextlib.suppress(OSError):  # a folder the user does not own: leave it as it is
+        path.chmod(PRIVATE_DIR)
+    return path
+
+
+def keep_private(*files: Path) -> None:
+    """Files holding patient data (a database, its -wal and -shm, a backup): this user's only."""
+    for f in files:
+        with contextlib.suppress(OSError):
+            if f.exists():
+                f.chmod(PRIVATE_FILE)
+
+
+def private_umask() -> None:
+    """Everything this process makes from now on is its user's only (command entry points)."""
+    os.umask(PRIVATE_UMASK)

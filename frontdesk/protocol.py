@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from annotated_types import Ge, Len, MaxLen
+from annotated_types import Ge, Le, Len, MaxLen
 
 PROTOCOL_VERSION = 1
 # The server accepts this range of protocol versions; anything else gets 426 "upgrade needed".
@@ -34,6 +34,8 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 # After a sync, up to this many of the rows it touched per table are compared by content.
 MAX_DIGEST_ROWS = 1000
 MAX_FIELDS_BYTES = 64 * 1024
+# Change-log positions are 64-bit on the server: a larger cursor is refused with 422.
+MAX_CURSOR = 2**63 - 1
 
 # A stamp further ahead of the server's clock than this is refused (the desk's clock is wrong);
 # a smaller lead is clamped to the server's time.
@@ -61,6 +63,7 @@ class Endpoint(StrEnum):
     DEVICE = "/v1/device"
     WAIT = "/v1/wait"
     REVOKE = "/v1/revoke"
+    AUDIT_HEADS = "/v1/audit-heads"
 
     def path(self, **parts: str) -> str:
         """The path with its ``{…}`` parts filled in."""
@@ -70,7 +73,7 @@ class Endpoint(StrEnum):
 DESK_API_PREFIX = "/v1/"  # requests under it carry the version headers
 
 # Tables that exist on each desk only and never travel.
-LOCAL_ONLY = frozenset({"number_series", "sync_outbox", "sync_state"})
+LOCAL_ONLY = frozenset({"number_series", "sync_outbox", "sync_state", "audit_anchors"})
 
 
 @functools.cache
@@ -155,11 +158,15 @@ class Mutation(Body):
     # How far the desk had pulled the clinic's changes when it made this one (left out if
     # unknown): what the person could have seen, e.g. for booking clashes.
     cursor: int | None = None
+    # A privileged change's proof: {"by": staff id, "sig": hex Ed25519 signature} over
+    # domain.signing.change_statement (store/privilege.py); left out when there is none.
+    proof: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         body = super().as_json()
-        if body["cursor"] is None:
-            del body["cursor"]
+        for optional in ("cursor", "proof"):
+            if body[optional] is None:
+                del body[optional]
         return body
 
 
@@ -167,7 +174,7 @@ class Mutation(Body):
 class PushRequest(Body):
     # Checked one by one by the server (merge.validate) so one bad change names itself.
     mutations: Annotated[list[dict[str, Any]], MaxLen(100_000)]
-    cursor: Annotated[int, Ge(0)] = 0
+    cursor: Annotated[int, Ge(0), Le(MAX_CURSOR)] = 0
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,23 @@ class DeviceReply(Body):
     last_seq: int
     series_prefix: str
     epoch: str
+
+
+@dataclass(frozen=True)
+class AuditHead(Body):
+    """The newest entry of one desk's audit chain the server holds, countersigned by it."""
+
+    chain: str
+    seq: int
+    hash: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class AuditHeadsReply(Body):
+    key: str  # the server's public key (Ed25519, hex)
+    latest: int  # the change-log position the heads reflect
+    heads: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)

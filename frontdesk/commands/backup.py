@@ -8,7 +8,7 @@ from typing import Any
 
 from frontdesk.domain.clock import SystemClock
 from frontdesk.domain.errors import AlreadyRunning
-from frontdesk.paths import desk_paths
+from frontdesk.paths import desk_paths, private_dir
 from frontdesk.services import backups
 from frontdesk.services.desk import open_desk
 from frontdesk.store.context import Actor
@@ -43,7 +43,7 @@ def run_restore(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QLockFile  # the same lock the app takes (app.py)
 
     paths = desk_paths(args.data_dir)
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.data_dir)
     lock = QLockFile(str(paths.lock_file))
     lock.setStaleLockTime(0)
     if not lock.tryLock(200):

@@ -7,12 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 from frontdesk.domain.errors import EnvironmentProblem
+from frontdesk.paths import keep_private, private_dir
 
 
 def backup_file(source: Path, destination: Path) -> Path:
     """Copy a live database with SQLite's online backup API (safe while others write),
     then check the copy. A full disk or unwritable folder becomes an EnvironmentProblem."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(destination.parent)
     partial = destination.with_suffix(destination.suffix + ".partial")
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
@@ -27,19 +28,20 @@ def backup_file(source: Path, destination: Path) -> Path:
         finally:
             src.close()
         verify(partial)
+        keep_private(partial)
         partial.replace(destination)
     except sqlite3.OperationalError as exc:
-        partial.unlink(missing_ok=True)
         raise EnvironmentProblem(
             f"The backup could not be written to {destination.parent}: {exc}. "
             "Check there is free disk space and that the folder can be written to.",
         ) from exc
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise EnvironmentProblem(
             f"The backup could not be written to {destination.parent}: {exc.strerror}. "
             "Check there is free disk space and that the folder can be written to.",
         ) from exc
+    finally:  # whatever stopped it (a damaged source too), no .partial file is left behind
+        partial.unlink(missing_ok=True)
     return destination
 
 

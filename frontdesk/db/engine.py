@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from frontdesk.paths import keep_private
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -36,6 +38,9 @@ def make_engine(url_or_path: str | Path, *, echo: bool = False) -> Engine:
         engine = create_engine(str(url_or_path), echo=echo, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
+        if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
+            files = [Path(f"{url_or_path}{end}") for end in ("", "-wal", "-shm")]
+            event.listen(engine, "connect", lambda *_a: keep_private(*files))
 
         # pysqlite's own transaction handling defers BEGIN; take control so that a unit of work
         # starts with BEGIN IMMEDIATE and never fails half-way on a lock upgrade.

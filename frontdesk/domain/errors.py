@@ -56,5 +56,14 @@ class DatabaseTooNew(EnvironmentProblem):
     """The data file was written by a newer frontdesk than this one."""
 
 
+class DamagedDatabase(EnvironmentProblem):
+    """The desk's database file is damaged; it is kept untouched. ``backup``: the newest backup
+    that passed the same checks (a path, or None)."""
+
+    def __init__(self, user_message: str, *, backup: object = None) -> None:
+        super().__init__(user_message)
+        self.backup = backup
+
+
 class AlreadyRunning(EnvironmentProblem):
     """Another copy of frontdesk has this data folder open."""

@@ -81,9 +81,24 @@ def _key(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
+def _check_quotes_closed(name: str, text: str, last_start: int) -> None:
+    """A quote opened and never closed swallows every later line into one cell: refuse the
+    file, naming the line where the quote opened (an odd number of quotes from there on)."""
+    tail = text.split("\n")[last_start - 1 :]
+    if len(tail) > 1 and "".join(tail).count('"') % 2 == 1:
+        raise ValidationFailed(
+            f'“{name}” has a quote (") opened on line {last_start} that is never closed, so '
+            "every line after it would run together. Close or remove the quote and try again. "
+            "Nothing was imported.",
+            field="file",
+        )
+
+
 def read_table(name: str, data: bytes, encoding: str = "utf-8-sig") -> CsvTable:
     """Decode and split a CSV file. Raises ValidationFailed with a message for a person when
     the file is empty, not text in the chosen encoding, or has no header row."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"  # a BOM says so, whatever was chosen (Excel's "Unicode text")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -98,6 +113,13 @@ def read_table(name: str, data: bytes, encoding: str = "utf-8-sig") -> CsvTable:
         raise ValidationFailed(
             f"“{name}” is not a CSV file (it looks like a spreadsheet or other binary file). "
             "Save it as CSV and try again.",
+            field="file",
+        )
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ValidationFailed(
+            f"“{name}” has a NUL character on line {line}, which no record may hold. Remove "
+            "it (or save the file again from the program that made it). Nothing was imported.",
             field="file",
         )
     if not text.strip():
@@ -123,6 +145,7 @@ def read_table(name: str, data: bytes, encoding: str = "utf-8-sig") -> CsvTable:
             "Nothing was imported.",
             field="file",
         ) from exc
+    _check_quotes_closed(name, text, lines[-1] if lines else 1)
     if not headers or not any(headers):
         raise ValidationFailed(f"“{name}” has no header row naming its columns.", field="file")
     return CsvTable(name, headers, rows, lines, encoding)

@@ -42,6 +42,7 @@ from frontdesk.models.patients import (
     PatientMerge,
 )
 from frontdesk.models.system import (
+    AuditAnchor,
     AuditEvent,
     MessageTemplate,
     NumberSeries,
@@ -58,6 +59,7 @@ __all__ = [
     "AppointmentSeries",
     "AppointmentStatusChange",
     "AppointmentType",
+    "AuditAnchor",
     "AuditEvent",
     "Base",
     "CatalogueFunderPrice",

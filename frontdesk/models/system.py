@@ -43,7 +43,9 @@ class StaffUser(SyncedMixin, Base):
         UniqueConstraint("username", name="uq_staff_users_username"),
     )
     # Synced like any field, never shown in the audit trail (services/tracking.py).
-    __audit_redact__: ClassVar[frozenset[str]] = frozenset({"password_hash", "pin_hash"})
+    __audit_redact__: ClassVar[frozenset[str]] = frozenset(
+        {"password_hash", "pin_hash", "signing_key_wrapped"}
+    )
     # Sign-in bookkeeping: audited as sign-in events, not as row changes.
     __audit_quiet__: ClassVar[frozenset[str]] = frozenset(
         {"failed_attempts", "locked_until", "last_sign_in_at"}
@@ -59,6 +61,10 @@ class StaffUser(SyncedMixin, Base):
     locked_until: Mapped[datetime | None]
     last_sign_in_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
+    # The staff member's Ed25519 signing key (domain/signing.py): the public half (hex), and
+    # the private half wrapped by their password. Privileged changes travel signed with it.
+    signing_public_key: Mapped[str | None] = mapped_column(String(64))
+    signing_key_wrapped: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(SyncedMixin, Base):
@@ -123,6 +129,8 @@ class SyncOutbox(Base):
     state: Mapped[str] = mapped_column(String(10), default="pending")
     result_json: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
+    # A privileged change's proof: which staff member signed it and the signature.
+    proof_json: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncState(Base):
@@ -150,6 +158,21 @@ class SyncState(Base):
     restored_at: Mapped[datetime | None]
     # Changes the server refused up to this outbox number have been read by a person.
     refusals_seen_seq: Mapped[int | None]
+    # The clinic server's public key that countersigns audit-chain heads (audit_anchors).
+    server_audit_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    """The newest entry of one audit chain as the clinic server countersigned it. The tamper
+    check (services/audit.py) names a chain that no longer matches it. Local to the desk."""
+
+    __tablename__ = "audit_anchors"
+
+    chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime]
 
 
 class SyncConflict(SyncedMixin, Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,7 @@ from frontdesk.protocol import (
     Endpoint,
     schema_version,
 )
+from frontdesk.server.limits import BodyCap, EnrolThrottle
 from frontdesk.server.routes import router
 from frontdesk.server.store import ServerProblem, ServerStore
 
@@ -46,6 +48,8 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
     _install_guard(app, schema_version())
     _install_health(app, store)
     app.include_router(router)
+    app.add_middleware(BodyCap, limit=MAX_BODY_BYTES)
+    app.state.enrol_throttle = EnrolThrottle()
     return app
 
 
@@ -66,7 +70,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def _version_problem(proto: str, desk_schema: str, schema: str) -> JSONResponse | None:
     """A 426 answer when the desk's protocol or schema version is not this server's."""
-    if not proto.isdigit() or not MIN_PROTOCOL <= int(proto) <= MAX_PROTOCOL:
+    # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
+    readable = proto.isascii() and proto.isdigit() and len(proto) <= 6
+    if not readable or not MIN_PROTOCOL <= int(proto) <= MAX_PROTOCOL:
         return _problem(
             426,
             "This desk's frontdesk is too old or too new for the clinic server. "
@@ -93,7 +99,9 @@ def _install_guard(app: FastAPI, schema: str) -> None:
     async def _guard(request: Request, call_next: Any) -> Any:
         started = time.perf_counter()
         size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
+        if size is not None and (
+            not (size.isascii() and size.isdigit()) or int(size) > MAX_BODY_BYTES
+        ):
             return _problem(413, "The request is too large.", "big")
         if request.url.path.startswith(DESK_API_PREFIX):
             refused = _version_problem(
@@ -103,7 +111,15 @@ def _install_guard(app: FastAPI, schema: str) -> None:
             )
             if refused is not None:
                 return refused
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a bug: say so without any value from the request
+            _log_unexpected(request, exc)
+            return _problem(
+                500,
+                "The clinic server hit a problem it did not expect; it is in the server's log.",
+                "internal",
+            )
         log.info(
             "%s %s %d %.0fms",
             request.method,
@@ -112,6 +128,20 @@ def _install_guard(app: FastAPI, schema: str) -> None:
             (time.perf_counter() - started) * 1000,
         )
         return response
+
+
+def _log_unexpected(request: Request, exc: BaseException) -> None:
+    """The exception's type and traceback (file, line, code), never its message: messages of
+    database errors carry the values being written (patient data)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "unexpected %s at %s %s\nTraceback (most recent call last):\n%s%s",
+        type(exc).__qualname__,
+        request.method,
+        request.url.path,
+        frames,
+        type(exc).__qualname__,
+    )
 
 
 def _install_health(app: FastAPI, store: ServerStore) -> None:

@@ -31,9 +31,11 @@ def log_change(
     mutation_id: str | None,
     *,
     exact: bool = False,
+    proof: str | None = None,
 ) -> None:
     """Append a change. ``exact``: the row now holds exactly what the desk sent, so that desk
-    only needs the new version number back, not the fields."""
+    only needs the new version number back, not the fields. ``proof``: a privileged change's
+    signature and what it signed (server/signed.py)."""
     row = {
         "seq": store.next_seq(conn),
         "entity": entity,
@@ -45,6 +47,7 @@ def log_change(
         "exact": exact,
         "fields_json": json.dumps({k: to_json_value(v) for k, v in fields.items()}),
         "at": store.now(),
+        "proof_json": proof,
     }
     buffer = conn.info.get("log_buffer")
     if buffer is None:

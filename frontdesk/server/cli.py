@@ -4,7 +4,8 @@
     frontdesk-server upgrade                         # bring the database to this version
     frontdesk-server cert [--host NAME_OR_IP ...] [--replace]   # self-signed TLS certificate
     frontdesk-server run [--host H --port P --database URL] [--tls | --cert FILE --key FILE]
-    frontdesk-server enrol --name "Front desk"      # prints a one-time code
+    frontdesk-server enrol --name "Front desk"      # prints a one-time code (7 days)
+    frontdesk-server codes | cancel-code ID_OR_NAME  # unused codes; cancel one
     frontdesk-server revoke NAME_OR_ID
     frontdesk-server devices
     frontdesk-server seed --from-desk DIR            # load an existing desk's clinic
@@ -33,13 +34,14 @@ from typing import Any
 import platformdirs
 
 from frontdesk.domain.errors import FrontdeskError, RuleViolation
+from frontdesk.paths import private_dir, private_umask
 
 log = logging.getLogger("frontdesk.server")
 
 
 def server_folder(data_dir: str | None) -> Path:
     folder = Path(data_dir or platformdirs.user_data_dir("frontdesk-server", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     return folder
 
 
@@ -108,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--replace", action="store_true", help="replace an existing certificate")
     enrol = sub.add_parser("enrol", help="make a one-time enrolment code for a new desk")
     enrol.add_argument("--name", required=True)
+    sub.add_parser("codes", help="list enrolment codes not used yet (they expire after 7 days)")
+    cancel = sub.add_parser("cancel-code", help="cancel an unused enrolment code")
+    cancel.add_argument("code", help="the id `codes` shows, or the name it was made for")
     revoke = sub.add_parser("revoke", help="revoke a desk's access")
     revoke.add_argument("device", help="device name or id")
     sub.add_parser("devices", help="list enrolled desks")
@@ -119,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    private_umask()
     _setup_logging(serving=args.command == "run")
     url = getattr(args, "run_database", None) or args.database or default_database(args.data_dir)
     try:
@@ -154,7 +160,15 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
     if args.command == "enrol":
         code = store.create_enrolment_code(args.name)
         print(f"Enrolment code for {args.name!r}: {code}")
-        print("Enter it on the desk under Settings → Clinic server. It works once.")
+        print("Enter it on the desk under Settings → Clinic server. It works once, within 7 days.")
+    elif args.command == "codes":
+        for c in store.list_codes():
+            until = "expired" if c["expired"] else f"until {c['expires_at']:%Y-%m-%d %H:%M} UTC"
+            print(f"{c['id']}  {c['created_at']:%Y-%m-%d %H:%M} UTC  {until:<26} {c['name']}")
+    elif args.command == "cancel-code":
+        count = store.cancel_code(args.code)
+        print(f"Cancelled {count} enrolment code(s).")
+        return 0 if count else 1
     elif args.command == "revoke":
         count = store.revoke(args.device)
         print(f"Revoked {count} desk(s).")

@@ -33,7 +33,7 @@ from frontdesk.protocol import (
     MERGED,
     REJECTED,
 )
-from frontdesk.server import invoice_money, rules
+from frontdesk.server import invoice_money, rules, signed, trust
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import (
     changes_since,
@@ -49,6 +49,7 @@ from frontdesk.server.changelog import (
     remember_row,
 )
 from frontdesk.server.store import Device, ServerProblem, ServerStore, row_to_json
+from frontdesk.store import privilege
 
 log = logging.getLogger("frontdesk.server.merge")
 _TABLES = s.data_tables()
@@ -69,6 +70,10 @@ class Mutation:
     clamped: bool = False
     far_ahead: bool = False  # stamped more than a day ahead of the server's clock
     cursor: int | None = None  # what the desk had pulled when the change was made
+    raw_fields: dict[str, Any] | None = None  # as sent: what a proof signs
+    proof: dict[str, Any] | None = None
+    invalid: ServerProblem | None = None  # a wrong value: this change alone is refused
+    unrecorded: bool = False  # its id is another desk's: the answer is not stored
 
 
 def _bad(message: str) -> ServerProblem:
@@ -76,13 +81,15 @@ def _bad(message: str) -> ServerProblem:
 
 
 def validate(raw: Any, now: datetime) -> list[Mutation]:
-    """Check a whole batch before anything is stored: unknown tables or fields, wrong types,
-    oversized values and clocks far ahead are refused with 4xx; nothing is applied."""
+    """Check a whole batch before anything is stored. A batch that cannot be read in order
+    (not a list, a change without its number) is refused with 4xx and nothing is applied; a
+    change whose values are wrong (unknown table or field, wrong type, NUL character, number
+    out of range, too large) is marked and answered "rejected" on its own, so the desk's later
+    changes still go through. Stamps ahead of the server's clock are clamped (_check_clock)."""
     if not isinstance(raw, list):
         raise _bad("mutations must be a list")
     if len(raw) > MAX_PUSH_MUTATIONS:
         raise ServerProblem(413, f"at most {MAX_PUSH_MUTATIONS} mutations per push", code="big")
-    tables = _TABLES
     out: list[Mutation] = []
     for item in raw:
         if not isinstance(item, dict):
@@ -97,46 +104,68 @@ def validate(raw: Any, now: datetime) -> list[Mutation]:
                 base_version=item["base_version"],
                 hlc=str(item.get("hlc", "")),
                 fields=item["fields"],
+                raw_fields=item["fields"],
+                proof=item.get("proof") if isinstance(item.get("proof"), dict) else None,
             )
         except KeyError as exc:
             raise _bad(f"mutation without {exc.args[0]}") from exc
-        if not isinstance(m.seq, int) or isinstance(m.seq, bool) or m.seq < 1:
+        if not _whole(m.seq) or m.seq < 1:
             raise _bad("seq must be a positive whole number")
-        if not isinstance(m.base_version, int) or m.base_version < 0:
-            raise _bad("base_version must be a whole number")
         seen = item.get("cursor")
-        if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool) or seen < 0):
+        if seen is not None and (not _whole(seen) or seen < 0):
             raise _bad("cursor must be a whole number")
         m.cursor = seen
-        if m.op not in ("insert", "update") or len(m.mutation_id) > 36:
-            raise _bad("op must be insert or update")
-        table = tables.get(m.entity) if isinstance(m.entity, str) else None
-        if table is None:
-            raise _bad(f"unknown entity {str(m.entity)[:60]!r}")
-        if not isinstance(m.row_id, str) or not 1 <= len(m.row_id) <= 36:
-            raise _bad("row_id must be an id")
-        if not isinstance(m.fields, dict) or not m.fields:
-            raise _bad("fields must be a non-empty object")
-        if len(json.dumps(m.fields)) > MAX_FIELDS_BYTES:
-            raise ServerProblem(413, "a mutation's fields are too large", code="big")
-        decoded: dict[str, Any] = {}
-        for key, value in m.fields.items():
-            if key == "version":  # the server owns row versions
-                continue
-            if key not in table.c:
-                raise _bad(f"unknown field {m.entity}.{str(key)[:60]}")
-            if value is None and not table.c[key].nullable:
-                raise _bad(f"{m.entity}.{key} cannot be empty")
-            try:
-                decoded[key] = from_json_value(table.c[key], value)
-            except (ValueError, TypeError) as exc:
-                raise _bad(f"{m.entity}: {exc}") from exc
-        if decoded.get("id", m.row_id) != m.row_id:
-            raise _bad("fields.id differs from row_id")
-        m.clamped = _check_clock(m, decoded, now)
-        m.fields = decoded
+        if len(m.mutation_id) > 36 or "\x00" in m.mutation_id:
+            raise _bad("mutation_id must be an id")
+        try:
+            _check_values(m, now)
+        except ServerProblem as exc:
+            m.invalid = exc
         out.append(m)
     return out
+
+
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in _INT_RANGE
+
+
+def _check_values(m: Mutation, now: datetime) -> None:
+    if not _whole(m.base_version) or m.base_version < 0:
+        raise _bad("base_version must be a whole number")
+    if m.op not in ("insert", "update"):
+        raise _bad("op must be insert or update")
+    table = _TABLES.get(m.entity) if isinstance(m.entity, str) else None
+    if table is None:
+        raise _bad(f"unknown entity {str(m.entity)[:60]!r}")
+    if not isinstance(m.row_id, str) or not 1 <= len(m.row_id) <= 36 or "\x00" in m.row_id:
+        raise _bad("row_id must be an id")
+    if not isinstance(m.fields, dict) or not m.fields:
+        raise _bad("fields must be a non-empty object")
+    if len(json.dumps(m.fields)) > MAX_FIELDS_BYTES:
+        raise ServerProblem(413, "a mutation's fields are too large", code="big")
+    decoded: dict[str, Any] = {}
+    for key, value in m.fields.items():
+        if key == "version":  # the server owns row versions
+            continue
+        if key not in table.c:
+            raise _bad(f"unknown field {m.entity}.{str(key)[:60]}")
+        if value is None and not table.c[key].nullable:
+            raise _bad(f"{m.entity}.{key} cannot be empty")
+        if isinstance(value, str) and "\x00" in value:
+            raise _bad(f"{m.entity}.{key} holds a NUL character, which no text may contain")
+        if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
+            raise _bad(f"{m.entity}.{key} is a number too large to store")
+        try:
+            decoded[key] = from_json_value(table.c[key], value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _bad(f"{m.entity}: {exc}") from exc
+    if decoded.get("id", m.row_id) != m.row_id:
+        raise _bad("fields.id differs from row_id")
+    m.clamped = _check_clock(m, decoded, now)
+    m.fields = decoded
 
 
 def _check_clock(m: Mutation, decoded: dict[str, Any], now: datetime) -> bool:
@@ -218,18 +247,25 @@ def _run_chunk(
                 select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
             ).scalar_one()
         )
-        known = dict(
-            conn.execute(
-                select(s.mutation_results.c.mutation_id, s.mutation_results.c.result_json).where(
-                    s.mutation_results.c.mutation_id.in_([m.mutation_id for m in chunk])
-                )
-            ).all()
-        )
+        # Stored answers are this desk's own: a change id another desk used gets no answer of
+        # that desk's; it is refused (and, its id being taken, not stored).
+        mr = s.mutation_results.c
+        answered = conn.execute(
+            select(mr.mutation_id, mr.device_id, mr.result_json).where(
+                mr.mutation_id.in_([m.mutation_id for m in chunk])
+            )
+        ).all()
+        known = {r.mutation_id: r.result_json for r in answered if r.device_id == device.id}
+        others = {r.mutation_id for r in answered if r.device_id != device.id}
+        for m in chunk:
+            if m.mutation_id in others:
+                m.invalid = _bad("this change's id is already used by another desk")
+                m.unrecorded = True
         conn.info["log_buffer"] = []
         conn.info["result_buffer"] = []
         conn.info["settle_queue"] = {}
         if not careful:
-            fresh = [m for m in chunk if m.mutation_id not in known]
+            fresh = [m for m in chunk if m.mutation_id not in known and m.invalid is None]
             prefetch_rows(conn, fresh)
             prefetch_history(conn, fresh)
             conn.info["clash_queue"] = {}
@@ -262,6 +298,7 @@ def _run_chunk(
             raise _NeedsCare from exc
         _check_queued_clashes(store, conn, device, cursor)
         invoice_money.settle_overpaid(store, conn, list(conn.info.pop("settle_queue")))
+        trust.flush_heads(store, conn)
         conn.info.pop("row_cache", None)
         conn.info.pop("insert_buffer", None)
         flush_log(conn)
@@ -293,6 +330,8 @@ def _check_queued_clashes(
 def _remember(
     store: ServerStore, conn: Connection, device: Device, m: Mutation, result: dict[str, Any]
 ) -> None:
+    if m.unrecorded:
+        return
     conn.info["result_buffer"].append(
         {
             "mutation_id": m.mutation_id,
@@ -310,6 +349,7 @@ def _apply_one(
 ) -> dict[str, Any]:
     next_seq = conn.info.get("next_seq")
     buffered = len(conn.info["log_buffer"])
+    heads = trust.snapshot_heads(conn)
     conn.exec_driver_sql("SAVEPOINT mutation")
     try:
         result = _apply(store, conn, device, m, cursor)
@@ -319,6 +359,7 @@ def _apply_one(
         conn.exec_driver_sql("RELEASE SAVEPOINT mutation")
         conn.info["next_seq"] = next_seq  # rolled-back change-log rows free their numbers
         forget_buffered(conn, buffered)
+        trust.restore_heads(conn, heads)
         reason = (
             exc.user_message
             if isinstance(exc, ServerProblem)
@@ -328,7 +369,10 @@ def _apply_one(
         result = _result(m, REJECTED, reason)
         if isinstance(exc, ServerProblem):
             result["code"] = exc.code
-        if m.op == "update" and (row := current_row(conn, m.entity, m.row_id)) is not None:
+            if exc.code in trust.TRUST_CODES:
+                trust.record_refusal(store, conn, device, m, exc.user_message)
+        known = m.entity in _TABLES and isinstance(m.row_id, str)
+        if known and m.op == "update" and (row := current_row(conn, m.entity, m.row_id)):
             # The desk puts the row back as the clinic has it; the refusal stays listed.
             result["row"] = row_to_json(row, _TABLES[m.entity])
             result["version"] = int(row["version"])
@@ -349,9 +393,15 @@ def _result(m: Mutation, status: str, reason: str = "", version: int = 0) -> dic
 def _apply(
     store: ServerStore, conn: Connection, device: Device, m: Mutation, cursor: int
 ) -> dict[str, Any]:
+    if m.invalid is not None:
+        raise m.invalid
     table = _TABLES[m.entity]
     sensitive = _SENSITIVE[m.entity]
     row = current_row(conn, m.entity, m.row_id)
+    if m.entity == trust.AUDIT:
+        trust.check_audit_entry(conn, device, m, row)
+    elif m.entity in privilege.PRIVILEGED:
+        signed.check(conn, m, row)
     rules.check_finalised(conn, m.entity, m.fields, row)
     invoice_money.check_credit(conn, m.entity, m.fields, row)
     number = m.fields.get("number") if m.entity in ("invoices", "credit_notes") else None
@@ -377,6 +427,7 @@ def _apply(
             device.id,
             m.mutation_id,
             exact=not m.clamped,
+            proof=signed.logged_proof(m),
         )
         _after(store, conn, device, m, cursor, values)
         return _result(m, APPLIED, version=1)
@@ -416,6 +467,7 @@ def _apply(
         device.id,
         m.mutation_id,
         exact=status in (APPLIED, MERGED) and not m.clamped,
+        proof=signed.logged_proof(m),
     )
     _after(store, conn, device, m, cursor, {**row, **apply, "version": new_version})
     reason = "kept both values for a person to choose" if status == CONFLICT else ""

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from frontdesk.protocol import (
+    MAX_CURSOR,
     MAX_DIGEST_ROWS,
     MAX_PULL_CHANGES,
     MAX_SNAPSHOT_ROWS,
@@ -27,7 +28,7 @@ from frontdesk.protocol import (
     StatsRequest,
     WaitReply,
 )
-from frontdesk.server import merge
+from frontdesk.server import merge, trust
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 
 log = logging.getLogger("frontdesk.server")
@@ -58,8 +59,16 @@ def _json(body: dict[str, Any]) -> Response:
 
 
 @router.post(Endpoint.ENROL.value)
-def enrol(body: EnrolRequest, store: Store) -> dict[str, Any]:
-    dev, token, has_clinic = store.enrol(body.code, body.device_id, body.device_name)
+def enrol(body: EnrolRequest, store: Store, request: Request) -> dict[str, Any]:
+    throttle = request.app.state.enrol_throttle
+    address = request.client.host if request.client else ""
+    throttle.check(address)
+    try:
+        dev, token, has_clinic, delivered = store.enrol(body.code, body.device_id, body.device_name)
+    except ServerProblem as exc:
+        if exc.code == "bad_code":
+            throttle.missed(address)
+        raise
     log.info("enrolled device=%s number=%d", dev.id, dev.number)
     return EnrolReply(
         device_id=dev.id,
@@ -67,7 +76,7 @@ def enrol(body: EnrolRequest, store: Store) -> dict[str, Any]:
         token=token,
         epoch=store.epoch(),
         has_clinic=has_clinic,
-        delivered_through=dev.last_seq,
+        delivered_through=delivered,
     ).as_json()
 
 
@@ -81,7 +90,7 @@ def push(body: PushRequest, dev: Dev, store: Store) -> Response:
 def pull(
     dev: Dev,
     store: Store,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_CHANGES)] = 500,
     echo: bool = True,
     unsent: Annotated[int | None, Query(ge=0)] = None,
@@ -130,7 +139,7 @@ def whoami(dev: Dev, store: Store) -> dict[str, Any]:
 async def wait(
     dev: Dev,
     store: Store,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     timeout: Annotated[float, Query(ge=0, le=60)] = 25,
 ) -> dict[str, Any]:
     """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
@@ -151,3 +160,9 @@ async def wait(
 def revoke_self(dev: Dev, store: Store) -> dict[str, Any]:
     store.revoke(dev.id)
     return {"revoked": dev.id}
+
+
+@router.get(Endpoint.AUDIT_HEADS.value)
+def audit_heads(dev: Dev, store: Store) -> dict[str, Any]:
+    """Each desk's audit-chain head, countersigned by this server (server/trust.py)."""
+    return trust.countersigned_heads(store).as_json()

@@ -81,6 +81,9 @@ change_log = Table(
     Column("mutation_id", String(36)),
     Column("exact", Boolean, nullable=False, default=False),
     Column("at", UTCDateTime, nullable=False),
+    # A privileged change's proof (who signed it, the signature, what was signed), so every
+    # desk that pulls it can check it too (server/trust.py).
+    Column("proof_json", Text),
     Index("ix_server_change_log_row", "entity", "row_id", "version"),
 )
 
@@ -92,6 +95,19 @@ mutation_results = Table(
     Column("seq", BigInteger, nullable=False),
     Column("status", String(10), nullable=False),
     Column("result_json", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# The newest entry of each desk's audit chain the server holds, countersigned with the
+# server's key (server/trust.py): a chain rewritten later no longer matches it.
+audit_heads = Table(
+    "server_audit_heads",
+    server_md,
+    Column("chain_id", String(36), primary_key=True),
+    Column("device_id", String(36), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
 

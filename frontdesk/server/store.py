@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
@@ -27,6 +27,7 @@ from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.ids import uuid7
+from frontdesk.models import ClinicSettings
 from frontdesk.models.codec import to_json_value
 from frontdesk.protocol import invoice_prefix, series_prefixes
 from frontdesk.server import schema as s
@@ -34,6 +35,8 @@ from frontdesk.server import snapshot
 from frontdesk.server.migrate import Outcome, upgrade_server
 
 ADVISORY_KEY = 7_042_201
+# An enrolment code not used within this long is refused.
+CODE_LIFETIME = timedelta(days=7)
 # Per-transaction scratch kept on the connection; cleared at every begin and end.
 _CHUNK_KEYS = (
     "next_seq",
@@ -46,6 +49,9 @@ _CHUNK_KEYS = (
     "log_index",
     "log_indexed",
     "history_cache",
+    "audit_heads",
+    "audit_dirty",
+    "audit_devices",
 )
 
 
@@ -180,8 +186,11 @@ class ServerStore:
             )
         return code
 
-    def enrol(self, code: str, device_id: str, device_name: str) -> tuple[Device, str, bool]:
-        """Use a one-time code: (device, token, server already holds a clinic)."""
+    def enrol(self, code: str, device_id: str, device_name: str) -> tuple[Device, str, bool, int]:
+        """Use a one-time code: (device, token, server already holds a clinic, changes of this
+        desk already in the server's copy). A desk enrolled before (revoked, or one that lost
+        its keychain entry) enrols again with a fresh code: a new token, the same number series
+        and change sequence."""
         token = secrets.token_urlsafe(32)
         with self.writing() as conn:
             row = conn.execute(
@@ -189,6 +198,7 @@ class ServerStore:
                     s.enrolment_codes.c.code_hash == hash_secret(code.strip().upper())
                 )
             ).first()
+            now = self.clock.now()
             if row is None or row.used_at is not None:
                 raise ServerProblem(
                     403,
@@ -196,8 +206,33 @@ class ServerStore:
                     "runs the clinic server for a new one.",
                     code="bad_code",
                 )
-            if conn.execute(select(s.devices.c.id).where(s.devices.c.id == device_id)).first():
-                raise ServerProblem(409, "This desk is already enrolled.", code="enrolled")
+            if row.created_at + CODE_LIFETIME < now:
+                raise ServerProblem(
+                    403,
+                    f"That enrolment code has expired (codes last {CODE_LIFETIME.days} days). "
+                    "Ask the person who runs the clinic server for a new one.",
+                    code="bad_code",
+                )
+            conn.execute(
+                update(s.enrolment_codes)
+                .where(s.enrolment_codes.c.code_hash == row.code_hash)
+                .values(used_at=now, device_id=device_id)
+            )
+            has_clinic = (
+                conn.execute(select(ClinicSettings.__table__.c.id).limit(1)).first() is not None  # type: ignore[attr-defined]
+            )
+            before = conn.execute(select(s.devices).where(s.devices.c.id == device_id)).first()
+            if before is not None:
+                conn.execute(
+                    update(s.devices)
+                    .where(s.devices.c.id == device_id)
+                    .values(token_hash=hash_secret(token), revoked_at=None)
+                )
+                dev = Device(
+                    before.id, before.number, before.name, before.series_prefix,
+                    int(before.last_seq),
+                )  # fmt: skip
+                return dev, token, has_clinic, 0
             number = (
                 int(
                     conn.execute(select(func.coalesce(func.max(s.devices.c.number), 0))).scalar()
@@ -206,7 +241,6 @@ class ServerStore:
                 + 1
             )
             prefix = invoice_prefix(number)
-            now = self.clock.now()
             # The desk the clinic was seeded from: its changes so far are already here.
             seeded = dict(
                 conn.execute(
@@ -231,21 +265,45 @@ class ServerStore:
                     enrolled_at=now,
                 )
             )
-            conn.execute(
-                update(s.enrolment_codes)
-                .where(s.enrolment_codes.c.code_hash == row.code_hash)
-                .values(used_at=now, device_id=device_id)
-            )
             for kind, p in series_prefixes(prefix).items():
                 conn.execute(
                     insert(s.series_registry).values(prefix=p, kind=kind, device_id=device_id)
                 )
-            from frontdesk.models import ClinicSettings
+        device = Device(device_id, number, device_name, prefix, last_seq)
+        return device, token, has_clinic, last_seq
 
-            has_clinic = (
-                conn.execute(select(ClinicSettings.__table__.c.id).limit(1)).first() is not None  # type: ignore[attr-defined]
+    def list_codes(self) -> list[dict[str, Any]]:
+        """Enrolment codes not used yet (the codes themselves are kept only as hashes): an id
+        to cancel one by, its name, when it was made and when it expires."""
+        c = s.enrolment_codes.c
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(c.code_hash, c.name, c.created_at)
+                .where(c.used_at.is_(None))
+                .order_by(c.created_at)
+            ).all()
+        now = self.clock.now()
+        return [
+            {
+                "id": r.code_hash[:8],
+                "name": r.name,
+                "created_at": r.created_at,
+                "expires_at": r.created_at + CODE_LIFETIME,
+                "expired": r.created_at + CODE_LIFETIME < now,
+            }
+            for r in rows
+        ]
+
+    def cancel_code(self, id_or_name: str) -> int:
+        """Cancel unused codes by the id ``list_codes`` shows, or by name; returns how many."""
+        c = s.enrolment_codes.c
+        with self.writing() as conn:
+            done = conn.execute(
+                s.enrolment_codes.delete()
+                .where(c.used_at.is_(None))
+                .where((c.name == id_or_name) | (func.substr(c.code_hash, 1, 8) == id_or_name))
             )
-        return Device(device_id, number, device_name, prefix, last_seq), token, has_clinic
+        return int(done.rowcount)
 
     def authenticate(self, token: str) -> Device:
         with self.reading() as conn:
@@ -327,6 +385,7 @@ class ServerStore:
                     c.device_id,
                     c.mutation_id,
                     c.fields_json,
+                    c.proof_json,
                 )
                 .where(c.seq > cursor)
                 .order_by(c.seq)
@@ -352,6 +411,7 @@ class ServerStore:
                     "version": r.version,
                     "echo": echo,
                     "mutation_id": r.mutation_id if own else None,
+                    **({"proof": json.loads(r.proof_json)} if r.proof_json else {}),
                 }
             )
             parts.append(f'{head[:-1]}, "fields": {"{}" if echo else r.fields_json}}}')

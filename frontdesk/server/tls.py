@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
+from frontdesk.paths import private_dir
 from frontdesk.protocol import fingerprint
 
 CERT_FILE = "server-cert.pem"
@@ -104,7 +105,7 @@ def make_certificate(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
-from frontdesk.models import AuditEvent, Patient, SyncState
+from frontdesk.domain import signing
+from frontdesk.models import AuditAnchor, AuditEvent, Patient, SyncState
 from frontdesk.services.permissions import Action, require
 from frontdesk.store import outbox
 from frontdesk.store.context import ServiceContext
@@ -205,7 +206,9 @@ _PAYLOAD_COLUMNS = tuple(audit_payload({}))
 
 
 def verify_chain(ctx: ServiceContext) -> ChainReport:
-    """Recompute every desk's chain in order and report the first broken link."""
+    """Recompute every desk's chain in order and report the first broken link; then hold each
+    chain to the head the clinic server countersigned (sync/anchors.py), which names a chain
+    rewritten and re-hashed, or cut short, after the server saw it."""
     require(ctx.actor, Action.VIEW_AUDIT)
     cols = [getattr(AuditEvent, c) for c in _PAYLOAD_COLUMNS]
     checked = 0
@@ -216,8 +219,10 @@ def verify_chain(ctx: ServiceContext) -> ChainReport:
                 SyncState.id == 1
             )
         ).first()
+        anchors = _anchors(session)
         for device in sorted(devices):
             expected_seq, prev = 1, GENESIS_HASH
+            anchor = anchors.pop(device, None)
             rows = session.execute(
                 select(*cols, AuditEvent.prev_hash, AuditEvent.hash)
                 .where(AuditEvent.device_id == device)
@@ -235,15 +240,45 @@ def verify_chain(ctx: ServiceContext) -> ChainReport:
                     problem = "does not follow the one before it"
                 elif audit_hash(prev, audit_payload(data)) != row.hash:
                     problem = "was changed after it was written"
+                elif anchor is not None and seq == anchor[0] and row.hash != anchor[1]:
+                    problem = _REWRITTEN
                 if problem:
                     return ChainReport(checked, len(devices), BrokenLink(device, seq, problem))
                 checked += 1
                 expected_seq, prev = expected_seq + 1, row.hash
+            if anchor is not None and expected_seq <= anchor[0]:
+                return ChainReport(
+                    checked, len(devices), BrokenLink(device, expected_seq, _cut(anchor[0]))
+                )
+        for device, (seq, _hash) in sorted(anchors.items()):  # a whole chain deleted
+            return ChainReport(checked, len(devices), BrokenLink(device, 1, _cut(seq)))
         if local is not None:
             missing = _missing_tail(session, local, expected_after=_last_seq(session, local))
             if missing is not None:
                 return ChainReport(checked, len(devices), missing)
     return ChainReport(checked, len(devices), None)
+
+
+_REWRITTEN = (
+    "differs from the entry the clinic server countersigned (the trail was rewritten after "
+    "the server saw it)"
+)
+
+
+def _cut(seq: int) -> str:
+    return f"is missing (the clinic server countersigned this desk's trail up to entry {seq})"
+
+
+def _anchors(session: Any) -> dict[str, tuple[int, str]]:
+    """Chain → (seq, hash) countersigned by the clinic server; an anchor whose signature does
+    not check out with the server's key is held as a rewritten entry at its position."""
+    key = session.scalar(select(SyncState.server_audit_key).where(SyncState.id == 1))
+    out: dict[str, tuple[int, str]] = {}
+    for a in session.scalars(select(AuditAnchor)):
+        statement = signing.head_statement(a.chain_id, a.seq, a.hash)
+        good = signing.verify(key, statement, a.signature)
+        out[a.chain_id] = (a.seq, a.hash if good else "(countersignature does not check out)")
+    return out
 
 
 def _last_seq(session: Any, device: str) -> int:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from frontdesk.db import migrate
+from frontdesk.db import health, migrate
 from frontdesk.db.backup import backup_file, timestamped_name
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.backup_retention import backups_to_keep
@@ -29,8 +29,8 @@ from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
 from frontdesk.domain.ids import uuid7
 from frontdesk.models import SyncState
-from frontdesk.paths import DeskPaths
-from frontdesk.services.desk import open_desk
+from frontdesk.paths import DeskPaths, private_dir
+from frontdesk.services.desk import check_database, open_desk
 from frontdesk.services.permissions import Action, require
 from frontdesk.store import outbox
 from frontdesk.store.context import Actor, ServiceContext
@@ -123,6 +123,7 @@ def backup_now(ctx: ServiceContext, out: Path | None = None) -> Path:
             target = target.with_name(f"{target.stem.split('.')[0]}.{n}{target.suffix}")
     if target.exists():
         raise RuleViolation(f"{target} already exists; choose another name. {NOT_CHANGED}")
+    check_database(paths, what="no backup was made of it")
     made = backup_file(paths.database, target)
     with ctx.write("back up") as session:
         record_event(session, "backup made", summary=f"Backed up to {made.name}")
@@ -187,6 +188,14 @@ def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
                     f"{path.name} is an SQLite file, but not a frontdesk backup. {NOT_CHANGED}"
                 )
             revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            from frontdesk.models import Base
+
+            differs = health.problem_of(staging, Base.metadata, migrate.EXPECTED_HEAD)
+            if differs is not None:  # e.g. a column dropped by hand
+                raise EnvironmentProblem(
+                    f"{path.name} {differs}, so it is not a usable frontdesk backup. "
+                    f"{NOT_CHANGED} Try another backup file."
+                )
             clinic = conn.execute(
                 "SELECT id, name FROM clinic_settings WHERE deleted_at IS NULL LIMIT 1"
             ).fetchone()
@@ -273,7 +282,7 @@ def restore_database(
     Order: check the file; refuse another clinic's backup (unless ``force``, or this desk holds
     no data yet); copy the current database aside; upgrade a copy of the backup to this
     version; copy it over the live file with SQLite's backup API (one transaction)."""
-    paths.backups.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.backups)
     info = inspect_backup(backup, paths.backups)
     current = _current_clinic(paths.database)
     identity = _current_identity(paths.database)
@@ -283,10 +292,12 @@ def restore_database(
             f"“{current[1]}”. {NOT_CHANGED} To replace this clinic's data with it anyway, "
             "restore with --force."
         )
-    paths.backups.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.backups)
     stamp = now.astimezone(UTC)
     aside = None
-    if paths.database.exists():
+    if health.problem_of(paths.database) is not None:
+        aside = _set_damaged_aside(paths.database, paths.backups, stamp)
+    elif paths.database.exists():
         aside = backup_file(
             paths.database, paths.backups / timestamped_name("before-restore", stamp)
         )
@@ -317,6 +328,17 @@ def restore_database(
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{staging}{suffix}").unlink(missing_ok=True)
     return RestoreResult(info, aside, identity)
+
+
+def _set_damaged_aside(database: Path, backups_dir: Path, stamp: datetime) -> Path:
+    """A damaged database cannot be copied with SQLite: move the file (and its -wal and -shm)
+    aside as it is, for someone to look at; the restore then writes a fresh file."""
+    aside = backups_dir / f"damaged-{stamp:%Y%m%d-%H%M%S}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{database}{suffix}")
+        if part.exists():
+            part.replace(Path(f"{aside}{suffix}"))
+    return aside
 
 
 def restore(ctx: ServiceContext, backup: Path, *, force: bool = False) -> RestoreResult:

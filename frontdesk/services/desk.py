@@ -3,23 +3,25 @@ identity, number series and clinic settings."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, select
 
-from frontdesk.db import migrate
+from frontdesk.db import health, migrate
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
-from frontdesk.domain.errors import EnvironmentProblem
+from frontdesk.domain.errors import DamagedDatabase, EnvironmentProblem
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.models.system import SyncState
-from frontdesk.paths import DeskPaths
+from frontdesk.paths import DeskPaths, private_dir
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import ensure_series
 
 
 def open_engine(paths: DeskPaths) -> Engine:
     try:
-        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(paths.data_dir)
     except OSError as exc:
         raise EnvironmentProblem(
             f"The data folder {paths.data_dir} cannot be created: {exc.strerror}."
@@ -27,8 +29,51 @@ def open_engine(paths: DeskPaths) -> Engine:
     return make_engine(paths.database)
 
 
+def check_database(paths: DeskPaths, *, what: str = "frontdesk will not open it") -> None:
+    """Refuse a damaged database file before anything writes to it (db/health.py), naming the
+    newest good backup; a missing file is fine (a new clinic)."""
+    from frontdesk.models import Base
+
+    problem = health.problem_of(paths.database, Base.metadata, migrate.EXPECTED_HEAD)
+    if problem is None:
+        return
+    good = newest_good_backup(paths)
+    offer = (
+        f"The newest good backup is {good.name} (made {_when(good)}). Restore it with "
+        f'"frontdesk restore {good}" (the damaged file is kept beside the backups).'
+        if good is not None
+        else f"No good backup was found in {paths.backups}. Keep the file and ask for help."
+    )
+    raise DamagedDatabase(
+        f"The clinic's database {paths.database} {problem}. Nothing was changed and {what}; "
+        f"it will not start a new clinic over it. {offer}",
+        backup=good,
+    )
+
+
+def newest_good_backup(paths: DeskPaths) -> Path | None:
+    """The newest file in the backups folder that passes the start-up checks."""
+    from frontdesk.models import Base
+
+    if not paths.backups.is_dir():
+        return None
+    found = sorted(paths.backups.glob("*.sqlite3"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in found:
+        if health.problem_of(path, Base.metadata, migrate.EXPECTED_HEAD) is None:
+            return path
+    return None
+
+
+def _when(path: Path) -> str:
+    from datetime import UTC, datetime
+
+    made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return f"{made:%Y-%m-%d %H:%M} UTC"
+
+
 def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext:
-    """Migrate the desk database and return a ServiceContext ready for the services."""
+    """Check the desk database, migrate it and return a ServiceContext for the services."""
+    check_database(paths)
     engine = open_engine(paths)
     migrate.upgrade(engine, backup_dir=paths.backups)
     clock = clock or SystemClock()

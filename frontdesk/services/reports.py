@@ -19,6 +19,7 @@ from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.errors import ValidationFailed
 from frontdesk.domain.money import format_money
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
+from frontdesk.domain.spreadsheet import safe_row
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, InvoiceStatus
 from frontdesk.models import (
     Appointment,
@@ -308,8 +309,8 @@ def export_csv(report: Report, path: Path, symbol: str = "$") -> None:
     """Write the report as CSV (UTF-8 with BOM so spreadsheet programs read accents)."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
-        writer.writerow([c.title for c in report.columns])
+        writer.writerow(safe_row([c.title for c in report.columns]))
         for row in report.rows:
-            writer.writerow(report.formatted(row, symbol))
+            writer.writerow(safe_row(report.formatted(row, symbol)))
         if report.totals:
-            writer.writerow(report.formatted(report.totals, symbol))
+            writer.writerow(safe_row(report.formatted(report.totals, symbol)))

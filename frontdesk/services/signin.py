@@ -7,11 +7,13 @@ answer, after the same work, as a wrong password.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
 
+from frontdesk.domain import signing
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.domain.sign_in_policy import hold_after_failure, is_locked_out, wait_text
 from frontdesk.models import StaffUser
@@ -23,10 +25,11 @@ from frontdesk.services.passwords import (
     spend_equal_time,
     verify_secret,
 )
-from frontdesk.services.staff import MAX_USERNAME, actor_for, normalise_username
+from frontdesk.services.staff import MAX_USERNAME, actor_for, key_fields, normalise_username
 from frontdesk.store.context import Actor, ServiceContext
 from frontdesk.store.tracking import record_event
 
+log = logging.getLogger("frontdesk.signin")
 SIGN_IN_SCREEN = Actor(name="sign-in screen")
 NOT_RIGHT = "The user name or password is not right. Check Caps Lock and try again."
 
@@ -83,7 +86,8 @@ def sign_in(ctx: ServiceContext, username: str, secret: str) -> Actor:
         _record_failure(ctx, user.id, with_pin)
         raise SignInRefused(NOT_RIGHT if not with_pin else "That PIN is not right.")
     previous = ctx.actor
-    actor = actor_for(user)
+    key, new_key = _signing_key(user, secret, with_pin, previous)
+    actor = actor_for(user, key)
     ctx.actor = actor
     switched = previous.staff_user_id is not None and previous.staff_user_id != user.id
     how = "PIN" if with_pin else "password"
@@ -102,6 +106,9 @@ def sign_in(ctx: ServiceContext, username: str, secret: str) -> Actor:
         row.last_sign_in_at = now
         if not with_pin and needs_rehash(row.password_hash):
             row.password_hash = hash_secret(secret)
+        if new_key:  # an account from before signing keys: it gets one now (first use)
+            for name, value in key_fields(secret, key).items():
+                setattr(row, name, value)
         record_event(
             session,
             "switch user" if switched else "sign in",
@@ -110,6 +117,25 @@ def sign_in(ctx: ServiceContext, username: str, secret: str) -> Actor:
             entity_id=user.id,
         )
     return actor
+
+
+def _signing_key(
+    user: StaffUser, secret: str, with_pin: bool, previous: Actor
+) -> tuple[signing.SigningKey | None, bool]:
+    """(the staff member's signing key, whether it is new). A password opens it; a PIN does
+    not, but unlocking one's own screen keeps the key the password opened."""
+    if with_pin:
+        same = previous.staff_user_id == user.id
+        return (previous.signing_key if same else None), False
+    if user.signing_key_wrapped is None:
+        return signing.new_private_key(), True
+    try:
+        return signing.unwrap(user.signing_key_wrapped, secret), False
+    except signing.BadPassword:
+        # Wrapped by a password set on another desk before this one synced: sign in works,
+        # signing waits for the next sign-in with the current key.
+        log.warning("sign-in: the signing key does not open with this password")
+        return None, False
 
 
 def _record_failure(ctx: ServiceContext, staff_id: str, with_pin: bool) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from frontdesk.domain import signing
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.vocab import Role
 from frontdesk.models import Practitioner, StaffUser
@@ -99,13 +100,24 @@ def has_staff(ctx: ServiceContext) -> bool:
         )
 
 
-def actor_for(user: StaffUser) -> Actor:
+def actor_for(user: StaffUser, key: signing.SigningKey | None = None) -> Actor:
     return Actor(
         staff_user_id=user.id,
         name=user.display_name,
         role=Role(user.role),
         practitioner_id=user.practitioner_id,
+        signing_key=key,
     )
+
+
+def key_fields(password: str, key: signing.SigningKey | None = None) -> dict[str, str]:
+    """A staff member's signing key (a new one unless given), its private half wrapped by their
+    password: the two columns of their account that let them sign on any desk."""
+    key = key or signing.new_private_key()
+    return {
+        "signing_public_key": signing.public_hex(key),
+        "signing_key_wrapped": signing.wrap(key, password),
+    }
 
 
 def create_first_owner(ctx: ServiceContext, username: str, display_name: str, password: str) -> str:
@@ -118,8 +130,14 @@ def create_first_owner(ctx: ServiceContext, username: str, display_name: str, pa
             raise RuleViolation(
                 "This desk already has staff accounts; sign in and add people in Settings."
             )
+        # Trusted on first use: the clinic server accepts the first owner's key unsigned
+        # while it holds no account with a key (docs/threat-model.md).
         user = StaffUser(
-            username=name, display_name=shown, role=Role.OWNER, password_hash=password_hash
+            username=name,
+            display_name=shown,
+            role=Role.OWNER,
+            password_hash=password_hash,
+            **key_fields(password),
         )
         session.add(user)
         session.flush()
@@ -197,6 +215,7 @@ def create_staff(ctx: ServiceContext, new: NewStaff) -> str:
             practitioner_id=new.practitioner_id or None,
             password_hash=password_hash,
             pin_hash=pin_hash,
+            **key_fields(new.password),
         )
         session.add(user)
         session.flush()
@@ -267,6 +286,9 @@ def reset_password(ctx: ServiceContext, staff_id: str, new_password: str) -> Non
     with ctx.write("reset a staff password") as session:
         user = _managed(ctx, session, staff_id)
         user.password_hash = password_hash
+        # Their old key is wrapped by the forgotten password: they get a new one.
+        for key, value in key_fields(new_password).items():
+            setattr(user, key, value)
         user.failed_attempts = 0
         user.locked_until = None
 
@@ -284,10 +306,14 @@ def change_own_password(ctx: ServiceContext, current: str, new_password: str) ->
     if not verify_secret(stored, current):
         raise ValidationFailed("Your current password is not right.", field="current_password")
     password_hash = hash_secret(new_password)
+    key = ctx.actor.signing_key or signing.new_private_key()
     with ctx.write("change own password") as session:
         user = session.get(StaffUser, staff_id)
         assert user is not None
         user.password_hash = password_hash
+        for name, value in key_fields(new_password, key).items():
+            setattr(user, name, value)
+    ctx.actor.signing_key = key
 
 
 def set_pin(ctx: ServiceContext, staff_id: str, pin: str | None) -> None:

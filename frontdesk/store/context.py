@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,15 @@ class Actor:
     name: str = "system"
     role: Role | None = None
     practitioner_id: str | None = None
+    # Unwrapped with the staff member's password at sign-in (none after a PIN-only sign-in):
+    # privileged changes are signed with it (store/privilege.py).
+    signing_key: Ed25519PrivateKey | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def signer(self) -> tuple[str, Ed25519PrivateKey] | None:
+        if self.staff_user_id is None or self.signing_key is None:
+            return None
+        return self.staff_user_id, self.signing_key
 
 
 SYSTEM = Actor()
@@ -82,6 +92,7 @@ class ServiceContext:
             hlc=self.hlc,
             actor_id=self.actor.staff_user_id,
             actor_name=self.actor.name,
+            signer=self.actor.signer,
             action=action,
             origin=origin,
             collector=collector,

@@ -44,6 +44,23 @@ def start_series(session: Session, kind: SeriesKind, prefix: str, now: datetime)
     return series
 
 
+def resume_series(session: Session, kind: SeriesKind, prefix: str) -> bool:
+    """Make the series ``prefix`` of ``kind`` the active one again, if this desk has it."""
+    series = session.scalars(
+        select(NumberSeries).where(NumberSeries.kind == kind, NumberSeries.prefix == prefix)
+    ).first()
+    if series is None:
+        return False
+    if not series.active:
+        session.execute(
+            update(NumberSeries)
+            .where(NumberSeries.kind == kind, NumberSeries.active)
+            .values(active=False)
+        )
+        series.active = True
+    return True
+
+
 # Letters for restore marks: digits and capitals without I, L, O and U (easily misread).
 _MARK_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -61,6 +61,7 @@ def outbox_row(
         "hlc": hlc,
         "created_at": now,
         "state": PENDING,
+        "proof_json": None,
     }
 
 
@@ -163,6 +164,7 @@ def as_mutation(row: SyncOutbox) -> Mutation:
         hlc=row.hlc,
         fields=json.loads(row.fields_json),
         cursor=row.seen_cursor,
+        proof=json.loads(row.proof_json) if row.proof_json else None,
     )
 
 

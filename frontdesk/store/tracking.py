@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from frontdesk.domain.errors import ValidationFailed
 from frontdesk.domain.hlc import HybridClock
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.base import SyncedMixin
 from frontdesk.models.codec import to_json_value
 from frontdesk.models.system import AuditEvent
-from frontdesk.store import outbox
+from frontdesk.store import outbox, privilege
 from frontdesk.store.changes import ChangeCollector
 from frontdesk.store.order import table_rank
 from frontdesk.store.outbox import canonical_json, outbox_row
@@ -42,6 +44,8 @@ class Tracking:
     action: str
     origin: str  # "local": record outbox and audit; "sync": changes arriving from the server
     collector: ChangeCollector
+    # (staff id, key) of the signed-in staff member who can sign privileged changes.
+    signer: tuple[str, Ed25519PrivateKey] | None = None
 
 
 def audit_hash(prev_hash: str, payload: dict[str, Any]) -> str:
@@ -93,6 +97,24 @@ def _patient_of(obj: SyncedMixin) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _refuse_nul(session: Session) -> None:
+    """No text this desk writes may hold a NUL character (the clinic server's PostgreSQL cannot
+    store one): refused here, at the one place every entry point (forms, imports of single
+    records, services) passes through, before anything is written."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, SyncedMixin):
+            continue
+        for key in _column_keys(obj):
+            value = getattr(obj, key)
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationFailed(
+                    f"{key.replace('_', ' ').capitalize()} cannot contain a NUL character "
+                    "(an invisible control character, usually from a pasted file). Remove it "
+                    "and try again.",
+                    field=key,
+                )
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
     tracking: Tracking | None = session.info.get(TRACKING_KEY)
@@ -103,6 +125,7 @@ def _stamp(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
             )
     if tracking is None or tracking.origin != "local":
         return
+    _refuse_nul(session)
     for obj in session.new:
         if isinstance(obj, SyncedMixin):
             obj.created_at = obj.created_at or tracking.now
@@ -156,6 +179,10 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         change = outbox_row(
             next_seq, entity=table, row_id=obj.id, op=op, fields=fields,
             base_version=obj.version or 0, hlc=stamp, now=tracking.now, seen_cursor=seen,
+        )  # fmt: skip
+        change["proof_json"] = privilege.proof_json(
+            tracking.signer, entity=table, row_id=obj.id, op=op, fields=fields,
+            base_version=change["base_version"], mutation_id=change["mutation_id"],
         )  # fmt: skip
         outbox_rows.append(change)
         next_seq += 1

@@ -22,6 +22,7 @@ from frontdesk.store.numbering import placeholder_series
 from frontdesk.store.order import table_rank
 from frontdesk.store.outbox import pending_fields
 from frontdesk.store.tracking import TRACKING_KEY, Tracking
+from frontdesk.sync import proofcheck
 
 
 def desk_table(name: str) -> Table | None:
@@ -96,7 +97,10 @@ def apply_changes(
     ``decided``, which the server already holds (see ``decided_upto``).
     Returns (rows changed, tables whose rows were missing here)."""
     folded: dict[tuple[str, str], dict[str, Any]] = {}
-    for change in changes:
+    left_out = proofcheck.unproven(session, changes)
+    for i, change in enumerate(changes):
+        if i in left_out:
+            continue
         table = desk_table(change["entity"])
         if table is None or "version" not in table.c:
             continue
@@ -201,3 +205,10 @@ def withdraw(session: Session, entity: str, row_id: str, now: Any) -> bool:
     )
     _collect(session, entity, row_id)
     return True
+
+
+def drop_audit_entry(session: Session, row_id: str) -> None:
+    """An audit entry the server refused as another desk's: it leaves this desk too."""
+    table = Base.metadata.tables["audit_events"]
+    session.execute(table.delete().where(table.c.id == row_id))
+    _collect(session, "audit_events", row_id)

@@ -32,6 +32,7 @@ from frontdesk.protocol import (
 from frontdesk.store import outbox
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply, snapshot_load
+from frontdesk.sync.anchors import AuditAnchors
 from frontdesk.sync.checks import TableChecks
 from frontdesk.sync.status import SyncStatus, sync_status
 from frontdesk.sync.summary import SyncSummary
@@ -57,7 +58,7 @@ class PushRefused(SyncFailed):
     """The server answered but refused the push as a whole; the desk still pulls."""
 
 
-class SyncEngine(TableChecks):
+class SyncEngine(TableChecks, AuditAnchors):
     def __init__(
         self,
         ctx: ServiceContext,
@@ -112,6 +113,8 @@ class SyncEngine(TableChecks):
                 self.check_tables(sorted(touched), summary)
             if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
                 self.push(summary, touched)
+            if "audit_events" in touched or summary.resynced:
+                self.fetch_anchors()
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)
             raise
@@ -202,11 +205,16 @@ class SyncEngine(TableChecks):
                     refused = named[0] if named else None
                     if refused is not None and isinstance(result.get("row"), dict):
                         apply.put_back(session, refused.entity, result["row"])
+                    elif refused is not None and result.get("code") == "audit_not_yours":
+                        # An entry in another desk's name is never the clinic's: the real one
+                        # arrives with the pull.
+                        apply.drop_audit_entry(session, refused.row_id)
                     elif refused is not None and refused.op == "insert":
                         # A new record refused for good (e.g. a line added to an invoice another
-                        # desk had issued, or an invoice numbered from another desk's series):
-                        # it can never be on the clinic's copy, so it is set aside here too
-                        # (still listed with the reason), and every desk's balances agree.
+                        # desk had issued, an invoice numbered from another desk's series, an
+                        # unsigned new staff account): it can never be on the clinic's copy, so
+                        # it is set aside here too (still listed with the reason), and every
+                        # desk's balances agree.
                         apply.withdraw(session, refused.entity, refused.row_id, now)
                 summary.pushed += 1
                 summary.merged += status == MERGED

@@ -13,7 +13,7 @@ from frontdesk.protocol import Endpoint, EnrolReply, EnrolRequest, fingerprint, 
 from frontdesk.services.permissions import Action, require
 from frontdesk.store import outbox
 from frontdesk.store.context import ServiceContext
-from frontdesk.store.numbering import start_series
+from frontdesk.store.numbering import resume_series, start_series
 from frontdesk.sync import keychain
 from frontdesk.sync.engine import SyncEngine, SyncFailed, UpgradeNeeded
 from frontdesk.sync.pinning import is_https
@@ -108,7 +108,9 @@ def enrol(
             # Changes made since the seeding were based on those rows: version 1 now.
             outbox.accept_seeded(session, delivered, now)
         for kind, p in series_prefixes(prefix).items():
-            start_series(session, SeriesKind(kind), p, now)
+            # Enrolling again (after a revoke, or a lost keychain entry) keeps its series.
+            if not resume_series(session, SeriesKind(kind), p):
+                start_series(session, SeriesKind(kind), p, now)
         session.execute(
             update(SyncState)
             .where(SyncState.id == 1)

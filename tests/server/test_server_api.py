@@ -120,20 +120,15 @@ def test_enrolment_code_works_once(any_clinic: Clinic) -> None:
 
 
 def test_bad_pushes_get_4xx_and_store_nothing(any_clinic: Clinic) -> None:
+    """A batch that cannot be read in order is refused whole; a change whose values are wrong
+    is refused on its own (issue 15: one bad value never stops a desk's sync)."""
     _dev, token = _enrol(any_clinic)
     pid = uuid7()
     good = _patient(pid)
     bad_batches = [
-        [_mutation(1, good, entity="no_such_table")],
-        [_mutation(1, {**good, "shoe_size": 9})],
-        [_mutation(1, {**good, "first_name": 12})],
-        [_mutation(1, {**good, "date_of_birth": "not a date"})],
-        [_mutation(1, {**good, "first_name": "x" * 500})],
         [{**_mutation(1, good), "seq": "one"}],
-        [_mutation(1, good, op="drop")],
         [{"seq": 1}],
-        [_mutation(1, good), _mutation(2, {**good, "last_name": None, "id": "other"})],
-        [_mutation(1, {**good, "admin_notes": "x" * 70_000})],
+        [{**_mutation(1, good), "seq": 2**64}],
     ]
     for batch in bad_batches:
         r = _push(any_clinic, token, batch)
@@ -147,6 +142,23 @@ def test_bad_pushes_get_4xx_and_store_nothing(any_clinic: Clinic) -> None:
     )
     assert r.status_code == 422
     assert _stored(any_clinic) == (0, 0)
+    bad_values = [
+        _mutation(1, good, entity="no_such_table"),
+        _mutation(2, {**good, "shoe_size": 9}),
+        _mutation(3, {**good, "first_name": 12}),
+        _mutation(4, {**good, "date_of_birth": "not a date"}),
+        _mutation(5, {**good, "first_name": "x" * 500}),
+        _mutation(6, good, op="drop"),
+        _mutation(7, {**good, "last_name": None, "id": "other"}),
+        _mutation(8, {**good, "admin_notes": "x" * 70_000}),
+        _mutation(9, {**good, "first_name": "Ann\x00"}),
+    ]
+    r = _push(any_clinic, token, bad_values)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["rejected"] * len(bad_values)
+    assert all(x["reason"] for x in results) and r.json()["stopped"] is None
+    assert _stored(any_clinic) == (0, len(bad_values))  # answers kept, nothing applied
 
 
 def test_future_clock_is_clamped_and_said(any_clinic: Clinic) -> None:

@@ -325,7 +325,9 @@ def test_upgrade_to_a_later_revision_backs_up_first_and_keeps_data(
     assert (outcome.action, outcome.before, outcome.after) == ("upgraded", head, "s9002")
     assert outcome.backup is not None and outcome.backup.exists()
     assert store.epoch() == epoch
-    device, _token, _has = store.enrol(code, "01900000-0000-7000-8000-000000000001", "desk")
+    device, _token, _has, _delivered = store.enrol(
+        code, "01900000-0000-7000-8000-000000000001", "desk"
+    )
     assert device.name == "desk"  # the enrolment code made before the upgrade still works
     with store.reading() as conn:
         assert "note" in {c["name"] for c in inspect(conn).get_columns("server_devices")}

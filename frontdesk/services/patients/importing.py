@@ -31,6 +31,7 @@ from frontdesk.domain.patient_csv import (
     convert_rows,
 )
 from frontdesk.domain.patient_text import digits, fold
+from frontdesk.domain.spreadsheet import safe_row
 from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import Base, Patient, PatientDuplicate
 from frontdesk.models.codec import to_json_value
@@ -297,7 +298,7 @@ def export_patients(
             writer = csv.writer(fh)
             writer.writerow([EXPORT_HEADERS[f] for f in fields])
             for row in session.execute(stmt.execution_options(yield_per=5000)):
-                writer.writerow([_cell(v) for v in row])
+                writer.writerow(safe_row([_cell(v) for v in row]))
                 count += 1
                 if progress is not None and count % 5000 == 0:
                     progress(count, total)

@@ -1,0 +1,70 @@
+"""Is a desk database file fit to open? Checked at start-up and before a backup, before anything
+writes to it (issue 15, item 5): an empty or cut-short file, one whose header is not SQLite's,
+one that fails SQLite's quick check, or one whose tables differ from what its revision should
+have is *damaged*: it is never opened for writing and never replaced by a new, empty clinic.
+The newest backup that passes the same checks is offered instead."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import MetaData
+
+HEADER = b"SQLite format 3\x00"
+
+
+def _page_size(header: bytes) -> int:
+    size = int.from_bytes(header[16:18], "big")
+    return 65536 if size == 1 else size
+
+
+def problem_of(path: Path, expected: MetaData | None = None, head: str | None = None) -> str | None:
+    """What is wrong with the database file at ``path`` (words for a person), or None when it
+    is fine or does not exist yet. With ``expected`` and ``head``: a file at revision ``head``
+    must hold every table and column of ``expected``."""
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if size == 0:
+        return "is empty (0 bytes)"
+    if not header.startswith(HEADER):
+        return "is not a database file (its first bytes have been overwritten or it is not SQLite)"
+    page = _page_size(header)
+    if len(header) < 100 or page < 512 or size % page:
+        return "is cut short (its size is not a whole number of pages)"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+            if rows != [("ok",)]:
+                return "fails SQLite's own check (parts of it are damaged)"
+            if expected is not None and head is not None:
+                return _schema_problem(conn, expected, head)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "cannot be read by SQLite (it is damaged)"
+    return None
+
+
+def _schema_problem(conn: sqlite3.Connection, expected: MetaData, head: str) -> str | None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "alembic_version" not in tables:
+        return None if not tables else "holds tables but no frontdesk version"
+    revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    if revision is None or revision[0] != head:
+        return None  # an older file: the migrations bring it up to date
+    for name, table in expected.tables.items():
+        if name not in tables:
+            return f"is missing its {name} table"
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            return f"is missing the column {name}.{missing[0]}"
+    return None

@@ -1,0 +1,100 @@
+"""Issue 15, item 5, through the real command line: a damaged desk database (empty, cut short,
+overwritten in the middle) is never opened for writing nor replaced by a new clinic; the
+command says what is wrong and names the newest good backup, which ``restore`` puts back while
+keeping the damaged file. A backup whose tables differ from its revision is refused."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Real server and desk processes read the real clock (backups, codes, stamps).
+pytestmark = pytest.mark.dates
+
+
+def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk.app", "--data-dir", str(data), *args],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def _device(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("SELECT device_id FROM sync_state").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _empty(db: Path) -> None:
+    db.write_bytes(b"")
+
+
+def _cut(db: Path) -> None:
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2 + 100])
+
+
+def _scribble(db: Path) -> None:
+    data = bytearray(db.read_bytes())
+    noise = random.Random(15).randbytes(64 * 1024)
+    start = 4096
+    data[start : start + len(noise)] = noise[: max(0, len(data) - start)]
+    db.write_bytes(bytes(data[: len(db.read_bytes())]))
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [(_empty, "is empty"), (_cut, "cut short"), (_scribble, "damaged")],
+)
+def test_a_damaged_database_is_kept_and_the_backup_offered(
+    tmp_path: Path, damage: object, said: str
+) -> None:
+    desk = tmp_path / "desk"
+    made = _cli(desk, "backup")
+    assert made.returncode == 0, made.stderr
+    db = desk / "frontdesk.sqlite3"
+    device = _device(db)
+    for extra in ("-wal", "-shm"):
+        Path(f"{db}{extra}").unlink(missing_ok=True)
+    damage(db)  # type: ignore[operator]
+    before = db.read_bytes()
+
+    refused = _cli(desk, "backup")
+    assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    assert "frontdesk restore" in refused.stderr and "Traceback" not in refused.stderr
+    assert db.read_bytes() == before  # untouched: no new clinic over it
+    assert not list(desk.rglob("*.partial"))
+    selftest = _cli(desk, "--selftest")
+    assert selftest.returncode == 2 and said in selftest.stderr
+    assert db.read_bytes() == before
+
+    backup = next((desk / "backups").glob("manual-*.sqlite3"))
+    restored = _cli(desk, "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    kept = list((desk / "backups").glob("damaged-*.sqlite3"))
+    assert len(kept) == 1 and kept[0].read_bytes() == before
+    assert _device(db) == device
+    assert _cli(desk, "backup").returncode == 0
+
+
+def test_a_backup_whose_tables_differ_is_refused(tmp_path: Path) -> None:
+    desk = tmp_path / "desk"
+    assert _cli(desk, "backup").returncode == 0
+    backup = next((desk / "backups").glob("manual-*.sqlite3"))
+    odd = tmp_path / "odd.sqlite3"
+    odd.write_bytes(backup.read_bytes())
+    conn = sqlite3.connect(odd)
+    conn.execute("ALTER TABLE patients DROP COLUMN gp_practice")
+    conn.commit()
+    conn.close()
+    refused = _cli(desk, "restore", str(odd))
+    assert refused.returncode == 2 and "patients.gp_practice" in refused.stderr, refused.stderr
