@@ -124,11 +124,14 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
 
     settle_heap()
     log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
-    if selftest:
-        return _selftest(window)
-    code = app.exec()
+    code = _selftest(window) if selftest else app.exec()
     del guard, controls, wizard  # kept alive while the window runs
+    # The self-test shuts down like a closed window: no worker may outlive the objects it reports
+    # to (a sync attempt still running at exit met a deleted signal source, and exit 70).
     sync_worker.stop()
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(5000)
     lock.unlock()
     return code
 

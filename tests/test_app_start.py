@@ -70,3 +70,23 @@ def test_data_dir_may_follow_the_command() -> None:
     assert parse(["demo", "--data-dir", "here"]).data_dir == "here"
     assert parse(["--data-dir", "there", "demo"]).data_dir == "there"
     assert parse(["demo"]).data_dir is None
+
+
+def test_selftest_on_an_enrolled_desk_without_its_keychain_entry_exits_cleanly(
+    tmp_path: Path,
+) -> None:
+    """A desk enrolled with a clinic server whose keychain lost its access key: the sync attempt
+    fails in the background while the self-test shuts down, and the process still exits 0 (it
+    exited 70, "Signal source has been deleted", in 2 runs of 3)."""
+    import sqlite3
+
+    data = tmp_path / "desk"
+    assert _run("--data-dir", str(data), "--selftest").returncode == 0
+    with sqlite3.connect(data / "frontdesk.sqlite3") as db:
+        db.execute("UPDATE sync_state SET server_url = 'https://127.0.0.1:9' WHERE id = 1")
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    for _ in range(4):
+        result = _run("--data-dir", str(data), "--selftest", env_extra=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "selftest ok" in result.stdout
+        assert "Signal source has been deleted" not in result.stderr

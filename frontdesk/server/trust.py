@@ -29,7 +29,7 @@ from frontdesk.server.changelog import (
     remember_row,
 )
 from frontdesk.server.store import Device, ServerProblem, ServerStore
-from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload
+from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_hash_matches, audit_payload
 
 AUDIT = "audit_events"
 _KEY_INFO = "audit_key"
@@ -143,11 +143,10 @@ def check_audit_entry(conn: Connection, device: Device, m: Any, row: dict[str, A
             "another desk and was refused and recorded.",
         )
     seq, prev = (head[1], head[2]) if head is not None else (0, GENESIS_HASH)
-    payload = audit_payload(f)
     if (
         f.get("device_seq") != seq + 1
         or f.get("prev_hash") != prev
-        or f.get("hash") != audit_hash(prev, payload)
+        or not audit_hash_matches(prev, f, f.get("hash"))
     ):
         raise _refuse(
             "audit_chain",

@@ -15,7 +15,7 @@ from frontdesk.models import AuditAnchor, AuditEvent, Patient, SyncState
 from frontdesk.services.permissions import Action, require
 from frontdesk.store import outbox
 from frontdesk.store.context import ServiceContext
-from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_payload
+from frontdesk.store.tracking import GENESIS_HASH, audit_hash_matches, audit_payload
 
 DEFAULT_LIMIT = 500
 
@@ -238,7 +238,7 @@ def verify_chain(ctx: ServiceContext) -> ChainReport:
                     seq = expected_seq
                 elif row.prev_hash != prev:
                     problem = "does not follow the one before it"
-                elif audit_hash(prev, audit_payload(data)) != row.hash:
+                elif not audit_hash_matches(prev, data, row.hash):
                     problem = "was changed after it was written"
                 elif anchor is not None and seq == anchor[0] and row.hash != anchor[1]:
                     problem = _REWRITTEN

@@ -52,13 +52,28 @@ def audit_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(payload)).encode("utf-8")).hexdigest()
 
 
+# The fields an audit event's hash covers. Entries written before version 2 of the chain did not
+# cover the staff member's name; they keep their hash (rewriting them would itself be tampering),
+# and only for them does the check fall back to the older set of fields.
+_LEGACY_HASHED = (
+    "id", "device_id", "device_seq", "hlc", "at", "staff_user_id", "action", "entity",
+    "entity_id", "patient_id", "summary", "before_json", "after_json",
+)  # fmt: skip
+_HASHED = (*_LEGACY_HASHED, "staff_name")
+
+
 def audit_payload(row: dict[str, Any]) -> dict[str, Any]:
-    """The fields of an audit event that its hash covers."""
-    keys = (
-        "id", "device_id", "device_seq", "hlc", "at", "staff_user_id", "action", "entity",
-        "entity_id", "patient_id", "summary", "before_json", "after_json",
-    )  # fmt: skip
-    return {k: to_json_value(row.get(k)) for k in keys}
+    """The fields of an audit event that its hash covers (every field a person reads)."""
+    return {k: to_json_value(row.get(k)) for k in _HASHED}
+
+
+def audit_hash_matches(prev_hash: str, row: dict[str, Any], digest: str | None) -> bool:
+    """Whether ``digest`` is this event's hash after ``prev_hash``: the current field set, or
+    the one before the staff member's name was covered (entries written by older versions)."""
+    if digest == audit_hash(prev_hash, audit_payload(row)):
+        return True
+    legacy = {k: to_json_value(row.get(k)) for k in _LEGACY_HASHED}
+    return digest == audit_hash(prev_hash, legacy)
 
 
 def _column_keys(obj: SyncedMixin) -> list[str]:

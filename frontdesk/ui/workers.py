@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,17 +19,34 @@ class _Task(QRunnable):
         super().__init__()
         self.fn = fn
         self.signals = _Signals()
+        self.ended = False  # run() has returned on the worker thread
+        self.delivered = False  # the GUI thread has called back
 
     def run(self) -> None:
         try:
-            result = self.fn()
-        except Exception as exc:  # reported to the GUI thread, which decides what to show
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.finished.emit(result)
+            try:
+                result = self.fn()
+            except Exception as exc:  # reported to the GUI thread, which decides what to show
+                self.signals.failed.emit(exc)
+            else:
+                self.signals.finished.emit(result)
+        finally:
+            with _lock:
+                self.ended = True
 
 
+# A task (and its signals object) is let go only on the GUI thread, and only once both its run()
+# has returned and its result was delivered. Letting go in the callback alone deleted the signals
+# object while the worker thread was still inside emit() ("Signal source has been deleted"); the
+# worker letting go would delete a GUI-thread object from another thread.
 _keep: set[_Task] = set()
+_lock = threading.Lock()
+
+
+def _sweep() -> None:
+    with _lock:
+        done = {t for t in _keep if t.ended and t.delivered}
+    _keep.difference_update(done)
 
 
 def run_in_background(
@@ -38,17 +56,24 @@ def run_in_background(
     pool: QThreadPool | None = None,
 ) -> None:
     """Run ``fn`` on the pool; ``on_done``/``on_error`` are called on the GUI thread."""
+    _sweep()
     task = _Task(fn)
     task.setAutoDelete(False)
     _keep.add(task)
 
     def done(result: Any) -> None:
-        _keep.discard(task)
-        on_done(result)
+        task.delivered = True
+        try:
+            on_done(result)
+        finally:
+            _sweep()
 
     def failed(exc: Any) -> None:
-        _keep.discard(task)
-        on_error(exc)
+        task.delivered = True
+        try:
+            on_error(exc)
+        finally:
+            _sweep()
 
     task.signals.finished.connect(done)
     task.signals.failed.connect(failed)

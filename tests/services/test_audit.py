@@ -107,3 +107,47 @@ def test_deleting_the_newest_entry_is_found_too(owner: ServiceContext) -> None:
         )
     report = audit.verify_chain(owner)
     assert report.broken is not None and "missing" in report.broken.problem
+
+
+def test_a_changed_staff_name_is_found(owner: ServiceContext) -> None:
+    """The name a manager reads in the trail is covered by the hash like every other field."""
+    pid = _patient(owner)
+    with owner.engine.begin() as conn:
+        seq = conn.execute(
+            text("SELECT device_seq FROM audit_events WHERE patient_id = :p"), {"p": pid}
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE audit_events SET staff_name = 'Someone Else' WHERE device_seq = :s"),
+            {"s": seq},
+        )
+    report = audit.verify_chain(owner)
+    assert report.broken is not None and report.broken.device_seq == seq
+    assert "changed after it was written" in report.message
+
+
+def test_entries_hashed_before_names_were_covered_still_verify(owner: ServiceContext) -> None:
+    """A desk upgraded from a version whose hash did not cover the staff name keeps its trail:
+    its old entries check out as written, and the chain goes on from them."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from frontdesk.models import AuditEvent
+    from frontdesk.models.codec import to_json_value
+    from frontdesk.store.tracking import _LEGACY_HASHED, GENESIS_HASH, audit_hash
+
+    _patient(owner)
+    with Session(owner.engine) as s, s.begin():  # re-hash as an older version wrote it
+        prev = GENESIS_HASH
+        for event in s.scalars(select(AuditEvent).order_by(AuditEvent.device_seq)):
+            legacy = {k: to_json_value(getattr(event, k)) for k in _LEGACY_HASHED}
+            digest = audit_hash(prev, legacy)
+            s.execute(
+                text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE id = :i"),
+                {"p": prev, "h": digest, "i": event.id},
+            )
+            prev = digest
+    assert audit.verify_chain(owner).intact
+    with owner.write("create patient") as s:  # the chain goes on after the upgrade
+        s.add(Patient(patient_number="P-2", first_name="Ada", last_name="Lovelace"))
+    report = audit.verify_chain(owner)
+    assert report.intact, report.message

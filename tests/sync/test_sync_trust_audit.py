@@ -64,8 +64,8 @@ def test_a_desk_cannot_rewrite_or_forge_another_desks_trail(any_clinic: Clinic) 
     with b.ctx.write("forge") as s:
         forged = {k: getattr(last, k) for k in audit_payload({})}
         forged.update(id="0" * 8 + last.id[8:], device_seq=last.device_seq + 1)
-        forged["summary"] = "the owner deleted every invoice"
-        s.add(AuditEvent(**forged, staff_name="Ana", prev_hash=last.hash,
+        forged.update(summary="the owner deleted every invoice", staff_name="Ana")
+        s.add(AuditEvent(**forged, prev_hash=last.hash,
                          hash=audit_hash(last.hash, audit_payload(forged))))  # fmt: skip
     assert b.sync()  # refused change by change: B's own sync goes on
     codes = {str(r.get("code")) for r in _refusals(b)}
