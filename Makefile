@@ -3,16 +3,30 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package, with its hashes, that tests, runs and ships: `make lock` after changing
+# pyproject.toml's dependencies (docs/development.md).
+LOCK := requirements.lock
 ARGS ?=
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test test-dates lint types pytest package bench demo clean
+.PHONY: run test test-dates lint types pytest package bench demo clean lock audit
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check || { echo "$(LOCK) does not match pyproject.toml: run make lock"; exit 1; }
 	touch $(STAMP)
+
+lock:
+	$(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet pip-tools
+	.lockenv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
+
+# the locked packages against the published vulnerability records (PyPI's advisory data)
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_deps.py $(LOCK)
 
 run: $(STAMP)
 	QT_QPA_PLATFORM= $(BIN)/frontdesk --demo-if-empty $(ARGS)
@@ -43,4 +57,4 @@ demo: $(STAMP)
 	$(BIN)/frontdesk demo $(ARGS)
 
 clean:
-	rm -rf build dist $(VENV) .mypy_cache .ruff_cache
+	rm -rf build dist $(VENV) .lockenv .mypy_cache .ruff_cache

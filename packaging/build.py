@@ -51,7 +51,32 @@ def main(argv: list[str] | None = None) -> int:
         return _smoke_commands(run, Path(tmp), env, demo)
 
 
+def locked_versions_differ(lock: Path) -> list[str]:
+    """Packages installed here at a version other than ``requirements.lock`` pins: the bundle
+    ships what is installed, so it must be what the lock (and so the tests) had."""
+    from importlib import metadata
+
+    differ = []
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line[:1].isalnum() and "==" in line:
+            name, version = line.split("==", 1)
+            version = version.split()[0]
+            try:
+                installed = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                installed = "not installed"
+            if installed != version:
+                differ.append(f"{name} {installed} (locked {version})")
+    return differ
+
+
 def build(exe: Path) -> None:
+    differ = locked_versions_differ(ROOT / "requirements.lock")
+    if differ:
+        raise SystemExit(
+            "The environment is not the locked one; `make .venv/.installed` first: "
+            + ", ".join(differ)
+        )
     started = time.perf_counter()
     subprocess.run(
         [
