@@ -61,6 +61,8 @@ def main() -> int:
     hits = search(ctx, args.patient)
     if hits:
         page = window.show_area("patients")
+        page.search.box.setText(args.patient)  # type: ignore[attr-defined]
+        page.search.run_search()  # type: ignore[attr-defined]
         page.open_patient(hits[0].id)  # type: ignore[attr-defined]
         save(window, "patient-card")
         from frontdesk.ui.patients.dialogs import NewPatientDialog

@@ -6,7 +6,7 @@ package's resources, and every area fitting a 1280 × 720 window (the size of 19
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QApplication,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QStyle,
+    QTableView,
     QWidget,
 )
 
@@ -165,3 +167,25 @@ def test_a_15_minute_appointment_shows_its_name_at_1280_by_720_with_the_waitlist
     assert prepared.name.startswith(name), prepared.name
     assert "…" not in prepared.name[: len(name)]
     assert _squeezed(page.toolbar) == []
+
+
+def test_patient_search_results_show_whole_names_and_phones_at_1280_by_720(
+    qtbot, ctx: ServiceContext, window: MainWindow
+) -> None:  # type: ignore[no-untyped-def]
+    with ctx.write("patients") as s:
+        for first, preferred, last in (("Patricia", "Pat", "Kimball"), ("Mia", "", "Kim")):
+            s.add(Patient(patient_number=f"K-{first}", first_name=first, preferred_name=preferred,
+                          last_name=last, date_of_birth=date(1961, 3, 4),
+                          mobile_phone="0448 660 814"))  # fmt: skip
+    page = window.show_area("patients")
+    box = page.findChild(QLineEdit, "patientSearch")
+    qtbot.keyClicks(box, "kim")
+    table = page.findChild(QTableView, "patientResults")
+    qtbot.waitUntil(lambda: table.model().rowCount() == 2)
+    window.grab()
+    metrics = table.fontMetrics()
+    header = table.horizontalHeader()
+    for row in range(2):
+        for col in (0, 2):  # the name, the phone
+            text = table.model().index(row, col).data()
+            assert metrics.horizontalAdvance(text) + 8 <= header.sectionSize(col), (text, col)
