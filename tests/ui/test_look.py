@@ -189,3 +189,30 @@ def test_patient_search_results_show_whole_names_and_phones_at_1280_by_720(
         for col in (0, 2):  # the name, the phone
             text = table.model().index(row, col).data()
             assert metrics.horizontalAdvance(text) + 8 <= header.sectionSize(col), (text, col)
+
+
+def test_a_read_only_invoice_draws_no_edit_box_round_its_first_cell(
+    qtbot, ctx: ServiceContext
+) -> None:  # type: ignore[no-untyped-def]
+    from billing_world import make_world
+
+    from frontdesk.services import billing
+    from frontdesk.ui.billing.invoice_dialog import InvoiceDialog
+
+    world = make_world(ctx)
+    inv = billing.invoice_from_appointment(ctx, world.appointments[0])
+    billing.issue_invoice(ctx, inv)
+    dialog = InvoiceDialog(ctx, inv)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    dialog.table.setFocus()
+    qtbot.waitUntil(dialog.table.hasFocus)
+    rect = dialog.table.visualItemRect(dialog.table.item(0, 0))
+    image = dialog.table.viewport().grab().toImage()
+    # the cell's top and left edges: the row's own colour, no frame round the current cell
+    ring = [(x, rect.top()) for x in range(rect.left() + 2, rect.right() - 2)]
+    ring += [(rect.left(), y) for y in range(rect.top() + 2, rect.bottom() - 2)]
+    framed = [p for p in ring if image.pixelColor(*p).lightness() < 235]
+    assert len(framed) < 5, framed[:5]
