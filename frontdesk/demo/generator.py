@@ -408,6 +408,7 @@ class _Builder:
         first = self.today - timedelta(weeks=spec.weeks_past)
         last = self.today + timedelta(weeks=spec.weeks_future)
         self.invoice_no = 0
+        self.receipt_no = 0
         total_days = (last - first).days
         day = first
         while day < last:
@@ -534,10 +535,12 @@ class _Builder:
         received = ends + timedelta(minutes=3)
         if day > ends.astimezone(self.tz).date():
             received = datetime.combine(day, time(10, 30), self.tz).astimezone(UTC)
+        self.receipt_no += 1
         pay = self.t("payments").add(
-            kind="payment", method=method, amount_cents=amount, patient_id=patient_id,
-            payer_funder_id=payer, received_at=received, business_date=day,
-            device_id=self.ctx.device_id, created_at=received,
+            receipt_number=f"R-{self.receipt_no:06d}", kind="payment", method=method,
+            amount_cents=amount, patient_id=patient_id, payer_funder_id=payer,
+            received_at=received, business_date=day, device_id=self.ctx.device_id,
+            created_at=received,
         )  # fmt: skip
         self.t("payment_allocations").add(payment_id=pay, invoice_id=inv, amount_cents=amount)
 
@@ -567,6 +570,10 @@ class _Builder:
         self.conn.execute(
             "UPDATE number_series SET next_value=? WHERE kind='invoice' AND active=1",
             (self.invoice_no + 1,),
+        )
+        self.conn.execute(
+            "UPDATE number_series SET next_value=? WHERE kind='receipt' AND active=1",
+            (self.receipt_no + 1,),
         )
         self.conn.execute(
             "UPDATE number_series SET next_value=? WHERE kind='patient' AND active=1",

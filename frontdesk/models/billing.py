@@ -164,6 +164,8 @@ class Payment(SyncedMixin, Base):
     note: Mapped[str] = mapped_column(String(300), default="")
     reverses_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     taken_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    # From the desk's receipt series when money comes in (refunds and reversals have none).
+    receipt_number: Mapped[str | None] = mapped_column(String(30), unique=True)
 
 
 class PaymentAllocation(SyncedMixin, Base):

@@ -404,7 +404,7 @@ def _apply(
         signed.check(conn, m, row)
     rules.check_finalised(conn, m.entity, m.fields, row)
     invoice_money.check_credit(conn, m.entity, m.fields, row)
-    number = m.fields.get("number") if m.entity in ("invoices", "credit_notes") else None
+    number = m.fields.get(rules.NUMBERED.get(m.entity, ""))
     if number is not None:  # a draft has no number yet: there is no series to check
         rules.check_series(conn, device, m.entity, str(number))
     rules.ensure_series_rows(conn, m.entity, m.fields)

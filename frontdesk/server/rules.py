@@ -210,17 +210,22 @@ def _flag(store: ServerStore, conn: Connection, appt_id: str) -> None:
     )
 
 
+# The numbered tables: which column holds the number a desk gives from its own series.
+NUMBERED = {"invoices": "number", "credit_notes": "number", "payments": "receipt_number"}
+_SERIES_KIND = {"invoices": "invoice", "credit_notes": "credit_note", "payments": "receipt"}
+
+
 def check_series(conn: Connection, device: Device, entity: str, number: str) -> None:
-    """A desk numbers invoices only from its own series; the prefix of any other desk is
-    refused, unless that desk was revoked (its computer is gone and another desk restored its
-    backup, sending what it had not). A prefix nobody holds yet (a desk's series from before
-    enrolment) is claimed."""
+    """A desk numbers invoices (credit notes, receipts) only from its own series; the prefix
+    of any other desk is refused, unless that desk was revoked (its computer is gone and
+    another desk restored its backup, sending what it had not). A prefix nobody holds yet (a
+    desk's series from before enrolment) is claimed."""
     prefix = number_prefix(number)
     owner = conn.execute(
         select(s.series_registry.c.device_id).where(s.series_registry.c.prefix == prefix)
     ).scalar()
     if owner is None:
-        kind = "invoice" if entity == "invoices" else "credit_note"
+        kind = _SERIES_KIND[entity]
         conn.execute(
             insert(s.series_registry).values(prefix=prefix, kind=kind, device_id=device.id)
         )
@@ -260,7 +265,7 @@ _INVOICE_AFTER_VOID = frozenset({"patient_id", "updated_at"})
 _FIXED = {
     "credit_notes": frozenset({"number", "invoice_id", "total_cents", "tax_cents", "issued_at"}),
     "credit_note_lines": frozenset({"credit_note_id", "invoice_line_id", "amount_cents"}),
-    "payments": frozenset({"amount_cents", "method", "received_at"}),
+    "payments": frozenset({"amount_cents", "method", "received_at", "receipt_number"}),
 }
 
 

@@ -19,6 +19,7 @@ from frontdesk.services import clinic_settings
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.areas import AREAS, AreaSpec
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.icons import area_icon
 
 
 class MainWindow(QMainWindow):
@@ -77,8 +78,9 @@ class MainWindow(QMainWindow):
         self.clinic_label.setWordWrap(True)
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
+        self.nav.setIconSize(QSize(18, 18))
         for area in self.areas:
-            item = QListWidgetItem(f"{area.title}")
+            item = QListWidgetItem(area_icon(area.key), f"{area.title}")
             item.setToolTip(f"{area.blurb}  ({area.shortcut})")
             item.setSizeHint(QSize(180, 40))
             self.nav.addItem(item)

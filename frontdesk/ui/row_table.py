@@ -45,6 +45,9 @@ class Column(Generic[R]):
     stretch: bool = False
     colour: Callable[[R], str | None] | None = None  # text colour, e.g. archived rows grey
     tip: Callable[[R], str] | None = None
+    # The widest text it usually shows ("0455 617 695"): the column is made that wide rather
+    # than the default, so a narrow column (an age, a mark) leaves the room to the stretch one.
+    sample: str = ""
 
 
 def money_column(title: str, cents: Callable[[R], int]) -> Column[R]:
@@ -220,6 +223,9 @@ def row_table(model: RowModel[Any], name: str, *, sortable: bool = True) -> QTab
     for i, column in enumerate(model.columns):
         if column.stretch:
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
+        elif column.sample:
+            words = max(metrics.horizontalAdvance(t) for t in (column.sample, column.title))
+            header.resizeSection(i, words + 24)
         else:
             header.resizeSection(i, max(90, metrics.horizontalAdvance(column.title) + 36))
     if sortable:

@@ -39,10 +39,11 @@ def test_checkout_issues_takes_payment_and_makes_a_receipt(
     dialog.pay_button.click()
     invoice = billing.invoice_view(ctx, dialog.invoice_id)
     assert invoice.number == "INV-000001" and invoice.owing_cents == 0
-    assert "The receipt is ready" in dialog.status.text()
+    assert "Receipt R-000001 is ready" in dialog.status.text()
     assert dialog.print_receipt.isEnabled() and dialog.save_receipt.isEnabled()
     text = PdfReader(io.BytesIO(dialog.receipt_pdf())).pages[0].extract_text()
     assert "Receipt" in text and "INV-000001" in text and "EFTPOS" in text
+    assert "R-000001" in text
     # Checkout again on the same appointment shows the paid invoice, not a second one.
     dialog.close()
     open_checkout(ctx, bus, world.appointments[0], main_window)

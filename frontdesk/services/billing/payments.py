@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from frontdesk.domain.billing import check_allocation, invoice_owing, split_payment
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.money import format_money
-from frontdesk.domain.vocab import InvoiceStatus, PaymentKind, PaymentMethod
+from frontdesk.domain.vocab import InvoiceStatus, PaymentKind, PaymentMethod, SeriesKind
 from frontdesk.models import CreditNote, Invoice, Payment, PaymentAllocation
 from frontdesk.services.billing.common import (
     Debtor,
@@ -25,6 +25,7 @@ from frontdesk.services.billing.common import (
 )
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
+from frontdesk.store.numbering import next_number
 from frontdesk.store.tracking import record_event
 
 MONEY_METHODS: tuple[PaymentMethod, ...] = tuple(
@@ -59,6 +60,7 @@ class PaymentResult:
     payment_id: str
     applied: dict[str, int] = field(default_factory=dict)  # invoice id -> cents
     credit_cents: int = 0  # left over as account credit
+    receipt_number: str = ""
 
 
 # -- sums the rules need --------------------------------------------------------------------
@@ -247,6 +249,7 @@ def take_payment(
         payment = _new_entry(
             ctx, PaymentKind.PAYMENT, m, amount_cents, debtor, reference=reference, note=note
         )
+        _series, payment.receipt_number = next_number(session, SeriesKind.RECEIPT)
         session.add(payment)
         session.flush()
         result: dict[str, int] = {}
@@ -256,7 +259,7 @@ def take_payment(
                     PaymentAllocation(payment_id=payment.id, invoice_id=inv.id, amount_cents=part)
                 )
                 result[inv.id] = result.get(inv.id, 0) + part
-        return PaymentResult(payment.id, result, left)
+        return PaymentResult(payment.id, result, left, payment.receipt_number or "")
 
 
 def apply_credit(ctx: ServiceContext, invoice_id: str, amount_cents: int | None = None) -> int:

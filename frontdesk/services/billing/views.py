@@ -296,6 +296,7 @@ class ReceiptView:
     clinic: ClinicInfo
     invoices: list[tuple[InvoiceView, int]]  # invoice, amount of this payment applied to it
     credit_left_cents: int
+    number: str = ""  # the receipt number ("" for a payment recorded before receipts had one)
 
 
 def receipt_view(ctx: ServiceContext, payment_id: str) -> ReceiptView:
@@ -321,6 +322,7 @@ def receipt_view(ctx: ServiceContext, payment_id: str) -> ReceiptView:
             ClinicInfo.of(settings),
             invoices,
             pay.amount_cents - sum(a for _, a in invoices),
+            pay.receipt_number or "",
         )
 
 

@@ -25,7 +25,12 @@ from frontdesk.services.documents.layout import (
 
 def render_receipt(view: ReceiptView) -> bytes:
     c = view.clinic
-    facts = [("Date", day(view.day, c)), ("Paid by", view.method), ("Reference", view.reference)]
+    facts = [
+        ("Receipt no.", view.number),
+        ("Date", day(view.day, c)),
+        ("Paid by", view.method),
+        ("Reference", view.reference),
+    ]
     story: list[Any] = [header(c, "Receipt", facts), Spacer(1, 6 * mm)]
     if view.invoices:
         first = view.invoices[0][0]

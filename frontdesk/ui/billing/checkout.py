@@ -58,6 +58,7 @@ class CheckoutDialog(QDialog):
         self.setObjectName("checkoutDialog")
         self.ctx, self.bus, self.invoice_id = ctx, bus, invoice_id
         self.payment_id: str | None = None
+        self.receipt_number = ""
         self.setWindowTitle("Checkout")
         self.setMinimumSize(920, 520)
         col = QVBoxLayout(self)
@@ -282,6 +283,7 @@ class CheckoutDialog(QDialog):
         if result is None:
             return
         self.payment_id = result.payment_id
+        self.receipt_number = result.receipt_number
         # Taken: Enter must not charge again. The amount is cleared and Enter now closes;
         # another payment needs the amount typed and the button pressed.
         self.amount.clear()
@@ -295,7 +297,7 @@ class CheckoutDialog(QDialog):
         )
         self.status.setText(
             f"Paid {format_money(amount)} by {self.method.currentText()} on "
-            f"invoice {self.view.number}.{extra} The receipt is ready."
+            f"invoice {self.view.number}.{extra} Receipt {result.receipt_number} is ready."
         )
         self.reload()
 
@@ -309,7 +311,9 @@ class CheckoutDialog(QDialog):
 
     def on_save_receipt(self) -> None:
         if self.payment_id:
-            path = save_pdf(self, self.receipt_pdf(), f"receipt-{self.view.number}.pdf")
+            path = save_pdf(
+                self, self.receipt_pdf(), f"receipt-{self.receipt_number or self.view.number}.pdf"
+            )
             if path:
                 self.status.setText(f"Receipt saved to {path}.")
 

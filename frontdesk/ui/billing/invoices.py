@@ -104,6 +104,7 @@ class InvoiceListPage(QWidget):
                 filters.addWidget(QLabel(label))
             filters.addWidget(w, 2 if w is self.search else 0)
         filters.addWidget(self.owing)
+        filters.addStretch(1)  # the search box stops at a readable width; the rest is space
         col.addLayout(filters)
         self.model: RowModel[InvoiceRow] = RowModel(
             INVOICE_COLUMNS, key=lambda r: r.id, order=_newest_first, parent=self

@@ -297,8 +297,11 @@ class DiaryPage(DiaryHost):
         days = self.days()
         if self.mode == "day":
             text = f"{self.day:%a %d %b %Y}"
-        else:
-            text = f"{days[0]:%d %b} – {days[-1]:%d %b %Y}"
+        else:  # short enough for the toolbar of a 1280 px window: 7–13 Dec, 30 Nov – 6 Dec
+            first, last = days[0], days[-1]
+            same_month = (first.year, first.month) == (last.year, last.month)
+            start = f"{first.day}" if same_month else f"{first.day} {first:%b}"
+            text = f"{start}{'–' if same_month else ' – '}{last.day} {last:%b %Y}"
         self.toolbar.show_dates(text, self.day, self.today() in days)
 
     def _view_resized(self) -> None:

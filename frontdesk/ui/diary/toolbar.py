@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.services.diary.view import PractitionerInfo
+from frontdesk.ui.icons import icon
 
 
 class ToolbarHost(Protocol):
@@ -54,13 +55,15 @@ class DiaryToolbar(QWidget):
         self.host = host
         self.today_button = QPushButton("Today")
         self.today_button.setToolTip("Go to today (Ctrl+T)")
-        self.prev_button = QPushButton("◀")
-        self.next_button = QPushButton("▶")
+        self.prev_button = QPushButton(icon("previous"), "")
+        self.next_button = QPushButton(icon("next"), "")
+        for b in (self.prev_button, self.next_button):
+            b.setFixedWidth(36)
+            b.setAccessibleName("Previous" if b is self.prev_button else "Next")
         self.prev_button.setToolTip("Previous day or week (Ctrl+PgUp)")
         self.next_button.setToolTip("Next day or week (Ctrl+PgDown)")
         self.title = QLabel()
-        self.title.setObjectName("pageTitle")
-        self.title.setMinimumWidth(250)
+        self.title.setObjectName("diaryTitle")
         self.title.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self._title_today: bool | None = None
         self.date_edit = QDateEdit()
@@ -99,6 +102,7 @@ class DiaryToolbar(QWidget):
         self.panels_button.setToolTip("Show the waitlist and the pinboard")
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(4)  # all of it fits a 1280 × 720 window (or 1920 × 1080 at 150 %)
         for w in (self.today_button, self.prev_button, self.next_button, self.title,
                   self.date_edit, self.mode_box, self.slot_box, self.who):  # fmt: skip
             bar.addWidget(w)
@@ -129,6 +133,12 @@ class DiaryToolbar(QWidget):
     # -- what the page shows ----------------------------------------------------------------
     def show_dates(self, text: str, day: date, is_today: bool) -> None:
         self.title.setText(text)
+        # As wide as the longest title of this kind ("Wed 30 Sep 2026", "28 Sep – 4 Oct 2026"),
+        # so the controls beside it stay put from day to day; never wider (a 1280 px window).
+        self.title.ensurePolished()
+        sample = "Wed 30 Sep 2026" if text[:1].isalpha() else "28 Sep – 4 Oct 2026"
+        widest = max(self.title.fontMetrics().horizontalAdvance(t) for t in (text, sample))
+        self.title.setMinimumWidth(widest + 8)
         if is_today != self._title_today:  # a style change re-polishes: only when it changes
             self._title_today = is_today
             self.title.setStyleSheet("color: #1d4ed8;" if is_today else "")

@@ -137,7 +137,9 @@ class PatientCardView(QWidget):
             bits.append(f"born {show_date(p.date_of_birth)} (age {age})")
         bits += [x for x in (p.pronouns, p.mobile_phone or p.home_phone, p.email) if x]
         bits.append(f"{card.did_not_arrive} DNA · {card.cancellations} cancelled")
-        self.meta.setText("  ·  ".join(bits))
+        # A narrow card wraps between facts, never inside one ("they/ them", "· 2 DNA").
+        whole = [b.replace(" ", "\u00a0").replace("/", "/\u2060") for b in bits]
+        self.meta.setText("\u00a0 ·  ".join(whole))
         if card.alerts:
             self.alert_banner.setText("⚠  " + "   ⚠  ".join(a.text for a in card.alerts))
             self.alert_banner.show()

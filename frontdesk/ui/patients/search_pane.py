@@ -77,11 +77,11 @@ class SearchPane(QWidget):
             Column("Name", lambda h: h.display_name + ("  (archived)" if h.archived else ""),
                    stretch=True, colour=lambda h: "#94a3b8" if h.archived else None,
                    tip=lambda h: h.patient_number),
-            Column("Age", lambda h: "" if h.age is None else str(h.age)),
-            Column("Phone", lambda h: h.mobile_phone),
-            Column("Next visit", when),
+            Column("Age", lambda h: "" if h.age is None else str(h.age), sample="100"),
+            Column("Phone", lambda h: h.mobile_phone, sample="0455 617 695"),
+            Column("Next visit", when, sample="30 Sep 14:45"),
             Column("", lambda h: ALERT_MARK if h.has_alert else "", colour=lambda _h: "#b91c1c",
-                   tip=lambda h: ALERT_TIP if h.has_alert else ""),
+                   tip=lambda h: ALERT_TIP if h.has_alert else "", sample=ALERT_MARK),
         ]  # fmt: skip
 
     def run_search(self, *, keep_places: bool = False) -> None:
