@@ -61,7 +61,9 @@ def test_killing_the_sender_at_every_step_sends_each_message_exactly_once(
     for hh in (9, 10, 11):
         book(clinic, MONDAY, hh)
     with ctx.read() as s:
-        queued = {m.id: m.body for m in s.scalars(select(OutgoingMessage)) if m.kind == "confirmation"}
+        queued = {
+            m.id: m.body for m in s.scalars(select(OutgoingMessage)) if m.kind == "confirmation"
+        }
     assert len(queued) == 3
     ctx.engine.dispose()
     now = clock.now().isoformat()
