@@ -228,7 +228,7 @@ def inbox(ctx: ServiceContext, *, include_handled: bool = False) -> list[InboxRo
                 f"{p.first_name} {p.last_name}" if p else "(unknown number)",
                 m.body,
                 m.outcome,
-            )  # fmt: skip
+            )
             for m, p in session.execute(q).all()
         ]
 
