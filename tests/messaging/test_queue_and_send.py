@@ -258,3 +258,25 @@ def test_quiet_hours_hold_a_confirmation_booked_late_at_night(
     [conf] = [m for m in messages(clinic.ctx) if m.kind == "confirmation"]
     assert conf.send_after is not None
     assert conf.send_after.isoformat() == "2026-11-27T21:00:00+00:00"  # Sat 08:00 Sydney
+
+
+def test_a_desk_without_a_server_plans_and_sends_by_itself(
+    clinic: Clinic, sms: LocalSms, smtp: LocalSmtp, clock: FakeClock
+) -> None:
+    from frontdesk.commands.messages import one_round
+
+    consent(clinic.ctx, clinic.pat)
+    # booked before messaging knew of it (e.g. imported): no messages yet
+    aid = appts.book(clinic.ctx, appts.BookingRequest(
+        practitioner_id=clinic.anna, starts_at=clinic.at(MONDAY, 9),
+        ends_at=clinic.at(MONDAY, 9, 30), patient_id=clinic.pat))  # fmt: skip
+    assert messages(clinic.ctx) == []
+    clock.set(clinic.at(MONDAY, 9) - timedelta(days=2, hours=1))  # Saturday 08:00
+    text = one_round(clinic.ctx)  # plans tomorrow's (Sunday's)… nothing on Sunday
+    assert "reminders planned 0" in text
+    assert queueing.plan_reminders(clinic.ctx, MONDAY) == 1
+    assert queueing.plan_reminders(clinic.ctx, MONDAY) == 0  # safe to repeat
+    clock.advance(timedelta(hours=3))
+    assert "sent 1" in one_round(clinic.ctx)
+    [m] = messages(clinic.ctx)
+    assert (m.kind, m.status, m.appointment_id) == ("reminder", "sent", aid)

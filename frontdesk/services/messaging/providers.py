@@ -326,3 +326,60 @@ def sms_provider(
 
 def new_message_id(domain: str) -> str:
     return make_msgid(domain=domain)
+
+
+# -- webhooks: what each provider posts back ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A provider's callback reduced to what frontdesk needs; ``dedupe`` identifies it so a
+    provider that retries its callback has it applied once."""
+
+    provider: str
+    kind: str  # "receipt" or "reply"
+    ref: str  # the provider's id of the message (ours for a receipt, theirs for a reply)
+    status: str = ""  # receipt: sent / delivered / failed
+    error: str = ""
+    from_number: str = ""
+    body: str = ""
+    in_reply_to: str = ""
+
+    @property
+    def dedupe(self) -> str:
+        return f"{self.provider}:{self.kind}:{self.ref}:{self.status}"
+
+
+class BadWebhook(FrontdeskError):
+    """A callback without the fields its provider documents."""
+
+
+def _need(data: dict[str, Any], *names: str) -> list[str]:
+    missing = [n for n in names if not str(data.get(n, "")).strip()]
+    if missing:
+        raise BadWebhook(f"The callback is missing {', '.join(missing)}.")
+    return [str(data[n]) for n in names]
+
+
+def parse_webhook(provider: str, kind: str, data: dict[str, Any]) -> WebhookEvent:
+    """Twilio posts form fields (MessageSid, MessageStatus, ErrorCode; inbound: MessageSid,
+    From, Body); ClickSend posts message_id, status (receipts) or message_id, from, body,
+    original_message_id (replies)."""
+    if provider == "twilio" and kind == "status":
+        sid, status = _need(data, "MessageSid", "MessageStatus")
+        mapped = TWILIO_STATUS.get(status.lower(), "sent")
+        error = f"Twilio error {data['ErrorCode']}" if data.get("ErrorCode") else ""
+        return WebhookEvent("twilio", "receipt", sid, mapped, error)
+    if provider == "twilio" and kind == "inbound":
+        sid, sender, body = _need(data, "MessageSid", "From", "Body")
+        return WebhookEvent("twilio", "reply", sid, from_number=sender, body=body)
+    if provider == "clicksend" and kind == "status":
+        mid, status = _need(data, "message_id", "status")
+        error = str(data.get("error_text") or "") if status != "Delivered" else ""
+        return WebhookEvent("clicksend", "receipt", mid, CLICKSEND_STATUS.get(status, "sent"),
+                            error)  # fmt: skip
+    if provider == "clicksend" and kind == "inbound":
+        mid, sender, body = _need(data, "message_id", "from", "body")
+        return WebhookEvent("clicksend", "reply", mid, from_number=sender, body=body,
+                            in_reply_to=str(data.get("original_message_id") or ""))  # fmt: skip
+    raise BadWebhook(f"frontdesk takes no {kind!r} callback from {provider!r}.")
