@@ -98,6 +98,9 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
 
     bus = ChangeBus()
     ctx.listeners.append(bus.publish)
+    from frontdesk.services.messaging.queueing import queue_on_change
+
+    ctx.listeners.append(queue_on_change(ctx))  # confirmations/notices at booking (issue 18)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
     guard = wizard = None

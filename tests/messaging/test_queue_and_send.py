@@ -280,3 +280,17 @@ def test_a_desk_without_a_server_plans_and_sends_by_itself(
     assert "sent 1" in one_round(clinic.ctx)
     [m] = messages(clinic.ctx)
     assert (m.kind, m.status, m.appointment_id) == ("reminder", "sent", aid)
+
+
+def test_the_desk_listener_queues_at_booking_and_moving(clinic: Clinic) -> None:
+    clinic.ctx.listeners.append(queueing.queue_on_change(clinic.ctx))
+    consent(clinic.ctx, clinic.pat)
+    aid = appts.book(clinic.ctx, appts.BookingRequest(
+        practitioner_id=clinic.anna, starts_at=clinic.at(MONDAY, 9),
+        ends_at=clinic.at(MONDAY, 9, 30), patient_id=clinic.pat))  # fmt: skip
+    assert sorted(m.kind for m in messages(clinic.ctx)) == ["confirmation", "reminder"]
+    appts.move(clinic.ctx, aid, clinic.at(MONDAY, 11))
+    # nothing was sent yet: the queued ones are withdrawn and queued afresh for 11:00
+    live = sorted((m.kind, m.status) for m in messages(clinic.ctx))
+    assert live == [("confirmation", "cancelled"), ("confirmation", "queued"),
+                    ("reminder", "cancelled"), ("reminder", "queued")]  # fmt: skip

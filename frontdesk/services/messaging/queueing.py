@@ -8,8 +8,9 @@ or the server planning the same reminder make the same row, never two messages.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import messaging as rules
-from frontdesk.domain.errors import ValidationFailed
+from frontdesk.domain.errors import FrontdeskError, ValidationFailed
 from frontdesk.domain.messaging import MessageKind
 from frontdesk.domain.vocab import AppointmentStatus, MessageChannel
 from frontdesk.models import (
@@ -32,7 +33,10 @@ from frontdesk.models import (
     Patient,
     Practitioner,
 )
+from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
+
+log = logging.getLogger("frontdesk.messaging")
 
 _NS = uuid.UUID("6f1d3c2e-9a57-4f0b-8d0e-5b7c1f2a9e31")
 
@@ -330,9 +334,17 @@ def reconcile_appointment(session: Session, ctx: ServiceContext, appt: Appointme
         and m.status in {"sent", "delivered", "sending"}
         for m in messages
     )
-    if moved:
+    current = any(
+        m.appointment_starts_at == appt.starts_at
+        and m.kind in {"confirmation", "moved"}
+        and m.status != "cancelled"
+        for m in messages
+    )
+    if moved and not current:
         _queue(session, ctx, appt, MessageKind.MOVED, now)
-    elif not messages:
+    elif not current and (messages or (appt.created_at or now) >= now - timedelta(days=1)):
+        # a new booking (or one moved before its confirmation went) is confirmed; an old one
+        # merely edited is not
         _queue(session, ctx, appt, MessageKind.CONFIRMATION, now)
     _, _, schedule = template_for(
         session, MessageKind.REMINDER, MessageChannel.SMS, appt.appointment_type_id
@@ -402,3 +414,19 @@ def plan_reminders(ctx: ServiceContext, day: date) -> int:
             if due is not None and _queue(session, ctx, appt, MessageKind.REMINDER, due):
                 count += 1
     return count
+
+
+def queue_on_change(ctx: ServiceContext) -> Callable[[ChangeNotice], None]:
+    """A change listener for the desk: after this desk books, moves or cancels (a local
+    commit touching appointments), queue what that calls for. A failure is logged (no
+    personal data) and never stops the booking; the sender's daily plan catches reminders."""
+
+    def listen(notice: ChangeNotice) -> None:
+        if notice.origin != "local" or "appointments" not in notice.ids:
+            return
+        try:
+            appointments_changed(ctx, notice.ids["appointments"])
+        except FrontdeskError as exc:
+            log.warning("messages not queued: %s", type(exc).__name__)
+
+    return listen
