@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import timedelta
 from typing import Any
 
 from frontdesk.domain.errors import FrontdeskError
@@ -28,8 +27,7 @@ def register(sub: Any) -> None:
 
 
 def one_round(ctx: ServiceContext) -> str:
-    from frontdesk.services.messaging import queueing, sender
-    from frontdesk.services.messaging.setup import build_providers
+    from frontdesk.services.messaging.rounds import local_round
     from frontdesk.sync.setup import engine_for, server_address
     from frontdesk.sync.sms_events import take_sms_events
 
@@ -39,9 +37,7 @@ def one_round(ctx: ServiceContext) -> str:
     if engine is not None:
         engine.sync()
         taken = take_sms_events(engine)
-    tomorrow = (ctx.clock.now().astimezone(ctx.tz) + timedelta(days=1)).date()
-    planned = queueing.plan_reminders(ctx, tomorrow)
-    report = sender.send_due(ctx, build_providers(ctx), sender_id=ctx.device_id)
+    planned, report = local_round(ctx)
     if engine is not None:
         engine.sync()
     return (

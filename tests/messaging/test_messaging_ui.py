@@ -126,3 +126,19 @@ def test_inbox_templates_test_send_and_patient_messages(  # type: ignore[no-unty
     statuses = sorted(table.model().index(r, 4).data() for r in range(table.model().rowCount()))
     assert statuses == ["Queued", "Sent"]
     _shot(card, "patient_messages_tab")
+
+
+def test_a_desk_without_a_server_sends_from_the_app(  # type: ignore[no-untyped-def]
+    qtbot, clinic: Clinic, sms: LocalSms
+) -> None:
+    from frontdesk.ui.messaging.sender_worker import LocalSender
+
+    consent(clinic.ctx, clinic.pat)
+    book(clinic)
+    worker = LocalSender(clinic.ctx, interval_ms=20)
+    worker.start()
+    qtbot.waitUntil(lambda: len(sms.state.sent) == 1, timeout=10_000)
+    qtbot.wait(200)  # more rounds: nothing is sent twice
+    worker.timer.stop()
+    qtbot.waitUntil(lambda: not worker.busy, timeout=10_000)
+    assert len(sms.state.sent) == 1
