@@ -294,3 +294,14 @@ def test_the_desk_listener_queues_at_booking_and_moving(clinic: Clinic) -> None:
     live = sorted((m.kind, m.status) for m in messages(clinic.ctx))
     assert live == [("confirmation", "cancelled"), ("confirmation", "queued"),
                     ("reminder", "cancelled"), ("reminder", "queued")]  # fmt: skip
+
+
+def test_settings_before_any_are_saved_are_the_defaults_and_off(ctx: ServiceContext) -> None:
+    from frontdesk.services.messaging.setup import read_settings
+    from frontdesk.services.messaging.views import preview
+
+    values = read_settings(ctx).values
+    assert values["enabled"] is False and values["quiet_start_minute"] == 20 * 60
+    assert values["segment_limit"] == 3 and values["sms_provider"] == ""
+    shown = preview(ctx, "Hi {preferred_name}", MessageChannel.SMS)
+    assert shown.text.startswith("Hi Alexandra") and shown.segments == 1

@@ -81,7 +81,15 @@ def settings(session: Session) -> MessagingSettings:
         .order_by(MessagingSettings.created_at, MessagingSettings.id)
         .limit(1)
     ).first()
-    return row if row is not None else MessagingSettings(enabled=False)
+    if row is not None:
+        return row
+    # not saved yet: an unsaved row with every column's default (messaging off)
+    defaults = {
+        c.name: c.default.arg  # type: ignore[attr-defined]
+        for c in MessagingSettings.__table__.columns
+        if c.default is not None and not callable(c.default.arg)  # type: ignore[attr-defined]
+    }
+    return MessagingSettings(**defaults)
 
 
 def quiet_hours(cfg: MessagingSettings) -> rules.QuietHours:
