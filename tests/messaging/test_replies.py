@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from frontdesk.domain.clock import FakeClock
 from frontdesk.models import Appointment, MessagePreference, OutgoingMessage
+from frontdesk.services.diary.view import appointments_between
 from frontdesk.services.messaging import replies
 from frontdesk.services.messaging.replies import Receipt, Reply
+from frontdesk.ui.diary.items import flag_icons
 from tests.diary_clinic import MONDAY, Clinic
 from tests.messaging.local_providers import LocalSms, LocalSmtp
 from tests.messaging.test_queue_and_send import book, consent, messages, send
@@ -56,6 +58,12 @@ def test_y_confirms_c_cancels_and_anything_else_waits_in_the_inbox(
     assert yes.appointment_id == first and yes.outcome == "confirmed the appointment"
     with clinic.ctx.read() as s:
         assert s.get(Appointment, first).confirmed_at is not None  # type: ignore[union-attr]
+        # the diary shows it: a ✓ beside the ✉ of the reminder
+        day = appointments_between(s, [clinic.anna], clinic.at(MONDAY, 0),
+                                   clinic.at(MONDAY, 23))  # fmt: skip
+    shown = {a.id: a for a in day}
+    assert shown[first].confirmed and not shown[second].confirmed
+    assert ("✓", "#15803d") in flag_icons(shown[first])
     other = replies.apply_reply(clinic.ctx, _reply(clock, "Can I bring my son?", "SMc"))
     assert other.meaning == "other"
     [waiting] = replies.inbox(clinic.ctx)
