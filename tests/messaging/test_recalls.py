@@ -53,3 +53,39 @@ def test_a_patient_without_consent_is_listed_but_not_reachable(
     [row] = recalls.recall_list(clinic.ctx)
     assert not row.reachable and "agreed" in row.why_not
     assert recalls.queue_recalls(clinic.ctx, [row]) == 0
+
+
+def test_recalls_tab_lists_and_queues_with_a_click(  # type: ignore[no-untyped-def]
+    qtbot, clinic: Clinic, clock: FakeClock
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QTableView
+
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.messaging.settings_page import RecallsTab
+
+    consent(clinic.ctx, clinic.pat)
+    _visit(clinic, clinic.pat, clock.now() - timedelta(weeks=8))
+    _visit(clinic, clinic.other, clock.now() - timedelta(weeks=7))
+    bus = ChangeBus()
+    clinic.ctx.listeners.append(bus.publish)
+    tab = RecallsTab(clinic.ctx, bus)
+    qtbot.addWidget(tab)
+    tab.resize(900, 400)
+    tab.show()
+    table = tab.findChild(QTableView, "recallList")
+    assert table is not None and table.model().rowCount() == 2
+    weeks = tab.findChild(QSpinBox, "recallWeeks")
+    assert weeks is not None
+    weeks.setFocus()
+    qtbot.keyClick(weeks, Qt.Key.Key_Up)
+    qtbot.keyClick(weeks, Qt.Key.Key_Up)  # 8 weeks: only Pat
+    assert table.model().rowCount() == 1
+    qtbot.mouseClick(tab.findChild(QPushButton, "queueRecalls"), Qt.MouseButton.LeftButton)
+    status = tab.findChild(QLabel, "recallStatus")
+    assert status is not None and status.text() == "1 recall(s) queued."
+    assert table.model().index(0, 3).data() == "queued"
+    import os
+
+    if os.environ.get("FRONTDESK_SHOTS"):
+        tab.grab().save(os.path.join(os.environ["FRONTDESK_SHOTS"], "recalls.png"))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.messaging import PLACEHOLDERS, MessageKind
 from frontdesk.domain.money import format_money
 from frontdesk.domain.vocab import MessageChannel
-from frontdesk.services.messaging import replies, setup, views
+from frontdesk.services.messaging import recalls, replies, setup, views
 from frontdesk.services.messaging.queueing import DEFAULT_TEMPLATES
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
@@ -319,10 +319,77 @@ class ProviderTab(QWidget):
             self.test_result.setText(done.get())
 
 
+class RecallsTab(QWidget):
+    """Patients last seen at least N weeks ago with nothing booked ahead; queue their recall."""
+
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        tz = ctx.tz
+        self.weeks = QSpinBox()
+        self.weeks.setObjectName("recallWeeks")
+        self.weeks.setRange(1, 104)
+        self.weeks.setValue(6)
+        self.weeks.setSuffix(" weeks")
+        columns: list[Column[recalls.RecallRow]] = [
+            Column("Patient", lambda r: r.patient_name),
+            Column(
+                "Last visit",
+                lambda r: r.last_visit.astimezone(tz).strftime("%d/%m/%Y"),
+                lambda r: r.last_visit.timestamp(),
+            ),
+            Column("With", lambda r: r.practitioner),
+            Column(
+                "Recall",
+                lambda r: (
+                    "queued"
+                    if r.already_recalled
+                    else ("can be sent" if r.reachable else r.why_not)
+                ),
+                stretch=True,
+            ),
+        ]
+        self.model: RowModel[recalls.RecallRow] = RowModel(
+            columns, key=lambda r: r.patient_id, parent=self
+        )
+        self.table = row_table(self.model, "recallList")
+        self.queue = QPushButton("Queue recalls")
+        self.queue.setObjectName("queueRecalls")
+        self.queue.clicked.connect(self.queue_all)
+        self.status = QLabel("")
+        self.status.setObjectName("recallStatus")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Last seen at least"))
+        top.addWidget(self.weeks)
+        top.addWidget(QLabel("ago, nothing booked ahead"))
+        top.addStretch(1)
+        top.addWidget(self.queue)
+        col = QVBoxLayout(self)
+        col.addLayout(top)
+        col.addWidget(self.table, 1)
+        col.addWidget(self.status)
+        self.weeks.valueChanged.connect(lambda _v: self.reload())
+        watch(bus, self, {"outgoing_messages", "appointments"}, self.reload)
+        self.reload()
+
+    def reload(self) -> None:
+        rows = recalls.recall_list(self.ctx, weeks=self.weeks.value())
+        self.model.reset(rows)
+        fit_columns(self.table)
+
+    def queue_all(self) -> None:
+        rows = [self.model.row(i) for i in range(self.model.rowCount())]
+        done = run_op(lambda: recalls.queue_recalls(self.ctx, rows), in_label(self.status),
+                      refresh=self.reload)  # fmt: skip
+        if done:
+            self.status.setText(f"{done.get()} recall(s) queued.")
+
+
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
     tabs = QTabWidget(parent)
     tabs.setObjectName("messagingTabs")
     tabs.addTab(InboxTab(ctx, bus), "Inbox")
     tabs.addTab(TemplatesTab(ctx), "Templates")
+    tabs.addTab(RecallsTab(ctx, bus), "Recalls")
     tabs.addTab(ProviderTab(ctx), "Provider && hours")
     return tabs
