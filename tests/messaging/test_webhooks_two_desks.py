@@ -77,3 +77,65 @@ def test_a_c_reply_reaches_the_other_desk_and_receipts_mark_delivered(
         assert seen.cancellation_note == "patient cancelled by SMS"
         msg = s.scalars(select(OutgoingMessage).where(OutgoingMessage.kind == "confirmation")).one()
         assert msg.status == "delivered"
+
+
+def test_the_other_desks_diary_shows_the_confirmation_and_the_sms_cancellation(  # type: ignore[no-untyped-def]
+    qtbot, two: Clinic, sms: LocalSms
+) -> None:
+    import os
+
+    from PySide6.QtCore import QSettings
+
+    from frontdesk.services.diary.view import appointments_between
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.main_window import MainWindow
+    from frontdesk.ui.style import apply_style
+
+    messaging, reception = two.add_desk("messaging"), two.add_desk("reception")
+    prac = messaging.add_practitioner("Anna")
+    pat = messaging.add_patient("Pat", "Patient")
+    with messaging.ctx.write("consent") as s:
+        p = s.get(Patient, pat)
+        assert p is not None
+        p.mobile_phone, p.sms_consent = "0412 345 678", True
+    save_settings(messaging.ctx, enabled=True)
+    twilio = TwilioSms(TWILIO_ACCOUNT, TWILIO_TOKEN, "+61400999999", base_url=sms.url)
+    key = webhook_key(two.store)
+    hook = Endpoint.SMS_WEBHOOK.path(provider="twilio", kind="inbound")
+    monday = START + timedelta(days=3, hours=1)  # Mon 30 Nov 10:00 Sydney
+    ids = []
+    for n, (hours, answer) in enumerate(((0, "Y"), (4, "C"))):
+        appt = messaging.book(prac, pat, monday + timedelta(hours=hours))
+        ids.append(appt)
+        queueing.appointments_changed(messaging.ctx, [appt])
+        assert sender.send_due(messaging.ctx, {MessageChannel.SMS: twilio}, sender_id="s").sent
+        messaging.clock.advance(timedelta(minutes=1))
+        form = {"MessageSid": f"SMr{n}", "From": "+61412345678", "Body": answer}
+        assert two.client.post(hook, params={"key": key}, data=form).status_code == 200
+        assert take_sms_events(messaging.engine) == 1
+    two.settle()
+    with reception.ctx.read() as s:
+        shown = {a.id: a for a in appointments_between(s, [prac], monday - timedelta(hours=2),
+                                                        monday + timedelta(hours=10))}  # fmt: skip
+    assert shown[ids[0]].confirmed and shown[ids[0]].status == "booked"
+    assert shown[ids[1]].status == "cancelled"
+    app = qtbot  # the QApplication exists once qtbot does
+    _ = app
+    from PySide6.QtWidgets import QApplication
+
+    apply_style(QApplication.instance())  # type: ignore[arg-type]
+    bus = ChangeBus()
+    reception.ctx.listeners.append(bus.publish)
+    prefs = QSettings(str(two.root / "reception.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(reception.ctx, bus, prefs)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    window.show_area("diary")
+    page = window.pages["diary"]
+    page.set_show_cancelled(True)  # type: ignore[attr-defined]
+    page.go_to(monday.astimezone(reception.ctx.tz).date())  # type: ignore[attr-defined]
+    qtbot.wait(300)
+    folder = os.environ.get("FRONTDESK_SHOTS")
+    if folder:
+        window.grab().save(os.path.join(folder, "reception_diary_after_sms.png"))
