@@ -283,7 +283,11 @@ def _queue(
     existing = session.get(OutgoingMessage, mid)
     if existing is not None:
         return existing
-    composed, _why = compose(session, appt, kind, ctx.tz)
+    try:
+        composed, _why = compose(session, appt, kind, ctx.tz)
+    except ValidationFailed as exc:  # e.g. over the segment limit once filled: skip this one
+        log.warning("message not queued (%s): %s", kind.value, type(exc).__name__)
+        return None
     if composed is None:
         return None
     msg = OutgoingMessage(
