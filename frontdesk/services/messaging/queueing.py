@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -75,6 +76,15 @@ def message_id(kind: MessageKind, appointment_id: str, starts_at: datetime | Non
 
 
 def settings(session: Session) -> MessagingSettings:
+    cached = session.info.get("msg_settings")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    row = _settings(session)
+    session.info["msg_settings"] = row
+    return row
+
+
+def _settings(session: Session) -> MessagingSettings:
     row = session.scalars(
         select(MessagingSettings)
         .where(MessagingSettings.deleted_at.is_(None))
@@ -173,24 +183,30 @@ def address_for(
 
 
 def shares_number(session: Session, patient: Patient, e164: str) -> bool:
-    """True when another live patient has the same mobile (a family phone)."""
-    digits = e164[-9:]
-    others = session.scalars(
-        select(Patient.mobile_phone).where(
-            Patient.id != patient.id,
-            Patient.archived_at.is_(None),
-            Patient.merged_into_id.is_(None),
-            Patient.deleted_at.is_(None),
-            Patient.mobile_phone.like(f"%{digits[-3:]}"),
+    """True when another live patient has the same mobile (a family phone). The numbers are
+    read once per transaction (a day's planning asks for every appointment)."""
+    counts: Counter[str] | None = session.info.get("msg_mobiles")
+    if counts is None:
+        counts = Counter(
+            _last9(raw)
+            for raw in session.scalars(
+                select(Patient.mobile_phone).where(
+                    Patient.archived_at.is_(None),
+                    Patient.merged_into_id.is_(None),
+                    Patient.deleted_at.is_(None),
+                    Patient.mobile_phone != "",
+                )
+            )
         )
-    ).all()
-    for raw in others:
-        try:
-            if rules.normalise_mobile(raw) == e164:
-                return True
-        except ValidationFailed:
-            continue
-    return False
+        session.info["msg_mobiles"] = counts
+    mine = 1 if _last9(patient.mobile_phone) == _last9(e164) else 0
+    return counts[_last9(e164)] - mine >= 1
+
+
+def _last9(raw: str) -> str:
+    """The national significant digits of an Australian mobile (4XXXXXXXX), whatever the
+    spacing or prefix it was typed with."""
+    return "".join(ch for ch in raw if ch.isdigit())[-9:]
 
 
 def values_for(session: Session, appt: Appointment, tz: ZoneInfo) -> dict[str, str]:
@@ -222,13 +238,18 @@ def values_for(session: Session, appt: Appointment, tz: ZoneInfo) -> dict[str, s
 def _clinic(session: Session) -> tuple[str, str, str]:
     from frontdesk.models import ClinicSettings
 
+    cached = session.info.get("msg_clinic")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     row = session.scalars(
         select(ClinicSettings)
         .where(ClinicSettings.deleted_at.is_(None))
         .order_by(ClinicSettings.created_at, ClinicSettings.id)
         .limit(1)
     ).first()
-    return (row.name, row.address, row.phone) if row else ("", "", "")
+    out = (row.name, row.address, row.phone) if row else ("", "", "")
+    session.info["msg_clinic"] = out
+    return out
 
 
 @dataclass(frozen=True)
