@@ -114,14 +114,17 @@ def template_for(
 ) -> tuple[str, str, rules.ReminderSchedule]:
     """The template for this kind and channel: the appointment type's own, else the clinic's,
     else the built-in words. Returns (subject, body, schedule)."""
-    rows = session.scalars(
-        select(MessageTemplate).where(
-            MessageTemplate.kind == kind.value,
-            MessageTemplate.channel == channel.value,
-            MessageTemplate.archived_at.is_(None),
-            MessageTemplate.deleted_at.is_(None),
+    every: list[MessageTemplate] | None = session.info.get("msg_templates")
+    if every is None:  # read once per transaction: a day's planning asks for each appointment
+        every = list(
+            session.scalars(
+                select(MessageTemplate).where(
+                    MessageTemplate.archived_at.is_(None), MessageTemplate.deleted_at.is_(None)
+                )
+            )
         )
-    ).all()
+        session.info["msg_templates"] = every
+    rows = [r for r in every if r.kind == kind.value and r.channel == channel.value]
     chosen = next((r for r in rows if type_id and r.appointment_type_id == type_id), None)
     chosen = chosen or next((r for r in rows if r.appointment_type_id is None), None)
     if chosen is None:
@@ -133,6 +136,9 @@ def template_for(
 
 
 def preference(session: Session, patient_id: str) -> MessagePreference | None:
+    known: dict[str, MessagePreference] | None = session.info.get("msg_prefs")
+    if known is not None:
+        return known.get(patient_id)
     return session.scalars(
         select(MessagePreference).where(
             MessagePreference.patient_id == patient_id, MessagePreference.deleted_at.is_(None)
@@ -299,9 +305,11 @@ def _queue(
     appt: Appointment,
     kind: MessageKind,
     send_after: datetime,
+    *,
+    known_new: bool = False,
 ) -> OutgoingMessage | None:
     mid = message_id(kind, appt.id, appt.starts_at)
-    existing = session.get(OutgoingMessage, mid)
+    existing = None if known_new else session.get(OutgoingMessage, mid)
     if existing is not None:
         return existing
     try:
@@ -429,23 +437,45 @@ def plan_reminders(ctx: ServiceContext, day: date) -> int:
                 )
             ).all()
         )
-        for appt in session.scalars(
-            select(Appointment).where(
-                Appointment.starts_at >= start,
-                Appointment.starts_at < end,
-                Appointment.status == AppointmentStatus.BOOKED,
-                Appointment.patient_id.is_not(None),
-                Appointment.deleted_at.is_(None),
+        todo = [
+            a
+            for a in session.scalars(
+                select(Appointment).where(
+                    Appointment.starts_at >= start,
+                    Appointment.starts_at < end,
+                    Appointment.status == AppointmentStatus.BOOKED,
+                    Appointment.patient_id.is_not(None),
+                    Appointment.deleted_at.is_(None),
+                )
             )
-        ):
-            if appt.id in have:
-                continue
-            _, _, schedule = template_for(
-                session, MessageKind.REMINDER, MessageChannel.SMS, appt.appointment_type_id
+            if a.id not in have
+        ]
+        # the day's patients, practitioners and preferences in a few reads, not one per message
+        # (kept in session.info: the identity map holds rows weakly)
+        pids = sorted({a.patient_id for a in todo if a.patient_id})
+        keep: list[object] = []
+        for chunk in range(0, len(pids), 500):
+            part = pids[chunk : chunk + 500]
+            keep += session.scalars(select(Patient).where(Patient.id.in_(part)))
+        for model in (Practitioner, Location, AppointmentType):
+            keep += session.scalars(select(model))
+        session.info["msg_keep"] = keep
+        session.info["msg_prefs"] = {
+            p.patient_id: p
+            for p in session.scalars(
+                select(MessagePreference).where(MessagePreference.deleted_at.is_(None))
             )
-            due = rules.reminder_due(appt.starts_at, appt.created_at, tz, schedule)
-            if due is not None and _queue(session, ctx, appt, MessageKind.REMINDER, due):
-                count += 1
+        }
+        with session.no_autoflush:  # one flush (outbox and audit rows) for the whole day
+            for appt in todo:
+                _, _, schedule = template_for(
+                    session, MessageKind.REMINDER, MessageChannel.SMS, appt.appointment_type_id
+                )
+                due = rules.reminder_due(appt.starts_at, appt.created_at, tz, schedule)
+                if due is None:
+                    continue
+                if _queue(session, ctx, appt, MessageKind.REMINDER, due, known_new=True):
+                    count += 1
     return count
 
 
