@@ -9,6 +9,7 @@ or the server planning the same reminder make the same row, never two messages.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -39,6 +40,7 @@ from frontdesk.store.context import ServiceContext
 
 log = logging.getLogger("frontdesk.messaging")
 
+_NON_DIGITS = re.compile(r"\D")
 _NS = uuid.UUID("6f1d3c2e-9a57-4f0b-8d0e-5b7c1f2a9e31")
 
 DEFAULT_TEMPLATES: dict[tuple[MessageKind, MessageChannel], tuple[str, str]] = {
@@ -212,7 +214,7 @@ def shares_number(session: Session, patient: Patient, e164: str) -> bool:
 def _last9(raw: str) -> str:
     """The national significant digits of an Australian mobile (4XXXXXXXX), whatever the
     spacing or prefix it was typed with."""
-    return "".join(ch for ch in raw if ch.isdigit())[-9:]
+    return _NON_DIGITS.sub("", raw)[-9:]
 
 
 def values_for(session: Session, appt: Appointment, tz: ZoneInfo) -> dict[str, str]:
