@@ -98,6 +98,9 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
 
     bus = ChangeBus()
     ctx.listeners.append(bus.publish)
+    from frontdesk.services.messaging.queueing import queue_on_change
+
+    ctx.listeners.append(queue_on_change(ctx))  # confirmations/notices at booking (issue 18)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
     guard = wizard = None
@@ -113,6 +116,10 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     controls = SyncControls(window, window.statusBar(), sync_worker)
     sync_worker.start()
     # -- end sync --
+    from frontdesk.ui.messaging.sender_worker import LocalSender
+
+    local_sender = LocalSender(ctx, parent=window)  # sends only when no server is set up
+    local_sender.start()
     window.show()
     if not selftest:  # first run: set the clinic up (issue 13)
         from frontdesk.ui.setup_wizard import offer_setup

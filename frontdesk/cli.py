@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "frontdesk.commands.demo",
     "frontdesk.commands.backup",
     "frontdesk.commands.invoices",
+    "frontdesk.commands.messages",
     "frontdesk.commands.patients",
     "frontdesk.commands.sync",
 )

@@ -64,6 +64,11 @@ class Endpoint(StrEnum):
     WAIT = "/v1/wait"
     REVOKE = "/v1/revoke"
     AUDIT_HEADS = "/v1/audit-heads"
+    # SMS providers' callbacks (no desk headers: the provider calls it, with ?key=…), and the
+    # messaging desk's fetch / acknowledgement of what they brought (issue 18)
+    SMS_WEBHOOK = "/webhooks/sms/{provider}/{kind}"
+    SMS_EVENTS = "/v1/messaging/events"
+    SMS_EVENTS_TAKEN = "/v1/messaging/events/taken"
 
     def path(self, **parts: str) -> str:
         """The path with its ``{…}`` parts filled in."""

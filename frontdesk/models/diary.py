@@ -89,6 +89,8 @@ class Appointment(SyncedMixin, Base):
     capacity: Mapped[int] = mapped_column(default=1)
     notes: Mapped[str] = mapped_column(Text, default="")
     reminder_sent_at: Mapped[datetime | None]
+    # the patient confirmed (an SMS "Y" reply or reception on their behalf)
+    confirmed_at: Mapped[datetime | None]
     pinned_at: Mapped[datetime | None]
     clash_flagged: Mapped[bool] = mapped_column(default=False)
     booked_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))

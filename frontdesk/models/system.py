@@ -199,6 +199,10 @@ class SyncConflict(SyncedMixin, Base):
 
 
 class MessageTemplate(SyncedMixin, Base):
+    """A message's words per kind (reminder, confirmation…) and channel, for the whole clinic
+    or one appointment type (``appointment_type_id``), with placeholders (domain/messaging.py).
+    A reminder template also carries its schedule (days before, at what clinic time)."""
+
     __tablename__ = "message_templates"
     __table_args__ = (one_of("channel", MessageChannel),)
 
@@ -207,10 +211,19 @@ class MessageTemplate(SyncedMixin, Base):
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
     archived_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(20), default="reminder")
+    appointment_type_id: Mapped[str | None] = mapped_column(ForeignKey("appointment_types.id"))
+    days_before: Mapped[int] = mapped_column(default=2)
+    send_at_minute: Mapped[int] = mapped_column(default=600)
 
 
 class OutgoingMessage(SyncedMixin, Base):
-    """A reminder or recall queued while offline, sent when possible, with delivery status."""
+    """A message queued by any desk (even offline), sent once by the sender (the clinic server,
+    or a desk without one), with its delivery status: queued → sending → sent → delivered /
+    failed / cancelled (services/messaging/sender.py). ``appointment_starts_at`` is when the
+    appointment was when the message was queued: a reminder for one since moved is not sent.
+    ``idempotency_key`` goes to the provider; ``claimed_by``/``claimed_at`` say which sender
+    took it, ``attempts``/``next_attempt_at`` the backoff after a timeout, 429 or 5xx."""
 
     __tablename__ = "outgoing_messages"
     __table_args__ = (
@@ -232,3 +245,74 @@ class OutgoingMessage(SyncedMixin, Base):
     queued_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20), default="reminder")
+    send_after: Mapped[datetime | None] = mapped_column(index=True)
+    appointment_starts_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    provider: Mapped[str] = mapped_column(String(20), default="")
+    provider_ref: Mapped[str | None] = mapped_column(String(80), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), default="")
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    segments: Mapped[int] = mapped_column(default=0)
+
+
+class MessagePreference(SyncedMixin, Base):
+    """One patient's messaging choices beyond the card's SMS/email consent: preferred channel,
+    marketing consent, opt-outs (STOP, unsubscribe) and a recorded death."""
+
+    __tablename__ = "message_preferences"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), unique=True)
+    preferred_channel: Mapped[str] = mapped_column(String(8), default="sms")
+    marketing_consent: Mapped[bool] = mapped_column(default=False)
+    marketing_consent_at: Mapped[datetime | None]
+    sms_opted_out_at: Mapped[datetime | None]
+    email_opted_out_at: Mapped[datetime | None]
+    deceased_at: Mapped[datetime | None]
+
+
+class InboundMessage(SyncedMixin, Base):
+    """An SMS reply taken by the clinic server's webhook: what it meant (confirm, cancel, stop,
+    other) and what was done; "other" replies wait in the inbox until handled."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_open", "handled_at"),)
+
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_ref: Mapped[str] = mapped_column(String(80), unique=True)
+    from_number: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    meaning: Mapped[str] = mapped_column(String(10))
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
+    in_reply_to_id: Mapped[str | None] = mapped_column(String(36))
+    outcome: Mapped[str] = mapped_column(String(300), default="")
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class MessagingSettings(SyncedMixin, Base):
+    """The clinic's messaging switches: which SMS provider, the sender name, quiet hours
+    (clinic-time minutes), the segment limit and the cost of one segment (integer cents).
+    Provider secrets are never here: they live in the keychain of the machine that sends."""
+
+    __tablename__ = "messaging_settings"
+
+    enabled: Mapped[bool] = mapped_column(default=False)
+    sms_provider: Mapped[str] = mapped_column(String(20), default="")
+    sms_sender: Mapped[str] = mapped_column(String(20), default="")
+    provider_account: Mapped[str] = mapped_column(String(80), default="")
+    provider_base_url: Mapped[str] = mapped_column(String(200), default="")
+    smtp_host: Mapped[str] = mapped_column(String(200), default="")
+    smtp_port: Mapped[int] = mapped_column(default=587)
+    smtp_username: Mapped[str] = mapped_column(String(200), default="")
+    email_from: Mapped[str] = mapped_column(String(200), default="")
+    quiet_start_minute: Mapped[int] = mapped_column(default=20 * 60)
+    quiet_end_minute: Mapped[int] = mapped_column(default=8 * 60)
+    segment_limit: Mapped[int] = mapped_column(default=3)
+    segment_cost_cents: Mapped[int] = mapped_column(default=8)
+    cancellation_policy: Mapped[str] = mapped_column(Text, default="")

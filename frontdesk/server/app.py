@@ -34,6 +34,7 @@ from frontdesk.protocol import (
 from frontdesk.server.limits import BodyCap, EnrolThrottle
 from frontdesk.server.routes import router
 from frontdesk.server.store import ServerProblem, ServerStore
+from frontdesk.server.webhooks import router as webhooks_router
 
 log = logging.getLogger("frontdesk.server")
 
@@ -48,6 +49,7 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
     _install_guard(app, schema_version())
     _install_health(app, store)
     app.include_router(router)
+    app.include_router(webhooks_router)
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES)
     app.state.enrol_throttle = EnrolThrottle()
     return app

@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the clinic of an existing desk into a new server")
     seed.add_argument("--from-desk", required=True, help="the desk's data folder")
     sub.add_parser("new-epoch", help="after restoring a backup: make every desk re-sync")
+    sub.add_parser("sms-webhook-key", help="the key for SMS providers' callback addresses")
     return p
 
 
@@ -182,6 +183,14 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
         print(f"Loaded {sum(counts.values()):,} rows from the desk into the server.")
     elif args.command == "new-epoch":
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
+    elif args.command == "sms-webhook-key":
+        from frontdesk.server.webhooks import webhook_key
+
+        key = webhook_key(store)
+        print(f"Give your SMS provider these addresses (this server's public address first):\n"
+              f"  delivery receipts: /webhooks/sms/PROVIDER/status?key={key}\n"
+              f"  replies:           /webhooks/sms/PROVIDER/inbound?key={key}\n"
+              "with PROVIDER twilio or clicksend.")  # fmt: skip
     store.dispose()
     return 0
 

@@ -120,6 +120,19 @@ series_registry = Table(
 )
 
 
+# SMS providers' callbacks (delivery receipts, replies) taken by the webhook and kept until the
+# messaging desk has applied them (services/messaging/replies.py), then marked taken.
+sms_events = Table(
+    "server_sms_events",
+    server_md,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe", String(200), nullable=False, unique=True),
+    Column("event_json", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("taken_at", UTCDateTime),
+)
+
+
 @functools.cache
 def data_tables() -> dict[str, Table]:
     """The synced tables the server stores, by name (the desk-only ones left out)."""

@@ -121,6 +121,7 @@ class DiaryAppointment:
     alert: str  # the patient's alert texts, "" when none
     invoiced: bool
     unpaid: bool
+    confirmed: bool = False  # the patient confirmed (an SMS "Y"), issue 18
 
 
 @dataclass
@@ -291,7 +292,7 @@ def _build_appointment_query() -> Any:
             Appointment.is_group, Appointment.capacity, attendees, Appointment.series_id,
             AppointmentType.is_new_patient, Appointment.reminder_sent_at.is_not(None),
             Appointment.pinned_at.is_not(None), Appointment.clash_flagged, alert, invoiced,
-            unpaid,
+            unpaid, Appointment.confirmed_at.is_not(None),
         )
         .outerjoin(Patient, Patient.id == Appointment.patient_id)
         .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
@@ -341,6 +342,7 @@ def appointments_between(
                 r[22] or "",
                 bool(r[23]),
                 bool(r[24]),
+                bool(r[25]),
             )
         )
     return out

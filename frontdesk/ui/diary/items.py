@@ -375,6 +375,7 @@ def flag_icons(a: DiaryAppointment) -> list[tuple[str, str]]:
         (a.unpaid, "$", "#dc2626"),
         (a.invoiced and not a.unpaid, "$", "#15803d"),
         (a.reminder_sent, "✉", "#475569"),
+        (a.confirmed, "✓", "#15803d"),
         (a.pinned, "⚑", "#7c3aed"),
     )
     return [(glyph, colour) for on, glyph, colour in table if on]
@@ -395,7 +396,8 @@ def tooltip(a: DiaryAppointment, when: str) -> str:
         status += f" ({a.cancellation_reason.replace('_', ' ')})"
     flags = [t for t, on in (("new patient", a.new_patient), ("unpaid", a.unpaid),
                              ("invoiced", a.invoiced and not a.unpaid),
-                             ("reminder sent", a.reminder_sent), ("on the pinboard", a.pinned),
+                             ("reminder sent", a.reminder_sent), ("confirmed", a.confirmed),
+                             ("on the pinboard", a.pinned),
                              ("part of a series", bool(a.series_id)),
                              ("clash from another desk", a.clash_flagged)) if on]  # fmt: skip
     lines.append(status + (" · " + ", ".join(flags) if flags else ""))

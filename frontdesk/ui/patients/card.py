@@ -27,6 +27,7 @@ from frontdesk.services.patients.merge import undo_merge
 from frontdesk.services.patients.search import age_on
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.messaging.patient_tab import MessagesTab
 from frontdesk.ui.ops import in_box, in_label, run_op
 from frontdesk.ui.patients.card_form import CardForm, ConsentBoxes, show_date
 from frontdesk.ui.patients.card_tabs import AccountTab, FundingTab, HistoryTab, MembershipDialog
@@ -104,6 +105,8 @@ class PatientCardView(QWidget):
         self.tabs.addTab(self.funding, "Funding, alerts && consents")
         self.tabs.addTab(self.history, "Appointments")
         self.tabs.addTab(self.account, "Account")
+        self.messages = MessagesTab(ctx)
+        self.tabs.addTab(self.messages, "Messages")
 
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -166,6 +169,7 @@ class PatientCardView(QWidget):
         self.funding.load(card)
         self.history.load(card, self.ctx.tz)
         self.account.load(card, self.ctx.tz)
+        self.messages.load(patient_id)
         self._set_dirty(False)
 
     def _when(self, at: object) -> str:

@@ -1,0 +1,1 @@
+"""Messaging screens: the patient card's Messages tab and Settings → Messages (issue 18)."""
