@@ -9,6 +9,8 @@
     frontdesk-server revoke NAME_OR_ID
     frontdesk-server devices
     frontdesk-server seed --from-desk DIR            # load an existing desk's clinic
+    frontdesk-server api-key create --name N --scope S [--scope S…] [--expires YYYY-MM-DD]
+    frontdesk-server api-key list | api-key revoke ID_PREFIX_OR_NAME | api-log [--limit N]
 
 Without ``--database`` the server keeps a SQLite file in its data folder (``--data-dir`` or the
 platform's user-data folder), so a back-office PC needs nothing else installed. ``cert`` (or
@@ -119,7 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the clinic of an existing desk into a new server")
     seed.add_argument("--from-desk", required=True, help="the desk's data folder")
     sub.add_parser("new-epoch", help="after restoring a backup: make every desk re-sync")
+    _api_parsers(sub)
     return p
+
+
+def _api_parsers(sub: Any) -> None:
+    """``api-key create|list|revoke`` and ``api-log``: keys of the integration API."""
+    from frontdesk.server.api.keys import DEFAULT_RATE, SCOPE_HELP
+
+    keys = sub.add_parser("api-key", help="keys for the integration API (/api/v1)")
+    act = keys.add_subparsers(dest="api_command", required=True, metavar="action")
+    make = act.add_parser("create", help="make a key (shown once)")
+    make.add_argument("--name", required=True, help="who or what uses it")
+    make.add_argument(
+        "--scope", action="append", default=[], required=True,
+        help="; ".join(f"{k.value}: {v}" for k, v in SCOPE_HELP.items()),
+    )  # fmt: skip
+    make.add_argument("--expires", help="last day it works (YYYY-MM-DD, UTC); none: no expiry")
+    make.add_argument("--rate", type=int, default=DEFAULT_RATE, help="calls a minute")
+    act.add_parser("list", help="list keys (never the secrets)")
+    gone = act.add_parser("revoke", help="revoke a key")
+    gone.add_argument("key", help="its id, the prefix `list` shows, or its name")
+    log_ = sub.add_parser("api-log", help="the newest calls of the integration API")
+    log_.add_argument("--limit", type=int, default=50)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,10 +204,50 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
 
         counts = seed_from_desk(store, Path(args.from_desk))
         print(f"Loaded {sum(counts.values()):,} rows from the desk into the server.")
+    elif args.command in ("api-key", "api-log"):
+        _api_command(args, store)
     elif args.command == "new-epoch":
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
     store.dispose()
     return 0
+
+
+def _api_command(args: argparse.Namespace, store: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from frontdesk.server.api import keys
+
+    if args.command == "api-log":
+        for row in reversed(keys.audit_log(store, args.limit)):
+            print(f"{row['at']:%Y-%m-%d %H:%M:%S} UTC  key {row['key_id']}  {row['status']}  "
+                  f"{row['operation']}  patient {row['patient_id'] or '-'}")  # fmt: skip
+    elif args.api_command == "create":
+        expires = None
+        if args.expires:
+            try:
+                day = datetime.strptime(args.expires, "%Y-%m-%d").replace(tzinfo=UTC)
+            except ValueError as exc:
+                raise RuleViolation("Give --expires as YYYY-MM-DD, e.g. 2027-06-30.") from exc
+            expires = day + timedelta(days=1)
+        key, token = keys.create_key(
+            store, args.name, keys.parse_scopes(args.scope), expires_at=expires,
+            rate_per_minute=args.rate,
+        )  # fmt: skip
+        print(f"API key for {key.name!r} (scopes: {' '.join(sorted(key.scopes))}):")
+        print(token)
+        print("It is shown only this once: store it in the integration's secret settings.")
+    elif args.api_command == "list":
+        for k in keys.list_keys(store):
+            state = "revoked" if k.revoked_at else "active"
+            until = f"until {k.expires_at:%Y-%m-%d}" if k.expires_at else "no expiry"
+            used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never used"
+            print(f"{k.prefix}  {state:<8} {until:<17} {used:<17} "
+                  f"{' '.join(sorted(k.scopes)):<40} {k.name}")  # fmt: skip
+    elif args.api_command == "revoke":
+        count = keys.revoke_key(store, args.key)
+        print(f"Revoked {count} API key(s).")
+        if not count:
+            raise RuleViolation(f"No active API key is called {args.key!r}.")
 
 
 def _print_devices(store: Any) -> None:

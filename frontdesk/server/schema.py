@@ -131,3 +131,64 @@ def all_data_tables() -> list[Table]:
     """Synced tables plus ``number_series`` (invoices refer to it), in dependency order."""
     wanted = set(data_tables()) | {"number_series"}
     return [t for t in parents_first() if t.name in wanted]
+
+
+# -- the integration API (/api/v1, frontdesk/server/api) ---------------------------------------
+# An integration's key: only its SHA-256 is kept; ``scopes`` space-separated (server/api/keys.py).
+api_keys = Table(
+    "server_api_keys",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(300), nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
+# Every call of the API: which key, what it did, which patient (no other values).
+api_audit = Table(
+    "server_api_audit",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("operation", String(60), nullable=False),
+    Column("patient_id", String(36)),
+    Column("status", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_server_api_audit_key_at", "key_id", "at"),
+)
+
+# A slot held for a few minutes while a caller decides; it lapses at ``expires_at``.
+api_holds = Table(
+    "server_api_holds",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("practitioner_id", String(36), nullable=False),
+    Column("appointment_type_id", String(36)),
+    Column("location_id", String(36)),
+    Column("room_id", String(36)),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("appointment_id", String(36)),
+    Column("released_at", UTCDateTime),
+    Index("ix_server_api_holds_practitioner", "practitioner_id", "starts_at"),
+)
+
+# The first answer to each Idempotency-Key of a key, replayed for the same request.
+api_idempotency = Table(
+    "server_api_idempotency",
+    server_md,
+    Column("key_id", String(36), primary_key=True),
+    Column("idem_key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response_json", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
