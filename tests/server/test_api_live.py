@@ -32,8 +32,8 @@ def _live(tmp_path: Path, url: str) -> tuple[LiveServer, Any]:
     return server, world
 
 
-def _cli_key(server: LiveServer, *scopes: str) -> str:
-    args = [a for sc in scopes for a in ("--scope", sc)]
+def _cli_key(server: LiveServer, *scopes: str, rate: str = "600") -> str:
+    args = [a for sc in scopes for a in ("--scope", sc)] + ["--rate", rate]
     out = subprocess.run(
         server_command(
             server.data_dir, server.database, "api-key", "create", "--name", "racer", *args
