@@ -402,3 +402,29 @@ def test_finding_the_caller_by_phone_in_any_format_name_and_email(clinic: Clinic
     with world.desk.ctx.read() as session:
         made = session.get(Patient, r.json()["patient"]["id"])
         assert made is not None and made.last_name == "Park"
+
+
+def test_a_desk_that_booked_the_same_time_offline_meets_it_as_a_clash(clinic: Clinic) -> None:
+    world = build(clinic)
+    token = key(clinic.store)
+    slot = _slots(clinic, token, appointment_type_id=world.type_id)["slots"][0]
+    start = parse(slot["start"]).astimezone(UTC)
+    offline = world.desk.book(slot["practitioner_id"], world.patient_id, start)  # not synced yet
+    booked = clinic.client.post(
+        f"{API}/appointments",
+        headers=auth(token, **{"Idempotency-Key": "x"}),
+        json={
+            "patient_id": world.patient_id,
+            "practitioner_id": slot["practitioner_id"],
+            "appointment_type_id": world.type_id,
+            "start": slot["start"],
+        },
+    )
+    assert booked.status_code == 201
+    assert world.desk.sync()
+    clashes = [c for c in world.desk.open_conflicts() if c.kind == "clash"]
+    assert len(clashes) == 1
+    assert {clashes[0].row_id, clashes[0].other_row_id} == {offline, booked.json()["id"]}
+    with world.desk.ctx.read() as session:
+        both = [session.get(Appointment, i) for i in (offline, booked.json()["id"])]
+        assert all(a is not None and a.clash_flagged and a.status == "booked" for a in both)

@@ -3,7 +3,7 @@
 Each runs in one server write (``ServerStore.writing``: the process lock and, on PostgreSQL,
 the advisory lock), so checking a time and taking it are one step: of two clients racing for
 a slot exactly one wins, the other is told 409 with the next free times. A change is written
-like any server-originated change: the row, a change-log entry from ``SERVER_DEVICE`` (desks
+like any server-originated change: the row, a change-log entry from ``API_DEVICE`` (desks
 pull it as they pull each other's) and an entry in the server's audit chain naming the key.
 """
 
@@ -27,10 +27,14 @@ from frontdesk.server.api import availability as av
 from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api.keys import ApiKey
 from frontdesk.server.api.problems import ApiProblem, not_found
-from frontdesk.server.changelog import SERVER_DEVICE, TABLES, full_row, log_change
+from frontdesk.server.changelog import TABLES, full_row, log_change
 from frontdesk.server.store import ServerStore
 
 Answer = tuple[int, dict[str, Any]]
+# The change log's device for changes made through the API: not SERVER_DEVICE, whose own
+# bookkeeping (clash flags) the clash check skips; a desk that booked the same time offline
+# meets an API booking as a clash, as it would another desk's.
+API_DEVICE = "server-api"
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -296,7 +300,7 @@ def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
         },
     )
     conn.execute(insert(table).values(**values))
-    log_change(store, conn, "appointments", values["id"], "insert", 1, values, SERVER_DEVICE, None)
+    log_change(store, conn, "appointments", values["id"], "insert", 1, values, API_DEVICE, None)
     if held is not None:
         conn.execute(
             update(s.api_holds)
@@ -337,7 +341,7 @@ def _update(
     table = TABLES["appointments"]
     conn.execute(update(table).where(table.c.id == row["id"]).values(**changes, version=version))
     log_change(
-        store, conn, "appointments", row["id"], "update", version, changes, SERVER_DEVICE, None
+        store, conn, "appointments", row["id"], "update", version, changes, API_DEVICE, None
     )
     return {**row, **changes, "version": version}
 

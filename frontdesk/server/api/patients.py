@@ -14,9 +14,9 @@ from sqlalchemy import Connection, func, insert, or_, select
 from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
 from frontdesk.server import trust
-from frontdesk.server.api.booking import iso
+from frontdesk.server.api.booking import API_DEVICE, iso
 from frontdesk.server.api.problems import ApiProblem
-from frontdesk.server.changelog import SERVER_DEVICE, TABLES, full_row, log_change
+from frontdesk.server.changelog import TABLES, full_row, log_change
 from frontdesk.server.store import ServerStore
 
 PHONES = ("mobile_phone", "home_phone", "work_phone")
@@ -176,7 +176,7 @@ def create(
     )
     values = {k: v for k, v in values.items() if k in table.c}
     conn.execute(insert(table).values(**values))
-    log_change(store, conn, "patients", values["id"], "insert", 1, values, SERVER_DEVICE, None)
+    log_change(store, conn, "patients", values["id"], "insert", 1, values, API_DEVICE, None)
     trust.record_server_event(
         store,
         conn,
