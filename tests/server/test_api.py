@@ -4,6 +4,7 @@ bookings that reach the desks through the normal pull, and the caller's look-up.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -428,3 +429,67 @@ def test_a_desk_that_booked_the_same_time_offline_meets_it_as_a_clash(clinic: Cl
     with world.desk.ctx.read() as session:
         both = [session.get(Appointment, i) for i in (offline, booked.json()["id"])]
         assert all(a is not None and a.clash_flagged and a.status == "booked" for a in both)
+
+
+def _events(clinic: Clinic, token: str, last: str | None) -> list[dict[str, Any]]:
+    headers = auth(token)
+    if last is not None:
+        headers["Last-Event-ID"] = last
+    with clinic.client.stream(
+        "GET", f"{API}/events", params={"timeout": 0.5}, headers=headers
+    ) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = "".join(r.iter_text())
+    out = []
+    for block in text.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
+        )
+        if "id" in fields:
+            out.append({"id": fields["id"], "event": fields["event"], **json.loads(fields["data"])})
+    return out
+
+
+def test_event_stream_sends_changes_and_resumes_from_last_event_id(clinic: Clinic) -> None:
+    world = build(clinic)
+    token = key(clinic.store, "availability:read", "appointments:write", "webhooks")
+    assert _events(clinic, token, None) == []  # from now: nothing has happened yet
+    slot = _slots(clinic, token, appointment_type_id=world.type_id)["slots"][0]
+    booked = clinic.client.post(
+        f"{API}/appointments",
+        headers=auth(token, **{"Idempotency-Key": "sse"}),
+        json={
+            "patient_id": world.patient_id,
+            "hold_id": None,
+            "practitioner_id": slot["practitioner_id"],
+            "appointment_type_id": world.type_id,
+            "start": slot["start"],
+        },
+    ).json()
+    desk_made = world.desk.book(
+        world.practitioners[1],
+        world.patient_id,
+        parse(slot["start"]).astimezone(UTC) + timedelta(days=1),
+    )
+    assert world.desk.sync()
+    seen = _events(clinic, token, "0")
+    kinds = [(e["event"], e.get("appointment", e.get("patient", {})).get("id")) for e in seen]
+    assert ("appointment.booked", booked["id"]) in kinds
+    assert ("appointment.booked", desk_made) in kinds  # a desk's booking is news too
+    assert ("patient.created", world.patient_id) in kinds
+    assert all("first_name" not in json.dumps(e) for e in seen)  # ids, never patient details
+    last = seen[-1]["id"]
+    clinic.client.post(
+        f"{API}/appointments/{booked['id']}/cancel", headers=auth(token), json={"reason": "away"}
+    )
+    after = _events(clinic, token, last)
+    assert [(e["event"], e["appointment"]["id"]) for e in after] == [
+        ("appointment.cancelled", booked["id"])
+    ]
+    assert after[0]["appointment"]["cancellation_reason"] == "away"
+    # the stream needs the webhooks scope, and a readable Last-Event-ID
+    plain = key(clinic.store, "availability:read", name="plain")
+    assert clinic.client.get(f"{API}/events", headers=auth(plain)).status_code == 403
+    bad = clinic.client.get(f"{API}/events", headers=auth(token, **{"Last-Event-ID": "x"}))
+    assert bad.status_code == 400

@@ -340,9 +340,7 @@ def _update(
     changes = {**changes, "updated_at": now}
     table = TABLES["appointments"]
     conn.execute(update(table).where(table.c.id == row["id"]).values(**changes, version=version))
-    log_change(
-        store, conn, "appointments", row["id"], "update", version, changes, API_DEVICE, None
-    )
+    log_change(store, conn, "appointments", row["id"], "update", version, changes, API_DEVICE, None)
     return {**row, **changes, "version": version}
 
 

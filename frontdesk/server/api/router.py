@@ -536,8 +536,11 @@ def http_problem(exc: StarletteHTTPException, request: Request) -> JSONResponse:
 def install_api(app: FastAPI) -> None:
     """Mount the router, the limiter and the call log (after the response: key, operation,
     patient id and status; nothing else)."""
+    from frontdesk.server.api.feeds import router as feeds
+
     app.state.api_limiter = keys.RateLimiter()
     app.include_router(router)
+    app.include_router(feeds)
 
     @app.middleware("http")
     async def _record(request: Request, call_next: Any) -> Any:
