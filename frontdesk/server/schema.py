@@ -192,3 +192,37 @@ api_idempotency = Table(
     Column("response_json", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+
+# Webhook subscriptions of a key (``secret`` signs each delivery, so it is kept as given) and
+# how far each has scanned the change log; every delivery attempt's outcome for the log.
+api_webhooks = Table(
+    "server_api_webhooks",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("events", String(400), nullable=False),
+    Column("secret", String(80), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+)
+
+api_deliveries = Table(
+    "server_api_deliveries",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("webhook_id", String(36), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", String(200)),
+    Column("next_attempt_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_server_api_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_server_api_deliveries_webhook", "webhook_id", "created_at"),
+)

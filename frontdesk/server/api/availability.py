@@ -197,6 +197,17 @@ def load_diary(
     return diary
 
 
+def _by_day(blocks: Sequence[Block], tz: ZoneInfo) -> dict[date, list[Block]]:
+    """Blocks by each local day they touch (one pass, instead of a scan per day)."""
+    out: dict[date, list[Block]] = {}
+    for b in blocks:
+        first = b.start.astimezone(tz).date()
+        last = b.end.astimezone(tz).date()
+        for day in _days(first, last):
+            out.setdefault(day, []).append(b)
+    return out
+
+
 def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
@@ -229,17 +240,18 @@ def search(
     length = timedelta(minutes=want.minutes)
     not_before = max(start, now)
     found: list[FreeSlot] = []
+    busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
+    room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
     for day in _days(start.astimezone(tz).date(), end.astimezone(tz).date()):
         if not weekdays & (1 << day.weekday()):
             continue
-        day_start, day_end = day_bounds_utc(day, tz)
         for p in want.practitioners:
             pid = p["id"]
             avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
             if not avail.work:
                 continue
-            busy = [b for b in diary.busy[pid] if b.overlaps(day_start, day_end)]
-            room_busy = [b for b in diary.room_busy[pid] if b.overlaps(day_start, day_end)]
+            busy = busy_by_day[pid].get(day, [])
+            room_busy = room_by_day[pid].get(day, [])
             for slot in free_slots_on(
                 pid,
                 day,

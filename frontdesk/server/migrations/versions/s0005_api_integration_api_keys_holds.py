@@ -1,4 +1,4 @@
-"""integration API: keys, call audit, holds, idempotency answers
+"""integration API: keys, call audit, holds, idempotency answers, webhooks and deliveries
 
 Revision ID: s0005_api
 Revises: s0004
@@ -64,9 +64,41 @@ def upgrade() -> None:
     sa.Column('at', frontdesk.db.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key_id', 'idem_key')
     )
+    op.create_table('server_api_webhooks',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('key_id', sa.String(length=36), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('events', sa.String(length=400), nullable=False),
+    sa.Column('secret', sa.String(length=80), nullable=False),
+    sa.Column('position', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', frontdesk.db.types.UTCDateTime(), nullable=False),
+    sa.Column('deleted_at', frontdesk.db.types.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('server_api_deliveries',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('webhook_id', sa.String(length=36), nullable=False),
+    sa.Column('event_id', sa.BigInteger(), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.String(length=200), nullable=True),
+    sa.Column('next_attempt_at', frontdesk.db.types.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', frontdesk.db.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', frontdesk.db.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_server_api_deliveries_due', 'server_api_deliveries', ['state', 'next_attempt_at'], unique=False)
+    op.create_index('ix_server_api_deliveries_webhook', 'server_api_deliveries', ['webhook_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_server_api_deliveries_webhook', table_name='server_api_deliveries')
+    op.drop_index('ix_server_api_deliveries_due', table_name='server_api_deliveries')
+    op.drop_table('server_api_deliveries')
+    op.drop_table('server_api_webhooks')
     op.drop_table('server_api_idempotency')
     op.drop_index('ix_server_api_holds_practitioner', table_name='server_api_holds')
     op.drop_table('server_api_holds')
