@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from frontdesk.server import schema as s
-from frontdesk.server.api import keys
+from frontdesk.server.api import keys, models
 from frontdesk.server.api.booking import appointment_json
 from frontdesk.server.api.clinic import clinic_zone
 from frontdesk.server.api.problems import ApiProblem
@@ -101,7 +101,6 @@ def _caller(request: Request, authorization: Annotated[str, Header()] = "") -> k
 
     key = caller(request, authorization)
     key.require(keys.Scope.WEBHOOKS)
-    request.state.api_op = "event stream"
     return key
 
 
@@ -126,7 +125,7 @@ async def events(
     """Server-sent events: ``id`` (resume with Last-Event-ID), ``event`` (appointment.booked,
     .moved, .cancelled, .status_changed, .deleted; patient.created, .changed) and ``data``
     (JSON). Without Last-Event-ID the stream starts from now."""
-    store: ServerStore = request.app.state.store
+    store = _named(request, "event stream")
     if last_event_id is not None:
         if not (last_event_id.isascii() and last_event_id.isdigit()):
             raise ApiProblem(
@@ -161,3 +160,55 @@ async def events(
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+Hooker = Annotated[keys.ApiKey, Depends(_caller)]
+
+
+def _named(request: Request, op: str) -> ServerStore:
+    request.state.api_op = op
+    store: ServerStore = request.app.state.store
+    return store
+
+
+@router.post("/webhooks", status_code=201, response_model=models.Webhook)
+def create_webhook(request: Request, body: models.WebhookCreate, key: Hooker) -> Any:
+    """Subscribe a URL to event types; the answer holds the signing secret, shown only now."""
+    store = _named(request, "subscribe webhook")
+    return webhooks.subscribe(store, key.id, body.url, body.events)
+
+
+@router.get("/webhooks", response_model=models.WebhookList)
+def list_webhooks(request: Request, key: Hooker) -> Any:
+    return {"items": webhooks.list_webhooks(_named(request, "list webhooks"), key.id)}
+
+
+@router.delete(
+    "/webhooks/{webhook_id}", status_code=204, response_class=Response, response_model=None
+)
+def delete_webhook(request: Request, webhook_id: str, key: Hooker) -> Response:
+    webhooks.unsubscribe(_named(request, "delete webhook"), key.id, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=models.DeliveryList)
+def list_deliveries(
+    request: Request,
+    webhook_id: str,
+    key: Hooker,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """The delivery log, newest first: each event's state, attempts and last answer."""
+    store = _named(request, "webhook deliveries")
+    return {"items": webhooks.deliveries(store, key.id, webhook_id, limit)}
+
+
+@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", status_code=202)
+def replay_delivery(request: Request, webhook_id: str, delivery_id: str, key: Hooker) -> Any:
+    """Send a delivery's event again (a new delivery, at the next round)."""
+    store = _named(request, "replay delivery")
+    return webhooks.replay(store, key.id, webhook_id, delivery_id)
+
+
+from frontdesk.server.api import webhooks  # noqa: E402 (webhooks reads this module's events)

@@ -191,3 +191,41 @@ class PatientCreate(BaseModel):
 class PatientCreated(BaseModel):
     created: bool = Field(description="False: a likely existing record is answered instead.")
     patient: PatientOut
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"url": "https://example.com/frontdesk", "events": ["appointment.booked"]}]
+        }
+    )
+    url: str = Field(max_length=500)
+    events: list[str] = Field(min_length=1, max_length=10)
+
+
+class Webhook(BaseModel):
+    id: Id
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str | None = Field(None, description="Signs the deliveries; shown only at creation.")
+
+
+class WebhookList(BaseModel):
+    items: list[Webhook]
+
+
+class Delivery(BaseModel):
+    id: Id
+    event_id: str
+    event_type: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    items: list[Delivery]

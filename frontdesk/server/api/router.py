@@ -510,6 +510,11 @@ def problem_response(exc: ApiProblem, request: Request) -> JSONResponse:
     )
 
 
+def _store_of(app: FastAPI) -> ServerStore:
+    store: ServerStore = app.state.store
+    return store
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith(PREFIX)
 
@@ -537,10 +542,15 @@ def install_api(app: FastAPI) -> None:
     """Mount the router, the limiter and the call log (after the response: key, operation,
     patient id and status; nothing else)."""
     from frontdesk.server.api.feeds import router as feeds
+    from frontdesk.server.api.webhooks import Dispatcher
 
     app.state.api_limiter = keys.RateLimiter()
     app.include_router(router)
     app.include_router(feeds)
+    dispatcher = Dispatcher(_store_of(app))
+    app.state.webhooks = dispatcher
+    app.router.on_startup.append(dispatcher.start)
+    app.router.on_shutdown.append(dispatcher.stop)
 
     @app.middleware("http")
     async def _record(request: Request, call_next: Any) -> Any:
