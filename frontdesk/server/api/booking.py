@@ -83,9 +83,11 @@ def idempotent(
     idem_key: str | None,
     digest: str,
     work: Callable[[Connection], Answer],
+    note: Callable[[Connection, Answer], None] | None = None,
 ) -> tuple[Answer, bool]:
     """Run ``work`` in one write, or replay the answer first given for this Idempotency-Key
-    (True when replayed). The same key with another request is refused."""
+    (True when replayed). The same key with another request is refused. ``note`` records the
+    call in the same transaction (one commit for the change and its audit row)."""
     with store.writing() as conn:
         if idem_key:
             t = s.api_idempotency.c
@@ -102,8 +104,13 @@ def idempotent(
                         "new key for a new request.",
                         "idempotency_key_reused",
                     )
-                return (int(seen.status), json.loads(seen.response_json)), True
+                replayed = (int(seen.status), json.loads(seen.response_json))
+                if note is not None:
+                    note(conn, replayed)
+                return replayed, True
         status, body = work(conn)
+        if note is not None:
+            note(conn, (status, body))
         if idem_key:
             conn.execute(
                 insert(s.api_idempotency).values(

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from frontdesk.domain.errors import RuleViolation
 from frontdesk.domain.ids import uuid7
@@ -213,19 +213,30 @@ def record_call(
     store: ServerStore, key_id: str, operation: str, status: int, patient_id: str | None
 ) -> None:
     """One row of the API audit log (no values other than ids)."""
-    now = store.now()
     with store.writing() as conn:
-        conn.execute(
-            insert(s.api_audit).values(
-                id=uuid7(),
-                key_id=key_id,
-                operation=operation[:60],
-                patient_id=patient_id,
-                status=status,
-                at=now,
-            )
+        insert_call(conn, store.now(), key_id, operation, status, patient_id)
+
+
+def insert_call(
+    conn: Connection,
+    now: datetime,
+    key_id: str,
+    operation: str,
+    status: int,
+    patient_id: str | None,
+) -> None:
+    """``record_call`` inside a write already open (a booking's own transaction)."""
+    conn.execute(
+        insert(s.api_audit).values(
+            id=uuid7(),
+            key_id=key_id,
+            operation=operation[:60],
+            patient_id=patient_id,
+            status=status,
+            at=now,
         )
-        conn.execute(update(s.api_keys).where(s.api_keys.c.id == key_id).values(last_used_at=now))
+    )
+    conn.execute(update(s.api_keys).where(s.api_keys.c.id == key_id).values(last_used_at=now))
 
 
 def audit_log(store: ServerStore, limit: int = 100) -> list[dict[str, Any]]:

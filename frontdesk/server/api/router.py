@@ -305,8 +305,18 @@ async def _write(
     store: ServerStore, key: keys.ApiKey, idem: str | None, request: Request, body: Any, work: Any
 ) -> Response:
     digest = booking.request_hash(request.method, request.url.path, body)
+
+    def note(conn: Any, answer: booking.Answer) -> None:
+        status, out = answer
+        patient = getattr(request.state, "api_patient", None) or out.get("patient_id")
+        if patient is None and isinstance(out.get("patient"), dict):
+            patient = out["patient"].get("id")
+        op = getattr(request.state, "api_op", request.url.path[:60])
+        keys.insert_call(conn, store.now(), key.id, op, status, patient)
+        request.state.api_recorded = True
+
     (status, out), replayed = await run_in_threadpool(
-        booking.idempotent, store, key, idem, digest, work
+        booking.idempotent, store, key, idem, digest, work, note
     )
     return _answer(status, out, replayed)
 
@@ -556,7 +566,8 @@ def install_api(app: FastAPI) -> None:
     async def _record(request: Request, call_next: Any) -> Any:
         response = await call_next(request)
         key = getattr(request.state, "api_key", None)
-        if key is not None and is_api(request):
+        recorded = getattr(request.state, "api_recorded", False)
+        if key is not None and is_api(request) and not recorded:
             op = getattr(request.state, "api_op", request.url.path[:60])
             patient = getattr(request.state, "api_patient", None)
             await run_in_threadpool(
