@@ -226,3 +226,16 @@ api_deliveries = Table(
     Index("ix_server_api_deliveries_due", "state", "next_attempt_at"),
     Index("ix_server_api_deliveries_webhook", "webhook_id", "created_at"),
 )
+
+# A practitioner's private iCalendar feed: the URL's token is kept as a SHA-256; ``detail`` is
+# "busy" (times only) or "initials" (times and the patient's initials).
+api_ical_feeds = Table(
+    "server_api_ical_feeds",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("practitioner_id", String(36), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("detail", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -222,3 +222,27 @@ def test_a_running_server_delivers_by_itself(tmp_path: Path, receiver: Receiver)
         assert "subscribe webhook" in calls
     finally:
         server.stop()
+
+
+def test_ical_feed_busy_or_initials_and_revocable(clinic: Clinic) -> None:
+    from icalendar import Calendar
+
+    from frontdesk.server.api import ical
+
+    world = build(clinic)
+    token = key(clinic.store)
+    appt = _book(clinic, token, world, "ical")
+    busy, busy_path = ical.create_feed(clinic.store, appt["practitioner_id"])
+    _named, named_path = ical.create_feed(clinic.store, appt["practitioner_id"], "initials")
+    r = clinic.client.get(busy_path)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+    events = [c for c in Calendar.from_ical(r.content).walk("VEVENT")]
+    assert [str(e["uid"]) for e in events] == [f"{appt['id']}@frontdesk"]
+    assert str(events[0]["summary"]) == "Busy" and b"Sam" not in r.content
+    assert events[0].decoded("dtstart") == datetime.fromisoformat(appt["start"])
+    named = Calendar.from_ical(clinic.client.get(named_path).content)
+    assert [str(e["summary"]) for e in named.walk("VEVENT")] == ["S. L."]
+    assert ical.revoke_feed(clinic.store, busy.id) == 1
+    gone = clinic.client.get(busy_path)
+    assert gone.status_code == 404 and "revoked" in gone.json()["detail"]
+    assert clinic.client.get("/feeds/ical/guessed.ics").status_code == 404

@@ -211,4 +211,21 @@ def replay_delivery(request: Request, webhook_id: str, delivery_id: str, key: Ho
     return webhooks.replay(store, key.id, webhook_id, delivery_id)
 
 
+# -- a practitioner's calendar feed ----------------------------------------------------------
+calendar_router = APIRouter(tags=["calendar feed"])
+
+
+@calendar_router.get(
+    "/feeds/ical/{token}.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "an iCalendar feed"}},
+)
+def ical_feed(request: Request, token: str) -> Response:
+    """A practitioner's private calendar (no key: the URL's token is the secret)."""
+    from frontdesk.server.api.ical import render
+
+    body = render(request.app.state.store, token)
+    return Response(body, media_type="text/calendar", headers={"Cache-Control": "no-store"})
+
+
 from frontdesk.server.api import webhooks  # noqa: E402 (webhooks reads this module's events)

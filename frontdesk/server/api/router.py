@@ -551,12 +551,14 @@ def http_problem(exc: StarletteHTTPException, request: Request) -> JSONResponse:
 def install_api(app: FastAPI) -> None:
     """Mount the router, the limiter and the call log (after the response: key, operation,
     patient id and status; nothing else)."""
+    from frontdesk.server.api.feeds import calendar_router
     from frontdesk.server.api.feeds import router as feeds
     from frontdesk.server.api.webhooks import Dispatcher
 
     app.state.api_limiter = keys.RateLimiter()
     app.include_router(router)
     app.include_router(feeds)
+    app.include_router(calendar_router)
     dispatcher = Dispatcher(_store_of(app))
     app.state.webhooks = dispatcher
     app.router.on_startup.append(dispatcher.start)

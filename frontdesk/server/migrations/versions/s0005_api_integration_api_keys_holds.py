@@ -1,4 +1,4 @@
-"""integration API: keys, call audit, holds, idempotency answers, webhooks and deliveries
+"""integration API: keys, call audit, holds, idempotency answers, webhooks and deliveries, iCalendar feeds
 
 Revision ID: s0005_api
 Revises: s0004
@@ -90,11 +90,22 @@ def upgrade() -> None:
     sa.Column('created_at', frontdesk.db.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('server_api_ical_feeds',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('practitioner_id', sa.String(length=36), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('detail', sa.String(length=10), nullable=False),
+    sa.Column('created_at', frontdesk.db.types.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', frontdesk.db.types.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
     op.create_index('ix_server_api_deliveries_due', 'server_api_deliveries', ['state', 'next_attempt_at'], unique=False)
     op.create_index('ix_server_api_deliveries_webhook', 'server_api_deliveries', ['webhook_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('server_api_ical_feeds')
     op.drop_index('ix_server_api_deliveries_webhook', table_name='server_api_deliveries')
     op.drop_index('ix_server_api_deliveries_due', table_name='server_api_deliveries')
     op.drop_table('server_api_deliveries')
