@@ -512,6 +512,12 @@ async def create_patient(
 
 # -- the app's side: errors and the call log --------------------------------------------------
 def problem_response(exc: ApiProblem, request: Request) -> JSONResponse:
+    if request.url.path.startswith("/fhir/"):
+        from frontdesk.server.api.fhir import MEDIA, outcome
+
+        return JSONResponse(
+            outcome(exc), status_code=exc.status, headers=exc.headers, media_type=MEDIA
+        )
     return JSONResponse(
         exc.body(request.url.path),
         status_code=exc.status,
@@ -526,7 +532,7 @@ def _store_of(app: FastAPI) -> ServerStore:
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith(PREFIX)
+    return request.url.path.startswith((PREFIX, "/fhir/"))
 
 
 def validation_problem(exc: RequestValidationError, request: Request) -> JSONResponse:
@@ -553,12 +559,14 @@ def install_api(app: FastAPI) -> None:
     patient id and status; nothing else)."""
     from frontdesk.server.api.feeds import calendar_router
     from frontdesk.server.api.feeds import router as feeds
+    from frontdesk.server.api.fhir import router as fhir
     from frontdesk.server.api.webhooks import Dispatcher
 
     app.state.api_limiter = keys.RateLimiter()
     app.include_router(router)
     app.include_router(feeds)
     app.include_router(calendar_router)
+    app.include_router(fhir)
     dispatcher = Dispatcher(_store_of(app))
     app.state.webhooks = dispatcher
     app.router.on_startup.append(dispatcher.start)
