@@ -357,6 +357,15 @@ def test_finding_the_caller_by_phone_in_any_format_name_and_email(clinic: Clinic
         params={"first_name": "sam", "last_name": "LEE", "date_of_birth": "1980-05-17"},
     )
     assert [p["id"] for p in r.json()["items"]] == [world.patient_id]
+    # the look-up is in the desks' audit trail, naming the key
+    assert world.desk.sync()
+    with world.desk.ctx.read() as session:
+        seen = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.patient_id == world.patient_id, AuditEvent.action == "read a patient"
+            )
+        ).all()
+        assert seen and all(e.staff_name == "API: test" for e in seen)
     r = clinic.client.get(
         f"{API}/patients", params={"email": "SAM@example.com"}, headers=auth(token)
     )

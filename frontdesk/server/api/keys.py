@@ -210,11 +210,32 @@ class RateLimiter:
 
 
 def record_call(
-    store: ServerStore, key_id: str, operation: str, status: int, patient_id: str | None
+    store: ServerStore,
+    key: ApiKey,
+    operation: str,
+    status: int,
+    patient_id: str | None,
 ) -> None:
-    """One row of the API audit log (no values other than ids)."""
+    """One row of the API audit log (no values other than ids). A patient's record read
+    through the API is also written to the server's audit chain, so the desks' audit trail
+    shows who looked at it (the API's writes put their own entry there)."""
+    from frontdesk.server import trust
+
     with store.writing() as conn:
-        insert_call(conn, store.now(), key_id, operation, status, patient_id)
+        insert_call(conn, store.now(), key.id, operation, status, patient_id)
+        if patient_id is not None and status < 400:
+            trust.record_server_event(
+                store,
+                conn,
+                action="read a patient",
+                entity="patients",
+                entity_id=patient_id,
+                patient_id=patient_id,
+                staff_name=f"API: {key.name}",
+                summary=f"Read through the integration API ({operation}), key {key.name!r}",
+            )
+            trust.flush_heads(store, conn)
+            store.latest_seq = store._max_seq(conn)
 
 
 def insert_call(

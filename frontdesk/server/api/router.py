@@ -581,6 +581,6 @@ def install_api(app: FastAPI) -> None:
             op = getattr(request.state, "api_op", request.url.path[:60])
             patient = getattr(request.state, "api_patient", None)
             await run_in_threadpool(
-                keys.record_call, _store(request), key.id, op, response.status_code, patient
+                keys.record_call, _store(request), key, op, response.status_code, patient
             )
         return response
