@@ -39,6 +39,7 @@ from frontdesk.services.diary.view import leave_blocks, roster_rules
 
 MAX_WINDOW_DAYS = 90
 SLOT_MINUTES = 15
+CHUNK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -236,40 +237,49 @@ def search(
     first_free: dict[str, FreeSlot | None] = {p["id"]: None for p in want.practitioners}
     if not want.practitioners:
         return [], first_free, False
-    diary = load_diary(conn, want.practitioners, start, end, now)
     length = timedelta(minutes=want.minutes)
     not_before = max(start, now)
     found: list[FreeSlot] = []
-    busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
-    room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
-    for day in _days(start.astimezone(tz).date(), end.astimezone(tz).date()):
-        if not weekdays & (1 << day.weekday()):
-            continue
-        for p in want.practitioners:
-            pid = p["id"]
-            avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
-            if not avail.work:
-                continue
-            busy = busy_by_day[pid].get(day, [])
-            room_busy = room_by_day[pid].get(day, [])
-            for slot in free_slots_on(
-                pid,
-                day,
-                avail,
-                busy,
-                length,
-                tz,
-                slot=SLOT_MINUTES,
-                not_before=not_before,
-                earliest_minute=earliest_minute,
-                latest_minute=latest_minute,
-                room_busy=room_busy,
-            ):
-                if slot.end > end:
-                    break
-                if first_free[pid] is None:
-                    first_free[pid] = slot
-                found.append(slot)
+    days = [
+        d
+        for d in _days(start.astimezone(tz).date(), end.astimezone(tz).date())
+        if weekdays & (1 << d.weekday())
+    ]
+    # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
+    # first free slot: later weeks can only add later slots
+    for at in range(0, len(days), CHUNK_DAYS):
+        chunk = days[at : at + CHUNK_DAYS]
+        lo = max(start, day_bounds_utc(chunk[0], tz)[0])
+        hi = min(end, day_bounds_utc(chunk[-1], tz)[1])
+        diary = load_diary(conn, want.practitioners, lo, hi, now)
+        busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
+        room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
+        for day in chunk:
+            for p in want.practitioners:
+                pid = p["id"]
+                avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
+                if not avail.work:
+                    continue
+                for slot in free_slots_on(
+                    pid,
+                    day,
+                    avail,
+                    busy_by_day[pid].get(day, []),
+                    length,
+                    tz,
+                    slot=SLOT_MINUTES,
+                    not_before=not_before,
+                    earliest_minute=earliest_minute,
+                    latest_minute=latest_minute,
+                    room_busy=room_by_day[pid].get(day, []),
+                ):
+                    if slot.end > end:
+                        break
+                    if first_free[pid] is None:
+                        first_free[pid] = slot
+                    found.append(slot)
+        if len(found) > limit and all(v is not None for v in first_free.values()):
+            break
     found.sort(key=lambda sl: (sl.start, sl.practitioner_id))
     return found[:limit], first_free, len(found) > limit
 
