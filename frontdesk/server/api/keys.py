@@ -209,31 +209,53 @@ class RateLimiter:
             self._buckets[key.id] = (tokens - 1.0, now)
 
 
-def record_call(
-    store: ServerStore,
-    key: ApiKey,
-    operation: str,
-    status: int,
-    patient_id: str | None,
-) -> None:
-    """One row of the API audit log (no values other than ids). A patient's record read
-    through the API is also written to the server's audit chain, so the desks' audit trail
-    shows who looked at it (the API's writes put their own entry there)."""
-    from frontdesk.server import trust
+class CallLog:
+    """The API audit log's pending rows: a read call is queued and written with the others
+    in one transaction (at most ``delay`` seconds later, or at ``batch`` rows), so reads do
+    not each wait for a commit under the writer lock. Writes record their row in their own
+    transaction instead (``insert_call``)."""
 
-    with store.writing() as conn:
-        insert_call(conn, store.now(), key.id, operation, status, patient_id)
-        if patient_id is not None and status < 400:
-            trust.record_server_event(
-                store,
-                conn,
-                action="read a patient",
-                entity="patients",
-                entity_id=patient_id,
-                patient_id=patient_id,
-                staff_name=f"API: {key.name}",
-                summary=f"Read through the integration API ({operation}), key {key.name!r}",
-            )
+    def __init__(self, delay: float = 0.25, batch: int = 100) -> None:
+        self.delay = delay
+        self.batch = batch
+        self._lock = threading.Lock()
+        self._rows: list[tuple[datetime, ApiKey, str, int, str | None]] = []
+        self._oldest = 0.0
+
+    def add(
+        self, store: ServerStore, key: ApiKey, op: str, status: int, patient: str | None
+    ) -> None:
+        with self._lock:
+            if not self._rows:
+                self._oldest = time.monotonic()
+            self._rows.append((store.now(), key, op, status, patient))
+            due = len(self._rows) >= self.batch or time.monotonic() - self._oldest >= self.delay
+        if due:
+            self.flush(store)
+
+    def flush(self, store: ServerStore) -> None:
+        """Write every queued row; a patient's record read also goes in the server's audit
+        chain, so the desks' audit trail shows who looked at it."""
+        from frontdesk.server import trust
+
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return
+        with store.writing() as conn:
+            for at, key, op, status, patient in rows:
+                insert_call(conn, at, key.id, op, status, patient)
+                if patient is not None and status < 400:
+                    trust.record_server_event(
+                        store,
+                        conn,
+                        action="read a patient",
+                        entity="patients",
+                        entity_id=patient,
+                        patient_id=patient,
+                        staff_name=f"API: {key.name}",
+                        summary=f"Read through the integration API ({op}), key {key.name!r}",
+                    )
             trust.flush_heads(store, conn)
             store.latest_seq = store._max_seq(conn)
 

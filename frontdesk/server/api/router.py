@@ -563,11 +563,12 @@ def install_api(app: FastAPI) -> None:
     from frontdesk.server.api.webhooks import Dispatcher
 
     app.state.api_limiter = keys.RateLimiter()
+    app.state.call_log = keys.CallLog()
     app.include_router(router)
     app.include_router(feeds)
     app.include_router(calendar_router)
     app.include_router(fhir)
-    dispatcher = Dispatcher(_store_of(app))
+    dispatcher = Dispatcher(_store_of(app), app.state.call_log)
     app.state.webhooks = dispatcher
     app.router.on_startup.append(dispatcher.start)
     app.router.on_shutdown.append(dispatcher.stop)
@@ -581,6 +582,11 @@ def install_api(app: FastAPI) -> None:
             op = getattr(request.state, "api_op", request.url.path[:60])
             patient = getattr(request.state, "api_patient", None)
             await run_in_threadpool(
-                keys.record_call, _store(request), key, op, response.status_code, patient
+                request.app.state.call_log.add,
+                _store(request),
+                key,
+                op,
+                response.status_code,
+                patient,
             )
         return response

@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
 from frontdesk.server.api.feeds import events_after
+from frontdesk.server.api.keys import CallLog
 from frontdesk.server.api.problems import ApiProblem, not_found
 from frontdesk.server.store import ServerStore
 
@@ -211,8 +212,11 @@ class Dispatcher:
     """Queue and send deliveries. ``run_once`` is one round (tests call it); ``start`` runs
     rounds on a daemon thread every ``interval`` seconds."""
 
-    def __init__(self, store: ServerStore, interval: float = 0.25) -> None:
+    def __init__(
+        self, store: ServerStore, calls: CallLog | None = None, interval: float = 0.25
+    ) -> None:
         self.store = store
+        self.calls = calls
         self.interval = interval
         self.client = httpx.Client(timeout=SEND_TIMEOUT_S, follow_redirects=False)
         self._stop = threading.Event()
@@ -227,6 +231,8 @@ class Dispatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.calls is not None:
+            self.calls.flush(self.store)
         self.client.close()
 
     def _loop(self) -> None:
@@ -238,7 +244,10 @@ class Dispatcher:
             self._stop.wait(self.interval)
 
     def run_once(self) -> int:
-        """Queue new events, send what is due; returns how many were sent successfully."""
+        """Queue new events, send what is due; returns how many were sent successfully. Also
+        writes the API audit log's queued rows (at most one round late)."""
+        if self.calls is not None:
+            self.calls.flush(self.store)
         self.queue()
         return self.send_due()
 
