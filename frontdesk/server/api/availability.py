@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.clinic_setup import offers
@@ -122,10 +122,12 @@ def load_diary(
     *,
     ignore_hold: str | None = None,
     ignore_appointment: str | None = None,
+    rules: dict[str, list[Any]] | None = None,
 ) -> Diary:
     ids = [p["id"] for p in practitioners]
     session = Session(bind=conn)
-    rules = roster_rules(session, ids)
+    if rules is None:
+        rules = roster_rules(session, ids)
     leave = leave_blocks(session, ids, start, end)
     diary = Diary(rules, leave)
     rooms: set[str] = set()
@@ -141,10 +143,14 @@ def load_diary(
     where_place: ColumnElement[bool] = a.c.practitioner_id.in_(ids)
     if rooms:
         where_place = or_(where_place, a.c.room_id.in_(rooms))
+    # the times as the driver gives them (text on SQLite) and parsed once here: SQLAlchemy's
+    # SQLite DateTime parsing is the slowest part of reading a month of bookings
+    raw_start = type_coerce(a.c.starts_at, String).label("s")
+    raw_end = type_coerce(a.c.ends_at, String).label("e")
     blocks: list[Block] = [
-        Block(r.starts_at, r.ends_at, r.practitioner_id, r.room_id, r.id)
+        Block(_utc(r.s), _utc(r.e), r.practitioner_id, r.room_id, r.id)
         for r in conn.execute(
-            select(a.c.id, a.c.practitioner_id, a.c.room_id, a.c.starts_at, a.c.ends_at).where(
+            select(a.c.id, a.c.practitioner_id, a.c.room_id, raw_start, raw_end).where(
                 a.c.status != AppointmentStatus.CANCELLED,
                 a.c.deleted_at.is_(None),
                 a.c.starts_at < end,
@@ -198,6 +204,12 @@ def load_diary(
     return diary
 
 
+def _utc(value: Any) -> datetime:
+    """A stored UTC time (ISO text on SQLite, a datetime on PostgreSQL) as an aware UTC instant."""
+    when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def _by_day(blocks: Sequence[Block], tz: ZoneInfo) -> dict[date, list[Block]]:
     """Blocks by each local day they touch (one pass, instead of a scan per day)."""
     out: dict[date, list[Block]] = {}
@@ -245,13 +257,14 @@ def search(
         for d in _days(start.astimezone(tz).date(), end.astimezone(tz).date())
         if weekdays & (1 << d.weekday())
     ]
+    rules = roster_rules(Session(bind=conn), [p["id"] for p in want.practitioners])
     # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
     # first free slot: later weeks can only add later slots
     for at in range(0, len(days), CHUNK_DAYS):
         chunk = days[at : at + CHUNK_DAYS]
         lo = max(start, day_bounds_utc(chunk[0], tz)[0])
         hi = min(end, day_bounds_utc(chunk[-1], tz)[1])
-        diary = load_diary(conn, want.practitioners, lo, hi, now)
+        diary = load_diary(conn, want.practitioners, lo, hi, now, rules=rules)
         busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
         room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
         for day in chunk:
