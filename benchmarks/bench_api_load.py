@@ -85,6 +85,7 @@ async def _load(
     samples: list[float] = []
     counts = {"availability": 0, "lookup": 0, "book": 0, "cancel": 0}
     errors = 0
+    kinds: dict[str, int] = {}
     booked: list[str] = []
     offered: list[dict[str, Any]] = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
@@ -127,8 +128,11 @@ async def _load(
                     return
                 if r.status_code >= 500:
                     errors += 1
-            except httpx.HTTPError:
+                    kinds[f"{kind} {r.status_code}"] = kinds.get(f"{kind} {r.status_code}", 0) + 1
+            except httpx.HTTPError as exc:
                 errors += 1
+                what = f"{kind} {type(exc).__name__}"
+                kinds[what] = kinds.get(what, 0) + 1
             samples.append((time.perf_counter() - started) * 1000)
             counts[kind] += 1
 
@@ -152,4 +156,5 @@ async def _load(
             )
             tasks.append(asyncio.create_task(one(kind)))
         await asyncio.gather(*tasks)
+    counts.update({f"error {k}": v for k, v in kinds.items()})
     return samples, errors, counts
