@@ -505,3 +505,53 @@ def test_event_stream_sends_changes_and_resumes_from_last_event_id(clinic: Clini
     assert clinic.client.get(f"{API}/events", headers=auth(plain)).status_code == 403
     bad = clinic.client.get(f"{API}/events", headers=auth(token, **{"Last-Event-ID": "x"}))
     assert bad.status_code == 400
+
+
+def test_a_desk_waiting_for_changes_wakes_for_an_api_booking(clinic: Clinic) -> None:
+    import threading
+    import time
+
+    from frontdesk.protocol import Endpoint
+    from frontdesk.server.store import ServerStore
+    from frontdesk.sync.transport import desk_headers
+
+    world = build(clinic)
+    code = clinic.store.create_enrolment_code("waiter")
+    r = clinic.client.post(
+        Endpoint.ENROL, json={"code": code, "device_id": "waiter-desk"}, headers=desk_headers(None)
+    )
+    desk_token = r.json()["token"]
+    store: ServerStore = clinic.store
+    cursor = store.latest_seq
+    token = key(clinic.store)
+    slot = _slots(clinic, token, appointment_type_id=world.type_id)["slots"][0]
+    woke: dict[str, Any] = {}
+
+    def wait() -> None:
+        started = time.monotonic()
+        answer = clinic.client.get(
+            Endpoint.WAIT,
+            params={"cursor": cursor, "timeout": 20},
+            headers=desk_headers(desk_token),
+        )
+        woke["after"] = time.monotonic() - started
+        woke["answer"] = answer.json()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.5)
+    booked_at = time.monotonic()
+    r = clinic.client.post(
+        f"{API}/appointments",
+        headers=auth(token, **{"Idempotency-Key": "wake"}),
+        json={
+            "patient_id": world.patient_id,
+            "practitioner_id": slot["practitioner_id"],
+            "appointment_type_id": world.type_id,
+            "start": slot["start"],
+        },
+    )
+    assert r.status_code == 201
+    waiter.join(30)
+    assert woke["answer"]["changed"] is True
+    assert woke["after"] < 20 and time.monotonic() - booked_at < 5  # woken, not timed out
