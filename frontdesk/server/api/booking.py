@@ -5,6 +5,10 @@ the advisory lock), so checking a time and taking it are one step: of two client
 a slot exactly one wins, the other is told 409 with the next free times. A change is written
 like any server-originated change: the row, a change-log entry from ``API_DEVICE`` (desks
 pull it as they pull each other's) and an entry in the server's audit chain naming the key.
+
+Over 400 lines on purpose: hold, book, move and cancel share the checks, the refusal with
+alternatives, the idempotent write and the change-log stamping; apart they would import each
+other's internals.
 """
 
 from __future__ import annotations

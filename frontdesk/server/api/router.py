@@ -1,6 +1,11 @@
 """The integration API's routes (``/api/v1``): typed bodies (``api/models.py``), problem+json
 errors (``api/problems.py``), a key and its scopes on every call (``api/keys.py``), and each
-call recorded in the API audit log by ``install_api``'s middleware."""
+call recorded in the API audit log by ``install_api``'s middleware.
+
+Over 400 lines on purpose: the REST API's routes are thin (parse, check scope, call the
+module that does the work), and one place lists every path of ``/api/v1`` with its scope; the
+change feed, FHIR view and calendar feed are routers of their own.
+"""
 
 from __future__ import annotations
 
