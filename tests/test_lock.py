@@ -15,7 +15,8 @@ import build  # noqa: E402  (packaging/build.py)
 
 
 def _name(requirement: str) -> str:
-    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+    name = re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
 
 
 def test_every_declared_dependency_is_locked_with_hashes() -> None:

@@ -1,6 +1,7 @@
 """The clinic server's HTTP app (FastAPI): ``create_app(url)`` is the factory. It opens the
-store, installs the error handlers and the version guard, and mounts the desk API
-(``server/routes.py``) and the health check. The OpenAPI description is at ``/openapi.json``.
+store, installs the error handlers and the version guard, and mounts the routers: the health
+check, the desks' sync protocol (``server/routes.py``) and the integration API (``/api/v1``,
+``server/api/router.py``). The OpenAPI 3.1 description is at ``/openapi.json``.
 
 Every request from a desk carries the protocol and schema versions; outside the accepted range
 the answer is 426 "upgrade needed". Well-formed but wrong requests get a 4xx with a sentence
@@ -14,9 +15,11 @@ import time
 import traceback
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk import __version__
 from frontdesk.domain.clock import Clock
@@ -31,8 +34,10 @@ from frontdesk.protocol import (
     Endpoint,
     schema_version,
 )
+from frontdesk.server.api import router as api
+from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.limits import BodyCap, EnrolThrottle
-from frontdesk.server.routes import router
+from frontdesk.server.routes import router as desk_router
 from frontdesk.server.store import ServerProblem, ServerStore
 from frontdesk.server.webhooks import router as webhooks_router
 
@@ -43,12 +48,18 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
     store = ServerStore(url, clock)
     if init:
         store.init()
-    app = FastAPI(title="frontdesk clinic server", version=__version__)
+    app = FastAPI(
+        title="frontdesk clinic server",
+        version=__version__,
+        description="The desks' sync protocol (/v1) and the clinic's integration API "
+        "(/api/v1: keys from `frontdesk-server api-key create`; see docs/integrations.md).",
+    )
     app.state.store = store
     _install_error_handlers(app)
+    api.install_api(app)
     _install_guard(app, schema_version())
-    _install_health(app, store)
-    app.include_router(router)
+    app.include_router(_health_router(store))
+    app.include_router(desk_router)
     app.include_router(webhooks_router)
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES)
     app.state.enrol_throttle = EnrolThrottle()
@@ -64,8 +75,20 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _server_problem(_request: Request, exc: ServerProblem) -> JSONResponse:
         return _problem(exc.status, exc.user_message, exc.code)
 
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return api.problem_response(exc, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if api.is_api(request):
+            return api.http_problem(exc, request)
+        return await http_exception_handler(request, exc)  # the desks' paths as before
+
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if api.is_api(request):
+            return api.validation_problem(exc, request)
         where = "; ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:3])
         return _problem(422, f"The request was not understood ({where}).", "invalid")
 
@@ -146,8 +169,10 @@ def _log_unexpected(request: Request, exc: BaseException) -> None:
     )
 
 
-def _install_health(app: FastAPI, store: ServerStore) -> None:
-    @app.get(Endpoint.HEALTH.value)
+def _health_router(store: ServerStore) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get(Endpoint.HEALTH.value)
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
@@ -156,3 +181,5 @@ def _install_health(app: FastAPI, store: ServerStore) -> None:
             "schema": schema_version(),
             "epoch": store.epoch(),
         }
+
+    return router

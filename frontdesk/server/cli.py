@@ -9,6 +9,9 @@
     frontdesk-server revoke NAME_OR_ID
     frontdesk-server devices
     frontdesk-server seed --from-desk DIR            # load an existing desk's clinic
+    frontdesk-server api-key create --name N --scope S [--scope S…] [--expires YYYY-MM-DD]
+    frontdesk-server api-key list | api-key revoke ID_PREFIX_OR_NAME | api-log [--limit N]
+    frontdesk-server ical create --practitioner ID [--initials] | ical list | ical revoke ID
 
 Without ``--database`` the server keeps a SQLite file in its data folder (``--data-dir`` or the
 platform's user-data folder), so a back-office PC needs nothing else installed. ``cert`` (or
@@ -120,7 +123,40 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--from-desk", required=True, help="the desk's data folder")
     sub.add_parser("new-epoch", help="after restoring a backup: make every desk re-sync")
     sub.add_parser("sms-webhook-key", help="the key for SMS providers' callback addresses")
+    _api_parsers(sub)
     return p
+
+
+def _api_parsers(sub: Any) -> None:
+    """``api-key create|list|revoke`` and ``api-log``: keys of the integration API."""
+    from frontdesk.server.api.keys import DEFAULT_RATE, SCOPE_HELP
+
+    keys = sub.add_parser("api-key", help="keys for the integration API (/api/v1)")
+    act = keys.add_subparsers(dest="api_command", required=True, metavar="action")
+    make = act.add_parser("create", help="make a key (shown once)")
+    make.add_argument("--name", required=True, help="who or what uses it")
+    make.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        required=True,
+        help="; ".join(f"{k.value}: {v}" for k, v in SCOPE_HELP.items()),
+    )
+    make.add_argument("--expires", help="last day it works (YYYY-MM-DD, UTC); none: no expiry")
+    make.add_argument("--rate", type=int, default=DEFAULT_RATE, help="calls a minute")
+    act.add_parser("list", help="list keys (never the secrets)")
+    gone = act.add_parser("revoke", help="revoke a key")
+    gone.add_argument("key", help="its id, the prefix `list` shows, or its name")
+    log_ = sub.add_parser("api-log", help="the newest calls of the integration API")
+    log_.add_argument("--limit", type=int, default=50)
+    ical = sub.add_parser("ical", help="private calendar feeds of practitioners' diaries")
+    what = ical.add_subparsers(dest="ical_command", required=True, metavar="action")
+    feed = what.add_parser("create", help="make a feed URL (shown once)")
+    feed.add_argument("--practitioner", required=True, help="the practitioner's id")
+    feed.add_argument("--initials", action="store_true", help="show patients' initials")
+    what.add_parser("list", help="list feeds")
+    stop = what.add_parser("revoke", help="revoke a feed")
+    stop.add_argument("feed", help="the feed's id (from list)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +217,10 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
 
         counts = seed_from_desk(store, Path(args.from_desk))
         print(f"Loaded {sum(counts.values()):,} rows from the desk into the server.")
+    elif args.command in ("api-key", "api-log"):
+        _api_command(args, store)
+    elif args.command == "ical":
+        _ical_command(args, store)
     elif args.command == "new-epoch":
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
     elif args.command == "sms-webhook-key":
@@ -195,14 +235,84 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
     return 0
 
 
+def _api_command(args: argparse.Namespace, store: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from frontdesk.server.api import keys
+
+    if args.command == "api-log":
+        for row in reversed(keys.audit_log(store, args.limit)):
+            print(
+                f"{row['at']:%Y-%m-%d %H:%M:%S} UTC  key {row['key_id']}  {row['status']}  "
+                f"{row['operation']}  patient {row['patient_id'] or '-'}"
+            )
+    elif args.api_command == "create":
+        expires = None
+        if args.expires:
+            try:
+                day = datetime.strptime(args.expires, "%Y-%m-%d").replace(tzinfo=UTC)
+            except ValueError as exc:
+                raise RuleViolation("Give --expires as YYYY-MM-DD, e.g. 2027-06-30.") from exc
+            expires = day + timedelta(days=1)
+        key, token = keys.create_key(
+            store,
+            args.name,
+            keys.parse_scopes(args.scope),
+            expires_at=expires,
+            rate_per_minute=args.rate,
+        )
+        print(f"API key for {key.name!r} (scopes: {' '.join(sorted(key.scopes))}):")
+        print(token)
+        print("It is shown only this once: store it in the integration's secret settings.")
+    elif args.api_command == "list":
+        for k in keys.list_keys(store):
+            state = "revoked" if k.revoked_at else "active"
+            until = f"until {k.expires_at:%Y-%m-%d}" if k.expires_at else "no expiry"
+            used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never used"
+            print(
+                f"{k.prefix}  {state:<8} {until:<17} {used:<17} "
+                f"{' '.join(sorted(k.scopes)):<40} {k.name}"
+            )
+    elif args.api_command == "revoke":
+        count = keys.revoke_key(store, args.key)
+        print(f"Revoked {count} API key(s).")
+        if not count:
+            raise RuleViolation(f"No active API key is called {args.key!r}.")
+
+
+def _ical_command(args: argparse.Namespace, store: Any) -> None:
+    from frontdesk.server.api import ical
+
+    if args.ical_command == "create":
+        detail = "initials" if args.initials else "busy"
+        feed, path = ical.create_feed(store, args.practitioner, detail)
+        print(
+            f"Calendar feed {feed.id} ({detail}): add this address, on the server's host and "
+            f"port, to the practitioner's calendar app:"
+        )
+        print(path)
+        print("It is shown only this once; anyone with it can read the feed until it is revoked.")
+    elif args.ical_command == "list":
+        for f in ical.list_feeds(store):
+            state = "revoked" if f.revoked_at else "active"
+            print(f"{f.id}  {state:<8} {f.detail:<9} practitioner {f.practitioner_id}")
+    elif args.ical_command == "revoke":
+        count = ical.revoke_feed(store, args.feed)
+        print(f"Revoked {count} calendar feed(s).")
+        if not count:
+            raise RuleViolation(f"No active calendar feed has the id {args.feed!r}.")
+
+
 def _print_devices(store: Any) -> None:
     """One line a desk: when it last reached the server (UTC), how many of its own changes it
     said were waiting to be sent, and how many of the clinic's it has not received yet — a desk
     that stopped syncing stands out."""
     with store.reading() as conn:
         latest = store._max_seq(conn)
-    print(f"{'#':>3} {'desk id':<36} {'series':<6} {'state':<8} {'last seen (UTC)':<17} "
-          f"{'to send':>7} {'to get':>7}  name")  # fmt: skip
+    print(
+        f"{'#':>3} {'desk id':<36} {'series':<6} {'state':<8} {'last seen (UTC)':<17} "
+        f"{'to send':>7} {'to get':>7}  name"
+    )
     for d in store.list_devices():
         state = "revoked" if d["revoked_at"] else "active"
         seen = d["last_seen_at"].strftime("%Y-%m-%d %H:%M") if d["last_seen_at"] else "never"

@@ -144,3 +144,111 @@ def all_data_tables() -> list[Table]:
     """Synced tables plus ``number_series`` (invoices refer to it), in dependency order."""
     wanted = set(data_tables()) | {"number_series"}
     return [t for t in parents_first() if t.name in wanted]
+
+
+# -- the integration API (/api/v1, frontdesk/server/api) ---------------------------------------
+# An integration's key: only its SHA-256 is kept; ``scopes`` space-separated (server/api/keys.py).
+api_keys = Table(
+    "server_api_keys",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(300), nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
+# Every call of the API: which key, what it did, which patient (no other values).
+api_audit = Table(
+    "server_api_audit",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("operation", String(60), nullable=False),
+    Column("patient_id", String(36)),
+    Column("status", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_server_api_audit_key_at", "key_id", "at"),
+)
+
+# A slot held for a few minutes while a caller decides; it lapses at ``expires_at``.
+api_holds = Table(
+    "server_api_holds",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("practitioner_id", String(36), nullable=False),
+    Column("appointment_type_id", String(36)),
+    Column("location_id", String(36)),
+    Column("room_id", String(36)),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("appointment_id", String(36)),
+    Column("released_at", UTCDateTime),
+    Index("ix_server_api_holds_practitioner", "practitioner_id", "starts_at"),
+)
+
+# The first answer to each Idempotency-Key of a key, replayed for the same request.
+api_idempotency = Table(
+    "server_api_idempotency",
+    server_md,
+    Column("key_id", String(36), primary_key=True),
+    Column("idem_key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response_json", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# Webhook subscriptions of a key (``secret`` signs each delivery, so it is kept as given) and
+# how far each has scanned the change log; every delivery attempt's outcome for the log.
+api_webhooks = Table(
+    "server_api_webhooks",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("events", String(400), nullable=False),
+    Column("secret", String(80), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+)
+
+api_deliveries = Table(
+    "server_api_deliveries",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("webhook_id", String(36), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", String(200)),
+    Column("next_attempt_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_server_api_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_server_api_deliveries_webhook", "webhook_id", "created_at"),
+)
+
+# A practitioner's private iCalendar feed: the URL's token is kept as a SHA-256; ``detail`` is
+# "busy" (times only) or "initials" (times and the patient's initials).
+api_ical_feeds = Table(
+    "server_api_ical_feeds",
+    server_md,
+    Column("id", String(36), primary_key=True),
+    Column("practitioner_id", String(36), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("detail", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)

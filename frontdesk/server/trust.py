@@ -200,6 +200,26 @@ def record_refusal(
     store: ServerStore, conn: Connection, device: Device, m: Any, reason: str
 ) -> None:
     """An entry in the server's audit chain saying which desk tried what (no values)."""
+    summary = f"Desk {device.name or device.id} ({device.series_prefix}): {reason}"
+    record_server_event(
+        store, conn, action="refused a change", entity=str(m.entity), entity_id=str(m.row_id),
+        summary=summary,
+    )  # fmt: skip
+
+
+def record_server_event(
+    store: ServerStore,
+    conn: Connection,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    summary: str,
+    patient_id: str | None = None,
+    staff_name: str = "clinic server",
+) -> None:
+    """An entry in the server's own audit chain (a refusal, a booking made through the
+    integration API), stamped with a server HLC; desks pull it into their audit trail."""
     head = head_of(conn, SERVER_DEVICE)
     seq, prev = (head[1], head[2]) if head is not None else (0, GENESIS_HASH)
     now: datetime = store.now()
@@ -210,12 +230,12 @@ def record_refusal(
         "hlc": Stamp(int(now.timestamp() * 1000), 0, "server").encode(),
         "at": now,
         "staff_user_id": None,
-        "staff_name": "clinic server",
-        "action": "refused a change",
-        "entity": str(m.entity),
-        "entity_id": str(m.row_id),
-        "patient_id": None,
-        "summary": f"Desk {device.name or device.id} ({device.series_prefix}): {reason}"[:300],
+        "staff_name": staff_name[:120],
+        "action": action[:40],
+        "entity": entity,
+        "entity_id": entity_id,
+        "patient_id": patient_id,
+        "summary": summary[:300],
         "before_json": None,
         "after_json": None,
     }

@@ -1,0 +1,160 @@
+"""Mixed traffic on the integration API against a real ``frontdesk-server run`` on loopback,
+seeded from the benchmark clinic: 80 % availability, 10 % patient look-ups by phone, 10 %
+bookings and cancellations, sent open-loop at a fixed rate (default 200 a second for 60 s;
+FRONTDESK_BENCH_API_RATE and FRONTDESK_BENCH_API_SECONDS change them). Figures: p99 and p50
+of all calls and the count of errors (5xx or no answer), against ``/health`` answered by the
+same server in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from benchmarks.bench_sync import ServerProcess
+from benchmarks.harness import CACHE, Bench, percentile, time_ms
+from frontdesk.server.api.keys import create_key, parse_scopes
+from frontdesk.server.changelog import TABLES
+from frontdesk.server.seed import seed_from_desk
+
+RATE = float(os.environ.get("FRONTDESK_BENCH_API_RATE", "200"))
+SECONDS = float(os.environ.get("FRONTDESK_BENCH_API_SECONDS", "60"))
+
+
+def run(bench: Bench) -> None:
+    scale = bench.scale_dir()
+    work = CACHE / "api-load"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db = work / "server.sqlite3"
+    server = ServerProcess(db)
+    try:
+        seed_from_desk(server.store, scale)
+        _k, token = create_key(
+            server.store,
+            "load",
+            parse_scopes(["availability:read", "appointments:write", "patients:read"]),
+            rate_per_minute=10_000_000,
+        )
+        with server.store.reading() as conn:
+            t = TABLES["appointment_types"]
+            types = list(
+                conn.execute(
+                    select(t.c.id).where(t.c.archived_at.is_(None), t.c.is_group.is_(False))
+                ).scalars()
+            )
+            p = TABLES["patients"]
+            people = conn.execute(
+                select(p.c.id, p.c.mobile_phone).where(p.c.mobile_phone != "").limit(500)
+            ).all()
+        health = time_ms(lambda: httpx.get(f"{server.url}/health"), repeat=50, warmup=5)
+        samples, errors, counts = asyncio.run(_load(server.url, token, types, people))
+        note = f"{RATE:g} req/s for {SECONDS:g} s: {counts}; {errors} errors (5xx or no answer)"
+        bench.record(
+            "api mixed traffic (loopback)",
+            "p99",
+            percentile(samples, 99),
+            "ms",
+            percentile(health, 99),
+            note,
+        )
+        bench.record(
+            "api mixed traffic (loopback)",
+            "p50",
+            percentile(samples, 50),
+            "ms",
+            percentile(health, 50),
+            note,
+        )
+    finally:
+        server.stop()
+
+
+async def _load(
+    base: str, token: str, types: list[str], people: list[Any]
+) -> tuple[list[float], int, dict[str, int]]:
+    rng = random.Random(7)
+    headers = {"Authorization": f"Bearer {token}"}
+    samples: list[float] = []
+    counts = {"availability": 0, "lookup": 0, "book": 0, "cancel": 0}
+    errors = 0
+    kinds: dict[str, int] = {}
+    booked: list[str] = []
+    offered: list[dict[str, Any]] = []
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    async with httpx.AsyncClient(
+        base_url=base + "/api/v1", headers=headers, timeout=30, limits=limits
+    ) as client:
+
+        async def one(kind: str) -> None:
+            nonlocal errors
+            started = time.perf_counter()
+            try:
+                if kind == "availability":
+                    r = await client.get(
+                        "/availability",
+                        params={"appointment_type_id": rng.choice(types), "limit": 50},
+                    )
+                    if r.status_code == 200 and r.json()["slots"]:
+                        offered[:] = r.json()["slots"][:20]
+                elif kind == "lookup":
+                    r = await client.get("/patients", params={"phone": rng.choice(people)[1]})
+                elif kind == "cancel" and booked:
+                    r = await client.post(
+                        f"/appointments/{booked.pop()}/cancel", json={"reason": "other"}
+                    )
+                elif offered:
+                    slot = offered.pop(rng.randrange(len(offered)))
+                    r = await client.post(
+                        "/appointments",
+                        headers={"Idempotency-Key": str(uuid.uuid4())},
+                        json={
+                            "patient_id": rng.choice(people)[0],
+                            "practitioner_id": slot["practitioner_id"],
+                            "appointment_type_id": slot["appointment_type_id"],
+                            "start": slot["start"],
+                        },
+                    )
+                    if r.status_code == 201:
+                        booked.append(r.json()["id"])
+                else:
+                    return
+                if r.status_code >= 500:
+                    errors += 1
+                    kinds[f"{kind} {r.status_code}"] = kinds.get(f"{kind} {r.status_code}", 0) + 1
+            except httpx.HTTPError as exc:
+                errors += 1
+                what = f"{kind} {type(exc).__name__}"
+                kinds[what] = kinds.get(what, 0) + 1
+            samples.append((time.perf_counter() - started) * 1000)
+            counts[kind] += 1
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(RATE * SECONDS)
+        for n in range(total):
+            due = start + n / RATE
+            pause = due - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            roll = rng.random()
+            kind = (
+                "availability"
+                if roll < 0.8
+                else "lookup"
+                if roll < 0.9
+                else "book"
+                if n % 2
+                else "cancel"
+            )
+            tasks.append(asyncio.create_task(one(kind)))
+        await asyncio.gather(*tasks)
+    counts.update({f"error {k}": v for k, v in kinds.items()})
+    return samples, errors, counts

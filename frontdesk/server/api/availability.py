@@ -1,0 +1,343 @@
+"""Free times across the whole clinic, and the check of one time before a hold or booking.
+
+The rules are the desks': rosters, breaks, leave and closures come from
+``services.diary.view`` (``roster_rules``, ``leave_blocks``) and the slots and problems from
+``domain.diary`` (``availability_on``, ``free_slots_on``, ``roster_problems``, ``clashes``).
+What the server adds is its own knowledge: bookings of every desk, room closures, and the
+integration API's active holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, String, and_, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.clinic_setup import offers
+from frontdesk.domain.clinic_time import day_bounds_utc
+from frontdesk.domain.diary import (
+    Block,
+    FreeSlot,
+    Problem,
+    ProblemKind,
+    availability_on,
+    clashes,
+    free_slots_on,
+    roster_problems,
+)
+from frontdesk.domain.vocab import AppointmentStatus
+from frontdesk.server import schema as s
+from frontdesk.server.api.clinic import one
+from frontdesk.server.api.problems import ApiProblem
+from frontdesk.server.changelog import TABLES
+from frontdesk.services.diary.view import leave_blocks, roster_rules
+
+MAX_WINDOW_DAYS = 90
+SLOT_MINUTES = 15
+CHUNK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What is being looked for: a type (its length), and who may give it."""
+
+    type_row: dict[str, Any] | None
+    minutes: int
+    practitioners: list[dict[str, Any]]
+
+
+@dataclass
+class Diary:
+    """Everything the rules need over a window, for some practitioners."""
+
+    rules: dict[str, list[Any]]
+    leave: dict[str, list[Block]]
+    busy: dict[str, list[Block]] = field(default_factory=dict)
+    room_busy: dict[str, list[Block]] = field(default_factory=dict)
+    rooms_of: dict[str, set[str]] = field(default_factory=dict)
+
+
+def demand(
+    conn: Connection,
+    *,
+    type_id: str | None,
+    profession: str | None,
+    practitioner_ids: Sequence[str] = (),
+    location_id: str | None = None,
+    online_only: bool = False,
+) -> Demand:
+    if not type_id and not profession:
+        raise ApiProblem(
+            400, "Say what is wanted: appointment_type_id, or profession.", "missing_type"
+        )
+    type_row = one(conn, "appointment_types", type_id, "appointment type") if type_id else None
+    if type_row is not None and type_row["archived_at"] is not None:
+        raise ApiProblem(404, "That appointment type is no longer offered.", "not_found")
+    if type_row is not None and online_only and not type_row["online_bookable"]:
+        raise ApiProblem(
+            422,
+            "The clinic does not let patients book that appointment type online.",
+            "not_online_bookable",
+        )
+    p = TABLES["practitioners"]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            select(p)
+            .where(p.c.archived_at.is_(None), p.c.deleted_at.is_(None))
+            .order_by(p.c.sort_order, p.c.display_name, p.c.id)
+        ).mappings()
+    ]
+    for pid in practitioner_ids:
+        if not any(r["id"] == pid for r in rows):
+            raise ApiProblem(
+                404, f"No practitioner has the id {pid[:40]!r} in this clinic.", "not_found"
+            )
+    chosen = [
+        r
+        for r in rows
+        if (not practitioner_ids or r["id"] in practitioner_ids)
+        and (location_id is None or r["default_location_id"] in (None, location_id))
+        and (
+            offers(type_row["profession"], type_row["practitioner_ids"], r["id"], r["profession"])
+            if type_row is not None
+            else (profession or "").casefold() == r["profession"].casefold()
+        )
+    ]
+    minutes = int(type_row["duration_minutes"]) if type_row is not None else 30
+    return Demand(type_row, minutes, chosen)
+
+
+def load_diary(
+    conn: Connection,
+    practitioners: Sequence[dict[str, Any]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    ignore_hold: str | None = None,
+    ignore_appointment: str | None = None,
+    rules: dict[str, list[Any]] | None = None,
+) -> Diary:
+    ids = [p["id"] for p in practitioners]
+    session = Session(bind=conn)
+    if rules is None:
+        rules = roster_rules(session, ids)
+    leave = leave_blocks(session, ids, start, end)
+    diary = Diary(rules, leave)
+    rooms: set[str] = set()
+    for p in practitioners:
+        mine = {r.room_id for r in rules[p["id"]] if r.room_id}
+        if p.get("default_room_id"):
+            mine.add(p["default_room_id"])
+        diary.rooms_of[p["id"]] = mine
+        rooms |= mine
+        diary.busy[p["id"]] = []
+        diary.room_busy[p["id"]] = []
+    a = TABLES["appointments"]
+    where_place: ColumnElement[bool] = a.c.practitioner_id.in_(ids)
+    if rooms:
+        where_place = or_(where_place, a.c.room_id.in_(rooms))
+    # the times as the driver gives them (text on SQLite) and parsed once here: SQLAlchemy's
+    # SQLite DateTime parsing is the slowest part of reading a month of bookings
+    raw_start = type_coerce(a.c.starts_at, String).label("s")
+    raw_end = type_coerce(a.c.ends_at, String).label("e")
+    blocks: list[Block] = [
+        Block(_utc(r.s), _utc(r.e), r.practitioner_id, r.room_id, r.id)
+        for r in conn.execute(
+            select(a.c.id, a.c.practitioner_id, a.c.room_id, raw_start, raw_end).where(
+                a.c.status != AppointmentStatus.CANCELLED,
+                a.c.deleted_at.is_(None),
+                a.c.starts_at < end,
+                # a lower bound on the start (a booking is at most 12 hours) keeps the
+                # (practitioner, start) index a range scan instead of all history
+                a.c.starts_at > start - timedelta(hours=12),
+                a.c.ends_at > start,
+                where_place,
+            )
+        )
+        if r.id != ignore_appointment
+    ]
+    h = s.api_holds.c
+    hold_place: ColumnElement[bool] = h.practitioner_id.in_(ids)
+    if rooms:
+        hold_place = or_(hold_place, h.room_id.in_(rooms))
+    blocks += [
+        Block(r.starts_at, r.ends_at, r.practitioner_id, r.room_id, r.id, "held")
+        for r in conn.execute(
+            select(h.id, h.practitioner_id, h.room_id, h.starts_at, h.ends_at).where(
+                h.expires_at > now,
+                h.released_at.is_(None),
+                h.appointment_id.is_(None),
+                h.starts_at < end,
+                h.ends_at > start,
+                hold_place,
+            )
+        )
+        if r.id != ignore_hold
+    ]
+    if rooms:
+        lv = TABLES["leave"]
+        blocks += [
+            Block(r.starts_at, r.ends_at, None, r.room_id, r.id, "room closed")
+            for r in conn.execute(
+                select(lv.c.id, lv.c.room_id, lv.c.starts_at, lv.c.ends_at).where(
+                    and_(lv.c.practitioner_id.is_(None), lv.c.room_id.in_(rooms)),
+                    lv.c.deleted_at.is_(None),
+                    lv.c.starts_at < end,
+                    lv.c.ends_at > start,
+                )
+            )
+        ]
+    for b in blocks:
+        if b.practitioner_id in diary.busy:
+            diary.busy[b.practitioner_id].append(b)
+        if b.room_id is not None:
+            for pid, mine in diary.rooms_of.items():
+                if b.room_id in mine and b.practitioner_id != pid:
+                    diary.room_busy[pid].append(b)
+    return diary
+
+
+def _utc(value: Any) -> datetime:
+    """A stored UTC time (ISO text on SQLite, a datetime on PostgreSQL) as an aware UTC instant."""
+    when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _by_day(blocks: Sequence[Block], tz: ZoneInfo) -> dict[date, list[Block]]:
+    """Blocks by each local day they touch (one pass, instead of a scan per day)."""
+    out: dict[date, list[Block]] = {}
+    for b in blocks:
+        first = b.start.astimezone(tz).date()
+        last = b.end.astimezone(tz).date()
+        for day in _days(first, last):
+            out.setdefault(day, []).append(b)
+    return out
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def search(
+    conn: Connection,
+    want: Demand,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    weekdays: int = 0b1111111,
+    earliest_minute: int = 0,
+    latest_minute: int = 1440,
+    limit: int = 200,
+) -> tuple[list[FreeSlot], dict[str, FreeSlot | None], bool]:
+    """Free slots in [start, end) earliest first (at most ``limit``), each practitioner's
+    first free slot, and whether slots were left out."""
+    if end <= start:
+        raise ApiProblem(
+            422, "The window ends before it starts: give 'to' after 'from'.", "bad_window"
+        )
+    if end - start > timedelta(days=MAX_WINDOW_DAYS):
+        raise ApiProblem(422, f"Ask for at most {MAX_WINDOW_DAYS} days at a time.", "bad_window")
+    first_free: dict[str, FreeSlot | None] = {p["id"]: None for p in want.practitioners}
+    if not want.practitioners:
+        return [], first_free, False
+    length = timedelta(minutes=want.minutes)
+    not_before = max(start, now)
+    found: list[FreeSlot] = []
+    days = [
+        d
+        for d in _days(start.astimezone(tz).date(), end.astimezone(tz).date())
+        if weekdays & (1 << d.weekday())
+    ]
+    rules = roster_rules(Session(bind=conn), [p["id"] for p in want.practitioners])
+    # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
+    # first free slot: later weeks can only add later slots
+    for at in range(0, len(days), CHUNK_DAYS):
+        chunk = days[at : at + CHUNK_DAYS]
+        lo = max(start, day_bounds_utc(chunk[0], tz)[0])
+        hi = min(end, day_bounds_utc(chunk[-1], tz)[1])
+        diary = load_diary(conn, want.practitioners, lo, hi, now, rules=rules)
+        busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
+        room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
+        for day in chunk:
+            for p in want.practitioners:
+                pid = p["id"]
+                avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
+                if not avail.work:
+                    continue
+                for slot in free_slots_on(
+                    pid,
+                    day,
+                    avail,
+                    busy_by_day[pid].get(day, []),
+                    length,
+                    tz,
+                    slot=SLOT_MINUTES,
+                    not_before=not_before,
+                    earliest_minute=earliest_minute,
+                    latest_minute=latest_minute,
+                    room_busy=room_by_day[pid].get(day, []),
+                ):
+                    if slot.end > end:
+                        break
+                    if first_free[pid] is None:
+                        first_free[pid] = slot
+                    found.append(slot)
+        if len(found) > limit and all(v is not None for v in first_free.values()):
+            break
+    found.sort(key=lambda sl: (sl.start, sl.practitioner_id))
+    return found[:limit], first_free, len(found) > limit
+
+
+def room_for(diary: Diary, practitioner: dict[str, Any], start: datetime, tz: ZoneInfo) -> Any:
+    """The room a booking at ``start`` goes in: the roster line's, else the default room."""
+    day = start.astimezone(tz).date()
+    for rule in diary.rules[practitioner["id"]]:
+        if rule.kind != "break" and rule.room_id and rule.applies_on(day):
+            avail = availability_on([rule], [], day, tz)
+            if any(b.start <= start < b.end for b in avail.work):
+                return rule.room_id
+    return practitioner.get("default_room_id")
+
+
+def check_time(
+    conn: Connection,
+    practitioner: dict[str, Any],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    ignore_hold: str | None = None,
+    ignore_appointment: str | None = None,
+) -> tuple[list[Problem], str | None]:
+    """Why [start, end) cannot be given (empty when it can), and the room it would use."""
+    if start < now:
+        return [
+            Problem(ProblemKind.PAST, "That time has already passed: choose a later time.")
+        ], None
+    day = start.astimezone(tz).date()
+    lo, hi = day_bounds_utc(day, tz)
+    diary = load_diary(
+        conn,
+        [practitioner],
+        lo,
+        hi,
+        now,
+        ignore_hold=ignore_hold,
+        ignore_appointment=ignore_appointment,
+    )
+    pid = practitioner["id"]
+    avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
+    problems = roster_problems(start, end, avail, tz)
+    room = room_for(diary, practitioner, start, tz)
+    problems += clashes(start, end, pid, room, [*diary.busy[pid], *diary.room_busy[pid]], tz=tz)
+    return problems, room

@@ -1,0 +1,445 @@
+"""Holds, bookings, moves and cancellations made through the integration API.
+
+Each runs in one server write (``ServerStore.writing``: the process lock and, on PostgreSQL,
+the advisory lock), so checking a time and taking it are one step: of two clients racing for
+a slot exactly one wins, the other is told 409 with the next free times. A change is written
+like any server-originated change: the row, a change-log entry from ``API_DEVICE`` (desks
+pull it as they pull each other's) and an entry in the server's audit chain naming the key.
+
+Over 400 lines on purpose: hold, book, move and cancel share the checks, the refusal with
+alternatives, the idempotent write and the change-log stamping; apart they would import each
+other's internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, insert, select, update
+
+from frontdesk.domain.diary import Problem, ProblemKind
+from frontdesk.domain.ids import uuid7
+from frontdesk.domain.vocab import AppointmentStatus
+from frontdesk.server import schema as s
+from frontdesk.server import trust
+from frontdesk.server.api import availability as av
+from frontdesk.server.api.clinic import clinic_zone, one
+from frontdesk.server.api.keys import ApiKey
+from frontdesk.server.api.problems import ApiProblem, not_found
+from frontdesk.server.changelog import TABLES, full_row, log_change
+from frontdesk.server.store import ServerStore
+
+Answer = tuple[int, dict[str, Any]]
+# The change log's device for changes made through the API: not SERVER_DEVICE, whose own
+# bookkeeping (clash flags) the clash check skips; a desk that booked the same time offline
+# meets an API booking as a clash, as it would another desk's.
+API_DEVICE = "server-api"
+
+
+# -- shapes -----------------------------------------------------------------------------------
+def iso(instant: datetime, tz: ZoneInfo) -> str:
+    """An instant in the clinic's zone with its offset (ISO 8601)."""
+    return instant.astimezone(tz).isoformat()
+
+
+def appointment_json(row: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "patient_id": row["patient_id"],
+        "practitioner_id": row["practitioner_id"],
+        "appointment_type_id": row["appointment_type_id"],
+        "location_id": row["location_id"],
+        "room_id": row["room_id"],
+        "start": iso(row["starts_at"], tz),
+        "end": iso(row["ends_at"], tz),
+        "status": row["status"],
+        "cancellation_reason": row["cancellation_reason"],
+        "version": int(row["version"]),
+        "updated_at": iso(row["updated_at"], tz),
+    }
+
+
+def hold_json(row: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "practitioner_id": row["practitioner_id"],
+        "appointment_type_id": row["appointment_type_id"],
+        "start": iso(row["starts_at"], tz),
+        "end": iso(row["ends_at"], tz),
+        "expires_at": iso(row["expires_at"], tz),
+    }
+
+
+# -- idempotency ------------------------------------------------------------------------------
+def request_hash(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method, path, body], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent(
+    store: ServerStore,
+    key: ApiKey,
+    idem_key: str | None,
+    digest: str,
+    work: Callable[[Connection], Answer],
+    note: Callable[[Connection, Answer], None] | None = None,
+) -> tuple[Answer, bool]:
+    """Run ``work`` in one write, or replay the answer first given for this Idempotency-Key
+    (True when replayed). The same key with another request is refused. ``note`` records the
+    call in the same transaction (one commit for the change and its audit row)."""
+    with store.writing() as conn:
+        if idem_key:
+            t = s.api_idempotency.c
+            seen = conn.execute(
+                select(t.request_hash, t.status, t.response_json).where(
+                    t.key_id == key.id, t.idem_key == idem_key
+                )
+            ).first()
+            if seen is not None:
+                if seen.request_hash != digest:
+                    raise ApiProblem(
+                        422,
+                        "This Idempotency-Key was already used for a different request; use a "
+                        "new key for a new request.",
+                        "idempotency_key_reused",
+                    )
+                replayed = (int(seen.status), json.loads(seen.response_json))
+                if note is not None:
+                    note(conn, replayed)
+                return replayed, True
+        status, body = work(conn)
+        if note is not None:
+            note(conn, (status, body))
+        if idem_key:
+            conn.execute(
+                insert(s.api_idempotency).values(
+                    key_id=key.id,
+                    idem_key=idem_key,
+                    request_hash=digest,
+                    status=status,
+                    response_json=json.dumps(body),
+                    at=store.now(),
+                )
+            )
+        trust.flush_heads(store, conn)
+        store.latest_seq = store._max_seq(conn)
+    return (status, body), False
+
+
+# -- checks -----------------------------------------------------------------------------------
+def _refuse(
+    conn: Connection,
+    problems: list[Problem],
+    want: av.Demand,
+    practitioner: dict[str, Any],
+    start: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+) -> ApiProblem:
+    """A 422 for a time the rules never allow, a 409 (with the next free times) for a taken one."""
+    detail = " ".join(p.message for p in problems)
+    taken = {ProblemKind.PRACTITIONER_CLASH, ProblemKind.ROOM_CLASH}
+    if not any(p.kind in taken for p in problems):
+        code = "in_the_past" if problems[0].kind is ProblemKind.PAST else "not_bookable"
+        return ApiProblem(422, detail, code)
+    near = av.Demand(want.type_row, want.minutes, [practitioner])
+    after = max(start, now)
+    slots, _first, _more = av.search(
+        conn, near, after, after + timedelta(days=28), now, tz, limit=3
+    )
+    alternatives = [
+        {"practitioner_id": sl.practitioner_id, "start": iso(sl.start, tz), "end": iso(sl.end, tz)}
+        for sl in slots
+    ]
+    return ApiProblem(
+        409, f"That time was just taken. {detail}", "slot_taken", alternatives=alternatives
+    )
+
+
+def _demand_for(conn: Connection, practitioner_id: str, type_id: str) -> tuple[av.Demand, Any]:
+    want = av.demand(conn, type_id=type_id, profession=None)
+    prac = next((p for p in want.practitioners if p["id"] == practitioner_id), None)
+    if prac is None:
+        one(conn, "practitioners", practitioner_id, "practitioner")  # 404 when unknown
+        raise ApiProblem(
+            422, "That practitioner does not offer that appointment type.", "not_offered"
+        )
+    return want, prac
+
+
+# -- holds ------------------------------------------------------------------------------------
+def hold(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]) -> Answer:
+    tz = clinic_zone(conn)
+    now = store.now()
+    want, prac = _demand_for(conn, body["practitioner_id"], body["appointment_type_id"])
+    start: datetime = body["start"]
+    end = start + timedelta(minutes=want.minutes)
+    problems, room = av.check_time(conn, prac, start, end, now, tz)
+    if problems:
+        raise _refuse(conn, problems, want, prac, start, now, tz)
+    row = {
+        "id": uuid7(),
+        "key_id": key.id,
+        "practitioner_id": prac["id"],
+        "appointment_type_id": body["appointment_type_id"],
+        "location_id": prac["default_location_id"],
+        "room_id": room,
+        "starts_at": start,
+        "ends_at": end,
+        "expires_at": now + timedelta(minutes=int(body["minutes"])),
+        "appointment_id": None,
+        "released_at": None,
+    }
+    conn.execute(insert(s.api_holds).values(**row))
+    return 201, hold_json(row, tz)
+
+
+def release_hold(store: ServerStore, conn: Connection, key: ApiKey, hold_id: str) -> Answer:
+    row = _hold_row(conn, key, hold_id)
+    if row["released_at"] is None and row["appointment_id"] is None:
+        conn.execute(
+            update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=store.now())
+        )
+    return 204, {}
+
+
+def _hold_row(conn: Connection, key: ApiKey, hold_id: str) -> dict[str, Any]:
+    found = (
+        conn.execute(
+            select(s.api_holds).where(
+                s.api_holds.c.id == hold_id[:36], s.api_holds.c.key_id == key.id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if found is None:
+        raise not_found("hold", hold_id[:40])
+    return dict(found)
+
+
+# -- bookings ---------------------------------------------------------------------------------
+def _patient(conn: Connection, patient_id: str) -> dict[str, Any]:
+    row = one(conn, "patients", patient_id, "patient")
+    if row["merged_into_id"]:
+        raise ApiProblem(
+            409,
+            "That patient record was merged into another: book with the other id.",
+            "patient_merged",
+            merged_into_id=row["merged_into_id"],
+        )
+    if row["archived_at"] is not None:
+        raise ApiProblem(
+            409,
+            "That patient's record is archived; the clinic must restore it.",
+            "patient_archived",
+        )
+    return row
+
+
+def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]) -> Answer:
+    tz = clinic_zone(conn)
+    now = store.now()
+    patient = _patient(conn, body["patient_id"])
+    held: dict[str, Any] | None = None
+    if body.get("hold_id"):
+        held = _hold_row(conn, key, body["hold_id"])
+        if held["appointment_id"] is not None:
+            raise ApiProblem(
+                409,
+                "That hold was already booked.",
+                "hold_used",
+                appointment_id=held["appointment_id"],
+            )
+        if held["released_at"] is not None or held["expires_at"] <= now:
+            raise ApiProblem(
+                410,
+                "That hold has expired (or was released): find a free time again and "
+                "hold it, or book without a hold.",
+                "hold_expired",
+            )
+        practitioner_id, type_id = held["practitioner_id"], held["appointment_type_id"]
+        start: datetime = held["starts_at"]
+    else:
+        if not (
+            body.get("practitioner_id") and body.get("appointment_type_id") and body.get("start")
+        ):
+            raise ApiProblem(
+                422,
+                "Give hold_id, or practitioner_id, appointment_type_id and start.",
+                "missing_fields",
+            )
+        practitioner_id, type_id, start = (
+            body["practitioner_id"],
+            body["appointment_type_id"],
+            body["start"],
+        )
+    want, prac = _demand_for(conn, practitioner_id, type_id)
+    end = start + timedelta(minutes=want.minutes)
+    problems, room = av.check_time(
+        conn, prac, start, end, now, tz, ignore_hold=held["id"] if held else None
+    )
+    if problems:
+        raise _refuse(conn, problems, want, prac, start, now, tz)
+    table = TABLES["appointments"]
+    values = full_row(
+        table,
+        {
+            "id": uuid7(),
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+            "practitioner_id": prac["id"],
+            "patient_id": patient["id"],
+            "appointment_type_id": type_id,
+            "location_id": prac["default_location_id"],
+            "room_id": room,
+            "starts_at": start,
+            "ends_at": end,
+            "status": AppointmentStatus.BOOKED.value,
+            "notes": body.get("notes") or "",
+            "cancellation_note": "",
+            "capacity": 1,
+            "is_group": False,
+            "clash_flagged": False,
+        },
+    )
+    conn.execute(insert(table).values(**values))
+    log_change(store, conn, "appointments", values["id"], "insert", 1, values, API_DEVICE, None)
+    if held is not None:
+        conn.execute(
+            update(s.api_holds)
+            .where(s.api_holds.c.id == held["id"])
+            .values(appointment_id=values["id"])
+        )
+    _audit(store, conn, key, "booked", values["id"], patient["id"], start, tz)
+    return 201, appointment_json(values, tz)
+
+
+def _live_appointment(conn: Connection, appointment_id: str) -> dict[str, Any]:
+    row = one(conn, "appointments", appointment_id, "appointment")
+    if row["status"] == AppointmentStatus.CANCELLED:
+        raise ApiProblem(409, "That appointment is cancelled; book a new one instead.", "cancelled")
+    return row
+
+
+def check_version(row: dict[str, Any], if_match: str | None) -> None:
+    if if_match is None:
+        return
+    wanted = if_match.strip().removeprefix("W/").strip('"')
+    if wanted != "*" and wanted != str(row["version"]):
+        raise ApiProblem(
+            412,
+            "The appointment changed since you read it (its ETag differs): read it again "
+            "and retry.",
+            "version_mismatch",
+            current_version=int(row["version"]),
+        )
+
+
+def _update(
+    store: ServerStore, conn: Connection, row: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, Any]:
+    now = store.now()
+    version = int(row["version"]) + 1
+    changes = {**changes, "updated_at": now}
+    table = TABLES["appointments"]
+    conn.execute(update(table).where(table.c.id == row["id"]).values(**changes, version=version))
+    log_change(store, conn, "appointments", row["id"], "update", version, changes, API_DEVICE, None)
+    return {**row, **changes, "version": version}
+
+
+def move(
+    store: ServerStore,
+    conn: Connection,
+    key: ApiKey,
+    appointment_id: str,
+    body: dict[str, Any],
+    if_match: str | None,
+) -> Answer:
+    tz = clinic_zone(conn)
+    now = store.now()
+    row = _live_appointment(conn, appointment_id)
+    check_version(row, if_match)
+    practitioner_id = body.get("practitioner_id") or row["practitioner_id"]
+    type_id = row["appointment_type_id"]
+    if type_id:
+        want, prac = _demand_for(conn, practitioner_id, type_id)
+    else:
+        prac = one(conn, "practitioners", practitioner_id, "practitioner")
+        want = av.Demand(
+            None, int((row["ends_at"] - row["starts_at"]).total_seconds() // 60), [prac]
+        )
+    start: datetime = body["start"]
+    end = start + (row["ends_at"] - row["starts_at"])
+    problems, room = av.check_time(conn, prac, start, end, now, tz, ignore_appointment=row["id"])
+    if problems:
+        raise _refuse(conn, problems, want, prac, start, now, tz)
+    new = _update(
+        store,
+        conn,
+        row,
+        {
+            "starts_at": start,
+            "ends_at": end,
+            "practitioner_id": prac["id"],
+            "room_id": room,
+        },
+    )
+    _audit(store, conn, key, "moved", row["id"], row["patient_id"], start, tz)
+    return 200, appointment_json(new, tz)
+
+
+def cancel(
+    store: ServerStore,
+    conn: Connection,
+    key: ApiKey,
+    appointment_id: str,
+    body: dict[str, Any],
+    if_match: str | None,
+) -> Answer:
+    tz = clinic_zone(conn)
+    row = _live_appointment(conn, appointment_id)
+    check_version(row, if_match)
+    new = _update(
+        store,
+        conn,
+        row,
+        {
+            "status": AppointmentStatus.CANCELLED.value,
+            "cancellation_reason": body["reason"],
+            "cancellation_note": body.get("note") or "",
+            "cancelled_at": store.now(),
+        },
+    )
+    _audit(store, conn, key, "cancelled", row["id"], row["patient_id"], row["starts_at"], tz)
+    return 200, appointment_json(new, tz)
+
+
+def _audit(
+    store: ServerStore,
+    conn: Connection,
+    key: ApiKey,
+    what: str,
+    appointment_id: str,
+    patient_id: str | None,
+    start: datetime,
+    tz: ZoneInfo,
+) -> None:
+    when = start.astimezone(tz).strftime("%a %d %b %H:%M")
+    trust.record_server_event(
+        store,
+        conn,
+        action=f"{what} an appointment",
+        entity="appointments",
+        entity_id=appointment_id,
+        patient_id=patient_id,
+        summary=f"{what.capitalize()} through the integration API ({when}), key {key.name!r}",
+        staff_name=f"API: {key.name}",
+    )

@@ -1,0 +1,296 @@
+"""API keys: made by the person who runs the clinic server (``frontdesk-server api-key``),
+shown once, kept only as a SHA-256; scopes say what a key may do; a per-key rate limit
+answers 429 with Retry-After; every call is recorded in ``server_api_audit``."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from frontdesk.domain.errors import RuleViolation
+from frontdesk.domain.ids import uuid7
+from frontdesk.server import schema as s
+from frontdesk.server.api.problems import ApiProblem
+from frontdesk.server.store import ServerStore, hash_secret
+
+TOKEN_PREFIX = "fdk_"  # noqa: S105 (a label, not a secret)
+DEFAULT_RATE = 600  # calls a minute
+
+
+class Scope(StrEnum):
+    AVAILABILITY = "availability:read"
+    APPOINTMENTS = "appointments:write"
+    PATIENTS_READ = "patients:read"
+    PATIENTS_WRITE = "patients:write"
+    WEBHOOKS = "webhooks"
+
+
+SCOPE_HELP = {
+    Scope.AVAILABILITY: "read the clinic (locations, practitioners, types, rooms) and free times",
+    Scope.APPOINTMENTS: "hold, book, move and cancel appointments",
+    Scope.PATIENTS_READ: "look patients up by phone, name and date of birth, or email",
+    Scope.PATIENTS_WRITE: "create patients",
+    Scope.WEBHOOKS: "subscribe to changes",
+}
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    rate_per_minute: int
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = None
+
+    def require(self, scope: Scope) -> None:
+        if scope.value not in self.scopes:
+            raise ApiProblem(
+                403,
+                f"This API key does not have the {scope.value!r} scope, which this call needs. "
+                f"Ask the clinic for a key with it (frontdesk-server api-key create --scope "
+                f"{scope.value}).",
+                "scope_missing",
+            )
+
+
+def parse_scopes(values: list[str]) -> frozenset[str]:
+    wanted: set[str] = set()
+    for value in values:
+        wanted.update(v for v in value.replace(",", " ").split() if v)
+    known = {sc.value for sc in Scope}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise RuleViolation(
+            f"Unknown scope {', '.join(unknown)}: choose from {', '.join(sorted(known))}."
+        )
+    if not wanted:
+        raise RuleViolation(f"Give at least one --scope ({', '.join(sorted(known))}).")
+    return frozenset(wanted)
+
+
+def create_key(
+    store: ServerStore,
+    name: str,
+    scopes: frozenset[str],
+    *,
+    expires_at: datetime | None = None,
+    rate_per_minute: int = DEFAULT_RATE,
+) -> tuple[ApiKey, str]:
+    """A new key and its secret token (shown once; only its hash is kept)."""
+    if not name.strip():
+        raise RuleViolation("Give the key a name (who or what uses it).")
+    if rate_per_minute < 1:
+        raise RuleViolation("The rate limit is at least 1 call a minute.")
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    now = store.now()
+    if expires_at is not None and expires_at <= now:
+        raise RuleViolation("The expiry is in the past: give a later date.")
+    key = ApiKey(
+        uuid7(), name.strip()[:120], prefix, scopes, rate_per_minute, now, expires_at, None
+    )
+    with store.writing() as conn:
+        conn.execute(
+            insert(s.api_keys).values(
+                id=key.id,
+                name=key.name,
+                prefix=prefix,
+                secret_hash=hash_secret(token),
+                scopes=" ".join(sorted(scopes)),
+                rate_per_minute=rate_per_minute,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+    return key, token
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(
+        row.id,
+        row.name,
+        row.prefix,
+        frozenset(row.scopes.split()),
+        int(row.rate_per_minute),
+        row.created_at,
+        row.expires_at,
+        row.revoked_at,
+        row.last_used_at,
+    )
+
+
+def list_keys(store: ServerStore) -> list[ApiKey]:
+    with store.reading() as conn:
+        rows = conn.execute(select(s.api_keys).order_by(s.api_keys.c.created_at)).all()
+    return [_key(r) for r in rows]
+
+
+def revoke_key(store: ServerStore, id_or_name: str) -> int:
+    """Revoke keys by id, the prefix ``list`` shows, or name; returns how many."""
+    c = s.api_keys.c
+    with store.writing() as conn:
+        done = conn.execute(
+            update(s.api_keys)
+            .where(
+                (c.id == id_or_name) | (c.prefix == id_or_name) | (c.name == id_or_name),
+                c.revoked_at.is_(None),
+            )
+            .values(revoked_at=store.now())
+        )
+    return int(done.rowcount or 0)
+
+
+def authenticate(store: ServerStore, authorization: str) -> ApiKey:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(
+            401,
+            "Send the API key as 'Authorization: Bearer fdk_…'. The clinic makes keys with "
+            "frontdesk-server api-key create.",
+            "unauthorised",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with store.reading() as conn:
+        row = conn.execute(
+            select(s.api_keys).where(s.api_keys.c.secret_hash == hash_secret(token.strip()))
+        ).first()
+    if row is None:
+        raise ApiProblem(
+            401,
+            "That API key is not known to this clinic server.",
+            "unauthorised",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key = _key(row)
+    if key.revoked_at is not None:
+        raise ApiProblem(401, "That API key was revoked by the clinic.", "key_revoked")
+    if key.expires_at is not None and key.expires_at <= store.now():
+        raise ApiProblem(
+            401, f"That API key expired at {key.expires_at.isoformat()}.", "key_expired"
+        )
+    return key
+
+
+class RateLimiter:
+    """A token bucket per key (this process): ``rate_per_minute`` calls, refilled evenly."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: ApiKey) -> None:
+        rate = key.rate_per_minute / 60.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(key.id, (float(key.rate_per_minute), now))
+            tokens = min(float(key.rate_per_minute), tokens + (now - at) * rate)
+            if tokens < 1.0:
+                wait = max(1, math.ceil((1.0 - tokens) / rate))
+                self._buckets[key.id] = (tokens, now)
+                raise ApiProblem(
+                    429,
+                    f"This key may make {key.rate_per_minute} calls a minute; try again in "
+                    f"{wait} s.",
+                    "rate_limited",
+                    headers={"Retry-After": str(wait)},
+                )
+            self._buckets[key.id] = (tokens - 1.0, now)
+
+
+class CallLog:
+    """The API audit log's pending rows: a read call is queued and written with the others
+    in one transaction (at most ``delay`` seconds later, or at ``batch`` rows), so reads do
+    not each wait for a commit under the writer lock. Writes record their row in their own
+    transaction instead (``insert_call``)."""
+
+    def __init__(self, delay: float = 0.25, batch: int = 100) -> None:
+        self.delay = delay
+        self.batch = batch
+        self._lock = threading.Lock()
+        self._rows: list[tuple[datetime, ApiKey, str, int, str | None]] = []
+        self._oldest = 0.0
+
+    def add(
+        self, store: ServerStore, key: ApiKey, op: str, status: int, patient: str | None
+    ) -> None:
+        with self._lock:
+            if not self._rows:
+                self._oldest = time.monotonic()
+            self._rows.append((store.now(), key, op, status, patient))
+            due = len(self._rows) >= self.batch or time.monotonic() - self._oldest >= self.delay
+        if due:
+            self.flush(store)
+
+    def flush(self, store: ServerStore) -> None:
+        """Write every queued row; a patient's record read also goes in the server's audit
+        chain, so the desks' audit trail shows who looked at it."""
+        from frontdesk.server import trust
+
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return
+        with store.writing() as conn:
+            for at, key, op, status, patient in rows:
+                insert_call(conn, at, key.id, op, status, patient)
+                if patient is not None and status < 400:
+                    trust.record_server_event(
+                        store,
+                        conn,
+                        action="read a patient",
+                        entity="patients",
+                        entity_id=patient,
+                        patient_id=patient,
+                        staff_name=f"API: {key.name}",
+                        summary=f"Read through the integration API ({op}), key {key.name!r}",
+                    )
+            trust.flush_heads(store, conn)
+            store.latest_seq = store._max_seq(conn)
+
+
+def insert_call(
+    conn: Connection,
+    now: datetime,
+    key_id: str,
+    operation: str,
+    status: int,
+    patient_id: str | None,
+) -> None:
+    """``record_call`` inside a write already open (a booking's own transaction)."""
+    conn.execute(
+        insert(s.api_audit).values(
+            id=uuid7(),
+            key_id=key_id,
+            operation=operation[:60],
+            patient_id=patient_id,
+            status=status,
+            at=now,
+        )
+    )
+    conn.execute(update(s.api_keys).where(s.api_keys.c.id == key_id).values(last_used_at=now))
+
+
+def audit_log(store: ServerStore, limit: int = 100) -> list[dict[str, Any]]:
+    with store.reading() as conn:
+        rows = (
+            conn.execute(
+                select(s.api_audit)
+                .order_by(s.api_audit.c.at.desc(), s.api_audit.c.id.desc())
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    return [dict(r) for r in rows]

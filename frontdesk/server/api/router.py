@@ -1,0 +1,597 @@
+"""The integration API's routes (``/api/v1``): typed bodies (``api/models.py``), problem+json
+errors (``api/problems.py``), a key and its scopes on every call (``api/keys.py``), and each
+call recorded in the API audit log by ``install_api``'s middleware.
+
+Over 400 lines on purpose: the REST API's routes are thin (parse, check scope, call the
+module that does the work), and one place lists every path of ``/api/v1`` with its scope; the
+change feed, FHIR view and calendar feed are routers of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from frontdesk.server.api import availability as av
+from frontdesk.server.api import booking, clinic, keys, models, patients
+from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
+from frontdesk.server.store import ServerStore
+
+PREFIX = "/api/v1"
+router = APIRouter(prefix=PREFIX, tags=["integration API"])
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PROBLEM = {
+    "model": dict[str, Any],
+    "description": "RFC 9457 problem details",
+    "content": {MEDIA_TYPE: {}},
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: PROBLEM for code in (400, 401, 403, 404, 409, 410, 412, 422, 428, 429)
+}
+
+
+def _store(request: Request) -> ServerStore:
+    store: ServerStore = request.app.state.store
+    return store
+
+
+def caller(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
+    store = _store(request)
+    key = keys.authenticate(store, authorization)
+    request.state.api_key = key
+    request.app.state.api_limiter.take(key)
+    return key
+
+
+def scoped(scope: keys.Scope) -> Any:
+    def need(request: Request, key: Annotated[keys.ApiKey, Depends(caller)]) -> keys.ApiKey:
+        key.require(scope)
+        return key
+
+    return Depends(need)
+
+
+Store = Annotated[ServerStore, Depends(_store)]
+Reader = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY)]
+Booker = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS)]
+Finder = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_READ)]
+Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE)]
+Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")]
+Limit = Annotated[int, Query(ge=1, le=clinic.MAX_PAGE)]
+Since = Annotated[AwareDatetime | None, Query(description="only rows changed at or after")]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=80)]
+
+
+def _op(request: Request, name: str, patient_id: str | None = None) -> None:
+    request.state.api_op = name
+    if patient_id is not None:
+        request.state.api_patient = patient_id
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+# -- the clinic -------------------------------------------------------------------------------
+def _listing(
+    store: ServerStore,
+    table: str,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None,
+    shape: Any,
+) -> dict[str, Any]:
+    with store.reading() as conn:
+        tz = clinic.clinic_zone(conn)
+        rows, nxt = clinic.page(conn, table, cursor=cursor, limit=limit, updated_since=_utc(since))
+    return {"items": [shape(r, tz) for r in rows], "next_cursor": nxt}
+
+
+@router.get("/locations", response_model=models.LocationPage, responses=ERRORS)
+def locations(
+    request: Request,
+    key: Reader,
+    store: Store,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    updated_since: Since = None,
+) -> Any:
+    _op(request, "list locations")
+    return _listing(
+        store,
+        "locations",
+        cursor,
+        limit,
+        updated_since,
+        lambda r, tz: {
+            "id": r["id"],
+            "name": r["name"],
+            "address": r["address"],
+            "phone": r["phone"],
+            "updated_at": booking.iso(r["updated_at"], tz),
+        },
+    )
+
+
+@router.get("/practitioners", response_model=models.PractitionerPage, responses=ERRORS)
+def practitioners(
+    request: Request,
+    key: Reader,
+    store: Store,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    updated_since: Since = None,
+) -> Any:
+    _op(request, "list practitioners")
+    return _listing(
+        store,
+        "practitioners",
+        cursor,
+        limit,
+        updated_since,
+        lambda r, tz: {
+            "id": r["id"],
+            "display_name": r["display_name"],
+            "profession": r["profession"],
+            "default_location_id": r["default_location_id"],
+            "updated_at": booking.iso(r["updated_at"], tz),
+        },
+    )
+
+
+@router.get("/appointment-types", response_model=models.AppointmentTypePage, responses=ERRORS)
+def appointment_types(
+    request: Request,
+    key: Reader,
+    store: Store,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    updated_since: Since = None,
+) -> Any:
+    _op(request, "list appointment types")
+    return _listing(
+        store,
+        "appointment_types",
+        cursor,
+        limit,
+        updated_since,
+        lambda r, tz: {
+            "id": r["id"],
+            "name": r["name"],
+            "duration_minutes": r["duration_minutes"],
+            "profession": r["profession"],
+            "online_bookable": bool(r["online_bookable"]),
+            "practitioner_ids": (r["practitioner_ids"] or "").split(),
+            "is_new_patient": bool(r["is_new_patient"]),
+            "updated_at": booking.iso(r["updated_at"], tz),
+        },
+    )
+
+
+@router.get("/rooms", response_model=models.RoomPage, responses=ERRORS)
+def rooms(
+    request: Request,
+    key: Reader,
+    store: Store,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    updated_since: Since = None,
+) -> Any:
+    _op(request, "list rooms")
+    return _listing(
+        store,
+        "rooms",
+        cursor,
+        limit,
+        updated_since,
+        lambda r, tz: {
+            "id": r["id"],
+            "name": r["name"],
+            "location_id": r["location_id"],
+            "bookable": bool(r["bookable"]),
+            "updated_at": booking.iso(r["updated_at"], tz),
+        },
+    )
+
+
+# -- availability -----------------------------------------------------------------------------
+def _weekday_mask(text: str | None) -> int:
+    if not text:
+        return 0b1111111
+    mask = 0
+    for part in text.lower().replace(" ", "").split(","):
+        if part[:3] not in WEEKDAYS:
+            raise ApiProblem(400, f"{part[:12]!r} is not a day: use mon,tue,…,sun.", "bad_weekday")
+        mask |= 1 << WEEKDAYS.index(part[:3])
+    return mask
+
+
+def _minute(text: str | None, default: int) -> int:
+    if not text:
+        return default
+    try:
+        t = time.fromisoformat(text)
+    except ValueError as exc:
+        raise ApiProblem(
+            400, f"{text[:12]!r} is not a time of day: use HH:MM.", "bad_time"
+        ) from exc
+    return t.hour * 60 + t.minute
+
+
+@router.get("/availability", response_model=models.AvailabilityReply, responses=ERRORS)
+def availability(
+    request: Request,
+    key: Reader,
+    store: Store,
+    appointment_type_id: Annotated[str | None, Query(max_length=36)] = None,
+    profession: Annotated[str | None, Query(max_length=80)] = None,
+    practitioner_id: Annotated[list[str] | None, Query(max_length=20)] = None,
+    location_id: Annotated[str | None, Query(max_length=36)] = None,
+    weekdays: Annotated[str | None, Query(max_length=40, examples=["mon,wed,fri"])] = None,
+    earliest: Annotated[str | None, Query(max_length=8, examples=["09:00"])] = None,
+    latest: Annotated[str | None, Query(max_length=8, examples=["13:00"])] = None,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    online_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> Any:
+    """Free times for a type (or profession) across the clinic, at most 90 days at a time,
+    and each practitioner's next free time in the window."""
+    _op(request, "availability")
+    mask = _weekday_mask(weekdays)
+    lo, hi = _minute(earliest, 0), _minute(latest, 1440)
+    now = store.now()
+    first = _utc(start) or now
+    last = _utc(end) or first + timedelta(days=14)
+    with store.reading() as conn:
+        tz = clinic.clinic_zone(conn)
+        want = av.demand(
+            conn,
+            type_id=appointment_type_id,
+            profession=profession,
+            practitioner_ids=practitioner_id or (),
+            location_id=location_id,
+            online_only=online_only,
+        )
+        slots, firsts, more = av.search(
+            conn,
+            want,
+            first,
+            last,
+            now,
+            tz,
+            weekdays=mask,
+            earliest_minute=lo,
+            latest_minute=hi,
+            limit=limit,
+        )
+    locs = {p["id"]: p["default_location_id"] for p in want.practitioners}
+    tid = want.type_row["id"] if want.type_row else None
+
+    def slot(sl: Any) -> dict[str, Any]:
+        return {
+            "practitioner_id": sl.practitioner_id,
+            "start": booking.iso(sl.start, tz),
+            "end": booking.iso(sl.end, tz),
+            "location_id": locs.get(sl.practitioner_id),
+            "appointment_type_id": tid,
+        }
+
+    return {
+        "slots": [slot(sl) for sl in slots],
+        "next_available": [
+            {"practitioner_id": pid, "next": slot(sl) if sl else None} for pid, sl in firsts.items()
+        ],
+        "truncated": more,
+    }
+
+
+# -- holds and bookings -----------------------------------------------------------------------
+def _answer(status: int, body: dict[str, Any], replayed: bool = False, **headers: str) -> Response:
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if status == 204:
+        return Response(status_code=204, headers=headers)
+    if "version" in body:
+        headers["ETag"] = f'"{body["version"]}"'
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _write(
+    store: ServerStore, key: keys.ApiKey, idem: str | None, request: Request, body: Any, work: Any
+) -> Response:
+    digest = booking.request_hash(request.method, request.url.path, body)
+
+    def note(conn: Any, answer: booking.Answer) -> None:
+        status, out = answer
+        patient = getattr(request.state, "api_patient", None) or out.get("patient_id")
+        if patient is None and isinstance(out.get("patient"), dict):
+            patient = out["patient"].get("id")
+        op = getattr(request.state, "api_op", request.url.path[:60])
+        keys.insert_call(conn, store.now(), key.id, op, status, patient)
+        request.state.api_recorded = True
+
+    (status, out), replayed = await run_in_threadpool(
+        booking.idempotent, store, key, idem, digest, work, note
+    )
+    return _answer(status, out, replayed)
+
+
+@router.post("/holds", status_code=201, response_model=models.Hold, responses=ERRORS)
+async def create_hold(
+    request: Request,
+    body: models.HoldRequest,
+    key: Booker,
+    store: Store,
+    idempotency_key: IdemKey = None,
+) -> Any:
+    """Hold a time for a few minutes while the caller decides; it lapses by itself."""
+    _op(request, "hold")
+    data = body.model_dump()
+    data["start"] = body.start.astimezone(UTC)
+    return await _write(
+        store,
+        key,
+        idempotency_key,
+        request,
+        body.model_dump(mode="json"),
+        lambda conn: booking.hold(store, conn, key, data),
+    )
+
+
+@router.delete(
+    "/holds/{hold_id}",
+    status_code=204,
+    responses=ERRORS,
+    response_class=Response,
+    response_model=None,
+)
+async def delete_hold(request: Request, hold_id: str, key: Booker, store: Store) -> Any:
+    _op(request, "release hold")
+    return await _write(
+        store, key, None, request, {}, lambda conn: booking.release_hold(store, conn, key, hold_id)
+    )
+
+
+@router.post("/appointments", status_code=201, response_model=models.Appointment, responses=ERRORS)
+async def book(
+    request: Request,
+    body: models.BookRequest,
+    key: Booker,
+    store: Store,
+    idempotency_key: IdemKey = None,
+) -> Any:
+    """Book (from a hold, or a practitioner, type and start). Send an Idempotency-Key: the same
+    key and body give the same answer and never a second appointment."""
+    _op(request, "book", body.patient_id)
+    if not idempotency_key:
+        raise ApiProblem(
+            428,
+            "Send an Idempotency-Key header (any unique string, e.g. a UUID) "
+            "so a retried booking never makes a second appointment.",
+            "idempotency_key_required",
+        )
+    data = body.model_dump()
+    data["start"] = _utc(body.start)
+    return await _write(
+        store,
+        key,
+        idempotency_key,
+        request,
+        body.model_dump(mode="json"),
+        lambda conn: booking.book(store, conn, key, data),
+    )
+
+
+@router.get("/appointments/{appointment_id}", response_model=models.Appointment, responses=ERRORS)
+def get_appointment(request: Request, appointment_id: str, key: Booker, store: Store) -> Any:
+    _op(request, "read appointment")
+    with store.reading() as conn:
+        tz = clinic.clinic_zone(conn)
+        row = clinic.one(conn, "appointments", appointment_id, "appointment")
+    request.state.api_patient = row["patient_id"]
+    return _answer(200, booking.appointment_json(row, tz))
+
+
+@router.post(
+    "/appointments/{appointment_id}/move", response_model=models.Appointment, responses=ERRORS
+)
+async def move(
+    request: Request,
+    appointment_id: str,
+    body: models.MoveRequest,
+    key: Booker,
+    store: Store,
+    idempotency_key: IdemKey = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Move to a new start (and optionally practitioner); If-Match with the ETag guards
+    against moving an appointment someone changed meanwhile."""
+    _op(request, "move")
+    data = body.model_dump()
+    data["start"] = body.start.astimezone(UTC)
+    return await _write(
+        store,
+        key,
+        idempotency_key,
+        request,
+        body.model_dump(mode="json"),
+        lambda conn: booking.move(store, conn, key, appointment_id, data, if_match),
+    )
+
+
+@router.post(
+    "/appointments/{appointment_id}/cancel", response_model=models.Appointment, responses=ERRORS
+)
+async def cancel(
+    request: Request,
+    appointment_id: str,
+    body: models.CancelRequest,
+    key: Booker,
+    store: Store,
+    idempotency_key: IdemKey = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Cancel with one of the reasons the desks use."""
+    _op(request, "cancel")
+    return await _write(
+        store,
+        key,
+        idempotency_key,
+        request,
+        body.model_dump(mode="json"),
+        lambda conn: booking.cancel(store, conn, key, appointment_id, body.model_dump(), if_match),
+    )
+
+
+# -- patients ---------------------------------------------------------------------------------
+@router.get("/patients", response_model=models.PatientMatches, responses=ERRORS)
+def find_patients(
+    request: Request,
+    key: Finder,
+    store: Store,
+    phone: Annotated[str | None, Query(max_length=40, examples=["0412 345 678"])] = None,
+    email: Annotated[str | None, Query(max_length=200)] = None,
+    first_name: Annotated[str | None, Query(max_length=100)] = None,
+    last_name: Annotated[str | None, Query(max_length=100)] = None,
+    date_of_birth: date | None = None,
+) -> Any:
+    """Find the caller: by phone number (any format), by email, or by name and date of birth."""
+    _op(request, "find patients")
+    with store.reading() as conn:
+        tz = clinic.clinic_zone(conn)
+        if phone:
+            rows = patients.by_phone(conn, phone)
+        elif email:
+            rows = patients.by_email(conn, email)
+        elif first_name and last_name and date_of_birth:
+            rows = patients.by_name(conn, first_name, last_name, date_of_birth)
+        else:
+            raise ApiProblem(
+                400,
+                "Look up by phone, by email, or by first_name, last_name and "
+                "date_of_birth together.",
+                "missing_query",
+            )
+    if len(rows) == 1:
+        request.state.api_patient = rows[0]["id"]
+    return {"items": [patients.patient_json(r, tz, full=True) for r in rows]}
+
+
+@router.post("/patients", response_model=models.PatientCreated, responses=ERRORS)
+async def create_patient(
+    request: Request,
+    body: models.PatientCreate,
+    key: Maker,
+    store: Store,
+    idempotency_key: IdemKey = None,
+) -> Any:
+    """Create a patient; when the clinic already has them (same name and birth date, phone or
+    email) that record is answered instead (200, created false), never a duplicate."""
+    _op(request, "create patient")
+    full = keys.Scope.PATIENTS_READ.value in key.scopes
+
+    def work(conn: Any) -> booking.Answer:
+        tz = clinic.clinic_zone(conn)
+        row, made = patients.create(store, conn, key.name, body.model_dump())
+        return (201 if made else 200), {
+            "created": made,
+            "patient": patients.patient_json(row, tz, full=full),
+        }
+
+    response = await _write(
+        store, key, idempotency_key, request, body.model_dump(mode="json"), work
+    )
+    request.state.api_patient = json.loads(bytes(response.body))["patient"]["id"]
+    return response
+
+
+# -- the app's side: errors and the call log --------------------------------------------------
+def problem_response(exc: ApiProblem, request: Request) -> JSONResponse:
+    if request.url.path.startswith("/fhir/"):
+        from frontdesk.server.api.fhir import MEDIA, outcome
+
+        return JSONResponse(
+            outcome(exc), status_code=exc.status, headers=exc.headers, media_type=MEDIA
+        )
+    return JSONResponse(
+        exc.body(request.url.path),
+        status_code=exc.status,
+        headers=exc.headers,
+        media_type=MEDIA_TYPE,
+    )
+
+
+def _store_of(app: FastAPI) -> ServerStore:
+    store: ServerStore = app.state.store
+    return store
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith((PREFIX, "/fhir/"))
+
+
+def validation_problem(exc: RequestValidationError, request: Request) -> JSONResponse:
+    parts = []
+    for e in exc.errors()[:3]:
+        where = ".".join(str(p) for p in e.get("loc", ()))
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    problem = ApiProblem(
+        422, "The request was not understood (" + "; ".join(parts) + ").", "invalid_request"
+    )
+    return problem_response(problem, request)
+
+
+def http_problem(exc: StarletteHTTPException, request: Request) -> JSONResponse:
+    detail = "There is no such endpoint: see /openapi.json for the API's paths."
+    if exc.status_code == 405:
+        detail = "That method is not allowed here: see /openapi.json for the API's paths."
+    problem = ApiProblem(exc.status_code, detail, "no_route")
+    return problem_response(problem, request)
+
+
+def install_api(app: FastAPI) -> None:
+    """Mount the router, the limiter and the call log (after the response: key, operation,
+    patient id and status; nothing else)."""
+    from frontdesk.server.api.feeds import calendar_router
+    from frontdesk.server.api.feeds import router as feeds
+    from frontdesk.server.api.fhir import router as fhir
+    from frontdesk.server.api.webhooks import Dispatcher
+
+    app.state.api_limiter = keys.RateLimiter()
+    app.state.call_log = keys.CallLog()
+    app.include_router(router)
+    app.include_router(feeds)
+    app.include_router(calendar_router)
+    app.include_router(fhir)
+    dispatcher = Dispatcher(_store_of(app), app.state.call_log)
+    app.state.webhooks = dispatcher
+    app.router.on_startup.append(dispatcher.start)
+    app.router.on_shutdown.append(dispatcher.stop)
+
+    @app.middleware("http")
+    async def _record(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        key = getattr(request.state, "api_key", None)
+        recorded = getattr(request.state, "api_recorded", False)
+        if key is not None and is_api(request) and not recorded:
+            op = getattr(request.state, "api_op", request.url.path[:60])
+            patient = getattr(request.state, "api_patient", None)
+            await run_in_threadpool(
+                request.app.state.call_log.add,
+                _store(request),
+                key,
+                op,
+                response.status_code,
+                patient,
+            )
+        return response
