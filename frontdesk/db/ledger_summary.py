@@ -30,7 +30,7 @@ CREATE TABLE ledger_summary_invoices (
     is_payer INTEGER NOT NULL,
     issue_date DATE NOT NULL,
     owing_cents INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX ix_ledger_summary_invoices_debtor
     ON ledger_summary_invoices (debtor_id, issue_date, owing_cents);
 CREATE TABLE ledger_summary_payments (
@@ -38,7 +38,7 @@ CREATE TABLE ledger_summary_payments (
     debtor_id VARCHAR(36) NOT NULL,
     is_payer INTEGER NOT NULL,
     credit_cents INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE ledger_summary_debtors (
     debtor_id VARCHAR(36) NOT NULL PRIMARY KEY,
     is_payer INTEGER NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE ledger_summary_debtors (
     owing_cents INTEGER NOT NULL DEFAULT 0,
     credit_cents INTEGER NOT NULL DEFAULT 0,
     open_invoices INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 """
 
 ACTIVE = "WHEN (SELECT paused FROM ledger_summary_state) = 0"
