@@ -282,7 +282,7 @@ GROUP BY CASE WHEN payer_funder_id IS NULL THEN patient_id ELSE payer_funder_id 
 
 
 SUMMARY_AGED_SQL = """
-SELECT CASE WHEN is_payer THEN debtor_id END, CASE WHEN is_payer THEN NULL ELSE debtor_id END,
+SELECT debtor_id, MAX(is_payer) AS is_payer,
        SUM(CASE WHEN issue_date >= :c30 THEN owing_cents ELSE 0 END),
        SUM(CASE WHEN issue_date < :c30 AND issue_date >= :c60 THEN owing_cents ELSE 0 END),
        SUM(CASE WHEN issue_date < :c60 AND issue_date >= :c90 THEN owing_cents ELSE 0 END),
@@ -319,6 +319,17 @@ class AgedDebtors:
         return sum(self.totals.values())
 
 
+_BUCKETS = tuple(AgeBucket)
+
+# The aggregate with each debtor's name, in one statement over the open invoices only.
+_AGED_NAMED_SQL = f"""
+SELECT a.*, COALESCE(f.name, p.first_name || ' ' || p.last_name, '?')
+FROM ({SUMMARY_AGED_SQL}) AS a
+LEFT JOIN funders f ON a.is_payer AND f.id = a.debtor_id
+LEFT JOIN patients p ON NOT a.is_payer AND p.id = a.debtor_id
+"""
+
+
 def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
     """Outstanding invoices by patient and by third-party payer, in age buckets (from the date
     of issue): current, 31–60, 61–90 and over 90 days."""
@@ -326,42 +337,24 @@ def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
     c30, c60, c90 = bucket_cutoffs(today)
     result = AgedDebtors(today)
     with ctx.read() as session:
-        raw = session.execute(
-            text(SUMMARY_AGED_SQL),
-            {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()},
-        ).all()
-        funder_ids = [r[0] for r in raw if r[0]]
-        patient_ids = [r[1] for r in raw if not r[0]]
-        funders: dict[str, str] = {
-            fid: name
-            for fid, name in session.execute(
-                select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids))
+        raw = (
+            session.connection()
+            .exec_driver_sql(
+                _AGED_NAMED_SQL.replace(":c30", "?").replace(":c60", "?").replace(":c90", "?"),
+                (c30.isoformat(),) * 2 + (c60.isoformat(),) * 2 + (c90.isoformat(),) * 2,
             )
-        }
-        patients: dict[str, str] = {}
-        for i in range(0, len(patient_ids), 900):
-            for pid, first, last in session.execute(
-                select(Patient.id, Patient.first_name, Patient.last_name).where(
-                    Patient.id.in_(patient_ids[i : i + 900])
-                )
-            ):
-                patients[pid] = f"{first} {last}".strip()
-    for funder_id, patient_id, b0, b1, b2, b3, total in raw:
-        buckets = dict(zip(AgeBucket, (int(b0), int(b1), int(b2), int(b3)), strict=True))
-        for k, v in buckets.items():
-            result.totals[k] += v
-        if funder_id:
-            row = DebtorRow(
-                Debtor(funder_id=funder_id), funders.get(funder_id, "?"), True, buckets, int(total)
-            )
-        else:
-            row = DebtorRow(
-                Debtor(patient_id=patient_id),
-                patients.get(patient_id, "?"),
-                False,
-                buckets,
-                int(total),
-            )
-        result.rows.append(row)
-    result.rows.sort(key=lambda r: (-r.total_cents, r.name))
+            .fetchall()
+        )
+    totals = [0, 0, 0, 0]
+    rows = result.rows
+    for debtor_id, is_payer, b0, b1, b2, b3, total, name in raw:
+        totals[0] += b0
+        totals[1] += b1
+        totals[2] += b2
+        totals[3] += b3
+        debtor = Debtor(funder_id=debtor_id) if is_payer else Debtor(patient_id=debtor_id)
+        buckets = dict(zip(_BUCKETS, (b0, b1, b2, b3), strict=True))
+        rows.append(DebtorRow(debtor, name.strip(), bool(is_payer), buckets, total))
+    result.totals = dict(zip(_BUCKETS, totals, strict=True))
+    rows.sort(key=lambda r: (-r.total_cents, r.name))
     return result
