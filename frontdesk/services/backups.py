@@ -162,10 +162,8 @@ def database_bytes(database: Path) -> int:
     """The database's bytes, with those still in its write-ahead log."""
     total = 0
     for part in (database, Path(f"{database}-wal")):
-        try:
+        if part.exists():
             total += part.stat().st_size
-        except OSError:
-            pass
     return total
 
 
