@@ -10,6 +10,7 @@ earlier versions (plain ``.sqlite3``) restore as before. Whatever stops a backup
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -71,6 +72,7 @@ def backup_file(source: Path, destination: Path, progress: Progress | None = Non
             report("Checking the backup", 0.85)
             verify(partial)
         keep_private(partial)
+        _fsync(partial)  # on the disk before it takes the backup's name
         partial.replace(destination)
         report("Backed up and checked", 1.0)
     except sqlite3.OperationalError as exc:
@@ -88,6 +90,14 @@ def backup_file(source: Path, destination: Path, progress: Progress | None = Non
             for suffix in ("", "-journal"):
                 Path(f"{leftover}{suffix}").unlink(missing_ok=True)
     return destination
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)  # Windows flushes only a handle open for writing
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _online_copy(source: Path, target: Path, report: Progress, share: float) -> None:
