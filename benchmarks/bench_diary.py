@@ -156,7 +156,7 @@ def run(bench: Bench) -> None:
 
     # -- week view, five practitioners --------------------------------------------------------
     prefs.setValue("diary/week_practitioners", pids[:5])
-    page.mode_box.setCurrentIndex(1)
+    page.toolbar.mode_box.setCurrentIndex(1)  # the mode box moved to the toolbar
     weeks = [today - timedelta(weeks=w, days=today.weekday()) for w in range(1, 30)]
     week_cycle = iter(range(10**6))
 
@@ -190,7 +190,7 @@ def run(bench: Bench) -> None:
                  percentile(base, 95))  # fmt: skip
 
     # -- one mouse move of a drag, with the clash preview ---------------------------------------
-    page.mode_box.setCurrentIndex(0)
+    page.toolbar.mode_box.setCurrentIndex(0)
     page.go_to(today)
     page.view.viewport().repaint()
     lay = page.layout_

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.db.backup import materialise
+
 # Real server and desk processes read the real clock (backups, codes, stamps).
 pytestmark = pytest.mark.dates
 
@@ -77,7 +79,7 @@ def test_a_damaged_database_is_kept_and_the_backup_offered(
     assert selftest.returncode == 2 and said in selftest.stderr
     assert db.read_bytes() == before
 
-    backup = next((desk / "backups").glob("manual-*.sqlite3"))
+    backup = next((desk / "backups").glob("manual-*.sqlite3.zst"))  # compressed (issue 21)
     restored = _cli(desk, "restore", str(backup))
     assert restored.returncode == 0, restored.stderr
     kept = list((desk / "backups").glob("damaged-*.sqlite3"))
@@ -89,9 +91,9 @@ def test_a_damaged_database_is_kept_and_the_backup_offered(
 def test_a_backup_whose_tables_differ_is_refused(tmp_path: Path) -> None:
     desk = tmp_path / "desk"
     assert _cli(desk, "backup").returncode == 0
-    backup = next((desk / "backups").glob("manual-*.sqlite3"))
+    backup = next((desk / "backups").glob("manual-*.sqlite3.zst"))
     odd = tmp_path / "odd.sqlite3"
-    odd.write_bytes(backup.read_bytes())
+    materialise(backup, odd)  # an uncompressed backup, changed by hand
     conn = sqlite3.connect(odd)
     conn.execute("ALTER TABLE patients DROP COLUMN gp_practice")
     conn.commit()

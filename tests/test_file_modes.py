@@ -31,7 +31,7 @@ def _run(*args: str) -> None:
 def test_desk_files_are_private(tmp_path: Path) -> None:
     desk = tmp_path / "desk"
     _run("-m", "frontdesk.app", "--data-dir", str(desk), "backup")
-    files = [desk / "frontdesk.sqlite3", *(desk / "backups").glob("*.sqlite3"),
+    files = [desk / "frontdesk.sqlite3", *(desk / "backups").glob("*.sqlite3*"),
              *(desk / "logs").glob("*.log")]  # fmt: skip
     assert len(files) >= 3, list(desk.rglob("*"))
     assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}

@@ -26,6 +26,7 @@ from frontdesk.domain.identifiers import medicare_check_digit
 from frontdesk.domain.money import tax_inclusive
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, PaymentMethod
 from frontdesk.models import Practitioner
+from frontdesk.store import balances
 from frontdesk.store.bulk import BulkWriter
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.order import parents_first
@@ -86,8 +87,10 @@ def build_demo(
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-200000")
         conn.execute("BEGIN IMMEDIATE")
+        balances.pause_raw(conn)  # the ledger summary is computed once, at the end
         builder = _Builder(conn, ctx, spec, progress or (lambda _m, _f: None))
         counts = builder.build()
+        balances.rebuild_raw(conn)
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA optimize")

@@ -1,17 +1,19 @@
 """Backups of the desk database: automatic daily ones (kept 7 daily / 4 weekly / 12 monthly),
 "Back up now", and a restore that checks the file first and keeps the current database aside.
 
-Files are SQLite online-backup copies (db/backup.py), each verified with an integrity check.
-Automatic backups are named ``daily-YYYYmmdd-HHMMSS+HHMM.sqlite3`` (the clinic's time and its
-offset; earlier versions wrote UTC without an offset, still read) in the desk's backups
-folder; "Back up now" writes ``manual-…``, a restore keeps the replaced database as
-``before-restore-…``. Only ``daily-`` files are pruned.
+Files are SQLite online-backup copies compressed with Zstandard (db/backup.py), each verified
+by restoring it into a temporary file. Automatic backups are named
+``daily-YYYYmmdd-HHMMSS+HHMM.sqlite3.zst`` (the clinic's time and its offset; earlier versions
+wrote plain ``.sqlite3`` files, and UTC without an offset: both still listed and restored) in
+the desk's backups folder; "Back up now" writes ``manual-…``, a restore keeps the replaced
+database as ``before-restore-…``. Only ``daily-`` files are pruned: by age (7 daily, 4 weekly,
+12 monthly) and then, oldest first, until the folder holds at most ``SIZE_BUDGET`` times the
+database (the newest daily backup always stays).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -22,7 +24,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from frontdesk.db import health, migrate
-from frontdesk.db.backup import backup_file, timestamped_name
+from frontdesk.db.backup import (
+    COMPRESSED_SUFFIX,
+    Progress,
+    backup_file,
+    materialise,
+    timestamped_name,
+)
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import Clock
@@ -37,13 +45,16 @@ from frontdesk.store.context import Actor, ServiceContext
 from frontdesk.store.numbering import start_new_generation
 from frontdesk.store.tracking import record_event
 
-_NAME = re.compile(r"^(daily|manual|before-restore)-(\d{8}-\d{6})([+-]\d{4})?(?:\.\d+)?\.sqlite3$")
+_NAME = re.compile(
+    r"^(daily|manual|before-restore)-(\d{8}-\d{6})([+-]\d{4})?(?:\.\d+)?\.sqlite3(?:\.zst)?$"
+)
+SIZE_BUDGET = 3  # the backups folder stays within this many times the database
 
 
 def local_name(prefix: str, when: datetime, tz: ZoneInfo) -> str:
-    """``daily-20261207-083000+1100.sqlite3``: the clinic's date and time (what a person
+    """``daily-20261207-083000+1100.sqlite3.zst``: the clinic's date and time (what a person
     looks for), with its offset so the moment is exact."""
-    return f"{prefix}-{when.astimezone(tz):%Y%m%d-%H%M%S%z}.sqlite3"
+    return f"{prefix}-{when.astimezone(tz):%Y%m%d-%H%M%S%z}.sqlite3{COMPRESSED_SUFFIX}"
 
 
 NOT_CHANGED = "Nothing has been changed."
@@ -111,8 +122,11 @@ def list_backups(backups_dir: Path) -> list[BackupFile]:
     return sorted(found, key=lambda b: b.made_at, reverse=True)
 
 
-def backup_now(ctx: ServiceContext, out: Path | None = None) -> Path:
-    """ "Back up now" (or ``frontdesk backup --out FILE``): a verified copy, audited."""
+def backup_now(
+    ctx: ServiceContext, out: Path | None = None, progress: Progress | None = None
+) -> Path:
+    """ "Back up now" (or ``frontdesk backup --out FILE``): a verified copy, audited.
+    ``progress(what, fraction)`` is called from the thread doing the work."""
     require(ctx.actor, Action.BACKUP)
     paths = _paths(ctx)
     target = out or paths.backups / local_name("manual", ctx.clock.now(), ctx.tz)
@@ -120,11 +134,12 @@ def backup_now(ctx: ServiceContext, out: Path | None = None) -> Path:
         n = 1
         while target.exists():  # two backups in one second: keep both
             n += 1
-            target = target.with_name(f"{target.stem.split('.')[0]}.{n}{target.suffix}")
+            stem = target.name.split(".")[0]
+            target = target.with_name(f"{stem}.{n}.sqlite3{COMPRESSED_SUFFIX}")
     if target.exists():
         raise RuleViolation(f"{target} already exists; choose another name. {NOT_CHANGED}")
     check_database(paths, what="no backup was made of it")
-    made = backup_file(paths.database, target)
+    made = backup_file(paths.database, target, progress)
     with ctx.write("back up") as session:
         record_event(session, "backup made", summary=f"Backed up to {made.name}")
     return made
@@ -139,11 +154,22 @@ def daily_backup_if_due(paths: DeskPaths, clock: Clock, tz: ZoneInfo) -> Path | 
     made = None
     if not any(b.made_at.astimezone(tz).date() == today for b in existing):
         made = backup_file(paths.database, paths.backups / local_name("daily", now, tz))
-    prune(paths.backups, tz)
+    prune(paths.backups, tz, budget=SIZE_BUDGET * database_bytes(paths.database))
     return made
 
 
-def prune(backups_dir: Path, tz: ZoneInfo) -> list[Path]:
+def database_bytes(database: Path) -> int:
+    """The database's bytes, with those still in its write-ahead log."""
+    total = 0
+    for part in (database, Path(f"{database}-wal")):
+        if part.exists():
+            total += part.stat().st_size
+    return total
+
+
+def prune(backups_dir: Path, tz: ZoneInfo, budget: int | None = None) -> list[Path]:
+    """Remove daily backups the retention no longer keeps, then, with a ``budget`` (bytes),
+    the oldest daily ones until the folder fits it; the newest daily backup always stays."""
     daily = [b for b in list_backups(backups_dir) if b.kind == "daily"]
     keep = backups_to_keep([b.made_at for b in daily], tz)
     removed = []
@@ -151,6 +177,14 @@ def prune(backups_dir: Path, tz: ZoneInfo) -> list[Path]:
         if b.made_at not in keep:
             b.path.unlink(missing_ok=True)
             removed.append(b.path)
+    if budget:
+        total = sum(b.size for b in list_backups(backups_dir))
+        for b in sorted((b for b in daily if b.path not in removed), key=lambda b: b.made_at)[:-1]:
+            if total <= budget:
+                break
+            b.path.unlink(missing_ok=True)
+            removed.append(b.path)
+            total -= b.size
     return removed
 
 
@@ -166,16 +200,18 @@ def inspect_backup(path: Path, work_dir: Path | None = None) -> BackupInfo:
 def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
     if not path.is_file():
         raise EnvironmentProblem(f"There is no backup file at {path}. {NOT_CHANGED}")
-    try:
-        shutil.copyfile(path, staging)
-    except OSError as exc:
-        raise EnvironmentProblem(
-            f"{path.name} cannot be read: {exc.strerror}. {NOT_CHANGED}"
-        ) from exc
     broken = (
         f"{path.name} is damaged or is not a frontdesk backup (perhaps it was cut short while "
         f"copying). {NOT_CHANGED} Try another backup file."
     )
+    try:
+        materialise(path, staging)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"{path.name} cannot be read: {exc.strerror}. {NOT_CHANGED}"
+        ) from exc
+    except sqlite3.DatabaseError as exc:
+        raise EnvironmentProblem(broken, detail=str(exc)) from exc
     try:
         conn = sqlite3.connect(staging)
         try:
@@ -299,11 +335,12 @@ def restore_database(
         aside = _set_damaged_aside(paths.database, paths.backups, stamp)
     elif paths.database.exists():
         aside = backup_file(
-            paths.database, paths.backups / timestamped_name("before-restore", stamp)
+            paths.database,
+            paths.backups / timestamped_name("before-restore", stamp, compressed=True),
         )
     staging = paths.backups / f".restoring-{stamp:%Y%m%d%H%M%S}.sqlite3"
     try:
-        shutil.copyfile(backup, staging)
+        materialise(backup, staging)
         engine = make_engine(staging)
         try:
             migrate.upgrade(engine)

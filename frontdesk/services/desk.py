@@ -3,11 +3,14 @@ identity, number series and clinic settings."""
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, MetaData, select
 
 from frontdesk.db import health, migrate
+from frontdesk.db.backup import is_compressed, materialise
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import DamagedDatabase, EnvironmentProblem
@@ -57,11 +60,28 @@ def newest_good_backup(paths: DeskPaths) -> Path | None:
 
     if not paths.backups.is_dir():
         return None
-    found = sorted(paths.backups.glob("*.sqlite3"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = sorted(
+        [*paths.backups.glob("*.sqlite3"), *paths.backups.glob("*.sqlite3.zst")],
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for path in found:
-        if health.problem_of(path, Base.metadata, migrate.EXPECTED_HEAD) is None:
+        if _backup_problem(path, Base.metadata) is None:
             return path
     return None
+
+
+def _backup_problem(path: Path, metadata: MetaData) -> str | None:
+    """health.problem_of for a backup, compressed (restored into a temporary file) or not."""
+    if not is_compressed(path):
+        return health.problem_of(path, metadata, migrate.EXPECTED_HEAD)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".check-") as tmp:
+        plain = Path(tmp) / "backup.sqlite3"
+        try:
+            materialise(path, plain)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            return f"does not restore ({exc})"
+        return health.problem_of(plain, metadata, migrate.EXPECTED_HEAD)
 
 
 def _when(path: Path) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Index, Table, select, text
 
 from frontdesk.faults import checkpoint
+from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.order import parents_first
 from frontdesk.sync import apply, snapshot
@@ -94,6 +95,21 @@ class SnapshotLoader:
         if first:
             self._strip_empty(pages.tables)
         try:
+            self._load(pages)
+        finally:
+            self._catch_up_balances()
+
+    def _catch_up_balances(self) -> None:
+        """A load that paused the ledger summary (tables loaded bare: its triggers would scan)
+        rebuilds it once, in one transaction, with the indexes back."""
+        with self.ctx.read() as session:
+            paused = balances.is_paused(session)
+        if paused and not self.bare:
+            with self.ctx.write("sync snapshot balances", origin="sync") as session:
+                balances.rebuild(session)
+
+    def _load(self, pages: PageFetcher) -> None:
+        try:
             batch: list[Page] = []
             for name, page in pages:
                 batch.append((name, page))
@@ -124,6 +140,8 @@ class SnapshotLoader:
                 for index in deferred_indexes(table):
                     session.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
                 self.bare.add(name)
+            if self.bare:  # the summary's triggers would scan the bare tables row by row
+                balances.set_paused(session, True)
 
     def _write(self, pages: list[Page]) -> None:
         with self.ctx.write("sync snapshot", origin="sync") as session:

@@ -6,6 +6,7 @@ import hashlib
 import re
 import shutil
 import sqlite3
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from PySide6.QtCore import QLockFile
 from sqlalchemy import select
 
 from frontdesk.app import main
-from frontdesk.db.backup import backup_file
+from frontdesk.db.backup import backup_file, is_compressed, materialise
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import (
@@ -39,7 +40,13 @@ _BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequen
 
 
 def dump(database: Path) -> dict[str, str]:
-    """A digest per table of everything a clinic would miss if it were lost."""
+    """A digest per table of everything a clinic would miss if it were lost (of a compressed
+    backup: of the database it restores to)."""
+    if is_compressed(database):
+        with tempfile.TemporaryDirectory() as tmp:
+            plain = Path(tmp) / "restored.sqlite3"
+            materialise(database, plain)
+            return dump(plain)
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         tables = [
@@ -261,7 +268,7 @@ def test_backup_files_are_named_by_the_clinics_date(ctx: ServiceContext, clock: 
     """Issue 14: at 09:00 on Friday 27 Nov in Sydney the file said 26 Nov (the UTC date)."""
     paths = _paths(ctx)
     made = backups.daily_backup_if_due(paths, clock, SYDNEY)
-    assert made is not None and made.name == "daily-20261127-090000+1100.sqlite3"
+    assert made is not None and made.name == "daily-20261127-090000+1100.sqlite3.zst"
     (listed,) = backups.list_backups(paths.backups)
     assert listed.made_at == clock.now()
     old_style = paths.backups / "daily-20261120-220000.sqlite3"  # written by earlier versions
@@ -269,3 +276,75 @@ def test_backup_files_are_named_by_the_clinics_date(ctx: ServiceContext, clock: 
     assert [b.made_at for b in backups.list_backups(paths.backups)][-1] == datetime(
         2026, 11, 20, 22, 0, tzinfo=UTC
     )
+
+
+# -- compressed backups (issue 21) --------------------------------------------------------------
+def test_backups_are_compressed_checked_and_restore_like_before(demo_ctx: ServiceContext) -> None:
+    paths = _paths(demo_ctx)
+    seen: list[tuple[str, float]] = []
+    made = backups.backup_now(demo_ctx, progress=lambda what, f: seen.append((what, f)))
+    assert made.name.endswith(".sqlite3.zst") and is_compressed(made)
+    assert made.stat().st_size * 3 < paths.database.stat().st_size
+    fractions = [f for _w, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert {"Copying the database", "Compressing", "Checking the backup"} <= {w for w, _ in seen}
+    assert dump(made) == dump(paths.database)
+    assert not [p for p in paths.backups.iterdir() if p.name != made.name]
+
+
+def test_an_old_uncompressed_backup_still_restores(demo_ctx: ServiceContext) -> None:
+    paths = _paths(demo_ctx)
+    old = paths.backups / "manual-20251001-090000+1000.sqlite3"  # as earlier versions wrote
+    backup_file(paths.database, old)
+    assert not is_compressed(old)
+    expected = dump(paths.database)["patients"]
+    with demo_ctx.write("rename a patient") as s:
+        s.scalars(select(Patient).limit(1)).one().last_name = "After"
+    assert old in [b.path for b in backups.list_backups(paths.backups)]
+    backups.restore(demo_ctx, old)
+    assert dump(paths.database)["patients"] == expected
+
+
+@pytest.mark.parametrize("spoil", [_truncate, _corrupt_middle], ids=["truncated", "corrupt"])
+def test_a_damaged_compressed_backup_is_refused_and_changes_nothing(
+    demo_ctx: ServiceContext, spoil
+) -> None:  # type: ignore[no-untyped-def]
+    paths = _paths(demo_ctx)
+    made = backups.backup_now(demo_ctx)
+    spoil(made)
+    before = dump(paths.database)
+    with pytest.raises(EnvironmentProblem) as err:
+        backups.restore(demo_ctx, made)
+    assert "damaged" in err.value.user_message
+    assert "Nothing has been changed" in err.value.user_message
+    assert dump(paths.database) == before
+    assert not list(paths.backups.glob(".*")), "no work files are left behind"
+
+
+def test_a_backup_stopped_half_way_leaves_no_partial_file(ctx: ServiceContext) -> None:
+    paths = _paths(ctx)
+
+    def disk_full(what: str, _fraction: float) -> None:
+        if what == "Compressing":
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(EnvironmentProblem, match="free disk space"):
+        backups.backup_now(ctx, progress=disk_full)
+    assert list(paths.backups.iterdir()) == []
+
+
+def test_pruning_keeps_the_folder_within_three_times_the_database(
+    ctx: ServiceContext, clock: FakeClock
+) -> None:
+    paths = _paths(ctx)
+    for day in range(10):  # old-style, uncompressed daily backups fill the folder
+        when = clock.now() - timedelta(days=10 - day)
+        backup_file(paths.database, paths.backups / backups.local_name("daily", when, SYDNEY)[:-4])
+    manual = backups.backup_now(ctx)
+    made = backups.daily_backup_if_due(paths, clock, SYDNEY)
+    left = backups.list_backups(paths.backups)
+    assert sum(b.size for b in left) <= 3 * backups.database_bytes(paths.database)
+    assert made in [b.path for b in left] and manual in [b.path for b in left]
+    daily = [b for b in left if b.kind == "daily"]
+    assert daily[0].path == made  # the oldest went first
+    assert len(daily) >= 2

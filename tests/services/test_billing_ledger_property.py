@@ -18,6 +18,7 @@ from frontdesk.domain.errors import FrontdeskError
 from frontdesk.models import CreditNote, Invoice, Payment, PaymentAllocation
 from frontdesk.paths import DeskPaths
 from frontdesk.services import billing
+from frontdesk.services.billing.balances import check_balances
 from frontdesk.services.billing.common import Debtor
 from frontdesk.services.billing.ledger import account
 from frontdesk.services.billing.payments import credited_on
@@ -42,6 +43,8 @@ ops = st.lists(
 def check_invariants(ctx, patient: str) -> None:  # type: ignore[no-untyped-def]
     acc = account(ctx, Debtor(patient_id=patient))
     assert acc.balance_cents == acc.owing_cents - acc.credit_cents
+    check = check_balances(ctx)  # the maintained summary equals the ledger (issue 21)
+    assert check.ok, check.differences
     assert acc.credit_cents >= 0
     with ctx.read() as s:
         for inv in s.scalars(select(Invoice).where(Invoice.deleted_at.is_(None))):

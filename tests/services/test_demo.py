@@ -10,6 +10,7 @@ import pytest
 from frontdesk.demo.generator import DemoSpec, build_demo
 from frontdesk.domain.identifiers import is_valid_medicare
 from frontdesk.domain.vocab import SeriesKind
+from frontdesk.services.billing.balances import check_balances
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import next_number
 
@@ -28,6 +29,8 @@ def test_demo_clinic_is_realistic_and_consistent(ctx: ServiceContext) -> None:
     db = _db(ctx)
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    balances = check_balances(ctx)  # the ledger summary was computed once, at the end
+    assert balances.ok and balances.invoices_checked > 10, balances.differences
     statuses = Counter(s for (s,) in db.execute("SELECT status FROM appointments"))
     assert {"completed", "booked", "cancelled", "did_not_arrive"} <= set(statuses)
     assert statuses["cancelled"] < statuses["completed"] / 5

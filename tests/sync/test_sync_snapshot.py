@@ -12,6 +12,8 @@ import pytest
 
 from frontdesk.models import Appointment, CatalogueItem, Patient, synced_tables
 from frontdesk.protocol import LOCAL_ONLY
+from frontdesk.services.billing.balances import check_balances
+from frontdesk.services.billing.ledger import aged_debtors
 from frontdesk.sync import snapshot
 from frontdesk.sync.apply import desk_table
 from frontdesk.sync.summary import SyncSummary
@@ -54,6 +56,8 @@ def _clinic_with_history(clinic: Clinic) -> Desk:
         if n % 3 == 0:
             a.cancel(appt)
         a.pay(pat, 1000 + n)
+        if n % 5 == 0:
+            a.invoice(pat, 5000 + n)
     with a.ctx.write("catalogue") as s:
         s.add(CatalogueItem(code="X1", name="Consult", price_cents=9900, taxable=True))
     clinic.settle()
@@ -71,6 +75,10 @@ def test_first_sync_stores_exactly_what_the_desks_own_writes_store(any_clinic: C
     assert _raw_rows(b) == _raw_rows(a)
     assert seen and seen == sorted(seen) and seen[-1] == 1.0
     assert _indexes(b) == _indexes(a)  # indexes left out during the load are all back
+    # the ledger summary, paused while the tables loaded bare, was rebuilt from them
+    check = check_balances(b.ctx)
+    assert check.ok and check.debtors_checked == 30, check.differences
+    assert aged_debtors(b.ctx).rows == aged_debtors(a.ctx).rows
     with b.ctx.read() as s:  # the patient search index was filled as the rows arrived
         hits = s.connection().exec_driver_sql(
             "SELECT count(*) FROM patients_fts WHERE patients_fts MATCH 'obrienlee'"

@@ -3,12 +3,17 @@
 A debtor's balance is the sum of its ledger (invoices + refunds − credit notes − payments, with
 reversals cancelling what they reverse); it always equals what its invoices still owe minus the
 credit it holds.
+
+What a debtor owes, and in which age bucket, is read from the ledger summary the database keeps
+by trigger in the same transaction as every ledger write (``frontdesk/db/ledger_summary.py``,
+proved equal to the ledger by ``balances.check_balances``): aged debtors reads the few open
+invoices instead of aggregating every invoice ever issued, and a statement reads only its period.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
@@ -17,8 +22,8 @@ from sqlalchemy.orm import Session, aliased
 from frontdesk.domain.billing import AgeBucket, EntryKind, age_bucket, bucket_cutoffs, signed
 from frontdesk.domain.vocab import InvoiceStatus, PaymentKind
 from frontdesk.models import CreditNote, Funder, Invoice, Patient, Payment
-from frontdesk.services.billing.common import Debtor, business_day, debtor_name, patient_name
-from frontdesk.services.billing.payments import METHOD_LABELS, debtor_credit
+from frontdesk.services.billing.common import Debtor, business_day, debtor_name
+from frontdesk.services.billing.payments import METHOD_LABELS
 from frontdesk.store.context import ServiceContext
 
 
@@ -48,11 +53,21 @@ def _local(instant: datetime, tz: ZoneInfo) -> date:
     return instant.astimezone(tz).date()
 
 
-def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[LedgerEntry]:
+def ledger_entries(
+    session: Session, debtor: Debtor, tz: ZoneInfo, since: date | None = None
+) -> list[LedgerEntry]:
+    """The debtor's ledger, oldest first; ``since``: only entries on or after that day."""
     out: list[LedgerEntry] = []
     live = (debtor.invoice_filter(), Invoice.deleted_at.is_(None))
+    inv_since = [] if since is None else [Invoice.issue_date >= since]
+    note_since = (
+        []
+        if since is None
+        else [CreditNote.issued_at >= datetime.combine(since, time(), tz) - timedelta(days=1)]
+    )
+    pay_since = [] if since is None else [Payment.business_date >= since]
     for inv in session.scalars(
-        select(Invoice).where(*live, Invoice.status == InvoiceStatus.ISSUED)
+        select(Invoice).where(*live, Invoice.status == InvoiceStatus.ISSUED, *inv_since)
     ):
         assert inv.issue_date is not None and inv.number is not None
         out.append(
@@ -61,7 +76,7 @@ def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[Ledge
     for note, inv_number in session.execute(
         select(CreditNote, Invoice.number)
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
-        .where(*live, CreditNote.deleted_at.is_(None))
+        .where(*live, CreditNote.deleted_at.is_(None), *note_since)
     ).all():
         out.append(
             LedgerEntry(
@@ -76,7 +91,7 @@ def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[Ledge
     for pay, target_kind in session.execute(
         select(Payment, target.kind)
         .outerjoin(target, target.id == Payment.reverses_payment_id)
-        .where(debtor.payment_filter(), Payment.deleted_at.is_(None))
+        .where(debtor.payment_filter(), Payment.deleted_at.is_(None), *pay_since)
     ).all():
         method = METHOD_LABELS.get(pay.method, pay.method)  # type: ignore[call-overload]
         if pay.kind == PaymentKind.PAYMENT:
@@ -92,6 +107,8 @@ def ledger_entries(session: Session, debtor: Debtor, tz: ZoneInfo) -> list[Ledge
                 pay.business_date, kind, pay.reference, text_, signed(kind, pay.amount_cents)
             )
         )
+    if since is not None:
+        out = [e for e in out if e.day >= since]
     out.sort(key=lambda e: e.sort_key)
     return out
 
@@ -124,22 +141,40 @@ class OpenInvoice:
 
 
 def open_invoices(session: Session, debtor: Debtor) -> list[OpenInvoice]:
-    params = {"d": debtor.funder_id or debtor.patient_id}
-    if debtor.funder_id:
-        where = "AND i.payer_funder_id = :d"
-    else:
-        where = "AND i.patient_id = :d AND i.payer_funder_id IS NULL"
+    """The debtor's invoices with something owing, oldest first (from the ledger summary)."""
     rows = session.execute(
         text(
-            f"SELECT * FROM ({_OWING_SQL.format(where=where)}) WHERE owing > 0 "
-            "ORDER BY issue_date, number"
+            "SELECT s.invoice_id, i.number, s.issue_date, i.due_date, s.owing_cents"
+            " FROM ledger_summary_invoices s JOIN invoices i ON i.id = s.invoice_id"
+            " WHERE s.debtor_id = :d ORDER BY s.issue_date, i.number"
         ),
-        params,
+        {"d": debtor.funder_id or debtor.patient_id},
     ).all()
     return [
-        OpenInvoice(r.id, r.number, _as_date(r.issue_date), _as_date(r.due_date), int(r.owing))
+        OpenInvoice(
+            r.invoice_id, r.number, _as_date(r.issue_date), _as_date(r.due_date), r.owing_cents
+        )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class Summary:
+    balance_cents: int
+    owing_cents: int
+    credit_cents: int
+
+
+def debtor_summary(session: Session, debtor: Debtor) -> Summary:
+    """The debtor's maintained balance, what its invoices owe and its credit."""
+    row = session.execute(
+        text(
+            "SELECT balance_cents, owing_cents, credit_cents FROM ledger_summary_debtors"
+            " WHERE debtor_id = :d"
+        ),
+        {"d": debtor.funder_id or debtor.patient_id},
+    ).first()
+    return Summary(*(int(v) for v in row)) if row else Summary(0, 0, 0)
 
 
 def _as_date(value: object) -> date:
@@ -148,10 +183,13 @@ def _as_date(value: object) -> date:
 
 def account(ctx: ServiceContext, debtor: Debtor) -> Account:
     with ctx.read() as session:
-        balance = sum(e.amount_cents for e in ledger_entries(session, debtor, ctx.tz))
-        owing = sum(o.owing_cents for o in open_invoices(session, debtor))
+        kept = debtor_summary(session, debtor)
         return Account(
-            debtor, debtor_name(session, debtor), balance, owing, debtor_credit(session, debtor)
+            debtor,
+            debtor_name(session, debtor),
+            kept.balance_cents,
+            kept.owing_cents,
+            kept.credit_cents,
         )
 
 
@@ -187,14 +225,17 @@ class Statement:
 
 def statement(ctx: ServiceContext, debtor: Debtor, start: date, end: date) -> Statement:
     with ctx.read() as session:
-        entries = ledger_entries(session, debtor, ctx.tz)
-        opening = sum(e.amount_cents for e in entries if e.day < start)
+        # Only the period and after are read: the balance before it is today's maintained
+        # balance less everything dated from the start on.
+        kept = debtor_summary(session, debtor)
+        entries = ledger_entries(session, debtor, ctx.tz, since=start)
+        opening = kept.balance_cents - sum(e.amount_cents for e in entries)
         running, lines = opening, []
         for e in entries:
-            if start <= e.day <= end:
+            if e.day <= end:
                 running += e.amount_cents
                 lines.append(StatementLine(e, running))
-        closing = sum(e.amount_cents for e in entries if e.day <= end)
+        closing = running
         opens = open_invoices(session, debtor)
         aged = dict.fromkeys(AgeBucket, 0)
         for o in opens:
@@ -208,7 +249,7 @@ def statement(ctx: ServiceContext, debtor: Debtor, start: date, end: date) -> St
             opening,
             lines,
             closing,
-            debtor_credit(session, debtor),
+            kept.credit_cents,
             opens,
             aged,
         )
@@ -240,8 +281,21 @@ GROUP BY CASE WHEN payer_funder_id IS NULL THEN patient_id ELSE payer_funder_id 
 """
 
 
+SUMMARY_AGED_SQL = """
+SELECT debtor_id, MAX(is_payer) AS is_payer,
+       SUM(CASE WHEN issue_date >= :c30 THEN owing_cents ELSE 0 END),
+       SUM(CASE WHEN issue_date < :c30 AND issue_date >= :c60 THEN owing_cents ELSE 0 END),
+       SUM(CASE WHEN issue_date < :c60 AND issue_date >= :c90 THEN owing_cents ELSE 0 END),
+       SUM(CASE WHEN issue_date < :c90 THEN owing_cents ELSE 0 END),
+       SUM(owing_cents)
+FROM ledger_summary_invoices
+GROUP BY debtor_id
+"""
+
+
 def aged_sql() -> str:
-    """The whole-clinic aged-debtor aggregate (also used by the benchmark's raw baseline)."""
+    """The whole-clinic aged-debtor aggregate over the raw ledger (what ``aged_debtors`` read
+    before the summary; the benchmark's baseline and the check's second opinion)."""
     return AGED_SQL.format(owing=_OWING_SQL.format(where=""))
 
 
@@ -265,6 +319,17 @@ class AgedDebtors:
         return sum(self.totals.values())
 
 
+_BUCKETS = tuple(AgeBucket)
+
+# The aggregate with each debtor's name, in one statement over the open invoices only.
+_AGED_NAMED_SQL = f"""
+SELECT a.*, COALESCE(f.name, p.first_name || ' ' || p.last_name, '?')
+FROM ({SUMMARY_AGED_SQL}) AS a
+LEFT JOIN funders f ON a.is_payer AND f.id = a.debtor_id
+LEFT JOIN patients p ON NOT a.is_payer AND p.id = a.debtor_id
+"""
+
+
 def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
     """Outstanding invoices by patient and by third-party payer, in age buckets (from the date
     of issue): current, 31–60, 61–90 and over 90 days."""
@@ -272,40 +337,24 @@ def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
     c30, c60, c90 = bucket_cutoffs(today)
     result = AgedDebtors(today)
     with ctx.read() as session:
-        raw = session.execute(
-            text(aged_sql()),
-            {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()},
-        ).all()
-        funder_ids = [r[0] for r in raw if r[0]]
-        patient_ids = [r[1] for r in raw if not r[0]]
-        funders: dict[str, str] = {
-            fid: name
-            for fid, name in session.execute(
-                select(Funder.id, Funder.name).where(Funder.id.in_(funder_ids))
+        raw = (
+            session.connection()
+            .exec_driver_sql(
+                _AGED_NAMED_SQL.replace(":c30", "?").replace(":c60", "?").replace(":c90", "?"),
+                (c30.isoformat(),) * 2 + (c60.isoformat(),) * 2 + (c90.isoformat(),) * 2,
             )
-        }
-        patients: dict[str, str] = {}
-        for i in range(0, len(patient_ids), 900):
-            for p in session.scalars(
-                select(Patient).where(Patient.id.in_(patient_ids[i : i + 900]))
-            ):
-                patients[p.id] = patient_name(p)
-    for funder_id, patient_id, b0, b1, b2, b3, total in raw:
-        buckets = dict(zip(AgeBucket, (int(b0), int(b1), int(b2), int(b3)), strict=True))
-        for k, v in buckets.items():
-            result.totals[k] += v
-        if funder_id:
-            row = DebtorRow(
-                Debtor(funder_id=funder_id), funders.get(funder_id, "?"), True, buckets, int(total)
-            )
-        else:
-            row = DebtorRow(
-                Debtor(patient_id=patient_id),
-                patients.get(patient_id, "?"),
-                False,
-                buckets,
-                int(total),
-            )
-        result.rows.append(row)
-    result.rows.sort(key=lambda r: (-r.total_cents, r.name))
+            .fetchall()
+        )
+    totals = [0, 0, 0, 0]
+    rows = result.rows
+    for debtor_id, is_payer, b0, b1, b2, b3, total, name in raw:
+        totals[0] += b0
+        totals[1] += b1
+        totals[2] += b2
+        totals[3] += b3
+        debtor = Debtor(funder_id=debtor_id) if is_payer else Debtor(patient_id=debtor_id)
+        buckets = dict(zip(_BUCKETS, (b0, b1, b2, b3), strict=True))
+        rows.append(DebtorRow(debtor, name.strip(), bool(is_payer), buckets, total))
+    result.totals = dict(zip(_BUCKETS, totals, strict=True))
+    rows.sort(key=lambda r: (-r.total_cents, r.name))
     return result

@@ -26,6 +26,7 @@ from frontdesk.domain.diary import (
     validate_length,
 )
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
+from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.models import (
     Appointment,
@@ -176,8 +177,10 @@ def new_appointment(
         notes=req.notes.strip(),
         booked_by_id=ctx.actor.staff_user_id,
     )
+    # The id is ours to give (UUIDv7): the history row can point at it without a flush of its
+    # own; both are written by the transaction's one flush (parents first).
+    appt.id = uuid7()
     session.add(appt)
-    session.flush()
     _history(session, ctx, appt, None, AppointmentStatus.BOOKED)
     return appt
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -56,6 +57,12 @@ def start_daily_backups(
     return timer
 
 
+class _Progress(QObject):
+    """Carries a backup's progress from the worker thread to the GUI thread (queued)."""
+
+    changed = Signal(str, float)
+
+
 class BackupsPanel(QWidget):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,7 +71,8 @@ class BackupsPanel(QWidget):
         self.paths = ctx.paths
         intro = QLabel(
             f"frontdesk backs up this desk's database every day it runs, into {self.paths.backups}"
-            " — keeping 7 daily, 4 weekly and 12 monthly copies. Copy a backup to a USB drive "
+            " — compressed and checked by a trial restore, keeping 7 daily, 4 weekly and 12 "
+            "monthly copies within three times the database's size. Copy a backup to a USB drive "
             "or another computer now and then: a backup on the same disk does not survive the "
             "disk."
         )
@@ -79,9 +87,17 @@ class BackupsPanel(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("backupMessage")
         self.message.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("backupProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(180)
+        self.progress.hide()
+        self._progress = _Progress(self)
+        self._progress.changed.connect(self._show_progress)
         row = QHBoxLayout()
         row.addWidget(self.backup_button)
         row.addWidget(self.restore_button)
+        row.addWidget(self.progress)
         row.addWidget(self.message, 1)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -104,7 +120,7 @@ class BackupsPanel(QWidget):
                 (
                     b.made_at.astimezone(tz).strftime("%a %d/%m/%Y %H:%M"),
                     KIND_LABELS.get(b.kind, b.kind),
-                    f"{b.size / 1e6:.1f} MB",
+                    f"{b.size / 1e6:.1f} MB" if b.size >= 100_000 else f"{b.size / 1e3:.0f} KB",
                 )
                 for b in found
             ],
@@ -113,14 +129,25 @@ class BackupsPanel(QWidget):
     def back_up_now(self) -> None:
         self.backup_button.setEnabled(False)
         self.message.setText("Backing up…")
-        run_in_background(lambda: backups.backup_now(self.ctx), self._backed_up, self._failed)
+        self.progress.setValue(0)
+        self.progress.show()
+        emit = self._progress.changed.emit  # safe from the worker thread: queued to the GUI
+        run_in_background(
+            lambda: backups.backup_now(self.ctx, progress=emit), self._backed_up, self._failed
+        )
+
+    def _show_progress(self, what: str, fraction: float) -> None:
+        self.progress.setValue(round(fraction * 100))
+        self.message.setText(f"{what}…" if fraction < 1 else what)
 
     def _backed_up(self, made: Path) -> None:
+        self.progress.hide()
         self.backup_button.setEnabled(True)
         self.message.setText(f"Backed up and checked: {made.name}")
         self.reload()
 
     def _failed(self, exc: BaseException) -> None:
+        self.progress.hide()
         self.backup_button.setEnabled(True)
         self.restore_button.setEnabled(True)
         text = exc.user_message if isinstance(exc, FrontdeskError) else "It did not work."
@@ -129,7 +156,10 @@ class BackupsPanel(QWidget):
 
     def choose_restore(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
-            self, "Restore from a backup", str(self.paths.backups), "frontdesk backups (*.sqlite3)"
+            self,
+            "Restore from a backup",
+            str(self.paths.backups),
+            "frontdesk backups (*.sqlite3.zst *.sqlite3)",
         )
         if name:
             self.restore_from(Path(name))

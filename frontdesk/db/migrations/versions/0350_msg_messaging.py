@@ -140,8 +140,8 @@ def downgrade() -> None:
         batch_op.drop_column('appointment_type_id')
         batch_op.drop_column('kind')
 
-    with op.batch_alter_table('appointments', schema=None) as batch_op:
-        batch_op.drop_column('confirmed_at')
+    # SQLite's own DROP COLUMN: a batch copy of appointments breaks the tables that refer to it
+    op.execute('ALTER TABLE appointments DROP COLUMN confirmed_at')
 
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_messages_patient_id'))
