@@ -38,7 +38,7 @@ TITLES = {
     "clinic": ("Your clinic", "The name and ABN printed on invoices, where you are, and GST."),
     "locations": ("Locations and rooms", "Where you see patients, and the rooms there."),
     "practitioners": ("Practitioners", "Everyone who sees patients: a diary column each."),
-    "hours": ("Hours", "Each practitioner's week. Type hours as 9:00-17:00; breaks the same way."),
+    "hours": ("Hours", "Each practitioner's week: drag across a day, or type 9:00-17:00."),
     "types": ("Appointment types and prices", "What patients book, how long it takes, the fee."),
     "staff": ("Staff accounts", "Reception and practitioners sign in with their own accounts."),
     "done": ("Ready", ""),

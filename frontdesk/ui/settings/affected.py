@@ -118,6 +118,9 @@ class AffectedDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.move_button = QPushButton("Move…")
         self.cancel_button = QPushButton("Cancel appointment")
         self.move_button.clicked.connect(self.on_move)

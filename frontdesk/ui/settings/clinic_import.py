@@ -66,10 +66,14 @@ class ClinicImportDialog(ImportDialog):
         return guess_mapping(self.kind, headers)
 
     def check(self, table: CsvTable, mapping: dict[str, int], emit: Any, stop: Any) -> Any:
-        return check_clinic_import(self.ctx, self.kind, table, mapping, stop)
+        report = check_clinic_import(self.ctx, self.kind, table, mapping, stop)
+        emit(report.rows, report.rows)
+        return report
 
     def do_import(self, table: CsvTable, mapping: dict[str, int], emit: Any, stop: Any) -> Any:
-        return import_clinic(self.ctx, self.kind, table, mapping, stop)
+        report = import_clinic(self.ctx, self.kind, table, mapping, stop)
+        emit(report.rows, report.rows)
+        return report
 
     def imported_text(self, report: ImportReport) -> str:
         return f"Imported {report.imported:,} {self.noun}."

@@ -61,7 +61,7 @@ class WeekPainter(QWidget):
 
     # -- geometry ---------------------------------------------------------------------------
     def _scale(self) -> float:
-        return max(1.0, self.width() - self.LABEL - 8) / (self.LAST - self.FIRST)
+        return max(1.0, self.width() - self.LABEL - 24) / (self.LAST - self.FIRST)
 
     def x_of(self, minute: int) -> float:
         return self.LABEL + (minute - self.FIRST) * self._scale()
