@@ -1,7 +1,8 @@
 """Importing a clinic from another system: practitioners, appointment types and future
 appointments from CSV exports (Cliniko's, or any file with a mapping chosen by hand), with the
 rules the patient import has: a dry run listing every rejected row (by line) and why, and an
-import that brings in every row or none.
+import that brings in every row or none. Past and cancelled rows of an appointments export are
+left out (and listed), not rejected: the export holds the clinic's history too.
 
 Each row goes through the same rules as the set-up screens and the diary (the practitioner and
 type checks of services/setup, ``check_time`` for a booking: rosters, leave, closures, clashes),
@@ -115,6 +116,10 @@ def _run(
             if result.problem is not None:
                 report.rejected.append(RowProblem(result.line, result.problem))
                 continue
+            left_out = _left_out(ctx, kind, result.fields)
+            if left_out:
+                report.skipped.append(RowProblem(result.line, left_out))
+                continue
             try:
                 with session.begin_nested():
                     _add(ctx, session, kind, result.fields, known)
@@ -134,6 +139,18 @@ def _run(
             raise RuleViolation(f"“{table.name}” has no {kind.label.lower()} to import.")
         report.imported = report.accepted
     return report
+
+
+def _left_out(ctx: ServiceContext, kind: ClinicImport, f: dict[str, Any]) -> str:
+    """Why a row of an appointments export is left out on purpose ("" when it is not): an
+    export holds the clinic's history too, and only what is still to come is brought in."""
+    if kind is not ClinicImport.APPOINTMENTS:
+        return ""
+    if f["cancelled"]:
+        return "cancelled"
+    if f["starts_at"] < ctx.clock.now():
+        return "in the past"
+    return ""
 
 
 def _add(
@@ -193,10 +210,6 @@ def _one(found: list[Any] | None, what: str, name: str, hint: str = "") -> Any:
 def _add_appointment(
     ctx: ServiceContext, session: Session, f: dict[str, Any], known: _Lookups
 ) -> None:
-    if f["cancelled"]:
-        raise RuleViolation("is cancelled: only appointments still booked are imported")
-    if f["starts_at"] < ctx.clock.now():
-        raise RuleViolation("is in the past: only future appointments are imported")
     prac = _one(known.practitioners.get(NameKey.of(f["practitioner"])), "practitioner",
                 f["practitioner"], ": add them first (import practitioners)")  # fmt: skip
     if prac.archived_at is not None:

@@ -225,6 +225,9 @@ class ImportDialog(QDialog):
             parts += ["", "Rejected:", *lines]
         if dupes:
             parts += ["", "Possible duplicates (imported and listed under Duplicates):", *dupes]
+        if report.skipped:
+            parts += ["", "Left out (not imported):",
+                      *(f"line {p.line}: {p.reason}" for p in report.skipped)]  # fmt: skip
         self.report.setPlainText("\n".join(parts))
         self._enable()
 
