@@ -240,10 +240,13 @@ class _Builder:
             b.flush()
 
     def _staff(self) -> None:
-        """One account per role; the passwords are in the README (demo clinic only)."""
+        """One account per role; the passwords are in the README (demo clinic only). A name
+        already taken (the owner who chose "Start from a demo clinic" in the set-up) is kept
+        as it is and that demo account is left out."""
+        taken = {name for (name,) in self.conn.execute("SELECT username FROM staff_users")}
         for username, shown, role, password, pin in DEMO_ACCOUNTS:
             linked = self.pracs[0] if role == "practitioner" and self.pracs else None
-            if role == "practitioner" and linked is None:
+            if (role == "practitioner" and linked is None) or username in taken:
                 continue
             self.t("staff_users").add(
                 username=username, display_name=linked["name"] if linked else shown, role=role,
