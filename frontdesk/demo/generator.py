@@ -1,8 +1,11 @@
 """The demo clinic: a realistic practice for first start, screenshots and benchmarks.
 
-Built with bulk ``executemany`` inserts on a raw sqlite3 connection (never the ORM row by row),
-so the 10-year, 20-practitioner clinic (about 1.2 million appointments) takes minutes. Seed data
-is not put in the sync outbox: a demo desk is for trying the product, not for a clinic server.
+The clinic itself (details, rooms, practitioners, rosters, types, leave, public holidays) is set
+up through the same services a practice manager uses (``demo/clinic.py``); its history is then
+booked only where that clinic's rosters, leave and closures allow, as the diary reads them.
+The history is written with bulk ``executemany`` inserts on a raw sqlite3 connection (never the
+ORM row by row), so the 10-year, 20-practitioner clinic (about 1.2 million appointments) takes
+minutes. The history is not put in the sync outbox: a demo desk is for trying the product.
 
 Over 400 lines on purpose: one builder whose steps share its random stream and the ids
 they made; split, the steps would pass a dozen values around.
@@ -19,13 +22,28 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from frontdesk.demo import words
+from frontdesk.demo.clinic import DemoClinic, define_clinic
+from frontdesk.domain.clinic_time import day_bounds_utc
+from frontdesk.domain.diary import Availability, availability_on, local_instant, local_minute
 from frontdesk.domain.identifiers import medicare_check_digit
 from frontdesk.domain.money import tax_inclusive
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, PaymentMethod
-from frontdesk.models import Practitioner
+from frontdesk.models import (
+    AppointmentType,
+    CatalogueFunderPrice,
+    CatalogueItem,
+    Funder,
+    Leave,
+    Location,
+    Practitioner,
+    Room,
+    RosterEntry,
+)
+from frontdesk.services.diary.view import leave_blocks, roster_rules
+from frontdesk.services.setup import leave
 from frontdesk.store import balances
 from frontdesk.store.bulk import BulkWriter
 from frontdesk.store.context import ServiceContext
@@ -49,6 +67,12 @@ class DemoSpec:
         return DemoSpec(
             practitioners=practitioners, weeks_past=round(years * 52), patients=patients
         )
+
+    def first_day(self, today: date) -> date:
+        return today - timedelta(weeks=self.weeks_past)
+
+    def last_day(self, today: date) -> date:
+        return today + timedelta(weeks=self.weeks_future)
 
     @property
     def patient_count(self) -> int:
@@ -77,6 +101,12 @@ def build_demo(
         raise ValueError("the database already has practitioners; demo data goes in an empty one")
     path = ctx.engine.url.database
     assert path, "the demo needs a SQLite file"
+    (progress or (lambda _m, _f: None))("Clinic and practitioners", 0.0)
+    rng = random.Random(spec.seed)
+    today = ctx.clock.now().astimezone(ZoneInfo(spec.time_zone)).date()
+    first, last = spec.first_day(today), spec.last_day(today)
+    defined = define_clinic(ctx, rng, spec.practitioners, first, last, spec.time_zone)
+    plan = _read_back(ctx, defined, first, last)
     ctx.engine.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -88,7 +118,7 @@ def build_demo(
         conn.execute("PRAGMA cache_size=-200000")
         conn.execute("BEGIN IMMEDIATE")
         balances.pause_raw(conn)  # the ledger summary is computed once, at the end
-        builder = _Builder(conn, ctx, spec, progress or (lambda _m, _f: None))
+        builder = _Builder(conn, ctx, spec, progress or (lambda _m, _f: None), rng, defined, plan)
         counts = builder.build()
         balances.rebuild_raw(conn)
         conn.execute("COMMIT")
@@ -101,15 +131,89 @@ def build_demo(
     finally:
         conn.close()
     ctx._tz = None  # settings changed underneath the context
-    return DemoSummary(counts)
+    return DemoSummary({**_clinic_counts(ctx), **counts})
+
+
+def _clinic_counts(ctx: ServiceContext) -> dict[str, int]:
+    """Rows of the clinic's definition (written by the set-up services, not the bulk writer)."""
+    with ctx.read() as session:
+        return {
+            model.__tablename__: n
+            for model in (Location, Room, Practitioner, AppointmentType, RosterEntry, Leave,
+                          CatalogueItem, CatalogueFunderPrice, Funder)
+            if (n := session.scalar(select(func.count()).select_from(model)) or 0)
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DiaryPlan:
+    """Each practitioner's bookable spans per day (local minutes), from their roster, leave and
+    the clinic's closures as the diary reads them: the demo books only where the diary would."""
+
+    spans: dict[str, dict[date, list[tuple[int, int]]]]
+    holidays: frozenset[date]  # the days the whole clinic is closed
+
+
+def _read_back(ctx: ServiceContext, defined: DemoClinic, first: date, last: date) -> DiaryPlan:
+    ids = [p["id"] for p in defined.pracs]
+    tz = ctx.tz
+    with ctx.read() as session:
+        rules = roster_rules(session, ids)
+        start, end = day_bounds_utc(first, tz)[0], day_bounds_utc(last, tz)[1]
+        away = leave_blocks(session, ids, start, end)
+    spans: dict[str, dict[date, list[tuple[int, int]]]] = {}
+    for pid in ids:
+        closed: set[date] = set()
+        for block in away[pid]:
+            day = block.start.astimezone(tz).date()
+            while local_instant(day, 0, tz) < block.end:
+                closed.add(day)
+                day += timedelta(days=1)
+        days: dict[date, list[tuple[int, int]]] = {}
+        day = first
+        while day < last:
+            if day not in closed:
+                avail = availability_on(rules[pid], (), day, tz)
+                if avail.work:
+                    days[day] = _open_spans(avail, tz)
+            day += timedelta(days=1)
+        spans[pid] = days
+    closed_days = {
+        h.day for year in range(first.year, last.year + 1)
+        for h in leave.public_holidays(ctx, year) if h.added
+    }  # fmt: skip
+    return DiaryPlan(spans, frozenset(closed_days))
+
+
+def _open_spans(avail: Availability, tz: ZoneInfo) -> list[tuple[int, int]]:
+    """Work minus breaks, as local (start, end) minutes."""
+    out: list[tuple[int, int]] = []
+    for w in avail.work:
+        pieces = [(local_minute(w.start, tz)[1], local_minute(w.end, tz)[1] or 1440)]
+        for b in avail.breaks:
+            bs, be = local_minute(b.start, tz)[1], local_minute(b.end, tz)[1]
+            cut = ((s, min(e, bs)) for s, e in pieces), ((max(s, be), e) for s, e in pieces)
+            pieces = [p for side in cut for p in side if p[0] < p[1]]
+        out += pieces
+    return sorted(out)
 
 
 class _Builder:
     def __init__(
-        self, conn: sqlite3.Connection, ctx: ServiceContext, spec: DemoSpec, progress: Progress
-    ) -> None:
+        self, conn: sqlite3.Connection, ctx: ServiceContext, spec: DemoSpec, progress: Progress,
+        rng: random.Random, clinic: DemoClinic, plan: DiaryPlan,
+    ) -> None:  # fmt: skip
         self.conn, self.ctx, self.spec, self.progress = conn, ctx, spec, progress
-        self.rng = random.Random(spec.seed)
+        self.rng, self.plan = rng, plan
+        self.location, self.rooms, self.services = clinic.location, clinic.rooms, clinic.services
+        self.health_funds, self.other_funders = clinic.health_funds, clinic.other_funders
+        self.third_party = [
+            self.other_funders[n]
+            for n in ("Department of Veterans' Affairs", "Plan Partners", "icare NSW")
+        ]
+        self.knee, self.band = self.services["PRD-KNEE"], self.services["PRD-BAND"]
+        self.pracs, self.group_type = clinic.pracs, clinic.group_type
+        self.holidays = plan.holidays
         self.tz = ZoneInfo(spec.time_zone)
         self.now = ctx.clock.now()
         self.today = self.now.astimezone(self.tz).date()
@@ -123,11 +227,6 @@ class _Builder:
         return self.bulk[name]
 
     def build(self) -> dict[str, int]:
-        self.progress("Clinic and practitioners", 0.0)
-        self._clinic()
-        self._funders()
-        self._catalogue()
-        self._practitioners()
         self._staff()
         self.progress("Patients", 0.05)
         self._patients()
@@ -143,183 +242,20 @@ class _Builder:
         for b in self.bulk.values():
             b.flush()
 
-    # -- clinic ------------------------------------------------------------------------------
-    def _clinic(self) -> None:
-        self.conn.execute(
-            "UPDATE clinic_settings SET name=?, legal_name=?, business_number=?, address=?, "
-            "phone=?, email=?, website=?, time_zone=?",
-            (
-                "Harbourside Health & Movement",
-                "Harbourside Health Pty Ltd",
-                "53 004 085 616",
-                "Level 2, 118 King Street\nNewtown NSW 2042",
-                "(02) 9550 1234",
-                "hello@harbourside.example",
-                "harbourside.example",
-                self.spec.time_zone,
-            ),
-        )
-        self.location = self.t("locations").add(
-            name="Newtown", address="Level 2, 118 King Street, Newtown NSW 2042"
-        )
-        n_rooms = max(3, self.spec.practitioners // 3)
-        self.rooms = [
-            self.t("rooms").add(location_id=self.location, name=f"Room {i + 1}", sort_order=i)
-            for i in range(n_rooms)
-        ]
-
-    def _funders(self) -> None:
-        self.health_funds = [
-            self.t("funders").add(kind="health_fund", name=n) for n in words.HEALTH_FUNDS
-        ]
-        self.other_funders = {
-            name: self.t("funders").add(kind=kind, name=name) for kind, name in words.OTHER_FUNDERS
-        }
-        self.third_party = [
-            self.other_funders[n]
-            for n in ("Department of Veterans' Affairs", "Plan Partners", "icare NSW")
-        ]
-
-    def _catalogue(self) -> None:
-        self.services: dict[str, tuple[str, int, int]] = {}  # code -> id, price, duration
-        for code, name, price, taxable, duration, _prof in words.CATALOGUE:
-            kind = "product" if code.startswith("PRD") else "service"
-            cid = self.t("catalogue_items").add(
-                code=code, name=name, kind=kind, price_cents=price, taxable=taxable,
-                duration_minutes=duration,
-            )  # fmt: skip
-            self.services[code] = (cid, price, duration or 0)
-            if kind == "service" and code != "GRP-PIL":
-                for i, funder in enumerate(self.health_funds[:4]):
-                    self.t("catalogue_funder_prices").add(
-                        catalogue_item_id=cid, funder_id=funder,
-                        item_number=f"{500 + i * 5 + (1 if 'INI' in code else 2)}",
-                        price_cents=price,
-                    )  # fmt: skip
-        self.knee = self.services["PRD-KNEE"]
-        self.band = self.services["PRD-BAND"]
-
-    def _practitioners(self) -> None:
-        rng = self.rng
-        self.pracs: list[dict[str, Any]] = []
-        first_of = {p: code.split("-")[0] for code, *_r, p in words.CATALOGUE if p}
-        used: set[str] = set()
-        effective = self.today - timedelta(weeks=self.spec.weeks_past + 1)
-        for i in range(self.spec.practitioners):
-            if i < len(words.PROFESSIONS):
-                profession, colour = words.PROFESSIONS[i]
-            else:
-                profession = words.HIGH_VOLUME[i % len(words.HIGH_VOLUME)]
-                colour = dict(words.PROFESSIONS)[profession]
-            while True:
-                first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
-                if f"{first} {last}" not in used:
-                    used.add(f"{first} {last}")
-                    break
-            pid = self.t("practitioners").add(
-                first_name=first, last_name=last, display_name=f"{first} {last}",
-                profession=profession, colour=colour, sort_order=i,
-                default_location_id=self.location,
-                email=f"{first.lower()}.{last.lower().replace(' ', '')}@harbourside.example",
-                registration_number=f"{profession[:3].upper()}000{rng.randrange(100000, 999999)}",
-            )  # fmt: skip
-            self.t("provider_numbers").add(
-                practitioner_id=pid, location_id=self.location,
-                number=f"{rng.randrange(200000, 699999)}{rng.choice('ABCDEFGHJK')}"
-                f"{rng.choice('ABCDEFGHJKLMNPQRSTWXY')}",
-            )  # fmt: skip
-            code = first_of[profession]
-            ini = self.services.get(f"{code}-INI") or self.services[f"{code}-STD"]
-            std = self.services[f"{code}-STD"]
-            rev = self.services.get(f"{code}-REV") or std
-            types: list[tuple[str, tuple[str, int, int]]] = []
-            for label, svc, is_new in (
-                ("Initial", ini, True),
-                ("Standard", std, False),
-                ("Review", rev, False),
-            ):
-                if label == "Review" and rev is std:
-                    types.append(types[-1])
-                    continue
-                tid = self.t("appointment_types").add(
-                    name=f"{profession} {label.lower()}", duration_minutes=svc[2],
-                    colour=colour, default_service_id=svc[0], is_new_patient=is_new,
-                    profession=profession,
-                )  # fmt: skip
-                types.append((tid, svc))
-            start_h = rng.choice((7, 8, 8, 9))
-            high_volume = profession in words.HIGH_VOLUME and i >= len(words.PROFESSIONS)
-            off = 0 if high_volume else rng.choice((0, 0, 1, 1, 2))
-            days_off = set(rng.sample(range(5), off))
-            workdays = [d for d in range(5) if d not in days_off]
-            for day in workdays:
-                self._roster(pid, day, start_h * 60, 12 * 60 + 30, "work", effective)
-                self._roster(pid, day, 12 * 60 + 30, 13 * 60, "break", effective, "Lunch")
-                self._roster(pid, day, 13 * 60, (start_h + 10) * 60, "work", effective)
-            saturdays = high_volume or i % 3 == 0
-            if saturdays:  # a Saturday morning every week (high-volume) or every second week
-                self._roster(
-                    pid, 5, 8 * 60, 12 * 60, "work", effective, every=1 if high_volume else 2
-                )
-            room = self.rooms[i] if i < len(self.rooms) else None
-            self.pracs.append(
-                {"id": pid, "name": f"{first} {last}", "types": types, "start": start_h * 60,
-                 "end": (start_h + 10) * 60,
-                 "workdays": set(workdays) | ({5} if saturdays else set()), "room": room,
-                 "weekly_saturday": high_volume, "short_share": 0.7 if high_volume else 0.5,
-                 "profession": profession, "leave": self._leave(pid)}
-            )  # fmt: skip
-        if self.spec.practitioners:
-            self._group_class_type()
-
     def _staff(self) -> None:
-        """One account per role; the passwords are in the README (demo clinic only)."""
+        """One account per role; the passwords are in the README (demo clinic only). A name
+        already taken (the owner who chose "Start from a demo clinic" in the set-up) is kept
+        as it is and that demo account is left out."""
+        taken = {name for (name,) in self.conn.execute("SELECT username FROM staff_users")}
         for username, shown, role, password, pin in DEMO_ACCOUNTS:
             linked = self.pracs[0] if role == "practitioner" and self.pracs else None
-            if role == "practitioner" and linked is None:
+            if (role == "practitioner" and linked is None) or username in taken:
                 continue
             self.t("staff_users").add(
                 username=username, display_name=linked["name"] if linked else shown, role=role,
                 practitioner_id=linked["id"] if linked else None,
                 password_hash=_demo_hash(password), pin_hash=_demo_hash(pin),
             )  # fmt: skip
-
-    def _roster(
-        self, pid: str, day: int, start: int, end: int, kind: str, since: date,
-        label: str = "", every: int = 1,
-    ) -> None:  # fmt: skip
-        self.t("roster_entries").add(
-            practitioner_id=pid, location_id=self.location, kind=kind, weekday=day,
-            start_minute=start, end_minute=end, every_weeks=every, week_offset=0,
-            effective_from=since, effective_until=None, label=label,
-        )  # fmt: skip
-
-    def _leave(self, pid: str) -> set[date]:
-        """Two weeks' leave a year (one week in a short demo); returns the days off."""
-        rng = self.rng
-        days: set[date] = set()
-        first = self.today - timedelta(weeks=self.spec.weeks_past)
-        span = (self.spec.weeks_past + self.spec.weeks_future) * 7
-        blocks = max(1, span // 182)
-        for _ in range(blocks):
-            start_day = first + timedelta(days=rng.randrange(max(1, span - 14)))
-            start_day -= timedelta(days=start_day.weekday())
-            length = 7 if span < 200 else 14
-            self.t("leave").add(
-                practitioner_id=pid, kind="leave", reason="Annual leave",
-                starts_at=datetime.combine(start_day, time(0), self.tz).astimezone(UTC),
-                ends_at=datetime.combine(start_day + timedelta(days=length), time(0), self.tz)
-                .astimezone(UTC),
-            )  # fmt: skip
-            days.update(start_day + timedelta(days=d) for d in range(length))
-        return days
-
-    def _group_class_type(self) -> None:
-        svc = self.services["GRP-PIL"]
-        self.group_type = self.t("appointment_types").add(
-            name="Clinical pilates class", duration_minutes=60, colour="#0ea5e9",
-            default_service_id=svc[0], capacity=6, is_group=True, profession="Physiotherapist",
-        )  # fmt: skip
 
     # -- patients -----------------------------------------------------------------------------
     def _patients(self) -> None:
@@ -407,53 +343,48 @@ class _Builder:
 
     # -- diary and billing --------------------------------------------------------------------
     def _diary(self) -> None:
-        spec, _rng = self.spec, self.rng
-        first = self.today - timedelta(weeks=spec.weeks_past)
-        last = self.today + timedelta(weeks=spec.weeks_future)
+        spec = self.spec
+        first = spec.first_day(self.today)
+        last = spec.last_day(self.today)
         self.invoice_no = 0
         self.receipt_no = 0
         total_days = (last - first).days
         day = first
         while day < last:
-            fortnight_on = ((day - first).days // 7) % 2 == 0
             for prac in self.pracs:
-                wd = day.weekday()
-                if wd not in prac["workdays"] or day in prac["leave"]:
-                    continue
-                if wd == 5 and not fortnight_on and not prac["weekly_saturday"]:
+                spans = self.plan.spans[prac["id"]].get(day)
+                if not spans:  # not rostered, on leave, or the clinic is closed
                     continue
                 # The first practitioner runs a pilates class in the last hour on Tue and Thu.
-                has_class = prac is self.pracs[0] and wd in (1, 3)
-                self._practitioner_day(prac, day, has_class)
+                has_class = prac is self.pracs[0] and day.weekday() in (1, 3)
+                self._practitioner_day(prac, day, spans, has_class)
             day += timedelta(days=1)
             if day.day == 1:
                 self.progress("Appointments", 0.15 + 0.85 * (day - first).days / total_days)
 
-    def _practitioner_day(self, prac: dict[str, Any], day: date, has_class: bool) -> None:
+    def _practitioner_day(
+        self, prac: dict[str, Any], day: date, spans: list[tuple[int, int]], has_class: bool
+    ) -> None:
         rng = self.rng
-        start, end = prac["start"], prac["end"]
-        if day.weekday() == 5:
-            start, end = 8 * 60, 12 * 60
-        if has_class:
-            end -= 60
-            self._group_class(prac, day, end)
+        if has_class and self.group_type is not None and spans[-1][1] - spans[-1][0] >= 60:
+            start, end = spans[-1]
+            spans = [*spans[:-1], (start, end - 60)]
+            self._group_class(prac, day, end - 60)
         days_ahead = (day - self.today).days
         fill = 0.9 if days_ahead <= 0 else max(0.3, 0.9 - days_ahead * 0.02)
-        minute = start
         types = prac["types"]
-        while True:
-            r = rng.random()
-            short = prac["short_share"]
-            tid, svc = types[0] if r < 0.1 else (types[2] if r < short else types[1])
-            duration = svc[2]
-            if minute < 12 * 60 + 30 < minute + duration and day.weekday() < 5:
-                minute = 13 * 60
-                continue
-            if minute + duration > end:
-                break
-            if rng.random() < fill:
-                self._appointment(prac, day, minute, duration, tid, svc)
-            minute += duration
+        short = prac["short_share"]
+        for start, end in spans:
+            minute = start
+            while True:
+                r = rng.random()
+                tid, svc = types[0] if r < 0.1 else (types[2] if r < short else types[1])
+                duration = svc[2]
+                if minute + duration > end:
+                    break
+                if rng.random() < fill:
+                    self._appointment(prac, day, minute, duration, tid, svc)
+                minute += duration
 
     def _appointment(
         self, prac: dict[str, Any], day: date, minute: int, duration: int, tid: str,
@@ -519,7 +450,7 @@ class _Builder:
                 tax_cents=tax_inclusive(price, 1000) if taxable else 0,
             )  # fmt: skip
         if payer is not None:
-            paid_on = day + timedelta(days=rng.randrange(10, 50))
+            paid_on = self._business_day(day + timedelta(days=rng.randrange(10, 50)))
             if paid_on < self.today and rng.random() < 0.9:
                 self._payment(inv, None, payer, total, "bank_transfer", paid_on, ends)
             return
@@ -530,6 +461,13 @@ class _Builder:
                 weights=(50, 25, 15, 10),
             )[0]  # fmt: skip
             self._payment(inv, patient_id, None, total, method.value, day, ends)
+
+    def _business_day(self, day: date) -> date:
+        """The day, or the next one that is not a weekend or a public holiday (a payer pays by
+        bank transfer on a business day)."""
+        while day.weekday() >= 5 or day in self.holidays:
+            day += timedelta(days=1)
+        return day
 
     def _payment(
         self, inv: str, patient_id: str | None, payer: str | None, amount: int, method: str,

@@ -38,7 +38,7 @@ TITLES = {
     "clinic": ("Your clinic", "The name and ABN printed on invoices, where you are, and GST."),
     "locations": ("Locations and rooms", "Where you see patients, and the rooms there."),
     "practitioners": ("Practitioners", "Everyone who sees patients: a diary column each."),
-    "hours": ("Hours", "Each practitioner's week. Type hours as 9:00-17:00; breaks the same way."),
+    "hours": ("Hours", "Each practitioner's week: drag across a day, or type 9:00-17:00."),
     "types": ("Appointment types and prices", "What patients book, how long it takes, the fee."),
     "staff": ("Staff accounts", "Reception and practitioners sign in with their own accounts."),
     "done": ("Ready", ""),
@@ -87,9 +87,12 @@ class ClinicStep(QWidget):
         self.demo.setObjectName("start_demo")
         self.importer = QPushButton("Import patients from another system…")
         self.importer.setObjectName("import_patients")
+        self.clinic_importer = QPushButton("Import practitioners, types, appointments…")
+        self.clinic_importer.setObjectName("import_clinic")
         others = QHBoxLayout()
         others.addWidget(self.demo)
         others.addWidget(self.importer)
+        others.addWidget(self.clinic_importer)
         others.addStretch(1)
         col = QVBoxLayout(self)
         col.addLayout(self.form)
@@ -163,6 +166,7 @@ class SetupWizard(QDialog):
         self.skip.clicked.connect(self.skip_setup)
         self.clinic.demo.clicked.connect(self.start_demo)
         self.clinic.importer.clicked.connect(self.import_patients)
+        self.clinic.clinic_importer.clicked.connect(self.import_clinic)
         step = setup.progress(ctx).step
         self.show_step(step if step in self.steps and step != "done" else "clinic")
 
@@ -274,6 +278,12 @@ class SetupWizard(QDialog):
 
         ImportDialog(self.ctx, self).exec()
 
+    def import_clinic(self) -> None:
+        from frontdesk.ui.settings.clinic_import import ClinicImportDialog
+
+        ClinicImportDialog(self.ctx, self).exec()
+        self.show_step(self.key())  # the lists show what came in
+
 
 def offer_setup(ctx: ServiceContext, bus: ChangeBus, parent: QWidget) -> SetupWizard | None:
     """Open the set-up over the main window when the clinic has nobody to book with and the
@@ -298,10 +308,21 @@ class SetupLauncher(QWidget):
         self.open = QPushButton("Open the set-up")
         self.open.setObjectName("open_setup")
         self.open.clicked.connect(lambda: SetupWizard(self.ctx, self.bus, self).exec())
+        self.importer = QPushButton("Import from another system…")
+        self.importer.setObjectName("import_clinic")
+        self.importer.clicked.connect(self.import_clinic)
         col = QVBoxLayout(self)
         col.addWidget(text)
         col.addWidget(self.open, 0, Qt.AlignmentFlag.AlignLeft)
+        col.addWidget(QLabel("Practitioners, appointment types or future appointments from a "
+                             "CSV export (Cliniko's, or any spreadsheet)."))  # fmt: skip
+        col.addWidget(self.importer, 0, Qt.AlignmentFlag.AlignLeft)
         col.addStretch(1)
+
+    def import_clinic(self) -> None:
+        from frontdesk.ui.settings.clinic_import import ClinicImportDialog
+
+        ClinicImportDialog(self.ctx, self).exec()
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:

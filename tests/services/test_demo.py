@@ -73,3 +73,67 @@ def test_demo_clinic_is_realistic_and_consistent(ctx: ServiceContext) -> None:
 def test_demo_refuses_a_clinic_that_already_has_data(demo_ctx: ServiceContext) -> None:
     with pytest.raises(ValueError, match="already has practitioners"):
         build_demo(demo_ctx, DemoSpec(practitioners=1, patients=10))
+
+
+def test_demo_books_only_where_its_own_rosters_leave_and_holidays_allow(
+    ctx: ServiceContext,
+) -> None:
+    """The demo's clinic is defined through the set-up services and its history read from them:
+    no booking on a practitioner's Saturday off (a two-week roster), on leave, or on a public
+    holiday; no invoice or payment dated on a public holiday."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from frontdesk.domain.diary import availability_on, roster_problems
+    from frontdesk.models import Appointment, Invoice, Payment
+    from frontdesk.services.diary.view import leave_blocks, roster_rules
+    from frontdesk.services.setup import appointment_types, leave, practitioners, rosters
+    from frontdesk.services.setup import clinic as setup
+
+    build_demo(ctx, DemoSpec(practitioners=4, weeks_past=8, weeks_future=6, patients=300))
+    tz = ctx.tz
+    today = ctx.clock.now().astimezone(tz).date()  # Friday 27/11/2026
+    profile = setup.load_profile(ctx)
+    assert profile.business_number == "53 004 085 616" and profile.state == "NSW"
+    people = practitioners.list_practitioners(ctx)
+    ids = [p.id for p in people]
+    with ctx.read() as s:
+        appts = s.execute(
+            select(Appointment.practitioner_id, Appointment.starts_at, Appointment.ends_at)
+        ).all()
+        rules = roster_rules(s, ids)
+        away = leave_blocks(s, ids, min(a[1] for a in appts), max(a[2] for a in appts))
+        issued = {d for (d,) in s.execute(select(Invoice.issue_date))}
+        paid = {d for (d,) in s.execute(select(Payment.business_date))}
+    stray = [
+        (p, start.astimezone(tz), problems)
+        for p, start, end in appts
+        if (problems := roster_problems(
+            start, end, availability_on(rules[p], away[p], start.astimezone(tz).date(), tz), tz
+        ))
+    ]  # fmt: skip
+    assert stray == []
+    # the first practitioner works every second Saturday: booked on some, never on the others
+    plan = rosters.roster_for(ctx, people[0].id, today)
+    assert plan.every_weeks == 2
+    assert [(b.weekday, b.week) for b in plan.blocks if b.weekday == 5] == [(5, 0)]
+    saturdays = {
+        start.astimezone(tz).date()
+        for p, start, _e in appts
+        if p == people[0].id and start.astimezone(tz).weekday() == 5
+    }
+    assert saturdays and all(((d - plan.effective_from).days // 7) % 2 == 0 for d in saturdays), (
+        saturdays
+    )
+    holidays = {h.day for y in (2026, 2027) for h in leave.public_holidays(ctx, y) if h.added}
+    assert {date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1)} <= holidays
+    booked_days = {start.astimezone(tz).date() for _p, start, _e in appts}
+    assert not booked_days & holidays
+    assert not issued & holidays and not paid & holidays
+    assert booked_days & {date(2026, 12, 24), today + timedelta(days=3)}  # open days are booked
+    # types are offered by profession: a chiropractor is offered chiropractic types only
+    chiro = next(p for p in people if p.profession == "Chiropractor")
+    names = {t.id: t.name for t in appointment_types.list_types(ctx)}
+    offered = sorted(names[t] for t in appointment_types.type_ids_for(ctx, chiro.id))
+    assert offered == ["Chiropractor initial", "Chiropractor standard"]

@@ -1,5 +1,6 @@
-"""A roster change and a public-holiday closure made on another desk arrive by sync, and the
-diary open on this desk redraws from the change notice (origin "sync") without being asked."""
+"""A roster change, a public-holiday closure and a practitioner's leave made on another desk
+arrive by sync, and the diary open on this desk redraws from the change notice (origin "sync")
+without being asked."""
 
 from __future__ import annotations
 
@@ -71,3 +72,21 @@ def test_a_roster_and_a_closure_from_another_desk_redraw_the_diary(
     assert page.data is not None
     tuesday = page.data.availability[(pid, TUESDAY)]
     assert [b.label for b in tuesday.leave] == ["Public holiday: test"]
+
+    # then, with Wednesday open on the front desk, the practitioner's leave that day
+    wednesday = date(2026, 12, 2)
+    page.go_to(wednesday)
+    qtbot.wait(10)
+    assert page.data is not None and not page.data.availability[(pid, wednesday)].leave
+    start = datetime.combine(wednesday, time(), SYDNEY)
+    away = leave.LeaveEntry(start, start.replace(day=3), practitioner_id=pid, reason="Course")
+    leave.add_leave(back.ctx, away)
+    back.sync()
+    front.sync()
+
+    def away_on_wednesday() -> bool:
+        assert page.data is not None
+        got = page.data.availability.get((pid, wednesday))
+        return got is not None and [b.label for b in got.leave] == ["Course"]
+
+    qtbot.waitUntil(away_on_wednesday)

@@ -216,3 +216,14 @@ def test_a_read_only_invoice_draws_no_edit_box_round_its_first_cell(
     ring += [(rect.left(), y) for y in range(rect.top() + 2, rect.bottom() - 2)]
     framed = [p for p in ring if image.pixelColor(*p).lightness() < 235]
     assert len(framed) < 5, framed[:5]
+
+
+def test_settings_tabs_show_their_ampersands(qtbot, main_window) -> None:  # type: ignore[no-untyped-def]
+    """ "Locations & rooms" read "Locations _rooms": a lone & marks a shortcut key in a tab."""
+    from PySide6.QtWidgets import QTabWidget
+
+    page = main_window.show_area("settings")
+    tabs = page.findChild(QTabWidget, "settingsTabs")
+    texts = [tabs.tabText(i) for i in range(tabs.count())]
+    assert "Locations && rooms" in texts and "Leave && closures" in texts
+    assert not [t for t in texts if re.search(r"(?<!&)&(?!&)", t)]

@@ -78,7 +78,7 @@ def test_roster_grid_lists_stranded_bookings_before_saving(
     in_dialog(cancel, errors)
     qtbot.mouseClick(page.save, LEFT)
     assert not errors, errors
-    assert seen == [[["Mon 30/11/2026 16:00", "Priya Shah", "Ana Silva"]]]
+    assert seen == [[["Mon 30/11/2026 16:00", "Priya Shah", "Ana Silva", ""]]]
     assert rosters.roster_for(owner, physio, MONDAY).blocks[0].end_minute == 1020  # not saved
 
     in_dialog(lambda d: qtbot.mouseClick(d.go_ahead, LEFT), errors)

@@ -17,6 +17,7 @@ from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
     Block,
     Problem,
+    ProblemKind,
     SlotCheck,
     assess,
     availability_on,
@@ -37,7 +38,7 @@ from frontdesk.models import (
     Room,
 )
 from frontdesk.services.diary.rows import bookable_patient, live_appointment
-from frontdesk.services.diary.view import leave_blocks, roster_rules
+from frontdesk.services.diary.view import leave_blocks, room_closures, roster_rules
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
 
@@ -86,6 +87,7 @@ def check_time(
     if practitioner.archived_at is not None:
         raise RuleViolation(f"{practitioner.display_name} is archived and cannot take bookings.")
     room_policy = "block"
+    room: Room | None = None
     if room_id is not None:
         room = session.get(Room, room_id)
         if room is None or room.archived_at is not None:
@@ -102,6 +104,12 @@ def check_time(
     leave = leave_blocks(session, [practitioner_id], day_start, max(day_end, end))
     availability = availability_on(rules, leave[practitioner_id], day, tz)
     problems += roster_problems(start, end, availability, tz)
+    if room is not None:
+        problems += [
+            Problem(ProblemKind.LEAVE, f"{room.name} is closed then ({b.label}): "
+                    "choose another room or time.", b.ref_id)
+            for b in room_closures(session, [room.id], start, end)[room.id]
+        ]  # fmt: skip
     problems += clashes(
         start, end, practitioner_id, room_id, busy_between(session, practitioner_id, room_id,
                                                            start, end),

@@ -136,6 +136,7 @@ class DiaryData:
     # rooms in use by practitioners who are not shown, so a drag previews a busy room too
     room_busy: list[Block] = field(default_factory=list)
     room_names: dict[str, str] = field(default_factory=dict)  # every active room, in order
+    room_closed: dict[str, list[Block]] = field(default_factory=dict)  # room id -> closures
 
 
 def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
@@ -233,6 +234,28 @@ def leave_blocks(
         for who in practitioner_ids:
             if location_id is None or homes.get(who) == location_id:
                 out[who].append(Block(s, e, who, None, lid, label))
+    return out
+
+
+def room_closures(
+    session: Session, room_ids: Sequence[str], start: datetime, end: datetime
+) -> dict[str, list[Block]]:
+    """Each room's closures overlapping [start, end) (a room out of use: painting, repairs)."""
+    out: dict[str, list[Block]] = {rid: [] for rid in room_ids}
+    if not room_ids:
+        return out
+    if "room_closures" not in _QUERIES:
+        _QUERIES["room_closures"] = select(
+            Leave.id, Leave.room_id, Leave.starts_at, Leave.ends_at, Leave.reason,
+        ).where(
+            Leave.room_id.in_(bindparam("rooms", expanding=True)),
+            Leave.deleted_at.is_(None),
+            Leave.starts_at < bindparam("end", type_=UTCDateTime),
+            Leave.ends_at > bindparam("start", type_=UTCDateTime),
+        )  # fmt: skip
+    params = {"rooms": list(room_ids), "start": start, "end": end}
+    for lid, rid, s, e, reason in session.connection().execute(_QUERIES["room_closures"], params):
+        out[rid].append(Block(s, e, None, rid, lid, reason or "Closed"))
     return out
 
 
@@ -381,9 +404,10 @@ def load_view(
             rooms = _rooms(session)
         policies = {r.id: r.overlap_policy for r in rooms}
         room_busy = _rooms_in_use(session, list(policies), ids, start, end)
+        room_closed = room_closures(session, list(policies), start, end)
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
                      room_policies=policies, room_busy=room_busy,
-                     room_names={r.id: r.name for r in rooms})  # fmt: skip
+                     room_names={r.id: r.name for r in rooms}, room_closed=room_closed)  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
@@ -446,6 +470,10 @@ def check_in_view(
     ]
     busy += [b for b in data.room_busy if b.overlaps(start, end)]
     problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
+    problems += [
+        Problem(ProblemKind.LEAVE, f"The room is closed then ({b.label}).", b.ref_id)
+        for b in data.room_closed.get(room_id or "", []) if b.overlaps(start, end)
+    ]  # fmt: skip
     policy = next((p.overlap_policy for p in data.practitioners if p.id == practitioner_id), "warn")
     room_policy = data.room_policies.get(room_id or "", "block")
     return assess(problems, policy, room_policy)

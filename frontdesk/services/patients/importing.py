@@ -60,6 +60,7 @@ class ImportReport:
     accepted: int
     rejected: list[RowProblem] = field(default_factory=list)
     duplicates: list[RowProblem] = field(default_factory=list)
+    skipped: list[RowProblem] = field(default_factory=list)  # left out on purpose, not an error
     imported: int = 0
     first_number: str = ""
     last_number: str = ""

@@ -186,8 +186,9 @@ def _set_funder_prices(session: Session, item_id: str, prices: tuple[FunderPrice
             )
         )
     }
-    for fp in prices:
+    for fp in prices:  # checked first: a check between the adds would flush each one
         live(session, Funder, fp.funder_id, "funder")
+    for fp in prices:
         row = rows.get(fp.funder_id)
         if row is None:
             row = CatalogueFunderPrice(catalogue_item_id=item_id, funder_id=fp.funder_id)

@@ -46,6 +46,7 @@ class AppointmentsAffected(RuleViolation):
             "or save anyway and they stay booked where they are."
         )
         self.appointments = list(appointments)
+        self.what = what
 
 
 def live(session: Session, model: type[Row], row_id: str | None, what: str) -> Row:

@@ -72,11 +72,14 @@ class BackgroundItem(QGraphicsItem):
         for i, col in enumerate(layout.columns):
             avail = data.availability.get((col.practitioner_id, col.day))
             marks: list[tuple[float, float, str, str]] = []
-            if col.is_room:  # a room has no roster: the whole day is open
+            closed = data.room_closed.get(col.room_id or "", [])
+            if col.is_room:  # a room has no roster: the whole day is open (unless closed)
                 marks.append((0.0, layout.height, "work", ""))
-            if avail is not None:
-                for kind, blocks in (("work", avail.work), ("break", avail.breaks),
-                                     ("leave", avail.leave)):  # fmt: skip
+            if avail is not None or closed:
+                away = [*(avail.leave if avail else ()), *closed]
+                for kind, blocks in (("work", avail.work if avail else ()),
+                                     ("break", avail.breaks if avail else ()),
+                                     ("leave", away)):  # fmt: skip
                     for b in blocks:
                         d0, m0 = local_minute(b.start, tz)
                         d1, m1 = local_minute(b.end, tz)

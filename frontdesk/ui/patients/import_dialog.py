@@ -48,6 +48,31 @@ class _Progress(QObject):
 
 
 class ImportDialog(QDialog):
+    """Patients; ``ui/settings/clinic_import.py`` reuses it for the clinic's other records
+    through the hooks below (what may be imported, the guess, the check and the import)."""
+
+    title = "Import patients from CSV"
+    noun = "patients"
+
+    def importable(self) -> tuple[str, ...]:
+        return IMPORTABLE
+
+    def field_label(self, field: str) -> str:
+        return label(field)
+
+    def guess(self, headers: list[str]) -> dict[str, int]:
+        return guess_mapping(headers)
+
+    def check(self, table: CsvTable, mapping: dict[str, int], emit: Any, stop: Any) -> Any:
+        return check_import(self.ctx, table, mapping, emit, stop)
+
+    def do_import(self, table: CsvTable, mapping: dict[str, int], emit: Any, stop: Any) -> Any:
+        return import_patients(self.ctx, table, mapping, emit, stop)
+
+    def imported_text(self, report: ImportReport) -> str:
+        return (f"Imported {report.imported:,} patients ({report.first_number} to "
+                f"{report.last_number}).")  # fmt: skip
+
     def __init__(self, ctx: ServiceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -55,7 +80,7 @@ class ImportDialog(QDialog):
         self.path: Path | None = None
         self.cancel_flag = threading.Event()
         self.busy = False
-        self.setWindowTitle("Import patients from CSV")
+        self.setWindowTitle(self.title)
         self.resize(980, 640)
         self.choose = QPushButton("Choose file…")
         self.choose.clicked.connect(self.choose_file)
@@ -101,7 +126,8 @@ class ImportDialog(QDialog):
 
     # -- file and mapping -------------------------------------------------------------------
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Patients CSV", "", "CSV (*.csv *.txt)")
+        path, _ = QFileDialog.getOpenFileName(self, f"{self.noun.capitalize()} CSV", "",
+                                              "CSV (*.csv *.txt)")  # fmt: skip
         if path:
             self.path = Path(path)
             self.load_file()
@@ -124,7 +150,8 @@ class ImportDialog(QDialog):
     def show_table(self, table: CsvTable) -> None:
         self.table = table
         self.file_label.setText(f"{table.name}: {len(table.rows):,} rows")
-        mapping = guess_mapping(table.headers)
+        mapping = self.guess(table.headers)
+        importable = self.importable()
         by_column = {index: field for field, index in mapping.items()}
         self.preview.clear()
         self.preview.setColumnCount(len(table.headers))
@@ -134,11 +161,11 @@ class ImportDialog(QDialog):
         for c in range(len(table.headers)):
             combo = QComboBox()
             combo.addItem(SKIP, None)
-            for field in IMPORTABLE:
-                combo.addItem(label(field), field)
+            for field in importable:
+                combo.addItem(self.field_label(field), field)
             guessed = by_column.get(c)
-            if guessed in IMPORTABLE:
-                combo.setCurrentIndex(IMPORTABLE.index(guessed) + 1)
+            if guessed in importable:
+                combo.setCurrentIndex(importable.index(guessed) + 1)
             self.preview.setCellWidget(0, c, combo)
             self.combos.append(combo)
             for r, values in enumerate(table.rows[:PREVIEW_ROWS], start=1):
@@ -162,7 +189,7 @@ class ImportDialog(QDialog):
     def start(self, *, dry: bool) -> None:
         if self.table is None:
             return
-        table, mapping, ctx = self.table, self.mapping(), self.ctx
+        table, mapping = self.table, self.mapping()
         self.cancel_flag.clear()
         self.busy = True
         self._enable()
@@ -171,9 +198,9 @@ class ImportDialog(QDialog):
         emit = self._progress.moved.emit
         stop = self.cancel_flag.is_set
         if dry:
-            work = lambda: (True, check_import(ctx, table, mapping, emit, stop))  # noqa: E731
+            work = lambda: (True, self.check(table, mapping, emit, stop))  # noqa: E731
         else:
-            work = lambda: (False, import_patients(ctx, table, mapping, emit, stop))  # noqa: E731
+            work = lambda: (False, self.do_import(table, mapping, emit, stop))  # noqa: E731
         run_in_background(work, self._finished, self._failed)
 
     def _moved(self, done: int, total: int) -> None:
@@ -192,13 +219,15 @@ class ImportDialog(QDialog):
             if report.rejected:
                 head += " Fix those rows (or leave them out of the file) before importing."
         else:
-            head = (f"Imported {report.imported:,} patients ({report.first_number} to "
-                    f"{report.last_number}).")  # fmt: skip
+            head = self.imported_text(report)
         parts = [head]
         if lines:
             parts += ["", "Rejected:", *lines]
         if dupes:
             parts += ["", "Possible duplicates (imported and listed under Duplicates):", *dupes]
+        if report.skipped:
+            parts += ["", "Left out (not imported):",
+                      *(f"line {p.line}: {p.reason}" for p in report.skipped)]  # fmt: skip
         self.report.setPlainText("\n".join(parts))
         self._enable()
 

@@ -38,6 +38,7 @@ def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidg
     tabs.setObjectName("settingsTabs")
     for label, target in SETTINGS_PAGES:
         module, func = target.split(":")
-        tabs.addTab(getattr(importlib.import_module(module), func)(ctx, bus, tabs), label)
+        tab = getattr(importlib.import_module(module), func)(ctx, bus, tabs)
+        tabs.addTab(tab, label.replace("&", "&&"))  # a lone & would mark a shortcut key
     col.addWidget(tabs, 1)
     return page

@@ -23,6 +23,7 @@ from frontdesk.services.setup import appointment_types as svc
 from frontdesk.services.setup import practitioners
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.settings.funder_rows import FunderRows
 from frontdesk.ui.settings.practitioners import PROFESSIONS
 from frontdesk.ui.settings.setup_common import (
     FieldForm,
@@ -88,6 +89,10 @@ class TypeDialog(QDialog):
         self.capacity = QSpinBox()
         self.capacity.setRange(0, 200)
         self.capacity.setValue(row.capacity if row else 1)
+        self.funder_prices = FunderRows(practitioners.funders(ctx), ("Item number", "Price"),
+                                        "type_funder_prices")  # fmt: skip
+        for fp in svc.funder_prices(ctx, row.id) if row else ():
+            self.funder_prices.add_row(fp.funder_id, (fp.item_number, dollars(fp.price_cents)))
         self.online = QCheckBox("Patients may book this online")
         self.online.setChecked(row.online_bookable if row else False)
         self.form = FieldForm()
@@ -97,6 +102,7 @@ class TypeDialog(QDialog):
         self.form.field("Profession", self.profession, "profession")
         self.form.field("Only these practitioners", self.people, "practitioners")
         self.form.field("Price", self.price, "price")
+        self.form.field("Funders' item numbers and prices", self.funder_prices, "funder_prices")
         self.form.field("Patients at once", self.capacity, "capacity")
         self.form.field("", self.online, "online")
         self.form.finish()
@@ -112,6 +118,21 @@ class TypeDialog(QDialog):
             if it.checkState() == Qt.CheckState.Checked
         )
 
+    def chosen_prices(self) -> tuple[svc.FunderPrice, ...]:
+        out = []
+        for i, v in enumerate(self.funder_prices.values()):
+            try:
+                price = cents(v.values[1])
+            except ValidationFailed as exc:
+                raise ValidationFailed(exc.user_message, field=f"funder_prices.{i}") from None
+            if price is None:
+                raise ValidationFailed("Type the funder's price.", field=f"funder_prices.{i}")
+            out.append(svc.FunderPrice(v.funder_id, v.values[0], price))
+        if out and cents(self.price.text()) is None and not (self.row and self.row.service_id):
+            raise ValidationFailed("Type the usual price too: funders' prices go with it.",
+                                   field="price")  # fmt: skip
+        return tuple(out)
+
     def save(self) -> None:
         row = self.row
 
@@ -121,7 +142,7 @@ class TypeDialog(QDialog):
                 self.profession.currentText(), self.chosen(), self.capacity.value(),
                 self.online.isChecked(), service_id=row.service_id if row else None,
                 price_cents=cents(self.price.text()),
-                funder_prices=svc.funder_prices(self.ctx, row.id) if row else (),
+                funder_prices=self.chosen_prices(),
             )  # fmt: skip
             if row is None:
                 svc.add_type(self.ctx, entry)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDialog, QLineEdit, QVBoxLayout, QWidget
 
+from frontdesk.domain.errors import ValidationFailed
 from frontdesk.domain.vocab import OverlapPolicy
 from frontdesk.services.setup import locations
 from frontdesk.services.setup import practitioners as svc
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.settings.funder_rows import FunderRows
 from frontdesk.ui.settings.places import policy_box
 from frontdesk.ui.settings.setup_common import (
     FieldForm,
@@ -70,6 +72,10 @@ class PractitionerDialog(QDialog):
         self.provider_number = QLineEdit(medicare)
         self.provider_number.setObjectName("provider_number")
         self.others = tuple(n for n in (e.provider_numbers if e else ()) if n.funder_id)
+        self.funder_numbers = FunderRows(svc.funders(ctx), ("Provider number",),
+                                         "funder_numbers")  # fmt: skip
+        for n in self.others:
+            self.funder_numbers.add_row(n.funder_id, (n.number,))
         staff = [(c.name, c.id) for c in svc.staff_accounts(ctx)]
         self.staff = choice_box([("— no account —", None), *staff],
                                 e.staff_user_id if e else None, "staff")  # fmt: skip
@@ -80,6 +86,7 @@ class PractitionerDialog(QDialog):
         self.form.field("Profession", self.profession, "profession")
         self.form.field("Colour", self.colour, "colour")
         self.form.field("Medicare provider number", self.provider_number, "provider_numbers")
+        self.form.field("With other funders", self.funder_numbers, "funder_numbers")
         self.form.field("Usual location", self.location, "location")
         self.form.field("Usual room", self.room, "room")
         self.form.field("Two bookings at once", self.policy, "overlap_policy")
@@ -90,7 +97,11 @@ class PractitionerDialog(QDialog):
         col.addWidget(dialog_buttons(self, self.save))
 
     def entry(self) -> svc.PractitionerEntry:
-        numbers = self.others
+        where = {n.funder_id: n.location_id for n in self.others}
+        numbers: tuple[svc.ProviderNumberEntry, ...] = tuple(
+            svc.ProviderNumberEntry(v.values[0], v.funder_id, where.get(v.funder_id))
+            for v in self.funder_numbers.values()
+        )
         if self.provider_number.text().strip():
             numbers = (svc.ProviderNumberEntry(self.provider_number.text()), *numbers)
         return svc.PractitionerEntry(
@@ -104,12 +115,19 @@ class PractitionerDialog(QDialog):
 
     def save(self) -> None:
         entry, pid = self.entry(), self.practitioner_id
+        medicare = 1 if self.provider_number.text().strip() else 0
 
         def call(_confirm: bool) -> None:
-            if pid is None:
-                self.practitioner_id = svc.add_practitioner(self.ctx, entry)
-            else:
-                svc.update_practitioner(self.ctx, pid, entry)
+            try:
+                if pid is None:
+                    self.practitioner_id = svc.add_practitioner(self.ctx, entry)
+                else:
+                    svc.update_practitioner(self.ctx, pid, entry)
+            except ValidationFailed as exc:
+                field = exc.field or ""
+                if field.startswith("provider_numbers.") and int(field.split(".")[1]) >= medicare:
+                    raise ValidationFailed(exc.user_message, field="funder_numbers") from exc
+                raise
 
         if run_with_confirm(self.ctx, self, call, self.form):
             self.accept()

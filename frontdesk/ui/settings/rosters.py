@@ -1,6 +1,7 @@
-"""Settings → Rosters: a practitioner's week as a grid you type into (``9:00-17:00``; several
-spans with commas), breaks, location per day, every N weeks, from a date. A change that leaves
-booked appointments outside the new hours lists them before it is saved."""
+"""Settings → Rosters: a practitioner's week as bars you drag (roster_painter.py) over a grid you
+type into (``9:00-17:00``; several spans with commas), breaks, location per day, every N weeks,
+from a date. A change that leaves booked appointments outside the new hours lists them before
+it is saved."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from frontdesk.domain.errors import FrontdeskError, ValidationFailed
 from frontdesk.services.setup import locations, practitioners, rosters
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.settings.roster_painter import WeekPainter
 from frontdesk.ui.settings.setup_common import ERROR_STYLE, Index, run_with_confirm, watch
 
 COLUMNS = ("Day", "Hours", "Breaks", "Location")
@@ -189,8 +191,10 @@ class RostersPage(QWidget):
         self.error.setObjectName("roster_error")
         self.error.setWordWrap(True)
         self.error.setStyleSheet(ERROR_STYLE)
-        hint = QLabel("Type hours as 9:00-17:00 (several with commas: 8-12, 13-18) and breaks "
-                      "the same way. Leave a day empty when they do not work.")  # fmt: skip
+        hint = QLabel("Drag across a day to add hours (right-drag or Shift-drag: a break; "
+                      "double-click a bar to remove it), or type them in the grid as 9:00-17:00 "
+                      "(several with commas: 8-12, 13-18). Leave a day empty when they do not "
+                      "work.")  # fmt: skip
         hint.setObjectName("muted")
         hint.setWordWrap(True)
         self.save = QPushButton("Save roster")
@@ -205,6 +209,8 @@ class RostersPage(QWidget):
         col = QVBoxLayout(self)
         col.addLayout(top)
         col.addWidget(hint)
+        self.painter = WeekPainter(self.grid, self)
+        col.addWidget(self.painter)
         col.addWidget(self.view, 1)
         col.addWidget(self.error)
         col.addWidget(self.save, 0, Qt.AlignmentFlag.AlignLeft)

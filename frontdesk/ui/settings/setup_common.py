@@ -1,5 +1,6 @@
 """What the set-up screens share: a table model of plain rows, a list with Add / Edit / Archive,
-a form that shows each error beside its field, and the "these appointments are affected" list."""
+a form that shows each error beside its field, and asking about the appointments a change
+affects (the list itself is ui/settings/affected.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.ops import in_box, run_op
+from frontdesk.ui.settings.affected import AffectedDialog
 
 Index = QModelIndex | QPersistentModelIndex
 ERROR_STYLE = "color: #b91c1c;"
@@ -160,37 +162,6 @@ class FieldForm(QFormLayout):
         target = label or self.general
         target.setText(exc.user_message)
         target.show()
-
-
-class AffectedDialog(QDialog):
-    """Lists the booked appointments a change affects; Save anyway or Cancel."""
-
-    def __init__(self, ctx: ServiceContext, exc: AppointmentsAffected, parent: QWidget | None):
-        super().__init__(parent)
-        self.setWindowTitle("These appointments are affected")
-        self.setObjectName("affected_dialog")
-        message = QLabel(exc.user_message)
-        message.setWordWrap(True)
-        model = RowsModel(("When", "Practitioner", "Patient"), self)
-        tz = ctx.tz
-        model.set_rows([
-            (a.id, (a.starts_at.astimezone(tz).strftime("%a %d/%m/%Y %H:%M"),
-                    a.practitioner_name, a.patient_name), False)
-            for a in exc.appointments
-        ])  # fmt: skip
-        self.table = QTableView()
-        self.table.setModel(model)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.go_ahead = buttons.addButton("Save anyway", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        col = QVBoxLayout(self)
-        col.addWidget(message)
-        col.addWidget(self.table, 1)
-        col.addWidget(buttons)
-        self.resize(560, 320)
 
 
 class ShowsErrors(Protocol):
