@@ -7,17 +7,13 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
 
 from frontdesk.domain.clinic_time import day_bounds_utc
-from frontdesk.domain.errors import ValidationFailed
-from frontdesk.domain.money import format_money
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
 from frontdesk.domain.spreadsheet import safe_row
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, InvoiceStatus
@@ -32,53 +28,13 @@ from frontdesk.models import (
     Practitioner,
     RosterEntry,
 )
+from frontdesk.services import report_charts, report_today
 from frontdesk.services.permissions import Action, require
+from frontdesk.services.report_sql import revenue_gate
+from frontdesk.services.report_types import Column, Period, Report, with_totals
 from frontdesk.store.context import ServiceContext
 
-Kind = Literal["text", "int", "money", "percent", "hours"]
-
-
-@dataclass(frozen=True)
-class Column:
-    title: str
-    kind: Kind = "text"
-
-
-@dataclass(frozen=True)
-class Report:
-    title: str
-    columns: tuple[Column, ...]
-    rows: list[tuple[Any, ...]]
-    totals: tuple[Any, ...] | None = None
-
-    def formatted(self, row: tuple[Any, ...], symbol: str = "$") -> list[str]:
-        out = []
-        for col, value in zip(self.columns, row, strict=True):
-            if value is None:
-                out.append("")
-            elif col.kind == "money":
-                out.append(format_money(int(value), symbol))
-            elif col.kind == "percent":
-                out.append(f"{value:.1f} %")
-            elif col.kind == "hours":
-                out.append(f"{value:,.1f}")
-            elif col.kind == "int":
-                out.append(f"{int(value):,}")
-            else:
-                out.append(str(value))
-        return out
-
-
-@dataclass(frozen=True)
-class Period:
-    first: date
-    last: date  # inclusive
-
-    def __post_init__(self) -> None:
-        if self.last < self.first:
-            raise ValidationFailed("The end date is before the start date.", field="last")
-        if (self.last - self.first).days > 366 * 20:
-            raise ValidationFailed("Choose a period of at most 20 years.", field="first")
+__all__ = ["MONEY_REPORTS", "REPORTS", "Column", "Period", "Report", "export_csv"]
 
 
 def _bounds(ctx: ServiceContext, period: Period) -> tuple[datetime, datetime]:
@@ -87,9 +43,7 @@ def _bounds(ctx: ServiceContext, period: Period) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _revenue_gate(ctx: ServiceContext, session: Session) -> None:
-    hide = ctx.settings(session).hide_revenue_from_reception
-    require(ctx.actor, Action.VIEW_REVENUE, hide_revenue_from_reception=hide)
+_revenue_gate = revenue_gate
 
 
 def _issued_in(period: Period) -> Any:
@@ -288,11 +242,7 @@ def new_patients(ctx: ServiceContext, period: Period) -> Report:
     return _with_totals("New patients", cols, [tuple(r) for r in rows])
 
 
-def _with_totals(title: str, cols: tuple[Column, ...], rows: list[tuple[Any, ...]]) -> Report:
-    totals: list[Any] = ["Total"]
-    for i, col in enumerate(cols[1:], start=1):
-        totals.append(sum(r[i] or 0 for r in rows) if col.kind in ("int", "money") else None)
-    return Report(title, cols, rows, tuple(totals))
+_with_totals = with_totals
 
 
 REPORTS: dict[str, Callable[[ServiceContext, Period], Report]] = {
@@ -302,7 +252,28 @@ REPORTS: dict[str, Callable[[ServiceContext, Period], Report]] = {
     "Occupancy": occupancy,
     "Cancellations and did-not-arrive": cancellations,
     "New patients": new_patients,
+    "Revenue by month (by practitioner)": report_charts.revenue_by_month,
+    "Revenue by month (by payer)": report_charts.revenue_by_month_payer,
+    "Occupancy by weekday and hour": report_charts.occupancy_heatmap,
+    "Cancellations by reason over time": report_charts.cancellations_over_time,
+    "New and returning patients": report_charts.new_and_returning,
+    "Practitioners compared": report_charts.practitioner_comparison,
+    "Takings by method": report_today.takings_by_method,
+    "Owing": report_today.owing,
+    "Free gaps": report_today.free_gaps,
 }
+# Reports about money: hidden from reception when the clinic says so (the same rule the
+# services enforce; the screen only leaves them out of the list).
+MONEY_REPORTS = frozenset(
+    {
+        "Revenue by practitioner",
+        "Revenue by service",
+        "Revenue by payer",
+        "Revenue by month (by practitioner)",
+        "Revenue by month (by payer)",
+        "Takings by method",
+    }
+)
 
 
 def export_csv(report: Report, path: Path, symbol: str = "$") -> None:
