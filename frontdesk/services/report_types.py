@@ -11,6 +11,12 @@ from typing import Any, Literal
 from frontdesk.domain.errors import ValidationFailed
 from frontdesk.domain.money import format_money
 
+# One palette for the screen's charts and the printed ones, so a practitioner keeps a colour.
+PALETTE = (
+    "#1d4e89", "#e07a2f", "#2e9d6a", "#c0392b", "#7b5ea7", "#1f9eb3", "#b58900", "#6c7a89",
+    "#d35f8d", "#4c9f38", "#8e6c4f", "#3b6fb6",
+)  # fmt: skip
+
 Kind = Literal["text", "int", "money", "percent", "hours"]
 ChartKind = Literal["stacked_bar", "bar", "grouped_bar", "line", "heatmap"]
 

@@ -276,7 +276,7 @@ MONEY_REPORTS = frozenset(
 )
 
 
-def export_csv(report: Report, path: Path, symbol: str = "$") -> None:
+def export_csv(report: Report, path: Path, symbol: str = "$") -> None:  # kept for callers
     """Write the report as CSV (UTF-8 with BOM so spreadsheet programs read accents)."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
