@@ -3,6 +3,7 @@ year earlier, and each naming the report (and period) a click on it opens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -34,6 +35,8 @@ class Figure:
     period: Period
     previous: float | int | None = None
     detail: tuple[tuple[str, str], ...] = ()
+    parts: tuple[tuple[str, int], ...] = ()  # the figure's breakdown as numbers, for a chart
+    up_is_good: bool = True  # more free gaps, owing or did-not-arrive is bad news
 
     @property
     def change_percent(self) -> float | None:
@@ -97,9 +100,25 @@ def _new_patients(ctx: ServiceContext, period: Period) -> int:
     return int(totals[1]) if totals else 0
 
 
-def dashboard(ctx: ServiceContext, today: date | None = None) -> Dashboard:
-    """Every figure for ``today`` (the clinic's today unless given)."""
+STEPS = 6
+
+
+def dashboard(
+    ctx: ServiceContext,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Dashboard:
+    """Every figure for ``today`` (the clinic's today unless given). ``progress(done, of)``
+    is called between figures; it may raise to stop the work there."""
     require(ctx.actor, Action.VIEW_REPORTS)
+    step = 0
+
+    def tick() -> None:
+        nonlocal step
+        step += 1
+        if progress is not None:
+            progress(step, STEPS)
+
     today = today or ctx.clock.now().astimezone(ctx.tz).date()
     show_money = may_see_revenue(ctx)
     week = week_of(today)
@@ -116,42 +135,51 @@ def dashboard(ctx: ServiceContext, today: date | None = None) -> Dashboard:
                (("Booked hours", f"{booked:,.1f}"), ("Rostered hours", f"{rostered:,.1f}")))
     )  # fmt: skip
 
+    tick()
     two_days = Period(today, today + timedelta(days=1))
     gaps, free_minutes = _free_hours(ctx, two_days)
     gaps_before, _ = _free_hours(ctx, two_days.a_year_earlier())
     figures.append(
         Figure("gaps", "Free gaps today and tomorrow", gaps, "int", "Free gaps", two_days,
-               gaps_before, (("Free hours", f"{free_minutes / 60:,.1f}"),))
+               gaps_before, (("Free hours", f"{free_minutes / 60:,.1f}"),), up_is_good=False)
     )  # fmt: skip
 
+    tick()
     if show_money:
         takings = net_takings(ctx, day)
         before = net_takings(ctx, day.a_year_earlier())
         detail = tuple((METHOD_LABELS[m], format_money(c)) for m, c in takings.items() if c)
         figures.append(
             Figure("takings", "Takings today", sum(takings.values()), "money",
-                   "Takings by method", day, sum(before.values()), detail)
+                   "Takings by method", day, sum(before.values()), detail,
+                   tuple((METHOD_LABELS[m], c) for m, c in takings.items() if c))
         )  # fmt: skip
+    tick()
     try:
         owed = owing(ctx, day)
         total = owed.totals[-1] if owed.totals else 0
         figures.append(Figure("owing", "Owing", total, "money", "Owing", day, None,
-                              (("Debtors", f"{len(owed.rows):,}"),)))  # fmt: skip
+                              (("Debtors", f"{len(owed.rows):,}"),),
+                              up_is_good=False))  # fmt: skip
     except PermissionDenied:
         pass
 
+    tick()
     dna, late = attendance(ctx, week)
     dna_b, late_b = attendance(ctx, week.a_year_earlier())
     figures.append(
         Figure("attendance", "Did not arrive and late cancellations this week", dna + late,
                "int", "Cancellations and did-not-arrive", week, dna_b + late_b,
-               (("Did not arrive", str(dna)), ("Late cancellations", str(late))))
+               (("Did not arrive", str(dna)), ("Late cancellations", str(late))),
+               up_is_good=False)
     )  # fmt: skip
 
+    tick()
     new = _new_patients(ctx, month)
     new_before = _new_patients(ctx, month.a_year_earlier())
     figures.append(
         Figure("new_patients", "New patients this month", new, "int", "New patients", month,
                new_before)
     )  # fmt: skip
+    tick()
     return Dashboard(today, figures, hours, not show_money)

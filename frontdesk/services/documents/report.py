@@ -73,6 +73,9 @@ def _heat(chart: Chart) -> Drawing:
     d = Drawing(WIDTH, rows * cell_h + 8 * mm)
     top = rows * cell_h + 4 * mm
     base = colors.HexColor(PALETTE[0])
+    values = [float(v) for s in chart.series for v in s.values if v is not None]
+    lo, hi = (min(values), max(values)) if values else (0.0, 100.0)
+    lo = lo - 1 if hi - lo < 1 else lo - (hi - lo) * 0.15
     for c, label in enumerate(chart.categories):
         d.add(String(14 * mm + c * cell_w + cell_w / 2, top, label, fontName=FONT,
                      fontSize=6.5, textAnchor="middle", fillColor=MUTED))  # fmt: skip
@@ -84,11 +87,11 @@ def _heat(chart: Chart) -> Drawing:
             if value is None:
                 fill = colors.HexColor("#f3f4f6")
             else:
-                share = max(0.0, min(float(value), 100.0)) / 100
+                share = (float(value) - lo) / (hi - lo)
                 fill = colors.linearlyInterpolatedColor(colors.white, base, 0, 1, share)
             d.add(Rect(x, y, cell_w - 1, cell_h - 1, fillColor=fill, strokeColor=None))
             if value is not None:
-                ink = colors.white if float(value) > 55 else colors.black
+                ink = colors.white if share > 0.55 else colors.black
                 label = f"{float(value):.0f}"
                 d.add(String(x + cell_w / 2, y + cell_h / 3, label, fontName=FONT, fontSize=6,
                              textAnchor="middle", fillColor=ink))  # fmt: skip
