@@ -243,8 +243,8 @@ def export_period(
                         break
                 else:
                     applied.append((number or "", int(cents)))
-        for pid in allocations:
-            allocations[pid] = [(n, c) for n, c in allocations[pid] if c]
+        for pid, applied_list in allocations.items():
+            allocations[pid] = [(n, c) for n, c in applied_list if c]
         by_id = {i.id: i for i in invoices}
         for c in credits:
             if c.invoice_id not in by_id:

@@ -125,8 +125,8 @@ def test_myob_files(
     assert (brace["Amount"], brace["Inc-Tax Amount"], brace["GST Amount"], brace["Tax Code"]) == (
         "59.09", "65.00", "5.91", "GST")  # fmt: skip
     service = next(r for r in rows if r["Invoice #"] == "INV-000001")
-    assert (service["Salesperson Last Name"], service["Salesperson First Name"]) == ("Esposito",
-                                                                                     "Ruby")  # fmt: skip
+    salesperson = (service["Salesperson Last Name"], service["Salesperson First Name"])
+    assert salesperson == ("Esposito", "Ruby")
     credit = next(r for r in rows if r["Invoice #"] == "CN-000001")
     assert credit["Inc-Tax Amount"] == "-20.00" and credit["Tax Code"] == "FRE"
     assert sum(Decimal(r["Inc-Tax Amount"]) for r in rows) == Decimal("1445.00")
