@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased
 
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
@@ -210,31 +211,48 @@ def cancellations(ctx: ServiceContext, period: Period) -> Report:
 
 
 def new_patients(ctx: ServiceContext, period: Period) -> Report:
-    """Patients whose first (not cancelled) appointment falls in the period, by practitioner."""
+    """Patients whose first (not cancelled) appointment falls in the period, by practitioner.
+
+    Read from the period's appointments only: a patient seen in the period is new when no
+    earlier appointment of theirs was kept (the patient-and-start index answers that), so a
+    month on a ten-year clinic costs a month, not ten years."""
     require(ctx.actor, Action.VIEW_REPORTS)
     start, end = _bounds(ctx, period)
-    first_visit = (
+    seen = (
         select(Appointment.patient_id, func.min(Appointment.starts_at).label("first_at"))
         .where(
-            Appointment.status != AppointmentStatus.CANCELLED, Appointment.patient_id.is_not(None)
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+            Appointment.status != AppointmentStatus.CANCELLED,
+            Appointment.patient_id.is_not(None),
         )
         .group_by(Appointment.patient_id)
         .subquery()
     )
+    earlier = aliased(Appointment)
     with ctx.read() as session:
         rows = session.execute(
             select(Practitioner.display_name, func.count(func.distinct(Patient.id)))
-            .select_from(first_visit)
-            .join(Patient, Patient.id == first_visit.c.patient_id)
+            .select_from(seen)
+            .join(Patient, Patient.id == seen.c.patient_id)
             .join(
                 Appointment,
                 and_(
-                    Appointment.patient_id == first_visit.c.patient_id,
-                    Appointment.starts_at == first_visit.c.first_at,
+                    Appointment.patient_id == seen.c.patient_id,
+                    Appointment.starts_at == seen.c.first_at,
+                    Appointment.status != AppointmentStatus.CANCELLED,
                 ),
             )
             .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-            .where(first_visit.c.first_at >= start, first_visit.c.first_at < end)
+            .where(
+                ~select(earlier.id)
+                .where(
+                    earlier.patient_id == seen.c.patient_id,
+                    earlier.starts_at < start,
+                    earlier.status != AppointmentStatus.CANCELLED,
+                )
+                .exists()
+            )
             .group_by(Practitioner.display_name)
             .order_by(func.count(func.distinct(Patient.id)).desc())
         ).all()
