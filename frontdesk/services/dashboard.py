@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
+from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.errors import PermissionDenied
 from frontdesk.domain.money import format_money
 from frontdesk.services import reports
 from frontdesk.services.billing.payments import METHOD_LABELS
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.report_sql import may_see_revenue, utc_bounds
+from frontdesk.services.report_sql import may_see_revenue, stamp, utc_bounds
 from frontdesk.services.report_today import free_gaps, net_takings, owing
 from frontdesk.services.report_types import Kind, Period
 from frontdesk.store.context import ServiceContext
@@ -79,9 +80,15 @@ def _free_hours(ctx: ServiceContext, period: Period) -> tuple[int, int]:
     return len(report.rows), sum(r[4] for r in report.rows)
 
 
-def attendance(ctx: ServiceContext, period: Period) -> tuple[int, int]:
-    """Did-not-arrive and late cancellations (within 24 hours of the start) in the period."""
+def attendance(
+    ctx: ServiceContext, period: Period, until: datetime | None = None
+) -> tuple[int, int]:
+    """Did-not-arrive and late cancellations (within 24 hours of the start) in the period,
+    of appointments that started by ``until`` (the week so far against the same moment of
+    the same week last year)."""
     a, b = utc_bounds(ctx, period)
+    if until is not None:
+        b = min(b, stamp(until))
     with ctx.read() as session:
         row = session.execute(
             text(
@@ -119,7 +126,12 @@ def dashboard(
         if progress is not None:
             progress(step, STEPS)
 
-    today = today or ctx.clock.now().astimezone(ctx.tz).date()
+    now = ctx.clock.now()
+    if today is None:
+        today = now.astimezone(ctx.tz).date()
+    else:  # a day asked for: its figures as they stand at its end
+        now = day_bounds_utc(today, ctx.tz)[1]
+    year_ago = now - timedelta(days=364)
     show_money = may_see_revenue(ctx)
     week = week_of(today)
     month = Period(today.replace(day=1), today)
@@ -146,11 +158,11 @@ def dashboard(
 
     tick()
     if show_money:
-        takings = net_takings(ctx, day)
-        before = net_takings(ctx, day.a_year_earlier())
+        takings = net_takings(ctx, day, now)
+        before = net_takings(ctx, day.a_year_earlier(), year_ago)
         detail = tuple((METHOD_LABELS[m], format_money(c)) for m, c in takings.items() if c)
         figures.append(
-            Figure("takings", "Takings today", sum(takings.values()), "money",
+            Figure("takings", "Takings today so far", sum(takings.values()), "money",
                    "Takings by method", day, sum(before.values()), detail,
                    tuple((METHOD_LABELS[m], c) for m, c in takings.items() if c))
         )  # fmt: skip
@@ -165,10 +177,10 @@ def dashboard(
         pass
 
     tick()
-    dna, late = attendance(ctx, week)
-    dna_b, late_b = attendance(ctx, week.a_year_earlier())
+    dna, late = attendance(ctx, week, now)
+    dna_b, late_b = attendance(ctx, week.a_year_earlier(), year_ago)
     figures.append(
-        Figure("attendance", "Did not arrive and late cancellations this week", dna + late,
+        Figure("attendance", "Did not arrive and late cancellations so far this week", dna + late,
                "int", "Cancellations and did-not-arrive", week, dna_b + late_b,
                (("Did not arrive", str(dna)), ("Late cancellations", str(late))),
                up_is_good=False)

@@ -14,7 +14,7 @@ from frontdesk.services.report_types import Period
 from frontdesk.store.context import ServiceContext
 
 
-def _stamp(at: datetime) -> str:
+def stamp(at: datetime) -> str:
     # the stored form of UTCDateTime (db/types.py): naive UTC, microseconds
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
@@ -23,7 +23,7 @@ def utc_bounds(ctx: ServiceContext, period: Period) -> tuple[str, str]:
     """The period's first and after-last instants, as stored strings to compare against."""
     start, _ = day_bounds_utc(period.first, ctx.tz)
     _, end = day_bounds_utc(period.last, ctx.tz)
-    return _stamp(start), _stamp(end)
+    return stamp(start), stamp(end)
 
 
 def local_time(ctx: ServiceContext, period: Period, column: str) -> str:
@@ -35,7 +35,7 @@ def local_time(ctx: ServiceContext, period: Period, column: str) -> str:
     if len(spans) == 1:
         return f"datetime({column}, '{spans[0][1]:+d} minutes')"
     whens = " ".join(
-        f"WHEN {column} < '{_stamp(until)}' THEN '{offset:+d} minutes'"
+        f"WHEN {column} < '{stamp(until)}' THEN '{offset:+d} minutes'"
         for until, offset in spans[:-1]
     )
     return f"datetime({column}, CASE {whens} ELSE '{spans[-1][1]:+d} minutes' END)"

@@ -4,7 +4,7 @@ the clinic, and the gaps still free in practitioners' rosters."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -15,15 +15,19 @@ from frontdesk.services.billing.ledger import aged_debtors
 from frontdesk.services.billing.payments import METHOD_LABELS
 from frontdesk.services.permissions import Action, require
 from frontdesk.services.report_charts import leave_days, roster_rules
-from frontdesk.services.report_sql import local_time, revenue_gate, utc_bounds
+from frontdesk.services.report_sql import local_time, revenue_gate, stamp, utc_bounds
 from frontdesk.services.report_types import Chart, Column, Period, Report, Series, with_totals
 from frontdesk.store.context import ServiceContext
 
 MIN_GAP_MINUTES = 15
 
 
-def net_takings(ctx: ServiceContext, period: Period) -> dict[PaymentMethod, int]:
-    """Money in less money out on the business days of the period, every desk, by method."""
+def net_takings(
+    ctx: ServiceContext, period: Period, until: datetime | None = None
+) -> dict[PaymentMethod, int]:
+    """Money in less money out on the business days of the period, every desk, by method;
+    with ``until``, only what was received by then (today so far against the same hour a
+    year ago)."""
     with ctx.read() as session:
         revenue_gate(ctx, session)
         rows = session.execute(
@@ -33,9 +37,13 @@ def net_takings(ctx: ServiceContext, period: Period) -> dict[PaymentMethod, int]
                 "WHEN t.kind = 'refund' THEN p.amount_cents ELSE -p.amount_cents END) "
                 "FROM payments p LEFT JOIN payments t ON t.id = p.reverses_payment_id "
                 "WHERE p.business_date >= :a AND p.business_date <= :b AND p.deleted_at IS NULL "
-                "GROUP BY p.method"
+                "AND p.received_at <= :until GROUP BY p.method"
             ),
-            {"a": period.first.isoformat(), "b": period.last.isoformat()},
+            {
+                "a": period.first.isoformat(),
+                "b": period.last.isoformat(),
+                "until": stamp(until) if until else "9999-12-31 23:59:59",
+            },
         ).all()
     return {PaymentMethod(m): int(c) for m, c in rows}
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -77,6 +78,7 @@ class ReportsPage(QWidget):
         self.kind = QComboBox()
         self.kind.setObjectName("reportKind")
         self.kind.setMinimumContentsLength(30)
+        self.kind.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.kind.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -117,7 +119,8 @@ class ReportsPage(QWidget):
         top.addWidget(title)
         top.addSpacing(16)
         top.addWidget(self.kind)
-        top.addWidget(self.period_bar, 1)
+        top.addWidget(self.period_bar)
+        top.addStretch(1)
         top.addWidget(self.accounting_button)
         self.status = QLabel("")
         self.status.setObjectName("muted")

@@ -3,7 +3,7 @@ clock, and time-machine moving the machine's own clock elsewhere to prove it is 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,6 +11,7 @@ from report_clinic import make_report_clinic
 
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.vocab import Role
+from frontdesk.models import Payment
 from frontdesk.services import dashboard
 from frontdesk.services.report_types import Period
 from frontdesk.store.context import Actor, ServiceContext
@@ -19,7 +20,7 @@ from frontdesk.store.context import Actor, ServiceContext
 @pytest.fixture
 def dash_ctx(ctx: ServiceContext, clock: FakeClock) -> ServiceContext:
     make_report_clinic(ctx)
-    clock.set(datetime(2026, 4, 6, 0, 0, tzinfo=UTC))  # Monday 6 April 2026, 10:00 AEST
+    clock.set(datetime(2026, 4, 6, 7, 0, tzinfo=UTC))  # Monday 6 April 2026, 17:00 AEST
     return ctx
 
 
@@ -68,3 +69,26 @@ def test_a_year_earlier_keeps_weekdays_for_weeks_and_dates_for_months() -> None:
     assert week.a_year_earlier() == Period(date(2025, 4, 7), date(2025, 4, 13))
     leap = Period(date(2028, 2, 1), date(2028, 2, 29))
     assert leap.a_year_earlier() == Period(date(2027, 2, 1), date(2027, 2, 28))
+
+
+def test_takings_so_far_compare_with_the_same_hour_a_year_ago(dash_ctx: ServiceContext) -> None:
+    with dash_ctx.read() as s:
+        anyone = s.query(Payment).first()
+        assert anyone is not None
+        patient = anyone.patient_id
+    year_ago = date(2025, 4, 7)  # the Monday 52 weeks before
+    with dash_ctx.write("last year's takings") as s:
+        for hour, cents in ((11, 4_000), (18, 7_000)):  # before and after 17:00
+            p = Payment(
+                kind="payment",
+                method="cash",
+                amount_cents=cents,
+                patient_id=patient,
+                business_date=year_ago,
+                device_id=dash_ctx.device_id,
+                received_at=datetime(2025, 4, 7, hour, tzinfo=UTC) - timedelta(hours=10),
+            )
+            s.add(p)  # fmt: skip
+    takings = dashboard.dashboard(dash_ctx).figure("takings")
+    assert takings.previous == 4_000
+    assert takings.change_percent == pytest.approx(175.0)

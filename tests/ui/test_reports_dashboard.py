@@ -26,7 +26,7 @@ from frontdesk.ui.reports import ReportsPage
 def page(qtbot, ctx: ServiceContext, clock: FakeClock, bus: ChangeBus) -> ReportsPage:  # type: ignore[no-untyped-def]
     rc = make_report_clinic(ctx)
     ctx.rc = rc  # type: ignore[attr-defined]
-    clock.set(datetime(2026, 4, 6, 0, 0, tzinfo=UTC))  # Monday 6 April 2026, 10:00 AEST
+    clock.set(datetime(2026, 4, 6, 7, 0, tzinfo=UTC))  # Monday 6 April 2026, 17:00 AEST
     p = ReportsPage(ctx, bus)
     qtbot.addWidget(p)
     p.resize(1200, 800)
@@ -107,7 +107,7 @@ def test_reception_sees_no_money_when_hidden(
     qtbot, ctx: ServiceContext, clock: FakeClock, bus: ChangeBus
 ) -> None:  # type: ignore[no-untyped-def]
     make_report_clinic(ctx)
-    clock.set(datetime(2026, 4, 6, 0, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 4, 6, 7, 0, tzinfo=UTC))
     with ctx.write("hide revenue") as s:
         ctx.settings(s).hide_revenue_from_reception = True
     ctx.actor = Actor("u1", "Front desk", Role.RECEPTION)
