@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 
 from frontdesk.domain.billing import AgeBucket
+from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.occupancy import RosterRule, working_spans
 from frontdesk.domain.vocab import PaymentMethod
 from frontdesk.services.billing.ledger import aged_debtors
@@ -113,10 +114,15 @@ def free_gaps(ctx: ServiceContext, period: Period) -> Report:
         booked = session.execute(
             text(
                 f"SELECT a.practitioner_id, {ls}, {le} FROM appointments a "
-                "WHERE a.starts_at < :b AND a.ends_at > :a AND a.status != 'cancelled' "
-                "AND a.deleted_at IS NULL"
+                "WHERE a.starts_at < :b AND a.starts_at >= :from AND a.ends_at > :a "
+                "AND a.status != 'cancelled' AND a.deleted_at IS NULL"
             ),
-            {"a": a, "b": b},
+            # appointments start less than a day before they end: the start index bounds both
+            {
+                "a": a,
+                "b": b,
+                "from": stamp(day_bounds_utc(period.first, ctx.tz)[0] - timedelta(days=1)),
+            },
         ).all()
     busy: dict[tuple[str, date], list[tuple[int, int]]] = defaultdict(list)
     for pid, start, end in booked:
