@@ -10,13 +10,14 @@ from PySide6.QtCharts import (
     QBarSet,
     QChart,
     QChartView,
+    QHorizontalBarSeries,
     QLineSeries,
     QStackedBarSeries,
     QValueAxis,
 )
 from PySide6.QtCore import QMargins, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from frontdesk.services.report_types import PALETTE, Chart
 
@@ -35,6 +36,13 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     """A widget drawing ``chart``: a QChartView for bars and lines, a HeatMap for heat maps."""
     if chart.kind == "heatmap":
         return HeatMap(chart, parent)
+    if not chart.categories or not any(v for s in chart.series for v in s.values):
+        empty = QLabel(f"{chart.title}\n\nNothing to show yet.", parent)
+        empty.setObjectName("muted")
+        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return empty
+    # many names along the bottom would be cut short: lay the bars on their side instead
+    sideways = chart.kind in ("bar", "grouped_bar") and len(chart.categories) > 8
     qchart = QChart()
     qchart.setTitle(chart.title)
     qchart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
@@ -56,7 +64,11 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
             line.setColor(QColor(PALETTE[i % len(PALETTE)]))
             qchart.addSeries(line)
     else:
-        series = QStackedBarSeries() if chart.kind == "stacked_bar" else QBarSeries()
+        series: QStackedBarSeries | QHorizontalBarSeries | QBarSeries
+        if chart.kind == "stacked_bar":
+            series = QStackedBarSeries()
+        else:
+            series = QHorizontalBarSeries() if sideways else QBarSeries()
         stacks = [0.0] * len(chart.categories)
         for i, s in enumerate(chart.series):
             bar_set = QBarSet(s.name)
@@ -73,14 +85,18 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     axis_y.setRange(0, top * 1.08 if top > 0 else 1)
     axis_y.setLabelFormat(_axis_format(chart.unit))
     axis_y.applyNiceNumbers()
-    if len(chart.categories) > 8:
+    if len(chart.categories) > 8 and not sideways:
         axis_x.setLabelsAngle(-60)
     small = QFont()
     small.setPointSizeF(7.5)
     axis_x.setLabelsFont(small)
     axis_y.setLabelsFont(small)
-    qchart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
-    qchart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
+    if sideways:
+        qchart.addAxis(axis_x, Qt.AlignmentFlag.AlignLeft)
+        qchart.addAxis(axis_y, Qt.AlignmentFlag.AlignBottom)
+    else:
+        qchart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
+        qchart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
     for drawn in qchart.series():
         drawn.attachAxis(axis_x)
         drawn.attachAxis(axis_y)

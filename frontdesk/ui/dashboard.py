@@ -29,9 +29,10 @@ def trend_text(figure: Figure, symbol: str = "$") -> tuple[str, str]:
     change = figure.change_percent
     if change is None:
         return f"Last year: {was}", "trendFlat"
-    arrow = "▲" if change > 0.05 else "▼" if change < -0.05 else "="
-    good = change > 0.05 if figure.up_is_good else change < -0.05
-    bad = change < -0.05 if figure.up_is_good else change > 0.05
+    # under half a per cent either way reads as "no change", not as a red arrow
+    arrow = "▲" if change >= 0.5 else "▼" if change <= -0.5 else "="
+    good = change >= 0.5 if figure.up_is_good else change <= -0.5
+    bad = change <= -0.5 if figure.up_is_good else change >= 0.5
     name = "trendGood" if good else "trendBad" if bad else "trendFlat"
     return f"{arrow} {abs(change):.0f} % on last year ({was})", name
 
