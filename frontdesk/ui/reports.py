@@ -58,7 +58,7 @@ class Stopped(Exception):
 
 
 class _Progress(QObject):
-    step = Signal(int, int)
+    step = Signal(int, int, object)
 
 
 def _qdate(d: date) -> QDate:
@@ -271,12 +271,12 @@ class ReportsPage(QWidget):
         request = self._start()
         stop = self._stop
         ticker = _Progress(self)
-        ticker.step.connect(lambda done, of: self._tick(request, done, of))
+        ticker.step.connect(lambda done, of, so_far: self._tick(request, done, of, so_far))
 
-        def progress(done: int, of: int) -> None:
+        def progress(done: int, of: int, so_far: Dashboard) -> None:
             if stop.is_set():
                 raise Stopped
-            ticker.step.emit(done, of)
+            ticker.step.emit(done, of, so_far)
 
         run_in_background(
             lambda: dashboard(self.ctx, progress=progress),
@@ -288,10 +288,13 @@ class ReportsPage(QWidget):
         """The newest run's result, and the page still exists (a run can outlive it)."""
         return shiboken6.isValid(self) and request == self._request
 
-    def _tick(self, request: int, done: int, of: int) -> None:
-        if self._wanted(request):
-            self.progress.setRange(0, of)
-            self.progress.setValue(done)
+    def _tick(self, request: int, done: int, of: int, so_far: Dashboard) -> None:
+        if not self._wanted(request):
+            return
+        self.progress.setRange(0, of)
+        self.progress.setValue(done)
+        if self.dashboard is None and done < of:  # the first time: show figures as they come
+            self.dashboard_view.show_dashboard(so_far, clinic_settings.currency_symbol(self.ctx))
 
     def _show_dashboard(self, dash: Dashboard) -> None:
         self._set_busy(False)
