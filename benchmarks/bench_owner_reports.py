@@ -51,8 +51,10 @@ def _dashboard_plain(raw: sqlite3.Connection) -> None:
     ):
         raw.execute(
             "SELECT count(*) FROM (SELECT patient_id, min(starts_at) f FROM appointments "
-            "WHERE status != 'cancelled' AND patient_id IS NOT NULL GROUP BY patient_id) "
-            "WHERE f >= ? AND f < ?", (a, b)).fetchall()  # fmt: skip
+            "WHERE starts_at >= ? AND starts_at < ? AND status != 'cancelled' "
+            "AND patient_id IS NOT NULL GROUP BY patient_id) s WHERE NOT EXISTS (SELECT 1 "
+            "FROM appointments e WHERE e.patient_id = s.patient_id AND e.starts_at < ? "
+            "AND e.status != 'cancelled')", (a, b, a)).fetchall()  # fmt: skip
 
 
 def run(bench: Bench) -> None:
