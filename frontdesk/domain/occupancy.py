@@ -32,16 +32,45 @@ def applies(rule: RosterRule, day: date) -> bool:
     return weeks % rule.every_weeks == rule.week_offset
 
 
+def working_spans(rules: Iterable[RosterRule], day: date) -> list[tuple[int, int]]:
+    """The day's working minutes as sorted, disjoint ``(start, end)`` spans: work entries
+    joined, breaks cut out. A break counts once whether the work entries already stop for it
+    or run through it."""
+    work: list[tuple[int, int]] = []
+    breaks: list[tuple[int, int]] = []
+    for rule in rules:
+        if applies(rule, day):
+            (breaks if rule.is_break else work).append((rule.start_minute, rule.end_minute))
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(work):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    for b_start, b_end in breaks:
+        cut: list[tuple[int, int]] = []
+        for start, end in joined:
+            if b_end <= start or b_start >= end:
+                cut.append((start, end))
+                continue
+            if start < b_start:
+                cut.append((start, b_start))
+            if b_end < end:
+                cut.append((b_end, end))
+        joined = cut
+    return joined
+
+
 def rostered_minutes(rules: Iterable[RosterRule], first: date, last: date, off: set[date]) -> int:
     """Working minutes (work less breaks) from ``first`` to ``last`` inclusive, skipping ``off``."""
-    rules = list(rules)
+    by_weekday: dict[int, list[RosterRule]] = {}
+    for rule in rules:
+        by_weekday.setdefault(rule.weekday, []).append(rule)
     total = 0
     day = first
     while day <= last:
         if day not in off:
-            for rule in rules:
-                if applies(rule, day):
-                    span = rule.end_minute - rule.start_minute
-                    total += -span if rule.is_break else span
+            spans = working_spans(by_weekday.get(day.weekday(), ()), day)
+            total += sum(end - start for start, end in spans)
         day += timedelta(days=1)
-    return max(total, 0)
+    return total

@@ -41,6 +41,7 @@ from frontdesk.models.patients import (
     PatientDuplicate,
     PatientMerge,
 )
+from frontdesk.models.reports import AccountingExport
 from frontdesk.models.system import (
     AuditAnchor,
     AuditEvent,
@@ -57,6 +58,7 @@ from frontdesk.models.system import (
 )
 
 __all__ = [
+    "AccountingExport",
     "Appointment",
     "AppointmentAttendee",
     "AppointmentSeries",

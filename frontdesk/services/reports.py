@@ -7,17 +7,14 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
 
 from frontdesk.domain.clinic_time import day_bounds_utc
-from frontdesk.domain.errors import ValidationFailed
-from frontdesk.domain.money import format_money
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
 from frontdesk.domain.spreadsheet import safe_row
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason, InvoiceStatus
@@ -32,53 +29,13 @@ from frontdesk.models import (
     Practitioner,
     RosterEntry,
 )
+from frontdesk.services import report_charts, report_today
 from frontdesk.services.permissions import Action, require
+from frontdesk.services.report_sql import revenue_gate
+from frontdesk.services.report_types import Column, Period, Report, with_totals
 from frontdesk.store.context import ServiceContext
 
-Kind = Literal["text", "int", "money", "percent", "hours"]
-
-
-@dataclass(frozen=True)
-class Column:
-    title: str
-    kind: Kind = "text"
-
-
-@dataclass(frozen=True)
-class Report:
-    title: str
-    columns: tuple[Column, ...]
-    rows: list[tuple[Any, ...]]
-    totals: tuple[Any, ...] | None = None
-
-    def formatted(self, row: tuple[Any, ...], symbol: str = "$") -> list[str]:
-        out = []
-        for col, value in zip(self.columns, row, strict=True):
-            if value is None:
-                out.append("")
-            elif col.kind == "money":
-                out.append(format_money(int(value), symbol))
-            elif col.kind == "percent":
-                out.append(f"{value:.1f} %")
-            elif col.kind == "hours":
-                out.append(f"{value:,.1f}")
-            elif col.kind == "int":
-                out.append(f"{int(value):,}")
-            else:
-                out.append(str(value))
-        return out
-
-
-@dataclass(frozen=True)
-class Period:
-    first: date
-    last: date  # inclusive
-
-    def __post_init__(self) -> None:
-        if self.last < self.first:
-            raise ValidationFailed("The end date is before the start date.", field="last")
-        if (self.last - self.first).days > 366 * 20:
-            raise ValidationFailed("Choose a period of at most 20 years.", field="first")
+__all__ = ["MONEY_REPORTS", "REPORTS", "Column", "Period", "Report", "export_csv"]
 
 
 def _bounds(ctx: ServiceContext, period: Period) -> tuple[datetime, datetime]:
@@ -87,9 +44,7 @@ def _bounds(ctx: ServiceContext, period: Period) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _revenue_gate(ctx: ServiceContext, session: Session) -> None:
-    hide = ctx.settings(session).hide_revenue_from_reception
-    require(ctx.actor, Action.VIEW_REVENUE, hide_revenue_from_reception=hide)
+_revenue_gate = revenue_gate
 
 
 def _issued_in(period: Period) -> Any:
@@ -256,31 +211,48 @@ def cancellations(ctx: ServiceContext, period: Period) -> Report:
 
 
 def new_patients(ctx: ServiceContext, period: Period) -> Report:
-    """Patients whose first (not cancelled) appointment falls in the period, by practitioner."""
+    """Patients whose first (not cancelled) appointment falls in the period, by practitioner.
+
+    Read from the period's appointments only: a patient seen in the period is new when no
+    earlier appointment of theirs was kept (the patient-and-start index answers that), so a
+    month on a ten-year clinic costs a month, not ten years."""
     require(ctx.actor, Action.VIEW_REPORTS)
     start, end = _bounds(ctx, period)
-    first_visit = (
+    seen = (
         select(Appointment.patient_id, func.min(Appointment.starts_at).label("first_at"))
         .where(
-            Appointment.status != AppointmentStatus.CANCELLED, Appointment.patient_id.is_not(None)
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+            Appointment.status != AppointmentStatus.CANCELLED,
+            Appointment.patient_id.is_not(None),
         )
         .group_by(Appointment.patient_id)
         .subquery()
     )
+    earlier = aliased(Appointment)
     with ctx.read() as session:
         rows = session.execute(
             select(Practitioner.display_name, func.count(func.distinct(Patient.id)))
-            .select_from(first_visit)
-            .join(Patient, Patient.id == first_visit.c.patient_id)
+            .select_from(seen)
+            .join(Patient, Patient.id == seen.c.patient_id)
             .join(
                 Appointment,
                 and_(
-                    Appointment.patient_id == first_visit.c.patient_id,
-                    Appointment.starts_at == first_visit.c.first_at,
+                    Appointment.patient_id == seen.c.patient_id,
+                    Appointment.starts_at == seen.c.first_at,
+                    Appointment.status != AppointmentStatus.CANCELLED,
                 ),
             )
             .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-            .where(first_visit.c.first_at >= start, first_visit.c.first_at < end)
+            .where(
+                ~select(earlier.id)
+                .where(
+                    earlier.patient_id == seen.c.patient_id,
+                    earlier.starts_at < start,
+                    earlier.status != AppointmentStatus.CANCELLED,
+                )
+                .exists()
+            )
             .group_by(Practitioner.display_name)
             .order_by(func.count(func.distinct(Patient.id)).desc())
         ).all()
@@ -288,11 +260,7 @@ def new_patients(ctx: ServiceContext, period: Period) -> Report:
     return _with_totals("New patients", cols, [tuple(r) for r in rows])
 
 
-def _with_totals(title: str, cols: tuple[Column, ...], rows: list[tuple[Any, ...]]) -> Report:
-    totals: list[Any] = ["Total"]
-    for i, col in enumerate(cols[1:], start=1):
-        totals.append(sum(r[i] or 0 for r in rows) if col.kind in ("int", "money") else None)
-    return Report(title, cols, rows, tuple(totals))
+_with_totals = with_totals
 
 
 REPORTS: dict[str, Callable[[ServiceContext, Period], Report]] = {
@@ -302,10 +270,31 @@ REPORTS: dict[str, Callable[[ServiceContext, Period], Report]] = {
     "Occupancy": occupancy,
     "Cancellations and did-not-arrive": cancellations,
     "New patients": new_patients,
+    "Revenue by month (by practitioner)": report_charts.revenue_by_month,
+    "Revenue by month (by payer)": report_charts.revenue_by_month_payer,
+    "Occupancy by weekday and hour": report_charts.occupancy_heatmap,
+    "Cancellations by reason over time": report_charts.cancellations_over_time,
+    "New and returning patients": report_charts.new_and_returning,
+    "Practitioners compared": report_charts.practitioner_comparison,
+    "Takings by method": report_today.takings_by_method,
+    "Owing": report_today.owing,
+    "Free gaps": report_today.free_gaps,
 }
+# Reports about money: hidden from reception when the clinic says so (the same rule the
+# services enforce; the screen only leaves them out of the list).
+MONEY_REPORTS = frozenset(
+    {
+        "Revenue by practitioner",
+        "Revenue by service",
+        "Revenue by payer",
+        "Revenue by month (by practitioner)",
+        "Revenue by month (by payer)",
+        "Takings by method",
+    }
+)
 
 
-def export_csv(report: Report, path: Path, symbol: str = "$") -> None:
+def export_csv(report: Report, path: Path, symbol: str = "$") -> None:  # kept for callers
     """Write the report as CSV (UTF-8 with BOM so spreadsheet programs read accents)."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
