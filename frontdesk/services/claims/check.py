@@ -1,0 +1,194 @@
+"""The funding check the booking dialog and checkout call: what each of the patient's plans says
+about one more session (limits, expiry, budgets), and the item number, funder price and payer
+an invoice for the session should carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from frontdesk.domain.errors import NotFound
+from frontdesk.domain.funding import (
+    YEARLY_PLAN_KINDS,
+    Finding,
+    PlanKind,
+    SessionFacts,
+    Severity,
+    check_session,
+    gst_free,
+    medicare_item_for,
+    worst,
+)
+from frontdesk.models import (
+    Appointment,
+    AppointmentType,
+    CatalogueFunderPrice,
+    CatalogueItem,
+    FundingPlan,
+    PlanSession,
+    Practitioner,
+)
+from frontdesk.services.claims.plans import active_plans, plan_view, used_in_year
+from frontdesk.services.permissions import Action, require
+from frontdesk.store.context import ServiceContext
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    plan_id: str
+    plan_label: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def severity(self) -> Severity | None:
+        return worst(self.findings)
+
+
+def funding_check(
+    ctx: ServiceContext,
+    patient_id: str,
+    starts_at: datetime,
+    minutes: int,
+    *,
+    plan_id: str | None = None,
+    one_to_one: bool = True,
+    price_cents: int | None = None,
+    budget_category: str = "",
+    exclude_appointment_id: str | None = None,
+) -> list[PlanCheck]:
+    """Findings for each current plan of the patient (or just ``plan_id``) if a session of
+    ``minutes`` were booked at ``starts_at``. ``exclude_appointment_id``: the appointment being
+    moved, so it is not counted twice."""
+    require(ctx.actor, Action.VIEW_DIARY)
+    on = starts_at.astimezone(ctx.tz).date()
+    out: list[PlanCheck] = []
+    with ctx.read() as s:
+        plans = active_plans(s, patient_id)
+        if plan_id is not None:
+            plans = [p for p in plans if p.id == plan_id]
+            if not plans:
+                raise NotFound("That plan is no longer on the patient's card.")
+        for plan in plans:
+            view = plan_view(s, plan, exclude_appointment_id=exclude_appointment_id)
+            kind = view.kind
+            year_used = (
+                used_in_year(
+                    ctx,
+                    s,
+                    patient_id,
+                    kind,
+                    on.year,
+                    exclude_appointment_id=exclude_appointment_id,
+                )
+                if kind in YEARLY_PLAN_KINDS
+                else 0
+            )
+            category = budget_category or (view.budgets[0].category if view.budgets else "")
+            findings = check_session(
+                view.facts(),
+                SessionFacts(
+                    on,
+                    minutes,
+                    one_to_one=one_to_one,
+                    price_cents=price_cents or 0,
+                    ndis_category=category,
+                ),
+                used_in_plan=view.sessions_used,
+                used_in_year=year_used,
+            )
+            out.append(PlanCheck(plan.id, view.label, tuple(findings)))
+    return out
+
+
+def check_appointment(ctx: ServiceContext, appointment_id: str) -> list[PlanCheck]:
+    """The funding check for an appointment already in the diary (its own plan, if booked
+    under one; otherwise every current plan)."""
+    require(ctx.actor, Action.VIEW_DIARY)
+    with ctx.read() as s:
+        appt = s.get(Appointment, appointment_id)
+        if appt is None or appt.deleted_at is not None or appt.patient_id is None:
+            raise NotFound("That appointment no longer exists.")
+        link = s.scalars(
+            select(PlanSession).where(
+                PlanSession.appointment_id == appointment_id, PlanSession.deleted_at.is_(None)
+            )
+        ).first()
+        patient_id, starts, ends = appt.patient_id, appt.starts_at, appt.ends_at
+        group = appt.is_group
+    minutes = int((ends - starts).total_seconds() // 60)
+    return funding_check(
+        ctx,
+        patient_id,
+        starts,
+        minutes,
+        plan_id=link.plan_id if link else None,
+        one_to_one=not group,
+        price_cents=link.price_cents if link else None,
+        budget_category=link.budget_category if link else "",
+        exclude_appointment_id=appointment_id,
+    )
+
+
+@dataclass(frozen=True)
+class CheckoutTerms:
+    """What an invoice for a funded session should say."""
+
+    plan_id: str
+    plan_kind: PlanKind
+    payer_funder_id: str | None
+    item_number: str
+    price_cents: int | None
+    gst_free: bool
+    gst_reason: str
+    findings: tuple[Finding, ...]
+
+
+def checkout_terms(ctx: ServiceContext, appointment_id: str) -> CheckoutTerms | None:
+    """The item number, funder price and payer for an appointment booked under a plan (None
+    when it was not). Medicare's item follows the practitioner's profession (10960 for a
+    physiotherapist); other funders' item numbers and prices come from the catalogue's funder
+    prices for the appointment type's service."""
+    require(ctx.actor, Action.CREATE_INVOICE)
+    with ctx.read() as s:
+        link = s.scalars(
+            select(PlanSession).where(
+                PlanSession.appointment_id == appointment_id, PlanSession.deleted_at.is_(None)
+            )
+        ).first()
+        if link is None:
+            return None
+        plan = s.get(FundingPlan, link.plan_id)
+        appt = s.get(Appointment, appointment_id)
+        if plan is None or appt is None:
+            raise NotFound("That appointment no longer exists.")
+        kind = PlanKind(plan.kind)
+        atype = (
+            s.get(AppointmentType, appt.appointment_type_id) if appt.appointment_type_id else None
+        )
+        service = (
+            s.get(CatalogueItem, atype.default_service_id)
+            if atype and atype.default_service_id
+            else None
+        )
+        price_row = None
+        if service and plan.funder_id:
+            price_row = s.scalars(
+                select(CatalogueFunderPrice).where(
+                    CatalogueFunderPrice.catalogue_item_id == service.id,
+                    CatalogueFunderPrice.funder_id == plan.funder_id,
+                    CatalogueFunderPrice.deleted_at.is_(None),
+                )
+            ).first()
+        item = price_row.item_number if price_row else ""
+        if kind in (PlanKind.MEDICARE_CDM,) and not item:
+            prac = s.get(Practitioner, appt.practitioner_id)
+            item = medicare_item_for(prac.profession) or "" if prac else ""
+        price = price_row.price_cents if price_row else (link.price_cents or None)
+        free, reason = gst_free(kind)
+        payer = plan.funder_id
+        if kind is PlanKind.NDIS and plan.ndis_management == "self":
+            payer = None  # a self-managed participant pays and claims it back
+    findings = tuple(f for c in check_appointment(ctx, appointment_id) for f in c.findings)
+    return CheckoutTerms(link.plan_id, kind, payer, item, price, free, reason, findings)
