@@ -4,6 +4,7 @@ an invoice for the session should carry."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,11 +27,17 @@ from frontdesk.models import (
     AppointmentType,
     CatalogueFunderPrice,
     CatalogueItem,
+    FundingBudget,
     FundingPlan,
     PlanSession,
     Practitioner,
 )
-from frontdesk.services.claims.plans import active_plans, plan_view, used_in_year
+from frontdesk.services.claims.plans import (
+    active_plans,
+    book_under_plan,
+    plan_view,
+    used_in_year,
+)
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
 
@@ -192,3 +199,61 @@ def checkout_terms(ctx: ServiceContext, appointment_id: str) -> CheckoutTerms | 
             payer = None  # a self-managed participant pays and claims it back
     findings = tuple(f for c in check_appointment(ctx, appointment_id) for f in c.findings)
     return CheckoutTerms(link.plan_id, kind, payer, item, price, free, reason, findings)
+
+
+def session_price(ctx: ServiceContext, plan_id: str, appointment_type_id: str | None) -> int | None:
+    """What a session of this type costs the plan's funder (the catalogue's funder price for
+    the type's service, else its own price); None without a type."""
+    require(ctx.actor, Action.VIEW_DIARY)
+    if not appointment_type_id:
+        return None
+    with ctx.read() as s:
+        plan = s.get(FundingPlan, plan_id)
+        atype = s.get(AppointmentType, appointment_type_id)
+        if plan is None or atype is None or not atype.default_service_id:
+            return None
+        if plan.funder_id:
+            row = s.scalars(
+                select(CatalogueFunderPrice).where(
+                    CatalogueFunderPrice.catalogue_item_id == atype.default_service_id,
+                    CatalogueFunderPrice.funder_id == plan.funder_id,
+                    CatalogueFunderPrice.deleted_at.is_(None),
+                )
+            ).first()
+            if row is not None:
+                return row.price_cents
+        service = s.get(CatalogueItem, atype.default_service_id)
+        return service.price_cents if service else None
+
+
+def link_sessions(ctx: ServiceContext, appointment_ids: Sequence[str], plan_id: str) -> None:
+    """Count newly booked appointments against a plan, each at its type's funder price, drawing
+    on the plan's first budget (NDIS)."""
+    require(ctx.actor, Action.EDIT_DIARY)
+    with ctx.read() as s:
+        plan = s.get(FundingPlan, plan_id)
+        if plan is None or plan.deleted_at is not None:
+            raise NotFound("That plan no longer exists.")
+        category = next(
+            iter(
+                s.scalars(
+                    select(FundingBudget.category)
+                    .where(FundingBudget.plan_id == plan_id, FundingBudget.deleted_at.is_(None))
+                    .order_by(FundingBudget.category)
+                )
+            ),
+            "",
+        )
+        types = {
+            a.id: a.appointment_type_id
+            for a in s.scalars(select(Appointment).where(Appointment.id.in_(appointment_ids)))
+        }
+    for appointment_id in appointment_ids:
+        price = session_price(ctx, plan_id, types.get(appointment_id))
+        book_under_plan(
+            ctx,
+            appointment_id,
+            plan_id,
+            budget_category=category if plan.kind == PlanKind.NDIS else "",
+            price_cents=price or 0 if plan.kind == PlanKind.NDIS else 0,
+        )
