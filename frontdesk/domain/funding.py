@@ -372,7 +372,8 @@ def check_session(
             out.append(
                 Finding(
                     Severity.ERROR,
-                    f"{ordinal(n)} {rule.short} in {year}: only {limit} a year are paid.",
+                    f"{ordinal(n)} {rule.short.removesuffix('s')} in {year}: only {limit} a "
+                    "year are paid.",
                     "over_yearly_limit",
                 )
             )

@@ -106,7 +106,7 @@ def test_fifth_and_sixth_medicare_visit_combined_across_plans_this_year(
     # Checking the booked appointment itself does not count it twice.
     assert messages(check_appointment(ctx, booked)) == ["5th of 5 Medicare visits in 2026"]
     sixth = funding_check(ctx, f.cdm_patient, at(date(2026, 12, 14)), 30, plan_id=f.cdm_plan)
-    assert messages(sixth) == ["6th Medicare visits in 2026: only 5 a year are paid."]
+    assert messages(sixth) == ["6th Medicare visit in 2026: only 5 a year are paid."]
     assert sixth[0].severity is Severity.ERROR
     # A new year starts again.
     jan = funding_check(ctx, f.cdm_patient, at(date(2027, 1, 11)), 30, plan_id=f.cdm_plan)
@@ -181,7 +181,7 @@ def test_invoice_to_the_funder_refused_past_the_yearly_limit(
     for m in (2, 3, 4, 5, 6):
         session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, m, 2))
     sixth = session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, 7, 6))
-    with pytest.raises(RuleViolation, match="6th Medicare visits in 2026"):
+    with pytest.raises(RuleViolation, match="6th Medicare visit in 2026"):
         invoice_under_plan(ctx, sixth)
 
 

@@ -64,7 +64,7 @@ def test_fifth_medicare_visit_of_the_year_warns_and_sixth_is_refused() -> None:
     assert worst(fifth) is Severity.WARNING
     sixth = check_session(CDM, SessionFacts(date(2026, 6, 8), 30), used_in_plan=5, used_in_year=5)
     assert worst(sixth) is Severity.ERROR
-    assert "6th Medicare visits in 2026: only 5 a year are paid." in [f.message for f in sixth]
+    assert "6th Medicare visit in 2026: only 5 a year are paid." in [f.message for f in sixth]
     third = check_session(CDM, SessionFacts(date(2026, 3, 1), 30), used_in_plan=0, used_in_year=2)
     assert worst(third) is Severity.INFO
 

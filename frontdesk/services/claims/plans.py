@@ -384,6 +384,17 @@ def book_under_plan(
             raise NotFound("That plan no longer exists.")
         if appt.patient_id != plan.patient_id:
             raise RuleViolation("That plan belongs to another patient.")
+        if not budget_category and plan.kind == PlanKind.NDIS:
+            budget_category = next(
+                iter(
+                    s.scalars(
+                        select(FundingBudget.category)
+                        .where(FundingBudget.plan_id == plan_id, FundingBudget.deleted_at.is_(None))
+                        .order_by(FundingBudget.category)
+                    )
+                ),
+                "",
+            )
         row = s.scalars(
             select(PlanSession).where(PlanSession.appointment_id == appointment_id)
         ).first()

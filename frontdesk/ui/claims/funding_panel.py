@@ -44,6 +44,9 @@ class FundingPanel(QWidget):
         self.warnings.setObjectName("fundingWarnings")
         self.warnings.setWordWrap(True)
         self.warnings.setTextFormat(Qt.TextFormat.RichText)
+        # Room for two wrapped lines: the dialog keeps its size once shown.
+        self.warnings.setMinimumHeight(self.warnings.fontMetrics().lineSpacing() * 2 + 4)
+        self.warnings.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.plan)

@@ -102,7 +102,10 @@ class PlansTab(QWidget):
             self.list.resizeColumnToContents(i)
 
     def _current(self) -> PlanView | None:
-        i = self.list.indexOfTopLevelItem(self.list.currentItem())
+        item = self.list.currentItem()
+        if item is None:
+            return None
+        i = self.list.indexOfTopLevelItem(item)
         return self.plans[i] if 0 <= i < len(self.plans) else None
 
     def add_plan(self) -> None:

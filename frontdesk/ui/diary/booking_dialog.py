@@ -63,7 +63,7 @@ class BookingDialog(QDialog):
         self.request: BookingRequest | None = None
         self.series: SeriesChoice | None = None
         self.setWindowTitle("Book an appointment")
-        self.setMinimumSize(560, 560)  # explicit: the layout never resizes a shown dialog
+        self.setMinimumSize(560, 620)  # explicit: the layout never resizes a shown dialog
         col = QVBoxLayout(self)
         form = QFormLayout()
         col.addLayout(form)
