@@ -281,7 +281,7 @@ def check_plan_record(plan: PlanFacts) -> list[Finding]:
         out.append(
             Finding(
                 Severity.ERROR,
-                f"The referral has no provider number; {rule.short.split()[0]} will not pay "
+                f"The referral has no provider number; {_payer(plan.kind)} will not pay "
                 "without the referring practitioner's provider number.",
                 "no_provider_number",
             )
@@ -350,7 +350,7 @@ def check_session(
         out.append(
             Finding(
                 Severity.ERROR,
-                f"{rule.short.split()[0]} pays only for services of at least "
+                f"{_payer(plan.kind)} pays only for services of at least "
                 f"{rule.min_minutes} minutes; this one is {session.minutes}.",
                 "too_short",
             )
@@ -359,8 +359,7 @@ def check_session(
         out.append(
             Finding(
                 Severity.ERROR,
-                f"{rule.short.split()[0]} pays these items only for one-to-one services, "
-                "not a group.",
+                f"{_payer(plan.kind)} pays these items only for one-to-one services, not a group.",
                 "not_one_to_one",
             )
         )
@@ -419,6 +418,12 @@ def _short_name(kind: PlanKind) -> str:
         PlanKind.CTP: "CTP",
         PlanKind.NDIS: "NDIS",
     }[kind]
+
+
+def _payer(kind: PlanKind) -> str:
+    """Who pays, in a sentence: Medicare pays for both chronic-condition and mental-health
+    plan services."""
+    return "Medicare" if kind is PlanKind.MENTAL_HEALTH else _short_name(kind)
 
 
 def _ndis_budget(plan: PlanFacts, session: SessionFacts) -> list[Finding]:

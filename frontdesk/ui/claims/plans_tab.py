@@ -139,7 +139,7 @@ class PlanDialog(QDialog):
         super().__init__(parent)
         self.ctx, self.patient_id, self.plan = ctx, patient_id, plan
         self.setWindowTitle("Change plan" if plan else "Add a plan or referral")
-        self.setMinimumWidth(520)
+        self.setMinimumSize(560, 700)
         form = QFormLayout()
         self.kind = QComboBox()
         self.kind.setObjectName("planKind")
@@ -177,6 +177,7 @@ class PlanDialog(QDialog):
         self.budgets.setHorizontalHeaderLabels(["Support category", "Budget"])
         self.budgets.setMaximumHeight(140)
         self.budgets.horizontalHeader().setStretchLastSection(True)
+        self.budgets.setColumnWidth(0, 190)
         today = ctx.clock.now().astimezone(ctx.tz).date()
         self.starts.setDate(QDate(today.year, today.month, today.day))
         self.expires.setDate(QDate(today.year + 1, today.month, min(today.day, 28)))
@@ -199,6 +200,7 @@ class PlanDialog(QDialog):
         self.error = QLabel("")
         self.error.setObjectName("planError")
         self.error.setWordWrap(True)
+        self.error.setMinimumHeight(self.error.fontMetrics().lineSpacing() * 3)
         self.error.setStyleSheet("color: #b91c1c;")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel

@@ -1,0 +1,138 @@
+"""The claims screens driven with key and mouse clicks (issue 19): the patient card's Referrals
+& plans tab refusing a referral without a provider number, and the Claims area preparing claims,
+saving an NDIA bulk payment request and importing its payment report (and refusing a bad one)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from claims_world import Funded, make_funded, session
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
+
+from frontdesk.domain.funding import ClaimStatus
+from frontdesk.domain.ndis import BULK_PAYMENT_COLUMNS
+from frontdesk.services import billing
+from frontdesk.services.claims.checkout import invoice_under_plan
+from frontdesk.services.claims.plans import list_plans
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.claims import ClaimsArea
+from frontdesk.ui.claims.plans_tab import PlansTab
+
+
+def shoot(widget: QWidget, name: str) -> None:
+    folder = os.environ.get("FRONTDESK_SHOTS")
+    if folder:
+        widget.grab().save(str(Path(folder) / f"{name}.png"))
+
+
+def when_dialog_opens(act: Callable[[QWidget], None]) -> None:
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, poll)
+            return
+        try:
+            act(dialog)
+        finally:
+            if dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(0, poll)
+
+
+@pytest.fixture
+def f(ctx: ServiceContext) -> Funded:
+    return make_funded(ctx)
+
+
+def test_plans_tab_refuses_a_referral_without_a_provider_number(
+    qtbot, ctx: ServiceContext, f: Funded
+) -> None:  # type: ignore[no-untyped-def]
+    tab = PlansTab(ctx)
+    qtbot.addWidget(tab)
+    tab.resize(900, 300)
+    tab.show()
+    tab.load(f.participant)
+    assert tab.list.topLevelItemCount() == 1  # the NDIS plan
+    seen: dict[str, object] = {}
+
+    def fill(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.kind.setFocus()
+        qtbot.keyClicks(dialog.kind, "Mental")  # keyboard search in the combo
+        qtbot.keyClicks(dialog.referrer, "Dr Priya Shah")
+        save = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        seen["error"] = dialog.error.text()
+        seen["still_open"] = dialog.isVisible()
+        shoot(dialog, "plan_dialog_refused")
+        qtbot.keyClicks(dialog.provider, "2345671A")
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        seen["closed"] = not dialog.isVisible()
+
+    when_dialog_opens(fill)
+    qtbot.mouseClick(tab.add, Qt.MouseButton.LeftButton)
+    assert seen["still_open"] and "no provider number" in str(seen["error"])
+    assert seen["closed"]
+    kinds = {p.kind.value: p for p in list_plans(ctx, f.participant)}
+    assert kinds["mhtp"].referrer_provider_number == "2345671A"
+    assert tab.list.topLevelItemCount() == 2
+    shoot(tab, "plans_tab")
+
+
+def test_claims_area_bulk_request_and_remittance(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    numbers = []
+    for d in (date(2025, 5, 5), date(2025, 5, 12), date(2025, 5, 19)):
+        appt = session(ctx, f, f.participant, f.ndis_plan, d)
+        numbers.append(billing.issue_invoice(ctx, invoice_under_plan(ctx, appt)))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    assert area.model.rowCount() == 3
+    assert "3 claims" in area.summary.text()
+
+    area.tabs.setCurrentIndex(1)
+    area.month.setDate(QDate(2025, 5, 1))
+    qtbot.keyClicks(area.registration, "4050012345")
+    bpr = tmp_path / "bpr_may_2025.csv"
+    qtbot.keyClicks(area.bpr_path, str(bpr))
+    qtbot.mouseClick(area.save_bpr, Qt.MouseButton.LeftButton)
+    assert "Saved 3 lines ($581.97) for May 2025" in area.bpr_result.text()
+    lines = bpr.read_text().splitlines()
+    assert lines[0].split(",") == list(BULK_PAYMENT_COLUMNS)
+    assert len(lines) == 4 and numbers[0] in lines[1]
+
+    # A malformed report: refused whole, nothing changes.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ClaimReference,Paid Total Amount\n" + f"{numbers[0]},lots\n")
+    qtbot.keyClicks(area.rem_path, str(bad))
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert "Line 2" in area.rem_result.text()
+    shoot(area, "claims_remittance_refused")
+
+    report = tmp_path / "payment_report.csv"
+    report.write_text(
+        "ClaimReference,Claimed Amount,Paid Total Amount,Payment Request Status,Error Message\n"
+        f"{numbers[0]},193.99,193.99,PAID,\n{numbers[1]},193.99,100.00,PAID,\n"
+        f"{numbers[2]},193.99,0.00,ERROR,Participant plan ended\n"
+    )
+    area.rem_path.clear()
+    qtbot.keyClicks(area.rem_path, str(report))
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert area.rem_result.text() == (
+        "Imported 3 lines: $293.99 received — 1 paid, 1 part-paid, 1 rejected."
+    )
+    shoot(area, "claims_remittance_imported")
+    area.tabs.setCurrentIndex(0)
+    statuses = [area.model.row(r).status for r in range(area.model.rowCount())]
+    assert statuses == [ClaimStatus.PAID, ClaimStatus.PART_PAID, ClaimStatus.REJECTED]
+    shoot(area, "claims_queue")
