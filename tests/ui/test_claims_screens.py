@@ -136,3 +136,29 @@ def test_claims_area_bulk_request_and_remittance(
     statuses = [area.model.row(r).status for r in range(area.model.rowCount())]
     assert statuses == [ClaimStatus.PAID, ClaimStatus.PART_PAID, ClaimStatus.REJECTED]
     shoot(area, "claims_queue")
+
+
+def test_checkout_bills_the_plan_or_says_why_not(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.ui.billing.checkout import CheckoutDialog, open_checkout
+
+    dva = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    open_checkout(ctx, bus, dva, main_window)
+    dialog = next(d for d in main_window.findChildren(CheckoutDialog) if d.isVisible())
+    note = dialog.findChild(QWidget, "fundingNote")
+    assert note.text() == "Billed under the DVA referral: item F560, GST-free."
+    assert "Department of Veterans' Affairs" in dialog.who.text()
+    assert dialog.lines.item(0, 0).text() == "F560"
+    shoot(dialog, "checkout_dva")
+    dialog.close()
+    for m in (2, 3, 4, 5, 6):
+        session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, m, 2))
+    sixth = session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, 7, 6))
+    open_checkout(ctx, bus, sixth, main_window)
+    dialog = next(d for d in main_window.findChildren(CheckoutDialog) if d.isVisible())
+    note = dialog.findChild(QWidget, "fundingNote")
+    assert note.text().startswith(
+        "Not billed to the plan: The funder would not pay for this session: 6th Medicare visit"
+    )
+    assert "Medicare" not in dialog.who.text()

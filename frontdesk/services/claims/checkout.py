@@ -151,3 +151,27 @@ def invoice_under_plan(ctx: ServiceContext, appointment_id: str) -> str:
             )
         ],
     )
+
+
+def draft_for_checkout(ctx: ServiceContext, appointment_id: str) -> tuple[str, str]:
+    """The draft invoice checkout opens, and a note for reception. An appointment booked under
+    a plan is invoiced to the plan's payer at its item number and price; when the funder would
+    not pay (over the yearly limit, expired, over budget) the patient is invoiced instead and
+    the note says why. Other appointments are invoiced as billing always has."""
+    from frontdesk.services import billing
+
+    existing = billing.invoice_for_appointment(ctx, appointment_id)
+    if existing:
+        return existing, ""
+    terms = checkout_terms(ctx, appointment_id)
+    if terms is None:
+        return billing.invoice_from_appointment(ctx, appointment_id), ""
+    try:
+        invoice_id = invoice_under_plan(ctx, appointment_id)
+    except RuleViolation as refused:
+        return (
+            billing.invoice_from_appointment(ctx, appointment_id),
+            f"Not billed to the plan: {refused.user_message}",
+        )
+    item = f"item {terms.item_number}, " if terms.item_number else ""
+    return invoice_id, f"Billed under the {terms.plan_kind.label}: {item}GST-free."
