@@ -313,3 +313,16 @@ def test_terminal_result_and_medicare_dva_summary(ctx: ServiceContext, f: Funded
     assert claim.status is ClaimStatus.PAID and claim.paid_cents == 7_255
     with pytest.raises(ValidationFailed, match="Say why"):
         claims_svc.reject_claim(ctx, claim.id, "  ")
+
+
+def test_claims_outstanding_by_funder_and_age(ctx: ServiceContext, f: Funded) -> None:
+    ndis_month(ctx, f)
+    appt = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    claims_svc.prepare_claims(ctx)
+    rows = claims_svc.outstanding_by_funder(ctx, date(2027, 1, 15))
+    assert [(r.funder, r.claims, r.total_cents) for r in rows] == [
+        ("NDIA", 3, 3 * 19_399),
+        ("Department of Veterans' Affairs", 1, 7_255),
+    ]
+    assert rows[0].buckets["31-60"] == 3 * 19_399  # issued 27 Nov 2026, 49 days before

@@ -162,3 +162,32 @@ def test_checkout_bills_the_plan_or_says_why_not(
         "Not billed to the plan: The funder would not pay for this session: 6th Medicare visit"
     )
     assert "Medicare" not in dialog.who.text()
+
+
+def test_reports_tab_outstanding_and_a_letter_to_the_referrer(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    appt = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    area.tabs.setCurrentIndex(3)
+    top = area.outstanding.topLevelItem(0)
+    assert top is not None and top.text(0) == "Department of Veterans' Affairs"
+    assert top.text(6) == "$72.55"
+    assert area.letters.topLevelItemCount() == 1
+    item = area.letters.topLevelItem(0)
+    assert item.text(0) == "Ted Walsh" and item.text(2) == "after the first service"
+    rect = area.letters.visualItemRect(item)
+    qtbot.mouseClick(area.letters.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    letter = tmp_path / "letter.pdf"
+    qtbot.keyClicks(area.letter_path, str(letter))
+    qtbot.mouseClick(area.save_letter, Qt.MouseButton.LeftButton)
+    assert letter.read_bytes().startswith(b"%PDF")
+    assert "Saved the letter to letter.pdf" in area.letter_result.text()
+    shoot(area, "claims_reports")
+    qtbot.mouseClick(area.letter_sent, Qt.MouseButton.LeftButton)
+    assert area.letters.topLevelItemCount() == 0

@@ -358,3 +358,34 @@ def medicare_dva_summary(ctx: ServiceContext, since: date, until: date) -> str:
                 ]
             )
     return out.getvalue()
+
+
+# -- reports ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OutstandingRow:
+    """Claims not yet settled for one funder, by age of the invoice (cents)."""
+
+    funder: str
+    claims: int
+    buckets: dict[str, int]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(self.buckets.values())
+
+
+def outstanding_by_funder(ctx: ServiceContext, today: date | None = None) -> list[OutstandingRow]:
+    """Claims outstanding (prepared, submitted or part-paid) by funder and age."""
+    from frontdesk.domain.billing import AgeBucket, age_bucket
+
+    day = today or ctx.clock.now().astimezone(ctx.tz).date()
+    rows: dict[str, OutstandingRow] = {}
+    for r in list_claims(ctx):
+        if r.status in (ClaimStatus.PAID, ClaimStatus.REJECTED):
+            continue
+        name = r.funder_name or r.funder_kind
+        row = rows.setdefault(name, OutstandingRow(name, 0, {b.value: 0 for b in AgeBucket}))
+        bucket = age_bucket(r.issue_date or day, day)
+        row.buckets[bucket.value] += r.claimed_cents - r.paid_cents
+        rows[name] = OutstandingRow(name, row.claims + 1, row.buckets)
+    return sorted(rows.values(), key=lambda x: -x.total_cents)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.billing import AgeBucket
 from frontdesk.domain.funding import ClaimStatus
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.services.claims import claims as svc
@@ -159,6 +161,42 @@ class ClaimsArea(QWidget):
         self.running_out.setHeaderLabels(["Patient", "Plan", "Why"])
         self.tabs.addTab(self.running_out, "Plans running out")
 
+        # -- reports: outstanding by funder and age, letters due to referrers --
+        reports = QWidget()
+        rcol = QVBoxLayout(reports)
+        rcol.addWidget(QLabel("Claims outstanding by funder and age"))
+        self.outstanding = QTreeWidget()
+        self.outstanding.setObjectName("claimsOutstanding")
+        self.outstanding.setRootIsDecorated(False)
+        self.outstanding.setHeaderLabels(
+            ["Funder", "Claims", *(b.label for b in AgeBucket), "Total"]
+        )
+        rcol.addWidget(self.outstanding, 1)
+        rcol.addWidget(QLabel("Reports due to referring practitioners"))
+        self.letters = QTreeWidget()
+        self.letters.setObjectName("reportsDue")
+        self.letters.setRootIsDecorated(False)
+        self.letters.setHeaderLabels(["Patient", "Referrer", "Report"])
+        rcol.addWidget(self.letters, 1)
+        lrow = QHBoxLayout()
+        self.letter_path = QLineEdit()
+        self.letter_path.setObjectName("letterPath")
+        self.letter_path.setPlaceholderText("save the letter (PDF) to…")
+        self.save_letter = QPushButton("Save &letter")
+        self.save_letter.setObjectName("saveLetter")
+        self.letter_sent = QPushButton("Mark se&nt")
+        self.letter_sent.setObjectName("letterSent")
+        lrow.addWidget(self._with_browse(self.letter_path, save=True), 1)
+        lrow.addWidget(self.save_letter)
+        lrow.addWidget(self.letter_sent)
+        rcol.addLayout(lrow)
+        self.letter_result = QLabel("")
+        self.letter_result.setObjectName("letterResult")
+        rcol.addWidget(self.letter_result)
+        self.tabs.addTab(reports, "Reports")
+        self.save_letter.clicked.connect(self.write_letter)
+        self.letter_sent.clicked.connect(self.mark_letter_sent)
+
         self.status.currentIndexChanged.connect(lambda _i: self.reload())
         self.prepare.clicked.connect(self.prepare_claims)
         self.submitted.clicked.connect(self.mark_submitted)
@@ -191,7 +229,7 @@ class ClaimsArea(QWidget):
 
     # -- loading ------------------------------------------------------------------------------
     def _on_changed(self, notice: ChangeNotice) -> None:
-        if notice.touches("claims", "funding_plans", "plan_sessions", "invoices"):
+        if notice.touches("claims", "funding_plans", "plan_sessions", "invoices", "payments"):
             self.reload()
 
     def reload(self) -> None:
@@ -207,10 +245,66 @@ class ClaimsArea(QWidget):
         fit_columns(self.table)
         owing = sum(r.claimed_cents - r.paid_cents for r in rows if r.status != ClaimStatus.PAID)
         self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
+        self._load_reports()
         out = run_op(lambda: plans_running_out(self.ctx), in_label(self.summary))
         self.running_out.clear()
         for r in out.get() if out else []:
             self.running_out.addTopLevelItem(QTreeWidgetItem([r.patient_name, r.plan_label, r.why]))
+
+    def _load_reports(self) -> None:
+        from frontdesk.services.claims.letters import reports_due
+
+        self.outstanding.clear()
+        got = run_op(lambda: svc.outstanding_by_funder(self.ctx), in_label(self.summary))
+        for r in got.get() if got else []:
+            cells = [r.funder, str(r.claims)]
+            cells += [format_money(r.buckets[b.value]) for b in AgeBucket]
+            cells.append(format_money(r.total_cents))
+            self.outstanding.addTopLevelItem(QTreeWidgetItem(cells))
+        for i in range(self.outstanding.columnCount()):
+            self.outstanding.resizeColumnToContents(i)
+        self.letters.clear()
+        due = run_op(lambda: reports_due(self.ctx), in_label(self.letter_result))
+        self.due = due.get() if due else []
+        for d in self.due:
+            kind = "after the first service" if d.kind == "first" else "after the last service"
+            self.letters.addTopLevelItem(QTreeWidgetItem([d.patient_name, d.referrer, kind]))
+
+    def _due(self) -> Any:
+        item = self.letters.currentItem()
+        i = self.letters.indexOfTopLevelItem(item) if item is not None else -1
+        return self.due[i] if 0 <= i < len(self.due) else None
+
+    def write_letter(self) -> None:
+        from frontdesk.services.claims.letters import referrer_letter
+
+        d = self._due()
+        target = self.letter_path.text().strip()
+        if d is None or not target:
+            self.letter_result.setText("Choose a report in the list and where to save it.")
+            return
+        pdf = run_op(lambda: referrer_letter(self.ctx, d.plan_id, d.kind),
+                     in_label(self.letter_result))  # fmt: skip
+        if not pdf:
+            return
+        try:
+            Path(target).write_bytes(pdf.get())
+        except OSError as e:
+            self.letter_result.setText(f"The letter could not be saved: {e.strerror}.")
+            return
+        self.letter_result.setText(
+            f"Saved the letter to {Path(target).name}. Once it is sent, press Mark sent."
+        )
+
+    def mark_letter_sent(self) -> None:
+        from frontdesk.services.claims.letters import mark_report_sent
+
+        d = self._due()
+        if d is not None and run_op(
+            lambda: mark_report_sent(self.ctx, d.plan_id, d.kind), in_label(self.letter_result)
+        ):
+            self.letter_result.setText(f"Recorded: report on {d.patient_name} sent.")
+            self.reload()
 
     def _current(self) -> svc.ClaimRow | None:
         r = source_row(self.table)
