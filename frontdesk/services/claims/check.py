@@ -13,7 +13,10 @@ from sqlalchemy import select
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.funding import (
     YEARLY_PLAN_KINDS,
+    Budget,
     Finding,
+    NdisManagement,
+    PlanFacts,
     PlanKind,
     SessionFacts,
     Severity,
@@ -33,10 +36,10 @@ from frontdesk.models import (
     Practitioner,
 )
 from frontdesk.services.claims.plans import (
+    COUNTED,
     active_plans,
     book_under_plan,
-    plan_view,
-    used_in_year,
+    year_bounds,
 )
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
@@ -69,43 +72,78 @@ def funding_check(
     ``minutes`` were booked at ``starts_at``. ``exclude_appointment_id``: the appointment being
     moved, so it is not counted twice."""
     require(ctx.actor, Action.VIEW_DIARY)
+    exclude = exclude_appointment_id
     on = starts_at.astimezone(ctx.tz).date()
+    year_start, year_end = year_bounds(ctx, on.year)
     out: list[PlanCheck] = []
+    # Three reads whatever the patient's history: their plans, the budgets of those plans,
+    # and the sessions booked under them (booking-time check: p95 ≤ 5 ms on a 10-year clinic).
     with ctx.read() as s:
         plans = active_plans(s, patient_id)
-        if plan_id is not None:
-            plans = [p for p in plans if p.id == plan_id]
-            if not plans:
-                raise NotFound("That plan is no longer on the patient's card.")
-        for plan in plans:
-            view = plan_view(s, plan, exclude_appointment_id=exclude_appointment_id)
-            kind = view.kind
-            year_used = (
-                used_in_year(
-                    ctx,
-                    s,
-                    patient_id,
-                    kind,
-                    on.year,
-                    exclude_appointment_id=exclude_appointment_id,
-                )
-                if kind in YEARLY_PLAN_KINDS
-                else 0
+        if plan_id is not None and not any(p.id == plan_id for p in plans):
+            raise NotFound("That plan is no longer on the patient's card.")
+        ids = [p.id for p in plans]
+        all_kinds = s.execute(
+            select(FundingPlan.id, FundingPlan.kind, FundingPlan.starts_on,
+                   FundingPlan.sessions_used_elsewhere)
+            .where(FundingPlan.patient_id == patient_id, FundingPlan.deleted_at.is_(None))
+        ).all()  # fmt: skip
+        budgets: dict[str, list[tuple[str, int]]] = {}
+        for pid, cat, cents in s.execute(
+            select(FundingBudget.plan_id, FundingBudget.category, FundingBudget.budget_cents)
+            .where(FundingBudget.plan_id.in_(ids), FundingBudget.deleted_at.is_(None))
+            .order_by(FundingBudget.category)
+        ):
+            budgets.setdefault(pid, []).append((cat, cents))
+        sessions = s.execute(
+            select(PlanSession.plan_id, PlanSession.appointment_id, PlanSession.budget_category,
+                   PlanSession.price_cents, Appointment.starts_at, Appointment.status)
+            .join(Appointment, Appointment.id == PlanSession.appointment_id)
+            .where(PlanSession.plan_id.in_([k.id for k in all_kinds]),
+                   PlanSession.deleted_at.is_(None), Appointment.deleted_at.is_(None))
+        ).all()  # fmt: skip
+    kind_of = {k.id: k.kind for k in all_kinds}
+    counted = [x for x in sessions if x.status in COUNTED and x.appointment_id != exclude]
+    for plan in plans:
+        if plan_id is not None and plan.id != plan_id:
+            continue
+        kind = PlanKind(plan.kind)
+        mine = [x for x in counted if x.plan_id == plan.id]
+        spent: dict[str, int] = {}
+        for x in mine:
+            spent[x.budget_category] = spent.get(x.budget_category, 0) + x.price_cents
+        year_used = 0
+        if kind in YEARLY_PLAN_KINDS:
+            year_used = sum(
+                1
+                for x in counted
+                if kind_of.get(x.plan_id) == kind and year_start <= x.starts_at < year_end
+            ) + sum(
+                k.sessions_used_elsewhere
+                for k in all_kinds
+                if k.kind == kind and k.starts_on is not None and k.starts_on.year == on.year
             )
-            category = budget_category or (view.budgets[0].category if view.budgets else "")
-            findings = check_session(
-                view.facts(),
-                SessionFacts(
-                    on,
-                    minutes,
-                    one_to_one=one_to_one,
-                    price_cents=price_cents or 0,
-                    ndis_category=category,
-                ),
-                used_in_plan=view.sessions_used,
-                used_in_year=year_used,
-            )
-            out.append(PlanCheck(plan.id, view.label, tuple(findings)))
+        plan_budgets = budgets.get(plan.id, [])
+        facts = PlanFacts(
+            kind=kind,
+            starts_on=plan.starts_on,
+            expires_on=plan.expires_on,
+            approved_sessions=plan.approved_sessions,
+            referrer_name=plan.referrer_name,
+            referrer_provider_number=plan.referrer_provider_number,
+            claim_number=plan.claim_number,
+            ndis_management=NdisManagement(plan.ndis_management) if plan.ndis_management else None,
+            budgets=tuple(Budget(c, cents, spent.get(c, 0)) for c, cents in plan_budgets),
+        )
+        category = budget_category or (plan_budgets[0][0] if plan_budgets else "")
+        findings = check_session(
+            facts,
+            SessionFacts(on, minutes, one_to_one=one_to_one, price_cents=price_cents or 0,
+                         ndis_category=category),
+            used_in_plan=len(mine) + plan.sessions_used_elsewhere,
+            used_in_year=year_used,
+        )  # fmt: skip
+        out.append(PlanCheck(plan.id, kind.label, tuple(findings)))
     return out
 
 

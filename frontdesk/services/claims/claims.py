@@ -253,7 +253,17 @@ def build_bulk_payment_request(
     with ctx.read() as s:
         settings_abn = abn or ctx.settings(s).business_number
         rows = s.execute(
-            select(Claim.id, Claim.reference, InvoiceLine, Patient.ndis_number)
+            select(
+                Claim.id,
+                Claim.reference,
+                Patient.ndis_number,
+                InvoiceLine.service_date,
+                InvoiceLine.item_number,
+                InvoiceLine.quantity,
+                InvoiceLine.unit_price_cents,
+                InvoiceLine.taxable,
+                InvoiceLine.total_cents,
+            )
             .join(FundingPlan, FundingPlan.id == Claim.plan_id)
             .join(InvoiceLine, InvoiceLine.invoice_id == Claim.invoice_id)
             .join(Patient, Patient.id == FundingPlan.patient_id)
@@ -269,27 +279,27 @@ def build_bulk_payment_request(
             .order_by(InvoiceLine.service_date, Claim.reference, InvoiceLine.position)
         ).all()
     lines: list[BulkClaimLine] = []
-    ids: list[str] = []
+    ids: dict[str, None] = {}
     total = 0
-    for cid, ref, line, ndis_number in rows:
-        served = line.service_date or first
+    registration = registration_number.strip()
+    for cid, ref, ndis_number, service_date, item, qty, unit, taxable, line_total in rows:
+        served = service_date or first
         lines.append(
             BulkClaimLine(
-                registration_number=registration_number.strip(),
+                registration_number=registration,
                 ndis_number=ndis_number,
                 delivered_from=served,
                 delivered_to=served,
-                support_number=line.item_number,
+                support_number=item,
                 claim_reference=ref,
-                quantity=Decimal(line.quantity).quantize(Decimal("0.01")),
-                unit_price_cents=line.unit_price_cents,
-                gst_code=NDIS_GST_FREE if not line.taxable else "P2",
+                quantity=Decimal(qty).quantize(Decimal("0.01")),
+                unit_price_cents=unit,
+                gst_code="P2" if taxable else NDIS_GST_FREE,
                 abn=settings_abn,
             )
         )
-        total += line.total_cents
-        if cid not in ids:
-            ids.append(cid)
+        total += line_total
+        ids[cid] = None
     if not lines:
         raise RuleViolation(
             f"No prepared NDIS claims for agency-managed participants in {first:%B %Y}."

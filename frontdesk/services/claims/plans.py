@@ -234,37 +234,40 @@ def used_in_year(
     exclude_appointment_id: str | None = None,
 ) -> int:
     """Services under every plan of ``kind`` the patient had in the calendar year (any
-    discipline, any desk) plus those recorded as used elsewhere on plans starting that year."""
+    discipline, any desk) plus those recorded as used elsewhere on plans starting that year.
+
+    The patient's plan sessions are few: they are read by plan (an index) and counted here, so
+    the database never walks a year of the whole clinic's appointments."""
     start, end = year_bounds(ctx, year)
-    q = (
-        select(func.count())
-        .select_from(PlanSession)
-        .join(FundingPlan, FundingPlan.id == PlanSession.plan_id)
+    plans = s.execute(
+        select(FundingPlan.id, FundingPlan.starts_on, FundingPlan.sessions_used_elsewhere).where(
+            FundingPlan.patient_id == patient_id,
+            FundingPlan.kind == kind,
+            FundingPlan.deleted_at.is_(None),
+        )
+    ).all()
+    if not plans:
+        return 0
+    rows = s.execute(
+        select(PlanSession.appointment_id, Appointment.starts_at, Appointment.status)
         .join(Appointment, Appointment.id == PlanSession.appointment_id)
         .where(
-            FundingPlan.patient_id == patient_id,
-            FundingPlan.kind == kind,
-            FundingPlan.deleted_at.is_(None),
+            PlanSession.plan_id.in_([p.id for p in plans]),
             PlanSession.deleted_at.is_(None),
             Appointment.deleted_at.is_(None),
-            Appointment.status.in_(COUNTED),
-            Appointment.starts_at >= start,
-            Appointment.starts_at < end,
         )
+    ).all()
+    here = sum(
+        1
+        for appt_id, starts, status in rows
+        if status in COUNTED and start <= starts < end and appt_id != exclude_appointment_id
     )
-    if exclude_appointment_id:
-        q = q.where(PlanSession.appointment_id != exclude_appointment_id)
-    here = int(s.scalar(q) or 0)
-    elsewhere = s.scalar(
-        select(func.coalesce(func.sum(FundingPlan.sessions_used_elsewhere), 0)).where(
-            FundingPlan.patient_id == patient_id,
-            FundingPlan.kind == kind,
-            FundingPlan.deleted_at.is_(None),
-            FundingPlan.starts_on >= date(year, 1, 1),
-            FundingPlan.starts_on < date(year + 1, 1, 1),
-        )
+    elsewhere = sum(
+        int(p.sessions_used_elsewhere)
+        for p in plans
+        if p.starts_on is not None and p.starts_on.year == year
     )
-    return here + int(elsewhere or 0)
+    return here + elsewhere
 
 
 def budget_spent(
