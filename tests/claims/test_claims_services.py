@@ -326,3 +326,23 @@ def test_claims_outstanding_by_funder_and_age(ctx: ServiceContext, f: Funded) ->
         ("Department of Veterans' Affairs", 1, 7_255),
     ]
     assert rows[0].buckets["31-60"] == 3 * 19_399  # issued 27 Nov 2026, 49 days before
+
+
+def test_another_funders_remittance_through_a_generic_mapping(
+    ctx: ServiceContext, f: Funded, tmp_path: Path
+) -> None:
+    from frontdesk.domain.ndis import RemittanceMapping
+
+    appt = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    number = billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    claims_svc.prepare_claims(ctx)
+    path = tmp_path / "dva_remittance.csv"
+    path.write_text(f"Invoice No,Benefit Paid,Comment\n{number},$72.55,\n")
+    with pytest.raises(ValidationFailed, match="no “ClaimReference”"):
+        import_remittance(ctx, path)
+    mapping = RemittanceMapping(reference="Invoice No", paid="Benefit Paid", error="Comment")
+    result = import_remittance(ctx, path, mapping)
+    assert (result.paid, result.paid_cents) == (1, 7_255)
+    (claim,) = claims_svc.list_claims(ctx)
+    assert claim.status is ClaimStatus.PAID
+    assert billing.invoice_view(ctx, claim.invoice_id).owing_cents == 0

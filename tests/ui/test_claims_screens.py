@@ -191,3 +191,31 @@ def test_reports_tab_outstanding_and_a_letter_to_the_referrer(
     shoot(area, "claims_reports")
     qtbot.mouseClick(area.letter_sent, Qt.MouseButton.LeftButton)
     assert area.letters.topLevelItemCount() == 0
+
+
+def test_another_funders_remittance_with_named_columns(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    appt = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    number = billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 650)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    area.tabs.setCurrentIndex(1)
+    path = tmp_path / "dva.csv"
+    path.write_text(f"Invoice No,Benefit Paid\n{number},72.55\n")
+    area.rem_format.setFocus()
+    qtbot.keyClick(area.rem_format, Qt.Key.Key_Down)
+    assert area.ref_column.isEnabled()
+    qtbot.keyClicks(area.rem_path, str(path))
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert area.rem_result.text() == "Name the reference and paid columns of the file."
+    qtbot.keyClicks(area.ref_column, "Invoice No")
+    qtbot.keyClicks(area.paid_column, "Benefit Paid")
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert area.rem_result.text() == (
+        "Imported 1 line: $72.55 received — 1 paid, 0 part-paid, 0 rejected."
+    )
+    shoot(area, "claims_generic_remittance")

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from frontdesk.domain.billing import AgeBucket
 from frontdesk.domain.funding import ClaimStatus
 from frontdesk.domain.money import format_money, parse_money
+from frontdesk.domain.ndis import NDIA_PAYMENT_REPORT, RemittanceMapping
 from frontdesk.services.claims import claims as svc
 from frontdesk.services.claims.plans import plans_running_out
 from frontdesk.services.claims.remittance import import_remittance
@@ -138,7 +139,7 @@ class ClaimsArea(QWidget):
         bform.addRow("", self.save_bpr)
         bform.addRow("", self.bpr_result)
         fcol.addWidget(bpr)
-        rem = QGroupBox("Remittance (NDIA payment report)")
+        rem = QGroupBox("Remittance (a funder's payment report)")
         rform = QFormLayout(rem)
         self.rem_path = QLineEdit()
         self.rem_path.setObjectName("remittancePath")
@@ -147,12 +148,28 @@ class ClaimsArea(QWidget):
         self.rem_result = QLabel("")
         self.rem_result.setObjectName("remittanceResult")
         self.rem_result.setWordWrap(True)
+        self.rem_format = QComboBox()
+        self.rem_format.setObjectName("remittanceFormat")
+        self.rem_format.addItem("NDIA payment report", "ndia")
+        self.rem_format.addItem("Another funder's CSV (name its columns)", "other")
+        self.ref_column = QLineEdit()
+        self.ref_column.setObjectName("referenceColumn")
+        self.ref_column.setPlaceholderText("column holding our invoice number, e.g. Invoice No")
+        self.paid_column = QLineEdit()
+        self.paid_column.setObjectName("paidColumn")
+        self.paid_column.setPlaceholderText("column holding the amount paid, e.g. Benefit Paid")
+        for edit in (self.ref_column, self.paid_column):
+            edit.setEnabled(False)
+        self.rem_format.currentIndexChanged.connect(self._format_changed)
+        rform.addRow("F&ormat", self.rem_format)
+        rform.addRow("Reference column", self.ref_column)
+        rform.addRow("Paid column", self.paid_column)
         rform.addRow("&File", self._with_browse(self.rem_path, save=False))
         rform.addRow("", self.import_rem)
         rform.addRow("", self.rem_result)
         fcol.addWidget(rem)
         fcol.addStretch(1)
-        self.tabs.addTab(files, "NDIS files")
+        self.tabs.addTab(files, "Files")
 
         # -- plans running out --
         self.running_out = QTreeWidget()
@@ -362,18 +379,33 @@ class ClaimsArea(QWidget):
             f"{path.name}. Upload it in the myplace portal, then mark the claims submitted."
         )
 
+    def _format_changed(self) -> None:
+        other = self.rem_format.currentData() == "other"
+        self.ref_column.setEnabled(other)
+        self.paid_column.setEnabled(other)
+
     def import_remittance(self) -> None:
         text = self.rem_path.text().strip()
         if not text:
             self.rem_result.setText("Choose the payment report file.")
             return
         self.rem_result.setStyleSheet("color: #b91c1c;")
-        done = run_op(lambda: import_remittance(self.ctx, Path(text)), in_label(self.rem_result))
+        mapping = NDIA_PAYMENT_REPORT
+        if self.rem_format.currentData() == "other":
+            ref, paid = self.ref_column.text().strip(), self.paid_column.text().strip()
+            if not ref or not paid:
+                self.rem_result.setText("Name the reference and paid columns of the file.")
+                return
+            mapping = RemittanceMapping(reference=ref, paid=paid)
+        done = run_op(
+            lambda: import_remittance(self.ctx, Path(text), mapping), in_label(self.rem_result)
+        )
         if done:
             r = done.get()
             self.rem_result.setStyleSheet("")
             self.rem_result.setText(
-                f"Imported {r.lines} lines: {format_money(r.paid_cents)} received — {r.paid} "
+                f"Imported {r.lines} line{'s' if r.lines != 1 else ''}: "
+                f"{format_money(r.paid_cents)} received — {r.paid} "
                 f"paid, {r.part_paid} part-paid, {r.rejected} rejected."
             )
             self.reload()
