@@ -295,3 +295,23 @@ def link_sessions(ctx: ServiceContext, appointment_ids: Sequence[str], plan_id: 
             budget_category=category if plan.kind == PlanKind.NDIS else "",
             price_cents=price or 0 if plan.kind == PlanKind.NDIS else 0,
         )
+
+
+def funding_warnings(ctx: ServiceContext, appointment_id: str) -> list[str]:
+    """What needs saying after an appointment booked under a plan moved (expired by then, past
+    the yearly limit…): the warnings and refusals of its own plan; nothing for a private one."""
+    require(ctx.actor, Action.VIEW_DIARY)
+    with ctx.read() as s:
+        linked = s.scalars(
+            select(PlanSession.id).where(
+                PlanSession.appointment_id == appointment_id, PlanSession.deleted_at.is_(None)
+            )
+        ).first()
+    if linked is None:
+        return []
+    return [
+        f.message
+        for c in check_appointment(ctx, appointment_id)
+        for f in c.findings
+        if f.severity is not Severity.INFO
+    ]

@@ -129,3 +129,26 @@ def test_an_ndis_session_over_budget_shows_the_budget_left(
     assert seen["ndis_over"] == (
         "✖ NDIS Capacity Building budget has $18.03 left; this session ($193.99) is over budget."
     )
+
+
+def test_moving_a_funded_appointment_says_what_the_plan_covers(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from diary_ui_support import book, drag, placement, point
+
+    plan = save_plan(
+        clinic.ctx,
+        clinic.pat,
+        PlanInput(kind="workcover", insurer_name="icare", claim_number="WC-77",
+                  approved_sessions=1, starts_on=date(2026, 11, 1)),
+    )  # fmt: skip
+    past_sessions(clinic, plan, [date(2026, 11, 23)])
+    a = book(clinic, MONDAY, 9)
+    book_under_plan(clinic.ctx, a, plan)
+    show_day(qtbot, page, MONDAY)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), point(page, 0, 10 * 60 + 10))
+    assert placement(clinic.ctx, a)[1] == "Mon 10:00"
+    assert page.banner.text() == (
+        "Moved. Funding: 2nd session, but the WorkCover approval covers only 1."
+    )
+    shoot(page, "diary_moved_funded")
