@@ -346,3 +346,15 @@ def test_another_funders_remittance_through_a_generic_mapping(
     (claim,) = claims_svc.list_claims(ctx)
     assert claim.status is ClaimStatus.PAID
     assert billing.invoice_view(ctx, claim.invoice_id).owing_cents == 0
+
+
+def test_merging_patients_moves_their_plans_and_undo_puts_them_back(
+    ctx: ServiceContext, f: Funded
+) -> None:
+    from frontdesk.services.patients.merge import merge_patients, undo_merge
+
+    merge_id = merge_patients(ctx, f.participant, f.cdm_patient)
+    kinds = sorted(p.kind.value for p in list_plans(ctx, f.participant))
+    assert kinds == ["medicare_cdm", "ndis"]
+    undo_merge(ctx, merge_id)
+    assert [p.kind.value for p in list_plans(ctx, f.cdm_patient)] == ["medicare_cdm"]
