@@ -41,4 +41,6 @@ AREAS: tuple[AreaSpec, ...] = (
              "Clinic details, practitioners, rooms, staff and the clinic server."),
     AreaSpec("conflicts", "Conflicts", "Ctrl+6", "frontdesk.ui.conflicts:create",
              "Bookings and details changed on two desks at once, for a person to sort out."),
+    AreaSpec("claims", "Claims", "Ctrl+7", "frontdesk.ui.claims:create",
+             "Funded care: the claims queue, NDIS bulk payment requests and remittances."),
 )  # fmt: skip

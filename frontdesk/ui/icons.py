@@ -42,6 +42,7 @@ NAMES: dict[str, tuple[str, str | None]] = {
     "reports": ("chart-column", None),
     "settings": ("settings", None),
     "conflicts": ("git-compare-arrows", None),
+    "claims": ("file-text", None),
     "previous": ("chevron-left", None),
     "next": ("chevron-right", None),
     "print": ("printer", None),

@@ -227,3 +227,9 @@ def test_settings_tabs_show_their_ampersands(qtbot, main_window) -> None:  # typ
     texts = [tabs.tabText(i) for i in range(tabs.count())]
     assert "Locations && rooms" in texts and "Leave && closures" in texts
     assert not [t for t in texts if re.search(r"(?<!&)&(?!&)", t)]
+
+
+def test_every_area_has_its_sidebar_icon() -> None:
+    from frontdesk.ui.areas import AREAS
+
+    assert [a.key for a in AREAS if icons.area_icon(a.key).isNull()] == []

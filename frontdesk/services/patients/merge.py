@@ -20,6 +20,7 @@ from frontdesk.models import (
     Appointment,
     AppointmentAttendee,
     FundingMembership,
+    FundingPlan,
     InboundMessage,
     Invoice,
     OutgoingMessage,
@@ -38,7 +39,7 @@ from frontdesk.store.tracking import record_event
 
 MOVABLE: tuple[type[Any], ...] = (
     Appointment, AppointmentAttendee, Invoice, Payment, FundingMembership, PatientAlert,
-    WaitlistEntry, OutgoingMessage, InboundMessage,
+    WaitlistEntry, OutgoingMessage, InboundMessage, FundingPlan,
 )  # fmt: skip
 _NOT_FILLED = {"sms_consent", "email_consent", "country", "admin_notes"}
 

@@ -36,16 +36,20 @@ def open_checkout(
 ) -> None:
     """Open the checkout for an appointment (non-blocking). A refusal (an archived patient, a
     cancelled appointment) is shown as a message and nothing changes."""
-    done = run_op(
-        lambda: (
-            billing.invoice_for_appointment(ctx, appointment_id)
-            or billing.invoice_from_appointment(ctx, appointment_id)
-        ),
-        in_box(parent, "Checkout"),
-    )
+    from frontdesk.services.claims.checkout import draft_for_checkout  # funded care (issue 19)
+
+    done = run_op(lambda: draft_for_checkout(ctx, appointment_id), in_box(parent, "Checkout"))
     if not done:
         return
-    dialog = CheckoutDialog(ctx, bus, done.get(), parent)
+    invoice_id, funding_note = done.get()
+    dialog = CheckoutDialog(ctx, bus, invoice_id, parent)
+    if funding_note:
+        note = QLabel(funding_note)
+        note.setObjectName("fundingNote")
+        note.setWordWrap(True)
+        layout = dialog.layout()
+        if isinstance(layout, QVBoxLayout):
+            layout.insertWidget(2, note)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
 

@@ -63,7 +63,7 @@ class BookingDialog(QDialog):
         self.request: BookingRequest | None = None
         self.series: SeriesChoice | None = None
         self.setWindowTitle("Book an appointment")
-        self.setMinimumSize(560, 560)  # explicit: the layout never resizes a shown dialog
+        self.setMinimumSize(560, 620)  # explicit: the layout never resizes a shown dialog
         col = QVBoxLayout(self)
         form = QFormLayout()
         col.addLayout(form)
@@ -123,6 +123,10 @@ class BookingDialog(QDialog):
         self.notes.setTabChangesFocus(True)
         self.notes.setMaximumHeight(60)
         form.addRow("&Notes", self.notes)
+        from frontdesk.ui.claims.funding_panel import FundingPanel
+
+        self.funding = FundingPanel(ctx, self._funding_when)
+        form.addRow("&Funding", self.funding)
         repeat = QHBoxLayout()
         self.repeat = QCheckBox("Repeat every")
         self.every = QSpinBox()
@@ -158,6 +162,8 @@ class BookingDialog(QDialog):
         self.type.currentIndexChanged.connect(self._type_changed)
         self.repeat.toggled.connect(self._plan)
         self.every.valueChanged.connect(lambda _v: self._plan())
+        for changed in (self.day.dateChanged, self.time.timeChanged, self.minutes.valueChanged):
+            changed.connect(lambda *_a: self.funding.refresh())
         self.count.valueChanged.connect(lambda _v: self._plan())
         if patient_id is not None:
             self.picker.set_patient(patient_id)
@@ -173,6 +179,7 @@ class BookingDialog(QDialog):
     # -- patient --------------------------------------------------------------------------------
     def _picked(self, hit: PatientHit | None) -> None:
         self.patient_id = hit.id if hit is not None else None
+        self.funding.set_patient(self.patient_id)
         if hit is not None:
             self.new_box.setVisible(False)
             self.type.setFocus()
@@ -208,6 +215,10 @@ class BookingDialog(QDialog):
         if t is not None:
             self.minutes.setValue(t.duration_minutes)
         self._plan()
+        self.funding.refresh()
+
+    def _funding_when(self) -> tuple[datetime, int, str | None]:
+        return self._times()[0], self.minutes.value(), self.type.currentData()
 
     def _times(self) -> tuple[datetime, datetime]:
         d, t = self.day.date(), self.time.time()

@@ -135,6 +135,12 @@ class DiaryController:
             place = self.place_name(practitioner_id, room)
             self.tell(f"Moved to {place + ', ' if place else ''}{when:%a %d %b %H:%M}."
                       if moving else "Length changed.", "ok")  # fmt: skip
+            if moving:  # funded care (issue 19): the plan may not cover the new date
+                from frontdesk.services.claims.check import funding_warnings
+
+                funding = funding_warnings(self.ctx, appt.id)
+                if funding:
+                    self.tell("Moved. Funding: " + " ".join(funding), "error")
         return bool(ok)
 
     def set_status(self, appointment_id: str, status: AppointmentStatus) -> None:

@@ -24,7 +24,7 @@ from frontdesk.services.diary.view import DiaryAppointment
 from frontdesk.ui.diary.actions import GRID_ACTIONS, STATUS_KEYS, build_actions
 from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.diary.items import AppointmentItem
-from frontdesk.ui.ops import run_op
+from frontdesk.ui.ops import in_box, run_op
 
 
 class DiaryMenus:
@@ -200,7 +200,10 @@ class DiaryMenus:
         ctrl = self.page.controller
         req = dialog.request
         if dialog.series is None:
-            return ctrl.book(req)
+            booked = ctrl.book(req)
+            if booked is not None:
+                self._book_under_plan(dialog, [booked])
+            return booked
         from frontdesk.services.diary.series import book_series
 
         result = ctrl.run(lambda allow: book_series(
@@ -208,8 +211,20 @@ class DiaryMenus:
             count=dialog.series.count, allow_clash=allow))  # fmt: skip
         if result is not None:
             self.page.tell(f"Booked {len(result[1])} appointments in a series.", "ok")
+            self._book_under_plan(dialog, [str(a) for a in result[1]])
             return str(result[1][0])
         return None
+
+    def _book_under_plan(self, dialog: Any, appointment_ids: list[str]) -> None:
+        """Count the new appointments against the plan chosen in the dialog (issue 19)."""
+        plan_id = dialog.funding.plan_id()
+        if plan_id:
+            from frontdesk.services.claims.check import link_sessions
+
+            run_op(
+                lambda: link_sessions(self.page.ctx, appointment_ids, plan_id),
+                in_box(self.page, "Funding"),
+            )
 
     def book_for_patient(self, patient_id: str) -> None:
         page = self.page

@@ -103,6 +103,10 @@ class PatientCardView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(scroll, "Card")
         self.tabs.addTab(self.funding, "Funding, alerts && consents")
+        from frontdesk.ui.claims.plans_tab import PlansTab
+
+        self.plans = PlansTab(ctx)
+        self.tabs.addTab(self.plans, "Referrals && plans")
         self.tabs.addTab(self.history, "Appointments")
         self.tabs.addTab(self.account, "Account")
         self.messages = MessagesTab(ctx)
@@ -167,6 +171,7 @@ class PatientCardView(QWidget):
             f"accepted ({self._when(p.privacy_consent_at)})" if p.privacy_consent_at else "not yet"
         )
         self.funding.load(card)
+        self.plans.load(patient_id)
         self.history.load(card, self.ctx.tz)
         self.account.load(card, self.ctx.tz)
         self.messages.load(patient_id)

@@ -120,7 +120,8 @@ class PatientsPage(QWidget):
 
     def _on_changed(self, notice: ChangeNotice) -> None:
         if not notice.touches("patients", "patient_alerts", "funding_memberships",
-                              "appointments", "invoices", "payments"):  # fmt: skip
+                              "funding_plans", "appointments", "invoices",
+                              "payments"):  # fmt: skip
             return
         if self.search.box.text().strip():
             self.search.run_search(keep_places=True)

@@ -1,0 +1,221 @@
+"""The claims screens driven with key and mouse clicks (issue 19): the patient card's Referrals
+& plans tab refusing a referral without a provider number, and the Claims area preparing claims,
+saving an NDIA bulk payment request and importing its payment report (and refusing a bad one)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from claims_world import Funded, make_funded, session
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
+
+from frontdesk.domain.funding import ClaimStatus
+from frontdesk.domain.ndis import BULK_PAYMENT_COLUMNS
+from frontdesk.services import billing
+from frontdesk.services.claims.checkout import invoice_under_plan
+from frontdesk.services.claims.plans import list_plans
+from frontdesk.store.context import ServiceContext
+from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.claims import ClaimsArea
+from frontdesk.ui.claims.plans_tab import PlansTab
+
+
+def shoot(widget: QWidget, name: str) -> None:
+    folder = os.environ.get("FRONTDESK_SHOTS")
+    if folder:
+        widget.grab().save(str(Path(folder) / f"{name}.png"))
+
+
+def when_dialog_opens(act: Callable[[QWidget], None]) -> None:
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, poll)
+            return
+        try:
+            act(dialog)
+        finally:
+            if dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(0, poll)
+
+
+@pytest.fixture
+def f(ctx: ServiceContext) -> Funded:
+    return make_funded(ctx)
+
+
+def test_plans_tab_refuses_a_referral_without_a_provider_number(
+    qtbot, ctx: ServiceContext, f: Funded
+) -> None:  # type: ignore[no-untyped-def]
+    tab = PlansTab(ctx)
+    qtbot.addWidget(tab)
+    tab.resize(900, 300)
+    tab.show()
+    tab.load(f.participant)
+    assert tab.list.topLevelItemCount() == 1  # the NDIS plan
+    seen: dict[str, object] = {}
+
+    def fill(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.kind.setFocus()
+        qtbot.keyClicks(dialog.kind, "Mental")  # keyboard search in the combo
+        qtbot.keyClicks(dialog.referrer, "Dr Priya Shah")
+        save = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        seen["error"] = dialog.error.text()
+        seen["still_open"] = dialog.isVisible()
+        shoot(dialog, "plan_dialog_refused")
+        qtbot.keyClicks(dialog.provider, "2345671A")
+        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        seen["closed"] = not dialog.isVisible()
+
+    when_dialog_opens(fill)
+    qtbot.mouseClick(tab.add, Qt.MouseButton.LeftButton)
+    assert seen["still_open"] and "no provider number" in str(seen["error"])
+    assert seen["closed"]
+    kinds = {p.kind.value: p for p in list_plans(ctx, f.participant)}
+    assert kinds["mhtp"].referrer_provider_number == "2345671A"
+    assert tab.list.topLevelItemCount() == 2
+    shoot(tab, "plans_tab")
+
+
+def test_claims_area_bulk_request_and_remittance(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    numbers = []
+    for d in (date(2025, 5, 5), date(2025, 5, 12), date(2025, 5, 19)):
+        appt = session(ctx, f, f.participant, f.ndis_plan, d)
+        numbers.append(billing.issue_invoice(ctx, invoice_under_plan(ctx, appt)))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    assert area.model.rowCount() == 3
+    assert "3 claims" in area.summary.text()
+
+    area.tabs.setCurrentIndex(1)
+    area.month.setDate(QDate(2025, 5, 1))
+    qtbot.keyClicks(area.registration, "4050012345")
+    bpr = tmp_path / "bpr_may_2025.csv"
+    qtbot.keyClicks(area.bpr_path, str(bpr))
+    qtbot.mouseClick(area.save_bpr, Qt.MouseButton.LeftButton)
+    assert "Saved 3 lines ($581.97) for May 2025" in area.bpr_result.text()
+    lines = bpr.read_text().splitlines()
+    assert lines[0].split(",") == list(BULK_PAYMENT_COLUMNS)
+    assert len(lines) == 4 and numbers[0] in lines[1]
+
+    # A malformed report: refused whole, nothing changes.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ClaimReference,Paid Total Amount\n" + f"{numbers[0]},lots\n")
+    qtbot.keyClicks(area.rem_path, str(bad))
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert "Line 2" in area.rem_result.text()
+    shoot(area, "claims_remittance_refused")
+
+    report = tmp_path / "payment_report.csv"
+    report.write_text(
+        "ClaimReference,Claimed Amount,Paid Total Amount,Payment Request Status,Error Message\n"
+        f"{numbers[0]},193.99,193.99,PAID,\n{numbers[1]},193.99,100.00,PAID,\n"
+        f"{numbers[2]},193.99,0.00,ERROR,Participant plan ended\n"
+    )
+    area.rem_path.clear()
+    qtbot.keyClicks(area.rem_path, str(report))
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert area.rem_result.text() == (
+        "Imported 3 lines: $293.99 received — 1 paid, 1 part-paid, 1 rejected."
+    )
+    shoot(area, "claims_remittance_imported")
+    area.tabs.setCurrentIndex(0)
+    statuses = [area.model.row(r).status for r in range(area.model.rowCount())]
+    assert statuses == [ClaimStatus.PAID, ClaimStatus.PART_PAID, ClaimStatus.REJECTED]
+    shoot(area, "claims_queue")
+
+
+def test_checkout_bills_the_plan_or_says_why_not(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.ui.billing.checkout import CheckoutDialog, open_checkout
+
+    dva = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    open_checkout(ctx, bus, dva, main_window)
+    dialog = next(d for d in main_window.findChildren(CheckoutDialog) if d.isVisible())
+    note = dialog.findChild(QWidget, "fundingNote")
+    assert note.text() == "Billed under the DVA referral: item F560, GST-free."
+    assert "Department of Veterans' Affairs" in dialog.who.text()
+    assert dialog.lines.item(0, 0).text() == "F560"
+    shoot(dialog, "checkout_dva")
+    dialog.close()
+    for m in (2, 3, 4, 5, 6):
+        session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, m, 2))
+    sixth = session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, 7, 6))
+    open_checkout(ctx, bus, sixth, main_window)
+    dialog = next(d for d in main_window.findChildren(CheckoutDialog) if d.isVisible())
+    note = dialog.findChild(QWidget, "fundingNote")
+    assert note.text().startswith(
+        "Not billed to the plan: The funder would not pay for this session: 6th Medicare visit"
+    )
+    assert "Medicare" not in dialog.who.text()
+
+
+def test_reports_tab_outstanding_and_a_letter_to_the_referrer(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    appt = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    area.tabs.setCurrentIndex(3)
+    top = area.outstanding.topLevelItem(0)
+    assert top is not None and top.text(0) == "Department of Veterans' Affairs"
+    assert top.text(6) == "$72.55"
+    assert area.letters.topLevelItemCount() == 1
+    item = area.letters.topLevelItem(0)
+    assert item.text(0) == "Ted Walsh" and item.text(2) == "after the first service"
+    rect = area.letters.visualItemRect(item)
+    qtbot.mouseClick(area.letters.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    letter = tmp_path / "letter.pdf"
+    qtbot.keyClicks(area.letter_path, str(letter))
+    qtbot.mouseClick(area.save_letter, Qt.MouseButton.LeftButton)
+    assert letter.read_bytes().startswith(b"%PDF")
+    assert "Saved the letter to letter.pdf" in area.letter_result.text()
+    shoot(area, "claims_reports")
+    qtbot.mouseClick(area.letter_sent, Qt.MouseButton.LeftButton)
+    assert area.letters.topLevelItemCount() == 0
+
+
+def test_another_funders_remittance_with_named_columns(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    appt = session(ctx, f, f.veteran, f.dva_plan, date(2026, 11, 23))
+    number = billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 650)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    area.tabs.setCurrentIndex(1)
+    path = tmp_path / "dva.csv"
+    path.write_text(f"Invoice No,Benefit Paid\n{number},72.55\n")
+    area.rem_format.setFocus()
+    qtbot.keyClick(area.rem_format, Qt.Key.Key_Down)
+    assert area.ref_column.isEnabled()
+    qtbot.keyClicks(area.rem_path, str(path))
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert area.rem_result.text() == "Name the reference and paid columns of the file."
+    qtbot.keyClicks(area.ref_column, "Invoice No")
+    qtbot.keyClicks(area.paid_column, "Benefit Paid")
+    qtbot.mouseClick(area.import_rem, Qt.MouseButton.LeftButton)
+    assert area.rem_result.text() == (
+        "Imported 1 line: $72.55 received — 1 paid, 0 part-paid, 0 rejected."
+    )
+    shoot(area, "claims_generic_remittance")
