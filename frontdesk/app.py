@@ -194,9 +194,39 @@ def _selftest(window: object) -> int:
     if len(colours) < 4:
         print("selftest: the main window rendered blank", file=sys.stderr)
         return 1
+    problem = _selftest_printing()
+    if problem:
+        print(f"selftest: {problem}", file=sys.stderr)
+        return 1
     print(f"selftest ok: {window.windowTitle()} ({pixmap.width()}x{pixmap.height()})")
     window.close()
     return 0
+
+
+def _selftest_printing() -> str | None:
+    """Printing and print previews draw PDFs through QtPdf: draw a one-page PDF made by ReportLab
+    onto a PDF printer, as Print… does (a bundle that left QtPdf out could not print)."""
+    import io
+    import tempfile
+
+    from PySide6.QtPrintSupport import QPrinter
+    from reportlab.pdfgen import canvas
+
+    from frontdesk.ui.billing.common import paint_pdf
+
+    made = io.BytesIO()
+    page = canvas.Canvas(made)
+    page.drawString(72, 720, "frontdesk self-test")
+    page.save()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "printed.pdf"
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(out))
+        pages = paint_pdf(made.getvalue(), printer)
+        if pages != 1 or not out.exists() or out.stat().st_size < 500:
+            return f"printing a PDF drew {pages} pages"
+    return None
 
 
 if __name__ == "__main__":
