@@ -45,7 +45,9 @@ def _as_user(cmd: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return cmd
     if subprocess.run(["id", PG_USER], capture_output=True, check=False).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
+        # several test workers may get here at once: whoever loses the race finds the user made
+        subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=False)
+        subprocess.run(["id", PG_USER], capture_output=True, check=True)
     return ["runuser", "-u", PG_USER, "--", *cmd]
 
 
