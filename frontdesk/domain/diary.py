@@ -388,3 +388,108 @@ def past_problem(start: datetime, now: datetime, grace: timedelta) -> Problem | 
     if start < now - grace:
         return Problem(ProblemKind.PAST, "That time has already passed: choose a later time.")
     return None
+
+
+# -- free slots over a window -----------------------------------------------------------------
+def _minute_spans(
+    blocks: Iterable[Block], day: date, tz: ZoneInfo
+) -> list[tuple[int, int]]:
+    """Blocks as [start, end) local minutes of ``day`` (clipped to the day)."""
+    out: list[tuple[int, int]] = []
+    for b in blocks:
+        d0, m0 = local_minute(b.start, tz)
+        d1, m1 = local_minute(b.end, tz)
+        if d0 > day or d1 < day:
+            continue
+        lo = m0 if d0 == day else 0
+        hi = m1 + (1 if b.end.second or b.end.microsecond else 0) if d1 == day else MINUTES_PER_DAY
+        if hi > lo:
+            out.append((lo, hi))
+    return out
+
+
+def _plain_day(day: date, tz: ZoneInfo) -> datetime | None:
+    """Local midnight of ``day`` in UTC when the day is 24 hours at one offset, else None
+    (a daylight-saving change: the caller takes the slower, exact path)."""
+    start = local_instant(day, 0, tz)
+    if local_instant(day, MINUTES_PER_DAY, tz) - start != timedelta(days=1):
+        return None
+    return start
+
+
+def free_slots_window(
+    practitioner_id: str,
+    days: Sequence[date],
+    rules: Sequence[RosterRule],
+    leave_by_day: dict[date, list[Block]],
+    busy_by_day: dict[date, list[Block]],
+    duration: timedelta,
+    tz: ZoneInfo,
+    *,
+    slot: int = 15,
+    not_before: datetime | None = None,
+    not_from: datetime | None = None,
+    earliest_minute: int = 0,
+    latest_minute: int = MINUTES_PER_DAY,
+) -> Iterator[FreeSlot]:
+    """``free_slots_on`` over many days in one pass: the same slots, worked out in local
+    minutes (roster lines, breaks, leave and bookings as intervals, closed spans subtracted
+    from each work span) rather than one instant per candidate slot. ``busy_by_day`` and
+    ``leave_by_day`` hold each day's blocks (a block under every local day it touches).
+    ``not_from``: no slot starts at or after it. A day with a daylight-saving change goes
+    through ``free_slots_on`` itself."""
+    by_weekday: dict[int, list[RosterRule]] = {}
+    for rule in rules:
+        by_weekday.setdefault(rule.weekday, []).append(rule)
+    need = int(duration.total_seconds())
+    for day in days:
+        todays = [r for r in by_weekday.get(day.weekday(), ()) if r.applies_on(day)]
+        if not any(r.kind != "break" for r in todays):
+            continue
+        midnight = _plain_day(day, tz)
+        if midnight is None or need % 60:
+            avail = availability_on(todays, leave_by_day.get(day, ()), day, tz)
+            for free in free_slots_on(
+                practitioner_id, day, avail, busy_by_day.get(day, ()), duration, tz,
+                slot=slot, not_before=not_before, earliest_minute=earliest_minute,
+                latest_minute=latest_minute,
+            ):  # fmt: skip
+                if not_from is not None and free.start >= not_from:
+                    return
+                yield free
+            continue
+        if not_from is not None and midnight >= not_from:
+            return
+        floor = 0  # seconds after midnight a slot may start from
+        if not_before is not None:
+            floor = int((not_before - midnight).total_seconds())
+            if floor >= MINUTES_PER_DAY * 60:
+                continue
+        ceiling = MINUTES_PER_DAY * 60 * 2
+        if not_from is not None:
+            ceiling = int((not_from - midnight).total_seconds())
+        closed = [
+            (r.start_minute, r.end_minute) for r in todays if r.kind == "break"
+        ] + _minute_spans([*leave_by_day.get(day, ()), *busy_by_day.get(day, ())], day, tz)
+        closed.sort()
+        minutes = need // 60
+        for work in sorted((r for r in todays if r.kind != "break"), key=lambda r: r.start_minute):
+            minute = max(work.start_minute, earliest_minute)
+            minute = -(-minute // slot) * slot
+            stop = work.end_minute - minutes  # the last start that still fits
+            while minute <= stop and minute < latest_minute:
+                if minute * 60 < floor:
+                    minute += slot
+                    continue
+                end = minute + minutes
+                hit = next((c for c in closed if c[0] < end and minute < c[1]), None)
+                if hit is None:
+                    if minute * 60 >= ceiling:
+                        return
+                    start = midnight + timedelta(minutes=minute)
+                    yield FreeSlot(practitioner_id, start, start + duration)
+                    minute += slot
+                elif hit[1] >= MINUTES_PER_DAY:
+                    break
+                else:
+                    minute = max(minute + slot, -(-hit[1] // slot) * slot)

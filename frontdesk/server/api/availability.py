@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from frontdesk.domain import online_rules
 from frontdesk.domain.clinic_setup import offers
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
@@ -27,7 +28,7 @@ from frontdesk.domain.diary import (
     ProblemKind,
     availability_on,
     clashes,
-    free_slots_on,
+    free_slots_window,
     roster_problems,
 )
 from frontdesk.domain.vocab import AppointmentStatus
@@ -94,10 +95,14 @@ def demand(
         ).mappings()
     ]
     for pid in practitioner_ids:
-        if not any(r["id"] == pid for r in rows):
+        asked = next((r for r in rows if r["id"] == pid), None)
+        if asked is None:
             raise ApiProblem(
                 404, f"No practitioner has the id {pid[:40]!r} in this clinic.", "not_found"
             )
+        if not asked["online_bookable"]:
+            raise not_online(asked)
+    rows = [r for r in rows if r["online_bookable"]]
     chosen = [
         r
         for r in rows
@@ -111,6 +116,40 @@ def demand(
     ]
     minutes = int(type_row["duration_minutes"]) if type_row is not None else 30
     return Demand(type_row, minutes, chosen)
+
+
+def not_online(practitioner: dict[str, Any]) -> ApiProblem:
+    return ApiProblem(
+        422,
+        f"{practitioner['display_name']} does not take online bookings: offer another "
+        "practitioner, or ask the caller to ring the clinic.",
+        "practitioner_not_online",
+    )
+
+
+def rules_for(want: Demand, practitioner: dict[str, Any]) -> online_rules.OnlineRules:
+    """The online booking rules for ``want``'s type with this practitioner."""
+    t = want.type_row or {}
+    return online_rules.combined(
+        t.get("online_min_notice_minutes"),
+        t.get("online_max_ahead_days"),
+        practitioner.get("online_min_notice_minutes"),
+        practitioner.get("online_max_ahead_days"),
+    )
+
+
+def check_rules(
+    want: Demand, practitioner: dict[str, Any], start: datetime, now: datetime, tz: ZoneInfo
+) -> None:
+    """Refuse (422 ``online_rules``) a time the online booking rules do not allow (a time
+    already past is left to ``check_time``, which says so)."""
+    if start < now:
+        return
+    if not practitioner.get("online_bookable", True):
+        raise not_online(practitioner)
+    why = online_rules.problem(rules_for(want, practitioner), start, now, tz)
+    if why is not None:
+        raise ApiProblem(422, why, "online_rules")
 
 
 def load_diary(
@@ -258,6 +297,12 @@ def search(
         if weekdays & (1 << d.weekday())
     ]
     rules = roster_rules(Session(bind=conn), [p["id"] for p in want.practitioners])
+    # the online booking rules: each practitioner's earliest and latest start
+    online: dict[str, tuple[datetime, datetime | None]] = {}
+    for p in want.practitioners:
+        r = rules_for(want, p)
+        online[p["id"]] = (r.earliest(now), r.latest(now, tz))
+    last_start = end - length + timedelta(microseconds=1)  # a slot must end by ``end``
     # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
     # first free slot: later weeks can only add later slots
     for at in range(0, len(days), CHUNK_DAYS):
@@ -265,32 +310,32 @@ def search(
         lo = max(start, day_bounds_utc(chunk[0], tz)[0])
         hi = min(end, day_bounds_utc(chunk[-1], tz)[1])
         diary = load_diary(conn, want.practitioners, lo, hi, now, rules=rules)
-        busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
-        room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
-        for day in chunk:
-            for p in want.practitioners:
-                pid = p["id"]
-                avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
-                if not avail.work:
-                    continue
-                for slot in free_slots_on(
-                    pid,
-                    day,
-                    avail,
-                    busy_by_day[pid].get(day, []),
-                    length,
-                    tz,
-                    slot=SLOT_MINUTES,
-                    not_before=not_before,
-                    earliest_minute=earliest_minute,
-                    latest_minute=latest_minute,
-                    room_busy=room_by_day[pid].get(day, []),
-                ):
-                    if slot.end > end:
-                        break
-                    if first_free[pid] is None:
-                        first_free[pid] = slot
-                    found.append(slot)
+        for p in want.practitioners:
+            pid = p["id"]
+            bounds = online.get(pid)
+            if bounds is None:
+                continue
+            earliest, latest = bounds
+            if latest is not None and latest <= lo:
+                continue
+            busy = _by_day([*diary.busy[pid], *diary.room_busy[pid]], tz)
+            for slot in free_slots_window(
+                pid,
+                chunk,
+                diary.rules[pid],
+                _by_day(diary.leave[pid], tz),
+                busy,
+                length,
+                tz,
+                slot=SLOT_MINUTES,
+                not_before=max(not_before, earliest),
+                not_from=min(last_start, latest) if latest is not None else last_start,
+                earliest_minute=earliest_minute,
+                latest_minute=latest_minute,
+            ):
+                if first_free[pid] is None:
+                    first_free[pid] = slot
+                found.append(slot)
         if len(found) > limit and all(v is not None for v in first_free.values()):
             break
     found.sort(key=lambda sl: (sl.start, sl.practitioner_id))
