@@ -32,6 +32,41 @@ from frontdesk.server.seed import seed_from_desk
 DAYS = 28
 
 
+def _per_day_search(conn: Any, want: av.Demand, start: datetime, end: datetime, tz: Any) -> int:
+    """The search as it was before the one-pass window: each practitioner's day through
+    ``availability_on`` and ``free_slots_on`` (the same loads), for the before → after ratio."""
+    from sqlalchemy.orm import Session
+
+    from frontdesk.domain.diary import availability_on, free_slots_on
+    from frontdesk.services.diary.view import roster_rules
+
+    ids = [p["id"] for p in want.practitioners]
+    rules = roster_rules(Session(bind=conn), ids)
+    length = timedelta(minutes=want.minutes)
+    days = av._days(start.astimezone(tz).date(), end.astimezone(tz).date())
+    n = 0
+    for at in range(0, len(days), av.CHUNK_DAYS):
+        chunk = days[at : at + av.CHUNK_DAYS]
+        lo = max(start, av.day_bounds_utc(chunk[0], tz)[0])
+        hi = min(end, av.day_bounds_utc(chunk[-1], tz)[1])
+        diary = av.load_diary(conn, want.practitioners, lo, hi, start, rules=rules)
+        busy = {pid: av._by_day(b, tz) for pid, b in diary.busy.items()}
+        room = {pid: av._by_day(b, tz) for pid, b in diary.room_busy.items()}
+        for day in chunk:
+            for pid in ids:
+                avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
+                if not avail.work:
+                    continue
+                for slot in free_slots_on(
+                    pid, day, avail, busy[pid].get(day, []), length, tz, slot=av.SLOT_MINUTES,
+                    not_before=start, room_busy=room[pid].get(day, []),
+                ):  # fmt: skip
+                    if slot.end > end:
+                        break
+                    n += 1
+    return n
+
+
 def _raw_reads(db: str, ids: list[str], start: str, end: str, early: str) -> int:
     """Rosters, leave and live bookings of ``ids`` in [start, end), plainly."""
     con = sqlite3.connect(db)
@@ -103,9 +138,25 @@ def run(bench: Bench) -> None:
             slots, _first, _more = av.search(conn, want, now, end, now, tz, limit=1_000_000)
         found[:] = slots
 
+    counted: list[int] = []
+
+    def before() -> None:
+        with store.reading() as conn:
+            counted[:] = [_per_day_search(conn, want, now, end, tz)]
+
     base = time_ms(lambda: _raw_reads(db, ids, raw_start, raw_end, raw_early), repeat=30)
     mine = time_ms(ours, repeat=30)
+    old = time_ms(before, repeat=30)
+    assert counted == [len(found)], (counted, len(found))
     note = f"{len(pracs)} practitioners, {DAYS} days, {len(found)} free slots"
+    bench.record(
+        "api availability before (per practitioner-day)",
+        "p95",
+        percentile(old, 95),
+        "ms",
+        percentile(base, 95),
+        note,
+    )
     bench.record(
         "api availability (rules, in process)",
         "p95",

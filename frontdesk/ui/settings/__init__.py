@@ -17,6 +17,7 @@ SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Rosters", "frontdesk.ui.settings.rosters:create"),
     ("Leave & closures", "frontdesk.ui.settings.leave:create"),
     ("Appointment types", "frontdesk.ui.settings.appointment_types:create"),
+    ("Online booking", "frontdesk.ui.settings.online_booking:create"),
     ("Staff", "frontdesk.ui.settings.staff:create"),
     ("Audit trail", "frontdesk.ui.audit:create"),
     ("Backups", "frontdesk.ui.settings.backups:create"),
