@@ -179,27 +179,32 @@ def load_diary(
         diary.busy[p["id"]] = []
         diary.room_busy[p["id"]] = []
     a = TABLES["appointments"]
-    where_place: ColumnElement[bool] = a.c.practitioner_id.in_(ids)
-    if rooms:
-        where_place = or_(where_place, a.c.room_id.in_(rooms))
     # the times as the driver gives them (text on SQLite) and parsed once here: SQLAlchemy's
     # SQLite DateTime parsing is the slowest part of reading a month of bookings
     raw_start = type_coerce(a.c.starts_at, String).label("s")
     raw_end = type_coerce(a.c.ends_at, String).label("e")
+    live = (
+        a.c.status != AppointmentStatus.CANCELLED,
+        a.c.deleted_at.is_(None),
+        a.c.starts_at < end,
+        # a lower bound on the start (a booking is at most 12 hours) keeps the
+        # (practitioner, start) and (room, start) indexes range scans instead of all history
+        a.c.starts_at > start - timedelta(hours=12),
+        a.c.ends_at > start,
+    )
+    # the practitioners' bookings, then other practitioners' bookings in their rooms: two
+    # index range scans (one OR of both reads every booking twice and is five times slower)
+    places: list[ColumnElement[bool]] = [a.c.practitioner_id.in_(ids)]
+    if rooms:
+        places.append(and_(a.c.room_id.in_(rooms), a.c.practitioner_id.not_in(ids)))
     blocks: list[Block] = [
         Block(_utc(r.s), _utc(r.e), r.practitioner_id, r.room_id, r.id)
+        for place in places
         for r in conn.execute(
             select(a.c.id, a.c.practitioner_id, a.c.room_id, raw_start, raw_end).where(
-                a.c.status != AppointmentStatus.CANCELLED,
-                a.c.deleted_at.is_(None),
-                a.c.starts_at < end,
-                # a lower bound on the start (a booking is at most 12 hours) keeps the
-                # (practitioner, start) index a range scan instead of all history
-                a.c.starts_at > start - timedelta(hours=12),
-                a.c.ends_at > start,
-                where_place,
+                *live, place
             )
-        )
+        ).all()
         if r.id != ignore_appointment
     ]
     h = s.api_holds.c
