@@ -23,6 +23,7 @@ SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Backups", "frontdesk.ui.settings.backups:create"),
     ("Catalogue", "frontdesk.ui.billing.catalogue:create"),
     ("Clinic server", "frontdesk.ui.settings.server:create"),
+    ("Integrations", "frontdesk.ui.settings.integrations:create"),
     ("Messages", "frontdesk.ui.messaging.settings_page:create"),
     ("Set-up", "frontdesk.ui.setup_wizard:create"),
 )

@@ -24,11 +24,17 @@ from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
 from frontdesk.ui.sync_worker import SyncWorker
 from tests.server.api_world import API, World, auth, build, key
+from tests.sync.fakes import install_memory_keyring
 from tests.server.live import start_server
 from tests.server.test_api_live import _cli_key
 from tests.sync.clinic import Clinic
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture(autouse=True)
+def _keychain() -> None:
+    install_memory_keyring()  # the desk keeps its server token here (a fake: no desktop)
 
 
 def _page(qtbot: Any, ctx: Any, bus: ChangeBus, tmp: Path) -> DiaryPage:
