@@ -95,6 +95,7 @@ class NewKeyDialog(QDialog):
         super().__init__(parent)
         self.ctx, self.engine = ctx, engine
         self.setWindowTitle("New API key")
+        self.setMinimumWidth(620)
         self.created: svc.KeyInfo | None = None
         self.name = QLineEdit()
         self.name.setObjectName("key_name")
@@ -118,6 +119,7 @@ class NewKeyDialog(QDialog):
         self.token.setObjectName("new_key_token")
         self.token.setReadOnly(True)
         self.copy = QPushButton("Copy")
+        self.copy.setMinimumWidth(self.copy.fontMetrics().horizontalAdvance("Copied") + 40)
         self.copy.clicked.connect(self._copy)
         self.shown_once = QLabel(
             "This is the only time the key is shown: copy it now into the integration's "
@@ -257,7 +259,9 @@ class IntegrationsPage(QWidget):
             cells = (k.name, ", ".join(k.scopes), _local(self.ctx, k.expires_at, "never"),
                      _local(self.ctx, k.last_used_at, "not yet"), state)  # fmt: skip
             for j, text in enumerate(cells):
-                self.key_table.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.key_table.setItem(i, j, item)
         self.log_table.setRowCount(len(calls))
         for i, c in enumerate(calls):
             cells = (_local(self.ctx, c.at), c.key, c.operation, str(c.status),
