@@ -32,6 +32,18 @@ from frontdesk.server.seed import seed_from_desk
 DAYS = 28
 
 
+def _by_day(blocks: Any, tz: Any) -> dict[Any, list[Any]]:
+    """Blocks by each local day they touch (as the search bucketed them before)."""
+    out: dict[Any, list[Any]] = {}
+    for b in blocks:
+        first = b.start.astimezone(tz).date()
+        last = b.end.astimezone(tz).date()
+        for day in av._days(first, last):
+            out.setdefault(day, []).append(b)
+    return out
+
+
+
 def _per_day_search(conn: Any, want: av.Demand, start: datetime, end: datetime, tz: Any) -> int:
     """The search as it was before the one-pass window: each practitioner's day through
     ``availability_on`` and ``free_slots_on`` (the same loads), for the before → after ratio."""
@@ -50,8 +62,8 @@ def _per_day_search(conn: Any, want: av.Demand, start: datetime, end: datetime, 
         lo = max(start, av.day_bounds_utc(chunk[0], tz)[0])
         hi = min(end, av.day_bounds_utc(chunk[-1], tz)[1])
         diary = av.load_diary(conn, want.practitioners, lo, hi, start, rules=rules)
-        busy = {pid: av._by_day(b, tz) for pid, b in diary.busy.items()}
-        room = {pid: av._by_day(b, tz) for pid, b in diary.room_busy.items()}
+        busy = {pid: _by_day(b, tz) for pid, b in diary.busy.items()}
+        room = {pid: _by_day(b, tz) for pid, b in diary.room_busy.items()}
         for day in chunk:
             for pid in ids:
                 avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)

@@ -7,6 +7,7 @@ daylight-saving changes.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -391,38 +392,12 @@ def past_problem(start: datetime, now: datetime, grace: timedelta) -> Problem | 
 
 
 # -- free slots over a window -----------------------------------------------------------------
-def _minute_spans(
-    blocks: Iterable[Block], day: date, tz: ZoneInfo
-) -> list[tuple[int, int]]:
-    """Blocks as [start, end) local minutes of ``day`` (clipped to the day)."""
-    out: list[tuple[int, int]] = []
-    for b in blocks:
-        d0, m0 = local_minute(b.start, tz)
-        d1, m1 = local_minute(b.end, tz)
-        if d0 > day or d1 < day:
-            continue
-        lo = m0 if d0 == day else 0
-        hi = m1 + (1 if b.end.second or b.end.microsecond else 0) if d1 == day else MINUTES_PER_DAY
-        if hi > lo:
-            out.append((lo, hi))
-    return out
-
-
-def _plain_day(day: date, tz: ZoneInfo) -> datetime | None:
-    """Local midnight of ``day`` in UTC when the day is 24 hours at one offset, else None
-    (a daylight-saving change: the caller takes the slower, exact path)."""
-    start = local_instant(day, 0, tz)
-    if local_instant(day, MINUTES_PER_DAY, tz) - start != timedelta(days=1):
-        return None
-    return start
-
-
 def free_slots_window(
     practitioner_id: str,
     days: Sequence[date],
     rules: Sequence[RosterRule],
-    leave_by_day: dict[date, list[Block]],
-    busy_by_day: dict[date, list[Block]],
+    leave: Sequence[Block],
+    closed: Sequence[tuple[float, float]],
     duration: timedelta,
     tz: ZoneInfo,
     *,
@@ -432,64 +407,93 @@ def free_slots_window(
     earliest_minute: int = 0,
     latest_minute: int = MINUTES_PER_DAY,
 ) -> Iterator[FreeSlot]:
-    """``free_slots_on`` over many days in one pass: the same slots, worked out in local
-    minutes (roster lines, breaks, leave and bookings as intervals, closed spans subtracted
-    from each work span) rather than one instant per candidate slot. ``busy_by_day`` and
-    ``leave_by_day`` hold each day's blocks (a block under every local day it touches).
+    """``free_slots_on`` over many days in one pass: the same slots, worked out as interval
+    arithmetic in local minutes. ``closed`` are busy times as (start, end) seconds after the
+    Unix epoch (bookings, holds, the rooms' other bookings), bucketed once into the local
+    days they touch, with the leave; each day's breaks and closed spans are then taken out of
+    its roster lines, and no instant is built except for the slots given back.
     ``not_from``: no slot starts at or after it. A day with a daylight-saving change goes
     through ``free_slots_on`` itself."""
+    if not days:
+        return
+    first, last = min(days), max(days)
+    span = [first + timedelta(days=n) for n in range((last - first).days + 2)]
+    mids = [local_instant(d, 0, tz).timestamp() for d in span]  # each local midnight
+    buckets: list[list[tuple[float, float]]] = [[] for _ in span[:-1]]
+    for b0, b1 in (*closed, *((b.start.timestamp(), b.end.timestamp()) for b in leave)):
+        lo = max(bisect_right(mids, b0) - 1, 0)
+        hi = min(bisect_left(mids, b1), len(buckets))
+        for i in range(lo, hi):
+            buckets[i].append((b0, b1))
     by_weekday: dict[int, list[RosterRule]] = {}
     for rule in rules:
         by_weekday.setdefault(rule.weekday, []).append(rule)
-    need = int(duration.total_seconds())
-    for day in days:
+    need = duration.total_seconds()
+    minutes = int(need // 60)
+    floor_at = not_before.timestamp() if not_before is not None else None
+    ceiling_at = not_from.timestamp() if not_from is not None else None
+    for day in sorted(days):
         todays = [r for r in by_weekday.get(day.weekday(), ()) if r.applies_on(day)]
         if not any(r.kind != "break" for r in todays):
             continue
-        midnight = _plain_day(day, tz)
-        if midnight is None or need % 60:
-            avail = availability_on(todays, leave_by_day.get(day, ()), day, tz)
+        i = (day - first).days
+        midnight, after = mids[i], mids[i + 1]
+        if ceiling_at is not None and midnight >= ceiling_at:
+            return
+        if after - midnight != 86400 or need % 60:  # a daylight-saving day: the exact path
+            blocks = [Block(_instant(b0), _instant(b1), practitioner_id) for b0, b1 in buckets[i]]
+            avail = availability_on(todays, [], day, tz)
             for free in free_slots_on(
-                practitioner_id, day, avail, busy_by_day.get(day, ()), duration, tz,
-                slot=slot, not_before=not_before, earliest_minute=earliest_minute,
+                practitioner_id, day, avail, blocks, duration, tz, slot=slot,
+                not_before=not_before, earliest_minute=earliest_minute,
                 latest_minute=latest_minute,
             ):  # fmt: skip
                 if not_from is not None and free.start >= not_from:
                     return
                 yield free
             continue
-        if not_from is not None and midnight >= not_from:
-            return
-        floor = 0  # seconds after midnight a slot may start from
-        if not_before is not None:
-            floor = int((not_before - midnight).total_seconds())
-            if floor >= MINUTES_PER_DAY * 60:
-                continue
-        ceiling = MINUTES_PER_DAY * 60 * 2
-        if not_from is not None:
-            ceiling = int((not_from - midnight).total_seconds())
-        closed = [
-            (r.start_minute, r.end_minute) for r in todays if r.kind == "break"
-        ] + _minute_spans([*leave_by_day.get(day, ()), *busy_by_day.get(day, ())], day, tz)
-        closed.sort()
-        minutes = need // 60
+        # local minutes of this day: breaks and closed spans (floats: seconds count), merged
+        # into a sorted union, walked once per roster line
+        spans = [(float(r.start_minute), float(r.end_minute)) for r in todays if r.kind == "break"]
+        spans += [((b0 - midnight) / 60, (b1 - midnight) / 60) for b0, b1 in buckets[i]]
+        union = _union(spans)
+        floor = -1e9 if floor_at is None else (floor_at - midnight) / 60
+        ceiling = 1e9 if ceiling_at is None else (ceiling_at - midnight) / 60
+        base = _instant(midnight)
         for work in sorted((r for r in todays if r.kind != "break"), key=lambda r: r.start_minute):
             minute = max(work.start_minute, earliest_minute)
             minute = -(-minute // slot) * slot
             stop = work.end_minute - minutes  # the last start that still fits
+            j = 0
             while minute <= stop and minute < latest_minute:
-                if minute * 60 < floor:
+                if minute < floor:
                     minute += slot
                     continue
-                end = minute + minutes
-                hit = next((c for c in closed if c[0] < end and minute < c[1]), None)
-                if hit is None:
-                    if minute * 60 >= ceiling:
+                while j < len(union) and union[j][1] <= minute:
+                    j += 1  # closed spans wholly before this start
+                if j == len(union) or union[j][0] >= minute + minutes:
+                    if minute >= ceiling:
                         return
-                    start = midnight + timedelta(minutes=minute)
+                    start = base + timedelta(minutes=minute)
                     yield FreeSlot(practitioner_id, start, start + duration)
                     minute += slot
-                elif hit[1] >= MINUTES_PER_DAY:
+                elif union[j][1] >= MINUTES_PER_DAY:
                     break
                 else:
-                    minute = max(minute + slot, -(-hit[1] // slot) * slot)
+                    minute = max(minute + slot, int(-(-union[j][1] // slot)) * slot)
+
+
+def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or touching spans merged, in order."""
+    out: list[tuple[float, float]] = []
+    for s0, s1 in sorted(spans):
+        if out and s0 <= out[-1][1]:
+            if s1 > out[-1][1]:
+                out[-1] = (out[-1][0], s1)
+        else:
+            out.append((s0, s1))
+    return out
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
