@@ -71,7 +71,6 @@ __all__ = [
     "Appointment",
     "AppointmentAttendee",
     "AppointmentHold",
-    "AppointmentHold",
     "AppointmentSeries",
     "AppointmentStatusChange",
     "AppointmentType",

@@ -35,12 +35,12 @@ from frontdesk.protocol import (
     schema_version,
 )
 from frontdesk.server.api import router as api
+from frontdesk.server.api.desk_admin import router as desk_admin_router
 from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.limits import BodyCap, EnrolThrottle
 from frontdesk.server.routes import router as desk_router
 from frontdesk.server.store import ServerProblem, ServerStore
 from frontdesk.server.webhooks import router as webhooks_router
-from frontdesk.server.api.desk_admin import router as desk_admin_router
 
 log = logging.getLogger("frontdesk.server")
 

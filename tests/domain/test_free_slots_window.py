@@ -56,11 +56,15 @@ def _day_by_day(
     return out
 
 
-rule = st.builds(
-    lambda wd, s, n, brk, every, off: RosterRule(
+def _rule(wd: int, s: int, n: int, brk: bool, every: int, off: int) -> RosterRule:
+    return RosterRule(
         "p", wd, s * 15, min(1440, s * 15 + n * 15), "break" if brk else "work",
         every_weeks=every, week_offset=min(off, every - 1),
-    ),  # fmt: skip
+    )  # fmt: skip
+
+
+rule = st.builds(
+    _rule,
     st.integers(0, 6),
     st.integers(0, 90),
     st.integers(1, 40),

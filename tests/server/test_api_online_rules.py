@@ -41,9 +41,7 @@ def _hold(clinic: Clinic, token: str, world: World, who: str, start: str) -> Any
 
 def _set_type(world: World, notice: int, ahead: int | None) -> None:
     row = next(r for r in online.type_rules(world.desk.ctx) if r.id == world.type_id)
-    online.save_type_rules(
-        world.desk.ctx, online.TypeRules(row.id, row.name, True, notice, ahead)
-    )
+    online.save_type_rules(world.desk.ctx, online.TypeRules(row.id, row.name, True, notice, ahead))
 
 
 def test_notice_and_reach_of_a_type_bound_availability_holds_and_bookings(

@@ -26,8 +26,8 @@ from frontdesk.sync import integrations as svc
 from frontdesk.sync.setup import engine_for, enrol
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.settings.integrations import IntegrationsPage
-from tests.sync.fakes import install_memory_keyring
 from tests.server.live import LiveServer, start_server
+from tests.sync.fakes import install_memory_keyring
 from tests.ui.setup_support import button, in_dialog, type_into
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -149,9 +149,7 @@ def test_the_owner_makes_copies_uses_and_revokes_a_key(
 
     with ctx.read() as session:
         acts = session.execute(
-            select(AuditEvent.action, AuditEvent.staff_name).where(
-                AuditEvent.entity == "api_keys"
-            )
+            select(AuditEvent.action, AuditEvent.staff_name).where(AuditEvent.entity == "api_keys")
         ).all()
     assert set(acts) == {("created an API key", "Olive Owner"),
                          ("revoked an API key", "Olive Owner")}  # fmt: skip

@@ -84,9 +84,7 @@ def test_rules_typed_with_bad_input_first(
         assert _error(d, "notice") == "Minimum notice cannot be negative."
         type_into(qtbot, d.notice, "4000")
         qtbot.mouseClick(button(d, "Save"), LEFT)
-        assert _error(d, "notice") == (
-            "Minimum notice is between 0 and 90 days (129,600 minutes)."
-        )
+        assert _error(d, "notice") == ("Minimum notice is between 0 and 90 days (129,600 minutes).")
         type_into(qtbot, d.notice, "1.5")
         d.online.click()  # takes no online bookings
         qtbot.mouseClick(button(d, "Save"), LEFT)

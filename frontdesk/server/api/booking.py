@@ -236,9 +236,7 @@ def release_hold(store: ServerStore, conn: Connection, key: ApiKey, hold_id: str
     row = _hold_row(conn, key, hold_id)
     if row["released_at"] is None and row["appointment_id"] is None:
         now = store.now()
-        conn.execute(
-            update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=now)
-        )
+        conn.execute(update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=now))
         _end_mark(store, conn, hold_id, released_at=now)
     return 204, {}
 

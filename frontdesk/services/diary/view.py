@@ -36,9 +36,9 @@ from frontdesk.domain.diary import (
 )
 from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.models import (
-    AppointmentHold,
     Appointment,
     AppointmentAttendee,
+    AppointmentHold,
     AppointmentType,
     Invoice,
     InvoiceLine,
@@ -435,7 +435,10 @@ def load_view(
 
 
 def active_holds(
-    session: Session, practitioner_ids: Sequence[str], start: datetime, end: datetime,
+    session: Session,
+    practitioner_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
     now: datetime,
 ) -> list[DiaryHold]:
     """The integration API's holds on these practitioners in [start, end) still running."""

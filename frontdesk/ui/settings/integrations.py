@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -140,7 +141,7 @@ class NewKeyDialog(QDialog):
             "Create key", QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.create_button.setProperty("primary", True)
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.make_key)
         cancel = self.buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
         cancel.clicked.connect(self.reject)
         self.done_button = self.buttons.addButton("Done", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -151,7 +152,7 @@ class NewKeyDialog(QDialog):
         col.addWidget(self.secret)
         col.addWidget(self.buttons)
 
-    def create(self) -> None:
+    def make_key(self) -> None:
         def call() -> tuple[svc.KeyInfo, str]:
             expires = parse_expiry(self.ctx, self.expires.text())
             chosen = [s for s, box in self.scopes.items() if box.isChecked()]
@@ -304,4 +305,3 @@ class IntegrationsPage(QWidget):
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
     return IntegrationsPage(ctx, bus, parent)
-

@@ -24,10 +24,10 @@ from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
 from frontdesk.ui.sync_worker import SyncWorker
 from tests.server.api_world import API, World, auth, build, key
-from tests.sync.fakes import install_memory_keyring
 from tests.server.live import start_server
 from tests.server.test_api_live import _cli_key
 from tests.sync.clinic import Clinic
+from tests.sync.fakes import install_memory_keyring
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
