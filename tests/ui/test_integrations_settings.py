@@ -59,15 +59,9 @@ def _error(dialog: Any, field: str) -> str:
     return str(label.text()) if label.isVisible() else ""
 
 
-def _api_keys(server: LiveServer) -> list[dict[str, Any]]:
-    return list(server.call("GET", Endpoint.INTEGRATION_KEYS.path(), _desk_token()).json()["keys"])
-
-
-_TOKEN: list[str] = []
-
-
-def _desk_token() -> str:
-    return _TOKEN[0]
+def _api_keys(server: LiveServer, token: str) -> list[dict[str, Any]]:
+    """The keys as the server lists them to this desk."""
+    return list(server.call("GET", Endpoint.INTEGRATION_KEYS.path(), token).json()["keys"])
 
 
 def test_the_owner_makes_copies_uses_and_revokes_a_key(
@@ -75,7 +69,6 @@ def test_the_owner_makes_copies_uses_and_revokes_a_key(
 ) -> None:
     server, ctx = live
     engine = engine_for(ctx)
-    _TOKEN[:] = [engine.token]
     page = IntegrationsPage(ctx, ChangeBus())
     qtbot.addWidget(page)
     page.resize(1100, 750)
@@ -97,7 +90,7 @@ def test_the_owner_makes_copies_uses_and_revokes_a_key(
         type_into(qtbot, d.expires, "31/13/2027")
         qtbot.mouseClick(button(d, "Create key"), LEFT)
         assert "Type the expiry as a date" in _error(d, "expires")
-        assert _api_keys(server) == []  # nothing made by any refusal
+        assert _api_keys(server, engine.token) == []  # nothing made by any refusal
         type_into(qtbot, d.expires, "30/06/2030")
         qtbot.mouseClick(button(d, "Create key"), LEFT)
         assert d.token.isVisible() and d.token.text().startswith("fdk_")
@@ -158,7 +151,6 @@ def test_the_owner_makes_copies_uses_and_revokes_a_key(
 def test_a_desk_token_alone_cannot_make_a_key(live: Any) -> None:
     server, ctx = live
     engine = engine_for(ctx)
-    _TOKEN[:] = [engine.token]
     details = {"name": "Stolen", "scopes": ["patients:read"], "expires_at": None,
                "rate_per_minute": 600}  # fmt: skip
     path = Endpoint.INTEGRATION_KEYS.path()
@@ -180,7 +172,7 @@ def test_a_desk_token_alone_cannot_make_a_key(live: Any) -> None:
     # the owner's signature over one act does not cover another
     other = {**good, "name": "Something else"}
     assert server.call("POST", path, engine.token, json=other).status_code == 403
-    assert [k["name"] for k in _api_keys(server)] == ["Stolen"]
+    assert [k["name"] for k in _api_keys(server, engine.token)] == ["Stolen"]
     # a PIN-only sign-in has no signature to give: said plainly, nothing sent
     ctx.actor = replace(ctx.actor, signing_key=None)
     with pytest.raises(svc.RuleViolation, match="Sign in with your password"):
