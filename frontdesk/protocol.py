@@ -69,6 +69,11 @@ class Endpoint(StrEnum):
     SMS_WEBHOOK = "/webhooks/sms/{provider}/{kind}"
     SMS_EVENTS = "/v1/messaging/events"
     SMS_EVENTS_TAKEN = "/v1/messaging/events/taken"
+    # Settings → Integrations on a desk: the integration API's keys and call log; creating
+    # and revoking a key also need a staff owner's or practice manager's signature (issue 17)
+    INTEGRATION_KEYS = "/v1/integrations/keys"
+    INTEGRATION_KEY_REVOKE = "/v1/integrations/keys/{key_id}/revoke"
+    INTEGRATION_LOG = "/v1/integrations/log"
 
     def path(self, **parts: str) -> str:
         """The path with its ``{…}`` parts filled in."""

@@ -129,6 +129,21 @@ def change_statement(
     }
 
 
+def authority_statement(
+    action: str, device_id: str, details: dict[str, Any], at: str, nonce: str
+) -> dict[str, Any]:
+    """What a staff member signs to ask the clinic server for an act a desk's token alone may
+    not do (create or revoke an integration API key): the act and its details, the desk it is
+    asked from, when, and a one-time nonce (so a captured request cannot be replayed)."""
+    return {
+        "action": action,
+        "device_id": device_id,
+        "details": details,
+        "at": at,
+        "nonce": nonce,
+    }
+
+
 def head_statement(chain: str, seq: int, digest: str) -> dict[str, Any]:
     """What the clinic server countersigns: the newest entry it holds of one audit chain."""
     return {"chain": chain, "seq": seq, "hash": digest}

@@ -29,6 +29,7 @@ from frontdesk.models.clinic import (
 from frontdesk.models.diary import (
     Appointment,
     AppointmentAttendee,
+    AppointmentHold,
     AppointmentSeries,
     AppointmentStatusChange,
     AppointmentType,
@@ -69,6 +70,7 @@ __all__ = [
     "AccountingExport",
     "Appointment",
     "AppointmentAttendee",
+    "AppointmentHold",
     "AppointmentSeries",
     "AppointmentStatusChange",
     "AppointmentType",

@@ -47,6 +47,8 @@ class ClinicSettings(SyncedMixin, Base):
     # the first-run set-up: the step it stopped at ("" not started), and when it was finished
     setup_step: Mapped[str] = mapped_column(String(30), default="")
     setup_completed_at: Mapped[datetime | None]
+    # what a practitioner's private calendar feed shows of a booking: "busy" or "initials"
+    ical_detail: Mapped[str] = mapped_column(String(10), default="busy")
 
 
 class Location(SyncedMixin, Base):
@@ -91,6 +93,12 @@ class Practitioner(SyncedMixin, Base):
     sort_order: Mapped[int] = mapped_column(default=0)
     archived_at: Mapped[datetime | None]
     default_room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"))
+    # online booking (the integration API): whether callers and booking pages may book them,
+    # and their own notice and reach, which apply beside the appointment type's (the stricter
+    # of the two wins); None: only the type's
+    online_bookable: Mapped[bool] = mapped_column(default=True)
+    online_min_notice_minutes: Mapped[int | None]
+    online_max_ahead_days: Mapped[int | None]
 
 
 class ProviderNumber(SyncedMixin, Base):

@@ -30,6 +30,10 @@ class AppointmentType(SyncedMixin, Base):
     # the practitioners who offer it, ids separated by spaces ("" everyone of the profession)
     practitioner_ids: Mapped[str] = mapped_column(Text, default="")
     online_bookable: Mapped[bool] = mapped_column(default=False)
+    # online booking rules (the integration API): book at least this long before the start,
+    # and at most this many days ahead (None: no limit beyond the API's own window)
+    online_min_notice_minutes: Mapped[int] = mapped_column(default=0)
+    online_max_ahead_days: Mapped[int | None]
 
 
 class AppointmentSeries(SyncedMixin, Base):
@@ -94,6 +98,25 @@ class Appointment(SyncedMixin, Base):
     pinned_at: Mapped[datetime | None]
     clash_flagged: Mapped[bool] = mapped_column(default=False)
     booked_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class AppointmentHold(SyncedMixin, Base):
+    """A time the integration API holds for a few minutes while a caller decides.
+
+    Written only by the clinic server (device ``server-api``); desks draw it as a tentative
+    block until ``expires_at``, or until it is released or becomes ``appointment_id``."""
+
+    __tablename__ = "appointment_holds"
+    __table_args__ = (CheckConstraint("starts_at < ends_at", name="start_before_end"),)
+
+    practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))
+    appointment_type_id: Mapped[str | None] = mapped_column(ForeignKey("appointment_types.id"))
+    room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    appointment_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class AppointmentAttendee(SyncedMixin, Base):

@@ -35,6 +35,7 @@ from frontdesk.protocol import (
     schema_version,
 )
 from frontdesk.server.api import router as api
+from frontdesk.server.api.desk_admin import router as desk_admin_router
 from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.limits import BodyCap, EnrolThrottle
 from frontdesk.server.routes import router as desk_router
@@ -61,6 +62,7 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
     app.include_router(_health_router(store))
     app.include_router(desk_router)
     app.include_router(webhooks_router)
+    app.include_router(desk_admin_router)
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES)
     app.state.enrol_throttle = EnrolThrottle()
     return app

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from frontdesk.db.types import UTCDateTime
@@ -161,6 +162,11 @@ api_keys = Table(
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
     Column("last_used_at", UTCDateTime),
+    # made on a desk (Settings → Integrations): the staff member whose signature allowed it,
+    # and the signed request's one-time nonce (a replay is refused)
+    Column("created_by", String(36)),
+    Column("authority_nonce", String(64)),
+    UniqueConstraint("authority_nonce", name="uq_server_api_keys_authority_nonce"),
 )
 
 # Every call of the API: which key, what it did, which patient (no other values).

@@ -246,3 +246,27 @@ def test_ical_feed_busy_or_initials_and_revocable(clinic: Clinic) -> None:
     gone = clinic.client.get(busy_path)
     assert gone.status_code == 404 and "revoked" in gone.json()["detail"]
     assert clinic.client.get("/feeds/ical/guessed.ics").status_code == 404
+
+
+def test_ical_detail_as_a_clinic_setting_reaches_every_feed(clinic: Clinic) -> None:
+    """Settings → Online booking on a desk, synced: a busy-only feed shows initials too."""
+    from icalendar import Calendar
+
+    from frontdesk.server.api import ical
+    from frontdesk.services.setup import online
+
+    world = build(clinic)
+    appt = _book(clinic, key(clinic.store), world, "ical-setting")
+    _feed, path = ical.create_feed(clinic.store, appt["practitioner_id"])
+
+    def summaries() -> list[str]:
+        cal = Calendar.from_ical(clinic.client.get(path).content)
+        return [str(e["summary"]) for e in cal.walk("VEVENT")]
+
+    assert summaries() == ["Busy"]
+    online.save_ical_detail(world.desk.ctx, "initials")
+    assert world.desk.sync()
+    assert summaries() == ["S. L."]
+    online.save_ical_detail(world.desk.ctx, "busy")
+    assert world.desk.sync()
+    assert summaries() == ["Busy"]

@@ -15,9 +15,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, String, and_, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    String,
+    and_,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
+from frontdesk.domain import online_rules
 from frontdesk.domain.clinic_setup import offers
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
@@ -27,7 +39,7 @@ from frontdesk.domain.diary import (
     ProblemKind,
     availability_on,
     clashes,
-    free_slots_on,
+    free_slots_window,
     roster_problems,
 )
 from frontdesk.domain.vocab import AppointmentStatus
@@ -57,8 +69,9 @@ class Diary:
 
     rules: dict[str, list[Any]]
     leave: dict[str, list[Block]]
-    busy: dict[str, list[Block]] = field(default_factory=dict)
-    room_busy: dict[str, list[Block]] = field(default_factory=dict)
+    # Blocks, or (start, end) epoch seconds when loaded with ``seconds``
+    busy: dict[str, list[Any]] = field(default_factory=dict)
+    room_busy: dict[str, list[Any]] = field(default_factory=dict)
     rooms_of: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -94,10 +107,14 @@ def demand(
         ).mappings()
     ]
     for pid in practitioner_ids:
-        if not any(r["id"] == pid for r in rows):
+        asked = next((r for r in rows if r["id"] == pid), None)
+        if asked is None:
             raise ApiProblem(
                 404, f"No practitioner has the id {pid[:40]!r} in this clinic.", "not_found"
             )
+        if not asked["online_bookable"]:
+            raise not_online(asked)
+    rows = [r for r in rows if r["online_bookable"]]
     chosen = [
         r
         for r in rows
@@ -113,6 +130,40 @@ def demand(
     return Demand(type_row, minutes, chosen)
 
 
+def not_online(practitioner: dict[str, Any]) -> ApiProblem:
+    return ApiProblem(
+        422,
+        f"{practitioner['display_name']} does not take online bookings: offer another "
+        "practitioner, or ask the caller to ring the clinic.",
+        "practitioner_not_online",
+    )
+
+
+def rules_for(want: Demand, practitioner: dict[str, Any]) -> online_rules.OnlineRules:
+    """The online booking rules for ``want``'s type with this practitioner."""
+    t = want.type_row or {}
+    return online_rules.combined(
+        t.get("online_min_notice_minutes"),
+        t.get("online_max_ahead_days"),
+        practitioner.get("online_min_notice_minutes"),
+        practitioner.get("online_max_ahead_days"),
+    )
+
+
+def check_rules(
+    want: Demand, practitioner: dict[str, Any], start: datetime, now: datetime, tz: ZoneInfo
+) -> None:
+    """Refuse (422 ``online_rules``) a time the online booking rules do not allow (a time
+    already past is left to ``check_time``, which says so)."""
+    if start < now:
+        return
+    if not practitioner.get("online_bookable", True):
+        raise not_online(practitioner)
+    why = online_rules.problem(rules_for(want, practitioner), start, now, tz)
+    if why is not None:
+        raise ApiProblem(422, why, "online_rules")
+
+
 def load_diary(
     conn: Connection,
     practitioners: Sequence[dict[str, Any]],
@@ -123,7 +174,12 @@ def load_diary(
     ignore_hold: str | None = None,
     ignore_appointment: str | None = None,
     rules: dict[str, list[Any]] | None = None,
+    seconds: bool = False,
 ) -> Diary:
+    """Rules, leave, and what is busy for each practitioner over [start, end): their own
+    bookings and the API's holds (``busy``) and, in their rooms, other practitioners'
+    bookings and room closures (``room_busy``) — as Blocks, or with ``seconds`` as plain
+    (start, end) seconds after the Unix epoch (the availability search's one-pass form)."""
     ids = [p["id"] for p in practitioners]
     session = Session(bind=conn)
     if rules is None:
@@ -140,37 +196,41 @@ def load_diary(
         diary.busy[p["id"]] = []
         diary.room_busy[p["id"]] = []
     a = TABLES["appointments"]
-    where_place: ColumnElement[bool] = a.c.practitioner_id.in_(ids)
+    s_a, e_a = _times(conn, a.c.starts_at, a.c.ends_at, seconds)
+    live = (
+        a.c.status != AppointmentStatus.CANCELLED,
+        a.c.deleted_at.is_(None),
+        a.c.starts_at < end,
+        # a lower bound on the start (a booking is at most 12 hours) keeps the
+        # (practitioner, start) and (room, start) indexes range scans instead of all history
+        a.c.starts_at > start - timedelta(hours=12),
+        a.c.ends_at > start,
+    )
+    # the practitioners' bookings, then other practitioners' bookings in their rooms: two
+    # index range scans (one OR of both reads every booking twice and is five times slower)
+    places: list[ColumnElement[bool]] = [a.c.practitioner_id.in_(ids)]
     if rooms:
-        where_place = or_(where_place, a.c.room_id.in_(rooms))
-    # the times as the driver gives them (text on SQLite) and parsed once here: SQLAlchemy's
-    # SQLite DateTime parsing is the slowest part of reading a month of bookings
-    raw_start = type_coerce(a.c.starts_at, String).label("s")
-    raw_end = type_coerce(a.c.ends_at, String).label("e")
-    blocks: list[Block] = [
-        Block(_utc(r.s), _utc(r.e), r.practitioner_id, r.room_id, r.id)
-        for r in conn.execute(
-            select(a.c.id, a.c.practitioner_id, a.c.room_id, raw_start, raw_end).where(
-                a.c.status != AppointmentStatus.CANCELLED,
-                a.c.deleted_at.is_(None),
-                a.c.starts_at < end,
-                # a lower bound on the start (a booking is at most 12 hours) keeps the
-                # (practitioner, start) index a range scan instead of all history
-                a.c.starts_at > start - timedelta(hours=12),
-                a.c.ends_at > start,
-                where_place,
-            )
+        places.append(and_(a.c.room_id.in_(rooms), a.c.practitioner_id.not_in(ids)))
+    groups: list[tuple[str, Any]] = []  # (label, rows of id, practitioner, room, start, end)
+    for place in places:
+        result = conn.execute(
+            select(a.c.id, a.c.practitioner_id, a.c.room_id, s_a, e_a).where(*live, place)
         )
-        if r.id != ignore_appointment
-    ]
+        # plain strings and floats: the driver's tuples as they are (no row objects)
+        got = result.cursor.fetchall() if seconds and result.cursor else result.all()
+        result.close()
+        groups.append(
+            ("", [r for r in got if r[0] != ignore_appointment] if ignore_appointment else got)
+        )
     h = s.api_holds.c
+    s_h, e_h = _times(conn, h.starts_at, h.ends_at, seconds)
     hold_place: ColumnElement[bool] = h.practitioner_id.in_(ids)
     if rooms:
         hold_place = or_(hold_place, h.room_id.in_(rooms))
-    blocks += [
-        Block(r.starts_at, r.ends_at, r.practitioner_id, r.room_id, r.id, "held")
-        for r in conn.execute(
-            select(h.id, h.practitioner_id, h.room_id, h.starts_at, h.ends_at).where(
+    groups.append((
+        "held",
+        [r for r in conn.execute(
+            select(h.id, h.practitioner_id, h.room_id, s_h, e_h).where(
                 h.expires_at > now,
                 h.released_at.is_(None),
                 h.appointment_id.is_(None),
@@ -178,47 +238,60 @@ def load_diary(
                 h.ends_at > start,
                 hold_place,
             )
-        )
-        if r.id != ignore_hold
-    ]
+        ).all()
+        if r[0] != ignore_hold],
+    ))  # fmt: skip
     if rooms:
         lv = TABLES["leave"]
-        blocks += [
-            Block(r.starts_at, r.ends_at, None, r.room_id, r.id, "room closed")
-            for r in conn.execute(
-                select(lv.c.id, lv.c.room_id, lv.c.starts_at, lv.c.ends_at).where(
+        s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, seconds)
+        groups.append((
+            "room closed",
+            conn.execute(
+                select(lv.c.id, lv.c.practitioner_id, lv.c.room_id, s_l, e_l).where(
                     and_(lv.c.practitioner_id.is_(None), lv.c.room_id.in_(rooms)),
                     lv.c.deleted_at.is_(None),
                     lv.c.starts_at < end,
                     lv.c.ends_at > start,
                 )
-            )
-        ]
-    for b in blocks:
-        if b.practitioner_id in diary.busy:
-            diary.busy[b.practitioner_id].append(b)
-        if b.room_id is not None:
-            for pid, mine in diary.rooms_of.items():
-                if b.room_id in mine and b.practitioner_id != pid:
-                    diary.room_busy[pid].append(b)
+            ).all(),
+        ))  # fmt: skip
+    shared = [(rid, pid) for pid, mine in diary.rooms_of.items() for rid in mine]
+    busy, room_busy = diary.busy, diary.room_busy
+    for label, rows in groups:
+        for ref, pid, room, b0, b1 in rows:
+            item: Any = (b0, b1) if seconds else Block(_utc(b0), _utc(b1), pid, room, ref, label)
+            if pid in busy:
+                busy[pid].append(item)
+            if room is not None:
+                for rid, other in shared:
+                    if rid == room and other != pid:
+                        room_busy[other].append(item)
     return diary
+
+
+def _times(conn: Connection, start: Any, end: Any, seconds: bool) -> tuple[Any, Any]:
+    """How to read a stored time: as the driver gives it (text on SQLite: SQLAlchemy's
+    SQLite DateTime parsing is the slowest part of reading a month of bookings), or
+    ``seconds`` after the Unix epoch worked out by the database (to the millisecond)."""
+    if not seconds:
+        return type_coerce(start, String).label("s"), type_coerce(end, String).label("e")
+    if conn.dialect.name == "sqlite":
+
+        def epoch(col: Any) -> Any:
+            # typed Float: a Numeric would be handed back as Decimals, slowly
+            return type_coerce(func.round((func.julianday(col) - 2440587.5) * 86400.0, 3), Float)
+    else:
+
+        def epoch(col: Any) -> Any:
+            return type_coerce(cast(func.extract("epoch", col), Float), Float)
+
+    return epoch(start).label("s"), epoch(end).label("e")
 
 
 def _utc(value: Any) -> datetime:
     """A stored UTC time (ISO text on SQLite, a datetime on PostgreSQL) as an aware UTC instant."""
     when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _by_day(blocks: Sequence[Block], tz: ZoneInfo) -> dict[date, list[Block]]:
-    """Blocks by each local day they touch (one pass, instead of a scan per day)."""
-    out: dict[date, list[Block]] = {}
-    for b in blocks:
-        first = b.start.astimezone(tz).date()
-        last = b.end.astimezone(tz).date()
-        for day in _days(first, last):
-            out.setdefault(day, []).append(b)
-    return out
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -258,39 +331,41 @@ def search(
         if weekdays & (1 << d.weekday())
     ]
     rules = roster_rules(Session(bind=conn), [p["id"] for p in want.practitioners])
+    # the online booking rules: each practitioner's earliest and latest start
+    online: dict[str, tuple[datetime, datetime | None]] = {}
+    for p in want.practitioners:
+        r = rules_for(want, p)
+        online[p["id"]] = (r.earliest(now), r.latest(now, tz))
+    last_start = end - length + timedelta(microseconds=1)  # a slot must end by ``end``
     # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
     # first free slot: later weeks can only add later slots
     for at in range(0, len(days), CHUNK_DAYS):
         chunk = days[at : at + CHUNK_DAYS]
         lo = max(start, day_bounds_utc(chunk[0], tz)[0])
         hi = min(end, day_bounds_utc(chunk[-1], tz)[1])
-        diary = load_diary(conn, want.practitioners, lo, hi, now, rules=rules)
-        busy_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.busy.items()}
-        room_by_day = {pid: _by_day(blocks, tz) for pid, blocks in diary.room_busy.items()}
-        for day in chunk:
-            for p in want.practitioners:
-                pid = p["id"]
-                avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)
-                if not avail.work:
-                    continue
-                for slot in free_slots_on(
-                    pid,
-                    day,
-                    avail,
-                    busy_by_day[pid].get(day, []),
-                    length,
-                    tz,
-                    slot=SLOT_MINUTES,
-                    not_before=not_before,
-                    earliest_minute=earliest_minute,
-                    latest_minute=latest_minute,
-                    room_busy=room_by_day[pid].get(day, []),
-                ):
-                    if slot.end > end:
-                        break
-                    if first_free[pid] is None:
-                        first_free[pid] = slot
-                    found.append(slot)
+        diary = load_diary(conn, want.practitioners, lo, hi, now, rules=rules, seconds=True)
+        for p in want.practitioners:
+            pid = p["id"]
+            earliest, latest = online[pid]
+            if latest is not None and latest <= lo:
+                continue
+            for slot in free_slots_window(
+                pid,
+                chunk,
+                diary.rules[pid],
+                diary.leave[pid],
+                [*diary.busy[pid], *diary.room_busy[pid]],
+                length,
+                tz,
+                slot=SLOT_MINUTES,
+                not_before=max(not_before, earliest),
+                not_from=min(last_start, latest) if latest is not None else last_start,
+                earliest_minute=earliest_minute,
+                latest_minute=latest_minute,
+            ):
+                if first_free[pid] is None:
+                    first_free[pid] = slot
+                found.append(slot)
         if len(found) > limit and all(v is not None for v in first_free.values()):
             break
     found.sort(key=lambda sl: (sl.start, sl.practitioner_id))

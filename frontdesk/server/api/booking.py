@@ -165,7 +165,9 @@ def _demand_for(conn: Connection, practitioner_id: str, type_id: str) -> tuple[a
     want = av.demand(conn, type_id=type_id, profession=None)
     prac = next((p for p in want.practitioners if p["id"] == practitioner_id), None)
     if prac is None:
-        one(conn, "practitioners", practitioner_id, "practitioner")  # 404 when unknown
+        row = one(conn, "practitioners", practitioner_id, "practitioner")  # 404 when unknown
+        if not row["online_bookable"]:
+            raise av.not_online(row)
         raise ApiProblem(
             422, "That practitioner does not offer that appointment type.", "not_offered"
         )
@@ -179,6 +181,7 @@ def hold(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
     want, prac = _demand_for(conn, body["practitioner_id"], body["appointment_type_id"])
     start: datetime = body["start"]
     end = start + timedelta(minutes=want.minutes)
+    av.check_rules(want, prac, start, now, tz)
     problems, room = av.check_time(conn, prac, start, end, now, tz)
     if problems:
         raise _refuse(conn, problems, want, prac, start, now, tz)
@@ -196,15 +199,45 @@ def hold(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
         "released_at": None,
     }
     conn.execute(insert(s.api_holds).values(**row))
+    _mark_hold(store, conn, row, now)
     return 201, hold_json(row, tz)
+
+
+# the desks' copy of a hold (``appointment_holds``), which they draw as a tentative block
+_MARKED = ("practitioner_id", "appointment_type_id", "room_id", "starts_at", "ends_at",
+           "expires_at", "released_at", "appointment_id")  # fmt: skip
+
+
+def _mark_hold(store: ServerStore, conn: Connection, hold: dict[str, Any], now: datetime) -> None:
+    table = TABLES["appointment_holds"]
+    values = full_row(
+        table,
+        {"id": hold["id"], "version": 1, "created_at": now, "updated_at": now,
+         "deleted_at": None, **{k: hold[k] for k in _MARKED}},
+    )  # fmt: skip
+    conn.execute(insert(table).values(**values))
+    log_change(store, conn, "appointment_holds", hold["id"], "insert", 1, values, API_DEVICE, None)
+
+
+def _end_mark(store: ServerStore, conn: Connection, hold_id: str, **changes: Any) -> None:
+    """The hold was released or booked: the desks stop drawing it."""
+    table = TABLES["appointment_holds"]
+    version = conn.execute(select(table.c.version).where(table.c.id == hold_id)).scalar()
+    if version is None:  # a hold from before the desks were told of holds
+        return
+    fields = {**changes, "updated_at": store.now(), "version": version + 1}
+    conn.execute(update(table).where(table.c.id == hold_id).values(**fields))
+    log_change(
+        store, conn, "appointment_holds", hold_id, "update", version + 1, fields, API_DEVICE, None
+    )
 
 
 def release_hold(store: ServerStore, conn: Connection, key: ApiKey, hold_id: str) -> Answer:
     row = _hold_row(conn, key, hold_id)
     if row["released_at"] is None and row["appointment_id"] is None:
-        conn.execute(
-            update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=store.now())
-        )
+        now = store.now()
+        conn.execute(update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=now))
+        _end_mark(store, conn, hold_id, released_at=now)
     return 204, {}
 
 
@@ -281,6 +314,8 @@ def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
         )
     want, prac = _demand_for(conn, practitioner_id, type_id)
     end = start + timedelta(minutes=want.minutes)
+    if held is None:  # a hold's time met the rules when it was held
+        av.check_rules(want, prac, start, now, tz)
     problems, room = av.check_time(
         conn, prac, start, end, now, tz, ignore_hold=held["id"] if held else None
     )
@@ -318,6 +353,7 @@ def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
             .where(s.api_holds.c.id == held["id"])
             .values(appointment_id=values["id"])
         )
+        _end_mark(store, conn, held["id"], appointment_id=values["id"])
     _audit(store, conn, key, "booked", values["id"], patient["id"], start, tz)
     return 201, appointment_json(values, tz)
 
@@ -378,6 +414,7 @@ def move(
         )
     start: datetime = body["start"]
     end = start + (row["ends_at"] - row["starts_at"])
+    av.check_rules(want, prac, start, now, tz)
     problems, room = av.check_time(conn, prac, start, end, now, tz, ignore_appointment=row["id"])
     if problems:
         raise _refuse(conn, problems, want, prac, start, now, tz)

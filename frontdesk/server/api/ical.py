@@ -114,6 +114,13 @@ def render(store: ServerStore, token: str) -> bytes:
             )
             .order_by(a.c.starts_at)
         ).all()
+        # the clinic's setting (Settings → Online booking) shows initials in every feed; a
+        # feed made with --initials shows them whatever the setting
+        cs = TABLES["clinic_settings"]
+        clinic_detail = conn.execute(
+            select(cs.c.ical_detail).where(cs.c.deleted_at.is_(None)).limit(1)
+        ).scalar()
+        initials = feed.detail == "initials" or clinic_detail == "initials"
         away = conn.execute(
             select(lv.c.id, lv.c.starts_at, lv.c.ends_at, lv.c.updated_at).where(
                 lv.c.practitioner_id == feed.practitioner_id,
@@ -128,7 +135,7 @@ def render(store: ServerStore, token: str) -> bytes:
     cal.add("x-wr-calname", "Clinic diary")
     for r in rows:
         summary = "Busy"
-        if feed.detail == "initials":
+        if initials:
             summary = _initials(r.first_name, r.last_name) or "Group / no patient"
         cal.add_component(
             _event(f"{r.id}@frontdesk", r.starts_at, r.ends_at, r.updated_at, summary)

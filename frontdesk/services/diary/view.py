@@ -38,6 +38,7 @@ from frontdesk.domain.vocab import InvoiceStatus
 from frontdesk.models import (
     Appointment,
     AppointmentAttendee,
+    AppointmentHold,
     AppointmentType,
     Invoice,
     InvoiceLine,
@@ -137,6 +138,23 @@ class DiaryData:
     room_busy: list[Block] = field(default_factory=list)
     room_names: dict[str, str] = field(default_factory=dict)  # every active room, in order
     room_closed: dict[str, list[Block]] = field(default_factory=dict)  # room id -> closures
+    holds: list[DiaryHold] = field(default_factory=list)  # the API's active holds, tentative
+
+
+@dataclass(frozen=True)
+class DiaryHold:
+    """A time an integration (a phone assistant, a booking page) holds while its caller
+    decides: drawn as tentative until it lapses, is released or becomes a booking."""
+
+    id: str
+    practitioner_id: str
+    room_id: str | None
+    starts_at: datetime
+    ends_at: datetime
+    expires_at: datetime
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at > now
 
 
 def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
@@ -405,13 +423,34 @@ def load_view(
         policies = {r.id: r.overlap_policy for r in rooms}
         room_busy = _rooms_in_use(session, list(policies), ids, start, end)
         room_closed = room_closures(session, list(policies), start, end)
+        holds = active_holds(session, ids, start, end, ctx.clock.now())
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
                      room_policies=policies, room_busy=room_busy,
-                     room_names={r.id: r.name for r in rooms}, room_closed=room_closed)  # fmt: skip
+                     room_names={r.id: r.name for r in rooms}, room_closed=room_closed,
+                     holds=holds)  # fmt: skip
     for pid in ids:
         for day in ordered:
             data.availability[(pid, day)] = availability_on(rules[pid], leave[pid], day, tz)
     return data
+
+
+def active_holds(
+    session: Session,
+    practitioner_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[DiaryHold]:
+    """The integration API's holds on these practitioners in [start, end) still running."""
+    H = AppointmentHold
+    rows = session.execute(
+        select(H.id, H.practitioner_id, H.room_id, H.starts_at, H.ends_at, H.expires_at)
+        .where(H.practitioner_id.in_(practitioner_ids), H.starts_at < end, H.ends_at > start,
+               H.expires_at > now, H.released_at.is_(None), H.appointment_id.is_(None),
+               H.deleted_at.is_(None))
+        .order_by(H.starts_at)
+    ).all()  # fmt: skip
+    return [DiaryHold(*r) for r in rows]
 
 
 def _rooms_in_use(

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QFont,
     QFontMetricsF,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
 from frontdesk.domain.vocab import AppointmentStatus
-from frontdesk.services.diary.view import DiaryAppointment, DiaryData
+from frontdesk.services.diary.view import DiaryAppointment, DiaryData, DiaryHold
 from frontdesk.ui.diary.layout import DiaryLayout
 
 OUT_OF_ROSTER = QColor("#e5e7eb")
@@ -480,6 +481,43 @@ class GhostItem(QGraphicsItem):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
             self.message,
         )
+
+
+class HoldItem(QGraphicsItem):
+    """A time an integration holds while its caller decides: hatched and outlined with a
+    dashed line, "Held online", until the hold lapses or becomes a booking (then the booking
+    is drawn instead). Not selectable and not draggable: nothing to do with it at the desk."""
+
+    EDGE = QColor("#7c3aed")
+
+    def __init__(self, hold: DiaryHold, rect: QRectF, label: str) -> None:
+        super().__init__()
+        self.hold, self.rect, self.label = hold, rect, label
+        self.setZValue(5)
+        self.setToolTip(f"Held online for a caller deciding ({label}); it lapses by itself "
+                        "or becomes a booking.")  # fmt: skip
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-1, -1, 1, 1)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        r = self.rect.adjusted(2, 1, -3, -1)
+        painter.setBrush(QColor(245, 243, 255, 220))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRect(r)
+        painter.setBrush(QBrush(QColor(124, 58, 237, 90), Qt.BrushStyle.BDiagPattern))
+        pen = QPen(self.EDGE, 1.5, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRoundedRect(r, 4, 4)
+        if r.height() >= 14:
+            painter.setPen(self.EDGE.darker(130))
+            painter.setFont(SMALL)
+            painter.drawText(
+                r.adjusted(6, 2, -4, -2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                f"Held online · {self.label}",
+            )  # fmt: skip
 
 
 class NowLine(QGraphicsItem):

@@ -30,7 +30,7 @@ from frontdesk.ui.diary.view import DiaryView
 WATCHED = frozenset({
     "appointments", "appointment_attendees", "leave", "roster_entries", "practitioners",
     "appointment_types", "rooms", "patients", "patient_alerts", "invoices", "invoice_lines",
-    "payment_allocations", "waitlist_entries", "clinic_settings",
+    "payment_allocations", "waitlist_entries", "clinic_settings", "appointment_holds",
 })  # fmt: skip
 CATALOGUE = frozenset({"practitioners", "appointment_types", "rooms", "clinic_settings"})
 BANNER = {"error": "#fee2e2;color:#991b1b", "info": "#e0f2fe;color:#075985",
@@ -400,6 +400,8 @@ class DiaryPage(DiaryHost):
     def _tick(self) -> None:
         now = self.ctx.clock.now()
         minute = (now.hour, now.minute)
+        if self.data is not None and any(not h.active(now) for h in self.scene.holds_shown):
+            self.scene.mirror_holds(self.data, now)  # a hold lapsed: it vanishes by itself
         if self.layout_ is not None and minute != self._minute_shown:
             self._minute_shown = minute
             self.scene.place_now_line(now)

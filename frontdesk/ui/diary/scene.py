@@ -5,6 +5,7 @@ hand — edits go through services and come back as a new load."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsScene
@@ -12,7 +13,14 @@ from PySide6.QtWidgets import QGraphicsScene
 from frontdesk.domain.diary import MINUTES_PER_DAY, local_minute
 from frontdesk.domain.vocab import AppointmentStatus
 from frontdesk.services.diary.view import DiaryData
-from frontdesk.ui.diary.items import AppointmentItem, BackgroundItem, CursorItem, GhostItem, NowLine
+from frontdesk.ui.diary.items import (
+    AppointmentItem,
+    BackgroundItem,
+    CursorItem,
+    GhostItem,
+    HoldItem,
+    NowLine,
+)
 from frontdesk.ui.diary.layout import DiaryLayout
 
 
@@ -33,6 +41,7 @@ class DiaryScene(QGraphicsScene):
         self.background: BackgroundItem | None = None
         # appointment items, reused from one load to the next; the spare ones are hidden
         self._pool: list[AppointmentItem] = []
+        self.hold_items: list[HoldItem] = []  # the integration API's holds, tentative
 
     def mirror(self, data: DiaryData, layout: DiaryLayout, now: datetime) -> None:
         """Show the items for ``data`` in place of whatever was shown."""
@@ -89,8 +98,43 @@ class DiaryScene(QGraphicsScene):
             if spare.isVisible():
                 spare.setVisible(False)
         self.items_by_id = items_by_id
+        self.mirror_holds(data, now)
         self.place_now_line(now)
         self.ghost.setVisible(False)
+
+    @property
+    def holds_shown(self) -> list[Any]:
+        return [item.hold for item in self.hold_items]
+
+    def mirror_holds(self, data: DiaryData, now: datetime) -> None:
+        """Draw the holds still running at ``now`` in their practitioner's column (or their
+        room's, by room); a lapsed one is left out."""
+        for item in self.hold_items:
+            self.removeItem(item)
+        self.hold_items = []
+        layout = self.layout
+        if layout is None:
+            return
+        tz = layout.tz
+        columns: dict[tuple[str, date], int] = {}
+        for i, col in enumerate(layout.columns):
+            owner = (col.room_id or "") if layout.by_room else col.practitioner_id
+            columns.setdefault((owner, col.day), i)
+        ppm, width = layout.px_per_minute, layout.column_width
+        for hold in data.holds:
+            if not hold.active(now):
+                continue
+            s, e = hold.starts_at.astimezone(tz), hold.ends_at.astimezone(tz)
+            owner = (hold.room_id or "") if layout.by_room else hold.practitioner_id
+            column = columns.get((owner, s.date()))
+            if column is None:
+                continue
+            top = (s.hour * 60 + s.minute - layout.first_minute) * ppm
+            minutes = (hold.ends_at - hold.starts_at).total_seconds() / 60
+            rect = QRectF(column * width, top, width, max(minutes * ppm, 10.0))
+            item = HoldItem(hold, rect, f"{s:%H:%M}–{e:%H:%M}")
+            self.addItem(item)
+            self.hold_items.append(item)
 
     def place_now_line(self, now: datetime) -> None:
         """Draw (or move) the red line at the current time across today's columns."""

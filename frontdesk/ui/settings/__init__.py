@@ -17,11 +17,13 @@ SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Rosters", "frontdesk.ui.settings.rosters:create"),
     ("Leave & closures", "frontdesk.ui.settings.leave:create"),
     ("Appointment types", "frontdesk.ui.settings.appointment_types:create"),
+    ("Online booking", "frontdesk.ui.settings.online_booking:create"),
     ("Staff", "frontdesk.ui.settings.staff:create"),
     ("Audit trail", "frontdesk.ui.audit:create"),
     ("Backups", "frontdesk.ui.settings.backups:create"),
     ("Catalogue", "frontdesk.ui.billing.catalogue:create"),
     ("Clinic server", "frontdesk.ui.settings.server:create"),
+    ("Integrations", "frontdesk.ui.settings.integrations:create"),
     ("Messages", "frontdesk.ui.messaging.settings_page:create"),
     ("Set-up", "frontdesk.ui.setup_wizard:create"),
 )
