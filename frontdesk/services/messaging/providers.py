@@ -232,12 +232,34 @@ class TwilioSms:
         return None
 
 
-def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1 of the full URL followed by each POST parameter's
-    name and value, sorted by name, keyed with the Auth Token."""
-    data = url + "".join(k + params[k] for k in sorted(params))
+def twilio_signature(
+    auth_token: str, url: str, params: dict[str, str] | list[tuple[str, str]]
+) -> str:
+    """X-Twilio-Signature as Twilio documents it: the full URL it called (query string
+    included), then each POST parameter's name and value with no separators, sorted by name
+    (a repeated name: its values sorted too), HMAC-SHA1 keyed with the Auth Token, base64."""
+    pairs = sorted(params.items() if isinstance(params, dict) else params)
+    data = url + "".join(k + v for k, v in pairs)
     digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def twilio_signature_ok(
+    auth_token: str, url: str, params: list[tuple[str, str]], signature: str, raw_body: bytes = b""
+) -> bool:
+    """True when ``signature`` is Twilio's for this request (compared in constant time). A JSON
+    callback is signed over the URL alone, which carries ``bodySHA256`` of the raw body."""
+    if not auth_token or not signature:
+        return False
+    if raw_body and "bodySHA256=" in url:
+        from urllib.parse import parse_qs, urlsplit
+
+        claimed = parse_qs(urlsplit(url).query).get("bodySHA256", [""])[0]
+        if not hmac.compare_digest(claimed, hashlib.sha256(raw_body).hexdigest()):
+            return False
+        params = []
+    expected = twilio_signature(auth_token, url, params)
+    return hmac.compare_digest(expected.encode(), signature.encode())
 
 
 TWILIO_STATUS = {
