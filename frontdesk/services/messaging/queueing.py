@@ -410,11 +410,15 @@ def appointments_changed(ctx: ServiceContext, appointment_ids: Iterable[str]) ->
     with ctx.read() as session:
         if not messaging_on(session):
             return 0
+    from frontdesk.services.messaging.waitlist import freed_by, offer_in
+
     with ctx.write("queued appointment messages") as session:
         before = len(session.new)
         for appt in session.scalars(select(Appointment).where(Appointment.id.in_(ids))):
             if appt.deleted_at is None:
                 reconcile_appointment(session, ctx, appt)
+                for left in freed_by(appt, _queued_for(session, appt.id)):
+                    offer_in(session, ctx, appt, left)  # a freed slot goes to the waitlist
         return len(session.new) - before
 
 
