@@ -274,6 +274,8 @@ class MessageKind(StrEnum):
     CANCELLED = "cancelled"
     RECALL = "recall"
     WAITLIST_OFFER = "waitlist_offer"
+    WAITLIST_GONE = "waitlist_gone"
+    BIRTHDAY = "birthday"
     MARKETING = "marketing"
     TEST = "test"
 
@@ -281,7 +283,7 @@ class MessageKind(StrEnum):
     def commercial(self) -> bool:
         """Marketing (birthday, newsletters) needs express consent under the Spam Act;
         appointment messages are sent under the clinic's relationship with the patient."""
-        return self is MessageKind.MARKETING
+        return self in (MessageKind.MARKETING, MessageKind.BIRTHDAY)
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,7 @@ def accept_offer(ctx: ServiceContext, inbound_id: str, offer_id: str) -> str:
         row.handled_at = ctx.clock.now()
         if new_id is None:
             if patient is not None:
-                _message(session, ctx, freed, starts, patient, "waitlist_gone", GONE_TEXT)
+                _message(session, ctx, freed, starts, patient, MessageKind.WAITLIST_GONE, GONE_TEXT)
             row.outcome = "the waitlist spot had already gone; told the patient"
             return row.outcome
         row.outcome = TAKEN_OUTCOME
@@ -222,7 +222,7 @@ def accept_offer(ctx: ServiceContext, inbound_id: str, offer_id: str) -> str:
             elif other.status in {"sending", "sent", "delivered"}:
                 who = session.get(Patient, other.patient_id)
                 if who is not None:
-                    _message(session, ctx, freed, starts, who, "waitlist_gone", GONE_TEXT)
+                    _message(session, ctx, freed, starts, who, MessageKind.WAITLIST_GONE, GONE_TEXT)
     queueing.appointments_changed(ctx, [new_id])  # its confirmation and reminder
     return TAKEN_OUTCOME
 
