@@ -71,6 +71,9 @@ for (_kind, _ch), (_subj, _body) in list(DEFAULT_TEMPLATES.items()):
         f"{{clinic}}: your appointment ({_kind.value})",
         _body + "\n\n{address}\n\n{cancellation_policy}",
     )
+_BIRTHDAY = "Happy birthday {preferred_name}! Best wishes from everyone at {clinic}."
+DEFAULT_TEMPLATES[(MessageKind.BIRTHDAY, MessageChannel.SMS)] = ("", _BIRTHDAY)
+DEFAULT_TEMPLATES[(MessageKind.BIRTHDAY, MessageChannel.EMAIL)] = ("Happy birthday from {clinic}", _BIRTHDAY)
 
 
 def message_id(kind: MessageKind, appointment_id: str, starts_at: datetime | None) -> str:
