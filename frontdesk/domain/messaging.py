@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -168,7 +169,11 @@ def check_segments(text: str, limit: int) -> SmsLength:
 def normalise_mobile(raw: str) -> str:
     """An Australian mobile number as E.164 (+614XXXXXXXX); a landline, a foreign or malformed
     number is refused with a sentence saying which."""
-    text = raw.strip()
+    return _normalise_mobile(raw.strip())
+
+
+@lru_cache(maxsize=8192)  # a day's planning checks each number; parsing is the slow part
+def _normalise_mobile(text: str) -> str:
     if not text:
         raise ValidationFailed("The patient has no mobile number for SMS.", field="mobile_phone")
     try:

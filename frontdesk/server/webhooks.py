@@ -4,7 +4,8 @@ with the server's webhook key (``?key=…``, never logged: the request log names
 Twilio's callbacks must also carry a valid ``X-Twilio-Signature`` (HMAC-SHA1 of the URL and the
 sorted parameters, keyed with the Auth Token from this machine's keychain); ClickSend signs
 nothing, so for it the secret key in the address is the protection. A forged or missing
-signature is refused with 403 and nothing is kept. Each is parsed (services/messaging/providers.parse_webhook), kept once in
+signature is refused with 403 and nothing is kept. Each is parsed
+(services/messaging/providers.parse_webhook), kept once in
 ``server_sms_events`` and answered at once; the messaging desk fetches them
 (``/v1/messaging/events``), applies them as ordinary writes that sync to every desk, and marks
 them taken."""

@@ -35,8 +35,8 @@ def _shot(widget: QWidget, name: str) -> None:
 
 def _diary_flags(clinic: Clinic, appt: str) -> list[str]:
     with clinic.ctx.read() as s:
-        [row] = [a for a in appointments_between(s, [clinic.anna], clinic.at(MONDAY, 0),
-                                                 clinic.at(MONDAY, 23)) if a.id == appt]  # fmt: skip
+        shown = appointments_between(s, [clinic.anna], clinic.at(MONDAY, 0), clinic.at(MONDAY, 23))
+    [row] = [a for a in shown if a.id == appt]
     assert ("replied" in tooltip(row, "10:00")) == row.replied
     return [glyph for glyph, _colour in flag_icons(row)]
 

@@ -128,7 +128,9 @@ def test_first_yes_takes_the_freed_slot_and_the_others_hear_it_has_gone(
     two.settle()
     with reception.ctx.read() as s:
         booked = s.scalars(
-            select(Appointment).where(Appointment.patient_id == wally, Appointment.status == "booked")
+            select(Appointment).where(
+                Appointment.patient_id == wally, Appointment.status == "booked"
+            )
         ).one()
         assert booked.starts_at == MONDAY_10 and booked.practitioner_id == anna
         assert s.get(Appointment, appt).status == "cancelled"  # type: ignore[union-attr]

@@ -67,7 +67,9 @@ def served(tmp_path: Path, keychain: MemoryKeyring) -> Iterator[Served]:
     srv.stop()
 
 
-def _post(srv: Served, path: str, key: str, form: dict[str, str], signature: str | None) -> httpx.Response:
+def _post(
+    srv: Served, path: str, key: str, form: dict[str, str], signature: str | None
+) -> httpx.Response:
     headers = {} if signature is None else {"X-Twilio-Signature": signature}
     return httpx.post(f"{srv.url}{path}", params={"key": key}, data=form, headers=headers)
 
@@ -101,9 +103,15 @@ def test_behind_a_proxy_the_public_url_is_what_twilio_signed(served: Served) -> 
     set_public_url(served.store, "https://clinic.example.com/")
     public = f"https://clinic.example.com{INBOUND}?key={key}"
     local = f"{served.url}{INBOUND}?key={key}"
-    assert _post(served, INBOUND, key, FORM, twilio_signature(TWILIO_TOKEN, local, FORM)).status_code == 403
+    assert (
+        _post(served, INBOUND, key, FORM, twilio_signature(TWILIO_TOKEN, local, FORM)).status_code
+        == 403
+    )
     assert served.kept() == 0
-    assert _post(served, INBOUND, key, FORM, twilio_signature(TWILIO_TOKEN, public, FORM)).status_code == 200
+    assert (
+        _post(served, INBOUND, key, FORM, twilio_signature(TWILIO_TOKEN, public, FORM)).status_code
+        == 200
+    )
     assert served.kept() == 1
 
 
@@ -112,7 +120,9 @@ def test_clicksend_without_the_secret_key_is_refused(served: Served) -> None:
     form = {"message_id": "CS1", "from": "+61412345678", "body": "C"}
     path = "/webhooks/sms/clicksend/inbound"
     for wrong in ("", "guess", key[:-1]):
-        assert httpx.post(f"{served.url}{path}", params={"key": wrong}, data=form).status_code == 403
+        assert (
+            httpx.post(f"{served.url}{path}", params={"key": wrong}, data=form).status_code == 403
+        )
     assert httpx.post(f"{served.url}{path}", data=form).status_code == 403
     assert served.kept() == 0
     assert httpx.post(f"{served.url}{path}", params={"key": key}, data=form).status_code == 200

@@ -28,7 +28,11 @@ from tests.sync.fakes import MemoryKeyring
 
 def signed(key: str, path: str, form: dict[str, str]) -> dict[str, str]:
     """Twilio's X-Twilio-Signature for a callback posted through the test client."""
-    return {"X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, f"http://testserver{path}?key={key}", form)}
+    return {
+        "X-Twilio-Signature": twilio_signature(
+            TWILIO_TOKEN, f"http://testserver{path}?key={key}", form
+        )
+    }
 
 
 @pytest.fixture
@@ -76,7 +80,10 @@ def test_a_c_reply_reaches_the_other_desk_and_receipts_mark_delivered(
     assert again.status_code == 200
     delivered = {"MessageSid": row["sid"], "MessageStatus": "delivered"}
     receipt = signed(key, status, delivered)
-    assert two.client.post(status, params={"key": key}, data=delivered, headers=receipt).status_code == 200
+    assert (
+        two.client.post(status, params={"key": key}, data=delivered, headers=receipt).status_code
+        == 200
+    )
     engine = messaging.engine
     assert take_sms_events(engine) == 2
     assert take_sms_events(engine) == 0  # taken
@@ -121,8 +128,10 @@ def test_the_other_desks_diary_shows_the_confirmation_and_the_sms_cancellation( 
         assert sender.send_due(messaging.ctx, {MessageChannel.SMS: twilio}, sender_id="s").sent
         messaging.clock.advance(timedelta(minutes=1))
         form = {"MessageSid": f"SMr{n}", "From": "+61412345678", "Body": answer}
-        answer = two.client.post(hook, params={"key": key}, data=form, headers=signed(key, hook, form))
-        assert answer.status_code == 200
+        posted = two.client.post(
+            hook, params={"key": key}, data=form, headers=signed(key, hook, form)
+        )
+        assert posted.status_code == 200
         assert take_sms_events(messaging.engine) == 1
     two.settle()
     with reception.ctx.read() as s:

@@ -47,7 +47,9 @@ def _id(kind: MessageKind | str, appt: Appointment, starts_at: datetime, patient
     return str(uuid.uuid5(queueing._NS, f"{kind}|{appt.id}|{starts_at.isoformat()}|{patient_id}"))
 
 
-def _fits(entry: WaitlistEntry, appt: Appointment, starts_at: datetime, ctx: ServiceContext) -> bool:
+def _fits(
+    entry: WaitlistEntry, appt: Appointment, starts_at: datetime, ctx: ServiceContext
+) -> bool:
     local = starts_at.astimezone(ctx.tz)
     minute = local.hour * 60 + local.minute
     pracs = [p for p in entry.preferred_practitioner_ids.split(",") if p]
@@ -79,11 +81,12 @@ def _message(
     if session.get(OutgoingMessage, mid) is not None:
         return None
     now = ctx.clock.now()
+    quiet = queueing.quiet_hours(queueing.settings(session))
     msg = OutgoingMessage(
         id=mid, patient_id=patient.id, appointment_id=appt.id, channel=address.channel.value,
         to_address=address.to, subject=f"{values['clinic']}: a spot has opened", body=body,
         status="queued", queued_at=now, kind=str(kind),
-        send_after=rules.next_allowed(now, ctx.tz, queueing.quiet_hours(queueing.settings(session))),
+        send_after=rules.next_allowed(now, ctx.tz, quiet),
         appointment_starts_at=starts_at, idempotency_key=mid,
         segments=rules.sms_length(body).segments if sms else 0,
     )  # fmt: skip
@@ -147,7 +150,9 @@ def offer_in(
     return count
 
 
-def offer_freed_slot(ctx: ServiceContext, appointment_id: str, starts_at: datetime | None = None) -> int:
+def offer_freed_slot(
+    ctx: ServiceContext, appointment_id: str, starts_at: datetime | None = None
+) -> int:
     """After ``appointment_id`` was cancelled (or moved away from ``starts_at``)."""
     try:
         with ctx.write("offered a freed slot to the waitlist") as session:
@@ -169,7 +174,11 @@ def accept_offer(ctx: ServiceContext, inbound_id: str, offer_id: str) -> str:
     new_id = None
     with ctx.write("a waitlist offer was answered") as session:
         offer = session.get(OutgoingMessage, offer_id)
-        freed = session.get(Appointment, offer.appointment_id) if offer and offer.appointment_id else None
+        freed = (
+            session.get(Appointment, offer.appointment_id)
+            if offer and offer.appointment_id
+            else None
+        )
         row = session.get(InboundMessage, inbound_id)
         if offer is None or freed is None or offer.appointment_starts_at is None or row is None:
             return "the offer's slot no longer exists; waiting in the inbox"
@@ -190,7 +199,7 @@ def accept_offer(ctx: ServiceContext, inbound_id: str, offer_id: str) -> str:
             try:  # roster warnings were accepted when the slot was first booked; clashes are not
                 new_id = new_appointment(session, ctx, req, allow_clash=True).id
             except FrontdeskError as exc:  # the practitioner is away, archived…
-                log.info("waitlist offer could not be booked: %s %s", type(exc).__name__, exc.user_message)
+                log.info("waitlist offer could not be booked: %s", type(exc).__name__)
         row.handled_at = ctx.clock.now()
         if new_id is None:
             if patient is not None:
@@ -200,9 +209,10 @@ def accept_offer(ctx: ServiceContext, inbound_id: str, offer_id: str) -> str:
         row.outcome = TAKEN_OUTCOME
         for entry in session.scalars(
             select(WaitlistEntry).where(
-                WaitlistEntry.patient_id == patient_id, WaitlistEntry.resolved_at.is_(None),
+                WaitlistEntry.patient_id == patient_id,
+                WaitlistEntry.resolved_at.is_(None),
                 WaitlistEntry.deleted_at.is_(None),
-            )  # fmt: skip
+            )
         ):
             if _fits(entry, freed, starts, ctx):
                 entry.resolved_at = ctx.clock.now()

@@ -400,8 +400,9 @@ class DayTab(QWidget):
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("ddd d MMM yyyy")
         columns: list[Column[views.DayRow]] = [
-            Column("Time", lambda r: r.at.astimezone(tz).strftime("%H:%M"),
-                   lambda r: r.at.timestamp()),  # fmt: skip
+            Column(
+                "Time", lambda r: r.at.astimezone(tz).strftime("%H:%M"), lambda r: r.at.timestamp()
+            ),
             Column("", lambda r: "→" if r.direction == "out" else "←"),
             Column("Patient", lambda r: r.patient_name),
             Column("What", lambda r: r.kind.replace("_", " ")),
