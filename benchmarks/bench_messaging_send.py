@@ -74,8 +74,9 @@ def _patients(ctx, count: int) -> list[str]:  # type: ignore[no-untyped-def]
     ids = []
     with ctx.write("bench: patients") as s:
         for n in range(count):
+            mobile = f"0412 {n // 1000:03d} {n % 1000:03d}"
             p = Patient(patient_number=f"B{n}", first_name=f"P{n}", last_name="Bench",
-                        mobile_phone=f"0412 {n // 1000:03d} {n % 1000:03d}", sms_consent=True)  # fmt: skip
+                        mobile_phone=mobile, sms_consent=True)  # fmt: skip
             s.add(p)
             s.flush()
             ids.append(p.id)
@@ -104,14 +105,14 @@ def _send_thousand(bench: Bench, server: ServerProcess, work: Path, sms: LocalSm
     assert report.sent == MESSAGES, report
     assert len({r["body"] for r in sms.state.sent}) == MESSAGES  # each once
     path = f"/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Messages.json"
-    started = time.perf_counter()
-    for r in rows:
-        with httpx.Client(base_url=sms.url, auth=(TWILIO_ACCOUNT, TWILIO_TOKEN)) as client:
+    with httpx.Client(base_url=sms.url, auth=(TWILIO_ACCOUNT, TWILIO_TOKEN)) as client:
+        started = time.perf_counter()
+        for r in rows:
             client.post(path, data={"To": r["to_address"], "From": "+61400999999",
                                     "Body": r["body"]})  # fmt: skip
-    raw = time.perf_counter() - started
+        raw = time.perf_counter() - started
     bench.record(f"messaging: hand {MESSAGES:,} SMS to the local provider", "total", took, "s",
-                 raw, "claim + send + record each; baseline: bare HTTP POSTs")  # fmt: skip
+                 raw, "claimed/recorded 25 a time; baseline: bare POSTs, one client")  # fmt: skip
     ctx.engine.dispose()
 
 
@@ -131,16 +132,16 @@ def _reply_latency(bench: Bench, server: ServerProcess, work: Path, sms: LocalSm
             s.flush()
             appts.append(a.id)
     queueing.appointments_changed(m_ctx, appts)
+    m_ctx.clock.advance(timedelta(hours=2))  # past quiet hours (the clinic's 07:00 → 09:00)
+    r_ctx.clock.advance(timedelta(hours=2))
     clicksend = ClickSendSms(CLICKSEND_USER, CLICKSEND_KEY, base_url=sms.url)
     sent = sender.send_due(m_ctx, {MessageChannel.SMS: clicksend}, sender_id="bench")
     assert sent.sent >= REPLIES, sent
     m.sync()
     r.sync()
     with m_ctx.read() as s:
-        refs = {
-            row.appointment_id: row.provider_ref
-            for row in s.scalars(select(OutgoingMessage).where(OutgoingMessage.kind == "confirmation"))
-        }  # fmt: skip
+        confirmations = select(OutgoingMessage).where(OutgoingMessage.kind == "confirmation")
+        refs = {row.appointment_id: row.provider_ref for row in s.scalars(confirmations)}
     key = webhook_key(server.store)
     hook = f"{server.url}{Endpoint.SMS_WEBHOOK.path(provider='clicksend', kind='inbound')}"
 
