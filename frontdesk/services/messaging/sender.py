@@ -198,7 +198,15 @@ def _record_many(ctx: ServiceContext, outcomes: list[Outcome], report: SendRepor
     """Record a batch's results in one transaction (after each was handed over)."""
     if not outcomes:
         return
-    with ctx.write("sent messages") as session:
+    with ctx.write("sent messages") as session, session.no_autoflush:
+        # the batch's messages and appointments in two reads, one flush at the end
+        rows = list(
+            session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.id.in_([o[0] for o in outcomes]))
+            )
+        )
+        appt_ids = [m.appointment_id for m in rows if m.appointment_id]
+        keep = rows + list(session.scalars(select(Appointment).where(Appointment.id.in_(appt_ids))))
         for outcome in outcomes:
             if len(outcome) == 3:
                 _mark_sent(session, ctx, outcome[0], outcome[1], outcome[2])
@@ -211,6 +219,7 @@ def _record_many(ctx: ServiceContext, outcomes: list[Outcome], report: SendRepor
             elif result == "failed":
                 report.failed += 1
             report.errors.append(exc.user_message)
+        del keep
     faults.checkpoint("msg.recorded")
 
 
