@@ -98,9 +98,11 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
 
     bus = ChangeBus()
     ctx.listeners.append(bus.publish)
-    from frontdesk.services.messaging.queueing import queue_on_change
+    from frontdesk.services.messaging.queueing import QueueingWorker
 
-    ctx.listeners.append(queue_on_change(ctx))  # confirmations/notices at booking (issue 18)
+    # confirmations and notices at booking (issue 18), queued off the GUI thread
+    message_queueing = QueueingWorker(ctx)
+    ctx.listeners.append(message_queueing.listen)
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
     window = MainWindow(ctx, bus, prefs)
     guard = wizard = None
@@ -136,6 +138,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
     # The self-test shuts down like a closed window: no worker may outlive the objects it reports
     # to (a sync attempt still running at exit met a deleted signal source, and exit 70).
     sync_worker.stop()
+    message_queueing.stop()  # what was booked last still gets its confirmation queued
     from PySide6.QtCore import QThreadPool
 
     QThreadPool.globalInstance().waitForDone(5000)

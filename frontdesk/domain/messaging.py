@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -168,7 +169,11 @@ def check_segments(text: str, limit: int) -> SmsLength:
 def normalise_mobile(raw: str) -> str:
     """An Australian mobile number as E.164 (+614XXXXXXXX); a landline, a foreign or malformed
     number is refused with a sentence saying which."""
-    text = raw.strip()
+    return _normalise_mobile(raw.strip())
+
+
+@lru_cache(maxsize=8192)  # a day's planning checks each number; parsing is the slow part
+def _normalise_mobile(text: str) -> str:
     if not text:
         raise ValidationFailed("The patient has no mobile number for SMS.", field="mobile_phone")
     try:
@@ -274,6 +279,8 @@ class MessageKind(StrEnum):
     CANCELLED = "cancelled"
     RECALL = "recall"
     WAITLIST_OFFER = "waitlist_offer"
+    WAITLIST_GONE = "waitlist_gone"
+    BIRTHDAY = "birthday"
     MARKETING = "marketing"
     TEST = "test"
 
@@ -281,7 +288,7 @@ class MessageKind(StrEnum):
     def commercial(self) -> bool:
         """Marketing (birthday, newsletters) needs express consent under the Spam Act;
         appointment messages are sent under the clinic's relationship with the patient."""
-        return self is MessageKind.MARKETING
+        return self in (MessageKind.MARKETING, MessageKind.BIRTHDAY)
 
 
 @dataclass(frozen=True)

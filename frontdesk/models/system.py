@@ -288,7 +288,7 @@ class InboundMessage(SyncedMixin, Base):
     received_at: Mapped[datetime]
     meaning: Mapped[str] = mapped_column(String(10))
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
-    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"), index=True)
     in_reply_to_id: Mapped[str | None] = mapped_column(String(36))
     outcome: Mapped[str] = mapped_column(String(300), default="")
     handled_at: Mapped[datetime | None]

@@ -122,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the clinic of an existing desk into a new server")
     seed.add_argument("--from-desk", required=True, help="the desk's data folder")
     sub.add_parser("new-epoch", help="after restoring a backup: make every desk re-sync")
-    sub.add_parser("sms-webhook-key", help="the key for SMS providers' callback addresses")
+    hook = sub.add_parser("sms-webhook-key", help="the key for SMS providers' callback addresses")
+    hook.add_argument(
+        "--public-url",
+        help="this server's address as the provider calls it (Twilio signs that URL)",
+    )
     _api_parsers(sub)
     return p
 
@@ -224,8 +228,10 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
     elif args.command == "new-epoch":
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
     elif args.command == "sms-webhook-key":
-        from frontdesk.server.webhooks import webhook_key
+        from frontdesk.server.webhooks import set_public_url, webhook_key
 
+        if args.public_url:
+            set_public_url(store, args.public_url)
         key = webhook_key(store)
         print(f"Give your SMS provider these addresses (this server's public address first):\n"
               f"  delivery receipts: /webhooks/sms/PROVIDER/status?key={key}\n"

@@ -1,5 +1,5 @@
 """One sender round in its own process, for the kill tests: ``python -m
-tests.messaging.run_sender DATA_DIR PROVIDER BASE_URL ISO_NOW``. The providers are built here
+tests.messaging.run_sender DATA_DIR PROVIDER BASE_URL ISO_NOW BATCH``. The providers are built here
 (the keychain of a child process is not the test's in-memory one); the clock is fixed so the
 test does not depend on today."""
 
@@ -24,14 +24,16 @@ from tests.messaging.local_providers import (
 
 
 def main() -> None:
-    data, kind, url, now = sys.argv[1:5]
+    data, kind, url, now, batch = sys.argv[1:6]
     ctx = open_desk(DeskPaths(Path(data)), clock=FakeClock(datetime.fromisoformat(now)))
     provider: Provider = (
         TwilioSms(TWILIO_ACCOUNT, TWILIO_TOKEN, "+61400999999", base_url=url)
         if kind == "twilio"
         else ClickSendSms(CLICKSEND_USER, CLICKSEND_KEY, base_url=url)
     )
-    report = sender.send_due(ctx, {MessageChannel.SMS: provider}, sender_id=ctx.device_id)
+    report = sender.send_due(
+        ctx, {MessageChannel.SMS: provider}, sender_id=ctx.device_id, batch=int(batch)
+    )
     print(report.sent, report.recovered, report.failed, flush=True)
     ctx.engine.dispose()
 

@@ -17,7 +17,8 @@ from frontdesk.models import Appointment, OutgoingMessage, Patient
 from frontdesk.protocol import Endpoint
 from frontdesk.server.webhooks import webhook_key
 from frontdesk.services.messaging import queueing, sender
-from frontdesk.services.messaging.providers import TwilioSms
+from frontdesk.services.messaging.providers import TwilioSms, twilio_signature
+from frontdesk.services.messaging.secrets import save_secret
 from frontdesk.services.messaging.setup import save_settings
 from frontdesk.sync.sms_events import take_sms_events
 from tests.messaging.local_providers import TWILIO_ACCOUNT, TWILIO_TOKEN, LocalSms
@@ -25,8 +26,18 @@ from tests.sync.clinic import START, Clinic
 from tests.sync.fakes import MemoryKeyring
 
 
+def signed(key: str, path: str, form: dict[str, str]) -> dict[str, str]:
+    """Twilio's X-Twilio-Signature for a callback posted through the test client."""
+    return {
+        "X-Twilio-Signature": twilio_signature(
+            TWILIO_TOKEN, f"http://testserver{path}?key={key}", form
+        )
+    }
+
+
 @pytest.fixture
 def two(tmp_path: Path, keychain: MemoryKeyring) -> Iterator[Clinic]:
+    save_secret("twilio", TWILIO_TOKEN)  # the server checks Twilio's signatures with it
     c = Clinic(tmp_path, str(tmp_path / "server.sqlite3"))
     yield c
     c.close()
@@ -58,15 +69,21 @@ def test_a_c_reply_reaches_the_other_desk_and_receipts_mark_delivered(
     assert (
         two.client.post(hook, params={"key": "nope"}, data={"MessageSid": "x"}).status_code == 403
     )
-    bad = two.client.post(hook, params={"key": key}, data={"From": "+61412345678"})
+    bad = two.client.post(hook, params={"key": key}, data={"From": "+61412345678"},
+                          headers=signed(key, hook, {"From": "+61412345678"}))  # fmt: skip
     assert bad.status_code == 400 and "MessageSid" in bad.json()["message"]
     form = {"MessageSid": "SMreply1", "From": "+61412345678", "To": "+61400999999", "Body": "C"}
-    answer = two.client.post(hook, params={"key": key}, data=form)
+    answer = two.client.post(hook, params={"key": key}, data=form, headers=signed(key, hook, form))
     assert answer.status_code == 200 and answer.text == "<Response/>"
     # the provider retries the same callback: kept once
-    assert two.client.post(hook, params={"key": key}, data=form).status_code == 200
+    again = two.client.post(hook, params={"key": key}, data=form, headers=signed(key, hook, form))
+    assert again.status_code == 200
     delivered = {"MessageSid": row["sid"], "MessageStatus": "delivered"}
-    assert two.client.post(status, params={"key": key}, data=delivered).status_code == 200
+    receipt = signed(key, status, delivered)
+    assert (
+        two.client.post(status, params={"key": key}, data=delivered, headers=receipt).status_code
+        == 200
+    )
     engine = messaging.engine
     assert take_sms_events(engine) == 2
     assert take_sms_events(engine) == 0  # taken
@@ -111,7 +128,10 @@ def test_the_other_desks_diary_shows_the_confirmation_and_the_sms_cancellation( 
         assert sender.send_due(messaging.ctx, {MessageChannel.SMS: twilio}, sender_id="s").sent
         messaging.clock.advance(timedelta(minutes=1))
         form = {"MessageSid": f"SMr{n}", "From": "+61412345678", "Body": answer}
-        assert two.client.post(hook, params={"key": key}, data=form).status_code == 200
+        posted = two.client.post(
+            hook, params={"key": key}, data=form, headers=signed(key, hook, form)
+        )
+        assert posted.status_code == 200
         assert take_sms_events(messaging.engine) == 1
     two.settle()
     with reception.ctx.read() as s:

@@ -40,6 +40,7 @@ from frontdesk.models import (
     AppointmentAttendee,
     AppointmentHold,
     AppointmentType,
+    InboundMessage,
     Invoice,
     InvoiceLine,
     Leave,
@@ -123,6 +124,7 @@ class DiaryAppointment:
     invoiced: bool
     unpaid: bool
     confirmed: bool = False  # the patient confirmed (an SMS "Y"), issue 18
+    replied: bool = False  # an SMS reply about it waits in the inbox, not yet handled
 
 
 @dataclass
@@ -321,6 +323,11 @@ def _build_appointment_query() -> Any:
         )
         .scalar_subquery()
     )
+    replied = exists().where(
+        InboundMessage.appointment_id == Appointment.id,
+        InboundMessage.handled_at.is_(None),
+        InboundMessage.deleted_at.is_(None),
+    )
     first = func.coalesce(func.nullif(Patient.preferred_name, ""), Patient.first_name,
                           type_=String)  # fmt: skip
     name = first + " " + Patient.last_name
@@ -333,7 +340,7 @@ def _build_appointment_query() -> Any:
             Appointment.is_group, Appointment.capacity, attendees, Appointment.series_id,
             AppointmentType.is_new_patient, Appointment.reminder_sent_at.is_not(None),
             Appointment.pinned_at.is_not(None), Appointment.clash_flagged, alert, invoiced,
-            unpaid, Appointment.confirmed_at.is_not(None),
+            unpaid, Appointment.confirmed_at.is_not(None), replied,
         )
         .outerjoin(Patient, Patient.id == Appointment.patient_id)
         .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
@@ -384,6 +391,7 @@ def appointments_between(
                 bool(r[23]),
                 bool(r[24]),
                 bool(r[25]),
+                bool(r[26]),
             )
         )
     return out

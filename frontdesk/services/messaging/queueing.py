@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import messaging as rules
@@ -27,6 +28,7 @@ from frontdesk.domain.vocab import AppointmentStatus, MessageChannel
 from frontdesk.models import (
     Appointment,
     AppointmentType,
+    Base,
     Location,
     MessagePreference,
     MessageTemplate,
@@ -35,8 +37,12 @@ from frontdesk.models import (
     Patient,
     Practitioner,
 )
+from frontdesk.models.codec import to_json_value
+from frontdesk.store import outbox
+from frontdesk.store.bulk import BulkWriter, raw_connection, scalar_defaults
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracking import TRACKING_KEY, Tracking, record_event
 
 log = logging.getLogger("frontdesk.messaging")
 
@@ -70,6 +76,12 @@ for (_kind, _ch), (_subj, _body) in list(DEFAULT_TEMPLATES.items()):
         f"{{clinic}}: your appointment ({_kind.value})",
         _body + "\n\n{address}\n\n{cancellation_policy}",
     )
+_BIRTHDAY = "Happy birthday {preferred_name}! Best wishes from everyone at {clinic}."
+DEFAULT_TEMPLATES[(MessageKind.BIRTHDAY, MessageChannel.SMS)] = ("", _BIRTHDAY)
+DEFAULT_TEMPLATES[(MessageKind.BIRTHDAY, MessageChannel.EMAIL)] = (
+    "Happy birthday from {clinic}",
+    _BIRTHDAY,
+)
 
 
 def message_id(kind: MessageKind, appointment_id: str, starts_at: datetime | None) -> str:
@@ -191,24 +203,42 @@ def address_for(
 
 
 def shares_number(session: Session, patient: Patient, e164: str) -> bool:
-    """True when another live patient has the same mobile (a family phone). The numbers are
-    read once per transaction (a day's planning asks for every appointment)."""
-    counts: Counter[str] | None = session.info.get("msg_mobiles")
-    if counts is None:
-        counts = Counter(
-            _last9(raw)
-            for raw in session.scalars(
-                select(Patient.mobile_phone).where(
+    """True when another live patient has the same mobile (a family phone). The numbers held by
+    more than one patient are found once per transaction by one grouped query (a day's planning
+    asks for every appointment)."""
+    shared: set[str] | None = session.info.get("msg_shared")
+    if shared is None:
+        digits: ColumnElement[str] = func.trim(Patient.mobile_phone)
+        for ch in " -()+./":
+            digits = func.replace(digits, ch, "")
+        last9 = func.substr(digits, -9)
+        shared = set(
+            session.scalars(
+                select(last9)
+                .where(
                     Patient.archived_at.is_(None),
                     Patient.merged_into_id.is_(None),
                     Patient.deleted_at.is_(None),
                     Patient.mobile_phone != "",
                 )
+                .group_by(last9)
+                .having(func.count() > 1)
             )
         )
-        session.info["msg_mobiles"] = counts
-    mine = 1 if _last9(patient.mobile_phone) == _last9(e164) else 0
-    return counts[_last9(e164)] - mine >= 1
+        session.info["msg_shared"] = shared
+    if _last9(patient.mobile_phone) == _last9(e164):
+        return _last9(e164) in shared  # this patient and at least one other
+    return bool(
+        session.scalars(
+            select(Patient.id).where(
+                Patient.mobile_phone.like(f"%{e164[-3:]}"),
+                Patient.id != patient.id,
+                Patient.archived_at.is_(None),
+                Patient.merged_into_id.is_(None),
+                Patient.deleted_at.is_(None),
+            )
+        ).first()
+    )
 
 
 def _last9(raw: str) -> str:
@@ -301,19 +331,11 @@ def compose(
     return Composed(address.channel, address.to, rules.render(subject, values), text, segments), ""
 
 
-def _queue(
-    session: Session,
-    ctx: ServiceContext,
-    appt: Appointment,
-    kind: MessageKind,
-    send_after: datetime,
-    *,
-    known_new: bool = False,
-) -> OutgoingMessage | None:
-    mid = message_id(kind, appt.id, appt.starts_at)
-    existing = None if known_new else session.get(OutgoingMessage, mid)
-    if existing is not None:
-        return existing
+def _fields(
+    session: Session, ctx: ServiceContext, appt: Appointment, kind: MessageKind,
+    send_after: datetime, mid: str,
+) -> dict[str, Any] | None:  # fmt: skip
+    """The new message's columns, or None when it is not to be sent (no consent, bad number…)."""
     try:
         composed, _why = compose(session, appt, kind, ctx.tz)
     except ValidationFailed as exc:  # e.g. over the segment limit once filled: skip this one
@@ -321,24 +343,74 @@ def _queue(
         return None
     if composed is None:
         return None
-    msg = OutgoingMessage(
-        id=mid,
-        patient_id=appt.patient_id,
-        appointment_id=appt.id,
-        channel=composed.channel.value,
-        to_address=composed.to,
-        subject=composed.subject,
-        body=composed.body,
-        status="queued",
-        queued_at=ctx.clock.now(),
-        kind=kind.value,
-        send_after=rules.next_allowed(send_after, ctx.tz, quiet_hours(settings(session))),
-        appointment_starts_at=appt.starts_at,
-        idempotency_key=mid,
-        segments=composed.segments,
-    )
+    return {
+        "id": mid,
+        "patient_id": appt.patient_id,
+        "appointment_id": appt.id,
+        "channel": composed.channel.value,
+        "to_address": composed.to,
+        "subject": composed.subject,
+        "body": composed.body,
+        "status": "queued",
+        "queued_at": ctx.clock.now(),
+        "kind": kind.value,
+        "send_after": rules.next_allowed(send_after, ctx.tz, quiet_hours(settings(session))),
+        "appointment_starts_at": appt.starts_at,
+        "idempotency_key": mid,
+        "segments": composed.segments,
+    }
+
+
+def _queue(
+    session: Session, ctx: ServiceContext, appt: Appointment, kind: MessageKind,
+    send_after: datetime,
+) -> OutgoingMessage | None:  # fmt: skip
+    mid = message_id(kind, appt.id, appt.starts_at)
+    existing = session.get(OutgoingMessage, mid)
+    if existing is not None:
+        return existing
+    fields = _fields(session, ctx, appt, kind, send_after, mid)
+    if fields is None:
+        return None
+    msg = OutgoingMessage(**fields)
     session.add(msg)
     return msg
+
+
+_MESSAGES: Table = Base.metadata.tables["outgoing_messages"]
+
+
+def _insert_many(session: Session, rows: list[dict[str, Any]], action: str) -> None:
+    """Insert many new messages at once, as the patient import does: the rows and their sync
+    outbox entries through the bulk writer in this transaction, and one audit event for all."""
+    if not rows:
+        return
+    tracking: Tracking = session.info[TRACKING_KEY]
+    now = tracking.now
+    conn = raw_connection(session)
+    writer = BulkWriter(conn, _MESSAGES, now=now)
+    seq = outbox.next_seq(session.connection())
+    seen = outbox.seen_cursor(session.connection())
+    base = dict(scalar_defaults(_MESSAGES), created_at=now, updated_at=now)
+    base_json = {k: to_json_value(v) for k, v in base.items() if k != "version"}
+    changes = []
+    for row in rows:
+        writer.add(**row)
+        payload = dict(base_json)
+        payload.update((k, to_json_value(v)) for k, v in row.items())
+        changes.append(
+            outbox.outbox_row(
+                seq, entity="outgoing_messages", row_id=row["id"], op="insert", fields=payload,
+                base_version=0, hlc=tracking.hlc.tick().encode(), now=now,
+                seen_cursor=seen,
+            )
+        )  # fmt: skip
+        seq += 1
+        tracking.collector.add("outgoing_messages", row["id"])
+    writer.flush()
+    outbox.bulk_append(conn, changes)
+    record_event(session, action, entity="outgoing_messages",
+                 summary=f"{len(rows)} {rows[0]['kind']} message(s) queued")  # fmt: skip
 
 
 def _queued_for(session: Session, appointment_id: str) -> list[OutgoingMessage]:
@@ -409,89 +481,158 @@ def appointments_changed(ctx: ServiceContext, appointment_ids: Iterable[str]) ->
     with ctx.read() as session:
         if not messaging_on(session):
             return 0
+    from frontdesk.services.messaging.waitlist import freed_by, offer_in
+
     with ctx.write("queued appointment messages") as session:
         before = len(session.new)
         for appt in session.scalars(select(Appointment).where(Appointment.id.in_(ids))):
             if appt.deleted_at is None:
                 reconcile_appointment(session, ctx, appt)
+                for left in freed_by(appt, _queued_for(session, appt.id)):
+                    offer_in(session, ctx, appt, left)  # a freed slot goes to the waitlist
         return len(session.new) - before
 
 
 def plan_reminders(ctx: ServiceContext, day: date) -> int:
     """Make sure every booked appointment on ``day`` (clinic time) has its reminder planned;
-    run by the sender each morning and safe to repeat. Returns reminders queued."""
+    run by the sender each morning and safe to repeat. Returns reminders queued.
+
+    One query reads the day's booked appointments that have no reminder yet with their
+    patients and messaging preferences; the reminders are composed in memory and inserted in
+    bulk with their sync outbox rows and one audit event (``_insert_many``)."""
     tz = ctx.tz
     start = datetime.combine(day, time(0), tzinfo=tz)
-    end = start + timedelta(days=1)
-    count = 0
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     with ctx.write("planned reminders") as session:
         if not messaging_on(session):
             return 0
-        have = set(
-            session.scalars(
-                select(OutgoingMessage.appointment_id).where(
-                    OutgoingMessage.kind == MessageKind.REMINDER.value,
-                    OutgoingMessage.appointment_id.in_(
-                        select(Appointment.id).where(
-                            Appointment.starts_at >= start, Appointment.starts_at < end
-                        )
-                    ),
-                )
-            ).all()
-        )
-        todo = [
-            a
-            for a in session.scalars(
-                select(Appointment).where(
-                    Appointment.starts_at >= start,
-                    Appointment.starts_at < end,
-                    Appointment.status == AppointmentStatus.BOOKED,
-                    Appointment.patient_id.is_not(None),
-                    Appointment.deleted_at.is_(None),
-                )
+        has_reminder = (
+            select(OutgoingMessage.id)
+            .where(
+                OutgoingMessage.appointment_id == Appointment.id,
+                OutgoingMessage.kind == MessageKind.REMINDER.value,
             )
-            if a.id not in have
-        ]
-        # the day's patients, practitioners and preferences in a few reads, not one per message
-        # (kept in session.info: the identity map holds rows weakly)
-        pids = sorted({a.patient_id for a in todo if a.patient_id})
-        keep: list[object] = []
-        for chunk in range(0, len(pids), 500):
-            part = pids[chunk : chunk + 500]
-            keep += session.scalars(select(Patient).where(Patient.id.in_(part)))
+            .exists()
+        )
+        found = session.execute(
+            select(Appointment, Patient, MessagePreference)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .outerjoin(
+                MessagePreference,
+                (MessagePreference.patient_id == Patient.id)
+                & MessagePreference.deleted_at.is_(None),
+            )
+            .where(
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.deleted_at.is_(None),
+                ~has_reminder,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        ).all()
+        # kept in session.info: the identity map holds rows weakly
+        keep: list[object] = [row for r in found for row in r]
         for model in (Practitioner, Location, AppointmentType):
             keep += session.scalars(select(model))
         session.info["msg_keep"] = keep
-        session.info["msg_prefs"] = {
-            p.patient_id: p
-            for p in session.scalars(
-                select(MessagePreference).where(MessagePreference.deleted_at.is_(None))
-            )
-        }
-        with session.no_autoflush:  # one flush (outbox and audit rows) for the whole day
-            for appt in todo:
+        session.info["msg_prefs"] = {p.id: pref for _a, p, pref in found if pref is not None}
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        with session.no_autoflush:
+            for appt, _patient, _pref in found:
+                if appt.id in seen:
+                    continue
+                seen.add(appt.id)
                 _, _, schedule = template_for(
                     session, MessageKind.REMINDER, MessageChannel.SMS, appt.appointment_type_id
                 )
                 due = rules.reminder_due(appt.starts_at, appt.created_at, tz, schedule)
                 if due is None:
                     continue
-                if _queue(session, ctx, appt, MessageKind.REMINDER, due, known_new=True):
-                    count += 1
-    return count
+                mid = message_id(MessageKind.REMINDER, appt.id, appt.starts_at)
+                fields = _fields(session, ctx, appt, MessageKind.REMINDER, due, mid)
+                if fields is not None:
+                    rows.append(fields)
+        _insert_many(session, rows, "planned reminders")
+    return len(rows)
 
 
 def queue_on_change(ctx: ServiceContext) -> Callable[[ChangeNotice], None]:
-    """A change listener for the desk: after this desk books, moves or cancels (a local
-    commit touching appointments), queue what that calls for. A failure is logged (no
-    personal data) and never stops the booking; the sender's daily plan catches reminders."""
+    """A change listener that queues inline (tests and the command line); the app uses
+    ``QueueingWorker``, which does the same off the GUI thread."""
 
     def listen(notice: ChangeNotice) -> None:
-        if notice.origin != "local" or "appointments" not in notice.ids:
-            return
-        try:
-            appointments_changed(ctx, notice.ids["appointments"])
-        except FrontdeskError as exc:
-            log.warning("messages not queued: %s", type(exc).__name__)
+        ids = _booked_ids(notice)
+        if ids:
+            _queue_safely(ctx, ids)
 
     return listen
+
+
+def _booked_ids(notice: ChangeNotice) -> list[str]:
+    if notice.origin != "local" or "appointments" not in notice.ids:
+        return []
+    return list(notice.ids["appointments"])
+
+
+def _queue_safely(ctx: ServiceContext, ids: Iterable[str]) -> int:
+    """A failure is logged (no personal data) and never stops the booking; the sender's daily
+    plan catches reminders."""
+    try:
+        return appointments_changed(ctx, ids)
+    except FrontdeskError as exc:
+        log.warning("messages not queued: %s", type(exc).__name__)
+    except Exception as exc:  # a worker thread must outlive a surprise (database locked…)
+        log.warning("messages not queued: %s", type(exc).__name__)
+    return 0
+
+
+class QueueingWorker:
+    """After this desk books, moves or cancels, queue what that calls for on one background
+    thread, so the booking itself returns at once. Notices that pile up while it works are
+    taken together (one transaction). ``stop`` finishes what is waiting before it returns."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self._waiting: set[str] = set()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._stopping = False
+        self.queued = 0  # messages queued so far (for tests and the log)
+        self._thread = threading.Thread(target=self._run, name="message-queueing", daemon=True)
+        self._thread.start()
+
+    def listen(self, notice: ChangeNotice) -> None:
+        ids = _booked_ids(notice)
+        if not ids:
+            return
+        with self._cond:
+            self._waiting.update(ids)
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._waiting and not self._stopping:
+                    self._cond.wait()
+                if not self._waiting and self._stopping:
+                    return
+                ids, self._waiting = sorted(self._waiting), set()
+                self._busy = True
+            count = _queue_safely(self.ctx, ids)
+            with self._cond:
+                self.queued += count
+                self._busy = False
+                self._cond.notify_all()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until nothing is waiting or being queued; False if that took too long."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain import messaging as rules
 from frontdesk.domain.errors import NotFound, ValidationFailed
-from frontdesk.domain.messaging import ReplyMeaning
+from frontdesk.domain.messaging import MessageKind, ReplyMeaning
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.models import (
     Appointment,
@@ -94,6 +94,8 @@ def _who(session: Session, number: str) -> tuple[list[Patient], str]:
 def apply_reply(ctx: ServiceContext, reply: Reply) -> InboundMessage:
     """Record an SMS reply and act on it; the same provider message twice is applied once."""
     meaning = rules.reply_meaning(reply.body)
+    offer: str | None = None  # a "Y" to a waitlist offer: booked after this write
+    freed: str | None = None  # a "C" that freed a slot: offered to the waitlist after it
     with ctx.write("an SMS reply arrived") as session:
         existing = session.scalars(
             select(InboundMessage).where(InboundMessage.provider_ref == reply.provider_ref)
@@ -155,16 +157,32 @@ def apply_reply(ctx: ServiceContext, reply: Reply) -> InboundMessage:
                 "opted out of SMS" if meaning is ReplyMeaning.STOP else "opted back in to SMS"
             )
             row.handled_at = now
+        elif ours is not None and ours.kind == MessageKind.WAITLIST_OFFER.value:
+            if meaning is ReplyMeaning.CONFIRM:
+                row.outcome = "taking the waitlist spot"
+                offer = ours.id
+            else:
+                row.outcome = "a reply to a waitlist offer; waiting in the inbox"
         elif meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CANCEL) and ours is not None:
             appt = session.get(Appointment, ours.appointment_id)
             row.outcome, done = _act(session, ctx, appt, meaning, now)
             if done:
                 row.handled_at = now
+                if meaning is ReplyMeaning.CANCEL and appt is not None:
+                    freed = appt.id
         else:
             row.outcome = "waiting in the inbox"
         session.flush()
         session.expunge(row)
-        return row
+    from frontdesk.services.messaging import waitlist
+
+    if offer is not None:
+        row.outcome = waitlist.accept_offer(ctx, row.id, offer)
+        if "inbox" not in row.outcome:
+            row.handled_at = ctx.clock.now()
+    if freed is not None:
+        waitlist.offer_freed_slot(ctx, freed)
+    return row
 
 
 def _act(

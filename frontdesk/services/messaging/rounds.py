@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from frontdesk.models import SyncState
-from frontdesk.services.messaging import queueing, sender
+from frontdesk.services.messaging import marketing, queueing, sender
 from frontdesk.services.messaging.setup import build_providers, read_settings
 from frontdesk.store.context import ServiceContext
 
@@ -26,5 +26,6 @@ def local_round(ctx: ServiceContext) -> tuple[int, sender.SendReport]:
         return 0, sender.SendReport()
     tomorrow = (ctx.clock.now().astimezone(ctx.tz) + timedelta(days=1)).date()
     planned = queueing.plan_reminders(ctx, tomorrow)
+    marketing.queue_birthdays(ctx, ctx.clock.now().astimezone(ctx.tz).date())
     report = sender.send_due(ctx, build_providers(ctx), sender_id=ctx.device_id)
     return planned, report

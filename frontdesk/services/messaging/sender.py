@@ -1,6 +1,7 @@
 """The sender: takes due messages one at a time and sends each once, whatever is killed when.
 
-Per message, three steps, each its own transaction or none:
+Per message, three steps, each its own transaction or none (SMS go in batches of ``BATCH``:
+one claim, each send, one record; an email always alone):
 1. **claim** (``ctx.write``): a queued, due message whose appointment still stands becomes
    ``sending`` with this sender's id and the time; one whose appointment was moved or
    cancelled after queueing becomes ``cancelled`` instead and is never sent.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from frontdesk import faults
 from frontdesk.domain import messaging as rules
@@ -41,6 +43,9 @@ from frontdesk.store.context import ServiceContext
 # A claim older than this, by a sender that has not recorded it, is recovered by any sender.
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
+# SMS claimed and recorded this many at a time: two commits a batch instead of two a message.
+# A sender killed mid-batch leaves them "sending", and recovery asks the provider about each.
+BATCH = 25
 INTERRUPTED_EMAIL = (
     "The sender stopped while this email was being handed to the mail server; it may have been "
     "sent. Check with the patient before sending it again."
@@ -75,12 +80,16 @@ def _still_wanted(msg: OutgoingMessage, appt: Appointment | None) -> str | None:
 
 
 def _claim(
-    ctx: ServiceContext, sender_id: str, channels: set[str]
-) -> tuple[MessageChannel, Outgoing] | str | None:
-    """Claim the next due message; returns it, "cancelled" if one was withdrawn, or None."""
+    ctx: ServiceContext, sender_id: str, channels: set[str], size: int = 1
+) -> tuple[list[tuple[MessageChannel, Outgoing]], int]:
+    """Claim the next due messages in one transaction: up to ``size`` SMS, or one email (an
+    email interrupted after its claim cannot be asked about, so none waits claimed). Returns
+    the claimed messages and how many were withdrawn instead."""
     now = ctx.clock.now()
+    claimed: list[tuple[MessageChannel, Outgoing]] = []
+    withdrawn = 0
     with ctx.write("sending a message") as session:
-        msg = session.scalars(
+        due = session.scalars(
             select(OutgoingMessage)
             .where(
                 OutgoingMessage.status == "queued",
@@ -93,23 +102,35 @@ def _claim(
                 ),
             )
             .order_by(OutgoingMessage.send_after, OutgoingMessage.queued_at, OutgoingMessage.id)
-            .limit(1)
-        ).first()
-        if msg is None:
-            return None
-        appt = session.get(Appointment, msg.appointment_id) if msg.appointment_id else None
-        why = _still_wanted(msg, appt)
-        if why is not None:
-            msg.status = "cancelled"
-            msg.error = why
-            return "cancelled"
-        msg.status = "sending"
-        msg.claimed_by = sender_id
-        msg.claimed_at = now
-        msg.attempts += 1
-        out = (MessageChannel(msg.channel), _outgoing(msg))
-    faults.checkpoint("msg.claimed")
-    return out
+            .limit(max(1, size))
+        ).all()
+        if not due:
+            return [], 0
+        batch_channel = due[0].channel
+        appt_ids = {m.appointment_id for m in due if m.appointment_id}
+        appts = {
+            a.id: a
+            for a in session.scalars(select(Appointment).where(Appointment.id.in_(appt_ids)))
+        }
+        for msg in due:
+            if msg.channel != batch_channel:
+                continue  # the next claim takes it
+            why = _still_wanted(msg, appts.get(msg.appointment_id or ""))
+            if why is not None:
+                msg.status = "cancelled"
+                msg.error = why
+                withdrawn += 1
+                continue
+            msg.status = "sending"
+            msg.claimed_by = sender_id
+            msg.claimed_at = now
+            msg.attempts += 1
+            claimed.append((MessageChannel(msg.channel), _outgoing(msg)))
+            if batch_channel == MessageChannel.EMAIL.value:
+                break
+    if claimed:
+        faults.checkpoint("msg.claimed")
+    return claimed, withdrawn
 
 
 def _outgoing(msg: OutgoingMessage) -> Outgoing:
@@ -124,40 +145,82 @@ def _outgoing(msg: OutgoingMessage) -> Outgoing:
     )
 
 
+def _mark_sent(session: Session, ctx: ServiceContext, message_id: str, provider: str,
+               ref: str) -> None:  # fmt: skip
+    msg = session.get(OutgoingMessage, message_id)
+    if msg is None or msg.status != "sending":
+        return
+    now = ctx.clock.now()
+    msg.status = "sent"
+    msg.sent_at = now
+    msg.provider = provider
+    msg.provider_ref = ref
+    msg.error = None
+    if msg.kind == "reminder" and msg.appointment_id:
+        appt = session.get(Appointment, msg.appointment_id)
+        if appt is not None:
+            appt.reminder_sent_at = now
+
+
+def _mark_failed(session: Session, ctx: ServiceContext, message_id: str,
+                 exc: FrontdeskError) -> str:  # fmt: skip
+    msg = session.get(OutgoingMessage, message_id)
+    if msg is None or msg.status != "sending":
+        return "gone"
+    msg.error = exc.user_message[:300]
+    msg.claimed_by = None
+    if isinstance(exc, TransientFailure) and msg.attempts < MAX_ATTEMPTS:
+        delay = rules.retry_delay(msg.attempts)
+        if exc.retry_after is not None:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
+        msg.status = "queued"
+        msg.next_attempt_at = ctx.clock.now() + delay
+        return "retried"
+    msg.status = "failed"
+    return "failed"
+
+
 def _record_sent(ctx: ServiceContext, message_id: str, provider: str, ref: str) -> None:
     with ctx.write("sent a message") as session:
-        msg = session.get(OutgoingMessage, message_id)
-        if msg is None or msg.status != "sending":
-            return
-        now = ctx.clock.now()
-        msg.status = "sent"
-        msg.sent_at = now
-        msg.provider = provider
-        msg.provider_ref = ref
-        msg.error = None
-        if msg.kind == "reminder" and msg.appointment_id:
-            appt = session.get(Appointment, msg.appointment_id)
-            if appt is not None:
-                appt.reminder_sent_at = now
+        _mark_sent(session, ctx, message_id, provider, ref)
     faults.checkpoint("msg.recorded")
 
 
 def _record_failure(ctx: ServiceContext, message_id: str, exc: FrontdeskError) -> str:
     with ctx.write("a message could not be sent") as session:
-        msg = session.get(OutgoingMessage, message_id)
-        if msg is None or msg.status != "sending":
-            return "gone"
-        msg.error = exc.user_message[:300]
-        msg.claimed_by = None
-        if isinstance(exc, TransientFailure) and msg.attempts < MAX_ATTEMPTS:
-            delay = rules.retry_delay(msg.attempts)
-            if exc.retry_after is not None:
-                delay = max(delay, timedelta(seconds=exc.retry_after))
-            msg.status = "queued"
-            msg.next_attempt_at = ctx.clock.now() + delay
-            return "retried"
-        msg.status = "failed"
-        return "failed"
+        return _mark_failed(session, ctx, message_id, exc)
+
+
+Outcome = tuple[str, str, str] | tuple[str, FrontdeskError]  # (id, provider, ref) | (id, exc)
+
+
+def _record_many(ctx: ServiceContext, outcomes: list[Outcome], report: SendReport) -> None:
+    """Record a batch's results in one transaction (after each was handed over)."""
+    if not outcomes:
+        return
+    with ctx.write("sent messages") as session, session.no_autoflush:
+        # the batch's messages and appointments in two reads, one flush at the end
+        rows = list(
+            session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.id.in_([o[0] for o in outcomes]))
+            )
+        )
+        appt_ids = [m.appointment_id for m in rows if m.appointment_id]
+        keep = rows + list(session.scalars(select(Appointment).where(Appointment.id.in_(appt_ids))))
+        for outcome in outcomes:
+            if len(outcome) == 3:
+                _mark_sent(session, ctx, outcome[0], outcome[1], outcome[2])
+                report.sent += 1
+                continue
+            exc = outcome[1]
+            result = _mark_failed(session, ctx, outcome[0], exc)
+            if result == "retried":
+                report.retried += 1
+            elif result == "failed":
+                report.failed += 1
+            report.errors.append(exc.user_message)
+        del keep
+    faults.checkpoint("msg.recorded")
 
 
 def _send_one(ctx: ServiceContext, provider: Provider, out: Outgoing, report: SendReport) -> None:
@@ -225,19 +288,26 @@ def send_due(
     *,
     sender_id: str,
     limit: int = 200,
+    batch: int = BATCH,
 ) -> SendReport:
     """One round: recover interrupted sends, then send what is due, up to ``limit``."""
     report = SendReport()
     recover(ctx, providers, sender_id, report)
     channels = {c.value for c in providers}
     while report.handled < limit:
-        claimed = _claim(ctx, sender_id, channels)
-        if claimed is None:
+        claimed, withdrawn = _claim(ctx, sender_id, channels, min(batch, limit - report.handled))
+        report.cancelled += withdrawn
+        if not claimed and not withdrawn:
             break
-        if claimed == "cancelled":
-            report.cancelled += 1
-            continue
-        assert not isinstance(claimed, str)
-        channel, out = claimed
-        _send_one(ctx, providers[channel], out, report)
+        outcomes: list[Outcome] = []
+        for channel, out in claimed:
+            provider = providers[channel]
+            try:
+                ref = provider.send(out)
+            except (TransientFailure, PermanentFailure) as exc:
+                outcomes.append((out.message_id, exc))
+                continue
+            faults.checkpoint("msg.sent")
+            outcomes.append((out.message_id, provider.name, ref))
+        _record_many(ctx, outcomes, report)
     return report

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from frontdesk.domain import messaging as rules
 from frontdesk.domain.errors import FrontdeskError, ValidationFailed
 from frontdesk.domain.vocab import AppointmentStatus, MessageChannel
-from frontdesk.models import Appointment, OutgoingMessage, Patient
+from frontdesk.models import Appointment, InboundMessage, OutgoingMessage, Patient
 from frontdesk.services.messaging.queueing import settings, values_for
 from frontdesk.services.messaging.setup import SAMPLE_VALUES
 from frontdesk.store.context import ServiceContext
@@ -79,6 +79,84 @@ def day_messages(ctx: ServiceContext, day: date) -> list[MessageRow]:
             .order_by(OutgoingMessage.queued_at)
         )
         return [_row(m, f"{p.first_name} {p.last_name}") for m, p in session.execute(q).all()]
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One line of the day's messages report: a message out, or a reply in."""
+
+    at: datetime  # sent (else queued) for a message; received for a reply
+    direction: str  # "out" or "in"
+    patient_name: str
+    kind: str  # "reminder", "confirmation"… or "reply"
+    channel: str
+    number: str  # to, or from
+    status: str  # words: Sent, Delivered, Failed… or Handled / In the inbox
+    detail: str  # the provider's error, or what the reply did
+
+
+@dataclass(frozen=True)
+class DayReport:
+    day: date
+    rows: list[DayRow]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def summary(self) -> str:
+        out = [r for r in self.rows if r.direction == "out"]
+        sent = sum(1 for r in out if r.status in ("Sent", "Delivered"))
+        replies = [r for r in self.rows if r.direction == "in"]
+        waiting = sum(1 for r in replies if r.status == "In the inbox")
+        return (
+            f"{sent} sent ({self.count('Delivered')} delivered), {self.count('Failed')} failed, "
+            f"{self.count('Queued')} waiting to go, {self.count('Withdrawn')} withdrawn; "
+            f"{len(replies)} {'reply' if len(replies) == 1 else 'replies'} ({waiting} in the inbox)"
+        )
+
+
+def day_report(ctx: ServiceContext, day: date) -> DayReport:
+    """What was sent, failed or replied on ``day`` in the clinic's time zone: every message
+    queued or sent that day and every reply received, oldest first."""
+    start = datetime.combine(day, time(0), tzinfo=ctx.tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ctx.tz)  # DST-safe
+
+    def name(p: Patient | None) -> str:
+        return f"{p.first_name} {p.last_name}" if p else "(unknown number)"
+
+    rows: list[DayRow] = []
+    with ctx.read() as session:
+        out = session.execute(
+            select(OutgoingMessage, Patient)
+            .outerjoin(Patient, Patient.id == OutgoingMessage.patient_id)
+            .where(
+                OutgoingMessage.deleted_at.is_(None),
+                or_(
+                    (OutgoingMessage.queued_at >= start) & (OutgoingMessage.queued_at < end),
+                    (OutgoingMessage.sent_at >= start) & (OutgoingMessage.sent_at < end),
+                ),
+            )
+        ).all()
+        for m, p in out:
+            rows.append(DayRow(m.sent_at or m.queued_at, "out", name(p), m.kind, m.channel,
+                               m.to_address, STATUS_WORDS.get(m.status, m.status),
+                               m.error or ""))  # fmt: skip
+        inbound = session.execute(
+            select(InboundMessage, Patient)
+            .outerjoin(Patient, Patient.id == InboundMessage.patient_id)
+            .where(
+                InboundMessage.deleted_at.is_(None),
+                InboundMessage.received_at >= start,
+                InboundMessage.received_at < end,
+            )
+        ).all()
+        for r, p in inbound:
+            rows.append(DayRow(r.received_at, "in", name(p), "reply", "sms", r.from_number,
+                               "Handled" if r.handled_at else "In the inbox",
+                               f"“{r.body[:60]}” — {r.outcome}"))  # fmt: skip
+    rows.sort(key=lambda r: (r.at, r.direction))
+    return DayReport(day, rows)
 
 
 @dataclass(frozen=True)

@@ -380,6 +380,7 @@ def flag_icons(a: DiaryAppointment) -> list[tuple[str, str]]:
         (a.invoiced and not a.unpaid, "$", "#15803d"),
         (a.reminder_sent, "✉", "#475569"),
         (a.confirmed, "✓", "#15803d"),
+        (a.replied, "↩", "#2563eb"),
         (a.pinned, "⚑", "#7c3aed"),
     )
     return [(glyph, colour) for on, glyph, colour in table if on]
@@ -401,6 +402,7 @@ def tooltip(a: DiaryAppointment, when: str) -> str:
     flags = [t for t, on in (("new patient", a.new_patient), ("unpaid", a.unpaid),
                              ("invoiced", a.invoiced and not a.unpaid),
                              ("reminder sent", a.reminder_sent), ("confirmed", a.confirmed),
+                             ("replied by SMS: see Messages → Inbox", a.replied),
                              ("on the pinboard", a.pinned),
                              ("part of a series", bool(a.series_id)),
                              ("clash from another desk", a.clash_flagged)) if on]  # fmt: skip

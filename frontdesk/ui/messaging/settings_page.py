@@ -4,12 +4,13 @@ schedule, and the provider, sender, quiet hours and a test send."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from PySide6.QtCore import QTime
+from PySide6.QtCore import QDate, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -34,7 +35,8 @@ from frontdesk.ui.ops import in_label, run_op
 from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table, source_row
 from frontdesk.ui.settings.setup_common import watch
 
-KINDS = [MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.MOVED, MessageKind.CANCELLED]
+KINDS = [MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.MOVED, MessageKind.CANCELLED,
+         MessageKind.BIRTHDAY]  # fmt: skip
 
 
 def _error_label(name: str) -> QLabel:
@@ -385,10 +387,61 @@ class RecallsTab(QWidget):
             self.status.setText(f"{done.get()} recall(s) queued.")
 
 
+class DayTab(QWidget):
+    """The day's messages report: what was sent, failed or replied on a day (clinic time)."""
+
+    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        tz = ctx.tz
+        today = ctx.clock.now().astimezone(tz).date()
+        self.day = QDateEdit(QDate(today.year, today.month, today.day))
+        self.day.setObjectName("messagesDay")
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("ddd d MMM yyyy")
+        columns: list[Column[views.DayRow]] = [
+            Column(
+                "Time", lambda r: r.at.astimezone(tz).strftime("%H:%M"), lambda r: r.at.timestamp()
+            ),
+            Column("", lambda r: "→" if r.direction == "out" else "←"),
+            Column("Patient", lambda r: r.patient_name),
+            Column("What", lambda r: r.kind.replace("_", " ")),
+            Column("Number / address", lambda r: r.number),
+            Column("Status", lambda r: r.status),
+            Column("Detail", lambda r: r.detail, stretch=True),
+        ]
+        self.model: RowModel[views.DayRow] = RowModel(
+            columns, key=lambda r: f"{r.direction}{r.at.isoformat()}{r.number}{r.kind}", parent=self
+        )
+        self.table = row_table(self.model, "dayMessages")
+        self.summary = QLabel("")
+        self.summary.setObjectName("dayMessagesSummary")
+        self.summary.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Messages on"))
+        top.addWidget(self.day)
+        top.addStretch(1)
+        col = QVBoxLayout(self)
+        col.addLayout(top)
+        col.addWidget(self.summary)
+        col.addWidget(self.table, 1)
+        self.day.dateChanged.connect(lambda _d: self.reload())
+        watch(bus, self, {"outgoing_messages", "inbound_messages"}, self.reload)
+        self.reload()
+
+    def reload(self) -> None:
+        d = self.day.date()
+        report = views.day_report(self.ctx, date(d.year(), d.month(), d.day()))
+        self.model.reset(report.rows)
+        fit_columns(self.table)
+        self.summary.setText(report.summary)
+
+
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
     tabs = QTabWidget(parent)
     tabs.setObjectName("messagingTabs")
     tabs.addTab(InboxTab(ctx, bus), "Inbox")
+    tabs.addTab(DayTab(ctx, bus), "Day report")
     tabs.addTab(TemplatesTab(ctx), "Templates")
     tabs.addTab(RecallsTab(ctx, bus), "Recalls")
     tabs.addTab(ProviderTab(ctx), "Provider && hours")

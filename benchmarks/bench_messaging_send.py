@@ -1,0 +1,204 @@
+"""Sending and replies, on loopback against real servers:
+
+- 1,000 queued SMS handed to the local provider (an HTTP server answering like Twilio's
+  Messages API) by the sender — claim, send, record, each message once — against 1,000 bare
+  HTTP POSTs of the same forms to the same server in the same run;
+- a patient's "C" reply reaching another desk's diary: the provider's callback posted to a real
+  ``frontdesk-server`` process, the messaging desk polling the events as ``frontdesk messages
+  send --loop`` does between rounds (every second by default; 0.25 s here), applying and
+  syncing, the reception desk woken by the change long-poll — p95 over 20 replies, against a
+  plain change (a note on an appointment) travelling the same push / long-poll / pull path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import keyring
+from sqlalchemy import select
+
+from benchmarks.bench_sync import START, ServerProcess, _MemoryKeyring
+from benchmarks.harness import Bench, percentile
+from frontdesk.commands.messages import take_replies
+from frontdesk.domain.vocab import MessageChannel
+from frontdesk.models import Appointment, OutgoingMessage, Patient, Practitioner
+from frontdesk.protocol import Endpoint
+from frontdesk.server.webhooks import webhook_key
+from frontdesk.services.messaging import queueing, sender
+from frontdesk.services.messaging.providers import ClickSendSms, TwilioSms
+from frontdesk.services.messaging.setup import save_settings
+from tests.messaging.local_providers import (
+    CLICKSEND_KEY,
+    CLICKSEND_USER,
+    TWILIO_ACCOUNT,
+    TWILIO_TOKEN,
+    LocalSms,
+)
+
+MESSAGES = 1000
+REPLIES = 20
+
+
+def run(bench: Bench) -> None:
+    keyring.set_keyring(_MemoryKeyring())
+    work = Path(tempfile.mkdtemp(prefix="fd-bench-msg-"))
+    sms = LocalSms().start()
+    try:
+        server = ServerProcess(work / "server.sqlite3")
+        try:
+            _send_thousand(bench, server, work, sms)
+            _reply_latency(bench, server, work, sms)
+        finally:
+            server.stop()
+    finally:
+        sms.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _practitioner(ctx) -> str:  # type: ignore[no-untyped-def]
+    with ctx.write("bench: practitioner") as s:
+        p = Practitioner(first_name="Bench", last_name="Mark", display_name="Bench Mark",
+                         profession="Physiotherapist")  # fmt: skip
+        s.add(p)
+        s.flush()
+        return p.id
+
+
+def _patients(ctx, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = []
+    with ctx.write("bench: patients") as s:
+        for n in range(count):
+            mobile = f"0412 {n // 1000:03d} {n % 1000:03d}"
+            p = Patient(patient_number=f"B{n}", first_name=f"P{n}", last_name="Bench",
+                        mobile_phone=mobile, sms_consent=True)  # fmt: skip
+            s.add(p)
+            s.flush()
+            ids.append(p.id)
+    return ids
+
+
+def _send_thousand(bench: Bench, server: ServerProcess, work: Path, sms: LocalSms) -> None:
+    ctx, _engine = server.desk(work / "sender", "Messaging")
+    save_settings(ctx, enabled=True)
+    patients = _patients(ctx, MESSAGES)
+    now = ctx.clock.now()
+    rows = [
+        {"id": f"bench-{n:05d}", "patient_id": pid, "channel": "sms",
+         "to_address": f"+61412{n // 1000:03d}{n % 1000:03d}", "subject": "",
+         "body": f"Hi P{n}, a reminder of your appointment. - Bench clinic. Reply STOP to opt out",
+         "status": "queued", "queued_at": now, "kind": "reminder", "send_after": now,
+         "idempotency_key": f"bench-{n:05d}", "segments": 1}
+        for n, pid in enumerate(patients)
+    ]  # fmt: skip
+    with ctx.write("bench: queue") as s:
+        queueing._insert_many(s, rows, "bench: queued")
+    twilio = TwilioSms(TWILIO_ACCOUNT, TWILIO_TOKEN, "+61400999999", base_url=sms.url)
+    started = time.perf_counter()
+    report = sender.send_due(ctx, {MessageChannel.SMS: twilio}, sender_id="bench", limit=MESSAGES)
+    took = time.perf_counter() - started
+    assert report.sent == MESSAGES, report
+    assert len({r["body"] for r in sms.state.sent}) == MESSAGES  # each once
+    path = f"/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Messages.json"
+    with httpx.Client(base_url=sms.url, auth=(TWILIO_ACCOUNT, TWILIO_TOKEN)) as client:
+        started = time.perf_counter()
+        for r in rows:
+            client.post(path, data={"To": r["to_address"], "From": "+61400999999",
+                                    "Body": r["body"]})  # fmt: skip
+        raw = time.perf_counter() - started
+    bench.record(f"messaging: hand {MESSAGES:,} SMS to the local provider", "total", took, "s",
+                 raw, "claimed/recorded 25 a time; baseline: bare POSTs, one client")  # fmt: skip
+    ctx.engine.dispose()
+
+
+def _reply_latency(bench: Bench, server: ServerProcess, work: Path, sms: LocalSms) -> None:
+    m_ctx, m = server.desk(work / "messaging", "Messaging desk")
+    r_ctx, r = server.desk(work / "reception", "Reception")
+    save_settings(m_ctx, enabled=True)
+    prac = _practitioner(m_ctx)
+    patients = _patients(m_ctx, REPLIES)
+    appts = []
+    for n, pid in enumerate(patients):
+        start = START + timedelta(days=3, minutes=30 * n)
+        with m_ctx.write("bench: book") as s:
+            a = Appointment(practitioner_id=prac, patient_id=pid, starts_at=start,
+                            ends_at=start + timedelta(minutes=30))  # fmt: skip
+            s.add(a)
+            s.flush()
+            appts.append(a.id)
+    queueing.appointments_changed(m_ctx, appts)
+    m_ctx.clock.advance(timedelta(hours=2))  # past quiet hours (the clinic's 07:00 → 09:00)
+    r_ctx.clock.advance(timedelta(hours=2))
+    clicksend = ClickSendSms(CLICKSEND_USER, CLICKSEND_KEY, base_url=sms.url)
+    sent = sender.send_due(m_ctx, {MessageChannel.SMS: clicksend}, sender_id="bench")
+    assert sent.sent >= REPLIES, sent
+    m.sync()
+    r.sync()
+    with m_ctx.read() as s:
+        confirmations = select(OutgoingMessage).where(OutgoingMessage.kind == "confirmation")
+        refs = {row.appointment_id: row.provider_ref for row in s.scalars(confirmations)}
+    key = webhook_key(server.store)
+    hook = f"{server.url}{Endpoint.SMS_WEBHOOK.path(provider='clicksend', kind='inbound')}"
+
+    stop = threading.Event()
+    seen: dict[str, float] = {}
+    watch: dict[str, str] = {}  # appointment id → what shows it arrived: "cancelled" or a note
+
+    def reception() -> None:  # the desk's sync worker: woken by the long-poll, then pulls
+        while not stop.is_set():
+            if r.wait_for_change(timeout_s=5):
+                r.sync()
+                with r_ctx.read() as s:
+                    for aid, want in list(watch.items()):
+                        a = s.get(Appointment, aid)
+                        if a is not None and want in (a.status, a.notes):
+                            seen[aid] = time.perf_counter()
+                            watch.pop(aid, None)
+
+    def messaging_desk() -> None:  # ``frontdesk messages send --loop`` between rounds
+        while not stop.is_set():
+            take_replies(m)
+            time.sleep(0.25)
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (reception, messaging_desk)]
+    for t in threads:
+        t.start()
+
+    def wait_for(aid: str, t0: float) -> float:
+        deadline = time.perf_counter() + 15
+        while aid in watch and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        return (seen.get(aid, time.perf_counter()) - t0) * 1000
+
+    plain, replies = [], []
+    for n, aid in enumerate(appts):
+        note = f"bench note {n}"
+        watch[aid] = note
+        t0 = time.perf_counter()
+        with m_ctx.write("bench: note") as s:
+            a = s.get(Appointment, aid)
+            assert a is not None
+            a.notes = note
+        m.sync()
+        plain.append(wait_for(aid, t0))
+        watch[aid] = "cancelled"
+        t0 = time.perf_counter()
+        form = {"message_id": f"in-{n}", "from": f"+61412000{n:03d}", "body": "C",
+                "original_message_id": refs[aid]}  # fmt: skip
+        answer = httpx.post(hook, params={"key": key}, data=form)
+        assert answer.status_code == 200, answer.text
+        replies.append(wait_for(aid, t0))
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    bench.record("messaging: a C reply on another desk's diary", "p95", percentile(replies, 95),
+                 "ms", percentile(plain, 95),
+                 "webhook → messaging desk (0.25 s poll) → sync → long-poll → pull; "
+                 "baseline: a note on the same path")  # fmt: skip
+    m_ctx.engine.dispose()
+    r_ctx.engine.dispose()
