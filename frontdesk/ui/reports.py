@@ -14,8 +14,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QDate, QObject, QTimer, Signal
+from PySide6.QtCore import QDate, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
@@ -42,7 +43,9 @@ from frontdesk.ui.accounting_dialog import AccountingExportDialog
 from frontdesk.ui.billing.common import print_pdf
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.chart_views import chart_view
+from frontdesk.ui import start_page
 from frontdesk.ui.dashboard import DashboardView
+from frontdesk.ui.diary import desk_prefs
 from frontdesk.ui.ops import in_label, run_op
 from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table
 from frontdesk.ui.workers import run_in_background
@@ -66,9 +69,16 @@ def _qdate(d: date) -> QDate:
 
 
 class ReportsPage(QWidget):
-    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        bus: ChangeBus,
+        parent: QWidget | None = None,
+        prefs: QSettings | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.prefs = prefs if prefs is not None else desk_prefs(ctx, parent)
         self.report: reports.Report | None = None
         self.dashboard: Dashboard | None = None
         self.shown_period: reports.Period | None = None
@@ -121,6 +131,13 @@ class ReportsPage(QWidget):
         top.addWidget(self.kind)
         top.addWidget(self.period_bar)
         top.addStretch(1)
+        self.start_here = QCheckBox("Open frontdesk on this dashboard when I sign in")
+        self.start_here.setObjectName("openOnDashboard")
+        self.start_here.setChecked(start_page.opens_on_dashboard(self.prefs, ctx.actor))
+        self.start_here.toggled.connect(
+            lambda on: start_page.set_opens_on_dashboard(self.prefs, self.ctx.actor, on)
+        )
+        top.addWidget(self.start_here)
         top.addWidget(self.accounting_button)
         self.status = QLabel("")
         self.status.setObjectName("muted")
@@ -197,6 +214,7 @@ class ReportsPage(QWidget):
     def _show_mode(self) -> None:
         dash = self.on_dashboard()
         self.period_bar.setVisible(not dash)
+        self.start_here.setVisible(dash and start_page.may_choose(self.ctx.actor))
         self.stack.setCurrentIndex(0 if dash else 1)
 
     def _kind_changed(self, _index: int) -> None:
