@@ -9,9 +9,11 @@ dashboard, charts and accounting dialog already live in their own modules."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QDate, QObject, QSettings, QTimer, Signal
@@ -192,6 +194,8 @@ class ReportsPage(QWidget):
         self._shown_once = False
         self._request = 0
         self._stop = threading.Event()
+        self._save_stop = threading.Event()
+        self.saving = False
         self._set_busy(False)
         self._show_mode()
         self.accounting_button.setVisible(self.accounting_button_visible)
@@ -228,6 +232,9 @@ class ReportsPage(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        if self.saving:  # the report being saved stays shown; refresh once it is written
+            self._refresh_timer.start()
+            return
         if self.on_dashboard():
             self.run_dashboard()
         else:
@@ -280,6 +287,8 @@ class ReportsPage(QWidget):
         return self._request
 
     def stop(self) -> None:
+        self._save_stop.set()  # a save or print being laid out stops too (no file left)
+        self.saving = False
         self._stop.set()
         self._request += 1  # whatever is still running is no longer wanted
         self._set_busy(False)
@@ -383,25 +392,77 @@ class ReportsPage(QWidget):
         path = Path(name if name.lower().endswith(f".{kind}") else f"{name}.{kind}")
         self.save_to(path)
 
-    def save_to(self, path: Path) -> bool:
+    def save_to(self, path: Path) -> None:
+        """Write the shown report to ``path`` on a worker thread, the layout's progress in
+        the bar, Stop abandoning it (no file left)."""
         if self.report is None or self.shown_period is None:
-            return False
-        try:
-            report_export.save(self.ctx, self.report, self.shown_period, path)
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Save report", exc.user_message)
-            return False
-        except OSError as exc:
-            QMessageBox.warning(self, "Save report", f"The file could not be saved: {exc.strerror}")
-            return False
-        self.status.setText(f"Saved {path}")
-        return True
+            return
+        report, period = self.report, self.shown_period
+        self._render(f"Saving {path.name}…",
+                     lambda progress: report_export.save(self.ctx, report, period, path, progress),
+                     lambda _none: self.status.setText(f"Saved {path}"))  # fmt: skip
 
     def print_report(self) -> None:
         if self.report is None or self.shown_period is None:
             return
-        data = report_export.report_pdf(self.ctx, self.report, self.shown_period)
-        print_pdf(self, data, self.report.title)
+        report, period = self.report, self.shown_period
+        self._render("Preparing to print…",
+                     lambda progress: report_export.report_pdf(self.ctx, report, period, progress),
+                     lambda data: self._print(data, report.title))  # fmt: skip
+
+    def _print(self, data: bytes, title: str) -> None:
+        self.status.setText("")
+        print_pdf(self, data, title)
+
+    def _render(
+        self,
+        what: str,
+        work: Callable[[Callable[[int, int], None]], object],
+        done: Callable[[Any], None],
+    ) -> None:
+        stop = threading.Event()
+        self._save_stop = stop
+        ticker = _Progress(self)
+        ticker.step.connect(lambda n, of, _x: self._save_tick(stop, n, of))
+
+        def progress(n: int, of: int) -> None:
+            if stop.is_set():
+                raise Stopped
+            ticker.step.emit(n, of, None)
+
+        def finished(result: object) -> None:
+            if self._saving_ended(stop):
+                done(result)
+
+        def failed(exc: BaseException) -> None:
+            if not self._saving_ended(stop):
+                return
+            if isinstance(exc, OSError):
+                QMessageBox.warning(self, "Save report",
+                                    f"The file could not be saved: {exc.strerror}")  # fmt: skip
+            elif isinstance(exc, FrontdeskError) and not isinstance(exc, Stopped):
+                QMessageBox.warning(self, "Save report", exc.user_message)
+            else:
+                self._failed(exc)
+
+        self.saving = True
+        self._set_busy(True)
+        self.progress.setRange(0, 0)
+        self.status.setText(what)
+        run_in_background(lambda: work(progress), finished, failed)
+
+    def _save_tick(self, stop: threading.Event, n: int, of: int) -> None:
+        if shiboken6.isValid(self) and stop is self._save_stop and not stop.is_set():
+            self.progress.setRange(0, of)
+            self.progress.setValue(n)
+
+    def _saving_ended(self, stop: threading.Event) -> bool:
+        """The save or print run with ``stop`` ended: True when its result is still wanted."""
+        if not shiboken6.isValid(self) or stop is not self._save_stop:
+            return False
+        self.saving = False
+        self._set_busy(False)
+        return not stop.is_set()
 
     def accounting_export(self) -> None:
         dialog = AccountingExportDialog(self.ctx, self)
