@@ -42,9 +42,7 @@ CREATE TABLE report_summary_booked (
 """
 
 # what counts, for a row alias r (NEW / OLD / a table alias)
-_REVENUE_COUNTS = (
-    "{r}.status = 'issued' AND {r}.deleted_at IS NULL AND {r}.issue_date IS NOT NULL"
-)
+_REVENUE_COUNTS = "{r}.status = 'issued' AND {r}.deleted_at IS NULL AND {r}.issue_date IS NOT NULL"
 _BOOKED_COUNTS = "{r}.status != 'cancelled' AND {r}.deleted_at IS NULL"
 
 
@@ -137,8 +135,7 @@ def fill(execute: Callable[[str], object]) -> None:
         f"(issue_date, practitioner_id, payer_funder_id, total_cents, invoices) {RAW_REVENUE}"
     )
     execute(
-        "INSERT INTO report_summary_booked (day, start_minute, minutes, appointments) "
-        f"{RAW_BOOKED}"
+        f"INSERT INTO report_summary_booked (day, start_minute, minutes, appointments) {RAW_BOOKED}"
     )
 
 

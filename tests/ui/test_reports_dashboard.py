@@ -131,7 +131,9 @@ def test_reception_sees_no_money_when_hidden(
     assert "takings" not in p.dashboard_view.tiles
 
 
-def test_stop_while_saving_a_pdf_leaves_no_file(qtbot, page: ReportsPage, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_stop_while_saving_a_pdf_leaves_no_file(
+    qtbot, page: ReportsPage, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     page.kind.setCurrentText("Revenue by month (by practitioner)")
     qtbot.waitUntil(lambda: page.report is not None and page.pdf_button.isEnabled(),
                     timeout=20000)  # fmt: skip

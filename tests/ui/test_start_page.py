@@ -23,7 +23,9 @@ MANAGER = Actor("manager-1", "Max Manager", Role.PRACTICE_MANAGER)
 RECEPTION = Actor("reception-1", "Front desk", Role.RECEPTION)
 
 
-def _start(qtbot, ctx: ServiceContext, bus: ChangeBus, paths: DeskPaths, actor: Actor) -> MainWindow:  # type: ignore[no-untyped-def]
+def _start(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, paths: DeskPaths, actor: Actor
+) -> MainWindow:  # type: ignore[no-untyped-def]
     """A start of the app for ``actor``: signed in, then the main window from the prefs file."""
     ctx.actor = actor
     window = MainWindow(ctx, bus, QSettings(str(paths.config_file), QSettings.Format.IniFormat))
