@@ -41,11 +41,11 @@ from frontdesk.services.permissions import Action, allowed
 from frontdesk.services.report_sql import may_see_revenue
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
+from frontdesk.ui import start_page
 from frontdesk.ui.accounting_dialog import AccountingExportDialog
 from frontdesk.ui.billing.common import print_pdf
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.chart_views import chart_view
-from frontdesk.ui import start_page
 from frontdesk.ui.dashboard import DashboardView
 from frontdesk.ui.diary import desk_prefs
 from frontdesk.ui.ops import in_label, run_op

@@ -142,9 +142,11 @@ def test_the_whole_clinic_heat_map_reads_clinic_hours_across_daylight_saving(
     assert "23:00" in tuesday and "00:00" in wednesday
     assert tuesday["23:00"] is None and wednesday["00:00"] is None  # nobody rostered then
     # the same booked minutes, one practitioner at a time from the appointments themselves
-    both = [report_charts.occupancy_heatmap(rc.ctx, WINDOW, p) for p in (rc.clinic.anna,
-                                                                         rc.clinic.ben)]  # fmt: skip
-    for row, (a_row, b_row) in zip(report.rows, zip(both[0].rows, both[1].rows), strict=True):
+    anna, ben = (report_charts.occupancy_heatmap(rc.ctx, WINDOW, p)
+                 for p in (rc.clinic.anna, rc.clinic.ben))  # fmt: skip
+    both = (anna, ben)
+    pairs = zip(anna.rows, ben.rows, strict=True)
+    for row, (a_row, b_row) in zip(report.rows, pairs, strict=True):
         cols_a = dict(zip([c.title for c in both[0].columns], a_row, strict=True))
         cols_b = dict(zip([c.title for c in both[1].columns], b_row, strict=True))
         for title, value in zip([c.title for c in report.columns], row, strict=True):

@@ -3,12 +3,10 @@ header with its logo, and tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import hashlib
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 from importlib import resources
