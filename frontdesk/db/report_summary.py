@@ -8,7 +8,9 @@ Two hand-made tables kept in the same transaction as every write to invoices and
 - ``report_summary_booked``: per UTC start day × UTC start minute × length, how many live
   appointments not cancelled (what the occupancy heat map reads: a clinic's few hundred
   distinct start times a day instead of every appointment; the clinic's zone is applied when
-  reading, so the triggers need no time-zone rules).
+  reading, so the triggers need no time-zone rules);
+- ``report_summary_first_visits``: each patient's first live appointment not cancelled (when,
+  with whom): what "new patients" counts instead of probing every patient seen in a period.
 
 Keys never hold NULL (``''`` for "none") so the upsert finds its row. The triggers share the
 ledger summary's switch (``ledger_summary_state.paused``): a bulk load that pauses the ledger
@@ -39,6 +41,13 @@ CREATE TABLE report_summary_booked (
     appointments INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, start_minute, minutes)
 ) WITHOUT ROWID;
+CREATE TABLE report_summary_first_visits (
+    patient_id VARCHAR(36) NOT NULL PRIMARY KEY,
+    first_at VARCHAR(26) NOT NULL,
+    practitioner_id VARCHAR(36) NOT NULL
+);
+CREATE INDEX ix_report_summary_first_visits_first_at
+    ON report_summary_first_visits (first_at, practitioner_id);
 """
 
 # what counts, for a row alias r (NEW / OLD / a table alias)
@@ -80,6 +89,22 @@ def _add_booked(r: str, sign: str) -> str:
     )
 
 
+_FIRST_VISIT = (
+    "SELECT a.patient_id, a.starts_at, coalesce(a.practitioner_id, '') FROM appointments a "
+    f"WHERE a.patient_id = {{p}} AND {_BOOKED_COUNTS.format(r='a')} "
+    "ORDER BY a.starts_at, a.id LIMIT 1"
+)
+
+
+def _refresh_first_visit(patient: str) -> str:
+    """The patient's first visit found again (one probe of the patient-and-start index)."""
+    return (
+        f"DELETE FROM report_summary_first_visits WHERE patient_id = {patient};"
+        "INSERT INTO report_summary_first_visits (patient_id, first_at, practitioner_id) "
+        f"SELECT * FROM ({_FIRST_VISIT.format(p=patient)}) WHERE {patient} IS NOT NULL;"
+    )
+
+
 def _trigger(name: str, event: str, table: str, body: Sequence[str]) -> str:
     return (
         f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW {ACTIVE}\nBEGIN\n"
@@ -89,7 +114,7 @@ def _trigger(name: str, event: str, table: str, body: Sequence[str]) -> str:
 
 
 _INVOICE_COLUMNS = "status, total_cents, deleted_at, issue_date, practitioner_id, payer_funder_id"
-_APPOINTMENT_COLUMNS = "status, deleted_at, starts_at, ends_at"
+_APPOINTMENT_COLUMNS = "status, deleted_at, starts_at, ends_at, patient_id, practitioner_id"
 
 
 def triggers() -> list[str]:
@@ -98,10 +123,13 @@ def triggers() -> list[str]:
         _trigger("report_invoices_au", f"UPDATE OF {_INVOICE_COLUMNS}", "invoices",
                  [_add_revenue("OLD", "-"), _add_revenue("NEW", "")]),
         _trigger("report_invoices_ad", "DELETE", "invoices", [_add_revenue("OLD", "-")]),
-        _trigger("report_appointments_ai", "INSERT", "appointments", [_add_booked("NEW", "")]),
+        _trigger("report_appointments_ai", "INSERT", "appointments",
+                 [_add_booked("NEW", ""), _refresh_first_visit("NEW.patient_id")]),
         _trigger("report_appointments_au", f"UPDATE OF {_APPOINTMENT_COLUMNS}", "appointments",
-                 [_add_booked("OLD", "-"), _add_booked("NEW", "")]),
-        _trigger("report_appointments_ad", "DELETE", "appointments", [_add_booked("OLD", "-")]),
+                 [_add_booked("OLD", "-"), _add_booked("NEW", ""),
+                  _refresh_first_visit("OLD.patient_id"), _refresh_first_visit("NEW.patient_id")]),
+        _trigger("report_appointments_ad", "DELETE", "appointments",
+                 [_add_booked("OLD", "-"), _refresh_first_visit("OLD.patient_id")]),
     ]  # fmt: skip
 
 
@@ -119,6 +147,14 @@ RAW_BOOKED = (
     f"SELECT {_booked_key('a')}, count(*) FROM appointments a "
     f"WHERE {_BOOKED_COUNTS.format(r='a')} GROUP BY 1, 2, 3"
 )
+RAW_FIRST_VISITS = (
+    "SELECT patient_id, starts_at, practitioner_id FROM ("
+    "SELECT a.patient_id, a.starts_at, coalesce(a.practitioner_id, '') AS practitioner_id, "
+    "row_number() OVER (PARTITION BY a.patient_id ORDER BY a.starts_at, a.id) AS n "
+    f"FROM appointments a WHERE a.patient_id IS NOT NULL AND {_BOOKED_COUNTS.format(r='a')}"
+    ") WHERE n = 1"
+)
+KEPT_FIRST_VISITS = "SELECT patient_id, first_at, practitioner_id FROM report_summary_first_visits"
 KEPT_REVENUE = (
     "SELECT issue_date, practitioner_id, payer_funder_id, total_cents, invoices "
     "FROM report_summary_revenue WHERE invoices != 0 OR total_cents != 0"
@@ -136,6 +172,10 @@ def fill(execute: Callable[[str], object]) -> None:
     )
     execute(
         f"INSERT INTO report_summary_booked (day, start_minute, minutes, appointments) {RAW_BOOKED}"
+    )
+    execute(
+        "INSERT INTO report_summary_first_visits (patient_id, first_at, practitioner_id) "
+        f"{RAW_FIRST_VISITS}"
     )
 
 
@@ -155,6 +195,7 @@ def create(execute: Callable[[str], object]) -> None:
 def rebuild(execute: Callable[[str], object]) -> None:
     execute("DELETE FROM report_summary_revenue")
     execute("DELETE FROM report_summary_booked")
+    execute("DELETE FROM report_summary_first_visits")
     fill(execute)
 
 
@@ -163,6 +204,7 @@ def drop(execute: Callable[[str], object]) -> None:
         execute(f"DROP TRIGGER IF EXISTS {name}")
     execute("DROP TABLE IF EXISTS report_summary_revenue")
     execute("DROP TABLE IF EXISTS report_summary_booked")
+    execute("DROP TABLE IF EXISTS report_summary_first_visits")
 
 
 def differences(query: Callable[[str], Sequence[Sequence[Any]]]) -> list[str]:
@@ -171,6 +213,7 @@ def differences(query: Callable[[str], Sequence[Sequence[Any]]]) -> list[str]:
     for name, raw_sql, kept_sql, width in (
         ("revenue", RAW_REVENUE, KEPT_REVENUE, 3),
         ("booked", RAW_BOOKED, KEPT_BOOKED, 3),
+        ("first visit", RAW_FIRST_VISITS, KEPT_FIRST_VISITS, 1),
     ):
         want = {tuple(r[:width]): tuple(r[width:]) for r in query(raw_sql)}
         have = {tuple(r[:width]): tuple(r[width:]) for r in query(kept_sql)}
