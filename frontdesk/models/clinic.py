@@ -47,6 +47,8 @@ class ClinicSettings(SyncedMixin, Base):
     # the first-run set-up: the step it stopped at ("" not started), and when it was finished
     setup_step: Mapped[str] = mapped_column(String(30), default="")
     setup_completed_at: Mapped[datetime | None]
+    # account codes for the Xero / MYOB export, JSON (services/accounting_codes.py); "" defaults
+    accounting_codes: Mapped[str] = mapped_column(Text, default="")
 
 
 class Location(SyncedMixin, Base):

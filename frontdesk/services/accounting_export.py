@@ -39,6 +39,7 @@ from frontdesk.models import (
     Practitioner,
     StaffUser,
 )
+from frontdesk.services.accounting_codes import AccountCodes, account_codes
 from frontdesk.services.billing.payments import METHOD_LABELS
 from frontdesk.services.permissions import Action, require
 from frontdesk.services.report_types import Period
@@ -70,19 +71,6 @@ MYOB_PAYMENT_COLUMNS = (
     "Co./Last Name", "First Name", "Deposit Account #", "ID #", "Receipt Date", "Invoice #",
     "Amount Applied", "Memo", "Payment Method",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class AccountCodes:
-    """Where the lines go in the accounting program (the clinic's own chart of accounts)."""
-
-    xero_sales: str = "200"
-    myob_income: str = "4-1000"
-    myob_deposit: str = "1-1210"
-    xero_gst: str = "GST on Income"
-    xero_gst_free: str = "GST Free Income"
-    myob_gst: str = "GST"
-    myob_gst_free: str = "FRE"
 
 
 @dataclass(frozen=True)
@@ -281,7 +269,7 @@ def export_period(
     """Write the period's files into ``folder`` and record the export. Refused when the period
     overlaps an earlier export to the same program, unless ``again``."""
     require(ctx.actor, Action.VIEW_REVENUE, hide_revenue_from_reception=True)
-    codes = codes or AccountCodes()
+    codes = codes or account_codes(ctx, system)  # the clinic's, from Settings → Accounting
     past = overlapping(ctx, system, period)
     if past is not None and not again:
         raise AlreadyExported(past)
@@ -419,8 +407,8 @@ def export_period(
                              inv.number or "", inv.payer_reference or "",
                              _d(inv.issue_date), _d(inv.due_date or inv.issue_date),
                              line.item_number, line.description, str(qty), _amount(unit), "",
-                             codes.xero_sales,
-                             codes.xero_gst if line.tax_cents else codes.xero_gst_free,
+                             codes.revenue_for(inv.payer_funder_id),
+                             codes.gst if line.tax_cents else codes.gst_free,
                              "Practitioner" if prac else "", prac.display_name if prac else "",
                              "", "", currency, ""])  # fmt: skip
         files.append(_write(folder / f"Xero invoices {stem}.csv", XERO_INVOICE_COLUMNS, rows))
@@ -434,8 +422,9 @@ def export_period(
                              who.address[2], who.address[3], who.address[4], "", e.number,
                              src.number if src and src.number else "", _d(e.day),
                              il.item_number, f"{il.description} ({e.reason})", "1",
-                             _amount(cents), "", codes.xero_sales,
-                             codes.xero_gst if tax else codes.xero_gst_free,
+                             _amount(cents), "",
+                             codes.revenue_for(src.payer_funder_id if src else None),
+                             codes.gst if tax else codes.gst_free,
                              "Practitioner" if prac else "", prac.display_name if prac else "",
                              "", "", currency, ""])  # fmt: skip
         files.append(
@@ -461,10 +450,11 @@ def export_period(
                 ex_tax = line.total_cents - line.tax_cents
                 group.append([who.last, who.first, who.address[0], inv.number or "",
                               _d(inv.issue_date), inv.payer_reference or "", "X",
-                              line.description, codes.myob_income, _amount(ex_tax),
+                              line.description, codes.revenue_for(inv.payer_funder_id),
+                              _amount(ex_tax),
                               _amount(line.total_cents), "", f"Invoice {inv.number}",
                               prac.last_name if prac else "", prac.first_name if prac else "",
-                              codes.myob_gst if line.tax_cents else codes.myob_gst_free,
+                              codes.gst if line.tax_cents else codes.gst_free,
                               _amount(line.tax_cents), "I"])  # fmt: skip
             groups.append(group)
         for e in entries:
@@ -475,11 +465,12 @@ def export_period(
                 prac = practitioner(il.practitioner_id or (src.practitioner_id if src else None))
                 group.append([who.last, who.first, who.address[0], e.number, _d(e.day),
                               src.number if src and src.number else "", "X",
-                              f"{il.description} ({e.reason})", codes.myob_income,
+                              f"{il.description} ({e.reason})",
+                              codes.revenue_for(src.payer_funder_id if src else None),
                               _amount(-(cents - tax)), _amount(-cents), "",
                               f"Credit note {e.number}",
                               prac.last_name if prac else "", prac.first_name if prac else "",
-                              codes.myob_gst if tax else codes.myob_gst_free,
+                              codes.gst if tax else codes.gst_free,
                               _amount(-tax), "I"])  # fmt: skip
             groups.append(group)
         files.append(_write_groups(folder / f"MYOB sales {stem}.txt", MYOB_SALE_COLUMNS, groups))
@@ -494,7 +485,7 @@ def export_period(
             if rest:  # kept as account credit: a line of its own for the bookkeeper to place
                 applied.append(("", rest))
             groups.append([
-                [who.last, who.first, codes.myob_deposit, pay.reference[:8],
+                [who.last, who.first, codes.clearing_for(pay.method), pay.reference[:8],
                  _d(pay.business_date), number, _amount(sign * cents),
                  f"{pay.kind.capitalize()} {pay.reference}".strip(), method]
                 for number, cents in applied
