@@ -7,10 +7,12 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -70,12 +72,24 @@ class AccountingCodesPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.save)
         buttons.addWidget(self.message, 1)
+        payers_col = QVBoxLayout()
+        payers_col.addWidget(QLabel("Revenue account per payer (blank: the revenue account)"))
+        payers_col.addLayout(self.payer_form)
+        payers_col.addStretch(1)
+        methods_col = QVBoxLayout()
+        methods_col.addWidget(
+            QLabel("Clearing account per payment method (blank: the clearing account)")
+        )
+        methods_col.addLayout(method_form)
+        methods_col.addStretch(1)
+        both = QHBoxLayout()
+        both.addLayout(payers_col, 1)
+        both.addSpacing(24)
+        both.addLayout(methods_col, 1)
         col = QVBoxLayout(self)
         col.addLayout(form)
-        col.addWidget(QLabel("Revenue account per payer (blank: the revenue account)"))
-        col.addLayout(self.payer_form)
-        col.addWidget(QLabel("Clearing account per payment method (blank: the clearing account)"))
-        col.addLayout(method_form)
+        col.addSpacing(12)
+        col.addLayout(both)
         col.addWidget(self.error)
         col.addLayout(buttons)
         col.addStretch(1)
@@ -115,5 +129,14 @@ class AccountingCodesPage(QWidget):
             self.message.setText(f"Saved. The next {self.system.currentText()} export uses them.")
 
 
+def _scrolled(ctx: ServiceContext) -> QWidget:
+    """The page in a scroll area: a clinic with many payers gets a long list."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(AccountingCodesPage(ctx))
+    return scroll
+
+
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:
-    return Gated(ctx, bus, Action.MANAGE_SETTINGS, lambda: AccountingCodesPage(ctx), parent)
+    return Gated(ctx, bus, Action.MANAGE_SETTINGS, lambda: _scrolled(ctx), parent)
