@@ -98,8 +98,9 @@ def run(bench: Bench) -> None:
 
     a, b = time_ms(heat, 5, 1), time_ms(heat_plain, 5, 1)
     for stat in (50, 95):
-        bench.record("report: occupancy heat map, 1 year", f"p{stat}", percentile(a, stat), "ms",
-                     percentile(b, stat), "incl. roster expansion + DST; raw: booked only")  # fmt: skip
+        bench.record("report: occupancy heat map, 1 year", f"p{stat}", percentile(a, stat),
+                     "ms", percentile(b, stat),
+                     "incl. roster expansion + DST; raw: booked only")  # fmt: skip
 
     def compared() -> None:
         report_charts.practitioner_comparison(ctx, YEAR)
