@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-HAND_MADE_PREFIXES = ("patients_fts", "patients_search_source", "ledger_summary")
+HAND_MADE_PREFIXES = (
+    "patients_fts",
+    "patients_search_source",
+    "ledger_summary",
+    "report_summary",
+)
 
 
 def include_name(name: str | None, type_: str, _parent: Any) -> bool:

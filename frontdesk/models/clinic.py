@@ -49,6 +49,8 @@ class ClinicSettings(SyncedMixin, Base):
     setup_completed_at: Mapped[datetime | None]
     # what a practitioner's private calendar feed shows of a booking: "busy" or "initials"
     ical_detail: Mapped[str] = mapped_column(String(10), default="busy")
+    # account codes for the Xero / MYOB export, JSON (services/accounting_codes.py); "" defaults
+    accounting_codes: Mapped[str] = mapped_column(Text, default="")
 
 
 class Location(SyncedMixin, Base):

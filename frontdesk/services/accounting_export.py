@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
@@ -38,6 +39,7 @@ from frontdesk.models import (
     Practitioner,
     StaffUser,
 )
+from frontdesk.services.accounting_codes import AccountCodes, account_codes
 from frontdesk.services.billing.payments import METHOD_LABELS
 from frontdesk.services.permissions import Action, require
 from frontdesk.services.report_types import Period
@@ -72,19 +74,6 @@ MYOB_PAYMENT_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class AccountCodes:
-    """Where the lines go in the accounting program (the clinic's own chart of accounts)."""
-
-    xero_sales: str = "200"
-    myob_income: str = "4-1000"
-    myob_deposit: str = "1-1210"
-    xero_gst: str = "GST on Income"
-    xero_gst_free: str = "GST Free Income"
-    myob_gst: str = "GST"
-    myob_gst_free: str = "FRE"
-
-
-@dataclass(frozen=True)
 class ExportResult:
     files: tuple[Path, ...]
     invoices: int
@@ -92,6 +81,7 @@ class ExportResult:
     payments: int
     total_cents: int
     record_id: str
+    follow_ups: int = 0  # voids and credit notes of periods already sent, carried by this one
 
 
 @dataclass(frozen=True)
@@ -146,6 +136,98 @@ def overlapping(ctx: ServiceContext, system: System, period: Period) -> PastExpo
     return None
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A change made after its period went to the accounting program: an invoice voided (sent
+    as a credit note for its whole amount) or a credit note dated in a period already sent.
+    The next export to that program carries it, whatever period it covers."""
+
+    kind: Literal["void", "credit_note"]
+    id: str  # the invoice voided, or the credit note
+    number: str  # the credit note's number in the file
+    invoice_number: str
+    day: date  # clinic date of the void or credit note
+    amount_cents: int
+    reason: str
+
+
+def _late_since(
+    session: Session, system: System
+) -> tuple[datetime | None, list[tuple[date, date]]]:
+    """When the last export to ``system`` was made, and the periods sent so far."""
+    rows = session.execute(
+        select(
+            AccountingExport.exported_at, AccountingExport.first_day, AccountingExport.last_day
+        ).where(AccountingExport.system == system, AccountingExport.deleted_at.is_(None))
+    ).all()
+    if not rows:
+        return None, []
+    return max(r[0] for r in rows), [(r[1], r[2]) for r in rows]
+
+
+def _late(
+    session: Session, ctx: ServiceContext, system: System
+) -> tuple[list[Invoice], list[CreditNote]]:
+    """Voids and credit notes made since the last export whose invoice or date lies in a
+    period already sent: the files of that period never saw them."""
+    since, sent = _late_since(session, system)
+    if since is None:
+        return [], []
+
+    def covered(day: date | None) -> bool:
+        return day is not None and any(a <= day <= b for a, b in sent)
+
+    voids = [
+        inv
+        for inv in session.scalars(
+            select(Invoice)
+            .where(Invoice.status == "void", Invoice.voided_at > since,
+                   Invoice.deleted_at.is_(None))
+            .order_by(Invoice.voided_at)
+        )
+        if covered(inv.issue_date)
+    ]  # fmt: skip
+    credits = [
+        c
+        for c in session.scalars(
+            select(CreditNote)
+            .where(CreditNote.issued_at > since, CreditNote.deleted_at.is_(None))
+            .order_by(CreditNote.issued_at)
+        )
+        if covered(c.issued_at.astimezone(ctx.tz).date())
+    ]  # fmt: skip
+    return voids, credits
+
+
+def void_number(invoice_number: str | None) -> str:
+    """The credit note number a void is sent as (the invoice's number, marked)."""
+    return f"{invoice_number or ''}-VOID"
+
+
+def follow_ups(ctx: ServiceContext, system: System) -> list[FollowUp]:
+    """What the next export to ``system`` carries besides its period (see ``FollowUp``)."""
+    require(ctx.actor, Action.VIEW_REVENUE, hide_revenue_from_reception=True)
+    with ctx.read() as session:
+        voids, credits = _late(session, ctx, system)
+        numbers = {
+            i.id: i.number
+            for i in session.scalars(
+                select(Invoice).where(Invoice.id.in_({c.invoice_id for c in credits}))
+            )
+        }
+    out = [
+        FollowUp("void", i.id, void_number(i.number), i.number or "",
+                 i.voided_at.astimezone(ctx.tz).date() if i.voided_at else date.min,
+                 i.total_cents, i.void_reason or "")
+        for i in voids
+    ] + [
+        FollowUp("credit_note", c.id, c.number, numbers.get(c.invoice_id) or "",
+                 c.issued_at.astimezone(ctx.tz).date(), c.total_cents, c.reason)
+        for c in credits
+    ]  # fmt: skip
+    return sorted(out, key=lambda f: (f.day, f.number))
+
+
 def _names(session: object, ids: set[str], model: type) -> dict[str, object]:
     out: dict[str, object] = {}
     id_list = sorted(ids)
@@ -153,6 +235,17 @@ def _names(session: object, ids: set[str], model: type) -> dict[str, object]:
         for row in session.scalars(select(model).where(model.id.in_(id_list[i : i + 900]))):  # type: ignore[attr-defined]
             out[row.id] = row
     return out
+
+
+@dataclass(frozen=True)
+class _Credit:
+    """A credit note as the files write it: a real one, or a void sent as one."""
+
+    number: str
+    invoice: Invoice | None
+    day: date
+    reason: str
+    parts: list[tuple[InvoiceLine, int, int]]  # the line credited, amount, tax (cents)
 
 
 @dataclass(frozen=True)
@@ -176,7 +269,7 @@ def export_period(
     """Write the period's files into ``folder`` and record the export. Refused when the period
     overlaps an earlier export to the same program, unless ``again``."""
     require(ctx.actor, Action.VIEW_REVENUE, hide_revenue_from_reception=True)
-    codes = codes or AccountCodes()
+    codes = codes or account_codes(ctx, system)  # the clinic's, from Settings → Accounting
     past = overlapping(ctx, system, period)
     if past is not None and not again:
         raise AlreadyExported(past)
@@ -210,6 +303,17 @@ def export_period(
                 .order_by(CreditNote.issued_at, CreditNote.number)
             )
         )  # fmt: skip
+        late_voids, late_credits = _late(session, ctx, system)
+        known = {c.id for c in credits}
+        credits += [c for c in late_credits if c.id not in known]
+        for voided in late_voids:  # sent as a credit note for the whole invoice
+            lines[voided.id] = list(
+                session.scalars(
+                    select(InvoiceLine)
+                    .where(InvoiceLine.invoice_id == voided.id, InvoiceLine.deleted_at.is_(None))
+                    .order_by(InvoiceLine.position)
+                )
+            )
         credit_lines: dict[str, list[tuple[CreditNoteLine, InvoiceLine]]] = defaultdict(list)
         for cl, il in session.execute(
             select(CreditNoteLine, InvoiceLine)
@@ -246,6 +350,7 @@ def export_period(
         for pid, applied_list in allocations.items():
             allocations[pid] = [(n, c) for n, c in applied_list if c]
         by_id = {i.id: i for i in invoices}
+        by_id.update({v.id: v for v in late_voids})
         for c in credits:
             if c.invoice_id not in by_id:
                 inv = session.get(Invoice, c.invoice_id)
@@ -257,6 +362,18 @@ def export_period(
         funder_ids |= {p.payer_funder_id for p in payments if p.payer_funder_id}
         funders = _names(session, funder_ids, Funder)
         practitioners = {p.id: p for p in session.scalars(select(Practitioner))}
+        entries = [
+            _Credit(c.number, by_id.get(c.invoice_id), c.issued_at.astimezone(ctx.tz).date(),
+                    c.reason, [(il, cl.amount_cents, cl.tax_cents)
+                               for cl, il in credit_lines[c.id]])
+            for c in credits
+        ] + [
+            _Credit(void_number(inv.number), inv,
+                    inv.voided_at.astimezone(ctx.tz).date() if inv.voided_at else period.last,
+                    f"void: {inv.void_reason or ''}".strip(),
+                    [(line, line.total_cents, line.tax_cents) for line in lines[inv.id]])
+            for inv in late_voids
+        ]  # fmt: skip
         currency = ctx.settings(session).currency
 
     def contact(patient_id: str | None, funder_id: str | None) -> _Contact:
@@ -290,24 +407,24 @@ def export_period(
                              inv.number or "", inv.payer_reference or "",
                              _d(inv.issue_date), _d(inv.due_date or inv.issue_date),
                              line.item_number, line.description, str(qty), _amount(unit), "",
-                             codes.xero_sales,
-                             codes.xero_gst if line.tax_cents else codes.xero_gst_free,
+                             codes.revenue_for(inv.payer_funder_id),
+                             codes.gst if line.tax_cents else codes.gst_free,
                              "Practitioner" if prac else "", prac.display_name if prac else "",
                              "", "", currency, ""])  # fmt: skip
         files.append(_write(folder / f"Xero invoices {stem}.csv", XERO_INVOICE_COLUMNS, rows))
         rows = []
-        for c in credits:
-            inv = by_id.get(c.invoice_id)
-            who = contact(inv.patient_id if inv else None, inv.payer_funder_id if inv else None)
-            for cl, il in credit_lines[c.id]:
-                prac = practitioner(il.practitioner_id or (inv.practitioner_id if inv else None))
+        for e in entries:
+            src = e.invoice
+            who = contact(src.patient_id if src else None, src.payer_funder_id if src else None)
+            for il, cents, tax in e.parts:
+                prac = practitioner(il.practitioner_id or (src.practitioner_id if src else None))
                 rows.append([who.name, who.email, who.address[0], who.address[1], "", "",
-                             who.address[2], who.address[3], who.address[4], "", c.number,
-                             inv.number if inv and inv.number else "",
-                             _d(c.issued_at.astimezone(ctx.tz).date()), il.item_number,
-                             f"{il.description} ({c.reason})", "1", _amount(cl.amount_cents),
-                             "", codes.xero_sales,
-                             codes.xero_gst if cl.tax_cents else codes.xero_gst_free,
+                             who.address[2], who.address[3], who.address[4], "", e.number,
+                             src.number if src and src.number else "", _d(e.day),
+                             il.item_number, f"{il.description} ({e.reason})", "1",
+                             _amount(cents), "",
+                             codes.revenue_for(src.payer_funder_id if src else None),
+                             codes.gst if tax else codes.gst_free,
                              "Practitioner" if prac else "", prac.display_name if prac else "",
                              "", "", currency, ""])  # fmt: skip
         files.append(
@@ -333,27 +450,28 @@ def export_period(
                 ex_tax = line.total_cents - line.tax_cents
                 group.append([who.last, who.first, who.address[0], inv.number or "",
                               _d(inv.issue_date), inv.payer_reference or "", "X",
-                              line.description, codes.myob_income, _amount(ex_tax),
+                              line.description, codes.revenue_for(inv.payer_funder_id),
+                              _amount(ex_tax),
                               _amount(line.total_cents), "", f"Invoice {inv.number}",
                               prac.last_name if prac else "", prac.first_name if prac else "",
-                              codes.myob_gst if line.tax_cents else codes.myob_gst_free,
+                              codes.gst if line.tax_cents else codes.gst_free,
                               _amount(line.tax_cents), "I"])  # fmt: skip
             groups.append(group)
-        for c in credits:
-            inv = by_id.get(c.invoice_id)
-            who = contact(inv.patient_id if inv else None, inv.payer_funder_id if inv else None)
+        for e in entries:
+            src = e.invoice
+            who = contact(src.patient_id if src else None, src.payer_funder_id if src else None)
             group = []
-            for cl, il in credit_lines[c.id]:
-                prac = practitioner(il.practitioner_id or (inv.practitioner_id if inv else None))
-                group.append([who.last, who.first, who.address[0], c.number,
-                              _d(c.issued_at.astimezone(ctx.tz).date()),
-                              inv.number if inv and inv.number else "", "X",
-                              f"{il.description} ({c.reason})", codes.myob_income,
-                              _amount(-(cl.amount_cents - cl.tax_cents)),
-                              _amount(-cl.amount_cents), "", f"Credit note {c.number}",
+            for il, cents, tax in e.parts:
+                prac = practitioner(il.practitioner_id or (src.practitioner_id if src else None))
+                group.append([who.last, who.first, who.address[0], e.number, _d(e.day),
+                              src.number if src and src.number else "", "X",
+                              f"{il.description} ({e.reason})",
+                              codes.revenue_for(src.payer_funder_id if src else None),
+                              _amount(-(cents - tax)), _amount(-cents), "",
+                              f"Credit note {e.number}",
                               prac.last_name if prac else "", prac.first_name if prac else "",
-                              codes.myob_gst if cl.tax_cents else codes.myob_gst_free,
-                              _amount(-cl.tax_cents), "I"])  # fmt: skip
+                              codes.gst if tax else codes.gst_free,
+                              _amount(-tax), "I"])  # fmt: skip
             groups.append(group)
         files.append(_write_groups(folder / f"MYOB sales {stem}.txt", MYOB_SALE_COLUMNS, groups))
         groups = []
@@ -367,7 +485,7 @@ def export_period(
             if rest:  # kept as account credit: a line of its own for the bookkeeper to place
                 applied.append(("", rest))
             groups.append([
-                [who.last, who.first, codes.myob_deposit, pay.reference[:8],
+                [who.last, who.first, codes.clearing_for(pay.method), pay.reference[:8],
                  _d(pay.business_date), number, _amount(sign * cents),
                  f"{pay.kind.capitalize()} {pay.reference}".strip(), method]
                 for number, cents in applied
@@ -379,14 +497,15 @@ def export_period(
         record = AccountingExport(
             system=system, first_day=period.first, last_day=period.last,
             exported_at=ctx.clock.now(), exported_by_id=ctx.actor.staff_user_id,
-            invoices=len(issued), credit_notes=len(credits), payments=len(payments),
+            invoices=len(issued), credit_notes=len(entries), payments=len(payments),
             total_cents=total, file_name=files[0].name[:260],
             repeat_of_id=past.id if past else None,
         )  # fmt: skip
         session.add(record)
         session.flush()
         record_id = record.id
-    return ExportResult(tuple(files), len(issued), len(credits), len(payments), total, record_id)
+    return ExportResult(tuple(files), len(issued), len(entries), len(payments), total, record_id,
+                        len(late_voids) + len(late_credits))  # fmt: skip
 
 
 def _sign(pay: Payment, kinds: dict[str, str]) -> int:

@@ -49,10 +49,11 @@ def revenue_by_month(
         join = "LEFT JOIN funders f ON f.id = i.payer_funder_id"
     with ctx.read() as session:
         revenue_gate(ctx, session)
+        # the summary the triggers keep per day × practitioner × payer (db/report_summary.py)
         rows = session.execute(
             text(
-                f"SELECT substr(i.issue_date, 1, 7), {name}, sum(i.total_cents) FROM invoices i "
-                f"{join} WHERE i.status = 'issued' AND i.deleted_at IS NULL "
+                f"SELECT substr(i.issue_date, 1, 7), {name}, sum(i.total_cents) "
+                f"FROM report_summary_revenue i {join} WHERE i.invoices != 0 "
                 "AND i.issue_date >= :a AND i.issue_date <= :b GROUP BY 1, 2"
             ),
             {"a": period.first.isoformat(), "b": period.last.isoformat()},
@@ -138,24 +139,40 @@ def _spread(
         left -= take
 
 
+def _booked_query(
+    ctx: ServiceContext, period: Period, practitioner_id: str | None, a: str, b: str
+) -> tuple[Any, dict[str, Any]]:
+    """Live appointments not cancelled, counted by clinic-time start (weekday, hour, minute)
+    and length: the whole clinic from the summary the triggers keep per UTC start
+    (db/report_summary.py), one practitioner from the appointments themselves."""
+    if practitioner_id:
+        lt = local_time(ctx, period, "a.starts_at")
+        sql = (
+            f"SELECT strftime('%w %H %M', {lt}), "
+            "CAST(round((julianday(a.ends_at) - julianday(a.starts_at)) * 1440) AS INTEGER), "
+            f"count(*) FROM appointments a WHERE a.starts_at >= :a AND a.starts_at < :b "
+            f"AND {_NOT_CANCELLED} AND a.practitioner_id = :p GROUP BY 1, 2"
+        )
+        return text(sql), {"a": a, "b": b, "p": practitioner_id}
+    start = "(s.day || printf(' %02d:%02d:00.000000', s.start_minute / 60, s.start_minute % 60))"
+    lt = local_time(ctx, period, start)
+    sql = (
+        f"SELECT strftime('%w %H %M', {lt}), s.minutes, sum(s.appointments) "
+        "FROM report_summary_booked s WHERE s.day >= substr(:a, 1, 10) "
+        f"AND s.day <= substr(:b, 1, 10) AND {start} >= :a AND {start} < :b "
+        "AND s.appointments != 0 GROUP BY 1, 2"
+    )
+    return text(sql), {"a": a, "b": b}
+
+
 def occupancy_heatmap(
     ctx: ServiceContext, period: Period, practitioner_id: str | None = None
 ) -> Report:
     """Booked minutes over rostered minutes by weekday and hour of day (clinic time)."""
     require(ctx.actor, Action.VIEW_REPORTS)
     a, b = utc_bounds(ctx, period)
-    lt = local_time(ctx, period, "a.starts_at")
-    who = "AND a.practitioner_id = :p" if practitioner_id else ""
     with ctx.read() as session:
-        booked_rows = session.execute(
-            text(
-                f"SELECT strftime('%w %H %M', {lt}), "
-                "CAST(round((julianday(a.ends_at) - julianday(a.starts_at)) * 1440) AS INTEGER), "
-                f"count(*) FROM appointments a WHERE a.starts_at >= :a AND a.starts_at < :b "
-                f"AND {_NOT_CANCELLED} {who} GROUP BY 1, 2"
-            ),
-            {"a": a, "b": b, "p": practitioner_id},
-        ).all()
+        booked_rows = session.execute(*_booked_query(ctx, period, practitioner_id, a, b)).all()
     booked: dict[tuple[int, int], float] = defaultdict(float)
     for key, minutes, n in booked_rows:
         w, h, m = (int(x) for x in key.split())

@@ -4,6 +4,7 @@ spreadsheet would run as a formula are neutralised in both CSV and Excel."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,9 +24,16 @@ def filter_text(ctx: ServiceContext, period: Period) -> str:
     return period.label(fmt)
 
 
-def report_pdf(ctx: ServiceContext, report: Report, period: Period) -> bytes:
+def report_pdf(
+    ctx: ServiceContext,
+    report: Report,
+    period: Period,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The report as PDF; ``progress(done, of)`` follows the layout and may raise to stop."""
     symbol = clinic_settings.currency_symbol(ctx)
-    return render_report(report, clinic_settings.clinic_info(ctx), filter_text(ctx, period), symbol)
+    return render_report(report, clinic_settings.clinic_info(ctx), filter_text(ctx, period),
+                         symbol, progress)  # fmt: skip
 
 
 def write_csv(report: Report, path: Path, symbol: str = "$") -> None:
@@ -87,18 +95,31 @@ def write_xlsx(report: Report, path: Path, heading: str) -> None:
     wb.save(path)
 
 
-def save(ctx: ServiceContext, report: Report, period: Period, path: Path) -> None:
-    """Save by the file's extension (.pdf, .csv or .xlsx)."""
+def save(
+    ctx: ServiceContext,
+    report: Report,
+    period: Period,
+    path: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Save by the file's extension (.pdf, .csv or .xlsx). The file appears whole or not at
+    all: it is written beside the name and renamed, so a stop (``progress`` raising) or a
+    full disk leaves no half file and keeps an older file of that name."""
     kind = path.suffix.lower().lstrip(".")
     if kind not in FORMATS:
         raise ValidationFailed("Save the report as a .pdf, .csv or .xlsx file.", field="path")
-    if kind == "pdf":
-        path.write_bytes(report_pdf(ctx, report, period))
-    elif kind == "csv":
-        write_csv(report, path, clinic_settings.currency_symbol(ctx))
-    else:
-        clinic = clinic_settings.clinic_info(ctx).name
-        write_xlsx(report, path, f"{clinic} · {filter_text(ctx, period)}")
+    partial = path.with_name(path.name + ".partial")
+    try:
+        if kind == "pdf":
+            partial.write_bytes(report_pdf(ctx, report, period, progress))
+        elif kind == "csv":
+            write_csv(report, partial, clinic_settings.currency_symbol(ctx))
+        else:
+            clinic = clinic_settings.clinic_info(ctx).name
+            write_xlsx(report, partial, f"{clinic} · {filter_text(ctx, period)}")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def default_name(report: Report, period: Period, kind: str) -> str:

@@ -11,8 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, func, select, text
 
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
@@ -25,13 +24,12 @@ from frontdesk.models import (
     Invoice,
     InvoiceLine,
     Leave,
-    Patient,
     Practitioner,
     RosterEntry,
 )
 from frontdesk.services import report_charts, report_today
 from frontdesk.services.permissions import Action, require
-from frontdesk.services.report_sql import revenue_gate
+from frontdesk.services.report_sql import revenue_gate, utc_bounds
 from frontdesk.services.report_types import Column, Period, Report, with_totals
 from frontdesk.store.context import ServiceContext
 
@@ -213,48 +211,21 @@ def cancellations(ctx: ServiceContext, period: Period) -> Report:
 def new_patients(ctx: ServiceContext, period: Period) -> Report:
     """Patients whose first (not cancelled) appointment falls in the period, by practitioner.
 
-    Read from the period's appointments only: a patient seen in the period is new when no
-    earlier appointment of theirs was kept (the patient-and-start index answers that), so a
-    month on a ten-year clinic costs a month, not ten years."""
+    Read from each patient's first visit, which the database keeps by trigger
+    (db/report_summary.py): a month on a ten-year clinic reads that month's new patients,
+    not every patient seen in it and their history."""
     require(ctx.actor, Action.VIEW_REPORTS)
-    start, end = _bounds(ctx, period)
-    seen = (
-        select(Appointment.patient_id, func.min(Appointment.starts_at).label("first_at"))
-        .where(
-            Appointment.starts_at >= start,
-            Appointment.starts_at < end,
-            Appointment.status != AppointmentStatus.CANCELLED,
-            Appointment.patient_id.is_not(None),
-        )
-        .group_by(Appointment.patient_id)
-        .subquery()
-    )
-    earlier = aliased(Appointment)
+    a, b = utc_bounds(ctx, period)
     with ctx.read() as session:
         rows = session.execute(
-            select(Practitioner.display_name, func.count(func.distinct(Patient.id)))
-            .select_from(seen)
-            .join(Patient, Patient.id == seen.c.patient_id)
-            .join(
-                Appointment,
-                and_(
-                    Appointment.patient_id == seen.c.patient_id,
-                    Appointment.starts_at == seen.c.first_at,
-                    Appointment.status != AppointmentStatus.CANCELLED,
-                ),
-            )
-            .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-            .where(
-                ~select(earlier.id)
-                .where(
-                    earlier.patient_id == seen.c.patient_id,
-                    earlier.starts_at < start,
-                    earlier.status != AppointmentStatus.CANCELLED,
-                )
-                .exists()
-            )
-            .group_by(Practitioner.display_name)
-            .order_by(func.count(func.distinct(Patient.id)).desc())
+            text(
+                "SELECT coalesce(p.display_name, '(no practitioner)'), count(*) "
+                "FROM report_summary_first_visits f "
+                "LEFT JOIN practitioners p ON p.id = f.practitioner_id "
+                "WHERE f.first_at >= :a AND f.first_at < :b "
+                "GROUP BY 1 ORDER BY 2 DESC, 1"
+            ),
+            {"a": a, "b": b},
         ).all()
     cols = (Column("Practitioner"), Column("New patients", "int"))
     return _with_totals("New patients", cols, [tuple(r) for r in rows])

@@ -1,4 +1,8 @@
-"""The ledger summary's switch: a bulk load pauses its triggers and rebuilds it once at the end.
+"""The summaries' switch: a bulk load pauses their triggers and rebuilds them once at the end.
+
+Two summaries share the switch (``ledger_summary_state.paused``): the ledger's balances
+(``frontdesk/db/ledger_summary.py``) and the reports' revenue and booked time
+(``frontdesk/db/report_summary.py``).
 
 The summary tables and their triggers are ``frontdesk/db/ledger_summary.py``; with the triggers
 on, every write to the ledger keeps them right in its own transaction. A load of many thousand
@@ -13,7 +17,7 @@ import sqlite3
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from frontdesk.db import ledger_summary
+from frontdesk.db import ledger_summary, report_summary
 
 
 def set_paused(session: Session, paused: bool) -> None:
@@ -29,14 +33,21 @@ def is_paused(session: Session) -> bool:
 def rebuild(session: Session) -> None:
     """Compute the summary again from the ledger and switch the triggers back on."""
     ledger_summary.rebuild(lambda sql: session.execute(text(sql)))
+    report_summary.rebuild(lambda sql: session.execute(text(sql)))
     set_paused(session, False)
 
 
 def rebuild_raw(conn: sqlite3.Connection) -> None:
     """``rebuild`` on a plain sqlite3 connection (the bulk writers' own transaction)."""
     ledger_summary.rebuild(conn.execute)
+    report_summary.rebuild(conn.execute)
     conn.execute("UPDATE ledger_summary_state SET paused = 0 WHERE id = 1")
 
 
 def pause_raw(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE ledger_summary_state SET paused = 1 WHERE id = 1")
+
+
+def report_differences(session: Session) -> list[str]:
+    """Where the report summary and the raw invoices and appointments disagree."""
+    return report_summary.differences(lambda sql: session.execute(text(sql)).all())

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.errors import FrontdeskError
+from frontdesk.domain.money import format_money
 from frontdesk.services import accounting_export as ax
+from frontdesk.services import clinic_settings
 from frontdesk.services.report_types import Period
 from frontdesk.store.context import ServiceContext
 
@@ -68,6 +70,11 @@ class AccountingExportDialog(QDialog):
         form.addRow("From", self.first)
         form.addRow("To", self.last)
         form.addRow("Into folder", folder_row)
+        self.follow_ups = QLabel("")
+        self.follow_ups.setObjectName("followUps")
+        self.follow_ups.setWordWrap(True)
+        self.system.currentIndexChanged.connect(self._show_follow_ups)
+        self._show_follow_ups()
         self.history = QLabel(self._history_text())
         self.history.setObjectName("muted")
         self.history.setWordWrap(True)
@@ -82,6 +89,7 @@ class AccountingExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         col = QVBoxLayout(self)
         col.addLayout(form)
+        col.addWidget(self.follow_ups)
         col.addWidget(self.history)
         col.addWidget(self.error)
         col.addWidget(buttons)
@@ -99,6 +107,30 @@ class AccountingExportDialog(QDialog):
             for e in past
         ]
         return "Last exports:\n" + "\n".join(lines)
+
+    def _show_follow_ups(self) -> None:
+        """Voids and credit notes of periods already sent: this export carries them."""
+        try:
+            pending = ax.follow_ups(self.ctx, self.system.currentData())
+        except FrontdeskError:
+            pending = []
+        self.follow_ups.setVisible(bool(pending))
+        if not pending:
+            self.follow_ups.setText("")
+            return
+        symbol = clinic_settings.currency_symbol(self.ctx)
+        lines = [
+            (f"Invoice {f.invoice_number} voided {f.day:%d/%m/%Y}, "
+             f"sent as credit note {f.number}" if f.kind == "void"
+             else f"Credit note {f.number} on {f.invoice_number}, {f.day:%d/%m/%Y}")
+            + f" ({format_money(f.amount_cents, symbol)})"
+            for f in pending
+        ]  # fmt: skip
+        name = self.system.currentText()
+        self.follow_ups.setText(
+            f"Changed after their period was sent to {name} — this export includes them:\n"
+            + "\n".join(f"• {line}" for line in lines)
+        )
 
     def _browse(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, "Export into", self.folder.text())

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk.services import clinic_settings
 from frontdesk.store.context import ServiceContext
+from frontdesk.ui import start_page
 from frontdesk.ui.areas import AREAS, AreaSpec
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.icons import area_icon
@@ -181,6 +182,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         key = self.prefs.value("window/area", "diary")
         keys = [a.key for a in self.areas]
+        if start_page.opens_on_dashboard(self.prefs, self.ctx.actor) and "reports" in keys:
+            key = "reports"  # the Reports area opens on its dashboard
         self.nav.setCurrentRow(keys.index(str(key)) if key in keys else 0)
 
     def save_layout(self) -> None:

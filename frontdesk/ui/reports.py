@@ -9,13 +9,16 @@ dashboard, charts and accounting dialog already live in their own modules."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QDate, QObject, QTimer, Signal
+from PySide6.QtCore import QDate, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
@@ -38,11 +41,13 @@ from frontdesk.services.permissions import Action, allowed
 from frontdesk.services.report_sql import may_see_revenue
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
+from frontdesk.ui import start_page
 from frontdesk.ui.accounting_dialog import AccountingExportDialog
 from frontdesk.ui.billing.common import print_pdf
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.chart_views import chart_view
 from frontdesk.ui.dashboard import DashboardView
+from frontdesk.ui.diary import desk_prefs
 from frontdesk.ui.ops import in_label, run_op
 from frontdesk.ui.row_table import Column, RowModel, fit_columns, row_table
 from frontdesk.ui.workers import run_in_background
@@ -66,9 +71,16 @@ def _qdate(d: date) -> QDate:
 
 
 class ReportsPage(QWidget):
-    def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        bus: ChangeBus,
+        parent: QWidget | None = None,
+        prefs: QSettings | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.prefs = prefs if prefs is not None else desk_prefs(ctx, parent)
         self.report: reports.Report | None = None
         self.dashboard: Dashboard | None = None
         self.shown_period: reports.Period | None = None
@@ -121,6 +133,13 @@ class ReportsPage(QWidget):
         top.addWidget(self.kind)
         top.addWidget(self.period_bar)
         top.addStretch(1)
+        self.start_here = QCheckBox("Open frontdesk on this dashboard when I sign in")
+        self.start_here.setObjectName("openOnDashboard")
+        self.start_here.setChecked(start_page.opens_on_dashboard(self.prefs, ctx.actor))
+        self.start_here.toggled.connect(
+            lambda on: start_page.set_opens_on_dashboard(self.prefs, self.ctx.actor, on)
+        )
+        top.addWidget(self.start_here)
         top.addWidget(self.accounting_button)
         self.status = QLabel("")
         self.status.setObjectName("muted")
@@ -175,6 +194,8 @@ class ReportsPage(QWidget):
         self._shown_once = False
         self._request = 0
         self._stop = threading.Event()
+        self._save_stop = threading.Event()
+        self.saving = False
         self._set_busy(False)
         self._show_mode()
         self.accounting_button.setVisible(self.accounting_button_visible)
@@ -197,6 +218,7 @@ class ReportsPage(QWidget):
     def _show_mode(self) -> None:
         dash = self.on_dashboard()
         self.period_bar.setVisible(not dash)
+        self.start_here.setVisible(dash and start_page.may_choose(self.ctx.actor))
         self.stack.setCurrentIndex(0 if dash else 1)
 
     def _kind_changed(self, _index: int) -> None:
@@ -210,6 +232,9 @@ class ReportsPage(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        if self.saving:  # the report being saved stays shown; refresh once it is written
+            self._refresh_timer.start()
+            return
         if self.on_dashboard():
             self.run_dashboard()
         else:
@@ -262,6 +287,8 @@ class ReportsPage(QWidget):
         return self._request
 
     def stop(self) -> None:
+        self._save_stop.set()  # a save or print being laid out stops too (no file left)
+        self.saving = False
         self._stop.set()
         self._request += 1  # whatever is still running is no longer wanted
         self._set_busy(False)
@@ -365,25 +392,77 @@ class ReportsPage(QWidget):
         path = Path(name if name.lower().endswith(f".{kind}") else f"{name}.{kind}")
         self.save_to(path)
 
-    def save_to(self, path: Path) -> bool:
+    def save_to(self, path: Path) -> None:
+        """Write the shown report to ``path`` on a worker thread, the layout's progress in
+        the bar, Stop abandoning it (no file left)."""
         if self.report is None or self.shown_period is None:
-            return False
-        try:
-            report_export.save(self.ctx, self.report, self.shown_period, path)
-        except FrontdeskError as exc:
-            QMessageBox.warning(self, "Save report", exc.user_message)
-            return False
-        except OSError as exc:
-            QMessageBox.warning(self, "Save report", f"The file could not be saved: {exc.strerror}")
-            return False
-        self.status.setText(f"Saved {path}")
-        return True
+            return
+        report, period = self.report, self.shown_period
+        self._render(f"Saving {path.name}…",
+                     lambda progress: report_export.save(self.ctx, report, period, path, progress),
+                     lambda _none: self.status.setText(f"Saved {path}"))  # fmt: skip
 
     def print_report(self) -> None:
         if self.report is None or self.shown_period is None:
             return
-        data = report_export.report_pdf(self.ctx, self.report, self.shown_period)
-        print_pdf(self, data, self.report.title)
+        report, period = self.report, self.shown_period
+        self._render("Preparing to print…",
+                     lambda progress: report_export.report_pdf(self.ctx, report, period, progress),
+                     lambda data: self._print(data, report.title))  # fmt: skip
+
+    def _print(self, data: bytes, title: str) -> None:
+        self.status.setText("")
+        print_pdf(self, data, title)
+
+    def _render(
+        self,
+        what: str,
+        work: Callable[[Callable[[int, int], None]], object],
+        done: Callable[[Any], None],
+    ) -> None:
+        stop = threading.Event()
+        self._save_stop = stop
+        ticker = _Progress(self)
+        ticker.step.connect(lambda n, of, _x: self._save_tick(stop, n, of))
+
+        def progress(n: int, of: int) -> None:
+            if stop.is_set():
+                raise Stopped
+            ticker.step.emit(n, of, None)
+
+        def finished(result: object) -> None:
+            if self._saving_ended(stop):
+                done(result)
+
+        def failed(exc: BaseException) -> None:
+            if not self._saving_ended(stop):
+                return
+            if isinstance(exc, OSError):
+                QMessageBox.warning(self, "Save report",
+                                    f"The file could not be saved: {exc.strerror}")  # fmt: skip
+            elif isinstance(exc, FrontdeskError) and not isinstance(exc, Stopped):
+                QMessageBox.warning(self, "Save report", exc.user_message)
+            else:
+                self._failed(exc)
+
+        self.saving = True
+        self._set_busy(True)
+        self.progress.setRange(0, 0)
+        self.status.setText(what)
+        run_in_background(lambda: work(progress), finished, failed)
+
+    def _save_tick(self, stop: threading.Event, n: int, of: int) -> None:
+        if shiboken6.isValid(self) and stop is self._save_stop and not stop.is_set():
+            self.progress.setRange(0, of)
+            self.progress.setValue(n)
+
+    def _saving_ended(self, stop: threading.Event) -> bool:
+        """The save or print run with ``stop`` ended: True when its result is still wanted."""
+        if not shiboken6.isValid(self) or stop is not self._save_stop:
+            return False
+        self.saving = False
+        self._set_busy(False)
+        return not stop.is_set()
 
     def accounting_export(self) -> None:
         dialog = AccountingExportDialog(self.ctx, self)

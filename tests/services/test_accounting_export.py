@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 from billing_world import World, make_world
 from sqlalchemy import func, select
 
+from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import PermissionDenied, ValidationFailed
 from frontdesk.domain.vocab import Role
 from frontdesk.models import AccountingExport, Patient, SyncOutbox
@@ -171,3 +172,47 @@ def test_only_those_who_see_revenue_export(
         ax.export_period(ctx, "xero", DAY, tmp_path / "missing")
     with ctx.read() as s:
         assert s.scalar(select(func.count()).select_from(AccountingExport)) == 0
+
+
+def test_a_void_or_credit_note_after_its_period_was_sent_goes_in_the_next_export(
+    ctx: ServiceContext, clock: FakeClock, ledger: tuple[World, dict[str, str]], tmp_path: Path
+) -> None:
+    _w, ids = ledger
+    assert ax.follow_ups(ctx, "xero") == []  # nothing sent yet: nothing to follow up
+    ax.export_period(ctx, "xero", DAY, tmp_path)
+    ax.export_period(ctx, "myob", DAY, tmp_path)
+    assert ax.follow_ups(ctx, "xero") == []
+    # later the same day: a credit note dated in the period already sent
+    clock.advance(timedelta(hours=2))
+    line = billing.invoice_view(ctx, ids["mixed"]).lines[0]
+    billing.issue_credit_note(ctx, ids["mixed"], "Returned", {line.id: 6500})
+    clock.advance(timedelta(days=3, hours=-2))  # Monday: the funder's invoice of the 27th is voided
+    billing.void_invoice(ctx, ids["fund"], "Claimed on the wrong plan")
+    pending = ax.follow_ups(ctx, "xero")
+    assert [(f.kind, f.number, f.invoice_number, f.amount_cents) for f in pending] == [
+        ("credit_note", "CN-000002", "INV-000002", 6500),
+        ("void", "INV-000003-VOID", "INV-000003", 9000),
+    ]
+    assert pending[1].day == date(2026, 11, 30) and "wrong plan" in pending[1].reason
+    assert ax.follow_ups(ctx, "myob") == pending  # each program has its own record
+
+    # the next export (the days since) carries both, though neither is dated in it
+    since = Period(date(2026, 11, 28), date(2026, 11, 30))
+    result = ax.export_period(ctx, "xero", since, tmp_path)
+    assert result.follow_ups == 2 and result.credit_notes == 2 and result.invoices == 0
+    notes = _rows(result.files[1])
+    by_number = {r["*CreditNoteNumber"]: r for r in notes}
+    assert set(by_number) == {"CN-000002", "INV-000003-VOID"}
+    void = by_number["INV-000003-VOID"]
+    assert (void["Reference"], void["*CreditNoteDate"], void["*UnitAmount"]) == (
+        "INV-000003", "30/11/2026", "90.00")  # fmt: skip
+    assert void["*ContactName"] == "Bupa" and "Claimed on the wrong plan" in void["*Description"]
+    assert ax.follow_ups(ctx, "xero") == []  # sent: off the list, not sent twice
+    again = ax.export_period(ctx, "xero", Period(date(2026, 12, 1), date(2026, 12, 1)), tmp_path)
+    assert again.credit_notes == 0
+
+    # MYOB: the same two as negative sales
+    myob = ax.export_period(ctx, "myob", since, tmp_path)
+    sales = [r for r in _rows(myob.files[0]) if r["Invoice #"] == "INV-000003-VOID"]
+    assert sales and sum(Decimal(r["Inc-Tax Amount"]) for r in sales) == Decimal("-90.00")
+    assert ax.follow_ups(ctx, "myob") == []

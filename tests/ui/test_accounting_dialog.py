@@ -3,14 +3,17 @@ period refused with who sent it (unless the person answers Yes)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 from billing_world import make_world
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
+from frontdesk.domain.clock import FakeClock
 from frontdesk.services import accounting_export as ax
 from frontdesk.services import billing
+from frontdesk.services.report_types import Period
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.accounting_dialog import AccountingExportDialog
 
@@ -40,3 +43,37 @@ def test_export_then_refuse_then_again(
     again = run(QMessageBox.StandardButton.Yes)
     assert again.result_files
     assert len(ax.exports(ctx, "xero")) == 2
+
+
+def test_a_void_after_export_is_listed_then_sent(
+    qtbot, ctx: ServiceContext, clock: FakeClock, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    w = make_world(ctx)
+    invoice = billing.invoice_from_appointment(ctx, w.appointments[0])
+    billing.issue_invoice(ctx, invoice)
+    day = Period(date(2026, 11, 27), date(2026, 11, 27))
+    ax.export_period(ctx, "xero", day, tmp_path)
+    clock.advance(timedelta(days=1))
+    billing.void_invoice(ctx, invoice, "Booked twice")
+
+    dialog = AccountingExportDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.follow_ups.isVisible()
+    text = dialog.follow_ups.text()
+    assert "Invoice INV-000001 voided 28/11/2026, sent as credit note INV-000001-VOID" in text
+    assert "$95.00" in text
+    dialog.system.setCurrentIndex(1)  # MYOB never had that period: nothing to follow up
+    assert not dialog.follow_ups.isVisible()
+    dialog.system.setCurrentIndex(0)
+    dialog.first.setDate(QDate(2026, 11, 28))
+    dialog.last.setDate(QDate(2026, 11, 28))
+    dialog.folder.setText(str(tmp_path))
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert "INV-000001-VOID" in dialog.result_files[1].read_text()
+
+    after = AccountingExportDialog(ctx)
+    qtbot.addWidget(after)
+    after.show()
+    assert not after.follow_ups.isVisible()

@@ -5,6 +5,7 @@ and the report saves as a PDF that reads back."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from report_clinic import make_report_clinic, payment
 
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.vocab import Role
-from frontdesk.services import reports
+from frontdesk.services import report_export, reports
 from frontdesk.store.context import Actor, ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.reports import ReportsPage
@@ -94,10 +95,19 @@ def test_save_pdf_reads_back(qtbot, page: ReportsPage, tmp_path: Path, monkeypat
         and page.pdf_button.isEnabled(),
         timeout=20000,
     )  # fmt: skip
-    out = tmp_path / "revenue"
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "revenue"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    steps: list[int] = []
+    page.progress.valueChanged.connect(steps.append)
     qtbot.mouseClick(page.pdf_button, Qt.MouseButton.LeftButton)
-    pdf = (tmp_path / "revenue.pdf").read_bytes()
+    # laid out on a worker thread: the screen answers while the bar counts the parts
+    assert not page.pdf_button.isEnabled() and page.stop_button.isVisible()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Saved "), timeout=20000)
+    assert steps and steps == sorted(steps) and max(steps) == page.progress.maximum()
+    assert page.pdf_button.isEnabled() and not page.progress.isVisible()
+    assert [p.name for p in out.parent.iterdir()] == ["revenue.pdf"]  # no .partial left
+    pdf = (out.parent / "revenue.pdf").read_bytes()
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Revenue by month" in text and "01/03/2026 – 30/04/2026" in text
     assert "$245.00" in text
@@ -119,3 +129,37 @@ def test_reception_sees_no_money_when_hidden(
     assert not set(kinds) & reports.MONEY_REPORTS
     assert "Occupancy" in kinds
     assert "takings" not in p.dashboard_view.tiles
+
+
+def test_stop_while_saving_a_pdf_leaves_no_file(
+    qtbot, page: ReportsPage, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    page.kind.setCurrentText("Revenue by month (by practitioner)")
+    qtbot.waitUntil(lambda: page.report is not None and page.pdf_button.isEnabled(),
+                    timeout=20000)  # fmt: skip
+    # the layout waits at its first step until Stop is pressed (a slow report, made certain)
+    gate = threading.Event()
+    real = report_export.render_report
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        told = kwargs.pop("progress", None) or args[4]
+
+        def progress(n: int, of: int) -> None:
+            gate.wait(20)
+            told(n, of)
+
+        return real(*args[:4], progress)
+
+    monkeypatch.setattr(report_export, "render_report", slow)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "stopped.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    qtbot.mouseClick(page.pdf_button, Qt.MouseButton.LeftButton)
+    assert page.stop_button.isVisible() and page.status.text() == "Saving stopped.pdf…"
+    qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)
+    gate.set()
+    QThreadPool.globalInstance().waitForDone(20000)
+    qtbot.wait(50)
+    assert page.status.text() == "Stopped."
+    assert list(out.parent.iterdir()) == []  # neither the file nor a half of it
+    assert page.pdf_button.isEnabled()

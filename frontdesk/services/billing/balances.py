@@ -1,4 +1,5 @@
-"""The ledger summary checked against the ledger itself.
+"""The ledger summary checked against the ledger itself (and the reports' summary of revenue and
+booked time, kept by the same kind of triggers, against the invoices and appointments).
 
 Aged debtors, statements and accounts read the summary the database keeps by trigger
 (``frontdesk/db/ledger_summary.py``). ``check_balances`` computes every figure again from the
@@ -120,6 +121,7 @@ def check_session(session: Session) -> BalanceCheck:
             diffs.append(
                 f"debtor {d}: ledger (balance, owing, credit, open) {want}, summary {have}"
             )
+    diffs += balances.report_differences(session)  # the reports' summary, kept the same way
     if balances.is_paused(session):
         diffs.append("the summary's triggers are paused (a bulk load did not finish)")
     return BalanceCheck(len(expected_open.keys() | kept_open.keys()), len(debtors), diffs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -229,8 +229,16 @@ def totals(rows: Sequence[tuple[str, str, bool]]) -> Table:
     return t
 
 
-def build(story: list[Any], title: str, footer: str = "", watermark: str = "") -> bytes:
-    """Lay the story out on A4 pages with a footer line and page numbers; return PDF bytes."""
+def build(
+    story: list[Any],
+    title: str,
+    footer: str = "",
+    watermark: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """Lay the story out on A4 pages with a footer line and page numbers; return PDF bytes.
+    ``progress(done, of)`` is told how many of the story's parts are laid out (it may raise
+    to stop the work)."""
     register_fonts()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -260,5 +268,17 @@ def build(story: list[Any], title: str, footer: str = "", watermark: str = "") -
             canvas.drawCentredString(0, 0, watermark)
         canvas.restoreState()
 
+    if progress is not None:
+        size, seen = [max(1, len(story))], [0]
+
+        def on_progress(kind: str, value: int) -> None:
+            if kind == "SIZE_EST":
+                size[0] = max(1, int(value))
+            elif kind in ("PROGRESS", "FINISHED"):
+                # a part split over pages is counted again: the bar never goes back
+                seen[0] = max(seen[0], size[0] if kind == "FINISHED" else int(value))
+                progress(min(seen[0], size[0]), size[0])
+
+        doc.setProgressCallBack(on_progress)
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buf.getvalue()

@@ -3,6 +3,7 @@ ReportLab's own graphics from the same numbers as the table) and the table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -102,7 +103,13 @@ def chart_drawing(chart: Chart) -> Drawing:
     return _heat(chart) if chart.kind == "heatmap" else _bars(chart)
 
 
-def render_report(report: Report, clinic: ClinicInfo, filter_text: str, symbol: str = "$") -> bytes:
+def render_report(
+    report: Report,
+    clinic: ClinicInfo,
+    filter_text: str,
+    symbol: str = "$",
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
     facts = [("Period", filter_text), ("Rows", f"{len(report.rows):,}")]
     story: list[Any] = [header(clinic, "Report", facts), Spacer(1, 4 * mm),
                         p(report.title, "clinic"), Spacer(1, 3 * mm)]  # fmt: skip
@@ -135,4 +142,5 @@ def render_report(report: Report, clinic: ClinicInfo, filter_text: str, symbol: 
     story.append(table)
     if report.note:
         story += [Spacer(1, 3 * mm), p(report.note, "small")]
-    return build(story, f"{report.title} {filter_text}", clinic.legal_name or clinic.name)
+    return build(story, f"{report.title} {filter_text}", clinic.legal_name or clinic.name,
+                 progress=progress)  # fmt: skip
