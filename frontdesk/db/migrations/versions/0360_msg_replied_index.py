@@ -1,7 +1,7 @@
 """msg: the diary's "replied" icon looks up unhandled SMS replies by appointment (issue 18)
 
 Revision ID: 0360_msg
-Revises: 0350_claims
+Revises: 0360_api
 """
 
 from alembic import op

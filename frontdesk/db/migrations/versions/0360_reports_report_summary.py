@@ -5,7 +5,7 @@ invoices and appointments (see ``frontdesk/db/report_summary.py``); adds the cli
 codes for the accounting export (issue 20).
 
 Revision ID: 0360_reports
-Revises: 0350_claims
+Revises: 0360_msg
 """
 
 import sqlalchemy as sa

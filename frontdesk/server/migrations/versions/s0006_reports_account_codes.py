@@ -1,7 +1,7 @@
 """reports: the clinic's account codes for the accounting export (issue 20, server)
 
 Revision ID: s0006_reports
-Revises: s0005_claims
+Revises: s0006_api
 """
 
 import sqlalchemy as sa
