@@ -58,8 +58,9 @@ def dump(database: Path) -> dict[str, str]:
         out = {}
         for t in tables:
             digest = hashlib.sha256()
-            for row in conn.execute(f"SELECT * FROM {t} ORDER BY rowid"):
-                digest.update(repr(row).encode())
+            # in a fixed order whatever the table's key (the report summaries have no rowid)
+            for row in sorted(repr(r) for r in conn.execute(f"SELECT * FROM {t}")):
+                digest.update(row.encode())
             out[t] = digest.hexdigest()
         return out
     finally:
