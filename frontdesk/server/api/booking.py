@@ -32,13 +32,12 @@ from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api.keys import ApiKey
 from frontdesk.server.api.problems import ApiProblem, not_found
 from frontdesk.server.changelog import TABLES, full_row, log_change
-from frontdesk.server.store import ServerStore
+from frontdesk.server.store import API_DEVICE, ServerStore
 
 Answer = tuple[int, dict[str, Any]]
-# The change log's device for changes made through the API: not SERVER_DEVICE, whose own
-# bookkeeping (clash flags) the clash check skips; a desk that booked the same time offline
-# meets an API booking as a clash, as it would another desk's.
-API_DEVICE = "server-api"
+# API_DEVICE, the change log's device for changes made through the API, is not SERVER_DEVICE,
+# whose own bookkeeping (clash flags) the clash check skips; a desk that booked the same time
+# offline meets an API booking as a clash, as it would another desk's.
 
 
 # -- shapes -----------------------------------------------------------------------------------
