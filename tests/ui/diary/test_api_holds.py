@@ -259,6 +259,8 @@ def test_dragging_a_booking_onto_a_hold_warns_first(qtbot: Any, tmp_path: Path) 
         drag(qtbot, page, grab, onto, release=False)
         ghost = page.scene.ghost
         assert ghost.verdict == "warn" and f"Held online until {until}" in ghost.text
+        if shots := os.environ.get("FRONTDESK_SHOTS"):  # to look at: the warning before a drop
+            page.grab().save(str(Path(shots) / "diary-drag-onto-hold.png"))
         qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=onto)
         assert len(asked) == 1 and f"Held online until {until} for a caller." in asked[0]
         assert "Nothing was changed" in page.banner.text()
