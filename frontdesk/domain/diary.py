@@ -68,6 +68,7 @@ class ProblemKind(StrEnum):
     LEAVE = "leave"
     PRACTITIONER_CLASH = "practitioner_clash"
     ROOM_CLASH = "room_clash"
+    HELD_ONLINE = "held_online"  # the integration API holds the time for a caller
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,13 @@ def clashes(
     return problems
 
 
+def held_online(hold_id: str, until: datetime, tz: ZoneInfo) -> Problem:
+    """A time the integration API holds for a caller who is deciding (until ``until``)."""
+    return Problem(
+        ProblemKind.HELD_ONLINE, f"Held online until {_hhmm(until, tz)} for a caller.", hold_id
+    )
+
+
 # -- recurrence -------------------------------------------------------------------------------
 MAX_OCCURRENCES = 104
 
@@ -369,7 +377,8 @@ def assess(
     problems: Iterable[Problem], practitioner_policy: str, room_policy: str = "block"
 ) -> SlotCheck:
     """Sort problems by the overlap policy: roster, leave and past always refuse; a clash
-    refuses, warns or passes as the practitioner's (or room's) policy says."""
+    refuses, warns or passes as the practitioner's (or room's) policy says; a time held online
+    always warns (the desk may book it once a person confirms)."""
     refusals: list[Problem] = []
     warnings: list[Problem] = []
     allowed: list[Problem] = []
@@ -378,6 +387,8 @@ def assess(
             policy = practitioner_policy
         elif problem.kind is ProblemKind.ROOM_CLASH:
             policy = room_policy
+        elif problem.kind is ProblemKind.HELD_ONLINE:
+            policy = Policy.WARN
         else:
             policy = Policy.BLOCK
         {Policy.BLOCK: refusals, Policy.WARN: warnings}.get(Policy(policy), allowed).append(problem)

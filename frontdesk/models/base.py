@@ -32,11 +32,13 @@ class SyncedMixin:
 
     ``version`` is the server's row version the desk last saw (0: never synced); ``deleted_at`` is
     the tombstone. ``__sensitive__`` names fields whose concurrent edits become conflicts for a
-    person rather than last-writer-wins.
+    person rather than last-writer-wins. ``__server_only__`` tables are written by the clinic
+    server alone: the server refuses any desk's change to them.
     """
 
     __sync__: ClassVar[bool] = True
     __sensitive__: ClassVar[frozenset[str]] = frozenset()
+    __server_only__: ClassVar[bool] = False
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
     version: Mapped[int] = mapped_column(default=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -107,6 +108,7 @@ class AppointmentHold(SyncedMixin, Base):
     block until ``expires_at``, or until it is released or becomes ``appointment_id``."""
 
     __tablename__ = "appointment_holds"
+    __server_only__: ClassVar[bool] = True
     __table_args__ = (CheckConstraint("starts_at < ends_at", name="start_before_end"),)
 
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))

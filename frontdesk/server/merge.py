@@ -55,6 +55,8 @@ log = logging.getLogger("frontdesk.server.merge")
 _TABLES = s.data_tables()
 _SENSITIVE = {name: cls.__sensitive__ for name, cls in synced_tables().items()}
 _STAMPS = ("created_at", "updated_at")
+# Written by the server alone (holds of the integration API): a desk's change is refused.
+SERVER_ONLY = frozenset(name for name, cls in synced_tables().items() if cls.__server_only__)
 
 
 @dataclass
@@ -140,6 +142,12 @@ def _check_values(m: Mutation, now: datetime) -> None:
     table = _TABLES.get(m.entity) if isinstance(m.entity, str) else None
     if table is None:
         raise _bad(f"unknown entity {str(m.entity)[:60]!r}")
+    if m.entity in SERVER_ONLY:
+        raise ServerProblem(
+            403,
+            f"only the clinic server writes {m.entity}; a desk may not create or change them",
+            code="server_only",
+        )
     if not isinstance(m.row_id, str) or not 1 <= len(m.row_id) <= 36 or "\x00" in m.row_id:
         raise _bad("row_id must be an id")
     if not isinstance(m.fields, dict) or not m.fields:

@@ -79,6 +79,12 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+# The change log's device for changes the integration API makes (api/booking.py). It and the
+# server's own "server" are never a desk's: enrolling under either is refused.
+API_DEVICE = "server-api"
+RESERVED_DEVICES = frozenset({"server", API_DEVICE})
+
+
 @dataclass(frozen=True)
 class Device:
     id: str
@@ -191,6 +197,10 @@ class ServerStore:
         desk already in the server's copy). A desk enrolled before (revoked, or one that lost
         its keychain entry) enrols again with a fresh code: a new token, the same number series
         and change sequence."""
+        if device_id.strip().lower() in RESERVED_DEVICES:
+            raise ServerProblem(
+                422, "That device id belongs to the clinic server itself.", code="reserved_device"
+            )
         token = secrets.token_urlsafe(32)
         with self.writing() as conn:
             row = conn.execute(

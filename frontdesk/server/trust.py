@@ -34,7 +34,9 @@ from frontdesk.store.tracking import GENESIS_HASH, audit_hash, audit_hash_matche
 AUDIT = "audit_events"
 _KEY_INFO = "audit_key"
 # Trust refusals are recorded in the server's own audit chain (codes of ServerProblem).
-TRUST_CODES = frozenset({"audit_append_only", "audit_not_yours", "audit_chain", "unsigned"})
+TRUST_CODES = frozenset(
+    {"audit_append_only", "audit_not_yours", "audit_chain", "unsigned", "server_only"}
+)
 
 Head = tuple[str, int, str]  # (writer device, seq, hash)
 

@@ -1,7 +1,7 @@
 """Issue 15: a hostile desk holding a valid token pushes random changes to audit entries, staff
-accounts, clinic settings and issued invoices, straight to the server. Whatever it sends, the
-honest desks' audit trails, staff accounts and issued documents never change, their tamper
-check stays intact, and their sync never stops."""
+accounts, clinic settings, issued invoices and (issue 17) the API's holds, straight to the
+server. Whatever it sends, the honest desks' audit trails, staff accounts, issued documents
+and holds never change, their tamper check stays intact, and their sync never stops."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from frontdesk.domain import signing
 from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import Role
-from frontdesk.models import AuditEvent, Invoice, Patient, StaffUser
+from frontdesk.models import AppointmentHold, AuditEvent, Invoice, Patient, StaffUser
 from frontdesk.protocol import Endpoint
 from frontdesk.server import schema as server_schema
 from frontdesk.services import audit, staff
@@ -22,7 +22,7 @@ from frontdesk.services.signin import sign_in
 from frontdesk.store.context import Actor
 from tests.sync.clinic import Clinic, Desk
 
-TABLES = ("audit_events", "staff_users", "clinic_settings", "invoices")
+TABLES = ("audit_events", "staff_users", "clinic_settings", "invoices", "appointment_holds")
 PASSWORD = "correct horse battery"
 _values = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=12),
@@ -38,6 +38,7 @@ def _held(desk: Desk) -> dict[str, Any]:
         ).all()
         people = s.scalars(select(StaffUser)).all()
         issued = s.scalars(select(Invoice).where(Invoice.status != "draft")).all()
+        holds = s.scalars(select(AppointmentHold)).all()
         cols = ("password_hash", "pin_hash", "role", "signing_public_key", "archived_at",
                 "username", "deleted_at")  # fmt: skip
         return {
@@ -47,6 +48,7 @@ def _held(desk: Desk) -> dict[str, Any]:
                 i.id: (i.number, i.total_cents, i.status, i.patient_id, i.deleted_at)
                 for i in issued
             },
+            "holds": {h.id: (h.starts_at, h.expires_at, h.released_at) for h in holds},
         }
 
 
@@ -115,6 +117,7 @@ def test_a_hostile_desk_cannot_change_what_honest_desks_hold(any_clinic: Clinic)
             before = held[desk.name]
             assert {k: now["trail"].get(k) for k in before["trail"]} == before["trail"]
             assert now["staff"] == before["staff"]
+            assert now["holds"] == before["holds"] == {}  # only the server makes holds
             assert {k: now["issued"].get(k) for k in before["issued"]} == before["issued"]
             desk.ctx.actor = Actor(name="auditor", role=Role.OWNER)
             report = audit.verify_chain(desk.ctx)

@@ -32,13 +32,12 @@ from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api.keys import ApiKey
 from frontdesk.server.api.problems import ApiProblem, not_found
 from frontdesk.server.changelog import TABLES, full_row, log_change
-from frontdesk.server.store import ServerStore
+from frontdesk.server.store import API_DEVICE, ServerStore
 
 Answer = tuple[int, dict[str, Any]]
-# The change log's device for changes made through the API: not SERVER_DEVICE, whose own
-# bookkeeping (clash flags) the clash check skips; a desk that booked the same time offline
-# meets an API booking as a clash, as it would another desk's.
-API_DEVICE = "server-api"
+# API_DEVICE, the change log's device for changes made through the API, is not SERVER_DEVICE,
+# whose own bookkeeping (clash flags) the clash check skips; a desk that booked the same time
+# offline meets an API booking as a clash, as it would another desk's.
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -236,9 +235,29 @@ def release_hold(store: ServerStore, conn: Connection, key: ApiKey, hold_id: str
     row = _hold_row(conn, key, hold_id)
     if row["released_at"] is None and row["appointment_id"] is None:
         now = store.now()
-        conn.execute(update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=now))
-        _end_mark(store, conn, hold_id, released_at=now)
+        # a hold released after it ran out had lapsed: it ends at its expiry (hold.lapsed)
+        ended = min(now, row["expires_at"])
+        conn.execute(
+            update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=ended)
+        )
+        _end_mark(store, conn, hold_id, released_at=ended)
     return 204, {}
+
+
+def lapse_holds(store: ServerStore) -> int:
+    """End the holds that ran out, each as released at its expiry, so the change feed can say
+    ``hold.lapsed``; returns how many. The webhook dispatcher runs it every round."""
+    h = s.api_holds.c
+    running = (h.expires_at <= store.now(), h.released_at.is_(None), h.appointment_id.is_(None))
+    with store.reading() as conn:  # the usual answer, nothing to end: no write lock taken
+        if conn.execute(select(h.id).where(*running).limit(1)).first() is None:
+            return 0
+    with store.writing() as conn:
+        rows = conn.execute(select(h.id, h.expires_at).where(*running)).all()
+        for hold_id, until in rows:
+            conn.execute(update(s.api_holds).where(h.id == hold_id).values(released_at=until))
+            _end_mark(store, conn, hold_id, released_at=until)
+    return len(rows)
 
 
 def _hold_row(conn: Connection, key: ApiKey, hold_id: str) -> dict[str, Any]:

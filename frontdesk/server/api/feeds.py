@@ -1,7 +1,9 @@
 """The change feed for clients that cannot receive webhooks: a server-sent-events stream
-(``GET /api/v1/events``) of appointments booked, moved, cancelled or changed in status and of
-patients created or changed — whoever made the change (a desk or the API). Each event's id is
-its change-log position, so a client that reconnects with ``Last-Event-ID`` misses nothing.
+(``GET /api/v1/events``) of appointments booked, moved, cancelled or changed in status, of
+patients created or changed — whoever made the change (a desk or the API) — and of the API's
+holds created, released, lapsed (ended by the webhook dispatcher's round) or booked. Each
+event's id is its change-log position, so a client that reconnects with ``Last-Event-ID``
+misses nothing.
 
 Events carry ids and the appointment's times and status; never a patient's details."""
 
@@ -11,6 +13,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -20,14 +23,14 @@ from sqlalchemy import select
 
 from frontdesk.server import schema as s
 from frontdesk.server.api import keys, models
-from frontdesk.server.api.booking import appointment_json
+from frontdesk.server.api.booking import appointment_json, hold_json
 from frontdesk.server.api.clinic import clinic_zone
 from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.changelog import TABLES
 from frontdesk.server.store import ServerStore
 
 router = APIRouter(prefix="/api/v1", tags=["change feed"])
-ENTITIES = ("appointments", "patients")
+ENTITIES = ("appointments", "patients", "appointment_holds")
 BATCH = 200
 KEEPALIVE_S = 15.0
 
@@ -36,6 +39,12 @@ def classify(entity: str, op: str, fields: dict[str, Any]) -> str:
     """The event type of one change-log entry."""
     if entity == "patients":
         return "patient.created" if op == "insert" else "patient.changed"
+    if entity == "appointment_holds":
+        if op == "insert":
+            return "hold.created"
+        if fields.get("appointment_id"):
+            return "hold.booked"
+        return "hold.ended"  # released or lapsed: told apart by the hold's expiry (_hold_event)
     if op == "insert":
         return "appointment.booked"
     if op == "delete" or fields.get("deleted_at"):
@@ -64,16 +73,8 @@ def events_after(store: ServerStore, after: int) -> tuple[list[dict[str, Any]], 
         if not rows:
             return [], after
         tz = clinic_zone(conn)
-        appts = TABLES["appointments"]
-        ids = [r.row_id for r in rows if r.entity == "appointments"]
-        current = (
-            {
-                r["id"]: dict(r)
-                for r in conn.execute(select(appts).where(appts.c.id.in_(ids))).mappings()
-            }
-            if ids
-            else {}
-        )
+        current = _current(conn, rows, "appointments")
+        holds = _current(conn, rows, "appointment_holds")
     out = []
     for r in rows:
         fields = json.loads(r.fields_json)
@@ -83,12 +84,38 @@ def events_after(store: ServerStore, after: int) -> tuple[list[dict[str, Any]], 
         data: dict[str, Any] = {"type": kind, "occurred_at": r.at.astimezone(tz).isoformat()}
         if r.entity == "patients":
             data["patient"] = {"id": r.row_id}
+        elif r.entity == "appointment_holds":
+            kind = data["type"] = _hold_event(kind, fields, holds.get(r.row_id))
+            data["hold"] = hold_json(holds[r.row_id], tz) if r.row_id in holds else {"id": r.row_id}
+            if kind == "hold.booked":
+                data["hold"]["appointment_id"] = fields["appointment_id"]
         elif r.row_id in current:
             data["appointment"] = appointment_json(current[r.row_id], tz)
         else:
             data["appointment"] = {"id": r.row_id}
         out.append({"id": int(r.seq), "event": kind, "data": data})
     return out, int(rows[-1].seq)
+
+
+def _current(conn: Any, rows: Any, entity: str) -> dict[str, dict[str, Any]]:
+    """The rows of ``entity`` the change-log entries name, as they are now."""
+    table = TABLES[entity]
+    ids = [r.row_id for r in rows if r.entity == entity]
+    if not ids:
+        return {}
+    found = conn.execute(select(table).where(table.c.id.in_(ids))).mappings()
+    return {r["id"]: dict(r) for r in found}
+
+
+def _hold_event(kind: str, fields: dict[str, Any], row: dict[str, Any] | None) -> str:
+    """A hold that ended: lapsed if it ended at its expiry (lapse_holds), else released."""
+    if kind != "hold.ended":
+        return kind
+    ended = fields.get("released_at")
+    if row is not None and ended is not None and row["expires_at"] is not None:
+        lapsed = datetime.fromisoformat(ended) >= row["expires_at"]
+        return "hold.lapsed" if lapsed else "hold.released"
+    return "hold.released"
 
 
 def _latest(store: ServerStore) -> int:
@@ -123,8 +150,9 @@ async def events(
     ] = 60,
 ) -> StreamingResponse:
     """Server-sent events: ``id`` (resume with Last-Event-ID), ``event`` (appointment.booked,
-    .moved, .cancelled, .status_changed, .deleted; patient.created, .changed) and ``data``
-    (JSON). Without Last-Event-ID the stream starts from now."""
+    .moved, .cancelled, .status_changed, .deleted; patient.created, .changed; hold.created,
+    .released, .lapsed, .booked) and ``data`` (JSON). Without Last-Event-ID the stream starts
+    from now."""
     store = _named(request, "event stream")
     if last_event_id is not None:
         if not (last_event_id.isascii() and last_event_id.isdigit()):

@@ -200,7 +200,7 @@ class WebhookCreate(BaseModel):
         }
     )
     url: str = Field(max_length=500)
-    events: list[str] = Field(min_length=1, max_length=10)
+    events: list[str] = Field(min_length=1, max_length=20)
 
 
 class Webhook(BaseModel):

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, func, insert, or_, select
 from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
 from frontdesk.server import trust
-from frontdesk.server.api.booking import API_DEVICE, iso
+from frontdesk.server.api.booking import iso
 from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.changelog import TABLES, full_row, log_change
-from frontdesk.server.store import ServerStore
+from frontdesk.server.store import API_DEVICE, ServerStore
 
 PHONES = ("mobile_phone", "home_phone", "work_phone")
 REGION = "AU"

@@ -1,5 +1,6 @@
 """Webhooks: a key subscribes a URL to event types (the change feed's: appointment.booked,
-.moved, .cancelled, .status_changed, .deleted; patient.created, .changed). Each event is POSTed
+.moved, .cancelled, .status_changed, .deleted; patient.created, .changed; hold.created,
+.released, .lapsed, .booked). Each event is POSTed
 as JSON, signed ``Frontdesk-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
 "<t>.<body>")>``; a delivery that fails is retried with growing pauses for a day, and every
 attempt is kept in the delivery log, from which a delivery can be replayed.
@@ -25,6 +26,7 @@ from sqlalchemy import insert, select, update
 
 from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
+from frontdesk.server.api.booking import lapse_holds
 from frontdesk.server.api.feeds import events_after
 from frontdesk.server.api.keys import CallLog
 from frontdesk.server.api.problems import ApiProblem, not_found
@@ -39,6 +41,10 @@ EVENT_TYPES = (
     "appointment.deleted",
     "patient.created",
     "patient.changed",
+    "hold.created",
+    "hold.released",
+    "hold.lapsed",
+    "hold.booked",
 )
 # pauses before the 2nd, 3rd… attempt; after a day of failures a delivery is given up
 BACKOFF = (
@@ -248,6 +254,7 @@ class Dispatcher:
         writes the API audit log's queued rows (at most one round late)."""
         if self.calls is not None:
             self.calls.flush(self.store)
+        lapse_holds(self.store)  # a hold that ran out is news (hold.lapsed)
         self.queue()
         return self.send_due()
 

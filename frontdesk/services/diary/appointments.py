@@ -38,7 +38,13 @@ from frontdesk.models import (
     Room,
 )
 from frontdesk.services.diary.rows import bookable_patient, live_appointment
-from frontdesk.services.diary.view import leave_blocks, room_closures, roster_rules
+from frontdesk.services.diary.view import (
+    active_holds,
+    hold_problems,
+    leave_blocks,
+    room_closures,
+    roster_rules,
+)
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
 
@@ -115,6 +121,9 @@ def check_time(
                                                            start, end),
         ignore_id=ignore_id, tz=tz,
     )  # fmt: skip
+    now = ctx.clock.now()
+    holds = active_holds(session, [practitioner_id], start, end, now)
+    problems += hold_problems(holds, practitioner_id, start, end, now, tz)
     return assess(problems, practitioner.overlap_policy, room_policy)
 
 

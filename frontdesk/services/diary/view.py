@@ -31,6 +31,7 @@ from frontdesk.domain.diary import (
     assess,
     availability_on,
     clashes,
+    held_online,
     past_problem,
     roster_problems,
 )
@@ -157,6 +158,19 @@ class DiaryHold:
 
     def active(self, now: datetime) -> bool:
         return self.expires_at > now
+
+
+def hold_problems(
+    holds: Sequence[DiaryHold], practitioner_id: str, start: datetime, end: datetime,
+    now: datetime, tz: ZoneInfo,
+) -> list[Problem]:  # fmt: skip
+    """The practitioner's running holds over [start, end): each asks a person to confirm."""
+    return [
+        held_online(h.id, h.expires_at, tz)
+        for h in holds
+        if h.practitioner_id == practitioner_id and h.starts_at < end and h.ends_at > start
+        and h.active(now)
+    ]  # fmt: skip
 
 
 def catalogue(ctx: ServiceContext) -> tuple[list[PractitionerInfo], list[TypeInfo], list[RoomInfo]]:
@@ -517,6 +531,7 @@ def check_in_view(
     ]
     busy += [b for b in data.room_busy if b.overlaps(start, end)]
     problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
+    problems += hold_problems(data.holds, practitioner_id, start, end, now, tz)
     problems += [
         Problem(ProblemKind.LEAVE, f"The room is closed then ({b.label}).", b.ref_id)
         for b in data.room_closed.get(room_id or "", []) if b.overlaps(start, end)

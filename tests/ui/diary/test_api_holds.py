@@ -15,10 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import QSettings
+from diary_ui_support import drag, point, show_day, when_dialog_opens
+from PySide6.QtCore import QPoint, QSettings, Qt
 
 from frontdesk.domain.clock import FakeClock
+from frontdesk.models import Appointment
+from frontdesk.services import diary
 from frontdesk.services.desk import DeskPaths, open_desk
+from frontdesk.services.diary import BookingRequest
 from frontdesk.sync.setup import enrol
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.page import DiaryPage
@@ -161,5 +165,111 @@ def test_a_hold_lapses_on_the_desk_by_itself(qtbot: Any, tmp_path: Path) -> None
         page.go_to(page.day + timedelta(days=1))
         page.go_to(page.day - timedelta(days=1))
         assert _shown(page) == set()  # and not read back either
+    finally:
+        clinic.close()
+
+
+def _held_page(qtbot: Any, tmp_path: Path) -> tuple[Clinic, World, DiaryPage, dict[str, Any]]:
+    """A desk's diary showing a five-minute hold (made through the API, pulled by sync)."""
+    clinic = Clinic(tmp_path, str(tmp_path / "server.sqlite3"))
+    world = build(clinic)
+    token = key(clinic.store)
+    slot = clinic.client.get(
+        f"{API}/availability", headers=auth(token),
+        params={"appointment_type_id": world.type_id, "limit": 1},
+    ).json()["slots"][0]  # fmt: skip
+    made = clinic.client.post(
+        f"{API}/holds", headers=auth(token),
+        json={"practitioner_id": slot["practitioner_id"], "appointment_type_id": world.type_id,
+              "start": slot["start"], "minutes": 5},
+    ).json()  # fmt: skip
+    assert world.desk.sync()
+    bus = ChangeBus()
+    world.desk.ctx.listeners.append(bus.publish)
+    page = _page(qtbot, world.desk.ctx, bus, tmp_path)
+    show_day(qtbot, page, datetime.fromisoformat(slot["start"]).date())
+    assert _shown(page) == {made["id"]}
+    return clinic, world, page, made
+
+
+def _spot(page: DiaryPage, hold: dict[str, Any], into: int = 10) -> Any:
+    """The point on the diary ``into`` minutes into the held time, in its practitioner's column."""
+    start = datetime.fromisoformat(hold["start"])
+    column = page.layout_.column_of(hold["practitioner_id"], None, start.date())  # type: ignore[union-attr]
+    assert column is not None
+    return point(page, column, start.hour * 60 + start.minute + into)
+
+
+def _local(ctx: Any, appointment_id: str) -> tuple[str, str]:
+    with ctx.read() as s:
+        a = s.get(Appointment, appointment_id)
+        return a.practitioner_id, a.starts_at.astimezone(ctx.tz).isoformat()
+
+
+def test_booking_over_a_hold_warns_and_books_only_once_confirmed(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    clinic, world, page, hold = _held_page(qtbot, tmp_path)
+    try:
+        until = datetime.fromisoformat(hold["expires_at"]).strftime("%H:%M")
+        asked: list[str] = []
+        state: dict[str, Any] = {}
+        page.controller.confirm = lambda text: asked.append(text) or False  # type: ignore[func-returns-value]
+
+        def fill_and_book(dialog: Any) -> None:
+            qtbot.keyClicks(dialog.search, "Lee")
+            qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+            qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+            when_dialog_opens(again)  # declined: the dialog comes back with what was typed
+
+        def again(dialog: Any) -> None:
+            state["error"] = dialog.error.text()
+            state["booked_then"] = len(world.desk.ids(Appointment))
+            page.controller.confirm = lambda text: asked.append(text) or True  # type: ignore[func-returns-value]
+            qtbot.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+        when_dialog_opens(fill_and_book)
+        spot = _spot(page, hold, 2)
+        drag(qtbot, page, spot, spot + QPoint(0, 40))  # drag over the held time: book it
+        assert len(asked) == 2, asked
+        assert f"Held online until {until} for a caller." in asked[0]
+        assert "Book it anyway?" in asked[0]
+        assert state["booked_then"] == 0 and "Not booked" in state["error"]
+        (appt_id,) = world.desk.ids(Appointment)
+        start = datetime.fromisoformat(hold["start"])
+        assert _local(world.desk.ctx, appt_id) == (hold["practitioner_id"], start.isoformat())
+    finally:
+        clinic.close()
+
+
+def test_dragging_a_booking_onto_a_hold_warns_first(qtbot: Any, tmp_path: Path) -> None:
+    clinic, world, page, hold = _held_page(qtbot, tmp_path)
+    try:
+        start = datetime.fromisoformat(hold["start"])
+        until = datetime.fromisoformat(hold["expires_at"]).strftime("%H:%M")
+        req = BookingRequest(hold["practitioner_id"], start + timedelta(hours=2),
+                             start + timedelta(hours=2, minutes=30), world.patient_id,
+                             world.type_id)  # fmt: skip
+        appt_id = diary.book(world.desk.ctx, req)
+        qtbot.waitUntil(lambda: appt_id in page.scene.items_by_id)
+        asked: list[str] = []
+        page.controller.confirm = lambda text: asked.append(text) or False  # type: ignore[func-returns-value]
+        grab = _spot(page, {**hold, "start": req.starts_at.astimezone(start.tzinfo).isoformat()})
+        onto = _spot(page, hold)
+        drag(qtbot, page, grab, onto, release=False)
+        ghost = page.scene.ghost
+        assert ghost.verdict == "warn" and f"Held online until {until}" in ghost.text
+        if shots := os.environ.get("FRONTDESK_SHOTS"):  # to look at: the warning before a drop
+            page.grab().save(str(Path(shots) / "diary-drag-onto-hold.png"))
+        qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=onto)
+        assert len(asked) == 1 and f"Held online until {until} for a caller." in asked[0]
+        assert "Nothing was changed" in page.banner.text()
+        assert (
+            _local(world.desk.ctx, appt_id)[1] == req.starts_at.astimezone(start.tzinfo).isoformat()
+        )
+        page.controller.confirm = lambda text: asked.append(text) or True  # type: ignore[func-returns-value]
+        drag(qtbot, page, grab, onto)
+        assert len(asked) == 2
+        assert _local(world.desk.ctx, appt_id) == (hold["practitioner_id"], start.isoformat())
     finally:
         clinic.close()
