@@ -36,9 +36,11 @@ from frontdesk.models.diary import (
 )
 from frontdesk.models.funding import (
     Claim,
+    DocumentChunk,
     FundingBudget,
     FundingPlan,
     NdisSupportItem,
+    PlanDocument,
     PlanSession,
     RemittanceImport,
 )
@@ -66,6 +68,8 @@ from frontdesk.models.system import (
 )
 
 __all__ = [
+    "DocumentChunk",
+    "PlanDocument",
     "AccountingExport",
     "Appointment",
     "AppointmentAttendee",
