@@ -68,8 +68,6 @@ from frontdesk.models.system import (
 )
 
 __all__ = [
-    "DocumentChunk",
-    "PlanDocument",
     "AccountingExport",
     "Appointment",
     "AppointmentAttendee",
@@ -87,6 +85,7 @@ __all__ = [
     "CreditNoteLine",
     "DayClose",
     "DayCloseCount",
+    "DocumentChunk",
     "Funder",
     "FundingBudget",
     "FundingMembership",
@@ -108,6 +107,7 @@ __all__ = [
     "PatientMerge",
     "Payment",
     "PaymentAllocation",
+    "PlanDocument",
     "PlanSession",
     "Practitioner",
     "ProviderNumber",

@@ -73,7 +73,9 @@ def attach_document(
             )
         data = path.read_bytes()
     except OSError as e:
-        raise ValidationFailed(f"{path.name} could not be read: {e.strerror}.", field="file") from None
+        raise ValidationFailed(
+            f"{path.name} could not be read: {e.strerror}.", field="file"
+        ) from None
     if not data:
         raise ValidationFailed(f"{path.name} is empty.", field="file")
     media = media_type_of(data)
@@ -126,8 +128,14 @@ def list_documents(ctx: ServiceContext, patient_id: str) -> list[DocumentView]:
         ).all()
         return [
             DocumentView(
-                d.id, d.patient_id, d.plan_id, d.file_name, d.media_type, d.size_bytes,
-                d.created_at, n == d.chunk_count,
+                d.id,
+                d.patient_id,
+                d.plan_id,
+                d.file_name,
+                d.media_type,
+                d.size_bytes,
+                d.created_at,
+                n == d.chunk_count,
             )  # fmt: skip
             for d, n in rows
         ]
