@@ -26,7 +26,14 @@ from frontdesk.models.codec import to_json_value
 from frontdesk.models.system import AuditEvent
 from frontdesk.store import outbox
 from frontdesk.store.bulk import BulkWriter, quoted, raw_connection, sqlite_value
-from frontdesk.store.tracking import TRACKING_KEY, Change, Tracking, audit_full, log_rows
+from frontdesk.store.tracking import (
+    TRACKING_KEY,
+    Change,
+    Tracking,
+    audit_full,
+    log_rows,
+    patient_of,
+)
 
 _STAMPS = frozenset({"version", "created_at", "updated_at"})
 
@@ -96,13 +103,6 @@ class TrackedBulk:
         cols = tuple(sorted(after))
         row = [sqlite_value(values[c]) for c in cols] + [sqlite_value(now), obj.id]
         self._updates[(type(obj), cols)].append(row)
-        patient = (
-            obj.id
-            if type(obj).__tablename__ == "patients"
-            else getattr(  # type: ignore[attr-defined]
-                obj, "patient_id", None
-            )
-        )
         self._changes.append(
             Change(
                 type(obj),
@@ -113,7 +113,7 @@ class TrackedBulk:
                 obj.version or 0,
                 obj.created_at,
                 now,
-                patient if isinstance(patient, str) else None,
+                patient_of(obj),
             )
         )
         self._touched.append(obj)
@@ -131,9 +131,11 @@ class TrackedBulk:
             for values in rows:
                 writer.add(**values)
             writer.flush()
-        for (model, cols), rows in self._updates.items():
+        for (model, cols), changed in self._updates.items():
             sets = ", ".join(f"{quoted(c)} = ?" for c in (*cols, "updated_at"))
-            conn.executemany(f"UPDATE {quoted(_table(model).name)} SET {sets} WHERE id = ?", rows)
+            conn.executemany(
+                f"UPDATE {quoted(_table(model).name)} SET {sets} WHERE id = ?", changed
+            )
         if allocations:
             conn.executemany("UPDATE ledger_summary_state SET paused = 0 WHERE id = 1", [()])
             _refresh_summary(

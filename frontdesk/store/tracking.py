@@ -105,7 +105,7 @@ def _changes(obj: SyncedMixin, is_new: bool) -> tuple[dict[str, Any], dict[str, 
     return before, after
 
 
-def _patient_of(obj: SyncedMixin) -> str | None:
+def patient_of(obj: SyncedMixin) -> str | None:
     if type(obj).__tablename__ == "patients":  # type: ignore[attr-defined]
         return obj.id
     value = getattr(obj, "patient_id", None)
@@ -175,7 +175,7 @@ class Change:
 def _change_of(obj: SyncedMixin, op: str, before: dict[str, Any], after: dict[str, Any]) -> Change:
     return Change(
         type(obj), obj.id, op, before, after, obj.version or 0, obj.created_at, obj.updated_at,
-        _patient_of(obj),
+        patient_of(obj),
     )  # fmt: skip
 
 

@@ -60,7 +60,7 @@ def test_a_scan_attached_on_one_desk_opens_on_another(clinic: Clinic, tmp_path: 
     assert (seen.id, seen.plan_id, seen.file_name, seen.media_type, seen.complete) == (
         doc, plan, "referral scan.png", "image/png", True,
     )  # fmt: skip
-    info, data = document_bytes(b.ctx, doc)
+    _info, data = document_bytes(b.ctx, doc)
     assert data == scan.read_bytes()
     out = export_document(b.ctx, doc, tmp_path / "viewer")
     assert out.suffix == ".png" and out.read_bytes() == scan.read_bytes()

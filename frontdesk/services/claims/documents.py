@@ -136,7 +136,7 @@ def list_documents(ctx: ServiceContext, patient_id: str) -> list[DocumentView]:
                 d.size_bytes,
                 d.created_at,
                 n == d.chunk_count,
-            )  # fmt: skip
+            )
             for d, n in rows
         ]
 
