@@ -44,7 +44,8 @@ def noise_png(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def test_a_scan_attached_on_one_desk_opens_on_another(clinic: Clinic, tmp_path: Path) -> None:
+def test_a_scan_attached_on_one_desk_opens_on_another(any_clinic: Clinic, tmp_path: Path) -> None:
+    clinic = any_clinic
     a, b = clinic.add_desk(), clinic.add_desk()
     patient = a.add_patient("Maria", "Santos")
     plan = save_plan(

@@ -222,9 +222,16 @@ def _budgets_spent() -> Any:
     )
 
 
-def check_appointment(ctx: ServiceContext, appointment_id: str) -> list[PlanCheck]:
+def check_appointment(
+    ctx: ServiceContext,
+    appointment_id: str,
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> list[PlanCheck]:
     """The funding check for an appointment already in the diary (its own plan, if booked
-    under one; otherwise every current plan)."""
+    under one; otherwise every current plan) — where it is, or where it would be moved to
+    (``starts_at``/``ends_at``, while it is dragged)."""
     require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as s:
         appt = s.get(Appointment, appointment_id)
@@ -235,7 +242,8 @@ def check_appointment(ctx: ServiceContext, appointment_id: str) -> list[PlanChec
                 PlanSession.appointment_id == appointment_id, PlanSession.deleted_at.is_(None)
             )
         ).first()
-        patient_id, starts, ends = appt.patient_id, appt.starts_at, appt.ends_at
+        patient_id = appt.patient_id
+        starts, ends = starts_at or appt.starts_at, ends_at or appt.ends_at
         group = appt.is_group
     minutes = int((ends - starts).total_seconds() // 60)
     return funding_check(
@@ -372,9 +380,16 @@ def link_sessions(ctx: ServiceContext, appointment_ids: Sequence[str], plan_id: 
         )
 
 
-def funding_warnings(ctx: ServiceContext, appointment_id: str) -> list[str]:
-    """What needs saying after an appointment booked under a plan moved (expired by then, past
-    the yearly limit…): the warnings and refusals of its own plan; nothing for a private one."""
+def funding_warnings(
+    ctx: ServiceContext,
+    appointment_id: str,
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> list[str]:
+    """What needs saying when an appointment booked under a plan moves (expired by then, past
+    the yearly limit…): the warnings and refusals of its own plan; nothing for a private one.
+    Given ``starts_at``/``ends_at``: for the place it is being dragged to (not yet moved)."""
     require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as s:
         linked = s.scalars(
@@ -386,7 +401,7 @@ def funding_warnings(ctx: ServiceContext, appointment_id: str) -> list[str]:
         return []
     return [
         f.message
-        for c in check_appointment(ctx, appointment_id)
+        for c in check_appointment(ctx, appointment_id, starts_at=starts_at, ends_at=ends_at)
         for f in c.findings
         if f.severity is not Severity.INFO
     ]
