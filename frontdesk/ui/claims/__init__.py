@@ -41,6 +41,7 @@ from frontdesk.services.claims.remittance import import_remittance
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.claims.reports import ApprovalsTab, LetterTemplateDialog
 from frontdesk.ui.ops import in_box, in_label, run_op
 from frontdesk.ui.row_table import (
     Column,
@@ -206,11 +207,17 @@ class ClaimsArea(QWidget):
         lrow.addWidget(self._with_browse(self.letter_path, save=True), 1)
         lrow.addWidget(self.save_letter)
         lrow.addWidget(self.letter_sent)
+        self.edit_template = QPushButton("Letter &template…")
+        self.edit_template.setObjectName("editLetterTemplate")
+        self.edit_template.clicked.connect(lambda: LetterTemplateDialog(ctx, self).exec())
+        lrow.addWidget(self.edit_template)
         rcol.addLayout(lrow)
         self.letter_result = QLabel("")
         self.letter_result.setObjectName("letterResult")
         rcol.addWidget(self.letter_result)
         self.tabs.addTab(reports, "Reports")
+        self.approvals = ApprovalsTab(ctx)
+        self.tabs.addTab(self.approvals, "Approvals")
         self.save_letter.clicked.connect(self.write_letter)
         self.letter_sent.clicked.connect(self.mark_letter_sent)
 
@@ -263,6 +270,7 @@ class ClaimsArea(QWidget):
         owing = sum(r.claimed_cents - r.paid_cents for r in rows if r.status != ClaimStatus.PAID)
         self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
         self._load_reports()
+        self.approvals.load()
         out = run_op(lambda: plans_running_out(self.ctx), in_label(self.summary))
         self.running_out.clear()
         for r in out.get() if out else []:
