@@ -276,6 +276,7 @@ class MessageKind(StrEnum):
     WAITLIST_OFFER = "waitlist_offer"
     MARKETING = "marketing"
     TEST = "test"
+    INVOICE = "invoice"  # an invoice emailed to the plan manager or insurer who pays it
 
     @property
     def commercial(self) -> bool:

@@ -166,6 +166,9 @@ class PlanDocument(SyncedMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     chunk_count: Mapped[int]
     note: Mapped[str] = mapped_column(String(200), default="")
+    # "referral" (a scan on the card) or "sent" (a copy of a PDF emailed from the clinic,
+    # e.g. an invoice to a plan manager: the email's attachment, kept as it was sent).
+    kind: Mapped[str] = mapped_column(String(20), default="referral")
 
 
 class DocumentChunk(SyncedMixin, Base):

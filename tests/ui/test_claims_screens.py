@@ -271,3 +271,39 @@ def test_editing_the_letter_template_with_a_preview(
     shoot(dialog, "claims_letter_template")
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     assert letter_template(ctx) == "Dear {referrer}, about {patient_first}"
+
+
+def test_email_invoice_asks_for_an_address_the_payer_lacks(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from frontdesk.models import OutgoingMessage
+
+    appt = session(ctx, f, f.participant, f.ndis_plan, date(2025, 5, 5))
+    number = billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    area.table.selectRow(0)
+    asked: list[str] = []
+
+    def answer(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.labelText())
+        dialog.setTextValue("claims@ndia.example")
+        dialog.accept()
+
+    when_dialog_opens(answer)
+    qtbot.mouseClick(area.email, Qt.MouseButton.LeftButton)
+    assert asked and asked[0].startswith("NDIA has no email address on file")
+    assert area.summary.text() == f"Queued Invoice {number}.pdf by email to claims@ndia.example."
+    with ctx.read() as s:
+        msg = s.scalars(select(OutgoingMessage)).one()
+        assert (msg.to_address, msg.kind, msg.status) == (
+            "claims@ndia.example",
+            "invoice",
+            "queued",
+        )
+        assert msg.attachment_id is not None

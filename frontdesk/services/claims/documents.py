@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import NotFound, ValidationFailed
 from frontdesk.models import DocumentChunk, FundingPlan, Patient, PlanDocument
@@ -85,7 +86,6 @@ def attach_document(
             "attach it again.",
             field="file",
         )
-    pieces = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)]
     with ctx.write("attach a document") as s:
         patient = s.get(Patient, patient_id)
         if patient is None or patient.deleted_at is not None:
@@ -94,20 +94,62 @@ def attach_document(
             plan = s.get(FundingPlan, plan_id)
             if plan is None or plan.deleted_at is not None or plan.patient_id != patient_id:
                 raise NotFound("That plan is no longer on the patient's card.")
-        doc = PlanDocument(
-            patient_id=patient_id,
-            plan_id=plan_id,
-            file_name=path.name[:200],
-            media_type=media,
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            chunk_count=len(pieces),
-            note=note.strip()[:200],
+        return store_document(s, patient_id, path.name, media, data, plan_id=plan_id, note=note)
+
+
+def store_document(
+    s: Session,
+    patient_id: str,
+    file_name: str,
+    media_type: str,
+    data: bytes,
+    *,
+    plan_id: str | None = None,
+    note: str = "",
+    kind: str = "referral",
+) -> str:
+    """Write a document and its pieces in the caller's transaction; returns its id."""
+    pieces = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)]
+    doc = PlanDocument(
+        patient_id=patient_id,
+        plan_id=plan_id,
+        file_name=file_name[:200],
+        media_type=media_type,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        chunk_count=len(pieces),
+        note=note.strip()[:200],
+        kind=kind,
+    )
+    s.add(doc)
+    s.flush()
+    s.add_all(DocumentChunk(document_id=doc.id, seq=n, data=b) for n, b in enumerate(pieces))
+    return doc.id
+
+
+def read_document(s: Session, document_id: str) -> tuple[PlanDocumentFile, bytes]:
+    """A document's name and bytes, put back together and checked, in the caller's session.
+    Refused while pieces are still on their way from another desk, or if they do not add up."""
+    doc = s.get(PlanDocument, document_id)
+    if doc is None or doc.deleted_at is not None:
+        raise NotFound("That document is no longer on the patient's card.")
+    pieces = list(
+        s.scalars(
+            select(DocumentChunk.data)
+            .where(DocumentChunk.document_id == document_id, DocumentChunk.deleted_at.is_(None))
+            .order_by(DocumentChunk.seq)
         )
-        s.add(doc)
-        s.flush()
-        s.add_all(DocumentChunk(document_id=doc.id, seq=n, data=b) for n, b in enumerate(pieces))
-        return doc.id
+    )
+    info = PlanDocumentFile(doc.file_name, doc.media_type)
+    if len(pieces) < doc.chunk_count:
+        raise ValidationFailed(
+            f"{info.file_name} has not fully arrived from the desk that attached it yet "
+            f"({len(pieces)} of {doc.chunk_count} parts). Try again after the next sync."
+        )
+    data = b"".join(pieces)
+    if hashlib.sha256(data).hexdigest() != doc.sha256:
+        raise ValidationFailed(f"{info.file_name} is damaged on this desk (its check failed).")
+    return info, data
 
 
 def list_documents(ctx: ServiceContext, patient_id: str) -> list[DocumentView]:
@@ -123,7 +165,11 @@ def list_documents(ctx: ServiceContext, patient_id: str) -> list[DocumentView]:
     with ctx.read() as s:
         rows = s.execute(
             select(PlanDocument, arrived)
-            .where(PlanDocument.patient_id == patient_id, PlanDocument.deleted_at.is_(None))
+            .where(
+                PlanDocument.patient_id == patient_id,
+                PlanDocument.kind == "referral",
+                PlanDocument.deleted_at.is_(None),
+            )
             .order_by(PlanDocument.created_at.desc())
         ).all()
         return [
@@ -145,27 +191,7 @@ def document_bytes(ctx: ServiceContext, document_id: str) -> tuple[PlanDocumentF
     """The document's file name and bytes, put back together and checked."""
     require(ctx.actor, Action.VIEW_PATIENTS)
     with ctx.read() as s:
-        doc = s.get(PlanDocument, document_id)
-        if doc is None or doc.deleted_at is not None:
-            raise NotFound("That document is no longer on the patient's card.")
-        pieces = list(
-            s.scalars(
-                select(DocumentChunk.data)
-                .where(DocumentChunk.document_id == document_id, DocumentChunk.deleted_at.is_(None))
-                .order_by(DocumentChunk.seq)
-            )
-        )
-        info = PlanDocumentFile(doc.file_name, doc.media_type)
-        want_count, want_hash = doc.chunk_count, doc.sha256
-    if len(pieces) < want_count:
-        raise ValidationFailed(
-            f"{info.file_name} has not fully arrived from the desk that attached it yet "
-            f"({len(pieces)} of {want_count} parts). Try again after the next sync."
-        )
-    data = b"".join(pieces)
-    if hashlib.sha256(data).hexdigest() != want_hash:
-        raise ValidationFailed(f"{info.file_name} is damaged on this desk (its check failed).")
-    return info, data
+        return read_document(s, document_id)
 
 
 @dataclass(frozen=True)

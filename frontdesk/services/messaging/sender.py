@@ -30,7 +30,9 @@ from frontdesk.domain import messaging as rules
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import AppointmentStatus, MessageChannel
 from frontdesk.models import Appointment, OutgoingMessage
+from frontdesk.services.claims.documents import read_document
 from frontdesk.services.messaging.providers import (
+    Attachment,
     Outgoing,
     PermanentFailure,
     Provider,
@@ -41,6 +43,8 @@ from frontdesk.store.context import ServiceContext
 # A claim older than this, by a sender that has not recorded it, is recovered by any sender.
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
+# An email whose attachment is still syncing in is looked at again after this.
+ATTACHMENT_WAIT = timedelta(minutes=5)
 INTERRUPTED_EMAIL = (
     "The sender stopped while this email was being handed to the mail server; it may have been "
     "sent. Check with the patient before sending it again."
@@ -77,7 +81,8 @@ def _still_wanted(msg: OutgoingMessage, appt: Appointment | None) -> str | None:
 def _claim(
     ctx: ServiceContext, sender_id: str, channels: set[str]
 ) -> tuple[MessageChannel, Outgoing] | str | None:
-    """Claim the next due message; returns it, "cancelled" if one was withdrawn, or None."""
+    """Claim the next due message; returns it, "cancelled" if one was withdrawn, "waiting" if
+    its attachment has not fully arrived (tried again later), or None."""
     now = ctx.clock.now()
     with ctx.write("sending a message") as session:
         msg = session.scalars(
@@ -103,16 +108,25 @@ def _claim(
             msg.status = "cancelled"
             msg.error = why
             return "cancelled"
+        attachments: tuple[Attachment, ...] = ()
+        if msg.attachment_id:
+            try:
+                info, data = read_document(session, msg.attachment_id)
+            except FrontdeskError as exc:  # still arriving from the desk that queued it
+                msg.next_attempt_at = now + ATTACHMENT_WAIT
+                msg.error = exc.user_message[:300]
+                return "waiting"
+            attachments = (Attachment(info.file_name, info.media_type, data),)
         msg.status = "sending"
         msg.claimed_by = sender_id
         msg.claimed_at = now
         msg.attempts += 1
-        out = (MessageChannel(msg.channel), _outgoing(msg))
+        out = (MessageChannel(msg.channel), _outgoing(msg, attachments))
     faults.checkpoint("msg.claimed")
     return out
 
 
-def _outgoing(msg: OutgoingMessage) -> Outgoing:
+def _outgoing(msg: OutgoingMessage, attachments: tuple[Attachment, ...] = ()) -> Outgoing:
     assert msg.claimed_at is not None
     return Outgoing(
         message_id=msg.id,
@@ -121,6 +135,7 @@ def _outgoing(msg: OutgoingMessage) -> Outgoing:
         body=msg.body,
         idempotency_key=msg.idempotency_key or msg.id,
         claimed_at=msg.claimed_at,
+        attachments=attachments,
     )
 
 
@@ -236,6 +251,8 @@ def send_due(
             break
         if claimed == "cancelled":
             report.cancelled += 1
+            continue
+        if claimed == "waiting":  # its attachment has not fully synced here: later
             continue
         assert not isinstance(claimed, str)
         channel, out = claimed

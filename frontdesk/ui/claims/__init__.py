@@ -32,10 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.billing import AgeBucket
+from frontdesk.domain.errors import FrontdeskError, ValidationFailed
 from frontdesk.domain.funding import ClaimStatus
 from frontdesk.domain.money import format_money, parse_money
 from frontdesk.domain.ndis import NDIA_PAYMENT_REPORT, RemittanceMapping
 from frontdesk.services.claims import claims as svc
+from frontdesk.services.claims.invoice_mail import email_invoice
 from frontdesk.services.claims.plans import plans_running_out
 from frontdesk.services.claims.remittance import import_remittance
 from frontdesk.store.changes import ChangeNotice
@@ -102,7 +104,12 @@ class ClaimsArea(QWidget):
         self.submitted = QPushButton("Mark &submitted")
         self.terminal = QPushButton("&Terminal result…")
         self.rejected = QPushButton("&Rejected…")
-        for w in (self.status, self.prepare, self.submitted, self.terminal, self.rejected):
+        self.email = QPushButton("&Email invoice")
+        self.email.setObjectName("emailInvoice")
+        self.email.setToolTip("Queue the invoice (PDF) by email to the plan manager or insurer")
+        self.email.clicked.connect(self.email_invoice)
+        for w in (self.status, self.prepare, self.submitted, self.terminal, self.rejected,
+                  self.email):  # fmt: skip
             bar.addWidget(w)
         bar.addStretch(1)
         qcol.addLayout(bar)
@@ -356,6 +363,32 @@ class ClaimsArea(QWidget):
         if ok:
             run_op(lambda: svc.reject_claim(self.ctx, row.id, reason), in_box(self, "Claims"),
                    refresh=self.reload)  # fmt: skip
+
+    def email_invoice(self) -> None:
+        """Queue the selected claim's invoice to its payer's address (asked for when the
+        payer has none on file); the messaging sender sends it."""
+        row = self._current()
+        if row is None:
+            return
+        to = ""
+        while True:
+            try:
+                mail = email_invoice(self.ctx, row.invoice_id, to)
+            except ValidationFailed as e:
+                if e.field != "email":
+                    in_box(self, "Claims")(e)
+                    return
+                to, ok = QInputDialog.getText(
+                    self, "Email the invoice", f"{e.user_message}\n\nSend to:"
+                )
+                if not ok or not to.strip():
+                    return
+                continue
+            except FrontdeskError as e:
+                in_box(self, "Claims")(e)
+                return
+            self.summary.setText(f"Queued {mail.file_name} by email to {mail.to}.")
+            return
 
     def terminal_result(self) -> None:
         row = self._current()
