@@ -5,6 +5,7 @@ is refused beside the list."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ def test_attach_on_one_desk_open_on_the_other(
     assert tab_a.docs.message.text() == "Attached dva referral.png."
     item = tab_a.docs.list.topLevelItem(0)
     assert (item.text(0), item.text(1)) == ("dva referral.png", "DVA referral")
+    folder = os.environ.get("FRONTDESK_SHOTS")
+    if folder:  # to look at by hand
+        tab_a.resize(900, 520)
+        tab_a.grab().save(str(Path(folder) / "card_plans_documents.png"))
 
     clinic.settle()
     viewer = Viewer()
