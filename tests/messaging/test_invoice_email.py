@@ -9,6 +9,7 @@ import email
 import email.policy
 import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 from claims_world import Funded, make_funded, session
@@ -26,6 +27,7 @@ from frontdesk.services.messaging.secrets import save_secret
 from frontdesk.services.messaging.setup import build_providers, save_settings
 from frontdesk.store.context import ServiceContext
 from tests.messaging.local_providers import LocalSmtp
+from tests.sync.clinic import Clinic
 
 
 @pytest.fixture
@@ -106,3 +108,37 @@ def test_what_cannot_be_emailed_is_refused_and_nothing_queued(
     assert queued(ctx) == 0
     with ctx.read() as s:
         assert s.scalar(select(func.count()).select_from(PlanDocument)) == 0
+
+
+def test_queued_on_one_desk_sent_by_the_messaging_desk(
+    tmp_path: Path, keychain: object, smtp: LocalSmtp
+) -> None:
+    """Reception queues the email on desk A; the messaging desk B sends it after a sync through
+    the clinic server — the PDF's pieces came with it."""
+    clinic = Clinic(tmp_path / "clinic", str(tmp_path / "server.sqlite3"))
+    try:
+        a, b = clinic.add_desk(), clinic.add_desk()
+        f = make_funded(a.ctx)
+        appt = session(a.ctx, f, f.participant, f.ndis_plan, date(2025, 5, 5))
+        inv = invoice_under_plan(a.ctx, appt)
+        number = billing.issue_invoice(a.ctx, inv)
+        email_invoice(a.ctx, inv, "claims@ndia.example")
+        save_secret("smtp", smtp.password)
+        save_settings(
+            b.ctx, enabled=True, smtp_host="127.0.0.1", smtp_port=smtp.port,
+            smtp_username=smtp.user, email_from="accounts@harbour.example",
+        )  # fmt: skip
+        clinic.settle()
+        report = sender.send_due(
+            b.ctx, build_providers(b.ctx, smtp_tls=smtp.client_tls()), sender_id="desk-b"
+        )
+        assert report.sent == 1, report.errors
+        [(_from, _rcpts, raw)] = smtp.messages
+        (part,) = email.message_from_bytes(raw, policy=email.policy.default).iter_attachments()
+        pdf = part.get_payload(decode=True)
+        assert number in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+        clinic.settle()
+        with a.ctx.read() as s:  # the sent status came back to the desk that queued it
+            assert s.scalars(select(OutgoingMessage.status)).one() == "sent"
+    finally:
+        clinic.close()
