@@ -8,7 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,9 @@ from claims_world import Funded, make_funded, session
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import RuleViolation, ValidationFailed
-from frontdesk.models import Funder, OutgoingMessage, PlanDocument
+from frontdesk.models import DocumentChunk, Funder, OutgoingMessage, PlanDocument
 from frontdesk.services import billing
 from frontdesk.services.claims.checkout import invoice_under_plan
 from frontdesk.services.claims.documents import list_documents, read_document
@@ -142,3 +143,26 @@ def test_queued_on_one_desk_sent_by_the_messaging_desk(
             assert s.scalars(select(OutgoingMessage.status)).one() == "sent"
     finally:
         clinic.close()
+
+
+def test_an_email_waits_while_its_attachment_is_still_arriving(
+    ctx: ServiceContext, f: Funded, smtp: LocalSmtp, clock: FakeClock
+) -> None:
+    appt = session(ctx, f, f.participant, f.ndis_plan, date(2025, 5, 5))
+    inv = invoice_under_plan(ctx, appt)
+    billing.issue_invoice(ctx, inv)
+    email_invoice(ctx, inv, "claims@ndia.example")
+    with ctx.write("a piece not here yet") as s:  # as on a desk the sync has not filled in
+        piece = s.scalars(select(DocumentChunk).where(DocumentChunk.seq == 0)).one()
+        piece.deleted_at = clock.now()
+    providers = build_providers(ctx, smtp_tls=smtp.client_tls())
+    assert sender.send_due(ctx, providers, sender_id="desk-test").sent == 0
+    with ctx.read() as s:
+        msg = s.scalars(select(OutgoingMessage)).one()
+        assert msg.status == "queued" and "has not fully arrived" in (msg.error or "")
+    with ctx.write("the piece arrives") as s:
+        s.scalars(select(DocumentChunk).where(DocumentChunk.seq == 0)).one().deleted_at = None
+    assert sender.send_due(ctx, providers, sender_id="desk-test").sent == 0  # not before its time
+    clock.advance(timedelta(minutes=5))
+    assert sender.send_due(ctx, providers, sender_id="desk-test").sent == 1
+    assert len(smtp.messages) == 1
