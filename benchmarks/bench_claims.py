@@ -176,14 +176,15 @@ def run(bench: Bench) -> None:
         body = ["ClaimReference,Claimed Amount,Paid Total Amount,Payment Request Status"]
         body += [f"{ref},193.99,193.99,PAID" for ref in references]
         path.write_text("\n".join(body) + "\n")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = import_remittance(ctx, path)
         ours = (time.perf_counter() - t0) * 1000
+        ours_cpu = (time.process_time() - c0) * 1000
         assert result.lines == REMITTANCE_LINES and result.paid == REMITTANCE_LINES
 
         # The baseline on a copy taken before: parse, look up each reference, write the
         # allocations and claim updates in one transaction, with nothing else.
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with path.open() as fh:
             lines = list(csv.DictReader(fh))
         refs = {r["ClaimReference"] for r in lines}
@@ -206,7 +207,12 @@ def run(bench: Bench) -> None:
             raw.execute("UPDATE claims SET status = 'paid' WHERE id = ?", (cid,))
         raw.execute("ROLLBACK")
         base_ms = (time.perf_counter() - t0) * 1000
+        base_cpu = (time.process_time() - c0) * 1000
     bench.record("claims: import a 5,000-line remittance", "total", ours, "ms", base_ms,
                  "target ≤ 2 s")  # fmt: skip
+    # The same, as this process's CPU time: on a shared, loaded machine the wall clock also
+    # counts the time other processes held the cores.
+    bench.record("claims: import a 5,000-line remittance (CPU time)", "total", ours_cpu, "ms",
+                 base_cpu)  # fmt: skip
     raw.close()
     ctx.engine.dispose()

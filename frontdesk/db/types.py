@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -36,6 +37,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@lru_cache(maxsize=256)  # a bulk write stamps thousands of rows with the same instant
 def sqlite_utc_text(value: datetime) -> str:
     """The exact text UTCDateTime stores on SQLite, for raw-SQL queries and bulk inserts."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

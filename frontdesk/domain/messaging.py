@@ -283,6 +283,7 @@ class MessageKind(StrEnum):
     BIRTHDAY = "birthday"
     MARKETING = "marketing"
     TEST = "test"
+    INVOICE = "invoice"  # an invoice emailed to the plan manager or insurer who pays it
 
     @property
     def commercial(self) -> bool:

@@ -37,9 +37,11 @@ from frontdesk.models.diary import (
 )
 from frontdesk.models.funding import (
     Claim,
+    DocumentChunk,
     FundingBudget,
     FundingPlan,
     NdisSupportItem,
+    PlanDocument,
     PlanSession,
     RemittanceImport,
 )
@@ -85,6 +87,7 @@ __all__ = [
     "CreditNoteLine",
     "DayClose",
     "DayCloseCount",
+    "DocumentChunk",
     "Funder",
     "FundingBudget",
     "FundingMembership",
@@ -106,6 +109,7 @@ __all__ = [
     "PatientMerge",
     "Payment",
     "PaymentAllocation",
+    "PlanDocument",
     "PlanSession",
     "Practitioner",
     "ProviderNumber",

@@ -42,6 +42,8 @@ class ClinicSettings(SyncedMixin, Base):
     hide_revenue_from_reception: Mapped[bool] = mapped_column(default=False)
     invoice_due_days: Mapped[int] = mapped_column(default=14)
     payment_instructions: Mapped[str] = mapped_column(Text, default="")
+    # The report to a referring practitioner (services/claims/letters.py); "" = the built-in one.
+    referrer_letter_template: Mapped[str] = mapped_column(Text, default="")
     # the state or territory whose public holidays the clinic keeps (NSW, VIC…), "" none
     state: Mapped[str] = mapped_column(String(3), default="")
     # the first-run set-up: the step it stopped at ("" not started), and when it was finished

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Column, Date, LargeBinary, Table
@@ -14,12 +15,21 @@ from sqlalchemy.sql.type_api import TypeEngine
 
 from frontdesk.db.types import UTCDateTime
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+@lru_cache(maxsize=256)  # a bulk write stamps thousands of rows with the same instant
+def _utc_iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
 
 def to_json_value(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values: nothing to do (checked first, it is the hot path)
+        return value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat()
+        return _utc_iso(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bytes):

@@ -11,7 +11,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.domain.funding import ClaimStatus, NdisManagement, PlanKind
@@ -136,3 +144,40 @@ class RemittanceImport(SyncedMixin, Base):
     paid_cents: Mapped[int]
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
     imported_at: Mapped[datetime]
+
+
+class PlanDocument(SyncedMixin, Base):
+    """A scanned referral or approval (PDF, JPEG, PNG) kept with the patient, optionally on one
+    of their plans. Its bytes are in ``document_chunks``: a synced change carries at most
+    ``protocol.MAX_FIELDS_BYTES``, so the file syncs in pieces; ``sha256`` proves the pieces
+    put back together are the file that was attached."""
+
+    __tablename__ = "plan_documents"
+    __table_args__ = (
+        CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+        Index("ix_plan_documents_patient", "patient_id"),
+    )
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("funding_plans.id"))
+    file_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    chunk_count: Mapped[int]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    # "referral" (a scan on the card) or "sent" (a copy of a PDF emailed from the clinic,
+    # e.g. an invoice to a plan manager: the email's attachment, kept as it was sent).
+    kind: Mapped[str] = mapped_column(String(20), default="referral")
+
+
+class DocumentChunk(SyncedMixin, Base):
+    """One piece of a document's bytes (``seq`` from 0)."""
+
+    __tablename__ = "document_chunks"
+    __table_args__ = (UniqueConstraint("document_id", "seq", name="uq_document_chunks_seq"),)
+    __audited__: ClassVar[bool] = False  # the document row is audited; its bytes are not
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("plan_documents.id"))
+    seq: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -257,6 +257,8 @@ class OutgoingMessage(SyncedMixin, Base):
     claimed_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     segments: Mapped[int] = mapped_column(default=0)
+    # An email's attachment (a PDF such as an invoice), stored and synced with the documents.
+    attachment_id: Mapped[str | None] = mapped_column(ForeignKey("plan_documents.id"))
 
 
 class MessagePreference(SyncedMixin, Base):

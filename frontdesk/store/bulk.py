@@ -25,8 +25,13 @@ class RawConnection(Protocol):
     def executemany(self, sql: str, rows: Any, /) -> Any: ...
 
 
+_STORED_AS_IS = frozenset({str, int, float, bytes, type(None)})
+
+
 def sqlite_value(value: Any) -> Any:
     """A Python value as SQLite stores it (UTC datetimes as text, dates ISO, booleans 0/1)."""
+    if type(value) in _STORED_AS_IS:  # the hot path of every bulk write
+        return value
     if isinstance(value, datetime):
         return sqlite_utc_text(value)
     if isinstance(value, date):
@@ -101,9 +106,8 @@ class BulkWriter:
         """Queue one row (``id`` made if missing); returns its id."""
         if "id" in self.table.c:
             values.setdefault("id", uuid7())
-        get = values.get
-        defaults = self.defaults
-        self.rows.append(tuple(sqlite_value(get(c, defaults.get(c))) for c in self.cols))
+        merged = {**self.defaults, **values}
+        self.rows.append(tuple(map(sqlite_value, map(merged.get, self.cols))))
         if len(self.rows) >= self.CHUNK:
             self.on_full()
         return str(values.get("id"))

@@ -105,7 +105,7 @@ def _changes(obj: SyncedMixin, is_new: bool) -> tuple[dict[str, Any], dict[str, 
     return before, after
 
 
-def _patient_of(obj: SyncedMixin) -> str | None:
+def patient_of(obj: SyncedMixin) -> str | None:
     if type(obj).__tablename__ == "patients":  # type: ignore[attr-defined]
         return obj.id
     value = getattr(obj, "patient_id", None)
@@ -152,28 +152,69 @@ def _stamp(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
             obj.updated_at = tracking.now
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row's change as the change log records it (from a flushed ORM object, or from the
+    tracked bulk writer, ``store/bulk.py``)."""
+
+    model: type[SyncedMixin]
+    row_id: str
+    op: str  # "insert" or "update"
+    before: dict[str, Any]
+    after: dict[str, Any]  # JSON values of the changed columns (no version or stamps)
+    base_version: int
+    created_at: datetime | None
+    updated_at: datetime
+    patient_id: str | None
+
+    @property
+    def table(self) -> str:
+        return self.model.__tablename__  # type: ignore[attr-defined,no-any-return]
+
+
+def _change_of(obj: SyncedMixin, op: str, before: dict[str, Any], after: dict[str, Any]) -> Change:
+    return Change(
+        type(obj), obj.id, op, before, after, obj.version or 0, obj.created_at, obj.updated_at,
+        patient_of(obj),
+    )  # fmt: skip
+
+
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _ctx: UOWTransaction) -> None:
     tracking: Tracking | None = session.info.get(TRACKING_KEY)
     if tracking is None:
         return
-    changed: list[tuple[SyncedMixin, str, dict[str, Any], dict[str, Any]]] = []
+    changed: list[Change] = []
     for obj in session.new:
         if isinstance(obj, SyncedMixin):
             before, after = _changes(obj, is_new=True)
-            changed.append((obj, "insert", before, after))
+            changed.append(_change_of(obj, "insert", before, after))
     for obj in session.dirty:
         if isinstance(obj, SyncedMixin) and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj, is_new=False)
             if after:
-                changed.append((obj, "update", before, after))
+                changed.append(_change_of(obj, "update", before, after))
+    outbox_rows, audit_rows = log_rows(session.connection(), tracking, changed)
+    if audit_rows:
+        session.connection().execute(
+            insert(AuditEvent), [audit_full(r, tracking.now) for r in audit_rows]
+        )
+    outbox.append(session.connection(), outbox_rows)
+
+
+def log_rows(
+    conn: Connection, tracking: Tracking, changed: list[Change]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The outbox rows (with proofs) and hash-chained audit events recording ``changed`` — the
+    same rows whichever path wrote the data; the caller inserts them in the same transaction
+    (audit events as ``_audit_full`` rows). Empty for changes arriving by sync."""
     # Parents before children, so the server and other desks can apply them in this order.
-    changed.sort(key=lambda c: table_rank().get(type(c[0]).__tablename__, 0))  # type: ignore[attr-defined]
-    for obj, _op, _b, _a in changed:
-        tracking.collector.add(type(obj).__tablename__, obj.id)  # type: ignore[attr-defined]
+    rank = table_rank()
+    changed.sort(key=lambda c: rank.get(c.table, 0))
+    for c in changed:
+        tracking.collector.add(c.table, c.row_id)
     if tracking.origin != "local" or not changed:
-        return
-    conn = session.connection()
+        return [], []
     next_seq = outbox.next_seq(conn)
     audit_seq, prev_hash = _chain_head(conn, tracking.device_id)
     # What the person had in front of them: the clinic's changes pulled so far (a pull may
@@ -182,32 +223,32 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
 
     outbox_rows: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
-    for obj, op, before, after in changed:
-        table = type(obj).__tablename__  # type: ignore[attr-defined]
+    for c in changed:
+        table, op, after = c.table, c.op, c.after
         stamp = tracking.hlc.tick().encode()
         fields = dict(after)
         if op == "update":
-            fields["updated_at"] = to_json_value(obj.updated_at)
+            fields["updated_at"] = to_json_value(c.updated_at)
         else:
-            fields["created_at"] = to_json_value(obj.created_at)
-            fields["updated_at"] = to_json_value(obj.updated_at)
+            fields["created_at"] = to_json_value(c.created_at)
+            fields["updated_at"] = to_json_value(c.updated_at)
         change = outbox_row(
-            next_seq, entity=table, row_id=obj.id, op=op, fields=fields,
-            base_version=obj.version or 0, hlc=stamp, now=tracking.now, seen_cursor=seen,
+            next_seq, entity=table, row_id=c.row_id, op=op, fields=fields,
+            base_version=c.base_version, hlc=stamp, now=tracking.now, seen_cursor=seen,
         )  # fmt: skip
         change["proof_json"] = privilege.proof_json(
-            tracking.signer, entity=table, row_id=obj.id, op=op, fields=fields,
+            tracking.signer, entity=table, row_id=c.row_id, op=op, fields=fields,
             base_version=change["base_version"], mutation_id=change["mutation_id"],
         )  # fmt: skip
         outbox_rows.append(change)
         next_seq += 1
-        if not getattr(type(obj), "__audited__", True) or _quiet(obj, op, after):
+        if not getattr(c.model, "__audited__", True) or _quiet(c.model, op, after):
             continue
         row = _audit_row(
             tracking, audit_seq, stamp, action=tracking.action or op, entity=table,
-            entity_id=obj.id, patient_id=_patient_of(obj),
-            before_json=canonical_json(_redact(obj, before)) if before else None,
-            after_json=canonical_json(_redact(obj, after)),
+            entity_id=c.row_id, patient_id=c.patient_id,
+            before_json=canonical_json(_redact(c.model, c.before)) if c.before else None,
+            after_json=canonical_json(_redact(c.model, after)),
         )  # fmt: skip
         audit_seq, prev_hash = _chain(row, prev_hash, audit_seq)
         audit_rows.append(row)
@@ -216,9 +257,7 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
         outbox_rows.append(_audit_outbox_row(next_seq, row, tracking.now, seen))
         next_seq += 1
         tracking.collector.add("audit_events", row["id"])
-    if audit_rows:
-        conn.execute(insert(AuditEvent), [_audit_full(r, tracking.now) for r in audit_rows])
-    outbox.append(conn, outbox_rows)
+    return outbox_rows, audit_rows
 
 
 def _audit_row(
@@ -253,17 +292,17 @@ def _audit_row(
     }
 
 
-def _quiet(obj: SyncedMixin, op: str, after: dict[str, Any]) -> bool:
+def _quiet(model: type[SyncedMixin], op: str, after: dict[str, Any]) -> bool:
     """An update touching only bookkeeping fields (``__audit_quiet__``, e.g. a sign-in's
     last_sign_in_at) is audited by the service's own event instead of as a row change."""
-    quiet: frozenset[str] = getattr(type(obj), "__audit_quiet__", frozenset())
+    quiet: frozenset[str] = getattr(model, "__audit_quiet__", frozenset())
     return op == "update" and bool(quiet) and set(after) <= quiet
 
 
-def _redact(obj: SyncedMixin, values: dict[str, Any]) -> dict[str, Any]:
+def _redact(model: type[SyncedMixin], values: dict[str, Any]) -> dict[str, Any]:
     """Secrets (password and PIN hashes) sync like any field but the audit shows only that they
     changed: ``__audit_redact__`` on the model names them."""
-    hidden: frozenset[str] = getattr(type(obj), "__audit_redact__", frozenset())
+    hidden: frozenset[str] = getattr(model, "__audit_redact__", frozenset())
     return {k: ("(changed)" if k in hidden and v is not None else v) for k, v in values.items()}
 
 
@@ -284,7 +323,7 @@ def _chain(row: dict[str, Any], prev_hash: str, seq: int) -> tuple[int, str]:
     return seq + 1, row["hash"]
 
 
-def _audit_full(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def audit_full(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     full = dict(row)
     full.setdefault("version", 0)
     full["created_at"] = now
@@ -315,7 +354,7 @@ def record_event(
         patient_id=patient_id, summary=summary,
     )  # fmt: skip
     _chain(row, prev_hash, seq)
-    full = _audit_full(row, tracking.now)
+    full = audit_full(row, tracking.now)
     conn.execute(insert(AuditEvent), [full])
     outbox.append(conn, [_audit_outbox_row(outbox.next_seq(conn), row, tracking.now)])
     tracking.collector.add("audit_events", row["id"])
@@ -325,7 +364,7 @@ def _audit_outbox_row(
     seq: int, row: dict[str, Any], now: datetime, seen: int | None = None
 ) -> dict[str, Any]:
     """Audit events sync too: each has its own outbox row carrying the whole entry."""
-    full = {k: to_json_value(v) for k, v in _audit_full(row, now).items()}
+    full = {k: to_json_value(v) for k, v in audit_full(row, now).items()}
     return outbox_row(
         seq, entity="audit_events", row_id=row["id"], op="insert", fields=full,
         base_version=0, hlc=row["hlc"], now=now, seen_cursor=seen,

@@ -10,7 +10,7 @@ touched (a row that differs is taken as the server holds it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +21,7 @@ from frontdesk.faults import checkpoint
 from frontdesk.models import ClinicSettings, SyncState
 from frontdesk.protocol import (
     CONFLICT,
+    MAX_BODY_BYTES,
     MERGED,
     REJECTED,
     DeviceReply,
@@ -42,8 +43,21 @@ log = logging.getLogger("frontdesk.sync")
 Progress = Callable[[str, float], None]
 
 PUSH_BATCH = 1000
+# A push stops short of the server's body cap: most changes are small, but a scanned referral
+# syncs as pieces of up to ~44 KB each (services/claims/documents.py).
+PUSH_BYTES = MAX_BODY_BYTES // 2
 PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
+
+
+def _within_bytes(rows: Sequence[Any], limit: int) -> Sequence[Any]:
+    """The first rows whose changes together fit in ``limit`` bytes (at least one)."""
+    total = 0
+    for n, row in enumerate(rows):
+        total += len(row.fields_json) + len(row.proof_json or "") + 300
+        if total > limit and n:
+            return rows[:n]
+    return rows
 
 
 class SyncFailed(EnvironmentProblem):
@@ -152,7 +166,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         repushed = renumbered = False
         while True:
             with self.ctx.read() as session:
-                rows = outbox.pending(session, PUSH_BATCH)
+                rows = _within_bytes(outbox.pending(session, PUSH_BATCH), PUSH_BYTES)
                 cursor = session.get(SyncState, 1).pull_cursor  # type: ignore[union-attr]
             if not rows:
                 summary.pending = 0

@@ -12,12 +12,16 @@ import pytest
 from claims_world import Funded, make_funded, session
 from pypdf import PdfReader
 
-from frontdesk.domain.errors import RuleViolation
+from frontdesk.domain.errors import RuleViolation, ValidationFailed
 from frontdesk.services.claims.letters import (
+    TEMPLATE,
     ReportKind,
+    letter_template,
     mark_report_sent,
+    preview_letter,
     referrer_letter,
     reports_due,
+    save_letter_template,
 )
 from frontdesk.store.context import ServiceContext
 
@@ -57,3 +61,42 @@ def test_first_and_last_service_letters_and_what_is_due(ctx: ServiceContext, f: 
     assert "completed 5 of 5 services with Ruby Esposito, from 2 Mar 2026 to 6 Jul 2026" in text
     mark_report_sent(ctx, f.cdm_plan, "last")
     assert reports_due(ctx) == []
+
+
+def test_the_clinics_own_letter_with_placeholders(ctx: ServiceContext, f: Funded) -> None:
+    session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, 3, 2))
+    own = (
+        "Dear {referrer} ({provider_number}),\n\n"
+        "{patient_first} has had {sessions} of {limit} sessions since {first_session}.\n\n"
+        "Kind regards,\n{practitioner}, {profession}"
+    )
+    preview = preview_letter(own, "last")
+    assert preview.startswith("Dear Dr Amelia Hart (2345671A),")
+    assert "Maria has had 5 of 5 sessions since 2 Mar 2026." in preview
+    save_letter_template(ctx, own)
+    assert letter_template(ctx) == own
+    text = text_of(referrer_letter(ctx, f.cdm_plan, "first"))
+    assert "Dear Dr Amelia Hart (2345671A)," in text
+    assert "Maria has had 1 of 5 sessions since 2 Mar 2026." in text
+    save_letter_template(ctx, "")  # back to the built-in letter
+    assert letter_template(ctx) == TEMPLATE
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("Dear {referer},", r"Unknown placeholder \{referer\}\. Use one of: \{referrer\}"),
+        ("Dear {referrer,", "has no partner"),
+        ("Costs {}", r"Unknown placeholder \{\}"),
+        ("   ", "cannot be empty"),
+    ],
+)
+def test_a_bad_template_is_refused_and_the_old_one_kept(
+    ctx: ServiceContext, template: str, message: str
+) -> None:
+    save_letter_template(ctx, "Dear {referrer},\n\nThank you.")
+    with pytest.raises(ValidationFailed, match=message):
+        preview_letter(template)
+    with pytest.raises(ValidationFailed, match=message):
+        save_letter_template(ctx, template)
+    assert letter_template(ctx) == "Dear {referrer},\n\nThank you."

@@ -219,3 +219,91 @@ def test_another_funders_remittance_with_named_columns(
         "Imported 1 line: $72.55 received — 1 paid, 0 part-paid, 0 rejected."
     )
     shoot(area, "claims_generic_remittance")
+
+
+def test_sessions_vs_approvals_screen_and_its_csv(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog
+
+    for m in (3, 5, 8, 10):
+        session(ctx, f, f.cdm_patient, f.cdm_plan, date(2026, m, 2))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    area.tabs.setCurrentIndex(4)
+    tab = area.approvals
+    first = tab.list.topLevelItem(0)
+    assert [first.text(i) for i in range(6)] == [
+        "Maria Santos", "Medicare chronic condition management plan", "Dr Amelia Hart",
+        "5", "4", "1",
+    ]  # fmt: skip
+    assert tab.message.text() == "2 current plans · 1 with one session or none left"
+    shoot(area, "claims_sessions_vs_approvals")
+    out = tmp_path / "approvals.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(out), ""))
+    qtbot.mouseClick(tab.export, Qt.MouseButton.LeftButton)
+    assert tab.message.text() == "Saved 2 plans to approvals.csv."
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1].startswith("Maria Santos,")
+
+
+def test_editing_the_letter_template_with_a_preview(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded
+) -> None:  # type: ignore[no-untyped-def]
+    from frontdesk.services.claims.letters import letter_template
+    from frontdesk.ui.claims.reports import LetterTemplateDialog
+
+    dialog = LetterTemplateDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.preview.toPlainText().startswith("Dear Dr Amelia Hart,")
+    dialog.editor.selectAll()
+    qtbot.keyClicks(dialog.editor, "Dear {referer}, about {patient_first}")
+    assert "Unknown placeholder {referer}" in dialog.error.text()
+    assert not dialog.save.isEnabled()
+    qtbot.keyClick(dialog.editor, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    for _ in range(len("Dear {refer")):
+        qtbot.keyClick(dialog.editor, Qt.Key.Key_Right)
+    qtbot.keyClicks(dialog.editor, "r")  # {referer} → {referrer}
+    assert dialog.error.text() == ""
+    assert dialog.preview.toPlainText() == "Dear Dr Amelia Hart, about Maria"
+    shoot(dialog, "claims_letter_template")
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    assert letter_template(ctx) == "Dear {referrer}, about {patient_first}"
+
+
+def test_email_invoice_asks_for_an_address_the_payer_lacks(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from frontdesk.models import OutgoingMessage
+
+    appt = session(ctx, f, f.participant, f.ndis_plan, date(2025, 5, 5))
+    number = billing.issue_invoice(ctx, invoice_under_plan(ctx, appt))
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    qtbot.mouseClick(area.prepare, Qt.MouseButton.LeftButton)
+    area.table.selectRow(0)
+    asked: list[str] = []
+
+    def answer(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.labelText())
+        dialog.setTextValue("claims@ndia.example")
+        dialog.accept()
+
+    when_dialog_opens(answer)
+    qtbot.mouseClick(area.email, Qt.MouseButton.LeftButton)
+    assert asked and asked[0].startswith("NDIA has no email address on file")
+    assert area.summary.text() == f"Queued Invoice {number}.pdf by email to claims@ndia.example."
+    with ctx.read() as s:
+        msg = s.scalars(select(OutgoingMessage)).one()
+        assert (msg.to_address, msg.kind, msg.status) == (
+            "claims@ndia.example",
+            "invoice",
+            "queued",
+        )
+        assert msg.attachment_id is not None

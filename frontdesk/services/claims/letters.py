@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from string import Formatter
 from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 from sqlalchemy import select
 
-from frontdesk.domain.errors import NotFound, RuleViolation
+from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.funding import PlanKind
 from frontdesk.models import Appointment, FundingPlan, Patient, PlanSession, Practitioner
 from frontdesk.services.billing.views import ClinicInfo
@@ -105,7 +106,83 @@ def _in_sentence(label: str) -> str:
     return label[0].lower() + label[1:]
 
 
-def letter_text(f: LetterFacts) -> str:
+# What a template may say, and what each placeholder stands for (shown beside the editor).
+PLACEHOLDERS = {
+    "referrer": "the referring practitioner's name",
+    "provider_number": "the referrer's provider number",
+    "patient": "the patient's full name",
+    "patient_first": "the patient's first (or preferred) name",
+    "born": "the patient's date of birth",
+    "plan": 'the plan, in a sentence ("mental health treatment plan")',
+    "summary": "a sentence on the sessions so far (first or last service)",
+    "sessions": "how many sessions were provided under the plan",
+    "limit": "how many the plan allows",
+    "first_session": "the date of the first session",
+    "last_session": "the date of the latest session",
+    "practitioner": "the treating practitioner",
+    "profession": "their profession",
+}
+
+_SAMPLE = LetterFacts(
+    referrer="Dr Amelia Hart", referrer_provider_number="2345671A", patient="Maria Santos",
+    patient_first="Maria", born="14 March 1961", plan="Medicare chronic condition management plan",
+    practitioner="Anna Allen", profession="Physiotherapist",
+    sessions=(date(2026, 3, 2), date(2026, 5, 4), date(2026, 8, 3), date(2026, 10, 5),
+              date(2026, 11, 30)),
+    limit="5", kind=ReportKind.LAST,
+)  # fmt: skip
+
+
+def check_template(template: str) -> None:
+    """Refuse a template with an unknown placeholder or a stray brace, saying which."""
+    if not template.strip():
+        raise ValidationFailed("The letter cannot be empty.", field="template")
+    try:
+        names = [name for _t, name, _f, _c in Formatter().parse(template) if name is not None]
+    except ValueError:
+        raise ValidationFailed(
+            "A { or } has no partner. Placeholders are written like {patient}; to write a "
+            "brace itself, type it twice ({{ or }}).",
+            field="template",
+        ) from None
+    unknown = sorted({n for n in names if n not in PLACEHOLDERS})
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown placeholder {{{unknown[0]}}}. Use one of: "
+            + ", ".join(f"{{{k}}}" for k in PLACEHOLDERS)
+            + ".",
+            field="template",
+        )
+
+
+def letter_template(ctx: ServiceContext) -> str:
+    """The clinic's letter (the built-in one until the clinic writes its own)."""
+    require(ctx.actor, Action.VIEW_PATIENTS)
+    with ctx.read() as s:
+        return ctx.settings(s).referrer_letter_template or TEMPLATE
+
+
+def save_letter_template(ctx: ServiceContext, template: str) -> None:
+    """Keep the clinic's own letter ("" puts the built-in one back). Checked first: an unknown
+    placeholder or a stray brace is refused with the reason and nothing is saved."""
+    require(ctx.actor, Action.MANAGE_SETTINGS)
+    text = template.replace("\r\n", "\n").strip("\n")
+    if text and text != TEMPLATE:
+        check_template(text)
+    else:
+        text = ""
+    with ctx.write("change the referrer letter") as s:
+        ctx.settings(s).referrer_letter_template = text
+
+
+def preview_letter(template: str, kind: ReportKind | str = ReportKind.LAST) -> str:
+    """The letter as a sample patient's referrer would read it (raises like ``check_template``)."""
+    check_template(template)
+    sample = LetterFacts(**{**_SAMPLE.__dict__, "kind": ReportKind(kind)})
+    return letter_text(sample, template)
+
+
+def letter_text(f: LetterFacts, template: str = TEMPLATE) -> str:
     first = f"{f.sessions[0]:%-d %b %Y}"
     if f.kind is ReportKind.FIRST:
         summary = (
@@ -117,19 +194,26 @@ def letter_text(f: LetterFacts) -> str:
             f"{f.patient_first} has now completed {len(f.sessions)} of {f.limit} services with "
             f"{f.practitioner}, from {first} to {f.sessions[-1]:%-d %b %Y}."
         )
-    return TEMPLATE.format(
+    return template.format(
         referrer=f.referrer,
+        provider_number=f.referrer_provider_number,
         patient=f.patient,
         patient_first=f.patient_first,
         born=f.born,
         plan=f.plan,
         summary=summary,
+        sessions=len(f.sessions),
+        limit=f.limit,
+        first_session=first,
+        last_session=f"{f.sessions[-1]:%-d %b %Y}",
         practitioner=f.practitioner,
         profession=f.profession,
     )
 
 
-def render_letter(f: LetterFacts, clinic: ClinicInfo, today: date) -> bytes:
+def render_letter(
+    f: LetterFacts, clinic: ClinicInfo, today: date, template: str = TEMPLATE
+) -> bytes:
     title = "Report to referrer" + (" — first service" if f.kind is ReportKind.FIRST else "")
     if f.kind is ReportKind.LAST:
         title += " — last service"
@@ -144,7 +228,7 @@ def render_letter(f: LetterFacts, clinic: ClinicInfo, today: date) -> bytes:
         ),
         Spacer(1, 8 * mm),
     ]
-    for para in letter_text(f).split("\n\n"):
+    for para in letter_text(f, template).split("\n\n"):
         # An empty paragraph is room for the practitioner to write in.
         story += [p(para), Spacer(1, 3 * mm)] if para.strip() else [Spacer(1, 20 * mm)]
     return build(story, title, footer=clinic.name)
@@ -156,7 +240,7 @@ def referrer_letter(ctx: ServiceContext, plan_id: str, kind: ReportKind | str) -
 
     facts = letter_facts(ctx, plan_id, ReportKind(kind))
     today = ctx.clock.now().astimezone(ctx.tz).date()
-    return render_letter(facts, clinic_info(ctx), today)
+    return render_letter(facts, clinic_info(ctx), today, letter_template(ctx))
 
 
 def mark_report_sent(ctx: ServiceContext, plan_id: str, kind: ReportKind | str) -> None:

@@ -33,6 +33,7 @@ from frontdesk.models import (
 from frontdesk.services.billing.common import business_day, refuse_if_closed
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
+from frontdesk.store.tracked_bulk import TrackedBulk
 
 OPEN = (ClaimStatus.PREPARED, ClaimStatus.SUBMITTED, ClaimStatus.PART_PAID)
 
@@ -150,6 +151,10 @@ def import_remittance(
                 per_funder[inv.payer_funder_id].append((inv, paid, cid))
         payment_ids: list[str] = []
         now = ctx.clock.now()
+        # Thousands of allocations and claim updates: written by the tracked bulk path (one
+        # executemany per table, the same change log and audit as one by one).
+        bulk = TrackedBulk(s)
+        paid_with: dict[str, str] = {}
         for funder_id, parts in per_funder.items():
             payment = Payment(
                 kind=PaymentKind.PAYMENT,
@@ -168,26 +173,31 @@ def import_remittance(
             s.flush()
             payment_ids.append(payment.id)
             for inv, paid, cid in parts:
-                s.add(
-                    PaymentAllocation(payment_id=payment.id, invoice_id=inv.id, amount_cents=paid)
+                bulk.insert(
+                    PaymentAllocation, payment_id=payment.id, invoice_id=inv.id, amount_cents=paid
                 )
-                claims[cid].payment_id = payment.id
+                paid_with[cid] = payment.id
         counts = {"paid": 0, "part": 0, "rejected": 0}
         for cid, paid in paid_by_claim.items():
             claim = claims[cid]
-            claim.paid_cents += paid
-            claim.settled_at = now
+            change: dict[str, object] = {
+                "paid_cents": claim.paid_cents + paid,
+                "settled_at": now,
+                "payment_id": paid_with.get(cid, claim.payment_id),
+            }
             if paid == 0:
-                claim.status = ClaimStatus.REJECTED
-                claim.rejection_reason = (errors.get(cid) or "Not paid")[:300]
+                change["status"] = ClaimStatus.REJECTED
+                change["rejection_reason"] = (errors.get(cid) or "Not paid")[:300]
                 counts["rejected"] += 1
-            elif claim.paid_cents >= claim.claimed_cents:
-                claim.status = ClaimStatus.PAID
+            elif claim.paid_cents + paid >= claim.claimed_cents:
+                change["status"] = ClaimStatus.PAID
                 counts["paid"] += 1
             else:
-                claim.status = ClaimStatus.PART_PAID
-                claim.rejection_reason = (errors.get(cid) or "")[:300]
+                change["status"] = ClaimStatus.PART_PAID
+                change["rejection_reason"] = (errors.get(cid) or "")[:300]
                 counts["part"] += 1
+            bulk.update(claim, **change)
+        bulk.flush()
         total = sum(paid_by_claim.values())
         row = RemittanceImport(
             file_name=path.name[:300],

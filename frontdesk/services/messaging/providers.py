@@ -41,6 +41,13 @@ class PermanentFailure(FrontdeskError):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    file_name: str
+    media_type: str  # "application/pdf"
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What the sender hands a provider (no database rows cross this line)."""
 
@@ -50,6 +57,7 @@ class Outgoing:
     body: str
     idempotency_key: str
     claimed_at: datetime
+    attachments: tuple[Attachment, ...] = ()  # email only (an invoice PDF)
 
 
 class Provider(Protocol):
@@ -89,6 +97,9 @@ class SmtpEmail:
         mail["Message-ID"] = f"<{msg.idempotency_key}@{domain}>"
         mail["List-Unsubscribe"] = f"<mailto:{self.sender}?subject=unsubscribe>"
         mail.set_content(msg.body)
+        for a in msg.attachments:
+            maintype, _, subtype = a.media_type.partition("/")
+            mail.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.file_name)
         return mail
 
     def send(self, msg: Outgoing) -> str:

@@ -32,7 +32,9 @@ from frontdesk.domain import messaging as rules
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import AppointmentStatus, MessageChannel
 from frontdesk.models import Appointment, OutgoingMessage
+from frontdesk.services.claims.documents import read_document
 from frontdesk.services.messaging.providers import (
+    Attachment,
     Outgoing,
     PermanentFailure,
     Provider,
@@ -46,6 +48,8 @@ MAX_ATTEMPTS = 8
 # SMS claimed and recorded this many at a time: two commits a batch instead of two a message.
 # A sender killed mid-batch leaves them "sending", and recovery asks the provider about each.
 BATCH = 25
+# An email whose attachment is still syncing in is looked at again after this.
+ATTACHMENT_WAIT = timedelta(minutes=5)
 INTERRUPTED_EMAIL = (
     "The sender stopped while this email was being handed to the mail server; it may have been "
     "sent. Check with the patient before sending it again."
@@ -81,13 +85,14 @@ def _still_wanted(msg: OutgoingMessage, appt: Appointment | None) -> str | None:
 
 def _claim(
     ctx: ServiceContext, sender_id: str, channels: set[str], size: int = 1
-) -> tuple[list[tuple[MessageChannel, Outgoing]], int]:
+) -> tuple[list[tuple[MessageChannel, Outgoing]], int, int]:
     """Claim the next due messages in one transaction: up to ``size`` SMS, or one email (an
     email interrupted after its claim cannot be asked about, so none waits claimed). Returns
-    the claimed messages and how many were withdrawn instead."""
+    the claimed messages, how many were withdrawn instead, and how many wait for an attachment
+    still syncing in (looked at again after ATTACHMENT_WAIT)."""
     now = ctx.clock.now()
     claimed: list[tuple[MessageChannel, Outgoing]] = []
-    withdrawn = 0
+    withdrawn = waiting = 0
     with ctx.write("sending a message") as session:
         due = session.scalars(
             select(OutgoingMessage)
@@ -105,7 +110,7 @@ def _claim(
             .limit(max(1, size))
         ).all()
         if not due:
-            return [], 0
+            return [], 0, 0
         batch_channel = due[0].channel
         appt_ids = {m.appointment_id for m in due if m.appointment_id}
         appts = {
@@ -121,19 +126,29 @@ def _claim(
                 msg.error = why
                 withdrawn += 1
                 continue
+            attachments: tuple[Attachment, ...] = ()
+            if msg.attachment_id:
+                try:
+                    info, data = read_document(session, msg.attachment_id)
+                except FrontdeskError as exc:  # still arriving from the desk that queued it
+                    msg.next_attempt_at = now + ATTACHMENT_WAIT
+                    msg.error = exc.user_message[:300]
+                    waiting += 1
+                    continue
+                attachments = (Attachment(info.file_name, info.media_type, data),)
             msg.status = "sending"
             msg.claimed_by = sender_id
             msg.claimed_at = now
             msg.attempts += 1
-            claimed.append((MessageChannel(msg.channel), _outgoing(msg)))
+            claimed.append((MessageChannel(msg.channel), _outgoing(msg, attachments)))
             if batch_channel == MessageChannel.EMAIL.value:
                 break
     if claimed:
         faults.checkpoint("msg.claimed")
-    return claimed, withdrawn
+    return claimed, withdrawn, waiting
 
 
-def _outgoing(msg: OutgoingMessage) -> Outgoing:
+def _outgoing(msg: OutgoingMessage, attachments: tuple[Attachment, ...] = ()) -> Outgoing:
     assert msg.claimed_at is not None
     return Outgoing(
         message_id=msg.id,
@@ -142,6 +157,7 @@ def _outgoing(msg: OutgoingMessage) -> Outgoing:
         body=msg.body,
         idempotency_key=msg.idempotency_key or msg.id,
         claimed_at=msg.claimed_at,
+        attachments=attachments,
     )
 
 
@@ -295,9 +311,11 @@ def send_due(
     recover(ctx, providers, sender_id, report)
     channels = {c.value for c in providers}
     while report.handled < limit:
-        claimed, withdrawn = _claim(ctx, sender_id, channels, min(batch, limit - report.handled))
+        claimed, withdrawn, waiting = _claim(
+            ctx, sender_id, channels, min(batch, limit - report.handled)
+        )
         report.cancelled += withdrawn
-        if not claimed and not withdrawn:
+        if not claimed and not withdrawn and not waiting:
             break
         outcomes: list[Outcome] = []
         for channel, out in claimed:

@@ -2,6 +2,8 @@
 the NDIA's files (bulk payment request out, payment report in) and plans running out.
 
 Files are named by typing or browsing into a path box, so every step works from the keyboard.
+Over 400 lines because the area's tabs share its reload and change notices; its dialogs and
+report tabs live beside it (terminal.py, reports.py).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -32,15 +32,19 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.billing import AgeBucket
+from frontdesk.domain.errors import FrontdeskError, ValidationFailed
 from frontdesk.domain.funding import ClaimStatus
-from frontdesk.domain.money import format_money, parse_money
+from frontdesk.domain.money import format_money
 from frontdesk.domain.ndis import NDIA_PAYMENT_REPORT, RemittanceMapping
 from frontdesk.services.claims import claims as svc
+from frontdesk.services.claims.invoice_mail import email_invoice
 from frontdesk.services.claims.plans import plans_running_out
 from frontdesk.services.claims.remittance import import_remittance
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+from frontdesk.ui.claims.reports import ApprovalsTab, LetterTemplateDialog
+from frontdesk.ui.claims.terminal import TerminalDialog
 from frontdesk.ui.ops import in_box, in_label, run_op
 from frontdesk.ui.row_table import (
     Column,
@@ -101,7 +105,12 @@ class ClaimsArea(QWidget):
         self.submitted = QPushButton("Mark &submitted")
         self.terminal = QPushButton("&Terminal result…")
         self.rejected = QPushButton("&Rejected…")
-        for w in (self.status, self.prepare, self.submitted, self.terminal, self.rejected):
+        self.email = QPushButton("&Email invoice")
+        self.email.setObjectName("emailInvoice")
+        self.email.setToolTip("Queue the invoice (PDF) by email to the plan manager or insurer")
+        self.email.clicked.connect(self.email_invoice)
+        for w in (self.status, self.prepare, self.submitted, self.terminal, self.rejected,
+                  self.email):  # fmt: skip
             bar.addWidget(w)
         bar.addStretch(1)
         qcol.addLayout(bar)
@@ -206,11 +215,17 @@ class ClaimsArea(QWidget):
         lrow.addWidget(self._with_browse(self.letter_path, save=True), 1)
         lrow.addWidget(self.save_letter)
         lrow.addWidget(self.letter_sent)
+        self.edit_template = QPushButton("Letter &template…")
+        self.edit_template.setObjectName("editLetterTemplate")
+        self.edit_template.clicked.connect(lambda: LetterTemplateDialog(ctx, self).exec())
+        lrow.addWidget(self.edit_template)
         rcol.addLayout(lrow)
         self.letter_result = QLabel("")
         self.letter_result.setObjectName("letterResult")
         rcol.addWidget(self.letter_result)
         self.tabs.addTab(reports, "Reports")
+        self.approvals = ApprovalsTab(ctx)
+        self.tabs.addTab(self.approvals, "Approvals")
         self.save_letter.clicked.connect(self.write_letter)
         self.letter_sent.clicked.connect(self.mark_letter_sent)
 
@@ -263,6 +278,7 @@ class ClaimsArea(QWidget):
         owing = sum(r.claimed_cents - r.paid_cents for r in rows if r.status != ClaimStatus.PAID)
         self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
         self._load_reports()
+        self.approvals.load()
         out = run_op(lambda: plans_running_out(self.ctx), in_label(self.summary))
         self.running_out.clear()
         for r in out.get() if out else []:
@@ -349,6 +365,32 @@ class ClaimsArea(QWidget):
             run_op(lambda: svc.reject_claim(self.ctx, row.id, reason), in_box(self, "Claims"),
                    refresh=self.reload)  # fmt: skip
 
+    def email_invoice(self) -> None:
+        """Queue the selected claim's invoice to its payer's address (asked for when the
+        payer has none on file); the messaging sender sends it."""
+        row = self._current()
+        if row is None:
+            return
+        to = ""
+        while True:
+            try:
+                mail = email_invoice(self.ctx, row.invoice_id, to)
+            except ValidationFailed as e:
+                if e.field != "email":
+                    in_box(self, "Claims")(e)
+                    return
+                to, ok = QInputDialog.getText(
+                    self, "Email the invoice", f"{e.user_message}\n\nSend to:"
+                )
+                if not ok or not to.strip():
+                    return
+                continue
+            except FrontdeskError as e:
+                in_box(self, "Claims")(e)
+                return
+            self.summary.setText(f"Queued {mail.file_name} by email to {mail.to}.")
+            return
+
     def terminal_result(self) -> None:
         row = self._current()
         if row is not None:
@@ -409,43 +451,3 @@ class ClaimsArea(QWidget):
                 f"paid, {r.part_paid} part-paid, {r.rejected} rejected."
             )
             self.reload()
-
-
-class TerminalDialog(QDialog):
-    """What the claiming terminal answered, typed in by reception."""
-
-    def __init__(self, ctx: ServiceContext, row: svc.ClaimRow, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx, self.row = ctx, row
-        self.setWindowTitle(f"Terminal result for {row.invoice_number}")
-        form = QFormLayout(self)
-        self.benefit = QLineEdit(format_money(row.claimed_cents))
-        self.benefit.setObjectName("benefit")
-        self.gap = QLineEdit("$0.00")
-        self.gap.setObjectName("gap")
-        self.reference = QLineEdit()
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b91c1c;")
-        form.addRow("&Benefit paid", self.benefit)
-        form.addRow("&Gap (patient pays)", self.gap)
-        form.addRow("Terminal &reference", self.reference)
-        form.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def save(self) -> None:
-        def record() -> None:
-            result = svc.TerminalResult(
-                parse_money(self.benefit.text(), field="benefit"),
-                parse_money(self.gap.text(), field="gap"),
-                self.reference.text(),
-            )
-            svc.record_terminal_result(self.ctx, self.row.id, result)
-
-        if run_op(record, in_label(self.error)):
-            self.accept()

@@ -4,15 +4,21 @@ one (refused with the reason when the funder would not accept it)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +35,12 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain.funding import NdisManagement, PlanKind
 from frontdesk.domain.money import format_money, parse_money
+from frontdesk.services.claims.documents import (
+    DocumentView,
+    attach_document,
+    export_document,
+    list_documents,
+)
 from frontdesk.services.claims.plans import (
     BudgetInput,
     PlanInput,
@@ -74,10 +86,13 @@ class PlansTab(QWidget):
         col = QVBoxLayout(self)
         col.addWidget(self.list, 1)
         col.addLayout(buttons)
+        self.docs = DocumentsBox(ctx, self)
+        col.addWidget(self.docs)
 
     def load(self, patient_id: str) -> None:
         self.patient_id = patient_id
         loaded = run_op(lambda: list_plans(self.ctx, patient_id), in_box(self, "Plans"))
+        self.docs.load(patient_id, loaded.get() if loaded else [])
         self.plans = loaded.get() if loaded else []
         self.list.clear()
         for p in self.plans:
@@ -124,6 +139,104 @@ class PlansTab(QWidget):
         if plan and self.patient_id:
             run_op(lambda: archive_plan(self.ctx, plan.id), in_box(self, "Plans"))
             self.load(self.patient_id)
+
+
+_VIEWER_FOLDER: list[Path] = []
+
+
+def viewer_folder() -> Path:
+    """One private temporary folder per run for the copies handed to the system's viewer,
+    removed when frontdesk closes (a viewer holding a file open keeps reading it)."""
+    if not _VIEWER_FOLDER:
+        folder = Path(tempfile.mkdtemp(prefix="frontdesk-documents-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _VIEWER_FOLDER.append(folder)
+    return _VIEWER_FOLDER[0]
+
+
+class DocumentsBox(QWidget):
+    """Scanned referrals and approvals kept with the patient: attach one (to the selected
+    plan), open one in the system's viewer from a private temporary copy."""
+
+    def __init__(self, ctx: ServiceContext, tab: PlansTab) -> None:
+        super().__init__(tab)
+        self.ctx, self.tab = ctx, tab
+        self.patient_id: str | None = None
+        self.docs: list[DocumentView] = []
+        self.labels: dict[str, str] = {}
+        self.list = QTreeWidget()
+        self.list.setObjectName("documentList")
+        self.list.setRootIsDecorated(False)
+        self.list.setHeaderLabels(["Document", "Plan", "Size", "Attached"])
+        self.list.setMaximumHeight(150)
+        self.attach = QPushButton("Attach scan…")
+        self.attach.setObjectName("attachDocument")
+        self.open = QPushButton("Open")
+        self.open.setObjectName("openDocument")
+        self.message = QLabel("")
+        self.message.setObjectName("documentMessage")
+        self.message.setWordWrap(True)
+        self.attach.clicked.connect(self.attach_file)
+        self.open.clicked.connect(self.open_current)
+        self.list.itemDoubleClicked.connect(lambda *_a: self.open_current())
+        row = QHBoxLayout()
+        row.addWidget(self.attach)
+        row.addWidget(self.open)
+        row.addStretch(1)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(QLabel("Scanned referrals and approvals"))
+        col.addWidget(self.list)
+        col.addLayout(row)
+        col.addWidget(self.message)
+        self.opened: Path | None = None  # the last temporary copy handed to the viewer
+
+    def load(self, patient_id: str, plans: list[PlanView]) -> None:
+        self.patient_id = patient_id
+        self.labels = {p.id: p.label for p in plans}
+        loaded = run_op(lambda: list_documents(self.ctx, patient_id), in_box(self, "Documents"))
+        self.docs = loaded.get() if loaded else []
+        self.list.clear()
+        tz = self.ctx.tz
+        for d in self.docs:
+            size = f"{d.size_bytes / 1024:,.0f} KB" if d.complete else "arriving…"
+            plan = self.labels.get(d.plan_id or "", "")
+            when = f"{d.attached_at.astimezone(tz):%-d %b %Y}"
+            self.list.addTopLevelItem(QTreeWidgetItem([d.file_name, plan, size, when]))
+        for i in range(4):
+            self.list.resizeColumnToContents(i)
+
+    def attach_file(self) -> None:
+        if not self.patient_id:
+            return
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Attach a scanned referral", "", "Scans (*.pdf *.jpg *.jpeg *.png)"
+        )
+        if not name:
+            return
+        plan = self.tab._current()
+        patient = self.patient_id
+        done = run_op(
+            lambda: attach_document(
+                self.ctx, patient, Path(name), plan_id=plan.id if plan else None
+            ),
+            in_label(self.message),
+        )
+        if done:
+            self.message.setText(f"Attached {Path(name).name}.")
+            self.load(patient, self.tab.plans)
+
+    def open_current(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        doc = self.docs[self.list.indexOfTopLevelItem(item)]
+        folder = viewer_folder()
+        done = run_op(lambda: export_document(self.ctx, doc.id, folder), in_label(self.message))
+        if done:
+            self.opened = done.get()
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.opened)))
+            self.message.setText(f"Opened {doc.file_name} in the system's viewer.")
 
 
 class PlanDialog(QDialog):

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF
 
 from frontdesk.domain.diary import local_minute, snap_down, snap_minute
+from frontdesk.services.claims.check import funding_warnings
 from frontdesk.services.diary.view import check_in_view, room_for_move
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.diary.layout import Column
+from frontdesk.ui.ops import run_op
 
 if TYPE_CHECKING:
     from frontdesk.ui.diary.view import DiaryView
@@ -65,17 +67,24 @@ class Interaction:
             scene.data, lay.tz, self.view.now(), practitioner_id, room_id, start, end,
             ignore_id=self.ignore_id,
         )  # fmt: skip
+        # The funder's rules for the new date: a warning, never a block (the patient may pay).
+        funding = self.funding_note(start, end)
         if check.refusals:
             self.verdict = "block"
-        elif check.warnings:
+        elif check.warnings or funding:
             self.verdict = "warn"
         else:
             self.verdict = "ok"
         when = f"{_hhmm(t.start_minute)}–{_hhmm(t.end_minute)}"
-        self.message = "  ".join(m for m in (check.summary(), self.room_note) if m)
+        self.message = "  ".join(m for m in (check.summary(), self.room_note, funding) if m)
         rect = QRectF(lay.x_of(t.column), lay.y_of(t.start_minute), lay.column_width,
                       lay.y_of(t.end_minute) - lay.y_of(t.start_minute))  # fmt: skip
         scene.ghost.show_at(rect, self.verdict, when, self.message, scene.sceneRect())
+
+    def funding_note(self, start: datetime, end: datetime) -> str:
+        """What the funder's rules say about the dragged appointment at ``start`` ("" for a
+        new booking: the booking dialog checks it)."""
+        return ""
 
     def who(self, col: Column, start: datetime, end: datetime) -> tuple[str, str | None]:
         """(practitioner, room) a drop in ``col`` means ("" practitioner: check the room only)."""
@@ -135,7 +144,26 @@ class _ItemInteraction(Interaction):
         _d, self.start_minute = local_minute(item.appt.starts_at, tz)
         self.length = int((item.appt.ends_at - item.appt.starts_at).total_seconds() // 60)
         self.offset = self.layout.minute_at(press.y()) - self.start_minute
+        self._funding: dict[tuple[datetime, datetime], str] = {}
         item.setOpacity(0.35)
+
+    def funding_note(self, start: datetime, end: datetime) -> str:
+        """The booking warnings of the appointment's plan at the new time (read once per
+        place the ghost visits; nothing for a private appointment)."""
+        appt = self.item.appt
+        if not appt.patient_id:
+            return ""
+        key = (start, end)
+        if key not in self._funding:
+            ctx = self.view.controller.ctx
+            found = run_op(
+                lambda: funding_warnings(ctx, appt.id, starts_at=start, ends_at=end),
+                lambda _e: None,
+            )
+            self._funding[key] = (
+                "Funding: " + " ".join(found.get()) if found and found.get() else ""
+            )
+        return self._funding[key]
 
     def finish(self) -> None:
         self.item.setOpacity(1.0)

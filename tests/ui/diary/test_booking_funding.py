@@ -152,3 +152,36 @@ def test_moving_a_funded_appointment_says_what_the_plan_covers(
         "Moved. Funding: 2nd session, but the WorkCover approval covers only 1."
     )
     shoot(page, "diary_moved_funded")
+
+
+def test_dragging_past_the_referral_expiry_warns_before_the_drop(
+    qtbot, page: DiaryPage, clinic: Clinic
+) -> None:  # type: ignore[no-untyped-def]
+    """While an appointment booked under a DVA referral is dragged in the week, the ghost
+    warns on a day after the referral expires, and stops warning on a day before it."""
+    from diary_ui_support import book, drag, placement, point
+
+    plan = save_plan(
+        clinic.ctx,
+        clinic.pat,
+        PlanInput(kind="dva", referrer_name="Dr Hart", referrer_provider_number="2345671A",
+                  starts_on=date(2026, 6, 1), expires_on=date(2026, 12, 1)),
+    )  # fmt: skip
+    a = book(clinic, MONDAY, 9)
+    book_under_plan(clinic.ctx, a, plan)
+    page.go_to(MONDAY)
+    page.toolbar.mode_box.setCurrentIndex(1)
+    page.view.verticalScrollBar().setValue(0)
+    page.view.horizontalScrollBar().setValue(0)
+    thursday = point(page, 3, 11 * 60 + 10)
+    drag(qtbot, page, point(page, 0, 9 * 60 + 10), thursday, release=False)
+    ghost = page.scene.ghost
+    assert ghost.verdict == "warn"
+    assert "Funding: The DVA referral expires on 1 Dec 2026, before this date." in ghost.text
+    shoot(page, "drag_past_referral_expiry")
+    qtbot.mouseMove(page.view.viewport(), pos=point(page, 1, 11 * 60 + 10))  # Tuesday 1 Dec
+    assert ghost.verdict == "ok" and "Funding" not in ghost.text
+    qtbot.mouseMove(page.view.viewport(), pos=thursday)
+    assert "expires on 1 Dec 2026" in ghost.text
+    qtbot.mouseRelease(page.view.viewport(), Qt.MouseButton.LeftButton, pos=thursday)
+    assert placement(clinic.ctx, a)[1] == "Thu 11:00"  # a warning never blocks the move
