@@ -18,6 +18,7 @@ from frontdesk.domain.ids import uuid7
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.models.system import SyncState
 from frontdesk.paths import DeskPaths, private_dir
+from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import ensure_series
 
@@ -105,6 +106,7 @@ def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext
         ensure_series(session, clock.now())
         if session.scalars(select(ClinicSettings).limit(1)).first() is None:
             session.add(ClinicSettings(name="My clinic"))
+    balances.resume_stopped_load(ctx)  # killed mid-first-sync: balances right from the start
     return ctx
 
 
