@@ -19,7 +19,6 @@ from sqlalchemy import select, text
 from frontdesk.faults import checkpoint
 from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
-from frontdesk.store.order import parents_first
 from frontdesk.sync import apply, snapshot
 
 log = logging.getLogger("frontdesk.sync")
