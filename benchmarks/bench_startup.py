@@ -69,8 +69,9 @@ def cold_start(bench: Bench, data_dir: Path, runs: int = 7) -> None:
     for _ in range(runs):
         bare += _to_painted([sys.executable, "-c", BARE_QT_PROBE], 1)
         ours += _to_painted(app_cmd, 1)
+    note = "FRONTDESK_STARTUP_PROBE; baseline: bare Qt window"
     bench.record("cold start to painted diary (launch → painted)", "p50", percentile(ours, 50),
-                 "ms", percentile(bare, 50), "FRONTDESK_STARTUP_PROBE; baseline: bare Qt window")  # fmt: skip
+                 "ms", percentile(bare, 50), note)  # fmt: skip
 
 
 def run(bench: Bench) -> None:
