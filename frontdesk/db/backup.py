@@ -1,7 +1,7 @@
 """Backups of the desk database: an SQLite online backup into a work file, checked (SQLite's
-quick_check, and that it opens at this schema) while Zstandard packs it, then the packed file is
-read back and unpacked in memory: the frame's checksum and length prove it holds exactly the
-checked bytes. Only then is it fsynced and renamed into place.
+quick_check, and that it opens at this schema) while Zstandard packs it into a frame that carries
+the content's length and checksum; the packed file is then read back and its CRC-32 compared
+with that of the bytes written. Only then is it fsynced and renamed into place.
 
 A ``….sqlite3.zst`` destination is compressed; any other name gets a plain SQLite copy (still
 checked). ``materialise`` turns either kind back into a database file, so backups written by
@@ -16,11 +16,12 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.paths import keep_private, private_dir
@@ -72,16 +73,16 @@ def backup_file(
             # SQLite checks the copy while Zstandard packs it (both release the GIL) ...
             with ThreadPoolExecutor(1, thread_name_prefix="backup-check") as pool:
                 checked = pool.submit(_checked_copy, staging)
-                _compress(staging, partial, size, report)
+                written = _compress(staging, partial, size, report)
                 checked.result()
             staging.unlink()
             report("Checking the backup", 0.85)
-            # ... and the packed file, read back, unpacks to exactly the bytes that were checked
-            # (the frame's checksum and length), without writing them anywhere.
+            # ... and the packed file, read back, is byte for byte what Zstandard wrote (CRC-32);
+            # the frame's own checksum of the checked content is verified by every restore.
             if check == "restore":
                 check_restores(partial, expected_size=size, full_check=False)
             else:
-                _check_packed(partial, size)
+                _check_packed(partial, size, written)
         else:
             report("Checking the backup", 0.85)
             verify(partial)
@@ -112,21 +113,41 @@ def _checked_copy(path: Path) -> None:
     _opens(path)
 
 
-def _check_packed(path: Path, expected_size: int) -> None:
-    """Unpack ``path`` into nothing: Zstandard checks the frame's checksum as it goes."""
+def _check_packed(path: Path, expected_size: int, written: int) -> None:
+    """The packed file as it lies on the disk: its CRC-32 equals that of the bytes Zstandard
+    wrote (a short or damaged write shows), and its frame header says it holds the checked
+    copy's length with a checksum of the content, which every restore then verifies."""
     import zstandard
 
-    unpacked = 0
+    crc = 0
+    with path.open("rb") as raw:
+        head = raw.read(18)  # the longest frame header
+        crc = zlib.crc32(head)
+        while chunk := raw.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    if crc != written:
+        raise EnvironmentProblem(f"{path.name} was not written as packed (checksum differs).")
     try:
-        with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(
-            raw, read_size=CHUNK
-        ) as reader:
-            while chunk := reader.read(4 * CHUNK):
-                unpacked += len(chunk)
+        frame = zstandard.get_frame_parameters(head)
     except zstandard.ZstdError as exc:
         raise EnvironmentProblem(f"{path.name} does not unpack: {exc}") from exc
-    if unpacked != expected_size:
+    if frame.content_size != expected_size or not frame.has_checksum:
         raise EnvironmentProblem(f"{path.name} unpacks to a file of the wrong size.")
+
+
+class _Summed:
+    """A file Zstandard writes into, keeping the CRC-32 of every byte written."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.crc = 0
+
+    def write(self, data: bytes) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def _fsync(path: Path) -> None:
@@ -159,7 +180,8 @@ def _online_copy(source: Path, target: Path, report: Progress, share: float) -> 
         src.close()
 
 
-def _compress(plain: Path, target: Path, size: int, report: Progress) -> None:
+def _compress(plain: Path, target: Path, size: int, report: Progress) -> int:
+    """Pack ``plain`` into ``target``; returns the CRC-32 of the bytes written."""
     import zstandard  # only when backing up: keeps start-up lean
 
     params = zstandard.ZstdCompressionParameters.from_level(
@@ -167,15 +189,14 @@ def _compress(plain: Path, target: Path, size: int, report: Progress) -> None:
     )
     compressor = zstandard.ZstdCompressor(compression_params=params)
     done = 0
-    with (
-        plain.open("rb") as src,
-        target.open("wb") as raw,
-        compressor.stream_writer(raw, size=size, closefd=False) as out,
-    ):
-        while chunk := src.read(CHUNK):
-            out.write(chunk)
-            done += len(chunk)
-            report("Compressing", 0.45 + 0.39 * done / max(size, 1))
+    with plain.open("rb") as src, target.open("wb") as raw:
+        summed = _Summed(raw)
+        with compressor.stream_writer(summed, size=size, closefd=False) as out:
+            while chunk := src.read(CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                report("Compressing", 0.45 + 0.39 * done / max(size, 1))
+    return summed.crc
 
 
 def materialise(path: Path, target: Path) -> None:
