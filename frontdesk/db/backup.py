@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, BinaryIO, Literal, cast
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.paths import keep_private, private_dir
@@ -191,7 +191,7 @@ def _compress(plain: Path, target: Path, size: int, report: Progress) -> int:
     done = 0
     with plain.open("rb") as src, target.open("wb") as raw:
         summed = _Summed(raw)
-        with compressor.stream_writer(summed, size=size, closefd=False) as out:
+        with compressor.stream_writer(cast(IO[bytes], summed), size=size, closefd=False) as out:
             while chunk := src.read(CHUNK):
                 out.write(chunk)
                 done += len(chunk)
