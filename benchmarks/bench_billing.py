@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from benchmarks.harness import DEMO_TODAY, Bench, demo_clock, percentile, time_ms
+from benchmarks.harness import DEMO_TODAY, ROOT, Bench, demo_clock, percentile, time_ms
 from frontdesk.domain.billing import bucket_cutoffs
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import desk_paths
@@ -55,6 +57,39 @@ def bare_page(view: InvoiceView) -> bytes:
     return buf.getvalue()
 
 
+# Renders 60 invoices 200 times in a fresh process and prints the p95 in ms. With "earlier",
+# as before issue 21's last round: ReportLab's pure-Python paths (no rl-accel) and ASCII85.
+_RENDER = """
+import sys
+if sys.argv[2] == "earlier":
+    sys.modules["_rl_accel"] = None  # the import fails: ReportLab falls back to Python
+from pathlib import Path
+from benchmarks.harness import demo_clock, percentile, time_ms
+from frontdesk.paths import desk_paths
+from frontdesk.services import billing
+from frontdesk.services.desk import open_desk
+from frontdesk.services.documents import render_invoice
+from reportlab import rl_config
+import frontdesk.services.documents.layout
+if sys.argv[2] == "earlier":
+    rl_config.useA85 = 1
+ctx = open_desk(desk_paths(Path(sys.argv[1])), clock=demo_clock())
+ids = sys.argv[3].split(",")
+views = [billing.invoice_view(ctx, i) for i in ids]
+it = iter(range(10**9))
+samples = time_ms(lambda: render_invoice(views[next(it) % len(views)]), repeat=200, warmup=5)
+print(percentile(samples, 95))
+"""
+
+
+def _render_p95(folder: Path, way: str, ids: list[str]) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER, str(folder), way, ",".join(ids)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def run(bench: Bench) -> None:
     folder = bench.fresh_scale_dir()
     ctx = open_desk(desk_paths(folder), clock=demo_clock())
@@ -67,6 +102,15 @@ def run(bench: Bench) -> None:
         )
     ]
     views = [billing.invoice_view(ctx, i) for i in ids[:60]]
+
+    # -- one invoice PDF: the earlier render against this one, each in a fresh process -------
+    # interleaved, best of three each: the machine's load drifts between processes
+    pairs = [(_render_p95(folder, "earlier", ids[:60]), _render_p95(folder, "now", ids[:60]))
+             for _ in range(3)]  # fmt: skip
+    earlier, now = min(e for e, _n in pairs), min(n for _e, n in pairs)
+    note = "baseline: the same views without rl-accel, with ASCII85 (as before)"
+    bench.record("billing: one invoice PDF (render), now vs earlier", "p95", now, "ms", earlier,
+                 note)  # fmt: skip
 
     # -- one invoice PDF ------------------------------------------------------------------
     it = iter(range(10**9))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from frontdesk.db.backup import materialise
+from frontdesk.db.health import problem_of
 
 # Real server and desk processes read the real clock (backups, codes, stamps).
 pytestmark = pytest.mark.dates
@@ -86,6 +87,64 @@ def test_a_damaged_database_is_kept_and_the_backup_offered(
     assert len(kept) == 1 and kept[0].read_bytes() == before
     assert _device(db) == device
     assert _cli(desk, "backup").returncode == 0
+
+
+def _checkpointed(db: Path) -> None:
+    """Everything in the database file itself (no -wal beside it), as after a closed app."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+
+
+def _scribble_root(db: Path) -> None:
+    """Noise over the root page of the patients table (what a start reads first)."""
+    conn = sqlite3.connect(db)
+    try:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'patients'").fetchone()
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
+    data = bytearray(db.read_bytes())
+    data[(root[0] - 1) * page : root[0] * page] = random.Random(21).randbytes(page)
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [(_empty, "is empty"), (_cut, "cut short"), (_scribble_root, "damaged")],
+)
+def test_a_start_after_a_clean_exit_still_refuses_a_damaged_file(
+    tmp_path: Path, damage: object, said: str
+) -> None:
+    """After a clean exit the start skips SQLite's page-by-page check (seconds on a big clinic)
+    but still refuses a file that is empty, cut short or damaged where it starts reading."""
+    desk = tmp_path / "desk"
+    assert _cli(desk, "--selftest").returncode == 0
+    assert (desk / ".clean-exit").exists()
+    assert _cli(desk, "--selftest").returncode == 0  # the quick structural check passes
+    db = desk / "frontdesk.sqlite3"
+    _checkpointed(db)
+    assert problem_of(db, thorough=False) is None
+    damage(db)  # type: ignore[operator]
+    before = db.read_bytes()
+    selftest = _cli(desk, "--selftest")
+    assert selftest.returncode == 2 and said in selftest.stderr, selftest.stderr
+    assert db.read_bytes() == before
+
+
+def test_damage_the_quick_start_check_misses_is_refused_by_the_next_backup(
+    tmp_path: Path,
+) -> None:
+    desk = tmp_path / "desk"
+    assert _cli(desk, "--selftest").returncode == 0
+    db = desk / "frontdesk.sqlite3"
+    _checkpointed(db)
+    _scribble(db)
+    assert problem_of(db) is not None  # the full check (after a crash, before each backup)
+    refused = _cli(desk, "backup")  # the daily backup runs the full check first
+    assert refused.returncode == 2 and "damaged" in refused.stderr, refused.stderr
+    assert not list((desk / "backups").glob("*.zst"))
 
 
 def test_a_backup_whose_tables_differ_is_refused(tmp_path: Path) -> None:

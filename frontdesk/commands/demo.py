@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
 from frontdesk.domain.clock import FakeClock, SystemClock
 from frontdesk.paths import desk_paths
 from frontdesk.services.desk import open_desk
@@ -23,8 +22,8 @@ def register(sub: Any) -> None:
     p.add_argument("--patients", type=int, default=None)
     p.add_argument(
         "--time-zone",
-        default=DemoSpec.time_zone,
-        help=f"the clinic's time zone, e.g. Australia/Perth (default {DemoSpec.time_zone})",
+        default=None,
+        help="the clinic's time zone, e.g. Australia/Perth (default: the demo clinic's, Sydney)",
     )
     p.add_argument(
         "--as-of",
@@ -49,6 +48,10 @@ def _as_of(text: str, zone: ZoneInfo) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The generator is imported only to build a demo: the desktop app starts without it.
+    from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
+
+    args.time_zone = args.time_zone or DemoSpec.time_zone
     try:
         zone = ZoneInfo(args.time_zone)
     except (ZoneInfoNotFoundError, ValueError):

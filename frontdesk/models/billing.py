@@ -114,7 +114,8 @@ class CreditNote(SyncedMixin, Base):
 
     number: Mapped[str] = mapped_column(String(30))
     series_id: Mapped[str | None] = mapped_column(ForeignKey("number_series.id"))
-    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    # Looked up by invoice through ix_credit_notes_invoice_credited (its first column).
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
     issued_at: Mapped[datetime]
     issued_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
     reason: Mapped[str] = mapped_column(String(300))
@@ -179,7 +180,8 @@ class PaymentAllocation(SyncedMixin, Base):
     )
 
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
-    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    # Looked up by invoice through ix_payment_allocations_invoice_paid (its first column).
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
     amount_cents: Mapped[int]
 
 

@@ -18,6 +18,7 @@ from frontdesk.domain.ids import uuid7
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.models.system import SyncState
 from frontdesk.paths import DeskPaths, private_dir
+from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import ensure_series
 
@@ -32,12 +33,17 @@ def open_engine(paths: DeskPaths) -> Engine:
     return make_engine(paths.database)
 
 
-def check_database(paths: DeskPaths, *, what: str = "frontdesk will not open it") -> None:
+def check_database(
+    paths: DeskPaths, *, what: str = "frontdesk will not open it", thorough: bool = True
+) -> None:
     """Refuse a damaged database file before anything writes to it (db/health.py), naming the
-    newest good backup; a missing file is fine (a new clinic)."""
+    newest good backup; a missing file is fine (a new clinic). Not ``thorough``: the quick
+    structural check of a start after a clean exit (``health.problem_of``)."""
     from frontdesk.models import Base
 
-    problem = health.problem_of(paths.database, Base.metadata, migrate.EXPECTED_HEAD)
+    problem = health.problem_of(
+        paths.database, Base.metadata, migrate.EXPECTED_HEAD, thorough=thorough
+    )
     if problem is None:
         return
     good = newest_good_backup(paths)
@@ -91,9 +97,11 @@ def _when(path: Path) -> str:
     return f"{made:%Y-%m-%d %H:%M} UTC"
 
 
-def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext:
+def open_desk(
+    paths: DeskPaths, *, clock: Clock | None = None, thorough_check: bool = True
+) -> ServiceContext:
     """Check the desk database, migrate it and return a ServiceContext for the services."""
-    check_database(paths)
+    check_database(paths, thorough=thorough_check)
     engine = open_engine(paths)
     migrate.upgrade(engine, backup_dir=paths.backups)
     clock = clock or SystemClock()
@@ -105,6 +113,7 @@ def open_desk(paths: DeskPaths, *, clock: Clock | None = None) -> ServiceContext
         ensure_series(session, clock.now())
         if session.scalars(select(ClinicSettings).limit(1)).first() is None:
             session.add(ClinicSettings(name="My clinic"))
+    balances.resume_stopped_load(ctx)  # killed mid-first-sync: balances right from the start
     return ctx
 
 

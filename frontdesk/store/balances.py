@@ -12,12 +12,17 @@ per row instead of one pass, so it pauses them and calls ``rebuild`` in its last
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
-from sqlalchemy import text
+from sqlalchemy import Index, Table, text
 from sqlalchemy.orm import Session
 
 from frontdesk.db import ledger_summary, report_summary
+from frontdesk.store.context import ServiceContext
+from frontdesk.store.order import parents_first
+
+log = logging.getLogger("frontdesk.store")
 
 
 def set_paused(session: Session, paused: bool) -> None:
@@ -51,3 +56,39 @@ def pause_raw(conn: sqlite3.Connection) -> None:
 def report_differences(session: Session) -> list[str]:
     """Where the report summary and the raw invoices and appointments disagree."""
     return report_summary.differences(lambda sql: session.execute(text(sql)).all())
+
+
+def deferred_indexes(table: Table) -> list[Index]:
+    """Indexes a bulk load may leave out until a table is loaded: not those enforcing
+    uniqueness."""
+    return sorted((i for i in table.indexes if not i.unique), key=lambda i: str(i.name))
+
+
+def restore_indexes(ctx: ServiceContext, tables: list[Table] | None = None) -> None:
+    """Build every deferred index of these tables (all tables by default) that is missing,
+    one transaction per index."""
+    with ctx.read() as session:
+        present = set(
+            session.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars()
+        )
+    for table in tables if tables is not None else parents_first():
+        for index in deferred_indexes(table):
+            if index.name in present:
+                continue
+            with ctx.write("sync snapshot index", origin="sync") as session:
+                index.create(session.connection(), checkfirst=True)
+
+
+def resume_stopped_load(ctx: ServiceContext) -> bool:
+    """At start: a bulk load that was stopped (the desk killed in its first sync, or while the
+    demo was built) left the summary paused and perhaps indexes out. Build those indexes and
+    the summary from the ledger as it stands, so balances are right and kept again from the
+    first write on; a later sync adds what the stopped load had not. True if it had to."""
+    with ctx.read() as session:
+        if not is_paused(session):
+            return False
+    log.warning("a bulk load was stopped: rebuilding indexes and the balance summary")
+    restore_indexes(ctx)
+    with ctx.write("balances after a stopped load", origin="sync") as session:
+        rebuild(session)
+    return True

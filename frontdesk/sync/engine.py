@@ -305,6 +305,9 @@ class SyncEngine(TableChecks, AuditAnchors):
                 raise SyncFailed(f"The clinic server could not send changes: {reply.message}")
             changes = body["changes"]
             checkpoint("desk.pull.received")
+            nothing = not changes and body["cursor"] == cursor and not body["more"]
+            if nothing and state.restored_at is None:
+                return  # nothing new: no write transaction (a no-op sync stays flat)
             with self.ctx.write("sync pull", origin="sync") as session:
                 apply.begin_sync_apply(session)
                 decided = max(decided, apply.decided_upto(session, changes))

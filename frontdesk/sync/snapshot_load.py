@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Index, Table, select, text
+from sqlalchemy import select, text
 
 from frontdesk.faults import checkpoint
 from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
-from frontdesk.store.order import parents_first
 from frontdesk.sync import apply, snapshot
 
 log = logging.getLogger("frontdesk.sync")
@@ -58,26 +57,13 @@ class PageFetcher:
                 yield current, page
 
 
-def deferred_indexes(table: Table) -> list[Index]:
-    """Indexes that can wait until a table is loaded: not those enforcing uniqueness."""
-    return sorted((i for i in table.indexes if not i.unique), key=lambda i: str(i.name))
-
-
 def restore_indexes(ctx: ServiceContext, names: list[str] | None = None) -> None:
-    """Build every deferred index of these tables (all tables by default) that is missing,
-    one transaction per index."""
-    chosen = [apply.desk_table(n) for n in names] if names is not None else None
-    tables = [t for t in chosen if t is not None] if chosen is not None else None
-    with ctx.read() as session:
-        present = set(
-            session.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars()
-        )
-    for table in tables if tables is not None else parents_first():
-        for index in deferred_indexes(table):
-            if index.name in present:
-                continue
-            with ctx.write("sync snapshot index", origin="sync") as session:
-                index.create(session.connection(), checkfirst=True)
+    """Build every deferred index of these tables (all tables by default) that is missing."""
+    if names is None:
+        balances.restore_indexes(ctx)
+        return
+    chosen = [apply.desk_table(n) for n in names]
+    balances.restore_indexes(ctx, [t for t in chosen if t is not None])
 
 
 class SnapshotLoader:
@@ -133,11 +119,11 @@ class SnapshotLoader:
         with self.ctx.write("sync snapshot start", origin="sync") as session:
             for name in names:
                 table = apply.desk_table(name)
-                if table is None or not deferred_indexes(table):
+                if table is None or not balances.deferred_indexes(table):
                     continue
                 if session.execute(select(table.c.id).limit(1)).first() is not None:
                     continue
-                for index in deferred_indexes(table):
+                for index in balances.deferred_indexes(table):
                     session.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
                 self.bare.add(name)
             if self.bare:  # the summary's triggers would scan the bare tables row by row

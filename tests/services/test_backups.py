@@ -334,6 +334,27 @@ def test_a_backup_stopped_half_way_leaves_no_partial_file(ctx: ServiceContext) -
     assert list(paths.backups.iterdir()) == []
 
 
+@pytest.mark.parametrize("check", ["stream", "restore"])
+@pytest.mark.parametrize("spoil", [_truncate, _corrupt_middle], ids=["truncated", "corrupt"])
+def test_a_packed_file_spoilt_on_the_disk_is_caught_before_it_becomes_a_backup(
+    demo_ctx: ServiceContext, tmp_path: Path, spoil, check: str
+) -> None:  # type: ignore[no-untyped-def]
+    paths = _paths(demo_ctx)
+    target = tmp_path / "backups" / "manual-20261207-090000+1100.sqlite3.zst"
+    packed = target.with_name(target.name + ".partial")
+
+    def spoil_once_packed(what: str, _fraction: float) -> None:
+        # fault injection: the packed file is damaged after Zstandard wrote it, before the check
+        if what == "Checking the backup" and packed.exists():
+            spoil(packed)
+
+    with pytest.raises(EnvironmentProblem):
+        backup_file(paths.database, target, spoil_once_packed, check=check)  # type: ignore[arg-type]
+    assert list(target.parent.iterdir()) == [], "no backup and no work file is left"
+    made = backup_file(paths.database, target, check=check)  # type: ignore[arg-type]
+    assert dump(made) == dump(paths.database)
+
+
 def test_pruning_keeps_the_folder_within_three_times_the_database(
     ctx: ServiceContext, clock: FakeClock
 ) -> None:

@@ -127,3 +127,24 @@ def test_many_offline_bookings_in_one_push_flag_exactly_the_overlapping_pairs(
         assert flagged == {long_one, late, mine[0], theirs[0]}
         assert elsewhere not in flagged and mine[1] not in flagged
     clinic.assert_converged()
+
+
+def test_a_sync_with_nothing_to_do_writes_only_its_status(clinic: Clinic) -> None:
+    """Flat in the desk's size: no pull transaction when nothing arrived, one status write."""
+    a, b = clinic.add_desk(), clinic.add_desk()
+    a.add_patient()
+    clinic.settle()
+    writes: list[str] = []
+    real_write = b.ctx.write
+
+    def counting_write(action: str = "", **kw):  # type: ignore[no-untyped-def]
+        writes.append(action)
+        return real_write(action, **kw)
+
+    b.ctx.write = counting_write  # type: ignore[method-assign]
+    assert b.sync()
+    assert writes == ["sync status"]
+    a.add_patient()
+    assert a.sync() and b.sync()
+    assert "sync pull" in writes  # something arrived: applied in its own transaction
+    clinic.assert_converged()

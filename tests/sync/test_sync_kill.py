@@ -21,6 +21,7 @@ from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import Patient
 from frontdesk.paths import DeskPaths
 from frontdesk.server.merge import COMMIT_EVERY
+from frontdesk.services.billing.balances import check_balances
 from frontdesk.services.desk import open_desk
 from frontdesk.store.numbering import next_number
 from frontdesk.sync.engine import PUSH_BATCH
@@ -285,3 +286,63 @@ def test_kill_desk_mid_first_sync_then_it_completes(tmp_path: Path, server: Serv
     match = "select count(*) from patients_fts where patients_fts match 'bulk119999'"
     assert _desk_count(b, match) == 1
     assert _desk_count(b, "select count(*) from patients_fts_docsize") == total
+
+
+def test_killed_mid_first_sync_balances_are_rebuilt_at_the_next_start(tmp_path: Path) -> None:
+    """A first sync loads the ledger bare with the balance summary paused; killed there, the
+    next start (no sync needed) brings the indexes back and rebuilds the summary, and the
+    sync after it ends with the clinic's own balances."""
+    source = tmp_path / "clinic"
+    demo = _desk_cli(tmp_path, source, "demo", "--as-of", "2026-11-27")
+    _out, err = demo.communicate(timeout=300)
+    assert demo.returncode == 0, err.decode()
+    server = Server(tmp_path)
+    server.cli("seed", "--from-desk", str(source))
+    server.start()
+    try:
+        desk = tmp_path / "new"
+        code = server.cli("enrol", "--name", "New desk").split(": ", 1)[1].split()[0]
+        proc = _desk_cli(
+            tmp_path, desk, "enrol", "--server", server.url, "--code", code,
+            pause_at="desk.snapshot.written:3",
+        )  # fmt: skip
+        _kill_when_paused(proc, tmp_path)  # fault injection: kill -9 mid-load
+        paused = "select paused from ledger_summary_state"
+        indexes = "select count(*) from sqlite_master where type='index'"
+        assert _desk_count(desk, paused) == 1
+        assert _desk_count(desk, indexes) < _desk_count(source, indexes)
+        assert _desk_count(desk, "select pull_cursor from sync_state") == 0
+
+        # The next start, with no sync: indexes back, the summary rebuilt and switched on.
+        ctx = open_desk(DeskPaths(desk), clock=FakeClock(START))
+        try:
+            assert _desk_count(desk, paused) == 0
+            assert _desk_count(desk, indexes) == _desk_count(source, indexes)
+            check = check_balances(ctx)
+            assert check.ok, check.differences[:3]
+        finally:
+            ctx.engine.dispose()
+
+        # The sync after it completes the load: every balance as the clinic's own desk has it.
+        _sync_ok(tmp_path, desk)
+        owing = (
+            "select count(*) || '/' || sum(balance_cents) || '/' || sum(owing_cents) "
+            "|| '/' || sum(credit_cents) from ledger_summary_debtors"
+        )
+        assert _desk_text(desk, owing) == _desk_text(source, owing)
+        assert _desk_count(desk, paused) == 0
+        ctx = open_desk(DeskPaths(desk), clock=FakeClock(START))
+        try:
+            assert check_balances(ctx).ok
+        finally:
+            ctx.engine.dispose()
+    finally:
+        server.kill()
+
+
+def _desk_text(desk: Path, sql: str) -> str:
+    conn = sqlite3.connect(f"file:{desk / 'frontdesk.sqlite3'}?mode=ro", uri=True, timeout=5)
+    try:
+        return str(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
