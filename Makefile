@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 # pyproject.toml's dependencies (docs/development.md).
 LOCK := requirements.lock
 ARGS ?=
+# make test runs the suite in this many processes (pytest-xdist; 0 runs it in one): the tests wait
+# on servers and subprocesses as much as they compute, so one more than a 2-core machine's cores
+JOBS ?= 3
 export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: run test test-dates lint types pytest package bench demo clean lock audit
@@ -41,7 +44,7 @@ types: $(STAMP)
 	$(BIN)/mypy frontdesk
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal $(ARGS)
 
 # the date-sensitive tests at awkward moments (scripts/clock_matrix.py; ARGS="--all-tests" for all)
 test-dates: $(STAMP)

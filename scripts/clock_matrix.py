@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     for m in moments:
         # time_machine is imported by sitecustomize before pytest can rewrite its plugin: harmless
         quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-        pytest = [sys.executable, "-m", "pytest", "-q", *quiet, *selection]
+        # in parallel processes like make test (each started with this moment's environment)
+        workers = ["-n", os.environ.get("JOBS", "3"), "--dist", "worksteal"]
+        pytest = [sys.executable, "-m", "pytest", "-q", *quiet, *workers, *selection]
         if not (m.processes or args.all_tests):
             pytest += [f"--ignore={p}" for p in PROCESS_TESTS]
         pytest += args.pytest_args

@@ -154,3 +154,16 @@ def test_faketime_moves_a_non_python_process_by_the_offset() -> None:
         env=dict(os.environ), capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert abs(int(out) - moment.instant().timestamp()) < 300
+
+
+@pytest.mark.dates
+def test_the_test_processes_themselves_are_at_the_matrix_moment() -> None:
+    """Under scripts/clock_matrix.py the suite runs in parallel worker processes: each of them,
+    not only the process the matrix started, must be at the moment (in a plain run: no shift)."""
+    name = os.environ.get("CLOCK_MATRIX_MOMENT")
+    if name is None:
+        assert "CLOCK_MATRIX_OFFSET" not in os.environ
+        return
+    moment = next(m for m in _clock_matrix().MOMENTS if m.name == name)
+    # the matrix moved the clock when this moment's run began; the run itself takes minutes
+    assert -timedelta(minutes=1) < datetime.now(UTC) - moment.instant() < timedelta(minutes=30)
