@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 
@@ -54,9 +55,19 @@ def run_in_background(
     on_done: Callable[[Any], None],
     on_error: Callable[[BaseException], None],
     pool: QThreadPool | None = None,
+    owner: QObject | None = None,
 ) -> None:
-    """Run ``fn`` on the pool; ``on_done``/``on_error`` are called on the GUI thread."""
+    """Run ``fn`` on the pool; ``on_done``/``on_error`` are called on the GUI thread, unless
+    ``owner`` (by default the widget ``on_done`` is a method of) was deleted meanwhile: a page
+    closed while its work ran has nothing left to show the result on."""
     _sweep()
+    if owner is None:
+        bound = getattr(on_done, "__self__", None)
+        owner = bound if isinstance(bound, QObject) else None
+
+    def gone() -> bool:
+        return owner is not None and not shiboken6.isValid(owner)
+
     task = _Task(fn)
     task.setAutoDelete(False)
     _keep.add(task)
@@ -64,14 +75,16 @@ def run_in_background(
     def done(result: Any) -> None:
         task.delivered = True
         try:
-            on_done(result)
+            if not gone():
+                on_done(result)
         finally:
             _sweep()
 
     def failed(exc: Any) -> None:
         task.delivered = True
         try:
-            on_error(exc)
+            if not gone():
+                on_error(exc)
         finally:
             _sweep()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QThreadPool
 
 from frontdesk.ui import workers
@@ -46,3 +47,34 @@ def test_many_quick_tasks_deliver_once_and_let_go(qtbot, capfd: pytest.CaptureFi
     assert not hooked
     assert "Signal source has been deleted" not in capfd.readouterr().err
     assert not workers._keep
+
+
+def test_a_page_closed_while_its_work_runs_is_not_called_back(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A settings page deleted while its load was still running (the area closed, a test
+    ending) must not be handed the result or the error: its labels are gone."""
+    from PySide6.QtWidgets import QLabel
+
+    from frontdesk.ui.workers import run_in_background
+
+    release = threading.Event()
+    calls: list[str] = []
+
+    class Page(QLabel):
+        def show_result(self, result: object) -> None:
+            calls.append("done")
+            self.setText(str(result))  # would raise on a deleted label
+
+    def slow() -> str:
+        release.wait(5)
+        return "loaded"
+
+    page = Page()
+    run_in_background(slow, page.show_result, lambda exc: calls.append("failed"))
+    kept = Page()
+    run_in_background(lambda: "kept", kept.show_result, lambda exc: calls.append("failed"))
+    qtbot.waitUntil(lambda: kept.text() == "kept")
+    shiboken6.delete(page)  # the page is closed and gone while its work still runs
+    release.set()
+    QThreadPool.globalInstance().waitForDone(5000)
+    qtbot.wait(50)  # the queued result reaches the GUI thread
+    assert calls == ["done"]  # only the page still open was called back

@@ -1,11 +1,22 @@
-"""The Settings area: a tab per topic. Each tab is a factory ``create(ctx, bus, parent)``
-named in SETTINGS_PAGES and imported when the area opens."""
+"""The Settings area: a page per topic, chosen from a list down the left (sixteen topics do
+not fit a row of tabs). Each page is a factory ``create(ctx, bus, parent)`` named in
+SETTINGS_PAGES and imported when the area opens; the pages live in a QTabWidget whose own tab
+bar is hidden, so code and tests find a page by its tab text as before."""
 
 from __future__ import annotations
 
 import importlib
 
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
@@ -39,9 +50,28 @@ def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidg
     col.addWidget(title)
     tabs = QTabWidget()
     tabs.setObjectName("settingsTabs")
+    tabs.tabBar().hide()
+    topics = QListWidget()
+    topics.setObjectName("settingsTopics")
+    topics.setAccessibleName("Settings topics")
+    topics.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    row_height = topics.fontMetrics().height() + 14
     for label, target in SETTINGS_PAGES:
         module, func = target.split(":")
         tab = getattr(importlib.import_module(module), func)(ctx, bus, tabs)
         tabs.addTab(tab, label.replace("&", "&&"))  # a lone & would mark a shortcut key
-    col.addWidget(tabs, 1)
+        topics.addItem(label)
+        topics.item(topics.count() - 1).setSizeHint(QSize(0, row_height))
+    width = max(topics.fontMetrics().horizontalAdvance(label) for label, _ in SETTINGS_PAGES)
+    topics.setFixedWidth(width + 40)
+    # the list and the pages move together: a click or the arrow keys in the list, or code
+    # that sets the page (a link from elsewhere, a test) — each updates the other
+    topics.currentRowChanged.connect(tabs.setCurrentIndex)
+    tabs.currentChanged.connect(topics.setCurrentRow)
+    topics.setCurrentRow(0)
+    row = QHBoxLayout()
+    row.setSpacing(16)
+    row.addWidget(topics)
+    row.addWidget(tabs, 1)
+    col.addLayout(row, 1)
     return page
