@@ -47,8 +47,9 @@ class DiaryController:
 
     # -- asking the person ----------------------------------------------------------------------
     def _confirm_dialog(self, text: str) -> bool:
+        # the question says what it is about (a clash, a time held online, an early arrival)
         answer = QMessageBox.question(
-            self.parent, "Clash", text,
+            self.parent, "Please confirm", text,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )  # fmt: skip

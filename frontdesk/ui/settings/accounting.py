@@ -134,7 +134,12 @@ def _scrolled(ctx: ServiceContext) -> QWidget:
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(AccountingCodesPage(ctx))
+    page = AccountingCodesPage(ctx)
+    page.setObjectName("accountingCodes")
+    scroll.setWidget(page)
+    # the page's own background, not the scroll area's grey
+    scroll.setStyleSheet("QScrollArea, QWidget#accountingCodes { background: transparent; }")
+    scroll.viewport().setAutoFillBackground(False)
     return scroll
 
 
