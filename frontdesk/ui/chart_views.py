@@ -29,7 +29,7 @@ def _plot_value(value: float | int | None, unit: str) -> float:
 
 
 def _axis_format(unit: str) -> str:
-    return {"money": "$%.0f", "percent": "%.0f %%", "hours": "%.1f"}.get(unit, "%.0f")
+    return {"money": "$%.0f", "percent": "%.0f %%", "hours": "%.0f"}.get(unit, "%.0f")
 
 
 def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
@@ -41,8 +41,14 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
         empty.setObjectName("muted")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return empty
-    # many names along the bottom would be cut short: lay the bars on their side instead
-    sideways = chart.kind in ("bar", "grouped_bar") and len(chart.categories) > 8
+    # names along the bottom are cut short ("Chloe…" for three Chloes) when there are many or
+    # they are long: lay the bars on their side, the names down the left, the first on top
+    sideways = chart.kind in ("bar", "grouped_bar") and (
+        len(chart.categories) > 8 or max(len(c) for c in chart.categories) > 8
+    )
+    order = list(range(len(chart.categories)))
+    if sideways:
+        order.reverse()  # a horizontal bar series draws its first category at the bottom
     qchart = QChart()
     qchart.setTitle(chart.title)
     qchart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
@@ -52,7 +58,7 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     qchart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
     top = 0.0
     axis_x = QBarCategoryAxis()
-    axis_x.append(list(chart.categories))
+    axis_x.append([chart.categories[x] for x in order])
     if chart.kind == "line":
         for i, s in enumerate(chart.series):
             line = QLineSeries()
@@ -74,8 +80,8 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
             bar_set = QBarSet(s.name)
             bar_set.setColor(QColor(PALETTE[i % len(PALETTE)]))
             bar_set.setBorderColor(QColor(PALETTE[i % len(PALETTE)]))
-            for x, v in enumerate(s.values):
-                y = _plot_value(v, chart.unit)
+            for x in order:
+                y = _plot_value(s.values[x], chart.unit)
                 bar_set.append(y)
                 stacks[x] = stacks[x] + y if chart.kind == "stacked_bar" else max(stacks[x], y)
             series.append(bar_set)
@@ -92,6 +98,7 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     axis_x.setLabelsFont(small)
     axis_y.setLabelsFont(small)
     if sideways:
+        axis_x.setTruncateLabels(False)  # QtCharts otherwise cuts every name to "…"
         qchart.addAxis(axis_x, Qt.AlignmentFlag.AlignLeft)
         qchart.addAxis(axis_y, Qt.AlignmentFlag.AlignBottom)
     else:
