@@ -58,7 +58,10 @@ def main() -> int:
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--as-of", help="the clinic's today (a fake clock at 07:00 clinic time)")
     parser.add_argument("--preset", type=int, default=4, help="period preset (4: last 12 months)")
-    parser.add_argument("--only", nargs="*", help="report names (default: the dashboard and charts)")
+    parser.add_argument(
+        "--only", nargs="*", help="report names (default: the dashboard and charts)"
+    )
+    parser.add_argument("--pdf", action="store_true", help="also Save PDF… each report")
     parser.add_argument("out")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
@@ -68,7 +71,9 @@ def main() -> int:
     if args.as_of:
         from frontdesk.domain.clock import FakeClock
 
-        local = datetime.combine(date.fromisoformat(args.as_of), dtime(7), ZoneInfo("Australia/Sydney"))
+        local = datetime.combine(
+            date.fromisoformat(args.as_of), dtime(7), ZoneInfo("Australia/Sydney")
+        )
         clock = FakeClock(local.astimezone(UTC))
     started = time.perf_counter()
     ctx = open_desk(paths, clock=clock)
@@ -94,12 +99,19 @@ def main() -> int:
             page.preset.setCurrentIndex(args.preset)
             page._apply_preset(args.preset)
         took = wait_until(
-            app, lambda: page.report is not None and page.report.title != "" and page.progress.isHidden()
+            app,
+            lambda: (
+                page.report is not None and page.report.title != "" and page.progress.isHidden()
+            ),
         )
         slug = name.lower().replace(" ", "-").replace("(", "").replace(")", "")
         path = out / f"{n}-{slug}.png"
         window.grab().save(str(path))
         print(f"{name}: {took:.2f} s -> {path} ({page.status.text()})")
+        if args.pdf:  # the Save PDF… button's own path, on its worker
+            page.save_to(path.with_suffix(".pdf"))
+            took = wait_until(app, lambda: not page.saving)
+            print(f"  {page.status.text()} ({took:.2f} s)")
     return 0
 
 
