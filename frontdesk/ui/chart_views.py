@@ -28,8 +28,11 @@ def _plot_value(value: float | int | None, unit: str) -> float:
     return float(value) / 100 if unit == "money" else float(value)  # drawing only
 
 
-def _axis_format(unit: str) -> str:
-    return {"money": "$%.0f", "percent": "%.0f %%", "hours": "%.0f"}.get(unit, "%.0f")
+def _axis_format(unit: str, top: float) -> str:
+    """Whole numbers, unless the axis stops short of 5: a rebooking rate under 1 % was
+    labelled "0 %" at every tick."""
+    places = 0 if top >= 5 or unit == "money" else 1 if top >= 0.5 else 2
+    return {"money": "$%.0f", "percent": f"%.{places}f %%"}.get(unit, f"%.{places}f")
 
 
 def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
@@ -56,6 +59,9 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     qchart.setBackgroundRoundness(0)
     qchart.legend().setVisible(len(chart.series) > 1)
     qchart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+    legend_font = QFont()
+    legend_font.setPointSizeF(8.5)
+    qchart.legend().setFont(legend_font)  # eight names fit beside a 220-pixel chart
     top = 0.0
     axis_x = QBarCategoryAxis()
     axis_x.append([chart.categories[x] for x in order])
@@ -89,7 +95,7 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
         qchart.addSeries(series)
     axis_y = QValueAxis()
     axis_y.setRange(0, top * 1.08 if top > 0 else 1)
-    axis_y.setLabelFormat(_axis_format(chart.unit))
+    axis_y.setLabelFormat(_axis_format(chart.unit, top * 1.08))
     axis_y.applyNiceNumbers()
     if len(chart.categories) > 8 and not sideways:
         axis_x.setLabelsAngle(-60)
@@ -109,7 +115,8 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
         drawn.attachAxis(axis_y)
     view = QChartView(qchart, parent)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(220)
+    # on their side, every name needs a line of its own (QtCharts drops every other one)
+    view.setMinimumHeight(max(220, 70 + 15 * len(chart.categories)) if sideways else 220)
     view.setObjectName("reportChart")
     return view
 

@@ -364,8 +364,12 @@ class ReportsPage(QWidget):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
+        tallest = 260
         for chart in report.charts:
-            self.charts_row.addWidget(chart_view(chart, self.charts_box), 1)  # equal widths
+            view = chart_view(chart, self.charts_box)
+            self.charts_row.addWidget(view, 1)  # equal widths
+            tallest = max(tallest, view.minimumHeight())
+        self.charts_box.setMinimumHeight(tallest)  # twenty names on their side: not cut off
         self.charts_box.setVisible(bool(report.charts))
         note = f" {report.note}" if report.note else ""
         self.status.setText(f"{report.title}, {period.label()}: {len(report.rows)} rows.{note}")

@@ -198,3 +198,19 @@ def test_names_are_drawn_in_full_on_their_side(qtbot) -> None:  # type: ignore[n
     short = chart_view(Chart("bar", ("Cash", "Card"), (Series("Net", (5, 6)),), "money", "T"))
     qtbot.addWidget(short)
     assert not isinstance(short.chart().series()[0], QHorizontalBarSeries)  # type: ignore[attr-defined]
+
+
+def test_small_rates_get_decimals_on_the_axis(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCharts import QValueAxis
+
+    from frontdesk.services.report_types import Chart, Series
+    from frontdesk.ui.chart_views import chart_view
+
+    names = tuple(f"Practitioner {i}" for i in range(20))
+    rates = Chart("bar", names, (Series("Rebooking rate", tuple(0.1 * i for i in range(20))),),
+                  "percent", "Rebooking rate")  # fmt: skip
+    view = chart_view(rates)
+    qtbot.addWidget(view)
+    axis = next(a for a in view.chart().axes() if isinstance(a, QValueAxis))  # type: ignore[attr-defined]
+    assert axis.labelFormat() == "%.1f %%", "under 5 %: one decimal, not '0 %' at every tick"
+    assert view.minimumHeight() >= 20 * 15, "a line per name"
