@@ -17,7 +17,7 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QThreadPool
 from PySide6.QtWidgets import QApplication
 
 from frontdesk.paths import desk_paths
@@ -112,6 +112,7 @@ def main() -> int:
             page.save_to(path.with_suffix(".pdf"))
             took = wait_until(app, lambda: not page.saving)
             print(f"  {page.status.text()} ({took:.2f} s)")
+    QThreadPool.globalInstance().waitForDone()  # a refresh still running when the app goes
     return 0
 
 
