@@ -411,7 +411,7 @@ def export_period(
                              codes.gst if line.tax_cents else codes.gst_free,
                              "Practitioner" if prac else "", prac.display_name if prac else "",
                              "", "", currency, ""])  # fmt: skip
-        files.append(_write(folder / f"Xero invoices {stem}.csv", XERO_INVOICE_COLUMNS, rows))
+        files += _write_parts(folder, f"Xero invoices {stem}", XERO_INVOICE_COLUMNS, rows)
         rows = []
         for e in entries:
             src = e.invoice
@@ -427,9 +427,7 @@ def export_period(
                              codes.gst if tax else codes.gst_free,
                              "Practitioner" if prac else "", prac.display_name if prac else "",
                              "", "", currency, ""])  # fmt: skip
-        files.append(
-            _write(folder / f"Xero credit notes {stem}.csv", XERO_CREDIT_NOTE_COLUMNS, rows)
-        )
+        files += _write_parts(folder, f"Xero credit notes {stem}", XERO_CREDIT_NOTE_COLUMNS, rows)
         rows = []
         kinds = {p.id: p.kind for p in payments}
         for pay in payments:
@@ -525,6 +523,39 @@ def _qty_unit(line: InvoiceLine) -> tuple[int, int]:
 
 def _d(day: date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
+
+
+# Xero takes at most 500 invoices (or credit notes) in one import file: a busy clinic's month
+# is several thousand, so the file is split, never inside an invoice.
+XERO_MAX_PER_FILE = 500
+NUMBER_COLUMN = 10  # *InvoiceNumber / *CreditNoteNumber in both templates
+
+
+def split_by_document(
+    rows: list[list[str]], limit: int = XERO_MAX_PER_FILE
+) -> list[list[list[str]]]:
+    """``rows`` (consecutive lines of each document) in parts of at most ``limit`` documents."""
+    parts: list[list[list[str]]] = [[]]
+    seen: set[str] = set()
+    for row in rows:
+        number = row[NUMBER_COLUMN]
+        if number not in seen and len(seen) == limit:
+            parts.append([])
+            seen = set()
+        seen.add(number)
+        parts[-1].append(row)
+    return parts
+
+
+def _write_parts(
+    folder: Path, name: str, columns: tuple[str, ...], rows: list[list[str]]
+) -> list[Path]:
+    """One file, or "NAME (part 1 of 3).csv"… when there are more documents than Xero takes."""
+    parts = split_by_document(rows)
+    if len(parts) == 1:
+        return [_write(folder / f"{name}.csv", columns, rows)]
+    return [_write(folder / f"{name} (part {n} of {len(parts)}).csv", columns, part)
+            for n, part in enumerate(parts, 1)]  # fmt: skip
 
 
 def _write(path: Path, columns: tuple[str, ...], rows: list[list[str]]) -> Path:

@@ -17,7 +17,15 @@ from frontdesk.domain.occupancy import RosterRule, working_spans
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.services.permissions import Action, require
 from frontdesk.services.report_sql import local_time, revenue_gate, utc_bounds
-from frontdesk.services.report_types import Chart, Column, Period, Report, Series, with_totals
+from frontdesk.services.report_types import (
+    Chart,
+    Column,
+    Period,
+    Report,
+    Series,
+    fold_series,
+    with_totals,
+)
 from frontdesk.store.context import ServiceContext
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -71,7 +79,7 @@ def revenue_by_month(
     chart = Chart(
         "stacked_bar",
         tuple(_month_label(m) for m in months),
-        tuple(Series(n, tuple(cells[n].get(m, 0) for m in months)) for n in names),
+        fold_series(tuple(Series(n, tuple(cells[n].get(m, 0) for m in months)) for n in names)),
         "money",
         f"Invoiced by month, by {by}",
     )

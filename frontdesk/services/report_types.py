@@ -33,6 +33,22 @@ class Series:
     values: tuple[float | int | None, ...]
 
 
+def fold_series(series: tuple[Series, ...], keep: int = 7) -> tuple[Series, ...]:
+    """The ``keep`` largest series (in their order) and the rest summed as "Others (n)": a
+    stack of twenty practitioners repeats the palette's colours and its legend runs off the
+    chart, on screen and on paper. The report's table still has every one."""
+    if len(series) <= keep + 1:
+        return series
+    by_size = sorted(series, key=lambda s: -sum(v or 0 for v in s.values))
+    kept = {id(s) for s in by_size[:keep]}
+    rest = [s for s in series if id(s) not in kept]
+    others = Series(
+        f"Others ({len(rest)})",
+        tuple(sum(v or 0 for v in vs) for vs in zip(*(s.values for s in rest), strict=True)),
+    )
+    return (*(s for s in series if id(s) in kept), others)
+
+
 @dataclass(frozen=True)
 class Chart:
     """Numbers to draw. ``categories`` run along the x axis; each series is one stack part, one

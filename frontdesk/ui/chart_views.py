@@ -28,8 +28,11 @@ def _plot_value(value: float | int | None, unit: str) -> float:
     return float(value) / 100 if unit == "money" else float(value)  # drawing only
 
 
-def _axis_format(unit: str) -> str:
-    return {"money": "$%.0f", "percent": "%.0f %%", "hours": "%.1f"}.get(unit, "%.0f")
+def _axis_format(unit: str, top: float) -> str:
+    """Whole numbers, unless the axis stops short of 5: a rebooking rate under 1 % was
+    labelled "0 %" at every tick."""
+    places = 0 if top >= 5 or unit == "money" else 1 if top >= 0.5 else 2
+    return {"money": "$%.0f", "percent": f"%.{places}f %%"}.get(unit, f"%.{places}f")
 
 
 def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
@@ -41,8 +44,14 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
         empty.setObjectName("muted")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return empty
-    # many names along the bottom would be cut short: lay the bars on their side instead
-    sideways = chart.kind in ("bar", "grouped_bar") and len(chart.categories) > 8
+    # names along the bottom are cut short ("Chloe…" for three Chloes) when there are many or
+    # they are long: lay the bars on their side, the names down the left, the first on top
+    sideways = chart.kind in ("bar", "grouped_bar") and (
+        len(chart.categories) > 8 or max(len(c) for c in chart.categories) > 8
+    )
+    order = list(range(len(chart.categories)))
+    if sideways:
+        order.reverse()  # a horizontal bar series draws its first category at the bottom
     qchart = QChart()
     qchart.setTitle(chart.title)
     qchart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
@@ -50,9 +59,12 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     qchart.setBackgroundRoundness(0)
     qchart.legend().setVisible(len(chart.series) > 1)
     qchart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+    legend_font = QFont()
+    legend_font.setPointSizeF(8.5)
+    qchart.legend().setFont(legend_font)  # eight names fit beside a 220-pixel chart
     top = 0.0
     axis_x = QBarCategoryAxis()
-    axis_x.append(list(chart.categories))
+    axis_x.append([chart.categories[x] for x in order])
     if chart.kind == "line":
         for i, s in enumerate(chart.series):
             line = QLineSeries()
@@ -74,8 +86,8 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
             bar_set = QBarSet(s.name)
             bar_set.setColor(QColor(PALETTE[i % len(PALETTE)]))
             bar_set.setBorderColor(QColor(PALETTE[i % len(PALETTE)]))
-            for x, v in enumerate(s.values):
-                y = _plot_value(v, chart.unit)
+            for x in order:
+                y = _plot_value(s.values[x], chart.unit)
                 bar_set.append(y)
                 stacks[x] = stacks[x] + y if chart.kind == "stacked_bar" else max(stacks[x], y)
             series.append(bar_set)
@@ -83,7 +95,7 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
         qchart.addSeries(series)
     axis_y = QValueAxis()
     axis_y.setRange(0, top * 1.08 if top > 0 else 1)
-    axis_y.setLabelFormat(_axis_format(chart.unit))
+    axis_y.setLabelFormat(_axis_format(chart.unit, top * 1.08))
     axis_y.applyNiceNumbers()
     if len(chart.categories) > 8 and not sideways:
         axis_x.setLabelsAngle(-60)
@@ -92,6 +104,7 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
     axis_x.setLabelsFont(small)
     axis_y.setLabelsFont(small)
     if sideways:
+        axis_x.setTruncateLabels(False)  # QtCharts otherwise cuts every name to "…"
         qchart.addAxis(axis_x, Qt.AlignmentFlag.AlignLeft)
         qchart.addAxis(axis_y, Qt.AlignmentFlag.AlignBottom)
     else:
@@ -102,7 +115,8 @@ def chart_view(chart: Chart, parent: QWidget | None = None) -> QWidget:
         drawn.attachAxis(axis_y)
     view = QChartView(qchart, parent)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(220)
+    # on their side, every name needs a line of its own (QtCharts drops every other one)
+    view.setMinimumHeight(max(220, 70 + 15 * len(chart.categories)) if sideways else 220)
     view.setObjectName("reportChart")
     return view
 

@@ -131,7 +131,6 @@ class ReportsPage(QWidget):
         top.addWidget(title)
         top.addSpacing(16)
         top.addWidget(self.kind)
-        top.addWidget(self.period_bar)
         top.addStretch(1)
         self.start_here = QCheckBox("Open frontdesk on this dashboard when I sign in")
         self.start_here.setObjectName("openOnDashboard")
@@ -183,6 +182,9 @@ class ReportsPage(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(28, 24, 28, 24)
         col.addLayout(top)
+        # the period and the buttons on a row of their own: beside the report list they were
+        # squeezed to unreadable slivers in a 1280-wide window
+        col.addWidget(self.period_bar)
         col.addLayout(status_row)
         col.addWidget(self.stack, 1)
         self.kind.currentIndexChanged.connect(self._kind_changed)
@@ -362,8 +364,12 @@ class ReportsPage(QWidget):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
+        tallest = 260
         for chart in report.charts:
-            self.charts_row.addWidget(chart_view(chart, self.charts_box))
+            view = chart_view(chart, self.charts_box)
+            self.charts_row.addWidget(view, 1)  # equal widths
+            tallest = max(tallest, view.minimumHeight())
+        self.charts_box.setMinimumHeight(tallest)  # twenty names on their side: not cut off
         self.charts_box.setVisible(bool(report.charts))
         note = f" {report.note}" if report.note else ""
         self.status.setText(f"{report.title}, {period.label()}: {len(report.rows)} rows.{note}")

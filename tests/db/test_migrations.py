@@ -112,3 +112,27 @@ def test_expected_head_is_the_newest_revision() -> None:
     assert migrate.head_revision() == migrate.EXPECTED_HEAD, (
         "set EXPECTED_HEAD in frontdesk/db/migrate.py to the newest revision"
     )
+
+
+def test_a_file_stamped_by_a_differently_chained_build_is_refused_clearly(
+    tmp_path: Path,
+) -> None:
+    """Seen opening the cached 10-year clinic: built by a branch whose 0360_reports came right
+    after 0350_claims, stamped 0360_reports; main puts 0360_api and 0360_msg first, so its
+    upgrade skipped them and the desk failed on its first query (no such column
+    clinic_settings.ical_detail). Now the upgraded file is checked and refused in words."""
+    from frontdesk.domain.errors import DamagedDatabase
+
+    paths = DeskPaths(tmp_path / "desk")
+    paths.data_dir.mkdir()
+    engine = make_engine(paths.database)
+    migrate.upgrade(engine, target="0350_claims")
+    with engine.begin() as conn:  # what the branch build wrote: its own chain's stamp
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0360_msg'")
+    engine.dispose()
+    with pytest.raises(DamagedDatabase) as caught:
+        open_desk(paths)
+    message = caught.value.user_message
+    assert "is missing the column clinic_settings.ical_detail" in message
+    assert "After upgrading" in message and str(paths.backups) in message
+    assert any(paths.backups.glob("before-upgrade-*")), "the file as it was is kept"

@@ -216,3 +216,38 @@ def test_a_void_or_credit_note_after_its_period_was_sent_goes_in_the_next_export
     sales = [r for r in _rows(myob.files[0]) if r["Invoice #"] == "INV-000003-VOID"]
     assert sales and sum(Decimal(r["Inc-Tax Amount"]) for r in sales) == Decimal("-90.00")
     assert ax.follow_ups(ctx, "myob") == []
+
+
+def test_a_busy_month_goes_to_xero_in_files_of_500_invoices(
+    owner: ServiceContext, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Xero takes at most 500 invoices in one import file; the demo clinic's month is ~1,900
+    (seen exporting November from the demo): the file is split, never inside an invoice."""
+    from frontdesk.demo.generator import DemoSpec, build_demo
+
+    build_demo(owner, DemoSpec(practitioners=8, weeks_past=3, weeks_future=0, patients=1500))
+    today = clock.now().astimezone(owner.tz).date()
+    period = Period(today - timedelta(weeks=3), today)
+    result = ax.export_period(owner, "xero", period, tmp_path)
+    parts = [f for f in result.files if f.name.startswith("Xero invoices")]
+    assert result.invoices > 1000 and len(parts) == -(-result.invoices // 500)
+    assert parts[0].name.endswith(f"(part 1 of {len(parts)}).csv")
+    numbers: list[set[str]] = []
+    total = Decimal(0)
+    for part in parts:
+        assert part.read_text().splitlines()[0] == XERO_INVOICE
+        rows = _rows(part)
+        numbers.append({r["*InvoiceNumber"] for r in rows})
+        total += sum(Decimal(r["*Quantity"]) * Decimal(r["*UnitAmount"]) for r in rows)
+    assert all(len(n) <= 500 for n in numbers)
+    assert sum(len(n) for n in numbers) == len(set().union(*numbers)) == result.invoices
+    assert total * 100 == result.total_cents, "every line of every invoice, once"
+
+
+def test_split_by_document_keeps_an_invoice_whole() -> None:
+    rows = [["", "", "", "", "", "", "", "", "", "", f"INV-{n:06d}", str(k)]
+            for n in range(1203) for k in range(1 + n % 3)]  # fmt: skip
+    parts = ax.split_by_document(rows)
+    assert [len({r[10] for r in p}) for p in parts] == [500, 500, 203]
+    assert [r for p in parts for r in p] == rows
+    assert ax.split_by_document(rows[:5]) == [rows[:5]]

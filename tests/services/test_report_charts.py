@@ -104,3 +104,16 @@ def test_reception_does_not_see_money_when_the_clinic_hides_it(rc: ReportClinic)
         ctx.settings(s).hide_revenue_from_reception = False
     assert report_charts.revenue_by_month(ctx, MARCH_APRIL).totals == ("Total", 17_000, 7_500,
                                                                          24_500)  # fmt: skip
+
+
+def test_a_stack_of_many_keeps_the_largest_and_sums_the_rest() -> None:
+    from frontdesk.services.report_types import Series, fold_series
+
+    many = tuple(Series(f"P{i}", (i, None, 2 * i)) for i in range(12))
+    folded = fold_series(many, keep=9)
+    assert [s.name for s in folded] == [*(f"P{i}" for i in range(3, 12)), "Others (3)"]
+    assert folded[-1].values == (0 + 1 + 2, 0, 0 + 2 + 4)
+    assert sum(v or 0 for s in folded for v in s.values) == sum(
+        v or 0 for s in many for v in s.values
+    ), "nothing lost"
+    assert fold_series(many[:10], keep=9) == many[:10], "ten fit: no 'Others (1)'"

@@ -84,3 +84,28 @@ def test_save_by_extension_and_refuses_others(rctx: ServiceContext, tmp_path: Pa
         assert out.stat().st_size > 100
     with pytest.raises(ValidationFailed, match=r"\.pdf, \.csv or \.xlsx"):
         report_export.save(rctx, report, PERIOD, tmp_path / "r.doc")
+
+
+def test_a_wide_table_continues_below_with_its_first_column(rctx: ServiceContext) -> None:
+    """Twenty practitioners' revenue by month on A4: seen as overprinted figures and headers
+    broken a letter a line; now the columns go in tables one below the other."""
+    from frontdesk.services.documents.report import _column_groups
+
+    names = [f"Practitioner Number{i:02d}" for i in range(20)]
+    cols = (Column("Month"), *(Column(n, "money") for n in names), Column("Total", "money"))
+    rows = [(f"M{m:02d}", *(4_354_600 + m * 1000 + i for i in range(20)), 90_000_000 + m)
+            for m in range(12)]  # fmt: skip
+    report = Report("Revenue by month (by practitioner)", cols, rows, None, ())
+    groups = _column_groups(report, [report.formatted(r, "$") for r in rows])
+    assert len(groups) > 1 and all(g[0] == 0 for g in groups)
+    assert sorted(i for g in groups for i in g[1:]) == list(range(1, 22)), "each column once"
+    pdf = report_export.report_pdf(rctx, report, PERIOD)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert text.splitlines().count("Month") >= len(groups)  # and again atop a new page
+    for i in range(20):
+        assert f"Number{i:02d}" in text, "each header in one piece"
+    assert "$43,656.19" in text and "$900,000.11" in text  # M11's last practitioner, total
+    narrow = Report("Narrow", cols[:5], [r[:5] for r in rows], None, ())
+    assert _column_groups(narrow, [narrow.formatted(r, "$") for r in narrow.rows]) == [
+        [0, 1, 2, 3, 4]
+    ]

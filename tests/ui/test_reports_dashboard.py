@@ -163,3 +163,54 @@ def test_stop_while_saving_a_pdf_leaves_no_file(
     assert page.status.text() == "Stopped."
     assert list(out.parent.iterdir()) == []  # neither the file nor a half of it
     assert page.pdf_button.isEnabled()
+
+
+def test_a_report_fits_a_1280_window(qtbot, page: ReportsPage) -> None:  # type: ignore[no-untyped-def]
+    """Seen under Xvfb: beside the report list the period bar's buttons were slivers ("ɔo",
+    "P", "SV"), and of two charts the second got 40 px."""
+    page.resize(1280 - 200, 760)  # the window less the area list
+    page.kind.setCurrentText("Practitioners compared")
+    qtbot.waitUntil(lambda: page.report is not None and page.progress.isHidden(), timeout=20000)
+    qtbot.wait(20)
+    for widget in (page.preset, page.first, page.last, page.run_button, page.pdf_button,
+                   page.export_button, page.excel_button, page.print_button):  # fmt: skip
+        assert widget.width() >= widget.sizeHint().width(), widget
+    views = [page.charts_row.itemAt(i).widget() for i in range(page.charts_row.count())]
+    assert len(views) == 2
+    assert abs(views[0].width() - views[1].width()) <= 2
+
+
+def test_names_are_drawn_in_full_on_their_side(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCharts import QBarCategoryAxis, QHorizontalBarSeries
+
+    from frontdesk.services.report_types import Chart, Series
+    from frontdesk.ui.chart_views import chart_view
+
+    names = ("Chloe Johnson", "Chloé Wilson", "Chloé Walker")
+    view = chart_view(Chart("bar", names, (Series("Visits", (3, 2, 1)),), "count", "Visits"))
+    qtbot.addWidget(view)
+    chart = view.chart()  # type: ignore[attr-defined]
+    assert isinstance(chart.series()[0], QHorizontalBarSeries)
+    axis = next(a for a in chart.axes() if isinstance(a, QBarCategoryAxis))
+    assert not axis.truncateLabels()
+    assert axis.categories() == list(reversed(names)), "the first name is drawn at the top"
+    assert [chart.series()[0].barSets()[0].at(i) for i in range(3)] == [1.0, 2.0, 3.0]
+    short = chart_view(Chart("bar", ("Cash", "Card"), (Series("Net", (5, 6)),), "money", "T"))
+    qtbot.addWidget(short)
+    assert not isinstance(short.chart().series()[0], QHorizontalBarSeries)  # type: ignore[attr-defined]
+
+
+def test_small_rates_get_decimals_on_the_axis(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCharts import QValueAxis
+
+    from frontdesk.services.report_types import Chart, Series
+    from frontdesk.ui.chart_views import chart_view
+
+    names = tuple(f"Practitioner {i}" for i in range(20))
+    rates = Chart("bar", names, (Series("Rebooking rate", tuple(0.1 * i for i in range(20))),),
+                  "percent", "Rebooking rate")  # fmt: skip
+    view = chart_view(rates)
+    qtbot.addWidget(view)
+    axis = next(a for a in view.chart().axes() if isinstance(a, QValueAxis))  # type: ignore[attr-defined]
+    assert axis.labelFormat() == "%.1f %%", "under 5 %: one decimal, not '0 %' at every tick"
+    assert view.minimumHeight() >= 20 * 15, "a line per name"

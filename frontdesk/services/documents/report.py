@@ -14,7 +14,8 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table
 
 from frontdesk.services.billing.views import ClinicInfo
 from frontdesk.services.documents.layout import BOLD, FONT, MUTED, WIDTH, build, grid, header, p
@@ -103,6 +104,52 @@ def chart_drawing(chart: Chart) -> Drawing:
     return _heat(chart) if chart.kind == "heatmap" else _bars(chart)
 
 
+def _column_groups(report: Report, rows: list[list[str]]) -> list[list[int]]:
+    """Which columns go in each table: all of them when they fit the page, else the first
+    column and as many more as fit, then the first column again with the next ones below (twenty
+    practitioners' revenue by month was a row of overprinted figures and one-letter lines)."""
+    n = len(report.columns)
+    if n <= 9:
+        return [list(range(n))]
+
+    def needed(i: int) -> float:
+        words = [w for w in report.columns[i].title.split() if w]
+        head = max((stringWidth(w, BOLD, 7.5) for w in words), default=0)
+        body = max((stringWidth(str(r[i]), BOLD, 7.5) for r in rows), default=0)  # totals: bold
+        return max(head, body) + 6
+
+    first = min(WIDTH * 0.3, 45 * mm)  # as _table lays a table of up to nine columns
+    room = WIDTH - first
+    widths = [needed(i) for i in range(1, n)]
+    if sum(widths) <= room:
+        return [list(range(n))]
+    groups: list[list[int]] = [[0]]
+    used = 0.0
+    for i, w in enumerate(widths, 1):
+        if len(groups[-1]) > 1 and used + w > room:
+            groups.append([0])
+            used = 0.0
+        groups[-1].append(i)
+        used += w
+    return groups
+
+
+def _table(head: list[Paragraph], rows: list[list[str]], has_totals: bool) -> Table:
+    n = len(head)
+    first = (18 * mm if n > 9 else min(WIDTH * 0.3, 45 * mm)) if n > 2 else WIDTH * 0.6
+    widths = [first] + [(WIDTH - first) / max(1, n - 1)] * (n - 1)
+    table = grid(head, rows, widths, right_from=1)
+    if has_totals:
+        last = len(rows)
+        table.setStyle([("FONTNAME", (0, last), (-1, last), BOLD),
+                        ("LINEABOVE", (0, last), (-1, last), 0.8, colors.black)])  # fmt: skip
+    if n > 5:
+        table.setStyle([("FONTSIZE", (0, 1), (-1, -1), 6.5 if n > 9 else 7.5),
+                        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                        ("RIGHTPADDING", (0, 0), (-1, -1), 2)])  # fmt: skip
+    return table
+
+
 def render_report(
     report: Report,
     clinic: ClinicInfo,
@@ -127,19 +174,9 @@ def render_report(
         rows.append(report.formatted(report.totals, symbol))
     if not rows:
         rows = [["Nothing in this period", *[""] * (len(head) - 1)]]
-    n = len(head)
-    first = (18 * mm if n > 9 else min(WIDTH * 0.3, 45 * mm)) if n > 2 else WIDTH * 0.6
-    widths = [first] + [(WIDTH - first) / max(1, n - 1)] * (n - 1)
-    table = grid(head, rows, widths, right_from=1)
-    if report.totals:
-        last = len(rows)
-        table.setStyle([("FONTNAME", (0, last), (-1, last), BOLD),
-                        ("LINEABOVE", (0, last), (-1, last), 0.8, colors.black)])  # fmt: skip
-    if n > 5:
-        table.setStyle([("FONTSIZE", (0, 1), (-1, -1), 6.5 if n > 9 else 7.5),
-                        ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                        ("RIGHTPADDING", (0, 0), (-1, -1), 2)])  # fmt: skip
-    story.append(table)
+    for part in _column_groups(report, rows):
+        cells = [[row[i] for i in part] for row in rows]
+        story += [_table([head[i] for i in part], cells, bool(report.totals)), Spacer(1, 3 * mm)]
     if report.note:
         story += [Spacer(1, 3 * mm), p(report.note, "small")]
     return build(story, f"{report.title} {filter_text}", clinic.legal_name or clinic.name,
