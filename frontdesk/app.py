@@ -103,7 +103,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
 
     bus = ChangeBus()
     ctx.listeners.append(bus.publish)
-    from frontdesk.services.messaging.queueing import QueueingWorker
+    from frontdesk.services.messaging.worker import QueueingWorker
 
     # confirmations and notices at booking (issue 18), queued off the GUI thread
     message_queueing = QueueingWorker(ctx)

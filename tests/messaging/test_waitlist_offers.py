@@ -30,6 +30,7 @@ from frontdesk.services.messaging import queueing, sender, waitlist
 from frontdesk.services.messaging.providers import TwilioSms
 from frontdesk.services.messaging.secrets import save_secret
 from frontdesk.services.messaging.setup import save_settings
+from frontdesk.services.messaging.worker import QueueingWorker
 from frontdesk.sync.sms_events import take_sms_events
 from tests.messaging.local_providers import TWILIO_ACCOUNT, TWILIO_TOKEN, LocalSms
 from tests.messaging.test_webhooks_two_desks import signed
@@ -145,7 +146,7 @@ def test_a_desk_cancellation_offers_its_slot_once_and_a_filled_slot_is_not_offer
     wendy = _patient(desk, "Wendy", "0412 345 001")
     groups.add_to_waitlist(desk.ctx, wendy)
     save_settings(desk.ctx, enabled=True)
-    worker = queueing.QueueingWorker(desk.ctx)
+    worker = QueueingWorker(desk.ctx)
     desk.ctx.listeners.append(worker.listen)
     try:
         first = desk.book(anna, pat, MONDAY_10)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from frontdesk.models import (
     Practitioner,
 )
 from frontdesk.models.codec import to_json_value
+from frontdesk.services.messaging.worker import _booked_ids
 from frontdesk.store import outbox
 from frontdesk.store.bulk import BulkWriter, raw_connection, scalar_defaults
 from frontdesk.store.changes import ChangeNotice
@@ -570,12 +570,6 @@ def queue_on_change(ctx: ServiceContext) -> Callable[[ChangeNotice], None]:
     return listen
 
 
-def _booked_ids(notice: ChangeNotice) -> list[str]:
-    if notice.origin != "local" or "appointments" not in notice.ids:
-        return []
-    return list(notice.ids["appointments"])
-
-
 def _queue_safely(ctx: ServiceContext, ids: Iterable[str]) -> int:
     """A failure is logged (no personal data) and never stops the booking; the sender's daily
     plan catches reminders."""
@@ -586,53 +580,3 @@ def _queue_safely(ctx: ServiceContext, ids: Iterable[str]) -> int:
     except Exception as exc:  # a worker thread must outlive a surprise (database locked…)
         log.warning("messages not queued: %s", type(exc).__name__)
     return 0
-
-
-class QueueingWorker:
-    """After this desk books, moves or cancels, queue what that calls for on one background
-    thread, so the booking itself returns at once. Notices that pile up while it works are
-    taken together (one transaction). ``stop`` finishes what is waiting before it returns."""
-
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-        self._waiting: set[str] = set()
-        self._cond = threading.Condition()
-        self._busy = False
-        self._stopping = False
-        self.queued = 0  # messages queued so far (for tests and the log)
-        self._thread = threading.Thread(target=self._run, name="message-queueing", daemon=True)
-        self._thread.start()
-
-    def listen(self, notice: ChangeNotice) -> None:
-        ids = _booked_ids(notice)
-        if not ids:
-            return
-        with self._cond:
-            self._waiting.update(ids)
-            self._cond.notify_all()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._waiting and not self._stopping:
-                    self._cond.wait()
-                if not self._waiting and self._stopping:
-                    return
-                ids, self._waiting = sorted(self._waiting), set()
-                self._busy = True
-            count = _queue_safely(self.ctx, ids)
-            with self._cond:
-                self.queued += count
-                self._busy = False
-                self._cond.notify_all()
-
-    def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until nothing is waiting or being queued; False if that took too long."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        self._thread.join(timeout)

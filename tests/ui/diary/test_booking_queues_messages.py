@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from frontdesk.models import Appointment, OutgoingMessage
 from frontdesk.services import diary
-from frontdesk.services.messaging.queueing import QueueingWorker
 from frontdesk.services.messaging.setup import save_settings
+from frontdesk.services.messaging.worker import QueueingWorker
 from frontdesk.store.changes import ChangeNotice
 from frontdesk.ui.diary.page import DiaryPage
 from tests.messaging.test_queue_and_send import consent
