@@ -305,7 +305,7 @@ def _run_chunk(
         except IntegrityError as exc:
             raise _NeedsCare from exc
         _check_queued_clashes(store, conn, device, cursor)
-        invoice_money.settle_overpaid(store, conn, list(conn.info.pop("settle_queue")))
+        invoice_money.settle(store, conn, list(conn.info.pop("settle_queue")))
         trust.flush_heads(store, conn)
         conn.info.pop("row_cache", None)
         conn.info.pop("insert_buffer", None)
@@ -512,8 +512,13 @@ def _after(
     me: dict[str, Any],
 ) -> None:
     invoice_id = me["id"] if m.entity == "invoices" else me.get("invoice_id")
+    settle = conn.info["settle_queue"]  # checked once the chunk is written
     if m.entity in _MONEY_ON_INVOICES and invoice_id:
-        conn.info["settle_queue"][str(invoice_id)] = None  # checked once the chunk is written
+        settle[("invoice", str(invoice_id))] = None
+    if m.entity == "payment_allocations" and me.get("payment_id"):
+        settle[("payment", str(me["payment_id"]))] = None
+    if m.entity == "payments" and me.get("kind") == "refund":
+        settle[("refund", me.get("patient_id"), me.get("payer_funder_id"))] = None
     if m.entity == "appointments" and _CLASH_FIELDS & set(m.fields):
         # What the desk had seen when the person made this change (older desks: at push).
         seen = cursor if m.cursor is None else min(m.cursor, cursor)

@@ -48,7 +48,7 @@ class Side:
 @dataclass(frozen=True)
 class ConflictView:
     id: str
-    kind: str  # "clash" or "field"
+    kind: str  # "clash", "field" (a person picks a value) or "notice" (from the server)
     title: str
     detail: str
     first: Side
@@ -127,11 +127,11 @@ def list_open(ctx: ServiceContext) -> list[ConflictView]:
                 )
             else:
                 # No field: a notice from the server (e.g. an invoice paid on two desks).
-                field = (c.field or "paid more than it owes").replace("_", " ")
+                field = (c.field or _notice_title(c)).replace("_", " ")
                 out.append(
                     ConflictView(
                         c.id,
-                        "field",
+                        "field" if c.field else "notice",
                         f"{_row_label(session, c.entity, c.row_id)}: {field}",
                         c.detail,
                         Side("Kept now", _show(c.remote_value_json)),
@@ -140,6 +140,15 @@ def list_open(ctx: ServiceContext) -> list[ConflictView]:
                     )
                 )
         return out
+
+
+def _notice_title(c: SyncConflict) -> str:
+    """What a notice from the server is about, for its heading."""
+    if c.entity in ("patients", "funders"):
+        return "refunded more than their credit"
+    if "credit was used on two desks" in c.detail:
+        return "credit used twice"
+    return "paid more than it owes"
 
 
 def _show(value_json: str | None) -> str:

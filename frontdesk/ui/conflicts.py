@@ -167,6 +167,15 @@ class ConflictsPage(QWidget):
                 )
             )
             buttons.addWidget(keep)
+        elif view.kind == "notice":  # the server settled it; a person says it is dealt with
+            done = QPushButton("Dealt with")
+            done.setToolTip("Take this notice off the list on every desk")
+            done.clicked.connect(
+                lambda _c=False, cid=view.id: self._do(
+                    lambda: svc.resolve_field(self.ctx, cid, "kept")
+                )
+            )
+            buttons.addWidget(done)
         else:
             kept = QPushButton(f"Keep “{view.first.text}”")
             kept.clicked.connect(

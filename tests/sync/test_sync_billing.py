@@ -20,7 +20,7 @@ from frontdesk.services.billing.invoices import (
     void_invoice,
 )
 from frontdesk.services.billing.ledger import patient_account
-from frontdesk.services.billing.payments import refund, take_payment
+from frontdesk.services.billing.payments import apply_credit, refund, take_payment
 from frontdesk.sync.conflicts import list_open, list_refused
 from frontdesk.sync.summary import SyncSummary
 from tests.sync.clinic import START, Clinic, Desk
@@ -221,3 +221,58 @@ def test_a_desk_pulls_even_while_its_push_is_refused(any_clinic: Clinic) -> None
     assert arrived in b.ids(Patient)  # … and the clinic's changes still arrive
     listed = {d["name"]: d for d in any_clinic.store.list_devices()}
     assert listed["desk2"]["unsent"] == 1  # the server shows what is stuck on that desk
+
+
+def _credit_of(desk: Desk, patient: str, cents: int) -> None:
+    take_payment(desk.ctx, method="cash", amount_cents=cents, patient_id=patient)
+
+
+def test_credit_refunded_on_two_desks_at_once_shows_what_is_owed(any_clinic: Clinic) -> None:
+    """Both desks hand back the same $60 of credit before either syncs: the cash has left both
+    drawers, so both refunds stay; the patient owes the $60 refunded twice, every desk shows the
+    same balance and reception is told in the Conflicts area."""
+    a, b, patient = _two_desks(any_clinic)
+    _credit_of(a, patient, 6000)
+    any_clinic.settle(2)
+    for d in (a, b):
+        refund(d.ctx, method="cash", amount_cents=6000, patient_id=patient)
+    any_clinic.settle(3)
+    assert _balances_agree(any_clinic, patient) == [(6000, 6000, 0)] * 2
+    for d in (a, b):
+        notices = [c for c in list_open(d.ctx) if "refunded" in c.detail]
+        assert len(notices) == 1, [(c.title, c.detail) for c in list_open(d.ctx)]
+        assert "$60.00" in notices[0].detail and "owes" in notices[0].detail
+    take_payment(a.ctx, method="cash", amount_cents=6000, patient_id=patient)  # paid back
+    any_clinic.settle(2)
+    assert _balances_agree(any_clinic, patient) == [(0, 0, 0)] * 2
+    any_clinic.assert_converged()
+
+
+def test_credit_used_on_two_desks_at_once_is_used_once(any_clinic: Clinic) -> None:
+    """$50 of credit applied to one invoice on one desk and to another on the other desk:
+    the clinic keeps the first use, the second invoice owes its $50 again, and reception is
+    told. No payment is ever spent twice."""
+    a, b, patient = _two_desks(any_clinic)
+    first, second = _draft(a, patient, 5000), _draft(a, patient, 5000)
+    issue_invoice(a.ctx, first)
+    number = issue_invoice(a.ctx, second)
+    _credit_of(a, patient, 5000)
+    any_clinic.settle(2)
+    apply_credit(a.ctx, first)
+    apply_credit(b.ctx, second)
+    assert a.sync() and b.sync()
+    any_clinic.settle(3)
+    assert _balances_agree(any_clinic, patient) == [(5000, 5000, 0)] * 2
+    rows = any_clinic.server_rows()
+    for pay in rows["payments"].values():
+        used = sum(
+            r["amount_cents"]
+            for r in rows["payment_allocations"].values()
+            if r["payment_id"] == pay["id"] and r["deleted_at"] is None
+        )
+        assert used <= pay["amount_cents"], (pay, used)
+    for d in (a, b):
+        notices = [c for c in list_open(d.ctx) if number in c.title]
+        assert len(notices) == 1, [(c.title, c.detail) for c in list_open(d.ctx)]
+        assert "$50.00" in notices[0].detail
+    any_clinic.assert_converged()

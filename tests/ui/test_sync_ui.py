@@ -94,6 +94,38 @@ def test_field_conflict_pick_the_other_value(qtbot, ctx, bus, clock) -> None:  #
         assert s.get(Patient, pid).last_name == "Smithe"  # type: ignore[union-attr]
 
 
+def test_a_notice_from_the_server_has_one_dealt_with_button(qtbot, ctx, bus, clock) -> None:  # type: ignore[no-untyped-def]
+    """A refund given twice is settled by the server: reception reads it and says it is dealt
+    with (one button, clicked with the mouse), rather than choosing between two values."""
+    from PySide6.QtCore import Qt
+
+    with ctx.write("add patient") as s:
+        p = Patient(patient_number="P-1", first_name="Jo", last_name="Smyth")
+        s.add(p)
+        s.flush()
+        pid = p.id
+    detail = (
+        "Jo Smyth was refunded $60.00 more than their account credit (refunded on two desks "
+        "at once). Both refunds are kept as given; Jo Smyth now owes $60.00."
+    )
+    with ctx.write("arrived", origin="sync") as s:
+        s.add(SyncConflict(kind="field", entity="patients", row_id=pid, field=None,
+                           detail=detail, local_value_json=json.dumps("Jo Smyth owes $60.00"),
+                           remote_value_json=json.dumps("refunds kept as given"),
+                           created_at=clock.now(), updated_at=clock.now(), version=1))  # fmt: skip
+    page = ConflictsPage(ctx, bus)
+    qtbot.addWidget(page)
+    page.show()
+    views = svc.list_open(ctx)
+    assert [v.kind for v in views] == ["notice"]
+    assert views[0].title == "Patient Jo Smyth (P-1): refunded more than their credit"
+    shown = [b for b in _buttons(page) if b.isVisible()]
+    assert [b.text() for b in shown] == ["Dealt with"]
+    qtbot.mouseClick(shown[0], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Nothing to sort out" in page.summary.text())
+    assert svc.list_open(ctx) == []
+
+
 def test_resolving_twice_is_refused_with_a_message(ctx, clock) -> None:  # type: ignore[no-untyped-def]
     import pytest
 

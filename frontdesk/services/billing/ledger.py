@@ -174,7 +174,12 @@ def debtor_summary(session: Session, debtor: Debtor) -> Summary:
         ),
         {"d": debtor.funder_id or debtor.patient_id},
     ).first()
-    return Summary(*(int(v) for v in row)) if row else Summary(0, 0, 0)
+    if row is None:
+        return Summary(0, 0, 0)
+    balance, owing, credit = (int(v) for v in row)
+    # Credit below zero: refunds on two desks at once gave back more than was paid. That is
+    # money the debtor owes, shown as owing (the balance is the same either way).
+    return Summary(balance, owing - min(credit, 0), max(credit, 0))
 
 
 def _as_date(value: object) -> date:
