@@ -17,7 +17,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import messaging as rules
@@ -490,6 +491,58 @@ def appointments_changed(ctx: ServiceContext, appointment_ids: Iterable[str]) ->
                 reconcile_appointment(session, ctx, appt)
                 for left in freed_by(appt, _queued_for(session, appt.id)):
                     offer_in(session, ctx, appt, left)  # a freed slot goes to the waitlist
+        return len(session.new) - before
+
+
+def notices_owed(ctx: ServiceContext, *, within: timedelta = timedelta(days=2)) -> int:
+    """Queue the notices a desk could not know it owed: it cancelled or moved an appointment
+    before hearing that the messaging desk had meanwhile sent a message about it, so it saw
+    nobody told, withdrew a message that had gone (the clinic server keeps it sent:
+    ``server/rules.late_withdrawal``) and queued no notice. Run by every sender round; looks
+    only at messages sent in the last ``within`` (that race is seconds long). Returns how many
+    were queued."""
+    now = ctx.clock.now()
+    sent = OutgoingMessage
+    notice = aliased(OutgoingMessage)
+    told_of_cancel = exists().where(
+        notice.appointment_id == Appointment.id, notice.kind == MessageKind.CANCELLED.value
+    )
+    told_of_now = exists().where(
+        notice.appointment_id == Appointment.id,
+        notice.appointment_starts_at == Appointment.starts_at,
+        notice.kind.in_((MessageKind.CONFIRMATION.value, MessageKind.MOVED.value)),
+        notice.status != "cancelled",
+    )
+    cancelled = Appointment.status == AppointmentStatus.CANCELLED
+    query = (
+        select(Appointment.id)
+        .join(sent, sent.appointment_id == Appointment.id)
+        .where(
+            sent.send_after >= now - within,
+            sent.status.in_(("sent", "delivered")),
+            sent.kind.in_(("confirmation", "moved", "reminder")),
+            sent.deleted_at.is_(None),
+            Appointment.starts_at > now,
+            Appointment.deleted_at.is_(None),
+            or_(
+                and_(cancelled, Appointment.cancellation_note != rules.SMS_CANCEL_NOTE,
+                     ~told_of_cancel),
+                and_(Appointment.status == AppointmentStatus.BOOKED,
+                     sent.appointment_starts_at != Appointment.starts_at, ~told_of_now),
+            ),
+        )
+        .distinct()
+    )  # fmt: skip
+    with ctx.read() as session:
+        if not messaging_on(session):
+            return 0
+        ids = list(session.scalars(query))
+    if not ids:
+        return 0
+    with ctx.write("queued notices owed") as session:
+        before = len(session.new)
+        for appt in session.scalars(select(Appointment).where(Appointment.id.in_(ids))):
+            reconcile_appointment(session, ctx, appt)
         return len(session.new) - before
 
 
