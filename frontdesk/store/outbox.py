@@ -103,6 +103,27 @@ def renumber_pending(session: Session, first: int) -> int:
     return shift
 
 
+def drop_unsent(session: Session, entity: str, row_id: str) -> None:
+    """Take a row's changes, never sent, out of the outbox; the changes after them close up,
+    so the server still receives one unbroken sequence from this desk."""
+    mine = (OUTBOX.c.entity == entity) & (OUTBOX.c.row_id == row_id) & (OUTBOX.c.state == PENDING)
+    low = session.scalar(select(func.min(OUTBOX.c.seq)).where(mine))
+    if low is None:
+        return
+    session.execute(OUTBOX.delete().where(mine))
+    later = session.scalars(
+        select(OUTBOX.c.seq).where(OUTBOX.c.seq > low).order_by(OUTBOX.c.seq)
+    ).all()
+    # Two steps, so no number is ever held twice mid-statement.
+    moves = [{"was": seq, "now": -(int(low) + n)} for n, seq in enumerate(later)]
+    if moves:
+        session.execute(
+            update(OUTBOX).where(OUTBOX.c.seq == bindparam("was")).values(seq=bindparam("now")),
+            moves,
+        )
+        session.execute(update(OUTBOX).where(OUTBOX.c.seq < 0).values(seq=-OUTBOX.c.seq))
+
+
 def mark_pending_from(session: Session, seq: int) -> None:
     """Send again every change from ``seq`` on (the server lost them in a restore)."""
     session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state=PENDING))
