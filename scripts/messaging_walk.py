@@ -111,6 +111,7 @@ def prefs_show_cancelled(data_dir: Path) -> None:
 # -- desk B: the real app, watching its diary ---------------------------------------------------
 def watch(data_dir: Path, out: Path) -> int:
     from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from frontdesk import app as frontdesk_app
@@ -137,6 +138,8 @@ def watch(data_dir: Path, out: Path) -> int:
         status = item.appt.status
         if status == "booked" and "booked" not in state:
             state["booked"] = time.time()
+            page.view.centerOn(item)
+            QTest.qWait(200)
             window.grab().save(str(out / "05_deskB_before_reply.png"))
             (out / "b_booked.json").write_text(json.dumps({"t": state["booked"]}))
         if status == "cancelled" and "cancelled" not in state:

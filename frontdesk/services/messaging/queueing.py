@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
@@ -240,6 +242,32 @@ def shares_number(session: Session, patient: Patient, e164: str) -> bool:
             )
         ).first()
     )
+
+
+def _shared_among(session: Session, mobiles: Iterable[str | None]) -> set[str] | None:
+    """Of these mobiles, the ones (national digits) another live patient also holds — found
+    through the patient search index, which keeps every phone as digits (with and without
+    the leading 0), so a day's few hundred numbers cost a few index look-ups instead of
+    normalising every patient's number (150,000 on the 10-year clinic). None when the index
+    cannot answer (``shares_number`` then asks the grouped query)."""
+    wanted = {k for k in (_last9(m) for m in mobiles if m) if len(k) == 9 and k.isdigit()}
+    if not wanted:
+        return set()
+    terms = " OR ".join(f'"{t}"' for k in sorted(wanted) for t in (f"0{k}", k, f"61{k}"))
+    try:
+        found = session.execute(
+            text(
+                "SELECT p.mobile_phone FROM patients_fts JOIN patients p "
+                "ON p.rowid = patients_fts.rowid WHERE patients_fts MATCH :q "
+                "AND p.archived_at IS NULL AND p.merged_into_id IS NULL "
+                "AND p.deleted_at IS NULL AND p.mobile_phone != ''"
+            ),
+            {"q": f"phones : ({terms})"},
+        ).scalars()
+        counts = Counter(_last9(m) for m in found)
+    except OperationalError:
+        return None
+    return {k for k, n in counts.items() if n > 1 and k in wanted}
 
 
 def _last9(raw: str) -> str:
@@ -590,6 +618,9 @@ def plan_reminders(ctx: ServiceContext, day: date) -> int:
             keep += session.scalars(select(model))
         session.info["msg_keep"] = keep
         session.info["msg_prefs"] = {p.id: pref for _a, p, pref in found if pref is not None}
+        shared = _shared_among(session, (p.mobile_phone for _a, p, _pref in found))
+        if shared is not None:
+            session.info["msg_shared"] = shared  # for shares_number: the day's numbers only
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         with session.no_autoflush:
