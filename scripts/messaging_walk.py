@@ -37,7 +37,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def env_for(run: Path) -> dict[str, str]:
 
 
 def sh(*args: str, **kw: Any) -> str:
-    done = subprocess.run(args, capture_output=True, text=True, **kw)
+    done = subprocess.run(args, capture_output=True, text=True, check=False, **kw)
     if done.returncode:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -170,8 +170,13 @@ def prepare(data_dir: Path, sms_url: str, smtp_port: int, smtp_password: str) ->
     from frontdesk.services.messaging.secrets import save_secret
     from frontdesk.services.messaging.setup import save_settings
     from frontdesk.services.patients.records import create_patient
-    from frontdesk.services.setup import appointment_types, clinic, locations, practitioners
-    from frontdesk.services.setup import rosters
+    from frontdesk.services.setup import (
+        appointment_types,
+        clinic,
+        locations,
+        practitioners,
+        rosters,
+    )
     from tests.messaging.local_providers import TWILIO_ACCOUNT, TWILIO_TOKEN
 
     ctx = open_desk(desk_paths(str(data_dir)))
@@ -190,7 +195,8 @@ def prepare(data_dir: Path, sms_url: str, smtp_port: int, smtp_password: str) ->
     )  # fmt: skip
     today = date.today()
     week = tuple(RosterBlock(d, 9 * 60, 17 * 60) for d in range(5))
-    rosters.save_roster(ctx, physio, rosters.RosterPlan(1, today - timedelta(today.weekday()), week))
+    monday = today - timedelta(today.weekday())
+    rosters.save_roster(ctx, physio, rosters.RosterPlan(1, monday, week))
     appointment_types.add_type(ctx, appointment_types.TypeEntry(
         "Physio consult", 30, profession="Physiotherapy", price_cents=9500,
     ))  # fmt: skip
@@ -246,7 +252,7 @@ def main(out: Path) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([fds, *srv, "run", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=open(run / "server.log", "w"),
+                              env=env, stdout=open(run / "server.log", "w"),  # noqa: SIM115
                               stderr=subprocess.STDOUT)  # fmt: skip
     procs = [server]
     try:
@@ -264,22 +270,22 @@ def main(out: Path) -> int:
             assert code, code_text
             enrolled = subprocess.run([fd, "--data-dir", str(desk[k]), "enrol", "--server", url,
                                        "--code", code.group(0), "--name", name], env=env,
-                                      capture_output=True, text=True)  # fmt: skip
+                                      capture_output=True, text=True, check=False)  # fmt: skip
             print(f"   desk {k} enrolled (exit {enrolled.returncode}):",
                   " ".join(enrolled.stdout.split()))  # fmt: skip
             subprocess.run([fd, "--data-dir", str(desk[k]), "sync"], env=env,
-                           capture_output=True)  # fmt: skip
+                           capture_output=True, check=False)  # fmt: skip
         hooks = sh(fds, *srv, "sms-webhook-key", env=env)
         key = re.search(r"key=([\w\-]+)", hooks)
         assert key, hooks
         sender = subprocess.Popen([fd, "--data-dir", str(desk["M"]), "messages", "send", "--loop",
-                                   "5"], env=env, stdout=open(run / "sender.log", "w"),
+                                   "5"], env=env, stdout=open(run / "sender.log", "w"),  # noqa: SIM115
                                   stderr=subprocess.STDOUT)  # fmt: skip
         procs.append(sender)
         for k in "AB":
             prefs_show_cancelled(desk[k])
         deskb = subprocess.Popen([sys.executable, __file__, "--watch", str(desk["B"]), str(out)],
-                                 env=env, stdout=open(run / "deskB.log", "w"),
+                                 env=env, stdout=open(run / "deskB.log", "w"),  # noqa: SIM115
                                  stderr=subprocess.STDOUT)  # fmt: skip
         procs.append(deskb)
         return desk_a(desk["A"], out, patient, sms, smtp, url, key.group(1))
@@ -394,7 +400,8 @@ def desk_a(data_dir: Path, out: Path, patient: dict[str, str], sms: Any, smtp: A
                 QTest.keyClick(dialog.search, Qt.Key.Key_Down)
                 QTest.keyClick(dialog.search, Qt.Key.Key_Return)  # picks, never books
                 QTest.qWait(200)
-                dialog.grab().save(str(out / f"02_booking_dialog_{minute // 60:02}{minute % 60:02}.png"))
+                shot = f"02_booking_dialog_{minute // 60:02}{minute % 60:02}.png"
+                dialog.grab().save(str(out / shot))
                 QTest.keyClick(dialog.type, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
                 QTest.qWait(800)
                 if dialog.isVisible():  # Ctrl+Return did not book: press the Book button
@@ -456,7 +463,7 @@ def desk_a(data_dir: Path, out: Path, patient: dict[str, str], sms: Any, smtp: A
         print("   now at", moved.strftime("%a %d %b %H:%M"))
         window.grab().save(str(out / "05_deskA_moved_and_cancelled.png"))
         print_new(seen, wait_for("the moved notice", lambda: arrived(len(seen) + 1)))
-        wait_for("desk B showing the booking", lambda: (out / "b_booked.json").exists())
+        wait_for("desk B showing the booking", (out / "b_booked.json").exists)
 
         print("4. the provider posts the patient's reply \"C\" to the clinic server's webhook")
         import httpx
@@ -486,7 +493,7 @@ def desk_a(data_dir: Path, out: Path, patient: dict[str, str], sms: Any, smtp: A
             return
         try:
             walk()
-        except BaseException as exc:  # noqa: BLE001 - report and close the app either way
+        except BaseException as exc:
             print("walk stopped:", exc)
         finally:
             w = main_window()

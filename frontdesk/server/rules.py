@@ -26,7 +26,6 @@ from frontdesk.server.changelog import (
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.store.numbering import placeholder_series
 
-
 # A message the sender has claimed or handed over: it cannot be called back.
 GONE = frozenset({"sending", "sent", "delivered", "failed"})
 

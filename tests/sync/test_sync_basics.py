@@ -153,7 +153,9 @@ def test_a_sync_with_nothing_to_do_writes_only_its_status(clinic: Clinic) -> Non
 
 
 @pytest.mark.parametrize("owner", [True, False], ids=["owner-with-key", "accounts-before-keys"])
-def test_a_new_desk_joining_a_clinic_keeps_its_blank_settings_back(clinic: Clinic, owner: bool) -> None:
+def test_a_new_desk_joining_a_clinic_keeps_its_blank_settings_back(
+    clinic: Clinic, owner: bool
+) -> None:
     """A new desk's blank settings ("My clinic", made before anyone could sign in) are not
     sent when the clinic already has its own: nothing is refused (the desk showed "1 refused
     by the server"), and a server whose accounts have no keys yet (a demo clinic) does not

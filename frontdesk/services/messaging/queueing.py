@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from frontdesk.domain import messaging as rules
 from frontdesk.domain.errors import FrontdeskError, ValidationFailed
