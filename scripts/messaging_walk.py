@@ -244,8 +244,16 @@ def main(out: Path) -> int:
     prep = sh(sys.executable, __file__, "--prepare", str(desk["A"]), sms.url, str(smtp.port),
               smtp.password, env=env)  # fmt: skip
     patient = json.loads(prep.strip().splitlines()[-1])
-    print("patients:", patient["name"], MOBILE, EMAIL, "(SMS and email consent);",
-          "Eli Emerson", EMAIL2, "(email only)")
+    print(
+        "patients:",
+        patient["name"],
+        MOBILE,
+        EMAIL,
+        "(SMS and email consent);",
+        "Eli Emerson",
+        EMAIL2,
+        "(email only)",
+    )
     srv = ["--data-dir", str(run / "server")]
     sh(fds, *srv, "init", env=env)
     sh(fds, *srv, "seed", "--from-desk", str(desk["A"]), env=env)
@@ -499,7 +507,9 @@ def desk_a(data_dir: Path, out: Path, patient: dict[str, str], sms: Any, smtp: A
             w = main_window()
             if w is not None:
                 w.close()
-            QApplication.instance().quit()  # type: ignore[union-attr]
+            # the walk may run inside the app's processEvents before its exec(): a quit then
+            # would be lost, so it is posted for the event loop
+            QTimer.singleShot(0, QApplication.quit)
 
     boxes: list[str] = []
 

@@ -103,6 +103,19 @@ def renumber_pending(session: Session, first: int) -> int:
     return shift
 
 
+def only_made_here(session: Session, entity: str, row_id: str) -> bool:
+    """The row's only change is its unsigned insert, never sent (or none is left): nobody has
+    changed it since it was made on this desk."""
+    entries = session.execute(
+        select(OUTBOX.c.op, OUTBOX.c.state, OUTBOX.c.proof_json).where(
+            OUTBOX.c.entity == entity, OUTBOX.c.row_id == row_id
+        )
+    ).all()
+    return len(entries) <= 1 and all(
+        e.op == "insert" and e.state == PENDING and not e.proof_json for e in entries
+    )
+
+
 def drop_unsent(session: Session, entity: str, row_id: str) -> None:
     """Take a row's changes, never sent, out of the outbox; the changes after them close up,
     so the server still receives one unbroken sequence from this desk."""

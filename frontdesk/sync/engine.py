@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.faults import checkpoint
-from frontdesk.models import ClinicSettings, SyncOutbox, SyncState
+from frontdesk.models import ClinicSettings, SyncState
 from frontdesk.protocol import (
     CONFLICT,
     MAX_BODY_BYTES,
@@ -382,15 +382,8 @@ class SyncEngine(TableChecks, AuditAnchors):
             rows = session.execute(select(ClinicSettings.id, ClinicSettings.version)).all()
             if len(rows) != 1 or rows[0].version != 0:
                 return None
-            entries = session.execute(
-                select(SyncOutbox.op, SyncOutbox.state, SyncOutbox.proof_json).where(
-                    SyncOutbox.entity == "clinic_settings"
-                )
-            ).all()
-        if len(entries) > 1 or any(
-            e.op != "insert" or e.state != outbox.PENDING or e.proof_json for e in entries
-        ):
-            return None
+            if not outbox.only_made_here(session, "clinic_settings", rows[0].id):
+                return None
         reply = self._call("GET", Endpoint.SNAPSHOT)
         if not reply.ok or not SnapshotStart.from_json(reply.body).tables.get("clinic_settings"):
             return None  # a clinic without settings yet: this desk's become the clinic's
