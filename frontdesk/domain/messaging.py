@@ -106,6 +106,7 @@ _GSM_BASIC = (
 _GSM_EXTENDED = "^{}\\[~]|€\f"
 _GSM_SET = frozenset(_GSM_BASIC) - {"\x1b"}
 _GSM_EXT_SET = frozenset(_GSM_EXTENDED)
+_GSM_ALL = _GSM_SET | _GSM_EXT_SET
 
 
 class SmsEncoding(StrEnum):
@@ -130,8 +131,9 @@ class SmsLength:
 def sms_length(text: str) -> SmsLength:
     """GSM-7 when every character is in the GSM alphabet, else UCS-2; segments as carriers
     count them (160/153 septets, 70/67 UTF-16 units once concatenated)."""
-    if all(c in _GSM_SET or c in _GSM_EXT_SET for c in text):
-        units = sum(2 if c in _GSM_EXT_SET else 1 for c in text)
+    chars = set(text)  # each distinct character once (a day's plan measures hundreds)
+    if chars <= _GSM_ALL:
+        units = len(text) + sum(text.count(c) for c in chars & _GSM_EXT_SET)
         single, multi, enc = 160, 153, SmsEncoding.GSM7
     else:
         units = len(text.encode("utf-16-le")) // 2

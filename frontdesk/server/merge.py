@@ -444,10 +444,15 @@ def _apply(
     apply: dict[str, Any] = {}
     kept: dict[str, Any] = {}
     status = APPLIED
+    late = rules.late_withdrawal(m.entity, m.fields, row, changed_since)
     for key, value in m.fields.items():
         if key == "id":
             continue
-        if key not in changed_since or row[key] == value or key in _STAMPS:
+        if key in late:
+            kept[key] = row[key]
+            if status == APPLIED:
+                status = MERGED
+        elif key not in changed_since or row[key] == value or key in _STAMPS:
             apply[key] = value
         elif key in sensitive:
             kept[key] = row[key]
@@ -474,7 +479,7 @@ def _apply(
         {**apply, **kept},
         device.id,
         m.mutation_id,
-        exact=status in (APPLIED, MERGED) and not m.clamped,
+        exact=status in (APPLIED, MERGED) and not kept and not m.clamped,
         proof=signed.logged_proof(m),
     )
     _after(store, conn, device, m, cursor, {**row, **apply, "version": new_version})

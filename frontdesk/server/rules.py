@@ -26,6 +26,26 @@ from frontdesk.server.changelog import (
 from frontdesk.server.store import Device, ServerProblem, ServerStore
 from frontdesk.store.numbering import placeholder_series
 
+# A message the sender has claimed or handed over: it cannot be called back.
+GONE = frozenset({"sending", "sent", "delivered", "failed"})
+
+
+def late_withdrawal(
+    entity: str, fields: dict[str, Any], row: dict[str, Any], changed_since: set[str]
+) -> frozenset[str]:
+    """A desk that had not yet heard that a message went withdraws it (its appointment was
+    moved or cancelled meanwhile): the message went all the same, so the clinic keeps its
+    status and error as the sender recorded them (the fields returned), and the sender's next
+    round queues the notice of the move or cancellation (``queueing.notices_owed``)."""
+    if (
+        entity != "outgoing_messages"
+        or fields.get("status") != "cancelled"
+        or "status" not in changed_since
+        or row.get("status") not in GONE
+    ):
+        return frozenset()
+    return frozenset({"status", "error"} & set(fields))
+
 
 def insert_conflict(store: ServerStore, conn: Connection, values: dict[str, Any]) -> None:
     """Store a conflict record and put it in the change log, so every desk receives it."""

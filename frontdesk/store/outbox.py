@@ -103,6 +103,40 @@ def renumber_pending(session: Session, first: int) -> int:
     return shift
 
 
+def only_made_here(session: Session, entity: str, row_id: str) -> bool:
+    """The row's only change is its unsigned insert, never sent (or none is left): nobody has
+    changed it since it was made on this desk."""
+    entries = session.execute(
+        select(OUTBOX.c.op, OUTBOX.c.state, OUTBOX.c.proof_json).where(
+            OUTBOX.c.entity == entity, OUTBOX.c.row_id == row_id
+        )
+    ).all()
+    return len(entries) <= 1 and all(
+        e.op == "insert" and e.state == PENDING and not e.proof_json for e in entries
+    )
+
+
+def drop_unsent(session: Session, entity: str, row_id: str) -> None:
+    """Take a row's changes, never sent, out of the outbox; the changes after them close up,
+    so the server still receives one unbroken sequence from this desk."""
+    mine = (OUTBOX.c.entity == entity) & (OUTBOX.c.row_id == row_id) & (OUTBOX.c.state == PENDING)
+    low = session.scalar(select(func.min(OUTBOX.c.seq)).where(mine))
+    if low is None:
+        return
+    session.execute(OUTBOX.delete().where(mine))
+    later = session.scalars(
+        select(OUTBOX.c.seq).where(OUTBOX.c.seq > low).order_by(OUTBOX.c.seq)
+    ).all()
+    # Two steps, so no number is ever held twice mid-statement.
+    moves = [{"was": seq, "now": -(int(low) + n)} for n, seq in enumerate(later)]
+    if moves:
+        session.execute(
+            update(OUTBOX).where(OUTBOX.c.seq == bindparam("was")).values(seq=bindparam("now")),
+            moves,
+        )
+        session.execute(update(OUTBOX).where(OUTBOX.c.seq < 0).values(seq=-OUTBOX.c.seq))
+
+
 def mark_pending_from(session: Session, seq: int) -> None:
     """Send again every change from ``seq`` on (the server lost them in a restore)."""
     session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state=PENDING))

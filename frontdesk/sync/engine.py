@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
@@ -110,6 +110,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         self._touched_rows: dict[str, set[str]] = {}
         try:
             refused: PushRefused | None = None
+            blank = self._blank_settings() if self._state().server_epoch is None else None
             try:
                 self.push(summary, touched)
             except PushRefused as exc:
@@ -119,6 +120,8 @@ class SyncEngine(TableChecks, AuditAnchors):
             state = self._state()
             if state.server_epoch is None:  # never synced with this server: snapshot
                 self.resync(summary)
+                if blank is not None:
+                    self._set_blank_aside(blank)
             else:
                 self.pull(summary, touched)
             if refused is not None:
@@ -367,6 +370,34 @@ class SyncEngine(TableChecks, AuditAnchors):
         if not page.ok:
             raise SyncFailed(f"The snapshot stopped: {page.message}")
         return page.body
+
+    def _blank_settings(self) -> str | None:
+        """A new desk made blank clinic settings when it first opened ("My clinic", before
+        anyone could sign in). Joining a clinic that has its settings, that row is not the
+        clinic's: it is never sent (unsigned, the server refused it and the new desk showed
+        "1 refused by the server"), and it is removed once the snapshot has brought the
+        clinic's (the server never had it). Only an untouched row qualifies: one
+        edited here has changes waiting."""
+        with self.ctx.read() as session:
+            rows = session.execute(select(ClinicSettings.id, ClinicSettings.version)).all()
+            if len(rows) != 1 or rows[0].version != 0:
+                return None
+            if not outbox.only_made_here(session, "clinic_settings", rows[0].id):
+                return None
+        reply = self._call("GET", Endpoint.SNAPSHOT)
+        if not reply.ok or not SnapshotStart.from_json(reply.body).tables.get("clinic_settings"):
+            return None  # a clinic without settings yet: this desk's become the clinic's
+        row_id: str = rows[0].id
+        with self.ctx.write("keep blank settings back", origin="sync") as session:
+            outbox.drop_unsent(session, "clinic_settings", row_id)
+        return row_id
+
+    def _set_blank_aside(self, row_id: str) -> None:
+        """The blank row never left this desk: it goes as if it had never been made."""
+        with self.ctx.write("use the clinic's settings", origin="sync") as session:
+            if outbox.pending_row_ids(session) & {row_id}:
+                return  # changed here since: kept, and sent like any other change
+            session.execute(delete(ClinicSettings).where(ClinicSettings.id == row_id))
 
     def _one_clinic_settings(self) -> bool:
         """Desks that started apart each made clinic settings; the clinic keeps the oldest.

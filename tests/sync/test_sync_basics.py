@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from frontdesk.models import Appointment, Patient
 from tests.sync.clinic import START, Clinic
 
@@ -147,4 +149,36 @@ def test_a_sync_with_nothing_to_do_writes_only_its_status(clinic: Clinic) -> Non
     a.add_patient()
     assert a.sync() and b.sync()
     assert "sync pull" in writes  # something arrived: applied in its own transaction
+    clinic.assert_converged()
+
+
+@pytest.mark.parametrize("owner", [True, False], ids=["owner-with-key", "accounts-before-keys"])
+def test_a_new_desk_joining_a_clinic_keeps_its_blank_settings_back(
+    clinic: Clinic, owner: bool
+) -> None:
+    """A new desk's blank settings ("My clinic", made before anyone could sign in) are not
+    sent when the clinic already has its own: nothing is refused (the desk showed "1 refused
+    by the server"), and a server whose accounts have no keys yet (a demo clinic) does not
+    take an unsigned row that desks holding keys then leave out of every sync."""
+    from sqlalchemy import func, select
+
+    from frontdesk.models import ClinicSettings
+    from frontdesk.services import signin, staff
+
+    a = clinic.add_desk("a")
+    if owner:
+        staff.create_first_owner(a.ctx, "owner", "Olive Owner", "correct horse")
+        signin.sign_in(a.ctx, "owner", "correct horse")
+    clinic.settle()
+    with a.ctx.read() as s:
+        ours = a.ctx.settings(s).id
+    b = clinic.add_desk("b")
+    summary = b.engine.sync()
+    assert summary.rejected == 0
+    with b.ctx.read() as s:
+        assert b.ctx.settings(s).id == ours
+        live = select(func.count()).select_from(ClinicSettings)
+        assert s.scalar(live.where(ClinicSettings.deleted_at.is_(None))) == 1
+    assert list(clinic.server_rows()["clinic_settings"]) == [ours]
+    clinic.settle()
     clinic.assert_converged()

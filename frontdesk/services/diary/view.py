@@ -126,6 +126,7 @@ class DiaryAppointment:
     unpaid: bool
     confirmed: bool = False  # the patient confirmed (an SMS "Y"), issue 18
     replied: bool = False  # an SMS reply about it waits in the inbox, not yet handled
+    cancellation_note: str = ""  # why, in words (e.g. "patient cancelled by SMS")
 
 
 @dataclass
@@ -354,7 +355,7 @@ def _build_appointment_query() -> Any:
             Appointment.is_group, Appointment.capacity, attendees, Appointment.series_id,
             AppointmentType.is_new_patient, Appointment.reminder_sent_at.is_not(None),
             Appointment.pinned_at.is_not(None), Appointment.clash_flagged, alert, invoiced,
-            unpaid, Appointment.confirmed_at.is_not(None), replied,
+            unpaid, Appointment.confirmed_at.is_not(None), replied, Appointment.cancellation_note,
         )
         .outerjoin(Patient, Patient.id == Appointment.patient_id)
         .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
@@ -406,6 +407,7 @@ def appointments_between(
                 bool(r[24]),
                 bool(r[25]),
                 bool(r[26]),
+                r[27] or "",
             )
         )
     return out

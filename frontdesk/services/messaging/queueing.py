@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, aliased
 
 from frontdesk.domain import messaging as rules
 from frontdesk.domain.errors import FrontdeskError, ValidationFailed
@@ -239,6 +241,32 @@ def shares_number(session: Session, patient: Patient, e164: str) -> bool:
             )
         ).first()
     )
+
+
+def _shared_among(session: Session, mobiles: Iterable[str | None]) -> set[str] | None:
+    """Of these mobiles, the ones (national digits) another live patient also holds — found
+    through the patient search index, which keeps every phone as digits (with and without
+    the leading 0), so a day's few hundred numbers cost a few index look-ups instead of
+    normalising every patient's number (150,000 on the 10-year clinic). None when the index
+    cannot answer (``shares_number`` then asks the grouped query)."""
+    wanted = {k for k in (_last9(m) for m in mobiles if m) if len(k) == 9 and k.isdigit()}
+    if not wanted:
+        return set()
+    terms = " OR ".join(f'"{t}"' for k in sorted(wanted) for t in (f"0{k}", k, f"61{k}"))
+    try:
+        found = session.execute(
+            text(
+                "SELECT p.mobile_phone FROM patients_fts JOIN patients p "
+                "ON p.rowid = patients_fts.rowid WHERE patients_fts MATCH :q "
+                "AND p.archived_at IS NULL AND p.merged_into_id IS NULL "
+                "AND p.deleted_at IS NULL AND p.mobile_phone != ''"
+            ),
+            {"q": f"phones : ({terms})"},
+        ).scalars()
+        counts = Counter(_last9(m) for m in found)
+    except OperationalError:
+        return None
+    return {k for k, n in counts.items() if n > 1 and k in wanted}
 
 
 def _last9(raw: str) -> str:
@@ -493,6 +521,58 @@ def appointments_changed(ctx: ServiceContext, appointment_ids: Iterable[str]) ->
         return len(session.new) - before
 
 
+def notices_owed(ctx: ServiceContext, *, within: timedelta = timedelta(days=2)) -> int:
+    """Queue the notices a desk could not know it owed: it cancelled or moved an appointment
+    before hearing that the messaging desk had meanwhile sent a message about it, so it saw
+    nobody told, withdrew a message that had gone (the clinic server keeps it sent:
+    ``server/rules.late_withdrawal``) and queued no notice. Run by every sender round; looks
+    only at messages sent in the last ``within`` (that race is seconds long). Returns how many
+    were queued."""
+    now = ctx.clock.now()
+    sent = OutgoingMessage
+    notice = aliased(OutgoingMessage)
+    told_of_cancel = exists().where(
+        notice.appointment_id == Appointment.id, notice.kind == MessageKind.CANCELLED.value
+    )
+    told_of_now = exists().where(
+        notice.appointment_id == Appointment.id,
+        notice.appointment_starts_at == Appointment.starts_at,
+        notice.kind.in_((MessageKind.CONFIRMATION.value, MessageKind.MOVED.value)),
+        notice.status != "cancelled",
+    )
+    cancelled = Appointment.status == AppointmentStatus.CANCELLED
+    query = (
+        select(Appointment.id)
+        .join(sent, sent.appointment_id == Appointment.id)
+        .where(
+            sent.send_after >= now - within,
+            sent.status.in_(("sent", "delivered")),
+            sent.kind.in_(("confirmation", "moved", "reminder")),
+            sent.deleted_at.is_(None),
+            Appointment.starts_at > now,
+            Appointment.deleted_at.is_(None),
+            or_(
+                and_(cancelled, Appointment.cancellation_note != rules.SMS_CANCEL_NOTE,
+                     ~told_of_cancel),
+                and_(Appointment.status == AppointmentStatus.BOOKED,
+                     sent.appointment_starts_at != Appointment.starts_at, ~told_of_now),
+            ),
+        )
+        .distinct()
+    )  # fmt: skip
+    with ctx.read() as session:
+        if not messaging_on(session):
+            return 0
+        ids = list(session.scalars(query))
+    if not ids:
+        return 0
+    with ctx.write("queued notices owed") as session:
+        before = len(session.new)
+        for appt in session.scalars(select(Appointment).where(Appointment.id.in_(ids))):
+            reconcile_appointment(session, ctx, appt)
+        return len(session.new) - before
+
+
 def plan_reminders(ctx: ServiceContext, day: date) -> int:
     """Make sure every booked appointment on ``day`` (clinic time) has its reminder planned;
     run by the sender each morning and safe to repeat. Returns reminders queued.
@@ -537,6 +617,9 @@ def plan_reminders(ctx: ServiceContext, day: date) -> int:
             keep += session.scalars(select(model))
         session.info["msg_keep"] = keep
         session.info["msg_prefs"] = {p.id: pref for _a, p, pref in found if pref is not None}
+        shared = _shared_among(session, (p.mobile_phone for _a, p, _pref in found))
+        if shared is not None:
+            session.info["msg_shared"] = shared  # for shares_number: the day's numbers only
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         with session.no_autoflush:

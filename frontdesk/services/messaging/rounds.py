@@ -26,6 +26,7 @@ def local_round(ctx: ServiceContext) -> tuple[int, sender.SendReport]:
         return 0, sender.SendReport()
     tomorrow = (ctx.clock.now().astimezone(ctx.tz) + timedelta(days=1)).date()
     planned = queueing.plan_reminders(ctx, tomorrow)
+    queueing.notices_owed(ctx)
     marketing.queue_birthdays(ctx, ctx.clock.now().astimezone(ctx.tz).date())
     report = sender.send_due(ctx, build_providers(ctx), sender_id=ctx.device_id)
     return planned, report

@@ -211,7 +211,9 @@ class _Prepared:
         self.second: str | None = None
         if self.lines > 1:
             second_room = width - (used if deco_row == 1 else 0)
-            self.second = _elided(SMALL, f"{item.time_label}  {a.type_name}", second_room)
+            # a cancelled one says why, when someone wrote it down ("patient cancelled by SMS")
+            what = a.cancellation_note if item.cancelled and a.cancellation_note else a.type_name
+            self.second = _elided(SMALL, f"{item.time_label}  {what}", second_room)
 
 
 _METRICS: dict[int, QFontMetricsF] = {}
@@ -398,7 +400,8 @@ def tooltip(a: DiaryAppointment, when: str) -> str:
         lines.append(f"Notes: {a.notes}")
     status = AppointmentStatus(a.status).label
     if a.cancellation_reason:
-        status += f" ({a.cancellation_reason.replace('_', ' ')})"
+        why = a.cancellation_reason.replace("_", " ")
+        status += f" ({why}: {a.cancellation_note})" if a.cancellation_note else f" ({why})"
     flags = [t for t, on in (("new patient", a.new_patient), ("unpaid", a.unpaid),
                              ("invoiced", a.invoiced and not a.unpaid),
                              ("reminder sent", a.reminder_sent), ("confirmed", a.confirmed),

@@ -171,3 +171,32 @@ def test_the_status_clock_and_the_now_line_turn_the_minute_together(
     qtbot.waitUntil(lambda: main_window.clock_label.text() != before, timeout=2500)
     qtbot.waitUntil(lambda: abs(page.scene.now_line.line_y - expected) < 1, timeout=2500)
     assert main_window.clock_label.text().endswith(f"{now:%H:%M}")
+
+
+def test_a_cancelled_appointment_says_why_in_words(qtbot, page: DiaryPage, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
+    """The note given with a cancellation (typed in the dialog, or "patient cancelled by SMS"
+    from a "C" reply) shows on the faded appointment and in its tooltip, on any desk."""
+    from diary_ui_support import FRIDAY, show_day, when_dialog_opens
+    from PySide6.QtCore import Qt
+
+    from frontdesk.ui.diary.items import tooltip
+
+    a = book(clinic, FRIDAY, 9, 0, minutes=45)
+    show_day(qtbot, page, FRIDAY)
+    page.toolbar.cancelled_action.setChecked(True)
+    page.view.setFocus()
+    page.view.set_cursor(0, 9 * 60)
+
+    def fill(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClick(dialog.reason_box, Qt.Key.Key_Down)
+        qtbot.keyClicks(dialog.note, "rang to say she is unwell")
+        qtbot.keyClick(dialog.note, Qt.Key.Key_Return)
+
+    when_dialog_opens(fill)
+    qtbot.keyClick(page.view, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: page.scene.items_by_id[a].appt.status == "cancelled")
+    page.view.grab()  # paint, so the item lays out its text
+    item = page.scene.items_by_id[a]
+    assert item._prepared is not None and item._prepared.second is not None
+    assert "rang to say she is unwell" in item._prepared.second
+    assert "rang to say she is unwell" in tooltip(item.appt, "")
