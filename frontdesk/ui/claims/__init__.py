@@ -79,6 +79,13 @@ COLUMNS: list[Column[svc.ClaimRow]] = [
 ]  # fmt: skip
 
 
+EMPTY_QUEUE = (
+    "No claims yet. Funded invoices appear here when you press Prepare claims: an appointment "
+    "booked under a plan (Referrals & plans on the patient's card) is checked out to the plan's "
+    "payer — the NDIA, DVA, an insurer — and the invoice issued."
+)
+
+
 class ClaimsArea(QWidget):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None):
         super().__init__(parent)
@@ -119,6 +126,7 @@ class ClaimsArea(QWidget):
         qcol.addWidget(self.table, 1)
         self.summary = QLabel("")
         self.summary.setObjectName("claimsSummary")
+        self.summary.setWordWrap(True)
         qcol.addWidget(self.summary)
         self.tabs.addTab(queue, "Queue")
 
@@ -177,6 +185,19 @@ class ClaimsArea(QWidget):
         rform.addRow("", self.import_rem)
         rform.addRow("", self.rem_result)
         fcol.addWidget(rem)
+        limits = QGroupBox("NDIS price limits (the NDIA's support catalogue CSV)")
+        lform = QFormLayout(limits)
+        self.catalogue_path = QLineEdit()
+        self.catalogue_path.setObjectName("cataloguePath")
+        self.import_catalogue = QPushButton("Import &price limits")
+        self.import_catalogue.setObjectName("importCatalogue")
+        self.catalogue_result = QLabel("")
+        self.catalogue_result.setObjectName("catalogueResult")
+        self.catalogue_result.setWordWrap(True)
+        lform.addRow("F&ile", self._with_browse(self.catalogue_path, save=False))
+        lform.addRow("", self.import_catalogue)
+        lform.addRow("", self.catalogue_result)
+        fcol.addWidget(limits)
         fcol.addStretch(1)
         self.tabs.addTab(files, "Files")
 
@@ -236,6 +257,7 @@ class ClaimsArea(QWidget):
         self.rejected.clicked.connect(self.mark_rejected)
         self.save_bpr.clicked.connect(self.save_bulk_request)
         self.import_rem.clicked.connect(self.import_remittance)
+        self.import_catalogue.clicked.connect(self.import_price_limits)
         bus.changed.connect(self._on_changed)
         self.reload()
 
@@ -276,7 +298,12 @@ class ClaimsArea(QWidget):
         self.model.reset(rows)
         fit_columns(self.table)
         owing = sum(r.claimed_cents - r.paid_cents for r in rows if r.status != ClaimStatus.PAID)
-        self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
+        if rows:
+            self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
+        elif status:
+            self.summary.setText("No claims with this status.")
+        else:
+            self.summary.setText(EMPTY_QUEUE)
         self._load_reports()
         self.approvals.load()
         out = run_op(lambda: plans_running_out(self.ctx), in_label(self.summary))
@@ -420,6 +447,23 @@ class ClaimsArea(QWidget):
             f"Saved {req.lines} lines ({format_money(req.total_cents)}) for {month:%B %Y} to "
             f"{path.name}. Upload it in the myplace portal, then mark the claims submitted."
         )
+
+    def import_price_limits(self) -> None:
+        """Load the NDIA's support catalogue: the price limits checked at checkout."""
+        from frontdesk.services.claims.checkout import import_support_catalogue
+
+        text = self.catalogue_path.text().strip()
+        if not text:
+            self.catalogue_result.setText("Name the support catalogue file to import.")
+            return
+        done = run_op(
+            lambda: import_support_catalogue(self.ctx, Path(text)), in_label(self.catalogue_result)
+        )
+        if done:
+            self.catalogue_result.setText(
+                f"Loaded {done.get()} NDIS support items with their price limits from "
+                f"{Path(text).name}."
+            )
 
     def _format_changed(self) -> None:
         other = self.rem_format.currentData() == "other"
