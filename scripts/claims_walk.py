@@ -544,7 +544,8 @@ def walk(w: Walk, data: Path, size: str) -> None:
         QTest.keyClicks(d.funder, "NDIA")
         d.management.setFocus()
         QTest.keyClicks(d.management, "Agency")
-        w.click(d.has_expiry)
+        d.has_expiry.setFocus()
+        w.key(d.has_expiry, Qt.Key.Key_Space)  # expires a year on (the date the dialog offers)
         type_in_cell(w, d.budgets, 0, 0, "Capacity Building")
         type_in_cell(w, d.budgets, 0, 1, "450.00")
 

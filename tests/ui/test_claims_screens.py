@@ -307,3 +307,43 @@ def test_email_invoice_asks_for_an_address_the_payer_lacks(
             "queued",
         )
         assert msg.attachment_id is not None
+
+
+def test_the_empty_queue_says_what_fills_it_and_price_limits_import_from_the_files_tab(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A new clinic's queue is empty: it says what puts claims there. The NDIA's support
+    catalogue (price limits, needed before an NDIS session can be invoiced) is imported from
+    the Files tab; a file that is not the catalogue is refused with the reason."""
+    from frontdesk.services.claims.checkout import support_item
+
+    area = ClaimsArea(ctx, bus)  # a new clinic: no claims, no catalogue yet
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    assert area.model.rowCount() == 0
+    assert area.summary.text().startswith("No claims yet. Funded invoices appear here when")
+    area.status.setCurrentIndex(area.status.findData(ClaimStatus.PAID.value))
+    assert area.summary.text() == "No claims with this status."
+
+    area.tabs.setCurrentIndex(1)
+    qtbot.mouseClick(area.import_catalogue, Qt.MouseButton.LeftButton)
+    assert area.catalogue_result.text() == "Name the support catalogue file to import."
+    bad = tmp_path / "not_the_catalogue.csv"
+    bad.write_text("Item,Price\nphysio,193.99\n")
+    qtbot.keyClicks(area.catalogue_path, str(bad))
+    qtbot.mouseClick(area.import_catalogue, Qt.MouseButton.LeftButton)
+    refused = area.catalogue_result.text()
+    assert refused and not refused.startswith("Loaded")
+    sample = Path(__file__).parents[1] / "claims" / "data" / "ndis_support_catalogue_sample.csv"
+    area.catalogue_path.clear()
+    qtbot.keyClicks(area.catalogue_path, str(sample))
+    qtbot.mouseClick(area.import_catalogue, Qt.MouseButton.LeftButton)
+    assert area.catalogue_result.text() == (
+        "Loaded 5 NDIS support items with their price limits from "
+        "ndis_support_catalogue_sample.csv."
+    )
+    with ctx.read() as s:
+        item = support_item(s, "15_055_0128_1_3", date(2025, 3, 3))
+    assert item is not None and item.prices["NSW"] == 19_399
+    shoot(area, "claims_price_limits_imported")

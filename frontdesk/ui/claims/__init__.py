@@ -194,7 +194,7 @@ class ClaimsArea(QWidget):
         self.catalogue_result = QLabel("")
         self.catalogue_result.setObjectName("catalogueResult")
         self.catalogue_result.setWordWrap(True)
-        lform.addRow("F&ile", self._with_browse(self.catalogue_path, save=False))
+        lform.addRow("C&atalogue file", self._with_browse(self.catalogue_path, save=False))
         lform.addRow("", self.import_catalogue)
         lform.addRow("", self.catalogue_result)
         fcol.addWidget(limits)
