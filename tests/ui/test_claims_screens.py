@@ -347,3 +347,49 @@ def test_the_empty_queue_says_what_fills_it_and_price_limits_import_from_the_fil
         item = support_item(s, "15_055_0128_1_3", date(2025, 3, 3))
     assert item is not None and item.prices["NSW"] == 19_399
     shoot(area, "claims_price_limits_imported")
+
+
+def test_removing_a_scan_from_the_card_asks_first(
+    qtbot, ctx: ServiceContext, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    from frontdesk.services.claims.documents import attach_document, list_documents
+
+    for name in ("old referral.pdf", "new referral.pdf"):
+        path = tmp_path / name
+        path.write_bytes(b"%PDF-1.4\n%" + name.encode() + b"\n%%EOF\n")
+        attach_document(ctx, f.participant, path)
+    tab = PlansTab(ctx)
+    qtbot.addWidget(tab)
+    tab.resize(900, 500)
+    tab.show()
+    tab.load(f.participant)
+    box = tab.docs
+    qtbot.mouseClick(box.remove, Qt.MouseButton.LeftButton)  # nothing chosen yet
+    assert box.message.text() == "Choose the document to remove."
+    names = [box.list.topLevelItem(i).text(0) for i in range(box.list.topLevelItemCount())]
+    row = names.index("old referral.pdf")
+    rect = box.list.visualItemRect(box.list.topLevelItem(row))
+    qtbot.mouseClick(box.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    asked: list[str] = []
+
+    def answer(text: str):  # type: ignore[no-untyped-def]
+        def act(dialog) -> None:  # type: ignore[no-untyped-def]
+            assert isinstance(dialog, QMessageBox)
+            asked.append(dialog.text())
+            (button,) = [b for b in dialog.buttons() if b.text() == text]
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+        return act
+
+    when_dialog_opens(answer("Keep it"))
+    qtbot.mouseClick(box.remove, Qt.MouseButton.LeftButton)
+    assert asked and asked[0].startswith("Remove old referral.pdf from the patient's card?")
+    assert len(list_documents(ctx, f.participant)) == 2 and box.list.topLevelItemCount() == 2
+    when_dialog_opens(answer("Remove"))
+    qtbot.mouseClick(box.remove, Qt.MouseButton.LeftButton)
+    assert [d.file_name for d in list_documents(ctx, f.participant)] == ["new referral.pdf"]
+    assert box.list.topLevelItemCount() == 1
+    assert box.message.text() == "Removed old referral.pdf."
+    shoot(tab, "plans_tab_document_removed")
