@@ -34,6 +34,7 @@ from frontdesk.services.billing.common import business_day, refuse_if_closed
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.tracked_bulk import TrackedBulk
+from frontdesk.store.tracking import record_event
 
 OPEN = (ClaimStatus.PREPARED, ClaimStatus.SUBMITTED, ClaimStatus.PART_PAID)
 
@@ -153,7 +154,9 @@ def import_remittance(
         now = ctx.clock.now()
         # Thousands of allocations and claim updates: written by the tracked bulk path (one
         # executemany per table, the same change log and audit as one by one).
-        bulk = TrackedBulk(s)
+        # One audit event for the import (below) instead of one per allocation and claim: the
+        # rows still sync one by one, and each claim keeps the payment that settled it.
+        bulk = TrackedBulk(s, audit_each_row=False)
         paid_with: dict[str, str] = {}
         for funder_id, parts in per_funder.items():
             payment = Payment(
@@ -210,6 +213,18 @@ def import_remittance(
         )
         s.add(row)
         s.flush()
+        record_event(
+            s,
+            "import a remittance",
+            summary=(
+                f"{path.name[:120]}: {len(lines):,} lines, {format_money(total)} received — "
+                f"{counts['paid']:,} paid, {counts['part']:,} part-paid, "
+                f"{counts['rejected']:,} rejected; {len(paid_by_claim):,} claims and "
+                f"{len(paid_with):,} allocations changed"
+            ),
+            entity="remittance_imports",
+            entity_id=row.id,
+        )
         return RemittanceResult(
             row.id,
             len(lines),

@@ -206,7 +206,13 @@ class DocumentsBox(QWidget):
         self.list.clear()
         tz = self.ctx.tz
         for d in self.docs:
-            size = f"{d.size_bytes / 1024:,.0f} KB" if d.complete else "arriving…"
+            size = (
+                "arriving…"
+                if not d.complete
+                else f"{d.size_bytes:,} bytes"
+                if d.size_bytes < 1024
+                else f"{d.size_bytes / 1024:,.0f} KB"
+            )
             plan = self.labels.get(d.plan_id or "", "")
             when = f"{d.attached_at.astimezone(tz):%-d %b %Y}"
             self.list.addTopLevelItem(QTreeWidgetItem([d.file_name, plan, size, when]))
