@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QDialog,
     QDialogButtonBox,
     QLabel,
     QLineEdit,
@@ -602,17 +601,16 @@ def walk(w: Walk, data: Path, size: str) -> None:
     print("  " + bpr.read_text().replace("\n", "\n  "))
     references = [r["ClaimReference"] for r in rows]
     report = w.out / "ndia_payment_report_2025-06.csv"
+    copied = ("RegistrationNumber", "NDISNumber", "SupportsDeliveredFrom",
+              "SupportsDeliveredTo", "SupportNumber", "ClaimReference", "Quantity", "Hours",
+              "UnitPrice", "GSTCode")  # fmt: skip
     with report.open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["RegistrationNumber", "NDISNumber", "SupportsDeliveredFrom",
-                      "SupportsDeliveredTo", "SupportNumber", "ClaimReference", "Quantity",
-                      "Hours", "UnitPrice", "GSTCode", "Claimed Amount", "Paid Total Amount",
-                      "Payment Request Number", "Payment Request Status", "Error Message"])  # fmt: skip
+        out.writerow([*copied, "Claimed Amount", "Paid Total Amount", "Payment Request Number",
+                      "Payment Request Status", "Error Message"])  # fmt: skip
         for n, r in enumerate(rows, 1):
-            out.writerow([r["RegistrationNumber"], r["NDISNumber"], r["SupportsDeliveredFrom"],
-                          r["SupportsDeliveredTo"], r["SupportNumber"], r["ClaimReference"],
-                          r["Quantity"], r["Hours"], r["UnitPrice"], r["GSTCode"],
-                          r["UnitPrice"], r["UnitPrice"], f"PR{88000 + n}", "PAID", ""])  # fmt: skip
+            paid = r["UnitPrice"]  # paid in full
+            out.writerow([*(r[c] for c in copied), paid, paid, f"PR{88000 + n}", "PAID", ""])
     w.at(date(2025, 6, 20), 9)
     w.type(area.rem_path, str(report))
     w.click(area.import_rem)

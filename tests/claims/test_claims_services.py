@@ -385,9 +385,7 @@ def test_a_remittance_is_audited_once_and_every_row_still_syncs(
         ).all()
         claim_ids = s.scalars(select(Claim.id)).all()
         alloc_ids = s.scalars(
-            select(PaymentAllocation.id).where(
-                PaymentAllocation.payment_id.in_(result.payment_ids)
-            )
+            select(PaymentAllocation.id).where(PaymentAllocation.payment_id.in_(result.payment_ids))
         ).all()
         logged = {
             (r.entity, r.row_id, r.op)

@@ -50,8 +50,8 @@ class PayerDialog(QDialog):
 
     def save(self) -> None:
         entry = svc.FunderEntry(
-            FunderKind(self.kind.currentData()), self.name.text(), self.email.text(), self.abn.text(),
-            self.phone.text(),
+            FunderKind(self.kind.currentData()), self.name.text(), self.email.text(),
+            self.abn.text(), self.phone.text(),
         )  # fmt: skip
         row = self.row
 
