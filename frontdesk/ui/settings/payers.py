@@ -24,6 +24,7 @@ class PayerDialog(QDialog):
         super().__init__(parent)
         self.ctx, self.row = ctx, row
         self.setWindowTitle("Change payer" if row else "Add a payer")
+        self.setMinimumWidth(460)
         self.kind = QComboBox()
         self.kind.setObjectName("payer_kind")
         for kind, label in svc.KIND_LABELS.items():
