@@ -393,3 +393,28 @@ def test_removing_a_scan_from_the_card_asks_first(
     assert box.list.topLevelItemCount() == 1
     assert box.message.text() == "Removed old referral.pdf."
     shoot(tab, "plans_tab_document_removed")
+
+
+def test_the_request_month_follows_the_clock_until_one_is_chosen(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """The walk found the month stuck at the one the area opened in (February, in June)."""
+    from datetime import timedelta
+
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.show()
+    area.tabs.setCurrentIndex(1)
+    assert area.month.text() == "November 2026"  # the clock fixture: 27 Nov 2026
+    area.tabs.setCurrentIndex(0)
+    clock.advance(timedelta(days=10))  # the desk stays open into December
+    area.tabs.setCurrentIndex(1)
+    assert area.month.text() == "December 2026"
+    area.month.setFocus()
+    qtbot.keyClick(area.month, Qt.Key.Key_Home)
+    qtbot.keyClick(area.month, Qt.Key.Key_Down)  # reception picks November
+    assert area.month.text() == "November 2026"
+    area.tabs.setCurrentIndex(0)
+    clock.advance(timedelta(days=40))
+    area.tabs.setCurrentIndex(1)
+    assert area.month.text() == "November 2026"  # their choice stays

@@ -138,8 +138,9 @@ class ClaimsArea(QWidget):
         self.month = QDateEdit()
         self.month.setObjectName("bprMonth")
         self.month.setDisplayFormat("MMMM yyyy")
-        today = ctx.clock.now().astimezone(ctx.tz).date()
-        self.month.setDate(QDate(today.year, today.month, 1))
+        self.month_chosen = False  # until reception picks a month, it follows the clock
+        self._follow_the_month()
+        self.month.dateChanged.connect(self._month_picked)
         self.registration = QLineEdit()
         self.registration.setObjectName("ndisRegistration")
         self.registration.setPlaceholderText("the clinic's NDIS registration number")
@@ -251,6 +252,7 @@ class ClaimsArea(QWidget):
         self.letter_sent.clicked.connect(self.mark_letter_sent)
 
         self.status.currentIndexChanged.connect(lambda _i: self.reload())
+        self.tabs.currentChanged.connect(lambda _i: self._follow_the_month())
         self.prepare.clicked.connect(self.prepare_claims)
         self.submitted.clicked.connect(self.mark_submitted)
         self.terminal.clicked.connect(self.terminal_result)
@@ -260,6 +262,19 @@ class ClaimsArea(QWidget):
         self.import_catalogue.clicked.connect(self.import_price_limits)
         bus.changed.connect(self._on_changed)
         self.reload()
+
+    def _follow_the_month(self) -> None:
+        """The current month, unless reception chose one: a desk left open across a month's
+        end offers the new month, not the one the area opened in."""
+        if self.month_chosen:
+            return
+        today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
+        self.month.blockSignals(True)
+        self.month.setDate(QDate(today.year, today.month, 1))
+        self.month.blockSignals(False)
+
+    def _month_picked(self) -> None:
+        self.month_chosen = True
 
     def _with_browse(self, edit: QLineEdit, *, save: bool) -> QWidget:
         box = QWidget()
