@@ -418,3 +418,19 @@ def test_the_request_month_follows_the_clock_until_one_is_chosen(
     clock.advance(timedelta(days=40))
     area.tabs.setCurrentIndex(1)
     assert area.month.text() == "November 2026"  # their choice stays
+
+
+def test_checkout_shows_the_whole_ndis_item_number(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    """The walk's checkout showed "15_055_012…" in the Item column."""
+    from frontdesk.ui.billing.checkout import CheckoutDialog, open_checkout
+
+    appt = session(ctx, f, f.participant, f.ndis_plan, date(2025, 5, 5))
+    open_checkout(ctx, bus, appt, main_window)
+    dialog = next(d for d in main_window.findChildren(CheckoutDialog) if d.isVisible())
+    item = dialog.lines.item(0, 0)
+    assert item.text() == "15_055_0128_1_3"
+    shown = dialog.lines.visualItemRect(item).width()
+    assert dialog.lines.fontMetrics().horizontalAdvance(item.text()) < shown
+    shoot(dialog, "checkout_ndis_item")
