@@ -56,11 +56,15 @@ class TrackedBulk:
     """Collects inserts and updates, then ``flush`` writes them and their change log in the
     session's transaction. Use inside ``ctx.write``; call ``flush`` before it ends."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, audit_each_row: bool = True) -> None:
+        """``audit_each_row=False``: the rows' changes still go to the outbox one by one (every
+        desk receives every row), but no audit event per row — the caller records one event
+        for the whole batch (``tracking.record_event``) saying what it did."""
         tracking: Tracking | None = session.info.get(TRACKING_KEY)
         if tracking is None:
             raise RuntimeError("tracked bulk writes need a ctx.write transaction")
         self.session, self.tracking = session, tracking
+        self.audit_each_row = audit_each_row
         self._inserts: dict[type[SyncedMixin], list[dict[str, Any]]] = defaultdict(list)
         # (model, columns) -> rows of values in column order, id last
         self._updates: dict[tuple[type[SyncedMixin], tuple[str, ...]], list[list[Any]]] = (
@@ -143,7 +147,9 @@ class TrackedBulk:
                 sorted({a["invoice_id"] for a in allocations}),
                 sorted({a["payment_id"] for a in allocations}),
             )
-        outbox_rows, audit_rows = log_rows(session.connection(), self.tracking, self._changes)
+        outbox_rows, audit_rows = log_rows(
+            session.connection(), self.tracking, self._changes, audit=self.audit_each_row
+        )
         events = BulkWriter(conn, _table(AuditEvent))
         for row in audit_rows:
             events.add(**audit_full(row, self.tracking.now))

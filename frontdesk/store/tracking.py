@@ -203,11 +203,12 @@ def _record(session: Session, _ctx: UOWTransaction) -> None:
 
 
 def log_rows(
-    conn: Connection, tracking: Tracking, changed: list[Change]
+    conn: Connection, tracking: Tracking, changed: list[Change], *, audit: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The outbox rows (with proofs) and hash-chained audit events recording ``changed`` — the
     same rows whichever path wrote the data; the caller inserts them in the same transaction
-    (audit events as ``_audit_full`` rows). Empty for changes arriving by sync."""
+    (audit events as ``_audit_full`` rows). Empty for changes arriving by sync. With
+    ``audit=False`` only the outbox rows: the caller records one event for the whole batch."""
     # Parents before children, so the server and other desks can apply them in this order.
     rank = table_rank()
     changed.sort(key=lambda c: rank.get(c.table, 0))
@@ -242,7 +243,7 @@ def log_rows(
         )  # fmt: skip
         outbox_rows.append(change)
         next_seq += 1
-        if not getattr(c.model, "__audited__", True) or _quiet(c.model, op, after):
+        if not audit or not getattr(c.model, "__audited__", True) or _quiet(c.model, op, after):
             continue
         row = _audit_row(
             tracking, audit_seq, stamp, action=tracking.action or op, entity=table,

@@ -358,3 +358,48 @@ def test_merging_patients_moves_their_plans_and_undo_puts_them_back(
     assert kinds == ["medicare_cdm", "ndis"]
     undo_merge(ctx, merge_id)
     assert [p.kind.value for p in list_plans(ctx, f.cdm_patient)] == ["medicare_cdm"]
+
+
+def test_a_remittance_is_audited_once_and_every_row_still_syncs(
+    ctx: ServiceContext, f: Funded, tmp_path: Path
+) -> None:
+    """The import records one audit event saying what it did (not one per claim and per
+    allocation: 30,000 rows for a 5,000-line file); each claim's change and each allocation
+    still has its outbox row, so every desk receives them, and the chain stays intact."""
+    from frontdesk.models import Claim, PaymentAllocation
+    from frontdesk.services.audit import verify_chain
+
+    a, b, c = ndis_month(ctx, f)
+    path = remittance(
+        tmp_path,
+        line(a, "193.99") + line(b, "150.00") + line(c, "0.00", "ERROR", "Plan budget exceeded"),
+    )
+    with ctx.read() as s:
+        before = s.scalar(select(func.max(AuditEvent.device_seq))) or 0
+    result = import_remittance(ctx, path)
+    with ctx.read() as s:
+        events = s.execute(
+            select(AuditEvent.action, AuditEvent.entity, AuditEvent.summary)
+            .where(AuditEvent.device_seq > before)
+            .order_by(AuditEvent.device_seq)
+        ).all()
+        claim_ids = s.scalars(select(Claim.id)).all()
+        alloc_ids = s.scalars(
+            select(PaymentAllocation.id).where(PaymentAllocation.payment_id.in_(result.payment_ids))
+        ).all()
+        logged = {
+            (r.entity, r.row_id, r.op)
+            for r in s.scalars(select(SyncOutbox).where(SyncOutbox.entity != "audit_events"))
+        }
+    assert [e for e in events if e.entity in ("claims", "payment_allocations")] == []
+    assert len(events) <= 4  # the payment, the import's row, its summary (not 5 rows' worth)
+    (event,) = [e for e in events if e.summary]
+    assert (event.action, event.entity) == ("import a remittance", "remittance_imports")
+    assert event.summary == (
+        "payment_report.csv: 3 lines, $343.99 received — 1 paid, 1 part-paid, 1 rejected; "
+        "3 claims and 2 allocations changed"
+    )
+    assert len(alloc_ids) == 2
+    assert {("claims", i, "update") for i in claim_ids} <= logged
+    assert {("payment_allocations", i, "insert") for i in alloc_ids} <= logged
+    assert verify_chain(ctx).intact

@@ -90,3 +90,35 @@ def test_a_bad_file_is_refused_and_nothing_saved(
     with a.ctx.read() as s:
         for model in (PlanDocument, DocumentChunk):
             assert s.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_a_removed_scan_goes_from_every_desk_with_its_bytes(clinic: Clinic, tmp_path: Path) -> None:
+    """Removed on one desk: gone from the card on the other once synced, its pieces emptied
+    there too (the scan is health information), and the removal is in the audit trail."""
+    from frontdesk.models import AuditEvent
+    from frontdesk.services.claims.documents import remove_document
+
+    a, b = clinic.add_desk(), clinic.add_desk()
+    patient = a.add_patient("Maria", "Santos")
+    scan = noise_png(tmp_path / "referral.png", 300, 300)
+    doc = attach_document(a.ctx, patient, scan)
+    clinic.settle()
+    assert [d.id for d in list_documents(b.ctx, patient)] == [doc]
+    remove_document(a.ctx, doc)
+    clinic.settle()
+    for desk in (a, b):
+        assert list_documents(desk.ctx, patient) == []
+        with desk.ctx.read() as s:
+            pieces = s.scalars(select(DocumentChunk).where(DocumentChunk.document_id == doc))
+            left = {(p.deleted_at is not None, p.data) for p in pieces}
+            assert left == {(True, b"")}
+    with a.ctx.read() as s:
+        actions = s.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.entity == "plan_documents", AuditEvent.entity_id == doc
+            )
+        ).all()
+    assert len(actions) == 2 and actions[0] != actions[1]  # attached, then removed
+    with pytest.raises(Exception, match="no longer on the patient's card"):
+        remove_document(b.ctx, doc)
+    clinic.assert_converged()

@@ -307,3 +307,130 @@ def test_email_invoice_asks_for_an_address_the_payer_lacks(
             "queued",
         )
         assert msg.attachment_id is not None
+
+
+def test_the_empty_queue_says_what_fills_it_and_price_limits_import_from_the_files_tab(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A new clinic's queue is empty: it says what puts claims there. The NDIA's support
+    catalogue (price limits, needed before an NDIS session can be invoiced) is imported from
+    the Files tab; a file that is not the catalogue is refused with the reason."""
+    from frontdesk.services.claims.checkout import support_item
+
+    area = ClaimsArea(ctx, bus)  # a new clinic: no claims, no catalogue yet
+    qtbot.addWidget(area)
+    area.resize(1100, 600)
+    area.show()
+    assert area.model.rowCount() == 0
+    assert area.summary.text().startswith("No claims yet. Funded invoices appear here when")
+    area.status.setCurrentIndex(area.status.findData(ClaimStatus.PAID.value))
+    assert area.summary.text() == "No claims with this status."
+
+    area.tabs.setCurrentIndex(1)
+    qtbot.mouseClick(area.import_catalogue, Qt.MouseButton.LeftButton)
+    assert area.catalogue_result.text() == "Name the support catalogue file to import."
+    bad = tmp_path / "not_the_catalogue.csv"
+    bad.write_text("Item,Price\nphysio,193.99\n")
+    qtbot.keyClicks(area.catalogue_path, str(bad))
+    qtbot.mouseClick(area.import_catalogue, Qt.MouseButton.LeftButton)
+    refused = area.catalogue_result.text()
+    assert refused and not refused.startswith("Loaded")
+    sample = Path(__file__).parents[1] / "claims" / "data" / "ndis_support_catalogue_sample.csv"
+    area.catalogue_path.clear()
+    qtbot.keyClicks(area.catalogue_path, str(sample))
+    qtbot.mouseClick(area.import_catalogue, Qt.MouseButton.LeftButton)
+    assert area.catalogue_result.text() == (
+        "Loaded 5 NDIS support items with their price limits from "
+        "ndis_support_catalogue_sample.csv."
+    )
+    with ctx.read() as s:
+        item = support_item(s, "15_055_0128_1_3", date(2025, 3, 3))
+    assert item is not None and item.prices["NSW"] == 19_399
+    shoot(area, "claims_price_limits_imported")
+
+
+def test_removing_a_scan_from_the_card_asks_first(
+    qtbot, ctx: ServiceContext, f: Funded, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    from frontdesk.services.claims.documents import attach_document, list_documents
+
+    for name in ("old referral.pdf", "new referral.pdf"):
+        path = tmp_path / name
+        path.write_bytes(b"%PDF-1.4\n%" + name.encode() + b"\n%%EOF\n")
+        attach_document(ctx, f.participant, path)
+    tab = PlansTab(ctx)
+    qtbot.addWidget(tab)
+    tab.resize(900, 500)
+    tab.show()
+    tab.load(f.participant)
+    box = tab.docs
+    qtbot.mouseClick(box.remove, Qt.MouseButton.LeftButton)  # nothing chosen yet
+    assert box.message.text() == "Choose the document to remove."
+    names = [box.list.topLevelItem(i).text(0) for i in range(box.list.topLevelItemCount())]
+    row = names.index("old referral.pdf")
+    rect = box.list.visualItemRect(box.list.topLevelItem(row))
+    qtbot.mouseClick(box.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    asked: list[str] = []
+
+    def answer(text: str):  # type: ignore[no-untyped-def]
+        def act(dialog) -> None:  # type: ignore[no-untyped-def]
+            assert isinstance(dialog, QMessageBox)
+            asked.append(dialog.text())
+            (button,) = [b for b in dialog.buttons() if b.text() == text]
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+        return act
+
+    when_dialog_opens(answer("Keep it"))
+    qtbot.mouseClick(box.remove, Qt.MouseButton.LeftButton)
+    assert asked and asked[0].startswith("Remove old referral.pdf from the patient's card?")
+    assert len(list_documents(ctx, f.participant)) == 2 and box.list.topLevelItemCount() == 2
+    when_dialog_opens(answer("Remove"))
+    qtbot.mouseClick(box.remove, Qt.MouseButton.LeftButton)
+    assert [d.file_name for d in list_documents(ctx, f.participant)] == ["new referral.pdf"]
+    assert box.list.topLevelItemCount() == 1
+    assert box.message.text() == "Removed old referral.pdf."
+    shoot(tab, "plans_tab_document_removed")
+
+
+def test_the_request_month_follows_the_clock_until_one_is_chosen(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """The walk found the month stuck at the one the area opened in (February, in June)."""
+    from datetime import timedelta
+
+    area = ClaimsArea(ctx, bus)
+    qtbot.addWidget(area)
+    area.show()
+    area.tabs.setCurrentIndex(1)
+    assert area.month.text() == "November 2026"  # the clock fixture: 27 Nov 2026
+    area.tabs.setCurrentIndex(0)
+    clock.advance(timedelta(days=10))  # the desk stays open into December
+    area.tabs.setCurrentIndex(1)
+    assert area.month.text() == "December 2026"
+    area.month.setFocus()
+    qtbot.keyClick(area.month, Qt.Key.Key_Home)
+    qtbot.keyClick(area.month, Qt.Key.Key_Down)  # reception picks November
+    assert area.month.text() == "November 2026"
+    area.tabs.setCurrentIndex(0)
+    clock.advance(timedelta(days=40))
+    area.tabs.setCurrentIndex(1)
+    assert area.month.text() == "November 2026"  # their choice stays
+
+
+def test_checkout_shows_the_whole_ndis_item_number(
+    qtbot, ctx: ServiceContext, bus: ChangeBus, f: Funded, main_window
+) -> None:  # type: ignore[no-untyped-def]
+    """The walk's checkout showed "15_055_012…" in the Item column."""
+    from frontdesk.ui.billing.checkout import CheckoutDialog, open_checkout
+
+    appt = session(ctx, f, f.participant, f.ndis_plan, date(2025, 5, 5))
+    open_checkout(ctx, bus, appt, main_window)
+    dialog = next(d for d in main_window.findChildren(CheckoutDialog) if d.isVisible())
+    item = dialog.lines.item(0, 0)
+    assert item.text() == "15_055_0128_1_3"
+    shown = dialog.lines.visualItemRect(item).width()
+    assert dialog.lines.fontMetrics().horizontalAdvance(item.text()) < shown
+    shoot(dialog, "checkout_ndis_item")

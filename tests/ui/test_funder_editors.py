@@ -107,3 +107,33 @@ def test_item_numbers_and_prices_per_funder(
     )
     with owner.read() as s:
         assert len(s.scalars(select(Funder)).all()) == 2
+
+
+def test_an_ndis_item_number_and_its_price_show_whole(
+    qtbot: Any, owner: ServiceContext, bus: ChangeBus, funds: dict[str, str]
+) -> None:
+    """The claims walk's screenshot showed "1_3" and "3.99" for 15_055_0128_1_3 at 193.99: the
+    item number and price fields were squeezed to a few characters."""
+    page = TypesPage(owner, bus)
+    qtbot.addWidget(page)
+    page.show()
+    errors: list[BaseException] = []
+    seen: list[bool] = []
+
+    def fill(d: Any) -> None:
+        type_into(qtbot, d.name, "NDIS therapy session")
+        type_into(qtbot, d.price, "193.99")
+        qtbot.mouseClick(d.funder_prices.add, LEFT)
+        qtbot.wait(20)
+        _box, (item, price) = _row(d.funder_prices, 0)
+        type_into(qtbot, item, "15_055_0128_1_3")
+        type_into(qtbot, price, "193.99")
+        qtbot.wait(20)
+        for edit in (item, price):
+            room = edit.contentsRect().width() - 8  # the frame's text margins
+            seen.append(edit.fontMetrics().horizontalAdvance(edit.text()) <= room)
+
+    in_dialog(fill, errors)
+    qtbot.mouseClick(page.list.add, LEFT)
+    assert not errors, errors
+    assert seen == [True, True]

@@ -215,9 +215,20 @@ def export_document(ctx: ServiceContext, document_id: str, folder: Path) -> Path
 
 
 def remove_document(ctx: ServiceContext, document_id: str) -> None:
+    """Take a scan off the patient's card on every desk: the document row is deleted (audited,
+    synced) and its pieces are emptied and deleted, so the scan's bytes do not stay behind in
+    this desk's file, the server or the desks that pull the change."""
     require(ctx.actor, Action.EDIT_PATIENTS)
     with ctx.write("remove a document") as s:
         doc = s.get(PlanDocument, document_id)
         if doc is None or doc.deleted_at is not None:
             raise NotFound("That document is no longer on the patient's card.")
-        doc.deleted_at = ctx.clock.now()
+        now = ctx.clock.now()
+        doc.deleted_at = now
+        for piece in s.scalars(
+            select(DocumentChunk).where(
+                DocumentChunk.document_id == document_id, DocumentChunk.deleted_at.is_(None)
+            )
+        ):
+            piece.data = b""
+            piece.deleted_at = now

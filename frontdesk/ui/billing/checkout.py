@@ -164,6 +164,7 @@ class CheckoutDialog(QDialog):
             self.lines.setItem(r, 2, text_item(str(ln.quantity)))
             self.lines.setItem(r, 3, money_item(ln.unit_price_cents))
             self.lines.setItem(r, 4, money_item(ln.total_cents))
+        self.lines.resizeColumnToContents(0)  # an NDIS item number is 15 characters
         owing = view.owing_cents if not draft else view.total_cents
         gst = f" (includes GST {format_money(view.tax_cents)})" if view.tax_cents else ""
         self.totals.setText(

@@ -79,6 +79,13 @@ COLUMNS: list[Column[svc.ClaimRow]] = [
 ]  # fmt: skip
 
 
+EMPTY_QUEUE = (
+    "No claims yet. Funded invoices appear here when you press Prepare claims: an appointment "
+    "booked under a plan (Referrals & plans on the patient's card) is checked out to the plan's "
+    "payer — the NDIA, DVA, an insurer — and the invoice issued."
+)
+
+
 class ClaimsArea(QWidget):
     def __init__(self, ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None = None):
         super().__init__(parent)
@@ -119,6 +126,7 @@ class ClaimsArea(QWidget):
         qcol.addWidget(self.table, 1)
         self.summary = QLabel("")
         self.summary.setObjectName("claimsSummary")
+        self.summary.setWordWrap(True)
         qcol.addWidget(self.summary)
         self.tabs.addTab(queue, "Queue")
 
@@ -130,8 +138,9 @@ class ClaimsArea(QWidget):
         self.month = QDateEdit()
         self.month.setObjectName("bprMonth")
         self.month.setDisplayFormat("MMMM yyyy")
-        today = ctx.clock.now().astimezone(ctx.tz).date()
-        self.month.setDate(QDate(today.year, today.month, 1))
+        self.month_chosen = False  # until reception picks a month, it follows the clock
+        self._follow_the_month()
+        self.month.dateChanged.connect(self._month_picked)
         self.registration = QLineEdit()
         self.registration.setObjectName("ndisRegistration")
         self.registration.setPlaceholderText("the clinic's NDIS registration number")
@@ -177,6 +186,19 @@ class ClaimsArea(QWidget):
         rform.addRow("", self.import_rem)
         rform.addRow("", self.rem_result)
         fcol.addWidget(rem)
+        limits = QGroupBox("NDIS price limits (the NDIA's support catalogue CSV)")
+        lform = QFormLayout(limits)
+        self.catalogue_path = QLineEdit()
+        self.catalogue_path.setObjectName("cataloguePath")
+        self.import_catalogue = QPushButton("Import &price limits")
+        self.import_catalogue.setObjectName("importCatalogue")
+        self.catalogue_result = QLabel("")
+        self.catalogue_result.setObjectName("catalogueResult")
+        self.catalogue_result.setWordWrap(True)
+        lform.addRow("C&atalogue file", self._with_browse(self.catalogue_path, save=False))
+        lform.addRow("", self.import_catalogue)
+        lform.addRow("", self.catalogue_result)
+        fcol.addWidget(limits)
         fcol.addStretch(1)
         self.tabs.addTab(files, "Files")
 
@@ -230,14 +252,29 @@ class ClaimsArea(QWidget):
         self.letter_sent.clicked.connect(self.mark_letter_sent)
 
         self.status.currentIndexChanged.connect(lambda _i: self.reload())
+        self.tabs.currentChanged.connect(lambda _i: self._follow_the_month())
         self.prepare.clicked.connect(self.prepare_claims)
         self.submitted.clicked.connect(self.mark_submitted)
         self.terminal.clicked.connect(self.terminal_result)
         self.rejected.clicked.connect(self.mark_rejected)
         self.save_bpr.clicked.connect(self.save_bulk_request)
         self.import_rem.clicked.connect(self.import_remittance)
+        self.import_catalogue.clicked.connect(self.import_price_limits)
         bus.changed.connect(self._on_changed)
         self.reload()
+
+    def _follow_the_month(self) -> None:
+        """The current month, unless reception chose one: a desk left open across a month's
+        end offers the new month, not the one the area opened in."""
+        if self.month_chosen:
+            return
+        today = self.ctx.clock.now().astimezone(self.ctx.tz).date()
+        self.month.blockSignals(True)
+        self.month.setDate(QDate(today.year, today.month, 1))
+        self.month.blockSignals(False)
+
+    def _month_picked(self) -> None:
+        self.month_chosen = True
 
     def _with_browse(self, edit: QLineEdit, *, save: bool) -> QWidget:
         box = QWidget()
@@ -276,7 +313,12 @@ class ClaimsArea(QWidget):
         self.model.reset(rows)
         fit_columns(self.table)
         owing = sum(r.claimed_cents - r.paid_cents for r in rows if r.status != ClaimStatus.PAID)
-        self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
+        if rows:
+            self.summary.setText(f"{len(rows)} claims · {format_money(owing)} not yet paid")
+        elif status:
+            self.summary.setText("No claims with this status.")
+        else:
+            self.summary.setText(EMPTY_QUEUE)
         self._load_reports()
         self.approvals.load()
         out = run_op(lambda: plans_running_out(self.ctx), in_label(self.summary))
@@ -420,6 +462,23 @@ class ClaimsArea(QWidget):
             f"Saved {req.lines} lines ({format_money(req.total_cents)}) for {month:%B %Y} to "
             f"{path.name}. Upload it in the myplace portal, then mark the claims submitted."
         )
+
+    def import_price_limits(self) -> None:
+        """Load the NDIA's support catalogue: the price limits checked at checkout."""
+        from frontdesk.services.claims.checkout import import_support_catalogue
+
+        text = self.catalogue_path.text().strip()
+        if not text:
+            self.catalogue_result.setText("Name the support catalogue file to import.")
+            return
+        done = run_op(
+            lambda: import_support_catalogue(self.ctx, Path(text)), in_label(self.catalogue_result)
+        )
+        if done:
+            self.catalogue_result.setText(
+                f"Loaded {done.get()} NDIS support items with their price limits from "
+                f"{Path(text).name}."
+            )
 
     def _format_changed(self) -> None:
         other = self.rem_format.currentData() == "other"

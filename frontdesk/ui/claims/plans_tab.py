@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -40,6 +41,7 @@ from frontdesk.services.claims.documents import (
     attach_document,
     export_document,
     list_documents,
+    remove_document,
 )
 from frontdesk.services.claims.plans import (
     BudgetInput,
@@ -173,15 +175,20 @@ class DocumentsBox(QWidget):
         self.attach.setObjectName("attachDocument")
         self.open = QPushButton("Open")
         self.open.setObjectName("openDocument")
+        self.remove = QPushButton("Remove…")
+        self.remove.setObjectName("removeDocument")
+        self.remove.setToolTip("Take the scan off the patient's card, on every desk")
         self.message = QLabel("")
         self.message.setObjectName("documentMessage")
         self.message.setWordWrap(True)
         self.attach.clicked.connect(self.attach_file)
         self.open.clicked.connect(self.open_current)
+        self.remove.clicked.connect(self.remove_current)
         self.list.itemDoubleClicked.connect(lambda *_a: self.open_current())
         row = QHBoxLayout()
         row.addWidget(self.attach)
         row.addWidget(self.open)
+        row.addWidget(self.remove)
         row.addStretch(1)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -199,7 +206,13 @@ class DocumentsBox(QWidget):
         self.list.clear()
         tz = self.ctx.tz
         for d in self.docs:
-            size = f"{d.size_bytes / 1024:,.0f} KB" if d.complete else "arriving…"
+            size = (
+                "arriving…"
+                if not d.complete
+                else f"{d.size_bytes:,} bytes"
+                if d.size_bytes < 1024
+                else f"{d.size_bytes / 1024:,.0f} KB"
+            )
             plan = self.labels.get(d.plan_id or "", "")
             when = f"{d.attached_at.astimezone(tz):%-d %b %Y}"
             self.list.addTopLevelItem(QTreeWidgetItem([d.file_name, plan, size, when]))
@@ -225,6 +238,30 @@ class DocumentsBox(QWidget):
         if done:
             self.message.setText(f"Attached {Path(name).name}.")
             self.load(patient, self.tab.plans)
+
+    def remove_current(self) -> None:
+        """Asks first; the removal syncs to every desk and is in the audit trail."""
+        item = self.list.currentItem()
+        if item is None or not self.patient_id:
+            self.message.setText("Choose the document to remove.")
+            return
+        doc = self.docs[self.list.indexOfTopLevelItem(item)]
+        ask = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove document",
+            f"Remove {doc.file_name} from the patient's card? It goes from every desk once "
+            "they sync; keep a copy first if it is still needed.",
+            parent=self,
+        )
+        remove = ask.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        ask.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
+        ask.exec()
+        if ask.clickedButton() is not remove:
+            return
+        done = run_op(lambda: remove_document(self.ctx, doc.id), in_label(self.message))
+        if done:
+            self.message.setText(f"Removed {doc.file_name}.")
+            self.load(self.patient_id, self.tab.plans)
 
     def open_current(self) -> None:
         item = self.list.currentItem()

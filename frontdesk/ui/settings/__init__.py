@@ -33,6 +33,7 @@ SETTINGS_PAGES: tuple[tuple[str, str], ...] = (
     ("Audit trail", "frontdesk.ui.audit:create"),
     ("Backups", "frontdesk.ui.settings.backups:create"),
     ("Catalogue", "frontdesk.ui.billing.catalogue:create"),
+    ("Payers", "frontdesk.ui.settings.payers:create"),
     ("Accounting", "frontdesk.ui.settings.accounting:create"),
     ("Clinic server", "frontdesk.ui.settings.server:create"),
     ("Integrations", "frontdesk.ui.settings.integrations:create"),

@@ -90,7 +90,8 @@ class TypeDialog(QDialog):
         self.capacity.setRange(0, 200)
         self.capacity.setValue(row.capacity if row else 1)
         self.funder_prices = FunderRows(practitioners.funders(ctx), ("Item number", "Price"),
-                                        "type_funder_prices")  # fmt: skip
+                                        "type_funder_prices",
+                                        widest=("15_055_0128_1_3", "9,999.99"))  # fmt: skip
         for fp in svc.funder_prices(ctx, row.id) if row else ():
             self.funder_prices.add_row(fp.funder_id, (fp.item_number, dollars(fp.price_cents)))
         self.online = QCheckBox("Patients may book this online")

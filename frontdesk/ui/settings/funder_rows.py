@@ -29,9 +29,12 @@ class FunderValues:
 class FunderRows(QWidget):
     def __init__(
         self, funders: Sequence[Choice], placeholders: Sequence[str], name: str,
-        parent: QWidget | None = None,
+        parent: QWidget | None = None, *, widest: Sequence[str] = (),
     ) -> None:  # fmt: skip
+        """``widest``: per column, the longest value it should show whole (e.g. an NDIS support
+        item number, ``15_055_0128_1_3``); the placeholder otherwise."""
         super().__init__(parent)
+        self.widest = tuple(widest)
         self.setObjectName(name)
         self.funders = list(funders)
         self.placeholders = tuple(placeholders)
@@ -67,6 +70,8 @@ class FunderRows(QWidget):
         for i, hint in enumerate(self.placeholders):
             edit = QLineEdit(values[i] if i < len(values) else "")
             edit.setPlaceholderText(hint)
+            sample = max(hint, self.widest[i] if i < len(self.widest) else "", key=len)
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(sample + "MM") + 12)
             edits.append(edit)
         remove = QPushButton("Remove")
         row.addWidget(box, 2)
