@@ -333,6 +333,7 @@ def run(bench: Bench) -> None:
         if server is not None:
             server.stop()
         cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
     errors = len(tally.errors) + len(alone.errors)
     for e in (tally.errors + alone.errors)[:10]:
