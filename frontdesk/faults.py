@@ -8,7 +8,8 @@ Points: ``desk.push.answered`` (the server answered a push, the desk has not rec
 ``desk.pull.received`` (a pulled batch has arrived, not yet applied: a slow link),
 ``desk.pull.applied`` (a pulled batch is committed), ``desk.snapshot.written`` (a transaction
 of snapshot pages is committed), ``server.push.chunk`` (the server committed
-part of a push and is about to start the next part).
+part of a push and is about to start the next part), ``server.check.counts`` (the server has
+read its change-log position for a desk's check, not yet the table counts).
 """
 
 from __future__ import annotations

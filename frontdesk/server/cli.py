@@ -347,6 +347,9 @@ def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
     return str(files.cert), str(files.key)
 
 
+SERVER_KEEP_ALIVE_S = 30
+
+
 def _run(args: argparse.Namespace, url: str) -> int:
     import uvicorn
 
@@ -369,6 +372,9 @@ def _run(args: argparse.Namespace, url: str) -> int:
         ssl_keyfile=tls[1] if tls else None,
         log_config=None,
         access_log=False,
+        # longer than a desk keeps an idle connection (sync/transport.py), so the desk always
+        # lets go first and never sends on a connection the server is closing
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
     )
     return 0
 

@@ -125,8 +125,7 @@ def snapshot_page(
 def stats(body: StatsRequest, dev: Dev, store: Store) -> dict[str, Any]:
     if sum(len(ids) for ids in body.rows.values()) > MAX_DIGEST_ROWS * 20:
         raise ServerProblem(413, "too many rows to check at once", code="big")
-    tables, latest = store.table_stats(body.tables)
-    repair = store.differing_rows(body.rows, MAX_DIGEST_ROWS) if body.rows else {}
+    tables, latest, repair = store.check_answer(body.tables, body.rows, MAX_DIGEST_ROWS)
     return StatsReply(tables, latest, dev.last_seq, repair).as_json()
 
 

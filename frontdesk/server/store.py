@@ -27,6 +27,7 @@ from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.ids import uuid7
+from frontdesk.faults import checkpoint
 from frontdesk.models import ClinicSettings
 from frontdesk.models.codec import to_json_value
 from frontdesk.protocol import invoice_prefix, series_prefixes
@@ -453,24 +454,48 @@ class ServerStore:
         with self.reading() as conn:
             return snapshot.page_json(conn, table, after, limit, columns=columns)
 
-    def table_stats(self, names: list[str]) -> tuple[dict[str, list[int]], int]:
+    @contextmanager
+    def snapshot_reading(self) -> Iterator[Connection]:
+        """A read transaction that sees one moment throughout: PostgreSQL's default (READ
+        COMMITTED) lets each statement see later commits, so figures read one after another
+        could mix two moments of a busy clinic (SQLite's read transactions are one moment)."""
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    def check_answer(
+        self, names: list[str], digests: dict[str, dict[str, str]], limit: int
+    ) -> tuple[dict[str, list[int]], int, dict[str, list[dict[str, Any]]]]:
+        """A desk's check after its sync, all as of one moment: per table (row count, sum of
+        versions), the change-log position they reflect, and the rows whose content differs
+        from the desk's fingerprints. Read apart, another desk's push landing in between made
+        the figures disagree with the position: the desk re-synced whole tables and took rows
+        whose parents it had not yet pulled (seen with 50 desks at once, bench_group)."""
+        with self.snapshot_reading() as conn:
+            tables, latest = self._table_stats(conn, names)
+            repair = self._differing_rows(conn, digests, limit) if digests else {}
+        return tables, latest, repair
+
+    def _table_stats(self, conn: Connection, names: list[str]) -> tuple[dict[str, list[int]], int]:
         """Per table (row count, sum of versions), and the change-log position they reflect."""
         tables = s.data_tables()
         out: dict[str, list[int]] = {}
-        with self.reading() as conn:
-            latest = self._max_seq(conn)
-            for name in names:
-                t = tables.get(name)
-                if t is None:
-                    continue
-                count, total = conn.execute(
-                    select(func.count(), func.coalesce(func.sum(t.c.version), 0)).select_from(t)
-                ).one()
-                out[name] = [int(count), int(total)]
+        latest = self._max_seq(conn)
+        checkpoint("server.check.counts")
+        for name in names:
+            t = tables.get(name)
+            if t is None:
+                continue
+            count, total = conn.execute(
+                select(func.count(), func.coalesce(func.sum(t.c.version), 0)).select_from(t)
+            ).one()
+            out[name] = [int(count), int(total)]
         return out, latest
 
-    def differing_rows(
-        self, digests: dict[str, dict[str, str]], limit: int
+    def _differing_rows(
+        self, conn: Connection, digests: dict[str, dict[str, str]], limit: int
     ) -> dict[str, list[dict[str, Any]]]:
         """For rows a desk fingerprinted (table → id → digest), the server's full rows whose
         content differs, so the desk can take them as the clinic holds them."""
@@ -479,20 +504,19 @@ class ServerStore:
         tables = s.data_tables()
         out: dict[str, list[dict[str, Any]]] = {}
         budget = limit
-        with self.reading() as conn:
-            for name, theirs in digests.items():
-                t = tables.get(name)
-                if t is None or budget <= 0:
-                    continue
-                ids = list(theirs)
-                for start in range(0, len(ids), 500):
-                    rows = conn.execute(
-                        select(t).where(t.c.id.in_(ids[start : start + 500]))
-                    ).mappings()
-                    for row in rows:
-                        if budget > 0 and row_digest(t, row) != theirs[row["id"]]:
-                            out.setdefault(name, []).append(row_to_json(row, t))
-                            budget -= 1
+        for name, theirs in digests.items():
+            t = tables.get(name)
+            if t is None or budget <= 0:
+                continue
+            ids = list(theirs)
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    select(t).where(t.c.id.in_(ids[start : start + 500]))
+                ).mappings()
+                for row in rows:
+                    if budget > 0 and row_digest(t, row) != theirs[row["id"]]:
+                        out.setdefault(name, []).append(row_to_json(row, t))
+                        budget -= 1
         return out
 
     def prune_history(self, keep_after_seq: int) -> None:

@@ -77,6 +77,10 @@ def to_reply(response: httpx.Response) -> Reply:
     return Reply(response.status_code, body if isinstance(body, dict) else {"data": body})
 
 
+# seconds an idle pooled connection is kept (frontdesk-server keeps one 30 s)
+CLIENT_KEEP_ALIVE_S = 4.0
+
+
 class HttpTransport:
     """A real connection to ``base_url`` (``http://host:port`` or ``https://…``).
 
@@ -102,7 +106,13 @@ class HttpTransport:
         self.pinned_pem = pinned_pem
         if verify is None:
             verify = context_for(self.base_url, pinned_pem)
-        self.client = client or httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout)
+        # A pooled connection is let go well before the server closes an idle one (uvicorn:
+        # after KEEP_ALIVE_S): at equal times a request could go out on a connection the server
+        # was closing, and fail with "connection reset" (seen with 50 desks, bench_group).
+        limits = httpx.Limits(keepalive_expiry=CLIENT_KEEP_ALIVE_S)
+        self.client = client or httpx.Client(
+            base_url=self.base_url, verify=verify, timeout=timeout, limits=limits
+        )
 
     def send(
         self,

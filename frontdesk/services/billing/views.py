@@ -24,8 +24,8 @@ from frontdesk.models import (
     Practitioner,
     ProviderNumber,
 )
-from frontdesk.services.billing.common import Debtor, debtor_name, get_invoice, patient_name
-from frontdesk.services.billing.payments import METHOD_LABELS, credited_on, debtor_credit
+from frontdesk.services.billing.common import Debtor, debtor_name, patient_name
+from frontdesk.services.billing.payments import METHOD_LABELS, debtor_credit
 from frontdesk.store.context import ServiceContext
 
 
@@ -148,25 +148,33 @@ def _patient_info(p: Patient, fmt: str) -> PartyInfo:
 def provider_number(session: Session, practitioner_id: str | None, funder_id: str | None) -> str:
     if not practitioner_id:
         return ""
-    rows = session.scalars(
-        select(ProviderNumber).where(
+    rows = session.execute(
+        select(ProviderNumber.number, ProviderNumber.funder_id).where(
             ProviderNumber.practitioner_id == practitioner_id, ProviderNumber.deleted_at.is_(None)
         )
     ).all()
     for row in sorted(rows, key=lambda r: (r.funder_id != funder_id, r.funder_id is not None)):
-        return row.number
+        return str(row.number)
     return ""
 
 
 def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False) -> InvoiceView:
     """Everything shown about an invoice; ``with_credit`` adds the debtor's account credit
-    (screens need it, printed documents do not)."""
-    inv = get_invoice(session, invoice_id)
-    settings = session.scalars(select(ClinicSettings).limit(1)).one()
-    clinic = ClinicInfo.of(settings)
-    patient = session.get(Patient, inv.patient_id)
+    (screens need it, printed documents do not). Six small indexed reads (seven with a
+    payer): what an invoice PDF waits for before it renders (docs/performance.md)."""
+    first = session.execute(
+        select(Invoice, Patient, Practitioner.display_name)
+        .outerjoin(Patient, Patient.id == Invoice.patient_id)
+        .outerjoin(Practitioner, Practitioner.id == Invoice.practitioner_id)
+        .where(Invoice.id == invoice_id)
+    ).first()
+    if first is None or first[0].deleted_at is not None:
+        raise NotFound("That invoice no longer exists.")
+    inv, patient, practitioner = first
     if patient is None:
         raise NotFound("The invoice's patient no longer exists.")
+    settings = session.scalars(select(ClinicSettings).limit(1)).one()
+    clinic = ClinicInfo.of(settings)
     payer = None
     if inv.payer_funder_id:
         f = session.get(Funder, inv.payer_funder_id)
@@ -175,45 +183,72 @@ def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False
             dva = f.kind == FunderKind.DVA and patient.dva_number
             extra = f"DVA file number {patient.dva_number}" if dva else ""
             payer = PartyInfo(f.name, f.address, f.business_number, inv.payer_reference, extra)
-    names = dict(session.execute(select(Practitioner.id, Practitioner.display_name)).all())
+    ln = InvoiceLine
     lines = [
         LineView(
-            ln.id,
-            ln.description,
-            ln.item_number,
-            ln.service_date,
-            ln.quantity,
-            ln.unit_price_cents,
-            ln.discount_bp,
-            ln.total_cents,
-            ln.tax_cents,
-            ln.taxable,
-            ln.tax_rate_bp,
-            names.get(ln.practitioner_id or "", ""),
-            ln.appointment_id,
-            ln.catalogue_item_id,
+            r.id,
+            r.description,
+            r.item_number,
+            r.service_date,
+            r.quantity,
+            r.unit_price_cents,
+            r.discount_bp,
+            r.total_cents,
+            r.tax_cents,
+            r.taxable,
+            r.tax_rate_bp,
+            r.display_name or "",
+            r.appointment_id,
+            r.catalogue_item_id,
         )
-        for ln in session.scalars(
-            select(InvoiceLine)
-            .where(InvoiceLine.invoice_id == inv.id, InvoiceLine.deleted_at.is_(None))
-            .order_by(InvoiceLine.position)
+        for r in session.execute(
+            select(
+                ln.id,
+                ln.description,
+                ln.item_number,
+                ln.service_date,
+                ln.quantity,
+                ln.unit_price_cents,
+                ln.discount_bp,
+                ln.total_cents,
+                ln.tax_cents,
+                ln.taxable,
+                ln.tax_rate_bp,
+                Practitioner.display_name,
+                ln.appointment_id,
+                ln.catalogue_item_id,
+            )
+            .outerjoin(Practitioner, Practitioner.id == ln.practitioner_id)
+            .where(ln.invoice_id == inv.id, ln.deleted_at.is_(None))
+            .order_by(ln.position)
         )
     ]
     payments = [
-        MoneyLine(pay.business_date, METHOD_LABELS.get(pay.method, pay.method), int(amount), pay.id)  # type: ignore[call-overload]
-        for pay, amount in session.execute(
-            select(Payment, func.sum(PaymentAllocation.amount_cents))
+        MoneyLine(r.business_date, METHOD_LABELS.get(r.method, r.method), int(r.amount), r.id)
+        for r in session.execute(
+            select(
+                Payment.id,
+                Payment.business_date,
+                Payment.method,
+                func.sum(PaymentAllocation.amount_cents).label("amount"),
+            )
             .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
             .where(PaymentAllocation.invoice_id == inv.id, PaymentAllocation.deleted_at.is_(None))
             .group_by(Payment.id)
             .order_by(Payment.received_at)
         ).all()
-        if amount
+        if r.amount
     ]
     credits = [
-        MoneyLine(c.issued_at.date(), f"Credit note {c.number}: {c.reason}", c.total_cents, c.id)
-        for c in session.scalars(
-            select(CreditNote)
+        MoneyLine(r.issued_at.date(), f"Credit note {r.number}: {r.reason}", r.total_cents, r.id)
+        for r in session.execute(
+            select(
+                CreditNote.id,
+                CreditNote.issued_at,
+                CreditNote.number,
+                CreditNote.reason,
+                CreditNote.total_cents,
+            )
             .where(CreditNote.invoice_id == inv.id, CreditNote.deleted_at.is_(None))
             .order_by(CreditNote.issued_at)
         )
@@ -233,12 +268,12 @@ def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False
         inv.payer_funder_id,
         payer,
         inv.practitioner_id,
-        names.get(inv.practitioner_id or "", ""),
+        practitioner or "",
         provider_number(session, inv.practitioner_id, inv.payer_funder_id),
         lines,
         inv.total_cents,
         inv.tax_cents,
-        credited_on(session, inv.id),
+        sum(c.amount_cents for c in credits),  # what credited_on sums: the same rows
         sum(p.amount_cents for p in payments),
         payments,
         credits,

@@ -22,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from frontdesk.domain.money import format_money
@@ -44,6 +45,12 @@ rl_config.useA85 = 0
 _lock = threading.Lock()
 _registered = False
 
+# Characters beyond ASCII that documents print (money's minus, the separators, quotes, and the
+# accented letters of names), given their codes in the fonts' first subset at the start of
+# every document, in this order. Most documents then embed the same subset of each font, whose
+# bytes are made once per process (``_cache_subsets``) instead of for every document.
+SEEDED = "−–—·×…‘’“”→€£°éèêëáàâäíìîïóòôöúùûüçñ"
+
 
 def register_fonts() -> None:
     """Register the bundled DejaVu fonts once (importlib.resources, so frozen builds find them)."""
@@ -54,9 +61,41 @@ def register_fonts() -> None:
         fonts = resources.files("frontdesk.resources") / "fonts"
         for name, filename in ((FONT, "DejaVuSans.ttf"), (BOLD, "DejaVuSans-Bold.ttf")):
             data = (fonts / filename).read_bytes()
-            pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
+            font = TTFont(name, io.BytesIO(data))
+            _cache_subsets(font)
+            pdfmetrics.registerFont(font)
         pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
         _registered = True
+
+
+def _cache_subsets(font: TTFont) -> None:
+    """Keep the last few font subsets made (the TrueType bytes of the glyphs a document uses):
+    a subset is a pure function of the font and the characters in their code order."""
+    make = font.face.makeSubset
+    made: dict[tuple[int, ...], bytes] = {}
+
+    def cached(subset: list[int]) -> bytes:
+        key = tuple(subset)
+        with _lock:
+            found = made.get(key)
+        if found is None:
+            found = make(subset)
+            with _lock:
+                if len(made) >= 16:
+                    made.pop(next(iter(made)))
+                made[key] = found
+        return found
+
+    font.face.makeSubset = cached
+
+
+class _SeededCanvas(Canvas):  # type: ignore[misc]
+    """A canvas whose document gives ``SEEDED`` the same codes in every document."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in (FONT, BOLD):
+            pdfmetrics.getFont(name).splitString(SEEDED, self._doc)
 
 
 @lru_cache(maxsize=1)
@@ -285,5 +324,5 @@ def build(
                 progress(min(seen[0], size[0]), size[0])
 
         doc.setProgressCallBack(on_progress)
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_SeededCanvas)
     return buf.getvalue()

@@ -1,0 +1,359 @@
+"""A clinic group on one server (issue 21, item 5): the clinic server on PostgreSQL (a throwaway
+cluster, tests/pgcluster.py) as a real ``frontdesk-server run`` process on loopback, with 50
+desks syncing at once — each a real desk (its own SQLite file, the services, the sync engine over
+HTTP) booking, moving and paying at a receptionist's pace and long-polling for the others'
+changes between its own, for 5 minutes.
+
+Recorded, each beside a baseline measured in the same run on the same server:
+- push and pull p99 (and p50) of the 50 desks, against one desk alone doing the same work first;
+- the server process's resident memory over the run (sampled every few seconds from /proc),
+  against its resident memory when the run started (warm: every desk enrolled and synced);
+- errors: every failed sync, refused request or exception in a desk (must be 0).
+
+Environment: FRONTDESK_GROUP_SECONDS (default 300) for a quick check, FRONTDESK_GROUP_DESKS
+(default 50), FRONTDESK_GROUP_PACE (a desk's mean seconds between actions, default 20).
+Skipped (with a line saying so) when no PostgreSQL binaries are installed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import ROOT, Bench, percentile
+
+SECONDS = float(os.environ.get("FRONTDESK_GROUP_SECONDS", "300"))
+DESKS = int(os.environ.get("FRONTDESK_GROUP_DESKS", "50"))
+PACE = float(os.environ.get("FRONTDESK_GROUP_PACE", "20"))
+PROCESSES = 5  # desks are spread over this many client processes (one GIL each)
+LONG_POLL_S = 20.0  # what a desk's sync worker asks the server to wait at most
+ALONE_ROUNDS = 40
+
+
+@dataclass
+class Tally:
+    push_ms: list[float] = field(default_factory=list)
+    pull_ms: list[float] = field(default_factory=list)
+    waits: int = 0
+    woken: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+    syncs: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: Tally) -> None:
+        self.push_ms += other.push_ms
+        self.pull_ms += other.pull_ms
+        self.waits += other.waits
+        self.woken += other.woken
+        for k, v in other.actions.items():
+            self.actions[k] = self.actions.get(k, 0) + v
+        self.syncs += other.syncs
+        self.rejected += other.rejected
+        self.conflicts += other.conflicts
+        self.errors += other.errors
+
+
+class TimedTransport:
+    """The desk's real HTTP transport, timing each push and pull request (client-seen)."""
+
+    def __init__(self, inner: Any, tally: Tally, lock: threading.Lock) -> None:
+        self.inner, self.tally, self.lock = inner, tally, lock
+
+    def send(self, method: str, path: str, **kw: Any) -> Any:
+        from frontdesk.protocol import Endpoint
+
+        started = time.perf_counter()
+        reply = self.inner.send(method, path, **kw)
+        ms = (time.perf_counter() - started) * 1000
+        with self.lock:
+            if path == Endpoint.PUSH:
+                self.tally.push_ms.append(ms)
+            elif path == Endpoint.PULL:
+                self.tally.pull_ms.append(ms)
+            if not reply.ok:
+                self.tally.errors.append(f"{method} {path}: HTTP {reply.status}")
+        return reply
+
+
+class Desk:
+    """One reception desk: a real desk database enrolled with the server."""
+
+    def __init__(self, index: int, folder: Path, base: str, code: str, tally: Tally) -> None:
+        from frontdesk.paths import DeskPaths
+        from frontdesk.services.desk import open_desk
+        from frontdesk.sync.setup import engine_for, enrol
+
+        self.index, self.tally, self.lock = index, tally, threading.Lock()
+        self.rng = random.Random(index)
+        paths = DeskPaths(folder)
+        # a copy of one migrated, empty database (identity, settings and series are made by
+        # open_desk, per desk): 50 desks need not each run every migration
+        folder.mkdir(parents=True)
+        shutil.copyfile(folder.parent / "template" / paths.database.name, paths.database)
+        self.ctx = open_desk(paths)
+        enrol(self.ctx, base, code, device_name=f"desk {index:02d}")
+        self.engine = engine_for(self.ctx)
+        self.engine.transport = TimedTransport(self.engine.transport, tally, self.lock)
+        self.booked: list[str] = []
+
+    def first_sync(self) -> None:
+        from sqlalchemy import select
+
+        from frontdesk.models import Patient
+
+        self.engine.sync()  # the snapshot (not timed: set-up)
+        with self.ctx.read() as s:
+            self.patients = list(
+                s.scalars(select(Patient.id).where(Patient.archived_at.is_(None)).limit(500))
+            )
+        self.find_slots()
+        with self.lock:
+            self.tally.push_ms.clear()
+            self.tally.pull_ms.clear()
+
+    # -- a receptionist's actions ----------------------------------------------------------
+    def find_slots(self) -> None:
+        """Free half-hours from next week on; desk i takes every (DESKS + 1)-th, so the desks
+        never double-book one another (a clash between desks is a conflict, not load)."""
+        from frontdesk.services.diary.groups import next_available
+
+        wanted = max(int(SECONDS / PACE * 3) + 10, ALONE_ROUNDS + 10)
+        starting = datetime.now(UTC).date() + timedelta(days=7)
+        free = next_available(self.ctx, duration_minutes=30, slot=30, starting=starting,
+                              limit=wanted * (DESKS + 1), search_days=120)  # fmt: skip
+        self.slots = [(f.practitioner_id, f.start) for f in free[self.index :: DESKS + 1]]
+
+    def act(self) -> str:
+        from frontdesk.services import billing, diary
+        from frontdesk.services.diary import BookingRequest
+
+        kind = self.rng.choice(["book", "book", "move", "pay"])
+        if kind == "move" and not self.booked:
+            kind = "book"
+        if kind == "book":
+            prac, start = self.slots.pop(0)
+            patient = self.rng.choice(self.patients)
+            req = BookingRequest(prac, start, start + timedelta(minutes=30), patient)
+            self.booked.append(diary.book(self.ctx, req))
+        elif kind == "move":
+            appt = self.booked.pop(0)
+            prac, start = self.slots.pop(0)
+            diary.move(self.ctx, appt, start, prac)
+        else:
+            billing.take_payment(
+                self.ctx,
+                method="eftpos",
+                amount_cents=self.rng.randrange(2000, 15000),
+                patient_id=self.rng.choice(self.patients),
+                keep_credit=True,
+            )
+        return kind
+
+    def sync(self) -> None:
+        summary = self.engine.sync()
+        with self.lock:
+            self.tally.syncs += 1
+            self.tally.rejected += summary.rejected
+            self.tally.conflicts += summary.conflicts
+
+    def run(self, until: float) -> None:
+        """Act at a receptionist's pace; between actions, long-poll and pull others' changes."""
+        due = time.monotonic() + self.rng.uniform(0, PACE)
+        while (now := time.monotonic()) < until:
+            try:
+                if now >= due:
+                    kind = self.act()
+                    with self.lock:
+                        self.tally.actions[kind] = self.tally.actions.get(kind, 0) + 1
+                    self.sync()
+                    due = time.monotonic() + self.rng.expovariate(1 / PACE)
+                    continue
+                wait = min(LONG_POLL_S, due - now, until - now)
+                changed = self.engine.wait_for_change(timeout_s=round(max(wait, 0.1), 2))
+                with self.lock:
+                    self.tally.waits += 1
+                    self.tally.woken += changed
+                if changed:
+                    self.sync()
+            except Exception as exc:  # every failure is counted: the goal is none
+                with self.lock:
+                    self.tally.errors.append(f"desk {self.index}: {type(exc).__name__}: {exc}")
+                traceback.print_exc()
+                time.sleep(1)
+
+
+def _worker(
+    indexes: list[int], root: str, base: str, codes: list[str], start_at: Any, out: Any
+) -> None:
+    """One client process: its share of the desks, each on its own thread."""
+    from tests.sync.fakes import install_memory_keyring
+
+    install_memory_keyring()  # the keychain is the one fake (no desktop keychain here)
+    tally = Tally()
+    ready = False
+    try:
+        desks = [Desk(i, Path(root) / f"desk{i:02d}", base, c, tally)
+                 for i, c in zip(indexes, codes, strict=True)]  # fmt: skip
+        for d in desks:
+            d.first_sync()
+        out.put(("ready", None))
+        ready = True
+        while start_at.value == 0:
+            time.sleep(0.05)
+        until = start_at.value + SECONDS
+        # perf_counter/monotonic differ per process: the parent gives the start in time.time()
+        until_mono = time.monotonic() + (until - time.time())
+        threads = [threading.Thread(target=d.run, args=(until_mono,)) for d in desks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for d in desks:
+            d.ctx.engine.dispose()
+    except Exception as exc:
+        tally.errors.append(f"worker: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        if not ready:
+            out.put(("ready", None))
+    out.put(("tally", tally))
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def _template(folder: Path) -> None:
+    """An empty desk database brought to the current schema."""
+    from frontdesk.db import migrate
+    from frontdesk.paths import DeskPaths
+    from frontdesk.services.desk import open_engine
+
+    paths = DeskPaths(folder)
+    folder.mkdir(parents=True)
+    engine = open_engine(paths)
+    migrate.upgrade(engine, backup_dir=paths.backups)
+    engine.dispose()
+
+
+def _one_desk_alone(root: Path, base: str, code: str) -> Tally:
+    """The baseline: one desk alone on the same server, doing the same work (act + sync)."""
+    from tests.sync.fakes import install_memory_keyring
+
+    install_memory_keyring()
+    tally = Tally()
+    desk = Desk(DESKS, root / "alone", base, code, tally)
+    desk.first_sync()
+    for _ in range(ALONE_ROUNDS):
+        desk.act()
+        desk.sync()
+        desk.engine.wait_for_change(timeout_s=0)
+    desk.ctx.engine.dispose()
+    return tally
+
+
+def run(bench: Bench) -> None:
+    try:
+        from tests.pgcluster import PgCluster
+
+        cluster = PgCluster()
+    except (FileNotFoundError, ImportError) as exc:
+        print(f"  skipped: no PostgreSQL here ({exc})")
+        return
+    from frontdesk.server.store import ServerStore
+    from tests.server.live import start_server
+
+    root = Path(tempfile.mkdtemp(prefix="bench-group-"))
+    server = None
+    try:
+        url = cluster.new_database()
+        seed = root / "seed"
+        # the clinic the group shares: a demo clinic of 10 practitioners and 2,000 patients
+        # with 5 weeks of history (each desk's first sync downloads it: set-up, not timed)
+        subprocess.run([sys.executable, "-m", "frontdesk.app", "--data-dir", str(seed), "demo",
+                        "--practitioners", "10", "--patients", "2000", "--years", "0.1"],
+                       check=True, cwd=ROOT, capture_output=True)  # fmt: skip
+        subprocess.run([sys.executable, "-m", "frontdesk.server.cli", "--data-dir",
+                        str(root / "server"), "--database", url, "seed", "--from-desk",
+                        str(seed)], check=True, cwd=ROOT, capture_output=True)  # fmt: skip
+        _template(root / "template")
+        server = start_server(root / "server", url)
+        store = ServerStore(url)
+        codes = [store.create_enrolment_code(f"desk {i:02d}") for i in range(DESKS + 1)]
+        store.dispose()
+
+        alone = _one_desk_alone(root, server.base, codes[DESKS])
+        print(f"  one desk alone: {len(alone.push_ms)} pushes, {len(alone.pull_ms)} pulls, "
+              f"{len(alone.errors)} errors", flush=True)  # fmt: skip
+
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        start_at = ctx.Value("d", 0.0)
+        shares = [list(range(DESKS))[p::PROCESSES] for p in range(PROCESSES)]
+        procs = [ctx.Process(target=_worker, args=(share, str(root), server.base,
+                                                   [codes[i] for i in share], start_at, out))
+                 for share in shares if share]  # fmt: skip
+        for p in procs:
+            p.start()
+        for _ in procs:
+            out.get(timeout=1800)
+        print(f"  {DESKS} desks enrolled and synced; running {SECONDS:g} s", flush=True)
+        rss: list[tuple[float, float]] = []
+        started = time.time()
+        start_at.value = started
+        while time.time() < started + SECONDS + 1:
+            rss.append((time.time() - started, _rss_mb(server.proc.pid)))
+            time.sleep(5)
+        tally = Tally()
+        for _ in procs:
+            kind, part = out.get(timeout=SECONDS + 600)
+            assert kind == "tally"
+            tally.merge(part)
+        for p in procs:
+            p.join(timeout=60)
+        if server.proc.poll() is not None:
+            tally.errors.append("the server process stopped")
+    finally:
+        if server is not None:
+            server.stop()
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+    errors = len(tally.errors) + len(alone.errors)
+    for e in (tally.errors + alone.errors)[:10]:
+        print(f"  error: {e}")
+    actions = ", ".join(f"{v} {k}" for k, v in sorted(tally.actions.items()))
+    note = (f"{DESKS} desks, {SECONDS:g} s, {actions}; {tally.syncs} syncs, {tally.waits} "
+            f"long-polls ({tally.woken} woken); {errors} errors, {tally.rejected} rejected, "
+            f"{tally.conflicts} conflicts; baseline: one desk alone, same server")  # fmt: skip
+    for name, ours, base in (("push", tally.push_ms, alone.push_ms),
+                             ("pull", tally.pull_ms, alone.pull_ms)):  # fmt: skip
+        for stat in (50, 99):
+            bench.record(f"group: {name} on PostgreSQL, {DESKS} desks", f"p{stat}",
+                         percentile(ours, stat), "ms", percentile(base, stat),
+                         note if stat == 99 else f"{len(ours)} requests")  # fmt: skip
+    first = rss[0][1]
+    half = [mb for t, mb in rss if t >= SECONDS / 2]
+    last = rss[-1][1]
+    peak = max(mb for _t, mb in rss)
+    bench.record(f"group: server RSS at the end, {DESKS} desks", "total", last, "MB", first,
+                 f"baseline: RSS at the start (warm); peak {peak:.0f} MB; second half "
+                 f"{min(half):.0f}–{max(half):.0f} MB; {len(rss)} samples")  # fmt: skip
+    bench.record(f"group: errors, {DESKS} desks", "total", errors, "count", 1,
+                 "failed syncs, refused requests and exceptions (goal 0)")  # fmt: skip
