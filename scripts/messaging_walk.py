@@ -1,7 +1,7 @@
 """Walk issue 18 as a person would, on a real X screen: messages reach real local servers, and an
 SMS "C" reply shows on a second desk's diary.
 
-    xvfb-run -a -s "-screen 0 1500x950x24" .venv/bin/python scripts/walk_messaging.py OUT_DIR
+    xvfb-run -a -s "-screen 0 1500x950x24" .venv/bin/python scripts/messaging_walk.py OUT_DIR
 
 What it starts (all on 127.0.0.1, in a fresh folder under OUT_DIR/run):
 
