@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from frontdesk.protocol import (
+    SERVER_TIME_HEADER,
     MAX_CURSOR,
     MAX_DIGEST_ROWS,
     MAX_PULL_CHANGES,
@@ -98,7 +99,11 @@ def pull(
     # echo=false: a desk restored from a backup needs its own later changes in full.
     own = dev.id if echo else ""
     store.note_received(dev, cursor, unsent)
-    return Response(store.pull_json(cursor, limit, own), media_type="application/json")
+    return Response(
+        store.pull_json(cursor, limit, own),
+        media_type="application/json",
+        headers={SERVER_TIME_HEADER: store.now().isoformat()},
+    )
 
 
 @router.get(Endpoint.SNAPSHOT.value)

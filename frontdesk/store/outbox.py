@@ -103,6 +103,20 @@ def renumber_pending(session: Session, first: int) -> int:
     return shift
 
 
+def forget_unsent(session: Session, entity: str) -> int:
+    """A desk that has sent nothing yet drops its waiting changes to ``entity`` and numbers
+    the rest from 1, keeping their order. Returns how many were dropped; nothing happens (0)
+    once anything was sent, since the server counts this desk's changes from 1 without gaps."""
+    if session.scalar(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.state != PENDING)):
+        return 0
+    gone = session.execute(
+        OUTBOX.delete().where(OUTBOX.c.entity == entity, OUTBOX.c.state == PENDING)
+    ).rowcount
+    if gone:
+        renumber_pending(session, 1)
+    return int(gone or 0)
+
+
 def mark_pending_from(session: Session, seq: int) -> None:
     """Send again every change from ``seq`` on (the server lost them in a restore)."""
     session.execute(update(SyncOutbox).where(SyncOutbox.seq >= seq).values(state=PENDING))

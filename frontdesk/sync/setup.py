@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, func, select, update
 
 from frontdesk.domain.errors import EnvironmentProblem, RuleViolation
 from frontdesk.domain.vocab import SeriesKind
-from frontdesk.models import Base, SyncState, synced_tables
+from frontdesk.models import Base, StaffUser, SyncState, synced_tables
 from frontdesk.protocol import Endpoint, EnrolReply, EnrolRequest, fingerprint, series_prefixes
 from frontdesk.services.permissions import Action, require
 from frontdesk.store import outbox
@@ -107,6 +107,12 @@ def enrol(
                 session.execute(update(table).where(table.c.version == 0).values(version=1))
             # Changes made since the seeding were based on those rows: version 1 now.
             outbox.accept_seeded(session, delivered, now)
+        elif session.scalar(select(func.count()).select_from(StaffUser)) == 0:
+            # A new, empty desk about to copy the clinic: the clinic settings made when its
+            # folder was opened are a placeholder, not the clinic's. Not sent: the server
+            # refuses unsigned settings once the clinic's staff have signing keys, and the
+            # desk then showed "1 refused" on its first sync (issue 17's walk).
+            outbox.forget_unsent(session, "clinic_settings")
         for kind, p in series_prefixes(prefix).items():
             # Enrolling again (after a revoke, or a lost keychain entry) keeps its series.
             if not resume_series(session, SeriesKind(kind), p):
