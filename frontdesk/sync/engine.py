@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.errors import EnvironmentProblem
@@ -375,13 +375,21 @@ class SyncEngine(TableChecks, AuditAnchors):
 
     def _one_clinic_settings(self) -> bool:
         """Desks that started apart each made clinic settings; the clinic keeps the oldest.
-        Every desk makes the same choice, so they agree without asking each other."""
+        Every desk makes the same choice, so they agree without asking each other. A new
+        desk's placeholder settings, never sent (sync/setup.enrol), go once the clinic's came."""
         with self.ctx.read() as session:
             rows = session.execute(
                 select(ClinicSettings.id, ClinicSettings.version)
                 .where(ClinicSettings.deleted_at.is_(None))
                 .order_by(ClinicSettings.created_at, ClinicSettings.id)
             ).all()
+            unsent = outbox.pending_row_ids(session)
+        placeholders = [r.id for r in rows if r.version == 0 and r.id not in unsent]
+        if placeholders and any(r.version > 0 for r in rows):
+            with self.ctx.write("drop this desk's placeholder settings", origin="sync") as session:
+                # never sent, so nothing to tell the server: removed here only
+                session.execute(delete(ClinicSettings).where(ClinicSettings.id.in_(placeholders)))
+            rows = [r for r in rows if r.id not in placeholders]
         extras = [r.id for r in rows[1:] if r.version > 0]
         if not extras:
             return False

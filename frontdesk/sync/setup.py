@@ -107,9 +107,10 @@ def enrol(
                 session.execute(update(table).where(table.c.version == 0).values(version=1))
             # Changes made since the seeding were based on those rows: version 1 now.
             outbox.accept_seeded(session, delivered, now)
-        elif session.scalar(select(func.count()).select_from(StaffUser)) == 0:
-            # A new, empty desk about to copy the clinic: the clinic settings made when its
-            # folder was opened are a placeholder, not the clinic's. Not sent: the server
+        elif body.has_clinic and not session.scalar(select(func.count()).select_from(StaffUser)):
+            # A new, empty desk about to copy the clinic the server holds: the clinic settings
+            # made when its folder was opened are a placeholder, not the clinic's. Not sent
+            # (and dropped once the clinic's arrive, engine._one_clinic_settings): the server
             # refuses unsigned settings once the clinic's staff have signing keys, and the
             # desk then showed "1 refused" on its first sync (issue 17's walk).
             outbox.forget_unsent(session, "clinic_settings")
