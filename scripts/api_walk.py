@@ -23,6 +23,7 @@ the offered time, and on the conductor's word waits until the diary shows what t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -69,7 +70,12 @@ class Walk:
         print(f"$ {shown}", flush=True)
         env = {**self.env, "FRONTDESK_TEST_KEYRING": str(self.work / f"keyring-{keyring}.json")}
         done = subprocess.run(
-            [str(BIN / cmd[0]), *cmd[1:]], env=env, capture_output=True, text=True, timeout=600
+            [str(BIN / cmd[0]), *cmd[1:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         out = done.stdout + done.stderr
         for line in out.splitlines()[:6]:
@@ -83,7 +89,7 @@ class Walk:
 
     def set_up(self) -> tuple[str, str]:
         """README's Connecting desks and Integrations, literally; answers (key, caller)."""
-        d1, d2 = (str(d) for d in self.desks)
+        d1 = str(self.desks[0])
         self.run("frontdesk", "--data-dir", d1, "demo", keyring="desk1")
         self.server("init")
         self.server("seed", "--from-desk", d1)
@@ -98,7 +104,9 @@ class Walk:
             )
         )  # fmt: skip
         self._wait_for(url + "/health")
-        for n, (desk, name) in enumerate(zip(self.desks, ("Front desk", "Back office")), 1):
+        for n, (desk, name) in enumerate(
+            zip(self.desks, ("Front desk", "Back office"), strict=True), 1
+        ):
             printed = self.server("enrol", "--name", name)
             code = re.search(r":\s*(\S+)\s*$", printed.splitlines()[0])
             assert code, printed
@@ -204,14 +212,17 @@ class Walk:
                f"http://127.0.0.1:{self.port}", "--key", key, "--caller", caller]  # fmt: skip
         print(f"$ python examples/receptionist.py --server http://127.0.0.1:{self.port} "
               f"--key fdk_… --caller {caller!r}", flush=True)  # fmt: skip
-        done = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            cmd, env=self.env, capture_output=True, text=True, timeout=120, check=False
+        )
         for line in (done.stdout + done.stderr).splitlines():
             print(f"    {line}")
         print(f"    (exit {done.returncode})")
 
     def call(self, key: str, caller: str) -> None:
         cmd = [str(BIN / "python"), str(ROOT / "examples" / "receptionist.py"), "--server",
-               f"http://127.0.0.1:{self.port}", "--key", key, "--caller", caller, "--step"]  # fmt: skip
+               f"http://127.0.0.1:{self.port}", "--key", key, "--caller", caller,
+               "--step"]  # fmt: skip
         print(f"$ python examples/receptionist.py --server http://127.0.0.1:{self.port} "
               f"--key fdk_… --caller {caller!r} --step", flush=True)  # fmt: skip
         call = subprocess.Popen(
@@ -270,10 +281,8 @@ class Walk:
 
     def close(self) -> None:
         for n in (1, 2):
-            try:
+            with contextlib.suppress(SystemExit):
                 self.ask(n, {"quit": True}, timeout=5)
-            except SystemExit:
-                pass
         for p in [*reversed(self.procs), *([self.caller] if self.caller else [])]:
             if p.poll() is None:
                 p.terminate()

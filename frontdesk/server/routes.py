@@ -15,11 +15,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from frontdesk.protocol import (
-    SERVER_TIME_HEADER,
     MAX_CURSOR,
     MAX_DIGEST_ROWS,
     MAX_PULL_CHANGES,
     MAX_SNAPSHOT_ROWS,
+    SERVER_TIME_HEADER,
     DeviceReply,
     Endpoint,
     EnrolReply,

@@ -109,12 +109,12 @@ def forget_unsent(session: Session, entity: str) -> int:
     once anything was sent, since the server counts this desk's changes from 1 without gaps."""
     if session.scalar(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.state != PENDING)):
         return 0
-    gone = session.execute(
-        OUTBOX.delete().where(OUTBOX.c.entity == entity, OUTBOX.c.state == PENDING)
-    ).rowcount
+    waiting = (OUTBOX.c.entity == entity) & (OUTBOX.c.state == PENDING)
+    gone = int(session.scalar(select(func.count()).select_from(OUTBOX).where(waiting)) or 0)
+    session.execute(OUTBOX.delete().where(waiting))
     if gone:
         renumber_pending(session, 1)
-    return int(gone or 0)
+    return gone
 
 
 def mark_pending_from(session: Session, seq: int) -> None:

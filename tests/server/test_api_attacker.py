@@ -74,8 +74,11 @@ def test_another_clinics_ids_are_not_found_and_change_nothing(tmp_path: Path) ->
             r = c.post(f"{API}/appointments", json={**body, field: theirs_id},
                        headers=auth(token, **{"Idempotency-Key": field}))  # fmt: skip
             assert noun in _problem(r, 404).lower(), r.text
-        r = c.post(f"{API}/appointments", json={"patient_id": world.patient_id,
-                   "hold_id": their_hold}, headers=auth(token, **{"Idempotency-Key": "h"}))  # fmt: skip
+        r = c.post(
+            f"{API}/appointments",
+            json={"patient_id": world.patient_id, "hold_id": their_hold},
+            headers=auth(token, **{"Idempotency-Key": "h"}),
+        )
         assert "hold" in _problem(r, 404).lower()
         _problem(c.get(f"{API}/appointments/{their_appt}", headers=auth(token)), 404)
         r = c.post(f"{API}/appointments/{their_appt}/move", headers=auth(token),
@@ -217,7 +220,7 @@ def test_revoking_a_key_ends_its_open_event_stream(tmp_path: Path) -> None:
         def book(slot: dict[str, Any]) -> str:
             r = api.post(
                 f"{API}/appointments",
-                headers=auth(booker, **{"Idempotency-Key": slot["start"] + slot["practitioner_id"]}),
+                headers=auth(booker, **{"Idempotency-Key": slot["start"]}),
                 json={"patient_id": world.patient_id, "practitioner_id": slot["practitioner_id"],
                       "appointment_type_id": world.type_id, "start": slot["start"]},
             )  # fmt: skip

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.db.types import UTCDateTime
@@ -469,7 +469,7 @@ def active_holds(
     """The integration API's holds on these practitioners, or in these rooms, in [start, end)
     still running at ``now`` (the clinic server's time, ``ctx.server_now()``)."""
     H = AppointmentHold
-    whose = H.practitioner_id.in_(practitioner_ids)
+    whose: ColumnElement[bool] = H.practitioner_id.in_(practitioner_ids)
     if room_ids:
         whose = or_(whose, H.room_id.in_(room_ids))
     rows = session.execute(

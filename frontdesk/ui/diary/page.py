@@ -310,7 +310,9 @@ class DiaryPage(DiaryHost):
             old = self.layout_.column_width
             self.layout_.fit(self.view.viewport().width())
             if abs(old - self.layout_.column_width) > 1:
-                self.scene.mirror(self.data, self.layout_, self.ctx.clock.now(), self.ctx.server_now())
+                self.scene.mirror(
+                    self.data, self.layout_, self.ctx.clock.now(), self.ctx.server_now()
+                )
                 self.view.refresh_frame()
                 if self.view.cursor_slot is not None:  # the cursor follows its slot
                     self.view.set_cursor(*self.view.cursor_slot, scroll=False)

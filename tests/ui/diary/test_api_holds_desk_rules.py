@@ -56,7 +56,9 @@ def _hold(client: Any, token: str, world: World, slot: dict[str, Any], minutes: 
     return str(r.json()["id"])
 
 
-def _held_problems(ctx: Any, practitioner_id: str, room_id: str | None, start: datetime) -> list[str]:
+def _held_problems(
+    ctx: Any, practitioner_id: str, room_id: str | None, start: datetime
+) -> list[str]:
     """What the desk says when someone books there: the service's check (booking dialog, drop)
     and the drag preview's check from the loaded view, which must agree."""
     end = start + timedelta(minutes=30)
