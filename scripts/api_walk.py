@@ -281,8 +281,9 @@ class Walk:
 
     def close(self) -> None:
         for n in (1, 2):
-            with contextlib.suppress(SystemExit):
-                self.ask(n, {"quit": True}, timeout=5)
+            if (self.work / f"desk{n}.ack").exists():  # the desk was started
+                with contextlib.suppress(SystemExit):
+                    self.ask(n, {"quit": True}, timeout=5)
         for p in [*reversed(self.procs), *([self.caller] if self.caller else [])]:
             if p.poll() is None:
                 p.terminate()
