@@ -1,6 +1,6 @@
 """A scripted phone call through the clinic's integration API: the reference client.
 
-    python examples/receptionist.py --key fdk_… --caller "0412 345 678"  [--server URL]
+    python examples/receptionist.py --key fdk_… --caller "0412 345 678"  [--server URL] [--step]
 
 The receptionist (an AI, or a person's tool) finds the caller by the number they rang from,
 offers three free times, holds the one the caller picks, books it (with an Idempotency-Key, so
@@ -97,7 +97,14 @@ class Receptionist:
         return r.json()  # type: ignore[no-any-return]
 
 
-def phone_call(r: Receptionist, caller_number: str, *, keep: bool = False) -> int:
+def phone_call(
+    r: Receptionist, caller_number: str, *, keep: bool = False, step: bool = False
+) -> int:
+    def pause() -> None:
+        if step:  # wait for Enter: time to look at the desks' diaries
+            sys.stdout.flush()
+            input()
+
     patient = r.find_caller(caller_number)
     print(f"caller: patient {patient['id']} ({patient['first_name']})")
     kind = r.bookable_type()
@@ -106,16 +113,20 @@ def phone_call(r: Receptionist, caller_number: str, *, keep: bool = False) -> in
         raise Refused("Fewer than three free times in the next two weeks.")
     for n, slot in enumerate(offered, 1):
         print(f"offer {n}: {slot['start']} with practitioner {slot['practitioner_id']}")
+    pause()
     held = r.hold(kind["id"], offered[0])
     print(f"hold: {held['id']} until {held['expires_at']}")
+    pause()
     appt, etag = r.book(patient["id"], held["id"])
     print(f"booked: {appt['id']} at {appt['start']}")
     confirmed, etag = r.read(appt["id"])
     print(f"confirmed: {confirmed['status']} at {confirmed['start']} (version {etag})")
     if keep:
         return 0
+    pause()
     moved = r.move(appt["id"], etag, offered[2])
     print(f"moved: {moved['id']} to {moved['start']}")
+    pause()
     gone = r.cancel(appt["id"])
     print(f"cancelled: {gone['id']} ({gone['cancellation_reason']})")
     return 0
@@ -127,9 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--key", required=True, help="an API key (fdk_…)")
     p.add_argument("--caller", required=True, help="the number the caller rang from")
     p.add_argument("--keep", action="store_true", help="stop after booking (no move, no cancel)")
+    p.add_argument(
+        "--step", action="store_true", help="wait for Enter after each step (watch the desks)"
+    )
     args = p.parse_args(argv)
     try:
-        return phone_call(Receptionist(args.server, args.key), args.caller, keep=args.keep)
+        call = Receptionist(args.server, args.key)
+        return phone_call(call, args.caller, keep=args.keep, step=args.step)
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1

@@ -25,6 +25,9 @@ MAX_PROTOCOL = 1
 
 PROTOCOL_HEADER = "X-Frontdesk-Protocol"
 SCHEMA_HEADER = "X-Frontdesk-Schema"
+# The server's clock (ISO 8601, UTC) on its pull answers: each desk measures its
+# offset to it, and judges by server time what the server decides (a hold lapsing).
+SERVER_TIME_HEADER = "X-Frontdesk-Server-Time"
 
 # Bounded batches: a push carries at most this many mutations, a pull returns at most this many.
 MAX_PUSH_MUTATIONS = 1000

@@ -246,6 +246,8 @@ class _Builder:
         """One account per role; the passwords are in the README (demo clinic only). A name
         already taken (the owner who chose "Start from a demo clinic" in the set-up) is kept
         as it is and that demo account is left out."""
+        from frontdesk.services.staff import key_fields
+
         taken = {name for (name,) in self.conn.execute("SELECT username FROM staff_users")}
         for username, shown, role, password, pin in DEMO_ACCOUNTS:
             linked = self.pracs[0] if role == "practitioner" and self.pracs else None
@@ -255,6 +257,10 @@ class _Builder:
                 username=username, display_name=linked["name"] if linked else shown, role=role,
                 practitioner_id=linked["id"] if linked else None,
                 password_hash=_demo_hash(password), pin_hash=_demo_hash(pin),
+                # each account's signing key, as a real account gets when it is made: without
+                # it the first sign-in on each desk made its own, and every desk but the first
+                # to sync had its key refused (two desks of a seeded demo clinic, issue 17)
+                **key_fields(password),
             )  # fmt: skip
 
     # -- patients -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from frontdesk.protocol import (
     MAX_DIGEST_ROWS,
     MAX_PULL_CHANGES,
     MAX_SNAPSHOT_ROWS,
+    SERVER_TIME_HEADER,
     DeviceReply,
     Endpoint,
     EnrolReply,
@@ -98,7 +99,11 @@ def pull(
     # echo=false: a desk restored from a backup needs its own later changes in full.
     own = dev.id if echo else ""
     store.note_received(dev, cursor, unsent)
-    return Response(store.pull_json(cursor, limit, own), media_type="application/json")
+    return Response(
+        store.pull_json(cursor, limit, own),
+        media_type="application/json",
+        headers={SERVER_TIME_HEADER: store.now().isoformat()},
+    )
 
 
 @router.get(Endpoint.SNAPSHOT.value)

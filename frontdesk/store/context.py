@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -60,12 +61,20 @@ class ServiceContext:
     listeners: list[Listener] = field(default_factory=list)
     # The key of this desk's audit chain: the device id, or a new one after a restore.
     audit_chain: str | None = None
+    # The clinic server's clock minus this desk's, measured at each sync (zero until then):
+    # what the server decides by its own clock (a hold lapsing) is judged by server_now().
+    server_offset: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         self._read: sessionmaker[Session] = make_session_factory(self.engine)
         self._write: sessionmaker[Session] = make_session_factory(self.engine, write=True)
         self.hlc = HybridClock(self.clock, self.device_id[-12:])
         self._tz: ZoneInfo | None = None
+
+    def server_now(self) -> datetime:
+        """The clinic server's time as this desk last measured it (its own clock before the
+        first sync). The desk's clock still dates what the desk does."""
+        return self.clock.now() + self.server_offset
 
     @property
     def data_dir(self) -> Path | None:

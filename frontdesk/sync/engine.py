@@ -87,7 +87,12 @@ class SyncEngine(TableChecks, AuditAnchors):
 
     # -- plumbing ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
+        sent = self.ctx.clock.now()
         reply = self.transport.send(method, path, token=self.token, **kw)
+        if reply.server_time is not None:  # a pull's answer: the server's clock minus the
+            # desk's, taking the server's stamp as made at the middle of the exchange
+            middle = sent + (self.ctx.clock.now() - sent) / 2
+            self.ctx.server_offset = reply.server_time - middle
         if reply.status == 426:
             raise UpgradeNeeded(reply.message)
         if reply.status == 401:

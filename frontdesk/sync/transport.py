@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # httpx is imported when a desk first talks to a server (start-up cost)
@@ -16,7 +17,12 @@ if TYPE_CHECKING:  # httpx is imported when a desk first talks to a server (star
 
 
 from frontdesk.domain.errors import EnvironmentProblem
-from frontdesk.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, SCHEMA_HEADER
+from frontdesk.protocol import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    SCHEMA_HEADER,
+    SERVER_TIME_HEADER,
+)
 
 
 class Unreachable(EnvironmentProblem):
@@ -27,6 +33,8 @@ class Unreachable(EnvironmentProblem):
 class Reply:
     status: int
     body: dict[str, Any] = field(default_factory=dict)
+    # The server's clock when it answered (pull and long-poll answers carry it), if it said.
+    server_time: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,7 +82,18 @@ def to_reply(response: httpx.Response) -> Reply:
         body = response.json()
     except ValueError:
         body = {"message": f"the clinic server answered {response.status_code}"}
-    return Reply(response.status_code, body if isinstance(body, dict) else {"data": body})
+    server_time: datetime | None = None
+    stamp = response.headers.get(SERVER_TIME_HEADER)
+    if stamp:
+        try:
+            server_time = datetime.fromisoformat(stamp)
+        except ValueError:
+            server_time = None
+        if server_time is not None and server_time.tzinfo is None:
+            server_time = None  # a time without its zone says nothing
+    return Reply(
+        response.status_code, body if isinstance(body, dict) else {"data": body}, server_time
+    )
 
 
 # seconds an idle pooled connection is kept (frontdesk-server keeps one 30 s)

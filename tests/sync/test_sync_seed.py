@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 
 from frontdesk.demo.generator import DemoSpec, build_demo
 from frontdesk.domain.clock import FakeClock
-from frontdesk.models import Appointment, ClinicSettings, Patient, SyncOutbox
+from frontdesk.models import Appointment, ClinicSettings, Patient, StaffUser, SyncOutbox
 from frontdesk.paths import DeskPaths
 from frontdesk.server.seed import seed_from_desk
 from frontdesk.services.desk import open_desk
+from frontdesk.services.signin import sign_in
 from tests.sync.clinic import START, Clinic
 
 NAME = "Harbourside Health & Movement"
@@ -65,3 +66,35 @@ def test_seeded_desk_enrols_without_sending_its_history(any_clinic: Clinic) -> N
     clinic.settle()
     assert pat in second.ids(Patient)
     clinic.assert_converged()
+
+
+def test_a_seeded_demo_clinic_signs_in_on_two_desks_with_nothing_refused(
+    any_clinic: Clinic,
+) -> None:
+    """Issue 17's walk: the demo clinic seeded into a server, the seeded desk and a new, empty
+    one enrolled, the owner signing in on both. Before, the demo's accounts had no signing key:
+    each desk made one at the first sign-in and the second desk's was refused; and the new
+    desk sent its own blank clinic settings, refused as unsigned. Both showed "1 refused"."""
+    clinic = any_clinic
+    solo = open_desk(DeskPaths(clinic.root / "solo"), clock=FakeClock(START))
+    build_demo(solo, DemoSpec(practitioners=2, weeks_past=1, weeks_future=1, patients=40))
+    solo.engine.dispose()
+    seed_from_desk(clinic.store, clinic.root / "solo")
+    first, second = clinic.add_desk("solo"), clinic.add_desk("new")
+    clinic.settle()
+    for desk in (first, second):
+        actor = sign_in(desk.ctx, "owner", "owner-demo")
+        assert actor.signing_key is not None
+    clinic.settle()
+    for desk in (first, second):
+        with desk.ctx.read() as s:
+            refused = s.scalars(
+                select(SyncOutbox.entity).where(SyncOutbox.state == "rejected")
+            ).all()
+            assert refused == [], desk.name
+    for desk in (first, second):
+        with desk.ctx.read() as s:
+            keys = set(s.scalars(select(StaffUser.signing_public_key)).all())
+            assert None not in keys and len(keys) == 4  # each demo account its own key
+    with first.ctx.read() as a, second.ctx.read() as b:
+        assert first.ctx.settings(a).name == second.ctx.settings(b).name == NAME

@@ -152,7 +152,7 @@ async def events(
     """Server-sent events: ``id`` (resume with Last-Event-ID), ``event`` (appointment.booked,
     .moved, .cancelled, .status_changed, .deleted; patient.created, .changed; hold.created,
     .released, .lapsed, .booked) and ``data`` (JSON). Without Last-Event-ID the stream starts
-    from now."""
+    from now. A key revoked or expiring meanwhile ends the stream before its next event."""
     store = _named(request, "event stream")
     if last_event_id is not None:
         if not (last_event_id.isascii() and last_event_id.isdigit()):
@@ -171,6 +171,11 @@ async def events(
         quiet_since = time.monotonic()
         yield b": frontdesk change feed\nretry: 2000\n\n"
         while time.monotonic() < deadline:
+            if not await run_in_threadpool(keys.still_valid, store, key.id):
+                # revoked (or expired) while streaming: not one more event; a reconnect is
+                # answered 401 with the reason
+                yield b": the API key was revoked or has expired; the stream ends\n\n"
+                return
             batch, position = await run_in_threadpool(events_after, store, position)
             for e in batch:
                 data = json.dumps(e["data"])

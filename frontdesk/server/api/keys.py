@@ -152,6 +152,16 @@ def revoke_key(store: ServerStore, id_or_name: str) -> int:
     return int(done.rowcount or 0)
 
 
+def still_valid(store: ServerStore, key_id: str) -> bool:
+    """Whether the key is still neither revoked nor expired (a long call asks again)."""
+    c = s.api_keys.c
+    with store.reading() as conn:
+        row = conn.execute(select(c.revoked_at, c.expires_at).where(c.id == key_id)).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    return row.expires_at is None or row.expires_at > store.now()
+
+
 def authenticate(store: ServerStore, authorization: str) -> ApiKey:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

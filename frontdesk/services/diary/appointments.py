@@ -121,9 +121,10 @@ def check_time(
                                                            start, end),
         ignore_id=ignore_id, tz=tz,
     )  # fmt: skip
-    now = ctx.clock.now()
-    holds = active_holds(session, [practitioner_id], start, end, now)
-    problems += hold_problems(holds, practitioner_id, start, end, now, tz)
+    now = ctx.server_now()  # the server decides when a hold lapses, by its clock
+    rooms = [room_id] if room_id is not None else []
+    holds = active_holds(session, [practitioner_id], start, end, now, room_ids=rooms)
+    problems += hold_problems(holds, practitioner_id, start, end, now, tz, room_id)
     return assess(problems, practitioner.overlap_policy, room_policy)
 
 

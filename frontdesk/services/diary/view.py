@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from frontdesk.db.types import UTCDateTime
@@ -163,14 +163,16 @@ class DiaryHold:
 
 def hold_problems(
     holds: Sequence[DiaryHold], practitioner_id: str, start: datetime, end: datetime,
-    now: datetime, tz: ZoneInfo,
+    now: datetime, tz: ZoneInfo, room_id: str | None = None,
 ) -> list[Problem]:  # fmt: skip
-    """The practitioner's running holds over [start, end): each asks a person to confirm."""
+    """The running holds over [start, end) on the practitioner or on the room (a caller's hold
+    keeps its room too, whoever is booked into it at the desk): each asks a person to confirm.
+    ``now`` is the clinic server's time: the server decides when a hold lapses."""
     return [
         held_online(h.id, h.expires_at, tz)
         for h in holds
-        if h.practitioner_id == practitioner_id and h.starts_at < end and h.ends_at > start
-        and h.active(now)
+        if (h.practitioner_id == practitioner_id or (room_id is not None and h.room_id == room_id))
+        and h.starts_at < end and h.ends_at > start and h.active(now)
     ]  # fmt: skip
 
 
@@ -447,7 +449,7 @@ def load_view(
         policies = {r.id: r.overlap_policy for r in rooms}
         room_busy = _rooms_in_use(session, list(policies), ids, start, end)
         room_closed = room_closures(session, list(policies), start, end)
-        holds = active_holds(session, ids, start, end, ctx.clock.now())
+        holds = active_holds(session, ids, start, end, ctx.server_now(), room_ids=list(policies))
     data = DiaryData(tuple(ordered), shown, appointments, rules=rules, leave=leave,
                      room_policies=policies, room_busy=room_busy,
                      room_names={r.id: r.name for r in rooms}, room_closed=room_closed,
@@ -464,12 +466,17 @@ def active_holds(
     start: datetime,
     end: datetime,
     now: datetime,
+    room_ids: Sequence[str] = (),
 ) -> list[DiaryHold]:
-    """The integration API's holds on these practitioners in [start, end) still running."""
+    """The integration API's holds on these practitioners, or in these rooms, in [start, end)
+    still running at ``now`` (the clinic server's time, ``ctx.server_now()``)."""
     H = AppointmentHold
+    whose: ColumnElement[bool] = H.practitioner_id.in_(practitioner_ids)
+    if room_ids:
+        whose = or_(whose, H.room_id.in_(room_ids))
     rows = session.execute(
         select(H.id, H.practitioner_id, H.room_id, H.starts_at, H.ends_at, H.expires_at)
-        .where(H.practitioner_id.in_(practitioner_ids), H.starts_at < end, H.ends_at > start,
+        .where(whose, H.starts_at < end, H.ends_at > start,
                H.expires_at > now, H.released_at.is_(None), H.appointment_id.is_(None),
                H.deleted_at.is_(None))
         .order_by(H.starts_at)
@@ -509,9 +516,11 @@ def check_in_view(
     end: datetime,
     *,
     ignore_id: str | None = None,
+    server_now: datetime | None = None,
 ) -> SlotCheck:
     """The rules for a drag preview, from what the view already loaded (no database), so each
-    mouse move costs microseconds. The service checks again, against the database, on drop."""
+    mouse move costs microseconds. The service checks again, against the database, on drop.
+    ``server_now`` (the clinic server's time) judges holds; ``now`` (the desk's) the past."""
     if end <= start:
         return SlotCheck(refusals=(Problem(ProblemKind.OUTSIDE_ROSTER, "Too short."),))
     problems: list[Problem] = []
@@ -533,7 +542,8 @@ def check_in_view(
     ]
     busy += [b for b in data.room_busy if b.overlaps(start, end)]
     problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
-    problems += hold_problems(data.holds, practitioner_id, start, end, now, tz)
+    problems += hold_problems(data.holds, practitioner_id, start, end, server_now or now, tz,
+                              room_id)  # fmt: skip
     problems += [
         Problem(ProblemKind.LEAVE, f"The room is closed then ({b.label}).", b.ref_id)
         for b in data.room_closed.get(room_id or "", []) if b.overlaps(start, end)

@@ -65,7 +65,7 @@ class Interaction:
         practitioner_id, room_id = self.who(col, start, end)
         check = check_in_view(
             scene.data, lay.tz, self.view.now(), practitioner_id, room_id, start, end,
-            ignore_id=self.ignore_id,
+            ignore_id=self.ignore_id, server_now=self.view.server_now(),
         )  # fmt: skip
         # The funder's rules for the new date: a warning, never a block (the patient may pay).
         funding = self.funding_note(start, end)

@@ -52,6 +52,7 @@ class DiaryPage(DiaryHost):
         self.scene = DiaryScene(self)
         self.scene.show_cancelled = prefs.value("diary/show_cancelled", "false") == "true"
         self.view = DiaryView(self.scene, ctx.clock.now, self)
+        self.view.server_now = ctx.server_now
         self.controller = DiaryController(ctx, self)
         self.view.controller = self.controller
         self.controller.tell = self.tell
@@ -250,7 +251,7 @@ class DiaryPage(DiaryHost):
             tz=self.tz, slot=self.slot,
         )  # fmt: skip
         self.layout_.fit(self.view.viewport().width())
-        self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+        self.scene.mirror(self.data, self.layout_, self.ctx.clock.now(), self.ctx.server_now())
         self.view.refresh_frame()
         self.view.cursor_slot = None
         self.scene.cursor.setVisible(False)
@@ -309,7 +310,9 @@ class DiaryPage(DiaryHost):
             old = self.layout_.column_width
             self.layout_.fit(self.view.viewport().width())
             if abs(old - self.layout_.column_width) > 1:
-                self.scene.mirror(self.data, self.layout_, self.ctx.clock.now())
+                self.scene.mirror(
+                    self.data, self.layout_, self.ctx.clock.now(), self.ctx.server_now()
+                )
                 self.view.refresh_frame()
                 if self.view.cursor_slot is not None:  # the cursor follows its slot
                     self.view.set_cursor(*self.view.cursor_slot, scroll=False)
@@ -400,8 +403,9 @@ class DiaryPage(DiaryHost):
     def _tick(self) -> None:
         now = self.ctx.clock.now()
         minute = (now.hour, now.minute)
-        if self.data is not None and any(not h.active(now) for h in self.scene.holds_shown):
-            self.scene.mirror_holds(self.data, now)  # a hold lapsed: it vanishes by itself
+        held_now = self.ctx.server_now()  # the server's clock decides when a hold lapses
+        if self.data is not None and any(not h.active(held_now) for h in self.scene.holds_shown):
+            self.scene.mirror_holds(self.data, held_now)  # a hold lapsed: it vanishes by itself
         if self.layout_ is not None and minute != self._minute_shown:
             self._minute_shown = minute
             self.scene.place_now_line(now)

@@ -43,8 +43,11 @@ class DiaryScene(QGraphicsScene):
         self._pool: list[AppointmentItem] = []
         self.hold_items: list[HoldItem] = []  # the integration API's holds, tentative
 
-    def mirror(self, data: DiaryData, layout: DiaryLayout, now: datetime) -> None:
-        """Show the items for ``data`` in place of whatever was shown."""
+    def mirror(
+        self, data: DiaryData, layout: DiaryLayout, now: datetime, held_now: datetime | None = None
+    ) -> None:
+        """Show the items for ``data`` in place of whatever was shown; holds still running at
+        ``held_now`` (the clinic server's time: it decides when a hold lapses)."""
         self.data, self.layout = data, layout
         self.clearSelection()
         if self.background is not None:
@@ -98,7 +101,7 @@ class DiaryScene(QGraphicsScene):
             if spare.isVisible():
                 spare.setVisible(False)
         self.items_by_id = items_by_id
-        self.mirror_holds(data, now)
+        self.mirror_holds(data, held_now or now)
         self.place_now_line(now)
         self.ghost.setVisible(False)
 

@@ -42,6 +42,7 @@ class DiaryView(QGraphicsView):
         super().__init__(scene, parent)
         self.diary_scene = scene  # the view does not own its scene: keep a reference
         self.now = now
+        self.server_now = now  # the clinic server's time (holds); the page sets it
         self.controller: Any = None
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setViewportMargins(GUTTER_WIDTH, HEADER_HEIGHT, 0, 0)
