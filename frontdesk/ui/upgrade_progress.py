@@ -24,6 +24,9 @@ class UpgradeProgress:
             self.dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
             self.dialog.setMinimumDuration(0)
             self.dialog.setMinimumWidth(420)
+            self.dialog.setAutoReset(False)  # stays at 100% until the app closes it
+            self.dialog.setAutoClose(False)
+            self.dialog.show()
         if not self.seen or self.seen[-1] != what:
             self.seen.append(what)
         self.dialog.setLabelText(
