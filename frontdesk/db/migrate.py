@@ -9,6 +9,7 @@ is compacted (``VACUUM``), with progress.
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from importlib import resources
@@ -153,13 +154,19 @@ def compact(
     min_share: float | None = None,
 ) -> int:
     """``VACUUM`` the file (outside any transaction) when its free pages are at least
-    ``min_bytes`` and ``min_share`` of it (by default ``COMPACT_MIN_BYTES``, ``…_SHARE``); returns the bytes given back (0 when it was not
-    worth it, or could not be done: then the file is as it was and only a note is logged)."""
+    ``min_bytes`` and ``min_share`` of it (by default ``COMPACT_MIN_BYTES`` and
+    ``COMPACT_MIN_SHARE``) and its disk has room for the rebuilt copy. Returns the bytes given
+    back: 0 when it was not worth it or could not be done (a busy file, a full disk), and then
+    the file is as it was and a note is logged."""
     report = progress or _no_progress
     free, total = free_bytes(database)
     least = COMPACT_MIN_BYTES if min_bytes is None else min_bytes
     share = COMPACT_MIN_SHARE if min_share is None else min_share
     if free < least or free < share * total:
+        return 0
+    room = shutil.disk_usage(database.parent).free
+    if room < 2 * (total - free):  # the rebuilt copy and its write-ahead log
+        log.warning("the database was not compacted: %d MB free on its disk", room >> 20)
         return 0
     conn = sqlite3.connect(database, isolation_level=None)
     try:

@@ -153,3 +153,23 @@ def test_a_compaction_that_cannot_run_leaves_the_file_as_it_was(
     assert "not compacted" in caplog.text
     assert migrate.free_bytes(paths.database) == (free, size)
     assert table_digests(paths.database) == before
+
+
+def test_a_disk_without_room_for_the_rebuilt_copy_is_not_compacted(
+    old_desk: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    paths = _copy(old_desk, tmp_path / "desk")
+    free, size = migrate.free_bytes(paths.database)
+    real = migrate.shutil.disk_usage
+
+    def nearly_full(path: object) -> object:
+        usage = real(path)  # type: ignore[arg-type]
+        return usage._replace(free=size)  # less than twice what VACUUM rewrites
+
+    monkeypatch.setattr(migrate.shutil, "disk_usage", nearly_full)
+    assert migrate.compact(paths.database, min_bytes=1) == 0
+    assert "not compacted" in caplog.text
+    assert migrate.free_bytes(paths.database) == (free, size)
