@@ -124,60 +124,79 @@ def run(bench: Bench) -> None:
     bench.record("storage: database file", "total", size / 1e6, "MB", size / 1e6,
                  f"indexes {index_bytes / size:.0%} of it; breakdown in "
                  f"{BREAKDOWN.relative_to(ROOT)}")  # fmt: skip
-    before = _with_the_dropped_indexes(db, folder)
-    bench.record("storage: database without the two redundant indexes (0360_perf)", "total",
-                 size / 1e6, "MB", before / 1e6,
-                 "baseline: the same file with ix_payment_allocations_invoice_id and "
-                 "ix_credit_notes_invoice_id made again (as before 0360_perf)")  # fmt: skip
-    saved = key_blob_saving(raw)
-    bench.record("storage: database with keys as 16-byte blobs (estimate)", "total",
-                 (size - saved) / 1e6, "MB", size / 1e6,
-                 "20 bytes saved per filled key column and per key in each index entry; "
-                 "the plan in docs/performance.md")  # fmt: skip
     raw.close()
     ctx.engine.dispose()
+    # The same rows rebuilt into fresh files (packed alike): as they are (the baseline), with
+    # keys as 16-byte blobs, and with stored times as integers as well (docs/performance.md).
+    rebuilt = {(k, t): rebuilt_size(db, folder, keys=k, times=t)
+               for k, t in ((False, False), (True, False), (True, True))}  # fmt: skip
+    base = rebuilt[(False, False)]
+    bench.record("storage: database file, same rows rebuilt as they are", "total", base / 1e6,
+                 "MB", size / 1e6, "baseline the database file itself")  # fmt: skip
+    bench.record("storage: same rows rebuilt, keys as 16-byte blobs (measured)", "total",
+                 rebuilt[(True, False)] / 1e6, "MB", base / 1e6,
+                 "baseline the same rows rebuilt as they are")  # fmt: skip
+    bench.record("storage: same rows rebuilt, keys as blobs and times as integers", "total",
+                 rebuilt[(True, True)] / 1e6, "MB", base / 1e6,
+                 f"{rebuilt[(True, True)] / size:.2f}x the database file; "
+                 "baseline the same rows rebuilt as they are")  # fmt: skip
 
 
-def _with_the_dropped_indexes(db: Path, folder: Path) -> int:
-    """The database's size with the two indexes 0360_perf drops created again (on a copy)."""
-    work = Path(tempfile.mkdtemp(prefix="bench-indexes-", dir=folder))
+def _as_key_blob(column: str) -> str:
+    """SQL for the size a 36-character key would take as a 16-byte blob: 16 bytes that keep the
+    key distinct (its last 16 hex digits, random in a UUIDv7) — the same length as the real
+    blob, and SQLite stores blobs without compression, so the same bytes on the page."""
+    return (f"CASE WHEN typeof({column}) = 'text' AND length({column}) = 36 "
+            f"AND substr({column}, 9, 1) = '-' AND substr({column}, 24, 1) = '-' "
+            f"THEN CAST(substr(replace({column}, '-', ''), 17, 16) AS BLOB) "
+            f"ELSE {column} END")  # fmt: skip
+
+
+def _as_microseconds(column: str) -> str:
+    """SQL turning a stored UTC time (``YYYY-MM-DD HH:MM:SS.ffffff``) into integer microseconds."""
+    return (f"CASE WHEN typeof({column}) = 'text' AND length({column}) = 26 "
+            f"AND substr({column}, 11, 1) = ' ' AND substr({column}, 20, 1) = '.' "
+            f"THEN CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
+            f"+ CAST(substr({column}, 21, 6) AS INTEGER) ELSE {column} END")  # fmt: skip
+
+
+def rebuilt_size(db: Path, work: Path, *, keys: bool, times: bool) -> int:
+    """The size of ``db`` rebuilt table by table into a fresh file (rows first, then the same
+    indexes, so pages are packed alike), with every key as a 16-byte blob (``keys``) and every
+    stored time as integer microseconds (``times``), or as they are (neither: the baseline).
+    Measured on real files, so what the plan in docs/performance.md would give."""
+    target = Path(tempfile.mkdtemp(prefix="bench-rebuilt-", dir=work)) / "rebuilt.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
     try:
-        copy = work / "with-indexes.sqlite3"
-        shutil.copyfile(db, copy)
-        conn = sqlite3.connect(copy)
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("CREATE INDEX ix_credit_notes_invoice_id ON credit_notes (invoice_id)")
-        conn.execute(
-            "CREATE INDEX ix_payment_allocations_invoice_id ON payment_allocations (invoice_id)"
-        )
-        conn.commit()
-        conn.close()
-        return copy.stat().st_size
+        conn.execute("ATTACH DATABASE ? AS rebuilt", (str(target),))
+        conn.execute("PRAGMA rebuilt.journal_mode=OFF")
+        conn.execute("PRAGMA rebuilt.synchronous=OFF")
+        objects = conn.execute(
+            "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL "
+            "AND type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index'"
+        ).fetchall()
+        conn.execute("BEGIN")
+        for kind, name, sql in objects:
+            if str(sql).upper().startswith("CREATE VIRTUAL"):
+                continue  # its shadow tables are copied as they are
+            if kind == "table":
+                conn.execute(sql.replace("CREATE TABLE ", "CREATE TABLE rebuilt.", 1))
+                columns = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{name}")')]
+                values = []
+                for c in columns:
+                    value = f'"{c}"'
+                    value = _as_microseconds(value) if times else value
+                    value = _as_key_blob(value) if keys else value
+                    values.append(value)
+                conn.execute(f'INSERT INTO rebuilt."{name}" SELECT {", ".join(values)} '
+                             f'FROM main."{name}"')  # fmt: skip
+            else:
+                head = "CREATE UNIQUE INDEX " if sql.upper().startswith("CREATE UNIQUE") else (
+                    "CREATE INDEX ")  # fmt: skip
+                conn.execute(sql.replace(head, f"{head}rebuilt.", 1))
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE rebuilt")
+        return target.stat().st_size
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def key_blob_saving(conn: sqlite3.Connection) -> int:
-    """Bytes saved if every 36-character text key (37 bytes with its header) were stored as a
-    16-byte blob (17): in its row, and in each index entry (its own columns and the row's key)."""
-    saved = 0
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name NOT LIKE '%fts%'")]  # fmt: skip
-    for table in tables:
-        keys = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')
-                if str(r[2]).upper() == "VARCHAR(36)"]  # fmt: skip
-        if not keys:
-            continue
-        rows = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        filled = sum(
-            conn.execute(f'SELECT count("{k}") FROM "{table}"').fetchone()[0] for k in keys
-        )
-        per_row_in_indexes = 0
-        for (index,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
-        ).fetchall():
-            columns = [r[2] for r in conn.execute(f'PRAGMA index_info("{index}")')]
-            per_row_in_indexes += sum(1 for c in columns if c in keys) + 1
-        saved += 20 * (filled + rows * per_row_in_indexes)
-    return saved
+        conn.close()
+        shutil.rmtree(target.parent, ignore_errors=True)

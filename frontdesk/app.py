@@ -197,11 +197,16 @@ def _clean_exit_marker(paths: DeskPaths) -> Path:
 
 def _open_context(paths: DeskPaths, demo: bool) -> ServiceContext:
     from frontdesk.services.desk import open_desk
+    from frontdesk.ui.upgrade_progress import UpgradeProgress
 
     marker = _clean_exit_marker(paths)
     clean = marker.exists()
     marker.unlink(missing_ok=True)
-    ctx = open_desk(paths, thorough_check=not clean)
+    upgrading = UpgradeProgress()  # shown only if the file is upgraded
+    try:
+        ctx = open_desk(paths, thorough_check=not clean, progress=upgrading)
+    finally:
+        upgrading.close()
     if demo:
         from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
 

@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.domain.vocab import CatalogueKind, InvoiceStatus, PaymentKind, PaymentMethod
-from frontdesk.models.base import Base, SyncedMixin, one_of
+from frontdesk.models.base import Base, SyncedMixin, filled_index, one_of
 
 
 class CatalogueItem(SyncedMixin, Base):
@@ -57,7 +57,8 @@ class Invoice(SyncedMixin, Base):
         CheckConstraint("status != 'void' OR void_reason IS NOT NULL", name="void_has_reason"),
         Index("ix_invoices_patient", "patient_id", "issue_date"),
         Index("ix_invoices_issue_date", "issue_date"),
-        Index("ix_invoices_payer", "payer_funder_id", "issue_date"),
+        # most invoices are the patient's own: only those billed to a funder are indexed
+        filled_index("ix_invoices_payer", "payer_funder_id", "issue_date"),
     )
 
     number: Mapped[str | None] = mapped_column(String(30))
@@ -149,7 +150,7 @@ class Payment(SyncedMixin, Base):
             "kind != 'reversal' OR reverses_payment_id IS NOT NULL", name="reversal_has_target"
         ),
         Index("ix_payments_patient", "patient_id", "received_at"),
-        Index("ix_payments_payer", "payer_funder_id", "received_at"),
+        filled_index("ix_payments_payer", "payer_funder_id", "received_at"),
         Index("ix_payments_day", "business_date", "device_id"),
     )
 

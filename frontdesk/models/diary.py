@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
-from frontdesk.models.base import Base, SyncedMixin, one_of
+from frontdesk.models.base import Base, SyncedMixin, filled_index, one_of
 
 
 class AppointmentType(SyncedMixin, Base):
@@ -67,14 +67,11 @@ class Appointment(SyncedMixin, Base):
         Index("ix_appointments_practitioner_start", "practitioner_id", "starts_at"),
         Index("ix_appointments_start", "starts_at"),
         Index("ix_appointments_patient_start", "patient_id", "starts_at"),
-        Index("ix_appointments_room_start", "room_id", "starts_at"),
+        # most bookings have no room and only one in a series: only the filled rows indexed
+        filled_index("ix_appointments_room_start", "room_id", "starts_at"),
+        filled_index("ix_appointments_series_id", "series_id"),
         # the pinboard lists the few pinned appointments among millions
-        Index(
-            "ix_appointments_pinned",
-            "pinned_at",
-            sqlite_where=text("pinned_at IS NOT NULL"),
-            postgresql_where=text("pinned_at IS NOT NULL"),
-        ),
+        filled_index("ix_appointments_pinned", "pinned_at"),
     )
 
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))
@@ -82,7 +79,7 @@ class Appointment(SyncedMixin, Base):
     appointment_type_id: Mapped[str | None] = mapped_column(ForeignKey("appointment_types.id"))
     location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
     room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"))
-    series_id: Mapped[str | None] = mapped_column(ForeignKey("appointment_series.id"), index=True)
+    series_id: Mapped[str | None] = mapped_column(ForeignKey("appointment_series.id"))
     series_index: Mapped[int | None]
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, select
 
 from frontdesk.db import health, migrate
-from frontdesk.db.backup import is_compressed, materialise
+from frontdesk.db.backup import Progress, is_compressed, materialise
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import DamagedDatabase, EnvironmentProblem
@@ -118,12 +118,18 @@ def _when(path: Path) -> str:
 
 
 def open_desk(
-    paths: DeskPaths, *, clock: Clock | None = None, thorough_check: bool = True
+    paths: DeskPaths,
+    *,
+    clock: Clock | None = None,
+    thorough_check: bool = True,
+    progress: Progress | None = None,
 ) -> ServiceContext:
-    """Check the desk database, migrate it and return a ServiceContext for the services."""
+    """Check the desk database, migrate it and return a ServiceContext for the services.
+    ``progress(what, fraction)`` is called only while an upgrade runs (backup, upgrade,
+    compacting the file)."""
     check_database(paths, thorough=thorough_check)
     engine = open_engine(paths)
-    if migrate.upgrade(engine, backup_dir=paths.backups):
+    if migrate.upgrade(engine, backup_dir=paths.backups, progress=progress):
         _check_upgraded(paths, engine)
     clock = clock or SystemClock()
     device_id, chain = _ensure_identity(engine, clock)

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from frontdesk.db import migrate
+from frontdesk.db.backup import materialise
 from frontdesk.db.engine import make_engine
 from frontdesk.db.hand_made import include_name
 from frontdesk.domain.errors import DatabaseTooNew
@@ -105,7 +106,12 @@ def test_upgrade_backs_up_first(tmp_path: Path) -> None:
     migrate.upgrade(engine, target=first)
     engine.dispose()
     open_desk(paths)
-    assert list(paths.backups.glob("before-upgrade-*.sqlite3"))
+    (made,) = paths.backups.glob("before-upgrade-*.sqlite3.zst")  # compressed since 0370
+    restored = tmp_path / "restored.sqlite3"
+    materialise(made, restored)
+    conn = sqlite3.connect(restored)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(first,)]
+    conn.close()
 
 
 def test_expected_head_is_the_newest_revision() -> None:
