@@ -20,25 +20,22 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from benchmarks.api_server import seeded_sqlite
 from benchmarks.bench_sync import ServerProcess
 from benchmarks.harness import CACHE, Bench, percentile, time_ms
 from frontdesk.server.api.keys import create_key, parse_scopes
 from frontdesk.server.changelog import TABLES
-from frontdesk.server.seed import seed_from_desk
 
 RATE = float(os.environ.get("FRONTDESK_BENCH_API_RATE", "200"))
 SECONDS = float(os.environ.get("FRONTDESK_BENCH_API_SECONDS", "60"))
 
 
 def run(bench: Bench) -> None:
-    scale = bench.scale_dir()
     work = CACHE / "api-load"
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    db = work / "server.sqlite3"
+    db = seeded_sqlite(bench, work / "server.sqlite3")
     server = ServerProcess(db)
     try:
-        seed_from_desk(server.store, scale)
         _k, token = create_key(
             server.store,
             "load",
