@@ -97,13 +97,22 @@ async def _load(
     booked: list[str] = []
     offered: list[dict[str, Any]] = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    # calls wait for a connection here rather than in httpx's pool, whose queue of waiting
+    # requests is scanned on every change: with thousands queued the client itself was the
+    # bottleneck (one core busy, hardly a call sent). Latency still counts from the moment a
+    # call was due, so the run stays open-loop.
+    gate = asyncio.Semaphore(150)
     async with httpx.AsyncClient(
         base_url=base + "/api/v1", headers=headers, timeout=30, limits=limits
     ) as client:
 
         async def one(kind: str) -> None:
-            nonlocal errors
             started = time.perf_counter()
+            async with gate:
+                await call(kind, started)
+
+        async def call(kind: str, started: float) -> None:
+            nonlocal errors
             try:
                 if kind == "availability":
                     r = await client.get(
