@@ -46,6 +46,7 @@ from frontdesk.domain.vocab import AppointmentStatus
 from frontdesk.server import schema as s
 from frontdesk.server.api.clinic import one
 from frontdesk.server.api.problems import ApiProblem
+from frontdesk.server.api.slot_cache import SlotCache
 from frontdesk.server.changelog import TABLES
 from frontdesk.services.diary.view import leave_blocks, roster_rules
 
@@ -175,11 +176,15 @@ def load_diary(
     ignore_appointment: str | None = None,
     rules: dict[str, list[Any]] | None = None,
     seconds: bool = False,
+    holds: bool = True,
+    seen: list[Any] | None = None,
 ) -> Diary:
     """Rules, leave, and what is busy for each practitioner over [start, end): their own
     bookings and the API's holds (``busy``) and, in their rooms, other practitioners'
     bookings and room closures (``room_busy``) — as Blocks, or with ``seconds`` as plain
-    (start, end) seconds after the Unix epoch (the availability search's one-pass form)."""
+    (start, end) seconds after the Unix epoch (the availability search's one-pass form).
+    ``holds=False`` leaves the holds out; ``seen`` collects the bookings read, as (id,
+    practitioner, room, start, end) (the slot cache's record of where each booking was)."""
     ids = [p["id"] for p in practitioners]
     session = Session(bind=conn)
     if rules is None:
@@ -222,25 +227,10 @@ def load_diary(
         groups.append(
             ("", [r for r in got if r[0] != ignore_appointment] if ignore_appointment else got)
         )
-    h = s.api_holds.c
-    s_h, e_h = _times(conn, h.starts_at, h.ends_at, seconds)
-    hold_place: ColumnElement[bool] = h.practitioner_id.in_(ids)
-    if rooms:
-        hold_place = or_(hold_place, h.room_id.in_(rooms))
-    groups.append((
-        "held",
-        [r for r in conn.execute(
-            select(h.id, h.practitioner_id, h.room_id, s_h, e_h).where(
-                h.expires_at > now,
-                h.released_at.is_(None),
-                h.appointment_id.is_(None),
-                h.starts_at < end,
-                h.ends_at > start,
-                hold_place,
-            )
-        ).all()
-        if r[0] != ignore_hold],
-    ))  # fmt: skip
+        if seen is not None:
+            seen.extend(got)
+    if holds:
+        groups.append(("held", _holds(conn, ids, rooms, start, end, now, ignore_hold, seconds)))
     if rooms:
         lv = TABLES["leave"]
         s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, seconds)
@@ -267,6 +257,41 @@ def load_diary(
                     if rid == room and other != pid:
                         room_busy[other].append(item)
     return diary
+
+
+def _holds(
+    conn: Connection,
+    ids: Sequence[str],
+    rooms: set[str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    ignore_hold: str | None,
+    seconds: bool,
+) -> list[Any]:
+    """The API's holds still active over [start, end) of these practitioners or in these
+    rooms, as (id, practitioner, room, start, end)."""
+    h = s.api_holds.c
+    s_h, e_h = _times(conn, h.starts_at, h.ends_at, seconds)
+    place: ColumnElement[bool] = h.practitioner_id.in_(ids)
+    if rooms:
+        place = or_(place, h.room_id.in_(rooms))
+    rows = conn.execute(
+        select(h.id, h.practitioner_id, h.room_id, s_h, e_h).where(
+            h.expires_at > now,
+            h.released_at.is_(None),
+            h.appointment_id.is_(None),
+            h.starts_at < end,
+            h.ends_at > start,
+            place,
+        )
+    ).all()
+    return [r for r in rows if r[0] != ignore_hold]
+
+
+def epoch_columns(conn: Connection, start: Any, end: Any) -> tuple[Any, Any]:
+    """A stored start and end as seconds after the Unix epoch, worked out by the database."""
+    return _times(conn, start, end, True)
 
 
 def _times(conn: Connection, start: Any, end: Any, seconds: bool) -> tuple[Any, Any]:
@@ -310,9 +335,14 @@ def search(
     earliest_minute: int = 0,
     latest_minute: int = 1440,
     limit: int = 200,
+    cache: SlotCache | None = None,
 ) -> tuple[list[FreeSlot], dict[str, FreeSlot | None], bool]:
     """Free slots in [start, end) earliest first (at most ``limit``), each practitioner's
-    first free slot, and whether slots were left out."""
+    first free slot, and whether slots were left out.
+
+    Each practitioner's whole local days are worked out by the rules without the API's holds
+    (and kept in ``cache`` when given: ``slot_cache``), then narrowed to the window, the
+    online booking rules and the holds active now."""
     if end <= start:
         raise ApiProblem(
             422, "The window ends before it starts: give 'to' after 'from'.", "bad_window"
@@ -322,7 +352,9 @@ def search(
     first_free: dict[str, FreeSlot | None] = {p["id"]: None for p in want.practitioners}
     if not want.practitioners:
         return [], first_free, False
+    at = cache.catch_up(conn, tz) if cache is not None else None
     length = timedelta(minutes=want.minutes)
+    variant = (want.minutes, earliest_minute, latest_minute)
     not_before = max(start, now)
     found: list[FreeSlot] = []
     days = [
@@ -330,46 +362,127 @@ def search(
         for d in _days(start.astimezone(tz).date(), end.astimezone(tz).date())
         if weekdays & (1 << d.weekday())
     ]
-    rules = roster_rules(Session(bind=conn), [p["id"] for p in want.practitioners])
-    # the online booking rules: each practitioner's earliest and latest start
-    online: dict[str, tuple[datetime, datetime | None]] = {}
+    ids = [p["id"] for p in want.practitioners]
+    rules = roster_rules(Session(bind=conn), ids)
+    rooms_of = {p["id"]: _rooms_of(p, rules[p["id"]]) for p in want.practitioners}
+    # the online booking rules and the window: each practitioner's first and last start
+    last_start = end - length + timedelta(microseconds=1)  # a slot must end by ``end``
+    bounds: dict[str, tuple[datetime, datetime]] = {}
     for p in want.practitioners:
         r = rules_for(want, p)
-        online[p["id"]] = (r.earliest(now), r.latest(now, tz))
-    last_start = end - length + timedelta(microseconds=1)  # a slot must end by ``end``
+        latest = r.latest(now, tz)
+        bounds[p["id"]] = (
+            max(not_before, r.earliest(now)),
+            min(last_start, latest) if latest is not None else last_start,
+        )
+    held = _held_by(conn, ids, rooms_of, start, end, now)
     # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
     # first free slot: later weeks can only add later slots
-    for at in range(0, len(days), CHUNK_DAYS):
-        chunk = days[at : at + CHUNK_DAYS]
+    for at_day in range(0, len(days), CHUNK_DAYS):
+        chunk = days[at_day : at_day + CHUNK_DAYS]
         lo = max(start, day_bounds_utc(chunk[0], tz)[0])
-        hi = min(end, day_bounds_utc(chunk[-1], tz)[1])
-        diary = load_diary(conn, want.practitioners, lo, hi, now, rules=rules, seconds=True)
-        for p in want.practitioners:
+        wanted = [p for p in want.practitioners if bounds[p["id"]][1] > lo]
+        got: dict[tuple[str, date], tuple[FreeSlot, ...]] = {}
+        missing: list[dict[str, Any]] = []
+        for p in wanted:
+            for day in chunk:
+                cached = cache.get(p["id"], day, variant) if at is not None and cache else None
+                if cached is None:
+                    missing.append(p)
+                    break
+                got[p["id"], day] = cached
+        if missing:
+            fresh = _work_out(conn, missing, chunk, rules, length, tz, variant, now)
+            got.update(fresh[0])
+            if at is not None and cache is not None:
+                cache.keep(at, variant, fresh[0], {p["id"]: rooms_of[p["id"]] for p in missing},
+                           fresh[1])  # fmt: skip
+        for p in wanted:
             pid = p["id"]
-            earliest, latest = online[pid]
-            if latest is not None and latest <= lo:
-                continue
-            for slot in free_slots_window(
-                pid,
-                chunk,
-                diary.rules[pid],
-                diary.leave[pid],
-                [*diary.busy[pid], *diary.room_busy[pid]],
-                length,
-                tz,
-                slot=SLOT_MINUTES,
-                not_before=max(not_before, earliest),
-                not_from=min(last_start, latest) if latest is not None else last_start,
-                earliest_minute=earliest_minute,
-                latest_minute=latest_minute,
-            ):
-                if first_free[pid] is None:
-                    first_free[pid] = slot
-                found.append(slot)
+            floor, ceiling = bounds[pid]
+            holds = held.get(pid, ())
+            for day in chunk:
+                for slot in got[pid, day]:
+                    if slot.start < floor:
+                        continue
+                    if slot.start >= ceiling:
+                        continue
+                    if holds and any(h0 < slot.end and h1 > slot.start for h0, h1 in holds):
+                        continue
+                    if first_free[pid] is None:
+                        first_free[pid] = slot
+                    found.append(slot)
         if len(found) > limit and all(v is not None for v in first_free.values()):
             break
     found.sort(key=lambda sl: (sl.start, sl.practitioner_id))
     return found[:limit], first_free, len(found) > limit
+
+
+def _rooms_of(practitioner: dict[str, Any], rules: Sequence[Any]) -> frozenset[str]:
+    """The rooms a practitioner works in: their roster lines' and their default room."""
+    mine = {r.room_id for r in rules if r.room_id}
+    if practitioner.get("default_room_id"):
+        mine.add(practitioner["default_room_id"])
+    return frozenset(mine)
+
+
+def _held_by(
+    conn: Connection,
+    ids: Sequence[str],
+    rooms_of: dict[str, frozenset[str]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The holds active now over [start, end) that close a time to each practitioner: their
+    own, and others' in the rooms they use."""
+    rooms = set().union(*rooms_of.values())
+    out: dict[str, list[tuple[datetime, datetime]]] = {}
+    for _ref, pid, room, h0, h1 in _holds(conn, ids, rooms, start, end, now, None, False):
+        span = (_utc(h0), _utc(h1))
+        for other, mine in rooms_of.items():
+            if other == pid or (room is not None and room in mine):
+                out.setdefault(other, []).append(span)
+    return out
+
+
+def _work_out(
+    conn: Connection,
+    practitioners: Sequence[dict[str, Any]],
+    chunk: Sequence[date],
+    rules: dict[str, list[Any]],
+    length: timedelta,
+    tz: ZoneInfo,
+    variant: tuple[int, int, int],
+    now: datetime,
+) -> tuple[dict[tuple[str, date], tuple[FreeSlot, ...]], list[Any]]:
+    """Each practitioner's free slots on each day of ``chunk`` by the rules, without holds or
+    the call's own limits, and the bookings read (for the cache)."""
+    seen: list[Any] = []
+    lo, hi = day_bounds_utc(chunk[0], tz)[0], day_bounds_utc(chunk[-1], tz)[1]
+    diary = load_diary(
+        conn, practitioners, lo, hi, now, rules=rules, seconds=True, holds=False, seen=seen
+    )
+    out: dict[tuple[str, date], tuple[FreeSlot, ...]] = {}
+    for p in practitioners:
+        pid = p["id"]
+        by_day: dict[date, list[FreeSlot]] = {day: [] for day in chunk}
+        for slot in free_slots_window(
+            pid,
+            chunk,
+            diary.rules[pid],
+            diary.leave[pid],
+            [*diary.busy[pid], *diary.room_busy[pid]],
+            length,
+            tz,
+            slot=SLOT_MINUTES,
+            earliest_minute=variant[1],
+            latest_minute=variant[2],
+        ):
+            by_day.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+        for day, slots in by_day.items():
+            out[pid, day] = tuple(slots)
+    return out, seen
 
 
 def room_for(diary: Diary, practitioner: dict[str, Any], start: datetime, tz: ZoneInfo) -> Any:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -23,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
+from frontdesk.server.api.slot_cache import SlotCache
 from frontdesk.server.store import ServerStore
 
 PREFIX = "/api/v1"
@@ -273,6 +276,7 @@ def availability(
             earliest_minute=lo,
             latest_minute=hi,
             limit=limit,
+            cache=request.app.state.slot_cache,
         )
     locs = {p["id"]: p["default_location_id"] for p in want.practitioners}
     tid = want.type_row["id"] if want.type_row else None
@@ -280,19 +284,28 @@ def availability(
     def slot(sl: Any) -> dict[str, Any]:
         return {
             "practitioner_id": sl.practitioner_id,
-            "start": booking.iso(sl.start, tz),
-            "end": booking.iso(sl.end, tz),
+            "start": _iso(sl.start, tz),
+            "end": _iso(sl.end, tz),
             "location_id": locs.get(sl.practitioner_id),
             "appointment_type_id": tid,
         }
 
-    return {
+    # answered as built (the shapes are models.AvailabilityReply's, which the OpenAPI
+    # description publishes and tests/server/test_api.py checks): validating a month of
+    # slots again through the response model took longer than finding them
+    return JSONResponse({
         "slots": [slot(sl) for sl in slots],
         "next_available": [
             {"practitioner_id": pid, "next": slot(sl) if sl else None} for pid, sl in firsts.items()
         ],
         "truncated": more,
-    }
+    })  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def _iso(instant: datetime, tz: ZoneInfo) -> str:
+    """``booking.iso``, remembered: the same slot times come back call after call."""
+    return booking.iso(instant, tz)
 
 
 # -- holds and bookings -----------------------------------------------------------------------
@@ -568,6 +581,7 @@ def install_api(app: FastAPI) -> None:
     from frontdesk.server.api.webhooks import Dispatcher
 
     app.state.api_limiter = keys.RateLimiter()
+    app.state.slot_cache = SlotCache()
     app.state.call_log = keys.CallLog()
     app.include_router(router)
     app.include_router(feeds)
