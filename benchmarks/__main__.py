@@ -17,12 +17,16 @@ from benchmarks.harness import ROOT, Bench, write_results
 def main() -> int:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument(
-        "-k", default="", help="run only benchmark modules whose name contains this"
+        "-k",
+        default="",
+        help="run only benchmark modules whose name contains this (commas: any of several; "
+        "a whole module name, e.g. bench_api, runs only that module)",
     )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
     modules = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
-    chosen = [m for m in modules if args.k in m]
+    patterns = args.k.split(",")
+    chosen = [m for m in modules if any(k == m or (k not in modules and k in m) for k in patterns)]
     bench = Bench()
     failed = []
     for name in chosen:

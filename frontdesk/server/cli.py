@@ -348,6 +348,7 @@ def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 SERVER_KEEP_ALIVE_S = 30
+SERVER_STOP_GRACE_S = 3
 
 
 def _run(args: argparse.Namespace, url: str) -> int:
@@ -375,6 +376,10 @@ def _run(args: argparse.Namespace, url: str) -> int:
         # longer than a desk keeps an idle connection (sync/transport.py), so the desk always
         # lets go first and never sends on a connection the server is closing
         timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+        # Stopping (a service manager's SIGTERM, Ctrl+C) waits this long for requests in
+        # flight, then ends desks' long-polls and integrators' event streams: they reconnect
+        # to the next server. Unbounded, one open event stream kept the server from stopping.
+        timeout_graceful_shutdown=SERVER_STOP_GRACE_S,
     )
     return 0
 

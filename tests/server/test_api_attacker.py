@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from frontdesk.server import schema as s
@@ -245,5 +246,46 @@ def test_revoking_a_key_ends_its_open_event_stream(tmp_path: Path) -> None:
         r = api.get(f"{API}/events", headers=auth(listener))
         assert r.status_code == 401 and "revoked" in r.json()["detail"]
         api.close()
+    finally:
+        server.stop()
+
+
+def test_the_server_stops_while_an_event_stream_is_open(tmp_path: Path) -> None:
+    """A service manager stops the server (SIGTERM) while an integrator's event stream is
+    open: the server ends the stream and exits by itself, rather than waiting for the
+    client to hang up (it waited forever; the group benchmark's server had to be killed)."""
+    url = str(tmp_path / "server.sqlite3")
+    clinic = Clinic(tmp_path / "desks", url)
+    build(clinic)
+    clinic.close()
+    server = start_server(tmp_path / "srv", url)
+    try:
+        listener = _cli_key(server, "webhooks")
+        opened, ended = threading.Event(), threading.Event()
+
+        def listen() -> None:
+            try:
+                with httpx.stream(
+                    "GET", f"{server.base}{API}/events", params={"timeout": 120},
+                    headers=auth(listener), timeout=300,
+                ) as r:  # fmt: skip
+                    assert r.status_code == 200
+                    opened.set()
+                    for _line in r.iter_lines():
+                        pass
+            except httpx.HTTPError:
+                pass  # the server hung up: what a client sees when it goes away
+            ended.set()
+
+        thread = threading.Thread(target=listen, daemon=True)
+        thread.start()
+        assert opened.wait(60), "the stream never opened"
+        server.proc.terminate()
+        try:
+            code = server.proc.wait(timeout=60)  # a bound against hanging, not a speed check
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server did not stop while an event stream was open")
+        assert code is not None
+        assert ended.wait(60), "the stream stayed open after the server stopped"
     finally:
         server.stop()
