@@ -6,9 +6,11 @@ by restoring it into a temporary file. Automatic backups are named
 ``daily-YYYYmmdd-HHMMSS+HHMM.sqlite3.zst`` (the clinic's time and its offset; earlier versions
 wrote plain ``.sqlite3`` files, and UTC without an offset: both still listed and restored) in
 the desk's backups folder; "Back up now" writes ``manual-…``, a restore keeps the replaced
-database as ``before-restore-…``. Only ``daily-`` files are pruned: by age (7 daily, 4 weekly,
-12 monthly) and then, oldest first, until the folder holds at most ``SIZE_BUDGET`` times the
-database (the newest daily backup always stays).
+database as ``before-restore-…``, an upgrade the database it upgraded as
+``before-upgrade-<revision>-…`` (db/migrate.py). ``daily-`` files are pruned by age (7 daily,
+4 weekly, 12 monthly), ``before-upgrade-`` ones to the newest two, and then daily ones, oldest
+first, until the folder holds at most ``SIZE_BUDGET`` times the database (the newest daily backup
+always stays).
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ from frontdesk.store.numbering import start_new_generation
 from frontdesk.store.tracking import record_event
 
 _NAME = re.compile(
-    r"^(daily|manual|before-restore)-(\d{8}-\d{6})([+-]\d{4})?(?:\.\d+)?\.sqlite3(?:\.zst)?$"
+    r"^(daily|manual|before-restore|before-upgrade)(?:-[0-9A-Za-z_]+?)?-(\d{8}-\d{6})([+-]\d{4})?"
+    r"(?:\.\d+)?\.sqlite3(?:\.zst)?$"
 )
+KEEP_BEFORE_UPGRADE = 2  # the copies made before the last two upgrades
 SIZE_BUDGET = 3  # the backups folder stays within this many times the database
 
 
@@ -63,7 +67,7 @@ NOT_CHANGED = "Nothing has been changed."
 @dataclass(frozen=True)
 class BackupFile:
     path: Path
-    kind: str  # "daily", "manual" or "before-restore"
+    kind: str  # "daily", "manual", "before-restore" or "before-upgrade"
     made_at: datetime  # UTC
     size: int
 
@@ -170,11 +174,13 @@ def database_bytes(database: Path) -> int:
 def prune(backups_dir: Path, tz: ZoneInfo, budget: int | None = None) -> list[Path]:
     """Remove daily backups the retention no longer keeps, then, with a ``budget`` (bytes),
     the oldest daily ones until the folder fits it; the newest daily backup always stays."""
-    daily = [b for b in list_backups(backups_dir) if b.kind == "daily"]
+    found = list_backups(backups_dir)
+    daily = [b for b in found if b.kind == "daily"]
     keep = backups_to_keep([b.made_at for b in daily], tz)
+    upgrades = [b for b in found if b.kind == "before-upgrade"]  # newest first
     removed = []
-    for b in daily:
-        if b.made_at not in keep:
+    for b in [*daily, *upgrades[KEEP_BEFORE_UPGRADE:]]:
+        if b.kind != "daily" or b.made_at not in keep:
             b.path.unlink(missing_ok=True)
             removed.append(b.path)
     if budget:

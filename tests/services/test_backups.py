@@ -16,7 +16,7 @@ from PySide6.QtCore import QLockFile
 from sqlalchemy import select
 
 from frontdesk.app import main
-from frontdesk.db.backup import backup_file, is_compressed, materialise
+from frontdesk.db.backup import backup_file, is_compressed, materialise, timestamped_name
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import (
@@ -370,3 +370,27 @@ def test_pruning_keeps_the_folder_within_three_times_the_database(
     daily = [b for b in left if b.kind == "daily"]
     assert daily[0].path == made  # the oldest went first
     assert len(daily) >= 2
+
+
+def test_copies_made_before_upgrades_are_listed_counted_and_pruned(
+    ctx: ServiceContext, clock: FakeClock
+) -> None:
+    """An upgrade keeps the database it upgraded (db/migrate.py): those copies are listed for
+    a restore, count in the folder's budget and only the last two upgrades' are kept (a
+    10-year clinic's copy is ~450 MB; they piled up for ever)."""
+    paths = _paths(ctx)
+    made = []
+    for n, rev in enumerate(("0340_x", "0350_claims", "0360_perf")):
+        when = clock.now() - timedelta(days=30 - n)
+        made.append(
+            backup_file(
+                paths.database,
+                paths.backups / timestamped_name(f"before-upgrade-{rev}", when, compressed=True),
+            )
+        )
+    listed = backups.list_backups(paths.backups)
+    assert [b.kind for b in listed] == ["before-upgrade"] * 3
+    assert listed[0].path == made[-1]
+    backups.daily_backup_if_due(paths, clock, SYDNEY)
+    left = {b.path for b in backups.list_backups(paths.backups)}
+    assert made[0] not in left and made[1] in left and made[2] in left

@@ -30,7 +30,12 @@ from frontdesk.ui.table_helpers import fill_rows, read_only_table
 from frontdesk.ui.workers import run_in_background
 
 log = logging.getLogger("frontdesk.backups")
-KIND_LABELS = {"daily": "Automatic", "manual": "Back up now", "before-restore": "Before a restore"}
+KIND_LABELS = {
+    "daily": "Automatic",
+    "manual": "Back up now",
+    "before-restore": "Before a restore",
+    "before-upgrade": "Before an upgrade",
+}
 
 
 def start_daily_backups(
