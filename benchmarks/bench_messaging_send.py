@@ -186,10 +186,14 @@ def _measure(  # type: ignore[no-untyped-def]
     seen: dict[str, float] = {}
     watch: dict[str, str] = {}  # appointment id → what shows it arrived: "cancelled" or a note
 
+    events: list[tuple[str, float]] = []  # (stage, when) for the breakdown printed below
+
     def reception() -> None:  # the desk's sync worker: woken by the long-poll, then pulls
         while not stop.is_set():
             if r.wait_for_change(timeout_s=5):
+                events.append(("reception woken", time.perf_counter()))
                 r.sync()
+                events.append(("reception synced", time.perf_counter()))
                 for aid, want in list(watch.items()):
                     prac, day = places[aid]
                     shown = load_view(r_ctx, [day], [prac]).appointments
@@ -200,7 +204,8 @@ def _measure(  # type: ignore[no-untyped-def]
 
     def messaging_desk() -> None:  # ``frontdesk messages send --loop`` between rounds
         while not stop.is_set():
-            take_replies(m)
+            if take_replies(m):
+                events.append(("messaging desk applied + synced", time.perf_counter()))
             time.sleep(0.25)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (reception, messaging_desk)]
@@ -213,7 +218,9 @@ def _measure(  # type: ignore[no-untyped-def]
             time.sleep(0.005)
         return (seen.get(aid, time.perf_counter()) - t0) * 1000
 
-    plain, replies = [], []
+    plain: list[float] = []
+    replies: list[float] = []
+    stages: list[dict[str, float]] = []
     digits = "61" + mobiles.replace(" ", "")[1:]
     for n, aid in enumerate(appts):
         note = f"bench note {n}"
@@ -231,7 +238,9 @@ def _measure(  # type: ignore[no-untyped-def]
                 "original_message_id": refs[aid]}  # fmt: skip
         answer = httpx.post(hook, params={"key": key}, data=form)
         assert answer.status_code == 200, answer.text
+        events.append(("webhook answered", time.perf_counter()))
         replies.append(wait_for(aid, t0))
+        stages.append(_stages(events, t0, seen.get(aid)))
     stop.set()
     for t in threads:
         t.join(timeout=10)
@@ -241,3 +250,29 @@ def _measure(  # type: ignore[no-untyped-def]
             + (f"; {missed} NOT SEEN within 30 s" if missed else ""))  # fmt: skip
     bench.record(name, "p95", percentile(replies, 95), "ms", percentile(plain, 95), note)
     bench.record(name, "p50", percentile(replies, 50), "ms", percentile(plain, 50), note)
+    print("    where a reply's time goes (median ms from the previous step):")
+    for stage in _STAGES:
+        took = [s[stage] for s in stages if stage in s]
+        if took:
+            p50, p95 = percentile(took, 50), percentile(took, 95)
+            print(f"      {stage:<34} {p50:>8.1f}  (p95 {p95:.1f})")
+
+
+_STAGES = ("webhook answered", "messaging desk applied + synced", "reception woken",
+           "reception synced", "diary read shows it")  # fmt: skip
+
+
+def _stages(events: list[tuple[str, float]], t0: float, seen: float | None) -> dict[str, float]:
+    """Each stage's first moment after ``t0``, as milliseconds after the stage before it."""
+    firsts: dict[str, float] = {}
+    for stage, when in events:
+        if when >= t0 and stage not in firsts:
+            firsts[stage] = when
+    if seen is not None:
+        firsts["diary read shows it"] = seen
+    out, before = {}, t0
+    for stage in _STAGES:
+        if stage in firsts and firsts[stage] >= before:
+            out[stage] = (firsts[stage] - before) * 1000
+            before = firsts[stage]
+    return out
