@@ -8,6 +8,8 @@
   snapshot, it pulls from the start of the change log);
 - the messaging desk (``frontdesk messages send --loop``) is a new desk that made its first
   sync (the 10-year snapshot) once, when the cache was built;
+- the messaging desk looks for replies every second (``--replies-every``'s default;
+  ``FRONTDESK_BENCH_REPLY_POLL`` sets another);
 - each run books 20 appointments on the messaging desk for patients with new numbers, sends
   their confirmations through the local ClickSend, then per appointment: a note on the
   messaging desk (the baseline: the same push / long-poll / pull / diary read) and the
@@ -43,6 +45,8 @@ from tests.messaging.local_providers import LocalSms
 from tests.sync.file_keyring import FileKeyring
 
 ENABLED = os.environ.get("FRONTDESK_BENCH_REPLY_SCALE") == "1"
+# ``frontdesk messages send --loop``'s default --replies-every (commands/messages.py)
+POLL_S = float(os.environ.get("FRONTDESK_BENCH_REPLY_POLL", "1.0"))
 
 
 def run(bench: Bench) -> None:
@@ -66,7 +70,7 @@ def run(bench: Bench) -> None:
         appts, refs = _book_and_confirm(m_ctx, m, r_ctx, r, sms, first, mobiles)
         _measure(bench, server, m_ctx, m, r_ctx, r, appts, refs, mobiles,
                  "messaging: C reply on another desk, 10-year clinic",
-                 "; both desks and the server hold the 10-year clinic")  # fmt: skip
+                 "; both desks and the server hold the 10-year clinic", poll_s=POLL_S)  # fmt: skip
         m_ctx.engine.dispose()
         r_ctx.engine.dispose()
     finally:

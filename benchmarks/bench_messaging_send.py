@@ -170,11 +170,12 @@ def _book_and_confirm(  # type: ignore[no-untyped-def]
 
 def _measure(  # type: ignore[no-untyped-def]
     bench: Bench, server: ServerProcess, m_ctx, m, r_ctx, r, appts: list[str],
-    refs: dict[str, str], mobiles: str, name: str, extra: str,
+    refs: dict[str, str], mobiles: str, name: str, extra: str, poll_s: float = 0.25,
 ) -> None:  # fmt: skip
     """For each appointment: a note made on the messaging desk (the baseline), then the
     patient's "C" posted to the server's webhook; each timed until the reception desk's diary
-    read (``load_view``, as the diary page draws) shows it."""
+    read (``load_view``, as the diary page draws) shows it. The messaging desk looks for
+    replies every ``poll_s`` seconds (``frontdesk messages send --replies-every``)."""
     key = webhook_key(server.store)
     hook = f"{server.url}{Endpoint.SMS_WEBHOOK.path(provider='clicksend', kind='inbound')}"
     with r_ctx.read() as s:
@@ -230,7 +231,7 @@ def _measure(  # type: ignore[no-untyped-def]
         while not stop.is_set():
             with m_busy:
                 take_replies(m)
-            time.sleep(0.25)
+            time.sleep(poll_s)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (reception, messaging_desk)]
     for t in threads:
@@ -279,8 +280,8 @@ def _measure(  # type: ignore[no-untyped-def]
     r_ctx.listeners.remove(reception_notice)
     m_ctx.listeners.remove(messaging_notice)
     missed = len(appts) - len(seen)
-    about = (f"webhook → messaging desk (0.25 s poll) → push → long-poll → pull → diary read; "
-            f"baseline: a note on the same path{extra}"
+    about = (f"webhook → messaging desk ({poll_s:g} s poll) → push → long-poll → pull → "
+            f"diary read; baseline: a note on the same path{extra}"
             + (f"; {missed} NOT SEEN within 30 s" if missed else ""))  # fmt: skip
     bench.record(name, "p95", percentile(replies, 95), "ms", percentile(plain, 95), about)
     bench.record(name, "p50", percentile(replies, 50), "ms", percentile(plain, 50), about)
