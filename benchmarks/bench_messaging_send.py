@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
 import threading
@@ -250,6 +251,7 @@ def _measure(  # type: ignore[no-untyped-def]
             pass
         return took
 
+    phase = random.Random(18)
     plain: list[float] = []
     replies: list[float] = []
     stages: list[dict[str, float]] = []
@@ -266,6 +268,9 @@ def _measure(  # type: ignore[no-untyped-def]
             m.sync()
         plain.append(wait_for(aid, t0))
         watch[aid] = "cancelled"
+        # a patient replies at any moment of the messaging desk's poll interval (not just as it
+        # started sleeping, where the note's sync leaves it)
+        time.sleep(phase.uniform(0, poll_s))
         t0 = time.perf_counter()
         form = {"message_id": f"in-{digits}-{n}", "from": f"+{digits}{n:03d}", "body": "C",
                 "original_message_id": refs[aid]}  # fmt: skip
