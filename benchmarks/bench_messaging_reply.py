@@ -11,10 +11,11 @@
 - the messaging desk looks for replies every second (``--replies-every``'s default;
   ``FRONTDESK_BENCH_REPLY_POLL`` sets another);
 - each run books 20 appointments on the messaging desk for patients with new numbers, sends
-  their confirmations through the local ClickSend, then per appointment: a note on the
+  their confirmations through the local Twilio, then per appointment: a note on the
   messaging desk (the baseline: the same push / long-poll / pull / diary read) and the
-  patient's "C" posted to the server's webhook, both timed until the reception desk's
-  ``load_view`` (the diary's read) shows them.
+  patient's "C" posted to the server's Twilio webhook, signed with ``X-Twilio-Signature``
+  (the server process reads the Auth Token from the same file keychain), both timed until
+  the reception desk's ``load_view`` (the diary's read) shows them.
 
 Runs reuse the cached desks and server in place (each adds its 20 appointments on a new day),
 with keychain entries in a JSON file beside them (``tests/sync/file_keyring.py``).
@@ -38,10 +39,11 @@ from frontdesk.paths import DeskPaths
 from frontdesk.server.seed import seed_from_desk
 from frontdesk.server.store import ServerStore
 from frontdesk.services.desk import open_desk
+from frontdesk.services.messaging.secrets import save_secret
 from frontdesk.services.messaging.setup import save_settings
 from frontdesk.sync import keychain
 from frontdesk.sync.setup import engine_for
-from tests.messaging.local_providers import LocalSms
+from tests.messaging.local_providers import TWILIO_TOKEN, LocalSms
 from tests.sync.file_keyring import FileKeyring
 
 ENABLED = os.environ.get("FRONTDESK_BENCH_REPLY_SCALE") == "1"
@@ -67,10 +69,12 @@ def run(bench: Bench) -> None:
         save_settings(m_ctx, enabled=True)
         mobiles = f"0499 0{run_no % 100:02d}"  # the demo never makes 0499 0xx
         first = START + timedelta(days=400 + run_no)
-        appts, refs = _book_and_confirm(m_ctx, m, r_ctx, r, sms, first, mobiles)
+        save_secret("twilio", TWILIO_TOKEN)  # the server checks X-Twilio-Signature with it
+        appts, refs = _book_and_confirm(m_ctx, m, r_ctx, r, sms, first, mobiles, twilio=True)
         _measure(bench, server, m_ctx, m, r_ctx, r, appts, refs, mobiles,
                  "messaging: C reply on another desk, 10-year clinic",
-                 "; both desks and the server hold the 10-year clinic", poll_s=POLL_S)  # fmt: skip
+                 "; both desks and the server hold the 10-year clinic; Twilio-signed",
+                 poll_s=POLL_S, twilio=True)  # fmt: skip
         m_ctx.engine.dispose()
         r_ctx.engine.dispose()
     finally:

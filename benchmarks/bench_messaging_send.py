@@ -36,7 +36,7 @@ from frontdesk.server.webhooks import webhook_key
 from frontdesk.services.desk import open_desk
 from frontdesk.services.diary.view import load_view
 from frontdesk.services.messaging import queueing, sender
-from frontdesk.services.messaging.providers import ClickSendSms, TwilioSms
+from frontdesk.services.messaging.providers import ClickSendSms, TwilioSms, twilio_signature
 from frontdesk.services.messaging.setup import save_settings
 from frontdesk.store.changes import ChangeNotice
 from tests.messaging.local_providers import (
@@ -48,6 +48,7 @@ from tests.messaging.local_providers import (
 )
 
 MESSAGES = 1000
+SENDER = "+61400999999"
 REPLIES = 20
 
 
@@ -138,7 +139,7 @@ def _reply_latency(bench: Bench, server: ServerProcess, work: Path, sms: LocalSm
 
 
 def _book_and_confirm(  # type: ignore[no-untyped-def]
-    m_ctx, m, r_ctx, r, sms: LocalSms, first: datetime, mobiles: str
+    m_ctx, m, r_ctx, r, sms: LocalSms, first: datetime, mobiles: str, twilio: bool = False
 ) -> tuple[list[str], dict[str, str]]:
     """A practitioner and ``REPLIES`` patients (mobiles ``{mobiles} nnn``) booked half-hourly
     from ``first`` on the messaging desk, their confirmations sent, both desks synced."""
@@ -156,8 +157,9 @@ def _book_and_confirm(  # type: ignore[no-untyped-def]
     queueing.appointments_changed(m_ctx, appts)
     m_ctx.clock.advance(timedelta(hours=2))  # past quiet hours (the clinic's 07:00 → 09:00)
     r_ctx.clock.advance(timedelta(hours=2))
-    clicksend = ClickSendSms(CLICKSEND_USER, CLICKSEND_KEY, base_url=sms.url)
-    sent = sender.send_due(m_ctx, {MessageChannel.SMS: clicksend}, sender_id="bench")
+    provider = (TwilioSms(TWILIO_ACCOUNT, TWILIO_TOKEN, SENDER, base_url=sms.url) if twilio
+                else ClickSendSms(CLICKSEND_USER, CLICKSEND_KEY, base_url=sms.url))  # fmt: skip
+    sent = sender.send_due(m_ctx, {MessageChannel.SMS: provider}, sender_id="bench")
     assert sent.sent >= REPLIES, sent
     m.sync()
     r.sync()
@@ -172,13 +174,15 @@ def _book_and_confirm(  # type: ignore[no-untyped-def]
 def _measure(  # type: ignore[no-untyped-def]
     bench: Bench, server: ServerProcess, m_ctx, m, r_ctx, r, appts: list[str],
     refs: dict[str, str], mobiles: str, name: str, extra: str, poll_s: float = 0.25,
+    twilio: bool = False,
 ) -> None:  # fmt: skip
     """For each appointment: a note made on the messaging desk (the baseline), then the
     patient's "C" posted to the server's webhook; each timed until the reception desk's diary
     read (``load_view``, as the diary page draws) shows it. The messaging desk looks for
     replies every ``poll_s`` seconds (``frontdesk messages send --replies-every``)."""
     key = webhook_key(server.store)
-    hook = f"{server.url}{Endpoint.SMS_WEBHOOK.path(provider='clicksend', kind='inbound')}"
+    provider = "twilio" if twilio else "clicksend"
+    hook = f"{server.url}{Endpoint.SMS_WEBHOOK.path(provider=provider, kind='inbound')}"
     with r_ctx.read() as s:
         where = {aid: s.get(Appointment, aid) for aid in appts}
         places = {aid: (a.practitioner_id, a.starts_at.astimezone(r_ctx.tz).date())
@@ -272,9 +276,7 @@ def _measure(  # type: ignore[no-untyped-def]
         # started sleeping, where the note's sync leaves it)
         time.sleep(phase.uniform(0, poll_s))
         t0 = time.perf_counter()
-        form = {"message_id": f"in-{digits}-{n}", "from": f"+{digits}{n:03d}", "body": "C",
-                "original_message_id": refs[aid]}  # fmt: skip
-        answer = httpx.post(hook, params={"key": key}, data=form)
+        answer = _post_reply(hook, key, f"+{digits}{n:03d}", f"{digits}-{n}", refs[aid], twilio)
         assert answer.status_code == 200, answer.text
         events.append(("webhook answered", time.perf_counter()))
         replies.append(wait_for(aid, t0))
@@ -296,6 +298,20 @@ def _measure(  # type: ignore[no-untyped-def]
         if took:
             p50, p95 = percentile(took, 50), percentile(took, 95)
             print(f"      {stage:<34} {p50:>8.1f}  (p95 {p95:.1f})")
+
+
+def _post_reply(  # the provider's inbound callback with the patient's "C"
+    hook: str, key: str, e164: str, ref: str, answering: str, twilio: bool
+) -> httpx.Response:
+    if not twilio:
+        form = {"message_id": f"in-{ref}", "from": e164, "body": "C",
+                "original_message_id": answering}  # fmt: skip
+        return httpx.post(hook, params={"key": key}, data=form)
+    # Twilio names no message it answers: the newest SMS sent to that number is the one
+    url = f"{hook}?key={key}"
+    form = {"MessageSid": f"SMin{ref}", "From": e164, "To": SENDER, "Body": "C"}
+    signature = twilio_signature(TWILIO_TOKEN, url, form)
+    return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature})
 
 
 _STAGES = (
