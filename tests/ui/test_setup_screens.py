@@ -128,6 +128,35 @@ def test_room_errors_show_beside_the_field(
     assert [r[0] for r in page.rooms.model.rows] == ["Gym"]
 
 
+def test_a_refusal_beside_a_field_goes_once_it_is_corrected(
+    qtbot: Any, owner: ServiceContext, bus: ChangeBus, physio: str
+) -> None:
+    """Save with the name already taken: refused beside the name. Typing another name takes
+    the refusal away (it stayed, beside the corrected name, until the next Save)."""
+    locations.add_room(owner, locations.RoomEntry("Gym", locations.list_locations(owner)[0].id))
+    page = PlacesPage(owner, bus)
+    qtbot.addWidget(page)
+    page.show()
+    errors: list[BaseException] = []
+    seen: list[tuple[bool, bool]] = []
+
+    def correct(d: Any) -> None:
+        type_into(qtbot, d.name, "gym")
+        qtbot.mouseClick(button(d, "Save"), LEFT)
+        label = d.findChild(QLabel, "error_name")
+        refused = label.isVisible()
+        qtbot.keyClick(d.name, Qt.Key.Key_Backspace)
+        qtbot.keyClicks(d.name, "m 2")
+        seen.append((refused, label.isVisible()))
+        qtbot.mouseClick(button(d, "Save"), LEFT)
+
+    in_dialog(correct, errors)
+    qtbot.mouseClick(page.rooms.add, LEFT)
+    assert not errors, errors
+    assert seen == [(True, False)]
+    assert sorted(r[0] for r in page.rooms.model.rows) == ["Gym", "gym 2"]
+
+
 def test_public_holidays_are_offered_and_closed(
     qtbot: Any, owner: ServiceContext, bus: ChangeBus, physio: str
 ) -> None:

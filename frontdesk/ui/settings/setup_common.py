@@ -146,6 +146,13 @@ class FieldForm(QFormLayout):
         box.addWidget(error)
         self.addRow(label, box)
         self.errors[key] = error
+        # The refusal goes once the person changes what it was about: a corrected field must
+        # not go on saying "Type the payer's name." beside the name just typed.
+        for signal in ("textChanged", "currentIndexChanged", "valueChanged", "dateChanged"):
+            changed = getattr(widget, signal, None)
+            if changed is not None:
+                changed.connect(lambda *_a, e=error: (e.setText(""), e.hide()))
+                break
 
     def finish(self) -> None:
         self.addRow(self.general)
