@@ -110,6 +110,21 @@ def _new_patients(ctx: ServiceContext, period: Period) -> int:
 STEPS = 6
 
 
+def _kept_records_by(ctx: ServiceContext, period: Period) -> bool:
+    """Whether the clinic had any booking or payment by the end of ``period`` (its imported
+    history counts): before that there is no figure to compare with, rather than a zero."""
+    _, end = utc_bounds(ctx, period)
+    with ctx.read() as session:
+        found = session.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM appointments WHERE starts_at < :end)"
+                " OR EXISTS (SELECT 1 FROM payments WHERE received_at < :end)"
+            ),
+            {"end": end},
+        ).scalar()
+    return bool(found)
+
+
 def dashboard(
     ctx: ServiceContext,
     today: date | None = None,
@@ -141,7 +156,9 @@ def dashboard(
     figures: list[Figure] = []
 
     occ, hours = _occupancy(ctx, week)
-    occ_before, _ = _occupancy(ctx, week.a_year_earlier())
+    last_week = week.a_year_earlier()
+    had = _kept_records_by(ctx, last_week)
+    occ_before = _occupancy(ctx, last_week)[0] if had else None
     booked = sum(h.booked_hours for h in hours)
     rostered = sum(h.rostered_hours for h in hours)
     figures.append(
@@ -152,7 +169,10 @@ def dashboard(
     tick()
     two_days = Period(today, today + timedelta(days=1))
     gaps, free_minutes = _free_hours(ctx, two_days)
-    gaps_before, _ = _free_hours(ctx, two_days.a_year_earlier())
+    two_days_before = two_days.a_year_earlier()
+    gaps_before = (
+        _free_hours(ctx, two_days_before)[0] if _kept_records_by(ctx, two_days_before) else None
+    )
     figures.append(
         Figure("gaps", "Free gaps today and tomorrow", gaps, "int", "Free gaps", two_days,
                gaps_before, (("Free hours", f"{free_minutes / 60:,.1f}"),), up_is_good=False)
@@ -161,26 +181,32 @@ def dashboard(
     tick()
     if show_money:
         takings = net_takings(ctx, day, now)
-        before = net_takings(ctx, day.a_year_earlier(), year_ago)
+        day_before = day.a_year_earlier()
+        before = (
+            sum(net_takings(ctx, day_before, year_ago).values())
+            if _kept_records_by(ctx, day_before)
+            else None
+        )
         detail = tuple((METHOD_LABELS[m], format_money(c)) for m, c in takings.items() if c)
         figures.append(
             Figure("takings", "Takings today so far", sum(takings.values()), "money",
-                   "Takings by method", day, sum(before.values()), detail,
+                   "Takings by method", day, before, detail,
                    tuple((METHOD_LABELS[m], c) for m, c in takings.items() if c))
         )  # fmt: skip
     tick()
     dna, late = attendance(ctx, week, now)
-    dna_b, late_b = attendance(ctx, week.a_year_earlier(), year_ago)
+    missed_before = sum(attendance(ctx, last_week, year_ago)) if had else None
     figures.append(
         Figure("attendance", "Did not arrive and late cancellations so far this week", dna + late,
-               "int", "Cancellations and did-not-arrive", week, dna_b + late_b,
+               "int", "Cancellations and did-not-arrive", week, missed_before,
                (("Did not arrive", str(dna)), ("Late cancellations", str(late))),
                up_is_good=False)
     )  # fmt: skip
 
     tick()
     new = _new_patients(ctx, month)
-    new_before = _new_patients(ctx, month.a_year_earlier())
+    last_month = month.a_year_earlier()
+    new_before = _new_patients(ctx, last_month) if _kept_records_by(ctx, last_month) else None
     figures.append(
         Figure("new_patients", "New patients this month", new, "int", "New patients", month,
                new_before)
