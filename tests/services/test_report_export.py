@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from report_clinic import make_report_clinic
 
 from frontdesk.domain.errors import ValidationFailed
 from frontdesk.services import report_charts, report_export
+from frontdesk.services.documents.report import chart_drawing
 from frontdesk.services.report_types import Column, Period, Report
 from frontdesk.store.context import ServiceContext
 
@@ -39,6 +41,15 @@ def test_pdf_has_the_header_filter_chart_and_table(rctx: ServiceContext) -> None
     assert "01/03/2026 – 30/04/2026" in text
     assert "$170.00" in text and "$245.00" in text  # Anna's total, the grand total
     assert "Mar 2026" in text and "Anna Allen" in text  # table and the chart's axis/legend
+
+
+def test_chart_axis_says_dollars(rctx: ServiceContext) -> None:
+    """The value axis of a money chart reads "$0, $50, …", not bare numbers."""
+    report = report_charts.revenue_by_month(rctx, PERIOD)
+    pdf = report_export.report_pdf(rctx, report, PERIOD)
+    words = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split()
+    ticks = [w for w in words if re.fullmatch(r"\$\d[\d,]*", w)]
+    assert "$0" in ticks and len(ticks) >= 3, words
 
 
 def test_heat_map_pdf(rctx: ServiceContext) -> None:
@@ -109,3 +120,12 @@ def test_a_wide_table_continues_below_with_its_first_column(rctx: ServiceContext
     assert _column_groups(narrow, [narrow.formatted(r, "$") for r in narrow.rows]) == [
         [0, 1, 2, 3, 4]
     ]
+
+
+def test_a_small_count_chart_steps_in_whole_numbers(rctx: ServiceContext) -> None:
+    """Three cancellations: the axis reads 0, 1, 2 — never 0, 0, 1, 2, 2 from half steps."""
+    report = report_charts.cancellations_over_time(rctx, PERIOD)
+    bars = chart_drawing(report.charts[0]).contents[0]
+    bars.valueAxis.configure(bars.data)
+    ticks = [bars.valueAxis.labelTextFormat(v) for v in bars.valueAxis._tickValues]
+    assert ticks == [str(n) for n in range(len(ticks))], ticks

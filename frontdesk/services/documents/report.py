@@ -30,7 +30,23 @@ def _number(value: float | int | None, unit: str) -> float:
     return value // 100 if unit == "money" else value  # whole dollars: a chart needs no cents
 
 
-def _bars(chart: Chart) -> Drawing:
+def axis_label(unit: str, symbol: str = "$") -> Callable[[float], str]:
+    """How the value axis writes its numbers: dollars with the clinic's symbol and thousands
+    separators, percentages with a sign, hours with "h" (a bare 1200 could be anything)."""
+
+    def number(v: float) -> str:
+        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+    if unit == "money":
+        return lambda v: f"{symbol}{number(v)}"
+    if unit == "percent":
+        return lambda v: f"{number(v)} %"
+    if unit == "hours":
+        return lambda v: f"{number(v)} h"
+    return number
+
+
+def _bars(chart: Chart, symbol: str = "$") -> Drawing:
     d = Drawing(WIDTH, CHART_H)
     bc = VerticalBarChart()
     bc.x, bc.y = 12 * mm, 14 * mm
@@ -48,6 +64,14 @@ def _bars(chart: Chart) -> Drawing:
     bc.categoryAxis.labels.boxAnchor = "ne" if many else "n"
     bc.valueAxis.labels.fontName = FONT
     bc.valueAxis.labels.fontSize = 6.5
+    bc.valueAxis.labelTextFormat = axis_label(chart.unit, symbol)
+    if chart.unit == "int":  # counts: whole steps (no "0.5 cancellations")
+        stacked = chart.kind == "stacked_bar"
+        columns = list(zip(*bc.data, strict=False))
+        top = max((sum(c) if stacked else max(c)) for c in columns) if columns else 0
+        if top <= 12:
+            bc.valueAxis.valueStep = 1 if top <= 6 else 2
+            bc.valueAxis.valueMax = max(1, top + top % (1 if top <= 6 else 2))
     bc.bars.strokeWidth = 0
     for i in range(len(chart.series)):
         bc.bars[i].fillColor = colors.HexColor(PALETTE[i % len(PALETTE)])
@@ -100,8 +124,8 @@ def _heat(chart: Chart) -> Drawing:
     return d
 
 
-def chart_drawing(chart: Chart) -> Drawing:
-    return _heat(chart) if chart.kind == "heatmap" else _bars(chart)
+def chart_drawing(chart: Chart, symbol: str = "$") -> Drawing:
+    return _heat(chart) if chart.kind == "heatmap" else _bars(chart, symbol)
 
 
 def _column_groups(report: Report, rows: list[list[str]]) -> list[list[int]]:
@@ -161,7 +185,11 @@ def render_report(
     story: list[Any] = [header(clinic, "Report", facts), Spacer(1, 4 * mm),
                         p(report.title, "clinic"), Spacer(1, 3 * mm)]  # fmt: skip
     for chart in report.charts:
-        block = [p(chart.title or report.title, "label"), Spacer(1, 1 * mm), chart_drawing(chart)]
+        block = [
+            p(chart.title or report.title, "label"),
+            Spacer(1, 1 * mm),
+            chart_drawing(chart, symbol),
+        ]
         story += [KeepTogether(block), Spacer(1, 4 * mm)]
     head_style = ParagraphStyle("rhead", fontName=BOLD, fontSize=7.5, leading=9)
     right_head = ParagraphStyle("rheadr", parent=head_style, alignment=TA_RIGHT)
