@@ -89,7 +89,7 @@ def _cache_subsets(font: TTFont) -> None:
     font.face.makeSubset = cached
 
 
-class _SeededCanvas(Canvas):  # type: ignore[misc]
+class SeededCanvas(Canvas):  # type: ignore[misc]
     """A canvas whose document gives ``SEEDED`` the same codes in every document."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -142,7 +142,8 @@ def day(value: date | None, clinic: ClinicInfo) -> str:
 _logo_cache: dict[str, ImageReader] = {}
 
 
-def _logo(data: bytes) -> Image | None:
+def logo_reader(data: bytes) -> ImageReader | None:
+    """The clinic's logo read once per process, or None when it cannot be drawn."""
     key = hashlib.sha1(data, usedforsecurity=False).hexdigest()
     reader = _logo_cache.get(key)
     if reader is None:
@@ -152,8 +153,14 @@ def _logo(data: bytes) -> Image | None:
             return None
         _logo_cache[key] = reader
     w, h = reader.getSize()
-    if not w or not h:
+    return reader if w and h else None
+
+
+def _logo(data: bytes) -> Image | None:
+    reader = logo_reader(data)
+    if reader is None:
         return None
+    w, h = reader.getSize()
     scale = min(40 * mm / w, 22 * mm / h)
     return Image(io.BytesIO(data), width=w * scale, height=h * scale)
 
@@ -324,5 +331,5 @@ def build(
                 progress(min(seen[0], size[0]), size[0])
 
         doc.setProgressCallBack(on_progress)
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_SeededCanvas)
+    doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=SeededCanvas)
     return buf.getvalue()
