@@ -37,8 +37,8 @@ from frontdesk.services.documents.layout import (
 )
 
 # The body's top and bottom: platypus's frame kept 6 pt inside these margins, and so do we.
-TOP = PAGE_H - MARGIN - 6
-BOTTOM = MARGIN + 6 * mm + 6  # the footer line sits below this
+TOP: float = PAGE_H - MARGIN - 6
+BOTTOM: float = MARGIN + 6 * mm + 6  # the footer line sits below this
 RIGHT = PAGE_W - MARGIN
 PAD = 3.0  # a table cell's padding on every side
 INSET = (
@@ -106,7 +106,7 @@ class Sheet:
         register_fonts()
         self.title, self.footer, self.heading, self.watermark = title, footer, heading, watermark
         self.pages: list[tuple[list[tuple[str, tuple[object, ...]]], list[_Text]]] = []
-        self.y = TOP
+        self.y: float = TOP
         self._start_page(first=True)
 
     # -- layout ---------------------------------------------------------------------------
