@@ -305,11 +305,18 @@ def table(
 
     def draw(cells: list[list[str]], style: Style, rule: float, color: colors.Color) -> None:
         top = sheet.y
-        height = max(len(c) for c in cells) * lead + 2 * PAD
-        for i, (x, w, lines) in enumerate(zip(xs, widths, cells, strict=True)):
-            s = Style(style.font, style.size, lead, style.color, right=i >= right_from)
-            lines_at(sheet, x + PAD, top - PAD, lines, s, w - 2 * PAD)
-        sheet.y = top - height
+        depth = max(len(c) for c in cells)
+        # line by line across the row, so text read back (or copied) keeps a row together
+        for j in range(depth):
+            y = top - PAD - style.size - j * lead
+            for i, (x, w, lines) in enumerate(zip(xs, widths, cells, strict=True)):
+                if j >= len(lines):
+                    continue
+                if i >= right_from:
+                    sheet.text_right(x + w - PAD, y, lines[j], style.font, style.size, style.color)
+                else:
+                    sheet.text(x + PAD, y, lines[j], style.font, style.size, style.color)
+        sheet.y = top - depth * lead - 2 * PAD
         sheet.line(MARGIN, sheet.y, MARGIN + sum(widths), sheet.y, rule, color)
 
     def wrapped(row: list[str], font: str) -> list[list[str]]:
