@@ -113,12 +113,14 @@ class Sheet:
     def _start_page(self, first: bool = False) -> None:
         self.pages.append(([], []))
         self.y = TOP
-        if not first:  # a short heading so a loose page is still known: clinic, title, number
-            self.text(MARGIN, self.y - 8.5, self.heading, BOLD, 8.5, MUTED)
-            self.text_right(RIGHT, self.y - 7.5, "continued", FONT, 7.5, MUTED)
-            self.y -= 12
-            self.line(MARGIN, self.y, RIGHT, self.y, 0.3, RULE)
-            self.y -= 4 * mm
+        if not first:
+            # A short heading so a loose page is still known (clinic, title, number), in the
+            # top margin as the footer is in the bottom one: a later page holds as many lines
+            # as it did with platypus, so the totals are not pushed onto a page of their own.
+            base = PAGE_H - MARGIN + 4
+            self.text(MARGIN, base, self.heading, BOLD, 8.5, MUTED)
+            self.text_right(RIGHT, base, "continued", FONT, 7.5, MUTED)
+            self.line(MARGIN, PAGE_H - MARGIN, RIGHT, PAGE_H - MARGIN, 0.3, RULE)
 
     def new_page(self) -> None:
         self._start_page()
