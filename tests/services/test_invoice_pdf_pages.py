@@ -229,3 +229,36 @@ def test_wrapping_keeps_every_character_and_fits_the_width() -> None:
     assert all(stringWidth(s, FONT, 8.5) <= 120 for s in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\n", "")
     assert lines[-1] == "and a line of its own"
+
+
+def test_the_provider_number_printed_is_the_one_for_the_payer(
+    ctx: ServiceContext, world: World
+) -> None:
+    from frontdesk.models import Funder, ProviderNumber
+
+    with ctx.write("numbers") as s:
+        s.add(
+            ProviderNumber(
+                practitioner_id=world.practitioner, number="BUPA-77", funder_id=world.fund
+            )
+        )
+        s.add(other := Funder(kind="health_fund", name="Medibank"))
+        s.flush()
+        s.add(
+            ProviderNumber(
+                practitioner_id=world.practitioner, number="OLD-1", deleted_at=ctx.clock.now()
+            )
+        )
+    header = billing.DraftHeader(world.fund_patient, practitioner_id=world.practitioner)
+    line = [billing.DraftLine("Consultation", 9000)]
+    by_fund = billing.create_draft(
+        ctx, billing.DraftHeader(**{**header.__dict__, "payer_funder_id": world.fund}), line
+    )
+    by_other = billing.create_draft(
+        ctx, billing.DraftHeader(**{**header.__dict__, "payer_funder_id": other.id}), line
+    )
+    by_patient = billing.create_draft(ctx, header, line)
+    for inv, expected in ((by_fund, "BUPA-77"), (by_other, "4123456A"), (by_patient, "4123456A")):
+        view = billing.invoice_view(ctx, inv)
+        assert view.provider_number == expected
+        assert f"Provider number {expected}" in squash(pages_of(render_invoice(view))[0])
