@@ -1,4 +1,5 @@
-"""The tax invoice (or "Invoice" when the clinic is not registered for GST) and the credit note.
+"""The tax invoice (or "Invoice" when the clinic is not registered for GST) and the credit
+note, drawn straight on the canvas (sheet.py).
 
 What the ATO asks of a tax invoice is decided in domain/billing.py: the title, the buyer's
 identity from $1,000, and whether "Total price includes GST" may replace the GST amounts.
@@ -6,10 +7,7 @@ identity from $1,000, and whether "Total price includes GST" may replace the GST
 
 from __future__ import annotations
 
-from typing import Any
-
 from reportlab.lib.units import mm
-from reportlab.platypus import Spacer
 
 from frontdesk.domain.billing import (
     buyer_identity_required,
@@ -18,14 +16,17 @@ from frontdesk.domain.billing import (
     total_price_includes,
 )
 from frontdesk.services.billing.views import CreditNoteView, InvoiceView
-from frontdesk.services.documents.layout import (
-    WIDTH,
+from frontdesk.services.documents.layout import WIDTH, day, money
+from frontdesk.services.documents.sheet import (
+    LABEL,
+    NOTICE,
+    RIGHT_BODY,
+    SMALL,
+    Sheet,
     boxes,
-    build,
-    day,
-    grid,
-    money,
-    p,
+    header,
+    para,
+    table,
     totals,
 )
 
@@ -71,11 +72,12 @@ def parties(
     return blocks
 
 
-def _line_rows(view: InvoiceView, show_gst: bool) -> tuple[list[str], list[list[Any]], list[float]]:
+def _line_rows(view: InvoiceView, show_gst: bool) -> tuple[list[str], list[list[str]], list[float]]:
     c = view.clinic
     head = ["Date", "Item", "Description", "Qty", "Unit price"]
     widths = [22 * mm, 16 * mm, 0.0, 10 * mm, 21 * mm]
-    if any(ln.discount_bp for ln in view.lines):
+    discounts = any(ln.discount_bp for ln in view.lines)
+    if discounts:
         head.append("Discount")
         widths.append(19 * mm)
     if show_gst:
@@ -84,25 +86,52 @@ def _line_rows(view: InvoiceView, show_gst: bool) -> tuple[list[str], list[list[
     head.append("Amount")
     widths.append(22 * mm)
     widths[2] = WIDTH - sum(widths)
-    rows: list[list[Any]] = []
+    rows: list[list[str]] = []
     for ln in view.lines:
         desc = ln.description
         if ln.practitioner and ln.practitioner != view.practitioner:
             desc += f"\n{ln.practitioner}"
-        row: list[Any] = [
+        row = [
             day(ln.service_date, c),
             ln.item_number,
-            p(desc, "cell"),
+            desc,
             str(ln.quantity),
             money(ln.unit_price_cents, c),
         ]
-        if "Discount" in head:
+        if discounts:
             row.append(f"{ln.discount_bp / 100:g} %" if ln.discount_bp else "")
         if show_gst:
             row.append(money(ln.tax_cents, c) if ln.taxable else f"{c.tax_name}-free")
         row.append(money(ln.total_cents, c))
         rows.append(row)
     return head, rows, widths
+
+
+def invoice_totals(view: InvoiceView, show_gst: bool) -> list[tuple[str, str, bool]]:
+    """The totals block: (label, amount, emphasised)."""
+    c = view.clinic
+    sums: list[tuple[str, str, bool]] = [("Total", money(view.total_cents, c), True)]
+    if show_gst:
+        sums.append((f"{c.tax_name} included", money(view.tax_cents, c), False))
+    if view.credited_cents:
+        sums.append(("Credited", f"−{money(view.credited_cents, c)}", False))
+    if view.status == "issued":
+        sums.append(
+            ("Paid", f"−{money(view.paid_cents, c)}" if view.paid_cents else money(0, c), False)
+        )
+        sums.append(("Amount owing", money(view.owing_cents, c), True))
+    return sums
+
+
+def _sheet(view: InvoiceView, title: str, number: str) -> Sheet:
+    c = view.clinic
+    doc_title = f"{title} {number}".strip()
+    return Sheet(
+        doc_title,
+        _footer(view),
+        f"{c.name}  ·  {doc_title}",
+        watermark="VOID" if view.status == "void" else "",
+    )
 
 
 def render_invoice(view: InvoiceView) -> bytes:
@@ -120,59 +149,41 @@ def render_invoice(view: InvoiceView) -> bytes:
         ("Date of issue", day(view.issue_date, c)),
         ("Due", day(view.due_date, c)),
     ]
-    story: list[Any] = [
-        _header(view, title, facts),
-        Spacer(1, 6 * mm),
-        boxes(parties(view, full_identity=buyer_identity_required(view.total_cents))),
-        Spacer(1, 6 * mm),
-    ]
+    sheet = _sheet(view, title, view.number or "")
+    header(sheet, c, title, facts)
+    sheet.space(6 * mm)
+    boxes(sheet, parties(view, full_identity=buyer_identity_required(view.total_cents)))
+    sheet.space(6 * mm)
     head, rows, widths = _line_rows(view, show_gst)
-    story += [grid(head, rows, widths, right_from=3), Spacer(1, 3 * mm)]
-    sums: list[tuple[str, str, bool]] = [("Total", money(view.total_cents, c), True)]
-    if show_gst:
-        sums.append((f"{c.tax_name} included", money(view.tax_cents, c), False))
-    if view.credited_cents:
-        sums.append(("Credited", f"−{money(view.credited_cents, c)}", False))
-    if view.status == "issued":
-        sums.append(
-            ("Paid", f"−{money(view.paid_cents, c)}" if view.paid_cents else money(0, c), False)
-        )
-        sums.append(("Amount owing", money(view.owing_cents, c), True))
-    story.append(totals(sums))
+    table(sheet, head, rows, widths, right_from=3)
+    sheet.space(3 * mm)
+    totals(sheet, invoice_totals(view, show_gst))
     if gst_statement:
-        story += [Spacer(1, 2 * mm), p(total_price_includes(c.tax_name), "right")]
+        sheet.space(2 * mm)
+        para(sheet, total_price_includes(c.tax_name), RIGHT_BODY)
     elif c.tax_registered and not view.tax_cents:
-        story += [Spacer(1, 2 * mm), p(f"All items are {c.tax_name}-free.", "right")]
-    if view.payments:
-        story += [Spacer(1, 5 * mm), p("Payments received", "label")]
-        story += [
-            p(f"{day(m.day, c)}   {m.text}   {money(m.amount_cents, c)}", "small")
-            for m in view.payments
-        ]
-    if view.credits:
-        story += [Spacer(1, 3 * mm), p("Credit notes", "label")]
-        story += [
-            p(f"{day(m.day, c)}   {m.text}   {money(m.amount_cents, c)}", "small")
-            for m in view.credits
-        ]
+        sheet.space(2 * mm)
+        para(sheet, f"All items are {c.tax_name}-free.", RIGHT_BODY)
+    for gap, label, items in (
+        (5, "Payments received", view.payments),
+        (3, "Credit notes", view.credits),
+    ):
+        if items:
+            sheet.space(gap * mm)
+            para(sheet, label, LABEL, keep=SMALL.leading)
+            for m in items:
+                para(sheet, f"{day(m.day, c)}   {m.text}   {money(m.amount_cents, c)}", SMALL)
     if view.status == "void":
-        story += [Spacer(1, 5 * mm), p(f"VOID — {view.void_reason or ''}", "notice")]
+        sheet.space(5 * mm)
+        para(sheet, f"VOID — {view.void_reason or ''}", NOTICE)
     if view.notes:
-        story += [Spacer(1, 5 * mm), p(view.notes, "small")]
+        sheet.space(5 * mm)
+        para(sheet, view.notes, SMALL)
     if c.payment_instructions and view.owing_cents > 0:
-        story += [Spacer(1, 5 * mm), p("How to pay", "label"), p(c.payment_instructions, "small")]
-    return build(
-        story,
-        f"{title} {view.number or ''}".strip(),
-        _footer(view),
-        watermark="VOID" if view.status == "void" else "",
-    )
-
-
-def _header(view: InvoiceView, title: str, facts: list[tuple[str, str]]) -> Any:
-    from frontdesk.services.documents.layout import header
-
-    return header(view.clinic, title, facts)
+        sheet.space(5 * mm)
+        para(sheet, "How to pay", LABEL, keep=SMALL.leading)
+        para(sheet, c.payment_instructions, SMALL)
+    return sheet.pdf()
 
 
 def _footer(view: InvoiceView) -> str:
@@ -195,15 +206,15 @@ def render_credit_note(view: CreditNoteView) -> bytes:
         ("For invoice", inv.number or ""),
         ("Invoice date", day(inv.issue_date, c)),
     ]
-    story: list[Any] = [
-        _header(inv, title, facts),
-        Spacer(1, 6 * mm),
-        boxes(parties(inv, full_identity=buyer_identity_required(inv.total_cents))),
-        Spacer(1, 6 * mm),
-        p(f"Reason: {view.reason}"),
-        p("This is an adjustment note for GST purposes." if c.tax_registered else "", "small"),
-        Spacer(1, 3 * mm),
-    ]
+    sheet = Sheet(f"{title} {view.number}", _footer(inv), f"{c.name}  ·  {title} {view.number}")
+    header(sheet, c, title, facts)
+    sheet.space(6 * mm)
+    boxes(sheet, parties(inv, full_identity=buyer_identity_required(inv.total_cents)))
+    sheet.space(6 * mm)
+    para(sheet, f"Reason: {view.reason}")
+    if c.tax_registered:
+        para(sheet, "This is an adjustment note for GST purposes.", SMALL)
+    sheet.space(3 * mm)
     show_gst = c.tax_registered
     head = ["Date", "Item", "Description", "Invoiced"]
     widths = [22 * mm, 16 * mm, 0.0, 24 * mm]
@@ -213,22 +224,18 @@ def render_credit_note(view: CreditNoteView) -> bytes:
     head.append("Credited")
     widths.append(24 * mm)
     widths[2] = WIDTH - sum(widths)
-    rows: list[list[Any]] = []
+    rows: list[list[str]] = []
     for ln, amount, tax in view.lines:
-        row: list[Any] = [
-            day(ln.service_date, c),
-            ln.item_number,
-            p(ln.description, "cell"),
-            money(ln.total_cents, c),
-        ]
+        row = [day(ln.service_date, c), ln.item_number, ln.description, money(ln.total_cents, c)]
         if show_gst:
             row.append(money(tax, c) if ln.taxable else f"{c.tax_name}-free")
         row.append(money(amount, c))
         rows.append(row)
-    story += [grid(head, rows, widths, right_from=3), Spacer(1, 3 * mm)]
+    table(sheet, head, rows, widths, right_from=3)
+    sheet.space(3 * mm)
     sums = [("Total credited", money(view.total_cents, c), True)]
     if show_gst:
         sums.append((f"{c.tax_name} credited", money(view.tax_cents, c), False))
     sums.append(("Still owing on the invoice", money(inv.owing_cents, c), False))
-    story.append(totals(sums))
-    return build(story, f"{title} {view.number}", _footer(inv))
+    totals(sheet, sums)
+    return sheet.pdf()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
@@ -20,7 +21,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -63,8 +64,10 @@ def register_fonts() -> None:
             data = (fonts / filename).read_bytes()
             font = TTFont(name, io.BytesIO(data))
             _cache_subsets(font)
+            _freeze_widths(font)
             pdfmetrics.registerFont(font)
         pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+        pdfdoc.PDFZCompress = _RememberingFlate()
         _registered = True
 
 
@@ -89,7 +92,77 @@ def _cache_subsets(font: TTFont) -> None:
     font.face.makeSubset = cached
 
 
-class _SeededCanvas(Canvas):  # type: ignore[misc]
+class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]
+    """A PDF value whose bytes were formatted once (they depend on no document)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
+
+
+def _freeze_widths(font: TTFont) -> None:
+    """Format each embedded subset's table of glyph widths once per process: formatting the
+    hundreds of numbers again for every document was a sixth of an invoice's render."""
+    add = font.addObjects
+    made: dict[tuple[float, ...], _Formatted] = {}
+
+    def add_objects(doc: Any) -> None:
+        add(doc)
+        for obj in doc.idToObject["BasicFonts"].dict.values():
+            widths = getattr(obj, "Widths", None)
+            if not isinstance(obj, pdfdoc.PDFTrueTypeFont) or not isinstance(
+                widths, pdfdoc.PDFArray
+            ):
+                continue
+            key = tuple(widths.sequence)
+            if not all(type(w) in (int, float) for w in key):
+                continue
+            with _lock:
+                found = made.get(key)
+                if found is None:
+                    if len(made) >= 32:
+                        made.pop(next(iter(made)))
+                    found = made[key] = _Formatted(widths.format(doc))
+            obj.Widths = found
+
+    font.addObjects = add_objects
+
+
+class _RememberingFlate(pdfdoc.PDFStreamFilterZCompress):  # type: ignore[misc]
+    """ReportLab's Flate filter, remembering the output for a stream it has seen before: the
+    font subsets and their ToUnicode maps, the same bytes in most documents, were compressed
+    again for every one (a quarter of an invoice's render). Keyed by the whole content, so the
+    output is always what zlib would give."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, None] = {}  # hashes of recent long streams, oldest first
+        self._made: dict[bytes, bytes] = {}
+
+    def encode(self, text: str | bytes) -> bytes:
+        data = text.encode("utf8") if isinstance(text, str) else text
+        if len(data) < 1024:
+            return zlib.compress(data)
+        with _lock:
+            found = self._made.get(data)
+        if found is not None:
+            return found
+        out = zlib.compress(data)
+        key = hash(data)
+        with _lock:
+            if key in self._seen:
+                if len(self._made) >= 16:
+                    self._made.pop(next(iter(self._made)))
+                self._made[data] = out
+            else:
+                if len(self._seen) >= 64:
+                    self._seen.pop(next(iter(self._seen)))
+                self._seen[key] = None
+        return out
+
+
+class SeededCanvas(Canvas):  # type: ignore[misc]
     """A canvas whose document gives ``SEEDED`` the same codes in every document."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -142,7 +215,8 @@ def day(value: date | None, clinic: ClinicInfo) -> str:
 _logo_cache: dict[str, ImageReader] = {}
 
 
-def _logo(data: bytes) -> Image | None:
+def logo_reader(data: bytes) -> ImageReader | None:
+    """The clinic's logo read once per process, or None when it cannot be drawn."""
     key = hashlib.sha1(data, usedforsecurity=False).hexdigest()
     reader = _logo_cache.get(key)
     if reader is None:
@@ -152,8 +226,14 @@ def _logo(data: bytes) -> Image | None:
             return None
         _logo_cache[key] = reader
     w, h = reader.getSize()
-    if not w or not h:
+    return reader if w and h else None
+
+
+def _logo(data: bytes) -> Image | None:
+    reader = logo_reader(data)
+    if reader is None:
         return None
+    w, h = reader.getSize()
     scale = min(40 * mm / w, 22 * mm / h)
     return Image(io.BytesIO(data), width=w * scale, height=h * scale)
 
@@ -324,5 +404,5 @@ def build(
                 progress(min(seen[0], size[0]), size[0])
 
         doc.setProgressCallBack(on_progress)
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_SeededCanvas)
+    doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=SeededCanvas)
     return buf.getvalue()
