@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QObject
 
     from frontdesk.db.health import EarlyCheck
-
     from frontdesk.store.context import ServiceContext
 
 log = logging.getLogger("frontdesk.app")

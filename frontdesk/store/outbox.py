@@ -14,7 +14,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, ScalarSelect, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    ScalarSelect,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.ids import uuid7

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from frontdesk.db.types import UTCDateTime

@@ -225,7 +225,9 @@ def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str,
         _QUERIES["roster"] = select(
             R.practitioner_id, R.weekday, R.start_minute, R.end_minute, R.kind, R.every_weeks,
             R.week_offset, R.effective_from, R.effective_until, R.room_id, R.label,
-        ).where(R.practitioner_id.in_(bindparam("ids", expanding=True)), R.deleted_at.is_(None))  # fmt: skip
+        ).where(
+            R.practitioner_id.in_(bindparam("ids", expanding=True)), R.deleted_at.is_(None)
+        )  # fmt: skip
     rows = session.connection().execute(_QUERIES["roster"], {"ids": list(practitioner_ids)}).all()
     out: dict[str, list[RosterRule]] = {pid: [] for pid in practitioner_ids}
     for row in rows:
