@@ -13,17 +13,19 @@ import pytest
 from diary_clinic import MONDAY, Clinic, make_clinic
 from sqlalchemy import event, select
 
+from frontdesk.domain.errors import NotFound
 from frontdesk.models import AppointmentHold, SyncOutbox
 from frontdesk.services import audit, diary
 from frontdesk.services.desk import open_desk
 from frontdesk.services.diary import BookingRequest, ClashNeedsConfirmation
 from frontdesk.store.context import ServiceContext
 
-# BEGIN IMMEDIATE; the type, the patient, the practitioner; the roster; leave; appointments and
-# holds (one query); the appointment and its history row; the outbox number, audit chain head
-# and pull cursor (one query); the audit events and the outbox rows (one executemany each).
-# Before issue 21: 16 (the practitioner read twice, holds apart, the three heads apart).
-STATEMENTS_PER_BOOKING = 12
+# BEGIN IMMEDIATE; the practitioner, patient and type (one join by their keys); the roster;
+# leave; appointments and holds (one query); the appointment and its history row; the outbox
+# number, audit chain head and pull cursor (one query); the audit events and the outbox rows
+# (one executemany each). Before issue 21: 16 (the practitioner read twice, patient and type
+# apart, holds apart, the three heads apart).
+STATEMENTS_PER_BOOKING = 10
 
 
 @pytest.fixture
@@ -61,12 +63,28 @@ def test_one_booking_runs_a_fixed_number_of_statements(clinic: Clinic, with_room
     room = {"room_id": clinic.room} if with_room else {}
     with statements(ctx) as seen:
         diary.book(ctx, _req(clinic, 9, **room))
-    extra = 1 if with_room else 0  # the room is read (its policy) and its closures
-    assert len(seen) == STATEMENTS_PER_BOOKING + 2 * extra, "\n".join(seen)
-    assert sum(s.startswith("SELECT") for s in seen) == 7 + 2 * extra
+    extra = 1 if with_room else 0  # the room's closures (the room itself joins the others)
+    assert len(seen) == STATEMENTS_PER_BOOKING + extra, "\n".join(seen)
+    assert sum(s.startswith("SELECT") for s in seen) == 5 + extra
     assert [s.split()[2] for s in seen if s.startswith("INSERT")] == [
         "appointments", "appointment_status_changes", "audit_events", "sync_outbox",
     ]  # fmt: skip
+
+
+def test_what_a_booking_names_and_is_gone_is_still_refused_in_its_own_words(
+    clinic: Clinic,
+) -> None:
+    """The practitioner, patient, type and room are read in one join: when one is missing the
+    join finds nothing and each is read alone, so the refusal names the missing one."""
+    cases = [
+        ({"patient_id": "no-such-patient"}, "patient's card no longer exists"),
+        ({"appointment_type_id": "no-such-type"}, "type is no longer offered"),
+        ({"practitioner_id": "no-such-practitioner"}, "practitioner no longer exists"),
+        ({"room_id": "no-such-room"}, "room is no longer available"),
+    ]
+    for change, said in cases:
+        with pytest.raises(NotFound, match=said):
+            diary.book(clinic.ctx, _req(clinic, 9, **change))
 
 
 def test_holds_are_still_clashes_read_in_the_same_query(clinic: Clinic) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -224,6 +225,8 @@ def new_appointment(
     check_past: bool = True,
 ) -> Appointment:  # fmt: skip
     """Check and add one appointment inside an open write transaction."""
+    # Held here, so the reads below find them in the session (its map holds rows weakly).
+    held = _read_together(session, req)
     appt_type = None
     if req.appointment_type_id is not None:
         appt_type = session.get(AppointmentType, req.appointment_type_id)
@@ -234,7 +237,6 @@ def new_appointment(
         raise ValidationFailed("Choose the patient for this appointment.", field="patient")
     if req.patient_id is not None:
         bookable_patient(session, req.patient_id)
-    # Held here, so check_time's read of it stays in the session (its map holds rows weakly).
     practitioner = session.get(Practitioner, req.practitioner_id)
     check = check_time(
         session, ctx, req.practitioner_id, req.room_id, req.starts_at, req.ends_at,
@@ -258,12 +260,27 @@ def new_appointment(
         notes=req.notes.strip(),
         booked_by_id=ctx.actor.staff_user_id,
     )
+    del held
     # The id is ours to give (UUIDv7): the history row can point at it without a flush of its
     # own; both are written by the transaction's one flush (parents first).
     appt.id = uuid7()
     session.add(appt)
     _history(session, ctx, appt, None, AppointmentStatus.BOOKED)
     return appt
+
+
+def _read_together(session: Session, req: BookingRequest) -> tuple[Any, ...]:
+    """The practitioner, patient, type and room a booking names, in one statement (a join of
+    single rows by key) instead of one each. Nothing when one is missing: then each is read
+    on its own, and the missing one refused with its own message."""
+    wanted: list[tuple[Any, str]] = [(Practitioner, req.practitioner_id)]
+    wanted += [(model, key) for model, key in ((Patient, req.patient_id),
+               (AppointmentType, req.appointment_type_id), (Room, req.room_id)) if key]  # fmt: skip
+    query = select(*(model for model, _key in wanted)).select_from(Practitioner)
+    for model, _key in wanted[1:]:
+        query = query.join(model, true())  # one row each: the join is by the keys below
+    query = query.where(*(model.id == key for model, key in wanted))
+    return tuple(session.execute(query).first() or ())
 
 
 def book(ctx: ServiceContext, req: BookingRequest, *, allow_clash: bool = False) -> str:
