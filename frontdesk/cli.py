@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 from frontdesk import __version__
 
@@ -20,9 +22,9 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _global_options(**kw: Any) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="frontdesk", description="Front desk for allied-health clinics."
+        prog="frontdesk", description="Front desk for allied-health clinics.", **kw
     )
     parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
     parser.add_argument("--data-dir", help="folder for this desk's database, backups and logs")
@@ -36,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fill an empty database with the demo clinic before opening",
     )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _global_options()
     sub = parser.add_subparsers(dest="command", metavar="command")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -47,4 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The arguments. Opening the app (global options only, the usual start) does not import
+    the commands' modules — they bring in SQLAlchemy and the models before the window's
+    start-up could overlap them with its check of the database file (issue 21)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    known, rest = _global_options(add_help=False).parse_known_args(words)
+    if not rest:
+        known.command = None
+        return known
+    return build_parser().parse_args(words)

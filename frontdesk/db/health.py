@@ -7,9 +7,12 @@ The newest backup that passes the same checks is offered instead."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import MetaData
+if TYPE_CHECKING:  # SQLAlchemy is not imported here: a start begins this check before it
+    from sqlalchemy import MetaData
 
 HEADER = b"SQLite format 3\x00"
 
@@ -62,6 +65,50 @@ def problem_of(
     except sqlite3.DatabaseError:
         return "cannot be read by SQLite (it is damaged)"
     return None
+
+
+def schema_problem_of(path: Path, expected: MetaData, head: str) -> str | None:
+    """The tables-and-columns part of ``problem_of`` alone (a file already found sound)."""
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return _schema_problem(conn, expected, head)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "cannot be read by SQLite (it is damaged)"
+
+
+class EarlyCheck:
+    """``problem_of`` of the file's structure, begun on a thread as the process starts.
+
+    SQLite reads the pages with Python's lock released, so the check runs while the main
+    thread imports Qt, SQLAlchemy and the models, instead of after them. ``problem()`` waits
+    for it, and ``open_desk`` calls it before anything opens the file for writing: a damaged
+    file is refused exactly as before, only sooner."""
+
+    def __init__(self, path: Path, *, thorough: bool) -> None:
+        self.path = path
+        self.thorough = thorough
+        self._outcome: tuple[str | None, BaseException | None] = (None, None)
+        self._thread = threading.Thread(target=self._run, name="structure-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome = (problem_of(self.path, thorough=self.thorough), None)
+        except BaseException as exc:  # handed to the thread that waits for the answer
+            self._outcome = (None, exc)
+
+    def problem(self, expected: MetaData, head: str) -> str | None:
+        """What ``problem_of(path, expected, head, thorough=...)`` says, once the check ends."""
+        self._thread.join()
+        found, failed = self._outcome
+        if failed is not None:
+            raise failed
+        return found if found is not None else schema_problem_of(self.path, expected, head)
 
 
 def _opens_everywhere(conn: sqlite3.Connection) -> bool:

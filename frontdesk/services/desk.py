@@ -34,16 +34,24 @@ def open_engine(paths: DeskPaths) -> Engine:
 
 
 def check_database(
-    paths: DeskPaths, *, what: str = "frontdesk will not open it", thorough: bool = True
+    paths: DeskPaths,
+    *,
+    what: str = "frontdesk will not open it",
+    thorough: bool = True,
+    early: health.EarlyCheck | None = None,
 ) -> None:
     """Refuse a damaged database file before anything writes to it (db/health.py), naming the
     newest good backup; a missing file is fine (a new clinic). Not ``thorough``: the quick
-    structural check of a start after a clean exit (``health.problem_of``)."""
+    structural check of a start after a clean exit (``health.problem_of``). ``early``: the
+    same check, begun on a thread as the app started (its answer is waited for here)."""
     from frontdesk.models import Base
 
-    problem = health.problem_of(
-        paths.database, Base.metadata, migrate.EXPECTED_HEAD, thorough=thorough
-    )
+    if early is not None and early.path == paths.database:
+        problem = early.problem(Base.metadata, migrate.EXPECTED_HEAD)
+    else:
+        problem = health.problem_of(
+            paths.database, Base.metadata, migrate.EXPECTED_HEAD, thorough=thorough
+        )
     if problem is None:
         return
     good = newest_good_backup(paths)
@@ -123,11 +131,12 @@ def open_desk(
     clock: Clock | None = None,
     thorough_check: bool = True,
     progress: Progress | None = None,
+    early_check: health.EarlyCheck | None = None,
 ) -> ServiceContext:
     """Check the desk database, migrate it and return a ServiceContext for the services.
     ``progress(what, fraction)`` is called only while an upgrade runs (backup, upgrade,
-    compacting the file)."""
-    check_database(paths, thorough=thorough_check)
+    compacting the file). ``early_check``: the check, already begun (``health.EarlyCheck``)."""
+    check_database(paths, thorough=thorough_check, early=early_check)
     engine = open_engine(paths)
     if migrate.upgrade(engine, backup_dir=paths.backups, progress=progress):
         _check_upgraded(paths, engine)

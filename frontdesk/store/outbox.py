@@ -14,7 +14,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    ScalarSelect,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.ids import uuid7
@@ -68,6 +78,17 @@ def outbox_row(
 def next_seq(conn: Connection) -> int:
     """The next gapless outbox number (the write transaction holds the database lock)."""
     return int(conn.execute(select(func.coalesce(func.max(OUTBOX.c.seq), 0))).scalar_one()) + 1
+
+
+def top_seq_column() -> ScalarSelect[Any]:
+    """The newest outbox number (0 if none), as a column of a larger select: the flush hook
+    reads it with the audit chain's head and the pull cursor in one statement."""
+    return select(func.coalesce(func.max(OUTBOX.c.seq), 0)).scalar_subquery()
+
+
+def seen_cursor_column() -> ScalarSelect[Any]:
+    """``seen_cursor`` as a column of a larger select."""
+    return select(SyncState.pull_cursor).where(SyncState.id == 1).scalar_subquery()
 
 
 def seen_cursor(conn: Connection) -> int | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, event, insert, inspect, select
+from sqlalchemy import Connection, Select, bindparam, event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from frontdesk.domain.errors import ValidationFailed
@@ -216,11 +216,9 @@ def log_rows(
         tracking.collector.add(c.table, c.row_id)
     if tracking.origin != "local" or not changed:
         return [], []
-    next_seq = outbox.next_seq(conn)
-    audit_seq, prev_hash = _chain_head(conn, tracking.device_id)
-    # What the person had in front of them: the clinic's changes pulled so far (a pull may
-    # land between this change and its push; the server must not count it as seen).
-    seen = outbox.seen_cursor(conn)
+    # What the person had in front of them (``seen``): the clinic's changes pulled so far (a
+    # pull may land between this change and its push; the server must not count it as seen).
+    next_seq, audit_seq, prev_hash, seen = _heads(conn, tracking.device_id)
 
     outbox_rows: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
@@ -307,15 +305,37 @@ def _redact(model: type[SyncedMixin], values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("(changed)" if k in hidden and v is not None else v) for k, v in values.items()}
 
 
-def _chain_head(conn: Connection, device_id: str) -> tuple[int, str]:
-    """(next audit sequence number, hash of the newest event) for this desk's chain."""
-    last = conn.execute(
-        select(AuditEvent.device_seq, AuditEvent.hash)
-        .where(AuditEvent.device_id == device_id)
-        .order_by(AuditEvent.device_seq.desc())
-        .limit(1)
-    ).first()
-    return (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+_HEADS: list[Select[Any]] = []
+
+
+def _heads(conn: Connection, device_id: str) -> tuple[int, int, str, int | None]:
+    """(next outbox number, next audit sequence number of this desk's chain, hash of its newest
+    event, the pull cursor), read in one statement inside the write transaction — which holds
+    the database lock, so no other process (the app, the command line) can write in between.
+    Nothing is kept between transactions: the next one reads them afresh."""
+    if not _HEADS:  # built once: every write runs it
+
+        def newest(column: Any) -> Any:
+            return (
+                select(column)
+                .where(AuditEvent.device_id == bindparam("chain"))
+                .order_by(AuditEvent.device_seq.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        _HEADS.append(
+            select(
+                outbox.top_seq_column(),
+                newest(AuditEvent.device_seq),
+                newest(AuditEvent.hash),
+                outbox.seen_cursor_column(),
+            )
+        )
+    top, last_seq, last_hash, seen = conn.execute(_HEADS[0], {"chain": device_id}).one()
+    if last_seq is None:
+        return int(top) + 1, 1, GENESIS_HASH, seen
+    return int(top) + 1, int(last_seq) + 1, str(last_hash), seen
 
 
 def _chain(row: dict[str, Any], prev_hash: str, seq: int) -> tuple[int, str]:
@@ -348,7 +368,7 @@ def record_event(
     tracking: Tracking = session.info[TRACKING_KEY]
     session.flush()
     conn = session.connection()
-    seq, prev_hash = _chain_head(conn, tracking.device_id)
+    next_seq, seq, prev_hash, _seen = _heads(conn, tracking.device_id)
     stamp = tracking.hlc.tick().encode()
     row = _audit_row(
         tracking, seq, stamp, action=action, entity=entity, entity_id=entity_id,
@@ -357,7 +377,7 @@ def record_event(
     _chain(row, prev_hash, seq)
     full = audit_full(row, tracking.now)
     conn.execute(insert(AuditEvent), [full])
-    outbox.append(conn, [_audit_outbox_row(outbox.next_seq(conn), row, tracking.now)])
+    outbox.append(conn, [_audit_outbox_row(next_seq, row, tracking.now)])
     tracking.collector.add("audit_events", row["id"])
 
 

@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import UTCDateTime
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.diary import (
     Block,
@@ -31,6 +44,7 @@ from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.models import (
     Appointment,
+    AppointmentHold,
     AppointmentStatusChange,
     AppointmentType,
     Patient,
@@ -39,7 +53,7 @@ from frontdesk.models import (
 )
 from frontdesk.services.diary.rows import bookable_patient, live_appointment
 from frontdesk.services.diary.view import (
-    active_holds,
+    DiaryHold,
     hold_problems,
     leave_blocks,
     room_closures,
@@ -116,16 +130,65 @@ def check_time(
                     "choose another room or time.", b.ref_id)
             for b in room_closures(session, [room.id], start, end)[room.id]
         ]  # fmt: skip
-    problems += clashes(
-        start, end, practitioner_id, room_id, busy_between(session, practitioner_id, room_id,
-                                                           start, end),
-        ignore_id=ignore_id, tz=tz,
-    )  # fmt: skip
     now = ctx.server_now()  # the server decides when a hold lapses, by its clock
-    rooms = [room_id] if room_id is not None else []
-    holds = active_holds(session, [practitioner_id], start, end, now, room_ids=rooms)
+    busy, holds = _busy_and_held(session, practitioner_id, room_id, start, end, now)
+    problems += clashes(start, end, practitioner_id, room_id, busy, ignore_id=ignore_id, tz=tz)
     problems += hold_problems(holds, practitioner_id, start, end, now, tz, room_id)
     return assess(problems, practitioner.overlap_policy, room_policy)
+
+
+_CLASH_QUERIES: dict[bool, Any] = {}
+
+
+def _clash_query(with_room: bool) -> Any:
+    """The practitioner's (and room's) live appointments and running holds overlapping
+    [start, end), in one statement (a UNION ALL: each part seeks its own index); built once
+    per shape, as every booking and move runs it."""
+    if with_room in _CLASH_QUERIES:
+        return _CLASH_QUERIES[with_room]
+    A, H = Appointment, AppointmentHold
+    start = bindparam("start", type_=UTCDateTime)
+    end = bindparam("end", type_=UTCDateTime)
+    who: ColumnElement[bool] = A.practitioner_id == bindparam("pid")
+    whose: ColumnElement[bool] = H.practitioner_id == bindparam("pid")
+    if with_room:
+        who = or_(who, A.room_id == bindparam("rid"))
+        whose = or_(whose, H.room_id == bindparam("rid"))
+    appointments = (
+        select(literal("a"), A.id, A.practitioner_id, A.room_id, A.starts_at, A.ends_at,
+               Patient.last_name, type_coerce(null(), UTCDateTime))
+        .outerjoin(Patient, Patient.id == A.patient_id)
+        .where(who, A.starts_at < end, A.ends_at > start,
+               A.starts_at >= bindparam("early", type_=UTCDateTime),
+               A.status != AppointmentStatus.CANCELLED, A.deleted_at.is_(None))
+    )  # fmt: skip
+    holds = select(
+        literal("h"), H.id, H.practitioner_id, H.room_id, H.starts_at, H.ends_at,
+        type_coerce(null(), String), H.expires_at,
+    ).where(whose, H.starts_at < end, H.ends_at > start,
+            H.expires_at > bindparam("now", type_=UTCDateTime), H.released_at.is_(None),
+            H.appointment_id.is_(None), H.deleted_at.is_(None))  # fmt: skip
+    _CLASH_QUERIES[with_room] = union_all(appointments, holds)
+    return _CLASH_QUERIES[with_room]
+
+
+def _busy_and_held(
+    session: Session, practitioner_id: str, room_id: str | None, start: datetime,
+    end: datetime, now: datetime,
+) -> tuple[list[Block], list[DiaryHold]]:  # fmt: skip
+    """What ``busy_between`` and ``active_holds`` return for one practitioner (and room)."""
+    params = {"pid": practitioner_id, "rid": room_id, "start": start, "end": end, "now": now,
+              "early": start - timedelta(hours=12)}  # fmt: skip
+    busy: list[Block] = []
+    holds: list[DiaryHold] = []
+    query = _clash_query(room_id is not None)
+    for kind, rid, pid, room, s, e, name, expires in session.connection().execute(query, params):
+        if kind == "a":
+            busy.append(Block(s, e, pid, room, rid, name or ""))
+        else:
+            holds.append(DiaryHold(rid, pid, room, s, e, expires))
+    holds.sort(key=lambda h: h.starts_at)
+    return busy, holds
 
 
 def busy_between(
@@ -162,6 +225,8 @@ def new_appointment(
     check_past: bool = True,
 ) -> Appointment:  # fmt: skip
     """Check and add one appointment inside an open write transaction."""
+    # Held here, so the reads below find them in the session (its map holds rows weakly).
+    held = _read_together(session, req)
     appt_type = None
     if req.appointment_type_id is not None:
         appt_type = session.get(AppointmentType, req.appointment_type_id)
@@ -172,14 +237,14 @@ def new_appointment(
         raise ValidationFailed("Choose the patient for this appointment.", field="patient")
     if req.patient_id is not None:
         bookable_patient(session, req.patient_id)
+    practitioner = session.get(Practitioner, req.practitioner_id)
     check = check_time(
         session, ctx, req.practitioner_id, req.room_id, req.starts_at, req.ends_at,
         check_past=check_past,
     )  # fmt: skip
     enforce(check, allow_clash)
     location = req.location_id
-    if location is None:
-        practitioner = session.get(Practitioner, req.practitioner_id)
+    if location is None:  # check_time read the practitioner: still in the session
         location = practitioner.default_location_id if practitioner else None
     appt = Appointment(
         practitioner_id=req.practitioner_id,
@@ -195,12 +260,27 @@ def new_appointment(
         notes=req.notes.strip(),
         booked_by_id=ctx.actor.staff_user_id,
     )
+    del held
     # The id is ours to give (UUIDv7): the history row can point at it without a flush of its
     # own; both are written by the transaction's one flush (parents first).
     appt.id = uuid7()
     session.add(appt)
     _history(session, ctx, appt, None, AppointmentStatus.BOOKED)
     return appt
+
+
+def _read_together(session: Session, req: BookingRequest) -> tuple[Any, ...]:
+    """The practitioner, patient, type and room a booking names, in one statement (a join of
+    single rows by key) instead of one each. Nothing when one is missing: then each is read
+    on its own, and the missing one refused with its own message."""
+    wanted: list[tuple[Any, str]] = [(Practitioner, req.practitioner_id)]
+    wanted += [(model, key) for model, key in ((Patient, req.patient_id),
+               (AppointmentType, req.appointment_type_id), (Room, req.room_id)) if key]  # fmt: skip
+    query = select(*(model for model, _key in wanted)).select_from(Practitioner)
+    for model, _key in wanted[1:]:
+        query = query.join(model, true())  # one row each: the join is by the keys below
+    query = query.where(*(model.id == key for model, key in wanted))
+    return tuple(session.execute(query).first() or ())
 
 
 def book(ctx: ServiceContext, req: BookingRequest, *, allow_clash: bool = False) -> str:

@@ -173,12 +173,23 @@ def waitlist(ctx: ServiceContext) -> list[WaitlistItem]:
     """Open waitlist entries, most urgent first, then oldest."""
     require(ctx.actor, Action.VIEW_DIARY)
     with ctx.read() as session:
-        rows = session.execute(
-            select(WaitlistEntry, Patient.first_name, Patient.last_name, Patient.mobile_phone)
-            .join(Patient, Patient.id == WaitlistEntry.patient_id)
+        # The open entries first, then their patients by key. As one join, SQLite's planner
+        # (no statistics for a table as small as the waitlist) walked all the patients — 150,000
+        # on a ten-year clinic, ~0.2 s of every diary start — looking each up in the waitlist.
+        entries = session.scalars(
+            select(WaitlistEntry)
             .where(WaitlistEntry.resolved_at.is_(None), WaitlistEntry.deleted_at.is_(None))
             .order_by(WaitlistEntry.urgency.desc(), WaitlistEntry.created_at)
         ).all()  # fmt: skip
+        ids = list({e.patient_id for e in entries})
+        people: dict[str, tuple[str, str, str | None]] = {}
+        for start in range(0, len(ids), 500):
+            for pid, *who in session.execute(
+                select(Patient.id, Patient.first_name, Patient.last_name, Patient.mobile_phone)
+                .where(Patient.id.in_(ids[start : start + 500]))
+            ):  # fmt: skip
+                people[pid] = (who[0], who[1], who[2])
+        rows = [(e, *people[e.patient_id]) for e in entries if e.patient_id in people]
         return [
             WaitlistItem(
                 e.id,

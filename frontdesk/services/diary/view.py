@@ -220,12 +220,15 @@ def _rooms(session: Session) -> list[RoomInfo]:
 
 
 def roster_rules(session: Session, practitioner_ids: Sequence[str]) -> dict[str, list[RosterRule]]:
-    R = RosterEntry
-    rows = session.execute(
-        select(R.practitioner_id, R.weekday, R.start_minute, R.end_minute, R.kind, R.every_weeks,
-               R.week_offset, R.effective_from, R.effective_until, R.room_id, R.label)
-        .where(R.practitioner_id.in_(practitioner_ids), R.deleted_at.is_(None))
-    ).all()  # fmt: skip
+    if "roster" not in _QUERIES:  # every booking, move and day change runs it: built once
+        R = RosterEntry
+        _QUERIES["roster"] = select(
+            R.practitioner_id, R.weekday, R.start_minute, R.end_minute, R.kind, R.every_weeks,
+            R.week_offset, R.effective_from, R.effective_until, R.room_id, R.label,
+        ).where(
+            R.practitioner_id.in_(bindparam("ids", expanding=True)), R.deleted_at.is_(None)
+        )  # fmt: skip
+    rows = session.connection().execute(_QUERIES["roster"], {"ids": list(practitioner_ids)}).all()
     out: dict[str, list[RosterRule]] = {pid: [] for pid in practitioner_ids}
     for row in rows:
         out[row[0]].append(RosterRule(*row))
