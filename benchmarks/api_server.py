@@ -108,9 +108,7 @@ def _plain_copy_seconds(cluster: Any, desk_db: Path) -> float:
     url = cluster.new_database()
     with psycopg.connect(url) as pg:
         cols = [r[1] for r in src.execute("PRAGMA table_info(appointments)")]
-        pg.execute(
-            "CREATE TABLE appointments (" + ", ".join(f'"{c}" text' for c in cols) + ")"
-        )
+        pg.execute("CREATE TABLE appointments (" + ", ".join(f'"{c}" text' for c in cols) + ")")
         started = time.perf_counter()
         rows = src.execute("SELECT * FROM appointments")
         with pg.cursor().copy("COPY appointments FROM STDIN") as copy:

@@ -139,7 +139,8 @@ def run(bench: Bench) -> None:
                 t0 = time.perf_counter()
                 r = client.post(
                     "/api/v1/holds",
-                    json={"practitioner_id": slot.practitioner_id, "appointment_type_id": offered[slot.practitioner_id],
+                    json={"practitioner_id": slot.practitioner_id,
+                          "appointment_type_id": offered[slot.practitioner_id],
                           "start": slot.start.isoformat(), "minutes": 5},
                     headers=headers,
                 )  # fmt: skip
@@ -218,9 +219,11 @@ def run(bench: Bench) -> None:
             ("api booking PG (HTTP, practitioner + type + start)", direct_ms),
         ):
             for stat in (95, 50):
-                bench.record(label, f"p{stat}", percentile(samples, stat), "ms",
-                             percentile(raw_write, stat),
-                             f"{len(samples)} calls; baseline one raw insert + commit (psycopg)")  # fmt: skip
+                bench.record(
+                    label, f"p{stat}", percentile(samples, stat), "ms",
+                    percentile(raw_write, stat),
+                    f"{len(samples)} calls; baseline one raw insert + commit (psycopg)",
+                )  # fmt: skip
         print(f"  slot cache: {cache.stats()}")
         client.__exit__(None, None, None)
         store.dispose()

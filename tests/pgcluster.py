@@ -69,7 +69,8 @@ class PgCluster:
             shutil.chown(self.dir, PG_USER)
         os.chmod(self.dir, 0o755)
         if data_from is not None:  # ownership and modes kept: PostgreSQL checks both
-            subprocess.run(["cp", "-a", "--reflink=auto", str(data_from), str(self.data)], check=True)
+            copy = ["cp", "-a", "--reflink=auto", str(data_from), str(self.data)]
+            subprocess.run(copy, check=True)
             (self.data / "postmaster.pid").unlink(missing_ok=True)
         else:
             self._initdb(initdb)
