@@ -4,11 +4,12 @@ in the API's audit log, and a hold's write reads the change log's position once.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, select
 
+from frontdesk.models import RosterEntry
 from frontdesk.server import schema as s
 from tests.server.api_world import API, auth, build, key
 from tests.sync.clinic import Clinic
@@ -97,3 +98,48 @@ def _hold_start(clinic: Clinic, token: str, world: Any) -> str:
         headers=auth(token),
     ).json()["slots"]  # fmt: skip
     return str(slots[-1]["start"])
+
+
+def test_cached_availability_reads_the_roster_again_only_after_it_changes(
+    any_clinic: Clinic,
+) -> None:
+    clinic = any_clinic
+    world = build(clinic)
+    token = key(clinic.store, name="Phone AI")
+    _hold(clinic, token, world.type_id, 0)  # the log is no longer empty: the cache is used
+    reads: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if "FROM roster_entries" in statement:
+            reads.append(statement)
+
+    def latest_end(practitioner: str) -> int:
+        slots = clinic.client.get(
+            f"{API}/availability",
+            params={"appointment_type_id": world.type_id, "practitioner_id": practitioner,
+                    "limit": 500},
+            headers=auth(token),
+        ).json()["slots"]  # fmt: skip
+        ends = [datetime.fromisoformat(sl["end"]) for sl in slots]
+        return max(e.hour * 60 + e.minute for e in ends)
+
+    event.listen(clinic.store.engine, "before_cursor_execute", count)
+    try:
+        assert latest_end(world.practitioners[0]) == 17 * 60
+        reads.clear()
+        assert latest_end(world.practitioners[0]) == 17 * 60
+        assert reads == []  # nothing changed: the kept roster lines
+        with world.desk.ctx.write("shorter days") as session:
+            for entry in session.scalars(
+                select(RosterEntry).where(
+                    RosterEntry.practitioner_id == world.practitioners[0],
+                    RosterEntry.kind == "work",
+                )
+            ):
+                entry.end_minute = 15 * 60
+        assert world.desk.sync()
+        reads.clear()  # (the server's own checks of the pushed change read it too)
+        assert latest_end(world.practitioners[0]) == 15 * 60  # the change is seen at once
+        assert len(reads) == 1
+    finally:
+        event.remove(clinic.store.engine, "before_cursor_execute", count)
