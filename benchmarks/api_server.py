@@ -71,7 +71,8 @@ def seeded_postgres(bench: Bench) -> tuple[Any, str]:
     from tests.pgcluster import PgCluster
 
     folder = CACHE / f"server-{_key()}"
-    kept = folder / f"pgdata-{_pg_major()}"
+    seeding = hashlib.sha256((ROOT / "frontdesk" / "server" / "seed.py").read_bytes())
+    kept = folder / f"pgdata-{_pg_major()}-{seeding.hexdigest()[:8]}"
     if kept.exists():
         started = time.perf_counter()
         cluster = PgCluster(data_from=kept)

@@ -76,7 +76,8 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     """COPY each table straight from the desk's file, in one transaction: the tables' own
     indexes and foreign keys are dropped first and made again after the load (one sorted build
     each instead of an update per row, one check per key instead of a trigger per row), then
-    ANALYZE, so the first queries are planned on the real sizes.
+    VACUUM (ANALYZE) after the commit: the first queries are planned on the real sizes, and
+    neither they nor autovacuum (soon after, over every table) have to set hint bits.
 
     The desk's SQLite values go as they are: its times are the naive-UTC text that
     ``UTCDateTime`` stores (PostgreSQL reads them as ``timestamp``), booleans 0/1, dates ISO."""
@@ -125,9 +126,12 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
                 cur.execute(definition)
             for table, name, definition in fkeys:
                 cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-            cur.execute("ANALYZE " + ", ".join(f'"{n}"' for n in names))
     finally:
         src.close()
+    # outside the transaction (VACUUM must be): hint bits and the visibility map set now,
+    # once, instead of by the first reads and by autovacuum going over every table soon after
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(f'"{n}"' for n in names))
     return counts
 
 
