@@ -2,8 +2,9 @@
 
 Seeding the 10-year clinic into a server (``frontdesk-server seed``) takes minutes, so the
 seeded server is kept in the benchmark cache beside the clinic (keyed by the clinic's key and
-the server's migrations): a SQLite server as its file, a PostgreSQL server as a ``pg_dump``
-archive restored into each run's throwaway cluster. Each benchmark works on its own copy.
+the server's migrations): a SQLite server as its file, a PostgreSQL server as the stopped
+cluster's data directory, copied for each run's throwaway cluster. Each benchmark works on its
+own copy.
 
 A freshly seeded server's change log is empty; a server in use never is. ``first_change``
 makes one change (a held-and-released time) so the server is as it is in use.
@@ -52,41 +53,75 @@ def seeded_sqlite(bench: Bench, dest: Path) -> Path:
     return dest
 
 
-def seeded_postgres(bench: Bench, cluster: Any) -> str:
-    """A new database in ``cluster`` holding the seeded benchmark clinic."""
-    from frontdesk.server.seed import seed_from_desk
-    from frontdesk.server.store import ServerStore
+def _pg_major() -> str:
     from tests.pgcluster import _find
 
-    dump = CACHE / f"server-{_key()}" / "server.pgdump"
-    url = str(cluster.new_database())
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    if dump.exists():
+    out = subprocess.run(
+        [_find("pg_ctl") or "pg_ctl", "--version"], capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()[-1].split(".")[0]
+
+
+def seeded_postgres(bench: Bench) -> tuple[Any, str]:
+    """A throwaway cluster (``tests/pgcluster.py``) holding the seeded benchmark clinic, and
+    the database's URL. The first run seeds it (``seed_from_desk``: COPY, indexes after) and
+    keeps the stopped cluster's data directory in the cache; later runs start on a copy."""
+    from frontdesk.server.seed import seed_from_desk
+    from frontdesk.server.store import ServerStore
+    from tests.pgcluster import PgCluster
+
+    folder = CACHE / f"server-{_key()}"
+    seeding = hashlib.sha256((ROOT / "frontdesk" / "server" / "seed.py").read_bytes())
+    kept = folder / f"pgdata-{_pg_major()}-{seeding.hexdigest()[:8]}"
+    if kept.exists():
         started = time.perf_counter()
-        subprocess.run(
-            [_find("pg_restore") or "pg_restore", "--no-owner", "-j", "2", "-d", plain, str(dump)],
-            check=True,
-            capture_output=True,
-        )
-        print(f"  restored the seeded PostgreSQL server in {time.perf_counter() - started:.0f} s")
-        return url
-    started = time.perf_counter()
+        cluster = PgCluster(data_from=kept)
+        print(f"  started the cached PostgreSQL server in {time.perf_counter() - started:.1f} s")
+        return cluster, cluster.url((kept / "frontdesk.dbname").read_text())
+    for old in CACHE.glob("server-*/pgdata-*"):  # one seeded cluster kept: several GB each
+        shutil.rmtree(old, ignore_errors=True)
+    cluster = PgCluster()
+    url = cluster.new_database()
     store = ServerStore(url)
     store.init(backup=False)
+    started = time.perf_counter()
     seed_from_desk(store, bench.scale_dir())
+    seeded = time.perf_counter() - started
     store.dispose()
-    print(f"  seeded a PostgreSQL server in {time.perf_counter() - started:.0f} s")
-    dump.parent.mkdir(parents=True, exist_ok=True)
-    made = subprocess.run(
-        [_find("pg_dump") or "pg_dump", "-Fc", "-f", str(dump.with_suffix(".building")), plain],
-        check=False,
-        capture_output=True,
-    )
-    if made.returncode == 0:
-        dump.with_suffix(".building").rename(dump)
-    else:  # the run goes on; the next one seeds again
-        print(f"  pg_dump failed ({made.returncode}): the seeded server is not kept")
-    return url
+    plain = _plain_copy_seconds(cluster, bench.scale_dir() / "frontdesk.sqlite3")
+    bench.record("seed PostgreSQL from the desk (COPY, indexes after)", "total", seeded * 1000,
+                 "ms", plain * 1000, "baseline: plain COPY of the appointments table alone "
+                 "into a table without indexes")  # fmt: skip
+    name = url.rsplit("/", 1)[1]
+    cluster.stop(keep=kept)
+    (kept / "frontdesk.dbname").write_text(name)
+    cluster = PgCluster(data_from=kept)
+    return cluster, cluster.url(name)
+
+
+def _plain_copy_seconds(cluster: Any, desk_db: Path) -> float:
+    """The biggest table alone, COPYed as plainly as psycopg allows into a bare table."""
+    import sqlite3
+
+    import psycopg
+
+    src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True)
+    url = cluster.new_database()
+    with psycopg.connect(url) as pg:
+        cols = [r[1] for r in src.execute("PRAGMA table_info(appointments)")]
+        pg.execute("CREATE TABLE appointments (" + ", ".join(f'"{c}" text' for c in cols) + ")")
+        started = time.perf_counter()
+        rows = src.execute("SELECT * FROM appointments")
+        with pg.cursor().copy("COPY appointments FROM STDIN") as copy:
+            while batch := rows.fetchmany(10_000):
+                for row in batch:
+                    copy.write_row(row)
+        pg.commit()
+        took = time.perf_counter() - started
+    src.close()
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:  # not kept in the cache
+        admin.execute(f"DROP DATABASE {url.rsplit('/', 1)[1]}")
+    return took
 
 
 def first_change(client: Any, headers: dict[str, str], type_id: str) -> None:

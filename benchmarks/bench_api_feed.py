@@ -64,7 +64,11 @@ def run(bench: Bench) -> None:
     work = CACHE / "api-feed"
     shutil.rmtree(work, ignore_errors=True)
     db = seeded_sqlite(bench, work / "server.sqlite3")
-    server = ServerProcess(db)
+    measure(bench, ServerProcess(db))
+
+
+def measure(bench: Bench, server: ServerProcess, where: str = "") -> None:
+    """The figures on ``server`` (stopped at the end); ``where`` marks their names."""
     receiver = _Receiver()
     try:
         _k, token = create_key(
@@ -135,7 +139,7 @@ def run(bench: Bench) -> None:
         assert not missing, f"{len(missing)} webhooks never arrived"
         hooks = [(receiver.arrived[a] - t0) * 1000 for a, t0 in sent.items()]
         bench.record(
-            "api webhook delivered after a booking",
+            f"api webhook delivered after a booking{where}",
             "p95",
             percentile(hooks, 95),
             "ms",
@@ -146,7 +150,7 @@ def run(bench: Bench) -> None:
         streamed = [(stream_seen[a] - t0) * 1000 for a, t0 in sent.items() if a in stream_seen]
         if streamed:
             bench.record(
-                "api event stream: booking seen",
+                f"api event stream: booking seen{where}",
                 "p95",
                 percentile(streamed, 95),
                 "ms",

@@ -57,7 +57,9 @@ class _MemoryKeyring(KeyringBackend):
 
 
 class ServerProcess:
-    def __init__(self, db: Path) -> None:
+    """``db``: a SQLite file, or a PostgreSQL URL with ``log`` for the server's output."""
+
+    def __init__(self, db: Path | str, log: Path | None = None) -> None:
         self.db = db
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -76,7 +78,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
             ],
-            stderr=open(db.with_suffix(".log"), "w"),  # noqa: SIM115
+            stderr=open(log or Path(db).with_suffix(".log"), "w"),  # noqa: SIM115
         )
         for _ in range(200):
             try:

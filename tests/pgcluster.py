@@ -52,7 +52,10 @@ def _as_user(cmd: list[str]) -> list[str]:
 
 
 class PgCluster:
-    def __init__(self) -> None:
+    """``data_from``: start on a copy of a data directory a cluster left with ``stop(keep=…)``
+    (the benchmarks' seeded clinic) instead of a new, empty one."""
+
+    def __init__(self, data_from: Path | None = None) -> None:
         initdb, pg_ctl = _find("initdb"), _find("pg_ctl")
         if not initdb or not pg_ctl:
             raise FileNotFoundError("initdb/pg_ctl not found")
@@ -65,6 +68,15 @@ class PgCluster:
             _as_user(["true"])  # make sure the user exists
             shutil.chown(self.dir, PG_USER)
         os.chmod(self.dir, 0o755)
+        if data_from is not None:  # ownership and modes kept: PostgreSQL checks both
+            copy = ["cp", "-a", "--reflink=auto", str(data_from), str(self.data)]
+            subprocess.run(copy, check=True)
+            (self.data / "postmaster.pid").unlink(missing_ok=True)
+        else:
+            self._initdb(initdb)
+        self._start()
+
+    def _initdb(self, initdb: str) -> None:
         subprocess.run(
             _as_user(
                 [
@@ -83,6 +95,8 @@ class PgCluster:
             check=True,
             capture_output=True,
         )
+
+    def _start(self) -> None:
         opts = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c max_connections=200"
@@ -90,7 +104,7 @@ class PgCluster:
         subprocess.run(
             _as_user(
                 [
-                    pg_ctl,
+                    self.pg_ctl,
                     "-D",
                     str(self.data),
                     "-o",
@@ -116,12 +130,19 @@ class PgCluster:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
-    def stop(self) -> None:
+    def stop(self, keep: Path | None = None) -> None:
+        """Stop and delete the cluster; with ``keep``, stop it cleanly (a checkpoint) and move
+        its data directory there instead, for ``PgCluster(data_from=keep)``."""
         subprocess.run(
-            _as_user([self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"]),
+            _as_user(
+                [self.pg_ctl, "-D", str(self.data), "-m", "fast" if keep else "immediate", "stop"]
+            ),
             capture_output=True,
-            check=False,
+            check=keep is not None,
         )
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(self.data), str(keep))
         time.sleep(0.1)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -174,6 +174,12 @@ class ServerStore:
             return int(floor or 0)
         return top
 
+    def newest_seq(self, conn: Connection) -> int:
+        """The newest change-log position, inside the writer's transaction: the last one this
+        transaction took (no query) or, when it took none, the log's."""
+        taken = conn.info.get("next_seq")
+        return int(taken) - 1 if taken is not None else self._max_seq(conn)
+
     def next_seq(self, conn: Connection) -> int:
         """The next change-log position, inside the writer's transaction (lock held)."""
         seq = conn.info.get("next_seq")

@@ -363,7 +363,10 @@ def search(
         if weekdays & (1 << d.weekday())
     ]
     ids = [p["id"] for p in want.practitioners]
-    rules = roster_rules(Session(bind=conn), ids)
+    if at is not None and cache is not None:
+        rules = cache.rules(conn, at, ids)
+    else:
+        rules = roster_rules(Session(bind=conn), ids)
     rooms_of = {p["id"]: _rooms_of(p, rules[p["id"]]) for p in want.practitioners}
     # the online booking rules and the window: each practitioner's first and last start
     last_start = end - length + timedelta(microseconds=1)  # a slot must end by ``end``

@@ -126,7 +126,7 @@ def idempotent(
                 )
             )
         trust.flush_heads(store, conn)
-        store.latest_seq = store._max_seq(conn)
+        store.latest_seq = store.newest_seq(conn)
     return (status, body), False
 
 

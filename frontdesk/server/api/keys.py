@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -254,7 +254,7 @@ class CallLog:
             return
         with store.writing() as conn:
             for at, key, op, status, patient in rows:
-                insert_call(conn, at, key.id, op, status, patient)
+                insert_call(conn, at, key, op, status, patient)
                 if patient is not None and status < 400:
                     trust.record_server_event(
                         store,
@@ -267,13 +267,18 @@ class CallLog:
                         summary=f"Read through the integration API ({op}), key {key.name!r}",
                     )
             trust.flush_heads(store, conn)
-            store.latest_seq = store._max_seq(conn)
+            store.latest_seq = store.newest_seq(conn)
+
+
+# A key's "last used" is kept to the minute: rewriting its row on every call cost each write
+# call a statement (and every call the same hot row).
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def insert_call(
     conn: Connection,
     now: datetime,
-    key_id: str,
+    key: ApiKey,
     operation: str,
     status: int,
     patient_id: str | None,
@@ -282,14 +287,15 @@ def insert_call(
     conn.execute(
         insert(s.api_audit).values(
             id=uuid7(),
-            key_id=key_id,
+            key_id=key.id,
             operation=operation[:60],
             patient_id=patient_id,
             status=status,
             at=now,
         )
     )
-    conn.execute(update(s.api_keys).where(s.api_keys.c.id == key_id).values(last_used_at=now))
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        conn.execute(update(s.api_keys).where(s.api_keys.c.id == key.id).values(last_used_at=now))
 
 
 def audit_log(store: ServerStore, limit: int = 100) -> list[dict[str, Any]]:

@@ -330,7 +330,7 @@ async def _write(
         if patient is None and isinstance(out.get("patient"), dict):
             patient = out["patient"].get("id")
         op = getattr(request.state, "api_op", request.url.path[:60])
-        keys.insert_call(conn, store.now(), key.id, op, status, patient)
+        keys.insert_call(conn, store.now(), key, op, status, patient)
         request.state.api_recorded = True
 
     (status, out), replayed = await run_in_threadpool(

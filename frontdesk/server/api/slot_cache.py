@@ -37,10 +37,12 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
 
-from frontdesk.domain.diary import FreeSlot
+from frontdesk.domain.diary import FreeSlot, RosterRule
 from frontdesk.server import schema as s
 from frontdesk.server.changelog import TABLES
+from frontdesk.services.diary.view import roster_rules
 
 # a change to any of these drops the whole cache (they change rarely)
 FLUSH_ENTITIES = frozenset({
@@ -68,6 +70,8 @@ class SlotCache:
         self._days: dict[DayKey, dict[Variant, tuple[FreeSlot, ...]]] = {}
         self._rooms: dict[str, frozenset[str]] = {}
         self._where: dict[str, Place] = {}
+        # each practitioner's roster lines (dropped with everything on a roster change)
+        self._rules: dict[str, list[RosterRule]] = {}
         self.hits = 0
         self.misses = 0
         self.flushes = 0
@@ -106,6 +110,7 @@ class SlotCache:
 
     def _flush(self) -> None:
         self._days.clear()
+        self._rules.clear()
         self._rooms.clear()
         self._where.clear()
         self.flushes += 1
@@ -144,6 +149,20 @@ class SlotCache:
             self.misses += 1
         else:
             self.hits += 1
+        return got
+
+    def rules(self, conn: Connection, at: int, ids: Sequence[str]) -> dict[str, list[RosterRule]]:
+        """The practitioners' roster lines as of the snapshot at ``at``: kept ones, the others
+        read (and kept unless the cache has moved past ``at``)."""
+        with self._lock:
+            got = {pid: self._rules[pid] for pid in ids if pid in self._rules}
+        missing = [pid for pid in ids if pid not in got]
+        if missing:
+            fresh = roster_rules(Session(bind=conn), missing)
+            got.update(fresh)
+            with self._lock:
+                if at == self.seq:
+                    self._rules.update(fresh)
         return got
 
     def keep(
