@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
 
+from frontdesk.db import sync_totals
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import FrontdeskError
@@ -479,20 +480,26 @@ class ServerStore:
         return tables, latest, repair
 
     def _table_stats(self, conn: Connection, names: list[str]) -> tuple[dict[str, list[int]], int]:
-        """Per table (row count, sum of versions), and the change-log position they reflect."""
-        tables = s.data_tables()
-        out: dict[str, list[int]] = {}
+        """Per table (row count, sum of versions), and the change-log position they reflect:
+        the figures the triggers keep (``sync_table_totals``), not a count of whole tables."""
         latest = self._max_seq(conn)
         checkpoint("server.check.counts")
-        for name in names:
-            t = tables.get(name)
-            if t is None:
-                continue
-            count, total = conn.execute(
-                select(func.count(), func.coalesce(func.sum(t.c.version), 0)).select_from(t)
-            ).one()
-            out[name] = [int(count), int(total)]
+        wanted = [n for n in names if n in s.data_tables()]
+        out = sync_totals.kept(lambda sql: conn.execute(text(sql)).all(), wanted)
+        if len(out) < len(wanted):  # a table the totals do not cover: counted
+            rest = [n for n in wanted if n not in out and "version" in s.data_tables()[n].c]
+            out.update(sync_totals.recount(lambda sql: conn.execute(text(sql)).all(), rest))
         return out, latest
+
+    def check_totals(self, *, repair: bool = False) -> list[str]:
+        """Count every synced table again and compare with the kept figures (a scan of the
+        whole clinic; ``frontdesk-server check-totals``). ``repair`` sets them to the counts."""
+        with self.writing() as conn:
+            query = lambda sql: conn.execute(text(sql)).all()  # noqa: E731
+            found = sync_totals.compare(query)
+            if found and repair:
+                sync_totals.rebuild(lambda sql: conn.execute(text(sql)), list(found))
+        return [f"{name}: kept {have}, counted {want}" for name, (have, want) in found.items()]
 
     def _differing_rows(
         self, conn: Connection, digests: dict[str, dict[str, str]], limit: int

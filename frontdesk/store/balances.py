@@ -1,8 +1,9 @@
 """The summaries' switch: a bulk load pauses their triggers and rebuilds them once at the end.
 
-Two summaries share the switch (``ledger_summary_state.paused``): the ledger's balances
-(``frontdesk/db/ledger_summary.py``) and the reports' revenue and booked time
-(``frontdesk/db/report_summary.py``).
+Three summaries share the switch (``ledger_summary_state.paused``): the ledger's balances
+(``frontdesk/db/ledger_summary.py``), the reports' revenue and booked time
+(``frontdesk/db/report_summary.py``) and the sync check's per-table totals
+(``frontdesk/db/sync_totals.py``).
 
 The summary tables and their triggers are ``frontdesk/db/ledger_summary.py``; with the triggers
 on, every write to the ledger keeps them right in its own transaction. A load of many thousand
@@ -18,7 +19,7 @@ import sqlite3
 from sqlalchemy import Index, Table, text
 from sqlalchemy.orm import Session
 
-from frontdesk.db import ledger_summary, report_summary
+from frontdesk.db import ledger_summary, report_summary, sync_totals
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.order import parents_first
 
@@ -39,6 +40,7 @@ def rebuild(session: Session) -> None:
     """Compute the summary again from the ledger and switch the triggers back on."""
     ledger_summary.rebuild(lambda sql: session.execute(text(sql)))
     report_summary.rebuild(lambda sql: session.execute(text(sql)))
+    sync_totals.rebuild(lambda sql: session.execute(text(sql)))
     set_paused(session, False)
 
 
@@ -46,6 +48,7 @@ def rebuild_raw(conn: sqlite3.Connection) -> None:
     """``rebuild`` on a plain sqlite3 connection (the bulk writers' own transaction)."""
     ledger_summary.rebuild(conn.execute)
     report_summary.rebuild(conn.execute)
+    sync_totals.rebuild(conn.execute)
     conn.execute("UPDATE ledger_summary_state SET paused = 0 WHERE id = 1")
 
 
@@ -56,6 +59,11 @@ def pause_raw(conn: sqlite3.Connection) -> None:
 def report_differences(session: Session) -> list[str]:
     """Where the report summary and the raw invoices and appointments disagree."""
     return report_summary.differences(lambda sql: session.execute(text(sql)).all())
+
+
+def sync_totals_differences(session: Session) -> list[str]:
+    """Where the sync check's kept figures and a count of the synced tables disagree."""
+    return sync_totals.differences(lambda sql: session.execute(text(sql)).all())  # type: ignore[arg-type,return-value]
 
 
 def deferred_indexes(table: Table) -> list[Index]:
