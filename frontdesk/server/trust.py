@@ -189,10 +189,16 @@ def flush_heads(store: ServerStore, conn: Connection) -> None:
 def countersigned_heads(store: ServerStore) -> AuditHeadsReply:
     """Every chain's countersigned head, the server's public key, and the change-log position
     they reflect (a desk keeps them only once it has pulled that far)."""
-    with store.writing() as conn:  # writing: the key may be made now
-        public = signing.public_hex(server_key(store, conn))
+    key = getattr(store, "_audit_key", None)
+    if key is None:
+        with store.writing() as conn:  # the key may be made now
+            key = server_key(store, conn)
+    # A read of one moment (heads and position agree), not behind the writer lock: every desk
+    # asks after each sync that moved audit entries — each API booking makes one.
+    with store.snapshot_reading() as conn:
         rows = conn.execute(select(s.audit_heads)).all()
         latest = store._max_seq(conn)
+    public = signing.public_hex(key)
     heads = [AuditHead(r.chain_id, int(r.seq), r.hash, r.signature).as_json() for r in rows]
     return AuditHeadsReply(public, latest, heads)
 
