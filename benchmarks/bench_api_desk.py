@@ -95,9 +95,9 @@ def _measure(bench: Bench, server: ServerProcess, ctx: Any, desk: Any) -> None:
         patient = conn.execute(select(p.c.id).limit(1)).scalar()
     api = httpx.Client(base_url=server.url + "/api/v1",
                        headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
-    slots = api.get(
-        "/availability", params={"appointment_type_id": type_id, "limit": 600}
-    ).json()["slots"]
+    slots = api.get("/availability", params={"appointment_type_id": type_id, "limit": 600}).json()[
+        "slots"
+    ]
     random.Random(17).shuffle(slots)
 
     # where a desk's sync goes: wrap the engine's steps on this instance

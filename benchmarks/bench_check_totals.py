@@ -46,9 +46,9 @@ def run(bench: Bench) -> None:
     ours = time_ms(kept, repeat=30, warmup=3)
     old = time_ms(counted, repeat=5, warmup=1)
     rows = _count(scale / "frontdesk.sqlite3")
+    about = f"kept figures vs counting the tables ({rows:,} rows), as the check did before"
     bench.record("sync check figures, 10-year desk (appointments + audit_events)", "p95",
-                 percentile(ours, 95), "ms", percentile(old, 95),
-                 f"kept figures vs counting the tables ({rows:,} rows), as the check did before")  # fmt: skip
+                 percentile(ours, 95), "ms", percentile(old, 95), about)  # fmt: skip
     ctx.engine.dispose()
     _load(bench, scale / "frontdesk.sqlite3")
 
@@ -99,8 +99,8 @@ def _load(bench: Bench, source: Path) -> None:
 
         rates: dict[str, list[float]] = {"dropped": [], "paused": [], "on": []}
         for _ in range(3):
-            for mode in rates:
-                rates[mode].append(one(mode))
+            for mode, got in rates.items():
+                got.append(one(mode))
         base = max(rates["dropped"])
         for mode, label in (("paused", "triggers paused (first sync)"),
                             ("on", "triggers on (re-sync, pulls)")):  # fmt: skip

@@ -56,9 +56,7 @@ def covered_tables() -> list[str]:
 
 
 def _aggregate(table: str) -> str:
-    return (
-        f"SELECT COUNT(*), COALESCE(SUM(version), 0) FROM {_q(table)} WHERE version > 0"
-    )
+    return f"SELECT COUNT(*), COALESCE(SUM(version), 0) FROM {_q(table)} WHERE version > 0"
 
 
 def _q(name: str) -> str:
@@ -138,8 +136,7 @@ def add_table(execute: Execute, table: str, *, dialect: str, gate: str | None = 
 
 def _aggregate_named(table: str) -> str:
     return (
-        f"SELECT '{table}', COUNT(*), COALESCE(SUM(version), 0) FROM {_q(table)}"
-        " WHERE version > 0"
+        f"SELECT '{table}', COUNT(*), COALESCE(SUM(version), 0) FROM {_q(table)} WHERE version > 0"
     )
 
 

@@ -144,7 +144,6 @@ def test_a_file_stamped_by_a_differently_chained_build_is_refused_clearly(
     assert any(paths.backups.glob("before-upgrade-*")), "the file as it was is kept"
 
 
-
 def test_sync_totals_revision_fills_the_figures_and_downgrades_cleanly(tmp_path: Path) -> None:
     """0380_checks counts the figures of a populated desk once; its downgrade takes the table
     and every trigger away, and upgrading again counts them afresh."""

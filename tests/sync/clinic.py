@@ -235,7 +235,8 @@ class Clinic:
         of the tables, on the server and on every desk."""
         with self.store.reading() as conn:
             found = [
-                f"server {d}" for d in sync_totals.differences(lambda q: conn.execute(text(q)).all())
+                f"server {d}"
+                for d in sync_totals.differences(lambda q: conn.execute(text(q)).all())
             ]
         for d in self.desks:
             with d.ctx.read() as session:

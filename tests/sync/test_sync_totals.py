@@ -95,7 +95,9 @@ def test_a_desk_figure_that_drifted_is_recounted_without_a_resync(
     a.book(prac, None, START)
     b = clinic.add_desk()
     clinic.settle()
-    _desk_sql(b, "UPDATE sync_table_totals SET row_count = row_count + 5 WHERE name = 'appointments'")
+    _desk_sql(
+        b, "UPDATE sync_table_totals SET row_count = row_count + 5 WHERE name = 'appointments'"
+    )
     with b.ctx.read() as s:
         assert sync_totals.differences(lambda q: s.execute(text(q)).all())
     assert any("sync totals of appointments" in x for x in check_balances(b.ctx).differences)
@@ -121,7 +123,10 @@ def test_server_totals_are_proved_and_repaired_by_the_cli(
     assert "0 table(s) differ." in capsys.readouterr().out
     with any_clinic.store.writing() as conn:
         conn.execute(
-            text("UPDATE sync_table_totals SET version_sum = version_sum + 3 WHERE name = 'appointments'")
+            text(
+                "UPDATE sync_table_totals SET version_sum = version_sum + 3"
+                " WHERE name = 'appointments'"
+            )
         )
     assert server_main(["--database", url, "check-totals"]) == 1
     out = capsys.readouterr().out
