@@ -110,11 +110,14 @@ def _measure(bench: Bench, server: ServerProcess, ctx: Any, desk: Any) -> None:
     stop = threading.Event()
     idle = threading.Event()
 
+    reading = threading.Lock()
+
     def diary() -> None:  # the diary page's reload: its own read of the day
-        for aid, (prac, day) in list(watch.items()):
-            if any(a.id == aid for a in load_view(ctx, [day], [prac]).appointments):
-                seen[aid] = time.perf_counter()
-                watch.pop(aid, None)
+        with reading:
+            for aid, (prac, day) in list(watch.items()):
+                if any(a.id == aid for a in load_view(ctx, [day], [prac]).appointments):
+                    seen[aid] = time.perf_counter()
+                    watch.pop(aid, None)
 
     def notice(n: ChangeNotice) -> None:
         if "appointments" in n.kinds:
@@ -155,6 +158,7 @@ def _measure(bench: Bench, server: ServerProcess, ctx: Any, desk: Any) -> None:
         day = datetime.fromisoformat(body["start"]).astimezone(ctx.tz).date()
         aid = str(body["id"])
         watch[aid] = (str(body["practitioner_id"]), day)
+        diary()  # the pull may have committed before the answer came back
         deadline = time.perf_counter() + 30
         while aid not in seen and time.perf_counter() < deadline:
             time.sleep(0.005)
