@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -467,17 +467,23 @@ class ServerStore:
                 yield conn
 
     def check_answer(
-        self, names: list[str], digests: dict[str, dict[str, str]], limit: int
-    ) -> tuple[dict[str, list[int]], int, dict[str, list[dict[str, Any]]]]:
+        self,
+        names: list[str],
+        digests: dict[str, dict[str, str]],
+        limit: int,
+        also: Callable[[Connection], Any] | None = None,
+    ) -> tuple[dict[str, list[int]], int, dict[str, list[dict[str, Any]]], Any]:
         """A desk's check after its sync, all as of one moment: per table (row count, sum of
         versions), the change-log position they reflect, and the rows whose content differs
-        from the desk's fingerprints. Read apart, another desk's push landing in between made
-        the figures disagree with the position: the desk re-synced whole tables and took rows
-        whose parents it had not yet pulled (seen with 50 desks at once, bench_group)."""
+        from the desk's fingerprints (and whatever ``also`` reads: the audit heads). Read
+        apart, another desk's push landing in between made the figures disagree with the
+        position: the desk re-synced whole tables and took rows whose parents it had not yet
+        pulled (seen with 50 desks at once, bench_group)."""
         with self.snapshot_reading() as conn:
             tables, latest = self._table_stats(conn, names)
             repair = self._differing_rows(conn, digests, limit) if digests else {}
-        return tables, latest, repair
+            extra = also(conn) if also is not None else None  # read at the same moment
+        return tables, latest, repair, extra
 
     def _table_stats(self, conn: Connection, names: list[str]) -> tuple[dict[str, list[int]], int]:
         """Per table (row count, sum of versions), and the change-log position they reflect:

@@ -7,7 +7,7 @@ never one with a local change still waiting)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select, text
@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from frontdesk.db import sync_totals
 from frontdesk.models.codec import row_digest
-from frontdesk.protocol import MAX_DIGEST_ROWS, Endpoint, StatsReply, StatsRequest
+from frontdesk.protocol import (
+    MAX_DIGEST_ROWS,
+    AuditHeadsReply,
+    Endpoint,
+    StatsReply,
+    StatsRequest,
+)
 from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply
@@ -34,6 +40,8 @@ class TableChecks:
 
     ctx: ServiceContext
     _touched_rows: dict[str, set[str]]
+    anchors_kept = False
+    keep_anchors: Callable[[AuditHeadsReply], int]  # AuditAnchors' (the engine has both)
 
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
         raise NotImplementedError
@@ -97,11 +105,16 @@ class TableChecks:
                 out[name] = found
         return out
 
-    def check_tables(self, tables: list[str], summary: SyncSummary) -> list[str]:
+    def check_tables(
+        self, tables: list[str], summary: SyncSummary, *, heads: bool = False
+    ) -> list[str]:
         """Per table, count and version sum against the server's; and the rows this sync touched
         by content: a row that differs is taken as the server holds it (never one with a local
-        change still waiting), a table whose count or versions differ is re-synced."""
-        body = StatsRequest(tables, self.local_digests(tables))
+        change still waiting), a table whose count or versions differ is re-synced. With
+        ``heads``, the audit-chain heads come in the same answer and are kept
+        (``anchors_kept``; an older server leaves them out)."""
+        self.anchors_kept = False
+        body = StatsRequest(tables, self.local_digests(tables), heads=heads)
         reply = self._call("POST", Endpoint.STATS, json=body.as_json())
         if not reply.ok:
             return []
@@ -109,6 +122,9 @@ class TableChecks:
         theirs = answer.tables
         if answer.latest != self._pull_cursor():
             return []  # the server moved on since this pull; the next sync checks again
+        if answer.audit is not None:
+            self.keep_anchors(AuditHeadsReply.from_json(answer.audit))
+            self.anchors_kept = True
         repair = answer.repair or {}
         if repair:
             with self.ctx.write("sync repair", origin="sync") as session:
