@@ -19,9 +19,9 @@ through the ORM, sync's bulk upsert, the server's merge and its own rows, a rest
 ``differences`` names any table where the kept figures disagree: run when a desk sees a
 mismatch, by the balances check on the desk, and by ``frontdesk-server check-totals``.
 
-Created by desk revision 0380_checks and server revision s0008_checks. A synced table added by
-a later revision needs ``add_table`` in that revision (tests/db/test_sync_totals.py checks
-every synced table has its triggers).
+Created by desk revision 0380_checks and server revision s0008_checks (``TABLES_0380``). A
+synced table added by a later revision needs ``add_table`` in that revision
+(tests/sync/test_sync_totals.py checks every synced table has its triggers).
 """
 
 from __future__ import annotations
@@ -43,16 +43,57 @@ CREATE_TABLE = (
 )
 
 
-def covered_tables() -> list[str]:
-    """Every table the check compares: the synced tables the server keeps (with versions)."""
-    from frontdesk.models import Base, synced_tables
-    from frontdesk.protocol import LOCAL_ONLY
-
-    return [
-        name
-        for name in synced_tables()
-        if name not in LOCAL_ONLY and "version" in Base.metadata.tables[name].c
-    ]
+# The tables revisions 0380_checks / s0008_checks gave figures and triggers (every synced table
+# the server keeps, with versions, at that time; ``store.sync_check.covered_tables`` is today's).
+TABLES_0380 = (
+    "accounting_exports",
+    "appointment_attendees",
+    "appointment_holds",
+    "appointment_series",
+    "appointment_status_changes",
+    "appointment_types",
+    "appointments",
+    "audit_events",
+    "catalogue_funder_prices",
+    "catalogue_items",
+    "claims",
+    "clinic_settings",
+    "credit_note_lines",
+    "credit_notes",
+    "day_close_counts",
+    "day_closes",
+    "document_chunks",
+    "funders",
+    "funding_budgets",
+    "funding_memberships",
+    "funding_plans",
+    "inbound_messages",
+    "invoice_lines",
+    "invoices",
+    "leave",
+    "locations",
+    "message_preferences",
+    "message_templates",
+    "messaging_settings",
+    "ndis_support_items",
+    "outgoing_messages",
+    "patient_alerts",
+    "patient_duplicates",
+    "patient_merges",
+    "patients",
+    "payment_allocations",
+    "payments",
+    "plan_documents",
+    "plan_sessions",
+    "practitioners",
+    "provider_numbers",
+    "remittance_imports",
+    "rooms",
+    "roster_entries",
+    "staff_users",
+    "sync_conflicts",
+    "waitlist_entries",
+)
 
 
 def _aggregate(table: str) -> str:
@@ -172,9 +213,9 @@ def drop(execute: Execute, tables: Iterable[str], *, dialect: str, drop_table: b
         execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
-def rebuild(execute: Execute, tables: Iterable[str] | None = None) -> None:
+def rebuild(execute: Execute, tables: Iterable[str]) -> None:
     """Count the figures again from the tables (after a bulk load with the triggers paused)."""
-    for table in covered_tables() if tables is None else tables:
+    for table in tables:
         execute(f"DELETE FROM {TABLE} WHERE name = '{table}'")
         execute(f"INSERT INTO {TABLE} (name, row_count, version_sum) {_aggregate_named(table)}")
 
@@ -196,16 +237,14 @@ def recount(query: Query, tables: Iterable[str]) -> dict[str, list[int]]:
     return out
 
 
-def compare(
-    query: Query, tables: Iterable[str] | None = None
-) -> dict[str, tuple[list[int] | None, list[int]]]:
+def compare(query: Query, tables: Iterable[str]) -> dict[str, tuple[list[int] | None, list[int]]]:
     """Each table whose kept figures differ from a recount: (kept, counted)."""
-    names = list(covered_tables() if tables is None else tables)
+    names = list(tables)
     have, want = kept(query, names), recount(query, names)
     return {n: (have.get(n), want[n]) for n in names if have.get(n) != want[n]}
 
 
-def differences(query: Query, tables: Iterable[str] | None = None) -> list[str]:
+def differences(query: Query, tables: Iterable[str]) -> list[str]:
     """``compare`` as sentences (none when the triggers held)."""
     return [
         f"sync totals of {name}: kept {have}, counted {want}"

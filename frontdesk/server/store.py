@@ -35,6 +35,7 @@ from frontdesk.protocol import invoice_prefix, series_prefixes
 from frontdesk.server import schema as s
 from frontdesk.server import snapshot
 from frontdesk.server.migrate import Outcome, upgrade_server
+from frontdesk.store import balances
 
 ADVISORY_KEY = 7_042_201
 # An enrolment code not used within this long is refused.
@@ -502,7 +503,7 @@ class ServerStore:
         whole clinic; ``frontdesk-server check-totals``). ``repair`` sets them to the counts."""
         with self.writing() as conn:
             query = lambda sql: conn.execute(text(sql)).all()  # noqa: E731
-            found = sync_totals.compare(query)
+            found = sync_totals.compare(query, balances.covered_tables())
             if found and repair:
                 sync_totals.rebuild(lambda sql: conn.execute(text(sql)), list(found))
         return [f"{name}: kept {have}, counted {want}" for name, (have, want) in found.items()]

@@ -30,6 +30,7 @@ from frontdesk.protocol import LOCAL_ONLY
 from frontdesk.server import schema as server_schema
 from frontdesk.server.app import create_app
 from frontdesk.services.desk import open_desk
+from frontdesk.store.balances import covered_tables
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import next_number
 from frontdesk.sync.engine import SyncEngine
@@ -236,13 +237,17 @@ class Clinic:
         with self.store.reading() as conn:
             found = [
                 f"server {d}"
-                for d in sync_totals.differences(lambda q: conn.execute(text(q)).all())
+                for d in sync_totals.differences(
+                    lambda q: conn.execute(text(q)).all(), covered_tables()
+                )
             ]
         for d in self.desks:
             with d.ctx.read() as session:
                 found += [
                     f"{d.name} {x}"
-                    for x in sync_totals.differences(lambda q: session.execute(text(q)).all())
+                    for x in sync_totals.differences(
+                        lambda q: session.execute(text(q)).all(), covered_tables()
+                    )
                 ]
         return found
 

@@ -20,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 # The tables as of this revision: a synced table added later gets its triggers in its own.
-TABLES = sync_totals.covered_tables()
+TABLES = sync_totals.TABLES_0380
 
 
 def _present() -> list[str]:

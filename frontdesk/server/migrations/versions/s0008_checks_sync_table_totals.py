@@ -19,7 +19,8 @@ down_revision = "s0007_dbsize"
 branch_labels = None
 depends_on = None
 
-TABLES = sync_totals.covered_tables()
+# The tables as of this revision: a synced table added later gets its triggers in its own.
+TABLES = sync_totals.TABLES_0380
 
 
 def _present() -> list[str]:
