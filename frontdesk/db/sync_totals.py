@@ -44,7 +44,7 @@ CREATE_TABLE = (
 
 
 # The tables revisions 0380_checks / s0008_checks gave figures and triggers (every synced table
-# the server keeps, with versions, at that time; ``store.sync_check.covered_tables`` is today's).
+# the server keeps, with versions, at that time; ``store.balances.covered_tables`` is today's).
 TABLES_0380 = (
     "accounting_exports",
     "appointment_attendees",
@@ -107,14 +107,20 @@ def _q(name: str) -> str:
 # -- SQLite ---------------------------------------------------------------------------------
 def _sqlite_triggers(table: str, gate: str | None) -> list[str]:
     when = f" AND {gate}" if gate else ""
-    upd = f"UPDATE {TABLE} SET row_count = row_count {{s}} 1, version_sum = version_sum {{s}} {{v}}.version WHERE name = '{table}';"  # noqa: E501
+
+    def upd(s: str, v: str) -> str:  # one row in (+, NEW) or out (-, OLD)
+        return (
+            f"UPDATE {TABLE} SET row_count = row_count {s} 1,"
+            f" version_sum = version_sum {s} {v}.version WHERE name = '{table}';"
+        )
+
     pos_new = "CASE WHEN NEW.version > 0 THEN NEW.version ELSE 0 END"
     pos_old = "CASE WHEN OLD.version > 0 THEN OLD.version ELSE 0 END"
     return [
         f"CREATE TRIGGER sync_totals_{table}_ai AFTER INSERT ON {_q(table)} FOR EACH ROW"
-        f" WHEN NEW.version > 0{when} BEGIN {upd.format(s='+', v='NEW')} END",
+        f" WHEN NEW.version > 0{when} BEGIN {upd('+', 'NEW')} END",
         f"CREATE TRIGGER sync_totals_{table}_ad AFTER DELETE ON {_q(table)} FOR EACH ROW"
-        f" WHEN OLD.version > 0{when} BEGIN {upd.format(s='-', v='OLD')} END",
+        f" WHEN OLD.version > 0{when} BEGIN {upd('-', 'OLD')} END",
         f"CREATE TRIGGER sync_totals_{table}_au AFTER UPDATE OF version ON {_q(table)}"
         f" FOR EACH ROW WHEN OLD.version IS NOT NEW.version{when} BEGIN"
         f" UPDATE {TABLE} SET row_count = row_count + (NEW.version > 0) - (OLD.version > 0),"
