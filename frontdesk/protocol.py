@@ -195,6 +195,9 @@ class StatsRequest(Body):
     tables: Annotated[list[str], MaxLen(200)]
     # table → row id → content digest of rows the desk touched in this sync (optional).
     rows: Annotated[dict[str, dict[str, str]], MaxLen(200)] = field(default_factory=dict)
+    # also the countersigned audit-chain heads, read at the same moment (an AuditHeadsReply in
+    # the answer's ``audit``): after a sync that moved audit entries, one request, not two
+    heads: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ class StatsReply(Body):
     last_seq: int  # this desk's newest change the server holds
     # table → rows (as the server holds them) whose content differed from the desk's digest
     repair: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    audit: dict[str, Any] | None = None  # AuditHeadsReply, when asked for (``heads``)
 
 
 @dataclass(frozen=True)

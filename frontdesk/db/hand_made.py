@@ -10,6 +10,7 @@ HAND_MADE_PREFIXES = (
     "patients_search_source",
     "ledger_summary",
     "report_summary",
+    "sync_table_totals",
 )
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # The newest revision this version of frontdesk ships. A database already stamped with it opens
 # without importing Alembic at all (a tenth of a second off every start). The migrations test
 # keeps this equal to the scripts' head.
-EXPECTED_HEAD = "0370_dbsize"
+EXPECTED_HEAD = "0380_checks"
 
 log = logging.getLogger(__name__)
 

@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the clinic of an existing desk into a new server")
     seed.add_argument("--from-desk", required=True, help="the desk's data folder")
     sub.add_parser("new-epoch", help="after restoring a backup: make every desk re-sync")
+    totals = sub.add_parser(
+        "check-totals", help="count every synced table and compare with the figures desks check"
+    )
+    totals.add_argument("--repair", action="store_true", help="set the figures to the counts")
     hook = sub.add_parser("sms-webhook-key", help="the key for SMS providers' callback addresses")
     hook.add_argument(
         "--public-url",
@@ -227,6 +231,13 @@ def _dispatch(args: argparse.Namespace, url: str) -> int:
         _ical_command(args, store)
     elif args.command == "new-epoch":
         print(f"New epoch {store.new_epoch()}: every desk will re-sync.")
+    elif args.command == "check-totals":
+        found = store.check_totals(repair=args.repair)
+        for line in found:
+            print(f"Differs: {line}")
+        print("Repaired." if found and args.repair else f"{len(found)} table(s) differ.")
+        store.dispose()
+        return 1 if found and not args.repair else 0
     elif args.command == "sms-webhook-key":
         from frontdesk.server.webhooks import set_public_url, webhook_key
 

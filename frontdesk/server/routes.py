@@ -130,8 +130,14 @@ def snapshot_page(
 def stats(body: StatsRequest, dev: Dev, store: Store) -> dict[str, Any]:
     if sum(len(ids) for ids in body.rows.values()) > MAX_DIGEST_ROWS * 20:
         raise ServerProblem(413, "too many rows to check at once", code="big")
-    tables, latest, repair = store.check_answer(body.tables, body.rows, MAX_DIGEST_ROWS)
-    return StatsReply(tables, latest, dev.last_seq, repair).as_json()
+    also = None
+    if body.heads:
+        key = trust.audit_key(store)
+        also = lambda conn: trust.heads_reply(store, conn, key).as_json()  # noqa: E731
+    tables, latest, repair, audit = store.check_answer(
+        body.tables, body.rows, MAX_DIGEST_ROWS, also
+    )
+    return StatsReply(tables, latest, dev.last_seq, repair, audit).as_json()
 
 
 @router.get(Endpoint.DEVICE.value)

@@ -112,6 +112,16 @@ audit_heads = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+# Per synced table, the rows with version > 0 and the sum of their versions, kept by triggers
+# in every write's transaction (frontdesk/db/sync_totals.py): what a desk's check compares.
+sync_totals = Table(
+    "sync_table_totals",
+    server_md,
+    Column("name", String(60), primary_key=True),
+    Column("row_count", BigInteger, nullable=False, server_default="0"),
+    Column("version_sum", BigInteger, nullable=False, server_default="0"),
+)
+
 series_registry = Table(
     "server_series",
     server_md,

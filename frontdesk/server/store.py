@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
 
+from frontdesk.db import sync_totals
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.errors import FrontdeskError
@@ -34,6 +35,7 @@ from frontdesk.protocol import invoice_prefix, series_prefixes
 from frontdesk.server import schema as s
 from frontdesk.server import snapshot
 from frontdesk.server.migrate import Outcome, upgrade_server
+from frontdesk.store import balances
 
 ADVISORY_KEY = 7_042_201
 # An enrolment code not used within this long is refused.
@@ -472,33 +474,45 @@ class ServerStore:
                 yield conn
 
     def check_answer(
-        self, names: list[str], digests: dict[str, dict[str, str]], limit: int
-    ) -> tuple[dict[str, list[int]], int, dict[str, list[dict[str, Any]]]]:
+        self,
+        names: list[str],
+        digests: dict[str, dict[str, str]],
+        limit: int,
+        also: Callable[[Connection], Any] | None = None,
+    ) -> tuple[dict[str, list[int]], int, dict[str, list[dict[str, Any]]], Any]:
         """A desk's check after its sync, all as of one moment: per table (row count, sum of
         versions), the change-log position they reflect, and the rows whose content differs
-        from the desk's fingerprints. Read apart, another desk's push landing in between made
-        the figures disagree with the position: the desk re-synced whole tables and took rows
-        whose parents it had not yet pulled (seen with 50 desks at once, bench_group)."""
+        from the desk's fingerprints (and whatever ``also`` reads: the audit heads). Read
+        apart, another desk's push landing in between made the figures disagree with the
+        position: the desk re-synced whole tables and took rows whose parents it had not yet
+        pulled (seen with 50 desks at once, bench_group)."""
         with self.snapshot_reading() as conn:
             tables, latest = self._table_stats(conn, names)
             repair = self._differing_rows(conn, digests, limit) if digests else {}
-        return tables, latest, repair
+            extra = also(conn) if also is not None else None  # read at the same moment
+        return tables, latest, repair, extra
 
     def _table_stats(self, conn: Connection, names: list[str]) -> tuple[dict[str, list[int]], int]:
-        """Per table (row count, sum of versions), and the change-log position they reflect."""
-        tables = s.data_tables()
-        out: dict[str, list[int]] = {}
+        """Per table (row count, sum of versions), and the change-log position they reflect:
+        the figures the triggers keep (``sync_table_totals``), not a count of whole tables."""
         latest = self._max_seq(conn)
         checkpoint("server.check.counts")
-        for name in names:
-            t = tables.get(name)
-            if t is None:
-                continue
-            count, total = conn.execute(
-                select(func.count(), func.coalesce(func.sum(t.c.version), 0)).select_from(t)
-            ).one()
-            out[name] = [int(count), int(total)]
+        wanted = [n for n in names if n in s.data_tables()]
+        out = sync_totals.kept(lambda sql: conn.execute(text(sql)).all(), wanted)
+        if len(out) < len(wanted):  # a table the totals do not cover: counted
+            rest = [n for n in wanted if n not in out and "version" in s.data_tables()[n].c]
+            out.update(sync_totals.recount(lambda sql: conn.execute(text(sql)).all(), rest))
         return out, latest
+
+    def check_totals(self, *, repair: bool = False) -> list[str]:
+        """Count every synced table again and compare with the kept figures (a scan of the
+        whole clinic; ``frontdesk-server check-totals``). ``repair`` sets them to the counts."""
+        with self.writing() as conn:
+            query = lambda sql: conn.execute(text(sql)).all()  # noqa: E731
+            found = sync_totals.compare(query, balances.covered_tables())
+            if found and repair:
+                sync_totals.rebuild(lambda sql: conn.execute(text(sql)), list(found))
+        return [f"{name}: kept {have}, counted {want}" for name, (have, want) in found.items()]
 
     def _differing_rows(
         self, conn: Connection, digests: dict[str, dict[str, str]], limit: int

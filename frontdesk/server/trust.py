@@ -189,12 +189,27 @@ def flush_heads(store: ServerStore, conn: Connection) -> None:
 def countersigned_heads(store: ServerStore) -> AuditHeadsReply:
     """Every chain's countersigned head, the server's public key, and the change-log position
     they reflect (a desk keeps them only once it has pulled that far)."""
-    with store.writing() as conn:  # writing: the key may be made now
-        public = signing.public_hex(server_key(store, conn))
-        rows = conn.execute(select(s.audit_heads)).all()
-        latest = store._max_seq(conn)
+    key = audit_key(store)
+    # A read of one moment (heads and position agree), not behind the writer lock: every desk
+    # asks after each sync that moved audit entries — each API booking makes one.
+    with store.snapshot_reading() as conn:
+        return heads_reply(store, conn, key)
+
+
+def audit_key(store: ServerStore) -> Ed25519PrivateKey:
+    key = getattr(store, "_audit_key", None)
+    if key is None:
+        with store.writing() as conn:  # the key may be made now
+            key = server_key(store, conn)
+    return key  # type: ignore[no-any-return]
+
+
+def heads_reply(store: ServerStore, conn: Connection, key: Ed25519PrivateKey) -> AuditHeadsReply:
+    """The heads as ``conn`` sees them (a desk's check reads them in its own transaction)."""
+    rows = conn.execute(select(s.audit_heads)).all()
+    latest = store._max_seq(conn)
     heads = [AuditHead(r.chain_id, int(r.seq), r.hash, r.signature).as_json() for r in rows]
-    return AuditHeadsReply(public, latest, heads)
+    return AuditHeadsReply(signing.public_hex(key), latest, heads)
 
 
 # -- refusals in the server's own trail -------------------------------------------------------

@@ -1,8 +1,9 @@
 """The summaries' switch: a bulk load pauses their triggers and rebuilds them once at the end.
 
-Two summaries share the switch (``ledger_summary_state.paused``): the ledger's balances
-(``frontdesk/db/ledger_summary.py``) and the reports' revenue and booked time
-(``frontdesk/db/report_summary.py``).
+Three summaries share the switch (``ledger_summary_state.paused``): the ledger's balances
+(``frontdesk/db/ledger_summary.py``), the reports' revenue and booked time
+(``frontdesk/db/report_summary.py``) and the sync check's per-table totals
+(``frontdesk/db/sync_totals.py``).
 
 The summary tables and their triggers are ``frontdesk/db/ledger_summary.py``; with the triggers
 on, every write to the ledger keeps them right in its own transaction. A load of many thousand
@@ -12,17 +13,32 @@ per row instead of one pass, so it pauses them and calls ``rebuild`` in its last
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 
 from sqlalchemy import Index, Table, text
 from sqlalchemy.orm import Session
 
-from frontdesk.db import ledger_summary, report_summary
+from frontdesk.db import ledger_summary, report_summary, sync_totals
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.order import parents_first
 
 log = logging.getLogger("frontdesk.store")
+
+
+@functools.cache
+def covered_tables() -> tuple[str, ...]:
+    """The tables the sync check compares (``db/sync_totals.py``): the synced tables the server
+    keeps, with versions."""
+    from frontdesk.models import Base, synced_tables
+    from frontdesk.protocol import LOCAL_ONLY
+
+    return tuple(
+        name
+        for name in synced_tables()
+        if name not in LOCAL_ONLY and "version" in Base.metadata.tables[name].c
+    )
 
 
 def set_paused(session: Session, paused: bool) -> None:
@@ -39,6 +55,7 @@ def rebuild(session: Session) -> None:
     """Compute the summary again from the ledger and switch the triggers back on."""
     ledger_summary.rebuild(lambda sql: session.execute(text(sql)))
     report_summary.rebuild(lambda sql: session.execute(text(sql)))
+    sync_totals.rebuild(lambda sql: session.execute(text(sql)), covered_tables())
     set_paused(session, False)
 
 
@@ -46,6 +63,7 @@ def rebuild_raw(conn: sqlite3.Connection) -> None:
     """``rebuild`` on a plain sqlite3 connection (the bulk writers' own transaction)."""
     ledger_summary.rebuild(conn.execute)
     report_summary.rebuild(conn.execute)
+    sync_totals.rebuild(conn.execute, covered_tables())
     conn.execute("UPDATE ledger_summary_state SET paused = 0 WHERE id = 1")
 
 
@@ -56,6 +74,12 @@ def pause_raw(conn: sqlite3.Connection) -> None:
 def report_differences(session: Session) -> list[str]:
     """Where the report summary and the raw invoices and appointments disagree."""
     return report_summary.differences(lambda sql: session.execute(text(sql)).all())
+
+
+def sync_totals_differences(session: Session) -> list[str]:
+    """Where the sync check's kept figures and a count of the synced tables disagree."""
+    query = lambda sql: session.execute(text(sql)).all()  # noqa: E731
+    return sync_totals.differences(query, covered_tables())  # type: ignore[arg-type]
 
 
 def deferred_indexes(table: Table) -> list[Index]:

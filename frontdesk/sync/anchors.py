@@ -1,9 +1,11 @@
 """The clinic server's countersigned audit-chain heads, kept on the desk (``audit_anchors``).
 
 After a sync that moved audit entries, the desk asks for every chain's head the server holds
-and keeps those whose countersignature checks out with the server's key, once it has pulled
-as far as they reach. The tamper check (services/audit.py) then names any chain that no
-longer matches its anchor: an entry rewritten, re-hashed or deleted after the server saw it.
+(with its check after the sync, in the same request and the same server read; on its own from
+a server that does not answer them there) and keeps those whose countersignature checks out
+with the server's key, once it has pulled as far as they reach. The tamper check
+(services/audit.py) then names any chain that no longer matches its anchor: an entry
+rewritten, re-hashed or deleted after the server saw it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ class AuditAnchors:
         reply = self._call("GET", Endpoint.AUDIT_HEADS)
         if not reply.ok:
             return 0  # an older server without heads: nothing to keep
-        body = AuditHeadsReply.from_json(reply.body)
+        return self.keep_anchors(AuditHeadsReply.from_json(reply.body))
+
+    def keep_anchors(self, body: AuditHeadsReply) -> int:
+        """Keep the heads of one answer (``fetch_anchors``'s, or the check's, which reads them
+        in its own transaction); 0 when the server had moved on since this desk's pull."""
         if body.latest != self._pull_cursor():
             return 0
         heads = [AuditHead.from_json(h) for h in body.heads]

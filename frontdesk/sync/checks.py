@@ -1,17 +1,28 @@
-"""The check after a sync: per table, count and version sum against the server's (a mismatch
-re-syncs the table), and a content fingerprint of the rows the sync touched (a row that differs
-is taken as the server holds it, never one with a local change still waiting)."""
+"""The check after a sync: per table, count and version sum against the server's — both ends
+read figures their triggers keep (``frontdesk/db/sync_totals.py``), O(1) in the size of the
+clinic; a mismatch first recounts this desk's tables, then re-syncs the table — and a content
+fingerprint of the rows the sync touched (a row that differs is taken as the server holds it,
+never one with a local change still waiting)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from frontdesk.db import sync_totals
 from frontdesk.models.codec import row_digest
-from frontdesk.protocol import MAX_DIGEST_ROWS, Endpoint, StatsReply, StatsRequest
+from frontdesk.protocol import (
+    MAX_DIGEST_ROWS,
+    AuditHeadsReply,
+    Endpoint,
+    StatsReply,
+    StatsRequest,
+)
+from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply
 from frontdesk.sync.summary import SyncSummary
@@ -20,11 +31,17 @@ from frontdesk.sync.transport import Reply
 log = logging.getLogger("frontdesk.sync")
 
 
+def _query(session: Session) -> sync_totals.Query:
+    return lambda sql: session.execute(text(sql)).all()  # type: ignore[return-value]
+
+
 class TableChecks:
     """Part of the SyncEngine: what it needs from the engine is declared here."""
 
     ctx: ServiceContext
     _touched_rows: dict[str, set[str]]
+    anchors_kept = False
+    keep_anchors: Callable[[AuditHeadsReply], int]  # AuditAnchors' (the engine has both)
 
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
         raise NotImplementedError
@@ -35,20 +52,28 @@ class TableChecks:
     def resync(self, summary: SyncSummary, tables: list[str] | None = None) -> None:
         raise NotImplementedError
 
-    def local_stats(self, tables: list[str]) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
+    def local_stats(self, tables: list[str], *, recount: bool = False) -> dict[str, list[int]]:
+        """Per table, the rows with version > 0 and their version sum: the figures the
+        triggers keep (``sync_table_totals``), or with ``recount`` counted from the tables
+        (a scan of each; also while a bulk load has the triggers paused)."""
+        names = [n for n in tables if (t := apply.desk_table(n)) is not None and "version" in t.c]
         with self.ctx.read() as session:
-            for name in tables:
-                t = apply.desk_table(name)
-                if t is None or "version" not in t.c:
-                    continue
-                count, total = session.execute(
-                    select(func.count(), func.coalesce(func.sum(t.c.version), 0))
-                    .select_from(t)
-                    .where(t.c.version > 0)
-                ).one()
-                out[name] = [int(count), int(total)]
-        return out
+            query = _query(session)
+            if recount or balances.is_paused(session):
+                return sync_totals.recount(query, names)
+            out = sync_totals.kept(query, names)
+            missing = [n for n in names if n not in out]  # not covered (none today)
+            out.update(sync_totals.recount(query, missing))
+            return out
+
+    def _recount(self, tables: list[str]) -> None:
+        """Prove the kept figures of these tables against a count of the tables (only when a
+        table disagreed with the server: a scan); a figure that drifted is corrected."""
+        with self.ctx.write("sync totals recount", origin="sync") as session:
+            drifted = sync_totals.compare(_query(session), tables)
+            if drifted:
+                log.warning("sync totals differed from a count: %s", ",".join(drifted))
+                sync_totals.rebuild(lambda sql: session.execute(text(sql)), list(drifted))
 
     def _note_rows(self, pairs: Iterable[tuple[str, str]]) -> None:
         rows = getattr(self, "_touched_rows", None)
@@ -80,11 +105,16 @@ class TableChecks:
                 out[name] = found
         return out
 
-    def check_tables(self, tables: list[str], summary: SyncSummary) -> list[str]:
+    def check_tables(
+        self, tables: list[str], summary: SyncSummary, *, heads: bool = False
+    ) -> list[str]:
         """Per table, count and version sum against the server's; and the rows this sync touched
         by content: a row that differs is taken as the server holds it (never one with a local
-        change still waiting), a table whose count or versions differ is re-synced."""
-        body = StatsRequest(tables, self.local_digests(tables))
+        change still waiting), a table whose count or versions differ is re-synced. With
+        ``heads``, the audit-chain heads come in the same answer and are kept
+        (``anchors_kept``; an older server leaves them out)."""
+        self.anchors_kept = False
+        body = StatsRequest(tables, self.local_digests(tables), heads=heads)
         reply = self._call("POST", Endpoint.STATS, json=body.as_json())
         if not reply.ok:
             return []
@@ -92,6 +122,9 @@ class TableChecks:
         theirs = answer.tables
         if answer.latest != self._pull_cursor():
             return []  # the server moved on since this pull; the next sync checks again
+        if answer.audit is not None:
+            self.keep_anchors(AuditHeadsReply.from_json(answer.audit))
+            self.anchors_kept = True
         repair = answer.repair or {}
         if repair:
             with self.ctx.write("sync repair", origin="sync") as session:
@@ -105,6 +138,10 @@ class TableChecks:
                         summary.repaired += fixed
         ours = self.local_stats(list(theirs))
         bad = [t for t in theirs if ours.get(t) != theirs[t]]
+        if bad:  # first make sure this desk's own figures are its tables' (a scan, rare)
+            self._recount(bad)
+            ours = self.local_stats(bad)
+            bad = [t for t in bad if ours.get(t) != theirs[t]]
         if bad:
             log.warning("table check mismatch: %s", ",".join(bad))
             self.resync(summary, bad)

@@ -131,11 +131,14 @@ class SyncEngine(TableChecks, AuditAnchors):
                 self.pull(summary, touched)
             if refused is not None:
                 raise refused
+            audit = "audit_events" in touched or summary.resynced
+            self.anchors_kept = False
             if summary.pending == 0 and touched:
-                self.check_tables(sorted(touched), summary)
+                self.check_tables(sorted(touched), summary, heads=audit)
             if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
                 self.push(summary, touched)
-            if "audit_events" in touched or summary.resynced:
+                self.anchors_kept = False  # the push moved the change log on
+            if audit and not self.anchors_kept:
                 self.fetch_anchors()
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)

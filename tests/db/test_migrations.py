@@ -142,3 +142,42 @@ def test_a_file_stamped_by_a_differently_chained_build_is_refused_clearly(
     assert "is missing the column clinic_settings.ical_detail" in message
     assert "After upgrading" in message and str(paths.backups) in message
     assert any(paths.backups.glob("before-upgrade-*")), "the file as it was is kept"
+
+
+def test_sync_totals_revision_fills_the_figures_and_downgrades_cleanly(tmp_path: Path) -> None:
+    """0380_checks counts the figures of a populated desk once; its downgrade takes the table
+    and every trigger away, and upgrading again counts them afresh."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from frontdesk.db import sync_totals
+
+    ctx = open_desk(DeskPaths(tmp_path / "desk"))  # a new desk: its blank clinic settings
+    ctx.engine.dispose()
+    engine = make_engine(tmp_path / "desk" / "frontdesk.sqlite3")
+
+    def down() -> None:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0370_dbsize")
+
+    def names() -> list[str]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT name FROM sqlite_master WHERE name LIKE 'sync_t%'")
+                ).scalars()
+            )
+
+    assert len(names()) > 50  # the table and three triggers a synced table
+    down()
+    assert names() == []
+    with engine.begin() as conn:  # a row synced while the figures were not kept
+        conn.execute(text("UPDATE clinic_settings SET version = 3"))
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        q = lambda sql: conn.execute(text(sql)).all()  # noqa: E731
+        assert sync_totals.kept(q, ["clinic_settings"]) == {"clinic_settings": [1, 3]}
+        assert sync_totals.differences(q, sync_totals.TABLES_0380) == []
+    engine.dispose()

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from frontdesk.db import sync_totals
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.vocab import SeriesKind
 from frontdesk.models import (
@@ -29,6 +30,7 @@ from frontdesk.protocol import LOCAL_ONLY
 from frontdesk.server import schema as server_schema
 from frontdesk.server.app import create_app
 from frontdesk.services.desk import open_desk
+from frontdesk.store.balances import covered_tables
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.numbering import next_number
 from frontdesk.sync.engine import SyncEngine
@@ -228,6 +230,26 @@ class Clinic:
                     assert not missing, (d.name, name, len(missing))
                     for rid, row in server[name].items():
                         assert local[rid] == row, (d.name, name, rid, _diff(local[rid], row))
+
+    def totals_differences(self) -> list[str]:
+        """Where the kept per-table totals (what the sync check compares) differ from a count
+        of the tables, on the server and on every desk."""
+        with self.store.reading() as conn:
+            found = [
+                f"server {d}"
+                for d in sync_totals.differences(
+                    lambda q: conn.execute(text(q)).all(), covered_tables()
+                )
+            ]
+        for d in self.desks:
+            with d.ctx.read() as session:
+                found += [
+                    f"{d.name} {x}"
+                    for x in sync_totals.differences(
+                        lambda q: session.execute(text(q)).all(), covered_tables()
+                    )
+                ]
+        return found
 
     def assert_no_duplicates(self) -> None:
         server = self.server_rows()

@@ -184,6 +184,12 @@ class ClinicMachine(RuleBasedStateMachine):
             held = set().union(*(set(d.ids(Appointment)) for d in self.clinic.desks))
             assert self.booked <= held
 
+    @invariant()
+    def totals_equal_a_count(self) -> None:
+        """The per-table totals the sync check reads equal a count of the tables, on the
+        server and every desk, after every step (faults, outages and resyncs included)."""
+        assert self.clinic.totals_differences() == []
+
     def teardown(self) -> None:
         try:
             if hasattr(self, "pracs"):
@@ -193,6 +199,7 @@ class ClinicMachine(RuleBasedStateMachine):
                 # correct one (it would also catch fingerprints that differ between backends).
                 assert [d.repaired for d in self.clinic.desks] == [0] * len(self.clinic.desks)
                 self.clinic.assert_no_duplicates()
+                assert self.clinic.totals_differences() == []
                 server = self.clinic.server_rows()["appointments"]
                 assert self.booked <= set(server)
                 billing_steps.assert_billing_settled(self.clinic, self.billed)

@@ -4,7 +4,7 @@ that desk's clinic into a new server. The desk then enrols without sending its h
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from frontdesk.demo.generator import DemoSpec, build_demo
 from frontdesk.domain.clock import FakeClock
@@ -38,6 +38,11 @@ def test_seeded_desk_enrols_without_sending_its_history(any_clinic: Clinic) -> N
     with first.ctx.read() as s:  # only the correction made after the seeding is still to send
         waiting = s.scalars(select(SyncOutbox.seq).where(SyncOutbox.state == "pending")).all()
         assert waiting and min(waiting) > through
+    # Enrolling set every row's version to 1 with the figures' triggers paused, then counted
+    # them once (seed_from_desk's bulk copy kept the server's by its triggers).
+    assert clinic.totals_differences() == []
+    with first.ctx.read() as s:
+        assert s.scalar(text("SELECT paused FROM ledger_summary_state")) == 0
     second = clinic.add_desk("new")
     assert first.engine.sync().snapshot_rows == 0  # it has the clinic: no copy back onto it
     assert second.engine.sync().snapshot_rows > 0
@@ -66,6 +71,7 @@ def test_seeded_desk_enrols_without_sending_its_history(any_clinic: Clinic) -> N
     clinic.settle()
     assert pat in second.ids(Patient)
     clinic.assert_converged()
+    assert clinic.totals_differences() == []
 
 
 def test_a_seeded_demo_clinic_signs_in_on_two_desks_with_nothing_refused(

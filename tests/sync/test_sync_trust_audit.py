@@ -121,3 +121,52 @@ def test_a_trail_rewritten_after_the_server_countersigned_it_is_named(
             .values(seq=newest.device_seq - 1, hash=_chain(a, chain_a)[-1].hash)
         )
     assert not _report(a).intact
+
+
+def _paths_called(desk: Desk, strip_audit: bool = False) -> list[str]:
+    """Record the paths this desk's engine calls (and, with ``strip_audit``, answer the check
+    as a server from before the heads came with it)."""
+    from frontdesk.protocol import Endpoint
+
+    called: list[str] = []
+    real = desk.engine._call
+
+    def call(method: str, path: str, **kw):  # type: ignore[no-untyped-def]
+        called.append(path)
+        reply = real(method, path, **kw)
+        if strip_audit and path == Endpoint.STATS:
+            reply.body.pop("audit", None)
+        return reply
+
+    desk.engine._call = call  # type: ignore[method-assign]
+    return called
+
+
+def test_the_heads_come_with_the_check_in_one_request(any_clinic: Clinic) -> None:
+    """A sync that moved audit entries takes the countersigned heads from its check's answer
+    (one request, one server read), and from a server that does not send them there, asks
+    for them on their own as before."""
+    from frontdesk.protocol import Endpoint
+
+    a, b = any_clinic.add_desk(), any_clinic.add_desk()
+    any_clinic.settle()
+    a.add_patient("Ana")
+    a.sync()
+    called = _paths_called(b)
+    b.sync()
+    assert Endpoint.STATS in called and Endpoint.AUDIT_HEADS not in called
+    chain_a = a.ctx.device_id
+    with b.ctx.read() as s:
+        anchor = s.get(AuditAnchor, chain_a)
+        assert anchor is not None and anchor.seq == len(_chain(a, chain_a))
+    assert _report(b).intact
+
+    a.add_patient("Ben")
+    a.sync()
+    b.engine = b.engine.__class__(b.engine.ctx, b.engine.transport, b.engine.token)
+    called = _paths_called(b, strip_audit=True)
+    b.sync()
+    assert Endpoint.STATS in called and Endpoint.AUDIT_HEADS in called
+    with b.ctx.read() as s:
+        anchor = s.get(AuditAnchor, chain_a)
+        assert anchor is not None and anchor.seq == len(_chain(a, chain_a))

@@ -122,6 +122,7 @@ def check_session(session: Session) -> BalanceCheck:
                 f"debtor {d}: ledger (balance, owing, credit, open) {want}, summary {have}"
             )
     diffs += balances.report_differences(session)  # the reports' summary, kept the same way
+    diffs += balances.sync_totals_differences(session)  # and the sync check's table totals
     if balances.is_paused(session):
         diffs.append("the summary's triggers are paused (a bulk load did not finish)")
     return BalanceCheck(len(expected_open.keys() | kept_open.keys()), len(debtors), diffs)
