@@ -138,7 +138,9 @@ class BackupsPanel(QWidget):
         self.progress.show()
         emit = self._progress.changed.emit  # safe from the worker thread: queued to the GUI
         run_in_background(
-            lambda: backups.backup_now(self.ctx, progress=emit), self._backed_up, self._failed
+            lambda: backups.backup_now(self.ctx, progress=emit, thorough=False),
+            self._backed_up,
+            self._failed,
         )
 
     def _show_progress(self, what: str, fraction: float) -> None:

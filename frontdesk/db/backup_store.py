@@ -1,0 +1,497 @@
+"""A deduplicating backup store: the database cut into page-aligned chunks, each kept once by
+its SHA-256 and compressed with Zstandard; each backup is a small manifest listing its chunks.
+
+Layout (everything inside the backups folder, so copying that folder copies every backup)::
+
+    backups/daily-20261207-083000+1100.fdbackup     a manifest (JSON)
+    backups/chunks/ab/ab12…ef.zst                   one chunk, named by the SHA-256 of its bytes
+
+A clinic's file changes in few chunks from one day to the next (new rows land at the ends of
+tables and indexes; updates touch few pages), so 23 backups cost about one compressed copy plus
+the chunks that changed, and a backup compresses and writes only chunks the store lacks.
+
+**A consistent read without a copy.** The desk runs in WAL mode. The backup checkpoints the
+log and then opens a read transaction; when no commit came in between (``PRAGMA
+data_version`` unchanged) and the checkpoint left no frame behind, SQLite reads that snapshot
+from the database file alone (its read lock 0), and no checkpoint may write into the file
+while the lock is held — so the file's bytes *are* the snapshot, and are read once, straight
+from the disk. Writers carry on meanwhile (into the log). When that cannot be had (a long
+reader kept frames in the log), SQLite's online backup API copies the database into a work file
+first, as earlier versions did.
+
+**Verification.** Each chunk written is read back, unpacked and its SHA-256 compared with its
+name; each chunk reused from an earlier backup is read back and its CRC-32 compared with the
+one recorded when it was written (bit rot or a truncated file shows, and the new backup is not
+written). The manifest records the file's size, page size, revision and a digest: the SHA-256
+of the chunks' SHA-256s in order, which fixes every byte of the file as strongly as a hash of
+the file itself and costs nothing extra to compute. ``restore_to`` (and ``check``) unpack
+every chunk, compare each chunk's SHA-256 and then the digest: a missing or damaged chunk is
+named in a clear message, and the backup is not used.
+
+**Crash safety.** Chunks are written under temporary names and renamed into place, fsynced,
+before the manifest, which is itself written as ``….partial``, fsynced and renamed: an
+interrupted backup leaves no manifest (only chunks, which the next prune removes). Pruning
+deletes manifests first and then chunks no manifest lists — never a chunk younger than
+``GRACE_SECONDS`` (a backup in progress may be about to list it; a backup reusing a chunk
+touches it first), so an interrupted or concurrent prune never takes a chunk a live manifest
+needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+FORMAT = "frontdesk-backup-store/1"
+MANIFEST_SUFFIX = ".fdbackup"
+CHUNKS = "chunks"
+# 1 MiB, page-aligned (any SQLite page size divides it): small enough that a day's scattered
+# index updates leave most chunks unchanged, large enough to compress well and to keep the
+# number of files modest (≈ 2,400 for the 10-year clinic). See docs/performance.md section 2.
+CHUNK_BYTES = 1 << 20
+LEVEL = 1
+GRACE_SECONDS = 6 * 3600
+_IN_FLIGHT = 6  # chunks read ahead of the workers
+_FILE_MODE = 0o600
+
+Progress = Callable[[str, float], None]
+
+
+class StoreDamaged(sqlite3.DatabaseError):
+    """A manifest or chunk is missing or damaged (the message names which, for a person); a
+    DatabaseError like a damaged database file, so every restore path refuses it alike."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    digest: str  # SHA-256 of the plain bytes (hex)
+    packed: int  # bytes of the compressed file
+    crc: int  # CRC-32 of the compressed file
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    size: int
+    page_size: int
+    revision: str | None
+    chunk_bytes: int
+    digest: str
+    chunks: tuple[Chunk, ...]
+    read: str  # "snapshot" (the file under a read lock) or "online copy"
+
+    @property
+    def packed_bytes(self) -> int:
+        return sum(c.packed for c in self.chunks)
+
+
+def is_manifest(path: Path) -> bool:
+    return path.name.endswith(MANIFEST_SUFFIX)
+
+
+def chunk_path(store: Path, digest: str) -> Path:
+    return store / CHUNKS / digest[:2] / f"{digest}.zst"
+
+
+def combined_digest(digests: Iterable[str], size: int) -> str:
+    whole = hashlib.sha256(f"{FORMAT}:{size}:".encode())
+    for d in digests:
+        whole.update(bytes.fromhex(d))
+    return whole.hexdigest()
+
+
+# -- reading ----------------------------------------------------------------------------------
+def read_manifest(path: Path) -> Manifest:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            raise StoreDamaged(f"{path.name} is not a frontdesk backup manifest.")
+        chunks = tuple(Chunk(d, int(p), int(c)) for d, p, c in data["chunks"])
+        return Manifest(
+            path=path,
+            size=int(data["size"]),
+            page_size=int(data["page_size"]),
+            revision=data.get("revision"),
+            chunk_bytes=int(data["chunk_bytes"]),
+            digest=str(data["digest"]),
+            chunks=chunks,
+            read=str(data.get("read", "")),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise StoreDamaged(f"{path.name} is damaged or cut short ({exc}).") from exc
+
+
+def _unpacked(store: Path, manifest: Manifest, index: int, chunk: Chunk) -> bytes:
+    import zstandard
+
+    where = chunk_path(store, chunk.digest)
+    label = f"Part {index + 1} of {len(manifest.chunks)} of the backup {manifest.path.name}"
+    try:
+        packed = where.read_bytes()
+    except FileNotFoundError as exc:
+        raise StoreDamaged(f"{label} is missing ({where.name} is not in {where.parent}).") from exc
+    try:
+        plain = zstandard.ZstdDecompressor().decompress(packed)
+    except zstandard.ZstdError as exc:
+        raise StoreDamaged(f"{label} is damaged ({where.name} does not unpack).") from exc
+    if hashlib.sha256(plain).hexdigest() != chunk.digest:
+        raise StoreDamaged(f"{label} is damaged ({where.name} does not hold what it should).")
+    return plain
+
+
+def _replay(manifest: Manifest, sink: Callable[[bytes], object], report: Progress) -> None:
+    """Unpack every chunk in order into ``sink``, checking each one and then the whole."""
+    store = manifest.path.parent
+    done = 0
+    n = max(len(manifest.chunks), 1)
+    with ThreadPoolExecutor(2, thread_name_prefix="backup-read") as pool:
+        pending: deque[Future[bytes]] = deque()
+        items = iter(enumerate(manifest.chunks))
+        for i, chunk in items:
+            pending.append(pool.submit(_unpacked, store, manifest, i, chunk))
+            if len(pending) >= _IN_FLIGHT:
+                sink(pending.popleft().result())
+                done += 1
+                report("Reading the backup", done / n)
+        while pending:
+            sink(pending.popleft().result())
+            done += 1
+            report("Reading the backup", done / n)
+    digests = [c.digest for c in manifest.chunks]
+    if combined_digest(digests, manifest.size) != manifest.digest:
+        raise StoreDamaged(f"The backup {manifest.path.name} does not match its digest.")
+
+
+def check(path: Path, progress: Progress | None = None) -> Manifest:
+    """Unpack every chunk of the backup at ``path`` and compare its digests (nothing is written).
+    Raises StoreDamaged naming a missing or damaged part."""
+    manifest = read_manifest(path)
+    total = 0
+
+    def count(data: bytes) -> None:
+        nonlocal total
+        total += len(data)
+
+    _replay(manifest, count, progress or _no_progress)
+    if total != manifest.size:
+        raise StoreDamaged(f"The backup {path.name} unpacks to a file of the wrong size.")
+    return manifest
+
+
+def restore_to(path: Path, target: Path, progress: Progress | None = None) -> Manifest:
+    """Write the database held by the backup at ``path`` to ``target``, checked chunk by chunk
+    and as a whole. The file comes out in SQLite's rollback-journal mode (header bytes 18–19),
+    self-contained like every restored file; its pages are otherwise those that were backed up."""
+    manifest = read_manifest(path)
+    with target.open("wb") as out:
+        _replay(manifest, out.write, progress or _no_progress)
+        if out.tell() != manifest.size:
+            raise StoreDamaged(f"The backup {path.name} unpacks to a file of the wrong size.")
+        if manifest.size >= 100:
+            out.seek(18)
+            out.write(b"\x01\x01")
+    return manifest
+
+
+# -- writing ----------------------------------------------------------------------------------
+def _no_progress(_what: str, _fraction: float) -> None:
+    return None
+
+
+_local = threading.local()
+# One backup or prune at a time in this process (the daily one and "Back up now" may overlap);
+# another process (the command line) is kept off young chunks by GRACE_SECONDS.
+_busy = threading.RLock()
+
+
+def _compressor() -> object:
+    import zstandard
+
+    c = getattr(_local, "compressor", None)
+    if c is None:
+        c = _local.compressor = zstandard.ZstdCompressor(level=LEVEL, write_checksum=True)
+    return c
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+                 _FILE_MODE)  # fmt: skip
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _store_chunk(store: Path, data: bytes) -> tuple[Chunk, bool]:
+    """Keep ``data`` in the store (unless it is there); returns its entry and whether written."""
+    import zstandard
+
+    digest = hashlib.sha256(data).hexdigest()
+    where = chunk_path(store, digest)
+    try:
+        packed = where.read_bytes()
+    except FileNotFoundError:
+        packed = None
+    if packed is not None:
+        # Reused: touched (prune leaves young chunks alone) and its bytes re-summed — the CRC
+        # is compared with the one recorded when it was written (see _check_reused).
+        with contextlib.suppress(OSError):
+            os.utime(where)
+        return Chunk(digest, len(packed), zlib.crc32(packed)), False
+    packed = _compressor().compress(data)  # type: ignore[attr-defined]
+    where.parent.mkdir(parents=True, exist_ok=True)
+    temporary = where.with_name(f"{where.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        _write_private(temporary, packed)
+        back = temporary.read_bytes()  # read back: unpacks to exactly these bytes
+        if hashlib.sha256(zstandard.ZstdDecompressor().decompress(back)).hexdigest() != digest:
+            raise OSError(5, "a part of the backup was not written as packed")
+        os.replace(temporary, where)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return Chunk(digest, len(packed), zlib.crc32(packed)), True
+
+
+@contextlib.contextmanager
+def _snapshot(
+    source: Path, work: Path, report: Progress
+) -> Iterator[tuple[BinaryIO, int, int, str]]:
+    """A consistent view of ``source``: (file, size, page size, how it was read)."""
+    conn = sqlite3.connect(f"file:{source}?mode=rw", uri=True, isolation_level=None, timeout=5)
+    try:
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        for _attempt in range(40):
+            before = conn.execute("PRAGMA data_version").fetchone()[0]
+            settled = True
+            if mode == "wal":
+                busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                settled = busy == 0 and log == done
+            conn.execute("BEGIN")
+            page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+            after = conn.execute("PRAGMA data_version").fetchone()[0]
+            size = page_size * pages
+            if settled and before == after and source.stat().st_size >= size:
+                # The file alone is the snapshot, and stays so while this read lock is held.
+                with source.open("rb") as fh:
+                    yield fh, size, page_size, "snapshot"
+                conn.execute("COMMIT")
+                return
+            conn.execute("ROLLBACK")
+            time.sleep(0.05)
+    finally:
+        conn.close()
+    # A reader kept frames in the log throughout: copy with SQLite's online backup API.
+    from frontdesk.db.backup import online_copy
+
+    copy = work / f".backup-{os.getpid()}-{threading.get_ident()}.sqlite3.partial"
+    try:
+        online_copy(source, copy, lambda what, f: report(what, 0.5 * f), 1.0)
+        size = copy.stat().st_size
+        with copy.open("rb") as fh:
+            page_size = int.from_bytes(fh.read(18)[16:18], "big")
+            fh.seek(0)
+            yield fh, size, (65536 if page_size == 1 else page_size), "online copy"
+    finally:
+        for suffix in ("", "-journal"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+
+
+def _revision(source: Path) -> str | None:
+    try:
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+    return str(row[0]) if row else None
+
+
+def _damaged_reused(store: Path, reused: list[Chunk]) -> list[Chunk]:
+    """Reused chunks whose bytes, re-summed as they were read, differ from the CRC recorded
+    when an earlier backup wrote them (bit rot, a file cut short)."""
+    known: dict[str, int] = {}
+    for manifest_path in sorted(store.glob(f"*{MANIFEST_SUFFIX}")):
+        with contextlib.suppress(StoreDamaged):
+            for c in read_manifest(manifest_path).chunks:
+                known.setdefault(c.digest, c.crc)
+    return [c for c in reused if c.digest in known and known[c.digest] != c.crc]
+
+
+def write_backup(source: Path, manifest_path: Path, progress: Progress | None = None) -> Manifest:
+    """Back up the live database ``source`` into the store holding ``manifest_path`` (its
+    folder). Returns the manifest once it is on the disk."""
+    with _busy:
+        return _write_backup(source, manifest_path, progress or _no_progress)
+
+
+def _write_backup(source: Path, manifest_path: Path, report: Progress) -> Manifest:
+    store = manifest_path.parent
+    (store / CHUNKS).mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = manifest_path.with_name(manifest_path.name + ".partial")
+    revision = _revision(source)
+    try:
+        with _snapshot(source, store, report) as (fh, size, page_size, how):
+            chunks, reused = _chunk_file(fh, store, size, report)
+        damaged = _damaged_reused(store, reused)
+        if damaged:  # set aside, so the next backup writes them afresh (mending older ones)
+            for c in damaged:
+                where = chunk_path(store, c.digest)
+                with contextlib.suppress(OSError):
+                    where.replace(where.with_name(where.name + ".damaged"))
+            raise StoreDamaged(
+                f"{len(damaged)} part(s) of the earlier backups are damaged on the disk "
+                f"(first {chunk_path(store, damaged[0].digest).name}); they were set aside. "
+                "Back up again: the next backup writes them afresh."
+            )
+        digest = combined_digest((c.digest for c in chunks), size)
+        body = {
+            "format": FORMAT,
+            "size": size,
+            "page_size": page_size,
+            "revision": revision,
+            "chunk_bytes": CHUNK_BYTES,
+            "digest": digest,
+            "read": how,
+            "chunks": [[c.digest, c.packed, c.crc] for c in chunks],
+        }
+        report("Finishing the backup", 0.97)
+        for folder in {chunk_path(store, c.digest).parent for c in chunks}:
+            _fsync_dir(folder)
+        _write_private(partial, json.dumps(body, separators=(",", ":")).encode())
+        os.replace(partial, manifest_path)
+        _fsync_dir(store)
+    finally:
+        partial.unlink(missing_ok=True)
+    report("Backed up and checked", 1.0)
+    return read_manifest(manifest_path)
+
+
+def _chunk_file(
+    fh: BinaryIO, store: Path, size: int, report: Progress
+) -> tuple[list[Chunk], list[Chunk]]:
+    chunks: list[Chunk] = []
+    reused: list[Chunk] = []
+    n = max((size + CHUNK_BYTES - 1) // CHUNK_BYTES, 1)
+    left = size
+    with ThreadPoolExecutor(2, thread_name_prefix="backup-chunk") as pool:
+        pending: deque[Future[tuple[Chunk, bool]]] = deque()
+
+        def collect() -> None:
+            chunk, written = pending.popleft().result()
+            chunks.append(chunk)
+            if not written:
+                reused.append(chunk)
+            report("Backing up", 0.95 * len(chunks) / n)
+
+        while left > 0:
+            data = fh.read(min(CHUNK_BYTES, left))
+            if not data:
+                raise OSError(5, "the database file ended early while it was read")
+            left -= len(data)
+            pending.append(pool.submit(_store_chunk, store, data))
+            if len(pending) >= _IN_FLIGHT:
+                collect()
+        while pending:
+            collect()
+    return chunks, reused
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # NTFS makes a rename durable with the file; folders cannot be opened
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# -- pruning and sizes ------------------------------------------------------------------------
+def live_chunks(store: Path) -> set[str]:
+    """Every chunk a manifest in ``store`` lists. A manifest that cannot be read keeps all
+    chunks (nothing is deleted on a guess)."""
+    live: set[str] = set()
+    for path in store.glob(f"*{MANIFEST_SUFFIX}"):
+        live.update(c.digest for c in read_manifest(path).chunks)
+    return live
+
+
+def collect_garbage(store: Path, *, now: float | None = None) -> int:
+    """Delete chunks no manifest lists and older than GRACE_SECONDS; returns bytes freed.
+    Leftovers of interrupted writes (``.partial``) past the grace period go too."""
+    folder = store / CHUNKS
+    if not folder.is_dir():
+        return 0
+    with _busy:
+        return _collect(store, folder, now)
+
+
+def _collect(store: Path, folder: Path, now: float | None) -> int:
+    try:
+        live = live_chunks(store)
+    except StoreDamaged:
+        return 0
+    cutoff = (time.time() if now is None else now) - GRACE_SECONDS
+    freed = 0
+    for path in folder.glob("*/*"):
+        name = path.name
+        digest = name.split(".")[0]
+        if name.endswith(".zst") and digest in live:
+            continue
+        try:
+            stat = path.stat()
+            if stat.st_mtime > cutoff:
+                continue
+            path.unlink()
+            freed += stat.st_size
+        except OSError:
+            continue
+    return freed
+
+
+def chunks_bytes(store: Path) -> int:
+    folder = store / CHUNKS
+    total = 0
+    if folder.is_dir():
+        for path in folder.glob("*/*"):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+    return total
+
+
+def usage(manifests: list[Path]) -> dict[Path, tuple[int, int]]:
+    """(bytes only this backup holds, bytes it shares with others) for each manifest: the
+    first is what deleting it would free."""
+    lists: dict[Path, tuple[Chunk, ...]] = {}
+    for path in manifests:
+        with contextlib.suppress(StoreDamaged):
+            lists[path] = read_manifest(path).chunks
+    users: dict[str, int] = {}
+    for chunks in lists.values():
+        for d in {c.digest for c in chunks}:
+            users[d] = users.get(d, 0) + 1
+    out: dict[Path, tuple[int, int]] = {}
+    for path, chunks in lists.items():
+        seen: dict[str, int] = {c.digest: c.packed for c in chunks}
+        own = sum(p for d, p in seen.items() if users[d] == 1)
+        out[path] = (own, sum(seen.values()) - own)
+    return out
