@@ -20,33 +20,38 @@ reader kept frames in the log), SQLite's online backup API copies the database i
 first, as earlier versions did.
 
 **Verification.** Each chunk written is read back, unpacked and its SHA-256 compared with its
-name; each chunk reused from an earlier backup is read back and its CRC-32 compared with the
-one recorded when it was written (bit rot or a truncated file shows, and the new backup is not
-written). The manifest records the file's size, page size, revision and a digest: the SHA-256
-of the chunks' SHA-256s in order, which fixes every byte of the file as strongly as a hash of
-the file itself and costs nothing extra to compute. ``restore_to`` (and ``check``) unpack
-every chunk, compare each chunk's SHA-256 and then the digest: a missing or damaged chunk is
-named in a clear message, and the backup is not used.
+name; a chunk reused from an earlier backup was checked so when it was written and is not read
+again (that is what makes a backup quick): the full check (``check``: every chunk unpacked and
+compared), which the daily backup runs on itself off the GUI thread and every restore runs,
+finds one spoilt on the disk since; it is set aside, and the next backup writes it afresh,
+which mends every older backup that lists it. The manifest records the file's size, page
+size, revision and a digest: the SHA-256 of the chunks' SHA-256s in order, which fixes every
+byte of the file as strongly as a hash of the file itself and costs nothing extra to compute.
+``restore_to`` (and ``check``) unpack every chunk, compare each chunk's SHA-256 and then the
+digest: a missing or damaged chunk is named in a clear message, and the backup is not used.
 
 **Crash safety.** Chunks are written under temporary names and renamed into place, fsynced,
 before the manifest, which is itself written as ``….partial``, fsynced and renamed: an
 interrupted backup leaves no manifest (only chunks, which the next prune removes). Pruning
 deletes manifests first and then chunks no manifest lists — never a chunk younger than
-``GRACE_SECONDS`` (a backup in progress may be about to list it; a backup reusing a chunk
-touches it first), so an interrupted or concurrent prune never takes a chunk a live manifest
-needs.
+``GRACE_SECONDS``, and nothing at all while a backup is being written (its marker file in
+``chunks/``), so an interrupted or concurrent prune never takes a chunk a live manifest or a
+backup in progress needs. A backup reuses only chunks a manifest lists, and checks at the end
+that every chunk it lists is still there.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
-import zlib
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,10 +62,11 @@ from typing import BinaryIO
 FORMAT = "frontdesk-backup-store/1"
 MANIFEST_SUFFIX = ".fdbackup"
 CHUNKS = "chunks"
-# 1 MiB, page-aligned (any SQLite page size divides it): small enough that a day's scattered
-# index updates leave most chunks unchanged, large enough to compress well and to keep the
-# number of files modest (≈ 2,400 for the 10-year clinic). See docs/performance.md section 2.
-CHUNK_BYTES = 1 << 20
+# 64 KiB, page-aligned (SQLite's page size divides it). A day of the 10-year clinic changes
+# ≈ 4,600 pages scattered over the indexes: 26 % of 1 MiB chunks (112 MB to store a day), 4 %
+# of 64 KiB ones (18 MB); 16 KiB would store 9 MB but make 150,000 files. The 10-year clinic
+# is ≈ 38,000 chunks. See docs/performance.md section 2.
+CHUNK_BYTES = 1 << 16
 LEVEL = 1
 GRACE_SECONDS = 6 * 3600
 _IN_FLIGHT = 6  # chunks read ahead of the workers
@@ -71,14 +77,18 @@ Progress = Callable[[str, float], None]
 
 class StoreDamaged(sqlite3.DatabaseError):
     """A manifest or chunk is missing or damaged (the message names which, for a person); a
-    DatabaseError like a damaged database file, so every restore path refuses it alike."""
+    DatabaseError like a damaged database file, so every restore path refuses it alike.
+    ``chunk``: the damaged chunk's file, when that is what failed."""
+
+    def __init__(self, message: str, chunk: Path | None = None) -> None:
+        super().__init__(message)
+        self.chunk = chunk
 
 
 @dataclass(frozen=True)
 class Chunk:
     digest: str  # SHA-256 of the plain bytes (hex)
     packed: int  # bytes of the compressed file
-    crc: int  # CRC-32 of the compressed file
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,14 @@ def read_manifest(path: Path) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:
             raise StoreDamaged(f"{path.name} is not a frontdesk backup manifest.")
-        chunks = tuple(Chunk(d, int(p), int(c)) for d, p, c in data["chunks"])
+        digests = base64.b64decode(data["digests"], validate=True)
+        packed = array("I")
+        packed.frombytes(base64.b64decode(data["packed"], validate=True))
+        if sys.byteorder != "little":
+            packed.byteswap()
+        if len(digests) != 32 * len(packed):
+            raise ValueError("the list of parts is cut short")
+        chunks = tuple(Chunk(digests[32 * i : 32 * i + 32].hex(), p) for i, p in enumerate(packed))
         return Manifest(
             path=path,
             size=int(data["size"]),
@@ -145,9 +162,11 @@ def _unpacked(store: Path, manifest: Manifest, index: int, chunk: Chunk) -> byte
     try:
         plain = zstandard.ZstdDecompressor().decompress(packed)
     except zstandard.ZstdError as exc:
-        raise StoreDamaged(f"{label} is damaged ({where.name} does not unpack).") from exc
+        raise StoreDamaged(f"{label} is damaged ({where.name} does not unpack).", where) from exc
     if hashlib.sha256(plain).hexdigest() != chunk.digest:
-        raise StoreDamaged(f"{label} is damaged ({where.name} does not hold what it should).")
+        raise StoreDamaged(
+            f"{label} is damaged ({where.name} does not hold what it should).", where
+        )
     return plain
 
 
@@ -237,34 +256,40 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _store_chunk(store: Path, data: bytes) -> tuple[Chunk, bool]:
-    """Keep ``data`` in the store (unless it is there); returns its entry and whether written."""
+def _store_piece(store: Path, data: bytes, known: dict[str, int]) -> list[tuple[Chunk, bool]]:
+    """Keep each chunk of ``data`` (a run of whole chunks) that the store lacks; returns each
+    chunk's entry and whether it was written. ``known``: chunks on the disk, by their packed
+    size (read only, shared by the workers)."""
+    out = []
+    for start in range(0, len(data), CHUNK_BYTES):
+        piece = data[start : start + CHUNK_BYTES]
+        digest = hashlib.sha256(piece).hexdigest()
+        size = known.get(digest)
+        if size is not None:
+            out.append((Chunk(digest, size), False))
+        else:
+            out.append((Chunk(digest, _write_chunk(store, digest, piece)), True))
+    return out
+
+
+def _write_chunk(store: Path, digest: str, data: bytes) -> int:
+    """Compress, write under a temporary name, read back (it must unpack to ``data``), then
+    rename into place. Returns the packed size."""
     import zstandard
 
-    digest = hashlib.sha256(data).hexdigest()
-    where = chunk_path(store, digest)
-    try:
-        packed = where.read_bytes()
-    except FileNotFoundError:
-        packed = None
-    if packed is not None:
-        # Reused: touched (prune leaves young chunks alone) and its bytes re-summed — the CRC
-        # is compared with the one recorded when it was written (see _check_reused).
-        with contextlib.suppress(OSError):
-            os.utime(where)
-        return Chunk(digest, len(packed), zlib.crc32(packed)), False
     packed = _compressor().compress(data)  # type: ignore[attr-defined]
+    where = chunk_path(store, digest)
     where.parent.mkdir(parents=True, exist_ok=True)
     temporary = where.with_name(f"{where.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         _write_private(temporary, packed)
-        back = temporary.read_bytes()  # read back: unpacks to exactly these bytes
+        back = temporary.read_bytes()
         if hashlib.sha256(zstandard.ZstdDecompressor().decompress(back)).hexdigest() != digest:
             raise OSError(5, "a part of the backup was not written as packed")
         os.replace(temporary, where)
     finally:
         temporary.unlink(missing_ok=True)
-    return Chunk(digest, len(packed), zlib.crc32(packed)), True
+    return len(packed)
 
 
 @contextlib.contextmanager
@@ -324,44 +349,67 @@ def _revision(source: Path) -> str | None:
     return str(row[0]) if row else None
 
 
-def _damaged_reused(store: Path, reused: list[Chunk]) -> list[Chunk]:
-    """Reused chunks whose bytes, re-summed as they were read, differ from the CRC recorded
-    when an earlier backup wrote them (bit rot, a file cut short)."""
+def _present(store: Path) -> set[str]:
+    """The chunks whose files are in the store (folder listings only)."""
+    present: set[str] = set()
+    folder = store / CHUNKS
+    if folder.is_dir():
+        for sub in os.scandir(folder):
+            if sub.is_dir():
+                present.update(e.name[:-4] for e in os.scandir(sub.path) if e.name.endswith(".zst"))
+    return present
+
+
+def _on_disk(store: Path) -> dict[str, int]:
+    """The chunks in the store a backup may reuse, by packed size: those a manifest lists and
+    whose file is there (one listing of each folder, no file opened). A chunk set aside as
+    damaged is not there, so the next backup writes it afresh — mending the older backups that
+    list it. Chunks no manifest lists are not reused (a prune may be removing them)."""
+    present = _present(store)
     known: dict[str, int] = {}
-    for manifest_path in sorted(store.glob(f"*{MANIFEST_SUFFIX}")):
+    for manifest_path in store.glob(f"*{MANIFEST_SUFFIX}"):
         with contextlib.suppress(StoreDamaged):
             for c in read_manifest(manifest_path).chunks:
-                known.setdefault(c.digest, c.crc)
-    return [c for c in reused if c.digest in known and known[c.digest] != c.crc]
+                if c.digest in present:
+                    known[c.digest] = c.packed
+    return known
 
 
 def write_backup(source: Path, manifest_path: Path, progress: Progress | None = None) -> Manifest:
     """Back up the live database ``source`` into the store holding ``manifest_path`` (its
     folder). Returns the manifest once it is on the disk."""
+    store = manifest_path.parent
+    (store / CHUNKS).mkdir(parents=True, exist_ok=True, mode=0o700)
+    marker = store / CHUNKS / f".writing-{os.getpid()}-{threading.get_ident()}"
     with _busy:
-        return _write_backup(source, manifest_path, progress or _no_progress)
+        marker.touch()  # a prune in another process leaves the store alone meanwhile
+        try:
+            return _write_backup(source, manifest_path, progress or _no_progress)
+        finally:
+            marker.unlink(missing_ok=True)
 
 
 def _write_backup(source: Path, manifest_path: Path, report: Progress) -> Manifest:
     store = manifest_path.parent
-    (store / CHUNKS).mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = manifest_path.with_name(manifest_path.name + ".partial")
     revision = _revision(source)
+    known = _on_disk(store)
     try:
         with _snapshot(source, store, report) as (fh, size, page_size, how):
-            chunks, reused = _chunk_file(fh, store, size, report)
-        damaged = _damaged_reused(store, reused)
-        if damaged:  # set aside, so the next backup writes them afresh (mending older ones)
-            for c in damaged:
-                where = chunk_path(store, c.digest)
-                with contextlib.suppress(OSError):
-                    where.replace(where.with_name(where.name + ".damaged"))
+            chunks = _chunk_file(fh, store, size, known, report)
+        # every chunk listed is on the disk still (a prune elsewhere that had started before
+        # this backup could have taken one it reused)
+        present = _present(store)
+        missing = [c for c in chunks if c.digest not in present]
+        if missing:
             raise StoreDamaged(
-                f"{len(damaged)} part(s) of the earlier backups are damaged on the disk "
-                f"(first {chunk_path(store, damaged[0].digest).name}); they were set aside. "
-                "Back up again: the next backup writes them afresh."
+                f"{len(missing)} part(s) of the earlier backups went missing while backing up "
+                "(another frontdesk was tidying the folder). Back up again."
             )
         digest = combined_digest((c.digest for c in chunks), size)
+        packed = array("I", (c.packed for c in chunks))
+        if sys.byteorder != "little":
+            packed.byteswap()
         body = {
             "format": FORMAT,
             "size": size,
@@ -370,10 +418,11 @@ def _write_backup(source: Path, manifest_path: Path, report: Progress) -> Manife
             "chunk_bytes": CHUNK_BYTES,
             "digest": digest,
             "read": how,
-            "chunks": [[c.digest, c.packed, c.crc] for c in chunks],
+            "digests": base64.b64encode(b"".join(bytes.fromhex(c.digest) for c in chunks)).decode(),
+            "packed": base64.b64encode(packed.tobytes()).decode(),
         }
         report("Finishing the backup", 0.97)
-        for folder in {chunk_path(store, c.digest).parent for c in chunks}:
+        for folder in {chunk_path(store, c.digest).parent for c in chunks if c.digest not in known}:
             _fsync_dir(folder)
         _write_private(partial, json.dumps(body, separators=(",", ":")).encode())
         os.replace(partial, manifest_path)
@@ -385,33 +434,29 @@ def _write_backup(source: Path, manifest_path: Path, report: Progress) -> Manife
 
 
 def _chunk_file(
-    fh: BinaryIO, store: Path, size: int, report: Progress
-) -> tuple[list[Chunk], list[Chunk]]:
+    fh: BinaryIO, store: Path, size: int, known: dict[str, int], report: Progress
+) -> list[Chunk]:
     chunks: list[Chunk] = []
-    reused: list[Chunk] = []
-    n = max((size + CHUNK_BYTES - 1) // CHUNK_BYTES, 1)
+    run = CHUNK_BYTES * max(1, (1 << 20) // CHUNK_BYTES)  # read ~1 MiB at a time
     left = size
     with ThreadPoolExecutor(2, thread_name_prefix="backup-chunk") as pool:
-        pending: deque[Future[tuple[Chunk, bool]]] = deque()
+        pending: deque[Future[list[tuple[Chunk, bool]]]] = deque()
 
         def collect() -> None:
-            chunk, written = pending.popleft().result()
-            chunks.append(chunk)
-            if not written:
-                reused.append(chunk)
-            report("Backing up", 0.95 * len(chunks) / n)
+            chunks.extend(c for c, _written in pending.popleft().result())
+            report("Backing up", 0.95 * (size - left) / max(size, 1))
 
         while left > 0:
-            data = fh.read(min(CHUNK_BYTES, left))
+            data = fh.read(min(run, left))
             if not data:
                 raise OSError(5, "the database file ended early while it was read")
             left -= len(data)
-            pending.append(pool.submit(_store_chunk, store, data))
+            pending.append(pool.submit(_store_piece, store, data, known))
             if len(pending) >= _IN_FLIGHT:
                 collect()
         while pending:
             collect()
-    return chunks, reused
+    return chunks
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -446,11 +491,16 @@ def collect_garbage(store: Path, *, now: float | None = None) -> int:
 
 
 def _collect(store: Path, folder: Path, now: float | None) -> int:
+    cutoff = (time.time() if now is None else now) - GRACE_SECONDS
+    for marker in folder.glob(".writing-*"):  # a backup is being written (another process)
+        with contextlib.suppress(OSError):
+            if marker.stat().st_mtime > cutoff:
+                return 0
+            marker.unlink()  # left by a backup that never finished
     try:
         live = live_chunks(store)
     except StoreDamaged:
         return 0
-    cutoff = (time.time() if now is None else now) - GRACE_SECONDS
     freed = 0
     for path in folder.glob("*/*"):
         name = path.name

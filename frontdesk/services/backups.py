@@ -16,6 +16,7 @@ holds at most ``SIZE_BUDGET`` times the database (the newest daily backup always
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import tempfile
@@ -173,6 +174,10 @@ def daily_backup_if_due(paths: DeskPaths, clock: Clock, tz: ZoneInfo) -> Path | 
     if not any(b.made_at.astimezone(tz).date() == today for b in existing):
         made = write_backup(paths.database, paths.backups / local_name("daily", now, tz))
     prune(paths.backups, tz, budget=SIZE_BUDGET * database_bytes(paths.database))
+    if made is not None:
+        # The full check (every chunk unpacked and compared) of the day's backup: finds a
+        # chunk spoilt on the disk since an earlier backup wrote it (and sets it aside).
+        check_backup(made)
     return made
 
 
@@ -203,7 +208,14 @@ def check_backup(path: Path, progress: Progress | None = None) -> None:
         try:
             backup_store.check(path, progress)
         except backup_store.StoreDamaged as exc:
-            raise EnvironmentProblem(f"{exc} This backup cannot be restored.") from exc
+            mended = ""
+            if exc.chunk is not None:  # set aside: the next backup writes it afresh
+                with contextlib.suppress(OSError):
+                    exc.chunk.replace(exc.chunk.with_name(exc.chunk.name + ".damaged"))
+                    mended = " The next backup writes that part afresh."
+            raise EnvironmentProblem(
+                f"{exc} This backup cannot be restored as it is.{mended}"
+            ) from exc
         return
     from frontdesk.db.backup import check_restores
 

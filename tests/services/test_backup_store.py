@@ -174,14 +174,17 @@ def test_a_damaged_or_missing_chunk_fails_the_check_clearly_and_is_not_counted_g
     assert "Nothing has been changed" in refused.value.user_message
     assert rows(paths.database) == before
 
-    where.unlink()  # missing altogether
+    assert not where.exists() and where.with_name(where.name + ".damaged").exists()  # set aside
     with pytest.raises(EnvironmentProblem, match="is missing"):
         backups.check_backup(latest)
 
 
-def test_a_reused_chunk_damaged_on_the_disk_stops_the_next_backup_which_then_mends_it(
+def test_a_shared_chunk_spoilt_on_the_disk_is_found_by_the_check_and_mended_by_the_next_backup(
     demo_ctx: ServiceContext,
 ) -> None:
+    """A backup reuses earlier chunks without reading them (that is its speed); the full check
+    (the daily backup runs it on itself; every restore does) finds one spoilt since, sets it
+    aside, and the next backup writes it afresh, which mends every backup that lists it."""
     paths = _paths(demo_ctx)
     first = backups.backup_now(demo_ctx)
     second = backups.backup_now(demo_ctx)
@@ -189,14 +192,18 @@ def test_a_reused_chunk_damaged_on_the_disk_stops_the_next_backup_which_then_men
     chunk = next(c for c in backup_store.read_manifest(first).chunks if c.digest in unchanged)
     where = backup_store.chunk_path(paths.backups, chunk.digest)
     packed = bytearray(where.read_bytes())
-    packed[-3] ^= 0x01  # one flipped bit in a part the next backup reuses
+    packed[-3] ^= 0x01  # one flipped bit in a part both backups list
     where.write_bytes(bytes(packed))
-    with pytest.raises(EnvironmentProblem, match="damaged on the disk"):
-        backups.backup_now(demo_ctx)
-    assert len(backups.list_backups(paths.backups)) == 2, "no backup counted on a bad part"
-    again = backups.backup_now(demo_ctx)  # writes the part afresh ...
-    backups.check_backup(again)
-    backups.check_backup(first)  # ... which mends the older backups too (same bytes, same name)
+    with pytest.raises(EnvironmentProblem, match="damaged") as err:
+        backups.check_backup(first)
+    assert "The next backup writes that part afresh" in err.value.user_message
+    with pytest.raises(EnvironmentProblem, match="is missing"):  # set aside by that check
+        backups.check_backup(second)
+    assert newest_good_backup(paths) is None, "neither is counted good"
+    again = backups.backup_now(demo_ctx)
+    for made in (first, second, again):
+        backups.check_backup(made)  # mended: the same bytes under the same name
+    assert newest_good_backup(paths) == again
 
 
 @pytest.mark.parametrize("stop_at", ["Backing up", "Finishing the backup"])
