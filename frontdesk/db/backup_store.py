@@ -292,7 +292,7 @@ def _write_chunk(store: Path, digest: str, data: bytes) -> int:
 
     packed = _compressor().compress(data)  # type: ignore[attr-defined]
     where = chunk_path(store, digest)
-    where.parent.mkdir(parents=True, exist_ok=True)
+    where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = where.with_name(f"{where.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         _write_private(temporary, packed)

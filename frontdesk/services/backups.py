@@ -222,6 +222,17 @@ def check_backup(path: Path, progress: Progress | None = None) -> None:
     check_restores(path)
 
 
+def describe(path: Path) -> str:
+    """A few words on a backup just made, for the command line."""
+    if not backup_store.is_manifest(path):
+        return f"{path.stat().st_size / 1e6:.1f} MB, checked"
+    own, shared = store_usage(path.parent).get(path, (0, 0))
+    return (
+        f"checked; {own / 1e6:.1f} MB of its own and {shared / 1e6:.1f} MB shared with other "
+        f"backups in {path.parent}, which must be copied whole"
+    )
+
+
 def store_usage(backups_dir: Path) -> dict[Path, tuple[int, int]]:
     """For each backup in the store: (bytes only it holds, bytes it shares with others)."""
     return backup_store.usage(sorted(backups_dir.glob(f"*{backup_store.MANIFEST_SUFFIX}")))

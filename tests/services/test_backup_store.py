@@ -4,9 +4,7 @@ when interrupted, and pruning keeps every chunk a backup still lists. Real files
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from frontdesk.db import backup_store
-from frontdesk.db.backup import backup_file, materialise
+from frontdesk.db.backup import backup_file
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.errors import EnvironmentProblem
@@ -25,6 +23,7 @@ from frontdesk.paths import DeskPaths
 from frontdesk.services import backups
 from frontdesk.services.desk import newest_good_backup
 from frontdesk.store.context import ServiceContext
+from tests.services.test_backups import dump, refused_and_unchanged
 
 # backups are named by the clock; some tests read the real one (chunks' ages)
 pytestmark = pytest.mark.dates
@@ -43,29 +42,6 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def _paths(ctx: ServiceContext) -> DeskPaths:
     assert ctx.data_dir is not None
     return DeskPaths(ctx.data_dir)
-
-
-def rows(database: Path) -> dict[str, str]:
-    """A digest of every table's rows (of a backup: of the database it restores to)."""
-    if not database.name.endswith(".sqlite3"):
-        with tempfile.TemporaryDirectory() as tmp:
-            plain = Path(tmp) / "restored.sqlite3"
-            materialise(database, plain)
-            return rows(plain)
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        out = {}
-        for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            # the search index is derived; "Back up now" is itself audited (and sent on)
-            if t.startswith(("sqlite_", "patients_fts")) or t in {"audit_events", "sync_outbox"}:
-                continue
-            digest = hashlib.sha256()
-            for row in sorted(repr(r) for r in conn.execute(f'SELECT * FROM "{t}"')):
-                digest.update(row.encode())
-            out[t] = digest.hexdigest()
-        return out
-    finally:
-        conn.close()
 
 
 def rename_patients(ctx: ServiceContext, name: str, n: int = 5) -> None:
@@ -87,10 +63,10 @@ def test_a_second_backup_shares_what_did_not_change_and_each_restores_exactly(
     assert first.name.endswith(".fdbackup")
     fractions = [f for _w, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    at_first = rows(paths.database)
+    at_first = dump(paths.database)
     rename_patients(demo_ctx, "Second")
     second = backups.backup_now(demo_ctx)
-    at_second = rows(paths.database)
+    at_second = dump(paths.database)
     assert at_first != at_second
 
     one, two = backup_store.read_manifest(first), backup_store.read_manifest(second)
@@ -104,7 +80,7 @@ def test_a_second_backup_shares_what_did_not_change_and_each_restores_exactly(
     assert stored < one.packed_bytes + two.packed_bytes
     assert stored * 3 < paths.database.stat().st_size
 
-    assert rows(first) == at_first and rows(second) == at_second
+    assert dump(first) == at_first and dump(second) == at_second
     usage = backups.store_usage(paths.backups)
     own, common = usage[second]
     assert common > own > 0 and own + common == two.packed_bytes
@@ -115,7 +91,7 @@ def test_a_backup_while_others_write_holds_only_what_was_committed(
     demo_ctx: ServiceContext,
 ) -> None:
     paths = _paths(demo_ctx)
-    committed = rows(paths.database)
+    committed = dump(paths.database)
     writer = sqlite3.connect(paths.database, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")
@@ -126,7 +102,7 @@ def test_a_backup_while_others_write_holds_only_what_was_committed(
         writer.execute("ROLLBACK")
     finally:
         writer.close()
-    assert rows(made) == committed
+    assert dump(made) == committed
 
     # A reader holding an old snapshot keeps frames in the log: the file alone is not the
     # snapshot, so the backup copies through SQLite's online backup API instead.
@@ -135,13 +111,13 @@ def test_a_backup_while_others_write_holds_only_what_was_committed(
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM patients").fetchone()
         rename_patients(demo_ctx, "Logged")
-        expected = rows(paths.database)
+        expected = dump(paths.database)
         copied = backups.write_backup(paths.database, paths.backups / "manual-2.fdbackup")
         reader.execute("COMMIT")
     finally:
         reader.close()
     assert backup_store.read_manifest(copied).read == "online copy"
-    assert rows(copied) == expected
+    assert dump(copied) == expected
 
 
 def test_a_damaged_or_missing_chunk_fails_the_check_clearly_and_is_not_counted_good(
@@ -167,12 +143,7 @@ def test_a_damaged_or_missing_chunk_fails_the_check_clearly_and_is_not_counted_g
     assert f"Part {index + 1} of" in said and latest.name in said and "damaged" in said
     backups.check_backup(good)  # the older backup does not use that part
     assert newest_good_backup(paths) == good, "the damaged backup is not counted good"
-    before = rows(paths.database)
-    with pytest.raises(EnvironmentProblem) as refused:
-        backups.restore(demo_ctx, latest)
-    assert "damaged" in refused.value.user_message
-    assert "Nothing has been changed" in refused.value.user_message
-    assert rows(paths.database) == before
+    refused_and_unchanged(demo_ctx, latest)
 
     assert not where.exists() and where.with_name(where.name + ".damaged").exists()  # set aside
     with pytest.raises(EnvironmentProblem, match="is missing"):
@@ -222,7 +193,7 @@ def test_an_interrupted_backup_leaves_no_manifest(demo_ctx: ServiceContext, stop
     backup_store.collect_garbage(paths.backups, now=LATER)
     assert chunk_files(paths.backups) == set(), "... until a prune, as no manifest lists them"
     made = backups.backup_now(demo_ctx)
-    assert rows(made) == rows(paths.database)
+    assert dump(made) == dump(paths.database)
 
 
 def test_pruning_keeps_shared_chunks_and_frees_only_unlisted_ones(
@@ -236,7 +207,7 @@ def test_pruning_keeps_shared_chunks_and_frees_only_unlisted_ones(
         name = backups.local_name("daily", clock.now(), SYDNEY)
         made.append(backups.write_backup(paths.database, paths.backups / name))
         clock.advance(timedelta(days=1))
-    states = {m: rows(m) for m in made}
+    states = {m: dump(m) for m in made}
     stamps = {b.path: b.made_at for b in backups.list_backups(paths.backups)}
     keep = backups_to_keep(stamps.values(), SYDNEY)
     assert 7 <= len(keep) < 10
@@ -254,7 +225,7 @@ def test_pruning_keeps_shared_chunks_and_frees_only_unlisted_ones(
     assert after == listed and after < before  # only the pruned backups' own chunks went
     for b in left:  # every backup left restores to what it held
         backups.check_backup(b.path)
-        assert rows(b.path) == states[b.path]
+        assert dump(b.path) == states[b.path]
 
 
 def test_a_prune_during_a_backup_never_takes_its_chunks(demo_ctx: ServiceContext) -> None:
@@ -274,7 +245,7 @@ def test_a_prune_during_a_backup_never_takes_its_chunks(demo_ctx: ServiceContext
 def test_every_format_restores(demo_ctx: ServiceContext, kind: str) -> None:
     """Plain .sqlite3 (the first versions), one Zstandard file (the last) and the store."""
     paths = _paths(demo_ctx)
-    expected = rows(paths.database)
+    expected = dump(paths.database)
     if kind == "store":
         backup = backups.backup_now(demo_ctx)
     else:
@@ -282,9 +253,9 @@ def test_every_format_restores(demo_ctx: ServiceContext, kind: str) -> None:
         backup = backup_file(paths.database, paths.backups / f"manual-20261001-090000{suffix}")
     assert backup in [b.path for b in backups.list_backups(paths.backups)]
     rename_patients(demo_ctx, "Changed")
-    assert rows(paths.database) != expected
+    assert dump(paths.database) != expected
     backups.restore(demo_ctx, backup)
-    restored = rows(paths.database)
+    restored = dump(paths.database)
     bookkeeping = {"sync_state", "number_series"}  # a restore starts new series (note_restore)
     assert {t: d for t, d in restored.items() if t not in bookkeeping} == {
         t: d for t, d in expected.items() if t not in bookkeeping
@@ -303,4 +274,4 @@ def test_the_store_restores_after_the_folder_is_copied_elsewhere(
     shutil.copytree(paths.backups, usb)
     copied = usb / made.name
     backups.check_backup(copied)
-    assert rows(copied) == rows(made)
+    assert dump(copied) == dump(made)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QLockFile
 from sqlalchemy import select
 
 from frontdesk.app import main
+from frontdesk.db import backup_store
 from frontdesk.db.backup import backup_file, is_compressed, materialise, timestamped_name
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import FakeClock
@@ -41,8 +42,8 @@ _BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequen
 
 def dump(database: Path) -> dict[str, str]:
     """A digest per table of everything a clinic would miss if it were lost (of a compressed
-    backup: of the database it restores to)."""
-    if is_compressed(database):
+    backup or one in the store: of the database it restores to)."""
+    if is_compressed(database) or backup_store.is_manifest(database):
         with tempfile.TemporaryDirectory() as tmp:
             plain = Path(tmp) / "restored.sqlite3"
             materialise(database, plain)
@@ -65,6 +66,17 @@ def dump(database: Path) -> dict[str, str]:
         return out
     finally:
         conn.close()
+
+
+def refused_and_unchanged(ctx: ServiceContext, backup: Path) -> None:
+    """Restoring ``backup`` is refused as damaged, saying so, and the database is as it was."""
+    database = _paths(ctx).database
+    before = dump(database)
+    with pytest.raises(EnvironmentProblem) as err:
+        backups.restore(ctx, backup)
+    assert "damaged" in err.value.user_message
+    assert "Nothing has been changed" in err.value.user_message
+    assert dump(database) == before
 
 
 def _paths(ctx: ServiceContext) -> DeskPaths:
@@ -234,7 +246,10 @@ def test_cli_backup_and_restore(tmp_path: Path, capsys: pytest.CaptureFixture[st
     data = tmp_path / "desk"
     out = tmp_path / "copy.sqlite3"
     assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 0
-    assert "integrity checked" in capsys.readouterr().out
+    assert "MB, checked" in capsys.readouterr().out
+    assert main(["--data-dir", str(data), "backup"]) == 0  # into the store
+    said = capsys.readouterr().out
+    assert ".fdbackup" in said and "shared with other backups" in said
     assert out.exists() and not list(tmp_path.glob("copy.sqlite3-*"))
     assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
@@ -314,12 +329,7 @@ def test_a_damaged_compressed_backup_is_refused_and_changes_nothing(
     paths = _paths(demo_ctx)
     made = backups.backup_now(demo_ctx, paths.backups / "manual-20261207-090000.sqlite3.zst")
     spoil(made)
-    before = dump(paths.database)
-    with pytest.raises(EnvironmentProblem) as err:
-        backups.restore(demo_ctx, made)
-    assert "damaged" in err.value.user_message
-    assert "Nothing has been changed" in err.value.user_message
-    assert dump(paths.database) == before
+    refused_and_unchanged(demo_ctx, made)
     assert not list(paths.backups.glob(".*")), "no work files are left behind"
 
 
