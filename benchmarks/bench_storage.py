@@ -1,7 +1,10 @@
-"""Storage on the 10-year clinic (issue 21): the maintained balances checked against the ledger,
-"Back up now" (online copy, Zstandard, trial restore), what a backup weighs, restoring one, and
-where the database's bytes go (SQLite's dbstat) — each beside a baseline from the same run: the
-raw ledger aggregate, a plain file copy, the database's own size."""
+"""Storage on the 10-year clinic (issue 21): the maintained balances checked against the ledger;
+"Back up now" into the deduplicating store (first backup, and a second after a day's bookings and
+check-outs through the services) against the one-file way before it; the store's size over
+simulated days and what 23 kept backups come to; restoring and checking one; and where the
+database's bytes go (SQLite's dbstat) — each beside a baseline from the same run: the raw ledger
+aggregate, a plain file copy, the database's own size. ``FRONTDESK_BENCH_STORAGE=backups`` runs
+the backups part alone (parts: balances, backups, breakdown, rebuilt)."""
 
 from __future__ import annotations
 

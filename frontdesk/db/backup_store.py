@@ -310,14 +310,20 @@ def _snapshot(
     source: Path, work: Path, report: Progress
 ) -> Iterator[tuple[BinaryIO, int, int, str]]:
     """A consistent view of ``source``: (file, size, page size, how it was read)."""
-    conn = sqlite3.connect(f"file:{source}?mode=rw", uri=True, isolation_level=None, timeout=5)
-    try:
+    try:  # read-write: the checkpoint writes the log into the file
+        conn = sqlite3.connect(f"file:{source}?mode=rw", uri=True, isolation_level=None, timeout=5)
         mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-        for _attempt in range(40):
+    except sqlite3.OperationalError:  # a read-only file, say: the online copy below
+        conn, mode = sqlite3.connect(":memory:"), "unusable"
+    try:
+        for _attempt in range(40 if mode != "unusable" else 0):
             before = conn.execute("PRAGMA data_version").fetchone()[0]
             settled = True
             if mode == "wal":
-                busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                try:
+                    busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.OperationalError:  # e.g. opened read-only after all
+                    break
                 settled = busy == 0 and log == done
             conn.execute("BEGIN")
             page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
