@@ -62,7 +62,7 @@ def test_pick_a_backup_in_the_list_and_restore_it(
     panel.resize(900, 340)
     panel.show()
     table = panel.table
-    assert table.rowCount() == 2
+    qtbot.waitUntil(lambda: table.rowCount() == 2)  # listed off the GUI thread
     assert [table.horizontalHeaderItem(c).text() for c in range(4)] == [
         "Made", "Kind", "Own", "Shared",
     ]  # fmt: skip
