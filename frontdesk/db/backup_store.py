@@ -566,7 +566,7 @@ def chunks_bytes(store: Path) -> int:
 
 def usage(manifests: list[Path]) -> dict[Path, tuple[int, int]]:
     """(bytes only this backup holds, bytes it shares with others) for each manifest: the
-    first is what deleting it would free. Works on the raw digests (a second for 23 backups of
+    first is what deleting it would free. Works on the raw digests (0.7 s for 5 backups of
     a ten-year clinic, ≈ 38,000 chunks each)."""
     lists: dict[Path, dict[bytes, int]] = {}
     for path in manifests:
