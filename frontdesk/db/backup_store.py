@@ -354,7 +354,7 @@ def _snapshot(
 
     copy = work / f".backup-{os.getpid()}-{threading.get_ident()}.sqlite3.partial"
     try:
-        online_copy(source, copy, lambda what, f: report(what, 0.5 * f), 1.0)
+        online_copy(source, copy, lambda what, f: report(what, 0.45 * f), 1.0)
         size = copy.stat().st_size
         with copy.open("rb") as fh:
             page_size = int.from_bytes(fh.read(18)[16:18], "big")
@@ -432,7 +432,10 @@ def _write_backup(source: Path, manifest_path: Path, report: Progress) -> Manife
     known = _on_disk(store)
     try:
         with _snapshot(source, store, report) as (fh, size, page_size, how):
-            chunks = _chunk_file(fh, store, size, known, report)
+            start = 0.45 if how == "online copy" else 0.0  # after the copy's share
+            chunks = _chunk_file(
+                fh, store, size, known, lambda what, f: report(what, start + (1 - start) * f)
+            )
         # every chunk listed is on the disk still (a prune elsewhere that had started before
         # this backup could have taken one it reused)
         present = _present(store)

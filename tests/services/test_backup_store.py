@@ -112,11 +112,15 @@ def test_a_backup_while_others_write_holds_only_what_was_committed(
         reader.execute("SELECT count(*) FROM patients").fetchone()
         rename_patients(demo_ctx, "Logged")
         expected = dump(paths.database)
-        copied = backups.write_backup(paths.database, paths.backups / "manual-2.fdbackup")
+        seen: list[float] = []
+        copied = backups.write_backup(
+            paths.database, paths.backups / "manual-2.fdbackup", lambda _w, f: seen.append(f)
+        )
         reader.execute("COMMIT")
     finally:
         reader.close()
     assert backup_store.read_manifest(copied).read == "online copy"
+    assert seen == sorted(seen) and seen[-1] == 1.0  # the copy, then the chunks: one bar
     assert dump(copied) == expected
 
 
