@@ -460,7 +460,7 @@ def _write_backup(source: Path, manifest_path: Path, report: Progress) -> Manife
             "digests": base64.b64encode(b"".join(bytes.fromhex(c.digest) for c in chunks)).decode(),
             "packed": base64.b64encode(packed.tobytes()).decode(),
         }
-        report("Finishing the backup", 0.97)
+        report("Finishing the backup", 0.98)
         for folder in {chunk_path(store, c.digest).parent for c in chunks if c.digest not in known}:
             _fsync_dir(folder)
         _write_private(partial, json.dumps(body, separators=(",", ":")).encode())
