@@ -80,7 +80,7 @@ def test_a_damaged_database_is_kept_and_the_backup_offered(
     assert selftest.returncode == 2 and said in selftest.stderr
     assert db.read_bytes() == before
 
-    backup = next((desk / "backups").glob("manual-*.sqlite3.zst"))  # compressed (issue 21)
+    backup = next((desk / "backups").glob("manual-*.fdbackup"))  # in the store (issue 21)
     restored = _cli(desk, "restore", str(backup))
     assert restored.returncode == 0, restored.stderr
     kept = list((desk / "backups").glob("damaged-*.sqlite3"))
@@ -144,13 +144,13 @@ def test_damage_the_quick_start_check_misses_is_refused_by_the_next_backup(
     assert problem_of(db) is not None  # the full check (after a crash, before each backup)
     refused = _cli(desk, "backup")  # the daily backup runs the full check first
     assert refused.returncode == 2 and "damaged" in refused.stderr, refused.stderr
-    assert not list((desk / "backups").glob("*.zst"))
+    assert not list((desk / "backups").glob("*.fdbackup"))
 
 
 def test_a_backup_whose_tables_differ_is_refused(tmp_path: Path) -> None:
     desk = tmp_path / "desk"
     assert _cli(desk, "backup").returncode == 0
-    backup = next((desk / "backups").glob("manual-*.sqlite3.zst"))
+    backup = next((desk / "backups").glob("manual-*.fdbackup"))
     odd = tmp_path / "odd.sqlite3"
     materialise(backup, odd)  # an uncompressed backup, changed by hand
     conn = sqlite3.connect(odd)

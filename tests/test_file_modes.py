@@ -31,11 +31,14 @@ def _run(*args: str) -> None:
 def test_desk_files_are_private(tmp_path: Path) -> None:
     desk = tmp_path / "desk"
     _run("-m", "frontdesk.app", "--data-dir", str(desk), "backup")
-    files = [desk / "frontdesk.sqlite3", *(desk / "backups").glob("*.sqlite3*"),
+    files = [desk / "frontdesk.sqlite3", *(desk / "backups").glob("*.fdbackup"),
+             *(desk / "backups" / "chunks").glob("*/*.zst"),
              *(desk / "logs").glob("*.log")]  # fmt: skip
-    assert len(files) >= 3, list(desk.rglob("*"))
+    assert len(files) >= 4, list(desk.rglob("*"))
     assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
-    for folder in (desk, desk / "backups", desk / "logs"):
+    chunk_folders = [p for p in (desk / "backups" / "chunks").iterdir() if p.is_dir()]
+    for folder in (desk, desk / "backups", desk / "logs", desk / "backups" / "chunks",
+                   *chunk_folders):  # fmt: skip
         assert _mode(folder) == 0o700, folder
     assert not list(desk.rglob("*.partial"))
 

@@ -35,7 +35,7 @@ def run_backup(args: argparse.Namespace) -> int:
         made = backups.backup_now(ctx, args.out.expanduser().resolve() if args.out else None)
     finally:
         ctx.engine.dispose()
-    print(f"Backed up to {made} ({made.stat().st_size / 1e6:.1f} MB, integrity checked).")
+    print(f"Backed up to {made} ({backups.describe(made)}).")
     return 0
 
 

@@ -67,7 +67,7 @@ def backup_file(
     compress = destination.name.endswith(COMPRESSED_SUFFIX)
     try:
         copy_to = staging if compress else partial
-        _online_copy(source, copy_to, report, 0.45 if compress else 0.8)
+        online_copy(source, copy_to, report, 0.45 if compress else 0.8)
         if compress:
             size = staging.stat().st_size
             # SQLite checks the copy while Zstandard packs it (both release the GIL) ...
@@ -158,7 +158,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _online_copy(source: Path, target: Path, report: Progress, share: float) -> None:
+def online_copy(source: Path, target: Path, report: Progress, share: float) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         src.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
@@ -201,7 +201,13 @@ def _compress(plain: Path, target: Path, size: int, report: Progress) -> int:
 
 def materialise(path: Path, target: Path) -> None:
     """Write the database held in backup ``path`` (compressed or not) to ``target``. A cut-short
-    or corrupted compressed file raises ``sqlite3.DatabaseError`` like a damaged database."""
+    or corrupted compressed file raises ``sqlite3.DatabaseError`` like a damaged database (a
+    backup in the deduplicating store: ``backup_store.StoreDamaged``, naming the part)."""
+    from frontdesk.db import backup_store
+
+    if backup_store.is_manifest(path):
+        backup_store.restore_to(path, target)
+        return
     if not is_compressed(path):
         shutil.copyfile(path, target)
         return

@@ -1,20 +1,22 @@
 """Backups of the desk database: automatic daily ones (kept 7 daily / 4 weekly / 12 monthly),
 "Back up now", and a restore that checks the file first and keeps the current database aside.
 
-Files are SQLite online-backup copies compressed with Zstandard (db/backup.py), each verified
-by restoring it into a temporary file. Automatic backups are named
-``daily-YYYYmmdd-HHMMSS+HHMM.sqlite3.zst`` (the clinic's time and its offset; earlier versions
-wrote plain ``.sqlite3`` files, and UTC without an offset: both still listed and restored) in
-the desk's backups folder; "Back up now" writes ``manual-…``, a restore keeps the replaced
-database as ``before-restore-…``, an upgrade the database it upgraded as
-``before-upgrade-<revision>-…`` (db/migrate.py). ``daily-`` files are pruned by age (7 daily,
-4 weekly, 12 monthly), ``before-upgrade-`` ones to the newest two, and then daily ones, oldest
-first, until the folder holds at most ``SIZE_BUDGET`` times the database (the newest daily backup
-always stays).
+Daily and "Back up now" backups go into the deduplicating store in the backups folder
+(db/backup_store.py): each is a manifest ``daily-YYYYmmdd-HHMMSS+HHMM.fdbackup`` (the clinic's
+time and its offset) listing chunks kept once in ``backups/chunks/``. Earlier versions wrote
+whole files — plain ``.sqlite3``, then Zstandard ``.sqlite3.zst`` (db/backup.py), named in UTC
+without an offset at first: all are still listed, restored and pruned. "Back up now" writes
+``manual-…``; ``frontdesk backup --out FILE`` writes one self-contained ``.sqlite3.zst`` file
+(to take off-site); a restore keeps the replaced database as ``before-restore-…``, an upgrade
+the database it upgraded as ``before-upgrade-<revision>-…`` (db/migrate.py). ``daily-``
+backups are pruned by age (7 daily, 4 weekly, 12 monthly), ``before-upgrade-`` ones to the
+newest two, then chunks no manifest lists, and then daily ones, oldest first, until the folder
+holds at most ``SIZE_BUDGET`` times the database (the newest daily backup always stays).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import tempfile
@@ -25,9 +27,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from frontdesk.db import health, migrate
+from frontdesk.db import backup_store, health, migrate
 from frontdesk.db.backup import (
-    COMPRESSED_SUFFIX,
     Progress,
     backup_file,
     materialise,
@@ -49,16 +50,18 @@ from frontdesk.store.tracking import record_event
 
 _NAME = re.compile(
     r"^(daily|manual|before-restore|before-upgrade)(?:-[0-9A-Za-z_]+?)?-(\d{8}-\d{6})([+-]\d{4})?"
-    r"(?:\.\d+)?\.sqlite3(?:\.zst)?$"
+    r"(?:\.\d+)?(?:\.sqlite3(?:\.zst)?|\.fdbackup)$"
 )
 KEEP_BEFORE_UPGRADE = 2  # the copies made before the last two upgrades
 SIZE_BUDGET = 3  # the backups folder stays within this many times the database
 
 
-def local_name(prefix: str, when: datetime, tz: ZoneInfo) -> str:
-    """``daily-20261207-083000+1100.sqlite3.zst``: the clinic's date and time (what a person
+def local_name(
+    prefix: str, when: datetime, tz: ZoneInfo, suffix: str = backup_store.MANIFEST_SUFFIX
+) -> str:
+    """``daily-20261207-083000+1100.fdbackup``: the clinic's date and time (what a person
     looks for), with its offset so the moment is exact."""
-    return f"{prefix}-{when.astimezone(tz):%Y%m%d-%H%M%S%z}.sqlite3{COMPRESSED_SUFFIX}"
+    return f"{prefix}-{when.astimezone(tz):%Y%m%d-%H%M%S%z}{suffix}"
 
 
 NOT_CHANGED = "Nothing has been changed."
@@ -69,7 +72,11 @@ class BackupFile:
     path: Path
     kind: str  # "daily", "manual", "before-restore" or "before-upgrade"
     made_at: datetime  # UTC
-    size: int
+    size: int  # of the file itself (a manifest's is small: see store_usage)
+
+    @property
+    def in_store(self) -> bool:
+        return backup_store.is_manifest(self.path)
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,18 @@ def list_backups(backups_dir: Path) -> list[BackupFile]:
 
 
 def backup_now(
-    ctx: ServiceContext, out: Path | None = None, progress: Progress | None = None
+    ctx: ServiceContext,
+    out: Path | None = None,
+    progress: Progress | None = None,
+    *,
+    thorough: bool = True,
 ) -> Path:
-    """ "Back up now" (or ``frontdesk backup --out FILE``): a verified copy, audited.
-    ``progress(what, fraction)`` is called from the thread doing the work."""
+    """ "Back up now": a verified backup in the store (or, with ``out``, ``frontdesk backup
+    --out FILE``: one self-contained file, compressed when it ends in ``.zst``), audited.
+    ``progress(what, fraction)`` is called from the thread doing the work. Not ``thorough``
+    (Settings → Backups): the live file gets the quick structural check instead of SQLite's
+    quick_check, which reads every page (seconds on a ten-year clinic); the daily backup and
+    the command line run the full check, and every restore checks the restored copy."""
     require(ctx.actor, Action.BACKUP)
     paths = _paths(ctx)
     target = out or paths.backups / local_name("manual", ctx.clock.now(), ctx.tz)
@@ -139,11 +154,11 @@ def backup_now(
         while target.exists():  # two backups in one second: keep both
             n += 1
             stem = target.name.split(".")[0]
-            target = target.with_name(f"{stem}.{n}.sqlite3{COMPRESSED_SUFFIX}")
+            target = target.with_name(f"{stem}.{n}{backup_store.MANIFEST_SUFFIX}")
     if target.exists():
         raise RuleViolation(f"{target} already exists; choose another name. {NOT_CHANGED}")
-    check_database(paths, what="no backup was made of it")
-    made = backup_file(paths.database, target, progress)
+    check_database(paths, what="no backup was made of it", thorough=thorough)
+    made = write_backup(paths.database, target, progress)
     with ctx.write("back up") as session:
         record_event(session, "backup made", summary=f"Backed up to {made.name}")
     return made
@@ -157,9 +172,75 @@ def daily_backup_if_due(paths: DeskPaths, clock: Clock, tz: ZoneInfo) -> Path | 
     existing = [b for b in list_backups(paths.backups) if b.kind == "daily"]
     made = None
     if not any(b.made_at.astimezone(tz).date() == today for b in existing):
-        made = backup_file(paths.database, paths.backups / local_name("daily", now, tz))
+        made = write_backup(paths.database, paths.backups / local_name("daily", now, tz))
     prune(paths.backups, tz, budget=SIZE_BUDGET * database_bytes(paths.database))
+    if made is not None:
+        # The full check (every chunk unpacked and compared) of the day's backup: finds a
+        # chunk spoilt on the disk since an earlier backup wrote it (and sets it aside).
+        check_backup(made)
     return made
+
+
+def write_backup(database: Path, target: Path, progress: Progress | None = None) -> Path:
+    """A backup of ``database`` at ``target``: into the store for a manifest name, else one
+    whole file (db/backup.py). A full disk or unwritable folder becomes an EnvironmentProblem;
+    a damaged earlier part, a clear message (it is set aside and written afresh next time)."""
+    if not backup_store.is_manifest(target):
+        return backup_file(database, target, progress)
+    private_dir(target.parent)
+    try:
+        backup_store.write_backup(database, target, progress)
+    except backup_store.StoreDamaged as exc:
+        raise EnvironmentProblem(f"The backup was not made: {exc}") from exc
+    except (OSError, sqlite3.OperationalError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise EnvironmentProblem(
+            f"The backup could not be written to {target.parent}: {reason}. "
+            "Check there is free disk space and that the folder can be written to.",
+        ) from exc
+    return target
+
+
+def check_backup(path: Path, progress: Progress | None = None) -> None:
+    """Read every byte a backup holds back and compare its digests (store backups) or unpack
+    and check it (whole files); EnvironmentProblem naming what is missing or damaged."""
+    if backup_store.is_manifest(path):
+        try:
+            backup_store.check(path, progress)
+        except backup_store.StoreDamaged as exc:
+            mended = ""
+            if exc.chunk is not None:  # set aside: the next backup writes it afresh
+                with contextlib.suppress(OSError):
+                    exc.chunk.replace(exc.chunk.with_name(exc.chunk.name + ".damaged"))
+                    mended = " The next backup writes that part afresh."
+            raise EnvironmentProblem(
+                f"{exc} This backup cannot be restored as it is.{mended}"
+            ) from exc
+        return
+    from frontdesk.db.backup import check_restores
+
+    check_restores(path)
+
+
+def describe(path: Path) -> str:
+    """A few words on a backup just made, for the command line."""
+    if not backup_store.is_manifest(path):
+        return f"{path.stat().st_size / 1e6:.1f} MB, checked"
+    own, shared = store_usage(path.parent).get(path, (0, 0))
+    return (
+        f"checked; {own / 1e6:.1f} MB of its own and {shared / 1e6:.1f} MB shared with other "
+        f"backups in {path.parent}, which must be copied whole"
+    )
+
+
+def store_usage(backups_dir: Path) -> dict[Path, tuple[int, int]]:
+    """For each backup in the store: (bytes only it holds, bytes it shares with others)."""
+    return backup_store.usage(sorted(backups_dir.glob(f"*{backup_store.MANIFEST_SUFFIX}")))
+
+
+def folder_bytes(backups_dir: Path) -> int:
+    """Everything the backups take: whole files, manifests and the store's chunks."""
+    return sum(b.size for b in list_backups(backups_dir)) + backup_store.chunks_bytes(backups_dir)
 
 
 def database_bytes(database: Path) -> int:
@@ -183,14 +264,20 @@ def prune(backups_dir: Path, tz: ZoneInfo, budget: int | None = None) -> list[Pa
         if b.kind != "daily" or b.made_at not in keep:
             b.path.unlink(missing_ok=True)
             removed.append(b.path)
+    # manifests first, then the chunks none of those left lists
+    backup_store.collect_garbage(backups_dir)
     if budget:
-        total = sum(b.size for b in list_backups(backups_dir))
+        total = folder_bytes(backups_dir)
         for b in sorted((b for b in daily if b.path not in removed), key=lambda b: b.made_at)[:-1]:
             if total <= budget:
                 break
             b.path.unlink(missing_ok=True)
             removed.append(b.path)
-            total -= b.size
+            if b.in_store:
+                backup_store.collect_garbage(backups_dir)
+                total = folder_bytes(backups_dir)
+            else:
+                total -= b.size
     return removed
 
 
@@ -215,6 +302,10 @@ def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
     except OSError as exc:
         raise EnvironmentProblem(
             f"{path.name} cannot be read: {exc.strerror}. {NOT_CHANGED}"
+        ) from exc
+    except backup_store.StoreDamaged as exc:
+        raise EnvironmentProblem(
+            f"{exc} {NOT_CHANGED} Try another backup.", detail=str(exc)
         ) from exc
     except sqlite3.DatabaseError as exc:
         raise EnvironmentProblem(broken, detail=str(exc)) from exc

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, select
 
-from frontdesk.db import health, migrate
+from frontdesk.db import backup_store, health, migrate
 from frontdesk.db.backup import Progress, is_compressed, materialise
 from frontdesk.db.engine import make_engine
 from frontdesk.domain.clock import Clock, SystemClock
@@ -95,7 +95,11 @@ def newest_good_backup(paths: DeskPaths) -> Path | None:
     if not paths.backups.is_dir():
         return None
     found = sorted(
-        [*paths.backups.glob("*.sqlite3"), *paths.backups.glob("*.sqlite3.zst")],
+        [
+            *paths.backups.glob("*.sqlite3"),
+            *paths.backups.glob("*.sqlite3.zst"),
+            *paths.backups.glob(f"*{backup_store.MANIFEST_SUFFIX}"),
+        ],
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -106,8 +110,9 @@ def newest_good_backup(paths: DeskPaths) -> Path | None:
 
 
 def _backup_problem(path: Path, metadata: MetaData) -> str | None:
-    """health.problem_of for a backup, compressed (restored into a temporary file) or not."""
-    if not is_compressed(path):
+    """health.problem_of for a backup, compressed or in the store (restored into a temporary
+    file: every chunk's digest compared) or not."""
+    if not is_compressed(path) and not backup_store.is_manifest(path):
         return health.problem_of(path, metadata, migrate.EXPECTED_HEAD)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".check-") as tmp:
         plain = Path(tmp) / "backup.sqlite3"

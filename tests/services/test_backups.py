@@ -16,6 +16,7 @@ from PySide6.QtCore import QLockFile
 from sqlalchemy import select
 
 from frontdesk.app import main
+from frontdesk.db import backup_store
 from frontdesk.db.backup import backup_file, is_compressed, materialise, timestamped_name
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import FakeClock
@@ -41,8 +42,8 @@ _BOOKKEEPING = {"audit_events", "sync_outbox", "alembic_version", "sqlite_sequen
 
 def dump(database: Path) -> dict[str, str]:
     """A digest per table of everything a clinic would miss if it were lost (of a compressed
-    backup: of the database it restores to)."""
-    if is_compressed(database):
+    backup or one in the store: of the database it restores to)."""
+    if is_compressed(database) or backup_store.is_manifest(database):
         with tempfile.TemporaryDirectory() as tmp:
             plain = Path(tmp) / "restored.sqlite3"
             materialise(database, plain)
@@ -65,6 +66,17 @@ def dump(database: Path) -> dict[str, str]:
         return out
     finally:
         conn.close()
+
+
+def refused_and_unchanged(ctx: ServiceContext, backup: Path) -> None:
+    """Restoring ``backup`` is refused as damaged, saying so, and the database is as it was."""
+    database = _paths(ctx).database
+    before = dump(database)
+    with pytest.raises(EnvironmentProblem) as err:
+        backups.restore(ctx, backup)
+    assert "damaged" in err.value.user_message
+    assert "Nothing has been changed" in err.value.user_message
+    assert dump(database) == before
 
 
 def _paths(ctx: ServiceContext) -> DeskPaths:
@@ -234,7 +246,10 @@ def test_cli_backup_and_restore(tmp_path: Path, capsys: pytest.CaptureFixture[st
     data = tmp_path / "desk"
     out = tmp_path / "copy.sqlite3"
     assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 0
-    assert "integrity checked" in capsys.readouterr().out
+    assert "MB, checked" in capsys.readouterr().out
+    assert main(["--data-dir", str(data), "backup"]) == 0  # into the store
+    said = capsys.readouterr().out
+    assert ".fdbackup" in said and "shared with other backups" in said
     assert out.exists() and not list(tmp_path.glob("copy.sqlite3-*"))
     assert main(["--data-dir", str(data), "backup", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
@@ -269,11 +284,11 @@ def test_backup_files_are_named_by_the_clinics_date(ctx: ServiceContext, clock: 
     """Issue 14: at 09:00 on Friday 27 Nov in Sydney the file said 26 Nov (the UTC date)."""
     paths = _paths(ctx)
     made = backups.daily_backup_if_due(paths, clock, SYDNEY)
-    assert made is not None and made.name == "daily-20261127-090000+1100.sqlite3.zst"
+    assert made is not None and made.name == "daily-20261127-090000+1100.fdbackup"
     (listed,) = backups.list_backups(paths.backups)
     assert listed.made_at == clock.now()
     old_style = paths.backups / "daily-20261120-220000.sqlite3"  # written by earlier versions
-    old_style.write_bytes(made.read_bytes())
+    materialise(made, old_style)
     assert [b.made_at for b in backups.list_backups(paths.backups)][-1] == datetime(
         2026, 11, 20, 22, 0, tzinfo=UTC
     )
@@ -283,14 +298,15 @@ def test_backup_files_are_named_by_the_clinics_date(ctx: ServiceContext, clock: 
 def test_backups_are_compressed_checked_and_restore_like_before(demo_ctx: ServiceContext) -> None:
     paths = _paths(demo_ctx)
     seen: list[tuple[str, float]] = []
-    made = backups.backup_now(demo_ctx, progress=lambda what, f: seen.append((what, f)))
-    assert made.name.endswith(".sqlite3.zst") and is_compressed(made)
+    out = paths.data_dir / "off-site.sqlite3.zst"  # one file to take away (--out)
+    made = backups.backup_now(demo_ctx, out, progress=lambda what, f: seen.append((what, f)))
+    assert is_compressed(made)
     assert made.stat().st_size * 3 < paths.database.stat().st_size
     fractions = [f for _w, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert {"Copying the database", "Compressing", "Checking the backup"} <= {w for w, _ in seen}
     assert dump(made) == dump(paths.database)
-    assert not [p for p in paths.backups.iterdir() if p.name != made.name]
+    assert not [p for p in paths.data_dir.glob("off-site*") if p != made]
 
 
 def test_an_old_uncompressed_backup_still_restores(demo_ctx: ServiceContext) -> None:
@@ -311,14 +327,9 @@ def test_a_damaged_compressed_backup_is_refused_and_changes_nothing(
     demo_ctx: ServiceContext, spoil
 ) -> None:  # type: ignore[no-untyped-def]
     paths = _paths(demo_ctx)
-    made = backups.backup_now(demo_ctx)
+    made = backups.backup_now(demo_ctx, paths.backups / "manual-20261207-090000.sqlite3.zst")
     spoil(made)
-    before = dump(paths.database)
-    with pytest.raises(EnvironmentProblem) as err:
-        backups.restore(demo_ctx, made)
-    assert "damaged" in err.value.user_message
-    assert "Nothing has been changed" in err.value.user_message
-    assert dump(paths.database) == before
+    refused_and_unchanged(demo_ctx, made)
     assert not list(paths.backups.glob(".*")), "no work files are left behind"
 
 
@@ -330,7 +341,7 @@ def test_a_backup_stopped_half_way_leaves_no_partial_file(ctx: ServiceContext) -
             raise OSError(28, "No space left on device")
 
     with pytest.raises(EnvironmentProblem, match="free disk space"):
-        backups.backup_now(ctx, progress=disk_full)
+        backups.backup_now(ctx, paths.backups / "manual-20261207-090000.sqlite3.zst", disk_full)
     assert list(paths.backups.iterdir()) == []
 
 
@@ -361,11 +372,13 @@ def test_pruning_keeps_the_folder_within_three_times_the_database(
     paths = _paths(ctx)
     for day in range(10):  # old-style, uncompressed daily backups fill the folder
         when = clock.now() - timedelta(days=10 - day)
-        backup_file(paths.database, paths.backups / backups.local_name("daily", when, SYDNEY)[:-4])
+        backup_file(
+            paths.database, paths.backups / backups.local_name("daily", when, SYDNEY, ".sqlite3")
+        )
     manual = backups.backup_now(ctx)
     made = backups.daily_backup_if_due(paths, clock, SYDNEY)
     left = backups.list_backups(paths.backups)
-    assert sum(b.size for b in left) <= 3 * backups.database_bytes(paths.database)
+    assert backups.folder_bytes(paths.backups) <= 3 * backups.database_bytes(paths.database)
     assert made in [b.path for b in left] and manual in [b.path for b in left]
     daily = [b for b in left if b.kind == "daily"]
     assert daily[0].path == made  # the oldest went first

@@ -31,7 +31,7 @@ def test_back_up_now_shows_progress_and_lists_a_compressed_backup(
     assert panel.message.text().startswith("Backed up and checked")
     assert not panel.progress.isVisible() and panel.backup_button.isEnabled()
     (made,) = backups.list_backups(owner.paths.backups)  # type: ignore[union-attr]
-    assert made.path.name.endswith(".sqlite3.zst")
+    assert made.path.name.endswith(".fdbackup")  # in the deduplicating store
     assert panel.table.item(0, 1).text() == "Back up now"
     if os.environ.get("FRONTDESK_SCREENSHOTS"):
         panel.grab().save(str(Path(os.environ["FRONTDESK_SCREENSHOTS"]) / "backups.png"))
