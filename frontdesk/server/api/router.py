@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
+from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
 from frontdesk.server.api.slot_cache import SlotCache
 from frontdesk.server.store import ServerStore
@@ -483,7 +484,7 @@ def find_patients(
     with store.reading() as conn:
         tz = clinic.clinic_zone(conn)
         if phone:
-            rows = patients.by_phone(conn, phone)
+            rows = patients.by_phone(conn, phone, request.app.state.phone_index)
         elif email:
             rows = patients.by_email(conn, email)
         elif first_name and last_name and date_of_birth:
@@ -582,6 +583,7 @@ def install_api(app: FastAPI) -> None:
 
     app.state.api_limiter = keys.RateLimiter()
     app.state.slot_cache = SlotCache()
+    app.state.phone_index = PhoneIndex()
     app.state.call_log = keys.CallLog()
     app.include_router(router)
     app.include_router(feeds)

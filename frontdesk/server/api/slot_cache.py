@@ -54,7 +54,8 @@ DayKey = tuple[str, date]
 Variant = tuple[int, int, int]  # (length in minutes, earliest minute, latest minute)
 Place = tuple[str | None, str | None, float, float]  # practitioner, room, start, end (epoch s)
 
-_CLOCK = select(
+# (the server's epoch, the change log's newest position) in one read
+LOG_CLOCK = select(
     select(s.server_info.c.value).where(s.server_info.c.key == "epoch").scalar_subquery(),
     select(func.max(s.change_log.c.seq)).scalar_subquery(),
 )
@@ -76,7 +77,7 @@ class SlotCache:
     def catch_up(self, conn: Connection, tz: ZoneInfo) -> int | None:
         """Apply the changes up to ``conn``'s snapshot; answer that snapshot's position, or
         None when the cache may not be used (an empty log: a freshly seeded server)."""
-        epoch, top = conn.execute(_CLOCK).one()
+        epoch, top = conn.execute(LOG_CLOCK).one()
         top = int(top or 0)
         if not top:
             return None
