@@ -9,7 +9,7 @@ integration API's active holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ from frontdesk.services.diary.view import leave_blocks, roster_rules
 MAX_WINDOW_DAYS = 90
 SLOT_MINUTES = 15
 CHUNK_DAYS = 7
+ASK = -1  # ``search``'s position: catch the cache up itself
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,19 @@ def demand(
     practitioner_ids: Sequence[str] = (),
     location_id: str | None = None,
     online_only: bool = False,
+    fact: Fact | None = None,
 ) -> Demand:
+    """``fact`` remembers the type's and practitioners' rows (``SlotCache.memo``)."""
+    fact = fact or _afresh
     if not type_id and not profession:
         raise ApiProblem(
             400, "Say what is wanted: appointment_type_id, or profession.", "missing_type"
         )
-    type_row = one(conn, "appointment_types", type_id, "appointment type") if type_id else None
+    type_row = (
+        fact(("type", type_id), lambda: one(conn, "appointment_types", type_id, "appointment type"))
+        if type_id
+        else None
+    )
     if type_row is not None and type_row["archived_at"] is not None:
         raise ApiProblem(404, "That appointment type is no longer offered.", "not_found")
     if type_row is not None and online_only and not type_row["online_bookable"]:
@@ -98,15 +106,7 @@ def demand(
             "The clinic does not let patients book that appointment type online.",
             "not_online_bookable",
         )
-    p = TABLES["practitioners"]
-    rows = [
-        dict(r)
-        for r in conn.execute(
-            select(p)
-            .where(p.c.archived_at.is_(None), p.c.deleted_at.is_(None))
-            .order_by(p.c.sort_order, p.c.display_name, p.c.id)
-        ).mappings()
-    ]
+    rows: list[dict[str, Any]] = fact("practitioners", lambda: _practitioners(conn))
     for pid in practitioner_ids:
         asked = next((r for r in rows if r["id"] == pid), None)
         if asked is None:
@@ -129,6 +129,25 @@ def demand(
     ]
     minutes = int(type_row["duration_minutes"]) if type_row is not None else 30
     return Demand(type_row, minutes, chosen)
+
+
+def _practitioners(conn: Connection) -> list[dict[str, Any]]:
+    p = TABLES["practitioners"]
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(p)
+            .where(p.c.archived_at.is_(None), p.c.deleted_at.is_(None))
+            .order_by(p.c.sort_order, p.c.display_name, p.c.id)
+        ).mappings()
+    ]
+
+
+Fact = Callable[[Hashable, Callable[[], Any]], Any]
+
+
+def _afresh(_name: Hashable, make: Callable[[], Any]) -> Any:
+    return make()
 
 
 def not_online(practitioner: dict[str, Any]) -> ApiProblem:
@@ -336,13 +355,15 @@ def search(
     latest_minute: int = 1440,
     limit: int = 200,
     cache: SlotCache | None = None,
+    position: int | None = ASK,
 ) -> tuple[list[FreeSlot], dict[str, FreeSlot | None], bool]:
     """Free slots in [start, end) earliest first (at most ``limit``), each practitioner's
     first free slot, and whether slots were left out.
 
     Each practitioner's whole local days are worked out by the rules without the API's holds
     (and kept in ``cache`` when given: ``slot_cache``), then narrowed to the window, the
-    online booking rules and the holds active now."""
+    online booking rules and the holds active now. ``position``: where ``cache`` was caught
+    up to for this snapshot, when the caller already did (``SlotCache.catch_up``)."""
     if end <= start:
         raise ApiProblem(
             422, "The window ends before it starts: give 'to' after 'from'.", "bad_window"
@@ -352,7 +373,7 @@ def search(
     first_free: dict[str, FreeSlot | None] = {p["id"]: None for p in want.practitioners}
     if not want.practitioners:
         return [], first_free, False
-    at = cache.catch_up(conn, tz) if cache is not None else None
+    at = position if position != ASK else cache.catch_up(conn, tz) if cache else None
     length = timedelta(minutes=want.minutes)
     variant = (want.minutes, earliest_minute, latest_minute)
     not_before = max(start, now)
@@ -363,7 +384,12 @@ def search(
         if weekdays & (1 << d.weekday())
     ]
     ids = [p["id"] for p in want.practitioners]
-    rules = roster_rules(Session(bind=conn), ids)
+    ids_key = ("rules", tuple(ids))
+    rules: dict[str, list[Any]] = (
+        cache.memo(at, ids_key, lambda: roster_rules(Session(bind=conn), ids))
+        if cache is not None
+        else roster_rules(Session(bind=conn), ids)
+    )
     rooms_of = {p["id"]: _rooms_of(p, rules[p["id"]]) for p in want.practitioners}
     # the online booking rules and the window: each practitioner's first and last start
     last_start = end - length + timedelta(microseconds=1)  # a slot must end by ``end``
