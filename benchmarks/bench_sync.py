@@ -57,7 +57,7 @@ class _MemoryKeyring(KeyringBackend):
 
 
 class ServerProcess:
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, *extra: str) -> None:
         self.db = db
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -75,6 +75,7 @@ class ServerProcess:
                 "run",
                 "--port",
                 str(self.port),
+                *extra,
             ],
             stderr=open(db.with_suffix(".log"), "w"),  # noqa: SIM115
         )

@@ -10,6 +10,8 @@ change feed, FHIR view and calendar feed are routers of their own.
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
@@ -604,9 +606,21 @@ def install_api(app: FastAPI) -> None:
     dispatcher = Dispatcher(_store_of(app), app.state.call_log, lease=Lease(_store_of(app)))
     app.state.webhooks = dispatcher
     app.router.on_startup.append(dispatcher.start)
+    app.router.on_startup.append(lambda: _warm(app))
     app.router.on_shutdown.append(dispatcher.stop)
 
     app.add_middleware(CallRecorder)
+
+
+def _warm(app: FastAPI) -> None:
+    """Build the phone index on a thread as the server starts (150,000 patients take a
+    second or two), not in the first caller's look-up."""
+
+    def build() -> None:
+        with suppress(Exception), _store_of(app).reading() as conn:  # the look-up builds it
+            app.state.phone_index.candidates(conn, "0")
+
+    threading.Thread(target=build, name="phone-index", daemon=True).start()
 
 
 class CallRecorder:
