@@ -78,7 +78,6 @@ def app_from_environment() -> FastAPI:
     _setup_logging(serving=True)
     app = create_app(os.environ[URL_ENV], init=False)
     store: ServerStore = app.state.store
-    store.shared = True  # other processes write too: long-polls read the log's position
     store.refresh_latest()
     return app
 

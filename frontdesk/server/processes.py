@@ -93,7 +93,8 @@ class Lease:
         if path is None:
             return True
         if self._file is None:
-            self._file = open(f"{path}.dispatcher.lock", "a+b")  # noqa: SIM115 (kept open)
+            fd = os.open(f"{path}.dispatcher.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._file = os.fdopen(fd, "r+b")
         if not self._held:
             self._held = _lock_file(self._file, wait=False)
         return self._held
@@ -137,7 +138,8 @@ class SharedBuckets:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, "a+b")  # noqa: SIM115 (kept open for the mapping)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._file = os.fdopen(fd, "r+b")
         size = _SLOT.size * SLOTS
         if os.fstat(self._file.fileno()).st_size < size:
             self._file.truncate(size)
@@ -182,6 +184,12 @@ class SharedBuckets:
         self._file.close()
 
 
-def shared_dir() -> Path | None:
-    value = os.environ.get(SHARED_DIR_ENV)
-    return Path(value) if value else None
+def shared_buckets(store: ServerStore) -> SharedBuckets | None:
+    """The rate limits' file: in the folder ``run --workers`` made for its processes, else
+    beside a SQLite database (another ``run`` on the same file shares it); None for a lone
+    process on PostgreSQL (its own buckets)."""
+    folder = os.environ.get(SHARED_DIR_ENV)
+    if folder:
+        return SharedBuckets(Path(folder) / "rate-limits")
+    path = sqlite_file(store)
+    return SharedBuckets(Path(f"{path}.rate-limits")) if path is not None else None

@@ -109,9 +109,10 @@ class ServerStore:
         # IMMEDIATE), so several server processes queue for it instead of one failing half-way
         self._writer = self.engine.execution_options(sqlite_immediate=True)
         self.latest_seq = 0  # for long-polls in this process; the database is the truth
-        # several server processes (``run --workers``): the others' commits are learnt by
-        # reading the log's newest position, at most every ``LATEST_EVERY`` seconds
-        self.shared = self.is_postgres
+        # other server processes (``run --workers``, or another ``run`` on the same
+        # database) may commit: long-polls learn of it by reading the log's newest position,
+        # at most every ``LATEST_EVERY`` seconds for all of this process's long-polls
+        self.shared = True
         self._latest_read_at = 0.0
 
     # -- set-up -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from frontdesk.server.api import booking, clinic, keys, models, patients
 from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
 from frontdesk.server.api.slot_cache import SlotCache
-from frontdesk.server.processes import Lease, SharedBuckets, shared_dir
+from frontdesk.server.processes import Lease, shared_buckets
 from frontdesk.server.store import ServerStore
 
 PREFIX = "/api/v1"
@@ -592,10 +592,7 @@ def install_api(app: FastAPI) -> None:
     from frontdesk.server.api.fhir import router as fhir
     from frontdesk.server.api.webhooks import Dispatcher
 
-    shared = shared_dir()
-    app.state.api_limiter = keys.RateLimiter(
-        SharedBuckets(shared / "rate-limits") if shared else None
-    )
+    app.state.api_limiter = keys.RateLimiter(shared_buckets(_store_of(app)))
     app.state.slot_cache = SlotCache()
     app.state.phone_index = PhoneIndex()
     app.state.call_log = keys.CallLog()
