@@ -37,7 +37,7 @@ def run(bench: Bench) -> None:
     work = CACHE / "api-load"
     shutil.rmtree(work, ignore_errors=True)
     db = seeded_sqlite(bench, work / "server.sqlite3")
-    server = ServerProcess(db, "--workers", str(WORKERS))
+    server = ServerProcess(db, *(["--workers", str(WORKERS)] if WORKERS > 1 else []))
     try:
         _k, token = create_key(
             server.store,
