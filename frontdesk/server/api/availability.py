@@ -308,6 +308,21 @@ def _holds(
     return [r for r in rows if r[0] != ignore_hold]
 
 
+def _open_holds(conn: Connection) -> list[Any]:
+    """Every hold neither released nor booked, as (id, practitioner, room, start, end,
+    expires) with aware UTC times (those past their expiry included: the caller's clock
+    decides)."""
+    h = s.api_holds.c
+    s_h, e_h = _times(conn, h.starts_at, h.ends_at, False)
+    until = type_coerce(h.expires_at, String)
+    rows = conn.execute(
+        select(h.id, h.practitioner_id, h.room_id, s_h, e_h, until).where(
+            h.released_at.is_(None), h.appointment_id.is_(None)
+        )
+    ).all()
+    return [(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), _utc(r[5])) for r in rows]
+
+
 def epoch_columns(conn: Connection, start: Any, end: Any) -> tuple[Any, Any]:
     """A stored start and end as seconds after the Unix epoch, worked out by the database."""
     return _times(conn, start, end, True)
@@ -401,7 +416,7 @@ def search(
             max(not_before, r.earliest(now)),
             min(last_start, latest) if latest is not None else last_start,
         )
-    held = _held_by(conn, ids, rooms_of, start, end, now)
+    held = _held_by(conn, ids, rooms_of, start, end, now, cache, at)
     # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
     # first free slot: later weeks can only add later slots
     for at_day in range(0, len(days), CHUNK_DAYS):
@@ -459,13 +474,27 @@ def _held_by(
     start: datetime,
     end: datetime,
     now: datetime,
+    cache: SlotCache | None = None,
+    at: int | None = None,
 ) -> dict[str, list[tuple[datetime, datetime]]]:
     """The holds active now over [start, end) that close a time to each practitioner: their
-    own, and others' in the rooms they use."""
+    own, and others' in the rooms they use. With ``cache``, the holds open at position ``at``
+    are read once for every call at that position (``SlotCache.open_holds``)."""
     rooms = set().union(*rooms_of.values())
     out: dict[str, list[tuple[datetime, datetime]]] = {}
-    for _ref, pid, room, h0, h1 in _holds(conn, ids, rooms, start, end, now, None, False):
-        span = (_utc(h0), _utc(h1))
+    if cache is not None and at is not None:
+        spans = [
+            (pid, room, h0, h1)
+            for _ref, pid, room, h0, h1, until in cache.open_holds(at, lambda: _open_holds(conn))
+            if until > now and h0 < end and h1 > start and (pid in ids or room in rooms)
+        ]
+    else:
+        spans = [
+            (pid, room, _utc(h0), _utc(h1))
+            for _ref, pid, room, h0, h1 in _holds(conn, ids, rooms, start, end, now, None, False)
+        ]
+    for pid, room, h0, h1 in spans:
+        span = (h0, h1)
         for other, mine in rooms_of.items():
             if other == pid or (room is not None and room in mine):
                 out.setdefault(other, []).append(span)

@@ -73,6 +73,7 @@ class SlotCache:
         self._rooms: dict[str, frozenset[str]] = {}
         self._where: dict[str, Place] = {}
         self._facts: dict[Hashable, Any] = {}
+        self._holds: tuple[int, list[Any]] | None = None
         self.hits = 0
         self.misses = 0
         self.flushes = 0
@@ -127,6 +128,20 @@ class SlotCache:
             if at == self.seq and len(self._facts) < MAX_FACTS:
                 self._facts[name] = value
         return value
+
+    def open_holds(self, at: int, read: Callable[[], list[Any]]) -> list[Any]:
+        """The API's holds neither released nor booked, as ``read`` gives them from a snapshot
+        at position ``at``, shared by every call at that position: a hold is made, released,
+        lapsed or booked only in a write that also appends to the change log, so the set is
+        the same for any snapshot at one position (whether each has expired is the caller's)."""
+        with self._lock:
+            if self._holds is not None and self._holds[0] == at:
+                return self._holds[1]
+        rows = read()
+        with self._lock:
+            if at == self.seq:
+                self._holds = (at, rows)
+        return rows
 
     def _flush(self) -> None:
         self._facts.clear()
