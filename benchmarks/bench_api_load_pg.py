@@ -27,7 +27,9 @@ def run(bench: Bench) -> None:
     try:
         # bench_api_load's own run, its server on this database instead of a SQLite copy
         module.seeded_sqlite = lambda _bench, _dest: url
-        module.ServerProcess = lambda db: ServerProcess(db, log=Path(cluster.dir) / "server.log")
+        module.ServerProcess = lambda db, *extra: ServerProcess(
+            db, *extra, log=Path(cluster.dir) / "server.log"
+        )
         print("  (on PostgreSQL)")
         bench_api_load.run(bench)
     finally:

@@ -57,9 +57,10 @@ class _MemoryKeyring(KeyringBackend):
 
 
 class ServerProcess:
-    """``db``: a SQLite file, or a PostgreSQL URL with ``log`` for the server's output."""
+    """``db``: a SQLite file, or a PostgreSQL URL with ``log`` for the server's output;
+    ``extra``: more ``run`` options (``--workers 2``)."""
 
-    def __init__(self, db: Path | str, log: Path | None = None) -> None:
+    def __init__(self, db: Path | str, *extra: str, log: Path | None = None) -> None:
         self.db = db
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -77,6 +78,7 @@ class ServerProcess:
                 "run",
                 "--port",
                 str(self.port),
+                *extra,
             ],
             stderr=open(log or Path(db).with_suffix(".log"), "w"),  # noqa: SIM115
         )

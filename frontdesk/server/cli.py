@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve https with the data folder's certificate (made on first use)",
     )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default 1; see docs/clinic-server.md)",
+    )
     run.add_argument("--cert", help="the clinic's own TLS certificate (PEM) instead")
     run.add_argument("--key", help="its private key (PEM)")
     cert = sub.add_parser("cert", help="make a self-signed TLS certificate in the data folder")
@@ -359,13 +365,19 @@ def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 SERVER_KEEP_ALIVE_S = 30
+MAX_WORKERS = 16
 SERVER_STOP_GRACE_S = 3
 
 
 def _run(args: argparse.Namespace, url: str) -> int:
+    import shutil
+    import tempfile
+
     import uvicorn
 
     from frontdesk.server.app import create_app
+    from frontdesk.server.processes import SHARED_DIR_ENV, URL_ENV
+    from frontdesk.server.store import ServerStore
     from frontdesk.server.tls import certificate_fingerprint
 
     tls = _tls_files(args)
@@ -375,9 +387,25 @@ def _run(args: argparse.Namespace, url: str) -> int:
         print(f"TLS certificate fingerprint: SHA256 {fp}", flush=True)
     else:
         log.info("serving plain http: not encrypted (use --tls on a shared network)")
-    app = create_app(url)
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise RuleViolation(f"--workers is a number from 1 to {MAX_WORKERS}.")
+    target: Any
+    if args.workers == 1:
+        target = create_app(url)
+    else:
+        # the database is brought up to date once, then each process opens it as it is; they
+        # share a folder for the rate limits (server/processes.py) and learn the URL from the
+        # environment (uvicorn starts them afresh)
+        ServerStore(url).init()
+        shared = tempfile.mkdtemp(prefix="frontdesk-server-")
+        os.environ[SHARED_DIR_ENV] = shared
+        os.environ[URL_ENV] = url
+        target = "frontdesk.server.app:app_from_environment"
+        log.info("serving with %d processes", args.workers)
     uvicorn.run(
-        app,
+        target,
+        factory=args.workers > 1,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         ssl_certfile=tls[0] if tls else None,
@@ -392,6 +420,8 @@ def _run(args: argparse.Namespace, url: str) -> int:
         # to the next server. Unbounded, one open event stream kept the server from stopping.
         timeout_graceful_shutdown=SERVER_STOP_GRACE_S,
     )
+    if args.workers > 1:
+        shutil.rmtree(os.environ[SHARED_DIR_ENV], ignore_errors=True)
     return 0
 
 

@@ -154,13 +154,11 @@ async def wait(
 ) -> dict[str, Any]:
     """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
     deadline = time.monotonic() + timeout
-    checks = 0
     while time.monotonic() < deadline:
         if store.latest_seq > cursor:
             break
-        checks += 1
-        if store.is_postgres and checks % 10 == 0:  # another server process may write
-            store.latest_seq = await run_in_threadpool(lambda: store.pull(cursor, 1)["latest"])
+        if store.latest_due():  # another server process may have written: one read for all
+            await run_in_threadpool(store.refresh_latest)
             continue
         await asyncio.sleep(0.05)
     return WaitReply(store.latest_seq, store.latest_seq > cursor).as_json()

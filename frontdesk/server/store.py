@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from frontdesk.server.migrate import Outcome, upgrade_server
 from frontdesk.store import balances
 
 ADVISORY_KEY = 7_042_201
+LATEST_EVERY = 0.1  # seconds between reads of the log's newest position (several processes)
 # An enrolment code not used within this long is refused.
 CODE_LIFETIME = timedelta(days=7)
 # Per-transaction scratch kept on the connection; cleared at every begin and end.
@@ -105,7 +107,15 @@ class ServerStore:
         self.clock: Clock = clock or SystemClock()
         self.lock = threading.Lock()
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # SQLite: a write transaction takes the database's write lock as it begins (BEGIN
+        # IMMEDIATE), so several server processes queue for it instead of one failing half-way
+        self._writer = self.engine.execution_options(sqlite_immediate=True)
         self.latest_seq = 0  # for long-polls in this process; the database is the truth
+        # other server processes (``run --workers``, or another ``run`` on the same
+        # database) may commit: long-polls learn of it by reading the log's newest position,
+        # at most every ``LATEST_EVERY`` seconds for all of this process's long-polls
+        self.shared = True
+        self._latest_read_at = 0.0
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self, *, backup: bool = True) -> Outcome:
@@ -122,7 +132,7 @@ class ServerStore:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        with self.lock, self.engine.begin() as conn:
+        with self.lock, self._writer.begin() as conn:
             for key in _CHUNK_KEYS:
                 conn.info.pop(key, None)
             if self.is_postgres:
@@ -137,6 +147,22 @@ class ServerStore:
     def reading(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def latest_due(self) -> bool:
+        """Whether this long-poll should read the log's newest position now (another process
+        may have written since it was last read); True to one caller per ``LATEST_EVERY``."""
+        now = time.monotonic()
+        if not self.shared or now - self._latest_read_at < LATEST_EVERY:
+            return False
+        self._latest_read_at = now
+        return True
+
+    def refresh_latest(self) -> int:
+        """The change log's newest position, read from the database (other processes' commits
+        included), kept in ``latest_seq`` for every long-poll of this process."""
+        with self.reading() as conn:
+            self.latest_seq = max(self.latest_seq, self._max_seq(conn))
+        return self.latest_seq
 
     def info(self, conn: Connection, key: str) -> str:
         value = conn.execute(select(s.server_info.c.value).where(s.server_info.c.key == key))

@@ -3,6 +3,7 @@ with a desk enrolled through the real command line and HTTP."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -80,14 +81,17 @@ class LiveServer:
             self.proc.wait()
 
 
-def start_server(data_dir: Path, database: str) -> LiveServer:
+def start_server(
+    data_dir: Path, database: str, *extra: str, env: dict[str, str] | None = None
+) -> LiveServer:
+    """``extra``: more arguments to ``run``; ``env``: more environment variables."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log_path = data_dir / "server-test.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            server_command(data_dir, database, "run", "--port", str(port)),
-            stdout=log, stderr=subprocess.STDOUT,
+            server_command(data_dir, database, "run", "--port", str(port), *extra),
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )  # fmt: skip
     server = LiveServer(data_dir, database, proc, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + 60

@@ -9,7 +9,7 @@ integration API's active holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ from frontdesk.services.diary.view import leave_blocks, roster_rules
 MAX_WINDOW_DAYS = 90
 SLOT_MINUTES = 15
 CHUNK_DAYS = 7
+ASK = -1  # ``search``'s position: catch the cache up itself
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,19 @@ def demand(
     practitioner_ids: Sequence[str] = (),
     location_id: str | None = None,
     online_only: bool = False,
+    fact: Fact | None = None,
 ) -> Demand:
+    """``fact`` remembers the type's and practitioners' rows (``SlotCache.memo``)."""
+    fact = fact or _afresh
     if not type_id and not profession:
         raise ApiProblem(
             400, "Say what is wanted: appointment_type_id, or profession.", "missing_type"
         )
-    type_row = one(conn, "appointment_types", type_id, "appointment type") if type_id else None
+    type_row = (
+        fact(("type", type_id), lambda: one(conn, "appointment_types", type_id, "appointment type"))
+        if type_id
+        else None
+    )
     if type_row is not None and type_row["archived_at"] is not None:
         raise ApiProblem(404, "That appointment type is no longer offered.", "not_found")
     if type_row is not None and online_only and not type_row["online_bookable"]:
@@ -98,15 +106,7 @@ def demand(
             "The clinic does not let patients book that appointment type online.",
             "not_online_bookable",
         )
-    p = TABLES["practitioners"]
-    rows = [
-        dict(r)
-        for r in conn.execute(
-            select(p)
-            .where(p.c.archived_at.is_(None), p.c.deleted_at.is_(None))
-            .order_by(p.c.sort_order, p.c.display_name, p.c.id)
-        ).mappings()
-    ]
+    rows: list[dict[str, Any]] = fact("practitioners", lambda: _practitioners(conn))
     for pid in practitioner_ids:
         asked = next((r for r in rows if r["id"] == pid), None)
         if asked is None:
@@ -129,6 +129,25 @@ def demand(
     ]
     minutes = int(type_row["duration_minutes"]) if type_row is not None else 30
     return Demand(type_row, minutes, chosen)
+
+
+def _practitioners(conn: Connection) -> list[dict[str, Any]]:
+    p = TABLES["practitioners"]
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(p)
+            .where(p.c.archived_at.is_(None), p.c.deleted_at.is_(None))
+            .order_by(p.c.sort_order, p.c.display_name, p.c.id)
+        ).mappings()
+    ]
+
+
+Fact = Callable[[Hashable, Callable[[], Any]], Any]
+
+
+def _afresh(_name: Hashable, make: Callable[[], Any]) -> Any:
+    return make()
 
 
 def not_online(practitioner: dict[str, Any]) -> ApiProblem:
@@ -289,6 +308,21 @@ def _holds(
     return [r for r in rows if r[0] != ignore_hold]
 
 
+def _open_holds(conn: Connection) -> list[Any]:
+    """Every hold neither released nor booked, as (id, practitioner, room, start, end,
+    expires) with aware UTC times (those past their expiry included: the caller's clock
+    decides)."""
+    h = s.api_holds.c
+    s_h, e_h = _times(conn, h.starts_at, h.ends_at, False)
+    until = type_coerce(h.expires_at, String)
+    rows = conn.execute(
+        select(h.id, h.practitioner_id, h.room_id, s_h, e_h, until).where(
+            h.released_at.is_(None), h.appointment_id.is_(None)
+        )
+    ).all()
+    return [(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), _utc(r[5])) for r in rows]
+
+
 def epoch_columns(conn: Connection, start: Any, end: Any) -> tuple[Any, Any]:
     """A stored start and end as seconds after the Unix epoch, worked out by the database."""
     return _times(conn, start, end, True)
@@ -336,13 +370,15 @@ def search(
     latest_minute: int = 1440,
     limit: int = 200,
     cache: SlotCache | None = None,
+    position: int | None = ASK,
 ) -> tuple[list[FreeSlot], dict[str, FreeSlot | None], bool]:
     """Free slots in [start, end) earliest first (at most ``limit``), each practitioner's
     first free slot, and whether slots were left out.
 
     Each practitioner's whole local days are worked out by the rules without the API's holds
     (and kept in ``cache`` when given: ``slot_cache``), then narrowed to the window, the
-    online booking rules and the holds active now."""
+    online booking rules and the holds active now. ``position``: where ``cache`` was caught
+    up to for this snapshot, when the caller already did (``SlotCache.catch_up``)."""
     if end <= start:
         raise ApiProblem(
             422, "The window ends before it starts: give 'to' after 'from'.", "bad_window"
@@ -352,7 +388,7 @@ def search(
     first_free: dict[str, FreeSlot | None] = {p["id"]: None for p in want.practitioners}
     if not want.practitioners:
         return [], first_free, False
-    at = cache.catch_up(conn, tz) if cache is not None else None
+    at = position if position != ASK else cache.catch_up(conn, tz) if cache else None
     length = timedelta(minutes=want.minutes)
     variant = (want.minutes, earliest_minute, latest_minute)
     not_before = max(start, now)
@@ -378,7 +414,7 @@ def search(
             max(not_before, r.earliest(now)),
             min(last_start, latest) if latest is not None else last_start,
         )
-    held = _held_by(conn, ids, rooms_of, start, end, now)
+    held = _held_by(conn, ids, rooms_of, start, end, now, cache, at)
     # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
     # first free slot: later weeks can only add later slots
     for at_day in range(0, len(days), CHUNK_DAYS):
@@ -436,13 +472,27 @@ def _held_by(
     start: datetime,
     end: datetime,
     now: datetime,
+    cache: SlotCache | None = None,
+    at: int | None = None,
 ) -> dict[str, list[tuple[datetime, datetime]]]:
     """The holds active now over [start, end) that close a time to each practitioner: their
-    own, and others' in the rooms they use."""
+    own, and others' in the rooms they use. With ``cache``, the holds open at position ``at``
+    are read once for every call at that position (``SlotCache.open_holds``)."""
     rooms = set().union(*rooms_of.values())
     out: dict[str, list[tuple[datetime, datetime]]] = {}
-    for _ref, pid, room, h0, h1 in _holds(conn, ids, rooms, start, end, now, None, False):
-        span = (_utc(h0), _utc(h1))
+    if cache is not None and at is not None:
+        spans = [
+            (pid, room, h0, h1)
+            for _ref, pid, room, h0, h1, until in cache.open_holds(at, lambda: _open_holds(conn))
+            if until > now and h0 < end and h1 > start and (pid in ids or room in rooms)
+        ]
+    else:
+        spans = [
+            (pid, room, _utc(h0), _utc(h1))
+            for _ref, pid, room, h0, h1 in _holds(conn, ids, rooms, start, end, now, None, False)
+        ]
+    for pid, room, h0, h1 in spans:
+        span = (h0, h1)
         for other, mine in rooms_of.items():
             if other == pid or (room is not None and room in mine):
                 out.setdefault(other, []).append(span)

@@ -8,17 +8,19 @@ import math
 import secrets
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, String, bindparam, insert, or_, select, type_coerce, update
 
 from frontdesk.domain.errors import RuleViolation
 from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
 from frontdesk.server.api.problems import ApiProblem
+from frontdesk.server.processes import SharedBuckets
 from frontdesk.server.store import ServerStore, hash_secret
 
 TOKEN_PREFIX = "fdk_"  # noqa: S105 (a label, not a secret)
@@ -162,6 +164,14 @@ def still_valid(store: ServerStore, key_id: str) -> bool:
     return row.expires_at is None or row.expires_at > store.now()
 
 
+# Each call reads whether its key is known and not revoked (revocation, from any process,
+# counts at once); the rest of a key never changes after it is made, so it is read once.
+_BY_HASH = select(s.api_keys.c.id, type_coerce(s.api_keys.c.revoked_at, String)).where(
+    s.api_keys.c.secret_hash == bindparam("h")
+)
+_KNOWN: dict[str, ApiKey] = {}
+
+
 def authenticate(store: ServerStore, authorization: str) -> ApiKey:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -173,17 +183,21 @@ def authenticate(store: ServerStore, authorization: str) -> ApiKey:
             headers={"WWW-Authenticate": "Bearer"},
         )
     with store.reading() as conn:
-        row = conn.execute(
-            select(s.api_keys).where(s.api_keys.c.secret_hash == hash_secret(token.strip()))
-        ).first()
-    if row is None:
-        raise ApiProblem(
-            401,
-            "That API key is not known to this clinic server.",
-            "unauthorised",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    key = _key(row)
+        found = conn.execute(_BY_HASH, {"h": hash_secret(token.strip())}).first()
+        if found is None:
+            raise ApiProblem(
+                401,
+                "That API key is not known to this clinic server.",
+                "unauthorised",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        key_id, revoked = found
+        if revoked is not None:
+            raise ApiProblem(401, "That API key was revoked by the clinic.", "key_revoked")
+        key = _KNOWN.get(key_id)
+        if key is None:
+            row = conn.execute(select(s.api_keys).where(s.api_keys.c.id == key_id)).one()
+            key = _KNOWN[key_id] = _key(row)
     if key.revoked_at is not None:
         raise ApiProblem(401, "That API key was revoked by the clinic.", "key_revoked")
     if key.expires_at is not None and key.expires_at <= store.now():
@@ -194,29 +208,40 @@ def authenticate(store: ServerStore, authorization: str) -> ApiKey:
 
 
 class RateLimiter:
-    """A token bucket per key (this process): ``rate_per_minute`` calls, refilled evenly."""
+    """A token bucket per key: ``rate_per_minute`` calls, refilled evenly. The buckets are
+    this process's, or with ``shared`` every server process's (``processes.SharedBuckets``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedBuckets | None = None) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}
+        self.shared = shared
 
     def take(self, key: ApiKey) -> None:
+        with self._lock, self.shared.locked() if self.shared else nullcontext():
+            self._take(key)
+
+    def _take(self, key: ApiKey) -> None:
         rate = key.rate_per_minute / 60.0
         now = time.monotonic()
-        with self._lock:
-            tokens, at = self._buckets.get(key.id, (float(key.rate_per_minute), now))
-            tokens = min(float(key.rate_per_minute), tokens + (now - at) * rate)
-            if tokens < 1.0:
-                wait = max(1, math.ceil((1.0 - tokens) / rate))
-                self._buckets[key.id] = (tokens, now)
-                raise ApiProblem(
-                    429,
-                    f"This key may make {key.rate_per_minute} calls a minute; try again in "
-                    f"{wait} s.",
-                    "rate_limited",
-                    headers={"Retry-After": str(wait)},
-                )
-            self._buckets[key.id] = (tokens - 1.0, now)
+        found = self.shared.get(key.id) if self.shared else self._buckets.get(key.id)
+        tokens, at = found or (float(key.rate_per_minute), now)
+        tokens = min(float(key.rate_per_minute), tokens + (now - at) * rate)
+        if tokens < 1.0:
+            wait = max(1, math.ceil((1.0 - tokens) / rate))
+            self._put(key.id, tokens, now)
+            raise ApiProblem(
+                429,
+                f"This key may make {key.rate_per_minute} calls a minute; try again in {wait} s.",
+                "rate_limited",
+                headers={"Retry-After": str(wait)},
+            )
+        self._put(key.id, tokens - 1.0, now)
+
+    def _put(self, key_id: str, tokens: float, now: float) -> None:
+        if self.shared:
+            self.shared.put(key_id, tokens, now)
+        else:
+            self._buckets[key_id] = (tokens, now)
 
 
 class CallLog:
@@ -234,14 +259,14 @@ class CallLog:
 
     def add(
         self, store: ServerStore, key: ApiKey, op: str, status: int, patient: str | None
-    ) -> None:
+    ) -> bool:
+        """Queue a row; True when the queue is due to be written (``flush``, off the event
+        loop: the dispatcher's round also writes it)."""
         with self._lock:
             if not self._rows:
                 self._oldest = time.monotonic()
             self._rows.append((store.now(), key, op, status, patient))
-            due = len(self._rows) >= self.batch or time.monotonic() - self._oldest >= self.delay
-        if due:
-            self.flush(store)
+            return len(self._rows) >= self.batch or time.monotonic() - self._oldest >= self.delay
 
     def flush(self, store: ServerStore) -> None:
         """Write every queued row; a patient's record read also goes in the server's audit
@@ -253,8 +278,21 @@ class CallLog:
         if not rows:
             return
         with store.writing() as conn:
-            for at, key, op, status, patient in rows:
-                insert_call(conn, at, key, op, status, patient)
+            # the rows in one statement, each key's last use once
+            conn.execute(
+                insert(s.api_audit),
+                [
+                    {"id": uuid7(), "key_id": key.id, "operation": op[:60],
+                     "patient_id": patient, "status": status, "at": at}
+                    for at, key, op, status, patient in rows
+                ],
+            )  # fmt: skip
+            last: dict[str, datetime] = {}
+            for at, key, *_rest in rows:
+                last[key.id] = max(at, last.get(key.id, at))
+            for key_id, at in last.items():
+                touch_last_used(conn, key_id, at)
+            for _at, key, op, status, patient in rows:
                 if patient is not None and status < 400:
                     trust.record_server_event(
                         store,
@@ -294,8 +332,19 @@ def insert_call(
             at=now,
         )
     )
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
-        conn.execute(update(s.api_keys).where(s.api_keys.c.id == key.id).values(last_used_at=now))
+    touch_last_used(conn, key.id, now)
+
+
+def touch_last_used(conn: Connection, key_id: str, at: datetime) -> None:
+    """The key's last use, rewritten only when the stored one is a minute old (the condition
+    is in the statement: a key object held in memory may be older than the row)."""
+    c = s.api_keys.c
+    conn.execute(
+        update(s.api_keys)
+        .where(c.id == key_id)
+        .where(or_(c.last_used_at.is_(None), c.last_used_at <= at - LAST_USED_EVERY))
+        .values(last_used_at=at)
+    )
 
 
 def audit_log(store: ServerStore, limit: int = 100) -> list[dict[str, Any]]:

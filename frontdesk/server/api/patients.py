@@ -15,11 +15,11 @@ from frontdesk.domain.ids import uuid7
 from frontdesk.server import schema as s
 from frontdesk.server import trust
 from frontdesk.server.api.booking import iso
+from frontdesk.server.api.phone_index import PHONES, TAIL, PhoneIndex
 from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.changelog import TABLES, full_row, log_change
 from frontdesk.server.store import API_DEVICE, ServerStore
 
-PHONES = ("mobile_phone", "home_phone", "work_phone")
 REGION = "AU"
 MAX_MATCHES = 10
 
@@ -67,7 +67,9 @@ def _live() -> list[Any]:
     return [p.deleted_at.is_(None), p.archived_at.is_(None), p.merged_into_id.is_(None)]
 
 
-def by_phone(conn: Connection, raw: str) -> list[dict[str, Any]]:
+def by_phone(conn: Connection, raw: str, index: PhoneIndex | None = None) -> list[dict[str, Any]]:
+    """The live patients with this number (any of their three), normalised; ``index`` (the
+    server's ``PhoneIndex``) proposes the candidates, else every patient's numbers are read."""
     wanted = normalise_phone(raw)
     if wanted is None:
         raise ApiProblem(
@@ -75,13 +77,14 @@ def by_phone(conn: Connection, raw: str) -> list[dict[str, Any]]:
             f"{raw[:40]!r} is not a phone number (try the format the caller ID shows).",
             "bad_phone",
         )
-    tail = wanted[-8:]
     t = TABLES["patients"]
-    rows = conn.execute(
-        select(t)
-        .where(*_live(), or_(*(_digits(t.c[col]).like(f"%{tail}") for col in PHONES)))
-        .limit(200)
-    ).mappings()
+    ids = index.candidates(conn, wanted) if index is not None else None
+    if ids is not None:
+        where: Any = t.c.id.in_(ids[:200])
+    else:
+        last = wanted[-TAIL:]
+        where = or_(*(_digits(t.c[col]).like(f"%{last}") for col in PHONES))
+    rows = conn.execute(select(t).where(*_live(), where).limit(200)).mappings()
     return [
         dict(r) for r in rows if any(r[col] and normalise_phone(r[col]) == wanted for col in PHONES)
     ][:MAX_MATCHES]

@@ -10,6 +10,8 @@ change feed, FHIR view and calendar feed are routers of their own.
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
@@ -24,8 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
+from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
 from frontdesk.server.api.slot_cache import SlotCache
+from frontdesk.server.processes import Lease, shared_buckets
 from frontdesk.server.store import ServerStore
 
 PREFIX = "/api/v1"
@@ -255,8 +259,14 @@ def availability(
     now = store.now()
     first = _utc(start) or now
     last = _utc(end) or first + timedelta(days=14)
+    cache: SlotCache = request.app.state.slot_cache
     with store.reading() as conn:
-        tz = clinic.clinic_zone(conn)
+        at = cache.catch_up(conn)
+
+        def fact(name: Any, make: Any) -> Any:
+            return cache.memo(at, name, make)
+
+        tz = fact("zone", lambda: clinic.clinic_zone(conn))
         want = av.demand(
             conn,
             type_id=appointment_type_id,
@@ -264,6 +274,7 @@ def availability(
             practitioner_ids=practitioner_id or (),
             location_id=location_id,
             online_only=online_only,
+            fact=fact,
         )
         slots, firsts, more = av.search(
             conn,
@@ -276,7 +287,8 @@ def availability(
             earliest_minute=lo,
             latest_minute=hi,
             limit=limit,
-            cache=request.app.state.slot_cache,
+            cache=cache,
+            position=at,
         )
     locs = {p["id"]: p["default_location_id"] for p in want.practitioners}
     tid = want.type_row["id"] if want.type_row else None
@@ -483,7 +495,7 @@ def find_patients(
     with store.reading() as conn:
         tz = clinic.clinic_zone(conn)
         if phone:
-            rows = patients.by_phone(conn, phone)
+            rows = patients.by_phone(conn, phone, request.app.state.phone_index)
         elif email:
             rows = patients.by_email(conn, email)
         elif first_name and last_name and date_of_birth:
@@ -580,32 +592,60 @@ def install_api(app: FastAPI) -> None:
     from frontdesk.server.api.fhir import router as fhir
     from frontdesk.server.api.webhooks import Dispatcher
 
-    app.state.api_limiter = keys.RateLimiter()
+    app.state.api_limiter = keys.RateLimiter(shared_buckets(_store_of(app)))
     app.state.slot_cache = SlotCache()
+    app.state.phone_index = PhoneIndex()
     app.state.call_log = keys.CallLog()
     app.include_router(router)
     app.include_router(feeds)
     app.include_router(calendar_router)
     app.include_router(fhir)
-    dispatcher = Dispatcher(_store_of(app), app.state.call_log)
+    dispatcher = Dispatcher(_store_of(app), app.state.call_log, lease=Lease(_store_of(app)))
     app.state.webhooks = dispatcher
     app.router.on_startup.append(dispatcher.start)
+    app.router.on_startup.append(lambda: _warm(app))
     app.router.on_shutdown.append(dispatcher.stop)
 
-    @app.middleware("http")
-    async def _record(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        key = getattr(request.state, "api_key", None)
-        recorded = getattr(request.state, "api_recorded", False)
-        if key is not None and is_api(request) and not recorded:
-            op = getattr(request.state, "api_op", request.url.path[:60])
-            patient = getattr(request.state, "api_patient", None)
-            await run_in_threadpool(
-                request.app.state.call_log.add,
-                _store(request),
-                key,
-                op,
-                response.status_code,
-                patient,
-            )
-        return response
+    app.add_middleware(CallRecorder)
+
+
+def _warm(app: FastAPI) -> None:
+    """Build the phone index on a thread as the server starts (150,000 patients take a
+    second or two), not in the first caller's look-up."""
+
+    def build() -> None:
+        with suppress(Exception), _store_of(app).reading() as conn:  # the look-up builds it
+            app.state.phone_index.candidates(conn, "0")
+
+    threading.Thread(target=build, name="phone-index", daemon=True).start()
+
+
+class CallRecorder:
+    """After each integration-API call, its row in the call log (``install_api``): a plain
+    ASGI middleware reading what the route left in the request's state."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith((PREFIX, "/fhir/")):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":  # the route has said all it will
+                await self._record(scope, state, int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    async def _record(self, scope: dict[str, Any], state: dict[str, Any], status: int) -> None:
+        key = state.get("api_key")
+        if key is None or state.get("api_recorded", False):
+            return
+        op = state.get("api_op", scope["path"][:60])
+        store: ServerStore = scope["app"].state.store
+        calls: keys.CallLog = scope["app"].state.call_log
+        if calls.add(store, key, op, status, state.get("api_patient")):
+            await run_in_threadpool(calls.flush, store)

@@ -32,8 +32,9 @@ random bookings, moves, cancellations, holds and roster changes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
@@ -51,12 +52,15 @@ FLUSH_ENTITIES = frozenset({
 })  # fmt: skip
 MAX_TAIL = 2000  # more changes than this since the last call: start again
 MAX_DAYS = 50_000  # (practitioner, day) entries kept before starting again
+MAX_FACTS = 1000  # clinic facts kept (``memo``): types, rosters of sets of practitioners
+T = TypeVar("T")
 
 DayKey = tuple[str, date]
 Variant = tuple[int, int, int]  # (length in minutes, earliest minute, latest minute)
 Place = tuple[str | None, str | None, float, float]  # practitioner, room, start, end (epoch s)
 
-_CLOCK = select(
+# (the server's epoch, the change log's newest position) in one read
+LOG_CLOCK = select(
     select(s.server_info.c.value).where(s.server_info.c.key == "epoch").scalar_subquery(),
     select(func.max(s.change_log.c.seq)).scalar_subquery(),
 )
@@ -72,15 +76,19 @@ class SlotCache:
         self._where: dict[str, Place] = {}
         # each practitioner's roster lines (dropped with everything on a roster change)
         self._rules: dict[str, list[RosterRule]] = {}
+        self._facts: dict[Hashable, Any] = {}
+        self._holds: tuple[int, list[Any]] | None = None
         self.hits = 0
         self.misses = 0
         self.flushes = 0
 
     # -- following the change log ------------------------------------------------------------
-    def catch_up(self, conn: Connection, tz: ZoneInfo) -> int | None:
+    def catch_up(self, conn: Connection, tz: ZoneInfo | None = None) -> int | None:
         """Apply the changes up to ``conn``'s snapshot; answer that snapshot's position, or
-        None when the cache may not be used (an empty log: a freshly seeded server)."""
-        epoch, top = conn.execute(_CLOCK).one()
+        None when the cache may not be used (an empty log: a freshly seeded server). ``tz``,
+        the clinic's zone, is read when a booking's days are to be dropped and it is not
+        given."""
+        epoch, top = conn.execute(LOG_CLOCK).one()
         top = int(top or 0)
         if not top:
             return None
@@ -108,17 +116,51 @@ class SlotCache:
             self.seq = top
             return top
 
+    def memo(self, at: int | None, name: Hashable, make: Callable[[], T]) -> T:
+        """A fact of the clinic that only a change to ``FLUSH_ENTITIES`` alters (its time
+        zone, practitioners, appointment types, rosters), worked out once until such a change
+        and kept, like slots, only when made from the cache's own position ``at`` (None: the
+        cache is not used, work it out)."""
+        if at is None:
+            return make()
+        with self._lock:
+            if name in self._facts:
+                got: T = self._facts[name]
+                return got
+        value = make()
+        with self._lock:
+            if at == self.seq and len(self._facts) < MAX_FACTS:
+                self._facts[name] = value
+        return value
+
+    def open_holds(self, at: int, read: Callable[[], list[Any]]) -> list[Any]:
+        """The API's holds neither released nor booked, as ``read`` gives them from a snapshot
+        at position ``at``, shared by every call at that position: a hold is made, released,
+        lapsed or booked only in a write that also appends to the change log, so the set is
+        the same for any snapshot at one position (whether each has expired is the caller's)."""
+        with self._lock:
+            if self._holds is not None and self._holds[0] == at:
+                return self._holds[1]
+        rows = read()
+        with self._lock:
+            if at == self.seq:
+                self._holds = (at, rows)
+        return rows
+
     def _flush(self) -> None:
+        self._facts.clear()
         self._days.clear()
         self._rules.clear()
         self._rooms.clear()
         self._where.clear()
         self.flushes += 1
 
-    def _drop(self, conn: Connection, ids: set[str], tz: ZoneInfo) -> None:
+    def _drop(self, conn: Connection, ids: set[str], tz: ZoneInfo | None) -> None:
         """Drop the days each changed booking touched, where it was and where it is now."""
         from frontdesk.server.api.availability import epoch_columns
+        from frontdesk.server.api.clinic import clinic_zone
 
+        tz = tz or clinic_zone(conn)
         a = TABLES["appointments"]
         s_a, e_a = epoch_columns(conn, a.c.starts_at, a.c.ends_at)
         places: list[Place] = [self._where.pop(i) for i in ids if i in self._where]

@@ -30,6 +30,7 @@ from frontdesk.server.api.booking import lapse_holds
 from frontdesk.server.api.feeds import events_after
 from frontdesk.server.api.keys import CallLog
 from frontdesk.server.api.problems import ApiProblem, not_found
+from frontdesk.server.processes import Lease
 from frontdesk.server.store import ServerStore
 
 log = logging.getLogger("frontdesk.server.webhooks")
@@ -219,10 +220,15 @@ class Dispatcher:
     rounds on a daemon thread every ``interval`` seconds."""
 
     def __init__(
-        self, store: ServerStore, calls: CallLog | None = None, interval: float = 0.25
+        self,
+        store: ServerStore,
+        calls: CallLog | None = None,
+        interval: float = 0.25,
+        lease: Lease | None = None,
     ) -> None:
         self.store = store
         self.calls = calls
+        self.lease = lease  # several server processes: only the lease's holder dispatches
         self.interval = interval
         self.client = httpx.Client(timeout=SEND_TIMEOUT_S, follow_redirects=False)
         self._stop = threading.Event()
@@ -239,6 +245,8 @@ class Dispatcher:
             self._thread.join(timeout=10)
         if self.calls is not None:
             self.calls.flush(self.store)
+        if self.lease is not None:
+            self.lease.release()
         self.client.close()
 
     def _loop(self) -> None:
@@ -251,9 +259,12 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """Queue new events, send what is due; returns how many were sent successfully. Also
-        writes the API audit log's queued rows (at most one round late)."""
+        writes this process's queued API audit rows (at most one round late); with a lease,
+        only those unless this process holds it."""
         if self.calls is not None:
             self.calls.flush(self.store)
+        if self.lease is not None and not self.lease.held():
+            return 0
         lapse_holds(self.store)  # a hold that ran out is news (hold.lapsed)
         self.queue()
         return self.send_due()
