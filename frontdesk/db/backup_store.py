@@ -57,7 +57,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
+
+from frontdesk.db.live_file import LiveReader
 
 FORMAT = "frontdesk-backup-store/1"
 MANIFEST_SUFFIX = ".fdbackup"
@@ -341,8 +343,9 @@ def _snapshot(
             size = page_size * pages
             if settled and before == after and source.stat().st_size >= size:
                 # The file alone is the snapshot, and stays so while this read lock is held.
-                with source.open("rb") as fh:
-                    yield fh, size, page_size, "snapshot"
+                # never open()/close() the live file: closing drops this process's SQLite
+                # locks on it (live_file explains)
+                yield cast(BinaryIO, LiveReader(source)), size, page_size, "snapshot"
                 conn.execute("COMMIT")
                 return
             conn.execute("ROLLBACK")
@@ -527,6 +530,24 @@ def collect_garbage(store: Path, *, now: float | None = None) -> int:
         return 0
     with _busy:
         return _collect(store, folder, now)
+
+
+def collecting_blocked(store: Path, *, now: float | None = None) -> bool:
+    """True while ``collect_garbage`` would free nothing whatever is removed: a backup is being
+    written (its marker is recent) or a manifest cannot be read (its chunks cannot be told
+    apart from unused ones). A prune by size must not remove backups then: it would go on
+    removing them one by one while the folder stays the size it was."""
+    folder = store / CHUNKS
+    cutoff = (time.time() if now is None else now) - GRACE_SECONDS
+    for marker in folder.glob(".writing-*"):
+        with contextlib.suppress(OSError):
+            if marker.stat().st_mtime > cutoff:
+                return True
+    try:
+        live_chunks(store)
+    except StoreDamaged:
+        return True
+    return False
 
 
 def _collect(store: Path, folder: Path, now: float | None) -> int:

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from frontdesk.db.live_file import read_at
+
 if TYPE_CHECKING:  # SQLAlchemy is not imported here: a start begins this check before it
     from sqlalchemy import MetaData
 
@@ -37,8 +39,7 @@ def problem_of(
     if not path.exists():
         return None
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
+        header = read_at(path, 0, 100)  # never close a handle on a file SQLite may hold
         size = path.stat().st_size
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"

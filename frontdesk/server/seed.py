@@ -81,7 +81,8 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
 
     The desk's SQLite values go as they are: its times are the naive-UTC text that
     ``UTCDateTime`` stores (PostgreSQL reads them as ``timestamp``), booleans 0/1, dates ISO."""
-    src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True)
+    src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True, isolation_level=None)
+    src.execute("BEGIN")  # every table from one snapshot of the desk (it may be running)
     counts: dict[str, int] = {}
     tables = s.all_data_tables()
     names = [t.name for t in tables]

@@ -17,6 +17,7 @@ holds at most ``SIZE_BUDGET`` times the database (the newest daily backup always
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sqlite3
 import tempfile
@@ -47,6 +48,8 @@ from frontdesk.store import outbox
 from frontdesk.store.context import Actor, ServiceContext
 from frontdesk.store.numbering import start_new_generation
 from frontdesk.store.tracking import record_event
+
+log = logging.getLogger("frontdesk.backups")
 
 _NAME = re.compile(
     r"^(daily|manual|before-restore|before-upgrade)(?:-[0-9A-Za-z_]+?)?-(\d{8}-\d{6})([+-]\d{4})?"
@@ -177,7 +180,16 @@ def daily_backup_if_due(paths: DeskPaths, clock: Clock, tz: ZoneInfo) -> Path | 
     if made is not None:
         # The full check (every chunk unpacked and compared) of the day's backup: finds a
         # chunk spoilt on the disk since an earlier backup wrote it (and sets it aside).
-        check_backup(made)
+        try:
+            check_backup(made)
+        except EnvironmentProblem:
+            # Made again at once: it writes the part set aside afresh, which mends every
+            # earlier backup listing it too (else none could be restored until tomorrow's).
+            # A second failure is the person's to hear of (the caller shows it).
+            log.warning("the day's backup held a damaged part; backing up again")
+            made.unlink(missing_ok=True)
+            made = write_backup(paths.database, paths.backups / local_name("daily", now, tz))
+            check_backup(made)
     return made
 
 
@@ -266,6 +278,9 @@ def prune(backups_dir: Path, tz: ZoneInfo, budget: int | None = None) -> list[Pa
             removed.append(b.path)
     # manifests first, then the chunks none of those left lists
     backup_store.collect_garbage(backups_dir)
+    if budget and backup_store.collecting_blocked(backups_dir):
+        log.warning("backups over their size limit left as they are: a backup is being written")
+        budget = None  # removing backups now would free nothing: the next prune tries again
     if budget:
         total = folder_bytes(backups_dir)
         for b in sorted((b for b in daily if b.path not in removed), key=lambda b: b.made_at)[:-1]:
@@ -275,7 +290,9 @@ def prune(backups_dir: Path, tz: ZoneInfo, budget: int | None = None) -> list[Pa
             removed.append(b.path)
             if b.in_store:
                 backup_store.collect_garbage(backups_dir)
-                total = folder_bytes(backups_dir)
+                before, total = total, folder_bytes(backups_dir)
+                if total >= before:  # nothing freed (a backup began meanwhile): stop here
+                    break
             else:
                 total -= b.size
     return removed

@@ -181,6 +181,27 @@ def test_a_shared_chunk_spoilt_on_the_disk_is_found_by_the_check_and_mended_by_t
     assert newest_good_backup(paths) == again
 
 
+def test_the_daily_backup_that_finds_a_spoilt_part_backs_up_again_at_once(
+    demo_ctx: ServiceContext,
+) -> None:
+    """The day's backup reuses a part spoilt on the disk since; its own check finds it and sets
+    it aside, and the day's backup is made again then and there — not tomorrow — so it and every
+    earlier backup listing that part restore."""
+    paths = _paths(demo_ctx)
+    earlier = backups.backup_now(demo_ctx)
+    unchanged = {c.digest for c in backup_store.read_manifest(backups.backup_now(demo_ctx)).chunks}
+    chunk = next(c for c in backup_store.read_manifest(earlier).chunks if c.digest in unchanged)
+    where = backup_store.chunk_path(paths.backups, chunk.digest)
+    packed = bytearray(where.read_bytes())
+    packed[-3] ^= 0x01
+    where.write_bytes(bytes(packed))
+    made = backups.daily_backup_if_due(paths, demo_ctx.clock, demo_ctx.tz)
+    assert made is not None
+    for backup in (earlier, made):
+        backups.check_backup(backup)
+    assert [b.path for b in backups.list_backups(paths.backups) if b.kind == "daily"] == [made]
+
+
 @pytest.mark.parametrize("stop_at", ["Backing up", "Finishing the backup"])
 def test_an_interrupted_backup_leaves_no_manifest(demo_ctx: ServiceContext, stop_at: str) -> None:
     paths = _paths(demo_ctx)
@@ -279,3 +300,39 @@ def test_the_store_restores_after_the_folder_is_copied_elsewhere(
     copied = usb / made.name
     backups.check_backup(copied)
     assert dump(copied) == dump(made)
+
+
+def test_a_prune_by_size_while_a_backup_is_written_removes_nothing(tmp_path: Path) -> None:
+    """Over the size limit while another frontdesk writes a backup (or one was cut short less
+    than the grace period ago): no chunk can be freed, so no backup is removed for the size
+    either — it once removed every daily backup but the newest and freed nothing."""
+    import os
+    import sqlite3
+    import time
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    db = tmp_path / "db.sqlite3"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE t(x BLOB)")
+    tz = ZoneInfo("Australia/Sydney")
+    store = tmp_path / "backups"
+    store.mkdir()
+    first = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    for day in range(5):  # five daily backups, each day's rows different
+        con.execute("INSERT INTO t VALUES (randomblob(300000))")
+        con.commit()
+        made = first + timedelta(days=day)
+        backup_store.write_backup(db, store / backups.local_name("daily", made, tz))
+    long_ago = time.time() - 86_400
+    for chunk in (store / "chunks").glob("*/*"):
+        os.utime(chunk, (long_ago, long_ago))
+    names = sorted(p.name for p in store.glob("*.fdbackup"))
+    (store / "chunks" / ".writing-999-1").touch()  # another process is writing a backup
+    assert backups.prune(store, tz, budget=1) == []
+    assert sorted(p.name for p in store.glob("*.fdbackup")) == names
+    (store / "chunks" / ".writing-999-1").unlink()  # once it has finished, the limit holds
+    removed = backups.prune(store, tz, budget=1)
+    assert len(removed) == 4 and len(list(store.glob("*.fdbackup"))) == 1
+    con.close()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from billing_world import World, make_world
 from pypdf import PdfReader
 
+from frontdesk.domain.clock import FakeClock
 from frontdesk.domain.money import parse_money
 from frontdesk.services import billing
 from frontdesk.services.billing.invoices import line_from_catalogue
@@ -262,3 +264,19 @@ def test_the_provider_number_printed_is_the_one_for_the_payer(
         view = billing.invoice_view(ctx, inv)
         assert view.provider_number == expected
         assert f"Provider number {expected}" in squash(pages_of(render_invoice(view))[0])
+
+
+def test_a_credit_note_is_dated_by_the_clinic_calendar_on_the_invoice(
+    ctx: ServiceContext, world: World, clock: FakeClock
+) -> None:
+    """Issued at 08:30 in Sydney (21:30 the evening before in UTC): the invoice's list of
+    credit notes gives the clinic's date, as the credit note itself does."""
+    sydney = ZoneInfo("Australia/Sydney")
+    with ctx.write("the clinic's zone") as session:
+        ctx.settings(session).time_zone = "Australia/Sydney"
+    clock.set(datetime(2026, 11, 27, 8, 30, tzinfo=sydney).astimezone(UTC))
+    inv = long_invoice(ctx, world)
+    view = billing.invoice_view(ctx, inv)
+    (credit,) = view.credits
+    assert credit.day == date(2026, 11, 27)
+    assert "27/11/2026 Credit note" in squash(" ".join(pages_of(render_invoice(view))))

@@ -4,8 +4,9 @@ document shows, gathered in one read so documents never touch the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -210,6 +211,7 @@ _HEAD = (
         Funder.address.label("f_address"),
         Funder.business_number.label("f_abn"),
         _provider_number_column().label("provider_number"),
+        _SETTINGS.time_zone.label("clinic_tz"),
         *_CLINIC,  # last: ClinicInfo(*row[-len(_CLINIC):])
     )
     .outerjoin(Patient, Patient.id == Invoice.patient_id)
@@ -322,8 +324,13 @@ def load_invoice(session: Session, invoice_id: str, *, with_credit: bool = False
         for r in conn.execute(_PAYMENTS, key)
         if r.amount
     ]
+    zone = ZoneInfo(h.clinic_tz)
+
+    def day(at: datetime) -> date:  # the clinic's date of a moment (stored in UTC)
+        return at.astimezone(zone).date()
+
     credits = [
-        MoneyLine(r.issued_at.date(), f"Credit note {r.number}: {r.reason}", r.total_cents, r.id)
+        MoneyLine(day(r.issued_at), f"Credit note {r.number}: {r.reason}", r.total_cents, r.id)
         for r in conn.execute(_CREDITS, key)
     ]
     debtor = Debtor(funder_id=h.payer_funder_id) if h.payer_funder_id else None

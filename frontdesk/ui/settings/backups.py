@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -52,8 +53,15 @@ def start_daily_backups(
         run_in_background(
             lambda: backups.daily_backup_if_due(paths, ctx.clock, tz),
             lambda made: log.info("daily backup %s", "written" if made else "not due"),
-            lambda exc: log.warning("daily backup failed: %s", type(exc).__name__),
+            failed,
         )
+
+    def failed(exc: BaseException) -> None:
+        log.warning("daily backup failed: %s", type(exc).__name__)
+        window = parent.window()
+        if isinstance(window, QMainWindow):  # said where reception sees it, until the next
+            words = getattr(exc, "user_message", None) or "see the log for why"
+            window.statusBar().showMessage(f"Today's backup was not made: {words}")
 
     timer = QTimer(parent)
     timer.timeout.connect(run)
