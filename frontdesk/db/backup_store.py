@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from frontdesk.db import file_lock
 from frontdesk.db.live_file import LiveReader
 
 FORMAT = "frontdesk-backup-store/1"
@@ -248,6 +249,7 @@ _local = threading.local()
 # One backup or prune at a time in this process (the daily one and "Back up now" may overlap);
 # another process (the command line) is kept off young chunks by GRACE_SECONDS.
 _busy = threading.RLock()
+LOCK_NAME = ".lock"  # backups and tidying take turns on it, across processes (db/file_lock.py)
 
 
 def _compressor() -> object:
@@ -420,8 +422,8 @@ def write_backup(source: Path, manifest_path: Path, progress: Progress | None = 
     store = manifest_path.parent
     (store / CHUNKS).mkdir(parents=True, exist_ok=True, mode=0o700)
     marker = store / CHUNKS / f".writing-{os.getpid()}-{threading.get_ident()}"
-    with _busy:
-        marker.touch()  # a prune in another process leaves the store alone meanwhile
+    with _busy, file_lock.held(store / CHUNKS / LOCK_NAME):  # one at a time, any process
+        marker.touch()  # an older frontdesk's prune leaves the store alone meanwhile
         try:
             return _write_backup(source, manifest_path, progress or _no_progress)
         finally:
@@ -528,8 +530,10 @@ def collect_garbage(store: Path, *, now: float | None = None) -> int:
     folder = store / CHUNKS
     if not folder.is_dir():
         return 0
-    with _busy:
-        return _collect(store, folder, now)
+    with _busy, file_lock.held(folder / LOCK_NAME, wait=False) as mine:
+        # a backup in another process holds the lock from before it lists the parts it reuses
+        # until its manifest is down: tidying meanwhile could take one it has just reused
+        return _collect(store, folder, now) if mine else 0
 
 
 def collecting_blocked(store: Path, *, now: float | None = None) -> bool:
@@ -538,6 +542,10 @@ def collecting_blocked(store: Path, *, now: float | None = None) -> bool:
     apart from unused ones). A prune by size must not remove backups then: it would go on
     removing them one by one while the folder stays the size it was."""
     folder = store / CHUNKS
+    if folder.is_dir():
+        with file_lock.held(folder / LOCK_NAME, wait=False) as free:
+            if not free:
+                return True
     cutoff = (time.time() if now is None else now) - GRACE_SECONDS
     for marker in folder.glob(".writing-*"):
         with contextlib.suppress(OSError):

@@ -21,51 +21,19 @@ import hashlib
 import mmap
 import os
 import struct
-import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, text
 
+from frontdesk.db.file_lock import lock_file, unlock_file
 from frontdesk.server.store import ServerStore
 
 LEASE_KEY = 7_042_202  # PostgreSQL advisory lock of the dispatcher (the writer's is 7_042_201)
 # set by ``run --workers`` for the processes it starts: a folder they share, the database
 SHARED_DIR_ENV = "FRONTDESK_SERVER_SHARED_DIR"
 URL_ENV = "FRONTDESK_SERVER_WORKER_DATABASE"
-
-
-def _lock_file(handle: IO[bytes], *, wait: bool) -> bool:
-    """Take an exclusive lock on an open file; False when ``wait`` is off and it is taken."""
-    if sys.platform == "win32":  # pragma: no cover - the server's Windows service
-        import msvcrt
-
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _unlock_file(handle: IO[bytes]) -> None:
-    if sys.platform == "win32":  # pragma: no cover
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    import fcntl
-
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def sqlite_file(store: ServerStore) -> Path | None:
@@ -96,7 +64,7 @@ class Lease:
             fd = os.open(f"{path}.dispatcher.lock", os.O_RDWR | os.O_CREAT, 0o600)
             self._file = os.fdopen(fd, "r+b")
         if not self._held:
-            self._held = _lock_file(self._file, wait=False)
+            self._held = lock_file(self._file, wait=False)
         return self._held
 
     def _held_pg(self) -> bool:
@@ -147,11 +115,11 @@ class SharedBuckets:
 
     @contextmanager
     def locked(self) -> Any:
-        _lock_file(self._file, wait=True)
+        lock_file(self._file, wait=True)
         try:
             yield self
         finally:
-            _unlock_file(self._file)
+            unlock_file(self._file)
 
     def _slot(self, key_id: str) -> tuple[int, bool]:
         digest = hashlib.blake2b(key_id.encode(), digest_size=16).digest()

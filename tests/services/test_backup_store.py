@@ -336,3 +336,44 @@ def test_a_prune_by_size_while_a_backup_is_written_removes_nothing(tmp_path: Pat
     removed = backups.prune(store, tz, budget=1)
     assert len(removed) == 4 and len(list(store.glob("*.fdbackup"))) == 1
     con.close()
+
+
+def test_tidying_waits_for_a_backup_in_another_process(tmp_path: Path) -> None:
+    """A backup in another process (the command line beside the app) holds the store's lock
+    from before it lists the parts it reuses until its manifest is down; tidying meanwhile
+    frees nothing, so it can never take a part that backup has just reused."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "db.sqlite3"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t(x BLOB)")
+    con.execute("INSERT INTO t VALUES (randomblob(200000))")
+    con.commit()
+    store = tmp_path / "backups"
+    store.mkdir()
+    made = store / "manual-20261201-090000.fdbackup"
+    backup_store.write_backup(db, made)
+    made.unlink()  # its parts are now listed by no manifest, and old
+    long_ago = time.time() - 86_400
+    for chunk in (store / "chunks").glob("*/*"):
+        os.utime(chunk, (long_ago, long_ago))
+    holder = subprocess.Popen(  # holds the lock as a backup there would
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from frontdesk.db.file_lock import held\n"
+         "with held(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
+         str(store / "chunks" / backup_store.LOCK_NAME)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert backup_store.collect_garbage(store) == 0
+        assert backup_store.collecting_blocked(store)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert backup_store.collect_garbage(store) > 0  # once it is done, the orphans go
+    con.close()
