@@ -30,7 +30,9 @@ def test_endpoints_and_bodies() -> None:
     assert Mutation.from_json(change.as_json()) == change
     assert "cursor" not in change.as_json()  # left out when unknown, as older desks send it
     assert Mutation.from_json({**change.as_json(), "cursor": 7}).cursor == 7
-    assert StatsRequest(["patients"]).as_json() == {"tables": ["patients"], "rows": {}}
+    stats = {"tables": ["patients"], "rows": {}}
+    assert StatsRequest(["patients"]).as_json() == {**stats, "heads": False}
+    assert StatsRequest.from_json(stats) == StatsRequest(["patients"])  # an older desk's
 
 
 def test_the_server_refuses_a_body_outside_its_limits(tmp_path: Path) -> None:
