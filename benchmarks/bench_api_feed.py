@@ -97,6 +97,13 @@ def measure(bench: Bench, server: ServerProcess, where: str = "") -> None:
         stop = threading.Event()
 
         def listen() -> None:
+            try:
+                follow()
+            except httpx.RemoteProtocolError:  # the server stopping at the end ends the stream
+                if not stop.is_set():
+                    raise
+
+        def follow() -> None:
             with httpx.Client(timeout=None) as c, c.stream(
                 "GET", server.url + "/api/v1/events", params={"timeout": 300},
                 headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
