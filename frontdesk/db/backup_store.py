@@ -546,7 +546,9 @@ def collecting_blocked(store: Path, *, now: float | None = None) -> bool:
         with file_lock.held(folder / LOCK_NAME, wait=False) as free:
             if not free:
                 return True
-    cutoff = (time.time() if now is None else now) - GRACE_SECONDS
+    if not folder.is_dir():
+        return False
+    cutoff = (fs_now(folder) if now is None else now) - GRACE_SECONDS
     for marker in folder.glob(".writing-*"):
         with contextlib.suppress(OSError):
             if marker.stat().st_mtime > cutoff:
@@ -558,8 +560,21 @@ def collecting_blocked(store: Path, *, now: float | None = None) -> bool:
     return False
 
 
+def fs_now(folder: Path) -> float:
+    """The file system's clock, read by writing a byte: the ages compared with it are file
+    times the same clock set (the process's own clock may differ from it: changed by hand,
+    or faked for a whole process in the tests)."""
+    probe = folder / ".clock"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        os.write(fd, b"\n")
+    finally:
+        os.close(fd)
+    return probe.stat().st_mtime
+
+
 def _collect(store: Path, folder: Path, now: float | None) -> int:
-    cutoff = (time.time() if now is None else now) - GRACE_SECONDS
+    cutoff = (fs_now(folder) if now is None else now) - GRACE_SECONDS
     for marker in folder.glob(".writing-*"):  # a backup is being written (another process)
         with contextlib.suppress(OSError):
             if marker.stat().st_mtime > cutoff:

@@ -5,7 +5,6 @@ when interrupted, and pruning keeps every chunk a backup still lists. Real files
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +28,11 @@ from tests.services.test_backups import dump, refused_and_unchanged
 pytestmark = pytest.mark.dates
 
 SYDNEY = ZoneInfo("Australia/Sydney")
-LATER = time.time() + 2 * backup_store.GRACE_SECONDS  # a prune long after
+
+
+def later(store: Path) -> float:
+    """A prune long after now, by the file system's clock (the chunks' times are by it)."""
+    return backup_store.fs_now(store / backup_store.CHUNKS) + 2 * backup_store.GRACE_SECONDS
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +218,7 @@ def test_an_interrupted_backup_leaves_no_manifest(demo_ctx: ServiceContext, stop
     assert backups.list_backups(paths.backups) == []
     assert not [p for p in paths.backups.rglob("*") if p.name.endswith(".partial")]
     assert chunk_files(paths.backups), "chunks written before the stop are left ..."
-    backup_store.collect_garbage(paths.backups, now=LATER)
+    backup_store.collect_garbage(paths.backups, now=later(paths.backups))
     assert chunk_files(paths.backups) == set(), "... until a prune, as no manifest lists them"
     made = backups.backup_now(demo_ctx)
     assert dump(made) == dump(paths.database)
@@ -240,7 +243,7 @@ def test_pruning_keeps_shared_chunks_and_frees_only_unlisted_ones(
     removed = backups.prune(paths.backups, SYDNEY)
     assert set(removed) == {p for p, when in stamps.items() if when not in keep}
     assert chunk_files(paths.backups) == before, "young chunks are left to a later prune"
-    backup_store.collect_garbage(paths.backups, now=LATER)
+    backup_store.collect_garbage(paths.backups, now=later(paths.backups))
     left = backups.list_backups(paths.backups)
     assert len(left) == len(keep)
     after = chunk_files(paths.backups)
@@ -308,7 +311,6 @@ def test_a_prune_by_size_while_a_backup_is_written_removes_nothing(tmp_path: Pat
     either — it once removed every daily backup but the newest and freed nothing."""
     import os
     import sqlite3
-    import time
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
@@ -325,7 +327,7 @@ def test_a_prune_by_size_while_a_backup_is_written_removes_nothing(tmp_path: Pat
         con.commit()
         made = first + timedelta(days=day)
         backup_store.write_backup(db, store / backups.local_name("daily", made, tz))
-    long_ago = time.time() - 86_400
+    long_ago = backup_store.fs_now(store / backup_store.CHUNKS) - 86_400
     for chunk in (store / "chunks").glob("*/*"):
         os.utime(chunk, (long_ago, long_ago))
     names = sorted(p.name for p in store.glob("*.fdbackup"))
@@ -346,7 +348,6 @@ def test_tidying_waits_for_a_backup_in_another_process(tmp_path: Path) -> None:
     import sqlite3
     import subprocess
     import sys
-    import time
 
     db = tmp_path / "db.sqlite3"
     con = sqlite3.connect(db)
@@ -358,7 +359,7 @@ def test_tidying_waits_for_a_backup_in_another_process(tmp_path: Path) -> None:
     made = store / "manual-20261201-090000.fdbackup"
     backup_store.write_backup(db, made)
     made.unlink()  # its parts are now listed by no manifest, and old
-    long_ago = time.time() - 86_400
+    long_ago = backup_store.fs_now(store / backup_store.CHUNKS) - 86_400
     for chunk in (store / "chunks").glob("*/*"):
         os.utime(chunk, (long_ago, long_ago))
     holder = subprocess.Popen(  # holds the lock as a backup there would
