@@ -29,13 +29,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
-from frontdesk.server import schema as s
-from frontdesk.server.api.slot_cache import LOG_CLOCK
+from frontdesk.server.api.slot_cache import LOG_CLOCK, log_tail
 from frontdesk.server.changelog import TABLES
 
 PHONES = ("mobile_phone", "home_phone", "work_phone")
 TAIL = 8  # digits compared: enough to tell numbers apart, the same whatever the prefix
-MAX_TAIL = 2000  # more changes than this since the last call: build again
 MAX_STALE = 20_000  # numbers patients no longer have, kept before building again
 
 
@@ -81,15 +79,8 @@ class PhoneIndex:
         self.builds += 1
 
     def _follow(self, conn: Connection, epoch: str | None, top: int) -> None:
-        c = s.change_log.c
-        rows = conn.execute(
-            select(c.seq, c.entity, c.row_id)
-            .where(c.seq > self.seq, c.seq <= top)
-            .order_by(c.seq)
-            .limit(MAX_TAIL + 1)
-        ).all()
-        whole = len(rows) == top - self.seq and rows[0][0] == self.seq + 1
-        if not whole or self._stale > MAX_STALE:
+        rows = log_tail(conn, self.seq, top)
+        if rows is None or self._stale > MAX_STALE:
             self._build(conn, epoch, top)
             return
         changed = sorted({r[2] for r in rows if r[1] == "patients"})

@@ -66,6 +66,21 @@ LOG_CLOCK = select(
 )
 
 
+def log_tail(conn: Connection, after: int, top: int) -> list[Any] | None:
+    """The change log's (seq, entity, row_id) after position ``after`` up to ``top``, in order;
+    None when they are not all there to read (more than MAX_TAIL, or a gap): a cache that
+    follows the log starts again then."""
+    c = s.change_log.c
+    rows = conn.execute(
+        select(c.seq, c.entity, c.row_id)
+        .where(c.seq > after, c.seq <= top)
+        .order_by(c.seq)
+        .limit(MAX_TAIL + 1)
+    ).all()
+    whole = len(rows) == top - after and rows[0][0] == after + 1
+    return list(rows) if whole else None
+
+
 class SlotCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -99,15 +114,8 @@ class SlotCache:
                 return top
             if top <= self.seq:
                 return top
-            c = s.change_log.c
-            rows = conn.execute(
-                select(c.seq, c.entity, c.row_id)
-                .where(c.seq > self.seq, c.seq <= top)
-                .order_by(c.seq)
-                .limit(MAX_TAIL + 1)
-            ).all()
-            whole = len(rows) == top - self.seq and rows[0][0] == self.seq + 1
-            if not whole or any(r[1] in FLUSH_ENTITIES for r in rows):
+            rows = log_tail(conn, self.seq, top)
+            if rows is None or any(r[1] in FLUSH_ENTITIES for r in rows):
                 self._flush()
             else:
                 changed = {r[2] for r in rows if r[1] == "appointments"}

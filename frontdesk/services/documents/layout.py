@@ -238,14 +238,9 @@ def _logo(data: bytes) -> Image | None:
     return Image(io.BytesIO(data), width=w * scale, height=h * scale)
 
 
-def header(clinic: ClinicInfo, title: str, facts: Sequence[tuple[str, str]]) -> Table:
-    """Logo and clinic identity on the left; the document's title and key facts on the right."""
-    ident: list[Any] = []
-    logo = _logo(clinic.logo_png) if clinic.logo_png else None
-    if logo is not None:
-        logo.hAlign = "LEFT"
-        ident += [logo, Spacer(1, 2 * mm)]
-    ident.append(p(clinic.name, "clinic"))
+def identity_lines(clinic: ClinicInfo) -> list[str]:
+    """The lines under the clinic's name on every document: legal name, business number,
+    address, phone and email."""
     lines = []
     if clinic.legal_name and clinic.legal_name != clinic.name:
         lines.append(clinic.legal_name)
@@ -256,7 +251,18 @@ def header(clinic: ClinicInfo, title: str, facts: Sequence[tuple[str, str]]) -> 
     contact = "  ·  ".join(x for x in (clinic.phone, clinic.email) if x)
     if contact:
         lines.append(contact)
-    ident.append(p("\n".join(lines), "body"))
+    return lines
+
+
+def header(clinic: ClinicInfo, title: str, facts: Sequence[tuple[str, str]]) -> Table:
+    """Logo and clinic identity on the left; the document's title and key facts on the right."""
+    ident: list[Any] = []
+    logo = _logo(clinic.logo_png) if clinic.logo_png else None
+    if logo is not None:
+        logo.hAlign = "LEFT"
+        ident += [logo, Spacer(1, 2 * mm)]
+    ident.append(p(clinic.name, "clinic"))
+    ident.append(p("\n".join(identity_lines(clinic)), "body"))
     right: list[Any] = [p(title, "title"), Spacer(1, 2 * mm)]
     rows = [[k, v] for k, v in facts if v]
     if rows:

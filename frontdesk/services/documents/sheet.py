@@ -32,6 +32,7 @@ from frontdesk.services.documents.layout import (
     SHADE,
     WIDTH,
     SeededCanvas,
+    identity_lines,
     logo_reader,
     register_fonts,
 )
@@ -253,17 +254,8 @@ def header(sheet: Sheet, clinic: ClinicInfo, title: str, facts: Sequence[tuple[s
         sheet.image(logo, MARGIN, y - h * scale, w * scale, h * scale)
         y -= h * scale + 2 * mm
     y -= lines_at(sheet, MARGIN, y, wrap(clinic.name, BOLD, 14, left_w), CLINIC, left_w)
-    ident = []
-    if clinic.legal_name and clinic.legal_name != clinic.name:
-        ident.append(clinic.legal_name)
-    if clinic.business_number:
-        ident.append(f"{clinic.business_number_label} {clinic.business_number}")
-    if clinic.address:
-        ident.append(clinic.address)
-    contact = "  ·  ".join(x for x in (clinic.phone, clinic.email) if x)
-    if contact:
-        ident.append(contact)
-    y -= lines_at(sheet, MARGIN, y, wrap("\n".join(ident), FONT, 9, left_w), BODY, left_w)
+    ident = "\n".join(identity_lines(clinic))
+    y -= lines_at(sheet, MARGIN, y, wrap(ident, FONT, 9, left_w), BODY, left_w)
     right_x = RIGHT - 72 * mm
     r = top - lines_at(sheet, right_x, top, wrap(title, BOLD, 20, 72 * mm), TITLE, 72 * mm)
     r -= 2 * mm
