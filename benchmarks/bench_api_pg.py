@@ -71,7 +71,7 @@ def run(bench: Bench) -> None:
         return
     try:
         clock = demo_clock()
-        app = create_app(url, clock=clock)
+        app = create_app(url, clock=clock, serving=True)  # as `frontdesk-server run`
         store = app.state.store
         now = clock.now()
         end = now + timedelta(days=DAYS)

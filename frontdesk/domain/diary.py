@@ -425,13 +425,61 @@ def free_slots_window(
     its roster lines, and no instant is built except for the slots given back.
     ``not_from``: no slot starts at or after it. A day with a daylight-saving change goes
     through ``free_slots_on`` itself."""
+    spans = [*closed, *((b.start.timestamp(), b.end.timestamp()) for b in leave)]
+    for _day, slots in _window_days(
+        practitioner_id, days, rules, spans, duration, tz, slot, not_before, not_from,
+        earliest_minute, latest_minute,
+    ):  # fmt: skip
+        yield from slots
+
+
+def free_slots_by_day(
+    practitioner_id: str,
+    days: Sequence[date],
+    rules: Sequence[RosterRule],
+    closed: Sequence[tuple[float, float]],
+    duration: timedelta,
+    tz: ZoneInfo,
+    *,
+    slot: int = 15,
+    earliest_minute: int = 0,
+    latest_minute: int = MINUTES_PER_DAY,
+) -> dict[date, list[FreeSlot]]:
+    """``free_slots_window``'s slots (leave given in ``closed`` as seconds, like the rest),
+    by the local day they start on: each day of ``days`` that has any."""
+    return dict(
+        _window_days(
+            practitioner_id, days, rules, closed, duration, tz, slot, None, None,
+            earliest_minute, latest_minute,
+        )
+    )  # fmt: skip
+
+
+# a whole number of minutes as a timedelta, made once: a month's slots add thousands of them
+_MINUTES = [timedelta(minutes=m) for m in range(MINUTES_PER_DAY + 1)]
+
+
+def _window_days(
+    practitioner_id: str,
+    days: Sequence[date],
+    rules: Sequence[RosterRule],
+    closed: Sequence[tuple[float, float]],
+    duration: timedelta,
+    tz: ZoneInfo,
+    slot: int,
+    not_before: datetime | None,
+    not_from: datetime | None,
+    earliest_minute: int,
+    latest_minute: int,
+) -> Iterator[tuple[date, list[FreeSlot]]]:
+    """``free_slots_window``'s work: each day with free slots, in order, and its slots."""
     if not days:
         return
     first, last = min(days), max(days)
     span = [first + timedelta(days=n) for n in range((last - first).days + 2)]
     mids = [local_instant(d, 0, tz).timestamp() for d in span]  # each local midnight
     buckets: list[list[tuple[float, float]]] = [[] for _ in span[:-1]]
-    for b0, b1 in (*closed, *((b.start.timestamp(), b.end.timestamp()) for b in leave)):
+    for b0, b1 in closed:
         lo = max(bisect_right(mids, b0) - 1, 0)
         hi = min(bisect_left(mids, b1), len(buckets))
         for i in range(lo, hi):
@@ -443,6 +491,7 @@ def free_slots_window(
     minutes = int(need // 60)
     floor_at = not_before.timestamp() if not_before is not None else None
     ceiling_at = not_from.timestamp() if not_from is not None else None
+    step = _MINUTES
     for day in sorted(days):
         todays = [r for r in by_weekday.get(day.weekday(), ()) if r.applies_on(day)]
         if not any(r.kind != "break" for r in todays):
@@ -451,6 +500,7 @@ def free_slots_window(
         midnight, after = mids[i], mids[i + 1]
         if ceiling_at is not None and midnight >= ceiling_at:
             return
+        found: list[FreeSlot] = []
         if after - midnight != 86400 or need % 60:  # a daylight-saving day: the exact path
             blocks = [Block(_instant(b0), _instant(b1), practitioner_id) for b0, b1 in buckets[i]]
             avail = availability_on(todays, [], day, tz)
@@ -460,38 +510,47 @@ def free_slots_window(
                 latest_minute=latest_minute,
             ):  # fmt: skip
                 if not_from is not None and free.start >= not_from:
+                    if found:
+                        yield day, found
                     return
-                yield free
+                found.append(free)
+            if found:
+                yield day, found
             continue
         # local minutes of this day: breaks and closed spans (floats: seconds count), merged
         # into a sorted union, walked once per roster line
         spans = [(float(r.start_minute), float(r.end_minute)) for r in todays if r.kind == "break"]
         spans += [((b0 - midnight) / 60, (b1 - midnight) / 60) for b0, b1 in buckets[i]]
         union = _union(spans)
+        ends = len(union)
         floor = -1e9 if floor_at is None else (floor_at - midnight) / 60
         ceiling = 1e9 if ceiling_at is None else (ceiling_at - midnight) / 60
         base = _instant(midnight)
         for work in sorted((r for r in todays if r.kind != "break"), key=lambda r: r.start_minute):
             minute = max(work.start_minute, earliest_minute)
             minute = -(-minute // slot) * slot
-            stop = work.end_minute - minutes  # the last start that still fits
+            stop = min(work.end_minute - minutes, latest_minute - 1)  # the last start that fits
             j = 0
-            while minute <= stop and minute < latest_minute:
+            while minute <= stop:
                 if minute < floor:
                     minute += slot
                     continue
-                while j < len(union) and union[j][1] <= minute:
+                while j < ends and union[j][1] <= minute:
                     j += 1  # closed spans wholly before this start
-                if j == len(union) or union[j][0] >= minute + minutes:
+                if j == ends or union[j][0] >= minute + minutes:
                     if minute >= ceiling:
+                        if found:
+                            yield day, found
                         return
-                    start = base + timedelta(minutes=minute)
-                    yield FreeSlot(practitioner_id, start, start + duration)
+                    start = base + step[minute]
+                    found.append(FreeSlot(practitioner_id, start, start + duration))
                     minute += slot
                 elif union[j][1] >= MINUTES_PER_DAY:
                     break
                 else:
                     minute = max(minute + slot, int(-(-union[j][1] // slot)) * slot)
+        if found:
+            yield day, found
 
 
 def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -46,7 +46,11 @@ from frontdesk.server.webhooks import router as webhooks_router
 log = logging.getLogger("frontdesk.server")
 
 
-def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> FastAPI:
+def create_app(
+    url: str, *, clock: Clock | None = None, init: bool = True, serving: bool = False
+) -> FastAPI:
+    """``serving``: the app of a server process (``frontdesk-server run``), which keeps what
+    it has built at start-up out of the garbage collector's passes (``gc_tuning``)."""
     store = ServerStore(url, clock)
     if init:
         store.init()
@@ -57,6 +61,7 @@ def create_app(url: str, *, clock: Clock | None = None, init: bool = True) -> Fa
         "(/api/v1: keys from `frontdesk-server api-key create`; see docs/integrations.md).",
     )
     app.state.store = store
+    app.state.serving = serving
     _install_error_handlers(app)
     api.install_api(app)
     _install_guard(app, schema_version())
@@ -76,7 +81,7 @@ def app_from_environment() -> FastAPI:
     from frontdesk.server.processes import URL_ENV
 
     _setup_logging(serving=True)
-    app = create_app(os.environ[URL_ENV], init=False)
+    app = create_app(os.environ[URL_ENV], init=False, serving=True)
     store: ServerStore = app.state.store
     store.refresh_latest()
     return app

@@ -391,7 +391,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
         raise RuleViolation(f"--workers is a number from 1 to {MAX_WORKERS}.")
     target: Any
     if args.workers == 1:
-        target = create_app(url)
+        target = create_app(url, serving=True)
     else:
         # the database is brought up to date once, then each process opens it as it is; they
         # share a folder for the rate limits (server/processes.py) and learn the URL from the

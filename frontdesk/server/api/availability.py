@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,13 +20,16 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
+    Integer,
     String,
     and_,
     cast,
     func,
+    literal_column,
     or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -39,7 +43,7 @@ from frontdesk.domain.diary import (
     ProblemKind,
     availability_on,
     clashes,
-    free_slots_window,
+    free_slots_by_day,
     roster_problems,
 )
 from frontdesk.domain.vocab import AppointmentStatus
@@ -52,7 +56,7 @@ from frontdesk.services.diary.view import leave_blocks, roster_rules
 
 MAX_WINDOW_DAYS = 90
 SLOT_MINUTES = 15
-CHUNK_DAYS = 7
+CHUNK_DAYS = 28
 ASK = -1  # ``search``'s position: catch the cache up itself
 
 
@@ -71,9 +75,8 @@ class Diary:
 
     rules: dict[str, list[Any]]
     leave: dict[str, list[Block]]
-    # Blocks, or (start, end) epoch seconds when loaded with ``seconds``
-    busy: dict[str, list[Any]] = field(default_factory=dict)
-    room_busy: dict[str, list[Any]] = field(default_factory=dict)
+    busy: dict[str, list[Block]] = field(default_factory=dict)
+    room_busy: dict[str, list[Block]] = field(default_factory=dict)
     rooms_of: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -194,33 +197,56 @@ def load_diary(
     ignore_hold: str | None = None,
     ignore_appointment: str | None = None,
     rules: dict[str, list[Any]] | None = None,
-    seconds: bool = False,
-    holds: bool = True,
-    seen: list[Any] | None = None,
 ) -> Diary:
-    """Rules, leave, and what is busy for each practitioner over [start, end): their own
-    bookings and the API's holds (``busy``) and, in their rooms, other practitioners'
-    bookings and room closures (``room_busy``) — as Blocks, or with ``seconds`` as plain
-    (start, end) seconds after the Unix epoch (the availability search's one-pass form).
-    ``holds=False`` leaves the holds out; ``seen`` collects the bookings read, as (id,
-    practitioner, room, start, end) (the slot cache's record of where each booking was)."""
+    """Rules, leave, and what is busy for each practitioner over [start, end) as Blocks: their
+    own bookings and the API's holds (``busy``) and, in their rooms, other practitioners'
+    bookings and room closures (``room_busy``). (The availability search reads the same in
+    one statement, as plain seconds: ``closed_seconds``.)"""
     ids = [p["id"] for p in practitioners]
     session = Session(bind=conn)
     if rules is None:
         rules = roster_rules(session, ids)
     leave = leave_blocks(session, ids, start, end)
     diary = Diary(rules, leave)
-    rooms: set[str] = set()
     for p in practitioners:
-        mine = {r.room_id for r in rules[p["id"]] if r.room_id}
-        if p.get("default_room_id"):
-            mine.add(p["default_room_id"])
-        diary.rooms_of[p["id"]] = mine
-        rooms |= mine
+        diary.rooms_of[p["id"]] = set(_rooms_of(p, rules[p["id"]]))
         diary.busy[p["id"]] = []
         diary.room_busy[p["id"]] = []
+    rooms = set().union(*diary.rooms_of.values())
     a = TABLES["appointments"]
-    s_a, e_a = _times(conn, a.c.starts_at, a.c.ends_at, seconds)
+    groups: list[tuple[str, Any]] = []  # (label, rows of id, practitioner, room, start, end)
+    for query in _bookings(a, ids, rooms, start, end, *_times(conn, a.c.starts_at, a.c.ends_at)):
+        got = conn.execute(query).all()
+        groups.append(("", [r for r in got if r[0] != ignore_appointment]))
+    groups.append(("held", _holds(conn, ids, rooms, start, end, now, ignore_hold, False)))
+    if rooms:
+        groups.append(("room closed", conn.execute(_room_closures(conn, rooms, start, end)).all()))
+    for label, rows in groups:
+        for ref, pid, room, b0, b1 in rows:
+            item = Block(_utc(b0), _utc(b1), pid, room, ref, label)
+            for other in _closed_to(pid, room, diary.rooms_of):
+                (diary.busy if other == pid else diary.room_busy)[other].append(item)
+    return diary
+
+
+def _closed_to(pid: str | None, room: str | None, rooms_of: dict[str, Any]) -> list[str]:
+    """Whose times a booking (or hold, or room closure) of ``pid`` in ``room`` closes among
+    ``rooms_of``'s practitioners: its own practitioner's, and those of everyone sharing the
+    room."""
+    return [
+        other
+        for other, mine in rooms_of.items()
+        if other == pid or (room is not None and room in mine)
+    ]
+
+
+def _bookings(
+    a: Any, ids: Sequence[str], rooms: set[str], start: datetime, end: datetime, s_a: Any, e_a: Any
+) -> list[Any]:
+    """The selects of the bookings that close times to these practitioners over [start, end),
+    as (id, practitioner, room, start, end): their own, then other practitioners' in their
+    rooms — two index range scans (one OR of both reads every booking twice and is five times
+    slower)."""
     live = (
         a.c.status != AppointmentStatus.CANCELLED,
         a.c.deleted_at.is_(None),
@@ -230,52 +256,92 @@ def load_diary(
         a.c.starts_at > start - timedelta(hours=12),
         a.c.ends_at > start,
     )
-    # the practitioners' bookings, then other practitioners' bookings in their rooms: two
-    # index range scans (one OR of both reads every booking twice and is five times slower)
     places: list[ColumnElement[bool]] = [a.c.practitioner_id.in_(ids)]
     if rooms:
         places.append(and_(a.c.room_id.in_(rooms), a.c.practitioner_id.not_in(ids)))
-    groups: list[tuple[str, Any]] = []  # (label, rows of id, practitioner, room, start, end)
-    for place in places:
-        result = conn.execute(
-            select(a.c.id, a.c.practitioner_id, a.c.room_id, s_a, e_a).where(*live, place)
-        )
-        # plain strings and floats: the driver's tuples as they are (no row objects)
-        got = result.cursor.fetchall() if seconds and result.cursor else result.all()
-        result.close()
-        groups.append(
-            ("", [r for r in got if r[0] != ignore_appointment] if ignore_appointment else got)
-        )
-        if seen is not None:
-            seen.extend(got)
-    if holds:
-        groups.append(("held", _holds(conn, ids, rooms, start, end, now, ignore_hold, seconds)))
+    return [select(a.c.id, a.c.practitioner_id, a.c.room_id, s_a, e_a).where(*live, place)
+            for place in places]  # fmt: skip
+
+
+def _room_closures(
+    conn: Connection, rooms: set[str], start: datetime, end: datetime, seconds: bool = False
+) -> Any:
+    """The rooms' own closures over [start, end), as (id, practitioner, room, start, end)."""
+    lv = TABLES["leave"]
+    s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, seconds)
+    return select(lv.c.id, lv.c.practitioner_id, lv.c.room_id, s_l, e_l).where(
+        and_(lv.c.practitioner_id.is_(None), lv.c.room_id.in_(rooms)),
+        lv.c.deleted_at.is_(None),
+        lv.c.starts_at < end,
+        lv.c.ends_at > start,
+    )
+
+
+BOOKING, CLOSURE, LEAVE = 0, 1, 2
+
+
+def closed_seconds(
+    conn: Connection,
+    practitioners: Sequence[dict[str, Any]],
+    rooms_of: dict[str, frozenset[str]],
+    start: datetime,
+    end: datetime,
+    seen: list[Any] | None = None,
+) -> dict[str, list[tuple[float, float]]]:
+    """What closes times to each practitioner over [start, end), without the API's holds, as
+    (start, end) seconds after the Unix epoch worked out by the database: their bookings and
+    leave, the clinic's closures (and their location's), and in their rooms other
+    practitioners' bookings and the rooms' closures — ``load_diary``'s reads as one statement
+    (one round trip to a PostgreSQL server, not four), each row a plain tuple of the driver's.
+    ``seen`` collects the bookings read, as (id, practitioner, room, start, end) (the slot
+    cache's record of where each booking was)."""
+    ids = [p["id"] for p in practitioners]
+    rooms = set().union(*rooms_of.values())
+    a, lv = TABLES["appointments"], TABLES["leave"]
+    s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, True)
+
+    def tagged(query: Any, tag: int) -> Any:
+        return query.add_columns(literal_column(str(tag), Integer))
+
+    s_a, e_a = _times(conn, a.c.starts_at, a.c.ends_at, True)
+    parts = [tagged(q, BOOKING) for q in _bookings(a, ids, rooms, start, end, s_a, e_a)]
     if rooms:
-        lv = TABLES["leave"]
-        s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, seconds)
-        groups.append((
-            "room closed",
-            conn.execute(
-                select(lv.c.id, lv.c.practitioner_id, lv.c.room_id, s_l, e_l).where(
-                    and_(lv.c.practitioner_id.is_(None), lv.c.room_id.in_(rooms)),
-                    lv.c.deleted_at.is_(None),
-                    lv.c.starts_at < end,
-                    lv.c.ends_at > start,
-                )
-            ).all(),
-        ))  # fmt: skip
-    shared = [(rid, pid) for pid, mine in diary.rooms_of.items() for rid in mine]
-    busy, room_busy = diary.busy, diary.room_busy
-    for label, rows in groups:
-        for ref, pid, room, b0, b1 in rows:
-            item: Any = (b0, b1) if seconds else Block(_utc(b0), _utc(b1), pid, room, ref, label)
-            if pid in busy:
-                busy[pid].append(item)
-            if room is not None:
-                for rid, other in shared:
-                    if rid == room and other != pid:
-                        room_busy[other].append(item)
-    return diary
+        parts.append(tagged(_room_closures(conn, rooms, start, end, True), CLOSURE))
+    # leave (``leave_blocks``' rows): the practitioners' own, the whole clinic's closures and
+    # their locations' (the location in the room's column)
+    parts.append(tagged(
+        select(lv.c.id, lv.c.practitioner_id, lv.c.location_id, s_l, e_l).where(
+            or_(
+                lv.c.practitioner_id.in_(ids),
+                and_(lv.c.practitioner_id.is_(None), lv.c.room_id.is_(None)),
+            ),
+            lv.c.deleted_at.is_(None),
+            lv.c.starts_at < end,
+            lv.c.ends_at > start,
+        ),
+        LEAVE,
+    ))  # fmt: skip
+    result = conn.execute(union_all(*parts))
+    # plain strings and floats: the driver's tuples as they are (no row objects)
+    rows = result.cursor.fetchall() if result.cursor else result.all()
+    result.close()
+    out: dict[str, list[tuple[float, float]]] = {pid: [] for pid in ids}
+    home = {p["id"]: p.get("default_location_id") for p in practitioners}
+    for ref, pid, place, b0, b1, tag in rows:
+        span = (b0, b1)
+        if tag == LEAVE:
+            if pid is not None:
+                out[pid].append(span)
+            else:
+                for who in ids:
+                    if place is None or home[who] == place:
+                        out[who].append(span)
+            continue
+        if tag == BOOKING and seen is not None:
+            seen.append((ref, pid, place, b0, b1))
+        for other in _closed_to(pid, place, rooms_of):
+            out[other].append(span)
+    return out
 
 
 def _holds(
@@ -328,7 +394,7 @@ def epoch_columns(conn: Connection, start: Any, end: Any) -> tuple[Any, Any]:
     return _times(conn, start, end, True)
 
 
-def _times(conn: Connection, start: Any, end: Any, seconds: bool) -> tuple[Any, Any]:
+def _times(conn: Connection, start: Any, end: Any, seconds: bool = False) -> tuple[Any, Any]:
     """How to read a stored time: as the driver gives it (text on SQLite: SQLAlchemy's
     SQLite DateTime parsing is the slowest part of reading a month of bookings), or
     ``seconds`` after the Unix epoch worked out by the database (to the millisecond)."""
@@ -415,27 +481,34 @@ def search(
             min(last_start, latest) if latest is not None else last_start,
         )
     held = _held_by(conn, ids, rooms_of, start, end, now, cache, at)
-    # a week at a time, stopping once ``limit`` slots are found and every practitioner has a
-    # first free slot: later weeks can only add later slots
+    # four weeks at a time, stopping once ``limit`` slots are found and every practitioner
+    # has a first free slot: later weeks can only add later slots
     for at_day in range(0, len(days), CHUNK_DAYS):
         chunk = days[at_day : at_day + CHUNK_DAYS]
         lo = max(start, day_bounds_utc(chunk[0], tz)[0])
         wanted = [p for p in want.practitioners if bounds[p["id"]][1] > lo]
         got: dict[tuple[str, date], tuple[FreeSlot, ...]] = {}
         missing: list[dict[str, Any]] = []
+        gaps: set[date] = set()  # the days some practitioner has not in the cache
         for p in wanted:
+            lacks = False
             for day in chunk:
                 cached = cache.get(p["id"], day, variant) if at is not None and cache else None
                 if cached is None:
-                    missing.append(p)
-                    break
-                got[p["id"], day] = cached
+                    lacks = True
+                    gaps.add(day)
+                else:
+                    got[p["id"], day] = cached
+            if lacks:
+                missing.append(p)
         if missing:
-            fresh = _work_out(conn, missing, chunk, rules, length, tz, variant, now)
+            # from the first day missing to the last (just after a booking: its days only)
+            span = [d for d in chunk if min(gaps) <= d <= max(gaps)]
+            mine = {p["id"]: rooms_of[p["id"]] for p in missing}
+            fresh = _work_out(conn, missing, span, rules, mine, length, tz, variant)
             got.update(fresh[0])
             if at is not None and cache is not None:
-                cache.keep(at, variant, fresh[0], {p["id"]: rooms_of[p["id"]] for p in missing},
-                           fresh[1])  # fmt: skip
+                cache.keep(at, variant, fresh[0], mine, fresh[1])
         for p in wanted:
             pid = p["id"]
             floor, ceiling = bounds[pid]
@@ -453,8 +526,11 @@ def search(
                     found.append(slot)
         if len(found) > limit and all(v is not None for v in first_free.values()):
             break
-    found.sort(key=lambda sl: (sl.start, sl.practitioner_id))
+    found.sort(key=_EARLIEST_FIRST)
     return found[:limit], first_free, len(found) > limit
+
+
+_EARLIEST_FIRST = attrgetter("start", "practitioner_id")
 
 
 def _rooms_of(practitioner: dict[str, Any], rules: Sequence[Any]) -> frozenset[str]:
@@ -502,39 +578,29 @@ def _held_by(
 def _work_out(
     conn: Connection,
     practitioners: Sequence[dict[str, Any]],
-    chunk: Sequence[date],
+    days: Sequence[date],
     rules: dict[str, list[Any]],
+    rooms_of: dict[str, frozenset[str]],
     length: timedelta,
     tz: ZoneInfo,
     variant: tuple[int, int, int],
-    now: datetime,
 ) -> tuple[dict[tuple[str, date], tuple[FreeSlot, ...]], list[Any]]:
-    """Each practitioner's free slots on each day of ``chunk`` by the rules, without holds or
-    the call's own limits, and the bookings read (for the cache)."""
+    """Each practitioner's free slots on each of ``days`` by the rules, without holds or the
+    call's own limits, and the bookings read (for the cache)."""
     seen: list[Any] = []
-    lo, hi = day_bounds_utc(chunk[0], tz)[0], day_bounds_utc(chunk[-1], tz)[1]
-    diary = load_diary(
-        conn, practitioners, lo, hi, now, rules=rules, seconds=True, holds=False, seen=seen
-    )
+    lo, hi = day_bounds_utc(days[0], tz)[0], day_bounds_utc(days[-1], tz)[1]
+    closed = closed_seconds(conn, practitioners, rooms_of, lo, hi, seen)
     out: dict[tuple[str, date], tuple[FreeSlot, ...]] = {}
+    none: tuple[FreeSlot, ...] = ()
     for p in practitioners:
         pid = p["id"]
-        by_day: dict[date, list[FreeSlot]] = {day: [] for day in chunk}
-        for slot in free_slots_window(
-            pid,
-            chunk,
-            diary.rules[pid],
-            diary.leave[pid],
-            [*diary.busy[pid], *diary.room_busy[pid]],
-            length,
-            tz,
-            slot=SLOT_MINUTES,
-            earliest_minute=variant[1],
-            latest_minute=variant[2],
-        ):
-            by_day.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
-        for day, slots in by_day.items():
-            out[pid, day] = tuple(slots)
+        by_day = free_slots_by_day(
+            pid, days, rules[pid], closed[pid], length, tz, slot=SLOT_MINUTES,
+            earliest_minute=variant[1], latest_minute=variant[2],
+        )  # fmt: skip
+        for day in days:
+            slots = by_day.get(day)
+            out[pid, day] = tuple(slots) if slots else none
     return out, seen
 
 

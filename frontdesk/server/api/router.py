@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from frontdesk.gc_tuning import settle_server_heap
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
 from frontdesk.server.api.phone_index import PhoneIndex
@@ -604,6 +605,7 @@ def install_api(app: FastAPI) -> None:
     app.state.webhooks = dispatcher
     app.router.on_startup.append(dispatcher.start)
     app.router.on_startup.append(lambda: _warm(app))
+    app.router.on_startup.append(lambda: _settle(app))
     app.router.on_shutdown.append(dispatcher.stop)
 
     app.add_middleware(CallRecorder)
@@ -611,13 +613,23 @@ def install_api(app: FastAPI) -> None:
 
 def _warm(app: FastAPI) -> None:
     """Build the phone index on a thread as the server starts (150,000 patients take a
-    second or two), not in the first caller's look-up."""
+    second or two), not in the first caller's look-up; then out of the garbage collector's
+    passes with the rest of what the server keeps (``gc_tuning``)."""
 
     def build() -> None:
         with suppress(Exception), _store_of(app).reading() as conn:  # the look-up builds it
             app.state.phone_index.candidates(conn, "0")
+        _settle(app)
 
     threading.Thread(target=build, name="phone-index", daemon=True).start()
+
+
+def _settle(app: FastAPI) -> None:
+    """In a serving process (``create_app(serving=True)``), what it keeps for good out of the
+    garbage collector's passes (``gc_tuning.settle_server_heap``); not in tests' apps, which
+    come and go in one process."""
+    if getattr(app.state, "serving", False):
+        settle_server_heap()
 
 
 class CallRecorder:
