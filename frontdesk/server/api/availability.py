@@ -56,7 +56,7 @@ from frontdesk.services.diary.view import leave_blocks, roster_rules
 
 MAX_WINDOW_DAYS = 90
 SLOT_MINUTES = 15
-CHUNK_DAYS = 28
+CHUNK_DAYS = 31
 ASK = -1  # ``search``'s position: catch the cache up itself
 
 
@@ -221,23 +221,26 @@ def load_diary(
     groups.append(("held", _holds(conn, ids, rooms, start, end, now, ignore_hold, False)))
     if rooms:
         groups.append(("room closed", conn.execute(_room_closures(conn, rooms, start, end)).all()))
+    users = _room_users(diary.rooms_of)
     for label, rows in groups:
         for ref, pid, room, b0, b1 in rows:
             item = Block(_utc(b0), _utc(b1), pid, room, ref, label)
-            for other in _closed_to(pid, room, diary.rooms_of):
-                (diary.busy if other == pid else diary.room_busy)[other].append(item)
+            if pid in diary.busy:
+                diary.busy[pid].append(item)
+            for other in users.get(room, ()) if room is not None else ():
+                if other != pid:
+                    diary.room_busy[other].append(item)
     return diary
 
 
-def _closed_to(pid: str | None, room: str | None, rooms_of: dict[str, Any]) -> list[str]:
-    """Whose times a booking (or hold, or room closure) of ``pid`` in ``room`` closes among
-    ``rooms_of``'s practitioners: its own practitioner's, and those of everyone sharing the
-    room."""
-    return [
-        other
-        for other, mine in rooms_of.items()
-        if other == pid or (room is not None and room in mine)
-    ]
+def _room_users(rooms_of: dict[str, Any]) -> dict[str, list[str]]:
+    """Each room and the practitioners (of ``rooms_of``) working in it: a booking, hold or
+    closure there closes the time to all of them (to its own practitioner in any case)."""
+    out: dict[str, list[str]] = {}
+    for pid, mine in rooms_of.items():
+        for room in mine:
+            out.setdefault(room, []).append(pid)
+    return out
 
 
 def _bookings(
@@ -327,6 +330,8 @@ def closed_seconds(
     result.close()
     out: dict[str, list[tuple[float, float]]] = {pid: [] for pid in ids}
     home = {p["id"]: p.get("default_location_id") for p in practitioners}
+    users = _room_users(rooms_of)
+    nobody: list[str] = []
     for ref, pid, place, b0, b1, tag in rows:
         span = (b0, b1)
         if tag == LEAVE:
@@ -339,8 +344,11 @@ def closed_seconds(
             continue
         if tag == BOOKING and seen is not None:
             seen.append((ref, pid, place, b0, b1))
-        for other in _closed_to(pid, place, rooms_of):
-            out[other].append(span)
+        if pid in out:
+            out[pid].append(span)
+        for other in users.get(place, nobody) if place is not None else nobody:
+            if other != pid:
+                out[other].append(span)
     return out
 
 
@@ -481,8 +489,9 @@ def search(
             min(last_start, latest) if latest is not None else last_start,
         )
     held = _held_by(conn, ids, rooms_of, start, end, now, cache, at)
-    # four weeks at a time, stopping once ``limit`` slots are found and every practitioner
-    # has a first free slot: later weeks can only add later slots
+    # a month at a time (a 28-day window from mid-morning touches 29 days), stopping once
+    # ``limit`` slots are found and every practitioner has a first free slot: later days can
+    # only add later slots
     for at_day in range(0, len(days), CHUNK_DAYS):
         chunk = days[at_day : at_day + CHUNK_DAYS]
         lo = max(start, day_bounds_utc(chunk[0], tz)[0])
