@@ -73,9 +73,13 @@ def roster(draw: st.DrawFn, pid: str, first: date) -> list[dict[str, Any]]:
     breaks anywhere."""
     lines = []
     for weekday in range(7):
-        if draw(st.integers(0, 4)) == 0:
+        if draw(st.integers(0, 5)) == 0:
             continue
-        cuts = sorted(draw(st.lists(five, min_size=2, max_size=4, unique=True)))
+        a = 5 * draw(st.integers(0, 200))  # from midnight to 16:40
+        cuts = [a, min(1440, a + 5 * draw(st.integers(6, 120)))]
+        if draw(st.booleans()):  # a second line later in the day
+            c = cuts[1] + 5 * draw(st.integers(0, 24))
+            cuts += [c, min(1440, c + 5 * draw(st.integers(1, 60)))] if c < 1200 else []
         for a, b in zip(cuts[0::2], cuts[1::2], strict=False):
             every = draw(st.sampled_from([1, 1, 2]))
             lines.append({
@@ -118,7 +122,7 @@ def world(draw: st.DrawFn) -> dict[str, Any]:
     }  # fmt: skip
     for _ in range(draw(st.integers(0, 4))):
         # a practitioner's leave, the clinic's closure, a location's, the room's
-        who = draw(st.sampled_from(["p1", "p2", "clinic", "location", "room"]))
+        who = draw(st.sampled_from(["p1", "p2", "p1", "p2", "clinic", "location", "room"]))
         a, b = span(draw, first, 60 * 30)
         w["leave"].append({
             "practitioner_id": who if who.startswith("p") else None,
@@ -126,7 +130,7 @@ def world(draw: st.DrawFn) -> dict[str, Any]:
             "room_id": ROOM if who == "room" else None,
             "starts_at": a, "ends_at": b,
         })  # fmt: skip
-    for _ in range(draw(st.integers(0, 20))):
+    for _ in range(draw(st.integers(0, 30))):
         a, b = span(draw, first)
         w["bookings"].append({
             "practitioner_id": draw(st.sampled_from(PRACS)),
@@ -148,16 +152,18 @@ def world(draw: st.DrawFn) -> dict[str, Any]:
             "released_at": now if state == "released" else None,
             "appointment_id": "booked" if state == "booked" else None,
         })  # fmt: skip
-    notice = st.sampled_from([None, 0, 90, 60 * 30])
-    ahead = st.sampled_from([None, 2, 9])
+    notice = st.sampled_from([None, None, 0, 90, 60 * 5])
+    ahead = st.sampled_from([None, None, None, 2, 9])
     w["type"] = {"online_min_notice_minutes": draw(notice), "online_max_ahead_days": draw(ahead)}
     w["rules"] = {
         pid: {"online_min_notice_minutes": draw(notice), "online_max_ahead_days": draw(ahead)}
         for pid in PRACS
     }
     w["asked"] = draw(st.sampled_from([["p1", "p2"], ["p1"], ["p2"]]))
-    w["start"] = local_instant(first, 0, TZ) + timedelta(minutes=draw(st.integers(-600, 6 * 1440)))
-    w["end"] = w["start"] + timedelta(minutes=draw(st.integers(30, 8 * 1440)))
+    w["start"] = now + timedelta(minutes=draw(st.integers(-600, 3 * 1440)))
+    w["end"] = w["start"] + timedelta(
+        days=draw(st.integers(1, 8)), minutes=draw(st.integers(-600, 600))
+    )
     w["minutes"] = draw(st.sampled_from([15, 30, 45, 60, 20]))
     w["weekdays"] = draw(st.sampled_from([0b1111111, 0b0010101]))
     w["earliest"] = draw(st.sampled_from([0, 0, 9 * 60 + 10]))
@@ -254,7 +260,7 @@ def _step_free(day: date, minute: int, breaks: list[RosterRule], closed: list[An
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
