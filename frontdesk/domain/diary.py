@@ -7,11 +7,13 @@ daylight-saving changes.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from frontdesk.domain.errors import ValidationFailed
@@ -455,6 +457,13 @@ def free_slots_by_day(
     )  # fmt: skip
 
 
+@lru_cache(maxsize=256)
+def _midnights(first: date, days: int, tz: ZoneInfo) -> tuple[float, ...]:
+    """Each local midnight from ``first`` on, as seconds after the Unix epoch (the same for
+    every practitioner of a search)."""
+    return tuple(local_instant(first + timedelta(days=n), 0, tz).timestamp() for n in range(days))
+
+
 # a whole number of minutes as a timedelta, made once: a month's slots add thousands of them
 _MINUTES = [timedelta(minutes=m) for m in range(MINUTES_PER_DAY + 1)]
 
@@ -476,9 +485,8 @@ def _window_days(
     if not days:
         return
     first, last = min(days), max(days)
-    span = [first + timedelta(days=n) for n in range((last - first).days + 2)]
-    mids = [local_instant(d, 0, tz).timestamp() for d in span]  # each local midnight
-    buckets: list[list[tuple[float, float]]] = [[] for _ in span[:-1]]
+    mids = _midnights(first, (last - first).days + 2, tz)
+    buckets: list[list[tuple[float, float]]] = [[] for _ in mids[:-1]]
     for b0, b1 in closed:
         lo = max(bisect_right(mids, b0) - 1, 0)
         hi = min(bisect_left(mids, b1), len(buckets))
@@ -526,29 +534,32 @@ def _window_days(
         floor = -1e9 if floor_at is None else (floor_at - midnight) / 60
         ceiling = 1e9 if ceiling_at is None else (ceiling_at - midnight) / 60
         base = _instant(midnight)
+        first_start = max(earliest_minute, int(-(-floor // slot)) * slot)
         for work in sorted((r for r in todays if r.kind != "break"), key=lambda r: r.start_minute):
-            minute = max(work.start_minute, earliest_minute)
-            minute = -(-minute // slot) * slot
+            # each free stretch between closed spans gives its starts on the grid at once
+            minute = -(-max(work.start_minute, first_start) // slot) * slot
             stop = min(work.end_minute - minutes, latest_minute - 1)  # the last start that fits
             j = 0
             while minute <= stop:
-                if minute < floor:
-                    minute += slot
-                    continue
                 while j < ends and union[j][1] <= minute:
                     j += 1  # closed spans wholly before this start
-                if j == ends or union[j][0] >= minute + minutes:
-                    if minute >= ceiling:
+                # the starts from here that end before the next closed span begins
+                upto = stop if j == ends else min(stop, math.floor(union[j][0] - minutes))
+                starts = range(minute, upto + 1, slot)
+                if starts:
+                    past = starts[-1] >= ceiling  # a free start at or after ``not_from``
+                    found += [
+                        FreeSlot(practitioner_id, base + step[m], base + step[m + minutes])
+                        for m in starts
+                        if not past or m < ceiling
+                    ]
+                    if past:
                         if found:
                             yield day, found
                         return
-                    start = base + step[minute]
-                    found.append(FreeSlot(practitioner_id, start, start + duration))
-                    minute += slot
-                elif union[j][1] >= MINUTES_PER_DAY:
+                if j == ends or union[j][1] >= MINUTES_PER_DAY:
                     break
-                else:
-                    minute = max(minute + slot, int(-(-union[j][1] // slot)) * slot)
+                minute = max(minute, int(-(-union[j][1] // slot)) * slot)
         if found:
             yield day, found
 
