@@ -122,7 +122,7 @@ def run(bench: Bench) -> None:
     shutil.rmtree(work, ignore_errors=True)
     db = str(seeded_sqlite(bench, work / "server.sqlite3"))
     clock = demo_clock()
-    app = create_app(db, clock=clock)
+    app = create_app(db, clock=clock, serving=True)  # as `frontdesk-server run`
     store = app.state.store
     _key, token = create_key(
         store,
