@@ -88,3 +88,16 @@ def test_the_check_names_an_eager_import() -> None:
         "httpx._client",
         "reportlab",
     ]
+
+
+def test_the_models_declare_their_annotations_unstringified() -> None:
+    """``from __future__ import annotations`` in a model module turns each ``Mapped[...]`` into
+    a string that SQLAlchemy evaluates while declaring the class (frontdesk/models/base.py)."""
+    import frontdesk.models
+
+    folder = Path(frontdesk.models.__file__).parent
+    declaring = [p for p in folder.glob("*.py") if "Mapped[" in p.read_text(encoding="utf-8")]
+    assert len(declaring) >= 8
+    future = "from __future__ import annotations"
+    stringified = [p.name for p in declaring if future in p.read_text("utf-8").splitlines()]
+    assert stringified == []
