@@ -51,6 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool = False) -> int:
+    from frontdesk.gc_tuning import paused_collector
+
+    with paused_collector():  # turned back on after the first paint (settle_heap)
+        return _run_gui(paths, logs, selftest=selftest, demo=demo)
+
+
+def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int:
     started = time.perf_counter()
     # The file's check starts now, on a thread, while Qt and the models import; the start
     # waits for its answer before anything opens the file for writing (_open_context).
@@ -149,7 +156,7 @@ def run_gui(paths: DeskPaths, logs: Path, *, selftest: bool = False, demo: bool 
 
         wizard = offer_setup(ctx, bus, window)
     app.processEvents()
-    # Keep long-lived objects out of the collector's passes (frontdesk/gc_tuning.py).
+    # Keep long-lived objects out of the collector's passes, and collect again (gc_tuning.py).
     from frontdesk.gc_tuning import settle_heap
 
     settle_heap()

@@ -6,16 +6,36 @@ still took up to 20 ms — longer than a frame — and landed in the middle of d
 bookings; collecting the young generation less often and the old ones rarely removes them
 (measured with a gc callback around the diary benchmark: no generation-2 pass in a whole run,
 largest pause 6 ms).
+
+During the start-up itself the collector does not run at all (``paused_collector``): importing
+SQLAlchemy, the models and Qt's wrappers, and building the first screen, create hundreds of
+thousands of objects that all live as long as the app, and the default thresholds walked them
+in several full passes before the first paint (≈ 0.1 s of the start's CPU; docs/performance.md).
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 YOUNG_THRESHOLD = 20_000
 OLDER_THRESHOLD = 20
 
 
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """No collector passes until ``settle_heap`` (or the end of the block, whatever happens)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def settle_heap() -> None:
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDER_THRESHOLD)
+    gc.enable()
