@@ -259,10 +259,12 @@ def _open_context(paths: DeskPaths, demo: bool, early: EarlyCheck | None = None)
         upgrading.close()
     if demo:
         from frontdesk.demo.generator import DemoSpec, build_demo, is_empty
+        from frontdesk.gc_tuning import collecting
 
         if is_empty(ctx):
             print("First start: building the demo clinic…", file=sys.stderr)
-            build_demo(ctx, DemoSpec())
+            with collecting():  # the start-up's pause of the collector is not for this
+                build_demo(ctx, DemoSpec())
     return ctx
 
 

@@ -35,6 +35,19 @@ def paused_collector() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def collecting() -> Iterator[None]:
+    """The collector on for a block inside ``paused_collector`` that makes garbage of its own
+    (building the demo clinic at a first start)."""
+    was_on = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was_on:
+            gc.disable()
+
+
 def settle_heap() -> None:
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDER_THRESHOLD)
