@@ -8,8 +8,6 @@ import re
 from datetime import date
 from typing import Any
 
-import phonenumbers
-
 from frontdesk.domain.errors import FieldProblems, ValidationFailed
 from frontdesk.domain.identifiers import is_valid_ndis, medicare_problem
 from frontdesk.domain.patient_text import parse_date
@@ -50,6 +48,8 @@ def clean_phone(value: str, field: str = "mobile_phone", region: str = "AU") -> 
         quick = _australian_shape(value)
         if quick:
             return quick
+    import phonenumbers  # not on the start-up path: only a number not of the quick shape
+
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

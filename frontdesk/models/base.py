@@ -1,6 +1,8 @@
-"""The declarative base, naming conventions, and the columns every synced table carries."""
+"""The declarative base, naming conventions, and the columns every synced table carries.
 
-from __future__ import annotations
+The model modules do not use ``from __future__ import annotations``: with it every
+``Mapped[...]`` is a string that SQLAlchemy evaluates as it declares the class, a fifth of the
+time of importing the models at every start (tests/test_startup_imports.py keeps them so)."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -61,7 +63,24 @@ def filled_index(name: str, column: str, *more: str) -> Index:
     that is empty in most rows and only ever looked up by value (``column = ?``), the empty
     rows cost bytes and a write each and are never read through it."""
     where = text(f"{column} IS NOT NULL")
-    return Index(name, column, *more, sqlite_where=where, postgresql_where=where)
+    index = Index(name, column, *more, sqlite_where=where)
+    _FILLED.append(index)
+    return index
+
+
+# The filled indexes, given PostgreSQL's spelling of the same predicate by
+# ``postgresql_partial_indexes`` (the clinic server calls it): declaring ``postgresql_where``
+# here imported SQLAlchemy's PostgreSQL dialect, with all its drivers and asyncio, into every
+# start of the desk app, which never talks to PostgreSQL (docs/performance.md, cold start).
+_FILLED: list[Index] = []
+
+
+def postgresql_partial_indexes() -> None:
+    """Give each filled index its ``postgresql_where`` (the same predicate as SQLite's)."""
+    for index in _FILLED:
+        options = index.dialect_options["postgresql"]
+        if options["where"] is None:
+            options["where"] = index.dialect_options["sqlite"]["where"]
 
 
 def synced_tables() -> dict[str, type[SyncedMixin]]:

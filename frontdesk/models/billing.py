@@ -4,8 +4,6 @@ Money is integer cents. Issued invoices, credit notes, payments and allocations 
 corrections are new rows (credit notes, voids, reversal payments), never edits.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint

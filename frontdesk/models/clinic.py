@@ -1,7 +1,5 @@
 """The clinic itself: settings, locations, rooms, practitioners, rosters, leave, funders."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text

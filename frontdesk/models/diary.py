@@ -1,7 +1,5 @@
 """The diary: appointment types, appointments, series, attendees, status history, waitlist."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import ClassVar
 

@@ -6,8 +6,6 @@ counted from ``plan_sessions`` (and the appointments they point at), so sessions
 another desk count here as soon as they sync.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import ClassVar
 

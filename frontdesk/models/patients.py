@@ -1,7 +1,5 @@
 """Patient cards: demographics, contacts, funding memberships, alerts, consents."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import ClassVar
 

@@ -1,7 +1,5 @@
 """Reports' own records: which periods went to the accounting program, so none goes twice."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String

@@ -1,8 +1,6 @@
 """The desk's own bookkeeping: number series, staff, audit trail, sync outbox and state,
 conflicts awaiting a person, and outgoing reminder messages."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import ClassVar
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from frontdesk.db.types import UTCDateTime
 from frontdesk.models import Base, synced_tables
+from frontdesk.models.base import postgresql_partial_indexes
 from frontdesk.protocol import LOCAL_ONLY
 from frontdesk.store.order import parents_first
 
@@ -32,6 +33,8 @@ from frontdesk.store.order import parents_first
 # frontdesk/server/migrations. frontdesk-server versions from before them refuse a 2.
 SERVER_SCHEMA = 2
 
+# The models' partial indexes, as PostgreSQL spells them (the desk app leaves them out).
+postgresql_partial_indexes()
 server_md = MetaData()
 
 server_info = Table(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frontdesk.domain.clinic_setup import check_abn
 from frontdesk.domain.errors import ValidationFailed
-from frontdesk.services.billing.views import ClinicInfo
 from frontdesk.services.permissions import Action, require
 from frontdesk.store.context import ServiceContext
+
+if TYPE_CHECKING:  # billing is not imported before the diary's first paint
+    from frontdesk.services.billing.views import ClinicInfo
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ def currency_symbol(ctx: ServiceContext) -> str:
 
 def clinic_info(ctx: ServiceContext) -> ClinicInfo:
     """The clinic's details as printed on documents."""
+    from frontdesk.services.billing.views import ClinicInfo
+
     with ctx.read() as session:
         return ClinicInfo.of(ctx.settings(session))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.services import diary
-from frontdesk.services.diary import BookingRequest, ClashNeedsConfirmation
 from frontdesk.services.diary import groups as diary_groups
 from frontdesk.services.diary.view import DiaryAppointment
 from frontdesk.store.context import ServiceContext
@@ -29,6 +28,9 @@ from frontdesk.ui.diary.commands import (
     StatusCommand,
 )
 from frontdesk.ui.ops import run_op
+
+if TYPE_CHECKING:
+    from frontdesk.services.diary.appointments import BookingRequest
 
 
 class DiaryController:
@@ -75,6 +77,8 @@ class DiaryController:
     def run(self, fn: Callable[[bool], Any]) -> Any:
         """Call ``fn(allow_clash)``; on a warn-clash ask, and repeat with allow_clash=True.
         Returns fn's result, or None when refused or declined."""
+
+        from frontdesk.services.diary.appointments import ClashNeedsConfirmation
 
         def attempt() -> Any:
             try:

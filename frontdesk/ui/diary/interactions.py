@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF
 
 from frontdesk.domain.diary import local_minute, snap_down, snap_minute
-from frontdesk.services.claims.check import funding_warnings
 from frontdesk.services.diary.view import check_in_view, room_for_move
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.diary.layout import Column
@@ -155,6 +154,8 @@ class _ItemInteraction(Interaction):
             return ""
         key = (start, end)
         if key not in self._funding:
+            from frontdesk.services.claims.check import funding_warnings  # on the first drag
+
             ctx = self.view.controller.ctx
             found = run_op(
                 lambda: funding_warnings(ctx, appt.id, starts_at=start, ends_at=end),

@@ -1,0 +1,103 @@
+"""What the desk app imports before its first paint (docs/performance.md, cold start).
+
+The real app is started as a person starts it (``python -m frontdesk.app``, here with
+``--selftest``: no sign-in dialog), on an empty clinic and on the demo clinic, each a second
+time (the file at head, after a clean exit: the start a receptionist has every morning). With
+``FRONTDESK_STARTUP_PROBE`` set, the app prints the modules it had imported when the diary
+painted. None of the modules below is needed for that paint; each cost tens of milliseconds
+of every start when it was imported eagerly. An eager import added back fails this test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# reads the real clock: scripts/clock_matrix.py reruns these at awkward moments
+pytestmark = pytest.mark.dates
+
+NOT_BEFORE_THE_PAINT = (
+    "alembic",  # only when the file is not at head
+    "reportlab",  # documents, printing
+    "phonenumbers",  # a phone number not of the quick Australian shape
+    "keyring",  # messaging's and sync's secrets
+    "httpx",  # sync, messaging
+    "pydantic",  # the clinic server's API
+    "zstandard",  # backups
+    "argon2",  # passwords: the sign-in dialog, not the diary
+    "sqlalchemy.dialects.postgresql",  # the clinic server's database
+    "frontdesk.server",
+    "frontdesk.sync",  # the sync worker starts after the paint
+    "frontdesk.ui.sync_worker",
+    "frontdesk.services.messaging",  # queueing and sending start after the paint
+    "frontdesk.ui.messaging",
+    "frontdesk.services.billing",
+    "frontdesk.services.claims",
+    "frontdesk.services.diary.appointments",  # the booking functions: on the first booking
+    "frontdesk.services.backups",
+    "frontdesk.services.documents",
+    "frontdesk.services.reports",
+    "frontdesk.demo",
+    "frontdesk.ui.setup_wizard",
+)
+
+
+def _modules_at_paint(data_dir: Path, *extra: str) -> set[str]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FRONTDESK_STARTUP_PROBE="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "frontdesk.app", "--data-dir", str(data_dir), "--selftest", *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("FRONTDESK_STARTUP_PROBE_"))
+    return set(line.split()[1:])
+
+
+def _too_early(modules: set[str]) -> list[str]:
+    return sorted(
+        m
+        for m in modules
+        for heavy in NOT_BEFORE_THE_PAINT
+        if m == heavy or m.startswith(heavy + ".")
+    )
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["empty clinic", "demo clinic"])
+def test_the_first_paint_imports_none_of_the_heavy_modules(tmp_path: Path, demo: bool) -> None:
+    data = tmp_path / "desk"
+    first = _modules_at_paint(data, *(["--demo-if-empty"] if demo else []))
+    assert "alembic" in first  # the new file was made by the migrations: the probe sees imports
+    again = _modules_at_paint(data)
+    # the diary was built before the paint (so the list is the first screen's, not less)
+    assert {"frontdesk.ui.diary.page", "frontdesk.ui.main_window", "sqlalchemy"} <= again
+    assert _too_early(again) == []
+
+
+def test_the_check_names_an_eager_import() -> None:
+    """The filter the test relies on: a module or any of its submodules counts."""
+    assert _too_early({"reportlab", "httpx._client", "frontdesk.sync.engine", "frontdesk.ui"}) == [
+        "frontdesk.sync.engine",
+        "httpx._client",
+        "reportlab",
+    ]
+
+
+def test_the_models_declare_their_annotations_unstringified() -> None:
+    """``from __future__ import annotations`` in a model module turns each ``Mapped[...]`` into
+    a string that SQLAlchemy evaluates while declaring the class (frontdesk/models/base.py)."""
+    import frontdesk.models
+
+    folder = Path(frontdesk.models.__file__).parent
+    declaring = [p for p in folder.glob("*.py") if "Mapped[" in p.read_text(encoding="utf-8")]
+    assert len(declaring) >= 8
+    future = "from __future__ import annotations"
+    stringified = [p.name for p in declaring if future in p.read_text("utf-8").splitlines()]
+    assert stringified == []
