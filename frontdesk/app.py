@@ -183,6 +183,11 @@ def _start_local_sender(ctx: ServiceContext, window: QObject) -> None:
     from frontdesk.ui.messaging.sender_worker import LocalSender
 
     LocalSender(ctx, parent=window).start()  # sends only when no server is set up
+    # What the first booking and the first payment need, imported now while the person looks
+    # at the diary rather than when they drop their first appointment (the first paint left
+    # them out: docs/performance.md, cold start).
+    import frontdesk.services.billing
+    import frontdesk.services.diary.appointments  # noqa: F401
 
 
 def _restore_offered(paths: DeskPaths, exc: DamagedDatabase) -> bool:
