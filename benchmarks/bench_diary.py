@@ -304,6 +304,6 @@ def _raw_sql(pids: list[str]) -> Callable[[datetime, datetime], str]:
 
 
 def _txt(value: datetime) -> str:
-    from frontdesk.db.types import sqlite_utc_text
+    from frontdesk.db.types import sqlite_utc_value
 
-    return sqlite_utc_text(value)
+    return sqlite_utc_value(value)

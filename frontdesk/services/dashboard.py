@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
+from frontdesk.db.types import MICROS_PER_SECOND
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.errors import PermissionDenied
 from frontdesk.domain.money import format_money
@@ -94,7 +95,7 @@ def attendance(
             text(
                 "SELECT coalesce(sum(status = 'did_not_arrive'), 0), coalesce(sum(status = "
                 "'cancelled' AND cancelled_at IS NOT NULL AND cancelled_at > "
-                f"datetime(starts_at, '-{LATE_CANCEL_HOURS} hours')), 0) FROM appointments "
+                f"starts_at - {LATE_CANCEL_HOURS * 3600 * MICROS_PER_SECOND}), 0) FROM appointments "
                 "WHERE starts_at >= :a AND starts_at < :b AND deleted_at IS NULL"
             ),
             {"a": a, "b": b},
