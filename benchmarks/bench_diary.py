@@ -45,6 +45,7 @@ def run(bench: Bench) -> None:
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
+    from frontdesk.db.types import from_sqlite_utc_value
     from frontdesk.domain.clock import FakeClock
     from frontdesk.paths import DeskPaths
     from frontdesk.services.desk import open_desk
@@ -57,7 +58,7 @@ def run(bench: Bench) -> None:
     db = folder / "frontdesk.sqlite3"
     raw = sqlite3.connect(db)
     last = raw.execute("SELECT max(starts_at) FROM appointments").fetchone()[0]
-    end_day = datetime.fromisoformat(last).replace(tzinfo=UTC).astimezone(TZ).date()
+    end_day = from_sqlite_utc_value(last).astimezone(TZ).date()
     today = end_day - timedelta(weeks=4)  # the demo books four weeks ahead of its "today"
     clock = FakeClock(datetime.combine(today, time(7, 0), TZ).astimezone(UTC))
     ctx = open_desk(DeskPaths(folder), clock=clock)

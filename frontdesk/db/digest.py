@@ -42,8 +42,11 @@ def table_digests(database: Path) -> dict[str, tuple[int, str]]:
         for table in tables:
             info = list(conn.execute(f'PRAGMA table_info("{table}")'))
             columns = [r[1] for r in info]
-            times = [i for i, r in enumerate(info)
-                     if "DATETIME" in str(r[2]).upper() or (table, r[1]) in _HAND_MADE_TIMES]  # fmt: skip
+            times = [
+                i
+                for i, r in enumerate(info)
+                if "DATETIME" in str(r[2]).upper() or (table, r[1]) in _HAND_MADE_TIMES
+            ]
             keys = [r[1] for r in sorted(conn.execute(f'PRAGMA table_info("{table}")'),
                                          key=lambda r: r[5]) if r[5]]  # fmt: skip
             order = ", ".join(f'"{k}"' for k in keys) or "rowid"

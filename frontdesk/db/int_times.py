@@ -19,10 +19,19 @@ TEXT_TO_MICROS = (
     "CAST(strftime('%s', {c}) AS INTEGER) * 1000000 "
     "+ CAST(substr({c} || '.000000', 21, 6) AS INTEGER)"
 )
-# integer microseconds → the text SQLAlchemy stored before 0390
-MICROS_TO_TEXT = (
-    "strftime('%Y-%m-%d %H:%M:%S', {c} / 1000000, 'unixepoch') || printf('.%06d', {c} % 1000000)"
-)
+
+
+def micros_to_text(c: str, sep: str = " ") -> str:
+    """SQL: integer microseconds ``c`` → ``YYYY-MM-DD HH:MM:SS.ffffff`` (naive UTC; the text
+    SQLAlchemy stored before 0390, and what PostgreSQL reads as a timestamp); ``sep`` "T" for
+    ISO 8601. NULL stays NULL."""
+    return (
+        f"(strftime('%Y-%m-%d{sep}%H:%M:%S', {c} / 1000000, 'unixepoch') "
+        f"|| printf('.%06d', {c} % 1000000))"
+    )
+
+
+MICROS_TO_TEXT = micros_to_text("{c}")
 # hand-made tables that keep a time copied from a model's column (db/report_summary.py)
 HAND_MADE = {("report_summary_first_visits", "first_at")}
 

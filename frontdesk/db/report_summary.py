@@ -151,6 +151,8 @@ RAW_REVENUE = (
     f"SELECT {_revenue_key('i')}, sum(i.total_cents), count(*) FROM invoices i "
     f"WHERE {_REVENUE_COUNTS.format(r='i')} GROUP BY 1, 2, 3"
 )
+
+
 def raw_booked(integer_times: bool = True) -> str:
     return (
         f"SELECT {_booked_key('a', integer_times)}, count(*) FROM appointments a "

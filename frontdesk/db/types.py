@@ -64,7 +64,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return from_sqlite_utc_value(value)
         if isinstance(value, str):
             # never written since 0390_inttimes: a text time is a raw-SQL site that was missed
-            raise TypeError(f"a time stored as text ({value[:26]!r}); expected integer microseconds")
+            raise TypeError(f"a time stored as text ({value[:26]!r}), not integer microseconds")
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

@@ -95,7 +95,8 @@ def attendance(
             text(
                 "SELECT coalesce(sum(status = 'did_not_arrive'), 0), coalesce(sum(status = "
                 "'cancelled' AND cancelled_at IS NOT NULL AND cancelled_at > "
-                f"starts_at - {LATE_CANCEL_HOURS * 3600 * MICROS_PER_SECOND}), 0) FROM appointments "
+                f"starts_at - {LATE_CANCEL_HOURS * 3600 * MICROS_PER_SECOND}), 0) "
+                "FROM appointments "
                 "WHERE starts_at >= :a AND starts_at < :b AND deleted_at IS NULL"
             ),
             {"a": a, "b": b},

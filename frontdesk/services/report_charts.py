@@ -164,12 +164,13 @@ def _booked_query(
         )
         return text(sql), {"a": a, "b": b, "p": practitioner_id}
     # the summary's UTC day and minute as a stored instant (integer microseconds)
-    start = f"((CAST(strftime('%s', s.day) AS INTEGER) + s.start_minute * 60) * {MICROS_PER_SECOND})"
+    second = MICROS_PER_SECOND
+    start = f"((CAST(strftime('%s', s.day) AS INTEGER) + s.start_minute * 60) * {second})"
     lt = local_time(ctx, period, start)
     sql = (
         f"SELECT strftime('%w %H %M', {lt}), s.minutes, sum(s.appointments) "
-        f"FROM report_summary_booked s WHERE s.day >= date(:a / {MICROS_PER_SECOND}, 'unixepoch') "
-        f"AND s.day <= date(:b / {MICROS_PER_SECOND}, 'unixepoch') AND {start} >= :a AND {start} < :b "
+        f"FROM report_summary_booked s WHERE s.day >= date(:a / {second}, 'unixepoch') "
+        f"AND s.day <= date(:b / {second}, 'unixepoch') AND {start} >= :a AND {start} < :b "
         "AND s.appointments != 0 GROUP BY 1, 2"
     )
     return text(sql), {"a": a, "b": b}

@@ -29,7 +29,8 @@ _STORED_AS_IS = frozenset({str, int, float, bytes, type(None)})
 
 
 def sqlite_value(value: Any) -> Any:
-    """A Python value as SQLite stores it (UTC datetimes as integer microseconds, dates ISO, booleans 0/1)."""
+    """A Python value as SQLite stores it (UTC datetimes as integer microseconds, dates ISO,
+    booleans 0/1)."""
     if type(value) in _STORED_AS_IS:  # the hot path of every bulk write
         return value
     if isinstance(value, datetime):

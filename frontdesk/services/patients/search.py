@@ -10,7 +10,7 @@ each, patients seen recently first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from frontdesk.db.types import from_sqlite_utc_value, sqlite_utc_value
