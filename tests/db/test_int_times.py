@@ -80,9 +80,15 @@ def _some_reports(ctx: ServiceContext) -> list[str]:
                Period(date(2026, 2, 1), date(2026, 11, 27))]  # fmt: skip
     out = []
     for period in periods:
-        for report in (reports.occupancy, reports.new_patients, reports.cancellations,
-                       report_charts.occupancy_heatmap, report_charts.cancellations_over_time,
-                       report_charts.new_and_returning, report_charts.practitioner_comparison):  # fmt: skip
+        for report in (
+            reports.occupancy,
+            reports.new_patients,
+            reports.cancellations,
+            report_charts.occupancy_heatmap,
+            report_charts.cancellations_over_time,
+            report_charts.new_and_returning,
+            report_charts.practitioner_comparison,
+        ):
             out.append(repr(report(ctx, period)))
     return out
 
@@ -154,7 +160,7 @@ def test_a_text_value_that_is_no_time_stops_the_upgrade_and_changes_nothing(
     conn.commit()
     conn.close()
     before = _query(db, "SELECT * FROM appointments ORDER BY id")
-    with pytest.raises(ValueError, match="appointments.pinned_at: 1 values are not times"):
+    with pytest.raises(ValueError, match=r"appointments\.pinned_at: 1 values are not times"):
         _migrate(db, "head", down=False)
     assert _query(db, "SELECT version_num FROM alembic_version") == [("0380_checks",)]
     assert _query(db, "SELECT * FROM appointments ORDER BY id") == before
@@ -168,7 +174,8 @@ def test_clinic_time_in_sql_matches_python_across_daylight_saving(demo_desk: Pat
     expr = local_time(ctx, period, "starts_at")
     with ctx.read() as session:
         rows = session.execute(
-            text(f"SELECT starts_at, {expr} FROM appointments WHERE starts_at >= :a AND starts_at < :b"),
+            text(f"SELECT starts_at, {expr} FROM appointments "
+                 "WHERE starts_at >= :a AND starts_at < :b"),
             {"a": sqlite_utc_value(datetime(2026, 3, 1, tzinfo=UTC)),
              "b": sqlite_utc_value(datetime(2026, 10, 31, tzinfo=UTC))},
         ).all()  # fmt: skip
