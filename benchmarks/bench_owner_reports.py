@@ -40,7 +40,7 @@ def _dashboard_plain(raw: sqlite3.Connection) -> None:
             "FROM appointments WHERE starts_at >= ? AND starts_at < ? AND status != 'cancelled' "
             "GROUP BY practitioner_id", (a, b)).fetchall()  # fmt: skip
         raw.execute(
-            "SELECT sum(status = 'did_not_arrive'), sum(status = 'cancelled' AND cancelled_at > "
+            "SELECT sum(status = 'did_not_arrive'), sum(status = 'cancelled' AND cancelled_at >= "
             "starts_at - 86400000000) FROM appointments WHERE starts_at >= ? "
             "AND starts_at < ?", (a, b)).fetchall()  # fmt: skip
     raw.execute("SELECT * FROM roster_entries WHERE deleted_at IS NULL").fetchall()
