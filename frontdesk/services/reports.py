@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, select, text, type_coerce
+from sqlalchemy import Float, Integer, and_, case, func, select, text, type_coerce
 
 from frontdesk.db.types import MICROS_PER_MINUTE
 from frontdesk.domain.clinic_time import day_bounds_utc
@@ -120,7 +120,7 @@ def occupancy(ctx: ServiceContext, period: Period) -> Report:
     start, end = _bounds(ctx, period)
     # stored times are integer microseconds (db/types.py)
     length = type_coerce(Appointment.ends_at, Integer) - type_coerce(Appointment.starts_at, Integer)
-    minutes = length / float(MICROS_PER_MINUTE)
+    minutes = type_coerce(length / float(MICROS_PER_MINUTE), Float)
     with ctx.read() as session:
         pracs = session.execute(
             select(Practitioner.id, Practitioner.display_name)
