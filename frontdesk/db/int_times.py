@@ -67,8 +67,9 @@ def text_times(query: Query) -> list[tuple[str, str, int]]:
     """(table, column, rows) for every time column holding text: empty on a converted file."""
     out = []
     columns = time_columns(query)
-    for table, col in sorted(HAND_MADE):
-        if query(f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{table}'"):
+    for table, col in sorted(HAND_MADE):  # declared VARCHAR(26) before 0390, DATETIME since
+        have = query(f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+        if have and col not in columns.get(table, []):
             columns.setdefault(table, []).append(col)
     for table, cols in columns.items():
         counts = ", ".join(f"sum(typeof({_q(c)}) = 'text')" for c in cols)
@@ -81,21 +82,12 @@ def convert(
     execute: Execute, query: Query, *, to_integer: bool, progress: Progress | None = None
 ) -> int:
     """Rewrite every time column to integers (``to_integer``) or back to text, in slices of
-    ``SLICE_ROWS`` rowids, reporting ``progress(table, fraction of all rows)``. Raises
-    ValueError, before writing anything, when a text value is no time (it would become NULL).
-    Returns the rows visited. The caller pauses the summaries' triggers and owns the
-    transaction."""
+    ``SLICE_ROWS`` rowids, reporting ``progress(table, fraction of all rows)``. A text value
+    that is no time is left as it is and then raises ValueError naming it: the caller's
+    transaction (an Alembic revision's) rolls every change back. Returns the rows visited. The
+    caller pauses the summaries' triggers."""
     columns = time_columns(query)
     source, expr = ("text", TEXT_TO_MICROS) if to_integer else ("integer", MICROS_TO_TEXT)
-    if to_integer:
-        for table, cols in columns.items():
-            for c in cols:
-                bad = query(
-                    f"SELECT count(*) FROM {_q(table)} WHERE typeof({_q(c)}) = 'text' "
-                    f"AND ({TEXT_TO_MICROS.format(c=_q(c))}) IS NULL"
-                )[0][0]
-                if bad:
-                    raise ValueError(f"{table}.{c}: {bad} values are not times; nothing changed")
     spans = {}
     for table in columns:
         low, high = query(f"SELECT min(rowid), max(rowid) FROM {_q(table)}")[0]
@@ -103,9 +95,10 @@ def convert(
     total = sum(high - low + 1 for low, high in spans.values() if high) or 1
     done = 0
     for table, cols in columns.items():
+        # a text value that is no time stays text (coalesce), found below
         sets = ", ".join(
             f"{_q(c)} = CASE WHEN typeof({_q(c)}) = '{source}' "
-            f"THEN {expr.format(c=_q(c))} ELSE {_q(c)} END"
+            f"THEN coalesce({expr.format(c=_q(c))}, {_q(c)}) ELSE {_q(c)} END"
             for c in cols
         )
         low, high = spans[table]
@@ -119,4 +112,9 @@ def convert(
             start = end
             if progress is not None:
                 progress(table, done / total)
+    if to_integer:
+        left = text_times(query)
+        if left:
+            table, col, n = left[0]
+            raise ValueError(f"{table}.{col}: {n} values are not times; nothing changed")
     return done
