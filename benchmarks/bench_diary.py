@@ -305,6 +305,7 @@ def _raw_sql(pids: list[str]) -> Callable[[datetime, datetime], str]:
 
 
 def _txt(value: datetime) -> str:
+    """A time as the compiled SQL's literal: the stored integer (db/types.py)."""
     from frontdesk.db.types import sqlite_utc_value
 
-    return sqlite_utc_value(value)
+    return str(sqlite_utc_value(value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +26,9 @@ class _Micros(TypeEngine[Any]):
     DateTime subclass, which SQLite's dialect would swap for its text-formatting DATETIME)."""
 
     __visit_name__ = "DATETIME"
+
+    def literal_processor(self, dialect: Dialect) -> Callable[[Any], str]:
+        return lambda value: str(int(value))  # SQL compiled with its values (benchmarks)
 
     @property
     def python_type(self) -> type:
