@@ -132,8 +132,8 @@ def run(bench: Bench) -> None:
         scene.clear()
         for row in rows:
             pid, s, e = row[1], row[5], row[6]
-            s_dt = datetime.fromisoformat(s).replace(tzinfo=UTC).astimezone(TZ)
-            e_dt = datetime.fromisoformat(e).replace(tzinfo=UTC)
+            s_dt = from_sqlite_utc_value(s).astimezone(TZ)
+            e_dt = from_sqlite_utc_value(e)
             minutes = (e_dt - s_dt).total_seconds() / 60
             y = (s_dt.hour * 60 + s_dt.minute - 420) * 1.6
             item = QGraphicsRectItem(QRectF(column[pid] * width, y, width, minutes * 1.6))
@@ -179,8 +179,8 @@ def run(bench: Bench) -> None:
         scene.clear()
         for row in rows:
             pid, s, e = row[1], row[5], row[6]
-            s_dt = datetime.fromisoformat(s).replace(tzinfo=UTC).astimezone(TZ)
-            e_dt = datetime.fromisoformat(e).replace(tzinfo=UTC)
+            s_dt = from_sqlite_utc_value(s).astimezone(TZ)
+            e_dt = from_sqlite_utc_value(e)
             x = (s_dt.weekday() * 5 + column[pid]) * 60
             y = (s_dt.hour * 60 + s_dt.minute - 420) * 1.6
             scene.addItem(QGraphicsRectItem(QRectF(x, y, 60, (e_dt - s_dt).total_seconds() / 37.5)))
