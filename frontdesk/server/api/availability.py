@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
+    Integer,
     String,
     and_,
     cast,
@@ -340,7 +341,7 @@ def _times(conn: Connection, start: Any, end: Any, seconds: bool) -> tuple[Any, 
         def epoch(col: Any) -> Any:
             # typed Float: a Numeric would be handed back as Decimals, slowly
             # stored as integer microseconds (db/types.py)
-            return type_coerce(func.round(col / 1_000_000.0, 3), Float)
+            return type_coerce(func.round(type_coerce(col, Integer) / 1_000_000.0, 3), Float)
     else:
 
         def epoch(col: Any) -> Any:
