@@ -13,7 +13,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups
@@ -44,10 +44,10 @@ def _fill_trail(db: Path, device: str, staff_ids: list[str], patient_ids: list[s
         }  # fmt: skip
         row["hash"] = audit_hash(prev, audit_payload(row))
         row["prev_hash"], prev = prev, row["hash"]
-        rows.append((row["id"], device, seq, row["hlc"], sqlite_utc_text(at), row["staff_user_id"],
+        rows.append((row["id"], device, seq, row["hlc"], sqlite_utc_value(at), row["staff_user_id"],
                      "Staff", row["action"], row["entity"], row["entity_id"], row["patient_id"],
                      "", row["before_json"], row["after_json"], row["prev_hash"], row["hash"],
-                     sqlite_utc_text(at), sqlite_utc_text(at)))  # fmt: skip
+                     sqlite_utc_value(at), sqlite_utc_value(at)))  # fmt: skip
     conn.executemany(
         "INSERT INTO audit_events (id, device_id, device_seq, hlc, at, staff_user_id, staff_name,"
         " action, entity, entity_id, patient_id, summary, before_json, after_json, prev_hash,"
@@ -87,8 +87,8 @@ def run(bench: Bench) -> None:
                     "WHERE patient_id = ?", (patient_ids[7],)),
         "one month": (audit.AuditFilter(first_day=month[0], last_day=month[1]),
                       "WHERE at >= ? AND at < ?",
-                      (sqlite_utc_text(datetime(2021, 6, 1, tzinfo=tz)),
-                       sqlite_utc_text(datetime(2021, 7, 1, tzinfo=tz)))),
+                      (sqlite_utc_value(datetime(2021, 6, 1, tzinfo=tz)),
+                       sqlite_utc_value(datetime(2021, 7, 1, tzinfo=tz)))),
     }  # fmt: skip
     for label, (filt, where, params) in cases.items():
         ours = time_ms(lambda f=filt: audit.query(ctx, f), repeat=20)

@@ -11,12 +11,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from benchmarks.harness import DEMO_TODAY, ROOT, Bench, demo_clock, percentile, time_ms
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.domain.billing import bucket_cutoffs
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import desk_paths
@@ -63,6 +65,7 @@ _RENDER = """
 import sys
 if sys.argv[2] == "earlier":
     sys.modules["_rl_accel"] = None  # the import fails: ReportLab falls back to Python
+from datetime import UTC, datetime
 from pathlib import Path
 from benchmarks.harness import demo_clock, percentile, time_ms
 from frontdesk.paths import desk_paths
@@ -217,7 +220,7 @@ def run(bench: Bench) -> None:
 
     def bare_checkout() -> None:
         inv, pay = uuid7(), uuid7()
-        now = "2026-11-27 00:00:00.000000"
+        now = sqlite_utc_value(datetime(2026, 11, 27, tzinfo=UTC))
         with raw:
             raw.execute(
                 "INSERT INTO invoices (id, version, created_at, updated_at, status, "

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.harness import DEMO_TODAY, Bench, demo_clock, percentile, time_ms
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.domain.funding import ClaimStatus
 from frontdesk.models import Base
 from frontdesk.paths import desk_paths
@@ -42,7 +43,7 @@ def _setup(ctx, raw: sqlite3.Connection) -> tuple[list[str], list[str]]:  # type
     rows = raw.execute(
         "SELECT patient_id, id FROM appointments WHERE patient_id IS NOT NULL AND starts_at >= ? "
         "AND status = 'completed' ORDER BY patient_id",
-        (year_ago.isoformat(sep=" "),),
+        (sqlite_utc_value(year_ago),),
     ).fetchall()
     by_patient: dict[str, list[str]] = {}
     for pid, aid in rows:
@@ -109,8 +110,8 @@ def _raw_check(raw: sqlite3.Connection, patient_id: str, start: datetime) -> tup
         (patient_id,),
     ).fetchall()
     used = year = 0
-    y0 = datetime(start.year, 1, 1, tzinfo=UTC).isoformat(sep=" ")
-    y1 = datetime(start.year + 1, 1, 1, tzinfo=UTC).isoformat(sep=" ")
+    y0 = sqlite_utc_value(datetime(start.year, 1, 1, tzinfo=UTC))
+    y1 = sqlite_utc_value(datetime(start.year + 1, 1, 1, tzinfo=UTC))
     for plan_id, _kind in plans:
         used += raw.execute(
             "SELECT count(*) FROM plan_sessions ps JOIN appointments a ON a.id = ps.appointment_id "

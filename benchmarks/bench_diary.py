@@ -45,6 +45,7 @@ def run(bench: Bench) -> None:
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
+    from frontdesk.db.types import from_sqlite_utc_value
     from frontdesk.domain.clock import FakeClock
     from frontdesk.paths import DeskPaths
     from frontdesk.services.desk import open_desk
@@ -57,7 +58,7 @@ def run(bench: Bench) -> None:
     db = folder / "frontdesk.sqlite3"
     raw = sqlite3.connect(db)
     last = raw.execute("SELECT max(starts_at) FROM appointments").fetchone()[0]
-    end_day = datetime.fromisoformat(last).replace(tzinfo=UTC).astimezone(TZ).date()
+    end_day = from_sqlite_utc_value(last).astimezone(TZ).date()
     today = end_day - timedelta(weeks=4)  # the demo books four weeks ahead of its "today"
     clock = FakeClock(datetime.combine(today, time(7, 0), TZ).astimezone(UTC))
     ctx = open_desk(DeskPaths(folder), clock=clock)
@@ -131,8 +132,8 @@ def run(bench: Bench) -> None:
         scene.clear()
         for row in rows:
             pid, s, e = row[1], row[5], row[6]
-            s_dt = datetime.fromisoformat(s).replace(tzinfo=UTC).astimezone(TZ)
-            e_dt = datetime.fromisoformat(e).replace(tzinfo=UTC)
+            s_dt = from_sqlite_utc_value(s).astimezone(TZ)
+            e_dt = from_sqlite_utc_value(e)
             minutes = (e_dt - s_dt).total_seconds() / 60
             y = (s_dt.hour * 60 + s_dt.minute - 420) * 1.6
             item = QGraphicsRectItem(QRectF(column[pid] * width, y, width, minutes * 1.6))
@@ -178,8 +179,8 @@ def run(bench: Bench) -> None:
         scene.clear()
         for row in rows:
             pid, s, e = row[1], row[5], row[6]
-            s_dt = datetime.fromisoformat(s).replace(tzinfo=UTC).astimezone(TZ)
-            e_dt = datetime.fromisoformat(e).replace(tzinfo=UTC)
+            s_dt = from_sqlite_utc_value(s).astimezone(TZ)
+            e_dt = from_sqlite_utc_value(e)
             x = (s_dt.weekday() * 5 + column[pid]) * 60
             y = (s_dt.hour * 60 + s_dt.minute - 420) * 1.6
             scene.addItem(QGraphicsRectItem(QRectF(x, y, 60, (e_dt - s_dt).total_seconds() / 37.5)))
@@ -304,6 +305,7 @@ def _raw_sql(pids: list[str]) -> Callable[[datetime, datetime], str]:
 
 
 def _txt(value: datetime) -> str:
-    from frontdesk.db.types import sqlite_utc_text
+    """A time as the compiled SQL's literal: the stored integer (db/types.py)."""
+    from frontdesk.db.types import sqlite_utc_value
 
-    return sqlite_utc_text(value)
+    return str(sqlite_utc_value(value))

@@ -11,9 +11,10 @@ what the summary saves against scanning a year of invoices or appointments."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 
 from benchmarks.harness import DEMO_TODAY, Bench, demo_clock, percentile, time_ms
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.paths import DeskPaths
 from frontdesk.services import dashboard, report_charts
 from frontdesk.services.billing.ledger import aged_sql
@@ -23,19 +24,24 @@ from frontdesk.services.report_types import Period
 YEAR = Period(date(2025, 7, 1), date(2026, 6, 30))
 
 
+def _at(year: int, month: int, day: int, hour: int = 13) -> int:
+    """A UTC instant as stored (integer microseconds, db/types.py)."""
+    return sqlite_utc_value(datetime(year, month, day, hour, tzinfo=UTC))
+
+
 def _dashboard_plain(raw: sqlite3.Connection) -> None:
     # this week Monday 23 – Sunday 29 Nov 2026 (AEDT, +11 h) and the same week a year before
     for a, b in (
-        ("2026-11-22 13:00", "2026-11-29 13:00"),
-        ("2025-11-23 13:00", "2025-11-30 13:00"),
+        (_at(2026, 11, 22), _at(2026, 11, 29)),
+        (_at(2025, 11, 23), _at(2025, 11, 30)),
     ):
         raw.execute(
-            "SELECT practitioner_id, sum((julianday(ends_at) - julianday(starts_at)) * 1440) "
+            "SELECT practitioner_id, sum((ends_at - starts_at) / 60000000.0) "
             "FROM appointments WHERE starts_at >= ? AND starts_at < ? AND status != 'cancelled' "
             "GROUP BY practitioner_id", (a, b)).fetchall()  # fmt: skip
         raw.execute(
-            "SELECT sum(status = 'did_not_arrive'), sum(status = 'cancelled' AND cancelled_at > "
-            "datetime(starts_at, '-24 hours')) FROM appointments WHERE starts_at >= ? "
+            "SELECT sum(status = 'did_not_arrive'), sum(status = 'cancelled' AND cancelled_at >= "
+            "starts_at - 86400000000) FROM appointments WHERE starts_at >= ? "
             "AND starts_at < ?", (a, b)).fetchall()  # fmt: skip
     raw.execute("SELECT * FROM roster_entries WHERE deleted_at IS NULL").fetchall()
     for day in (DEMO_TODAY.isoformat(), "2025-11-28"):
@@ -90,10 +96,10 @@ def run(bench: Bench) -> None:
 
     def heat_plain() -> None:
         raw.execute(
-            "SELECT strftime('%w %H', datetime(starts_at, '+600 minutes')), "
-            "sum((julianday(ends_at) - julianday(starts_at)) * 1440) FROM appointments "
-            "WHERE starts_at >= '2025-06-30 14:00' AND starts_at < '2026-06-30 14:00' "
-            "AND status != 'cancelled' GROUP BY 1"
+            "SELECT strftime('%w %H', starts_at / 1000000 + 36000, 'unixepoch'), "
+            "sum((ends_at - starts_at) / 60000000.0) FROM appointments "
+            "WHERE starts_at >= ? AND starts_at < ? AND status != 'cancelled' GROUP BY 1",
+            (_at(2025, 6, 30, 14), _at(2026, 6, 30, 14)),
         ).fetchall()
 
     a, b = time_ms(heat, 5, 1), time_ms(heat_plain, 5, 1)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.demo import words
 from frontdesk.domain.patient_csv import guess_mapping, read_table
 from frontdesk.paths import DeskPaths
@@ -51,7 +51,7 @@ def _bench_import(bench: Bench, ctx: ServiceContext, db: Path) -> None:
     # Baseline: the same rows inserted with executemany on a raw connection (triggers fire),
     # then rolled back.
     raw = sqlite3.connect(db, isolation_level=None)
-    now = sqlite_utc_text(ctx.clock.now())
+    now = sqlite_utc_value(ctx.clock.now())
     info = [
         (r[1], bool(r[3]), str(r[2]).upper()) for r in raw.execute("PRAGMA table_info(patients)")
     ]
@@ -106,7 +106,7 @@ def _keystrokes(ctx: ServiceContext, n: int = 40) -> list[str]:
 def _bench_search(bench: Bench, ctx: ServiceContext, db: Path) -> None:
     typed = _keystrokes(ctx)
     today = ctx.clock.now().astimezone(ctx.tz).date()
-    now = sqlite_utc_text(ctx.clock.now())
+    now = sqlite_utc_value(ctx.clock.now())
     raw = sqlite3.connect(db)
     ours: list[float] = []
     base: list[float] = []
@@ -146,7 +146,7 @@ def _bench_search(bench: Bench, ctx: ServiceContext, db: Path) -> None:
 
 def _bench_card(bench: Bench, ctx: ServiceContext, db: Path) -> None:
     raw = sqlite3.connect(db, isolation_level=None)
-    now = sqlite_utc_text(ctx.clock.now())
+    now = sqlite_utc_value(ctx.clock.now())
     pid = raw.execute("SELECT id FROM patients WHERE rowid = 4242").fetchone()[0]
     raw.execute("BEGIN")
     raw.execute(

@@ -5,9 +5,10 @@ Baseline: the same aggregate written by hand in raw sqlite3 on the same file."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.paths import DeskPaths
 from frontdesk.services import reports
 from frontdesk.services.desk import open_desk
@@ -42,10 +43,13 @@ def run(bench: Bench) -> None:
 
     def occ_plain() -> None:
         raw.execute(
-            "SELECT practitioner_id, sum((julianday(ends_at) - julianday(starts_at)) * 1440) "
-            "FROM appointments WHERE starts_at >= '2026-09-30 14:00:00' "
-            "AND starts_at < '2026-10-31 13:00:00' AND status != 'cancelled' "
-            "GROUP BY practitioner_id"
+            "SELECT practitioner_id, sum((ends_at - starts_at) / 60000000.0) "
+            "FROM appointments WHERE starts_at >= ? AND starts_at < ? AND status != 'cancelled' "
+            "GROUP BY practitioner_id",
+            (
+                sqlite_utc_value(datetime(2026, 9, 30, 14, tzinfo=UTC)),
+                sqlite_utc_value(datetime(2026, 10, 31, 13, tzinfo=UTC)),
+            ),
         ).fetchall()
 
     a, b = time_ms(occ, 10), time_ms(occ_plain, 10)

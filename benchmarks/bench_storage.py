@@ -21,7 +21,7 @@ from typing import Any
 from benchmarks.harness import DEMO_TODAY, ROOT, Bench, demo_clock
 from frontdesk.db import backup_store
 from frontdesk.db.backup import backup_file
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.paths import desk_paths
 from frontdesk.services import backups, billing, diary
 from frontdesk.services.billing.balances import check_balances
@@ -217,7 +217,7 @@ def a_day(ctx: Any, raw: sqlite3.Connection, day: int) -> int:
         "WHERE a.status = 'booked' AND p.archived_at IS NULL AND a.deleted_at IS NULL "
         "AND t.default_service_id IS NOT NULL AND a.starts_at < ? "
         "ORDER BY a.starts_at LIMIT ?",
-        (sqlite_utc_text(day_ends), DAY_BOOKINGS),
+        (sqlite_utc_value(day_ends), DAY_BOOKINGS),
     )]  # fmt: skip
     for appointment_id in due:
         appointments.set_status(ctx, appointment_id, "completed")

@@ -4,6 +4,7 @@ platformdirs pointed away from the developer's home."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from frontdesk.db import int_times
 from frontdesk.domain.clock import FakeClock
 from frontdesk.paths import DeskPaths
 from frontdesk.services.desk import open_desk
@@ -53,6 +55,20 @@ def ctx(desk_paths: DeskPaths, clock: FakeClock) -> Iterator[ServiceContext]:
     context = open_desk(desk_paths, clock=clock)
     yield context
     context.engine.dispose()
+    assert_no_text_times(desk_paths.database)
+
+
+def assert_no_text_times(database: Path) -> None:
+    """After a test's workflow no stored time is text (a raw-SQL site that bound or wrote a
+    time as text would leave one: text never compares equal to the integer times)."""
+    if not database.exists():
+        return
+    conn = sqlite3.connect(database)
+    try:
+        found = int_times.text_times(lambda sql: conn.execute(sql).fetchall())
+    finally:
+        conn.close()
+    assert found == [], f"times stored as text: {found}"
 
 
 @pytest.fixture
@@ -73,3 +89,15 @@ def owner(ctx: ServiceContext) -> ServiceContext:
     staff.create_first_owner(ctx, "owner", "Olive Owner", "correct horse")
     signin.sign_in(ctx, "owner", "correct horse")
     return ctx
+
+
+def _no_raw_datetime(value: datetime) -> str:
+    raise TypeError(
+        "a datetime bound raw to SQLite: stored times are integers, bind sqlite_utc_value(at) "
+        "(frontdesk/db/types.py)"
+    )
+
+
+# A datetime handed to sqlite3 itself (raw SQL, not a UTCDateTime column) would be stored or
+# compared as text against integer times and silently match nothing: every test refuses it.
+sqlite3.register_adapter(datetime, _no_raw_datetime)

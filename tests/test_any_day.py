@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.demo.generator import DemoSpec, build_demo
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.clock import SystemClock
@@ -60,7 +60,7 @@ def test_nothing_is_dated_in_the_clinics_future(real_clock_demo: ServiceContext)
     started_later = db.execute(
         "SELECT count(*) FROM appointments WHERE starts_at > ? AND status IN "
         "('completed', 'did_not_arrive', 'arrived', 'in_session')",
-        (sqlite_utc_text(now),),
+        (sqlite_utc_value(now),),
     ).fetchone()[0]
     assert started_later == 0, "no appointment that has not started yet is completed or a DNA"
 

@@ -52,7 +52,7 @@ def _scribble_leaf(db: Path) -> None:
         conn.executemany(
             "INSERT INTO sync_outbox (seq, mutation_id, entity, row_id, op, fields_json, "
             "base_version, hlc, created_at, state) VALUES (?, ?, 'patients', ?, 'update', ?, 0, "
-            "'0', '2026-01-01 00:00:00.000000', 'applied')",
+            "'0', 1767225600000000, 'applied')",  # 2026-01-01 00:00 UTC, as stored
             [(10_000 + n, f"m{n}", f"r{n}", "x" * 2000) for n in range(200)],
         )
         conn.commit()

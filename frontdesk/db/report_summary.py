@@ -43,7 +43,7 @@ CREATE TABLE report_summary_booked (
 ) WITHOUT ROWID;
 CREATE TABLE report_summary_first_visits (
     patient_id VARCHAR(36) NOT NULL PRIMARY KEY,
-    first_at VARCHAR(26) NOT NULL,
+    first_at DATETIME NOT NULL,
     practitioner_id VARCHAR(36) NOT NULL
 );
 CREATE INDEX ix_report_summary_first_visits_first_at
@@ -59,8 +59,14 @@ def _revenue_key(r: str) -> str:
     return f"{r}.issue_date, coalesce({r}.practitioner_id, ''), coalesce({r}.payer_funder_id, '')"
 
 
-def _booked_key(r: str) -> str:
-    return (
+def _booked_key(r: str, integer_times: bool = True) -> str:
+    if integer_times:  # microseconds since 1970 (0390_inttimes)
+        return (
+            f"date({r}.starts_at / 1000000, 'unixepoch'), "
+            f"({r}.starts_at / 60000000) % 1440, "
+            f"CAST(round(({r}.ends_at - {r}.starts_at) / 60000000.0) AS INTEGER)"
+        )
+    return (  # the text times before 0390_inttimes
         f"substr({r}.starts_at, 1, 10), "
         f"CAST(substr({r}.starts_at, 12, 2) AS INTEGER) * 60 "
         f"+ CAST(substr({r}.starts_at, 15, 2) AS INTEGER), "
@@ -80,10 +86,10 @@ def _add_revenue(r: str, sign: str) -> str:
     )
 
 
-def _add_booked(r: str, sign: str) -> str:
+def _add_booked(r: str, sign: str, integer_times: bool) -> str:
     return (
         "INSERT INTO report_summary_booked (day, start_minute, minutes, appointments) "
-        f"SELECT {_booked_key(r)}, {sign}1 WHERE {_BOOKED_COUNTS.format(r=r)} "
+        f"SELECT {_booked_key(r, integer_times)}, {sign}1 WHERE {_BOOKED_COUNTS.format(r=r)} "
         "ON CONFLICT (day, start_minute, minutes) DO UPDATE SET "
         "appointments = appointments + excluded.appointments;"
     )
@@ -117,19 +123,21 @@ _INVOICE_COLUMNS = "status, total_cents, deleted_at, issue_date, practitioner_id
 _APPOINTMENT_COLUMNS = "status, deleted_at, starts_at, ends_at, patient_id, practitioner_id"
 
 
-def triggers() -> list[str]:
+def triggers(integer_times: bool = True) -> list[str]:
+    """The triggers; ``integer_times=False`` for a file before 0390_inttimes."""
+    i = integer_times
     return [
         _trigger("report_invoices_ai", "INSERT", "invoices", [_add_revenue("NEW", "")]),
         _trigger("report_invoices_au", f"UPDATE OF {_INVOICE_COLUMNS}", "invoices",
                  [_add_revenue("OLD", "-"), _add_revenue("NEW", "")]),
         _trigger("report_invoices_ad", "DELETE", "invoices", [_add_revenue("OLD", "-")]),
         _trigger("report_appointments_ai", "INSERT", "appointments",
-                 [_add_booked("NEW", ""), _refresh_first_visit("NEW.patient_id")]),
+                 [_add_booked("NEW", "", i), _refresh_first_visit("NEW.patient_id")]),
         _trigger("report_appointments_au", f"UPDATE OF {_APPOINTMENT_COLUMNS}", "appointments",
-                 [_add_booked("OLD", "-"), _add_booked("NEW", ""),
+                 [_add_booked("OLD", "-", i), _add_booked("NEW", "", i),
                   _refresh_first_visit("OLD.patient_id"), _refresh_first_visit("NEW.patient_id")]),
         _trigger("report_appointments_ad", "DELETE", "appointments",
-                 [_add_booked("OLD", "-"), _refresh_first_visit("OLD.patient_id")]),
+                 [_add_booked("OLD", "-", i), _refresh_first_visit("OLD.patient_id")]),
     ]  # fmt: skip
 
 
@@ -143,10 +151,16 @@ RAW_REVENUE = (
     f"SELECT {_revenue_key('i')}, sum(i.total_cents), count(*) FROM invoices i "
     f"WHERE {_REVENUE_COUNTS.format(r='i')} GROUP BY 1, 2, 3"
 )
-RAW_BOOKED = (
-    f"SELECT {_booked_key('a')}, count(*) FROM appointments a "
-    f"WHERE {_BOOKED_COUNTS.format(r='a')} GROUP BY 1, 2, 3"
-)
+
+
+def raw_booked(integer_times: bool = True) -> str:
+    return (
+        f"SELECT {_booked_key('a', integer_times)}, count(*) FROM appointments a "
+        f"WHERE {_BOOKED_COUNTS.format(r='a')} GROUP BY 1, 2, 3"
+    )
+
+
+RAW_BOOKED = raw_booked()
 RAW_FIRST_VISITS = (
     "SELECT patient_id, starts_at, practitioner_id FROM ("
     "SELECT a.patient_id, a.starts_at, coalesce(a.practitioner_id, '') AS practitioner_id, "
@@ -165,13 +179,14 @@ KEPT_BOOKED = (
 )
 
 
-def fill(execute: Callable[[str], object]) -> None:
+def fill(execute: Callable[[str], object], integer_times: bool = True) -> None:
     execute(
         "INSERT INTO report_summary_revenue "
         f"(issue_date, practitioner_id, payer_funder_id, total_cents, invoices) {RAW_REVENUE}"
     )
     execute(
-        f"INSERT INTO report_summary_booked (day, start_minute, minutes, appointments) {RAW_BOOKED}"
+        "INSERT INTO report_summary_booked (day, start_minute, minutes, appointments) "
+        + raw_booked(integer_times)
     )
     execute(
         "INSERT INTO report_summary_first_visits (patient_id, first_at, practitioner_id) "
@@ -183,12 +198,13 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def create(execute: Callable[[str], object]) -> None:
-    """Create the tables, backfill them, then add the triggers."""
+def create(execute: Callable[[str], object], integer_times: bool = True) -> None:
+    """Create the tables, backfill them, then add the triggers (``integer_times=False``: for a
+    file before 0390_inttimes, whose times are text)."""
     for stmt in _statements(TABLES):
         execute(stmt)
-    fill(execute)
-    for stmt in triggers():
+    fill(execute, integer_times)
+    for stmt in triggers(integer_times):
         execute(stmt)
 
 

@@ -54,7 +54,7 @@ VERSION_TABLE = "alembic_version_server"
 BASELINE = "s0001"
 # The newest revision this version ships. A database already stamped with it opens without
 # importing Alembic. tests/server/test_server_migrations.py keeps this equal to the real head.
-EXPECTED_HEAD = "s0008_checks"
+EXPECTED_HEAD = "s0009_inttimes"
 
 TOO_NEW = (
     "This server database was made by a newer frontdesk-server; upgrade this server "

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Column, insert, select
 
 from frontdesk.db.engine import make_engine
+from frontdesk.db.int_times import micros_to_text
+from frontdesk.db.types import UTCDateTime
 from frontdesk.server import schema as s
 from frontdesk.server.store import ServerProblem, ServerStore
 from frontdesk.store import outbox
@@ -79,8 +82,9 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     VACUUM (ANALYZE) after the commit: the first queries are planned on the real sizes, and
     neither they nor autovacuum (soon after, over every table) have to set hint bits.
 
-    The desk's SQLite values go as they are: its times are the naive-UTC text that
-    ``UTCDateTime`` stores (PostgreSQL reads them as ``timestamp``), booleans 0/1, dates ISO."""
+    The desk's SQLite values go as they are, but for its times: stored as integer microseconds
+    (``UTCDateTime``), SQLite turns them into naive-UTC text (PostgreSQL reads that as
+    ``timestamp``); booleans 0/1, dates ISO."""
     src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True, isolation_level=None)
     src.execute("BEGIN")  # every table from one snapshot of the desk (it may be running)
     counts: dict[str, int] = {}
@@ -113,7 +117,7 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
                 cur.execute(f'DROP INDEX "{name}"')
             for table in tables:
                 cols = [c.name for c in table.columns]
-                picks = ", ".join("max(version, 1)" if c == "version" else f'"{c}"' for c in cols)
+                picks = ", ".join(_pg_pick(c) for c in table.columns)
                 quoted = ", ".join(f'"{c}"' for c in cols)
                 rows = src.execute(f'SELECT {picks} FROM "{table.name}"')
                 n = 0
@@ -134,6 +138,15 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(f'"{n}"' for n in names))
     return counts
+
+
+def _pg_pick(column: Column[Any]) -> str:
+    """What the desk's SELECT gives PostgreSQL's COPY for one column."""
+    if column.name == "version":
+        return "max(version, 1)"
+    if isinstance(column.type, UTCDateTime):
+        return micros_to_text(f'"{column.name}"')
+    return f'"{column.name}"'
 
 
 def _seed_any(store: ServerStore, desk_db: Path) -> dict[str, int]:

@@ -14,6 +14,7 @@ import json
 
 from sqlalchemy import Boolean, Connection, Date, Integer, String, Table, Text, select
 
+from frontdesk.db.int_times import micros_to_text
 from frontdesk.db.types import UTCDateTime
 from frontdesk.models.codec import to_json_value
 
@@ -24,13 +25,15 @@ def _quoted(name: str) -> str:
 
 def _sqlite_expr(table: Table, name: str) -> str | None:
     """A SQLite expression giving the column's JSON value inside ``json_array``, or None when
-    only Python can encode it. Datetimes are stored naive UTC (``YYYY-MM-DD HH:MM:SS.ffffff``)
-    and go out as ISO 8601 with the zone; booleans (stored 0/1) as true/false."""
+    only Python can encode it. Datetimes are stored as integer microseconds since 1970 UTC
+    (``db/types.py``) and go out as ISO 8601 with six fraction digits and the zone
+    (``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, the wire form before 0390_inttimes too); booleans
+    (stored 0/1) as true/false."""
     column = table.c[name]
     q = _quoted(name)
     ctype = column.type
     if isinstance(ctype, UTCDateTime):
-        return f"replace({q}, ' ', 'T') || '+00:00'"
+        return micros_to_text(q, "T") + " || '+00:00'"
     if isinstance(ctype, Boolean):
         return f"CASE WHEN {q} IS NULL THEN NULL WHEN {q} THEN json('true') ELSE json('false') END"
     if isinstance(ctype, Date | Integer | String | Text):  # Text is a String; listed for clarity

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
+from frontdesk.db.types import MICROS_PER_SECOND
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.errors import PermissionDenied
 from frontdesk.domain.money import format_money
@@ -83,7 +84,8 @@ def _free_hours(ctx: ServiceContext, period: Period) -> tuple[int, int]:
 def attendance(
     ctx: ServiceContext, period: Period, until: datetime | None = None
 ) -> tuple[int, int]:
-    """Did-not-arrive and late cancellations (within 24 hours of the start) in the period,
+    """Did-not-arrive and late cancellations (24 hours or less before the start, as before the
+    times were integers: the old text comparison counted exactly 24 hours) in the period,
     of appointments that started by ``until`` (the week so far against the same moment of
     the same week last year)."""
     a, b = utc_bounds(ctx, period)
@@ -93,8 +95,9 @@ def attendance(
         row = session.execute(
             text(
                 "SELECT coalesce(sum(status = 'did_not_arrive'), 0), coalesce(sum(status = "
-                "'cancelled' AND cancelled_at IS NOT NULL AND cancelled_at > "
-                f"datetime(starts_at, '-{LATE_CANCEL_HOURS} hours')), 0) FROM appointments "
+                "'cancelled' AND cancelled_at IS NOT NULL AND cancelled_at >= "
+                f"starts_at - {LATE_CANCEL_HOURS * 3600 * MICROS_PER_SECOND}), 0) "
+                "FROM appointments "
                 "WHERE starts_at >= :a AND starts_at < :b AND deleted_at IS NULL"
             ),
             {"a": a, "b": b},

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 
+from frontdesk.db.types import MICROS_PER_MINUTE, MICROS_PER_SECOND
 from frontdesk.domain.occupancy import RosterRule, working_spans
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.services.permissions import Action, require
@@ -148,7 +149,7 @@ def _spread(
 
 
 def _booked_query(
-    ctx: ServiceContext, period: Period, practitioner_id: str | None, a: str, b: str
+    ctx: ServiceContext, period: Period, practitioner_id: str | None, a: int, b: int
 ) -> tuple[Any, dict[str, Any]]:
     """Live appointments not cancelled, counted by clinic-time start (weekday, hour, minute)
     and length: the whole clinic from the summary the triggers keep per UTC start
@@ -157,17 +158,19 @@ def _booked_query(
         lt = local_time(ctx, period, "a.starts_at")
         sql = (
             f"SELECT strftime('%w %H %M', {lt}), "
-            "CAST(round((julianday(a.ends_at) - julianday(a.starts_at)) * 1440) AS INTEGER), "
+            f"CAST(round((a.ends_at - a.starts_at) / {float(MICROS_PER_MINUTE)}) AS INTEGER), "
             f"count(*) FROM appointments a WHERE a.starts_at >= :a AND a.starts_at < :b "
             f"AND {_NOT_CANCELLED} AND a.practitioner_id = :p GROUP BY 1, 2"
         )
         return text(sql), {"a": a, "b": b, "p": practitioner_id}
-    start = "(s.day || printf(' %02d:%02d:00.000000', s.start_minute / 60, s.start_minute % 60))"
+    # the summary's UTC day and minute as a stored instant (integer microseconds)
+    second = MICROS_PER_SECOND
+    start = f"((CAST(strftime('%s', s.day) AS INTEGER) + s.start_minute * 60) * {second})"
     lt = local_time(ctx, period, start)
     sql = (
         f"SELECT strftime('%w %H %M', {lt}), s.minutes, sum(s.appointments) "
-        "FROM report_summary_booked s WHERE s.day >= substr(:a, 1, 10) "
-        f"AND s.day <= substr(:b, 1, 10) AND {start} >= :a AND {start} < :b "
+        f"FROM report_summary_booked s WHERE s.day >= date(:a / {second}, 'unixepoch') "
+        f"AND s.day <= date(:b / {second}, 'unixepoch') AND {start} >= :a AND {start} < :b "
         "AND s.appointments != 0 GROUP BY 1, 2"
     )
     return text(sql), {"a": a, "b": b}
@@ -310,7 +313,7 @@ def practitioner_comparison(ctx: ServiceContext, period: Period) -> Report:
                 f"WHERE a.starts_at >= :a AND a.starts_at < :b_plus AND {_NOT_CANCELLED} "
                 "AND a.patient_id IS NOT NULL) "
                 "SELECT p.display_name, count(*), count(DISTINCT v.patient_id), "
-                "sum(coalesce(v.next_created < datetime(v.ends_at, '+1 day'), 0)) "
+                f"sum(coalesce(v.next_created < v.ends_at + {86400 * MICROS_PER_SECOND}, 0)) "
                 "FROM v JOIN practitioners p ON p.id = v.practitioner_id "
                 "WHERE v.starts_at < :b AND v.status != 'did_not_arrive' "
                 "GROUP BY p.id ORDER BY p.sort_order, p.display_name"

@@ -3,10 +3,11 @@ daylight-saving changes, see domain/zone_spans.py), and the UTC bounds of a peri
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import MICROS_PER_SECOND, sqlite_utc_value
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.zone_spans import offset_spans
 from frontdesk.services.permissions import Action, allowed, require
@@ -14,31 +15,33 @@ from frontdesk.services.report_types import Period
 from frontdesk.store.context import ServiceContext
 
 
-def stamp(at: datetime) -> str:
-    # the stored form of UTCDateTime (db/types.py): naive UTC, microseconds
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+def stamp(at: datetime) -> int:
+    """The stored form of UTCDateTime (db/types.py): integer microseconds since 1970 UTC."""
+    return sqlite_utc_value(at)
 
 
-def utc_bounds(ctx: ServiceContext, period: Period) -> tuple[str, str]:
-    """The period's first and after-last instants, as stored strings to compare against."""
+def utc_bounds(ctx: ServiceContext, period: Period) -> tuple[int, int]:
+    """The period's first and after-last instants, as stored values to compare against."""
     start, _ = day_bounds_utc(period.first, ctx.tz)
     _, end = day_bounds_utc(period.last, ctx.tz)
     return stamp(start), stamp(end)
 
 
 def local_time(ctx: ServiceContext, period: Period, column: str) -> str:
-    """``datetime(column, '+N minutes')`` with N the clinic's offset at that instant, for
-    instants within the period. ``column`` is a trusted column name, never user text."""
+    """The clinic's wall-clock time of a stored instant as text ``YYYY-MM-DD HH:MM:SS``:
+    ``datetime(column / 1000000 + N * 60, 'unixepoch')`` with N the clinic's offset in minutes
+    at that instant, for instants within the period. ``column`` is a trusted column name,
+    never user text."""
     start, _ = day_bounds_utc(period.first, ctx.tz)
     _, end = day_bounds_utc(period.last, ctx.tz)
     spans = offset_spans(ctx.tz, start, end)
+    seconds = f"{column} / {MICROS_PER_SECOND}"
     if len(spans) == 1:
-        return f"datetime({column}, '{spans[0][1]:+d} minutes')"
+        return f"datetime({seconds} + {spans[0][1] * 60}, 'unixepoch')"
     whens = " ".join(
-        f"WHEN {column} < '{stamp(until)}' THEN '{offset:+d} minutes'"
-        for until, offset in spans[:-1]
+        f"WHEN {column} < {stamp(until)} THEN {offset * 60}" for until, offset in spans[:-1]
     )
-    return f"datetime({column}, CASE {whens} ELSE '{spans[-1][1]:+d} minutes' END)"
+    return f"datetime({seconds} + CASE {whens} ELSE {spans[-1][1] * 60} END, 'unixepoch')"
 
 
 def revenue_gate(ctx: ServiceContext, session: Session) -> None:

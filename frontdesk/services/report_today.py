@@ -43,7 +43,7 @@ def net_takings(
             {
                 "a": period.first.isoformat(),
                 "b": period.last.isoformat(),
-                "until": stamp(until) if until else "9999-12-31 23:59:59",
+                "until": stamp(until) if until else 2**63 - 1,  # no bound: the largest integer
             },
         ).all()
     return {PaymentMethod(m): int(c) for m, c in rows}

@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import Float, Integer, and_, case, func, select, text, type_coerce
 
+from frontdesk.db.types import MICROS_PER_MINUTE
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
 from frontdesk.domain.spreadsheet import safe_row
@@ -117,7 +118,9 @@ def occupancy(ctx: ServiceContext, period: Period) -> Report:
     """Booked minutes (not cancelled) against rostered minutes, per practitioner."""
     require(ctx.actor, Action.VIEW_REPORTS)
     start, end = _bounds(ctx, period)
-    minutes = (func.julianday(Appointment.ends_at) - func.julianday(Appointment.starts_at)) * 1440
+    # stored times are integer microseconds (db/types.py)
+    length = type_coerce(Appointment.ends_at, Integer) - type_coerce(Appointment.starts_at, Integer)
+    minutes = type_coerce(length / float(MICROS_PER_MINUTE), Float)
     with ctx.read() as session:
         pracs = session.execute(
             select(Practitioner.id, Practitioner.display_name)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.domain.ids import uuid7
 
 
@@ -29,11 +29,12 @@ _STORED_AS_IS = frozenset({str, int, float, bytes, type(None)})
 
 
 def sqlite_value(value: Any) -> Any:
-    """A Python value as SQLite stores it (UTC datetimes as text, dates ISO, booleans 0/1)."""
+    """A Python value as SQLite stores it (UTC datetimes as integer microseconds, dates ISO,
+    booleans 0/1)."""
     if type(value) in _STORED_AS_IS:  # the hot path of every bulk write
         return value
     if isinstance(value, datetime):
-        return sqlite_utc_text(value)
+        return sqlite_utc_value(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Column, Date, LargeBinary, Table
 from sqlalchemy.orm import Session
 
-from frontdesk.db.types import UTCDateTime, sqlite_utc_text
+from frontdesk.db.types import EPOCH, MICROSECOND, UTCDateTime
 from frontdesk.store import outbox
 from frontdesk.store.bulk import insert_sql, raw_connection, write_many
 from frontdesk.store.bulk import quoted as _q
@@ -32,21 +32,12 @@ NOTICE_MAX_ROWS = 5000  # a bigger page announces its table without listing ever
 _NONE = type(None)
 
 
-def _utc_text(name: str, value: Any) -> str:
-    """An ISO 8601 datetime with a zone → the naive-UTC text UTCDateTime stores on SQLite."""
-    if (
-        type(value) is str
-        and len(value) == 32
-        and value[10] == "T"
-        and value[19] == "."
-        and value.endswith("+00:00")
-    ):
-        datetime.fromisoformat(value)  # still checked: raises ValueError when malformed
-        return value[:10] + " " + value[11:26]
-    parsed = datetime.fromisoformat(str(value))
+def _utc_value(name: str, value: Any) -> int:
+    """An ISO 8601 datetime with a zone → the integer UTCDateTime stores on SQLite."""
+    parsed = datetime.fromisoformat(str(value))  # raises ValueError when malformed
     if parsed.tzinfo is None:
         raise ValueError(f"{name}: datetime without a zone")
-    return sqlite_utc_text(parsed)
+    return (parsed - EPOCH) // MICROSECOND
 
 
 def _check_types(name: str, values: list[Any], kind: type, what: str) -> None:
@@ -59,7 +50,7 @@ def converter(column: Column[Any]) -> Converter:
     ctype = column.type
     name = column.name
     if isinstance(ctype, UTCDateTime):
-        return lambda vs: [None if v is None else _utc_text(name, v) for v in vs]
+        return lambda vs: [None if v is None else _utc_value(name, v) for v in vs]
     if isinstance(ctype, Date):
         return lambda vs: [
             None if v is None else date.fromisoformat(str(v)).isoformat() for v in vs

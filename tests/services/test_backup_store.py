@@ -157,6 +157,16 @@ def test_a_damaged_or_missing_chunk_fails_the_check_clearly_and_is_not_counted_g
         backups.check_backup(latest)
 
 
+def _shared_part(first: Path, second: Path) -> backup_store.Chunk:
+    """A part both backups list, from the middle of the file (among the demo's rows): parts
+    near its start (small tables every write touches) or its end (the audit row each backup
+    adds) may change again before the next backup, which then has no reason to write them."""
+    unchanged = {c.digest for c in backup_store.read_manifest(second).chunks}
+    chunks = backup_store.read_manifest(first).chunks
+    shared = [i for i, c in enumerate(chunks) if c.digest in unchanged]
+    return chunks[min(shared, key=lambda i: abs(i - len(chunks) // 2))]
+
+
 def test_a_shared_chunk_spoilt_on_the_disk_is_found_by_the_check_and_mended_by_the_next_backup(
     demo_ctx: ServiceContext,
 ) -> None:
@@ -166,8 +176,7 @@ def test_a_shared_chunk_spoilt_on_the_disk_is_found_by_the_check_and_mended_by_t
     paths = _paths(demo_ctx)
     first = backups.backup_now(demo_ctx)
     second = backups.backup_now(demo_ctx)
-    unchanged = {c.digest for c in backup_store.read_manifest(second).chunks}
-    chunk = next(c for c in backup_store.read_manifest(first).chunks if c.digest in unchanged)
+    chunk = _shared_part(first, second)
     where = backup_store.chunk_path(paths.backups, chunk.digest)
     packed = bytearray(where.read_bytes())
     packed[-3] ^= 0x01  # one flipped bit in a part both backups list
@@ -192,8 +201,7 @@ def test_the_daily_backup_that_finds_a_spoilt_part_backs_up_again_at_once(
     earlier backup listing that part restore."""
     paths = _paths(demo_ctx)
     earlier = backups.backup_now(demo_ctx)
-    unchanged = {c.digest for c in backup_store.read_manifest(backups.backup_now(demo_ctx)).chunks}
-    chunk = next(c for c in backup_store.read_manifest(earlier).chunks if c.digest in unchanged)
+    chunk = _shared_part(earlier, backups.backup_now(demo_ctx))
     where = backup_store.chunk_path(paths.backups, chunk.digest)
     packed = bytearray(where.read_bytes())
     packed[-3] ^= 0x01

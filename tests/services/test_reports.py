@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.domain.errors import PermissionDenied, ValidationFailed
 from frontdesk.domain.occupancy import RosterRule, rostered_minutes
 from frontdesk.domain.vocab import Role
@@ -61,7 +62,11 @@ def test_cancellations_match_the_diary(demo_ctx: ServiceContext) -> None:
         _raw(demo_ctx)
         .execute(
             "SELECT sum(status = 'cancelled'), sum(status = 'did_not_arrive') FROM appointments "
-            "WHERE starts_at >= '2026-10-31 13:00:00' AND starts_at < '2026-11-30 13:00:00'"
+            "WHERE starts_at >= ? AND starts_at < ?",
+            (
+                sqlite_utc_value(datetime(2026, 10, 31, 13, tzinfo=UTC)),
+                sqlite_utc_value(datetime(2026, 11, 30, 13, tzinfo=UTC)),
+            ),
         )
         .fetchone()
     )

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import from_sqlite_utc_value
 from frontdesk.domain import online_rules
 from frontdesk.domain.clinic_setup import offers
 from frontdesk.domain.clinic_time import day_bounds_utc
@@ -403,8 +404,8 @@ def epoch_columns(conn: Connection, start: Any, end: Any) -> tuple[Any, Any]:
 
 
 def _times(conn: Connection, start: Any, end: Any, seconds: bool = False) -> tuple[Any, Any]:
-    """How to read a stored time: as the driver gives it (text on SQLite: SQLAlchemy's
-    SQLite DateTime parsing is the slowest part of reading a month of bookings), or
+    """How to read a stored time: as the driver gives it (integer microseconds on SQLite,
+    converted by ``_utc`` without SQLAlchemy's per-row type processing), or
     ``seconds`` after the Unix epoch worked out by the database (to the millisecond)."""
     if not seconds:
         return type_coerce(start, String).label("s"), type_coerce(end, String).label("e")
@@ -412,7 +413,8 @@ def _times(conn: Connection, start: Any, end: Any, seconds: bool = False) -> tup
 
         def epoch(col: Any) -> Any:
             # typed Float: a Numeric would be handed back as Decimals, slowly
-            return type_coerce(func.round((func.julianday(col) - 2440587.5) * 86400.0, 3), Float)
+            # stored as integer microseconds (db/types.py)
+            return type_coerce(func.round(type_coerce(col, Integer) / 1_000_000.0, 3), Float)
     else:
 
         def epoch(col: Any) -> Any:
@@ -422,8 +424,11 @@ def _times(conn: Connection, start: Any, end: Any, seconds: bool = False) -> tup
 
 
 def _utc(value: Any) -> datetime:
-    """A stored UTC time (ISO text on SQLite, a datetime on PostgreSQL) as an aware UTC instant."""
-    when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    """A stored UTC time (integer microseconds on SQLite, a datetime on PostgreSQL) as an aware
+    UTC instant."""
+    if isinstance(value, int):
+        return from_sqlite_utc_value(value)
+    when: datetime = value
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 

@@ -10,10 +10,10 @@ each, patients seen recently first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import from_sqlite_utc_value, sqlite_utc_value
 from frontdesk.domain.patient_text import SearchQuery, build_query
 from frontdesk.store.context import ServiceContext
 
@@ -158,7 +158,7 @@ def patient_hit(ctx: ServiceContext, patient_id: str) -> PatientHit | None:
 def _run(ctx: ServiceContext, sql: str, params: dict[str, Any]) -> list[PatientHit]:
     now = ctx.clock.now()
     today = now.astimezone(ctx.tz).date()
-    params["now"] = sqlite_utc_text(now)
+    params["now"] = sqlite_utc_value(now)
     # A plain DBAPI cursor: one SELECT needs no ORM session, and each keystroke counts.
     conn = ctx.engine.raw_connection()
     try:
@@ -180,9 +180,7 @@ def _run(ctx: ServiceContext, sql: str, params: dict[str, Any]) -> list[PatientH
                 has_alert=bool(alert),
                 archived=archived is not None,
                 age=age_on(dob, today),
-                next_appointment_at=datetime.fromisoformat(nxt).replace(tzinfo=UTC)
-                if nxt
-                else None,
+                next_appointment_at=from_sqlite_utc_value(nxt) if nxt is not None else None,
                 preferred_name=preferred,
             )
         )

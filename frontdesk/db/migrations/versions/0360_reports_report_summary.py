@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    report_summary.create(op.execute)
+    report_summary.create(op.execute, integer_times=False)  # times are text until 0390
     with op.batch_alter_table("clinic_settings", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("accounting_codes", sa.Text(), nullable=False, server_default="")
