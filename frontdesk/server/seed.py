@@ -6,9 +6,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from typing import Any
 
-from frontdesk.db.engine import make_engine
+from sqlalchemy import Column, insert, select
+
+from frontdesk.db.engine import make_engine, register_key_functions
+from frontdesk.db.types import is_key
 from frontdesk.server import schema as s
 from frontdesk.server.store import ServerProblem, ServerStore
 from frontdesk.store import outbox
@@ -53,13 +56,14 @@ def _desk_position(desk_db: Path) -> tuple[str, int]:
 
 def _seed_sqlite(server_db: Path, desk_db: Path) -> dict[str, int]:
     conn = sqlite3.connect(server_db, isolation_level=None)
+    register_key_functions(conn)
     counts: dict[str, int] = {}
     try:
         conn.execute("ATTACH DATABASE ? AS desk", (f"file:{desk_db}?mode=ro",))
         conn.execute("BEGIN IMMEDIATE")
         for table in s.all_data_tables():
             cols = [c.name for c in table.columns]
-            picks = ", ".join("max(version, 1)" if c == "version" else f'"{c}"' for c in cols)
+            picks = ", ".join(_pick(c) for c in table.columns)
             names = ", ".join(f'"{c}"' for c in cols)
             cur = conn.execute(
                 f'INSERT OR IGNORE INTO main."{table.name}" ({names}) '
@@ -80,8 +84,10 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     neither they nor autovacuum (soon after, over every table) have to set hint bits.
 
     The desk's SQLite values go as they are: its times are the naive-UTC text that
-    ``UTCDateTime`` stores (PostgreSQL reads them as ``timestamp``), booleans 0/1, dates ISO."""
+    ``UTCDateTime`` stores (PostgreSQL reads them as ``timestamp``), booleans 0/1, dates ISO;
+    its keys, 16-byte blobs, as their text (``key_text`` in the SELECT)."""
     src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True, isolation_level=None)
+    register_key_functions(src)
     src.execute("BEGIN")  # every table from one snapshot of the desk (it may be running)
     counts: dict[str, int] = {}
     tables = s.all_data_tables()
@@ -113,7 +119,7 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
                 cur.execute(f'DROP INDEX "{name}"')
             for table in tables:
                 cols = [c.name for c in table.columns]
-                picks = ", ".join("max(version, 1)" if c == "version" else f'"{c}"' for c in cols)
+                picks = ", ".join(_pick(c) for c in table.columns)
                 quoted = ", ".join(f'"{c}"' for c in cols)
                 rows = src.execute(f'SELECT {picks} FROM "{table.name}"')
                 n = 0
@@ -134,6 +140,16 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(f'"{n}"' for n in names))
     return counts
+
+
+def _pick(column: Column[Any]) -> str:
+    """The desk's value of a column as the server stores it: a key (a blob on the desk) as its
+    text, ``version`` at least 1."""
+    if column.name == "version":
+        return "max(version, 1)"
+    if is_key(column):
+        return f'key_text("{column.name}")'
+    return f'"{column.name}"'
 
 
 def _seed_any(store: ServerStore, desk_db: Path) -> dict[str, int]:
