@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 
+from frontdesk.db.types import UUIDKey, key_blob, maybe_key_blob
 from frontdesk.domain.occupancy import RosterRule, working_spans
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.services.permissions import Action, require
@@ -98,8 +99,8 @@ def roster_rules(ctx: ServiceContext, practitioner_id: str | None) -> dict[str, 
                 "SELECT practitioner_id, weekday, start_minute, end_minute, every_weeks, "
                 "week_offset, effective_from, effective_until, kind FROM roster_entries "
                 f"WHERE deleted_at IS NULL {where}"
-            ),
-            {"p": practitioner_id},
+            ).columns(practitioner_id=UUIDKey()),
+            {"p": maybe_key_blob(practitioner_id)},
         ).all()
     rules: dict[str, list[RosterRule]] = defaultdict(list)
     for r in rows:
@@ -122,7 +123,7 @@ def leave_days(ctx: ServiceContext, period: Period) -> dict[str | None, set[date
                 "WHERE starts_at < :b AND ends_at > :a AND deleted_at IS NULL "
                 "AND NOT (practitioner_id IS NULL AND (room_id IS NOT NULL "
                 "OR location_id IS NOT NULL))"
-            ),
+            ).columns(practitioner_id=UUIDKey()),
             {"a": a, "b": b},
         ).all()
     off: dict[str | None, set[date]] = defaultdict(set)
@@ -161,7 +162,7 @@ def _booked_query(
             f"count(*) FROM appointments a WHERE a.starts_at >= :a AND a.starts_at < :b "
             f"AND {_NOT_CANCELLED} AND a.practitioner_id = :p GROUP BY 1, 2"
         )
-        return text(sql), {"a": a, "b": b, "p": practitioner_id}
+        return text(sql), {"a": a, "b": b, "p": key_blob(practitioner_id)}
     start = "(s.day || printf(' %02d:%02d:00.000000', s.start_minute / 60, s.start_minute % 60))"
     lt = local_time(ctx, period, start)
     sql = (

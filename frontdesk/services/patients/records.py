@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import UUIDKey
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.patient_rules import clean_fields
 from frontdesk.domain.patient_text import digits, fold, tokens
@@ -274,7 +275,9 @@ def _fts_ids(session: Session, match: str, exclude: str) -> list[str]:
         sql_text(
             "SELECT p.id FROM patients_fts f JOIN patients p ON p.rowid = f.rowid "
             "WHERE patients_fts MATCH :q AND p.id != :me LIMIT 20"
-        ),
+        )
+        .bindparams(bindparam("me", type_=UUIDKey()))
+        .columns(id=UUIDKey()),
         {"q": match, "me": exclude},
     ).all()
     return [r[0] for r in rows]
