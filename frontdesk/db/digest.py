@@ -8,9 +8,20 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+from frontdesk.db.types import key_text
+
+
+def _logical(value: object) -> object:
+    """A key stored as 16 bytes (``db.types.UUIDKey``) as the text it stands for, so a table
+    digests the same before and after its keys were converted (its ``typeof`` as text too)."""
+    if isinstance(value, bytes) and len(value) == 16:
+        return key_text(value)
+    return "text" if value == "blob" else value
+
 
 def table_digests(database: Path) -> dict[str, tuple[int, str]]:
-    """Table → (rows, SHA-256 of its rows in key order, every value with its SQLite type).
+    """Table → (rows, SHA-256 of its rows in key order, every value with its SQLite type, a
+    key as its text whether it is stored as text or as a blob).
     Virtual tables are left out: their content is in their shadow tables, which are listed."""
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
@@ -32,7 +43,7 @@ def table_digests(database: Path) -> dict[str, tuple[int, str]]:
             digest = hashlib.sha256()
             rows = 0
             for row in conn.execute(f'SELECT {typed} FROM "{table}" ORDER BY {order}'):
-                digest.update(repr(row).encode())
+                digest.update(repr(tuple(map(_logical, row))).encode())
                 rows += 1
             out[table] = (rows, digest.hexdigest())
         return out

@@ -100,13 +100,17 @@ def create_patient(ctx: ServiceContext, fields: dict[str, Any]) -> Created:
         return Created(patient.id, number, found)
 
 
+# The id of a card not saved yet (it must still be a key: queries exclude it by id).
+NOT_SAVED = "00000000-0000-0000-0000-000000000000"
+
+
 def possible_duplicates(ctx: ServiceContext, fields: dict[str, Any]) -> list[DuplicateCandidate]:
     """Who a new card with these fields might duplicate, asked before creating it (bad input
     raises ``FieldProblems``, as creating would)."""
     require(ctx.actor, Action.VIEW_PATIENTS)
     _unknown(fields)
     clean = clean_fields(fields, today(ctx), creating=True)
-    candidate = Patient(id="(new)", patient_number="", first_name="", last_name="",
+    candidate = Patient(id=NOT_SAVED, patient_number="", first_name="", last_name="",
                         mobile_phone="", home_phone="", email="")  # fmt: skip
     for key, value in clean.items():
         setattr(candidate, key, value)
