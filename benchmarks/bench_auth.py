@@ -13,8 +13,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
-from frontdesk.db.types import key_text
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import key_text, sqlite_utc_text
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups

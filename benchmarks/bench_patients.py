@@ -11,8 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
-from frontdesk.db.types import key_text
-from frontdesk.db.types import sqlite_utc_text
+from frontdesk.db.types import key_text, sqlite_utc_text
 from frontdesk.demo import words
 from frontdesk.domain.patient_csv import guess_mapping, read_table
 from frontdesk.paths import DeskPaths

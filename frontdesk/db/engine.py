@@ -35,10 +35,13 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def register_key_functions(conn: sqlite3.Connection) -> None:
     """SQL functions ``key_blob(text)`` and ``key_text(blob)`` (``db.types``) on a connection,
-    for raw SQL and migrations that convert keys in SQL (a value already in the wanted form, or NULL, is
-    returned as it is)."""
+    for raw SQL and migrations that convert keys in SQL (a value already in the wanted form, or
+    NULL, is returned as it is)."""
     conn.create_function(
-        "key_blob", 1, lambda v: v if v is None or isinstance(v, bytes) else key_blob(v), deterministic=True
+        "key_blob",
+        1,
+        lambda v: v if v is None or isinstance(v, bytes) else key_blob(v),
+        deterministic=True,
     )
     conn.create_function(
         "key_text", 1, lambda v: key_text(v) if isinstance(v, bytes) else v, deterministic=True

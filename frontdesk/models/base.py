@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Index, MetaData, String, text
+from sqlalchemy import CheckConstraint, Index, MetaData, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from frontdesk.db.types import UTCDateTime, UUIDKey

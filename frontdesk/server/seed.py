@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-
 from typing import Any
 
 from sqlalchemy import Column, insert, select

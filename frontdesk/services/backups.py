@@ -35,8 +35,8 @@ from frontdesk.db.backup import (
     materialise,
     timestamped_name,
 )
-from frontdesk.db.types import maybe_key_text
 from frontdesk.db.engine import make_engine
+from frontdesk.db.types import maybe_key_text
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation

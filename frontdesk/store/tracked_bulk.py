@@ -175,9 +175,7 @@ def _refresh_summary(conn: Any, invoice_ids: list[str], payment_ids: list[str]) 
     ):
         for statement in refresh("?").split(";"):
             if statement.strip():
-                conn.executemany(
-                    statement, [(key_blob(i),) * statement.count("?") for i in ids]
-                )
+                conn.executemany(statement, [(key_blob(i),) * statement.count("?") for i in ids])
 
 
 def _default(column: Any) -> Any:

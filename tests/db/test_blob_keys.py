@@ -148,8 +148,10 @@ def test_raw_sql_paths_find_what_the_orm_finds(demo: Path) -> None:
                 check = balances.check_session(s)
                 some_debtor = max(owing, key=lambda d: owing[d])
                 payer = s.get(Patient, some_debtor) is None
-                debtor = ledger.Debtor(funder_id=some_debtor) if payer else ledger.Debtor(
-                    patient_id=some_debtor
+                debtor = (
+                    ledger.Debtor(funder_id=some_debtor)
+                    if payer
+                    else ledger.Debtor(patient_id=some_debtor)
                 )
                 open_here = ledger.open_invoices(s, debtor)
                 kept = ledger.debtor_summary(s, debtor)
@@ -159,7 +161,9 @@ def test_raw_sql_paths_find_what_the_orm_finds(demo: Path) -> None:
             assert check.ok, check.differences
             assert check.invoices_checked > 20 and check.debtors_checked > 20
             aged = ledger.aged_debtors(ctx)  # the summary's raw aggregate, keys read back
-            by_debtor = {r.debtor.funder_id or r.debtor.patient_id: r.total_cents for r in aged.rows}
+            by_debtor = {
+                r.debtor.funder_id or r.debtor.patient_id: r.total_cents for r in aged.rows
+            }
             assert by_debtor == dict(owing)
             assert all(isinstance(k, str) and len(k) == 36 for k in by_debtor)
             assert open_here and sum(i.owing_cents for i in open_here) == owing[some_debtor]

@@ -50,8 +50,8 @@ def test_populated_database_at_first_revision_upgrades(tmp_path: Path) -> None:
         " business_number, business_number_label, address, phone, email, website, time_zone,"
         " currency, currency_symbol, tax_registered, tax_name, tax_rate_bp, date_format,"
         " default_overlap_policy, idle_lock_minutes, hide_revenue_from_reception,"
-        " invoice_due_days, payment_instructions) VALUES ('0179f3a0-0000-7000-8000-0000000000c1', 0,"
-        " '2020-01-01 00:00:00',"
+        " invoice_due_days, payment_instructions)"
+        " VALUES ('0179f3a0-0000-7000-8000-0000000000c1', 0, '2020-01-01 00:00:00',"
         " '2020-01-01 00:00:00', 'Old clinic', '', '', 'ABN', '', '', '', '', 'Australia/Perth',"
         " 'AUD', '$', 1, 'GST', 1000, '%d/%m/%Y', 'warn', 10, 0, 14, '')"
     )
