@@ -48,12 +48,18 @@ def register_key_functions(conn: sqlite3.Connection) -> None:
     )
 
 
-def make_engine(url_or_path: str | Path, *, echo: bool = False, text_keys: bool = False) -> Engine:
-    """An engine for a SQLite file path (desk) or any SQLAlchemy URL (server on PostgreSQL).
+def make_engine(
+    url_or_path: str | Path, *, echo: bool = False, text_keys: bool | None = None
+) -> Engine:
+    """An engine for a SQLite file path (desk) or any SQLAlchemy URL (the clinic server, on
+    PostgreSQL or SQLite).
 
-    On SQLite, keys are stored as 16-byte blobs (``db.types.UUIDKey``) unless ``text_keys``
-    (the clinic server's SQLite keeps them as text, as its PostgreSQL does)."""
-    if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
+    Keys are stored as 16-byte blobs (``db.types.UUIDKey``) in a desk's file, as text through
+    a URL (the server's storage) — or as ``text_keys`` says."""
+    desk_file = isinstance(url_or_path, Path) or "://" not in str(url_or_path)
+    if text_keys is None:
+        text_keys = not desk_file
+    if desk_file:
         path = Path(url_or_path)
         engine = create_engine(
             f"sqlite+pysqlite:///{path}",
