@@ -105,6 +105,8 @@ def _plain_copy_seconds(cluster: Any, desk_db: Path) -> float:
 
     import psycopg
 
+    from frontdesk.db.types import maybe_key_text
+
     src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True)
     url = cluster.new_database()
     with psycopg.connect(url) as pg:
@@ -115,7 +117,7 @@ def _plain_copy_seconds(cluster: Any, desk_db: Path) -> float:
         with pg.cursor().copy("COPY appointments FROM STDIN") as copy:
             while batch := rows.fetchmany(10_000):
                 for row in batch:
-                    copy.write_row(row)
+                    copy.write_row(tuple(map(maybe_key_text, row)))  # keys: blobs on the desk
         pg.commit()
         took = time.perf_counter() - started
     src.close()

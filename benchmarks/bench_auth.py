@@ -13,7 +13,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
-from frontdesk.db.types import sqlite_utc_value
+from frontdesk.db.types import key_text, sqlite_utc_value
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups
@@ -63,8 +63,8 @@ def run(bench: Bench) -> None:
     paths = DeskPaths(folder)
     ctx = open_desk(paths, clock=demo_clock())
     conn = sqlite3.connect(paths.database)
-    staff_ids = [r[0] for r in conn.execute("SELECT id FROM staff_users")]
-    patient_ids = [r[0] for r in conn.execute("SELECT id FROM patients LIMIT 5000")]
+    staff_ids = [key_text(r[0]) for r in conn.execute("SELECT id FROM staff_users")]
+    patient_ids = [key_text(r[0]) for r in conn.execute("SELECT id FROM patients LIMIT 5000")]
     conn.close()
     _fill_trail(paths.database, "bench-desk-0000000000000000000000", staff_ids, patient_ids)
 

@@ -97,7 +97,10 @@ def _setup(ctx, raw: sqlite3.Connection) -> tuple[list[str], list[str]]:  # type
         references.append(number)
     for writer in w.values():  # parents first: the dict is in that order
         writer.flush()
-    raw.execute("UPDATE patients SET ndis_number = '43' || substr(id, 1, 7) WHERE ndis_number = ''")
+    raw.execute(
+        "UPDATE patients SET ndis_number = '43' || lower(substr(hex(id), 1, 7)) "
+        "WHERE ndis_number = ''"
+    )
     raw.commit()
     return cdm_patients, references
 

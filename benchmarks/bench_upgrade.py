@@ -21,7 +21,7 @@ from frontdesk.db.engine import make_engine
 from frontdesk.paths import desk_paths
 from frontdesk.services.desk import open_desk
 
-FROM = "0360_perf"  # the revision before this upgrade's
+FROM = "0380_checks"  # the revision before this upgrade's (0400_blobkeys)
 
 
 def old_copy(bench: Bench, into: Path) -> Path:

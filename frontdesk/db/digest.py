@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from frontdesk.db.types import EPOCH, MICROSECOND
+from frontdesk.db.types import EPOCH, MICROSECOND, key_text
 
 # a time copied into a hand-made table, declared VARCHAR(26) before 0390_inttimes
 _HAND_MADE_TIMES = {("report_summary_first_visits", "first_at")}
@@ -24,9 +24,18 @@ def logical_time(value: Any) -> Any:
     return value
 
 
+def _logical(value: object) -> object:
+    """A key stored as 16 bytes (``db.types.UUIDKey``) as the text it stands for, so a table
+    digests the same before and after its keys were converted."""
+    if isinstance(value, bytes) and len(value) == 16:
+        return key_text(value)
+    return value
+
+
 def table_digests(database: Path) -> dict[str, tuple[int, str]]:
     """Table → (rows, SHA-256 of its rows in key order, every value with its SQLite type; a
-    time as its instant, so text and integer times of the same instant digest alike).
+    time as its instant, so text and integer times of the same instant digest alike; a key as
+    its text whether it is stored as text or as a blob).
     Virtual tables are left out: their content is in their shadow tables, which are listed."""
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
@@ -55,8 +64,9 @@ def table_digests(database: Path) -> dict[str, tuple[int, str]]:
             rows = 0
             for row in conn.execute(f'SELECT {typed} FROM "{table}" ORDER BY {order}'):
                 # every value with its Python type (SQLite's storage class: integer, real,
-                # text, blob, NULL), a time as its instant however it is stored
-                values = list(row)
+                # text, blob, NULL), a time as its instant and a key as its text however they
+                # are stored
+                values = list(map(_logical, row))
                 for i in times:
                     values[i] = logical_time(values[i])
                 digest.update(repr(values).encode())

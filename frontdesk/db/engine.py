@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from frontdesk.db.types import key_blob, key_text
 from frontdesk.paths import keep_private
 
 BUSY_TIMEOUT_MS = 5000
@@ -29,11 +30,36 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-32000")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+    register_key_functions(dbapi_conn)
 
 
-def make_engine(url_or_path: str | Path, *, echo: bool = False) -> Engine:
-    """An engine for a SQLite file path (desk) or any SQLAlchemy URL (server on PostgreSQL)."""
-    if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
+def register_key_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions ``key_blob(text)`` and ``key_text(blob)`` (``db.types``) on a connection,
+    for raw SQL and migrations that convert keys in SQL (a value already in the wanted form, or
+    NULL, is returned as it is)."""
+    conn.create_function(
+        "key_blob",
+        1,
+        lambda v: v if v is None or isinstance(v, bytes) else key_blob(v),
+        deterministic=True,
+    )
+    conn.create_function(
+        "key_text", 1, lambda v: key_text(v) if isinstance(v, bytes) else v, deterministic=True
+    )
+
+
+def make_engine(
+    url_or_path: str | Path, *, echo: bool = False, text_keys: bool | None = None
+) -> Engine:
+    """An engine for a SQLite file path (desk) or any SQLAlchemy URL (the clinic server, on
+    PostgreSQL or SQLite).
+
+    Keys are stored as 16-byte blobs (``db.types.UUIDKey``) in a desk's file, as text through
+    a URL (the server's storage) — or as ``text_keys`` says."""
+    desk_file = isinstance(url_or_path, Path) or "://" not in str(url_or_path)
+    if text_keys is None:
+        text_keys = not desk_file
+    if desk_file:
         path = Path(url_or_path)
         engine = create_engine(
             f"sqlite+pysqlite:///{path}",
@@ -44,6 +70,7 @@ def make_engine(url_or_path: str | Path, *, echo: bool = False) -> Engine:
         engine = create_engine(str(url_or_path), echo=echo)
         _ping_when_idle(engine)
     if engine.dialect.name == "sqlite":
+        engine.dialect.frontdesk_text_keys = text_keys  # type: ignore[attr-defined]
         event.listen(engine, "connect", _set_sqlite_pragmas)
         if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
             files = [Path(f"{url_or_path}{end}") for end in ("", "-wal", "-shm")]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # The newest revision this version of frontdesk ships. A database already stamped with it opens
 # without importing Alembic at all (a tenth of a second off every start). The migrations test
 # keeps this equal to the scripts' head.
-EXPECTED_HEAD = "0390_inttimes"
+EXPECTED_HEAD = "0400_blobkeys"
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +123,20 @@ def upgrade(
         name = timestamped_name(f"before-upgrade-{current}", datetime.now(UTC), compressed=True)
         backup_file(source, backup_dir / name, lambda what, f: report(what, 0.4 * f))
     report("Upgrading the database", 0.4)
-    cfg = alembic_config()
-    # a revision that rewrites many rows reports its own progress, and asks for a compact file
-    # afterwards when its rows shrank in their pages (no free pages to measure: 0390_inttimes)
-    cfg.attributes["progress"] = lambda what, f: report(what, 0.4 + 0.1 * f)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
+    with engine.connect() as conn:
+        # Foreign keys off while revisions rewrite keys (0400_blobkeys): a parent's key and its
+        # children's change in one transaction; checked again on the next connection.
+        raw = conn.connection.driver_connection  # outside SQLAlchemy's transaction
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                cfg.attributes["progress"] = lambda what, f: report(what, 0.4 + 0.1 * f)
+                command.upgrade(cfg, target)
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
     if current is not None and engine.url.database:
         engine.dispose()  # VACUUM needs the file to itself
         always = bool(cfg.attributes.get("compact"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -84,3 +84,81 @@ def sqlite_utc_value(value: datetime) -> int:
 def from_sqlite_utc_value(value: int) -> datetime:
     """The aware UTC datetime of a stored integer (the inverse of ``sqlite_utc_value``)."""
     return EPOCH + timedelta(microseconds=value)
+
+
+class NotAKeyError(ValueError):
+    """A value given for a key column that is not a canonical (lower-case, 36-character) UUID."""
+
+
+def key_blob(value: str) -> bytes:
+    """The 16 bytes a desk stores for a key given as its canonical text, which must be exactly
+    a lower-case 36-character UUID: anything else would not come back as it went in (or not at
+    all), so it is refused with :class:`NotAKeyError` rather than stored or matched wrongly."""
+    if isinstance(value, str) and len(value) == 36:
+        try:
+            raw = bytes.fromhex(value.replace("-", ""))
+        except ValueError:
+            raw = b""
+        if len(raw) == 16 and key_text(raw) == value:
+            return raw
+    shown = repr(value) if len(repr(value)) <= 44 else repr(value)[:40] + "…"
+    raise NotAKeyError(
+        f"{shown} is not a key: keys are lower-case 36-character UUIDs "
+        "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+    )
+
+
+def key_text(raw: bytes) -> str:
+    """The canonical text of a key stored as 16 bytes (the inverse of :func:`key_blob`)."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def maybe_key_blob(value: str | None) -> bytes | None:
+    return None if value is None else key_blob(value)
+
+
+def maybe_key_text(value: Any) -> Any:
+    """A value read by raw SQL from a key column as the text the rest of the app uses (a
+    16-byte blob as its UUID text; anything else as it is)."""
+    return key_text(value) if isinstance(value, bytes) and len(value) == 16 else value
+
+
+def blob_keys(dialect: Dialect) -> bool:
+    """Whether keys are stored as 16-byte blobs through this dialect: on every SQLite engine
+    (the desk's file) except those made with ``make_engine(..., text_keys=True)`` (the clinic
+    server's SQLite keeps them as text, as its PostgreSQL does)."""
+    return dialect.name == "sqlite" and not getattr(dialect, "frontdesk_text_keys", False)
+
+
+class UUIDKey(TypeDecorator[str]):
+    """A key (a row's id or a reference to one): the canonical UUID text in Python, the wire
+    format and the API; on a desk's SQLite file stored as its 16 bytes (a third of the text's
+    36). The declared column type stays ``VARCHAR(36)``: SQLite keeps a blob in a text-affinity
+    column as it is, and the server (PostgreSQL, or SQLite made with ``text_keys``) keeps text.
+
+    Raw SQL that binds or reads a key on the desk converts with :func:`key_blob` /
+    :func:`key_text` (tests/db/test_blob_keys.py runs the raw statements on such a file)."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if blob_keys(dialect):
+            return key_blob(value)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bytes):
+            return key_text(value)
+        assert isinstance(value, str)
+        return value
+
+
+def is_key(column: Any) -> bool:
+    """Whether a table's column is a key (:class:`UUIDKey`)."""
+    return isinstance(column.type, UUIDKey)

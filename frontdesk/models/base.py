@@ -8,10 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Index, MetaData, String, text
+from sqlalchemy import CheckConstraint, Index, MetaData, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from frontdesk.db.types import UTCDateTime
+from frontdesk.db.types import UTCDateTime, UUIDKey
 from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import values
 
@@ -42,7 +42,7 @@ class SyncedMixin:
     __sensitive__: ClassVar[frozenset[str]] = frozenset()
     __server_only__: ClassVar[bool] = False
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    id: Mapped[str] = mapped_column(UUIDKey(), primary_key=True, default=uuid7)
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,6 +7,7 @@ from typing import ClassVar
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from frontdesk.db.types import UUIDKey
 from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import MessageChannel, Role, SeriesKind
 from frontdesk.models.base import Base, SyncedMixin, one_of
@@ -25,7 +26,7 @@ class NumberSeries(Base):
         CheckConstraint("next_value >= 1", name="next_value_positive"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    id: Mapped[str] = mapped_column(UUIDKey(), primary_key=True, default=uuid7)
     kind: Mapped[str] = mapped_column(String(12))
     prefix: Mapped[str] = mapped_column(String(12))
     width: Mapped[int] = mapped_column(default=6)

@@ -32,7 +32,7 @@ def main() -> None:
     if not rev_id.startswith("s"):
         sys.exit("server revision ids start with 's' (s0002, s0003…), unlike the desk's")
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(Path(tmp) / "scratch.sqlite3")
+        engine = make_engine(Path(tmp) / "scratch.sqlite3", text_keys=True)
         upgrade_server(engine, backup=False)
         with engine.begin() as conn:
             cfg = alembic_config(target_metadata())

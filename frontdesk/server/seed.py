@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Column, insert, select
 
-from frontdesk.db.engine import make_engine
+from frontdesk.db.engine import make_engine, register_key_functions
 from frontdesk.db.int_times import micros_to_text
-from frontdesk.db.types import UTCDateTime
+from frontdesk.db.types import UTCDateTime, is_key
 from frontdesk.server import schema as s
 from frontdesk.server.store import ServerProblem, ServerStore
 from frontdesk.store import outbox
@@ -56,13 +56,14 @@ def _desk_position(desk_db: Path) -> tuple[str, int]:
 
 def _seed_sqlite(server_db: Path, desk_db: Path) -> dict[str, int]:
     conn = sqlite3.connect(server_db, isolation_level=None)
+    register_key_functions(conn)
     counts: dict[str, int] = {}
     try:
         conn.execute("ATTACH DATABASE ? AS desk", (f"file:{desk_db}?mode=ro",))
         conn.execute("BEGIN IMMEDIATE")
         for table in s.all_data_tables():
             cols = [c.name for c in table.columns]
-            picks = ", ".join("max(version, 1)" if c == "version" else f'"{c}"' for c in cols)
+            picks = ", ".join(_pick(c) for c in table.columns)
             names = ", ".join(f'"{c}"' for c in cols)
             cur = conn.execute(
                 f'INSERT OR IGNORE INTO main."{table.name}" ({names}) '
@@ -82,10 +83,12 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     VACUUM (ANALYZE) after the commit: the first queries are planned on the real sizes, and
     neither they nor autovacuum (soon after, over every table) have to set hint bits.
 
-    The desk's SQLite values go as they are, but for its times: stored as integer microseconds
-    (``UTCDateTime``), SQLite turns them into naive-UTC text (PostgreSQL reads that as
-    ``timestamp``); booleans 0/1, dates ISO."""
+    The desk's SQLite values go as they are, but for its times and keys: times, stored as
+    integer microseconds (``UTCDateTime``), turned by SQLite into naive-UTC text (PostgreSQL
+    reads that as ``timestamp``); keys, 16-byte blobs, as their text (``key_text`` in the
+    SELECT); booleans 0/1, dates ISO."""
     src = sqlite3.connect(f"file:{desk_db}?mode=ro", uri=True, isolation_level=None)
+    register_key_functions(src)
     src.execute("BEGIN")  # every table from one snapshot of the desk (it may be running)
     counts: dict[str, int] = {}
     tables = s.all_data_tables()
@@ -140,13 +143,21 @@ def _seed_postgres(store: ServerStore, desk_db: Path) -> dict[str, int]:
     return counts
 
 
-def _pg_pick(column: Column[Any]) -> str:
-    """What the desk's SELECT gives PostgreSQL's COPY for one column."""
+def _pick(column: Column[Any]) -> str:
+    """The desk's value of a column as the server stores it: a key (a blob on the desk) as its
+    text, ``version`` at least 1."""
     if column.name == "version":
         return "max(version, 1)"
+    if is_key(column):
+        return f'key_text("{column.name}")'
+    return f'"{column.name}"'
+
+
+def _pg_pick(column: Column[Any]) -> str:
+    """What the desk's SELECT gives PostgreSQL's COPY for one column: a time as naive-UTC text."""
     if isinstance(column.type, UTCDateTime):
         return micros_to_text(f'"{column.name}"')
-    return f'"{column.name}"'
+    return _pick(column)
 
 
 def _seed_any(store: ServerStore, desk_db: Path) -> dict[str, int]:

@@ -103,7 +103,7 @@ class Device:
 
 class ServerStore:
     def __init__(self, url: str, clock: Clock | None = None) -> None:
-        self.engine: Engine = make_engine(normalise_url(url))
+        self.engine: Engine = make_engine(normalise_url(url), text_keys=True)
         self.clock: Clock = clock or SystemClock()
         self.lock = threading.Lock()
         self.is_postgres = self.engine.dialect.name == "postgresql"

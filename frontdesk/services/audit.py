@@ -87,7 +87,9 @@ def query(ctx: ServiceContext, filt: AuditFilter) -> list[AuditEntry]:
     q = (
         # Plain columns, not ORM objects: the trail is read-only here and can be long.
         select(*_ENTRY_COLUMNS, Patient.first_name, Patient.last_name)
-        .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
+        # the trail keeps the patient's key as text (it may name rows of any kind); the
+        # desk stores keys as 16 bytes: key_blob (db.engine) converts in SQL
+        .outerjoin(Patient, Patient.id == func.key_blob(AuditEvent.patient_id))
         .order_by(AuditEvent.at.desc(), AuditEvent.device_seq.desc())
         .limit(max(1, min(filt.limit, 10_000)))
     )

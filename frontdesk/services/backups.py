@@ -36,6 +36,7 @@ from frontdesk.db.backup import (
     timestamped_name,
 )
 from frontdesk.db.engine import make_engine
+from frontdesk.db.types import maybe_key_text
 from frontdesk.domain.backup_retention import backups_to_keep
 from frontdesk.domain.clock import Clock
 from frontdesk.domain.errors import DatabaseTooNew, EnvironmentProblem, RuleViolation
@@ -370,7 +371,8 @@ def _inspect_copy(path: Path, staging: Path) -> BackupInfo:
             f"to restore it. {NOT_CHANGED}",
             detail=f"unknown revision {revision[0]}",
         ) from exc
-    return BackupInfo(path, clinic[0], clinic[1], revision[0], *counts)
+    # a backup from before 0400_blobkeys holds its keys as text, a newer one as blobs
+    return BackupInfo(path, maybe_key_text(clinic[0]), clinic[1], revision[0], *counts)
 
 
 def _current_clinic(database: Path) -> tuple[str, str, bool] | None:
@@ -390,7 +392,7 @@ def _current_clinic(database: Path) -> tuple[str, str, bool] | None:
         return None  # a damaged current database can always be replaced
     finally:
         conn.close()
-    return (row[0], row[1], used) if row else None
+    return (maybe_key_text(row[0]), row[1], used) if row else None
 
 
 def _current_identity(database: Path) -> DeskIdentity | None:

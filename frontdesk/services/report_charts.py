@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 
-from frontdesk.db.types import MICROS_PER_MINUTE, MICROS_PER_SECOND
+from frontdesk.db.types import (
+    MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
+    UUIDKey,
+    key_blob,
+    maybe_key_blob,
+)
 from frontdesk.domain.occupancy import RosterRule, working_spans
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.services.permissions import Action, require
@@ -99,8 +105,8 @@ def roster_rules(ctx: ServiceContext, practitioner_id: str | None) -> dict[str, 
                 "SELECT practitioner_id, weekday, start_minute, end_minute, every_weeks, "
                 "week_offset, effective_from, effective_until, kind FROM roster_entries "
                 f"WHERE deleted_at IS NULL {where}"
-            ),
-            {"p": practitioner_id},
+            ).columns(practitioner_id=UUIDKey()),
+            {"p": maybe_key_blob(practitioner_id)},
         ).all()
     rules: dict[str, list[RosterRule]] = defaultdict(list)
     for r in rows:
@@ -123,7 +129,7 @@ def leave_days(ctx: ServiceContext, period: Period) -> dict[str | None, set[date
                 "WHERE starts_at < :b AND ends_at > :a AND deleted_at IS NULL "
                 "AND NOT (practitioner_id IS NULL AND (room_id IS NOT NULL "
                 "OR location_id IS NOT NULL))"
-            ),
+            ).columns(practitioner_id=UUIDKey()),
             {"a": a, "b": b},
         ).all()
     off: dict[str | None, set[date]] = defaultdict(set)
@@ -162,7 +168,7 @@ def _booked_query(
             f"count(*) FROM appointments a WHERE a.starts_at >= :a AND a.starts_at < :b "
             f"AND {_NOT_CANCELLED} AND a.practitioner_id = :p GROUP BY 1, 2"
         )
-        return text(sql), {"a": a, "b": b, "p": practitioner_id}
+        return text(sql), {"a": a, "b": b, "p": key_blob(practitioner_id)}
     # the summary's UTC day and minute as a stored instant (integer microseconds)
     second = MICROS_PER_SECOND
     start = f"((CAST(strftime('%s', s.day) AS INTEGER) + s.start_minute * 60) * {second})"

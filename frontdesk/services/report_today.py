@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
+from frontdesk.db.types import UUIDKey
 from frontdesk.domain.billing import AgeBucket
 from frontdesk.domain.clinic_time import day_bounds_utc
 from frontdesk.domain.occupancy import RosterRule, working_spans
@@ -108,7 +109,7 @@ def free_gaps(ctx: ServiceContext, period: Period) -> Report:
                 text(
                     "SELECT id, display_name FROM practitioners WHERE archived_at IS NULL "
                     "AND deleted_at IS NULL ORDER BY sort_order, display_name"
-                )
+                ).columns(id=UUIDKey())
             ).all()
         )
         booked = session.execute(
@@ -116,7 +117,7 @@ def free_gaps(ctx: ServiceContext, period: Period) -> Report:
                 f"SELECT a.practitioner_id, {ls}, {le} FROM appointments a "
                 "WHERE a.starts_at < :b AND a.starts_at >= :from AND a.ends_at > :a "
                 "AND a.status != 'cancelled' AND a.deleted_at IS NULL"
-            ),
+            ).columns(practitioner_id=UUIDKey()),
             # appointments start less than a day before they end: the start index bounds both
             {
                 "a": a,

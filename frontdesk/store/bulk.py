@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from frontdesk.db.types import sqlite_utc_value
+from frontdesk.db.types import is_key, maybe_key_blob, sqlite_utc_value
 from frontdesk.domain.ids import uuid7
 
 
@@ -40,6 +40,11 @@ def sqlite_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+def stored_value(column: Any, value: Any) -> Any:
+    """``sqlite_value`` for one of a table's columns: a key (``UUIDKey``) as its 16 bytes."""
+    return maybe_key_blob(value) if is_key(column) else sqlite_value(value)
 
 
 def quoted(name: str) -> str:
@@ -95,6 +100,7 @@ class BulkWriter:
         self.conn, self.table = conn, table
         self.on_full = on_full or self.flush
         self.cols = [c.name for c in table.columns]
+        self.keys = [i for i, c in enumerate(table.columns) if is_key(c)]
         self.defaults = {k: sqlite_value(v) for k, v in scalar_defaults(table).items()}
         if now is not None:
             now_text = sqlite_value(now)
@@ -108,7 +114,10 @@ class BulkWriter:
         if "id" in self.table.c:
             values.setdefault("id", uuid7())
         merged = {**self.defaults, **values}
-        self.rows.append(tuple(map(sqlite_value, map(merged.get, self.cols))))
+        row = list(map(sqlite_value, map(merged.get, self.cols)))
+        for i in self.keys:
+            row[i] = maybe_key_blob(row[i])
+        self.rows.append(tuple(row))
         if len(self.rows) >= self.CHUNK:
             self.on_full()
         return str(values.get("id"))

@@ -307,7 +307,8 @@ def unsent_audit_entry(session: Session, audit_ids: Any) -> str | None:
     return session.scalar(
         select(SyncOutbox.row_id)
         .where(SyncOutbox.entity == "audit_events")
-        .where(SyncOutbox.row_id.not_in(audit_ids))
+        # the outbox names rows by their key's text; the desk stores keys as 16 bytes
+        .where(func.key_blob(SyncOutbox.row_id).not_in(audit_ids))
         .limit(1)
     )
 

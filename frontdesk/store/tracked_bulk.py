@@ -19,13 +19,14 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from frontdesk.db import ledger_summary
+from frontdesk.db.types import key_blob
 from frontdesk.domain.errors import ValidationFailed
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.base import SyncedMixin
 from frontdesk.models.codec import to_json_value
 from frontdesk.models.system import AuditEvent
 from frontdesk.store import outbox
-from frontdesk.store.bulk import BulkWriter, quoted, raw_connection, sqlite_value
+from frontdesk.store.bulk import BulkWriter, quoted, raw_connection, sqlite_value, stored_value
 from frontdesk.store.tracking import (
     TRACKING_KEY,
     Change,
@@ -105,7 +106,9 @@ class TrackedBulk:
             return
         now = self.tracking.now
         cols = tuple(sorted(after))
-        row = [sqlite_value(values[c]) for c in cols] + [sqlite_value(now), obj.id]
+        table = _table(type(obj))
+        row = [stored_value(table.c[c], values[c]) for c in cols]
+        row += [sqlite_value(now), key_blob(obj.id)]
         self._updates[(type(obj), cols)].append(row)
         self._changes.append(
             Change(
@@ -172,7 +175,7 @@ def _refresh_summary(conn: Any, invoice_ids: list[str], payment_ids: list[str]) 
     ):
         for statement in refresh("?").split(";"):
             if statement.strip():
-                conn.executemany(statement, [(i,) * statement.count("?") for i in ids])
+                conn.executemany(statement, [(key_blob(i),) * statement.count("?") for i in ids])
 
 
 def _default(column: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Column, Date, LargeBinary, Table
 from sqlalchemy.orm import Session
 
-from frontdesk.db.types import EPOCH, MICROSECOND, UTCDateTime
+from frontdesk.db.types import EPOCH, MICROSECOND, NotAKeyError, UTCDateTime, UUIDKey, key_blob
 from frontdesk.store import outbox
 from frontdesk.store.bulk import insert_sql, raw_connection, write_many
 from frontdesk.store.bulk import quoted as _q
@@ -40,6 +40,13 @@ def _utc_value(name: str, value: Any) -> int:
     return (parsed - EPOCH) // MICROSECOND
 
 
+def _key(name: str, value: Any) -> bytes:
+    try:
+        return key_blob(value)
+    except NotAKeyError as err:
+        raise NotAKeyError(f"{name}: {err}") from None
+
+
 def _check_types(name: str, values: list[Any], kind: type, what: str) -> None:
     if not set(map(type, values)) <= {kind, _NONE}:
         raise ValueError(f"{name}: expected {what}")
@@ -49,6 +56,8 @@ def converter(column: Column[Any]) -> Converter:
     """One column's JSON values → stored values, raising ValueError on a bad value."""
     ctype = column.type
     name = column.name
+    if isinstance(ctype, UUIDKey):  # a key: its 16 bytes on the desk (NotAKeyError otherwise)
+        return lambda vs: [None if v is None else _key(name, v) for v in vs]
     if isinstance(ctype, UTCDateTime):
         return lambda vs: [None if v is None else _utc_value(name, v) for v in vs]
     if isinstance(ctype, Date):
@@ -151,7 +160,7 @@ def apply_page(
     if len(by_column) != len(columns):
         raise ValueError(f"{table.name}: snapshot rows do not match their columns")
     values = [convert(list(by_column[i])) for i, convert in zip(p.keep, p.converters, strict=True)]
-    ids: list[str] = values[p.id_position]
+    ids: list[str] = list(by_column[p.keep[p.id_position]])  # as text (stored as blobs)
     values += [[v] * len(rows) for v in p.fixed]
     params = list(zip(*values, strict=True))
     if waiting:

@@ -14,6 +14,7 @@ from diary_clinic import MONDAY, Clinic, make_clinic
 from sqlalchemy import event, select
 
 from frontdesk.domain.errors import NotFound
+from frontdesk.domain.ids import uuid7
 from frontdesk.models import AppointmentHold, SyncOutbox
 from frontdesk.services import audit, diary
 from frontdesk.services.desk import open_desk
@@ -76,11 +77,12 @@ def test_what_a_booking_names_and_is_gone_is_still_refused_in_its_own_words(
 ) -> None:
     """The practitioner, patient, type and room are read in one join: when one is missing the
     join finds nothing and each is read alone, so the refusal names the missing one."""
+    gone = uuid7()  # a key no row has (a key must be a UUID: db.types.UUIDKey)
     cases = [
-        ({"patient_id": "no-such-patient"}, "patient's card no longer exists"),
-        ({"appointment_type_id": "no-such-type"}, "type is no longer offered"),
-        ({"practitioner_id": "no-such-practitioner"}, "practitioner no longer exists"),
-        ({"room_id": "no-such-room"}, "room is no longer available"),
+        ({"patient_id": gone}, "patient's card no longer exists"),
+        ({"appointment_type_id": gone}, "type is no longer offered"),
+        ({"practitioner_id": gone}, "practitioner no longer exists"),
+        ({"room_id": gone}, "room is no longer available"),
     ]
     for change, said in cases:
         with pytest.raises(NotFound, match=said):

@@ -13,6 +13,7 @@ from billing_world import World, make_world
 from sqlalchemy import text
 
 from frontdesk.db import migrate
+from frontdesk.db.types import key_text
 from frontdesk.domain.billing import bucket_cutoffs
 from frontdesk.services import billing
 from frontdesk.services.billing.balances import check_balances, rebuild_balances
@@ -149,7 +150,7 @@ def test_aged_debtors_and_statements_give_the_full_ledger_scan_figures(
             text(aged_sql()),
             {"c30": c30.isoformat(), "c60": c60.isoformat(), "c90": c90.isoformat()},
         ).all()
-    scanned = sorted((r[0] or r[1], *map(int, r[2:])) for r in raw)
+    scanned = sorted((key_text(r[0] or r[1]), *map(int, r[2:])) for r in raw)  # keys: 16 bytes
     got = sorted(
         (row.debtor.funder_id or row.debtor.patient_id, *row.buckets.values(), row.total_cents)
         for row in aged.rows

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import maybe_key_text
 from frontdesk.store import balances
 from frontdesk.store.context import ServiceContext
 
@@ -69,12 +70,15 @@ class BalanceCheck:
         return not self.differences
 
 
+_t = maybe_key_text  # keys read by raw SQL (16-byte blobs on the desk) as their text
+
+
 def _sums(session: Session, parts: list[str]) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
     for sql in parts:
         for debtor, amount in session.execute(text(sql)):
             if debtor is not None:
-                out[debtor] += int(amount or 0)
+                out[maybe_key_text(debtor)] += int(amount or 0)
     return {k: v for k, v in out.items() if v}
 
 
@@ -82,10 +86,10 @@ def check_session(session: Session) -> BalanceCheck:
     """Compare the summary with the ledger inside one read transaction."""
     diffs: list[str] = []
     expected_open = {
-        r[0]: (r[1], str(r[2]), int(r[3])) for r in session.execute(text(_EXPECTED_OPEN))
+        _t(r[0]): (_t(r[1]), str(r[2]), int(r[3])) for r in session.execute(text(_EXPECTED_OPEN))
     }
     kept_open = {
-        r[0]: (r[1], str(r[2]), int(r[3]))
+        _t(r[0]): (_t(r[1]), str(r[2]), int(r[3]))
         for r in session.execute(
             text(
                 "SELECT invoice_id, debtor_id, issue_date, owing_cents FROM ledger_summary_invoices"
@@ -105,7 +109,7 @@ def check_session(session: Session) -> BalanceCheck:
     balance = _sums(session, _LEDGER_PARTS)
     credit = _sums(session, _CREDIT_PARTS)
     kept = {
-        r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+        _t(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
         for r in session.execute(
             text(
                 "SELECT debtor_id, balance_cents, owing_cents, credit_cents, open_invoices"

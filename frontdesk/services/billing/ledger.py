@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, aliased
 
+from frontdesk.db.types import UUIDKey, key_text, maybe_key_blob
 from frontdesk.domain.billing import AgeBucket, EntryKind, age_bucket, bucket_cutoffs, signed
 from frontdesk.domain.vocab import InvoiceStatus, PaymentKind
 from frontdesk.models import CreditNote, Funder, Invoice, Patient, Payment
@@ -147,8 +148,8 @@ def open_invoices(session: Session, debtor: Debtor) -> list[OpenInvoice]:
             "SELECT s.invoice_id, i.number, s.issue_date, i.due_date, s.owing_cents"
             " FROM ledger_summary_invoices s JOIN invoices i ON i.id = s.invoice_id"
             " WHERE s.debtor_id = :d ORDER BY s.issue_date, i.number"
-        ),
-        {"d": debtor.funder_id or debtor.patient_id},
+        ).columns(invoice_id=UUIDKey()),
+        {"d": maybe_key_blob(debtor.funder_id or debtor.patient_id)},
     ).all()
     return [
         OpenInvoice(
@@ -172,7 +173,7 @@ def debtor_summary(session: Session, debtor: Debtor) -> Summary:
             "SELECT balance_cents, owing_cents, credit_cents FROM ledger_summary_debtors"
             " WHERE debtor_id = :d"
         ),
-        {"d": debtor.funder_id or debtor.patient_id},
+        {"d": maybe_key_blob(debtor.funder_id or debtor.patient_id)},
     ).first()
     if row is None:
         return Summary(0, 0, 0)
@@ -352,7 +353,8 @@ def aged_debtors(ctx: ServiceContext, as_of: date | None = None) -> AgedDebtors:
         )
     totals = [0, 0, 0, 0]
     rows = result.rows
-    for debtor_id, is_payer, b0, b1, b2, b3, total, name in raw:
+    for blob, is_payer, b0, b1, b2, b3, total, name in raw:
+        debtor_id = key_text(blob)
         totals[0] += b0
         totals[1] += b1
         totals[2] += b2

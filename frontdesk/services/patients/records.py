@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from frontdesk.db.types import UUIDKey
 from frontdesk.domain.errors import NotFound, RuleViolation, ValidationFailed
 from frontdesk.domain.patient_rules import clean_fields
 from frontdesk.domain.patient_text import digits, fold, tokens
@@ -99,13 +100,17 @@ def create_patient(ctx: ServiceContext, fields: dict[str, Any]) -> Created:
         return Created(patient.id, number, found)
 
 
+# The id of a card not saved yet (it must still be a key: queries exclude it by id).
+NOT_SAVED = "00000000-0000-0000-0000-000000000000"
+
+
 def possible_duplicates(ctx: ServiceContext, fields: dict[str, Any]) -> list[DuplicateCandidate]:
     """Who a new card with these fields might duplicate, asked before creating it (bad input
     raises ``FieldProblems``, as creating would)."""
     require(ctx.actor, Action.VIEW_PATIENTS)
     _unknown(fields)
     clean = clean_fields(fields, today(ctx), creating=True)
-    candidate = Patient(id="(new)", patient_number="", first_name="", last_name="",
+    candidate = Patient(id=NOT_SAVED, patient_number="", first_name="", last_name="",
                         mobile_phone="", home_phone="", email="")  # fmt: skip
     for key, value in clean.items():
         setattr(candidate, key, value)
@@ -274,7 +279,9 @@ def _fts_ids(session: Session, match: str, exclude: str) -> list[str]:
         sql_text(
             "SELECT p.id FROM patients_fts f JOIN patients p ON p.rowid = f.rowid "
             "WHERE patients_fts MATCH :q AND p.id != :me LIMIT 20"
-        ),
+        )
+        .bindparams(bindparam("me", type_=UUIDKey()))
+        .columns(id=UUIDKey()),
         {"q": match, "me": exclude},
     ).all()
     return [r[0] for r in rows]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from frontdesk.db.types import from_sqlite_utc_value, sqlite_utc_value
+from frontdesk.db.types import from_sqlite_utc_value, key_blob, key_text, sqlite_utc_value
 from frontdesk.domain.patient_text import SearchQuery, build_query
 from frontdesk.store.context import ServiceContext
 
@@ -151,7 +151,7 @@ def patient_hit(ctx: ServiceContext, patient_id: str) -> PatientHit | None:
          p.date_of_birth, p.mobile_phone, p.home_phone, p.archived_at,
          0 AS score, p.last_seen_at
   FROM patients p WHERE p.id = :id AND p.deleted_at IS NULL"""
-    hits = _run(ctx, _with_details(inner), {"id": patient_id})
+    hits = _run(ctx, _with_details(inner), {"id": key_blob(patient_id)})
     return hits[0] if hits else None
 
 
@@ -172,7 +172,7 @@ def _run(ctx: ServiceContext, sql: str, params: dict[str, Any]) -> list[PatientH
         dob = date.fromisoformat(dob_text) if dob_text else None
         hits.append(
             PatientHit(
-                id=pid,
+                id=key_text(pid),
                 patient_number=number,
                 display_name=display_name(first, last, preferred),
                 date_of_birth=dob,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from frontdesk.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import OverlapPolicy, Role
 from frontdesk.models import AuditEvent, Practitioner, ProviderNumber, StaffUser, SyncOutbox
 from frontdesk.services import clinic_settings, staff
@@ -175,7 +176,7 @@ def test_practitioner_rules_save_nothing(clinic: Clinic) -> None:
         assert caught.value.field == field
     assert _count(ctx, Practitioner) == before
     with pytest.raises(NotFound):
-        practitioners.add_practitioner(ctx, P("Sam", "Lee", "Physio", default_room_id="nope"))
+        practitioners.add_practitioner(ctx, P("Sam", "Lee", "Physio", default_room_id=uuid7()))
     assert _count(ctx, Practitioner) == before
 
 
