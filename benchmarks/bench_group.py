@@ -10,8 +10,14 @@ Recorded, each beside a baseline measured in the same run on the same server:
   against its resident memory when the run started (warm: every desk enrolled and synced);
 - errors: every failed sync, refused request or exception in a desk (must be 0).
 
+- where the machine's CPU went over the run: the server process (and its ``--workers``), the
+  PostgreSQL cluster, the desks' client processes, and everything else on the machine (other
+  work), with the load average — so server saturation can be told from client contention —
+  and the server's CPU per request it answered.
+
 Environment: FRONTDESK_GROUP_SECONDS (default 300) for a quick check, FRONTDESK_GROUP_DESKS
-(default 50), FRONTDESK_GROUP_PACE (a desk's mean seconds between actions, default 20).
+(default 50), FRONTDESK_GROUP_PACE (a desk's mean seconds between actions, default 20),
+FRONTDESK_GROUP_WORKERS (server processes, ``run --workers``, default 1).
 Skipped (with a line saying so) when no PostgreSQL binaries are installed.
 """
 
@@ -32,11 +38,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_api_load import server_cpu
 from benchmarks.harness import ROOT, Bench, percentile
 
 SECONDS = float(os.environ.get("FRONTDESK_GROUP_SECONDS", "300"))
 DESKS = int(os.environ.get("FRONTDESK_GROUP_DESKS", "50"))
 PACE = float(os.environ.get("FRONTDESK_GROUP_PACE", "20"))
+WORKERS = int(os.environ.get("FRONTDESK_GROUP_WORKERS", "1"))
 PROCESSES = 5  # desks are spread over this many client processes (one GIL each)
 LONG_POLL_S = 20.0  # what a desk's sync worker asks the server to wait at most
 ALONE_ROUNDS = 40
@@ -53,6 +61,7 @@ class Tally:
     rejected: int = 0
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)  # requests sent, by path
 
     def merge(self, other: Tally) -> None:
         self.push_ms += other.push_ms
@@ -65,6 +74,8 @@ class Tally:
         self.rejected += other.rejected
         self.conflicts += other.conflicts
         self.errors += other.errors
+        for k, v in other.calls.items():
+            self.calls[k] = self.calls.get(k, 0) + v
 
 
 class TimedTransport:
@@ -80,6 +91,7 @@ class TimedTransport:
         reply = self.inner.send(method, path, **kw)
         ms = (time.perf_counter() - started) * 1000
         with self.lock:
+            self.tally.calls[path] = self.tally.calls.get(path, 0) + 1
             if path == Endpoint.PUSH:
                 self.tally.push_ms.append(ms)
             elif path == Endpoint.PULL:
@@ -124,6 +136,7 @@ class Desk:
         with self.lock:
             self.tally.push_ms.clear()
             self.tally.pull_ms.clear()
+            self.tally.calls.clear()
 
     # -- a receptionist's actions ----------------------------------------------------------
     def find_slots(self) -> None:
@@ -239,6 +252,48 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def _server_rss_mb(pid: int) -> float:
+    """The server's resident memory: its process and, with ``--workers``, its children's."""
+    total = _rss_mb(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                total += _rss_mb(int(stat.parent.name))
+        except (OSError, RuntimeError):
+            continue
+    return total
+
+
+def _machine_busy() -> tuple[float, float]:
+    """CPU seconds the whole machine has spent busy, and in all (every core), so far."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
+
+
+@dataclass
+class CpuMark:
+    """CPU seconds used so far: the server, PostgreSQL, the desks' processes, the machine."""
+
+    server: float
+    postgres: float
+    desks: float
+    busy: float
+    total: float
+
+    @staticmethod
+    def take(server: int, postmaster: int, desks: list[int]) -> CpuMark:
+        busy, total = _machine_busy()
+        return CpuMark(server_cpu(server), server_cpu(postmaster),
+                       sum(server_cpu(pid) for pid in desks), busy, total)  # fmt: skip
+
+    def since(self, start: CpuMark) -> CpuMark:
+        return CpuMark(self.server - start.server, self.postgres - start.postgres,
+                       self.desks - start.desks, self.busy - start.busy,
+                       self.total - start.total)  # fmt: skip
+
+
 def _template(folder: Path) -> None:
     """An empty desk database brought to the current schema."""
     from frontdesk.db import migrate
@@ -293,7 +348,7 @@ def run(bench: Bench) -> None:
                         str(root / "server"), "--database", url, "seed", "--from-desk",
                         str(seed)], check=True, cwd=ROOT, capture_output=True)  # fmt: skip
         _template(root / "template")
-        server = start_server(root / "server", url)
+        server = start_server(root / "server", url, "--workers", str(WORKERS))
         store = ServerStore(url)
         codes = [store.create_enrolment_code(f"desk {i:02d}") for i in range(DESKS + 1)]
         store.dispose()
@@ -315,11 +370,18 @@ def run(bench: Bench) -> None:
             out.get(timeout=1800)
         print(f"  {DESKS} desks enrolled and synced; running {SECONDS:g} s", flush=True)
         rss: list[tuple[float, float]] = []
+        loads: list[float] = []
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        desk_pids = [p.pid for p in procs if p.pid is not None]
+        mark = CpuMark.take(server.proc.pid, postmaster, desk_pids)
         started = time.time()
         start_at.value = started
         while time.time() < started + SECONDS + 1:
-            rss.append((time.time() - started, _rss_mb(server.proc.pid)))
+            rss.append((time.time() - started, _server_rss_mb(server.proc.pid)))
+            loads.append(os.getloadavg()[0])
             time.sleep(5)
+        cpu = CpuMark.take(server.proc.pid, postmaster, desk_pids).since(mark)
+        wall = time.time() - started
         tally = Tally()
         for _ in procs:
             kind, part = out.get(timeout=SECONDS + 600)
@@ -357,3 +419,19 @@ def run(bench: Bench) -> None:
                  f"{min(half):.0f}–{max(half):.0f} MB; {len(rss)} samples")  # fmt: skip
     bench.record(f"group: errors, {DESKS} desks", "total", errors, "count", 1,
                  "failed syncs, refused requests and exceptions (goal 0)")  # fmt: skip
+    served = sum(tally.calls.values())
+    cores = cpu.total / wall
+    other = max(cpu.busy - cpu.server - cpu.postgres - cpu.desks, 0.0)
+    mix = ", ".join(f"{n} {p.rsplit('/', 1)[-1]}" for p, n in sorted(tally.calls.items()))
+    print(f"  CPU over {wall:.0f} s on {cores:.1f} cores ({cpu.total:.0f} core-seconds): server "
+          f"{cpu.server:.0f} s ({WORKERS} process{'es' if WORKERS > 1 else ''}), PostgreSQL "
+          f"{cpu.postgres:.0f} s, desks' processes {cpu.desks:.0f} s, other work "
+          f"{other:.0f} s, idle {cpu.total - cpu.busy:.0f} s; load average (1 min) "
+          f"{min(loads):.1f}–{max(loads):.1f}")  # fmt: skip
+    print(f"  requests sent: {served} ({mix})")
+    bench.record(f"group: server CPU a request, {DESKS} desks", "total",
+                 cpu.server * 1000 / max(served, 1), "ms", cpu.postgres * 1000 / max(served, 1),
+                 f"{served} requests in {wall:.0f} s; baseline: PostgreSQL's CPU a request; "
+                 f"machine: server {cpu.server:.0f} s, PostgreSQL {cpu.postgres:.0f} s, desks "
+                 f"{cpu.desks:.0f} s, other {other:.0f} s of {cpu.total:.0f} core-s; load "
+                 f"{min(loads):.1f}–{max(loads):.1f}")  # fmt: skip
