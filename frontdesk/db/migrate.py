@@ -133,7 +133,9 @@ def upgrade(
             with conn.begin():
                 cfg = alembic_config()
                 cfg.attributes["connection"] = conn
-                cfg.attributes["progress"] = lambda what, f: report(what, 0.4 + 0.1 * f)
+                cfg.attributes["progress"] = _revisions_progress(
+                    report, len(list(script.iterate_revisions(wanted, current)))
+                )
                 command.upgrade(cfg, target)
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
@@ -148,6 +150,25 @@ def upgrade(
         )
     report("Upgraded", 1.0)
     return True
+
+
+def _revisions_progress(report: Progress, revisions: int) -> Progress:
+    """The revisions' share of the upgrade window (0.4 to 0.5), for the revisions that report
+    progress of their own (a long conversion: 0390_inttimes, 0400_blobkeys): each step it names
+    takes the next part of the share, in the order they first report, and the bar only moves
+    on."""
+    steps: list[str] = []
+    shown = [0.4]
+    parts = max(revisions, 1)
+
+    def step(what: str, fraction: float) -> None:
+        if what not in steps:
+            steps.append(what)
+        slot = min(steps.index(what), parts - 1)
+        shown[0] = max(shown[0], 0.4 + 0.1 * (slot + min(max(fraction, 0.0), 1.0)) / parts)
+        report(what, shown[0])
+
+    return step
 
 
 def free_bytes(database: Path) -> tuple[int, int]:

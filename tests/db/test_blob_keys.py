@@ -204,7 +204,8 @@ def test_the_upgrade_converts_every_key_and_keeps_every_row_and_the_downgrade_ba
     }
     converting = [f for what, f in seen if what == "Converting keys"]
     # reported between chunks of rows, within the revisions' share of the upgrade (0.4–0.5)
-    assert len(converting) >= 10 and converting[0] == 0.4 and converting[-1] == 0.5
+    # its half of the revisions' share (0.4 to 0.5): 0390_inttimes runs first
+    assert len(converting) >= 10 and converting[0] >= 0.45 and converting[-1] == 0.5
     fractions = [f for _w, f in seen]
     assert fractions == sorted(fractions)
     # the triggers were made again: the summaries still follow every write

@@ -136,7 +136,8 @@ def test_down_to_text_and_up_again_keeps_every_row_and_every_report(
         opened = open_desk(paths, progress=lambda what, f: steps.append((what, f)))
     opened.engine.dispose()
     converting = [f for what, f in steps if what == "Converting the stored times"]
-    assert converting and converting[-1] == pytest.approx(0.5), "its own progress, to the end"
+    # its half of the revisions' share (0.4 to 0.5): 0400_blobkeys has the other
+    assert converting and converting[-1] == pytest.approx(0.45), "its own progress, to the end"
     assert [f for _w, f in steps] == sorted(f for _w, f in steps), "progress only moves on"
     assert any(what == "Compacting the database" for what, _f in steps)
 
