@@ -146,6 +146,8 @@ class UUIDKey(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
+        if value == "":  # "no key" in a comparison (``id != ''``): matches no stored key
+            return ""
         if blob_keys(dialect):
             return key_blob(value)
         return value

@@ -21,7 +21,8 @@ from frontdesk.store.order import parents_first, table_rank
 
 
 def test_sqlite_value_matches_what_the_orm_stores() -> None:
-    assert sqlite_value(datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == "2026-03-01 23:30:00.000000"
+    # integer microseconds since 1970 (db/types.py, 0390_inttimes)
+    assert sqlite_value(datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == 1_772_407_800_000_000
     assert sqlite_value(date(2026, 3, 1)) == "2026-03-01"
     assert sqlite_value(True) == 1 and sqlite_value(False) == 0
     assert sqlite_value("x") == "x" and sqlite_value(None) is None

@@ -147,13 +147,16 @@ def test_every_billing_flow_through_the_services_is_accepted(any_clinic: Clinic)
 def test_a_row_that_arrived_wrong_is_corrected_by_the_content_check(any_clinic: Clinic) -> None:
     """Counts and versions agree, but the content does not (a damaged copy on one desk): the
     check after the next sync that touches the row finds it and takes the server's copy."""
+    from frontdesk.db.types import key_blob
     from frontdesk.models import Patient
 
     a, b = any_clinic.add_desk(), any_clinic.add_desk()
     pat = a.add_patient("Ada", "Byron")
     any_clinic.settle()
     with b.ctx.engine.begin() as conn:  # damage behind the sync's back: same version
-        conn.exec_driver_sql("UPDATE patients SET last_name = 'Bryon' WHERE id = ?", (pat,))
+        conn.exec_driver_sql(  # the key as the desk stores it (db/types.py)
+            "UPDATE patients SET last_name = 'Bryon' WHERE id = ?", (key_blob(pat),)
+        )
     a.edit_patient(pat, mobile_phone="0400111222")
     assert a.sync()
     summary = b.engine.sync()
