@@ -45,7 +45,7 @@ def run(bench: Bench) -> None:
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
-    from frontdesk.db.types import from_sqlite_utc_value
+    from frontdesk.db.types import from_sqlite_utc_value, key_blob, key_text
     from frontdesk.domain.clock import FakeClock
     from frontdesk.paths import DeskPaths
     from frontdesk.services.desk import open_desk
@@ -122,7 +122,7 @@ def run(bench: Bench) -> None:
     # the baseline fetches exactly the rows the diary fetches (the same SQL, flags included),
     # with raw sqlite3, and draws each as a bare rectangle
     day_sql = _raw_sql(pids)
-    column = {pid: i for i, pid in enumerate(pids)}
+    column = {key_blob(pid): i for i, pid in enumerate(pids)}  # as raw rows carry them
     base_cycle = iter(range(10**6))
 
     def baseline_for(day_list: list[date]) -> None:
@@ -167,7 +167,7 @@ def run(bench: Bench) -> None:
 
     ours = time_ms(week_change, repeat=40, warmup=3)
     five = pids[:5]
-    column = {pid: i for i, pid in enumerate(five)}
+    column = {key_blob(pid): i for i, pid in enumerate(five)}
     week_sql = _raw_sql(five)
     wb_cycle = iter(range(10**6))
 
@@ -227,7 +227,7 @@ def run(bench: Bench) -> None:
     from frontdesk.services.diary.groups import next_available
 
     slots = next_available(ctx, duration_minutes=30, limit=60, starting=today + timedelta(days=1))
-    patients = [r[0] for r in raw.execute(
+    patients = [key_text(r[0]) for r in raw.execute(
         "SELECT id FROM patients WHERE archived_at IS NULL LIMIT 200").fetchall()]  # fmt: skip
     slot_iter = iter(range(10**6))
 
@@ -251,8 +251,8 @@ def run(bench: Bench) -> None:
             "INSERT INTO appointments (id, version, created_at, updated_at, practitioner_id, "
             "patient_id, starts_at, ends_at, status, cancellation_note, is_group, capacity, "
             "notes, clash_flagged) VALUES (?, 0, ?, ?, ?, ?, ?, ?, 'booked', '', 0, 1, '', 0)",
-            (uuid7(), _txt(clock.now()), _txt(clock.now()), s.practitioner_id,
-             patients[i % 200], _txt(s.start), _txt(s.end)),
+            (key_blob(uuid7()), _txt(clock.now()), _txt(clock.now()), key_blob(s.practitioner_id),
+             key_blob(patients[i % 200]), _txt(s.start), _txt(s.end)),
         )  # fmt: skip
         writer.execute("COMMIT")
 
@@ -287,12 +287,17 @@ def _raw_sql(pids: list[str]) -> Callable[[datetime, datetime], str]:
     """The diary's own appointment query as plain SQL text for raw sqlite3 (same rows)."""
     from sqlalchemy.dialects import sqlite
 
+    from frontdesk.db.types import key_blob
     from frontdesk.services.diary.view import _appointment_query
 
     marks = {k: datetime(1901, 1, 1, 0, 0, i + 1, tzinfo=UTC)
              for i, k in enumerate(("early", "end", "start"))}  # fmt: skip
     compiled = _appointment_query().params(ids=pids, **marks)
-    text = str(compiled.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    dialect = sqlite.dialect()
+    dialect.frontdesk_text_keys = True  # type: ignore[attr-defined]  # ids rendered as text…
+    text = str(compiled.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    for pid in pids:  # … then as the 16-byte blobs the desk stores (db/types.py)
+        text = text.replace(f"'{pid}'", f"X'{key_blob(pid).hex()}'")
 
     def for_span(start: datetime, end: datetime) -> str:
         values = {"early": start - timedelta(hours=12), "end": end, "start": start}
