@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from frontdesk.db.checkpoint import BACKSTOP_PAGES
 from frontdesk.db.types import key_blob, key_text
 from frontdesk.paths import keep_private
 
@@ -25,6 +26,9 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
+    # A commit checkpoints only past this many WAL pages: the desk's own checkpoints run on a
+    # thread while it is idle (db/checkpoint.py), off the write that would have paid for them.
+    cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA cache_size=-32000")

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from frontdesk.db.checkpoint import Checkpointer
 from frontdesk.db.engine import make_session_factory
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.hlc import HybridClock
@@ -70,6 +71,11 @@ class ServiceContext:
         self._write: sessionmaker[Session] = make_session_factory(self.engine, write=True)
         self.hlc = HybridClock(self.clock, self.device_id[-12:])
         self._tz: ZoneInfo | None = None
+        # A desk file's WAL is checkpointed while the desk is idle, not inside a write.
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        self.checkpoints = (
+            Checkpointer(Path(database)) if database and database != ":memory:" else None
+        )
 
     def server_now(self) -> datetime:
         """The clinic server's time as this desk last measured it (its own clock before the
@@ -111,6 +117,8 @@ class ServiceContext:
                 yield session
         finally:
             session.close()
+        if self.checkpoints is not None:
+            self.checkpoints.wrote()
         if collector.ids:
             self.announce(collector.notice(origin, self.actor.staff_user_id, action))
 

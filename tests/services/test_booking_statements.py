@@ -22,11 +22,11 @@ from frontdesk.services.diary import BookingRequest, ClashNeedsConfirmation
 from frontdesk.store.context import ServiceContext
 
 # BEGIN IMMEDIATE; the practitioner, patient and type (one join by their keys); the roster;
-# leave; appointments and holds (one query); the appointment and its history row; the outbox
-# number, audit chain head and pull cursor (one query); the audit events and the outbox rows
-# (one executemany each). Before issue 21: 16 (the practitioner read twice, patient and type
-# apart, holds apart, the three heads apart).
-STATEMENTS_PER_BOOKING = 10
+# leave; appointments and holds (one query); the outbox number, audit chain head and pull cursor
+# (one query); the appointment and its history row, the audit events and the outbox rows (one
+# insert each, written by the tracked bulk writer); COMMIT. Before issue 21: 16 (the
+# practitioner read twice, patient and type apart, holds apart, the three heads apart).
+STATEMENTS_PER_BOOKING = 11
 
 
 @pytest.fixture
@@ -36,16 +36,30 @@ def clinic(ctx: ServiceContext) -> Clinic:
 
 @contextmanager
 def statements(ctx: ServiceContext) -> Iterator[list[str]]:
+    """Every statement SQLite runs for the connection's user (its trace callback), whether sent
+    through SQLAlchemy or straight to the DB-API connection (the bulk writers). SQLite calls it
+    again with the same text for each trigger program a statement runs (and for each row of an
+    executemany): a repeat is one statement, as a raw insert runs the same triggers."""
     seen: list[str] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(" ".join(statement.split())[:90])
+    def trace(statement: str) -> None:
+        text = " ".join(statement.split())[:90]
+        if not seen or seen[-1] != text:
+            seen.append(text)
 
-    event.listen(ctx.engine, "before_cursor_execute", count)
+    def on(dbapi_conn: Any, *_rest: Any) -> None:
+        dbapi_conn.set_trace_callback(trace)
+
+    def off(dbapi_conn: Any, *_rest: Any) -> None:
+        dbapi_conn.set_trace_callback(None)
+
+    event.listen(ctx.engine, "checkout", on)
+    event.listen(ctx.engine, "checkin", off)
     try:
         yield seen
     finally:
-        event.remove(ctx.engine, "before_cursor_execute", count)
+        event.remove(ctx.engine, "checkout", on)
+        event.remove(ctx.engine, "checkin", off)
 
 
 def _req(c: Clinic, hh: int, **kw: Any) -> BookingRequest:
@@ -67,9 +81,10 @@ def test_one_booking_runs_a_fixed_number_of_statements(clinic: Clinic, with_room
     extra = 1 if with_room else 0  # the room's closures (the room itself joins the others)
     assert len(seen) == STATEMENTS_PER_BOOKING + extra, "\n".join(seen)
     assert sum(s.startswith("SELECT") for s in seen) == 5 + extra
-    assert [s.split()[2] for s in seen if s.startswith("INSERT")] == [
+    assert [s.split()[2].strip('"') for s in seen if s.startswith("INSERT")] == [
         "appointments", "appointment_status_changes", "audit_events", "sync_outbox",
     ]  # fmt: skip
+    assert seen[0] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"  # one transaction, one commit
 
 
 def test_what_a_booking_names_and_is_gone_is_still_refused_in_its_own_words(
@@ -129,3 +144,76 @@ def test_another_writer_between_bookings_keeps_outbox_and_audit_chain_whole(
     assert seqs == list(range(1, len(seqs) + 1))
     report = audit.verify_chain(ctx)
     assert report.intact, report.message
+
+
+def _logged(ctx: ServiceContext, appointment_id: str) -> dict[str, Any]:
+    """The change log of one booking: its rows' outbox fields and audit values, and the rows
+    read back, with what differs between any two bookings (keys, times, the id) taken out."""
+    import json
+
+    from frontdesk.models import Appointment, AppointmentStatusChange, AuditEvent
+
+    varying = {"id", "appointment_id", "created_at", "updated_at", "starts_at", "ends_at",
+               "changed_at"}  # fmt: skip
+
+    def same(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if k not in varying}
+
+    with ctx.read() as s:
+        history = s.scalars(select(AppointmentStatusChange)
+                            .where(AppointmentStatusChange.appointment_id == appointment_id)).one()  # fmt: skip
+        ids = {appointment_id: "appointments", history.id: "appointment_status_changes"}
+        out = {}
+        for row_id, table in ids.items():
+            change = s.scalars(select(SyncOutbox).where(SyncOutbox.row_id == row_id)).one()
+            event_ = s.scalars(select(AuditEvent).where(AuditEvent.entity_id == row_id)).one()
+            model = Appointment if table == "appointments" else AppointmentStatusChange
+            row = s.get(model, row_id)
+            assert row is not None and row.version == 0 and row.created_at == row.updated_at
+            read_back = {c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs}
+            out[table] = (
+                change.op, change.base_version, same(json.loads(change.fields_json)),
+                event_.action, same(json.loads(event_.after_json or "{}")), same(read_back),
+            )  # fmt: skip
+            audit_out = s.scalars(select(SyncOutbox).where(SyncOutbox.row_id == event_.id)).one()
+            assert audit_out.entity == "audit_events"
+    return out
+
+
+def test_a_booking_written_in_bulk_logs_what_the_orm_flush_logged(clinic: Clinic) -> None:
+    """``book`` writes the appointment and its history row with the tracked bulk writer: the
+    rows, their outbox changes (what syncs) and audit events are the ones the ORM flush writes
+    for the same booking (``new_appointment``, as series and the waitlist still book)."""
+    ctx = clinic.ctx
+    bulk_id = diary.book(ctx, _req(clinic, 9, notes="  first visit "))
+    with ctx.write("booked an appointment") as s:
+        orm_id = diary.new_appointment(s, ctx, _req(clinic, 10, notes="  first visit "),
+                                       allow_clash=False).id  # fmt: skip
+    assert _logged(ctx, bulk_id) == _logged(ctx, orm_id)
+    with ctx.read() as s:
+        seqs = list(s.scalars(select(SyncOutbox.seq).order_by(SyncOutbox.seq)))
+    assert seqs == list(range(1, len(seqs) + 1))
+    report = audit.verify_chain(ctx)
+    assert report.intact, report.message
+
+
+def test_a_refused_booking_writes_nothing(clinic: Clinic) -> None:
+    """A clash under the ask-first policy and a NUL in the notes are refused before anything is
+    written: no appointment, no outbox row, no audit event."""
+    from frontdesk.domain.errors import ValidationFailed
+    from frontdesk.models import Appointment, AuditEvent
+
+    ctx = clinic.ctx
+    diary.book(ctx, _req(clinic, 9))
+
+    def counts() -> tuple[int, ...]:
+        with ctx.read() as s:
+            return tuple(len(s.scalars(select(m.id if m is not SyncOutbox else m.seq)).all())
+                         for m in (Appointment, SyncOutbox, AuditEvent))  # fmt: skip
+
+    before = counts()
+    with pytest.raises(ClashNeedsConfirmation):
+        diary.book(ctx, _req(clinic, 9))
+    with pytest.raises(ValidationFailed, match="NUL"):
+        diary.book(ctx, _req(clinic, 11, notes="pasted\x00text"))
+    assert counts() == before
