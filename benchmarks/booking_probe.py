@@ -6,6 +6,9 @@
     python -m benchmarks.booking_probe profile     # cProfile of 60 bookings (CPU)
     python -m benchmarks.booking_probe book N      # N bookings only (run under strace -c)
     python -m benchmarks.booking_probe raw N       # N raw inserts only
+    python -m benchmarks.booking_probe ab OLD.py   # interleaved A/B on two copies: OLD.py is
+        the diary's appointments.py before this change (git show main:…), run with SQLite's
+        own checkpoints (1,000 pages, inside a commit) against this code with db/checkpoint.py
 
 Runs on a private copy of the cached clinic (``Bench.fresh_scale_dir``), never the cache.
 """
@@ -30,7 +33,7 @@ FRAME = 4096 + 24  # page size + frame header
 
 
 class Probe:
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None, book_fn: Any = None) -> None:
         from frontdesk.db.types import from_sqlite_utc_value, key_blob, key_text
         from frontdesk.domain.clock import FakeClock
         from frontdesk.domain.ids import uuid7
@@ -40,7 +43,7 @@ class Probe:
         from frontdesk.services.diary import BookingRequest
         from frontdesk.services.diary.groups import next_available
 
-        folder = Bench().fresh_scale_dir()
+        folder = folder or Bench().fresh_scale_dir()
         self.db = folder / "frontdesk.sqlite3"
         raw = sqlite3.connect(self.db)
         last = raw.execute("SELECT max(starts_at) FROM appointments").fetchone()[0]
@@ -64,7 +67,7 @@ class Probe:
             i = next(n)
             s = slots[i % len(slots)]
             req = BookingRequest(s.practitioner_id, s.start, s.end, patients[i % 200])
-            diary.book(ctx, req, allow_clash=True)
+            (book_fn or diary.book)(ctx, req, allow_clash=True)
 
         def raw_insert() -> None:
             i = next(m)
@@ -198,8 +201,86 @@ def profile(p: Probe, n: int = 60) -> None:
     stats.sort_stats("tottime").print_stats(25)
 
 
+def _copy_synced(name: str) -> Path:
+    """A private copy of the cached clinic, fsynced, so no checkpoint pays for the copy."""
+    import shutil
+
+    from benchmarks.harness import CACHE, ensure_scale_db
+
+    folder = CACHE / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copy2(ensure_scale_db(Bench()) / "frontdesk.sqlite3", folder / "frontdesk.sqlite3")
+    fd = os.open(folder / "frontdesk.sqlite3", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return folder
+
+
+def ab(old_source: str, rounds: int = 120, pause_every: int = 10) -> None:
+    """Old and new code paths on two copies of the clinic, interleaved (old booking, old raw,
+    new booking, new raw), with a pause of a second every ``pause_every`` rounds as a
+    receptionist pauses (the new desk's idle checkpoint runs then; the old desk's checkpoints
+    run inside whichever commit crosses 1,000 pages)."""
+    import importlib.util
+
+    from sqlalchemy import event
+
+    spec = importlib.util.spec_from_file_location("old_appointments", old_source)
+    assert spec is not None and spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    sys.modules["old_appointments"] = old  # its dataclasses look their module up
+    spec.loader.exec_module(old)
+    a = Probe(_copy_synced("ab-old"), book_fn=old.book)
+    b = Probe(_copy_synced("ab-new"))
+
+    def sqlite_default(dbapi: Any, _rec: Any) -> None:
+        dbapi.execute("PRAGMA wal_autocheckpoint=1000")
+
+    event.listen(a.ctx.engine, "connect", sqlite_default)
+    a.ctx.engine.dispose()
+    a.ctx.checkpoints = None
+    a.writer.execute("PRAGMA wal_autocheckpoint=1000")
+    for p in (a, b):
+        p.book()
+        p.raw()
+    times: dict[str, list[float]] = {k: [] for k in ("old", "old raw", "new", "new raw")}
+    cpu: dict[str, list[float]] = {"old": [], "new": []}
+    ckpt = {"old": 0, "new": 0}
+    for r in range(rounds):
+        for name, p in (("old", a), ("new", b)):
+            mtime = p.db.stat().st_mtime_ns
+            t0, c0 = time.perf_counter(), time.process_time()
+            p.book()
+            times[name].append((time.perf_counter() - t0) * 1000)
+            cpu[name].append((time.process_time() - c0) * 1000)
+            ckpt[name] += p.db.stat().st_mtime_ns != mtime
+            t0 = time.perf_counter()
+            p.raw()
+            times[f"{name} raw"].append((time.perf_counter() - t0) * 1000)
+        if (r + 1) % pause_every == 0:
+            time.sleep(1.0)
+    assert b.ctx.checkpoints is not None
+    for name in ("old", "new"):
+        ours, raw = times[name], times[f"{name} raw"]
+        print(f"{name}: book p50 {percentile(ours, 50):.2f} p95 {percentile(ours, 95):.2f} ms, "
+              f"raw p50 {percentile(raw, 50):.2f} p95 {percentile(raw, 95):.2f} ms, ratio p50 "
+              f"{percentile(ours, 50) / percentile(raw, 50):.2f} p95 "
+              f"{percentile(ours, 95) / percentile(raw, 95):.2f}; CPU p50 "
+              f"{percentile(cpu[name], 50):.2f} p95 {percentile(cpu[name], 95):.2f} ms; "
+              f"{ckpt[name]} bookings ran a checkpoint")  # fmt: skip
+    print(f"new: {b.ctx.checkpoints.runs} idle checkpoints, last {b.ctx.checkpoints.last}")
+    for p in (a, b):
+        p.ctx.engine.dispose()
+
+
 def main(argv: list[str]) -> None:
     what = argv[0] if argv else "frames"
+    if what == "ab":
+        ab(argv[1])
+        return
     p = Probe()
     if what == "frames":
         frames(p)

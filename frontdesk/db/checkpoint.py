@@ -35,7 +35,7 @@ class Checkpointer:
     def __init__(self, database: Path, idle_seconds: float = IDLE_SECONDS) -> None:
         self.database = database
         self.idle_seconds = idle_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._due: float | None = None
         self._thread: threading.Thread | None = None
         # (busy, frames in the WAL, frames checkpointed) of the last run, for tests and probes
@@ -46,6 +46,7 @@ class Checkpointer:
         """A write transaction committed: checkpoint once the desk is idle again."""
         with self._lock:
             self._due = time.monotonic() + self.idle_seconds
+            self._lock.notify()  # a waiting thread recounts from this write
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="frontdesk-checkpoint", daemon=True
@@ -69,11 +70,10 @@ class Checkpointer:
                     self._thread = None
                     return
                 wait = self._due - time.monotonic()
-                if wait <= 0:
-                    self._due = None
-            if wait > 0:
-                time.sleep(wait)
-                continue
+                if wait > 0:
+                    self._lock.wait(wait)
+                    continue
+                self._due = None
             self.checkpoint()
 
     def checkpoint(self) -> tuple[int, int, int] | None:
