@@ -160,8 +160,8 @@ def _logged(ctx: ServiceContext, appointment_id: str) -> dict[str, Any]:
         return {k: v for k, v in values.items() if k not in varying}
 
     with ctx.read() as s:
-        history = s.scalars(select(AppointmentStatusChange)
-                            .where(AppointmentStatusChange.appointment_id == appointment_id)).one()  # fmt: skip
+        of_it = AppointmentStatusChange.appointment_id == appointment_id
+        history = s.scalars(select(AppointmentStatusChange).where(of_it)).one()
         ids = {appointment_id: "appointments", history.id: "appointment_status_changes"}
         out = {}
         for row_id, table in ids.items():

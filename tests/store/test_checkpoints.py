@@ -38,9 +38,10 @@ def test_bookings_leave_the_main_file_alone_until_the_desk_is_idle(ctx: ServiceC
     main_before = _digest(db)
     frames_before = _wal_frames(db)
     start = clinic.at(MONDAY, 9)
+    end = start + timedelta(minutes=30)
     for n in range(60):
-        diary.book(ctx, BookingRequest(clinic.anna, start, start + timedelta(minutes=30),
-                                       clinic.pat, notes=f"visit {n}"), allow_clash=True)  # fmt: skip
+        req = BookingRequest(clinic.anna, start, end, clinic.pat, notes=f"visit {n}")
+        diary.book(ctx, req, allow_clash=True)
     written = _wal_frames(db) - frames_before
     # 60 bookings went to the WAL only: past SQLite's own threshold (1,000 pages), where one
     # of them would have run a checkpoint inside its commit

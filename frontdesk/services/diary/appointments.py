@@ -285,10 +285,11 @@ def _read_together(session: Session, req: BookingRequest) -> tuple[Any, ...]:
     """The practitioner, patient, type and room a booking names, in one statement (a join of
     single rows by key) instead of one each. Nothing when one is missing: then each is read
     on its own, and the missing one refused with its own message. Built once per shape."""
-    named = (req.patient_id, req.appointment_type_id, req.room_id)
-    shape = (bool(named[0]), bool(named[1]), bool(named[2]))
-    models = [m for m, on in zip((Patient, AppointmentType, Room), shape, strict=True) if on]
+    named = [(model, key) for model, key in ((Patient, req.patient_id),
+             (AppointmentType, req.appointment_type_id), (Room, req.room_id))]  # fmt: skip
+    shape = (bool(req.patient_id), bool(req.appointment_type_id), bool(req.room_id))
     if shape not in _TOGETHER:
+        models: list[Any] = [model for model, key in named if key]
         query = select(Practitioner, *models).select_from(Practitioner)
         for model in models:
             query = query.join(model, true())  # one row each: the join is by the keys below
@@ -296,8 +297,7 @@ def _read_together(session: Session, req: BookingRequest) -> tuple[Any, ...]:
         keys += [model.id == bindparam(f"k_{model.__tablename__}") for model in models]
         _TOGETHER[shape] = query.where(*keys)
     params = {"k_practitioner": req.practitioner_id}
-    params.update({f"k_{m.__tablename__}": k for m, k in
-                   zip((Patient, AppointmentType, Room), named, strict=True) if k})  # fmt: skip
+    params.update({f"k_{model.__tablename__}": key for model, key in named if key})
     return tuple(session.execute(_TOGETHER[shape], params).first() or ())
 
 
