@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from frontdesk.paths import keep_private
+
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.5
@@ -80,12 +82,17 @@ class Checkpointer:
         """One PASSIVE checkpoint, now, on this thread. Never creates the file (``mode=rw``:
         a restore may have moved it aside); a failure is logged and left to the next write's
         checkpoint or the backstop."""
+        wal = Path(f"{self.database}-wal")
+        if not wal.exists():  # every connection closed: SQLite checkpointed it then
+            return None
         uri = f"file:{quote(str(self.database))}?mode=rw"
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             log.debug("checkpoint skipped: %s", exc)
             return None
+        # patient data: the -wal and -shm stay this user's only, as the desk's engine keeps them
+        keep_private(self.database, wal, Path(f"{self.database}-shm"))
         try:
             conn.execute("PRAGMA synchronous=FULL")  # the main file is fsynced after the copy
             row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

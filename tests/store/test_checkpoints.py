@@ -77,3 +77,24 @@ def test_a_checkpoint_never_creates_a_missing_file(tmp_path: Path) -> None:
     gone = tmp_path / "moved-aside.sqlite3"
     assert Checkpointer(gone).checkpoint() is None
     assert not gone.exists()
+
+
+def test_a_checkpoint_after_the_desk_closed_makes_no_log_and_keeps_files_private(
+    ctx: ServiceContext,
+) -> None:
+    """Every connection closed (the app quit): SQLite checkpointed and removed the WAL, and a
+    checkpoint due then neither makes a new one nor leaves the files readable by others."""
+    make_clinic(ctx)
+    assert ctx.paths is not None and ctx.checkpoints is not None
+    db = ctx.paths.database
+    assert ctx.checkpoints.wait_idle()
+    ctx.engine.dispose()
+    assert not Path(f"{db}-wal").exists()
+    assert ctx.checkpoints.checkpoint() is None
+    assert not Path(f"{db}-wal").exists() and not Path(f"{db}-shm").exists()
+    with sqlite3.connect(db) as conn:  # someone else opens it: the WAL is back
+        conn.execute("SELECT count(*) FROM appointments").fetchone()
+        db.chmod(0o644)
+        assert ctx.checkpoints.checkpoint() is not None
+        for part in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            assert part.stat().st_mode & 0o077 == 0, part
