@@ -80,6 +80,9 @@ def scalar_defaults(table: Table) -> dict[str, Any]:
     }
 
 
+_SHAPES: dict[Table, tuple[list[str], list[int], dict[str, Any], str]] = {}
+
+
 class BulkWriter:
     """Collects rows for one table as tuples in column order and inserts them in chunks.
 
@@ -99,13 +102,16 @@ class BulkWriter:
     ) -> None:
         self.conn, self.table = conn, table
         self.on_full = on_full or self.flush
-        self.cols = [c.name for c in table.columns]
-        self.keys = [i for i, c in enumerate(table.columns) if is_key(c)]
-        self.defaults = {k: sqlite_value(v) for k, v in scalar_defaults(table).items()}
+        if table not in _SHAPES:  # worked out once per table: a booking makes four writers
+            cols = [c.name for c in table.columns]
+            keys = [i for i, c in enumerate(table.columns) if is_key(c)]
+            defaults = {k: sqlite_value(v) for k, v in scalar_defaults(table).items()}
+            _SHAPES[table] = (cols, keys, defaults, insert_sql(table.name, cols))
+        self.cols, self.keys, defaults, self.sql = _SHAPES[table]
+        self.defaults = dict(defaults)
         if now is not None:
             now_text = sqlite_value(now)
             self.defaults.update({"version": 0, "created_at": now_text, "updated_at": now_text})
-        self.sql = insert_sql(table.name, self.cols)
         self.rows: list[tuple[Any, ...]] = []
         self.count = 0
 
