@@ -51,27 +51,44 @@ def _store(request: Request) -> ServerStore:
     return store
 
 
-def caller(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
+def caller(
+    request: Request, authorization: Annotated[str, Header()] = "", *, later: bool = False
+) -> keys.ApiKey:
     store = _store(request)
-    key = keys.authenticate(store, authorization)
+    key = keys.authenticate(store, authorization, later=later)
     request.state.api_key = key
     request.app.state.api_limiter.take(key)
     return key
 
 
-def scoped(scope: keys.Scope) -> Any:
+def writer(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
+    """``caller`` for the write routes (``_write``), whose key is checked again in the write
+    itself: a key seen valid before is not read first."""
+    return caller(request, authorization, later=True)
+
+
+def scoped(scope: keys.Scope, *, write: bool = False) -> Any:
     def need(request: Request, key: Annotated[keys.ApiKey, Depends(caller)]) -> keys.ApiKey:
         key.require(scope)
         return key
 
-    return Depends(need)
+    def need_to_write(
+        request: Request, key: Annotated[keys.ApiKey, Depends(writer)]
+    ) -> keys.ApiKey:
+        if scope.value not in key.scopes:  # a revoked key is told that first, as on reads
+            keys.authenticate(_store(request), request.headers.get("authorization", ""))
+        key.require(scope)
+        return key
+
+    return Depends(need_to_write if write else need)
 
 
 Store = Annotated[ServerStore, Depends(_store)]
 Reader = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY)]
 Booker = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS)]
+Writer = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS, write=True)]
 Finder = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_READ)]
-Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE)]
+Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE, write=True)]
 Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")]
 Limit = Annotated[int, Query(ge=1, le=clinic.MAX_PAGE)]
 Since = Annotated[AwareDatetime | None, Query(description="only rows changed at or after")]
@@ -346,9 +363,15 @@ async def _write(
         keys.insert_call(conn, store.now(), key, op, status, patient)
         request.state.api_recorded = True
 
-    (status, out), replayed = await run_in_threadpool(
-        booking.idempotent, store, key, idem, digest, work, note
-    )
+    try:
+        (status, out), replayed = await run_in_threadpool(
+            booking.idempotent, store, key, idem, digest, work, note,
+            cache=request.app.state.slot_cache,
+        )  # fmt: skip
+    except ApiProblem as exc:
+        if exc.status == 401:  # revoked meanwhile: not a call of a valid key (``caller``)
+            request.state.api_key = None
+        raise
     return _answer(status, out, replayed)
 
 
@@ -356,7 +379,7 @@ async def _write(
 async def create_hold(
     request: Request,
     body: models.HoldRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
 ) -> Any:
@@ -381,7 +404,7 @@ async def create_hold(
     response_class=Response,
     response_model=None,
 )
-async def delete_hold(request: Request, hold_id: str, key: Booker, store: Store) -> Any:
+async def delete_hold(request: Request, hold_id: str, key: Writer, store: Store) -> Any:
     _op(request, "release hold")
     return await _write(
         store, key, None, request, {}, lambda conn: booking.release_hold(store, conn, key, hold_id)
@@ -392,7 +415,7 @@ async def delete_hold(request: Request, hold_id: str, key: Booker, store: Store)
 async def book(
     request: Request,
     body: models.BookRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
 ) -> Any:
@@ -435,7 +458,7 @@ async def move(
     request: Request,
     appointment_id: str,
     body: models.MoveRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
     if_match: IfMatch = None,
@@ -462,7 +485,7 @@ async def cancel(
     request: Request,
     appointment_id: str,
     body: models.CancelRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
     if_match: IfMatch = None,
