@@ -28,8 +28,8 @@ from frontdesk.domain.vocab import AppointmentStatus
 from frontdesk.server import schema as s
 from frontdesk.server import trust
 from frontdesk.server.api import availability as av
-from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api import keys
+from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api.keys import ApiKey
 from frontdesk.server.api.problems import ApiProblem, not_found
 from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
@@ -176,7 +176,9 @@ def zone(conn: Connection) -> ZoneInfo:
 
 def _rules(conn: Connection, practitioner_id: str) -> dict[str, list[Any]] | None:
     _fact, cache, at = _facts(conn)
-    return cache.rules(conn, at, [practitioner_id]) if cache is not None and at is not None else None
+    if cache is None or at is None:
+        return None
+    return cache.rules(conn, at, [practitioner_id])
 
 
 def _placed(conn: Connection, row: dict[str, Any]) -> None:
@@ -240,9 +242,7 @@ def hold(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
     start: datetime = body["start"]
     end = start + timedelta(minutes=want.minutes)
     av.check_rules(want, prac, start, now, tz)
-    problems, room = av.check_time(
-        conn, prac, start, end, now, tz, rules=_rules(conn, prac["id"])
-    )
+    problems, room = av.check_time(conn, prac, start, end, now, tz, rules=_rules(conn, prac["id"]))
     if problems:
         raise _refuse(conn, problems, want, prac, start, now, tz)
     row = {

@@ -357,10 +357,9 @@ def touch_last_used(conn: Connection, key_id: str, at: datetime) -> None:
     """The key's last use, rewritten only when the stored one is a minute old (the condition
     is in the statement: a key object held in memory may be older than the row; no statement
     when this transaction already read a recent one: ``conn.info["api_key_used"]``)."""
-    read = conn.info.get("api_key_used")
-    if read is not None and read[0] == key_id and read[1] is not None:
-        if read[1] > at - LAST_USED_EVERY:
-            return
+    read_id, read_at = conn.info.get("api_key_used") or (None, None)
+    if read_id == key_id and read_at is not None and read_at > at - LAST_USED_EVERY:
+        return
     c = s.api_keys.c
     conn.execute(
         update(s.api_keys)

@@ -179,9 +179,7 @@ class SlotCache:
         back. Nothing is done (the next ``catch_up`` reads them) unless the cache is at ``at``
         and every entry and changed booking's place is known."""
         with self._lock:
-            if self.seq != at or top <= at or [e[0] for e in entries] != [
-                *range(at + 1, top + 1)
-            ]:
+            if self.seq != at or top <= at or [e[0] for e in entries] != [*range(at + 1, top + 1)]:
                 return False
             if any(e[1] in FLUSH_ENTITIES for e in entries):
                 self._flush()
