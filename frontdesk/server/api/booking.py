@@ -33,7 +33,7 @@ from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api.keys import ApiKey
 from frontdesk.server.api.problems import ApiProblem, not_found
 from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
-from frontdesk.server.changelog import TABLES, flush_log, full_row, log_change
+from frontdesk.server.changelog import SERVER_DEVICE, TABLES, flush_log, full_row, log_change
 from frontdesk.server.store import API_DEVICE, ServerStore
 
 Answer = tuple[int, dict[str, Any]]
@@ -83,12 +83,17 @@ def request_hash(method: str, path: str, body: Any) -> str:
 
 
 # What a write reads first, in one statement: its key's row (revoked? last used?), the
-# answer already given to its Idempotency-Key, and the change log's epoch and newest position
-# (the writer lock is held: the next entry is the one after it).
-_K, _I = s.api_keys.c, s.api_idempotency.c
+# answer already given to its Idempotency-Key, the change log's epoch and newest position
+# (the writer lock is held: the next entry is the one after it) and the head of the server's
+# audit chain, which a booking, move or cancellation continues (``trust.head_of``).
+_K, _I, _H = s.api_keys.c, s.api_idempotency.c, s.audit_heads.c
+_SERVER_HEAD = [
+    select(column).where(_H.chain_id == SERVER_DEVICE).scalar_subquery()
+    for column in (_H.device_id, _H.seq, _H.hash)
+]
 _OPENING = (
     select(_K.revoked_at, _K.last_used_at, _I.request_hash, _I.status, _I.response_json,
-           LOG_EPOCH, LOG_TOP)
+           LOG_EPOCH, LOG_TOP, *_SERVER_HEAD)
     .select_from(s.api_keys.outerjoin(
         s.api_idempotency, and_(_I.key_id == _K.id, _I.idem_key == bindparam("idem"))
     ))
@@ -122,6 +127,8 @@ def idempotent(
             raise keys.revoked()
         conn.info["api_key_used"] = (key.id, opening.last_used_at)
         epoch, top = opening[5], int(opening[6] or 0)
+        if opening[8] is not None:  # else ``head_of`` finds it (a chain without a head yet)
+            trust.prime_head(conn, SERVER_DEVICE, (opening[7], int(opening[8]), opening[9]))
         if top:
             conn.info["next_seq"] = top + 1
         at = cache.catch_up(conn, clock=(epoch, top)) if cache is not None else None

@@ -76,7 +76,11 @@ def scoped(scope: keys.Scope, *, write: bool = False) -> Any:
         request: Request, key: Annotated[keys.ApiKey, Depends(writer)]
     ) -> keys.ApiKey:
         if scope.value not in key.scopes:  # a revoked key is told that first, as on reads
-            keys.authenticate(_store(request), request.headers.get("authorization", ""))
+            try:
+                keys.authenticate(_store(request), request.headers.get("authorization", ""))
+            except ApiProblem:
+                request.state.api_key = None  # not a call of a valid key: not recorded
+                raise
         key.require(scope)
         return key
 
