@@ -234,11 +234,11 @@ def _newest(clinic: Clinic) -> int:
         return int(conn.execute(select(func.max(s.change_log.c.seq))).scalar_one())
 
 
-def test_a_key_revoked_after_its_first_use_is_refused_on_its_next_write(
+def test_a_key_revoked_after_its_first_use_is_refused_on_its_next_call(
     any_clinic: Clinic,
 ) -> None:
-    """A write takes a key this process has seen valid without reading it first, and checks
-    it in the write itself: a revocation (here through a second store on the database, as
+    """A write (or a search) takes a key this process has seen valid without reading it
+    first, and checks it in the write (or the search's read) itself: a revocation (here through a second store on the database, as
     another server process or the command line would) counts at once — 401, nothing changed,
     and no call of a valid key recorded."""
     from frontdesk.server.api.keys import revoke_key
@@ -279,6 +279,11 @@ def test_a_key_revoked_after_its_first_use_is_refused_on_its_next_write(
             f"{API}/holds", headers=auth(narrow),
             json={"practitioner_id": world.practitioners[1],
                   "appointment_type_id": world.type_id, "start": start, "minutes": 5},
+        ),
+        # and a search, whose key is checked in its own read
+        clinic.client.get(
+            f"{API}/availability", params={"appointment_type_id": world.type_id, "limit": 1},
+            headers=auth(narrow),
         ),
     ]  # fmt: skip
     for r in attempts:

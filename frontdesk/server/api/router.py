@@ -22,14 +22,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
+from sqlalchemy import bindparam, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.gc_tuning import settle_server_heap
+from frontdesk.server import schema as s
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
 from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
-from frontdesk.server.api.slot_cache import SlotCache
+from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
 from frontdesk.server.processes import Lease, shared_buckets
 from frontdesk.server.store import ServerStore
 
@@ -67,7 +69,10 @@ def writer(request: Request, authorization: Annotated[str, Header()] = "") -> ke
     return caller(request, authorization, later=True)
 
 
-def scoped(scope: keys.Scope, *, write: bool = False) -> Any:
+def scoped(scope: keys.Scope, *, later: bool = False) -> Any:
+    """The key with ``scope``; ``later``: the route checks it is not revoked in its own
+    transaction (``writer``)."""
+
     def need(request: Request, key: Annotated[keys.ApiKey, Depends(caller)]) -> keys.ApiKey:
         key.require(scope)
         return key
@@ -84,15 +89,16 @@ def scoped(scope: keys.Scope, *, write: bool = False) -> Any:
         key.require(scope)
         return key
 
-    return Depends(need_to_write if write else need)
+    return Depends(need_to_write if later else need)
 
 
 Store = Annotated[ServerStore, Depends(_store)]
 Reader = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY)]
 Booker = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS)]
-Writer = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS, write=True)]
+Writer = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS, later=True)]
+Searcher = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY, later=True)]
 Finder = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_READ)]
-Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE, write=True)]
+Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE, later=True)]
 Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")]
 Limit = Annotated[int, Query(ge=1, le=clinic.MAX_PAGE)]
 Since = Annotated[AwareDatetime | None, Query(description="only rows changed at or after")]
@@ -256,10 +262,20 @@ def _minute(text: str | None, default: int) -> int:
     return t.hour * 60 + t.minute
 
 
+# An availability call's first statement: the change log's clock (``SlotCache.catch_up``)
+# and whether its key is known and not revoked (``Searcher``: not read before the call).
+_SEARCH_OPENING = select(
+    LOG_EPOCH,
+    LOG_TOP,
+    select(s.api_keys.c.id).where(s.api_keys.c.id == bindparam("key")).scalar_subquery(),
+    select(s.api_keys.c.revoked_at).where(s.api_keys.c.id == bindparam("key")).scalar_subquery(),
+)
+
+
 @router.get("/availability", response_model=models.AvailabilityReply, responses=ERRORS)
 def availability(
     request: Request,
-    key: Reader,
+    key: Searcher,
     store: Store,
     appointment_type_id: Annotated[str | None, Query(max_length=36)] = None,
     profession: Annotated[str | None, Query(max_length=80)] = None,
@@ -276,14 +292,18 @@ def availability(
     """Free times for a type (or profession) across the clinic, at most 90 days at a time,
     and each practitioner's next free time in the window."""
     _op(request, "availability")
-    mask = _weekday_mask(weekdays)
-    lo, hi = _minute(earliest, 0), _minute(latest, 1440)
     now = store.now()
-    first = _utc(start) or now
-    last = _utc(end) or first + timedelta(days=14)
     cache: SlotCache = request.app.state.slot_cache
     with store.reading() as conn:
-        at = cache.catch_up(conn)
+        epoch, top, known, revoked_at = conn.execute(_SEARCH_OPENING, {"key": key.id}).one()
+        if known is None or revoked_at is not None:
+            request.state.api_key = None  # not a call of a valid key: not recorded
+            raise keys.revoked()
+        at = cache.catch_up(conn, clock=(epoch, top))
+        mask = _weekday_mask(weekdays)
+        lo, hi = _minute(earliest, 0), _minute(latest, 1440)
+        first = _utc(start) or now
+        last = _utc(end) or first + timedelta(days=14)
 
         def fact(name: Any, make: Any) -> Any:
             return cache.memo(at, name, make)
