@@ -238,9 +238,9 @@ def test_a_key_revoked_after_its_first_use_is_refused_on_its_next_call(
     any_clinic: Clinic,
 ) -> None:
     """A write (or a search) takes a key this process has seen valid without reading it
-    first, and checks it in the write (or the search's read) itself: a revocation (here through a second store on the database, as
-    another server process or the command line would) counts at once — 401, nothing changed,
-    and no call of a valid key recorded."""
+    first, and checks it in the write (or the search's read) itself: a revocation (here
+    through a second store on the database, as another server process or the command line
+    would) counts at once — 401, nothing changed, and no call of a valid key recorded."""
     from frontdesk.server.api.keys import revoke_key
     from frontdesk.server.store import ServerStore
 
