@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -171,12 +173,20 @@ def _book_round(
 
 
 def _base_server(url: str, src: Path, log_dir: Path) -> ServerProcess:
-    """A server running the code in ``src`` (its ``frontdesk`` package first on the path)."""
-    old = os.environ.get("PYTHONPATH")
+    """A server running the code in ``src`` (its ``frontdesk`` package first on the path,
+    started from there: ``python -m`` puts the working folder before the path)."""
+    old, here = os.environ.get("PYTHONPATH"), Path.cwd()
     os.environ["PYTHONPATH"] = str(src) + (os.pathsep + old if old else "")
+    os.chdir(src)
     try:
+        which = subprocess.run(
+            [sys.executable, "-c", "import frontdesk; print(frontdesk.__file__)"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        print(f"  before: {which}")
         return ServerProcess(url, log=log_dir / "writes-base-server.log")
     finally:
+        os.chdir(here)
         if old is None:
             os.environ.pop("PYTHONPATH", None)
         else:
