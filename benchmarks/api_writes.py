@@ -96,9 +96,9 @@ def measure(bench: Bench, url: str, log_dir: Path, where: str = " PG") -> None:
         for side in sides:  # warm: the first call of each kind builds what later calls reuse
             side.client.get("/health")
             _book_round(side, slots, type_id, patient, keep=False)
-        for _ in range(ROUNDS):
+        for n in range(ROUNDS):
             raw_insert()
-            for side in sides:
+            for side in sides if n % 2 else sides[::-1]:  # each first every other round
                 side.timed("health", "GET", "/health")
                 _book_round(side, slots, type_id, patient)
         raw.execute("DELETE FROM server_api_holds WHERE key_id = 'k'")
