@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from benchmarks.api_server import first_change, seeded_postgres
 from benchmarks.bench_api import _per_day_search
@@ -131,11 +131,20 @@ def run(bench: Bench) -> None:
             for x in pracs
         }  # fmt: skip
 
+        statements: dict[str, list[int]] = {"hold": [], "from_hold": [], "direct": []}
+        counted: list[int] = [0]
+
+        def count(*_a: Any) -> None:
+            counted[0] += 1
+
+        event.listen(store.engine, "before_cursor_execute", count)
+
         def book_one() -> None:
             """A hold, then a booking from it (each timed); then a booking by practitioner,
             type and start (timed). Each on a free time found by the last search."""
             for _try in range(20):
                 slot = rng.choice(found)
+                counted[0] = 0
                 t0 = time.perf_counter()
                 r = client.post(
                     "/api/v1/holds",
@@ -146,6 +155,8 @@ def run(bench: Bench) -> None:
                 )  # fmt: skip
                 if r.status_code == 201:
                     hold_ms.append((time.perf_counter() - t0) * 1000)
+                    statements["hold"].append(counted[0])
+                    counted[0] = 0
                     t0 = time.perf_counter()
                     b = client.post(
                         "/api/v1/appointments",
@@ -154,9 +165,11 @@ def run(bench: Bench) -> None:
                     )
                     assert b.status_code == 201, b.text
                     from_hold_ms.append((time.perf_counter() - t0) * 1000)
+                    statements["from_hold"].append(counted[0])
                     break
             for _try in range(20):
                 slot = rng.choice(found)
+                counted[0] = 0
                 t0 = time.perf_counter()
                 r = client.post(
                     "/api/v1/appointments",
@@ -167,6 +180,7 @@ def run(bench: Bench) -> None:
                 )  # fmt: skip
                 if r.status_code == 201:
                     direct_ms.append((time.perf_counter() - t0) * 1000)
+                    statements["direct"].append(counted[0])
                     return
 
         with store.reading() as conn:
@@ -228,12 +242,20 @@ def run(bench: Bench) -> None:
                     f"/health p{stat} {percentile(health, stat):.1f} ms",
                 )  # fmt: skip
         print(f"  slot cache: {cache.stats()}")
+        event.remove(store.engine, "before_cursor_execute", count)
+        print(
+            "  statements a call (median; the call log's batched writes of reads aside): "
+            + ", ".join(f"{k} {sorted(v)[len(v) // 2]}" for k, v in statements.items() if v)
+        )
         client.__exit__(None, None, None)
         store.dispose()
         # the webhook after a booking, on a real server process over this database
+        from benchmarks import api_writes
         from benchmarks.bench_api_feed import measure
         from benchmarks.bench_sync import ServerProcess
 
+        # holds and bookings against a real server process, over a kept-alive connection
+        api_writes.measure(bench, url, cluster.dir)
         measure(bench, ServerProcess(url, log=cluster.dir / "server.log"), " PG")
     finally:
         cluster.stop()

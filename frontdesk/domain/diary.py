@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from frontdesk.domain.errors import ValidationFailed
@@ -301,8 +302,10 @@ def recurrence(
 
 
 # -- free slots -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FreeSlot:
+class FreeSlot(NamedTuple):
+    """A free time (immutable). A named tuple, not a frozen dataclass: a month's search makes
+    thousands, and a frozen dataclass's ``__init__`` cost several times as much each."""
+
     practitioner_id: str
     start: datetime
     end: datetime

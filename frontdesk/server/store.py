@@ -57,6 +57,9 @@ _CHUNK_KEYS = (
     "audit_heads",
     "audit_dirty",
     "audit_devices",
+    "api_key_used",  # the integration API's write (api/booking.py): its key's row as read,
+    "api_cache",  # the slot cache and its position for the clinic's facts,
+    "api_places",  # where the bookings it changed now are
 )
 
 

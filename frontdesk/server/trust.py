@@ -72,6 +72,11 @@ def _heads(conn: Connection) -> dict[str, Head | None]:
     return cache
 
 
+def prime_head(conn: Connection, chain: str, head: Head) -> None:
+    """A chain's head as the caller read it in this transaction (``head_of`` reads no more)."""
+    _heads(conn)[chain] = head
+
+
 def snapshot_heads(conn: Connection) -> tuple[dict[str, Head | None], set[str]]:
     """The heads as they stand, to put back if the change being tried is rolled back."""
     return dict(_heads(conn)), set(conn.info["audit_dirty"])

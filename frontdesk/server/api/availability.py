@@ -53,7 +53,7 @@ from frontdesk.server.api.clinic import one
 from frontdesk.server.api.problems import ApiProblem
 from frontdesk.server.api.slot_cache import SlotCache
 from frontdesk.server.changelog import TABLES
-from frontdesk.services.diary.view import leave_blocks, roster_rules
+from frontdesk.services.diary.view import roster_rules
 
 MAX_WINDOW_DAYS = 90
 SLOT_MINUTES = 15
@@ -92,7 +92,7 @@ def demand(
     fact: Fact | None = None,
 ) -> Demand:
     """``fact`` remembers the type's and practitioners' rows (``SlotCache.memo``)."""
-    fact = fact or _afresh
+    fact = fact or afresh
     if not type_id and not profession:
         raise ApiProblem(
             400, "Say what is wanted: appointment_type_id, or profession.", "missing_type"
@@ -150,7 +150,7 @@ def _practitioners(conn: Connection) -> list[dict[str, Any]]:
 Fact = Callable[[Hashable, Callable[[], Any]], Any]
 
 
-def _afresh(_name: Hashable, make: Callable[[], Any]) -> Any:
+def afresh(_name: Hashable, make: Callable[[], Any]) -> Any:
     return make()
 
 
@@ -201,37 +201,109 @@ def load_diary(
 ) -> Diary:
     """Rules, leave, and what is busy for each practitioner over [start, end) as Blocks: their
     own bookings and the API's holds (``busy``) and, in their rooms, other practitioners'
-    bookings and room closures (``room_busy``). (The availability search reads the same in
-    one statement, as plain seconds: ``closed_seconds``.)"""
+    bookings and room closures (``room_busy``). ``rules``: the roster lines when the caller
+    has them (``SlotCache.rules``), else read.
+
+    Leave, bookings, holds and closures come in one statement (``_diary_rows``): a hold or
+    booking's check is one round trip to a PostgreSQL server for all of them, not five."""
     ids = [p["id"] for p in practitioners]
-    session = Session(bind=conn)
     if rules is None:
-        rules = roster_rules(session, ids)
-    leave = leave_blocks(session, ids, start, end)
-    diary = Diary(rules, leave)
+        rules = roster_rules(Session(bind=conn), ids)
+    diary = Diary(rules, {pid: [] for pid in ids})
     for p in practitioners:
         diary.rooms_of[p["id"]] = set(_rooms_of(p, rules[p["id"]]))
         diary.busy[p["id"]] = []
         diary.room_busy[p["id"]] = []
     rooms = set().union(*diary.rooms_of.values())
-    a = TABLES["appointments"]
-    groups: list[tuple[str, Any]] = []  # (label, rows of id, practitioner, room, start, end)
-    for query in _bookings(a, ids, rooms, start, end, *_times(conn, a.c.starts_at, a.c.ends_at)):
-        got = conn.execute(query).all()
-        groups.append(("", [r for r in got if r[0] != ignore_appointment]))
-    groups.append(("held", _holds(conn, ids, rooms, start, end, now, ignore_hold, False)))
-    if rooms:
-        groups.append(("room closed", conn.execute(_room_closures(conn, rooms, start, end)).all()))
     users = _room_users(diary.rooms_of)
-    for label, rows in groups:
-        for ref, pid, room, b0, b1 in rows:
-            item = Block(_utc(b0), _utc(b1), pid, room, ref, label)
-            if pid in diary.busy:
-                diary.busy[pid].append(item)
-            for other in users.get(room, ()) if room is not None else ():
-                if other != pid:
-                    diary.room_busy[other].append(item)
+    home = {p["id"]: p.get("default_location_id") for p in practitioners}
+    for tag, ref, pid, place, b0, b1, label in _diary_rows(conn, ids, rooms, start, end, now):
+        if tag == LEAVE:  # ``leave_blocks``: the practitioner's, the clinic's, their location's
+            for who in [pid] if pid is not None else ids:
+                if pid is not None or place is None or home[who] == place:
+                    diary.leave[who].append(Block(_utc(b0), _utc(b1), who, None, ref, label))
+            continue
+        if ref == (ignore_hold if tag == HOLD else ignore_appointment):
+            continue
+        room = place
+        item = Block(_utc(b0), _utc(b1), pid, room, ref, label)
+        if pid in diary.busy:
+            diary.busy[pid].append(item)
+        for other in users.get(room, ()) if room is not None else ():
+            if other != pid:
+                diary.room_busy[other].append(item)
     return diary
+
+
+def _diary_rows(
+    conn: Connection,
+    ids: Sequence[str],
+    rooms: set[str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[Any]:
+    """``load_diary``'s rows as (tag, id, practitioner, room or location, start, end, label):
+    the practitioners' bookings and other practitioners' in their rooms, the API's active
+    holds of them or in their rooms, the rooms' closures, and leave (the practitioners', the
+    clinic's closures and their locations', the location in the room's column)."""
+    a, lv, h = TABLES["appointments"], TABLES["leave"], s.api_holds.c
+
+    def text(value: str) -> Any:
+        return type_coerce(literal_column(f"'{value}'"), String)
+
+    def tagged(query: Any, tag: int, label: Any = "", kind: Any = "") -> Any:
+        return query.add_columns(
+            literal_column(str(tag), Integer).label("tag"),
+            (text(label) if isinstance(label, str) else label).label("label"),
+            (text(kind) if isinstance(kind, str) else kind).label("kind"),
+        )
+
+    parts = [
+        tagged(q, BOOKING)
+        for q in _bookings(a, ids, rooms, start, end, *_times(conn, a.c.starts_at, a.c.ends_at))
+    ]
+    s_h, e_h = _times(conn, h.starts_at, h.ends_at)
+    held: ColumnElement[bool] = h.practitioner_id.in_(ids)
+    if rooms:
+        held = or_(held, h.room_id.in_(rooms))
+    parts.append(tagged(
+        select(h.id, h.practitioner_id, h.room_id, s_h, e_h).where(
+            h.expires_at > now, h.released_at.is_(None), h.appointment_id.is_(None),
+            h.starts_at < end, h.ends_at > start, held,
+        ),
+        HOLD,
+        "held",
+    ))  # fmt: skip
+    if rooms:
+        parts.append(
+            tagged(
+                _room_closures(conn, rooms, start, end),
+                CLOSURE,
+                "room closed",
+            )
+        )
+    s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at)
+    parts.append(tagged(
+        select(lv.c.id, lv.c.practitioner_id, lv.c.location_id, s_l, e_l).where(
+            or_(
+                lv.c.practitioner_id.in_(ids),
+                and_(lv.c.practitioner_id.is_(None), lv.c.room_id.is_(None)),
+            ),
+            lv.c.deleted_at.is_(None),
+            lv.c.starts_at < end,
+            lv.c.ends_at > start,
+        ),
+        LEAVE,
+        type_coerce(lv.c.reason, String),
+        type_coerce(lv.c.kind, String),
+    ))  # fmt: skip
+    rows = conn.execute(union_all(*parts)).all()
+    # a leave's label as ``leave_blocks`` gives it: its reason, else its kind capitalised
+    return [
+        (tag, ref, pid, place, b0, b1, label or (kind or "").capitalize())
+        for ref, pid, place, b0, b1, tag, label, kind in rows
+    ]
 
 
 def _room_users(rooms_of: dict[str, Any]) -> dict[str, list[str]]:
@@ -281,7 +353,7 @@ def _room_closures(
     )
 
 
-BOOKING, CLOSURE, LEAVE = 0, 1, 2
+BOOKING, CLOSURE, LEAVE, HOLD = 0, 1, 2, 3
 
 
 def closed_seconds(
@@ -639,8 +711,10 @@ def check_time(
     *,
     ignore_hold: str | None = None,
     ignore_appointment: str | None = None,
+    rules: dict[str, list[Any]] | None = None,
 ) -> tuple[list[Problem], str | None]:
-    """Why [start, end) cannot be given (empty when it can), and the room it would use."""
+    """Why [start, end) cannot be given (empty when it can), and the room it would use
+    (``rules``: the practitioner's roster lines when the caller has them)."""
     if start < now:
         return [
             Problem(ProblemKind.PAST, "That time has already passed: choose a later time.")
@@ -655,6 +729,7 @@ def check_time(
         now,
         ignore_hold=ignore_hold,
         ignore_appointment=ignore_appointment,
+        rules=rules,
     )
     pid = practitioner["id"]
     avail = availability_on(diary.rules[pid], diary.leave[pid], day, tz)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from frontdesk.domain.diary import Problem, ProblemKind
 from frontdesk.domain.ids import uuid7
@@ -28,10 +28,12 @@ from frontdesk.domain.vocab import AppointmentStatus
 from frontdesk.server import schema as s
 from frontdesk.server import trust
 from frontdesk.server.api import availability as av
+from frontdesk.server.api import keys
 from frontdesk.server.api.clinic import clinic_zone, one
 from frontdesk.server.api.keys import ApiKey
 from frontdesk.server.api.problems import ApiProblem, not_found
-from frontdesk.server.changelog import TABLES, full_row, log_change
+from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
+from frontdesk.server.changelog import SERVER_DEVICE, TABLES, flush_log, full_row, log_change
 from frontdesk.server.store import API_DEVICE, ServerStore
 
 Answer = tuple[int, dict[str, Any]]
@@ -80,6 +82,26 @@ def request_hash(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# What a write reads first, in one statement: its key's row (revoked? last used?), the
+# answer already given to its Idempotency-Key, the change log's epoch and newest position
+# (the writer lock is held: the next entry is the one after it) and the head of the server's
+# audit chain, which a booking, move or cancellation continues (``trust.head_of``).
+_K, _I, _H = s.api_keys.c, s.api_idempotency.c, s.audit_heads.c
+_SERVER_HEAD = [
+    select(column).where(_H.chain_id == SERVER_DEVICE).scalar_subquery()
+    for column in (_H.device_id, _H.seq, _H.hash)
+]
+_OPENING = (
+    select(_K.revoked_at, _K.last_used_at, _I.request_hash, _I.status, _I.response_json,
+           LOG_EPOCH, LOG_TOP, *_SERVER_HEAD)
+    .select_from(s.api_keys.outerjoin(
+        s.api_idempotency, and_(_I.key_id == _K.id, _I.idem_key == bindparam("idem"))
+    ))
+    .where(_K.id == bindparam("key"))
+)  # fmt: skip
+_REMEMBER = insert(s.api_idempotency)
+
+
 def idempotent(
     store: ServerStore,
     key: ApiKey,
@@ -87,47 +109,93 @@ def idempotent(
     digest: str,
     work: Callable[[Connection], Answer],
     note: Callable[[Connection, Answer], None] | None = None,
+    *,
+    cache: SlotCache | None = None,
 ) -> tuple[Answer, bool]:
     """Run ``work`` in one write, or replay the answer first given for this Idempotency-Key
     (True when replayed). The same key with another request is refused. ``note`` records the
-    call in the same transaction (one commit for the change and its audit row)."""
+    call in the same transaction (one commit for the change and its audit row).
+
+    The key is checked again in the write (revoked meanwhile, from any process: 401 and
+    nothing changed), so the call's key may come unread from ``keys.authenticate(later=
+    True)``. With ``cache`` (the slot cache), the clinic's facts — zone, type, practitioners,
+    roster lines — come from it as of the log's newest position, and after the commit the
+    cache is moved over this write's own entries (``SlotCache.followed``)."""
     with store.writing() as conn:
-        if idem_key:
-            t = s.api_idempotency.c
-            seen = conn.execute(
-                select(t.request_hash, t.status, t.response_json).where(
-                    t.key_id == key.id, t.idem_key == idem_key
+        opening = conn.execute(_OPENING, {"key": key.id, "idem": idem_key}).first()
+        if opening is None or opening.revoked_at is not None:
+            raise keys.revoked()
+        conn.info["api_key_used"] = (key.id, opening.last_used_at)
+        epoch, top = opening[5], int(opening[6] or 0)
+        if opening[8] is not None:  # else ``head_of`` finds it (a chain without a head yet)
+            trust.prime_head(conn, SERVER_DEVICE, (opening[7], int(opening[8]), opening[9]))
+        if top:
+            conn.info["next_seq"] = top + 1
+        at = cache.catch_up(conn, clock=(epoch, top)) if cache is not None else None
+        conn.info["api_cache"] = (cache, at)
+        conn.info["api_places"] = {}
+        conn.info["log_buffer"] = []  # the change log's rows in one statement, at the end
+        if idem_key and opening.request_hash is not None:
+            if opening.request_hash != digest:
+                raise ApiProblem(
+                    422,
+                    "This Idempotency-Key was already used for a different request; use a "
+                    "new key for a new request.",
+                    "idempotency_key_reused",
                 )
-            ).first()
-            if seen is not None:
-                if seen.request_hash != digest:
-                    raise ApiProblem(
-                        422,
-                        "This Idempotency-Key was already used for a different request; use a "
-                        "new key for a new request.",
-                        "idempotency_key_reused",
-                    )
-                replayed = (int(seen.status), json.loads(seen.response_json))
-                if note is not None:
-                    note(conn, replayed)
-                return replayed, True
+            replayed = (int(opening.status), json.loads(opening.response_json))
+            if note is not None:
+                note(conn, replayed)
+            return replayed, True
         status, body = work(conn)
         if note is not None:
             note(conn, (status, body))
         if idem_key:
             conn.execute(
-                insert(s.api_idempotency).values(
-                    key_id=key.id,
-                    idem_key=idem_key,
-                    request_hash=digest,
-                    status=status,
-                    response_json=json.dumps(body),
-                    at=store.now(),
-                )
-            )
+                _REMEMBER,
+                {"key_id": key.id, "idem_key": idem_key, "request_hash": digest,
+                 "status": status, "response_json": json.dumps(body), "at": store.now()},
+            )  # fmt: skip
+        entries = [(r["seq"], r["entity"], r["row_id"]) for r in conn.info["log_buffer"]]
+        flush_log(conn)
         trust.flush_heads(store, conn)
-        store.latest_seq = store.newest_seq(conn)
+        store.latest_seq = newest = store.newest_seq(conn)
+        places: dict[str, Any] = conn.info["api_places"]
+        tz = zone(conn) if places else None
+    if cache is not None and at is not None:
+        cache.followed(at, newest, entries, places, tz)
     return (status, body), False
+
+
+def _facts(conn: Connection) -> tuple[av.Fact, SlotCache | None, int | None]:
+    """The clinic's facts in this write: from the slot cache as of its position, when the
+    write has one (``idempotent``), else read."""
+    cache, at = conn.info.get("api_cache") or (None, None)
+    if cache is None or at is None:
+        return av.afresh, None, None
+    return (lambda name, make: cache.memo(at, name, make)), cache, at
+
+
+def zone(conn: Connection) -> ZoneInfo:
+    zone: ZoneInfo = _facts(conn)[0]("zone", lambda: clinic_zone(conn))
+    return zone
+
+
+def _rules(conn: Connection, practitioner_id: str) -> dict[str, list[Any]] | None:
+    _fact, cache, at = _facts(conn)
+    if cache is None or at is None:
+        return None
+    return cache.rules(conn, at, [practitioner_id])
+
+
+def _placed(conn: Connection, row: dict[str, Any]) -> None:
+    """Where a booking this write changed now is (``SlotCache.followed``)."""
+    places = conn.info.get("api_places")
+    if places is not None:
+        places[row["id"]] = (
+            row["practitioner_id"], row["room_id"],
+            row["starts_at"].timestamp(), row["ends_at"].timestamp(),
+        )  # fmt: skip
 
 
 # -- checks -----------------------------------------------------------------------------------
@@ -161,7 +229,7 @@ def _refuse(
 
 
 def _demand_for(conn: Connection, practitioner_id: str, type_id: str) -> tuple[av.Demand, Any]:
-    want = av.demand(conn, type_id=type_id, profession=None)
+    want = av.demand(conn, type_id=type_id, profession=None, fact=_facts(conn)[0])
     prac = next((p for p in want.practitioners if p["id"] == practitioner_id), None)
     if prac is None:
         row = one(conn, "practitioners", practitioner_id, "practitioner")  # 404 when unknown
@@ -175,13 +243,13 @@ def _demand_for(conn: Connection, practitioner_id: str, type_id: str) -> tuple[a
 
 # -- holds ------------------------------------------------------------------------------------
 def hold(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]) -> Answer:
-    tz = clinic_zone(conn)
+    tz = zone(conn)
     now = store.now()
     want, prac = _demand_for(conn, body["practitioner_id"], body["appointment_type_id"])
     start: datetime = body["start"]
     end = start + timedelta(minutes=want.minutes)
     av.check_rules(want, prac, start, now, tz)
-    problems, room = av.check_time(conn, prac, start, end, now, tz)
+    problems, room = av.check_time(conn, prac, start, end, now, tz, rules=_rules(conn, prac["id"]))
     if problems:
         raise _refuse(conn, problems, want, prac, start, now, tz)
     row = {
@@ -197,11 +265,12 @@ def hold(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
         "appointment_id": None,
         "released_at": None,
     }
-    conn.execute(insert(s.api_holds).values(**row))
+    conn.execute(_HOLD_ROW, row)
     _mark_hold(store, conn, row, now)
     return 201, hold_json(row, tz)
 
 
+_HOLD_ROW = insert(s.api_holds)
 # the desks' copy of a hold (``appointment_holds``), which they draw as a tentative block
 _MARKED = ("practitioner_id", "appointment_type_id", "room_id", "starts_at", "ends_at",
            "expires_at", "released_at", "appointment_id")  # fmt: skip
@@ -214,14 +283,18 @@ def _mark_hold(store: ServerStore, conn: Connection, hold: dict[str, Any], now: 
         {"id": hold["id"], "version": 1, "created_at": now, "updated_at": now,
          "deleted_at": None, **{k: hold[k] for k in _MARKED}},
     )  # fmt: skip
-    conn.execute(insert(table).values(**values))
+    conn.execute(insert(table), values)
     log_change(store, conn, "appointment_holds", hold["id"], "insert", 1, values, API_DEVICE, None)
 
 
-def _end_mark(store: ServerStore, conn: Connection, hold_id: str, **changes: Any) -> None:
-    """The hold was released or booked: the desks stop drawing it."""
+def _end_mark(
+    store: ServerStore, conn: Connection, hold_id: str, version: Any = -1, **changes: Any
+) -> None:
+    """The hold was released or booked: the desks stop drawing it. ``version``: the desks'
+    copy's, when the caller read it (None: there is none), else read here."""
     table = TABLES["appointment_holds"]
-    version = conn.execute(select(table.c.version).where(table.c.id == hold_id)).scalar()
+    if version == -1:
+        version = conn.execute(select(table.c.version).where(table.c.id == hold_id)).scalar()
     if version is None:  # a hold from before the desks were told of holds
         return
     fields = {**changes, "updated_at": store.now(), "version": version + 1}
@@ -240,7 +313,7 @@ def release_hold(store: ServerStore, conn: Connection, key: ApiKey, hold_id: str
         conn.execute(
             update(s.api_holds).where(s.api_holds.c.id == hold_id).values(released_at=ended)
         )
-        _end_mark(store, conn, hold_id, released_at=ended)
+        _end_mark(store, conn, hold_id, row["mark_version"], released_at=ended)
     return 204, {}
 
 
@@ -260,16 +333,17 @@ def lapse_holds(store: ServerStore) -> int:
     return len(rows)
 
 
+# a hold of the key, with its copy's version on the desks (``mark_version``; None: no copy)
+_MARKS = TABLES["appointment_holds"]
+_HOLD_OF_KEY = (
+    select(s.api_holds, _MARKS.c.version.label("mark_version"))
+    .select_from(s.api_holds.outerjoin(_MARKS, _MARKS.c.id == s.api_holds.c.id))
+    .where(s.api_holds.c.id == bindparam("hold"), s.api_holds.c.key_id == bindparam("key"))
+)
+
+
 def _hold_row(conn: Connection, key: ApiKey, hold_id: str) -> dict[str, Any]:
-    found = (
-        conn.execute(
-            select(s.api_holds).where(
-                s.api_holds.c.id == hold_id[:36], s.api_holds.c.key_id == key.id
-            )
-        )
-        .mappings()
-        .first()
-    )
+    found = conn.execute(_HOLD_OF_KEY, {"hold": hold_id[:36], "key": key.id}).mappings().first()
     if found is None:
         raise not_found("hold", hold_id[:40])
     return dict(found)
@@ -295,7 +369,7 @@ def _patient(conn: Connection, patient_id: str) -> dict[str, Any]:
 
 
 def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]) -> Answer:
-    tz = clinic_zone(conn)
+    tz = zone(conn)
     now = store.now()
     patient = _patient(conn, body["patient_id"])
     held: dict[str, Any] | None = None
@@ -336,8 +410,9 @@ def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
     if held is None:  # a hold's time met the rules when it was held
         av.check_rules(want, prac, start, now, tz)
     problems, room = av.check_time(
-        conn, prac, start, end, now, tz, ignore_hold=held["id"] if held else None
-    )
+        conn, prac, start, end, now, tz, ignore_hold=held["id"] if held else None,
+        rules=_rules(conn, prac["id"]),
+    )  # fmt: skip
     if problems:
         raise _refuse(conn, problems, want, prac, start, now, tz)
     table = TABLES["appointments"]
@@ -364,15 +439,16 @@ def book(store: ServerStore, conn: Connection, key: ApiKey, body: dict[str, Any]
             "clash_flagged": False,
         },
     )
-    conn.execute(insert(table).values(**values))
+    conn.execute(insert(table), values)
     log_change(store, conn, "appointments", values["id"], "insert", 1, values, API_DEVICE, None)
+    _placed(conn, values)
     if held is not None:
         conn.execute(
             update(s.api_holds)
             .where(s.api_holds.c.id == held["id"])
             .values(appointment_id=values["id"])
         )
-        _end_mark(store, conn, held["id"], appointment_id=values["id"])
+        _end_mark(store, conn, held["id"], held["mark_version"], appointment_id=values["id"])
     _audit(store, conn, key, "booked", values["id"], patient["id"], start, tz)
     return 201, appointment_json(values, tz)
 
@@ -407,7 +483,9 @@ def _update(
     table = TABLES["appointments"]
     conn.execute(update(table).where(table.c.id == row["id"]).values(**changes, version=version))
     log_change(store, conn, "appointments", row["id"], "update", version, changes, API_DEVICE, None)
-    return {**row, **changes, "version": version}
+    new = {**row, **changes, "version": version}
+    _placed(conn, new)
+    return new
 
 
 def move(
@@ -418,7 +496,7 @@ def move(
     body: dict[str, Any],
     if_match: str | None,
 ) -> Answer:
-    tz = clinic_zone(conn)
+    tz = zone(conn)
     now = store.now()
     row = _live_appointment(conn, appointment_id)
     check_version(row, if_match)
@@ -434,7 +512,10 @@ def move(
     start: datetime = body["start"]
     end = start + (row["ends_at"] - row["starts_at"])
     av.check_rules(want, prac, start, now, tz)
-    problems, room = av.check_time(conn, prac, start, end, now, tz, ignore_appointment=row["id"])
+    problems, room = av.check_time(
+        conn, prac, start, end, now, tz, ignore_appointment=row["id"],
+        rules=_rules(conn, prac["id"]),
+    )  # fmt: skip
     if problems:
         raise _refuse(conn, problems, want, prac, start, now, tz)
     new = _update(
@@ -460,7 +541,7 @@ def cancel(
     body: dict[str, Any],
     if_match: str | None,
 ) -> Answer:
-    tz = clinic_zone(conn)
+    tz = zone(conn)
     row = _live_appointment(conn, appointment_id)
     check_version(row, if_match)
     new = _update(

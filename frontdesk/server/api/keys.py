@@ -170,9 +170,15 @@ _BY_HASH = select(s.api_keys.c.id, type_coerce(s.api_keys.c.revoked_at, String))
     s.api_keys.c.secret_hash == bindparam("h")
 )
 _KNOWN: dict[str, ApiKey] = {}
+# Keys this process has found valid, by their token's hash. A write call (``later``) takes its
+# key from here and checks it is still not revoked in the write's own transaction
+# (``booking.idempotent``), not in a read transaction of its own before it.
+_SEEN: dict[str, ApiKey] = {}
 
 
-def authenticate(store: ServerStore, authorization: str) -> ApiKey:
+def authenticate(store: ServerStore, authorization: str, *, later: bool = False) -> ApiKey:
+    """The caller's key, checked now; with ``later``, a key this process has seen valid is
+    answered without a read: the caller must check it in its own transaction (``confirm``)."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(
@@ -182,8 +188,13 @@ def authenticate(store: ServerStore, authorization: str) -> ApiKey:
             "unauthorised",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    digest = hash_secret(token.strip())
+    seen = _SEEN.get(digest) if later else None
+    if seen is not None:
+        _check_expiry(store, seen)
+        return seen
     with store.reading() as conn:
-        found = conn.execute(_BY_HASH, {"h": hash_secret(token.strip())}).first()
+        found = conn.execute(_BY_HASH, {"h": digest}).first()
         if found is None:
             raise ApiProblem(
                 401,
@@ -191,20 +202,29 @@ def authenticate(store: ServerStore, authorization: str) -> ApiKey:
                 "unauthorised",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        key_id, revoked = found
-        if revoked is not None:
-            raise ApiProblem(401, "That API key was revoked by the clinic.", "key_revoked")
+        key_id, revoked_at = found
+        if revoked_at is not None:
+            raise revoked()
         key = _KNOWN.get(key_id)
         if key is None:
             row = conn.execute(select(s.api_keys).where(s.api_keys.c.id == key_id)).one()
             key = _KNOWN[key_id] = _key(row)
     if key.revoked_at is not None:
-        raise ApiProblem(401, "That API key was revoked by the clinic.", "key_revoked")
+        raise revoked()
+    _check_expiry(store, key)
+    _SEEN[digest] = key
+    return key
+
+
+def revoked() -> ApiProblem:
+    return ApiProblem(401, "That API key was revoked by the clinic.", "key_revoked")
+
+
+def _check_expiry(store: ServerStore, key: ApiKey) -> None:
     if key.expires_at is not None and key.expires_at <= store.now():
         raise ApiProblem(
             401, f"That API key expired at {key.expires_at.isoformat()}.", "key_expired"
         )
-    return key
 
 
 class RateLimiter:
@@ -323,21 +343,23 @@ def insert_call(
 ) -> None:
     """``record_call`` inside a write already open (a booking's own transaction)."""
     conn.execute(
-        insert(s.api_audit).values(
-            id=uuid7(),
-            key_id=key.id,
-            operation=operation[:60],
-            patient_id=patient_id,
-            status=status,
-            at=now,
-        )
-    )
+        _AUDIT_ROW,
+        {"id": uuid7(), "key_id": key.id, "operation": operation[:60],
+         "patient_id": patient_id, "status": status, "at": now},
+    )  # fmt: skip
     touch_last_used(conn, key.id, now)
+
+
+_AUDIT_ROW = insert(s.api_audit)
 
 
 def touch_last_used(conn: Connection, key_id: str, at: datetime) -> None:
     """The key's last use, rewritten only when the stored one is a minute old (the condition
-    is in the statement: a key object held in memory may be older than the row)."""
+    is in the statement: a key object held in memory may be older than the row; no statement
+    when this transaction already read a recent one: ``conn.info["api_key_used"]``)."""
+    read_id, read_at = conn.info.get("api_key_used") or (None, None)
+    if read_id == key_id and read_at is not None and read_at > at - LAST_USED_EVERY:
+        return
     c = s.api_keys.c
     conn.execute(
         update(s.api_keys)

@@ -22,14 +22,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
+from sqlalchemy import bindparam, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.gc_tuning import settle_server_heap
+from frontdesk.server import schema as s
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
 from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
-from frontdesk.server.api.slot_cache import SlotCache
+from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
 from frontdesk.server.processes import Lease, shared_buckets
 from frontdesk.server.store import ServerStore
 
@@ -51,27 +53,52 @@ def _store(request: Request) -> ServerStore:
     return store
 
 
-def caller(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
+def caller(
+    request: Request, authorization: Annotated[str, Header()] = "", *, later: bool = False
+) -> keys.ApiKey:
     store = _store(request)
-    key = keys.authenticate(store, authorization)
+    key = keys.authenticate(store, authorization, later=later)
     request.state.api_key = key
     request.app.state.api_limiter.take(key)
     return key
 
 
-def scoped(scope: keys.Scope) -> Any:
+def writer(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
+    """``caller`` for the write routes (``_write``), whose key is checked again in the write
+    itself: a key seen valid before is not read first."""
+    return caller(request, authorization, later=True)
+
+
+def scoped(scope: keys.Scope, *, later: bool = False) -> Any:
+    """The key with ``scope``; ``later``: the route checks it is not revoked in its own
+    transaction (``writer``)."""
+
     def need(request: Request, key: Annotated[keys.ApiKey, Depends(caller)]) -> keys.ApiKey:
         key.require(scope)
         return key
 
-    return Depends(need)
+    def need_to_write(
+        request: Request, key: Annotated[keys.ApiKey, Depends(writer)]
+    ) -> keys.ApiKey:
+        if scope.value not in key.scopes:  # a revoked key is told that first, as on reads
+            try:
+                keys.authenticate(_store(request), request.headers.get("authorization", ""))
+            except ApiProblem:
+                request.state.api_key = None  # not a call of a valid key: not recorded
+                raise
+        key.require(scope)
+        return key
+
+    return Depends(need_to_write if later else need)
 
 
 Store = Annotated[ServerStore, Depends(_store)]
 Reader = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY)]
 Booker = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS)]
+Writer = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS, later=True)]
+Searcher = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY, later=True)]
 Finder = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_READ)]
-Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE)]
+Maker = Annotated[keys.ApiKey, scoped(keys.Scope.PATIENTS_WRITE, later=True)]
 Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")]
 Limit = Annotated[int, Query(ge=1, le=clinic.MAX_PAGE)]
 Since = Annotated[AwareDatetime | None, Query(description="only rows changed at or after")]
@@ -235,10 +262,20 @@ def _minute(text: str | None, default: int) -> int:
     return t.hour * 60 + t.minute
 
 
+# An availability call's first statement: the change log's clock (``SlotCache.catch_up``)
+# and whether its key is known and not revoked (``Searcher``: not read before the call).
+_SEARCH_OPENING = select(
+    LOG_EPOCH,
+    LOG_TOP,
+    select(s.api_keys.c.id).where(s.api_keys.c.id == bindparam("key")).scalar_subquery(),
+    select(s.api_keys.c.revoked_at).where(s.api_keys.c.id == bindparam("key")).scalar_subquery(),
+)
+
+
 @router.get("/availability", response_model=models.AvailabilityReply, responses=ERRORS)
 def availability(
     request: Request,
-    key: Reader,
+    key: Searcher,
     store: Store,
     appointment_type_id: Annotated[str | None, Query(max_length=36)] = None,
     profession: Annotated[str | None, Query(max_length=80)] = None,
@@ -255,14 +292,18 @@ def availability(
     """Free times for a type (or profession) across the clinic, at most 90 days at a time,
     and each practitioner's next free time in the window."""
     _op(request, "availability")
-    mask = _weekday_mask(weekdays)
-    lo, hi = _minute(earliest, 0), _minute(latest, 1440)
     now = store.now()
-    first = _utc(start) or now
-    last = _utc(end) or first + timedelta(days=14)
     cache: SlotCache = request.app.state.slot_cache
     with store.reading() as conn:
-        at = cache.catch_up(conn)
+        epoch, top, known, revoked_at = conn.execute(_SEARCH_OPENING, {"key": key.id}).one()
+        if known is None or revoked_at is not None:
+            request.state.api_key = None  # not a call of a valid key: not recorded
+            raise keys.revoked()
+        at = cache.catch_up(conn, clock=(epoch, top))
+        mask = _weekday_mask(weekdays)
+        lo, hi = _minute(earliest, 0), _minute(latest, 1440)
+        first = _utc(start) or now
+        last = _utc(end) or first + timedelta(days=14)
 
         def fact(name: Any, make: Any) -> Any:
             return cache.memo(at, name, make)
@@ -346,9 +387,15 @@ async def _write(
         keys.insert_call(conn, store.now(), key, op, status, patient)
         request.state.api_recorded = True
 
-    (status, out), replayed = await run_in_threadpool(
-        booking.idempotent, store, key, idem, digest, work, note
-    )
+    try:
+        (status, out), replayed = await run_in_threadpool(
+            booking.idempotent, store, key, idem, digest, work, note,
+            cache=request.app.state.slot_cache,
+        )  # fmt: skip
+    except ApiProblem as exc:
+        if exc.status == 401:  # revoked meanwhile: not a call of a valid key (``caller``)
+            request.state.api_key = None
+        raise
     return _answer(status, out, replayed)
 
 
@@ -356,7 +403,7 @@ async def _write(
 async def create_hold(
     request: Request,
     body: models.HoldRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
 ) -> Any:
@@ -381,7 +428,7 @@ async def create_hold(
     response_class=Response,
     response_model=None,
 )
-async def delete_hold(request: Request, hold_id: str, key: Booker, store: Store) -> Any:
+async def delete_hold(request: Request, hold_id: str, key: Writer, store: Store) -> Any:
     _op(request, "release hold")
     return await _write(
         store, key, None, request, {}, lambda conn: booking.release_hold(store, conn, key, hold_id)
@@ -392,7 +439,7 @@ async def delete_hold(request: Request, hold_id: str, key: Booker, store: Store)
 async def book(
     request: Request,
     body: models.BookRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
 ) -> Any:
@@ -435,7 +482,7 @@ async def move(
     request: Request,
     appointment_id: str,
     body: models.MoveRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
     if_match: IfMatch = None,
@@ -462,7 +509,7 @@ async def cancel(
     request: Request,
     appointment_id: str,
     body: models.CancelRequest,
-    key: Booker,
+    key: Writer,
     store: Store,
     idempotency_key: IdemKey = None,
     if_match: IfMatch = None,

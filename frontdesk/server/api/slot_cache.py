@@ -60,10 +60,9 @@ Variant = tuple[int, int, int]  # (length in minutes, earliest minute, latest mi
 Place = tuple[str | None, str | None, float, float]  # practitioner, room, start, end (epoch s)
 
 # (the server's epoch, the change log's newest position) in one read
-LOG_CLOCK = select(
-    select(s.server_info.c.value).where(s.server_info.c.key == "epoch").scalar_subquery(),
-    select(func.max(s.change_log.c.seq)).scalar_subquery(),
-)
+LOG_EPOCH = select(s.server_info.c.value).where(s.server_info.c.key == "epoch").scalar_subquery()
+LOG_TOP = select(func.max(s.change_log.c.seq)).scalar_subquery()
+LOG_CLOCK = select(LOG_EPOCH, LOG_TOP)
 
 
 def log_tail(conn: Connection, after: int, top: int) -> list[Any] | None:
@@ -98,12 +97,15 @@ class SlotCache:
         self.flushes = 0
 
     # -- following the change log ------------------------------------------------------------
-    def catch_up(self, conn: Connection, tz: ZoneInfo | None = None) -> int | None:
+    def catch_up(
+        self, conn: Connection, tz: ZoneInfo | None = None, clock: tuple[Any, Any] | None = None
+    ) -> int | None:
         """Apply the changes up to ``conn``'s snapshot; answer that snapshot's position, or
         None when the cache may not be used (an empty log: a freshly seeded server). ``tz``,
         the clinic's zone, is read when a booking's days are to be dropped and it is not
-        given."""
-        epoch, top = conn.execute(LOG_CLOCK).one()
+        given. ``clock``: ``LOG_CLOCK``'s (epoch, newest position) when the caller read them
+        in its own statement."""
+        epoch, top = clock if clock is not None else conn.execute(LOG_CLOCK).one()
         top = int(top or 0)
         if not top:
             return None
@@ -163,12 +165,40 @@ class SlotCache:
         self._where.clear()
         self.flushes += 1
 
+    def followed(
+        self,
+        at: int,
+        top: int,
+        entries: Sequence[tuple[int, str, str]],
+        places: dict[str, Place],
+        tz: ZoneInfo | None,
+    ) -> bool:
+        """A write that held the writer lock from position ``at`` committed the change-log
+        entries (seq, entity, row id) up to ``top``, and says where each booking it changed now
+        is (``places``): move the cache over them as ``catch_up`` would, without reading them
+        back. Nothing is done (the next ``catch_up`` reads them) unless the cache is at ``at``
+        and every entry and changed booking's place is known."""
+        with self._lock:
+            if self.seq != at or top <= at or [e[0] for e in entries] != [*range(at + 1, top + 1)]:
+                return False
+            if any(e[1] in FLUSH_ENTITIES for e in entries):
+                self._flush()
+            else:
+                changed = {e[2] for e in entries if e[1] == "appointments"}
+                if changed and (tz is None or not changed <= places.keys()):
+                    return False
+                if changed and tz is not None:
+                    was = [self._where.pop(i) for i in changed if i in self._where]
+                    self._drop_places([*was, *(places[i] for i in changed)], tz)
+            self.seq = top
+            return True
+
     def _drop(self, conn: Connection, ids: set[str], tz: ZoneInfo | None) -> None:
         """Drop the days each changed booking touched, where it was and where it is now."""
         from frontdesk.server.api.availability import epoch_columns
         from frontdesk.server.api.clinic import clinic_zone
 
-        tz = tz or clinic_zone(conn)
+        tz = tz or self._facts.get("zone") or clinic_zone(conn)
         a = TABLES["appointments"]
         s_a, e_a = epoch_columns(conn, a.c.starts_at, a.c.ends_at)
         places: list[Place] = [self._where.pop(i) for i in ids if i in self._where]
@@ -180,6 +210,11 @@ class SlotCache:
                     select(a.c.practitioner_id, a.c.room_id, s_a, e_a).where(a.c.id.in_(part))
                 ).all()
             ]
+        self._drop_places(places, tz)
+
+    def _drop_places(self, places: Sequence[Place], tz: ZoneInfo) -> None:
+        """Drop, for each booking's place, the days it touches (and the days either side) of
+        its practitioner and everyone sharing its room."""
         for pid, room, b0, b1 in places:
             who = [p for p, rooms in self._rooms.items() if p == pid or (room and room in rooms)]
             if not who:
