@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from frontdesk.cli import parse
 from frontdesk.console import stdout_closed
@@ -20,7 +20,14 @@ from frontdesk.logs import setup_logging
 from frontdesk.paths import DeskPaths, desk_paths, log_dir, private_dir, private_umask
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QObject
+    from PySide6.QtCore import QObject, QSettings
+
+    from frontdesk.services.early import EarlyContext
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.input_gate import InputGate
+    from frontdesk.ui.main_window import MainWindow
+
+    _FirstPaint = tuple[MainWindow, ChangeBus, QSettings, InputGate, EarlyContext]
 
     from frontdesk.db.health import EarlyCheck
     from frontdesk.store.context import ServiceContext
@@ -62,7 +69,12 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
     # The file's check starts now, on a thread, while Qt and the models import; the start
     # waits for its answer before anything opens the file for writing (_open_context).
     early = _begin_check(paths)
-    _import_before_qt()
+    # No sign-in (--selftest runs as the system): the diary can paint from a plain read of the
+    # file before SQLAlchemy and the models are imported (services/early.py); a person's start
+    # shows the sign-in dialog first, which needs them.
+    paint_first = selftest
+    if not paint_first:
+        _import_before_qt()
     if selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QLockFile, QSettings
@@ -89,12 +101,14 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
                 "Switch to that window, or close it first. Two copies on one folder could "
                 "overwrite each other's work, so this one will not open."
             )
-        try:
-            ctx = _open_context(paths, demo, early)
-        except DamagedDatabase as exc:
-            if selftest or not _restore_offered(paths, exc):
-                raise
-            ctx = _open_context(paths, demo)
+        first = _painted_first(paths, early, started) if paint_first else None
+        if first is None:
+            try:
+                ctx = _open_context(paths, demo, early)
+            except DamagedDatabase as exc:
+                if selftest or not _restore_offered(paths, exc):
+                    raise
+                ctx = _open_context(paths, demo)
     except FrontdeskError as exc:
         log.warning("start-up refused: %s", type(exc).__name__)
         if selftest:
@@ -103,32 +117,45 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
             QMessageBox.critical(None, "frontdesk cannot open", exc.user_message)
         return 2
 
-    from frontdesk.ui.bus import ChangeBus
-    from frontdesk.ui.main_window import MainWindow
+    if first is None:
+        from frontdesk.ui.bus import ChangeBus
+        from frontdesk.ui.main_window import MainWindow
 
-    # -- staff sign-in (auth): before any patient data shows; --selftest runs as the system --
-    if not selftest:
-        from frontdesk.ui.signin import sign_in_at_start
+        # -- staff sign-in (auth): before any patient data shows; --selftest runs as the system --
+        if not selftest:
+            from frontdesk.ui.signin import sign_in_at_start
 
-        if not sign_in_at_start(ctx):
-            lock.unlock()
-            return 0
+            if not sign_in_at_start(ctx):
+                lock.unlock()
+                return 0
 
-    bus = ChangeBus()
-    ctx.listeners.append(bus.publish)
-    prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
-    window = MainWindow(ctx, bus, prefs)
-    # The diary paints first; what it does not draw starts after (docs/performance.md, cold
-    # start). Nothing below runs before the window can take a click: the event loop starts
-    # at the end of this function.
-    window.show()
-    app.processEvents()
-    log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
-    if os.environ.get(STARTUP_PROBE):  # benchmarks/bench_startup.py: when it painted
-        # the moment, and the process's CPU time so far (a loaded machine delays the first)
-        print(f"{STARTUP_PROBE} {time.time():.6f} {time.process_time():.6f}", flush=True)
-        # what the first paint needed (tests/test_startup_imports.py keeps it short)
-        print(f"{STARTUP_PROBE}_MODULES {' '.join(sorted(sys.modules))}", flush=True)
+        bus = ChangeBus()
+        ctx.listeners.append(bus.publish)
+        prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
+        window = MainWindow(ctx, bus, prefs)
+        # The diary paints first; what it does not draw starts after (docs/performance.md,
+        # cold start). Nothing below runs before the window can take a click: the event loop
+        # starts at the end of this function.
+        window.show()
+        app.processEvents()
+        _painted(started)
+    else:
+        window, bus, prefs, gate, stand_in = first
+        # The diary has painted from the plain read; now the desk opens (SQLAlchemy, the
+        # models, the migrations' check) and the window is handed over to the services. What
+        # the person pressed meanwhile was held, and is delivered now.
+        try:
+            opened = _open_context(paths, demo, early)
+        except FrontdeskError as exc:
+            window.close()
+            gate.release()
+            log.warning("start-up refused: %s", type(exc).__name__)
+            print(exc.user_message, file=sys.stderr)
+            return 2
+        stand_in.attach(opened)
+        window.hand_over(opened)
+        ctx = opened
+        gate.release()
     from frontdesk.services.messaging.worker import QueueingWorker
 
     # confirmations and notices at booking (issue 18), queued off the GUI thread
@@ -177,6 +204,54 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
     _clean_exit_marker(paths).write_bytes(b"")
     lock.unlock()
     return code
+
+
+def _painted(started: float) -> None:
+    log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
+    if os.environ.get(STARTUP_PROBE):  # benchmarks/bench_startup.py: when it painted
+        # the moment, and the process's CPU time so far (a loaded machine delays the first)
+        print(f"{STARTUP_PROBE} {time.time():.6f} {time.process_time():.6f}", flush=True)
+        # what the first paint needed (tests/test_startup_imports.py keeps it short)
+        print(f"{STARTUP_PROBE}_MODULES {' '.join(sorted(sys.modules))}", flush=True)
+
+
+def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _FirstPaint | None:
+    """The main window with the diary painted from a plain ``sqlite3`` read of the file
+    (services/early.py), before SQLAlchemy and the models are imported; None, having painted
+    nothing, whenever the usual start must run instead: the file not found sound by the early
+    check or not at the migrations' head, no clinic yet, the window set to
+    open on another area or with the diary's side panels shown, or any read refused."""
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.db.head import EXPECTED_HEAD
+    from frontdesk.domain.clock import SystemClock
+    from frontdesk.services.early import EarlyContext
+    from frontdesk.store.first_day import first_screen
+
+    if not early.sound():
+        return None
+    screen = first_screen(paths.database, EXPECTED_HEAD)
+    if screen is None:
+        return None
+    prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
+    if prefs.value("window/area", "diary") != "diary" or prefs.value("diary/panels") == "true":
+        return None
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.input_gate import InputGate
+    from frontdesk.ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    ctx = EarlyContext(paths.database, screen, SystemClock())
+    bus = ChangeBus()
+    ctx.listeners.append(bus.publish)
+    gate = InputGate(app)
+    window = MainWindow(cast("ServiceContext", ctx), bus, prefs)
+    window.show()
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    _painted(started)
+    return window, bus, prefs, gate, ctx
 
 
 def _start_local_sender(ctx: ServiceContext, window: QObject) -> None:
