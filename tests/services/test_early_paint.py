@@ -6,7 +6,6 @@ goes the usual way) for a file not at the head, with no clinic, damaged, or miss
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -132,19 +131,27 @@ def test_a_day_with_leave_closures_a_cancellation_a_double_booking_and_a_hold(
     assert (screen.waiting, screen.pinned) == (1, 1)
 
 
+def copy(database: Path, to: Path) -> Path:
+    """The file as the desk has it (its write-ahead log included)."""
+    source, target = sqlite3.connect(database), sqlite3.connect(to)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return to
+
+
 def test_the_first_read_declines_what_the_usual_start_must_handle(
     ctx: ServiceContext, tmp_path: Path
 ) -> None:
     assert ctx.paths is not None
     database = ctx.paths.database
     assert first_screen(tmp_path / "none.sqlite3", EXPECTED_HEAD) is None  # a first start
-    older = tmp_path / "older.sqlite3"
-    shutil.copy(database, older)
+    older = copy(database, tmp_path / "older.sqlite3")
     with sqlite3.connect(older) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0390_inttimes'")
     assert first_screen(older, EXPECTED_HEAD) is None  # an upgrade runs first
-    unset = tmp_path / "unset.sqlite3"
-    shutil.copy(database, unset)
+    unset = copy(database, tmp_path / "unset.sqlite3")
     with sqlite3.connect(unset) as conn:
         conn.execute("DELETE FROM clinic_settings")
     assert first_screen(unset, EXPECTED_HEAD) is None  # no clinic yet

@@ -43,6 +43,8 @@ def _window(qtbot, ctx: object, prefs_file: Path) -> MainWindow:  # type: ignore
     window.resize(1440, 900)
     window.show()
     qtbot.waitExposed(window)
+    window.activateWindow()  # the diary's keys are shortcuts of the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     return window
 
 
@@ -120,7 +122,7 @@ def test_input_before_the_hand_over_is_held_then_acts_through_the_services(
     ten = next(a.id for a in page.data.appointments if a.starts_at == c.at(FRIDAY, 10))  # type: ignore[union-attr]
     page.view.setFocus()
     page.view.set_cursor(0, 9 * 60)
-    # a person's first moments: two slots down, mark arrived, then click Ben's 10:00
+    # a person's first moments: a slot down (9:15), mark arrived, then click Ben's 10:00
     qtbot.keyClick(page.view, Qt.Key.Key_Down)
     qtbot.keyClick(page.view, Qt.Key.Key_A)
     qtbot.mouseClick(
@@ -135,11 +137,14 @@ def test_input_before_the_hand_over_is_held_then_acts_through_the_services(
     stand_in.attach(ctx)
     window.hand_over(ctx)
     assert gate.release() >= 4
-    assert page.view.cursor_slot == (0, 9 * 60 + 15)
-    assert placement(ctx, nine_fifteen)[3] == "arrived"  # through the services, on the right one
+    # in order: the Down took the cursor to 9:15, so A marked that one, through the services
+    assert placement(ctx, nine_fifteen)[3] == "arrived"
     assert "Marked arrived" in page.banner.text()
+    # the change notice reached the page through the open desk: it redrew the appointment
+    assert page.scene.items_by_id[nine_fifteen].appt.status == "arrived"
     qtbot.waitUntil(lambda: page.view.selected_item() is not None)
     selected = page.view.selected_item()
     assert selected is not None and selected.appt.id == ten
     assert placement(ctx, ten)[3] == "booked"  # a click selects; it changes nothing
+    assert page.view.cursor_slot == (1, 10 * 60)  # and the cursor followed the click
     _image(window, "after-input")
