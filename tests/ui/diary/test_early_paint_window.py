@@ -141,7 +141,7 @@ def test_input_before_the_hand_over_is_held_then_acts_through_the_services(
     assert placement(ctx, nine_fifteen)[3] == "arrived"
     assert "Marked arrived" in page.banner.text()
     # the change notice reached the page through the open desk: it redrew the appointment
-    assert page.scene.items_by_id[nine_fifteen].appt.status == "arrived"
+    qtbot.waitUntil(lambda: page.scene.items_by_id[nine_fifteen].appt.status == "arrived")
     qtbot.waitUntil(lambda: page.view.selected_item() is not None)
     selected = page.view.selected_item()
     assert selected is not None and selected.appt.id == ten
