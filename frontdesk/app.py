@@ -218,8 +218,8 @@ def _painted(started: float) -> None:
 def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _FirstPaint | None:
     """The main window with the diary painted from a plain ``sqlite3`` read of the file
     (services/early.py), before SQLAlchemy and the models are imported; None, having painted
-    nothing, whenever the usual start must run instead: the file not found sound by the early
-    check or not at the migrations' head, no clinic yet, the window set to
+    nothing, whenever the usual start must run instead: a start after a crash (the full check),
+    the file not found sound by the early check or not at the migrations' head, no clinic yet, the window set to
     open on another area or with the diary's side panels shown, or any read refused."""
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
@@ -229,7 +229,9 @@ def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _Firs
     from frontdesk.services.early import EarlyContext
     from frontdesk.store.first_day import first_screen
 
-    if not early.sound():
+    if early.thorough or not early.sound():
+        # after a crash SQLite reads every page first (seconds on a big file): the usual start
+        # imports the desk's modules meanwhile, which waiting here to paint first would not
         return None
     screen = first_screen(paths.database, EXPECTED_HEAD)
     if screen is None:

@@ -90,6 +90,17 @@ def test_the_first_paint_imports_none_of_the_heavy_modules(tmp_path: Path, demo:
     assert _too_early(again) == []
 
 
+def test_after_a_crash_the_start_goes_the_usual_way(tmp_path: Path) -> None:
+    """No clean-exit marker: SQLite reads every page first, and the desk's modules import
+    meanwhile (the diary is not painted from a plain read before that check ends)."""
+    data = tmp_path / "desk"
+    _modules_at_paint(data)
+    (data / ".clean-exit").unlink()
+    after_crash = _modules_at_paint(data)
+    assert {"sqlalchemy", "frontdesk.models", "frontdesk.ui.diary.page"} <= after_crash
+    assert _too_early(_modules_at_paint(data)) == []  # that start exited cleanly
+
+
 def test_the_check_names_an_eager_import() -> None:
     """The filter the test relies on: a module or any of its submodules counts."""
     assert _too_early({"reportlab", "httpx._client", "frontdesk.sync.engine", "frontdesk.ui"}) == [
