@@ -219,8 +219,9 @@ def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _Firs
     """The main window with the diary painted from a plain ``sqlite3`` read of the file
     (services/early.py), before SQLAlchemy and the models are imported; None, having painted
     nothing, whenever the usual start must run instead: a start after a crash (the full check),
-    the file not found sound by the early check or not at the migrations' head, no clinic yet, the window set to
-    open on another area or with the diary's side panels shown, or any read refused."""
+    the file not found sound by the early check or not at the migrations' head, no clinic yet,
+    the window set to open on another area or with the diary's side panels shown, or any read
+    refused."""
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
