@@ -19,16 +19,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from frontdesk.db import head
 from frontdesk.db.backup import Progress, backup_file, timestamped_name
-from frontdesk.db.head import EXPECTED_HEAD
 from frontdesk.domain.errors import DatabaseTooNew
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# EXPECTED_HEAD (db/head.py): the newest revision this version of frontdesk ships. A database
-# already stamped with it opens without importing Alembic at all (a tenth of a second off every
-# start). The migrations test keeps it equal to the scripts' head.
+# The newest revision this version of frontdesk ships (db/head.py, where a start reads it before
+# SQLAlchemy is imported). A database already stamped with it opens without importing Alembic
+# at all (a tenth of a second off every start). The migrations test keeps it equal to the
+# scripts' head.
+EXPECTED_HEAD = head.EXPECTED_HEAD
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from frontdesk.domain.clock import Clock
 from frontdesk.domain.diary import RosterRule
 from frontdesk.domain.diary_view import DiaryData, PractitionerInfo, RoomInfo, TypeInfo
 from frontdesk.store.actor import Actor
-from frontdesk.store.first_day import FirstScreen, read_view, reading
 
 if TYPE_CHECKING:
     from frontdesk.store.context import ServiceContext
+    from frontdesk.store.first_day import FirstScreen
 
 _OWN = frozenset({"_ctx", "_database", "_screen", "_clock", "_actor", "_listeners"})
 
@@ -139,6 +139,8 @@ def load_view(
     ``sqlite3`` (the catalogue is the first read's, as the page's cache is)."""
     first = early(ctx)
     if first is not None:
+        from frontdesk.store.first_day import read_view, reading
+
         with reading(first._database) as conn:
             return read_view(conn, first.screen, days, practitioner_ids, first.server_now())
     from frontdesk.services.diary.view import load_view as read

@@ -22,9 +22,11 @@ from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.hlc import HybridClock
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.paths import DeskPaths
-from frontdesk.store.actor import SYSTEM, Actor  # noqa: F401  (SYSTEM re-exported)
+from frontdesk.store.actor import SYSTEM, Actor
 from frontdesk.store.changes import ChangeCollector, ChangeNotice, Listener, Origin
 from frontdesk.store.tracking import TRACKING_KEY, Tracking
+
+__all__ = ["SYSTEM", "Actor", "ServiceContext"]  # Actor and SYSTEM live in store/actor.py
 
 
 @dataclass
