@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from frontdesk.db import head
 from frontdesk.db.backup import Progress, backup_file, timestamped_name
+from frontdesk.db.head import EXPECTED_HEAD as SHIPPED_HEAD
 from frontdesk.domain.errors import DatabaseTooNew
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # SQLAlchemy is imported). A database already stamped with it opens without importing Alembic
 # at all (a tenth of a second off every start). The migrations test keeps it equal to the
 # scripts' head.
-EXPECTED_HEAD = head.EXPECTED_HEAD
+EXPECTED_HEAD = SHIPPED_HEAD
 
 log = logging.getLogger(__name__)
 
