@@ -188,6 +188,8 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
 
     settle_heap()
     log.info("start-up finished in %.0f ms", (time.perf_counter() - started) * 1000)
+    if os.environ.get(STARTUP_PROBE):  # ready for a click (the event loop starts next) ...
+        print(f"{STARTUP_PROBE}_READY {time.time():.6f} {time.process_time():.6f}", flush=True)
     if os.environ.get(STARTUP_PROBE):  # ... and quit
         code = 0
         window.close()
