@@ -145,6 +145,7 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
         # models, the migrations' check) and the window is handed over to the services. What
         # the person pressed meanwhile was held, and is delivered now.
         try:
+            _import_past_the_qt_hook()
             opened = _open_context(paths, demo, early)
         except FrontdeskError as exc:
             window.close()
@@ -318,6 +319,21 @@ def _import_before_qt() -> None:
 
     for name in _BEFORE_QT:
         importlib.import_module(name)
+
+
+def _import_past_the_qt_hook() -> None:
+    """The same modules imported after Qt (the diary painted first), with PySide6's import hook
+    set aside meanwhile: it only serves modules that ``from __feature__ import`` Qt's features,
+    and none of these imports Qt (layer rule 2, tests/test_layers.py); left on, it costs ≈ 0.1 s
+    of CPU over the thousands of imports SQLAlchemy and the models make."""
+    import builtins
+
+    hooked = builtins.__import__
+    builtins.__import__ = getattr(builtins, "__orig_import__", hooked)
+    try:
+        _import_before_qt()
+    finally:
+        builtins.__import__ = hooked
 
 
 def _begin_check(paths: DeskPaths) -> EarlyCheck:
