@@ -155,23 +155,13 @@ class DiaryPage(DiaryHost):
         self.side.addTab(self.pinboard_panel, "Pinboard")
 
     def hand_over(self, ctx: ServiceContext) -> None:
-        """The desk is open (app.py): the page now works through the services. What the first
-        paint drew stays unless the services read the day differently (then it is redrawn)."""
+        """The desk is open (app.py): the page works through the services from now on. What
+        the first paint read is what the services read (tests/services/test_early_paint.py),
+        so nothing is read again or redrawn; the side panels are built now."""
         self.ctx = self.controller.ctx = ctx
         self.view.server_now = ctx.server_now
         if not hasattr(self, "waitlist_panel"):
             self._build_panels()
-        catalogue = early.catalogue(ctx)
-        if catalogue != (self.practitioners, self.types, self.rooms):
-            self.practitioners, self.types, self.rooms = catalogue
-            self._rules = None
-            self.reload()
-        elif self._shown_key is not None:
-            days, ids = self._shown_key
-            fresh = early.load_view(ctx, list(days), list(ids), practitioners=self.practitioners,
-                                    tz=self.tz, rooms=self.rooms)  # fmt: skip
-            if fresh != self.data:
-                self.reload()
         self.reload_panels()
 
     # -- what the toolbar asks for ----------------------------------------------------------------
