@@ -26,17 +26,23 @@ if TYPE_CHECKING:
     from frontdesk.ui.bus import ChangeBus
     from frontdesk.ui.input_gate import InputGate
     from frontdesk.ui.main_window import MainWindow
+    from frontdesk.ui.signin import EarlySignIn
 
     _FirstPaint = tuple[MainWindow, ChangeBus, QSettings, InputGate, EarlyContext]
 
     from frontdesk.db.health import EarlyCheck
     from frontdesk.store.context import ServiceContext
+    from frontdesk.store.first_day import FirstScreen
 
 log = logging.getLogger("frontdesk.app")
 # Set in the environment: print "<name> <epoch seconds> <process CPU seconds>" once the main
 # window has painted, finish starting up, and quit (benchmarks/bench_startup.py times a start
-# from the process's launch with it).
+# from the process's launch with it). A person's start prints "<name>_SIGNIN ..." when the
+# sign-in dialog has painted; with "<user name> <password>" of a test account in
+# STARTUP_PROBE_ACCOUNT it signs in as if typed at once (the benchmark's copy of a clinic),
+# without, it closes the dialog once the desk is open.
 STARTUP_PROBE = "FRONTDESK_STARTUP_PROBE"
+STARTUP_PROBE_ACCOUNT = "FRONTDESK_STARTUP_PROBE_ACCOUNT"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,10 +77,9 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
     early = _begin_check(paths)
     # No sign-in (--selftest runs as the system): the diary can paint from a plain read of the
     # file before SQLAlchemy and the models are imported (services/early.py); a person's start
-    # shows the sign-in dialog first, which needs them.
+    # paints the sign-in dialog that way instead, and the desk opens while they type.
     paint_first = selftest
-    if not paint_first:
-        _import_before_qt()
+    signing: EarlySignIn | None = None
     if selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QLockFile, QSettings
@@ -102,14 +107,22 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
                 "overwrite each other's work, so this one will not open."
             )
         first = _painted_first(paths, early, started) if paint_first else None
+        if not selftest:
+            signing = _signin_painted_first(paths, early, started)
         if first is None:
+            _import_past_the_qt_hook()
             try:
                 ctx = _open_context(paths, demo, early)
             except DamagedDatabase as exc:
+                if signing is not None:  # the usual start's offer, then its dialog
+                    signing.dialog.close()
+                    signing = None
                 if selftest or not _restore_offered(paths, exc):
                     raise
                 ctx = _open_context(paths, demo)
     except FrontdeskError as exc:
+        if signing is not None:
+            signing.dialog.close()
         log.warning("start-up refused: %s", type(exc).__name__)
         if selftest:
             print(exc.user_message, file=sys.stderr)
@@ -125,7 +138,8 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
         if not selftest:
             from frontdesk.ui.signin import sign_in_at_start
 
-            if not sign_in_at_start(ctx):
+            signed = signing.finish(ctx) if signing is not None else sign_in_at_start(ctx)
+            if not signed:
                 lock.unlock()
                 return 0
 
@@ -228,16 +242,10 @@ def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _Firs
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from frontdesk.db.head import EXPECTED_HEAD
     from frontdesk.domain.clock import SystemClock
     from frontdesk.services.early import EarlyContext
-    from frontdesk.store.first_day import first_screen
 
-    if early.thorough or not early.sound():
-        # after a crash SQLite reads every page first (seconds on a big file): the usual start
-        # imports the desk's modules meanwhile, which waiting here to paint first would not
-        return None
-    screen = first_screen(paths.database, EXPECTED_HEAD)
+    screen = _plain_read(paths, early)
     if screen is None:
         return None
     prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
@@ -258,6 +266,64 @@ def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _Firs
     app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
     _painted(started)
     return window, bus, prefs, gate, ctx
+
+
+def _plain_read(paths: DeskPaths, early: EarlyCheck) -> FirstScreen | None:
+    """The first screen read with plain ``sqlite3``, or None for the usual start (a start
+    after a crash, the file not sound, not at the migrations' head, no clinic, a read refused)."""
+    from frontdesk.db.head import EXPECTED_HEAD
+    from frontdesk.store.first_day import first_screen
+
+    if early.thorough or not early.sound():
+        # after a crash SQLite reads every page first (seconds on a big file): the usual start
+        # imports the desk's modules meanwhile, which waiting here to paint first would not
+        return None
+    return first_screen(paths.database, EXPECTED_HEAD)
+
+
+def _signin_painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> EarlySignIn | None:
+    """A person's start: the sign-in dialog painted from a plain ``sqlite3`` read, before
+    SQLAlchemy and the models are imported; the desk opens next, on this thread, while the
+    person types (their keys wait in Qt's queue, and a sign-in pressed before the desk is open
+    runs once it is: ``EarlySignIn``). None, having painted nothing, whenever the usual start
+    must run instead: as for the diary (``_plain_read``), or a clinic with no staff yet (the
+    first run's dialog)."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.domain.clock import SystemClock
+    from frontdesk.services.early import EarlyContext
+    from frontdesk.store.first_day import staff_exist
+
+    screen = _plain_read(paths, early)
+    if screen is None or not staff_exist(paths.database):
+        return None
+    from frontdesk.ui.signin import EarlySignIn
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    stand_in = EarlyContext(paths.database, screen, SystemClock())
+    signing = EarlySignIn(cast("ServiceContext", stand_in))
+    signing.dialog.show()
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    log.info("sign-in shown in %.0f ms", (time.perf_counter() - started) * 1000)
+    if os.environ.get(STARTUP_PROBE):
+        print(f"{STARTUP_PROBE}_SIGNIN {time.time():.6f} {time.process_time():.6f}", flush=True)
+        print(f"{STARTUP_PROBE}_SIGNIN_MODULES {' '.join(sorted(sys.modules))}", flush=True)
+        _probe_signs_in(signing)
+    return signing
+
+
+def _probe_signs_in(signing: EarlySignIn) -> None:
+    """FRONTDESK_STARTUP_PROBE: sign in with the test account as though typed while the desk
+    opened (the attempt waits for it), or, with none given, close the dialog."""
+    account = os.environ.get(STARTUP_PROBE_ACCOUNT, "").split(" ", 1)
+    if len(account) != 2:
+        signing.dialog.reject()
+        return
+    signing.dialog.panel.username.setText(account[0])
+    signing.dialog.panel.secret.setText(account[1])
+    signing.dialog.panel.attempt()
 
 
 def _start_local_sender(ctx: ServiceContext, window: QObject) -> None:

@@ -109,6 +109,17 @@ def first_screen(database: Path, head: str) -> FirstScreen | None:
         return None
 
 
+def staff_exist(database: Path) -> bool:
+    """Whether the clinic has a staff account (the start's sign-in dialog; the first run's
+    dialog creates the owner's otherwise); False for anything SQLite refuses."""
+    try:
+        with reading(database) as conn:
+            row = conn.execute("SELECT 1 FROM staff_users WHERE deleted_at IS NULL LIMIT 1")
+            return row.fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
 def catalogue_practitioners(conn: sqlite3.Connection) -> list[PractitionerInfo]:
     rows = conn.execute(
         "SELECT id, display_name, profession, colour, overlap_policy, default_location_id "
