@@ -121,3 +121,62 @@ def test_the_models_declare_their_annotations_unstringified() -> None:
     future = "from __future__ import annotations"
     stringified = [p.name for p in declaring if future in p.read_text("utf-8").splitlines()]
     assert stringified == []
+
+
+def _person_starts(data_dir: Path, account: str | None) -> dict[str, list[str]]:
+    """``python -m frontdesk.app`` as a person starts it (no --selftest): the probe's lines."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FRONTDESK_STARTUP_PROBE="1")
+    env.pop("FRONTDESK_STARTUP_PROBE_ACCOUNT", None)
+    if account is not None:
+        env["FRONTDESK_STARTUP_PROBE_ACCOUNT"] = account
+    done = subprocess.run(
+        [sys.executable, "-m", "frontdesk.app", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {x.split()[0]: x.split()[1:] for x in done.stdout.splitlines() if x.strip()}
+
+
+def test_a_persons_start_paints_the_sign_in_dialog_before_sqlalchemy(tmp_path: Path) -> None:
+    """A clinic with staff, closed cleanly: the sign-in dialog paints from a plain sqlite3 read;
+    the probe's test account signs in (pressed before the desk is open: it runs once it is,
+    once), and the diary paints after."""
+    from sqlalchemy import func, select
+
+    from frontdesk.models import AuditEvent
+    from frontdesk.paths import desk_paths
+    from frontdesk.services import signin, staff
+    from frontdesk.services.desk import open_desk
+
+    data = tmp_path / "desk"
+    _modules_at_paint(data)  # made, and closed cleanly
+    ctx = open_desk(desk_paths(data))
+    staff.create_first_owner(ctx, "owner", "Olive Owner", "correct horse")
+    signin.sign_in(ctx, "owner", "correct horse")
+
+    def sign_ins() -> int:
+        with ctx.read() as s:
+            return int(s.scalar(select(func.count()).where(AuditEvent.action == "sign in")) or 0)
+
+    before = sign_ins()
+    lines = _person_starts(data, "owner correct horse")
+    at_signin = set(lines["FRONTDESK_STARTUP_PROBE_SIGNIN_MODULES"])
+    assert {"frontdesk.ui.signin", "frontdesk.services.early", "PySide6.QtWidgets"} <= at_signin
+    assert not {"sqlalchemy", "frontdesk.models", "frontdesk.store.context",
+                "frontdesk.services.desk"} & at_signin  # fmt: skip
+    # signed in, once; then the diary painted (the desk's modules loaded by then)
+    assert "frontdesk.ui.diary.page" in lines["FRONTDESK_STARTUP_PROBE_MODULES"]
+    assert float(lines["FRONTDESK_STARTUP_PROBE"][0]) >= float(
+        lines["FRONTDESK_STARTUP_PROBE_SIGNIN"][0]
+    )
+    assert "FRONTDESK_STARTUP_PROBE_READY" in lines
+    assert sign_ins() == before + 1
+    # without an account the probe closes the dialog: no sign-in, no diary
+    lines = _person_starts(data, None)
+    assert "FRONTDESK_STARTUP_PROBE_SIGNIN" in lines and "FRONTDESK_STARTUP_PROBE" not in lines
+    assert sign_ins() == before + 1
+    ctx.engine.dispose()
