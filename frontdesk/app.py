@@ -142,6 +142,8 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
             if not signed:
                 lock.unlock()
                 return 0
+            if os.environ.get(STARTUP_PROBE):  # signed in → diary painted (bench_startup.py)
+                print(f"{STARTUP_PROBE}_SIGNED_IN {time.time():.6f}", flush=True)
 
         bus = ChangeBus()
         ctx.listeners.append(bus.publish)
@@ -281,7 +283,9 @@ def _plain_read(paths: DeskPaths, early: EarlyCheck) -> FirstScreen | None:
     return first_screen(paths.database, EXPECTED_HEAD)
 
 
-def _signin_painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> EarlySignIn | None:
+def _signin_painted_first(
+    paths: DeskPaths, early: EarlyCheck, started: float
+) -> EarlySignIn | None:
     """A person's start: the sign-in dialog painted from a plain ``sqlite3`` read, before
     SQLAlchemy and the models are imported; the desk opens next, on this thread, while the
     person types (their keys wait in Qt's queue, and a sign-in pressed before the desk is open

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from sqlalchemy import func, select
 
 from frontdesk import app
 from frontdesk.db.health import EarlyCheck
 from frontdesk.models import AuditEvent
 from frontdesk.paths import DeskPaths
-from frontdesk.services import staff
+from frontdesk.services import clinic_settings, staff
 from frontdesk.services.early import EarlyContext
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
@@ -66,9 +66,6 @@ def test_typed_before_the_desk_opens_signs_in_once(qtbot, owner: ServiceContext)
     signing, early = _painted(qtbot, paths)
     dialog = signing.dialog
     assert dialog.panel.username.hasFocus()
-    from frontdesk.services import clinic_settings
-    from PySide6.QtWidgets import QLabel
-
     shown = [w.text() for w in dialog.findChildren(QLabel)]
     assert clinic_settings.clinic_name(owner) in shown
     _shot(dialog, "signin-painted")
