@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from sqlalchemy import func, select
 
 from frontdesk import app
@@ -94,6 +94,40 @@ def test_typed_before_the_desk_opens_signs_in_once(qtbot, owner: ServiceContext)
         qtbot.waitExposed(window)
         assert window.isVisible()
         _shot(window, "diary-after-signin")
+    finally:
+        opened.engine.dispose()
+
+
+def test_keys_queued_while_the_desk_opens_are_delivered_after(qtbot, owner: ServiceContext) -> None:
+    """As at a real start: the desk opens without running the event loop, so what the person
+    types waits in Qt's queue and reaches the dialog once it runs (finish's exec)."""
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtGui import QKeyEvent
+
+    paths = owner.paths
+    assert paths is not None
+    before = _sign_ins(owner)
+    signing, early = _painted(qtbot, paths)
+    panel = signing.dialog.panel
+
+    def post(target: QWidget, text: str, key: Qt.Key | None = None) -> None:
+        for ch in text or " ":
+            code = key if key is not None else Qt.Key(ord(ch.upper()))
+            for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
+                event = QKeyEvent(kind, code, Qt.KeyboardModifier.NoModifier, text and ch)
+                QCoreApplication.postEvent(target, event)
+
+    post(panel.username, "owner")
+    post(panel.secret, "correct horse")
+    post(panel.secret, "", Qt.Key.Key_Return)
+    opened = app._open_context(paths, False, early)
+    try:
+        assert panel.username.text() == ""  # nothing delivered while the desk opened
+        QTimer.singleShot(10_000, signing.dialog, signing.dialog.reject)  # ends a failure
+        assert signing.finish(opened) is True
+        assert panel.username.text() == "owner"
+        assert _sign_ins(owner) == before + 1
+        assert opened.actor.name == "Olive Owner"
     finally:
         opened.engine.dispose()
 
