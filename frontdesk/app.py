@@ -139,7 +139,8 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
             from frontdesk.ui.signin import sign_in_at_start
 
             signed = signing.finish(ctx) if signing is not None else sign_in_at_start(ctx)
-            if not signed:
+            if not signed:  # closed, having written nothing: the next start is a clean one's
+                _clean_exit_marker(paths).write_bytes(b"")
                 lock.unlock()
                 return 0
             if os.environ.get(STARTUP_PROBE):  # signed in → diary painted (bench_startup.py)

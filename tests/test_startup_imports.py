@@ -179,4 +179,7 @@ def test_a_persons_start_paints_the_sign_in_dialog_before_sqlalchemy(tmp_path: P
     lines = _person_starts(data, None)
     assert "FRONTDESK_STARTUP_PROBE_SIGNIN" in lines and "FRONTDESK_STARTUP_PROBE" not in lines
     assert sign_ins() == before + 1
+    # closing the dialog is a clean exit: the next start paints the dialog first again
+    assert (data / ".clean-exit").exists()
+    assert "FRONTDESK_STARTUP_PROBE_SIGNIN" in _person_starts(data, None)
     ctx.engine.dispose()
