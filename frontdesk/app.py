@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from frontdesk.cli import parse
 from frontdesk.console import stdout_closed
@@ -20,16 +20,29 @@ from frontdesk.logs import setup_logging
 from frontdesk.paths import DeskPaths, desk_paths, log_dir, private_dir, private_umask
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QObject
+    from PySide6.QtCore import QObject, QSettings
+
+    from frontdesk.services.early import EarlyContext
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.input_gate import InputGate
+    from frontdesk.ui.main_window import MainWindow
+    from frontdesk.ui.signin import EarlySignIn
+
+    _FirstPaint = tuple[MainWindow, ChangeBus, QSettings, InputGate, EarlyContext]
 
     from frontdesk.db.health import EarlyCheck
     from frontdesk.store.context import ServiceContext
+    from frontdesk.store.first_day import FirstScreen
 
 log = logging.getLogger("frontdesk.app")
 # Set in the environment: print "<name> <epoch seconds> <process CPU seconds>" once the main
 # window has painted, finish starting up, and quit (benchmarks/bench_startup.py times a start
-# from the process's launch with it).
+# from the process's launch with it). A person's start prints "<name>_SIGNIN ..." when the
+# sign-in dialog has painted; with "<user name> <password>" of a test account in
+# STARTUP_PROBE_ACCOUNT it signs in as if typed at once (the benchmark's copy of a clinic),
+# without, it closes the dialog once the desk is open.
 STARTUP_PROBE = "FRONTDESK_STARTUP_PROBE"
+STARTUP_PROBE_ACCOUNT = "FRONTDESK_STARTUP_PROBE_ACCOUNT"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,7 +75,11 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
     # The file's check starts now, on a thread, while Qt and the models import; the start
     # waits for its answer before anything opens the file for writing (_open_context).
     early = _begin_check(paths)
-    _import_before_qt()
+    # No sign-in (--selftest runs as the system): the diary can paint from a plain read of the
+    # file before SQLAlchemy and the models are imported (services/early.py); a person's start
+    # paints the sign-in dialog that way instead, and the desk opens while they type.
+    paint_first = selftest
+    signing: EarlySignIn | None = None
     if selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QLockFile, QSettings
@@ -89,13 +106,23 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
                 "Switch to that window, or close it first. Two copies on one folder could "
                 "overwrite each other's work, so this one will not open."
             )
-        try:
-            ctx = _open_context(paths, demo, early)
-        except DamagedDatabase as exc:
-            if selftest or not _restore_offered(paths, exc):
-                raise
-            ctx = _open_context(paths, demo)
+        first = _painted_first(paths, early, started) if paint_first else None
+        if not selftest:
+            signing = _signin_painted_first(paths, early, started)
+        if first is None:
+            _import_past_the_qt_hook()
+            try:
+                ctx = _open_context(paths, demo, early)
+            except DamagedDatabase as exc:
+                if signing is not None:  # the usual start's offer, then its dialog
+                    signing.dialog.close()
+                    signing = None
+                if selftest or not _restore_offered(paths, exc):
+                    raise
+                ctx = _open_context(paths, demo)
     except FrontdeskError as exc:
+        if signing is not None:
+            signing.dialog.close()
         log.warning("start-up refused: %s", type(exc).__name__)
         if selftest:
             print(exc.user_message, file=sys.stderr)
@@ -103,32 +130,50 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
             QMessageBox.critical(None, "frontdesk cannot open", exc.user_message)
         return 2
 
-    from frontdesk.ui.bus import ChangeBus
-    from frontdesk.ui.main_window import MainWindow
+    if first is None:
+        from frontdesk.ui.bus import ChangeBus
+        from frontdesk.ui.main_window import MainWindow
 
-    # -- staff sign-in (auth): before any patient data shows; --selftest runs as the system --
-    if not selftest:
-        from frontdesk.ui.signin import sign_in_at_start
+        # -- staff sign-in (auth): before any patient data shows; --selftest runs as the system --
+        if not selftest:
+            from frontdesk.ui.signin import sign_in_at_start
 
-        if not sign_in_at_start(ctx):
-            lock.unlock()
-            return 0
+            signed = signing.finish(ctx) if signing is not None else sign_in_at_start(ctx)
+            if not signed:  # closed, having written nothing: the next start is a clean one's
+                _clean_exit_marker(paths).write_bytes(b"")
+                lock.unlock()
+                return 0
+            if os.environ.get(STARTUP_PROBE):  # signed in → diary painted (bench_startup.py)
+                print(f"{STARTUP_PROBE}_SIGNED_IN {time.time():.6f}", flush=True)
 
-    bus = ChangeBus()
-    ctx.listeners.append(bus.publish)
-    prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
-    window = MainWindow(ctx, bus, prefs)
-    # The diary paints first; what it does not draw starts after (docs/performance.md, cold
-    # start). Nothing below runs before the window can take a click: the event loop starts
-    # at the end of this function.
-    window.show()
-    app.processEvents()
-    log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
-    if os.environ.get(STARTUP_PROBE):  # benchmarks/bench_startup.py: when it painted
-        # the moment, and the process's CPU time so far (a loaded machine delays the first)
-        print(f"{STARTUP_PROBE} {time.time():.6f} {time.process_time():.6f}", flush=True)
-        # what the first paint needed (tests/test_startup_imports.py keeps it short)
-        print(f"{STARTUP_PROBE}_MODULES {' '.join(sorted(sys.modules))}", flush=True)
+        bus = ChangeBus()
+        ctx.listeners.append(bus.publish)
+        prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
+        window = MainWindow(ctx, bus, prefs)
+        # The diary paints first; what it does not draw starts after (docs/performance.md,
+        # cold start). Nothing below runs before the window can take a click: the event loop
+        # starts at the end of this function.
+        window.show()
+        app.processEvents()
+        _painted(started)
+    else:
+        window, bus, prefs, gate, stand_in = first
+        # The diary has painted from the plain read; now the desk opens (SQLAlchemy, the
+        # models, the migrations' check) and the window is handed over to the services. What
+        # the person pressed meanwhile was held, and is delivered now.
+        try:
+            _import_past_the_qt_hook()
+            opened = _open_context(paths, demo, early)
+        except FrontdeskError as exc:
+            window.close()
+            gate.release()
+            log.warning("start-up refused: %s", type(exc).__name__)
+            print(exc.user_message, file=sys.stderr)
+            return 2
+        stand_in.attach(opened)
+        window.hand_over(opened)
+        ctx = opened
+        gate.release()
     from frontdesk.services.messaging.worker import QueueingWorker
 
     # confirmations and notices at booking (issue 18), queued off the GUI thread
@@ -161,6 +206,8 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
 
     settle_heap()
     log.info("start-up finished in %.0f ms", (time.perf_counter() - started) * 1000)
+    if os.environ.get(STARTUP_PROBE):  # ready for a click (the event loop starts next) ...
+        print(f"{STARTUP_PROBE}_READY {time.time():.6f} {time.process_time():.6f}", flush=True)
     if os.environ.get(STARTUP_PROBE):  # ... and quit
         code = 0
         window.close()
@@ -177,6 +224,111 @@ def _run_gui(paths: DeskPaths, logs: Path, *, selftest: bool, demo: bool) -> int
     _clean_exit_marker(paths).write_bytes(b"")
     lock.unlock()
     return code
+
+
+def _painted(started: float) -> None:
+    log.info("main window shown in %.0f ms", (time.perf_counter() - started) * 1000)
+    if os.environ.get(STARTUP_PROBE):  # benchmarks/bench_startup.py: when it painted
+        # the moment, and the process's CPU time so far (a loaded machine delays the first)
+        print(f"{STARTUP_PROBE} {time.time():.6f} {time.process_time():.6f}", flush=True)
+        # what the first paint needed (tests/test_startup_imports.py keeps it short)
+        print(f"{STARTUP_PROBE}_MODULES {' '.join(sorted(sys.modules))}", flush=True)
+
+
+def _painted_first(paths: DeskPaths, early: EarlyCheck, started: float) -> _FirstPaint | None:
+    """The main window with the diary painted from a plain ``sqlite3`` read of the file
+    (services/early.py), before SQLAlchemy and the models are imported; None, having painted
+    nothing, whenever the usual start must run instead: a start after a crash (the full check),
+    the file not found sound by the early check or not at the migrations' head, no clinic yet,
+    the window set to open on another area or with the diary's side panels shown, or any read
+    refused."""
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.domain.clock import SystemClock
+    from frontdesk.services.early import EarlyContext
+
+    screen = _plain_read(paths, early)
+    if screen is None:
+        return None
+    prefs = QSettings(str(paths.config_file), QSettings.Format.IniFormat)
+    if prefs.value("window/area", "diary") != "diary" or prefs.value("diary/panels") == "true":
+        return None
+    from frontdesk.ui.bus import ChangeBus
+    from frontdesk.ui.input_gate import InputGate
+    from frontdesk.ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    ctx = EarlyContext(paths.database, screen, SystemClock())
+    bus = ChangeBus()
+    ctx.listeners.append(bus.publish)
+    gate = InputGate(app)
+    window = MainWindow(cast("ServiceContext", ctx), bus, prefs)
+    window.show()
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    _painted(started)
+    return window, bus, prefs, gate, ctx
+
+
+def _plain_read(paths: DeskPaths, early: EarlyCheck) -> FirstScreen | None:
+    """The first screen read with plain ``sqlite3``, or None for the usual start (a start
+    after a crash, the file not sound, not at the migrations' head, no clinic, a read refused)."""
+    from frontdesk.db.head import EXPECTED_HEAD
+    from frontdesk.store.first_day import first_screen
+
+    if early.thorough or not early.sound():
+        # after a crash SQLite reads every page first (seconds on a big file): the usual start
+        # imports the desk's modules meanwhile, which waiting here to paint first would not
+        return None
+    return first_screen(paths.database, EXPECTED_HEAD)
+
+
+def _signin_painted_first(
+    paths: DeskPaths, early: EarlyCheck, started: float
+) -> EarlySignIn | None:
+    """A person's start: the sign-in dialog painted from a plain ``sqlite3`` read, before
+    SQLAlchemy and the models are imported; the desk opens next, on this thread, while the
+    person types (their keys wait in Qt's queue, and a sign-in pressed before the desk is open
+    runs once it is: ``EarlySignIn``). None, having painted nothing, whenever the usual start
+    must run instead: as for the diary (``_plain_read``), or a clinic with no staff yet (the
+    first run's dialog)."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.domain.clock import SystemClock
+    from frontdesk.services.early import EarlyContext
+    from frontdesk.store.first_day import staff_exist
+
+    screen = _plain_read(paths, early)
+    if screen is None or not staff_exist(paths.database):
+        return None
+    from frontdesk.ui.signin import EarlySignIn
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    stand_in = EarlyContext(paths.database, screen, SystemClock())
+    signing = EarlySignIn(cast("ServiceContext", stand_in))
+    signing.dialog.show()
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    log.info("sign-in shown in %.0f ms", (time.perf_counter() - started) * 1000)
+    if os.environ.get(STARTUP_PROBE):
+        print(f"{STARTUP_PROBE}_SIGNIN {time.time():.6f} {time.process_time():.6f}", flush=True)
+        print(f"{STARTUP_PROBE}_SIGNIN_MODULES {' '.join(sorted(sys.modules))}", flush=True)
+        _probe_signs_in(signing)
+    return signing
+
+
+def _probe_signs_in(signing: EarlySignIn) -> None:
+    """FRONTDESK_STARTUP_PROBE: sign in with the test account as though typed while the desk
+    opened (the attempt waits for it), or, with none given, close the dialog."""
+    account = os.environ.get(STARTUP_PROBE_ACCOUNT, "").split(" ", 1)
+    if len(account) != 2:
+        signing.dialog.reject()
+        return
+    signing.dialog.panel.username.setText(account[0])
+    signing.dialog.panel.secret.setText(account[1])
+    signing.dialog.panel.attempt()
 
 
 def _start_local_sender(ctx: ServiceContext, window: QObject) -> None:
@@ -238,6 +390,21 @@ def _import_before_qt() -> None:
 
     for name in _BEFORE_QT:
         importlib.import_module(name)
+
+
+def _import_past_the_qt_hook() -> None:
+    """The same modules imported after Qt (the diary painted first), with PySide6's import hook
+    set aside meanwhile: it only serves modules that ``from __feature__ import`` Qt's features,
+    and none of these imports Qt (layer rule 2, tests/test_layers.py); left on, it costs ≈ 0.1 s
+    of CPU over the thousands of imports SQLAlchemy and the models make."""
+    import builtins
+
+    hooked = builtins.__import__
+    builtins.__import__ = getattr(builtins, "__orig_import__", hooked)
+    try:
+        _import_before_qt()
+    finally:
+        builtins.__import__ = hooked
 
 
 def _begin_check(paths: DeskPaths) -> EarlyCheck:

@@ -103,6 +103,13 @@ class EarlyCheck:
         except BaseException as exc:  # handed to the thread that waits for the answer
             self._outcome = (None, exc)
 
+    def sound(self) -> bool:
+        """Once the check ends: whether it found the file sound (it exists, SQLite reads its
+        structure, or its every page after a crash). The diary's first paint reads the file
+        only then; ``problem()`` still decides, before anything writes."""
+        self._thread.join()
+        return self._outcome == (None, None) and self.path.exists()
+
     def problem(self, expected: MetaData, head: str) -> str | None:
         """What ``problem_of(path, expected, head, thorough=...)`` says, once the check ends."""
         self._thread.join()

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,33 +21,13 @@ from frontdesk.db.checkpoint import Checkpointer
 from frontdesk.db.engine import make_session_factory
 from frontdesk.domain.clock import Clock, SystemClock
 from frontdesk.domain.hlc import HybridClock
-from frontdesk.domain.vocab import Role
 from frontdesk.models.clinic import ClinicSettings
 from frontdesk.paths import DeskPaths
+from frontdesk.store.actor import SYSTEM, Actor
 from frontdesk.store.changes import ChangeCollector, ChangeNotice, Listener, Origin
 from frontdesk.store.tracking import TRACKING_KEY, Tracking
 
-
-@dataclass
-class Actor:
-    """Who is signed in at this desk. ``None`` role means the system itself (start-up, demo)."""
-
-    staff_user_id: str | None = None
-    name: str = "system"
-    role: Role | None = None
-    practitioner_id: str | None = None
-    # Unwrapped with the staff member's password at sign-in (none after a PIN-only sign-in):
-    # privileged changes are signed with it (store/privilege.py).
-    signing_key: Ed25519PrivateKey | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def signer(self) -> tuple[str, Ed25519PrivateKey] | None:
-        if self.staff_user_id is None or self.signing_key is None:
-            return None
-        return self.staff_user_id, self.signing_key
-
-
-SYSTEM = Actor()
+__all__ = ["SYSTEM", "Actor", "ServiceContext"]  # Actor and SYSTEM live in store/actor.py
 
 
 @dataclass

@@ -6,13 +6,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
-from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 
-AreaFactory = Callable[[ServiceContext, ChangeBus, QWidget | None], QWidget]
+if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
+
+AreaFactory = Callable[["ServiceContext", ChangeBus, QWidget | None], QWidget]
 
 
 @dataclass(frozen=True)

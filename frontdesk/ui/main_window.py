@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -15,12 +17,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.services import clinic_settings
-from frontdesk.store.context import ServiceContext
+from frontdesk.services import early
 from frontdesk.ui import start_page
 from frontdesk.ui.areas import AREAS, AreaSpec
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.icons import area_icon
+
+if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
 
 
 class MainWindow(QMainWindow):
@@ -106,6 +110,16 @@ class MainWindow(QMainWindow):
         self._tick_clock()
         self.set_user(self.ctx.actor.name if self.ctx.actor.staff_user_id else "")
 
+    def hand_over(self, ctx: ServiceContext) -> None:
+        """The desk is open: the window and the area it shows work through the services from
+        now on (the diary was painted from a plain read before: services/early.py)."""
+        self.ctx = ctx
+        for page in self.pages.values():
+            handler = getattr(page, "hand_over", None)
+            if handler is not None:
+                handler(ctx)
+        self.refresh_clinic_name()
+
     # -- areas --------------------------------------------------------------------------------
     def show_area(self, key: str) -> QWidget:
         index = next(i for i, a in enumerate(self.areas) if a.key == key)
@@ -154,7 +168,7 @@ class MainWindow(QMainWindow):
         self.user_label.setText(f"Signed in: {name}" if name else "")
 
     def refresh_clinic_name(self) -> None:
-        name = clinic_settings.clinic_name(self.ctx)
+        name = early.clinic_name(self.ctx)
         self.clinic_label.setText(name)
         self.setWindowTitle(f"{name} — frontdesk")
 

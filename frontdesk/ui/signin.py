@@ -3,6 +3,8 @@ and the first-run dialog that creates the owner's account on a desk with no staf
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -15,10 +17,16 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.domain.errors import FrontdeskError
-from frontdesk.services import clinic_settings, signin, staff
+from frontdesk.services import early
 from frontdesk.services.passwords import MAX_PASSWORD
-from frontdesk.store.context import Actor, ServiceContext
+from frontdesk.store.actor import Actor
 from frontdesk.ui.ops import in_label, run_op
+
+if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
+
+# The services below import SQLAlchemy and the models: imported where they are used, so the
+# sign-in dialog can paint before the desk is open (docs/performance.md, cold start).
 
 ERROR_STYLE = "color: #b91c1c; font-weight: bold;"
 
@@ -26,6 +34,8 @@ ERROR_STYLE = "color: #b91c1c; font-weight: bold;"
 def actor_label(actor: Actor) -> str:
     if actor.staff_user_id is None:
         return ""
+    from frontdesk.services import staff
+
     role = staff.ROLE_LABELS.get(actor.role, "") if actor.role else ""
     return f"{actor.name} ({role})" if role else actor.name
 
@@ -63,6 +73,9 @@ class SignInPanel(QWidget):
         col.addLayout(form)
         col.addWidget(self.message)
         col.addWidget(self.button)
+        # Pressed while the desk is still opening (the dialog painted first): the attempt runs
+        # once it is open (``desk_opened``), once however often it was pressed meanwhile.
+        self.waiting = False
         self.button.clicked.connect(self.attempt)
         self.username.returnPressed.connect(self._next)
         self.secret.returnPressed.connect(self.attempt)
@@ -83,6 +96,10 @@ class SignInPanel(QWidget):
             self.username.selectAll()
 
     def attempt(self) -> None:
+        if early.early(self.ctx) is not None:
+            self.waiting = True
+            return
+        from frontdesk.services import signin
 
         def refused(exc: FrontdeskError) -> None:
             self.message.setText(exc.user_message)
@@ -98,6 +115,12 @@ class SignInPanel(QWidget):
         self.secret.clear()
         self.message.clear()
         self.signed_in.emit(actor)
+
+    def desk_opened(self) -> None:
+        """The desk behind an early context is open now: a sign-in asked for meanwhile runs."""
+        if self.waiting:
+            self.waiting = False
+            self.attempt()
 
 
 def _heading(text: str, sub: str) -> tuple[QLabel, QLabel]:
@@ -115,7 +138,7 @@ class SignInDialog(QDialog):
         self.setWindowTitle("Sign in — frontdesk")
         self.setObjectName("signInDialog")
         self.setMinimumWidth(420)
-        title, sub = _heading("Sign in", clinic_settings.clinic_name(ctx))
+        title, sub = _heading("Sign in", early.clinic_name(ctx))
         self.panel = SignInPanel(ctx, self)
         self.panel.signed_in.connect(lambda _a: self.accept())
         col = QVBoxLayout(self)
@@ -173,6 +196,8 @@ class FirstRunDialog(QDialog):
             self.message.setText("The two passwords are not the same.")
             return
 
+        from frontdesk.services import signin, staff
+
         def create() -> None:
             staff.create_first_owner(
                 self.ctx, self.username.text(), self.display_name.text(), self.password.text()
@@ -185,7 +210,33 @@ class FirstRunDialog(QDialog):
 
 def sign_in_at_start(ctx: ServiceContext, parent: QWidget | None = None) -> bool:
     """Before the main window shows. False when the person closed the dialog instead."""
+    from frontdesk.services import staff
+
     dialog: QDialog = (
         SignInDialog(ctx, parent) if staff.has_staff(ctx) else FirstRunDialog(ctx, parent)
     )
     return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+class EarlySignIn:
+    """The sign-in dialog painted before the desk is open (its context an ``EarlyContext``
+    read with plain ``sqlite3``: a clinic that has staff, at the migrations' head), and the
+    start's wait for it once the desk has opened (``finish``)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.dialog = SignInDialog(ctx)
+        self.closed: list[int] = []  # the dialog's result, once it has closed
+        self.dialog.finished.connect(self.closed.append)
+
+    def finish(self, opened: ServiceContext) -> bool:
+        """Hand the desk over, run the sign-in pressed meanwhile (if any), then wait for the
+        person as ``sign_in_at_start`` does. False when they closed the dialog instead."""
+        stand_in = early.early(self.ctx)
+        if stand_in is not None:
+            stand_in.attach(opened)
+        self.dialog.panel.ctx = opened
+        if not self.closed:
+            self.dialog.panel.desk_opened()
+        code = self.closed[0] if self.closed else self.dialog.exec()
+        return code == QDialog.DialogCode.Accepted

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 
 from frontdesk.domain.vocab import Role
-from frontdesk.store.context import Actor
+from frontdesk.store.actor import Actor
 
 MAY_CHOOSE = (Role.OWNER, Role.PRACTICE_MANAGER)
 

@@ -6,11 +6,15 @@ preview; controller.py turns finished drags and menu choices into undoable servi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
-from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
+
+if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
 
 
 def create(ctx: ServiceContext, bus: ChangeBus, parent: QWidget | None) -> QWidget:

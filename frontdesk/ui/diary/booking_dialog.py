@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.diary_view import PractitionerInfo, RoomInfo, TypeInfo, types_offered
 from frontdesk.services import diary
 from frontdesk.services.diary import BookingRequest
-from frontdesk.services.diary.view import PractitionerInfo, RoomInfo, TypeInfo, types_offered
 from frontdesk.services.patients.search import PatientHit
 from frontdesk.store.context import ServiceContext
 from frontdesk.ui.ops import in_label, run_op

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
 from frontdesk.domain.vocab import CancellationReason
 from frontdesk.services import diary
-from frontdesk.store.context import ServiceContext
+
+if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
 
 Report = Callable[[Exception], None]
 

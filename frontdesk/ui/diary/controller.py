@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from frontdesk.domain.diary_view import DiaryAppointment
 from frontdesk.domain.errors import FrontdeskError
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
 from frontdesk.services import diary
-from frontdesk.services.diary import groups as diary_groups
-from frontdesk.services.diary.view import DiaryAppointment
-from frontdesk.store.context import ServiceContext
 from frontdesk.ui.diary.commands import (
     BookCommand,
     CancelCommand,
@@ -31,6 +29,7 @@ from frontdesk.ui.ops import run_op
 
 if TYPE_CHECKING:
     from frontdesk.services.diary.appointments import BookingRequest
+    from frontdesk.store.context import ServiceContext
 
 
 class DiaryController:
@@ -192,6 +191,8 @@ class DiaryController:
             self._offer_waitlist(appt)
 
     def _offer_waitlist(self, appt: DiaryAppointment) -> None:
+        from frontdesk.services.diary import groups as diary_groups
+
         fits = diary_groups.waitlist_for_slot(self.ctx, appt.practitioner_id, appt.starts_at)
         if fits:
             names = ", ".join(w.patient_name for w in fits[:3])

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import QWidget
 
-from frontdesk.services.diary.view import PractitionerInfo, RoomInfo, TypeInfo
-from frontdesk.store.context import ServiceContext
+from frontdesk.domain.diary_view import PractitionerInfo, RoomInfo, TypeInfo
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.layout import DiaryLayout
 
 if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
     from frontdesk.ui.diary.controller import DiaryController
     from frontdesk.ui.diary.view import DiaryView
 

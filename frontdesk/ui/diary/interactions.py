@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF
 
 from frontdesk.domain.diary import local_minute, snap_down, snap_minute
-from frontdesk.services.diary.view import check_in_view, room_for_move
+from frontdesk.domain.diary_view import check_in_view, room_for_move
 from frontdesk.ui.diary.items import AppointmentItem
 from frontdesk.ui.diary.layout import Column
 from frontdesk.ui.ops import run_op

@@ -22,8 +22,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from frontdesk.domain.diary import local_minute
+from frontdesk.domain.diary_view import DiaryAppointment, DiaryData, DiaryHold
 from frontdesk.domain.vocab import AppointmentStatus
-from frontdesk.services.diary.view import DiaryAppointment, DiaryData, DiaryHold
 from frontdesk.ui.diary.layout import DiaryLayout
 
 OUT_OF_ROSTER = QColor("#e5e7eb")

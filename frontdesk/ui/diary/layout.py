@@ -12,7 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from frontdesk.domain.diary import MINUTES_PER_DAY, local_instant, local_minute
-from frontdesk.services.diary.view import DiaryData, RoomInfo
+from frontdesk.domain.diary_view import DiaryData, RoomInfo
 
 PX_PER_MINUTE = {5: 3.2, 10: 2.0, 15: 1.6, 30: 1.0}
 MIN_COLUMN = 112.0

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.domain.diary_view import DiaryAppointment
 from frontdesk.domain.vocab import AppointmentStatus, CancellationReason
-from frontdesk.services.diary.view import DiaryAppointment
 from frontdesk.ui.diary.actions import GRID_ACTIONS, STATUS_KEYS, build_actions
 from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.diary.items import AppointmentItem

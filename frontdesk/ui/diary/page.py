@@ -7,25 +7,26 @@ prefetching, navigation, refresh); the widgets themselves live in their own modu
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from frontdesk.services.diary.lookup import locate_appointment
-from frontdesk.services.diary.view import DiaryData, catalogue, load_view
+from frontdesk.domain.diary_view import DiaryData
+from frontdesk.services import early
 from frontdesk.store.changes import ChangeNotice
-from frontdesk.store.context import ServiceContext
 from frontdesk.ui.bus import ChangeBus
 from frontdesk.ui.diary.actions import PAGE_ACTIONS, build_actions
 from frontdesk.ui.diary.controller import DiaryController
 from frontdesk.ui.diary.host import DiaryHost
 from frontdesk.ui.diary.layout import DiaryLayout, layout_for, working_days
-from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
 from frontdesk.ui.diary.scene import DiaryScene
 from frontdesk.ui.diary.toolbar import DiaryToolbar
 from frontdesk.ui.diary.view import DiaryView
+
+if TYPE_CHECKING:
+    from frontdesk.store.context import ServiceContext
 
 WATCHED = frozenset({
     "appointments", "appointment_attendees", "leave", "roster_entries", "practitioners",
@@ -43,7 +44,8 @@ class DiaryPage(DiaryHost):
         super().__init__(parent)
         self.ctx, self.bus, self.prefs = ctx, bus, prefs
         self.tz = ctx.tz
-        self.practitioners, self.types, self.rooms = catalogue(ctx)
+        # before the desk is open (services/early.py): the first paint's plain sqlite3 read
+        self.practitioners, self.types, self.rooms = early.catalogue(ctx)
         self.mode = str(prefs.value("diary/mode", "day"))
         self.slot = int(prefs.value("diary/slot", 15))  # type: ignore[call-overload]
         self.day = self.today()
@@ -121,10 +123,8 @@ class DiaryPage(DiaryHost):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.side = QTabWidget()
-        self.waitlist_panel = WaitlistPanel(self)
-        self.pinboard_panel = PinboardPanel(self)
-        self.side.addTab(self.waitlist_panel, "Waitlist")
-        self.side.addTab(self.pinboard_panel, "Pinboard")
+        if early.early(self.ctx) is None:  # else hidden, and added at the hand-over
+            self._build_panels()
         self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([1100, 230])
@@ -145,6 +145,24 @@ class DiaryPage(DiaryHost):
         for action in (self.undo_action, self.redo_action):
             action.setShortcutContext(context)
             self.addAction(action)
+
+    def _build_panels(self) -> None:
+        from frontdesk.ui.diary.panels import PinboardPanel, WaitlistPanel
+
+        self.waitlist_panel = WaitlistPanel(self)
+        self.pinboard_panel = PinboardPanel(self)
+        self.side.addTab(self.waitlist_panel, "Waitlist")
+        self.side.addTab(self.pinboard_panel, "Pinboard")
+
+    def hand_over(self, ctx: ServiceContext) -> None:
+        """The desk is open (app.py): the page works through the services from now on. What
+        the first paint read is what the services read (tests/services/test_early_paint.py),
+        so nothing is read again or redrawn; the side panels are built now."""
+        self.ctx = self.controller.ctx = ctx
+        self.view.server_now = ctx.server_now
+        if not hasattr(self, "waitlist_panel"):
+            self._build_panels()
+        self.reload_panels()
 
     # -- what the toolbar asks for ----------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -237,7 +255,7 @@ class DiaryPage(DiaryHost):
         keep_id = selected.appt.id if selected is not None and same_place else None
         keep_slot = self.view.cursor_slot if same_place else None
         cached = self._prefetched.pop(key, None)
-        self.data = cached or load_view(
+        self.data = cached or early.load_view(
             self.ctx, days, ids, practitioners=self.practitioners, tz=self.tz, rules=self._rules,
             rooms=self.rooms,
         )  # fmt: skip
@@ -265,6 +283,8 @@ class DiaryPage(DiaryHost):
     def _prefetch(self) -> None:
         from frontdesk.ui.workers import run_in_background
 
+        if early.early(self.ctx) is not None:
+            return  # the hand-over comes first
         step = 1 if self.mode == "day" else 7
         ids = self.loaded_ids()
         generation = self._generation
@@ -275,7 +295,7 @@ class DiaryPage(DiaryHost):
                 continue
 
             def load(days: list[date] = days) -> DiaryData:
-                return load_view(self.ctx, days, ids, practitioners=self.practitioners,
+                return early.load_view(self.ctx, days, ids, practitioners=self.practitioners,
                                  tz=self.tz, rules=self._rules, rooms=self.rooms)  # fmt: skip
 
             def keep(data: DiaryData, key: Any = key) -> None:
@@ -287,6 +307,11 @@ class DiaryPage(DiaryHost):
             run_in_background(load, keep, lambda _exc: None)  # the click loads it instead
 
     def reload_panels(self) -> None:
+        first = early.early(self.ctx)
+        if first is not None:  # the panels are built at the hand-over; their figures now
+            screen = first.screen
+            self.toolbar.show_panel_counts(screen.waiting, screen.pinned, self.side.isVisible())
+            return
         self.waitlist_panel.reload()
         self.pinboard_panel.reload()
         self.toolbar.show_panel_counts(
@@ -341,6 +366,8 @@ class DiaryPage(DiaryHost):
             self.view.horizontalScrollBar().setValue(int(lay.x_of(today)))
 
     def show_appointment(self, appointment_id: str) -> None:
+        from frontdesk.services.diary.lookup import locate_appointment
+
         place = locate_appointment(self.ctx, appointment_id)
         if place is None:
             self.tell("That appointment no longer exists.", "error")
@@ -373,7 +400,7 @@ class DiaryPage(DiaryHost):
             return
         if notice.kinds & CATALOGUE:
             self.tz = self.ctx.tz
-            self.practitioners, self.types, self.rooms = catalogue(self.ctx)
+            self.practitioners, self.types, self.rooms = early.catalogue(self.ctx)
         self._generation += 1
         self._prefetched.clear()
         if notice.kinds & (CATALOGUE | {"roster_entries"}):

@@ -11,8 +11,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsScene
 
 from frontdesk.domain.diary import MINUTES_PER_DAY, local_minute
+from frontdesk.domain.diary_view import DiaryData
 from frontdesk.domain.vocab import AppointmentStatus
-from frontdesk.services.diary.view import DiaryData
 from frontdesk.ui.diary.items import (
     AppointmentItem,
     BackgroundItem,

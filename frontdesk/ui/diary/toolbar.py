@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.services.diary.view import PractitionerInfo
+from frontdesk.domain.diary_view import PractitionerInfo
 from frontdesk.ui.icons import icon
 
 
