@@ -92,8 +92,8 @@ def _columns_of_marks(sql: str) -> list[str | None]:
     return marks
 
 
-def _check(sql: str, params: Any) -> None:
-    if UUID_LITERAL.search(sql):
+def _check(sql: str, params: Any, *, keys: bool = True) -> None:
+    if keys and UUID_LITERAL.search(sql):
         raise AssertionError(f"a key written into raw SQL as text (stored as a blob): {sql[:200]}")
     if TIME_LITERAL.search(sql):
         raise AssertionError(f"a time written into raw SQL as text (stored as integer "
@@ -107,7 +107,7 @@ def _check(sql: str, params: Any) -> None:
     for column, value in named:
         if not isinstance(value, str) or (column and any(column in LOOSE[t] for t in tables)):
             continue
-        if UUID_TEXT.match(value):
+        if keys and UUID_TEXT.match(value):
             raise AssertionError(
                 f"a key bound as text ({value}, {column}) to a desk, which stores keys as "
                 f"16 bytes: bind key_blob(...) — {sql[:200]}"
@@ -120,20 +120,28 @@ def _check(sql: str, params: Any) -> None:
 
 
 class _CheckedCursor(sqlite3.Cursor):
+    keys = True  # a desk's file: keys are blobs; the server's SQLite keeps them as text
+
     def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
-        _check(sql, params)
+        _check(sql, params, keys=self.keys)
         return super().execute(sql, params)
 
     def executemany(self, sql: str, seq: Iterable[Any], /) -> sqlite3.Cursor:  # type: ignore[override]
         rows = list(seq)
         for row in rows:
-            _check(sql, row)
+            _check(sql, row, keys=self.keys)
         return super().executemany(sql, rows)
 
 
+class _ServerCursor(_CheckedCursor):
+    keys = False
+
+
 class _CheckedConnection(sqlite3.Connection):
-    def cursor(self, factory: Any = _CheckedCursor) -> Any:  # type: ignore[override]
-        return super().cursor(factory)
+    cursor_kind: type[sqlite3.Cursor] = _CheckedCursor
+
+    def cursor(self, factory: Any = None) -> Any:  # type: ignore[override]
+        return super().cursor(factory or self.cursor_kind)
 
     def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
         return self.cursor().execute(sql, params)
@@ -142,9 +150,18 @@ class _CheckedConnection(sqlite3.Connection):
         return self.cursor().executemany(sql, seq)
 
 
-def _is_desk(database: Any) -> bool:
+class _ServerConnection(_CheckedConnection):
+    cursor_kind = _ServerCursor
+
+
+def _kind(database: Any) -> type[sqlite3.Connection] | None:
+    """Which checks a raw connection gets: a desk's file, a SQLite clinic server's, neither."""
     name = str(database).split("?", 1)[0]
-    return name.endswith("frontdesk.sqlite3")
+    if name.endswith("frontdesk.sqlite3"):
+        return _CheckedConnection
+    if name.endswith("server.sqlite3"):
+        return _ServerConnection
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -171,13 +188,15 @@ def _once(fn: Callable[[], Any], repeat: int = 1, warmup: int = 0) -> list[float
 
 @pytest.fixture
 def checked_sqlite(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Raw connections a benchmark opens on a desk file check what they bind."""
+    """Raw connections a benchmark opens on a desk's file (or a SQLite server's) check what
+    they bind."""
     plain = sqlite3.connect
 
     def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
         caller = sys._getframe(1).f_globals.get("__name__", "")
-        if caller.startswith("benchmarks.") and _is_desk(database) and "factory" not in kwargs:
-            kwargs["factory"] = _CheckedConnection
+        kind = _kind(database)
+        if caller.startswith("benchmarks.") and kind and "factory" not in kwargs:
+            kwargs["factory"] = kind
         return plain(database, *args, **kwargs)
 
     monkeypatch.setattr(sqlite3, "connect", connect)
