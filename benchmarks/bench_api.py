@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from benchmarks.api_server import first_change, seeded_sqlite
 from benchmarks.harness import CACHE, Bench, demo_clock, percentile, time_ms
+from frontdesk.db.types import sqlite_utc_value
 from frontdesk.server.api import availability as av
 from frontdesk.server.api.clinic import clinic_zone
 from frontdesk.server.api.keys import create_key, parse_scopes
@@ -85,7 +86,7 @@ def _per_day_search(conn: Any, want: av.Demand, start: datetime, end: datetime, 
     return n
 
 
-def _raw_reads(db: str, ids: list[str], start: str, end: str, early: str) -> int:
+def _raw_reads(db: str, ids: list[str], start: int, end: int, early: int) -> int:
     """Rosters, leave and live bookings of ``ids`` in [start, end), plainly."""
     con = sqlite3.connect(db)
     marks = ",".join("?" * len(ids))
@@ -160,9 +161,11 @@ def run(bench: Bench) -> None:
     first_change(client, headers, by_type)
     want = av.Demand(None, 30, pracs)
     ids = [x["id"] for x in pracs]
-    fmt = "%Y-%m-%d %H:%M:%S.%f"
-    raw_start, raw_end = now.strftime(fmt), end.strftime(fmt)
-    raw_early = (now - timedelta(hours=12)).strftime(fmt)
+    # the server's SQLite keeps keys as text but times as integer microseconds (s0009)
+    raw_start, raw_end = sqlite_utc_value(now), sqlite_utc_value(end)
+    raw_early = sqlite_utc_value(now - timedelta(hours=12))
+    rostered = _raw_reads(db, ids, raw_end, raw_end, raw_end)  # rosters (and leave ending after)
+    assert _raw_reads(db, ids, raw_start, raw_end, raw_early) > rostered, "no bookings read"
     cache = SlotCache()
     found: list[Any] = []
 
@@ -286,13 +289,13 @@ def run(bench: Bench) -> None:
         from_hold_ms.append((time.perf_counter() - t0) * 1000)
         used += 1
     con = sqlite3.connect(db)
+    later = sqlite_utc_value(datetime(2030, 1, 1, tzinfo=UTC))
 
     def raw_insert() -> None:
         con.execute(
             "INSERT INTO server_api_holds (id, key_id, practitioner_id, starts_at, "
-            "ends_at, expires_at) VALUES (?, 'k', 'p', '2030-01-01', '2030-01-01', "
-            "'2030-01-01')",
-            (str(uuid.uuid4()),),
+            "ends_at, expires_at) VALUES (?, 'k', 'p', ?, ?, ?)",
+            (str(uuid.uuid4()), later, later, later),
         )
         con.commit()
 

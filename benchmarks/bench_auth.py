@@ -13,7 +13,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from benchmarks.harness import Bench, demo_clock, percentile, time_ms
-from frontdesk.db.types import key_text, sqlite_utc_value
+from frontdesk.db.types import from_sqlite_utc_value, key_blob, key_text, sqlite_utc_value
 from frontdesk.domain.ids import uuid7
 from frontdesk.paths import DeskPaths
 from frontdesk.services import audit, backups
@@ -29,14 +29,15 @@ def _fill_trail(db: Path, device: str, staff_ids: list[str], patient_ids: list[s
     """A realistic, correctly chained trail, written with raw sqlite3 like the demo."""
     conn = sqlite3.connect(db)
     start = datetime(2017, 1, 2, tzinfo=UTC)
-    step = timedelta(minutes=13)
+    step = timedelta(minutes=13 * 200_000 // TRAIL)  # from 2017 into 2022, whatever its length
     prev = GENESIS_HASH
     rows = []
     for seq in range(1, TRAIL + 1):
         at = start + step * seq
         row = {
             "id": uuid7(), "device_id": device, "device_seq": seq, "hlc": f"{seq:016d}",
-            "at": at, "staff_user_id": staff_ids[seq % len(staff_ids)], "action": "edit patient",
+            "at": at, "staff_user_id": staff_ids[seq % len(staff_ids)], "staff_name": "Staff",
+            "action": "edit patient",
             "entity": "patients", "entity_id": patient_ids[seq % len(patient_ids)],
             "patient_id": patient_ids[seq % len(patient_ids)], "summary": "",
             "before_json": canonical_json({"mobile_phone": "0400 000 000"}),
@@ -44,9 +45,10 @@ def _fill_trail(db: Path, device: str, staff_ids: list[str], patient_ids: list[s
         }  # fmt: skip
         row["hash"] = audit_hash(prev, audit_payload(row))
         row["prev_hash"], prev = prev, row["hash"]
-        rows.append((row["id"], device, seq, row["hlc"], sqlite_utc_value(at), row["staff_user_id"],
-                     "Staff", row["action"], row["entity"], row["entity_id"], row["patient_id"],
-                     "", row["before_json"], row["after_json"], row["prev_hash"], row["hash"],
+        rows.append((key_blob(row["id"]), device, seq, row["hlc"], sqlite_utc_value(at),
+                     row["staff_user_id"], row["staff_name"], row["action"], row["entity"],
+                     row["entity_id"], row["patient_id"], "", row["before_json"],
+                     row["after_json"], row["prev_hash"], row["hash"],
                      sqlite_utc_value(at), sqlite_utc_value(at)))  # fmt: skip
     conn.executemany(
         "INSERT INTO audit_events (id, device_id, device_seq, hlc, at, staff_user_id, staff_name,"
@@ -93,6 +95,8 @@ def run(bench: Bench) -> None:
     for label, (filt, where, params) in cases.items():
         ours = time_ms(lambda f=filt: audit.query(ctx, f), repeat=20)
         sql = f"SELECT * FROM audit_events {where} ORDER BY at DESC, device_seq DESC LIMIT 500"
+        found = len(raw.execute(sql, params).fetchall())
+        assert found == len(audit.query(ctx, filt)) > 0, (label, found)  # the same rows
         base = time_ms(lambda s=sql, p=params: raw.execute(s, p).fetchall(), repeat=20)
         bench.record(f"auth: audit query by {label} (500 newest)", "p95", percentile(ours, 95),
                      "ms", percentile(base, 95), "raw sqlite3")  # fmt: skip
@@ -104,12 +108,18 @@ def run(bench: Bench) -> None:
     assert report.intact, report.message
     cols = list(audit_payload({}))
     started = time.perf_counter()
+    hashed = 0
     for row in raw.execute(
         f"SELECT prev_hash, {', '.join(cols)} FROM audit_events ORDER BY device_id, device_seq"
     ):
-        payload = canonical_json(dict(zip(cols, row[1:], strict=True)))
+        data = dict(zip(cols, row[1:], strict=True))
+        data["id"] = key_text(data["id"])  # as stored: a 16-byte key, integer microseconds
+        data["at"] = from_sqlite_utc_value(data["at"]).isoformat()
+        payload = canonical_json(data)
         hashlib.sha256((row[0] + payload).encode()).hexdigest()
+        hashed += 1
     base_s = time.perf_counter() - started
+    assert hashed == report.checked, (hashed, report.checked)
     note = f"{report.checked:,} entries; baseline raw sqlite3 + json + sha256"
     bench.record("auth: verify audit chain", "rate", report.checked / ours_s, "per_s",
                  report.checked / base_s, note)  # fmt: skip

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from benchmarks.bench_sync import START, ServerProcess, _MemoryKeyring
 from benchmarks.harness import Bench, demo_clock, percentile
 from frontdesk.commands.messages import take_replies
+from frontdesk.domain.ids import uuid7
 from frontdesk.domain.vocab import MessageChannel
 from frontdesk.models import Appointment, OutgoingMessage, Patient, Practitioner
 from frontdesk.paths import DeskPaths
@@ -100,7 +101,7 @@ def _send_thousand(bench: Bench, server: ServerProcess, work: Path, sms: LocalSm
     patients = _patients(ctx, MESSAGES)
     now = ctx.clock.now()
     rows = [
-        {"id": f"bench-{n:05d}", "patient_id": pid, "channel": "sms",
+        {"id": uuid7(), "patient_id": pid, "channel": "sms",
          "to_address": f"+61412{n // 1000:03d}{n % 1000:03d}", "subject": "",
          "body": f"Hi P{n}, a reminder of your appointment. - Bench clinic. Reply STOP to opt out",
          "status": "queued", "queued_at": now, "kind": "reminder", "send_after": now,

@@ -24,6 +24,9 @@ from frontdesk.services.report_types import Period
 YEAR = Period(date(2025, 7, 1), date(2026, 6, 30))
 
 
+DAY_US = 86_400_000_000  # a day in stored microseconds
+
+
 def _at(year: int, month: int, day: int, hour: int = 13) -> int:
     """A UTC instant as stored (integer microseconds, db/types.py)."""
     return sqlite_utc_value(datetime(year, month, day, hour, tzinfo=UTC))
@@ -44,18 +47,20 @@ def _dashboard_plain(raw: sqlite3.Connection) -> None:
             "starts_at - 86400000000) FROM appointments WHERE starts_at >= ? "
             "AND starts_at < ?", (a, b)).fetchall()  # fmt: skip
     raw.execute("SELECT * FROM roster_entries WHERE deleted_at IS NULL").fetchall()
-    for day in (DEMO_TODAY.isoformat(), "2025-11-28"):
+    for day in (DEMO_TODAY, date(2025, 11, 28)):
         raw.execute(
             "SELECT method, sum(amount_cents) FROM payments WHERE business_date = ? "
-            "GROUP BY method", (day,)).fetchall()  # fmt: skip
-        raw.execute(
-            "SELECT practitioner_id, starts_at, ends_at FROM appointments WHERE starts_at >= "
-            "date(?, '-1 day') AND starts_at < date(?, '+2 days') AND status != 'cancelled'",
-            (day, day)).fetchall()  # fmt: skip
+            "GROUP BY method", (day.isoformat(),)).fetchall()  # fmt: skip
+        found = raw.execute(
+            "SELECT practitioner_id, starts_at, ends_at FROM appointments WHERE starts_at >= ? "
+            "AND starts_at < ? AND status != 'cancelled'",
+            (_at(day.year, day.month, day.day, 0) - DAY_US,
+             _at(day.year, day.month, day.day, 0) + 2 * DAY_US)).fetchall()  # fmt: skip
+        assert found or day != DEMO_TODAY, "no appointments around today: matched nothing"
     raw.execute(aged_sql(), {"c30": "2026-10-28", "c60": "2026-09-28", "c90": "2026-08-29"})
     for a, b in (
-        ("2026-10-31 13:00", "2026-11-27 13:00"),
-        ("2025-10-31 13:00", "2025-11-27 13:00"),
+        (_at(2026, 10, 31), _at(2026, 11, 27)),
+        (_at(2025, 10, 31), _at(2025, 11, 27)),
     ):
         raw.execute(
             "SELECT count(*) FROM (SELECT patient_id, min(starts_at) f FROM appointments "
@@ -114,8 +119,9 @@ def run(bench: Bench) -> None:
     def compared_plain() -> None:
         raw.execute(
             "SELECT practitioner_id, count(*), count(DISTINCT patient_id) FROM appointments "
-            "WHERE starts_at >= '2025-06-30 14:00' AND starts_at < '2026-06-30 14:00' "
-            "AND status NOT IN ('cancelled', 'did_not_arrive') GROUP BY practitioner_id"
+            "WHERE starts_at >= ? AND starts_at < ? "
+            "AND status NOT IN ('cancelled', 'did_not_arrive') GROUP BY practitioner_id",
+            (_at(2025, 6, 30, 14), _at(2026, 6, 30, 14)),
         ).fetchall()
 
     a, b = time_ms(compared, 3, 1), time_ms(compared_plain, 3, 1)

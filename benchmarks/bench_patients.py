@@ -147,21 +147,26 @@ def _bench_search(bench: Bench, ctx: ServiceContext, db: Path) -> None:
 def _bench_card(bench: Bench, ctx: ServiceContext, db: Path) -> None:
     raw = sqlite3.connect(db, isolation_level=None)
     now = sqlite_utc_value(ctx.clock.now())
-    pid = raw.execute("SELECT id FROM patients WHERE rowid = 4242").fetchone()[0]
+    pid = raw.execute(
+        "SELECT id FROM patients WHERE rowid <= 4242 ORDER BY rowid DESC LIMIT 1"
+    ).fetchone()[0]
     raw.execute("BEGIN")
-    raw.execute(
+    moved = raw.execute(
         "UPDATE appointments SET patient_id = ? WHERE id IN (SELECT id FROM appointments "
         "WHERE starts_at < ? AND patient_id IS NOT NULL AND patient_id != ? "
         "AND id NOT IN (SELECT appointment_id FROM invoice_lines WHERE appointment_id IS NOT NULL)"
         " LIMIT 200)", (pid, now, pid),
-    )  # fmt: skip
-    raw.execute(
+    ).rowcount  # fmt: skip
+    billed = raw.execute(
         "UPDATE invoices SET patient_id = ? WHERE id IN (SELECT id FROM invoices "
         "WHERE patient_id != ? LIMIT 100)", (pid, pid),
-    )  # fmt: skip
+    ).rowcount  # fmt: skip
     raw.execute("COMMIT")
     card = load_card(ctx, key_text(pid))  # the raw baseline binds the stored 16 bytes
-    assert len(card.past) >= 200 and len(card.invoices) >= 100, (len(card.past), len(card.invoices))
+    # the card shows every row the raw updates gave the patient (200 and 100 on the 10-year
+    # clinic; a small demo desk has fewer past appointments)
+    assert moved > 0 and len(card.past) >= moved and len(card.invoices) >= billed, (
+        moved, len(card.past), billed, len(card.invoices))  # fmt: skip
     ours = time_ms(lambda: load_card(ctx, key_text(pid)), repeat=60, warmup=3)
 
     def plain() -> None:

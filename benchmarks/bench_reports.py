@@ -24,13 +24,17 @@ def run(bench: Bench) -> None:
     def ours() -> None:
         reports.revenue_by_practitioner(ctx, year)
 
-    def plain() -> None:
-        raw.execute(
+    def plain() -> list[tuple[object, ...]]:
+        return raw.execute(
             "SELECT p.display_name, count(i.id), sum(i.total_cents), sum(i.tax_cents) "
             "FROM invoices i LEFT JOIN practitioners p ON p.id = i.practitioner_id "
             "WHERE i.status = 'issued' AND i.issue_date BETWEEN '2025-07-01' AND '2026-06-30' "
             "GROUP BY p.display_name ORDER BY 3 DESC"
         ).fetchall()
+
+    # the same practitioners and invoice counts as the report's
+    counts = sorted(int(r[1]) for r in plain())
+    assert counts == sorted(int(r[1]) for r in reports.revenue_by_practitioner(ctx, year).rows)
 
     a, b = time_ms(ours, 10), time_ms(plain, 10)
     bench.record("report: revenue by practitioner, 1 year", "p95", percentile(a, 95), "ms",

@@ -21,7 +21,7 @@ from typing import Any
 from benchmarks.harness import DEMO_TODAY, ROOT, Bench, demo_clock
 from frontdesk.db import backup_store
 from frontdesk.db.backup import backup_file
-from frontdesk.db.types import sqlite_utc_value
+from frontdesk.db.types import key_text, sqlite_utc_value
 from frontdesk.paths import desk_paths
 from frontdesk.services import backups, billing, diary
 from frontdesk.services.billing.balances import check_balances
@@ -203,15 +203,16 @@ def a_day(ctx: Any, raw: sqlite3.Connection, day: int) -> int:
     by EFTPOS). Returns the operations made."""
     slots = next_available(ctx, duration_minutes=30, limit=DAY_BOOKINGS,
                            starting=DEMO_TODAY + timedelta(days=7 + day))  # fmt: skip
-    patients = [r[0] for r in raw.execute(
+    active = raw.execute("SELECT count(*) FROM patients WHERE archived_at IS NULL").fetchone()[0]
+    patients = [key_text(r[0]) for r in raw.execute(  # keys: 16-byte blobs on the desk
         "SELECT id FROM patients WHERE archived_at IS NULL LIMIT ? OFFSET ?",
-        (DAY_BOOKINGS, day * 997 % 100_000))]  # fmt: skip
+        (DAY_BOOKINGS, day * 997 % max(active - DAY_BOOKINGS, 1)))]  # fmt: skip
     for i, slot in enumerate(slots):
         diary.book(ctx, BookingRequest(slot.practitioner_id, slot.start, slot.end,
                                        patients[i % len(patients)]), allow_clash=True)  # fmt: skip
     today = ctx.clock.now().astimezone(ctx.tz).date()
     day_ends = datetime.combine(today + timedelta(days=1), datetime.min.time(), ctx.tz)
-    due = [r[0] for r in raw.execute(
+    due = [key_text(r[0]) for r in raw.execute(
         "SELECT a.id FROM appointments a JOIN patients p ON p.id = a.patient_id "
         "JOIN appointment_types t ON t.id = a.appointment_type_id "
         "WHERE a.status = 'booked' AND p.archived_at IS NULL AND a.deleted_at IS NULL "
