@@ -151,8 +151,17 @@ async def wait(
     store: Store,
     cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     timeout: Annotated[float, Query(ge=0, le=60)] = 25,
-) -> dict[str, Any]:
-    """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
+    changes: Annotated[int, Query(ge=0, le=MAX_PULL_CHANGES)] = 0,
+    echo: bool = True,
+    unsent: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout).
+    With ``changes`` (a limit), a change also brings the pull's first page (``pull``: what
+    ``GET /pull`` with that cursor, limit and ``echo`` answers) and, when that page is the
+    whole of what is new and small, the check after it (``check``: the table figures, the
+    page's rows' fingerprints and the audit heads, read at the same moment), so a woken desk
+    need ask for neither; a desk that does not ask gets the plain answer, and an older server
+    ignores the parameter."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if store.latest_seq > cursor:
@@ -161,7 +170,30 @@ async def wait(
             await run_in_threadpool(store.refresh_latest)
             continue
         await asyncio.sleep(0.05)
-    return WaitReply(store.latest_seq, store.latest_seq > cursor).as_json()
+    reply = json.dumps(WaitReply(store.latest_seq, store.latest_seq > cursor).as_json())
+    if changes and store.latest_seq > cursor:
+        page = await run_in_threadpool(_first_page, store, dev, cursor, changes, echo, unsent)
+        if page is not None:
+            reply = f'{reply[:-1]}, "pull": {page}}}'
+    return Response(reply, media_type="application/json")
+
+
+def _first_page(
+    store: ServerStore, dev: Device, cursor: int, limit: int, echo: bool, unsent: int | None
+) -> str | None:
+    """The pull's page for a woken long-poll, with the check after it when it fits
+    (``ServerStore.wait_page``); None when the pull would be refused (a cursor older than the
+    history: the desk's own pull then hears why)."""
+    key = trust.audit_key(store)
+    heads = lambda conn: trust.heads_reply(store, conn, key).as_json()  # noqa: E731
+    try:
+        page, check = store.wait_page(cursor, limit, dev.id if echo else "", heads)
+    except ServerProblem:
+        return None
+    store.note_received(dev, cursor, unsent)
+    if check is None:
+        return page
+    return f'{page}, "check": {json.dumps(check)}'
 
 
 @router.post(Endpoint.REVOKE.value)

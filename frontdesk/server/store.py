@@ -39,6 +39,7 @@ from frontdesk.server.migrate import Outcome, upgrade_server
 from frontdesk.store import balances
 
 ADVISORY_KEY = 7_042_201
+_NEWEST = "frontdesk_newest_seq"  # conn.info: the position a write publishes on commit
 LATEST_EVERY = 0.1  # seconds between reads of the log's newest position (several processes)
 # An enrolment code not used within this long is refused.
 CODE_LIFETIME = timedelta(days=7)
@@ -101,6 +102,14 @@ class Device:
     unsent: int | None = None
 
 
+# A desk's pull position (``frontdesk-server devices``: "last seen", "to get") is written at
+# most this often while only the position moves.
+NOTE_EVERY_S = 15.0
+# A woken long-poll's page brings the check after it when it holds at most this many changes
+# (a bigger catch-up asks for the check as before).
+INLINE_CHECK_ROWS = 200
+
+
 class ServerStore:
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.engine: Engine = make_engine(normalise_url(url), text_keys=True)
@@ -116,6 +125,11 @@ class ServerStore:
         # at most every ``LATEST_EVERY`` seconds for all of this process's long-polls
         self.shared = True
         self._latest_read_at = 0.0
+        self._noted: dict[str, float] = {}  # device id → when its pull position was written
+        # (cursor, limit) → (log position, devices in the page, page, check): wait_page's
+        self._woken: dict[tuple[int, int], tuple[int, frozenset[str], str, Any]] = {}
+        self._woken_lock = threading.Lock()
+        self._woken_locks: dict[tuple[int, int], threading.Lock] = {}
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self, *, backup: bool = True) -> Outcome:
@@ -132,16 +146,26 @@ class ServerStore:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        with self.lock, self._writer.begin() as conn:
-            for key in _CHUNK_KEYS:
-                conn.info.pop(key, None)
-            if self.is_postgres:
-                conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
-            try:
-                yield conn
-            finally:
+        with self.lock:
+            with self._writer.begin() as conn:
                 for key in _CHUNK_KEYS:
                     conn.info.pop(key, None)
+                if self.is_postgres:
+                    conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
+                try:
+                    yield conn
+                finally:
+                    for key in _CHUNK_KEYS:
+                        conn.info.pop(key, None)
+                    newest = conn.info.pop(_NEWEST, None)
+            if newest is not None:  # committed: now long-polls may wake and read it
+                self.latest_seq = max(self.latest_seq, newest)
+
+    def publish_newest(self, conn: Connection) -> None:
+        """The change log's newest position after this write, for this process's long-polls
+        once the write has committed: woken before it, 49 desks read pages without the
+        change (and woke again and again until it landed; bench_group)."""
+        conn.info[_NEWEST] = self.newest_seq(conn)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -379,6 +403,16 @@ class ServerStore:
         unsent = device.unsent if unsent is None else unsent
         if device.pull_cursor == cursor and device.unsent == unsent:
             return
+        # Only the position moved: written at most every NOTE_EVERY_S a desk. Every pull after
+        # a change moves it, and each write queued behind the writer's lock (50 desks woken by
+        # one booking made 50 writes; bench_group). What is waiting to be sent is noted at once.
+        now = time.monotonic()
+        if (
+            device.unsent == unsent
+            and now - self._noted.get(device.id, -NOTE_EVERY_S) < NOTE_EVERY_S
+        ):
+            return
+        self._noted[device.id] = now
         with self.writing() as conn:
             conn.execute(
                 update(s.devices)
@@ -410,33 +444,97 @@ class ServerStore:
         """``pull`` already encoded: each change's stored fields JSON goes out as it is,
         without decoding and encoding it again."""
         with self.reading() as conn:
-            floor = int(self.info(conn, "history_floor"))
-            epoch = self.info(conn, "epoch")
-            if cursor < floor:
-                raise ServerProblem(
-                    410,
-                    "This desk was away longer than the server keeps history; it will re-sync.",
-                    code="cursor_too_old",
-                )
-            c = s.change_log.c
-            rows = conn.execute(
-                select(
-                    c.seq,
-                    c.entity,
-                    c.row_id,
-                    c.op,
-                    c.version,
-                    c.exact,
-                    c.device_id,
-                    c.mutation_id,
-                    c.fields_json,
-                    c.proof_json,
-                )
-                .where(c.seq > cursor)
-                .order_by(c.seq)
-                .limit(limit + 1)
-            ).all()
-            latest = self._max_seq(conn)
+            return self._pull_page(conn, cursor, limit, device_id)[0]
+
+    def wait_page(
+        self,
+        cursor: int,
+        limit: int,
+        device_id: str,
+        heads: Callable[[Connection], Any] | None = None,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """A woken long-poll's pull page (``pull_json``) and, when it reaches the log's end
+        and is small, the check after it read at the same moment (``check_answer``'s
+        figures for the page's tables, the content fingerprints of the page's rows as the
+        server holds them, and with ``heads`` the audit heads when the page moves audit
+        entries): the woken desk compares them itself and asks for the check only when
+        something differs (``SyncEngine``).
+
+        One change wakes every desk at the same cursor: the first read is kept for the others
+        while the log stays where it was (every part of it is of that one moment), and only
+        a desk whose own changes are in the page (they go to it as echoes) reads its own."""
+        with self._woken_lock:  # one lock a cursor: desks elsewhere in the log do not wait
+            if len(self._woken_locks) > 64:
+                self._woken_locks.clear()
+                self._woken.clear()
+            lock = self._woken_locks.setdefault((cursor, limit), threading.Lock())
+        with lock:
+            kept = self._woken.get((cursor, limit))
+            if kept is not None and kept[0] == self.latest_seq and device_id not in kept[1]:
+                return kept[2], kept[3]
+            page, check, latest, devices = self._wait_page(cursor, limit, device_id, heads)
+            if device_id not in devices:  # the page any desk but those gets
+                self._woken[(cursor, limit)] = (latest, devices, page, check)
+        return page, check
+
+    def _wait_page(
+        self,
+        cursor: int,
+        limit: int,
+        device_id: str,
+        heads: Callable[[Connection], Any] | None,
+    ) -> tuple[str, dict[str, Any] | None, int, frozenset[str]]:
+        with self.snapshot_reading() as conn:
+            page, rows, more, latest = self._pull_page(conn, cursor, limit, device_id)
+            devices = frozenset(r.device_id for r in rows)
+            if more or not rows or rows[-1].seq != latest or len(rows) > INLINE_CHECK_ROWS:
+                return page, None, latest, devices
+            names = sorted({r.entity for r in rows})
+            tables, _ = self._table_stats(conn, names)
+            ids: dict[str, list[str]] = {}
+            for r in rows:
+                ids.setdefault(r.entity, []).append(r.row_id)
+            audit = heads(conn) if heads is not None and "audit_events" in ids else None
+            check = {
+                "tables": tables,
+                "latest": latest,
+                "digests": self._digests(conn, ids),
+                "audit": audit,
+            }
+        return page, check, latest, devices
+
+    def _pull_page(
+        self, conn: Connection, cursor: int, limit: int, device_id: str
+    ) -> tuple[str, list[Any], bool, int]:
+        """The pull's page as of ``conn``: the encoded answer, its change-log rows, whether
+        more follow, and the log's newest position."""
+        floor = int(self.info(conn, "history_floor"))
+        epoch = self.info(conn, "epoch")
+        if cursor < floor:
+            raise ServerProblem(
+                410,
+                "This desk was away longer than the server keeps history; it will re-sync.",
+                code="cursor_too_old",
+            )
+        c = s.change_log.c
+        rows = conn.execute(
+            select(
+                c.seq,
+                c.entity,
+                c.row_id,
+                c.op,
+                c.version,
+                c.exact,
+                c.device_id,
+                c.mutation_id,
+                c.fields_json,
+                c.proof_json,
+            )
+            .where(c.seq > cursor)
+            .order_by(c.seq)
+            .limit(limit + 1)
+        ).all()
+        latest = self._max_seq(conn)
         more = len(rows) > limit
         rows = rows[:limit]
         dumps = json.dumps
@@ -462,7 +560,7 @@ class ServerStore:
             parts.append(f'{head[:-1]}, "fields": {"{}" if echo else r.fields_json}}}')
         new_cursor = rows[-1].seq if rows else max(cursor, 0)
         tail = dumps({"cursor": new_cursor, "more": more, "epoch": epoch, "latest": latest})
-        return f'{{"changes": [{", ".join(parts)}], {tail[1:]}'
+        return f'{{"changes": [{", ".join(parts)}], {tail[1:]}', list(rows), more, latest
 
     def snapshot_start(self) -> dict[str, Any]:
         with self.reading() as conn:
@@ -563,6 +661,23 @@ class ServerStore:
                     if budget > 0 and row_digest(t, row) != theirs[row["id"]]:
                         out.setdefault(name, []).append(row_to_json(row, t))
                         budget -= 1
+        return out
+
+    def _digests(self, conn: Connection, ids: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+        """Content fingerprints (``row_digest``) of these rows as the server holds them; a row
+        it does not hold is left out (as the check leaves it)."""
+        from frontdesk.models.codec import row_digest
+
+        tables = s.data_tables()
+        out: dict[str, dict[str, str]] = {}
+        for name, wanted in ids.items():
+            t = tables.get(name)
+            if t is None or "version" not in t.c:
+                continue
+            found = out.setdefault(name, {})
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(select(t).where(t.c.id.in_(wanted[start : start + 500])))
+                found.update((row["id"], row_digest(t, row)) for row in rows.mappings())
         return out
 
     def prune_history(self, keep_after_seq: int) -> None:

@@ -41,6 +41,8 @@ class TableChecks:
     ctx: ServiceContext
     _touched_rows: dict[str, set[str]]
     anchors_kept = False
+    moved_on = False  # the last check's answer was of a later change-log position than the pull
+    page_check: dict[str, Any] | None = None  # the check a woken long-poll's page brought
     keep_anchors: Callable[[AuditHeadsReply], int]  # AuditAnchors' (the engine has both)
 
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
@@ -105,6 +107,32 @@ class TableChecks:
                 out[name] = found
         return out
 
+    def check_from_page(self, tables: list[str], heads: bool) -> bool:
+        """The check a woken long-poll brought with this sync's only page (read by the server
+        at the same moment as the page; ``ServerStore.wait_page``): True when it covers these
+        tables and agrees — per table the same count and version sum, every row this sync
+        touched with the same content fingerprint, the audit heads kept when ``heads`` —
+        so no check need be asked for. False, and the check is asked for as before (it
+        repairs a row, recounts, re-syncs a table), when anything differs or is not covered."""
+        check, self.page_check = self.page_check, None
+        if check is None or check.get("latest") != self._pull_cursor():
+            return False
+        theirs: dict[str, list[int]] = check.get("tables") or {}
+        if not set(tables) <= set(theirs) or (heads and check.get("audit") is None):
+            return False
+        ours = self.local_stats(tables)
+        if any(ours.get(name) != theirs[name] for name in tables):
+            return False
+        prints: dict[str, dict[str, str]] = check.get("digests") or {}
+        for name, rows in self.local_digests(tables).items():
+            held = prints.get(name, {})
+            if any(held.get(row_id, digest) != digest for row_id, digest in rows.items()):
+                return False
+        if heads:
+            self.keep_anchors(AuditHeadsReply.from_json(check["audit"]))
+            self.anchors_kept = True
+        return True
+
     def check_tables(
         self, tables: list[str], summary: SyncSummary, *, heads: bool = False
     ) -> list[str]:
@@ -121,6 +149,7 @@ class TableChecks:
         answer = StatsReply.from_json(reply.body)
         theirs = answer.tables
         if answer.latest != self._pull_cursor():
+            self.moved_on = True
             return []  # the server moved on since this pull; the next sync checks again
         if answer.audit is not None:
             self.keep_anchors(AuditHeadsReply.from_json(answer.audit))

@@ -60,6 +60,10 @@ def _within_bytes(rows: Sequence[Any], limit: int) -> Sequence[Any]:
     return rows
 
 
+# A woken long-poll's answer: the cursor it follows, the pull's page, the check after it.
+WokenPage = tuple[int, Reply, dict[str, Any] | None]
+
+
 class SyncFailed(EnvironmentProblem):
     """The sync could not finish; the message says why and what to do."""
 
@@ -113,6 +117,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         summary = SyncSummary()
         touched: set[str] = set()
         self._touched_rows: dict[str, set[str]] = {}
+        self.page_check = None
         try:
             refused: PushRefused | None = None
             blank = self._blank_settings() if self._state().server_epoch is None else None
@@ -132,13 +137,20 @@ class SyncEngine(TableChecks, AuditAnchors):
             if refused is not None:
                 raise refused
             audit = "audit_events" in touched or summary.resynced
-            self.anchors_kept = False
-            if summary.pending == 0 and touched:
+            self.anchors_kept = self.moved_on = False
+            if (
+                summary.pending == 0
+                and touched
+                and not self.check_from_page(sorted(touched), audit)
+            ):
                 self.check_tables(sorted(touched), summary, heads=audit)
             if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
                 self.push(summary, touched)
                 self.anchors_kept = False  # the push moved the change log on
-            if audit and not self.anchors_kept:
+            if audit and not self.anchors_kept and not self.moved_on:
+                # (when the check found the server had moved on past this pull, heads asked
+                # for now would be past it too: the next sync, which the change wakes, keeps
+                # them — 616 such requests in a minute of bench_group, nearly all wasted)
                 self.fetch_anchors()
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)
@@ -281,17 +293,50 @@ class SyncEngine(TableChecks, AuditAnchors):
 
     def wait_for_change(self, timeout_s: float = 20) -> bool:
         """Long-poll the server: True as soon as its change log passes this desk's cursor,
-        False at the timeout. Raises SyncFailed when the server refuses to answer."""
+        False at the timeout. Raises SyncFailed when the server refuses to answer. The answer
+        to a change brings the pull's first page (a current server): the next sync's pull
+        starts from it instead of asking again, when nothing moved the cursor in between and
+        the sync pushed nothing first."""
+        self.ctx.woken_page = None
+        state = self._state()
+        params: dict[str, Any] = {
+            "cursor": state.pull_cursor,
+            "timeout": timeout_s,
+            "changes": PULL_BATCH,
+            "unsent": self.pending_count(),
+        }
+        if state.restored_at is not None:
+            params["echo"] = "false"
         reply = self.transport.send(
+            # after the wait, as long as a pull is given (the transport's 15 s): the answer
+            # to a change now carries the pull's page
             "GET",
             Endpoint.WAIT,
             token=self.token,
-            params={"cursor": self._state().pull_cursor, "timeout": timeout_s},
-            timeout=timeout_s + 10,
+            params=params,
+            timeout=timeout_s + 15,
         )
         if not reply.ok:
             raise SyncFailed(reply.message)
+        page, check = reply.body.get("pull"), reply.body.get("check")
+        if isinstance(page, dict):
+            # (the cursor it follows, the page, the check): on the context, for whichever
+            # engine syncs next (the app's listener and its sync worker are two)
+            self.ctx.woken_page = (state.pull_cursor, Reply(200, page),
+                                check if isinstance(check, dict) else None)  # fmt: skip
         return WaitReply.from_json(reply.body).changed
+
+    def _page(self, cursor: int, params: dict[str, Any], summary: SyncSummary) -> Reply:
+        """The pull's page at ``cursor``: the one a long-poll brought, if it is for this
+        cursor and this sync pushed nothing (its own changes come after that page); else
+        asked for."""
+        kept: WokenPage | None = self.ctx.woken_page
+        self.ctx.woken_page = None
+        if kept is not None and kept[0] == cursor and summary.pushed == 0:
+            self.page_check = kept[2]
+            return kept[1]
+        self.page_check = None  # a page asked for: the check is asked for too
+        return self._call("GET", Endpoint.PULL, params={**params, "cursor": cursor})
 
     # -- pull -------------------------------------------------------------------------------
     def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
@@ -304,7 +349,7 @@ class SyncEngine(TableChecks, AuditAnchors):
             params["echo"] = "false"
         decided = 0  # this desk's changes the server is seen to hold, answered or not
         while True:
-            reply = self._call("GET", Endpoint.PULL, params={**params, "cursor": cursor})
+            reply = self._page(cursor, params, summary)
             body = reply.body
             again = reply.status == 410 or (reply.ok and body["epoch"] != state.server_epoch)
             if again and may_resync:

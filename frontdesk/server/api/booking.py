@@ -126,7 +126,7 @@ def idempotent(
                 )
             )
         trust.flush_heads(store, conn)
-        store.latest_seq = store.newest_seq(conn)
+        store.publish_newest(conn)
     return (status, body), False
 
 
