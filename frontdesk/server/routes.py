@@ -27,16 +27,17 @@ from frontdesk.protocol import (
     PushRequest,
     StatsReply,
     StatsRequest,
-    WaitReply,
 )
 from frontdesk.server import merge, trust
 from frontdesk.server.store import Device, ServerProblem, ServerStore
+from frontdesk.server.woken import WokenPages
 
 log = logging.getLogger("frontdesk.server")
 router = APIRouter()
 
 
-def server_store(request: Request) -> ServerStore:
+async def server_store(request: Request) -> ServerStore:
+    """(On the event loop: a plain function would be run on a thread for every request.)"""
     store: ServerStore = request.app.state.store
     return store
 
@@ -47,7 +48,8 @@ def current_device(request: Request, authorization: Annotated[str, Header()] = "
         raise ServerProblem(
             401, "This desk is not enrolled with the clinic server.", code="unauthorised"
         )
-    return server_store(request).authenticate(token)
+    store: ServerStore = request.app.state.store
+    return store.authenticate(token)
 
 
 Store = Annotated[ServerStore, Depends(server_store)]
@@ -149,6 +151,7 @@ def whoami(dev: Dev, store: Store) -> dict[str, Any]:
 async def wait(
     dev: Dev,
     store: Store,
+    request: Request,
     cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     timeout: Annotated[float, Query(ge=0, le=60)] = 25,
     changes: Annotated[int, Query(ge=0, le=MAX_PULL_CHANGES)] = 0,
@@ -170,30 +173,17 @@ async def wait(
             await run_in_threadpool(store.refresh_latest)
             continue
         await asyncio.sleep(0.05)
-    reply = json.dumps(WaitReply(store.latest_seq, store.latest_seq > cursor).as_json())
-    if changes and store.latest_seq > cursor:
-        page = await run_in_threadpool(_first_page, store, dev, cursor, changes, echo, unsent)
-        if page is not None:
-            reply = f'{reply[:-1]}, "pull": {page}}}'
-    return Response(reply, media_type="application/json")
-
-
-def _first_page(
-    store: ServerStore, dev: Device, cursor: int, limit: int, echo: bool, unsent: int | None
-) -> str | None:
-    """The pull's page for a woken long-poll, with the check after it when it fits
-    (``ServerStore.wait_page``); None when the pull would be refused (a cursor older than the
-    history: the desk's own pull then hears why)."""
-    key = trust.audit_key(store)
-    heads = lambda conn: trust.heads_reply(store, conn, key).as_json()  # noqa: E731
-    try:
-        page, check = store.wait_page(cursor, limit, dev.id if echo else "", heads)
-    except ServerProblem:
-        return None
-    store.note_received(dev, cursor, unsent)
-    if check is None:
-        return page
-    return f'{page}, "check": {json.dumps(check)}'
+    latest = store.latest_seq
+    head = f'{{"latest": {latest}, "changed": {"true" if latest > cursor else "false"}'
+    members = None
+    if changes and latest > cursor:
+        woken: WokenPages = request.app.state.woken
+        members = await woken.members(dev, cursor, changes, echo)
+        if members is not None and store.note_due(dev, cursor, unsent):
+            await run_in_threadpool(store.note_received, dev, cursor, unsent)
+    if members is None:
+        return Response(f"{head}}}", media_type="application/json")
+    return Response(b"".join((head.encode(), b", ", members, b"}")), media_type="application/json")
 
 
 @router.post(Endpoint.REVOKE.value)

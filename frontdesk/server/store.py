@@ -126,10 +126,6 @@ class ServerStore:
         self.shared = True
         self._latest_read_at = 0.0
         self._noted: dict[str, float] = {}  # device id → when its pull position was written
-        # (cursor, limit) → (log position, devices in the page, page, check): wait_page's
-        self._woken: dict[tuple[int, int], tuple[int, frozenset[str], str, Any]] = {}
-        self._woken_lock = threading.Lock()
-        self._woken_locks: dict[tuple[int, int], threading.Lock] = {}
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self, *, backup: bool = True) -> Outcome:
@@ -401,24 +397,31 @@ class ServerStore:
         many of its changes wait to be sent: kept, with the time, so ``frontdesk-server
         devices`` shows a desk that stopped receiving or whose changes do not leave it."""
         unsent = device.unsent if unsent is None else unsent
-        if device.pull_cursor == cursor and device.unsent == unsent:
+        if not self.note_due(device, cursor, unsent):
             return
-        # Only the position moved: written at most every NOTE_EVERY_S a desk. Every pull after
-        # a change moves it, and each write queued behind the writer's lock (50 desks woken by
-        # one booking made 50 writes; bench_group). What is waiting to be sent is noted at once.
-        now = time.monotonic()
-        if (
-            device.unsent == unsent
-            and now - self._noted.get(device.id, -NOTE_EVERY_S) < NOTE_EVERY_S
-        ):
-            return
-        self._noted[device.id] = now
         with self.writing() as conn:
             conn.execute(
                 update(s.devices)
                 .where(s.devices.c.id == device.id)
                 .values(pull_cursor=cursor, unsent=unsent, last_seen_at=self.clock.now())
             )
+
+    def note_due(self, device: Device, cursor: int, unsent: int | None) -> bool:
+        """Whether ``note_received`` writes now (no query: a long-poll asks on its loop).
+        Only the position moved: written at most every NOTE_EVERY_S a desk. Every pull after
+        a change moves it, and each write queued behind the writer's lock (50 desks woken by
+        one booking made 50 writes; bench_group). What is waiting to be sent is noted at once."""
+        unsent = device.unsent if unsent is None else unsent
+        if device.pull_cursor == cursor and device.unsent == unsent:
+            return False
+        now = time.monotonic()
+        if (
+            device.unsent == unsent
+            and now - self._noted.get(device.id, -NOTE_EVERY_S) < NOTE_EVERY_S
+        ):
+            return False
+        self._noted[device.id] = now
+        return True
 
     def revoke(self, name_or_id: str) -> int:
         with self.writing() as conn:
@@ -450,32 +453,22 @@ class ServerStore:
         self,
         cursor: int,
         limit: int,
-        device_id: str,
+        device_id: str = "",
         heads: Callable[[Connection], Any] | None = None,
-    ) -> tuple[str, dict[str, Any] | None]:
+    ) -> tuple[str, frozenset[str]]:
         """A woken long-poll's pull page (``pull_json``) and, when it reaches the log's end
         and is small, the check after it read at the same moment (``check_answer``'s
         figures for the page's tables, the content fingerprints of the page's rows as the
         server holds them, and with ``heads`` the audit heads when the page moves audit
-        entries): the woken desk compares them itself and asks for the check only when
-        something differs (``SyncEngine``).
-
-        One change wakes every desk at the same cursor: the first read is kept for the others
-        while the log stays where it was (every part of it is of that one moment), and only
-        a desk whose own changes are in the page (they go to it as echoes) reads its own."""
-        with self._woken_lock:  # one lock a cursor: desks elsewhere in the log do not wait
-            if len(self._woken_locks) > 64:
-                self._woken_locks.clear()
-                self._woken.clear()
-            lock = self._woken_locks.setdefault((cursor, limit), threading.Lock())
-        with lock:
-            kept = self._woken.get((cursor, limit))
-            if kept is not None and kept[0] == self.latest_seq and device_id not in kept[1]:
-                return kept[2], kept[3]
-            page, check, latest, devices = self._wait_page(cursor, limit, device_id, heads)
-            if device_id not in devices:  # the page any desk but those gets
-                self._woken[(cursor, limit)] = (latest, devices, page, check)
-        return page, check
+        entries), encoded as the long-poll answer's ``"pull": …[, "check": …]`` members; and
+        the devices whose changes the page holds (with ``device_id`` "", the page any desk
+        but those gets: theirs go to them as echoes). The woken desk compares the check
+        itself and asks for it only when something differs (``SyncEngine``). Desks woken by
+        one change share one read (``server/woken.py``)."""
+        page, check, _latest, devices = self._wait_page(cursor, limit, device_id, heads)
+        if check is None:
+            return f'"pull": {page}', devices
+        return f'"pull": {page}, "check": {json.dumps(check)}', devices
 
     def _wait_page(
         self,

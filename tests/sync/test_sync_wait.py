@@ -142,7 +142,7 @@ def test_desks_woken_by_one_change_share_one_read_and_each_ends_right(
         assert desk.sync()
         recorded.append(sent.paths)
     assert recorded == [[Endpoint.WAIT], [Endpoint.WAIT]]
-    assert len(any_clinic.store._woken) == 1
+    assert any_clinic.app.state.woken.reads == 1
     # the author's long-poll from the same cursor: its own rows come as echoes, not the kept page
     assert a.engine._state().pull_cursor == cursor
     assert a.engine.wait_for_change(timeout_s=5) is True
