@@ -491,6 +491,18 @@ def run(bench: Bench) -> None:
           f"{other:.0f} s, idle {cpu.total - cpu.busy:.0f} s; load average (1 min) "
           f"{min(loads):.1f}–{max(loads):.1f}")  # fmt: skip
     print(f"  requests sent: {sent} ({mix})")
+    # what the load does not inflate: CPU spent per woken desk's sync (every sync but the
+    # actions' own, and the long-polls, count in it: the group's work divided by that count)
+    woken = max(tally.woken, 1)
+    print(f"  CPU a woken sync ({tally.woken}): server {cpu.server * 1000 / woken:.1f} ms, "
+          f"PostgreSQL {cpu.postgres * 1000 / woken:.1f} ms, desks' processes "
+          f"{cpu.desks * 1000 / woken:.1f} ms; requests {sent / woken:.2f}")  # fmt: skip
+    bench.record(f"group: server + desks' CPU a woken sync, {DESKS} desks", "total",
+                 (cpu.server + cpu.desks) * 1000 / woken, "ms",
+                 cpu.server * 1000 / woken,
+                 f"{tally.woken} woken syncs, {sum(tally.actions.values())} actions; baseline: "
+                 f"the server's part; PostgreSQL {cpu.postgres * 1000 / woken:.1f} ms a woken "
+                 "sync besides")  # fmt: skip
     bench.record(f"group: server CPU a request, {DESKS} desks", "total",
                  cpu.server * 1000 / max(sent, 1), "ms", cpu.postgres * 1000 / max(sent, 1),
                  f"{sent} requests in {wall:.0f} s; baseline: PostgreSQL's CPU a request; "

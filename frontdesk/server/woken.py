@@ -52,8 +52,8 @@ class WokenPages:
                 oldest = min(self._reads, key=lambda k: self._reads[k][0])
                 del self._reads[oldest]
             self.reads += 1
-            read = asyncio.ensure_future(run_in_threadpool(self._read, cursor, limit, ""))
-            kept = (latest, read)
+            started = asyncio.ensure_future(run_in_threadpool(self._read, cursor, limit, ""))
+            kept = (latest, started)
             self._reads[(cursor, limit)] = kept
         try:
             read = kept[1]  # a finished read (of any loop: tests' clients) is taken as it is

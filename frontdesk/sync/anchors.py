@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from frontdesk.domain import signing
 from frontdesk.models import AuditAnchor, SyncState
@@ -43,7 +44,9 @@ class AuditAnchors:
             return 0  # an older server without heads: nothing to keep
         return self.keep_anchors(AuditHeadsReply.from_json(reply.body))
 
-    def keep_anchors(self, body: AuditHeadsReply, cursor: int | None = None) -> int:
+    def keep_anchors(
+        self, body: AuditHeadsReply, cursor: int | None = None, *, session: Session | None = None
+    ) -> int:
         """Keep the heads of one answer (``fetch_anchors``'s, or the check's, which reads them
         in its own transaction); 0 when the server had moved on since this desk's pull
         (``cursor``: the desk's pull position, when the caller has just read it).
@@ -55,52 +58,53 @@ class AuditAnchors:
         if body.latest != (self._pull_cursor() if cursor is None else cursor):
             return 0
         heads = [AuditHead.from_json(h) for h in body.heads]
+        if session is None:
+            with self.ctx.write("audit anchors", origin="sync") as writing:
+                return self._keep(writing, body, heads)
+        return self._keep(session, body, heads)
+
+    def _keep(self, session: Session, body: AuditHeadsReply, heads: list[AuditHead]) -> int:
         now = self.ctx.clock.now()
         a = AuditAnchor.__table__.c  # type: ignore[attr-defined]
-        with self.ctx.write("audit anchors", origin="sync") as session:
-            key = session.execute(
-                select(SyncState.server_audit_key).where(SyncState.id == 1)
-            ).scalar_one()
-            kept: dict[str, tuple[int, str, str]] = {}
-            if key == body.key:
-                rows = session.execute(select(a.chain_id, a.seq, a.hash, a.signature))
-                kept = {r.chain_id: (r.seq, r.hash, r.signature) for r in rows}
-            else:
-                if key is not None:
-                    log.warning("audit heads: the clinic server's key changed; anchors replaced")
-                session.execute(
-                    update(SyncState).where(SyncState.id == 1).values(server_audit_key=body.key)
-                )
-            new = [h for h in heads if kept.get(h.chain) != (h.seq, h.hash, h.signature)]
-            good = [
-                h
-                for h in new
-                if signing.verify(
-                    body.key, signing.head_statement(h.chain, h.seq, h.hash), h.signature
-                )
-            ]
-            if len(good) < len(new):
-                log.warning(
-                    "audit heads: %d countersignatures did not check out", len(new) - len(good)
-                )
-            unchanged = {h.chain for h in heads} - {h.chain for h in new}
-            gone = [chain for chain in kept if chain not in unchanged]
-            if gone:
-                session.execute(delete(AuditAnchor).where(a.chain_id.in_(gone)))
-            if key != body.key:
-                session.execute(delete(AuditAnchor))
-            if good:
-                session.execute(
-                    insert(AuditAnchor),
-                    [
-                        {
-                            "chain_id": h.chain,
-                            "seq": h.seq,
-                            "hash": h.hash,
-                            "signature": h.signature,
-                            "received_at": now,
-                        }
-                        for h in good
-                    ],
-                )
+        key = session.execute(
+            select(SyncState.server_audit_key).where(SyncState.id == 1)
+        ).scalar_one()
+        kept: dict[str, tuple[int, str, str]] = {}
+        if key == body.key:
+            rows = session.execute(select(a.chain_id, a.seq, a.hash, a.signature))
+            kept = {r.chain_id: (r.seq, r.hash, r.signature) for r in rows}
+        else:
+            if key is not None:
+                log.warning("audit heads: the clinic server's key changed; anchors replaced")
+            session.execute(
+                update(SyncState).where(SyncState.id == 1).values(server_audit_key=body.key)
+            )
+        new = [h for h in heads if kept.get(h.chain) != (h.seq, h.hash, h.signature)]
+        good = [
+            h
+            for h in new
+            if signing.verify(body.key, signing.head_statement(h.chain, h.seq, h.hash), h.signature)
+        ]
+        if len(good) < len(new):
+            log.warning("audit heads: %d countersignatures did not check out", len(new) - len(good))
+        unchanged = {h.chain for h in heads} - {h.chain for h in new}
+        gone = [chain for chain in kept if chain not in unchanged]
+        if gone:
+            session.execute(delete(AuditAnchor).where(a.chain_id.in_(gone)))
+        if key != body.key:
+            session.execute(delete(AuditAnchor))
+        if good:
+            session.execute(
+                insert(AuditAnchor),
+                [
+                    {
+                        "chain_id": h.chain,
+                        "seq": h.seq,
+                        "hash": h.hash,
+                        "signature": h.signature,
+                        "received_at": now,
+                    }
+                    for h in good
+                ],
+            )
         return len(unchanged) + len(good)
