@@ -4,10 +4,8 @@ the store comes from the app (``app.state.store``)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -30,7 +28,7 @@ from frontdesk.protocol import (
 )
 from frontdesk.server import merge, trust
 from frontdesk.server.store import Device, ServerProblem, ServerStore
-from frontdesk.server.woken import WokenPages
+from frontdesk.server.woken import Bell, WokenPages
 
 log = logging.getLogger("frontdesk.server")
 router = APIRouter()
@@ -52,8 +50,20 @@ def current_device(request: Request, authorization: Annotated[str, Header()] = "
     return store.authenticate(token)
 
 
+async def waiting_device(request: Request, authorization: Annotated[str, Header()] = "") -> Device:
+    """A long-poll's device: as ``current_device``, taken without a query (or a thread) when
+    its token authenticated within the last moments (``ServerStore.recently_authenticated``)."""
+    store: ServerStore = request.app.state.store
+    _scheme, _, token = authorization.partition(" ")
+    kept = store.recently_authenticated(token) if token else None
+    if kept is not None and _scheme.lower() == "bearer":
+        return kept
+    return await run_in_threadpool(current_device, request, authorization)
+
+
 Store = Annotated[ServerStore, Depends(server_store)]
 Dev = Annotated[Device, Depends(current_device)]
+WaitingDev = Annotated[Device, Depends(waiting_device)]
 
 
 def _json(body: dict[str, Any]) -> Response:
@@ -149,7 +159,7 @@ def whoami(dev: Dev, store: Store) -> dict[str, Any]:
 
 @router.get(Endpoint.WAIT.value)
 async def wait(
-    dev: Dev,
+    dev: WaitingDev,
     store: Store,
     request: Request,
     cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
@@ -165,14 +175,8 @@ async def wait(
     page's rows' fingerprints and the audit heads, read at the same moment), so a woken desk
     need ask for neither; a desk that does not ask gets the plain answer, and an older server
     ignores the parameter."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store.latest_seq > cursor:
-            break
-        if store.latest_due():  # another server process may have written: one read for all
-            await run_in_threadpool(store.refresh_latest)
-            continue
-        await asyncio.sleep(0.05)
+    bell: Bell = request.app.state.bell
+    await bell.wait(cursor, timeout)
     latest = store.latest_seq
     head = f'{{"latest": {latest}, "changed": {"true" if latest > cursor else "false"}'
     members = None

@@ -105,6 +105,8 @@ class Device:
 # A desk's pull position (``frontdesk-server devices``: "last seen", "to get") is written at
 # most this often while only the position moves.
 NOTE_EVERY_S = 15.0
+# A long-poll takes the device its token authenticated as this recently without a query.
+AUTH_KEPT_S = 2.0
 # A woken long-poll's page brings the check after it when it holds at most this many changes
 # (a bigger catch-up asks for the check as before).
 INLINE_CHECK_ROWS = 200
@@ -119,13 +121,29 @@ class ServerStore:
         # SQLite: a write transaction takes the database's write lock as it begins (BEGIN
         # IMMEDIATE), so several server processes queue for it instead of one failing half-way
         self._writer = self.engine.execution_options(sqlite_immediate=True)
-        self.latest_seq = 0  # for long-polls in this process; the database is the truth
+        self._latest = 0  # ``latest_seq``: for long-polls in this process; the database rules
+        # called (from any thread) when ``latest_seq`` moves on: wakes this process's long-polls
+        self.on_newest: Callable[[], None] = lambda: None
         # other server processes (``run --workers``, or another ``run`` on the same
         # database) may commit: long-polls learn of it by reading the log's newest position,
         # at most every ``LATEST_EVERY`` seconds for all of this process's long-polls
         self.shared = True
-        self._latest_read_at = 0.0
         self._noted: dict[str, float] = {}  # device id → when its pull position was written
+        # token hash → (when, device): ``recently_authenticated``
+        self._authenticated: dict[str, tuple[float, Device]] = {}
+
+    @property
+    def latest_seq(self) -> int:
+        """The change log's newest position as this process knows it (its own commits at once,
+        other processes' within ``LATEST_EVERY`` while a long-poll waits)."""
+        return self._latest
+
+    @latest_seq.setter
+    def latest_seq(self, value: int) -> None:
+        moved = value > self._latest
+        self._latest = value
+        if moved:
+            self.on_newest()
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self, *, backup: bool = True) -> Outcome:
@@ -167,15 +185,6 @@ class ServerStore:
     def reading(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
-
-    def latest_due(self) -> bool:
-        """Whether this long-poll should read the log's newest position now (another process
-        may have written since it was last read); True to one caller per ``LATEST_EVERY``."""
-        now = time.monotonic()
-        if not self.shared or now - self._latest_read_at < LATEST_EVERY:
-            return False
-        self._latest_read_at = now
-        return True
 
     def refresh_latest(self) -> int:
         """The change log's newest position, read from the database (other processes' commits
@@ -257,6 +266,7 @@ class ServerStore:
                 422, "That device id belongs to the clinic server itself.", code="reserved_device"
             )
         token = secrets.token_urlsafe(32)
+        self._authenticated.clear()  # a desk enrolled again: its old token no longer serves
         with self.writing() as conn:
             row = conn.execute(
                 select(s.enrolment_codes).where(
@@ -370,7 +380,27 @@ class ServerStore:
             )
         return int(done.rowcount)
 
+    def recently_authenticated(self, token: str) -> Device | None:
+        """The device this token authenticated as within ``AUTH_KEPT_S`` in this process (no
+        query), for long-polls only: one booking wakes every desk of a group, and each woken
+        desk's next long-poll read its device at the same moment — 49 reads, each holding a
+        thread and a pooled connection, that a push then queued behind. A revocation or a new
+        enrolment through this process clears what is kept; one by another process (the
+        ``revoke`` command) reaches a long-poll within ``AUTH_KEPT_S``, and every other
+        request (push, pull, check) at once."""
+        kept = self._authenticated.get(hash_secret(token))
+        if kept is None or time.monotonic() - kept[0] > AUTH_KEPT_S:
+            return None
+        return kept[1]
+
     def authenticate(self, token: str) -> Device:
+        device = self._authenticate(token)
+        if len(self._authenticated) > 10_000:
+            self._authenticated.clear()
+        self._authenticated[hash_secret(token)] = (time.monotonic(), device)
+        return device
+
+    def _authenticate(self, token: str) -> Device:
         with self.reading() as conn:
             row = conn.execute(
                 select(s.devices).where(s.devices.c.token_hash == hash_secret(token))
@@ -399,7 +429,8 @@ class ServerStore:
         unsent = device.unsent if unsent is None else unsent
         if not self.note_due(device, cursor, unsent):
             return
-        with self.writing() as conn:
+        # not the writer's lock: the change log is not touched, and pushes queued behind it
+        with self._writer.begin() as conn:
             conn.execute(
                 update(s.devices)
                 .where(s.devices.c.id == device.id)
@@ -424,6 +455,7 @@ class ServerStore:
         return True
 
     def revoke(self, name_or_id: str) -> int:
+        self._authenticated.clear()
         with self.writing() as conn:
             result = conn.execute(
                 update(s.devices)

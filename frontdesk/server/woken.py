@@ -12,11 +12,13 @@ the change log stays where it was when it started; a desk whose own changes are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 
 from fastapi.concurrency import run_in_threadpool
 
 from frontdesk.server import trust
-from frontdesk.server.store import Device, ServerProblem, ServerStore
+from frontdesk.server.store import LATEST_EVERY, Device, ServerProblem, ServerStore
 
 Read = tuple[bytes, frozenset[str]]
 # Reads kept at once (different cursors or log positions); older ones are let go first.
@@ -67,3 +69,80 @@ class WokenPages:
                 del self._reads[(cursor, limit)]
             raise
         return body
+
+
+class _Room:
+    """One event loop's waiting long-polls (tests' clients run each request on a loop of its
+    own; a server process has one)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event: asyncio.Event | None = None
+        self.ticker: asyncio.Task[None] | None = None
+        self.waiters = 0
+
+    def wake(self) -> None:
+        event, self.event = self.event, None
+        if event is not None:
+            event.set()
+
+
+class Bell:
+    """Wakes waiting long-polls when the change log's newest position moves: this process's
+    commits ring it at once (``ServerStore.on_newest``, from any thread), and while any
+    long-poll waits, one task reads the position every ``LATEST_EVERY`` for other processes'
+    commits (``run --workers``, another server on the same database). A waiting long-poll is
+    woken only by the bell or its own time-out (each looked every 50 ms before: 50 waiting
+    desks were 1,000 wake-ups a second)."""
+
+    def __init__(self, store: ServerStore) -> None:
+        self.store = store
+        self._rooms: dict[asyncio.AbstractEventLoop, _Room] = {}
+        store.on_newest = self.ring
+
+    def ring(self) -> None:
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread (a push's commit)
+            here = None
+        for loop, room in list(self._rooms.items()):
+            if loop.is_closed():
+                self._rooms.pop(loop, None)
+            elif loop is here:
+                room.wake()
+            else:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(room.wake)
+
+    async def wait(self, cursor: int, timeout: float) -> None:
+        """Until the log passes ``cursor`` or ``timeout`` seconds have gone."""
+        deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        room = self._rooms.get(loop)
+        if room is None:
+            room = self._rooms[loop] = _Room(loop)
+        room.waiters += 1
+        try:
+            if self.store.shared and (room.ticker is None or room.ticker.done()):
+                room.ticker = loop.create_task(self._tick(room))
+            while self.store.latest_seq <= cursor:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                if room.event is None:
+                    room.event = asyncio.Event()
+                try:
+                    await asyncio.wait_for(room.event.wait(), left)
+                except TimeoutError:
+                    return
+        finally:
+            room.waiters -= 1
+            if room.waiters == 0:
+                if room.ticker is not None:
+                    room.ticker.cancel()
+                self._rooms.pop(loop, None)
+
+    async def _tick(self, room: _Room) -> None:
+        while room.waiters > 0:
+            await asyncio.sleep(LATEST_EVERY)
+            await run_in_threadpool(self.store.refresh_latest)  # rings when it moved
