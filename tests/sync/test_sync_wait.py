@@ -173,3 +173,46 @@ def test_the_page_reaches_the_sync_when_another_engine_listened(any_clinic: Clin
     assert sent.paths == [Endpoint.WAIT]
     with b.ctx.read() as s:
         assert s.get(Practitioner, prac) is not None
+
+
+def test_a_woken_sync_is_one_commit_with_its_anchors_and_status(any_clinic: Clinic) -> None:
+    """The woken page, its check, the anchors it brings and the sync's status are written in
+    one transaction; the heads already kept are not written again, and the one that moved is."""
+    from sqlalchemy import select
+
+    from frontdesk.models import AuditAnchor
+
+    a, b = any_clinic.add_desk(), any_clinic.add_desk()
+    any_clinic.settle()
+    with b.ctx.read() as s:
+        before = {r.chain_id: r.seq for r in s.execute(select(AuditAnchor)).scalars()}
+    assert before
+    a.add_practitioner("Robin")
+    assert a.sync()
+    writes: list[str] = []
+    plain = b.ctx.write
+
+    def counted(action: str = "", **kw: Any) -> Any:
+        writes.append(action)
+        return plain(action, **kw)
+
+    b.ctx.write = counted  # type: ignore[method-assign]
+    assert b.engine.wait_for_change(timeout_s=5) is True
+    assert b.sync()
+    assert writes == ["sync pull"]
+    assert b.engine.status().last_sync_at is not None and b.engine.status().last_error is None
+    with b.ctx.read() as s:
+        after = {r.chain_id: r.seq for r in s.execute(select(AuditAnchor)).scalars()}
+    moved = {chain for chain in after if after[chain] != before.get(chain)}
+    assert moved == {a.ctx.audit_chain or a.ctx.device_id}
+
+
+def test_a_revoked_desks_long_poll_is_refused_at_once(clinic: Clinic) -> None:
+    """A long-poll takes its device without a query for a moment after its token was checked;
+    a revocation through the server clears that, so the next long-poll is refused."""
+    b = clinic.add_desk()
+    assert b.sync()
+    assert b.engine.wait_for_change(timeout_s=0.1) is False  # its token just checked
+    assert clinic.store.revoke(b.ctx.device_id) == 1
+    with pytest.raises(SyncFailed):
+        b.engine.wait_for_change(timeout_s=0.1)
