@@ -23,9 +23,11 @@ Skipped (with a line saying so) when no PostgreSQL binaries are installed.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -62,9 +64,13 @@ class Tally:
     conflicts: int = 0
     errors: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)  # requests sent, by path
+    check_ms: list[float] = field(default_factory=list)  # the check after a sync (stats)
+    woken_ms: list[float] = field(default_factory=list)  # a woken desk's whole sync
 
     def merge(self, other: Tally) -> None:
         self.push_ms += other.push_ms
+        self.check_ms += other.check_ms
+        self.woken_ms += other.woken_ms
         self.pull_ms += other.pull_ms
         self.waits += other.waits
         self.woken += other.woken
@@ -96,6 +102,8 @@ class TimedTransport:
                 self.tally.push_ms.append(ms)
             elif path == Endpoint.PULL:
                 self.tally.pull_ms.append(ms)
+            elif path == Endpoint.STATS:
+                self.tally.check_ms.append(ms)
             if not reply.ok:
                 self.tally.errors.append(f"{method} {path}: HTTP {reply.status}")
         return reply
@@ -137,6 +145,7 @@ class Desk:
             self.tally.push_ms.clear()
             self.tally.pull_ms.clear()
             self.tally.calls.clear()
+            self.tally.check_ms.clear()
 
     # -- a receptionist's actions ----------------------------------------------------------
     def find_slots(self) -> None:
@@ -201,7 +210,10 @@ class Desk:
                     self.tally.waits += 1
                     self.tally.woken += changed
                 if changed:
+                    started = time.perf_counter()
                     self.sync()
+                    with self.lock:
+                        self.tally.woken_ms.append((time.perf_counter() - started) * 1000)
             except Exception as exc:  # every failure is counted: the goal is none
                 with self.lock:
                     self.tally.errors.append(f"desk {self.index}: {type(exc).__name__}: {exc}")
@@ -272,6 +284,14 @@ def _machine_busy() -> tuple[float, float]:
     return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
 
 
+def _cpu_with_reaped(pid: int) -> float:
+    """A process's and its children's CPU seconds, counting children that have exited
+    (PostgreSQL's backends come and go with connections)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return server_cpu(pid) + reaped
+
+
 @dataclass
 class CpuMark:
     """CPU seconds used so far: the server, PostgreSQL, the desks' processes, the machine."""
@@ -285,13 +305,33 @@ class CpuMark:
     @staticmethod
     def take(server: int, postmaster: int, desks: list[int]) -> CpuMark:
         busy, total = _machine_busy()
-        return CpuMark(server_cpu(server), server_cpu(postmaster),
+        return CpuMark(server_cpu(server), _cpu_with_reaped(postmaster),
                        sum(server_cpu(pid) for pid in desks), busy, total)  # fmt: skip
 
     def since(self, start: CpuMark) -> CpuMark:
         return CpuMark(self.server - start.server, self.postgres - start.postgres,
                        self.desks - start.desks, self.busy - start.busy,
                        self.total - start.total)  # fmt: skip
+
+
+def _served_ms(log: Path, start: int, end: int) -> dict[str, list[float]]:
+    """Milliseconds each request spent inside the server (from its own log line per request:
+    from the app receiving it to the answer's end, queueing for a thread included), by path,
+    for the log's bytes ``start:end`` — apart from the time a busy desk process takes to
+    send a request and read the answer."""
+    with log.open("rb") as f:
+        f.seek(start)
+        text = f.read(end - start).decode("utf-8", "replace")
+    out: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        try:
+            msg = json.loads(line).get("msg", "")
+        except ValueError:
+            continue
+        found = re.fullmatch(r"(?:GET|POST) (\S+) \d+ (\d+)ms", msg)
+        if found:
+            out.setdefault(found.group(1), []).append(float(found.group(2)))
+    return out
 
 
 def _template(folder: Path) -> None:
@@ -317,7 +357,9 @@ def _one_desk_alone(root: Path, base: str, code: str) -> Tally:
     desk.first_sync()
     for _ in range(ALONE_ROUNDS):
         desk.act()
+        started = time.perf_counter()
         desk.sync()
+        tally.woken_ms.append((time.perf_counter() - started) * 1000)
         desk.engine.wait_for_change(timeout_s=0)
     desk.ctx.engine.dispose()
     return tally
@@ -331,6 +373,7 @@ def run(bench: Bench) -> None:
     except (FileNotFoundError, ImportError) as exc:
         print(f"  skipped: no PostgreSQL here ({exc})")
         return
+    from frontdesk.protocol import Endpoint
     from frontdesk.server.store import ServerStore
     from tests.server.live import start_server
 
@@ -353,7 +396,9 @@ def run(bench: Bench) -> None:
         codes = [store.create_enrolment_code(f"desk {i:02d}") for i in range(DESKS + 1)]
         store.dispose()
 
+        alone_from = server.log_path.stat().st_size
         alone = _one_desk_alone(root, server.base, codes[DESKS])
+        served_alone = _served_ms(server.log_path, alone_from, server.log_path.stat().st_size)
         print(f"  one desk alone: {len(alone.push_ms)} pushes, {len(alone.pull_ms)} pulls, "
               f"{len(alone.errors)} errors", flush=True)  # fmt: skip
 
@@ -374,6 +419,7 @@ def run(bench: Bench) -> None:
         postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
         desk_pids = [p.pid for p in procs if p.pid is not None]
         mark = CpuMark.take(server.proc.pid, postmaster, desk_pids)
+        log_from = server.log_path.stat().st_size
         started = time.time()
         start_at.value = started
         while time.time() < started + SECONDS + 1:
@@ -381,6 +427,7 @@ def run(bench: Bench) -> None:
             loads.append(os.getloadavg()[0])
             time.sleep(5)
         cpu = CpuMark.take(server.proc.pid, postmaster, desk_pids).since(mark)
+        served = _served_ms(server.log_path, log_from, server.log_path.stat().st_size)
         wall = time.time() - started
         tally = Tally()
         for _ in procs:
@@ -410,6 +457,13 @@ def run(bench: Bench) -> None:
             bench.record(f"group: {name} on PostgreSQL, {DESKS} desks", f"p{stat}",
                          percentile(ours, stat), "ms", percentile(base, stat),
                          note if stat == 99 else f"{len(ours)} requests")  # fmt: skip
+    for name, ours, base in (("the check after a sync", tally.check_ms, alone.check_ms),
+                             ("a woken desk's sync", tally.woken_ms, alone.woken_ms)):  # fmt: skip
+        if ours and base:
+            bench.record(f"group: {name}, {DESKS} desks", "p99", percentile(ours, 99), "ms",
+                         percentile(base, 99), f"p50 {percentile(ours, 50):.0f} ms; "
+                         f"{len(ours)} samples; baseline: one desk alone's "
+                         + ("check" if name.startswith("the") else "sync"))  # fmt: skip
     first = rss[0][1]
     half = [mb for t, mb in rss if t >= SECONDS / 2]
     last = rss[-1][1]
@@ -419,7 +473,15 @@ def run(bench: Bench) -> None:
                  f"{min(half):.0f}–{max(half):.0f} MB; {len(rss)} samples")  # fmt: skip
     bench.record(f"group: errors, {DESKS} desks", "total", errors, "count", 1,
                  "failed syncs, refused requests and exceptions (goal 0)")  # fmt: skip
-    served = sum(tally.calls.values())
+    for path, name in ((Endpoint.PUSH, "push"), (Endpoint.PULL, "pull"),
+                       (Endpoint.STATS, "check")):  # fmt: skip
+        ours, base = served.get(path.value, []), served_alone.get(path.value, [])
+        if ours and base:
+            bench.record(f"group: {name} inside the server, {DESKS} desks", "p99",
+                         percentile(ours, 99), "ms", percentile(base, 99),
+                         f"p50 {percentile(ours, 50):.0f} ms, {len(ours)} requests; the "
+                         "server's own log; baseline: one desk alone's")  # fmt: skip
+    sent = sum(tally.calls.values())
     cores = cpu.total / wall
     other = max(cpu.busy - cpu.server - cpu.postgres - cpu.desks, 0.0)
     mix = ", ".join(f"{n} {p.rsplit('/', 1)[-1]}" for p, n in sorted(tally.calls.items()))
@@ -428,10 +490,22 @@ def run(bench: Bench) -> None:
           f"{cpu.postgres:.0f} s, desks' processes {cpu.desks:.0f} s, other work "
           f"{other:.0f} s, idle {cpu.total - cpu.busy:.0f} s; load average (1 min) "
           f"{min(loads):.1f}–{max(loads):.1f}")  # fmt: skip
-    print(f"  requests sent: {served} ({mix})")
+    print(f"  requests sent: {sent} ({mix})")
+    # what the load does not inflate: CPU spent per woken desk's sync (every sync but the
+    # actions' own, and the long-polls, count in it: the group's work divided by that count)
+    woken = max(tally.woken, 1)
+    print(f"  CPU a woken sync ({tally.woken}): server {cpu.server * 1000 / woken:.1f} ms, "
+          f"PostgreSQL {cpu.postgres * 1000 / woken:.1f} ms, desks' processes "
+          f"{cpu.desks * 1000 / woken:.1f} ms; requests {sent / woken:.2f}")  # fmt: skip
+    bench.record(f"group: server + desks' CPU a woken sync, {DESKS} desks", "total",
+                 (cpu.server + cpu.desks) * 1000 / woken, "ms",
+                 cpu.server * 1000 / woken,
+                 f"{tally.woken} woken syncs, {sum(tally.actions.values())} actions; baseline: "
+                 f"the server's part; PostgreSQL {cpu.postgres * 1000 / woken:.1f} ms a woken "
+                 "sync besides")  # fmt: skip
     bench.record(f"group: server CPU a request, {DESKS} desks", "total",
-                 cpu.server * 1000 / max(served, 1), "ms", cpu.postgres * 1000 / max(served, 1),
-                 f"{served} requests in {wall:.0f} s; baseline: PostgreSQL's CPU a request; "
+                 cpu.server * 1000 / max(sent, 1), "ms", cpu.postgres * 1000 / max(sent, 1),
+                 f"{sent} requests in {wall:.0f} s; baseline: PostgreSQL's CPU a request; "
                  f"machine: server {cpu.server:.0f} s, PostgreSQL {cpu.postgres:.0f} s, desks "
                  f"{cpu.desks:.0f} s, other {other:.0f} s of {cpu.total:.0f} core-s; load "
                  f"{min(loads):.1f}–{max(loads):.1f}")  # fmt: skip

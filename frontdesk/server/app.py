@@ -42,6 +42,7 @@ from frontdesk.server.limits import BodyCap, EnrolThrottle
 from frontdesk.server.routes import router as desk_router
 from frontdesk.server.store import ServerProblem, ServerStore
 from frontdesk.server.webhooks import router as webhooks_router
+from frontdesk.server.woken import Bell, WokenPages
 
 log = logging.getLogger("frontdesk.server")
 
@@ -71,6 +72,8 @@ def create_app(
     app.include_router(desk_admin_router)
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES)
     app.state.enrol_throttle = EnrolThrottle()
+    app.state.woken = WokenPages(store)
+    app.state.bell = Bell(store)
     return app
 
 

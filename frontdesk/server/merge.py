@@ -317,7 +317,7 @@ def _run_chunk(
             .where(s.devices.c.id == device.id)
             .values(last_seq=last_seq, last_seen_at=store.now(), pull_cursor=cursor)
         )
-        store.latest_seq = store._max_seq(conn)
+        store.publish_newest(conn)
     return results, stopped
 
 

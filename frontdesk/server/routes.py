@@ -4,10 +4,8 @@ the store comes from the app (``app.state.store``)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -27,16 +25,17 @@ from frontdesk.protocol import (
     PushRequest,
     StatsReply,
     StatsRequest,
-    WaitReply,
 )
 from frontdesk.server import merge, trust
 from frontdesk.server.store import Device, ServerProblem, ServerStore
+from frontdesk.server.woken import Bell, WokenPages
 
 log = logging.getLogger("frontdesk.server")
 router = APIRouter()
 
 
-def server_store(request: Request) -> ServerStore:
+async def server_store(request: Request) -> ServerStore:
+    """(On the event loop: a plain function would be run on a thread for every request.)"""
     store: ServerStore = request.app.state.store
     return store
 
@@ -47,11 +46,24 @@ def current_device(request: Request, authorization: Annotated[str, Header()] = "
         raise ServerProblem(
             401, "This desk is not enrolled with the clinic server.", code="unauthorised"
         )
-    return server_store(request).authenticate(token)
+    store: ServerStore = request.app.state.store
+    return store.authenticate(token)
+
+
+async def waiting_device(request: Request, authorization: Annotated[str, Header()] = "") -> Device:
+    """A long-poll's device: as ``current_device``, taken without a query (or a thread) when
+    its token authenticated within the last moments (``ServerStore.recently_authenticated``)."""
+    store: ServerStore = request.app.state.store
+    _scheme, _, token = authorization.partition(" ")
+    kept = store.recently_authenticated(token) if token else None
+    if kept is not None and _scheme.lower() == "bearer":
+        return kept
+    return await run_in_threadpool(current_device, request, authorization)
 
 
 Store = Annotated[ServerStore, Depends(server_store)]
 Dev = Annotated[Device, Depends(current_device)]
+WaitingDev = Annotated[Device, Depends(waiting_device)]
 
 
 def _json(body: dict[str, Any]) -> Response:
@@ -147,21 +159,35 @@ def whoami(dev: Dev, store: Store) -> dict[str, Any]:
 
 @router.get(Endpoint.WAIT.value)
 async def wait(
-    dev: Dev,
+    dev: WaitingDev,
     store: Store,
+    request: Request,
     cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     timeout: Annotated[float, Query(ge=0, le=60)] = 25,
-) -> dict[str, Any]:
-    """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store.latest_seq > cursor:
-            break
-        if store.latest_due():  # another server process may have written: one read for all
-            await run_in_threadpool(store.refresh_latest)
-            continue
-        await asyncio.sleep(0.05)
-    return WaitReply(store.latest_seq, store.latest_seq > cursor).as_json()
+    changes: Annotated[int, Query(ge=0, le=MAX_PULL_CHANGES)] = 0,
+    echo: bool = True,
+    unsent: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """Long-poll: answers as soon as the change log passes ``cursor`` (or at the timeout).
+    With ``changes`` (a limit), a change also brings the pull's first page (``pull``: what
+    ``GET /pull`` with that cursor, limit and ``echo`` answers) and, when that page is the
+    whole of what is new and small, the check after it (``check``: the table figures, the
+    page's rows' fingerprints and the audit heads, read at the same moment), so a woken desk
+    need ask for neither; a desk that does not ask gets the plain answer, and an older server
+    ignores the parameter."""
+    bell: Bell = request.app.state.bell
+    await bell.wait(cursor, timeout)
+    latest = store.latest_seq
+    head = f'{{"latest": {latest}, "changed": {"true" if latest > cursor else "false"}'
+    members = None
+    if changes and latest > cursor:
+        woken: WokenPages = request.app.state.woken
+        members = await woken.members(dev, cursor, changes, echo)
+        if members is not None and store.note_due(dev, cursor, unsent):
+            await run_in_threadpool(store.note_received, dev, cursor, unsent)
+    if members is None:
+        return Response(f"{head}}}", media_type="application/json")
+    return Response(b"".join((head.encode(), b", ", members, b"}")), media_type="application/json")
 
 
 @router.post(Endpoint.REVOKE.value)

@@ -39,6 +39,7 @@ from frontdesk.server.migrate import Outcome, upgrade_server
 from frontdesk.store import balances
 
 ADVISORY_KEY = 7_042_201
+_NEWEST = "frontdesk_newest_seq"  # conn.info: the position a write publishes on commit
 LATEST_EVERY = 0.1  # seconds between reads of the log's newest position (several processes)
 # An enrolment code not used within this long is refused.
 CODE_LIFETIME = timedelta(days=7)
@@ -104,6 +105,16 @@ class Device:
     unsent: int | None = None
 
 
+# A desk's pull position (``frontdesk-server devices``: "last seen", "to get") is written at
+# most this often while only the position moves.
+NOTE_EVERY_S = 15.0
+# A long-poll takes the device its token authenticated as this recently without a query.
+AUTH_KEPT_S = 2.0
+# A woken long-poll's page brings the check after it when it holds at most this many changes
+# (a bigger catch-up asks for the check as before).
+INLINE_CHECK_ROWS = 200
+
+
 class ServerStore:
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.engine: Engine = make_engine(normalise_url(url), text_keys=True)
@@ -113,12 +124,29 @@ class ServerStore:
         # SQLite: a write transaction takes the database's write lock as it begins (BEGIN
         # IMMEDIATE), so several server processes queue for it instead of one failing half-way
         self._writer = self.engine.execution_options(sqlite_immediate=True)
-        self.latest_seq = 0  # for long-polls in this process; the database is the truth
+        self._latest = 0  # ``latest_seq``: for long-polls in this process; the database rules
+        # called (from any thread) when ``latest_seq`` moves on: wakes this process's long-polls
+        self.on_newest: Callable[[], None] = lambda: None
         # other server processes (``run --workers``, or another ``run`` on the same
         # database) may commit: long-polls learn of it by reading the log's newest position,
         # at most every ``LATEST_EVERY`` seconds for all of this process's long-polls
         self.shared = True
-        self._latest_read_at = 0.0
+        self._noted: dict[str, float] = {}  # device id → when its pull position was written
+        # token hash → (when, device): ``recently_authenticated``
+        self._authenticated: dict[str, tuple[float, Device]] = {}
+
+    @property
+    def latest_seq(self) -> int:
+        """The change log's newest position as this process knows it (its own commits at once,
+        other processes' within ``LATEST_EVERY`` while a long-poll waits)."""
+        return self._latest
+
+    @latest_seq.setter
+    def latest_seq(self, value: int) -> None:
+        moved = value > self._latest
+        self._latest = value
+        if moved:
+            self.on_newest()
 
     # -- set-up -----------------------------------------------------------------------------
     def init(self, *, backup: bool = True) -> Outcome:
@@ -135,30 +163,31 @@ class ServerStore:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        with self.lock, self._writer.begin() as conn:
-            for key in _CHUNK_KEYS:
-                conn.info.pop(key, None)
-            if self.is_postgres:
-                conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
-            try:
-                yield conn
-            finally:
+        with self.lock:
+            with self._writer.begin() as conn:
                 for key in _CHUNK_KEYS:
                     conn.info.pop(key, None)
+                if self.is_postgres:
+                    conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
+                try:
+                    yield conn
+                finally:
+                    for key in _CHUNK_KEYS:
+                        conn.info.pop(key, None)
+                    newest = conn.info.pop(_NEWEST, None)
+            if newest is not None:  # committed: now long-polls may wake and read it
+                self.latest_seq = max(self.latest_seq, newest)
+
+    def publish_newest(self, conn: Connection) -> None:
+        """The change log's newest position after this write, for this process's long-polls
+        once the write has committed: woken before it, 49 desks read pages without the
+        change (and woke again and again until it landed; bench_group)."""
+        conn.info[_NEWEST] = self.newest_seq(conn)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
-
-    def latest_due(self) -> bool:
-        """Whether this long-poll should read the log's newest position now (another process
-        may have written since it was last read); True to one caller per ``LATEST_EVERY``."""
-        now = time.monotonic()
-        if not self.shared or now - self._latest_read_at < LATEST_EVERY:
-            return False
-        self._latest_read_at = now
-        return True
 
     def refresh_latest(self) -> int:
         """The change log's newest position, read from the database (other processes' commits
@@ -240,6 +269,7 @@ class ServerStore:
                 422, "That device id belongs to the clinic server itself.", code="reserved_device"
             )
         token = secrets.token_urlsafe(32)
+        self._authenticated.clear()  # a desk enrolled again: its old token no longer serves
         with self.writing() as conn:
             row = conn.execute(
                 select(s.enrolment_codes).where(
@@ -353,7 +383,27 @@ class ServerStore:
             )
         return int(done.rowcount)
 
+    def recently_authenticated(self, token: str) -> Device | None:
+        """The device this token authenticated as within ``AUTH_KEPT_S`` in this process (no
+        query), for long-polls only: one booking wakes every desk of a group, and each woken
+        desk's next long-poll read its device at the same moment — 49 reads, each holding a
+        thread and a pooled connection, that a push then queued behind. A revocation or a new
+        enrolment through this process clears what is kept; one by another process (the
+        ``revoke`` command) reaches a long-poll within ``AUTH_KEPT_S``, and every other
+        request (push, pull, check) at once."""
+        kept = self._authenticated.get(hash_secret(token))
+        if kept is None or time.monotonic() - kept[0] > AUTH_KEPT_S:
+            return None
+        return kept[1]
+
     def authenticate(self, token: str) -> Device:
+        device = self._authenticate(token)
+        if len(self._authenticated) > 10_000:
+            self._authenticated.clear()
+        self._authenticated[hash_secret(token)] = (time.monotonic(), device)
+        return device
+
+    def _authenticate(self, token: str) -> Device:
         with self.reading() as conn:
             row = conn.execute(
                 select(s.devices).where(s.devices.c.token_hash == hash_secret(token))
@@ -380,16 +430,35 @@ class ServerStore:
         many of its changes wait to be sent: kept, with the time, so ``frontdesk-server
         devices`` shows a desk that stopped receiving or whose changes do not leave it."""
         unsent = device.unsent if unsent is None else unsent
-        if device.pull_cursor == cursor and device.unsent == unsent:
+        if not self.note_due(device, cursor, unsent):
             return
-        with self.writing() as conn:
+        # not the writer's lock: the change log is not touched, and pushes queued behind it
+        with self._writer.begin() as conn:
             conn.execute(
                 update(s.devices)
                 .where(s.devices.c.id == device.id)
                 .values(pull_cursor=cursor, unsent=unsent, last_seen_at=self.clock.now())
             )
 
+    def note_due(self, device: Device, cursor: int, unsent: int | None) -> bool:
+        """Whether ``note_received`` writes now (no query: a long-poll asks on its loop).
+        Only the position moved: written at most every NOTE_EVERY_S a desk. Every pull after
+        a change moves it, and each write queued behind the writer's lock (50 desks woken by
+        one booking made 50 writes; bench_group). What is waiting to be sent is noted at once."""
+        unsent = device.unsent if unsent is None else unsent
+        if device.pull_cursor == cursor and device.unsent == unsent:
+            return False
+        now = time.monotonic()
+        if (
+            device.unsent == unsent
+            and now - self._noted.get(device.id, -NOTE_EVERY_S) < NOTE_EVERY_S
+        ):
+            return False
+        self._noted[device.id] = now
+        return True
+
     def revoke(self, name_or_id: str) -> int:
+        self._authenticated.clear()
         with self.writing() as conn:
             result = conn.execute(
                 update(s.devices)
@@ -413,33 +482,87 @@ class ServerStore:
         """``pull`` already encoded: each change's stored fields JSON goes out as it is,
         without decoding and encoding it again."""
         with self.reading() as conn:
-            floor = int(self.info(conn, "history_floor"))
-            epoch = self.info(conn, "epoch")
-            if cursor < floor:
-                raise ServerProblem(
-                    410,
-                    "This desk was away longer than the server keeps history; it will re-sync.",
-                    code="cursor_too_old",
-                )
-            c = s.change_log.c
-            rows = conn.execute(
-                select(
-                    c.seq,
-                    c.entity,
-                    c.row_id,
-                    c.op,
-                    c.version,
-                    c.exact,
-                    c.device_id,
-                    c.mutation_id,
-                    c.fields_json,
-                    c.proof_json,
-                )
-                .where(c.seq > cursor)
-                .order_by(c.seq)
-                .limit(limit + 1)
-            ).all()
-            latest = self._max_seq(conn)
+            return self._pull_page(conn, cursor, limit, device_id)[0]
+
+    def wait_page(
+        self,
+        cursor: int,
+        limit: int,
+        device_id: str = "",
+        heads: Callable[[Connection], Any] | None = None,
+    ) -> tuple[str, frozenset[str]]:
+        """A woken long-poll's pull page (``pull_json``) and, when it reaches the log's end
+        and is small, the check after it read at the same moment (``check_answer``'s
+        figures for the page's tables, the content fingerprints of the page's rows as the
+        server holds them, and with ``heads`` the audit heads when the page moves audit
+        entries), encoded as the long-poll answer's ``"pull": …[, "check": …]`` members; and
+        the devices whose changes the page holds (with ``device_id`` "", the page any desk
+        but those gets: theirs go to them as echoes). The woken desk compares the check
+        itself and asks for it only when something differs (``SyncEngine``). Desks woken by
+        one change share one read (``server/woken.py``)."""
+        page, check, _latest, devices = self._wait_page(cursor, limit, device_id, heads)
+        if check is None:
+            return f'"pull": {page}', devices
+        return f'"pull": {page}, "check": {json.dumps(check)}', devices
+
+    def _wait_page(
+        self,
+        cursor: int,
+        limit: int,
+        device_id: str,
+        heads: Callable[[Connection], Any] | None,
+    ) -> tuple[str, dict[str, Any] | None, int, frozenset[str]]:
+        with self.snapshot_reading() as conn:
+            page, rows, more, latest = self._pull_page(conn, cursor, limit, device_id)
+            devices = frozenset(r.device_id for r in rows)
+            if more or not rows or rows[-1].seq != latest or len(rows) > INLINE_CHECK_ROWS:
+                return page, None, latest, devices
+            names = sorted({r.entity for r in rows})
+            tables, _ = self._table_stats(conn, names)
+            ids: dict[str, list[str]] = {}
+            for r in rows:
+                ids.setdefault(r.entity, []).append(r.row_id)
+            audit = heads(conn) if heads is not None and "audit_events" in ids else None
+            check = {
+                "tables": tables,
+                "latest": latest,
+                "digests": self._digests(conn, ids),
+                "audit": audit,
+            }
+        return page, check, latest, devices
+
+    def _pull_page(
+        self, conn: Connection, cursor: int, limit: int, device_id: str
+    ) -> tuple[str, list[Any], bool, int]:
+        """The pull's page as of ``conn``: the encoded answer, its change-log rows, whether
+        more follow, and the log's newest position."""
+        floor = int(self.info(conn, "history_floor"))
+        epoch = self.info(conn, "epoch")
+        if cursor < floor:
+            raise ServerProblem(
+                410,
+                "This desk was away longer than the server keeps history; it will re-sync.",
+                code="cursor_too_old",
+            )
+        c = s.change_log.c
+        rows = conn.execute(
+            select(
+                c.seq,
+                c.entity,
+                c.row_id,
+                c.op,
+                c.version,
+                c.exact,
+                c.device_id,
+                c.mutation_id,
+                c.fields_json,
+                c.proof_json,
+            )
+            .where(c.seq > cursor)
+            .order_by(c.seq)
+            .limit(limit + 1)
+        ).all()
+        latest = self._max_seq(conn)
         more = len(rows) > limit
         rows = rows[:limit]
         dumps = json.dumps
@@ -465,7 +588,7 @@ class ServerStore:
             parts.append(f'{head[:-1]}, "fields": {"{}" if echo else r.fields_json}}}')
         new_cursor = rows[-1].seq if rows else max(cursor, 0)
         tail = dumps({"cursor": new_cursor, "more": more, "epoch": epoch, "latest": latest})
-        return f'{{"changes": [{", ".join(parts)}], {tail[1:]}'
+        return f'{{"changes": [{", ".join(parts)}], {tail[1:]}', list(rows), more, latest
 
     def snapshot_start(self) -> dict[str, Any]:
         with self.reading() as conn:
@@ -566,6 +689,23 @@ class ServerStore:
                     if budget > 0 and row_digest(t, row) != theirs[row["id"]]:
                         out.setdefault(name, []).append(row_to_json(row, t))
                         budget -= 1
+        return out
+
+    def _digests(self, conn: Connection, ids: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+        """Content fingerprints (``row_digest``) of these rows as the server holds them; a row
+        it does not hold is left out (as the check leaves it)."""
+        from frontdesk.models.codec import row_digest
+
+        tables = s.data_tables()
+        out: dict[str, dict[str, str]] = {}
+        for name, wanted in ids.items():
+            t = tables.get(name)
+            if t is None or "version" not in t.c:
+                continue
+            found = out.setdefault(name, {})
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(select(t).where(t.c.id.in_(wanted[start : start + 500])))
+                found.update((row["id"], row_digest(t, row)) for row in rows.mappings())
         return out
 
     def prune_history(self, keep_after_seq: int) -> None:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -44,6 +45,9 @@ class ServiceContext:
     # The clinic server's clock minus this desk's, measured at each sync (zero until then):
     # what the server decides by its own clock (a hold lapsing) is judged by server_now().
     server_offset: timedelta = timedelta(0)
+    # The sync engine's (sync/engine.py): the pull's page, and the check after it, that a woken
+    # long-poll brought — kept here, since the app's listener and its sync are two engines.
+    woken_page: Any = None
 
     def __post_init__(self) -> None:
         self._read: sessionmaker[Session] = make_session_factory(self.engine)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from frontdesk.domain import signing
 from frontdesk.models import AuditAnchor, SyncState
@@ -43,43 +44,67 @@ class AuditAnchors:
             return 0  # an older server without heads: nothing to keep
         return self.keep_anchors(AuditHeadsReply.from_json(reply.body))
 
-    def keep_anchors(self, body: AuditHeadsReply) -> int:
+    def keep_anchors(
+        self, body: AuditHeadsReply, cursor: int | None = None, *, session: Session | None = None
+    ) -> int:
         """Keep the heads of one answer (``fetch_anchors``'s, or the check's, which reads them
-        in its own transaction); 0 when the server had moved on since this desk's pull."""
-        if body.latest != self._pull_cursor():
+        in its own transaction); 0 when the server had moved on since this desk's pull
+        (``cursor``: the desk's pull position, when the caller has just read it).
+
+        Only a head that is not already kept as it is — same sequence, hash and signature,
+        under the same server key — is verified and written: one booking moves one chain,
+        and a clinic group has a chain per desk (verifying and rewriting all of them was a
+        large part of a woken desk's sync, bench_group)."""
+        if body.latest != (self._pull_cursor() if cursor is None else cursor):
             return 0
         heads = [AuditHead.from_json(h) for h in body.heads]
-        good = [
-            h
-            for h in heads
-            if signing.verify(body.key, signing.head_statement(h.chain, h.seq, h.hash), h.signature)
-        ]
-        if len(good) < len(heads):
-            log.warning(
-                "audit heads: %d countersignatures did not check out", len(heads) - len(good)
-            )
+        if session is None:
+            with self.ctx.write("audit anchors", origin="sync") as writing:
+                return self._keep(writing, body, heads)
+        return self._keep(session, body, heads)
+
+    def _keep(self, session: Session, body: AuditHeadsReply, heads: list[AuditHead]) -> int:
         now = self.ctx.clock.now()
-        with self.ctx.write("audit anchors", origin="sync") as session:
-            state = session.get(SyncState, 1)
-            assert state is not None
-            if state.server_audit_key not in (None, body.key):
+        a = AuditAnchor.__table__.c  # type: ignore[attr-defined]
+        key = session.execute(
+            select(SyncState.server_audit_key).where(SyncState.id == 1)
+        ).scalar_one()
+        kept: dict[str, tuple[int, str, str]] = {}
+        if key == body.key:
+            rows = session.execute(select(a.chain_id, a.seq, a.hash, a.signature))
+            kept = {r.chain_id: (r.seq, r.hash, r.signature) for r in rows}
+        else:
+            if key is not None:
                 log.warning("audit heads: the clinic server's key changed; anchors replaced")
             session.execute(
                 update(SyncState).where(SyncState.id == 1).values(server_audit_key=body.key)
             )
+        new = [h for h in heads if kept.get(h.chain) != (h.seq, h.hash, h.signature)]
+        good = [
+            h
+            for h in new
+            if signing.verify(body.key, signing.head_statement(h.chain, h.seq, h.hash), h.signature)
+        ]
+        if len(good) < len(new):
+            log.warning("audit heads: %d countersignatures did not check out", len(new) - len(good))
+        unchanged = {h.chain for h in heads} - {h.chain for h in new}
+        gone = [chain for chain in kept if chain not in unchanged]
+        if gone:
+            session.execute(delete(AuditAnchor).where(a.chain_id.in_(gone)))
+        if key != body.key:
             session.execute(delete(AuditAnchor))
-            if good:
-                session.execute(
-                    insert(AuditAnchor),
-                    [
-                        {
-                            "chain_id": h.chain,
-                            "seq": h.seq,
-                            "hash": h.hash,
-                            "signature": h.signature,
-                            "received_at": now,
-                        }
-                        for h in good
-                    ],
-                )
-        return len(good)
+        if good:
+            session.execute(
+                insert(AuditAnchor),
+                [
+                    {
+                        "chain_id": h.chain,
+                        "seq": h.seq,
+                        "hash": h.hash,
+                        "signature": h.signature,
+                        "received_at": now,
+                    }
+                    for h in good
+                ],
+            )
+        return len(unchanged) + len(good)

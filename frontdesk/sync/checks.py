@@ -7,7 +7,8 @@ never one with a local change still waiting)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select, text
@@ -41,7 +42,9 @@ class TableChecks:
     ctx: ServiceContext
     _touched_rows: dict[str, set[str]]
     anchors_kept = False
-    keep_anchors: Callable[[AuditHeadsReply], int]  # AuditAnchors' (the engine has both)
+    moved_on = False  # the last check's answer was of a later change-log position than the pull
+    page_check: dict[str, Any] | None = None  # the check a woken long-poll's page brought
+    keep_anchors: Callable[..., int]  # AuditAnchors' (the engine has both)
 
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
         raise NotImplementedError
@@ -52,19 +55,30 @@ class TableChecks:
     def resync(self, summary: SyncSummary, tables: list[str] | None = None) -> None:
         raise NotImplementedError
 
-    def local_stats(self, tables: list[str], *, recount: bool = False) -> dict[str, list[int]]:
+    def local_stats(
+        self, tables: list[str], *, recount: bool = False, session: Session | None = None
+    ) -> dict[str, list[int]]:
         """Per table, the rows with version > 0 and their version sum: the figures the
         triggers keep (``sync_table_totals``), or with ``recount`` counted from the tables
-        (a scan of each; also while a bulk load has the triggers paused)."""
+        (a scan of each; also while a bulk load has the triggers paused). ``session``: read
+        in that transaction (a woken page's, before it commits) instead of a new one."""
         names = [n for n in tables if (t := apply.desk_table(n)) is not None and "version" in t.c]
-        with self.ctx.read() as session:
-            query = _query(session)
-            if recount or balances.is_paused(session):
+        with self._reading(session) as s:
+            query = _query(s)
+            if recount or balances.is_paused(s):
                 return sync_totals.recount(query, names)
             out = sync_totals.kept(query, names)
             missing = [n for n in names if n not in out]  # not covered (none today)
             out.update(sync_totals.recount(query, missing))
             return out
+
+    @contextmanager
+    def _reading(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with self.ctx.read() as s:
+                yield s
 
     def _recount(self, tables: list[str]) -> None:
         """Prove the kept figures of these tables against a count of the tables (only when a
@@ -86,11 +100,13 @@ class TableChecks:
         while sum(len(ids) for ids in rows.values()) > MAX_DIGEST_ROWS * 20:
             rows.pop(max(rows, key=lambda name: len(rows[name])))  # stay under the server's cap
 
-    def local_digests(self, tables: list[str]) -> dict[str, dict[str, str]]:
+    def local_digests(
+        self, tables: list[str], session: Session | None = None
+    ) -> dict[str, dict[str, str]]:
         """Content fingerprints of the rows this sync touched (up to MAX_DIGEST_ROWS a table)."""
         out: dict[str, dict[str, str]] = {}
         touched = getattr(self, "_touched_rows", {})
-        with self.ctx.read() as session:
+        with self._reading(session) as s:
             for name in tables:
                 t = apply.desk_table(name)
                 ids = sorted(touched.get(name, ()))
@@ -98,12 +114,48 @@ class TableChecks:
                     continue
                 found: dict[str, str] = {}
                 for start in range(0, len(ids), 500):
-                    rows = session.execute(
+                    rows = s.execute(
                         select(t).where(t.c.id.in_(ids[start : start + 500]))
                     ).mappings()
                     found.update((row["id"], row_digest(t, row)) for row in rows)
                 out[name] = found
         return out
+
+    def check_from_page(
+        self,
+        tables: list[str],
+        heads: bool,
+        *,
+        session: Session | None = None,
+        cursor: int | None = None,
+    ) -> bool:
+        """The check a woken long-poll brought with this sync's only page (read by the server
+        at the same moment as the page; ``ServerStore.wait_page``): True when it covers these
+        tables and agrees — per table the same count and version sum, every row this sync
+        touched with the same content fingerprint, the audit heads kept when ``heads`` —
+        so no check need be asked for. False, and the check is asked for as before (it
+        repairs a row, recounts, re-syncs a table), when anything differs or is not covered.
+        ``session`` and ``cursor``: compared inside the page's own write transaction, at the
+        position it moves the desk to (one commit for the whole woken sync)."""
+        check, self.page_check = self.page_check, None
+        at = self._pull_cursor() if cursor is None else cursor
+        if check is None or check.get("latest") != at:
+            return False
+        theirs: dict[str, list[int]] = check.get("tables") or {}
+        if not set(tables) <= set(theirs) or (heads and check.get("audit") is None):
+            return False
+        ours = self.local_stats(tables, session=session)
+        if any(ours.get(name) != theirs[name] for name in tables):
+            return False
+        prints: dict[str, dict[str, str]] = check.get("digests") or {}
+        for name, rows in self.local_digests(tables, session).items():
+            held = prints.get(name, {})
+            if any(held.get(row_id, digest) != digest for row_id, digest in rows.items()):
+                return False
+        if heads:
+            self.keep_anchors(AuditHeadsReply.from_json(check["audit"]), at, session=session)
+            self.anchors_kept = True
+        return True
 
     def check_tables(
         self, tables: list[str], summary: SyncSummary, *, heads: bool = False
@@ -121,6 +173,7 @@ class TableChecks:
         answer = StatsReply.from_json(reply.body)
         theirs = answer.tables
         if answer.latest != self._pull_cursor():
+            self.moved_on = True
             return []  # the server moved on since this pull; the next sync checks again
         if answer.audit is not None:
             self.keep_anchors(AuditHeadsReply.from_json(answer.audit))

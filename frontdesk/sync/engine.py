@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.faults import checkpoint
@@ -58,6 +59,10 @@ def _within_bytes(rows: Sequence[Any], limit: int) -> Sequence[Any]:
         if total > limit and n:
             return rows[:n]
     return rows
+
+
+# A woken long-poll's answer: the cursor it follows, the pull's page, the check after it.
+WokenPage = tuple[int, Reply, dict[str, Any] | None]
 
 
 class SyncFailed(EnvironmentProblem):
@@ -113,32 +118,44 @@ class SyncEngine(TableChecks, AuditAnchors):
         summary = SyncSummary()
         touched: set[str] = set()
         self._touched_rows: dict[str, set[str]] = {}
+        self.page_check = None
         try:
             refused: PushRefused | None = None
-            blank = self._blank_settings() if self._state().server_epoch is None else None
+            self.page_done = False
+            state = self._state()  # a push does not move the pull position or the epoch
+            blank = self._blank_settings() if state.server_epoch is None else None
             try:
                 self.push(summary, touched)
             except PushRefused as exc:
-                if self._state().server_epoch is None:
+                if state.server_epoch is None:
                     raise
                 refused = exc  # still receive the clinic's changes, then say why
-            state = self._state()
             if state.server_epoch is None:  # never synced with this server: snapshot
                 self.resync(summary)
                 if blank is not None:
                     self._set_blank_aside(blank)
             else:
-                self.pull(summary, touched)
+                self.pull(summary, touched, state=state)
             if refused is not None:
                 raise refused
+            if self.page_done:  # a woken page checked, anchors and status kept with it
+                summary.cursor = self.page_done_at
+                return self._done(summary)
             audit = "audit_events" in touched or summary.resynced
-            self.anchors_kept = False
-            if summary.pending == 0 and touched:
+            self.anchors_kept = self.moved_on = False
+            if (
+                summary.pending == 0
+                and touched
+                and not self.check_from_page(sorted(touched), audit)
+            ):
                 self.check_tables(sorted(touched), summary, heads=audit)
             if ("clinic_settings" in touched or summary.resynced) and self._one_clinic_settings():
                 self.push(summary, touched)
                 self.anchors_kept = False  # the push moved the change log on
-            if audit and not self.anchors_kept:
+            if audit and not self.anchors_kept and not self.moved_on:
+                # (when the check found the server had moved on past this pull, heads asked
+                # for now would be past it too: the next sync, which the change wakes, keeps
+                # them — 616 such requests in a minute of bench_group, nearly all wasted)
                 self.fetch_anchors()
         except EnvironmentProblem as exc:
             self._note(error=exc.user_message)
@@ -155,6 +172,9 @@ class SyncEngine(TableChecks, AuditAnchors):
             raise problem from exc
         self._note(error=None, ok=True)
         summary.cursor = self._state().pull_cursor
+        return self._done(summary)
+
+    def _done(self, summary: SyncSummary) -> SyncSummary:
         log.info(
             "sync done pushed=%d pulled=%d rejected=%d conflicts=%d",
             summary.pushed,
@@ -281,30 +301,76 @@ class SyncEngine(TableChecks, AuditAnchors):
 
     def wait_for_change(self, timeout_s: float = 20) -> bool:
         """Long-poll the server: True as soon as its change log passes this desk's cursor,
-        False at the timeout. Raises SyncFailed when the server refuses to answer."""
+        False at the timeout. Raises SyncFailed when the server refuses to answer. The answer
+        to a change brings the pull's first page (a current server): the next sync's pull
+        starts from it instead of asking again, when nothing moved the cursor in between and
+        the sync pushed nothing first."""
+        self.ctx.woken_page = None
+        with self.ctx.read() as session:
+            state = session.get(SyncState, 1)
+            assert state is not None
+            unsent = outbox.pending_count(session)
+        params: dict[str, Any] = {
+            "cursor": state.pull_cursor,
+            "timeout": timeout_s,
+            "changes": PULL_BATCH,
+            "unsent": unsent,
+        }
+        if state.restored_at is not None:
+            params["echo"] = "false"
         reply = self.transport.send(
+            # after the wait, as long as a pull is given (the transport's 15 s): the answer
+            # to a change now carries the pull's page
             "GET",
             Endpoint.WAIT,
             token=self.token,
-            params={"cursor": self._state().pull_cursor, "timeout": timeout_s},
-            timeout=timeout_s + 10,
+            params=params,
+            timeout=timeout_s + 15,
         )
         if not reply.ok:
             raise SyncFailed(reply.message)
+        page, check = reply.body.get("pull"), reply.body.get("check")
+        if isinstance(page, dict):
+            # (the cursor it follows, the page, the check): on the context, for whichever
+            # engine syncs next (the app's listener and its sync worker are two)
+            self.ctx.woken_page = (state.pull_cursor, Reply(200, page),
+                                check if isinstance(check, dict) else None)  # fmt: skip
         return WaitReply.from_json(reply.body).changed
 
+    def _page(self, cursor: int, params: dict[str, Any], summary: SyncSummary) -> Reply:
+        """The pull's page at ``cursor``: the one a long-poll brought, if it is for this
+        cursor and this sync pushed nothing (its own changes come after that page); else
+        asked for."""
+        kept: WokenPage | None = self.ctx.woken_page
+        self.ctx.woken_page = None
+        if kept is not None and kept[0] == cursor and summary.pushed == 0:
+            self.page_check = kept[2]
+            return kept[1]
+        self.page_check = None  # a page asked for: the check is asked for too
+        if "unsent" not in params:
+            params["unsent"] = self.pending_count()
+        return self._call("GET", Endpoint.PULL, params={**params, "cursor": cursor})
+
     # -- pull -------------------------------------------------------------------------------
-    def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
-        state = self._state()
+    def pull(
+        self,
+        summary: SyncSummary,
+        touched: set[str],
+        *,
+        may_resync: bool = True,
+        state: SyncState | None = None,
+    ) -> None:
+        state = state or self._state()
         cursor = state.pull_cursor
         # After a restore from a backup, this desk's own later changes come back in full.
-        # The server lists how many of this desk's changes wait to be sent (a stuck desk shows).
-        params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": self.pending_count()}
+        # The server lists how many of this desk's changes wait to be sent (a stuck desk shows:
+        # counted when a page is asked for).
+        params: dict[str, Any] = {"limit": PULL_BATCH}
         if state.restored_at is not None:
             params["echo"] = "false"
         decided = 0  # this desk's changes the server is seen to hold, answered or not
         while True:
-            reply = self._call("GET", Endpoint.PULL, params={**params, "cursor": cursor})
+            reply = self._page(cursor, params, summary)
             body = reply.body
             again = reply.status == 410 or (reply.ok and body["epoch"] != state.server_epoch)
             if again and may_resync:
@@ -323,21 +389,52 @@ class SyncEngine(TableChecks, AuditAnchors):
                 apply.begin_sync_apply(session)
                 decided = max(decided, apply.decided_upto(session, changes))
                 applied, missing = apply.apply_changes(session, changes, decided)
-                caught_up: dict[str, Any] = {} if body["more"] else {"restored_at": None}
-                session.execute(
-                    update(SyncState)
-                    .where(SyncState.id == 1)
-                    .values(pull_cursor=body["cursor"], **caught_up)
-                )
+                values: dict[str, Any] = {"pull_cursor": body["cursor"]}
+                if not body["more"]:
+                    values["restored_at"] = None
+                self._note_rows((c["entity"], c["row_id"]) for c in changes)
+                touched.update(c["entity"] for c in changes)
+                touched.update(missing)
+                if self._page_checked(session, body, touched, missing, summary):
+                    # the sync is done: its status is written with the page (one commit)
+                    now = self.ctx.clock.now()
+                    values.update(last_attempt_at=now, last_error=None, last_sync_at=now)
+                    self.page_done, self.page_done_at = True, int(body["cursor"])
+                session.execute(update(SyncState).where(SyncState.id == 1).values(**values))
             checkpoint("desk.pull.applied")
             summary.pulled += applied
-            self._note_rows((c["entity"], c["row_id"]) for c in changes)
-            touched.update(c["entity"] for c in changes)
-            touched.update(missing)
             cursor = body["cursor"]
             self.progress("Receiving changes", min(1.0, cursor / max(body["latest"], 1)))
             if not body["more"]:
                 return
+
+    def _page_checked(
+        self,
+        session: Session,
+        body: dict[str, Any],
+        touched: set[str],
+        missing: set[str],
+        summary: SyncSummary,
+    ) -> bool:
+        """A woken long-poll's page that is the whole pull came with the check after it: compared
+        in the page's own transaction (the kept figures, the rows' fingerprints, the audit
+        heads kept), so the sync needs no other request and one commit. False when there is
+        no such check, or anything differs or is not covered: the sync then checks as before
+        (asking the server, which repairs a row, recounts, re-syncs a table)."""
+        if (
+            self.page_check is None
+            or body["more"]
+            or missing
+            or summary.pending
+            or summary.resynced
+        ):
+            return False
+        if "clinic_settings" in touched:  # the settings' own round follows (sync())
+            return False
+        tables = sorted(touched)
+        return self.check_from_page(
+            tables, "audit_events" in touched, session=session, cursor=int(body["cursor"])
+        )
 
     # -- re-sync from a snapshot ------------------------------------------------------------
     def resync(self, summary: SyncSummary, tables: list[str] | None = None) -> None:

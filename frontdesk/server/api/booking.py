@@ -159,7 +159,8 @@ def idempotent(
         entries = [(r["seq"], r["entity"], r["row_id"]) for r in conn.info["log_buffer"]]
         flush_log(conn)
         trust.flush_heads(store, conn)
-        store.latest_seq = newest = store.newest_seq(conn)
+        store.publish_newest(conn)  # long-polls woken once this commits
+        newest = store.newest_seq(conn)  # (the last position this write took: no query)
         places: dict[str, Any] = conn.info["api_places"]
         tz = zone(conn) if places else None
     if cache is not None and at is not None:

@@ -325,7 +325,7 @@ class CallLog:
                         summary=f"Read through the integration API ({op}), key {key.name!r}",
                     )
             trust.flush_heads(store, conn)
-            store.latest_seq = store.newest_seq(conn)
+            store.publish_newest(conn)
 
 
 # A key's "last used" is kept to the minute: rewriting its row on every call cost each write
