@@ -64,6 +64,9 @@ class ServiceContext:
     # The clinic server's clock minus this desk's, measured at each sync (zero until then):
     # what the server decides by its own clock (a hold lapsing) is judged by server_now().
     server_offset: timedelta = timedelta(0)
+    # When this desk last synced well (sync/engine.py): a sync shortly after another one keeps
+    # its time here only, not in the file (a sync with nothing to do writes nothing).
+    last_sync_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self._read: sessionmaker[Session] = make_session_factory(self.engine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -48,6 +49,9 @@ PUSH_BATCH = 1000
 PUSH_BYTES = MAX_BODY_BYTES // 2
 PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
+# How stale the status kept in the file may be after syncs that went well (the status bar
+# shows the last sync to the minute, from the context's own time)
+STATUS_EVERY = timedelta(seconds=60)
 
 
 def _within_bytes(rows: Sequence[Any], limit: int) -> Sequence[Any]:
@@ -84,6 +88,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         self.transport = transport
         self.token = token
         self.progress = progress or (lambda _stage, _fraction: None)
+        self._cursor: int | None = None  # the pull cursor, as this sync last wrote or read it
 
     # -- plumbing ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
@@ -113,22 +118,27 @@ class SyncEngine(TableChecks, AuditAnchors):
         summary = SyncSummary()
         touched: set[str] = set()
         self._touched_rows: dict[str, set[str]] = {}
+        self._cursor = None
+        # Read once: nothing before the pull changes this desk's sync state (the push only
+        # writes the outbox), so a sync with nothing to do reads it once.
+        state = self._state()
         try:
             refused: PushRefused | None = None
-            blank = self._blank_settings() if self._state().server_epoch is None else None
+            blank = self._blank_settings() if state.server_epoch is None else None
             try:
                 self.push(summary, touched)
             except PushRefused as exc:
-                if self._state().server_epoch is None:
+                if state.server_epoch is None:
                     raise
                 refused = exc  # still receive the clinic's changes, then say why
-            state = self._state()
             if state.server_epoch is None:  # never synced with this server: snapshot
                 self.resync(summary)
                 if blank is not None:
                     self._set_blank_aside(blank)
             else:
-                self.pull(summary, touched)
+                # the push counted what still waits (unless it was refused as a whole)
+                unsent = None if refused else summary.pending
+                self.pull(summary, touched, state=state, unsent=unsent)
             if refused is not None:
                 raise refused
             audit = "audit_events" in touched or summary.resynced
@@ -141,7 +151,7 @@ class SyncEngine(TableChecks, AuditAnchors):
             if audit and not self.anchors_kept:
                 self.fetch_anchors()
         except EnvironmentProblem as exc:
-            self._note(error=exc.user_message)
+            self._note(error=exc.user_message, state=state)
             raise
         except IntegrityError as exc:
             # Only table and column names reach the log, never values.
@@ -151,10 +161,10 @@ class SyncEngine(TableChecks, AuditAnchors):
                 "example two records with the same number). Nothing was lost and this desk "
                 "keeps working; ask for help to sort it out."
             )
-            self._note(error=problem.user_message)
+            self._note(error=problem.user_message, state=state)
             raise problem from exc
-        self._note(error=None, ok=True)
-        summary.cursor = self._state().pull_cursor
+        self._note(error=None, ok=True, state=state)
+        summary.cursor = self._cursor if self._cursor is not None else self._pull_cursor()
         log.info(
             "sync done pushed=%d pulled=%d rejected=%d conflicts=%d",
             summary.pushed,
@@ -164,8 +174,21 @@ class SyncEngine(TableChecks, AuditAnchors):
         )
         return summary
 
-    def _note(self, *, error: str | None, ok: bool = False) -> None:
+    def _note(self, *, error: str | None, state: SyncState, ok: bool = False) -> None:
+        """Keep how the sync went. A sync that went well, after one that went well less than
+        ``STATUS_EVERY`` ago, writes nothing: the time is kept on the context
+        (``ctx.last_sync_at``, what the status shows), so a sync with nothing to do commits
+        nothing locally (no fsync); the file's time is at most that much behind."""
         now = self.ctx.clock.now()
+        if ok:
+            self.ctx.last_sync_at = now
+            written = state.last_sync_at
+            if (
+                state.last_error is None
+                and written is not None
+                and timedelta(0) <= now - written < STATUS_EVERY
+            ):
+                return
         with self.ctx.write("sync status", origin="sync") as session:
             values: dict[str, Any] = {"last_attempt_at": now, "last_error": error}
             if ok:
@@ -294,12 +317,23 @@ class SyncEngine(TableChecks, AuditAnchors):
         return WaitReply.from_json(reply.body).changed
 
     # -- pull -------------------------------------------------------------------------------
-    def pull(self, summary: SyncSummary, touched: set[str], *, may_resync: bool = True) -> None:
-        state = self._state()
-        cursor = state.pull_cursor
+    def pull(
+        self,
+        summary: SyncSummary,
+        touched: set[str],
+        *,
+        may_resync: bool = True,
+        state: SyncState | None = None,
+        unsent: int | None = None,
+    ) -> None:
+        """Receive the clinic's changes. ``state`` and ``unsent``: this desk's sync state and
+        how many changes wait, when the caller has just read them."""
+        state = state or self._state()
+        cursor = self._cursor = state.pull_cursor
         # After a restore from a backup, this desk's own later changes come back in full.
         # The server lists how many of this desk's changes wait to be sent (a stuck desk shows).
-        params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": self.pending_count()}
+        unsent = self.pending_count() if unsent is None else unsent
+        params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": unsent}
         if state.restored_at is not None:
             params["echo"] = "false"
         decided = 0  # this desk's changes the server is seen to hold, answered or not
@@ -334,7 +368,7 @@ class SyncEngine(TableChecks, AuditAnchors):
             self._note_rows((c["entity"], c["row_id"]) for c in changes)
             touched.update(c["entity"] for c in changes)
             touched.update(missing)
-            cursor = body["cursor"]
+            cursor = self._cursor = body["cursor"]
             self.progress("Receiving changes", min(1.0, cursor / max(body["latest"], 1)))
             if not body["more"]:
                 return
