@@ -29,6 +29,14 @@ def _key() -> str:
     return digest.hexdigest()[:16]
 
 
+def enrolled_clinic_folder() -> Path:
+    """Where the cached 10-year desk enrolled with a SQLite server holding the clinic is kept
+    (``reception/`` the desk, ``server.sqlite3``, the desk's access key in ``keyring.json``,
+    ``ready`` once complete): built by ``bench_api_desk`` (the server seeded from the desk) or
+    kept from ``bench_sync``'s first sync; keyed by the clinic's and the server's migrations."""
+    return CACHE / f"apidesk-{schema_key()}-{_key()}"
+
+
 def seeded_sqlite(bench: Bench, dest: Path) -> Path:
     """A private copy, at ``dest``, of a SQLite server seeded with the benchmark clinic."""
     from frontdesk.server.seed import seed_from_desk

@@ -31,21 +31,17 @@ from typing import Any
 
 import httpx
 import keyring
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from benchmarks.api_server import _key as server_key
+from benchmarks.api_server import enrolled_clinic_folder
 from benchmarks.bench_sync import ServerProcess
-from benchmarks.harness import CACHE, Bench, demo_clock, ensure_scale_db, percentile, schema_key
-from frontdesk.models import SyncState
-from frontdesk.paths import DeskPaths
+from benchmarks.harness import CACHE, Bench, ensure_scale_db, percentile
 from frontdesk.server.api.keys import create_key, parse_scopes
 from frontdesk.server.changelog import TABLES
 from frontdesk.server.seed import seed_from_desk
 from frontdesk.server.store import ServerStore
-from frontdesk.services.desk import open_desk
 from frontdesk.services.diary.view import load_view
 from frontdesk.store.changes import ChangeNotice
-from frontdesk.sync.setup import engine_for
 from tests.sync.file_keyring import FileKeyring
 
 ENABLED = os.environ.get("FRONTDESK_BENCH_API_DESK") == "1"
@@ -59,10 +55,7 @@ def run(bench: Bench) -> None:
     folder = _cached_clinic(bench)
     server = ServerProcess(folder / "server.sqlite3")
     try:
-        ctx = open_desk(DeskPaths(folder / "reception"), clock=demo_clock())
-        with ctx.write("bench: this run's server port") as s:
-            s.execute(update(SyncState).where(SyncState.id == 1).values(server_url=server.url))
-        desk = engine_for(ctx)
+        ctx, desk = server.adopt(folder / "reception")
         desk.sync()
         _measure(bench, server, ctx, desk)
         ctx.engine.dispose()
@@ -199,7 +192,7 @@ def _ms(fn: Callable[[], Any]) -> float:
 
 
 def _cached_clinic(bench: Bench) -> Path:
-    folder = CACHE / f"apidesk-{schema_key()}-{server_key()}"
+    folder = enrolled_clinic_folder()
     os.environ["FRONTDESK_TEST_KEYRING"] = str(folder / "keyring.json")
     os.environ.setdefault("PYTHON_KEYRING_BACKEND", "tests.sync.file_keyring.FileKeyring")
     keyring.set_keyring(FileKeyring())

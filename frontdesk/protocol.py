@@ -176,10 +176,23 @@ class Mutation(Body):
     proof: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        body = super().as_json()
-        for optional in ("cursor", "proof"):
-            if body[optional] is None:
-                del body[optional]
+        # Built directly: ``asdict`` deep-copies every field value, and a push of 10,000
+        # changes spent about a third of the desk's time there. The values are sent as they
+        # are (nothing changes them on the way).
+        body = {
+            "mutation_id": self.mutation_id,
+            "seq": self.seq,
+            "entity": self.entity,
+            "row_id": self.row_id,
+            "op": self.op,
+            "base_version": self.base_version,
+            "hlc": self.hlc,
+            "fields": self.fields,
+        }
+        if self.cursor is not None:
+            body["cursor"] = self.cursor
+        if self.proof is not None:
+            body["proof"] = self.proof
         return body
 
 
@@ -188,6 +201,10 @@ class PushRequest(Body):
     # Checked one by one by the server (merge.validate) so one bad change names itself.
     mutations: Annotated[list[dict[str, Any]], MaxLen(100_000)]
     cursor: Annotated[int, Ge(0), Le(MAX_CURSOR)] = 0
+
+    def as_json(self) -> dict[str, Any]:
+        # the mutations are JSON values already (Mutation.as_json): not copied again
+        return {"mutations": self.mutations, "cursor": self.cursor}
 
 
 @dataclass(frozen=True)

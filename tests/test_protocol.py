@@ -3,6 +3,8 @@ ignore what a newer peer adds, and the server refusing a body outside its limits
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ from frontdesk.protocol import (
     Endpoint,
     EnrolRequest,
     Mutation,
+    PushRequest,
     StatsRequest,
     schema_version,
 )
@@ -30,6 +33,15 @@ def test_endpoints_and_bodies() -> None:
     assert Mutation.from_json(change.as_json()) == change
     assert "cursor" not in change.as_json()  # left out when unknown, as older desks send it
     assert Mutation.from_json({**change.as_json(), "cursor": 7}).cursor == 7
+    # built field by field (no deep copy): the same JSON as the dataclass gives, every field
+    fields = {"lines": [{"a": 1}], "name": "X"}
+    proof = {"by": "s", "sig": "ab"}
+    signed = Mutation("m2", 4, "settings", "c1", "update", 1, "t", fields, cursor=9, proof=proof)
+    assert signed.as_json() == dataclasses.asdict(signed)
+    assert {**change.as_json(), "cursor": None, "proof": None} == dataclasses.asdict(change)
+    push = PushRequest([signed.as_json(), change.as_json()], cursor=12)
+    assert push.as_json() == dataclasses.asdict(push)
+    assert PushRequest.from_json(json.loads(json.dumps(push.as_json()))) == push
     stats = {"tables": ["patients"], "rows": {}}
     assert StatsRequest(["patients"]).as_json() == {**stats, "heads": False}
     assert StatsRequest.from_json(stats) == StatsRequest(["patients"])  # an older desk's

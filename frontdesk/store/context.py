@@ -48,6 +48,9 @@ class ServiceContext:
     # The sync engine's (sync/engine.py): the pull's page, and the check after it, that a woken
     # long-poll brought — kept here, since the app's listener and its sync are two engines.
     woken_page: Any = None
+    # When this desk last synced well (sync/engine.py): a sync shortly after another one keeps
+    # its time here only, not in the file (a sync with nothing to do writes nothing).
+    last_sync_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self._read: sessionmaker[Session] = make_session_factory(self.engine)

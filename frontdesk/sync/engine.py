@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -49,6 +50,9 @@ PUSH_BATCH = 1000
 PUSH_BYTES = MAX_BODY_BYTES // 2
 PULL_BATCH = 2000  # the server's MAX_PULL_CHANGES
 SNAPSHOT_PAGE = 5000  # the server's MAX_SNAPSHOT_ROWS
+# How stale the status kept in the file may be after syncs that went well (the status bar
+# shows the last sync to the minute, from the context's own time)
+STATUS_EVERY = timedelta(seconds=60)
 
 
 def _within_bytes(rows: Sequence[Any], limit: int) -> Sequence[Any]:
@@ -89,6 +93,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         self.transport = transport
         self.token = token
         self.progress = progress or (lambda _stage, _fraction: None)
+        self._cursor: int | None = None  # the pull cursor, as this sync last wrote or read it
 
     # -- plumbing ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kw: Any) -> Reply:
@@ -119,10 +124,13 @@ class SyncEngine(TableChecks, AuditAnchors):
         touched: set[str] = set()
         self._touched_rows: dict[str, set[str]] = {}
         self.page_check = None
+        self.page_done = False
+        self._cursor = None
+        # Read once: nothing before the pull changes this desk's sync state (the push only
+        # writes the outbox), so a sync with nothing to do reads it once.
+        state = self._state()
         try:
             refused: PushRefused | None = None
-            self.page_done = False
-            state = self._state()  # a push does not move the pull position or the epoch
             blank = self._blank_settings() if state.server_epoch is None else None
             try:
                 self.push(summary, touched)
@@ -135,7 +143,9 @@ class SyncEngine(TableChecks, AuditAnchors):
                 if blank is not None:
                     self._set_blank_aside(blank)
             else:
-                self.pull(summary, touched, state=state)
+                # the push counted what still waits (unless it was refused as a whole)
+                unsent = None if refused else summary.pending
+                self.pull(summary, touched, state=state, unsent=unsent)
             if refused is not None:
                 raise refused
             if self.page_done:  # a woken page checked, anchors and status kept with it
@@ -158,7 +168,7 @@ class SyncEngine(TableChecks, AuditAnchors):
                 # them — 616 such requests in a minute of bench_group, nearly all wasted)
                 self.fetch_anchors()
         except EnvironmentProblem as exc:
-            self._note(error=exc.user_message)
+            self._note(error=exc.user_message, state=state)
             raise
         except IntegrityError as exc:
             # Only table and column names reach the log, never values.
@@ -168,10 +178,10 @@ class SyncEngine(TableChecks, AuditAnchors):
                 "example two records with the same number). Nothing was lost and this desk "
                 "keeps working; ask for help to sort it out."
             )
-            self._note(error=problem.user_message)
+            self._note(error=problem.user_message, state=state)
             raise problem from exc
-        self._note(error=None, ok=True)
-        summary.cursor = self._state().pull_cursor
+        self._note(error=None, ok=True, state=state)
+        summary.cursor = self._cursor if self._cursor is not None else self._pull_cursor()
         return self._done(summary)
 
     def _done(self, summary: SyncSummary) -> SyncSummary:
@@ -184,8 +194,21 @@ class SyncEngine(TableChecks, AuditAnchors):
         )
         return summary
 
-    def _note(self, *, error: str | None, ok: bool = False) -> None:
+    def _note(self, *, error: str | None, state: SyncState, ok: bool = False) -> None:
+        """Keep how the sync went. A sync that went well, after one that went well less than
+        ``STATUS_EVERY`` ago, writes nothing: the time is kept on the context
+        (``ctx.last_sync_at``, what the status shows), so a sync with nothing to do commits
+        nothing locally (no fsync); the file's time is at most that much behind."""
         now = self.ctx.clock.now()
+        if ok:
+            self.ctx.last_sync_at = now
+            written = state.last_sync_at
+            if (
+                state.last_error is None
+                and written is not None
+                and timedelta(0) <= now - written < STATUS_EVERY
+            ):
+                return
         with self.ctx.write("sync status", origin="sync") as session:
             values: dict[str, Any] = {"last_attempt_at": now, "last_error": error}
             if ok:
@@ -359,13 +382,16 @@ class SyncEngine(TableChecks, AuditAnchors):
         *,
         may_resync: bool = True,
         state: SyncState | None = None,
+        unsent: int | None = None,
     ) -> None:
+        """Receive the clinic's changes. ``state`` and ``unsent``: this desk's sync state and
+        how many changes wait, when the caller has just read them."""
         state = state or self._state()
-        cursor = state.pull_cursor
+        cursor = self._cursor = state.pull_cursor
         # After a restore from a backup, this desk's own later changes come back in full.
-        # The server lists how many of this desk's changes wait to be sent (a stuck desk shows:
-        # counted when a page is asked for).
-        params: dict[str, Any] = {"limit": PULL_BATCH}
+        # The server lists how many of this desk's changes wait to be sent (a stuck desk shows).
+        unsent = self.pending_count() if unsent is None else unsent
+        params: dict[str, Any] = {"limit": PULL_BATCH, "unsent": unsent}
         if state.restored_at is not None:
             params["echo"] = "false"
         decided = 0  # this desk's changes the server is seen to hold, answered or not
@@ -403,7 +429,7 @@ class SyncEngine(TableChecks, AuditAnchors):
                 session.execute(update(SyncState).where(SyncState.id == 1).values(**values))
             checkpoint("desk.pull.applied")
             summary.pulled += applied
-            cursor = body["cursor"]
+            cursor = self._cursor = body["cursor"]
             self.progress("Receiving changes", min(1.0, cursor / max(body["latest"], 1)))
             if not body["more"]:
                 return

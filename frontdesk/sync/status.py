@@ -46,9 +46,16 @@ def sync_status(ctx: ServiceContext) -> SyncStatus:
             server_url=state.server_url if state else None,
             device_name=state.device_name if state else None,
             server_certificate=state.server_certificate if state else None,
-            last_sync_at=state.last_sync_at if state else None,
+            last_sync_at=_latest(state.last_sync_at if state else None, ctx.last_sync_at),
             last_error=state.last_error if state else None,
             pending=outbox.pending_count(session),
             refused=count_refused(session),
             conflicts=int(conflicts or 0),
         )
+
+
+def _latest(written: datetime | None, kept: datetime | None) -> datetime | None:
+    """The newer of the file's last sync time and the one this run of the desk kept."""
+    if written is None or kept is None:
+        return written or kept
+    return max(written, kept)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from frontdesk.models import Appointment, Patient
-from tests.sync.clinic import START, Clinic
+from frontdesk.models import Appointment, Patient, SyncState
+from frontdesk.paths import DeskPaths
+from frontdesk.protocol import Endpoint
+from frontdesk.services.desk import open_desk
+from frontdesk.sync.status import sync_status
+from tests.sync.clinic import START, Clinic, Desk
 
 
 def test_booking_travels_to_the_other_desk(any_clinic: Clinic) -> None:
@@ -131,25 +136,80 @@ def test_many_offline_bookings_in_one_push_flag_exactly_the_overlapping_pairs(
     clinic.assert_converged()
 
 
-def test_a_sync_with_nothing_to_do_writes_only_its_status(clinic: Clinic) -> None:
-    """Flat in the desk's size: no pull transaction when nothing arrived, one status write."""
-    a, b = clinic.add_desk(), clinic.add_desk()
-    a.add_patient()
-    clinic.settle()
+def _count_writes(desk: Desk) -> list[str]:
     writes: list[str] = []
-    real_write = b.ctx.write
+    real_write = desk.ctx.write
 
     def counting_write(action: str = "", **kw):  # type: ignore[no-untyped-def]
         writes.append(action)
         return real_write(action, **kw)
 
-    b.ctx.write = counting_write  # type: ignore[method-assign]
+    desk.ctx.write = counting_write  # type: ignore[method-assign]
+    return writes
+
+
+def _file_status(desk: Desk) -> tuple[datetime | None, str | None]:
+    with desk.ctx.read() as s:
+        state = s.get(SyncState, 1)
+        assert state is not None
+        return state.last_sync_at, state.last_error
+
+
+def test_a_sync_with_nothing_to_do_writes_nothing(clinic: Clinic) -> None:
+    """Flat in the desk's size: no pull transaction when nothing arrived, and no status write
+    within a minute of the last one (the status shows the newest time all the same)."""
+    a, b = clinic.add_desk(), clinic.add_desk()
+    a.add_patient()
+    clinic.settle()
+    writes = _count_writes(b)
+    sent: list[str] = []
+    real_send = b.plain.send
+
+    def counting_send(method: str, path: str, **kw):  # type: ignore[no-untyped-def]
+        sent.append(f"{method} {path}")
+        return real_send(method, path, **kw)
+
+    b.plain.send = counting_send  # type: ignore[method-assign]
+    b.clock.advance(timedelta(seconds=59))
     assert b.sync()
-    assert writes == ["sync status"]
+    assert writes == []
+    assert sent == [f"GET {Endpoint.PULL}"]  # one request: the pull
+    assert sync_status(b.ctx).last_sync_at == b.clock.now()
+    assert _file_status(b)[0] == b.clock.now() - timedelta(seconds=59)  # kept, not written
     a.add_patient()
     assert a.sync() and b.sync()
     assert "sync pull" in writes  # something arrived: applied in its own transaction
     clinic.assert_converged()
+
+
+def test_the_status_is_written_again_after_a_minute_or_a_problem(clinic: Clinic) -> None:
+    a = clinic.add_desk()
+    assert a.sync()
+    writes = _count_writes(a)
+    a.clock.advance(timedelta(seconds=60))
+    assert a.sync()
+    assert writes == ["sync status"]
+    assert _file_status(a) == (a.clock.now(), None)
+    # a sync that failed is written at once, and so is the next one that went well
+    a.plain.online = False
+    a.clock.advance(timedelta(seconds=5))
+    assert not a.sync()
+    written, problem = _file_status(a)
+    assert written == a.clock.now() - timedelta(seconds=5) and problem
+    assert sync_status(a.ctx).last_error == problem
+    a.plain.online = True
+    a.clock.advance(timedelta(seconds=5))
+    assert a.sync()
+    assert writes == ["sync status"] * 3
+    assert _file_status(a) == (a.clock.now(), None)
+    # a clock set back is not trusted to say the file is recent: written
+    a.clock.advance(timedelta(seconds=-30))
+    assert a.sync()
+    assert writes[-1] == "sync status" and len(writes) == 4
+    # a desk started again shows the time in its file
+    fresh = open_desk(DeskPaths(a.ctx.data_dir or Path()), clock=a.clock)
+    assert sync_status(fresh).last_sync_at == a.clock.now()
+    fresh.engine.dispose()
 
 
 @pytest.mark.parametrize("owner", [True, False], ids=["owner-with-key", "accounts-before-keys"])
