@@ -274,18 +274,18 @@ def _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac) -> None:  # type: 
     def listen() -> None:
         while not stop.is_set():
             try:
-                changed = b.wait_for_change(timeout_s=5)
-            except SyncFailed:
-                if stop.is_set():  # the server stopping at the end cut the last long-poll
-                    return
-                raise
-            if changed:
+                if not b.wait_for_change(timeout_s=5):
+                    continue
                 b.sync()
                 with b_ctx.read() as s:
                     for appt_id in list(pending):
                         if s.get(Appointment, appt_id) is not None:
                             seen[appt_id] = time.perf_counter()
                             pending.discard(appt_id)
+            except SyncFailed:
+                if stop.is_set():  # the timed part is over: a long-poll or sync cut short
+                    return
+                raise
 
     pending: set[str] = set()
     thread = threading.Thread(target=listen, daemon=True)
@@ -308,6 +308,7 @@ def _visible_latency(bench, server, a_ctx, a, b_ctx, b, prac) -> None:  # type: 
             time.sleep(0.005)
         samples.append((seen.get(appt_id, time.perf_counter()) - t0) * 1000)
     stop.set()
+    thread.join(timeout=10)  # its last long-poll ends within 5 s, before the server stops
     raw_db = Path(tempfile.mkdtemp()) / "raw.sqlite3"
     conn = sqlite3.connect(raw_db, isolation_level=None)
     conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT, b TEXT)")
