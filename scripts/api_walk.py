@@ -5,14 +5,17 @@ as README says, while two desks show the booking appear, move and disappear.
 
 Everything is done the documented way, from an empty folder, each command printed as it runs:
 a demo clinic on the first desk (``frontdesk --data-dir DESK1 demo``), ``frontdesk-server
-init / seed --from-desk / run / enrol``, ``frontdesk --data-dir … enrol`` for both desks, ``api-key
-create`` with the three scopes, then the real desk app (``frontdesk --data-dir …``) twice, each
+init / seed --from-desk / run / enrol``, ``frontdesk --data-dir … enrol`` for both desks, then the
+real desk app (``frontdesk --data-dir …``) twice, each
 on its own Xvfb screen (``xvfb-run -a``), its own data folder and its own keychain file (this
 machine has no desktop keychain: ``PYTHON_KEYRING_BACKEND`` names the file backend the tests
-use, ``tests/sync/file_keyring.py``). Then ``examples/receptionist.py --step`` makes the call and
-waits after each step while both desks are photographed: before the call, while the hold is
-shown, after the booking, after the move (the new day, then the old), after the cancel
-(``<step>-desk1.png``, ``<step>-desk2.png``).
+use, ``tests/sync/file_keyring.py``). The owner makes the key on the first desk (Settings →
+Integrations → New key…: a name and three scopes typed and clicked, the key shown once, Copy —
+``0-new-key-desk1.png``), the call is tried as docs/integrations.md first shows it, the first
+desk offers a type online (Settings → Online booking). Then ``examples/receptionist.py --step``
+makes the call and waits after each step while both desks are photographed: before the call,
+while the hold is shown, after the booking, after the move (the new day, then the old), after
+the cancel (``<step>-desk1.png``, ``<step>-desk2.png``).
 
 Inside each desk process (``api_walk.py desk …``) an operator signs in with the demo owner's
 password like a person would (typing into the sign-in dialog), opens the diary at the day of
@@ -87,8 +90,8 @@ class Walk:
     def server(self, *args: str) -> str:
         return self.run("frontdesk-server", "--data-dir", str(self.srv), *args)
 
-    def set_up(self) -> tuple[str, str]:
-        """README's Connecting desks and Integrations, literally; answers (key, caller)."""
+    def set_up(self) -> str:
+        """README's Connecting desks, literally; answers the caller's number."""
         d1 = str(self.desks[0])
         self.run("frontdesk", "--data-dir", d1, "demo", keyring="desk1")
         self.server("init")
@@ -112,12 +115,24 @@ class Walk:
             assert code, printed
             self.run("frontdesk", "--data-dir", str(desk), "enrol", "--server", url,
                      "--code", code.group(1), "--name", name, keyring=f"desk{n}")  # fmt: skip
-        printed = self.server(
-            "api-key", "create", "--name", "Phone receptionist", "--scope", "availability:read",
-            "--scope", "appointments:write", "--scope", "patients:read",
+        return self._a_callers_number(self.desks[0])
+
+    def make_key(self) -> str:
+        """README's Integrations: the owner makes the key on the front desk (Settings →
+        Integrations → New key…, typed and clicked), copies it and pastes it into the call."""
+        print("  on desk1: Settings → Integrations → New key… → name, three scopes → Create key"
+              " → Copy → Done")  # fmt: skip
+        scopes = ["availability:read", "appointments:write", "patients:read"]
+        answer = self.ask(
+            1,
+            {"make_key": "Phone receptionist", "scopes": scopes,
+             "shots": str(self.shots / "0-new-key-desk1.png")},
+            timeout=60,
         )  # fmt: skip
-        key = next(w for w in printed.split() if w.startswith("fdk_"))
-        return key, self._a_callers_number(self.desks[0])
+        key = str(answer["key"])
+        assert key.startswith("fdk_"), "the desk showed no key"
+        print(f"    the desk showed the key once: {key[:8]}… (copied to the clipboard)")
+        return key
 
     def offer_online(self, type_name: str) -> None:
         """The demo clinic offers no type online: the manager ticks one on the front desk
@@ -302,8 +317,9 @@ def conduct(args: argparse.Namespace) -> int:
     shots.mkdir(parents=True, exist_ok=True)
     walk = Walk(work, shots, args.port or _free_port())
     try:
-        key, caller = walk.set_up()
+        caller = walk.set_up()
         walk.open_desks()
+        key = walk.make_key()
         walk.try_call_first(key, caller)
         walk.offer_online(args.type)
         walk.call(key, caller)
@@ -429,6 +445,64 @@ class Operator:
         QTest.mouseClick(page.types.edit, Qt.MouseButton.LeftButton)  # returns once saved
         assert model.index(row, 1).data() == "Yes", "the type was not made bookable online"
 
+    def make_key(self, window: Any, name: str, scopes: list[str], shot: str) -> str:
+        """Settings → Integrations → New key…: the name typed, the scopes ticked, Create key,
+        the key shown once (the dialog photographed), Copy, Done — by keyboard and mouse.
+        Answers what the clipboard then holds."""
+        from PySide6.QtCore import Qt, QTimer
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QApplication, QCheckBox, QListWidget
+
+        from frontdesk.ui.settings.integrations import IntegrationsPage, NewKeyDialog
+
+        left = Qt.MouseButton.LeftButton
+        window.show_area("settings")
+        topics = next(
+            t for t in window.findChildren(QListWidget)
+            if t.findItems("Integrations", Qt.MatchFlag.MatchExactly)
+        )  # fmt: skip
+        item = topics.findItems("Integrations", Qt.MatchFlag.MatchExactly)[0]
+        QTest.mouseClick(topics.viewport(), left, pos=topics.visualItemRect(item).center())
+        page = window.findChild(IntegrationsPage)
+        deadline = time.monotonic() + 30
+        while page.loaded < 1 and time.monotonic() < deadline:  # the keys listed first
+            QApplication.processEvents()
+            time.sleep(0.05)
+        problems: list[str] = []
+
+        def fill_in() -> None:
+            dialog = QApplication.activeModalWidget()
+            if not isinstance(dialog, NewKeyDialog):
+                QTimer.singleShot(50, fill_in)
+                return
+            try:
+                dialog.name.setFocus()
+                QTest.keyClicks(dialog.name, name)
+                for scope in scopes:  # each box: focused and ticked with the space bar
+                    box = dialog.findChild(QCheckBox, f"scope_{scope}")
+                    box.setFocus()
+                    QTest.keyClick(box, Qt.Key.Key_Space)
+                ticked = [s for s, b in dialog.scopes.items() if b.isChecked()]
+                if sorted(ticked) != sorted(scopes):
+                    problems.append(f"ticked {ticked}, not {scopes}")
+                QTest.mouseClick(dialog.create_button, left)  # the server makes it
+                if not dialog.token.text().startswith("fdk_"):
+                    problems.append(f"no key shown: {dialog.form}")
+                for _ in range(5):
+                    QApplication.processEvents()
+                QApplication.primaryScreen().grabWindow(0).save(shot)
+                QTest.mouseClick(dialog.copy, left)
+                QTest.mouseClick(dialog.done_button, left)
+            except Exception as exc:  # told to the conductor
+                problems.append(repr(exc))
+                dialog.reject()
+
+        QTimer.singleShot(50, fill_in)
+        QTest.mouseClick(page.new_button, left)  # returns once the dialog is closed
+        if problems:
+            raise RuntimeError(problems[0])
+        return str(QApplication.clipboard().text())
+
     def page(self) -> Any:
         window = self.window()
         return window.show_area("diary") if window is not None else None
@@ -466,6 +540,8 @@ class Operator:
         if "online" in c:
             self.offer_online(window, c["online"])
             return {}
+        if "make_key" in c:
+            return {"key": self.make_key(window, c["make_key"], c["scopes"], c["shots"])}
         if "shoot" in c:
             for _ in range(5):
                 QApplication.processEvents()

@@ -29,6 +29,7 @@ from frontdesk.gc_tuning import settle_server_heap
 from frontdesk.server import schema as s
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
+from frontdesk.server.api.guard import NulGuard
 from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
 from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
@@ -656,6 +657,7 @@ def install_api(app: FastAPI) -> None:
     app.router.on_shutdown.append(dispatcher.stop)
 
     app.add_middleware(CallRecorder)
+    app.add_middleware(NulGuard, prefixes=(PREFIX, "/fhir/", "/feeds/"))
 
 
 def _warm(app: FastAPI) -> None:
