@@ -593,11 +593,15 @@ def search(
             got.update(fresh[0])
             if at is not None and cache is not None:
                 cache.keep(at, variant, fresh[0], mine, fresh[1])
-        for p in wanted:
-            pid = p["id"]
-            floor, ceiling = bounds[pid]
-            holds = held.get(pid, ())
-            for day in chunk:
+        # day by day: every slot of a later local day starts after every slot of an earlier
+        # one, so once the days so far hold more than ``limit`` slots and everyone has a first
+        # free slot, the rest of the window changes nothing (a fortnight of a type many
+        # practitioners offer is usually settled on its first day)
+        for day in chunk:
+            for p in wanted:
+                pid = p["id"]
+                floor, ceiling = bounds[pid]
+                holds = held.get(pid, ())
                 for slot in got[pid, day]:
                     if slot.start < floor:
                         continue
@@ -608,8 +612,9 @@ def search(
                     if first_free[pid] is None:
                         first_free[pid] = slot
                     found.append(slot)
-        if len(found) > limit and all(v is not None for v in first_free.values()):
-            break
+            if len(found) > limit and all(v is not None for v in first_free.values()):
+                found.sort(key=_EARLIEST_FIRST)
+                return found[:limit], first_free, True
     found.sort(key=_EARLIEST_FIRST)
     return found[:limit], first_free, len(found) > limit
 
