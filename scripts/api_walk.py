@@ -293,6 +293,10 @@ class Walk:
         self.shoot("5-cancelled")
         if call.wait(timeout=60) != 0:
             raise SystemExit("the reference client failed")
+        time.sleep(1)  # read calls reach the call log within a quarter of a second
+        shot = self.shots / "6-integrations-log-desk1.png"
+        answer = self.ask(1, {"log_shot": str(shot)}, timeout=30)
+        print(f"    screenshot {shot} ({answer['calls']} calls listed)")
 
     def close(self) -> None:
         for n in (1, 2):
@@ -540,6 +544,35 @@ class Operator:
         if "online" in c:
             self.offer_online(window, c["online"])
             return {}
+        if "log_shot" in c:  # Settings → Integrations, refreshed: the key's calls listed
+            from PySide6.QtCore import Qt
+            from PySide6.QtTest import QTest
+            from PySide6.QtWidgets import QListWidget
+
+            from frontdesk.ui.settings.integrations import IntegrationsPage
+
+            window.show_area("settings")
+            topics = next(
+                t for t in window.findChildren(QListWidget)
+                if t.findItems("Integrations", Qt.MatchFlag.MatchExactly)
+            )  # fmt: skip
+            item = topics.findItems("Integrations", Qt.MatchFlag.MatchExactly)[0]
+            QTest.mouseClick(
+                topics.viewport(), Qt.MouseButton.LeftButton,
+                pos=topics.visualItemRect(item).center(),
+            )  # fmt: skip
+            log_page = window.findChild(IntegrationsPage)
+            seen = log_page.loaded
+            QTest.mouseClick(log_page.refresh_button, Qt.MouseButton.LeftButton)
+            if log_page.loaded <= seen or log_page.log_table.rowCount() == 0:
+                deadline = time.monotonic() + 20
+                while log_page.loaded <= seen and time.monotonic() < deadline:
+                    QApplication.processEvents()
+                    time.sleep(0.05)
+            for _ in range(5):
+                QApplication.processEvents()
+            QApplication.primaryScreen().grabWindow(0).save(c["log_shot"])
+            return {"calls": log_page.log_table.rowCount()}
         if "make_key" in c:
             return {"key": self.make_key(window, c["make_key"], c["scopes"], c["shots"])}
         if "shoot" in c:
