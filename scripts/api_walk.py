@@ -413,23 +413,32 @@ class Operator:
             f.write(json.dumps({"id": command["id"], "at": time.time(), **values}) + "\n")
         self.pending = None
 
-    def offer_online(self, window: Any, type_name: str) -> None:
-        """Settings → Online booking: the type's row, Edit…, tick "online", Save — by mouse."""
-        from PySide6.QtCore import Qt, QTimer
+    @staticmethod
+    def open_topic(window: Any, topic: str) -> None:
+        """Settings, then the topic in its list clicked with the mouse."""
+        from PySide6.QtCore import Qt
         from PySide6.QtTest import QTest
-        from PySide6.QtWidgets import QApplication, QListWidget, QPushButton
-
-        from frontdesk.ui.settings.online_booking import OnlineBookingPage
+        from PySide6.QtWidgets import QListWidget
 
         window.show_area("settings")
         topics = next(
             t for t in window.findChildren(QListWidget)
-            if t.findItems("Online booking", Qt.MatchFlag.MatchExactly)
+            if t.findItems(topic, Qt.MatchFlag.MatchExactly)
         )  # fmt: skip
-        item = topics.findItems("Online booking", Qt.MatchFlag.MatchExactly)[0]
+        item = topics.findItems(topic, Qt.MatchFlag.MatchExactly)[0]
         QTest.mouseClick(
             topics.viewport(), Qt.MouseButton.LeftButton, pos=topics.visualItemRect(item).center()
         )
+
+    def offer_online(self, window: Any, type_name: str) -> None:
+        """Settings → Online booking: the type's row, Edit…, tick "online", Save — by mouse."""
+        from PySide6.QtCore import Qt, QTimer
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QApplication, QPushButton
+
+        from frontdesk.ui.settings.online_booking import OnlineBookingPage
+
+        self.open_topic(window, "Online booking")
         page = window.findChild(OnlineBookingPage)
         model = page.types.model
         row = next(r for r in range(model.rowCount()) if model.index(r, 0).data() == type_name)
@@ -455,18 +464,12 @@ class Operator:
         Answers what the clipboard then holds."""
         from PySide6.QtCore import Qt, QTimer
         from PySide6.QtTest import QTest
-        from PySide6.QtWidgets import QApplication, QCheckBox, QListWidget
+        from PySide6.QtWidgets import QApplication, QCheckBox
 
         from frontdesk.ui.settings.integrations import IntegrationsPage, NewKeyDialog
 
         left = Qt.MouseButton.LeftButton
-        window.show_area("settings")
-        topics = next(
-            t for t in window.findChildren(QListWidget)
-            if t.findItems("Integrations", Qt.MatchFlag.MatchExactly)
-        )  # fmt: skip
-        item = topics.findItems("Integrations", Qt.MatchFlag.MatchExactly)[0]
-        QTest.mouseClick(topics.viewport(), left, pos=topics.visualItemRect(item).center())
+        self.open_topic(window, "Integrations")
         page = window.findChild(IntegrationsPage)
         deadline = time.monotonic() + 30
         while page.loaded < 1 and time.monotonic() < deadline:  # the keys listed first
@@ -547,20 +550,10 @@ class Operator:
         if "log_shot" in c:  # Settings → Integrations, refreshed: the key's calls listed
             from PySide6.QtCore import Qt
             from PySide6.QtTest import QTest
-            from PySide6.QtWidgets import QListWidget
 
             from frontdesk.ui.settings.integrations import IntegrationsPage
 
-            window.show_area("settings")
-            topics = next(
-                t for t in window.findChildren(QListWidget)
-                if t.findItems("Integrations", Qt.MatchFlag.MatchExactly)
-            )  # fmt: skip
-            item = topics.findItems("Integrations", Qt.MatchFlag.MatchExactly)[0]
-            QTest.mouseClick(
-                topics.viewport(), Qt.MouseButton.LeftButton,
-                pos=topics.visualItemRect(item).center(),
-            )  # fmt: skip
+            self.open_topic(window, "Integrations")
             log_page = window.findChild(IntegrationsPage)
             seen = log_page.loaded
             QTest.mouseClick(log_page.refresh_button, Qt.MouseButton.LeftButton)
