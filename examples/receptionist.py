@@ -69,6 +69,20 @@ class Receptionist:
                 break
         return offered
 
+    def practitioners(self) -> dict[str, str]:
+        """Each practitioner's name and profession by id, to tell the caller who they will
+        see (the offers name practitioners by id)."""
+        names: dict[str, str] = {}
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = self.call("GET", "/practitioners", params=params).json()
+            for p in page["items"]:
+                names[p["id"]] = f"{p['display_name']} ({p['profession']})"
+            cursor = page["next_cursor"]
+            if not cursor:
+                return names
+
     def hold(self, type_id: str, slot: dict[str, Any]) -> dict[str, Any]:
         body = {"practitioner_id": slot["practitioner_id"], "appointment_type_id": type_id,
                 "start": slot["start"], "minutes": 5}  # fmt: skip
@@ -111,8 +125,10 @@ def phone_call(
     offered = r.offer(kind["id"])
     if len(offered) < 3:
         raise Refused("Fewer than three free times in the next two weeks.")
+    who = r.practitioners()
     for n, slot in enumerate(offered, 1):
-        print(f"offer {n}: {slot['start']} with practitioner {slot['practitioner_id']}")
+        name = who.get(slot["practitioner_id"], f"practitioner {slot['practitioner_id']}")
+        print(f"offer {n}: {slot['start']} with {name}")
     pause()
     held = r.hold(kind["id"], offered[0])
     print(f"hold: {held['id']} until {held['expires_at']}")

@@ -5,14 +5,17 @@ as README says, while two desks show the booking appear, move and disappear.
 
 Everything is done the documented way, from an empty folder, each command printed as it runs:
 a demo clinic on the first desk (``frontdesk --data-dir DESK1 demo``), ``frontdesk-server
-init / seed --from-desk / run / enrol``, ``frontdesk --data-dir … enrol`` for both desks, ``api-key
-create`` with the three scopes, then the real desk app (``frontdesk --data-dir …``) twice, each
+init / seed --from-desk / run / enrol``, ``frontdesk --data-dir … enrol`` for both desks, then the
+real desk app (``frontdesk --data-dir …``) twice, each
 on its own Xvfb screen (``xvfb-run -a``), its own data folder and its own keychain file (this
 machine has no desktop keychain: ``PYTHON_KEYRING_BACKEND`` names the file backend the tests
-use, ``tests/sync/file_keyring.py``). Then ``examples/receptionist.py --step`` makes the call and
-waits after each step while both desks are photographed: before the call, while the hold is
-shown, after the booking, after the move (the new day, then the old), after the cancel
-(``<step>-desk1.png``, ``<step>-desk2.png``).
+use, ``tests/sync/file_keyring.py``). The owner makes the key on the first desk (Settings →
+Integrations → New key…: a name and three scopes typed and clicked, the key shown once, Copy —
+``0-new-key-desk1.png``), the call is tried as docs/integrations.md first shows it, the first
+desk offers a type online (Settings → Online booking). Then ``examples/receptionist.py --step``
+makes the call and waits after each step while both desks are photographed: before the call,
+while the hold is shown, after the booking, after the move (the new day, then the old), after
+the cancel (``<step>-desk1.png``, ``<step>-desk2.png``).
 
 Inside each desk process (``api_walk.py desk …``) an operator signs in with the demo owner's
 password like a person would (typing into the sign-in dialog), opens the diary at the day of
@@ -87,8 +90,8 @@ class Walk:
     def server(self, *args: str) -> str:
         return self.run("frontdesk-server", "--data-dir", str(self.srv), *args)
 
-    def set_up(self) -> tuple[str, str]:
-        """README's Connecting desks and Integrations, literally; answers (key, caller)."""
+    def set_up(self) -> str:
+        """README's Connecting desks, literally; answers the caller's number."""
         d1 = str(self.desks[0])
         self.run("frontdesk", "--data-dir", d1, "demo", keyring="desk1")
         self.server("init")
@@ -112,12 +115,24 @@ class Walk:
             assert code, printed
             self.run("frontdesk", "--data-dir", str(desk), "enrol", "--server", url,
                      "--code", code.group(1), "--name", name, keyring=f"desk{n}")  # fmt: skip
-        printed = self.server(
-            "api-key", "create", "--name", "Phone receptionist", "--scope", "availability:read",
-            "--scope", "appointments:write", "--scope", "patients:read",
+        return self._a_callers_number(self.desks[0])
+
+    def make_key(self) -> str:
+        """README's Integrations: the owner makes the key on the front desk (Settings →
+        Integrations → New key…, typed and clicked), copies it and pastes it into the call."""
+        print("  on desk1: Settings → Integrations → New key… → name, three scopes → Create key"
+              " → Copy → Done")  # fmt: skip
+        scopes = ["availability:read", "appointments:write", "patients:read"]
+        answer = self.ask(
+            1,
+            {"make_key": "Phone receptionist", "scopes": scopes,
+             "shots": str(self.shots / "0-new-key-desk1.png")},
+            timeout=60,
         )  # fmt: skip
-        key = next(w for w in printed.split() if w.startswith("fdk_"))
-        return key, self._a_callers_number(self.desks[0])
+        key = str(answer["key"])
+        assert key.startswith("fdk_"), "the desk showed no key"
+        print(f"    the desk showed the key once: {key[:8]}… (copied to the clipboard)")
+        return key
 
     def offer_online(self, type_name: str) -> None:
         """The demo clinic offers no type online: the manager ticks one on the front desk
@@ -278,6 +293,10 @@ class Walk:
         self.shoot("5-cancelled")
         if call.wait(timeout=60) != 0:
             raise SystemExit("the reference client failed")
+        time.sleep(1)  # read calls reach the call log within a quarter of a second
+        shot = self.shots / "6-integrations-log-desk1.png"
+        answer = self.ask(1, {"log_shot": str(shot)}, timeout=30)
+        print(f"    screenshot {shot} ({answer['calls']} calls listed)")
 
     def close(self) -> None:
         for n in (1, 2):
@@ -302,8 +321,9 @@ def conduct(args: argparse.Namespace) -> int:
     shots.mkdir(parents=True, exist_ok=True)
     walk = Walk(work, shots, args.port or _free_port())
     try:
-        key, caller = walk.set_up()
+        caller = walk.set_up()
         walk.open_desks()
+        key = walk.make_key()
         walk.try_call_first(key, caller)
         walk.offer_online(args.type)
         walk.call(key, caller)
@@ -393,23 +413,32 @@ class Operator:
             f.write(json.dumps({"id": command["id"], "at": time.time(), **values}) + "\n")
         self.pending = None
 
-    def offer_online(self, window: Any, type_name: str) -> None:
-        """Settings → Online booking: the type's row, Edit…, tick "online", Save — by mouse."""
-        from PySide6.QtCore import Qt, QTimer
+    @staticmethod
+    def open_topic(window: Any, topic: str) -> None:
+        """Settings, then the topic in its list clicked with the mouse."""
+        from PySide6.QtCore import Qt
         from PySide6.QtTest import QTest
-        from PySide6.QtWidgets import QApplication, QListWidget, QPushButton
-
-        from frontdesk.ui.settings.online_booking import OnlineBookingPage
+        from PySide6.QtWidgets import QListWidget
 
         window.show_area("settings")
         topics = next(
             t for t in window.findChildren(QListWidget)
-            if t.findItems("Online booking", Qt.MatchFlag.MatchExactly)
+            if t.findItems(topic, Qt.MatchFlag.MatchExactly)
         )  # fmt: skip
-        item = topics.findItems("Online booking", Qt.MatchFlag.MatchExactly)[0]
+        item = topics.findItems(topic, Qt.MatchFlag.MatchExactly)[0]
         QTest.mouseClick(
             topics.viewport(), Qt.MouseButton.LeftButton, pos=topics.visualItemRect(item).center()
         )
+
+    def offer_online(self, window: Any, type_name: str) -> None:
+        """Settings → Online booking: the type's row, Edit…, tick "online", Save — by mouse."""
+        from PySide6.QtCore import Qt, QTimer
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QApplication, QPushButton
+
+        from frontdesk.ui.settings.online_booking import OnlineBookingPage
+
+        self.open_topic(window, "Online booking")
         page = window.findChild(OnlineBookingPage)
         model = page.types.model
         row = next(r for r in range(model.rowCount()) if model.index(r, 0).data() == type_name)
@@ -428,6 +457,58 @@ class Operator:
         QTimer.singleShot(50, tick_and_save)
         QTest.mouseClick(page.types.edit, Qt.MouseButton.LeftButton)  # returns once saved
         assert model.index(row, 1).data() == "Yes", "the type was not made bookable online"
+
+    def make_key(self, window: Any, name: str, scopes: list[str], shot: str) -> str:
+        """Settings → Integrations → New key…: the name typed, the scopes ticked, Create key,
+        the key shown once (the dialog photographed), Copy, Done — by keyboard and mouse.
+        Answers what the clipboard then holds."""
+        from PySide6.QtCore import Qt, QTimer
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QApplication, QCheckBox
+
+        from frontdesk.ui.settings.integrations import IntegrationsPage, NewKeyDialog
+
+        left = Qt.MouseButton.LeftButton
+        self.open_topic(window, "Integrations")
+        page = window.findChild(IntegrationsPage)
+        deadline = time.monotonic() + 30
+        while page.loaded < 1 and time.monotonic() < deadline:  # the keys listed first
+            QApplication.processEvents()
+            time.sleep(0.05)
+        problems: list[str] = []
+
+        def fill_in() -> None:
+            dialog = QApplication.activeModalWidget()
+            if not isinstance(dialog, NewKeyDialog):
+                QTimer.singleShot(50, fill_in)
+                return
+            try:
+                dialog.name.setFocus()
+                QTest.keyClicks(dialog.name, name)
+                for scope in scopes:  # each box: focused and ticked with the space bar
+                    box = dialog.findChild(QCheckBox, f"scope_{scope}")
+                    box.setFocus()
+                    QTest.keyClick(box, Qt.Key.Key_Space)
+                ticked = [s for s, b in dialog.scopes.items() if b.isChecked()]
+                if sorted(ticked) != sorted(scopes):
+                    problems.append(f"ticked {ticked}, not {scopes}")
+                QTest.mouseClick(dialog.create_button, left)  # the server makes it
+                if not dialog.token.text().startswith("fdk_"):
+                    problems.append(f"no key shown: {dialog.form}")
+                for _ in range(5):
+                    QApplication.processEvents()
+                QApplication.primaryScreen().grabWindow(0).save(shot)
+                QTest.mouseClick(dialog.copy, left)
+                QTest.mouseClick(dialog.done_button, left)
+            except Exception as exc:  # told to the conductor
+                problems.append(repr(exc))
+                dialog.reject()
+
+        QTimer.singleShot(50, fill_in)
+        QTest.mouseClick(page.new_button, left)  # returns once the dialog is closed
+        if problems:
+            raise RuntimeError(problems[0])
+        return str(QApplication.clipboard().text())
 
     def page(self) -> Any:
         window = self.window()
@@ -466,6 +547,27 @@ class Operator:
         if "online" in c:
             self.offer_online(window, c["online"])
             return {}
+        if "log_shot" in c:  # Settings → Integrations, refreshed: the key's calls listed
+            from PySide6.QtCore import Qt
+            from PySide6.QtTest import QTest
+
+            from frontdesk.ui.settings.integrations import IntegrationsPage
+
+            self.open_topic(window, "Integrations")
+            log_page = window.findChild(IntegrationsPage)
+            seen = log_page.loaded
+            QTest.mouseClick(log_page.refresh_button, Qt.MouseButton.LeftButton)
+            if log_page.loaded <= seen or log_page.log_table.rowCount() == 0:
+                deadline = time.monotonic() + 20
+                while log_page.loaded <= seen and time.monotonic() < deadline:
+                    QApplication.processEvents()
+                    time.sleep(0.05)
+            for _ in range(5):
+                QApplication.processEvents()
+            QApplication.primaryScreen().grabWindow(0).save(c["log_shot"])
+            return {"calls": log_page.log_table.rowCount()}
+        if "make_key" in c:
+            return {"key": self.make_key(window, c["make_key"], c["scopes"], c["shots"])}
         if "shoot" in c:
             for _ in range(5):
                 QApplication.processEvents()

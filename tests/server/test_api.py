@@ -555,3 +555,47 @@ def test_a_desk_waiting_for_changes_wakes_for_an_api_booking(clinic: Clinic) -> 
     waiter.join(30)
     assert woke["answer"]["changed"] is True
     assert woke["after"] < 20 and time.monotonic() - booked_at < 5  # woken, not timed out
+
+
+def test_availability_reads_its_query_as_published(clinic: Clinic) -> None:
+    """The query parameters (validated in one pass, ``router._query``) as the OpenAPI
+    description publishes them: a repeated practitioner_id, ``from``/``to``, unknown
+    parameters ignored; a bad value refused with the parameter named and nothing else."""
+    world = build(clinic)
+    token = key(clinic.store)
+    spec = clinic.client.get("/openapi.json").json()["paths"][f"{API}/availability"]["get"]
+    published = {p["name"] for p in spec["parameters"] if p["in"] == "query"}
+    assert published == {
+        "appointment_type_id", "profession", "practitioner_id", "location_id", "weekdays",
+        "earliest", "latest", "from", "to", "online_only", "limit",
+    }  # fmt: skip
+    window = {"from": "2026-12-01T00:00:00+11:00", "to": "2026-12-05T00:00:00+11:00"}
+    both = _slots(clinic, token, appointment_type_id=world.type_id,
+                  practitioner_id=world.practitioners, **window, limit="500")  # fmt: skip
+    one = _slots(clinic, token, appointment_type_id=world.type_id,
+                 practitioner_id=[world.practitioners[0]], **window, limit="500")  # fmt: skip
+    assert {s["practitioner_id"] for s in both["slots"]} == set(world.practitioners)
+    assert {s["practitioner_id"] for s in one["slots"]} == {world.practitioners[0]}
+    assert all(window["from"] <= s["start"] < window["to"] for s in both["slots"])
+    same = _slots(clinic, token, appointment_type_id=world.type_id, practitioner_id=world.
+                  practitioners, **window, limit="500", colour="blue")  # fmt: skip
+    assert same == both  # an unknown parameter changes nothing
+    capped = _slots(clinic, token, appointment_type_id=world.type_id, limit="3", **window)
+    assert len(capped["slots"]) == 3 and capped["truncated"] is True
+    for params, named in (
+        ({"limit": "0"}, "query.limit"),
+        ({"limit": "many"}, "query.limit"),
+        ({"from": "2026-12-01T09:00:00"}, "query.from"),  # no offset
+        ({"to": "next tuesday"}, "query.to"),
+        ({"online_only": "perhaps"}, "query.online_only"),
+        ({"practitioner_id": [world.practitioners[0]] * 21}, "query.practitioner_id"),
+        ({"earliest": "0" * 9}, "query.earliest"),
+    ):
+        r = clinic.client.get(
+            f"{API}/availability",
+            headers=auth(token),
+            params={"appointment_type_id": world.type_id, **params},
+        )
+        assert r.status_code == 422, (params, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert named in r.json()["detail"], (params, r.json()["detail"])

@@ -100,11 +100,14 @@ def test_another_clinics_ids_are_not_found_and_change_nothing(tmp_path: Path) ->
         theirs.close()
 
 
-MALFORMED = ["not-an-id", "0", "' OR '1'='1", "..%2F..%2Fserver.sqlite3", "%00", "💥", "x" * 5000]
+MALFORMED = ["not-an-id", "0", "' OR '1'='1", "..%2F..%2Fserver.sqlite3", "%00", "💥", "x" * 5000,
+             "a\x00b", "\x00"]  # fmt: skip
+NUL_SENTENCE = "NUL character"
 
 
-def test_malformed_ids_get_a_clear_4xx_and_change_nothing(tmp_path: Path) -> None:
-    clinic = Clinic(tmp_path, str(tmp_path / "server.sqlite3"))
+def test_malformed_ids_get_a_clear_4xx_and_change_nothing(tmp_path: Path, server_url: str) -> None:
+    """On SQLite and PostgreSQL (which cannot keep a NUL in text: it was a 500 there)."""
+    clinic = Clinic(tmp_path, server_url)
     try:
         world = build(clinic)
         token = key(clinic.store)
@@ -112,14 +115,15 @@ def test_malformed_ids_get_a_clear_4xx_and_change_nothing(tmp_path: Path) -> Non
         before = {t: _count(clinic, t) for t in ("appointments", "appointment_holds")}
         c = clinic.client
         for n, bad in enumerate(MALFORMED):
+            in_path = bad.replace("\x00", "%00")  # as a URL carries it
             for r in (
-                c.get(f"{API}/appointments/{bad}", headers=auth(token)),
-                c.post(f"{API}/appointments/{bad}/move", headers=auth(token),
+                c.get(f"{API}/appointments/{in_path}", headers=auth(token)),
+                c.post(f"{API}/appointments/{in_path}/move", headers=auth(token),
                        json={"start": slot["start"]}),
-                c.post(f"{API}/appointments/{bad}/cancel", headers=auth(token),
+                c.post(f"{API}/appointments/{in_path}/cancel", headers=auth(token),
                        json={"reason": "work"}),
-                c.delete(f"{API}/holds/{bad}", headers=auth(token)),
-                c.get(f"/fhir/R4/Appointment/{bad}", headers=auth(token)),
+                c.delete(f"{API}/holds/{in_path}", headers=auth(token)),
+                c.get(f"/fhir/R4/Appointment/{in_path}", headers=auth(token)),
             ):  # fmt: skip
                 assert 400 <= r.status_code < 500, (bad[:20], r.status_code, r.text[:200])
             for field in ("patient_id", "practitioner_id", "appointment_type_id", "hold_id"):
@@ -132,6 +136,26 @@ def test_malformed_ids_get_a_clear_4xx_and_change_nothing(tmp_path: Path) -> Non
                 )  # fmt: skip
                 assert r.status_code in (404, 422), (field, bad[:20], r.status_code, r.text)
                 assert r.headers["content-type"].startswith("application/problem+json")
+        # a NUL anywhere — a path, a query, any text of a body, FHIR's too — a sentence
+        for r in (
+            c.get(f"{API}/patients", params={"phone": "0412\x00345"}, headers=auth(token)),
+            c.get(f"{API}/availability", params={"appointment_type_id": "\x00"},
+                  headers=auth(token)),
+            c.post(f"{API}/holds", headers=auth(token),
+                   json={"practitioner_id": "\x00", "appointment_type_id": world.type_id,
+                         "start": slot["start"], "minutes": 5}),
+            c.post(f"{API}/appointments/x/cancel", headers=auth(token),
+                   json={"reason": "work", "note": "a\x00"}),
+            c.post("/fhir/R4/Appointment/$hold", headers=auth(token),
+                   json={"resourceType": "Parameters", "id": "\x00"}),
+        ):  # fmt: skip
+            assert r.status_code == 422, (r.request.url, r.status_code, r.text[:200])
+            assert NUL_SENTENCE in r.text
+        # a backslash and "u0000" is text like any other: not taken for a NUL
+        r = c.post(f"{API}/holds", headers=auth(token),
+                   json={"practitioner_id": "\\u0000", "appointment_type_id": world.type_id,
+                         "start": slot["start"], "minutes": 5})  # fmt: skip
+        assert r.status_code == 404 and NUL_SENTENCE not in r.text, r.text
         # ids of the wrong type in a body: a sentence, not a crash
         for wrong in (12345, None, ["a"], {"id": "a"}, True):
             r = c.post(f"{API}/holds", headers=auth(token),

@@ -18,11 +18,20 @@ from tests.server.test_api_live import _cli_key, _live
 from tests.sync.fakes import install_memory_keyring
 
 
-@pytest.fixture(scope="module")
-def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def live_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, str]]:
+    """A real ``frontdesk-server run`` on SQLite and, in a second run, on PostgreSQL."""
     install_memory_keyring()
     tmp: Path = tmp_path_factory.mktemp("fuzz")
-    server, _world = _live(tmp, str(tmp / "server.sqlite3"))
+    if request.param == "sqlite":
+        url = str(tmp / "server.sqlite3")
+    else:
+        url = str(request.getfixturevalue("pg_cluster").new_database())
+    server, _world = _live(tmp, url)
     try:
         token = _cli_key(
             server,

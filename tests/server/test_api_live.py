@@ -149,6 +149,12 @@ def test_the_reference_client_makes_its_phone_call(tmp_path: Path) -> None:
             "cancelled",
         ]
         offered = [ln.split(": ", 1)[1].split(" with ")[0] for ln in lines[1:4]]
+        # the caller hears who they will see, not an id
+        for ln in lines[1:4]:
+            assert ln.split(" with ")[1] in (
+                "Alex Ng (Physiotherapist)",
+                "Bea Ng (Physiotherapist)",
+            )
         assert lines[5].endswith(f"at {offered[0]}")
         assert lines[7].endswith(f"to {offered[2]}")
         log = subprocess.run(

@@ -274,9 +274,19 @@ def test_the_search_equals_brute_force(store: ServerStore, w: dict[str, Any]) ->
             conn, want, w["start"], w["end"], w["now"], TZ, weekdays=w["weekdays"],
             earliest_minute=w["earliest"], latest_minute=w["latest"], limit=100_000,
         )  # fmt: skip
+        # a small limit (the search stops after the day that fills it): the same first slots,
+        # each practitioner's same first free time, and "more" exactly when more exist
+        limit = 1 + (w["start"].day + w["minutes"] + len(w["asked"])) % 9
+        few, few_first, more = av.search(
+            conn, want, w["start"], w["end"], w["now"], TZ, weekdays=w["weekdays"],
+            earliest_minute=w["earliest"], latest_minute=w["latest"], limit=limit,
+        )  # fmt: skip
     expected = _reference(w, want)
     assert [(x.practitioner_id, x.start, x.end) for x in slots] == expected
+    assert [(x.practitioner_id, x.start, x.end) for x in few] == expected[:limit]
+    assert more == (len(expected) > limit)
     for pid in w["asked"]:
         mine = [x for x in expected if x[0] == pid]
-        got = first[pid]
-        assert (got.practitioner_id, got.start, got.end) == mine[0] if got else not mine
+        for firsts in (first, few_first):
+            got = firsts[pid]
+            assert (got.practitioner_id, got.start, got.end) == mine[0] if got else not mine

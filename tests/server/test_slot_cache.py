@@ -219,3 +219,57 @@ def test_the_cached_answer_equals_a_fresh_one_after_any_change(any_clinic: Clini
         "hold booked",
         "hold released",
     } <= set(done), done
+
+
+def test_a_taken_times_alternatives_through_the_cache_equal_a_fresh_search(
+    any_clinic: Clinic,
+) -> None:
+    """The 409's next free times come through the server's slot cache (``booking._refuse``),
+    caught up in the refused write: a desk's booking synced since the cache last saw the day,
+    and the API's own booking, are both left out — the same three a fresh search finds."""
+    clinic = any_clinic
+    with time_machine.travel(WEEK, tick=False):
+        world = build(clinic)
+        token = key(clinic.store, rate_per_minute=100_000)
+        first = clinic.client.get(
+            f"{API}/availability", params={"appointment_type_id": world.type_id, "limit": 50},
+            headers=auth(token),
+        ).json()["slots"]  # fmt: skip
+        pid = first[0]["practitioner_id"]
+        mine = [x for x in first if x["practitioner_id"] == pid]
+        # the API books the first time; a desk books the second (synced: the cache had it free)
+        body = {"patient_id": world.patient_id, "practitioner_id": pid,
+                "appointment_type_id": world.type_id, "start": mine[0]["start"]}  # fmt: skip
+        r = clinic.client.post(f"{API}/appointments", json=body,
+                               headers=auth(token, **{"Idempotency-Key": "one"}))  # fmt: skip
+        assert r.status_code == 201, r.text
+        second = datetime.fromisoformat(mine[1]["start"])
+        with world.desk.ctx.write("book") as s:
+            s.add(
+                Appointment(
+                    practitioner_id=pid,
+                    patient_id=world.patient_id,
+                    starts_at=second,
+                    ends_at=second + timedelta(minutes=30),
+                )
+            )
+        assert world.desk.sync()
+        stats = clinic.app.state.slot_cache.stats()
+        taken = clinic.client.post(f"{API}/appointments", json=body,
+                                   headers=auth(token, **{"Idempotency-Key": "two"}))  # fmt: skip
+        assert taken.status_code == 409, taken.text
+        offered = [(a["practitioner_id"], a["start"]) for a in taken.json()["alternatives"]]
+        store = clinic.store
+        now = store.now()
+        with store.reading() as conn:
+            tz = clinic_zone(conn)
+            want = av.demand(conn, type_id=world.type_id, profession=None)
+            near = av.Demand(want.type_row, want.minutes,
+                             [p for p in want.practitioners if p["id"] == pid])  # fmt: skip
+            after = datetime.fromisoformat(mine[0]["start"])
+            fresh, _f, _m = av.search(conn, near, after, after + timedelta(days=28), now, tz,
+                                      limit=3)  # fmt: skip
+    assert len(offered) == 3
+    assert offered == [(sl.practitioner_id, sl.start.astimezone(tz).isoformat()) for sl in fresh]
+    assert mine[1]["start"] not in {start for _p, start in offered}
+    assert clinic.app.state.slot_cache.stats()["hits"] > stats["hits"]  # the cache answered

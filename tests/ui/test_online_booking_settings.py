@@ -111,3 +111,25 @@ def test_the_tab_is_in_settings(main_window: Any) -> None:
     tabs = page.findChild(QTabWidget, "settingsTabs")
     names = [tabs.tabText(i) for i in range(tabs.count())]
     assert "Online booking" in names and "Integrations" in names
+
+
+def test_long_type_names_are_shown_whole(qtbot: Any, owner: ServiceContext, bus: ChangeBus) -> None:
+    """Three types that differ only at the end of their names (as a clinic's physiotherapy
+    types do) are told apart at the usual window width: the name column is not elided."""
+    names = ["Physiotherapist initial", "Physiotherapist standard", "Physiotherapist review"]
+    for name in names:
+        appointment_types.add_type(
+            owner, appointment_types.TypeEntry(name, 30, profession="Physiotherapy")
+        )
+    page = OnlineBookingPage(owner, bus)
+    qtbot.addWidget(page)
+    page.resize(1100, 600)
+    page.show()
+    qtbot.waitExposed(page)
+    view = page.types.view
+    metrics = view.fontMetrics()
+    for row in range(page.types.model.rowCount()):
+        text = str(page.types.model.index(row, 0).data())
+        assert view.columnWidth(0) >= metrics.horizontalAdvance(text) + 8, text
+    if shots := os.environ.get("FRONTDESK_SHOTS"):
+        page.grab().save(str(Path(shots) / "online-booking-names.png"))

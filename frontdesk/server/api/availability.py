@@ -283,17 +283,8 @@ def _diary_rows(
                 "room closed",
             )
         )
-    s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at)
     parts.append(tagged(
-        select(lv.c.id, lv.c.practitioner_id, lv.c.location_id, s_l, e_l).where(
-            or_(
-                lv.c.practitioner_id.in_(ids),
-                and_(lv.c.practitioner_id.is_(None), lv.c.room_id.is_(None)),
-            ),
-            lv.c.deleted_at.is_(None),
-            lv.c.starts_at < end,
-            lv.c.ends_at > start,
-        ),
+        _leave(conn, ids, start, end),
         LEAVE,
         type_coerce(lv.c.reason, String),
         type_coerce(lv.c.kind, String),
@@ -353,6 +344,25 @@ def _room_closures(
     )
 
 
+def _leave(
+    conn: Connection, ids: Sequence[str], start: datetime, end: datetime, seconds: bool = False
+) -> Any:
+    """The leave over [start, end) that ``leave_blocks`` reads, as (id, practitioner, location,
+    start, end): the practitioners' own, the whole clinic's closures and locations' closures
+    (the location in the room's column; a room's own closure is ``_room_closures``')."""
+    lv = TABLES["leave"]
+    s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, seconds)
+    return select(lv.c.id, lv.c.practitioner_id, lv.c.location_id, s_l, e_l).where(
+        or_(
+            lv.c.practitioner_id.in_(ids),
+            and_(lv.c.practitioner_id.is_(None), lv.c.room_id.is_(None)),
+        ),
+        lv.c.deleted_at.is_(None),
+        lv.c.starts_at < end,
+        lv.c.ends_at > start,
+    )
+
+
 BOOKING, CLOSURE, LEAVE, HOLD = 0, 1, 2, 3
 
 
@@ -373,8 +383,7 @@ def closed_seconds(
     cache's record of where each booking was)."""
     ids = [p["id"] for p in practitioners]
     rooms = set().union(*rooms_of.values())
-    a, lv = TABLES["appointments"], TABLES["leave"]
-    s_l, e_l = _times(conn, lv.c.starts_at, lv.c.ends_at, True)
+    a = TABLES["appointments"]
 
     def tagged(query: Any, tag: int) -> Any:
         return query.add_columns(literal_column(str(tag), Integer))
@@ -385,18 +394,7 @@ def closed_seconds(
         parts.append(tagged(_room_closures(conn, rooms, start, end, True), CLOSURE))
     # leave (``leave_blocks``' rows): the practitioners' own, the whole clinic's closures and
     # their locations' (the location in the room's column)
-    parts.append(tagged(
-        select(lv.c.id, lv.c.practitioner_id, lv.c.location_id, s_l, e_l).where(
-            or_(
-                lv.c.practitioner_id.in_(ids),
-                and_(lv.c.practitioner_id.is_(None), lv.c.room_id.is_(None)),
-            ),
-            lv.c.deleted_at.is_(None),
-            lv.c.starts_at < end,
-            lv.c.ends_at > start,
-        ),
-        LEAVE,
-    ))  # fmt: skip
+    parts.append(tagged(_leave(conn, ids, start, end, True), LEAVE))
     result = conn.execute(union_all(*parts))
     # plain strings and floats: the driver's tuples as they are (no row objects)
     rows = result.cursor.fetchall() if result.cursor else result.all()
@@ -595,11 +593,15 @@ def search(
             got.update(fresh[0])
             if at is not None and cache is not None:
                 cache.keep(at, variant, fresh[0], mine, fresh[1])
-        for p in wanted:
-            pid = p["id"]
-            floor, ceiling = bounds[pid]
-            holds = held.get(pid, ())
-            for day in chunk:
+        # day by day: every slot of a later local day starts after every slot of an earlier
+        # one, so once the days so far hold more than ``limit`` slots and everyone has a first
+        # free slot, the rest of the window changes nothing (a fortnight of a type many
+        # practitioners offer is usually settled on its first day)
+        for day in chunk:
+            for p in wanted:
+                pid = p["id"]
+                floor, ceiling = bounds[pid]
+                holds = held.get(pid, ())
                 for slot in got[pid, day]:
                     if slot.start < floor:
                         continue
@@ -610,8 +612,9 @@ def search(
                     if first_free[pid] is None:
                         first_free[pid] = slot
                     found.append(slot)
-        if len(found) > limit and all(v is not None for v in first_free.values()):
-            break
+            if len(found) > limit and all(v is not None for v in first_free.values()):
+                found.sort(key=_EARLIEST_FIRST)
+                return found[:limit], first_free, True
     found.sort(key=_EARLIEST_FIRST)
     return found[:limit], first_free, len(found) > limit
 

@@ -217,8 +217,11 @@ def _refuse(
         return ApiProblem(422, detail, code)
     near = av.Demand(want.type_row, want.minutes, [practitioner])
     after = max(start, now)
+    # through the slot cache when the write has it: caught up in this very transaction
+    # (``idempotent``), so its days are this snapshot's, as an availability call's are
+    _fact, cache, at = _facts(conn)
     slots, _first, _more = av.search(
-        conn, near, after, after + timedelta(days=28), now, tz, limit=3
+        conn, near, after, after + timedelta(days=28), now, tz, limit=3, cache=cache, position=at
     )
     alternatives = [
         {"practitioner_id": sl.practitioner_id, "start": iso(sl.start, tz), "end": iso(sl.end, tz)}

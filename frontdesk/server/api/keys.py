@@ -188,11 +188,9 @@ def authenticate(store: ServerStore, authorization: str, *, later: bool = False)
             "unauthorised",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    if later and (known := seen(store, authorization)) is not None:
+        return known
     digest = hash_secret(token.strip())
-    seen = _SEEN.get(digest) if later else None
-    if seen is not None:
-        _check_expiry(store, seen)
-        return seen
     with store.reading() as conn:
         found = conn.execute(_BY_HASH, {"h": digest}).first()
         if found is None:
@@ -213,6 +211,19 @@ def authenticate(store: ServerStore, authorization: str, *, later: bool = False)
         raise revoked()
     _check_expiry(store, key)
     _SEEN[digest] = key
+    return key
+
+
+def seen(store: ServerStore, authorization: str) -> ApiKey | None:
+    """For a ``later`` call: the key, if this process has found it valid before — no read
+    (the call checks it is not revoked in its own transaction), its expiry checked against
+    the clock; else None (``authenticate`` reads it)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    key = _SEEN.get(hash_secret(token.strip()))
+    if key is not None:
+        _check_expiry(store, key)
     return key
 
 

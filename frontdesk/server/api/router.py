@@ -14,14 +14,14 @@ import threading
 from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ValidationError
 from sqlalchemy import bindparam, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +29,7 @@ from frontdesk.gc_tuning import settle_server_heap
 from frontdesk.server import schema as s
 from frontdesk.server.api import availability as av
 from frontdesk.server.api import booking, clinic, keys, models, patients
+from frontdesk.server.api.guard import NulGuard
 from frontdesk.server.api.phone_index import PhoneIndex
 from frontdesk.server.api.problems import MEDIA_TYPE, ApiProblem
 from frontdesk.server.api.slot_cache import LOG_EPOCH, LOG_TOP, SlotCache
@@ -53,20 +54,33 @@ def _store(request: Request) -> ServerStore:
     return store
 
 
+async def _the_store(request: Request) -> ServerStore:
+    """``Store``: a coroutine, so FastAPI does not send it to a worker thread and back."""
+    return _store(request)
+
+
 def caller(
     request: Request, authorization: Annotated[str, Header()] = "", *, later: bool = False
 ) -> keys.ApiKey:
     store = _store(request)
-    key = keys.authenticate(store, authorization, later=later)
+    return _admit(request, keys.authenticate(store, authorization, later=later))
+
+
+def _admit(request: Request, key: keys.ApiKey) -> keys.ApiKey:
     request.state.api_key = key
     request.app.state.api_limiter.take(key)
     return key
 
 
-def writer(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
-    """``caller`` for the write routes (``_write``), whose key is checked again in the write
-    itself: a key seen valid before is not read first."""
-    return caller(request, authorization, later=True)
+async def writer(request: Request, authorization: Annotated[str, Header()] = "") -> keys.ApiKey:
+    """``caller`` for the routes that check the key again in their own transaction (writes,
+    availability): a key this process has seen valid is admitted on the event loop — no read,
+    no hop to a worker thread and back (two of them a call, with ``scoped``'s, were a good
+    part of one process's CPU an availability call); any other is read on a thread."""
+    key = keys.seen(_store(request), authorization)
+    if key is None:
+        return await run_in_threadpool(caller, request, authorization, later=True)
+    return _admit(request, key)
 
 
 def scoped(scope: keys.Scope, *, later: bool = False) -> Any:
@@ -77,12 +91,14 @@ def scoped(scope: keys.Scope, *, later: bool = False) -> Any:
         key.require(scope)
         return key
 
-    def need_to_write(
+    async def need_to_write(
         request: Request, key: Annotated[keys.ApiKey, Depends(writer)]
     ) -> keys.ApiKey:
         if scope.value not in key.scopes:  # a revoked key is told that first, as on reads
             try:
-                keys.authenticate(_store(request), request.headers.get("authorization", ""))
+                await run_in_threadpool(
+                    keys.authenticate, _store(request), request.headers.get("authorization", "")
+                )
             except ApiProblem:
                 request.state.api_key = None  # not a call of a valid key: not recorded
                 raise
@@ -92,7 +108,7 @@ def scoped(scope: keys.Scope, *, later: bool = False) -> Any:
     return Depends(need_to_write if later else need)
 
 
-Store = Annotated[ServerStore, Depends(_store)]
+Store = Annotated[ServerStore, Depends(_the_store)]
 Reader = Annotated[keys.ApiKey, scoped(keys.Scope.AVAILABILITY)]
 Booker = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS)]
 Writer = Annotated[keys.ApiKey, scoped(keys.Scope.APPOINTMENTS, later=True)]
@@ -272,26 +288,62 @@ _SEARCH_OPENING = select(
 )
 
 
-@router.get("/availability", response_model=models.AvailabilityReply, responses=ERRORS)
-def availability(
-    request: Request,
-    key: Searcher,
-    store: Store,
-    appointment_type_id: Annotated[str | None, Query(max_length=36)] = None,
-    profession: Annotated[str | None, Query(max_length=80)] = None,
-    practitioner_id: Annotated[list[str] | None, Query(max_length=20)] = None,
-    location_id: Annotated[str | None, Query(max_length=36)] = None,
-    weekdays: Annotated[str | None, Query(max_length=40, examples=["mon,wed,fri"])] = None,
-    earliest: Annotated[str | None, Query(max_length=8, examples=["09:00"])] = None,
-    latest: Annotated[str | None, Query(max_length=8, examples=["13:00"])] = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    online_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
-) -> Any:
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query model's fields as the OpenAPI description's parameters, each under its name in
+    the URL, as FastAPI publishes a route's own query parameters."""
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    return [
+        {"name": name, "in": "query", "required": False, "schema": field}
+        for name, field in schema["properties"].items()
+    ]
+
+
+def _query(request: Request, model: type[QueryModel]) -> QueryModel:
+    """A route's query parameters as ``model``, validated in one pydantic pass: FastAPI's own
+    validation of them, field by field, took a good part of one server process's CPU an
+    availability call. A list is a repeated parameter; a refusal is told as FastAPI's is."""
+    given = request.query_params
+    data: dict[str, Any] = {}
+    for name in _ALIASES[model]:
+        values = given.getlist(name)
+        if values:
+            data[name] = values if name in _REPEATED[model] else values[-1]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+
+
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
+
+
+def _is_list(annotation: Any) -> bool:
+    return any(get_origin(a) is list for a in (annotation, *get_args(annotation)))
+
+
+_ALIASES: dict[type[BaseModel], tuple[str, ...]] = {}
+_REPEATED: dict[type[BaseModel], frozenset[str]] = {}
+for _model in (models.AvailabilityQuery,):
+    _ALIASES[_model] = tuple(f.alias or n for n, f in _model.model_fields.items())
+    _REPEATED[_model] = frozenset(
+        f.alias or n for n, f in _model.model_fields.items() if _is_list(f.annotation)
+    )
+
+
+@router.get(
+    "/availability",
+    response_model=models.AvailabilityReply,
+    responses=ERRORS,
+    openapi_extra={"parameters": _query_parameters(models.AvailabilityQuery)},
+)
+def availability(request: Request, key: Searcher, store: Store) -> Any:
     """Free times for a type (or profession) across the clinic, at most 90 days at a time,
     and each practitioner's next free time in the window."""
     _op(request, "availability")
+    q = _query(request, models.AvailabilityQuery)
+    practitioner_id, location_id, limit = q.practitioner_id, q.location_id, q.limit
     now = store.now()
     cache: SlotCache = request.app.state.slot_cache
     with store.reading() as conn:
@@ -300,10 +352,10 @@ def availability(
             request.state.api_key = None  # not a call of a valid key: not recorded
             raise keys.revoked()
         at = cache.catch_up(conn, clock=(epoch, top))
-        mask = _weekday_mask(weekdays)
-        lo, hi = _minute(earliest, 0), _minute(latest, 1440)
-        first = _utc(start) or now
-        last = _utc(end) or first + timedelta(days=14)
+        mask = _weekday_mask(q.weekdays)
+        lo, hi = _minute(q.earliest, 0), _minute(q.latest, 1440)
+        first = _utc(q.start) or now
+        last = _utc(q.end) or first + timedelta(days=14)
 
         def fact(name: Any, make: Any) -> Any:
             return cache.memo(at, name, make)
@@ -311,11 +363,11 @@ def availability(
         tz = fact("zone", lambda: clinic.clinic_zone(conn))
         want = av.demand(
             conn,
-            type_id=appointment_type_id,
-            profession=profession,
+            type_id=q.appointment_type_id,
+            profession=q.profession,
             practitioner_ids=practitioner_id or (),
             location_id=location_id,
-            online_only=online_only,
+            online_only=q.online_only,
             fact=fact,
         )
         slots, firsts, more = av.search(
@@ -656,6 +708,7 @@ def install_api(app: FastAPI) -> None:
     app.router.on_shutdown.append(dispatcher.stop)
 
     app.add_middleware(CallRecorder)
+    app.add_middleware(NulGuard, prefixes=(PREFIX, "/fhir/", "/feeds/"))
 
 
 def _warm(app: FastAPI) -> None:

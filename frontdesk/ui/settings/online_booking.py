@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -148,6 +149,12 @@ class OnlineBookingPage(QWidget):
             panel.add.hide()
             panel.archive.hide()
             panel.edit.setText("Edit rules…")
+            # the name takes the room the short columns leave: with four equal columns a
+            # clinic's "Physiotherapist initial" / "… standard" / "… review" all read
+            # "Physiotherapist…", and which one is offered online could not be told
+            header = panel.view.horizontalHeader()
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.types.edit.clicked.connect(lambda: self._open(self.types, self._types))
         self.people.edit.clicked.connect(lambda: self._open(self.people, self._people))
         self.ical = QComboBox()
@@ -158,8 +165,8 @@ class OnlineBookingPage(QWidget):
         feeds = QFormLayout()
         feeds.addRow("Practitioners' calendar feeds show", self.ical)
         lists = QHBoxLayout()
-        lists.addWidget(self.types, 1)
-        lists.addWidget(self.people, 1)
+        lists.addWidget(self.types, 3)
+        lists.addWidget(self.people, 2)
         col = QVBoxLayout(self)
         col.addWidget(intro)
         col.addLayout(lists, 1)
