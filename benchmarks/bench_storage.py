@@ -197,16 +197,17 @@ def _copy_seconds(db: Path, work: Path) -> float:
     return min(times)
 
 
-def a_day(ctx: Any, raw: sqlite3.Connection, day: int) -> int:
-    """A clinic's day through the services: DAY_BOOKINGS bookings a week or so ahead, and as
-    many of the earliest booked appointments checked out (completed, invoiced, issued, paid
-    by EFTPOS). Returns the operations made."""
-    slots = next_available(ctx, duration_minutes=30, limit=DAY_BOOKINGS,
+def a_day(ctx: Any, raw: sqlite3.Connection, day: int, bookings: int | None = None) -> int:
+    """A clinic's day through the services: ``bookings`` (DAY_BOOKINGS) bookings a week or so
+    ahead, and as many of the earliest booked appointments checked out (completed, invoiced,
+    issued, paid by EFTPOS). Returns the operations made."""
+    bookings = DAY_BOOKINGS if bookings is None else bookings
+    slots = next_available(ctx, duration_minutes=30, limit=bookings,
                            starting=DEMO_TODAY + timedelta(days=7 + day))  # fmt: skip
     active = raw.execute("SELECT count(*) FROM patients WHERE archived_at IS NULL").fetchone()[0]
     patients = [key_text(r[0]) for r in raw.execute(  # keys: 16-byte blobs on the desk
         "SELECT id FROM patients WHERE archived_at IS NULL LIMIT ? OFFSET ?",
-        (DAY_BOOKINGS, day * 997 % max(active - DAY_BOOKINGS, 1)))]  # fmt: skip
+        (bookings, day * 997 % max(active - bookings, 1)))]  # fmt: skip
     for i, slot in enumerate(slots):
         diary.book(ctx, BookingRequest(slot.practitioner_id, slot.start, slot.end,
                                        patients[i % len(patients)]), allow_clash=True)  # fmt: skip
@@ -218,7 +219,7 @@ def a_day(ctx: Any, raw: sqlite3.Connection, day: int) -> int:
         "WHERE a.status = 'booked' AND p.archived_at IS NULL AND a.deleted_at IS NULL "
         "AND t.default_service_id IS NOT NULL AND a.starts_at < ? "
         "ORDER BY a.starts_at LIMIT ?",
-        (sqlite_utc_value(day_ends), DAY_BOOKINGS),
+        (sqlite_utc_value(day_ends), bookings),
     )]  # fmt: skip
     for appointment_id in due:
         appointments.set_status(ctx, appointment_id, "completed")
