@@ -21,7 +21,7 @@ from typing import Any
 from benchmarks.harness import DEMO_TODAY, ROOT, Bench, demo_clock
 from frontdesk.db import backup_store
 from frontdesk.db.backup import backup_file
-from frontdesk.db.types import key_text, sqlite_utc_value
+from frontdesk.db.types import key_blob, key_text, sqlite_utc_value
 from frontdesk.paths import desk_paths
 from frontdesk.services import backups, billing, diary
 from frontdesk.services.billing.balances import check_balances
@@ -197,6 +197,25 @@ def _copy_seconds(db: Path, work: Path) -> float:
     return min(times)
 
 
+_USUAL: dict[tuple[int, str], str | None] = {}
+
+
+def _usual_type(raw: sqlite3.Connection, practitioner_id: str) -> str | None:
+    """The practitioner's latest appointment type that has a default service: the day's own
+    bookings are of it, so later days check them out like the clinic's (untyped bookings were
+    never checked out, and the days went quiet once the clinic's booked ones ran out)."""
+    if (id(raw), practitioner_id) not in _USUAL:
+        row = raw.execute(
+            "SELECT a.appointment_type_id FROM appointments a "
+            "JOIN appointment_types t ON t.id = a.appointment_type_id "
+            "WHERE a.practitioner_id = ? AND t.default_service_id IS NOT NULL "
+            "ORDER BY a.starts_at DESC LIMIT 1",
+            (key_blob(practitioner_id),),
+        ).fetchone()
+        _USUAL[(id(raw), practitioner_id)] = key_text(row[0]) if row else None
+    return _USUAL[(id(raw), practitioner_id)]
+
+
 def a_day(ctx: Any, raw: sqlite3.Connection, day: int, bookings: int | None = None) -> int:
     """A clinic's day through the services: ``bookings`` (DAY_BOOKINGS) bookings a week or so
     ahead, and as many of the earliest booked appointments checked out (completed, invoiced,
@@ -210,7 +229,9 @@ def a_day(ctx: Any, raw: sqlite3.Connection, day: int, bookings: int | None = No
         (bookings, day * 997 % max(active - bookings, 1)))]  # fmt: skip
     for i, slot in enumerate(slots):
         diary.book(ctx, BookingRequest(slot.practitioner_id, slot.start, slot.end,
-                                       patients[i % len(patients)]), allow_clash=True)  # fmt: skip
+                                       patients[i % len(patients)],
+                                       _usual_type(raw, slot.practitioner_id)),
+                   allow_clash=True)  # fmt: skip
     today = ctx.clock.now().astimezone(ctx.tz).date()
     day_ends = datetime.combine(today + timedelta(days=1), datetime.min.time(), ctx.tz)
     due = [key_text(r[0]) for r in raw.execute(
