@@ -21,7 +21,7 @@ from typing import Any
 from benchmarks.harness import DEMO_TODAY, ROOT, Bench, demo_clock
 from frontdesk.db import backup_store
 from frontdesk.db.backup import backup_file
-from frontdesk.db.types import key_text, sqlite_utc_value
+from frontdesk.db.types import key_blob, key_text, sqlite_utc_value
 from frontdesk.paths import desk_paths
 from frontdesk.services import backups, billing, diary
 from frontdesk.services.billing.balances import check_balances
@@ -197,19 +197,41 @@ def _copy_seconds(db: Path, work: Path) -> float:
     return min(times)
 
 
-def a_day(ctx: Any, raw: sqlite3.Connection, day: int) -> int:
-    """A clinic's day through the services: DAY_BOOKINGS bookings a week or so ahead, and as
-    many of the earliest booked appointments checked out (completed, invoiced, issued, paid
-    by EFTPOS). Returns the operations made."""
-    slots = next_available(ctx, duration_minutes=30, limit=DAY_BOOKINGS,
+_USUAL: dict[tuple[int, str], str | None] = {}
+
+
+def _usual_type(raw: sqlite3.Connection, practitioner_id: str) -> str | None:
+    """The practitioner's latest appointment type that has a default service: the day's own
+    bookings are of it, so later days check them out like the clinic's (untyped bookings were
+    never checked out, and the days went quiet once the clinic's booked ones ran out)."""
+    if (id(raw), practitioner_id) not in _USUAL:
+        row = raw.execute(
+            "SELECT a.appointment_type_id FROM appointments a "
+            "JOIN appointment_types t ON t.id = a.appointment_type_id "
+            "WHERE a.practitioner_id = ? AND t.default_service_id IS NOT NULL "
+            "ORDER BY a.starts_at DESC LIMIT 1",
+            (key_blob(practitioner_id),),
+        ).fetchone()
+        _USUAL[(id(raw), practitioner_id)] = key_text(row[0]) if row else None
+    return _USUAL[(id(raw), practitioner_id)]
+
+
+def a_day(ctx: Any, raw: sqlite3.Connection, day: int, bookings: int | None = None) -> int:
+    """A clinic's day through the services: ``bookings`` (DAY_BOOKINGS) bookings a week or so
+    ahead, and as many of the earliest booked appointments checked out (completed, invoiced,
+    issued, paid by EFTPOS). Returns the operations made."""
+    bookings = DAY_BOOKINGS if bookings is None else bookings
+    slots = next_available(ctx, duration_minutes=30, limit=bookings,
                            starting=DEMO_TODAY + timedelta(days=7 + day))  # fmt: skip
     active = raw.execute("SELECT count(*) FROM patients WHERE archived_at IS NULL").fetchone()[0]
     patients = [key_text(r[0]) for r in raw.execute(  # keys: 16-byte blobs on the desk
         "SELECT id FROM patients WHERE archived_at IS NULL LIMIT ? OFFSET ?",
-        (DAY_BOOKINGS, day * 997 % max(active - DAY_BOOKINGS, 1)))]  # fmt: skip
+        (bookings, day * 997 % max(active - bookings, 1)))]  # fmt: skip
     for i, slot in enumerate(slots):
         diary.book(ctx, BookingRequest(slot.practitioner_id, slot.start, slot.end,
-                                       patients[i % len(patients)]), allow_clash=True)  # fmt: skip
+                                       patients[i % len(patients)],
+                                       _usual_type(raw, slot.practitioner_id)),
+                   allow_clash=True)  # fmt: skip
     today = ctx.clock.now().astimezone(ctx.tz).date()
     day_ends = datetime.combine(today + timedelta(days=1), datetime.min.time(), ctx.tz)
     due = [key_text(r[0]) for r in raw.execute(
@@ -218,7 +240,7 @@ def a_day(ctx: Any, raw: sqlite3.Connection, day: int) -> int:
         "WHERE a.status = 'booked' AND p.archived_at IS NULL AND a.deleted_at IS NULL "
         "AND t.default_service_id IS NOT NULL AND a.starts_at < ? "
         "ORDER BY a.starts_at LIMIT ?",
-        (sqlite_utc_value(day_ends), DAY_BOOKINGS),
+        (sqlite_utc_value(day_ends), bookings),
     )]  # fmt: skip
     for appointment_id in due:
         appointments.set_status(ctx, appointment_id, "completed")

@@ -48,6 +48,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "bench_messaging_send": {"MESSAGES": 40},
     "bench_patients": {"IMPORT_ROWS": 2_000},
     "bench_storage": {"BACKUP_DAYS": 2, "DAY_BOOKINGS": 20},
+    "bench_backups_year": {"DAYS": 8, "DAY_BOOKINGS": 10},
 }
 MODULES = sorted(p.stem for p in (harness.ROOT / "benchmarks").glob("bench_*.py"))
 
