@@ -232,6 +232,10 @@ def pending(session: Session, limit: int) -> Sequence[SyncOutbox]:
     ).all()
 
 
+# The same count in raw SQL, to read with other figures in one statement (sync/engine.py)
+PENDING_COUNT_SQL = f"SELECT count(*) FROM sync_outbox WHERE state = '{PENDING}'"
+
+
 def pending_count(session: Session) -> int:
     return int(
         session.scalar(

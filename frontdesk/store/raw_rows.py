@@ -39,12 +39,21 @@ class RawCursor(RawConnection, Protocol):
     def execute(self, sql: str, params: Any = ..., /) -> Any: ...
 
 
+_RAW_KEY = "frontdesk.raw_rows"
+
+
 def connection(session: Session) -> RawCursor | None:
     """The session's own DB-API connection when the raw path serves it (writes through it
     join the session's transaction), else None."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_RAW_KEY)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1]  # type: ignore[no-any-return]
     if not usable(session.get_bind().dialect):
         return None
-    return raw_connection(session)  # type: ignore[return-value]
+    raw = raw_connection(session)
+    session.info[_RAW_KEY] = (session.get_transaction(), raw)
+    return raw  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=1024)

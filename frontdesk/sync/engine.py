@@ -84,8 +84,7 @@ class Standing:
 
 _STANDING = ("pull_cursor", "server_epoch", "restored_at", "last_sync_at", "last_error")
 _STANDING_SQL = (
-    f"SELECT {', '.join(_STANDING)}, (SELECT count(*) FROM sync_outbox WHERE state = ?)"
-    " FROM sync_state WHERE id = 1"
+    f"SELECT {', '.join(_STANDING)}, ({outbox.PENDING_COUNT_SQL}) FROM sync_state WHERE id = 1"
 )
 
 
@@ -139,7 +138,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         if raw_rows.usable(engine.dialect):
             conn = engine.raw_connection()
             try:
-                row = conn.execute(_STANDING_SQL, (outbox.PENDING,)).fetchone()
+                row = conn.execute(_STANDING_SQL).fetchone()
             finally:
                 conn.close()
             assert row is not None
