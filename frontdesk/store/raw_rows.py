@@ -103,12 +103,11 @@ def select_by_ids(
 ) -> list[dict[str, Any]]:
     """The rows of ``table`` with these ids (all columns unless ``cols``), as SQLAlchemy
     reads them."""
-    cols = cols or tuple(c.name for c in table.columns)
-    head = f"SELECT {', '.join(map(quoted, cols))} FROM {quoted(table.name)} WHERE id IN "
+    cols = cols or _all_columns(table)
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), IN_CHUNK):
         chunk = key_values(table, ids[start : start + IN_CHUNK], dialect)
-        rows = conn.execute(f"{head}({', '.join('?' * len(chunk))})", chunk).fetchall()
+        rows = conn.execute(_select_sql(table, cols, len(chunk)), chunk).fetchall()
         out.extend(read(table, cols, row, dialect) for row in rows)
     return out
 
@@ -142,11 +141,7 @@ def insert_many(
     if defaults:
         rows = [{**defaults, **r} for r in rows]
     cols = tuple(rows[0])
-    sql = (
-        f"INSERT INTO {quoted(table.name)} ({', '.join(map(quoted, cols))}) "
-        f"VALUES ({', '.join('?' * len(cols))})"
-    )
-    conn.executemany(sql, [bound(table, cols, r, dialect) for r in rows])
+    conn.executemany(_insert_sql(table, cols), [bound(table, cols, r, dialect) for r in rows])
     return True
 
 
@@ -163,7 +158,35 @@ def update_many(
     executemany)."""
     if not rows:
         return
-    sets = ", ".join(f"{quoted(c)} = ?" for c in cols)
-    sql = f"UPDATE {quoted(table.name)} SET {sets} WHERE {quoted(key)} = ?"
     everything = (*cols, key)
-    conn.executemany(sql, [bound(table, everything, r, dialect) for r in rows])
+    conn.executemany(
+        _update_sql(table, cols, key), [bound(table, everything, r, dialect) for r in rows]
+    )
+
+
+# The statements' text, made once per table and columns (a woken sync writes the same few)
+@lru_cache(maxsize=256)
+def _all_columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
+
+
+@lru_cache(maxsize=1024)
+def _select_sql(table: Table, cols: tuple[str, ...], n: int) -> str:
+    return (
+        f"SELECT {', '.join(map(quoted, cols))} FROM {quoted(table.name)} "
+        f"WHERE id IN ({', '.join('?' * n)})"
+    )
+
+
+@lru_cache(maxsize=1024)
+def _insert_sql(table: Table, cols: tuple[str, ...]) -> str:
+    return (
+        f"INSERT INTO {quoted(table.name)} ({', '.join(map(quoted, cols))}) "
+        f"VALUES ({', '.join('?' * len(cols))})"
+    )
+
+
+@lru_cache(maxsize=1024)
+def _update_sql(table: Table, cols: tuple[str, ...], key: str) -> str:
+    sets = ", ".join(f"{quoted(c)} = ?" for c in cols)
+    return f"UPDATE {quoted(table.name)} SET {sets} WHERE {quoted(key)} = ?"
