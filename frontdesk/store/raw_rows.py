@@ -12,12 +12,15 @@ read back exactly as ORM-read ones (tests/sync/test_sync_woken_fast.py compares 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from frontdesk.store.bulk import RawConnection, quoted, raw_connection
@@ -40,6 +43,16 @@ class RawCursor(RawConnection, Protocol):
 
 
 _RAW_KEY = "frontdesk.raw_rows"
+
+
+@contextmanager
+def as_sqlalchemy_errors(sql: str) -> Iterator[None]:
+    """A driver error raised as SQLAlchemy raises it (``IntegrityError`` and the rest), so
+    callers handle both paths alike (the sync's clash message); never with the values."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
 
 
 def connection(session: Session) -> RawCursor | None:
@@ -107,7 +120,9 @@ def select_by_ids(
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), IN_CHUNK):
         chunk = key_values(table, ids[start : start + IN_CHUNK], dialect)
-        rows = conn.execute(_select_sql(table, cols, len(chunk)), chunk).fetchall()
+        sql = _select_sql(table, cols, len(chunk))
+        with as_sqlalchemy_errors(sql):
+            rows = conn.execute(sql, chunk).fetchall()
         out.extend(read(table, cols, row, dialect) for row in rows)
     return out
 
@@ -141,7 +156,9 @@ def insert_many(
     if defaults:
         rows = [{**defaults, **r} for r in rows]
     cols = tuple(rows[0])
-    conn.executemany(_insert_sql(table, cols), [bound(table, cols, r, dialect) for r in rows])
+    sql = _insert_sql(table, cols)
+    with as_sqlalchemy_errors(sql):
+        conn.executemany(sql, [bound(table, cols, r, dialect) for r in rows])
     return True
 
 
@@ -159,9 +176,9 @@ def update_many(
     if not rows:
         return
     everything = (*cols, key)
-    conn.executemany(
-        _update_sql(table, cols, key), [bound(table, everything, r, dialect) for r in rows]
-    )
+    sql = _update_sql(table, cols, key)
+    with as_sqlalchemy_errors(sql):
+        conn.executemany(sql, [bound(table, everything, r, dialect) for r in rows])
 
 
 # The statements' text, made once per table and columns (a woken sync writes the same few)

@@ -100,7 +100,9 @@ class AuditAnchors:
         unchanged = {h.chain for h in heads} - {h.chain for h in new}
         gone = [chain for chain in kept if chain not in unchanged]
         if gone and raw is not None:
-            raw.executemany("DELETE FROM audit_anchors WHERE chain_id = ?", [(c,) for c in gone])
+            sql = "DELETE FROM audit_anchors WHERE chain_id = ?"
+            with raw_rows.as_sqlalchemy_errors(sql):
+                raw.executemany(sql, [(c,) for c in gone])
         elif gone:
             session.execute(delete(AuditAnchor).where(a.chain_id.in_(gone)))
         if key != body.key:
