@@ -331,6 +331,11 @@ def _served_ms(log: Path, start: int, end: int) -> dict[str, list[float]]:
         found = re.fullmatch(r"(?:GET|POST) (\S+) \d+ (\d+)ms", msg)
         if found:
             out.setdefault(found.group(1), []).append(float(found.group(2)))
+        # a push's own line: how long it waited for the writer's lock, and held it
+        found = re.search(r"^push .* waited=([\d.]+)ms held=([\d.]+)ms$", msg)
+        if found:
+            out.setdefault("push waited", []).append(float(found.group(1)))
+            out.setdefault("push held", []).append(float(found.group(2)))
     return out
 
 
@@ -481,6 +486,15 @@ def run(bench: Bench) -> None:
                          percentile(ours, 99), "ms", percentile(base, 99),
                          f"p50 {percentile(ours, 50):.0f} ms, {len(ours)} requests; the "
                          "server's own log; baseline: one desk alone's")  # fmt: skip
+    for part in ("waited", "held"):
+        ours, base = served.get(f"push {part}", []), served_alone.get(f"push {part}", [])
+        if ours and base:
+            what = "waited for" if part == "waited" else "held"
+            bench.record(f"group: a push {what} the writer's lock, {DESKS} desks", "p99",
+                         percentile(ours, 99), "ms", percentile(base, 99),
+                         f"p50 {percentile(ours, 50):.1f} ms (alone "
+                         f"{percentile(base, 50):.1f}), {len(ours)} pushes; the server's log; "
+                         "baseline: one desk alone's")  # fmt: skip
     sent = sum(tally.calls.values())
     cores = cpu.total / wall
     other = max(cpu.busy - cpu.server - cpu.postgres - cpu.desks, 0.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import traceback
 from typing import Any
@@ -45,6 +46,8 @@ from frontdesk.server.webhooks import router as webhooks_router
 from frontdesk.server.woken import Bell, WokenPages
 
 log = logging.getLogger("frontdesk.server")
+# a serving process's thread switch interval (create_app)
+SWITCH_INTERVAL_S = 0.0005
 
 
 def create_app(
@@ -55,6 +58,12 @@ def create_app(
     store = ServerStore(url, clock)
     if init:
         store.init()
+    if serving:
+        # A push holds the writer's lock across a dozen round trips to the database, and after
+        # each it waits for the interpreter's lock while other threads and the event loop run
+        # (49 woken long-polls' answers), up to a whole switch interval (5 ms by default)
+        # each time (bench_group; docs/performance.md, section 9).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = FastAPI(
         title="frontdesk clinic server",
         version=__version__,

@@ -217,28 +217,40 @@ def push(
     results: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
     pos = 0
+    last = 0
+    waited = held = 0.0
     while pos < len(mutations) and stopped is None:
         chunk = mutations[pos : pos + COMMIT_EVERY]
         pos += len(chunk)
         try:
-            answered, stopped = _run_chunk(store, device, chunk, cursor, careful=False)
+            answered, stopped, last = _run_chunk(store, device, chunk, cursor, careful=False)
         except _NeedsCare:
-            answered, stopped = _run_chunk(store, device, chunk, cursor, careful=True)
+            times = store.write_times()
+            waited, held = waited + times[0], held + times[1]
+            answered, stopped, last = _run_chunk(store, device, chunk, cursor, careful=True)
+        times = store.write_times()
+        waited, held = waited + times[0], held + times[1]
         results.extend(answered)
         if pos < len(mutations):
             checkpoint("server.push.chunk")
     log.info(
-        "push device=%s mutations=%d answered=%d stopped=%s",
+        "push device=%s mutations=%d answered=%d stopped=%s waited=%.1fms held=%.1fms",
         device.id,
         len(mutations),
         len(results),
         stopped and stopped["reason"],
+        waited * 1000,
+        held * 1000,
     )
-    with store.reading() as conn:
-        last = conn.execute(
-            select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
-        ).scalar()
-    answer: dict[str, Any] = {"results": results, "stopped": stopped, "last_seq": int(last or 0)}
+    if not mutations:  # (the desk's last number as the server holds it, read by the chunk)
+        with store.reading() as conn:
+            last = int(
+                conn.execute(
+                    select(s.devices.c.last_seq).where(s.devices.c.id == device.id)
+                ).scalar()
+                or 0
+            )
+    answer: dict[str, Any] = {"results": results, "stopped": stopped, "last_seq": last}
     if any(m.far_ahead for m in mutations):
         answer["clock_ahead"] = True
     return answer
@@ -246,7 +258,9 @@ def push(
 
 def _run_chunk(
     store: ServerStore, device: Device, chunk: list[Mutation], cursor: int, *, careful: bool
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
+    """The chunk's answers, why it stopped (if it did), and this desk's last number the
+    server holds after it."""
     results: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
     with store.writing() as conn:
@@ -318,7 +332,7 @@ def _run_chunk(
             .values(last_seq=last_seq, last_seen_at=store.now(), pull_cursor=cursor)
         )
         store.publish_newest(conn)
-    return results, stopped
+    return results, stopped, last_seq
 
 
 def _check_queued_clashes(

@@ -134,6 +134,7 @@ class ServerStore:
         self._noted: dict[str, float] = {}  # device id → when its pull position was written
         # token hash → (when, device): ``recently_authenticated``
         self._authenticated: dict[str, tuple[float, Device]] = {}
+        self._times = threading.local()  # ``write_times``
 
     @property
     def latest_seq(self) -> int:
@@ -163,20 +164,32 @@ class ServerStore:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
+        asked = time.perf_counter()
         with self.lock:
-            with self._writer.begin() as conn:
-                for key in _CHUNK_KEYS:
-                    conn.info.pop(key, None)
-                if self.is_postgres:
-                    conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
-                try:
-                    yield conn
-                finally:
+            got = time.perf_counter()
+            try:
+                with self._writer.begin() as conn:
                     for key in _CHUNK_KEYS:
                         conn.info.pop(key, None)
-                    newest = conn.info.pop(_NEWEST, None)
-            if newest is not None:  # committed: now long-polls may wake and read it
-                self.latest_seq = max(self.latest_seq, newest)
+                    if self.is_postgres:
+                        conn.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})"))
+                    try:
+                        yield conn
+                    finally:
+                        for key in _CHUNK_KEYS:
+                            conn.info.pop(key, None)
+                        newest = conn.info.pop(_NEWEST, None)
+            finally:
+                # how long this thread's last write waited for the writer and held it (commit
+                # included): the push's log line says, for bench_group
+                self._times.last = (got - asked, time.perf_counter() - got)
+        if newest is not None:  # committed: now long-polls may wake and read it
+            self.latest_seq = max(self.latest_seq, newest)
+
+    def write_times(self) -> tuple[float, float]:
+        """Seconds this thread's last ``writing`` waited for the writer, and held it."""
+        last: tuple[float, float] = getattr(self._times, "last", (0.0, 0.0))
+        return last
 
     def publish_newest(self, conn: Connection) -> None:
         """The change log's newest position after this write, for this process's long-polls

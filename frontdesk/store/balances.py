@@ -21,6 +21,7 @@ from sqlalchemy import Index, Table, text
 from sqlalchemy.orm import Session
 
 from frontdesk.db import ledger_summary, report_summary, sync_totals
+from frontdesk.store import raw_rows
 from frontdesk.store.context import ServiceContext
 from frontdesk.store.order import parents_first
 
@@ -48,6 +49,10 @@ def set_paused(session: Session, paused: bool) -> None:
 
 
 def is_paused(session: Session) -> bool:
+    raw = raw_rows.connection(session)
+    if raw is not None:  # (read in every woken sync's check)
+        row = raw.execute("SELECT paused FROM ledger_summary_state").fetchone()
+        return bool(row and row[0])
     return bool(session.execute(text("SELECT paused FROM ledger_summary_state")).scalar())
 
 

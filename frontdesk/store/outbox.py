@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.ids import uuid7
 from frontdesk.models.system import SyncOutbox, SyncState
 from frontdesk.protocol import Mutation
+from frontdesk.store import raw_rows
 from frontdesk.store.bulk import BulkWriter, RawConnection
 
 PENDING = "pending"
@@ -231,6 +232,10 @@ def pending(session: Session, limit: int) -> Sequence[SyncOutbox]:
     ).all()
 
 
+# The same count in raw SQL, to read with other figures in one statement (sync/engine.py)
+PENDING_COUNT_SQL = f"SELECT count(*) FROM sync_outbox WHERE state = '{PENDING}'"
+
+
 def pending_count(session: Session) -> int:
     return int(
         session.scalar(
@@ -258,14 +263,23 @@ def pending_fields(
     were lost), so what it holds for their fields is the clinic's."""
     ids = list(set(row_ids))
     out: dict[str, set[str]] = {}
+    raw = raw_rows.connection(session)
     for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(SyncOutbox.row_id, SyncOutbox.fields_json).where(
-                SyncOutbox.state == PENDING,
-                SyncOutbox.seq > after_seq,
-                SyncOutbox.row_id.in_(ids[start : start + 500]),
-            )
-        ).all()
+        chunk = ids[start : start + 500]
+        if raw is not None:  # (a woken desk's one-row page: no statement built)
+            rows = raw.execute(
+                "SELECT row_id, fields_json FROM sync_outbox WHERE state = ? AND seq > ?"
+                f" AND row_id IN ({', '.join('?' * len(chunk))})",
+                [PENDING, after_seq, *chunk],
+            ).fetchall()
+        else:
+            rows = session.execute(
+                select(SyncOutbox.row_id, SyncOutbox.fields_json).where(
+                    SyncOutbox.state == PENDING,
+                    SyncOutbox.seq > after_seq,
+                    SyncOutbox.row_id.in_(chunk),
+                )
+            ).all()
         for row_id, fields_json in rows:
             out.setdefault(row_id, set()).update(json.loads(fields_json))
     return out

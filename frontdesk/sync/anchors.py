@@ -17,8 +17,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from frontdesk.domain import signing
-from frontdesk.models import AuditAnchor, SyncState
+from frontdesk.models import AuditAnchor, Base, SyncState
 from frontdesk.protocol import AuditHead, AuditHeadsReply, Endpoint
+from frontdesk.store import raw_rows
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync.transport import Reply
 
@@ -66,13 +67,22 @@ class AuditAnchors:
     def _keep(self, session: Session, body: AuditHeadsReply, heads: list[AuditHead]) -> int:
         now = self.ctx.clock.now()
         a = AuditAnchor.__table__.c  # type: ignore[attr-defined]
-        key = session.execute(
-            select(SyncState.server_audit_key).where(SyncState.id == 1)
-        ).scalar_one()
+        # on the desk's SQLite through its own connection: no statement built (a woken sync)
+        raw = raw_rows.connection(session)
+        if raw is not None:
+            key = raw.execute("SELECT server_audit_key FROM sync_state WHERE id = 1").fetchone()[0]
+        else:
+            key = session.execute(
+                select(SyncState.server_audit_key).where(SyncState.id == 1)
+            ).scalar_one()
         kept: dict[str, tuple[int, str, str]] = {}
         if key == body.key:
-            rows = session.execute(select(a.chain_id, a.seq, a.hash, a.signature))
-            kept = {r.chain_id: (r.seq, r.hash, r.signature) for r in rows}
+            if raw is not None:
+                rows = raw.execute("SELECT chain_id, seq, hash, signature FROM audit_anchors")
+                kept = {r[0]: (r[1], r[2], r[3]) for r in rows}
+            else:
+                rows = session.execute(select(a.chain_id, a.seq, a.hash, a.signature))
+                kept = {r.chain_id: (r.seq, r.hash, r.signature) for r in rows}
         else:
             if key is not None:
                 log.warning("audit heads: the clinic server's key changed; anchors replaced")
@@ -89,22 +99,28 @@ class AuditAnchors:
             log.warning("audit heads: %d countersignatures did not check out", len(new) - len(good))
         unchanged = {h.chain for h in heads} - {h.chain for h in new}
         gone = [chain for chain in kept if chain not in unchanged]
-        if gone:
+        if gone and raw is not None:
+            sql = "DELETE FROM audit_anchors WHERE chain_id = ?"
+            with raw_rows.as_sqlalchemy_errors(sql):
+                raw.executemany(sql, [(c,) for c in gone])
+        elif gone:
             session.execute(delete(AuditAnchor).where(a.chain_id.in_(gone)))
         if key != body.key:
             session.execute(delete(AuditAnchor))
         if good:
-            session.execute(
-                insert(AuditAnchor),
-                [
-                    {
-                        "chain_id": h.chain,
-                        "seq": h.seq,
-                        "hash": h.hash,
-                        "signature": h.signature,
-                        "received_at": now,
-                    }
-                    for h in good
-                ],
-            )
+            rows = [
+                {
+                    "chain_id": h.chain,
+                    "seq": h.seq,
+                    "hash": h.hash,
+                    "signature": h.signature,
+                    "received_at": now,
+                }
+                for h in good
+            ]
+            table = Base.metadata.tables["audit_anchors"]
+            if raw is None or not raw_rows.insert_many(
+                raw, table, rows, session.get_bind().dialect
+            ):
+                session.execute(insert(AuditAnchor), rows)
         return len(unchanged) + len(good)

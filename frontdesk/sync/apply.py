@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 from frontdesk.models import Base, NumberSeries
 from frontdesk.models.codec import from_json_value
 from frontdesk.protocol import LOCAL_ONLY
-from frontdesk.store import outbox
+from frontdesk.store import outbox, raw_rows
 from frontdesk.store.numbering import placeholder_series
 from frontdesk.store.order import table_rank
-from frontdesk.store.outbox import pending_fields
 from frontdesk.store.tracking import TRACKING_KEY, Tracking
 from frontdesk.sync import proofcheck
 
@@ -41,7 +40,11 @@ def decode(table: Table, fields: dict[str, Any]) -> dict[str, Any]:
 
 def begin_sync_apply(session: Session) -> None:
     """Parents and children may arrive in one batch in any order: check links at commit."""
-    session.execute(text("PRAGMA defer_foreign_keys=ON"))
+    raw = raw_rows.connection(session)
+    if raw is not None:
+        raw.execute("PRAGMA defer_foreign_keys=ON")
+    else:
+        session.execute(text("PRAGMA defer_foreign_keys=ON"))
 
 
 def _collect(session: Session, table: str, row_id: str) -> None:
@@ -70,6 +73,12 @@ def _own_fields(session: Session, mutation_id: str | None) -> set[str]:
 
 
 def _local_versions(session: Session, table: Table, ids: list[str]) -> dict[str, int]:
+    raw = raw_rows.connection(session)
+    if raw is not None:
+        found = raw_rows.select_by_ids(
+            raw, table, ids, session.get_bind().dialect, ("id", "version")
+        )
+        return {r["id"]: int(r["version"]) for r in found}
     out: dict[str, int] = {}
     for start in range(0, len(ids), 500):
         rows = session.execute(
@@ -129,7 +138,7 @@ def apply_changes(
         else:
             item["fields"].update(change["fields"])
             item["version"] = max(item["version"], change["version"])
-    waiting = pending_fields(session, (rid for _t, rid in folded), after_seq=decided)
+    waiting = outbox.pending_fields(session, (rid for _t, rid in folded), after_seq=decided)
     local: dict[str, int] = {}
     for name in {t for t, _r in folded}:
         ids = [rid for t, rid in folded if t == name]
@@ -157,16 +166,37 @@ def apply_changes(
             values.pop("id", None)
             ensure_series(session, name, values)
             values["version"] = item["version"]
-            values["b_id"] = row_id
-            updates.setdefault((name, tuple(sorted(values))), []).append(values)
+            cols = tuple(sorted(values))
+            values["id"] = row_id
+            updates.setdefault((name, cols), []).append(values)
         _collect(session, name, row_id)
-    order = table_rank()
-    for (name, _keys), rows in sorted(inserts.items(), key=lambda kv: order[kv[0][0]]):
-        session.execute(insert(Base.metadata.tables[name]), rows)
-    for (name, _keys), rows in updates.items():
-        table = Base.metadata.tables[name]
-        session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
+    _write(session, inserts, updates)
     return sum(len(r) for r in inserts.values()) + sum(len(r) for r in updates.values()), missing
+
+
+Grouped = dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]]
+
+
+def _write(session: Session, inserts: Grouped, updates: Grouped) -> None:
+    """The folded rows: one executemany per table and set of columns, parents first. On the
+    desk's SQLite through its own connection (``store/raw_rows.py``: the same values bound,
+    no statement built each time: a woken desk applies a page of a row or two)."""
+    order = table_rank()
+    dialect = session.get_bind().dialect
+    raw = raw_rows.connection(session)
+    for (name, _keys), rows in sorted(inserts.items(), key=lambda kv: order[kv[0][0]]):
+        table = Base.metadata.tables[name]
+        if raw is None or not raw_rows.insert_many(raw, table, rows, dialect):
+            session.execute(insert(table), rows)
+    for (name, cols), rows in updates.items():
+        table = Base.metadata.tables[name]
+        if raw is not None:
+            raw_rows.update_many(raw, table, cols, rows, dialect)
+        else:
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id")),
+                [{**{k: v for k, v in r.items() if k != "id"}, "b_id": r["id"]} for r in rows],
+            )
 
 
 def put_back(session: Session, entity: str, row: dict[str, Any]) -> bool:
@@ -177,7 +207,7 @@ def put_back(session: Session, entity: str, row: dict[str, Any]) -> bool:
         return False
     values = decode(table, row)
     row_id = values.pop("id", None)
-    if not row_id or pending_fields(session, [row_id]):
+    if not row_id or outbox.pending_fields(session, [row_id]):
         return False
     # The clinic's row may name what this desk does not hold yet: another desk's number series
     # (an invoice it issued first) gets its placeholder; anything else arrives with the pull,
@@ -196,7 +226,7 @@ def withdraw(session: Session, entity: str, row_id: str, now: Any) -> bool:
     """A new record the server refused for good: tombstone it here too (no outbox), unless
     the desk has made further changes to it that are still waiting."""
     table = desk_table(entity)
-    if table is None or "deleted_at" not in table.c or pending_fields(session, [row_id]):
+    if table is None or "deleted_at" not in table.c or outbox.pending_fields(session, [row_id]):
         return False
     session.execute(
         update(table)

@@ -23,7 +23,7 @@ from frontdesk.protocol import (
     StatsReply,
     StatsRequest,
 )
-from frontdesk.store import balances
+from frontdesk.store import balances, raw_rows
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply
 from frontdesk.sync.summary import SyncSummary
@@ -33,6 +33,9 @@ log = logging.getLogger("frontdesk.sync")
 
 
 def _query(session: Session) -> sync_totals.Query:
+    raw = raw_rows.connection(session)
+    if raw is not None:
+        return lambda sql: raw.execute(sql).fetchall()  # type: ignore[no-any-return]
     return lambda sql: session.execute(text(sql)).all()  # type: ignore[return-value]
 
 
@@ -113,6 +116,11 @@ class TableChecks:
                 if t is None or "version" not in t.c or not ids:
                     continue
                 found: dict[str, str] = {}
+                raw = raw_rows.connection(s)
+                if raw is not None:  # (the rows as SQLAlchemy reads them, no statement built)
+                    read = raw_rows.select_by_ids(raw, t, ids, s.get_bind().dialect)
+                    out[name] = {row["id"]: row_digest(t, row) for row in read}
+                    continue
                 for start in range(0, len(ids), 500):
                     rows = s.execute(
                         select(t).where(t.c.id.in_(ids[start : start + 500]))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.errors import EnvironmentProblem
 from frontdesk.faults import checkpoint
-from frontdesk.models import ClinicSettings, SyncState
+from frontdesk.models import Base, ClinicSettings, SyncState
 from frontdesk.protocol import (
     CONFLICT,
     MAX_BODY_BYTES,
@@ -32,7 +33,7 @@ from frontdesk.protocol import (
     SnapshotStart,
     WaitReply,
 )
-from frontdesk.store import outbox
+from frontdesk.store import outbox, raw_rows
 from frontdesk.store.context import ServiceContext
 from frontdesk.sync import apply, snapshot_load
 from frontdesk.sync.anchors import AuditAnchors
@@ -67,6 +68,24 @@ def _within_bytes(rows: Sequence[Any], limit: int) -> Sequence[Any]:
 
 # A woken long-poll's answer: the cursor it follows, the pull's page, the check after it.
 WokenPage = tuple[int, Reply, dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a sync reads of this desk's sync state, and how many changes wait to be sent."""
+
+    pull_cursor: int
+    server_epoch: str | None
+    restored_at: datetime | None
+    last_sync_at: datetime | None
+    last_error: str | None
+    pending: int
+
+
+_STANDING = ("pull_cursor", "server_epoch", "restored_at", "last_sync_at", "last_error")
+_STANDING_SQL = (
+    f"SELECT {', '.join(_STANDING)}, ({outbox.PENDING_COUNT_SQL}) FROM sync_state WHERE id = 1"
+)
 
 
 class SyncFailed(EnvironmentProblem):
@@ -112,11 +131,25 @@ class SyncEngine(TableChecks, AuditAnchors):
     def _pull_cursor(self) -> int:
         return self._state().pull_cursor
 
-    def _state(self) -> SyncState:
+    def _state(self) -> Standing:
+        """This desk's sync state and how many changes wait, in one read (on the desk's SQLite
+        one statement on a pooled connection: a woken sync reads it twice)."""
+        engine = self.ctx.engine
+        if raw_rows.usable(engine.dialect):
+            conn = engine.raw_connection()
+            try:
+                row = conn.execute(_STANDING_SQL).fetchone()
+            finally:
+                conn.close()
+            assert row is not None
+            table = Base.metadata.tables["sync_state"]
+            return Standing(**raw_rows.read(table, _STANDING, row[:-1], engine.dialect),
+                            pending=int(row[-1]))  # fmt: skip
         with self.ctx.read() as session:
             state = session.get(SyncState, 1)
             assert state is not None
-            return state
+            return Standing(**{c: getattr(state, c) for c in _STANDING},
+                            pending=outbox.pending_count(session))  # fmt: skip
 
     # -- the whole sync ---------------------------------------------------------------------
     def sync(self) -> SyncSummary:
@@ -133,7 +166,7 @@ class SyncEngine(TableChecks, AuditAnchors):
             refused: PushRefused | None = None
             blank = self._blank_settings() if state.server_epoch is None else None
             try:
-                self.push(summary, touched)
+                self.push(summary, touched, waiting=state.pending)
             except PushRefused as exc:
                 if state.server_epoch is None:
                     raise
@@ -194,7 +227,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         )
         return summary
 
-    def _note(self, *, error: str | None, state: SyncState, ok: bool = False) -> None:
+    def _note(self, *, error: str | None, state: Standing, ok: bool = False) -> None:
         """Keep how the sync went. A sync that went well, after one that went well less than
         ``STATUS_EVERY`` ago, writes nothing: the time is kept on the context
         (``ctx.last_sync_at``, what the status shows), so a sync with nothing to do commits
@@ -216,7 +249,12 @@ class SyncEngine(TableChecks, AuditAnchors):
             session.execute(update(SyncState).where(SyncState.id == 1).values(**values))
 
     # -- push -------------------------------------------------------------------------------
-    def push(self, summary: SyncSummary, touched: set[str]) -> None:
+    def push(self, summary: SyncSummary, touched: set[str], *, waiting: int | None = None) -> None:
+        """Send the outbox. ``waiting``: how many changes wait, when the caller has just read
+        it (none: nothing to read)."""
+        if waiting == 0:
+            summary.pending = 0
+            return
         repushed = renumbered = False
         while True:
             with self.ctx.read() as session:
@@ -329,10 +367,8 @@ class SyncEngine(TableChecks, AuditAnchors):
         starts from it instead of asking again, when nothing moved the cursor in between and
         the sync pushed nothing first."""
         self.ctx.woken_page = None
-        with self.ctx.read() as session:
-            state = session.get(SyncState, 1)
-            assert state is not None
-            unsent = outbox.pending_count(session)
+        state = self._state()
+        unsent = state.pending
         params: dict[str, Any] = {
             "cursor": state.pull_cursor,
             "timeout": timeout_s,
@@ -381,7 +417,7 @@ class SyncEngine(TableChecks, AuditAnchors):
         touched: set[str],
         *,
         may_resync: bool = True,
-        state: SyncState | None = None,
+        state: Standing | None = None,
         unsent: int | None = None,
     ) -> None:
         """Receive the clinic's changes. ``state`` and ``unsent``: this desk's sync state and
@@ -426,13 +462,22 @@ class SyncEngine(TableChecks, AuditAnchors):
                     now = self.ctx.clock.now()
                     values.update(last_attempt_at=now, last_error=None, last_sync_at=now)
                     self.page_done, self.page_done_at = True, int(body["cursor"])
-                session.execute(update(SyncState).where(SyncState.id == 1).values(**values))
+                self._write_state(session, values)
             checkpoint("desk.pull.applied")
             summary.pulled += applied
             cursor = self._cursor = body["cursor"]
             self.progress("Receiving changes", min(1.0, cursor / max(body["latest"], 1)))
             if not body["more"]:
                 return
+
+    def _write_state(self, session: Session, values: dict[str, Any]) -> None:
+        raw = raw_rows.connection(session)
+        if raw is None:
+            session.execute(update(SyncState).where(SyncState.id == 1).values(**values))
+            return
+        table = Base.metadata.tables["sync_state"]
+        dialect = session.get_bind().dialect
+        raw_rows.update_many(raw, table, tuple(values), [{**values, "id": 1}], dialect)
 
     def _page_checked(
         self,
