@@ -17,7 +17,8 @@ Recorded, each beside a baseline measured in the same run on the same server:
 
 Environment: FRONTDESK_GROUP_SECONDS (default 300) for a quick check, FRONTDESK_GROUP_DESKS
 (default 50), FRONTDESK_GROUP_PACE (a desk's mean seconds between actions, default 20),
-FRONTDESK_GROUP_WORKERS (server processes, ``run --workers``, default 1).
+FRONTDESK_GROUP_WORKERS (server processes, ``run --workers``, default 1),
+FRONTDESK_GROUP_PROCESSES (the client processes the desks are spread over, default 5).
 Skipped (with a line saying so) when no PostgreSQL binaries are installed.
 """
 
@@ -47,7 +48,9 @@ SECONDS = float(os.environ.get("FRONTDESK_GROUP_SECONDS", "300"))
 DESKS = int(os.environ.get("FRONTDESK_GROUP_DESKS", "50"))
 PACE = float(os.environ.get("FRONTDESK_GROUP_PACE", "20"))
 WORKERS = int(os.environ.get("FRONTDESK_GROUP_WORKERS", "1"))
-PROCESSES = 5  # desks are spread over this many client processes (one GIL each)
+# desks are spread over this many client processes (one interpreter lock each); a real desk
+# is a process of its own on its own PC
+PROCESSES = int(os.environ.get("FRONTDESK_GROUP_PROCESSES", "5"))
 LONG_POLL_S = 20.0  # what a desk's sync worker asks the server to wait at most
 ALONE_ROUNDS = 40
 
