@@ -18,7 +18,8 @@ Recorded, each beside a baseline measured in the same run on the same server:
 Environment: FRONTDESK_GROUP_SECONDS (default 300) for a quick check, FRONTDESK_GROUP_DESKS
 (default 50), FRONTDESK_GROUP_PACE (a desk's mean seconds between actions, default 20),
 FRONTDESK_GROUP_WORKERS (server processes, ``run --workers``, default 1),
-FRONTDESK_GROUP_PROCESSES (the client processes the desks are spread over, default 5).
+FRONTDESK_GROUP_PROCESSES (the client processes the desks are spread over, default 5),
+FRONTDESK_GROUP_DESK_NICE (the desks' processes' ``nice``, default 0).
 Skipped (with a line saying so) when no PostgreSQL binaries are installed.
 """
 
@@ -51,6 +52,9 @@ WORKERS = int(os.environ.get("FRONTDESK_GROUP_WORKERS", "1"))
 # desks are spread over this many client processes (one interpreter lock each); a real desk
 # is a process of its own on its own PC
 PROCESSES = int(os.environ.get("FRONTDESK_GROUP_PROCESSES", "5"))
+# the simulated desks' scheduling priority (``nice``): on one machine they share the server's
+# cores, where real desks run on PCs of their own; 0 leaves them equal to the server
+DESK_NICE = int(os.environ.get("FRONTDESK_GROUP_DESK_NICE", "0"))
 LONG_POLL_S = 20.0  # what a desk's sync worker asks the server to wait at most
 ALONE_ROUNDS = 40
 
@@ -231,6 +235,8 @@ def _worker(
     from tests.sync.fakes import install_memory_keyring
 
     install_memory_keyring()  # the keychain is the one fake (no desktop keychain here)
+    if DESK_NICE:
+        os.nice(DESK_NICE)
     tally = Tally()
     ready = False
     try:
@@ -502,6 +508,8 @@ def run(bench: Bench) -> None:
     cores = cpu.total / wall
     other = max(cpu.busy - cpu.server - cpu.postgres - cpu.desks, 0.0)
     mix = ", ".join(f"{n} {p.rsplit('/', 1)[-1]}" for p, n in sorted(tally.calls.items()))
+    if DESK_NICE:
+        print(f"  the desks' processes ran at nice {DESK_NICE}, the server and PostgreSQL at 0")
     print(f"  CPU over {wall:.0f} s on {cores:.1f} cores ({cpu.total:.0f} core-seconds): server "
           f"{cpu.server:.0f} s ({WORKERS} process{'es' if WORKERS > 1 else ''}), PostgreSQL "
           f"{cpu.postgres:.0f} s, desks' processes {cpu.desks:.0f} s, other work "
